@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { UsageError } from './cli/usageError.ts';
+
+/** The single command-line entry. Each command lives in src/cli/<command>.ts and registers itself here. */
+const program = new Command('crm-sync')
+  .description('CRM Sync Orchestrator of NurtureHub')
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(text.trimEnd().split('\n')[0] + '\n') });
+
+const commands: Array<(program: Command) => void> = [];
+for (const register of commands) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // --help and --version exit 0; every other parse failure is a usage error.
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  }
+  if (error instanceof UsageError) {
+    process.stderr.write(`crm-sync: ${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
+}

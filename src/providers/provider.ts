@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import type { Result } from '../core/result.ts';
+import type { CanonicalContact, ContactField, ContactPatch } from '../core/schemas.ts';
+
+export const providerNames = ['reapit', 'alto', 'street', 'agentos', 'loop'] as const;
+export const providerNameSchema = z.enum(providerNames);
+export type ProviderName = z.infer<typeof providerNameSchema>;
+
+/**
+ * Expected provider failures, as values. `status` is the HTTP status when there was a response.
+ * The machine maps kinds to behaviour: rate_limited/transient → backoff; quota_exhausted → park until
+ * `resumeAt`; auth_failed → error; precondition_failed/conflict → defer the record to the next cycle.
+ */
+export type ProviderError =
+  | {
+      kind: 'rate_limited';
+      status: number;
+      message: string /** ms to wait before the next call */;
+      retryAfterMs: number;
+    }
+  | {
+      kind: 'quota_exhausted';
+      status: number;
+      message: string /** ISO instant the quota resets */;
+      resumeAt: string;
+    }
+  | { kind: 'auth_failed'; status: number; message: string }
+  | { kind: 'precondition_failed'; status: number; message: string }
+  | {
+      kind: 'conflict';
+      status: number;
+      message: string /** the existing record, when the provider says */;
+      location?: string;
+    }
+  | { kind: 'validation'; status: number | null; message: string; field?: string }
+  | { kind: 'not_found'; status: number; message: string }
+  | { kind: 'unsupported'; status: null; message: string }
+  | { kind: 'transient'; status: number | null; message: string };
+
+export type ProviderErrorKind = ProviderError['kind'];
+
+/** A position in a provider's change order: the raw `modified` value as the provider sent it, plus the id. */
+export const cursorPositionSchema = z.strictObject({
+  /** The provider's own timestamp string, never rounded or re-formatted. */
+  modified: z.string().min(1),
+  externalId: z.string().min(1),
+});
+export type CursorPosition = z.infer<typeof cursorPositionSchema>;
+
+/** The window of one cycle: inclusive lower bound from the cursor, upper bound fixed at cycle start. */
+export const fetchWindowSchema = z.strictObject({
+  /** `null` on the first cycle: everything up to `to`. */
+  from: cursorPositionSchema.nullable(),
+  /** ISO instant fixed when the cycle starts. */
+  to: z.string().min(1),
+});
+export type FetchWindow = z.infer<typeof fetchWindowSchema>;
+
+/** One inbound record, mapped and validated. */
+export interface InboundRecord {
+  /** The provider's id for the record. */
+  externalId: string;
+  /** The provider's raw modified value (string as sent); the cursor is built from it. */
+  modified: string;
+  /** Concurrency token for updates (Reapit `_eTag`), `null` where the provider has none. */
+  version: string | null;
+  /** The record in canonical form; fields the provider cannot hold are at their defaults. */
+  contact: CanonicalContact;
+  /** Whether the provider marks the record deleted/trashed (soft: we archive, never hard-delete). */
+  removed: boolean;
+}
+
+/** A record the provider returned that failed its schema: quarantined, the rest of the page goes on. */
+export interface InboundRecordError {
+  /** The id if one could be read from the raw payload. */
+  externalId: string | null;
+  raw: unknown;
+  message: string;
+  /** Dotted paths of the failing fields. */
+  fields: string[];
+}
+
+export interface ChangePage {
+  records: InboundRecord[];
+  errors: InboundRecordError[];
+  /** Opaque token for the next page of the same window; `null` when the window is exhausted. */
+  nextPageToken: string | null;
+}
+
+export type DeltaMode = 'modifiedSince' | 'cursorToken' | 'snapshotDiff';
+export type WriteMode = 'patchIfMatch' | 'jsonPatch' | 'limitedFields' | 'postOnly' | 'put';
+
+/** What a provider can do; declared, not discovered. */
+export interface ProviderCapabilities {
+  /** How changes are found: a modified-since filter, an opaque cursor token, or diffing a full listing. */
+  deltaMode: DeltaMode;
+  /** How updates are written and guarded. */
+  writeMode: WriteMode;
+  canCreate: boolean;
+  canUpdate: boolean;
+  canSearchByEmail: boolean;
+  /** Largest page the API accepts. */
+  maxPageSize: number;
+  /** Canonical fields the provider stores (read side). Others stay at their defaults inbound. */
+  storedFields: readonly ContactField[];
+  /** Canonical fields an update may change. Changes to other fields are skipped, not errors. */
+  writableFields: readonly ContactField[];
+}
+
+/**
+ * The one interface every CRM adapter implements. Every method takes one object parameter and
+ * returns a Result; adapters never throw for expected failures.
+ */
+export interface CrmProvider {
+  readonly name: ProviderName;
+  readonly capabilities: ProviderCapabilities;
+
+  /** One page of changes in `window`; pass the previous page's `nextPageToken` to continue. */
+  listChanges(params: {
+    window: FetchWindow;
+    pageToken: string | null;
+    signal?: AbortSignal;
+  }): Promise<Result<ChangePage, ProviderError>>;
+
+  /** Create a contact; `reference` is our stable id, stored where the provider allows for later look-up. */
+  create(params: {
+    contact: CanonicalContact;
+    reference: string;
+    signal?: AbortSignal;
+  }): Promise<Result<{ externalId: string; version: string | null }, ProviderError>>;
+
+  /** Change the given fields; `version` is the concurrency token read with the record, if any. */
+  update(params: {
+    externalId: string;
+    patch: ContactPatch;
+    version: string | null;
+    signal?: AbortSignal;
+  }): Promise<Result<{ version: string | null }, ProviderError>>;
+
+  /** Records whose e-mail matches (case-insensitive). `unsupported` where the provider cannot search. */
+  findByEmail(params: {
+    email: string;
+    signal?: AbortSignal;
+  }): Promise<Result<InboundRecord[], ProviderError>>;
+}
