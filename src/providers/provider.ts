@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { FetchWindow } from '../core/cursor.ts';
 import type { Result } from '../core/result.ts';
 import type { CanonicalContact, ContactField, ContactPatch } from '../core/schemas.ts';
 
@@ -39,22 +40,12 @@ export type ProviderError =
 
 export type ProviderErrorKind = ProviderError['kind'];
 
-/** A position in a provider's change order: the raw `modified` value as the provider sent it, plus the id. */
-export const cursorPositionSchema = z.strictObject({
-  /** The provider's own timestamp string, never rounded or re-formatted. */
-  modified: z.string().min(1),
-  externalId: z.string().min(1),
-});
-export type CursorPosition = z.infer<typeof cursorPositionSchema>;
-
-/** The window of one cycle: inclusive lower bound from the cursor, upper bound fixed at cycle start. */
-export const fetchWindowSchema = z.strictObject({
-  /** `null` on the first cycle: everything up to `to`. */
-  from: cursorPositionSchema.nullable(),
-  /** ISO instant fixed when the cycle starts. */
-  to: z.string().min(1),
-});
-export type FetchWindow = z.infer<typeof fetchWindowSchema>;
+export {
+  type CursorPosition,
+  cursorPositionSchema,
+  type FetchWindow,
+  fetchWindowSchema,
+} from '../core/cursor.ts';
 
 /** One inbound record, mapped and validated. */
 export interface InboundRecord {

@@ -1,0 +1,47 @@
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { atOrAfter, compareCursor, maxCursor } from './cursor.ts';
+
+const at = (modified: string, externalId: string) => ({ modified, externalId });
+
+describe('cursor order', () => {
+  test.each([
+    [at('2026-01-01T10:00:00Z', 'B'), at('2026-01-01T10:00:01Z', 'A'), -1],
+    [at('2026-01-01T10:00:00Z', 'A'), at('2026-01-01T10:00:00Z', 'B'), -1],
+    [at('2026-01-01T10:00:00Z', 'A'), at('2026-01-01T10:00:00.0000000+00:00', 'A'), 0],
+    [at('2026-01-01T10:00:00.0000001Z', 'A'), at('2026-01-01T10:00:00Z', 'Z'), 1],
+    [at('2026-01-01T11:00:00+01:00', 'A'), at('2026-01-01T10:00:00Z', 'A'), 0],
+  ])('compare(%o, %o) = %i', (a, b, expected) => {
+    expect(Math.sign(compareCursor(a, b))).toBe(expected);
+  });
+
+  test('the lower bound is inclusive: the cursor record itself is re-read', () => {
+    const cursor = at('2026-01-01T10:00:00Z', 'X1');
+    expect(atOrAfter(cursor, cursor)).toBe(true);
+    expect(atOrAfter(at('2026-01-01T10:00:00Z', 'X0'), cursor)).toBe(false);
+    expect(atOrAfter(at('2026-01-01T09:59:59Z', 'Z'), null)).toBe(true);
+  });
+
+  test('maxCursor keeps the raw string of the larger position', () => {
+    const a = at('2026-01-01T10:00:00.0000000+00:00', 'A');
+    const b = at('2026-01-01T10:00:00Z', 'B');
+    expect(maxCursor(a, b)).toBe(b);
+    expect(maxCursor(null, a)).toBe(a);
+  });
+
+  test('compareCursor is a total order on generated positions', () => {
+    const position = fc.record({
+      modified: fc
+        .date({ min: new Date('2020-01-01'), max: new Date('2030-01-01'), noInvalidDate: true })
+        .map((d) => d.toISOString()),
+      externalId: fc.string({ minLength: 1, maxLength: 4 }),
+    });
+    fc.assert(
+      fc.property(position, position, position, (a, b, c) => {
+        expect(Math.sign(compareCursor(a, b))).toBe(-Math.sign(compareCursor(b, a)));
+        if (compareCursor(a, b) <= 0 && compareCursor(b, c) <= 0) expect(compareCursor(a, c)).toBeLessThanOrEqual(0);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+/** A position in a provider's change order: the raw `modified` value as the provider sent it, plus the id. */
+export const cursorPositionSchema = z.strictObject({
+  /** The provider's own timestamp string, never rounded or re-formatted. */
+  modified: z.string().min(1),
+  externalId: z.string().min(1),
+});
+export type CursorPosition = z.infer<typeof cursorPositionSchema>;
+
+/** The window of one cycle: inclusive lower bound from the cursor, upper bound fixed at cycle start. */
+export const fetchWindowSchema = z.strictObject({
+  /** `null` on the first cycle: everything up to `to`. */
+  from: cursorPositionSchema.nullable(),
+  /** ISO instant fixed when the cycle starts. */
+  to: z.string().min(1),
+});
+export type FetchWindow = z.infer<typeof fetchWindowSchema>;
+
+/**
+ * Orders two cursor positions by (modified, externalId).
+ * `modified` values are compared as instants when both parse, so `…30.0000000+00:00` and `…30Z` agree;
+ * the raw strings are kept untouched in the cursor itself (never rounded or re-formatted).
+ */
+export function compareCursor(a: CursorPosition, b: CursorPosition): number {
+  const byTime = compareModified(a.modified, b.modified);
+  if (byTime !== 0) return byTime;
+  return a.externalId < b.externalId ? -1 : a.externalId > b.externalId ? 1 : 0;
+}
+
+export function compareModified(a: string, b: string): number {
+  const ta = Date.parse(a);
+  const tb = Date.parse(b);
+  if (!Number.isNaN(ta) && !Number.isNaN(tb) && ta !== tb) return ta < tb ? -1 : 1;
+  if (!Number.isNaN(ta) && !Number.isNaN(tb)) {
+    // Same millisecond: finer precision may still differ in the raw strings (e.g. 7-digit fractions).
+    const fa = fraction(a);
+    const fb = fraction(b);
+    return fa < fb ? -1 : fa > fb ? 1 : 0;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function fraction(timestamp: string): string {
+  const match = /\.(\d+)/.exec(timestamp);
+  return (match?.[1] ?? '').padEnd(9, '0');
+}
+
+/** Whether a record at `position` falls inside a window whose lower bound is `from` (inclusive). */
+export function atOrAfter(position: CursorPosition, from: CursorPosition | null): boolean {
+  return from === null || compareCursor(position, from) >= 0;
+}
+
+/** The later of two positions; `null` counts as the beginning of time. */
+export function maxCursor(a: CursorPosition | null, b: CursorPosition | null): CursorPosition | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return compareCursor(a, b) >= 0 ? a : b;
+}

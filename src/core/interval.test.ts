@@ -1,0 +1,37 @@
+import { describe, expect, test } from 'vitest';
+import { formatInterval, parseInterval } from './interval.ts';
+
+describe('parseInterval', () => {
+  test.each([
+    ['15m', 900],
+    ['1h', 3600],
+    ['90s', 90],
+    ['2d', 172_800],
+    [' 5m ', 300],
+  ])('%s → %i seconds', (text, seconds) => {
+    expect(parseInterval(text)).toEqual({ ok: true, value: seconds });
+  });
+
+  test.each([
+    ['15', 'malformed'],
+    ['m', 'malformed'],
+    ['1.5h', 'malformed'],
+    ['-5m', 'malformed'],
+    ['30s', 'below the 1m minimum'],
+    ['8d', 'above the 7d maximum'],
+  ])('%s is refused (%s)', (text, reason) => {
+    const result = parseInterval(text);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toContain(reason);
+  });
+
+  test.each([
+    [900, '15m'],
+    [3600, '1h'],
+    [90, '90s'],
+    [172_800, '2d'],
+  ])('formats %i as %s and parses back', (seconds, text) => {
+    expect(formatInterval(seconds)).toBe(text);
+    expect(parseInterval(text)).toEqual({ ok: true, value: seconds });
+  });
+});
