@@ -39,7 +39,8 @@ describe('cursor order', () => {
     fc.assert(
       fc.property(position, position, position, (a, b, c) => {
         expect(Math.sign(compareCursor(a, b))).toBe(-Math.sign(compareCursor(b, a)));
-        if (compareCursor(a, b) <= 0 && compareCursor(b, c) <= 0) expect(compareCursor(a, c)).toBeLessThanOrEqual(0);
+        if (compareCursor(a, b) <= 0 && compareCursor(b, c) <= 0)
+          expect(compareCursor(a, c)).toBeLessThanOrEqual(0);
       }),
       { numRuns: 1000 },
     );
