@@ -1,0 +1,261 @@
+import { describe, expect, test } from 'vitest';
+import { contentHash } from './canonicalJson.ts';
+import {
+  type FieldDecision,
+  hashPushedFields,
+  type MergeContactParams,
+  type MergeOutcome,
+  mergeContact,
+  mergeValidated,
+} from './merge.ts';
+import {
+  type CanonicalContact,
+  type CanonicalContactInput,
+  type ContactField,
+  canonicalContactSchema,
+  contactFields,
+  crmOwnedFields,
+} from './schemas.ts';
+
+const contact = (fields: CanonicalContactInput = {}): CanonicalContact =>
+  canonicalContactSchema.parse(fields);
+
+function merged(params: MergeContactParams): MergeOutcome {
+  const result = mergeContact(params);
+  if (!result.ok) throw new Error(`unexpected invalid input: ${JSON.stringify(result.error)}`);
+  return result.value;
+}
+
+function decisionOf(outcome: MergeOutcome, field: ContactField): FieldDecision {
+  const decision = outcome.decisions.find((d) => d.field === field);
+  if (!decision) throw new Error(`no decision for ${field}`);
+  return decision;
+}
+
+/** Which side the merge sends a patch to for the field under test. */
+type Patched = 'crm' | 'local' | 'neither';
+
+type Row = [
+  name: string,
+  field: ContactField,
+  base: unknown,
+  crm: unknown,
+  local: unknown,
+  merged: unknown,
+  reason: FieldDecision['reason'],
+  winner: FieldDecision['winner'],
+  patched: Patched,
+];
+
+const [A, B, C] = ['ann@example.co.uk', 'bo@example.com', 'cy@example.org'];
+const conflict = 'both-changed-resolved-by-authority';
+
+// email is owned by the CRM, intentScore and emailOpens by NurtureHub.
+// biome-ignore format: one row per line reads as a table
+const withBase: Row[] = [
+  ['nothing changed', 'email', A, A, A, A, 'unchanged', null, 'neither'],
+  ['CRM edit flows to local', 'email', A, B, A, B, 'only-crm-changed', 'crm', 'local'],
+  ['local edit of a CRM-owned field flows to the CRM', 'email', A, A, B, B, 'only-local-changed', 'nurturehub', 'crm'],
+  ['both made the same edit', 'email', A, B, B, B, 'both-changed-to-same', null, 'neither'],
+  ['conflict: the CRM owns email', 'email', A, B, C, B, conflict, 'crm', 'local'],
+  ['CRM clearing a contact field is a change', 'email', A, null, A, null, 'only-crm-changed', 'crm', 'local'],
+  ['CRM clearing beats a local edit of a CRM-owned field', 'email', A, null, B, null, conflict, 'crm', 'local'],
+  ['local clearing a contact field flows to the CRM', 'email', A, A, null, null, 'only-local-changed', 'nurturehub', 'crm'],
+  ['nothing changed', 'intentScore', 40, 40, 40, 40, 'unchanged', null, 'neither'],
+  ['CRM edit of an engagement field flows to local', 'intentScore', 40, 55, 40, 55, 'only-crm-changed', 'crm', 'local'],
+  ['local engagement change flows to the CRM', 'intentScore', 40, 40, 70, 70, 'only-local-changed', 'nurturehub', 'crm'],
+  ['both made the same change', 'intentScore', 40, 70, 70, 70, 'both-changed-to-same', null, 'neither'],
+  ['conflict: NurtureHub owns engagement', 'intentScore', 40, 55, 70, 70, conflict, 'nurturehub', 'crm'],
+  ['CRM emptying engagement erases nothing; the CRM is repaired', 'intentScore', 40, null, 40, 40, 'unchanged', 'nurturehub', 'crm'],
+  ['CRM zero opens do not wipe a local change', 'emailOpens', 5, 0, 7, 7, 'only-local-changed', 'nurturehub', 'crm'],
+  ['local emptying engagement erases nothing; local is repaired', 'intentScore', 40, 40, null, 40, 'unchanged', 'crm', 'local'],
+  ['both emptied engagement', 'intentScore', 40, null, null, null, 'both-changed-to-same', null, 'neither'],
+];
+
+// biome-ignore format: one row per line reads as a table
+const firstLink: Row[] = [
+  ['CRM value fills an empty local field', 'email', null, A, null, A, 'only-crm-changed', 'crm', 'local'],
+  ['local value fills an empty CRM field', 'email', null, null, A, A, 'only-local-changed', 'nurturehub', 'crm'],
+  ['differing contact values: the CRM decides', 'email', null, A, B, A, conflict, 'crm', 'local'],
+  ['agreeing values', 'email', null, A, A, A, 'both-changed-to-same', null, 'neither'],
+  ['both empty', 'email', null, null, null, null, 'unchanged', null, 'neither'],
+  ['differing engagement: NurtureHub decides', 'intentScore', null, 55, 70, 70, conflict, 'nurturehub', 'crm'],
+  ['CRM default opens do not erase local opens', 'emailOpens', null, 0, 9, 9, 'only-local-changed', 'nurturehub', 'crm'],
+  ['recorded consent beats notAsked', 'marketingConsent', null, 'notAsked', 'grant', 'grant', 'only-local-changed', 'nurturehub', 'crm'],
+  ['status has no empty value: the CRM decides', 'status', null, 'archived', 'active', 'archived', conflict, 'crm', 'local'],
+];
+
+describe.each([
+  ['with a base', withBase],
+  ['on a first link', firstLink],
+])('mergeContact %s', (_, rows) => {
+  test.each(rows)('%s (%s)', (_, field, base, crm, local, value, reason, winner, patched) => {
+    const outcome = merged({
+      base: rows === firstLink ? null : { [field]: base },
+      crm: { [field]: crm },
+      local: { [field]: local },
+    });
+
+    expect(decisionOf(outcome, field)).toMatchObject({ merged: value, reason, winner });
+    expect(outcome.merged[field]).toEqual(value);
+    expect(outcome.crmPatch).toEqual(patched === 'crm' ? { [field]: value } : {});
+    expect(outcome.localPatch).toEqual(patched === 'local' ? { [field]: value } : {});
+    expect(outcome.conflicts).toEqual(reason === conflict ? [{ field, base, crm, local, winner }] : []);
+    expect(outcome.firstLink).toBe(rows === firstLink);
+  });
+});
+
+describe('mergeContact', () => {
+  test('decides every field once, in table order, and leaves untouched fields alone', () => {
+    const outcome = merged({ base: {}, crm: { firstName: 'Ann' }, local: { emailClicks: 2 } });
+    expect(outcome.decisions.map((d) => d.field)).toEqual(contactFields);
+    expect(outcome.crmPatch).toEqual({ emailClicks: 2 });
+    expect(outcome.localPatch).toEqual({ firstName: 'Ann' });
+  });
+
+  test('addresses compare structurally, not by key order', () => {
+    const address = contact({
+      address: { line1: '1 High St', postcode: 'AB1 2CD', countryCode: 'GB' },
+    }).address;
+    const reordered = address && Object.fromEntries(Object.entries(address).reverse());
+    const base = contact({ address });
+    const outcome = mergeValidated({
+      base,
+      crm: { ...base, address: reordered as typeof address },
+      local: base,
+    });
+    expect(decisionOf(outcome, 'address').reason).toBe('unchanged');
+    expect(outcome.crmPatch).toEqual({});
+    expect(outcome.localPatch).toEqual({});
+  });
+
+  test('a CRM value equal to our last push is an echo, so the newer local edit wins', () => {
+    const params = { base: { email: A }, crm: { email: B }, local: { email: C } };
+    expect(merged(params).merged.email).toBe(B);
+
+    const outcome = merged({ ...params, lastPushed: hashPushedFields({ email: B }) });
+    expect(decisionOf(outcome, 'email')).toMatchObject({
+      reason: 'only-local-changed',
+      crmIgnored: 'echo',
+      merged: C,
+    });
+    expect(outcome.crmPatch).toEqual({ email: C });
+    expect(outcome.conflicts).toEqual([]);
+  });
+
+  test('a CRM value other than our last push is still a change', () => {
+    const outcome = merged({
+      base: { email: A },
+      crm: { email: B },
+      local: { email: A },
+      lastPushed: { email: contentHash(C) },
+    });
+    expect(decisionOf(outcome, 'email')).toMatchObject({ reason: 'only-crm-changed', merged: B });
+  });
+
+  test('regression: an echoed engagement value is not erased by an empty local value that did not change', () => {
+    const openedAt = '2024-06-01T09:30:00+01:00';
+    const outcome = merged({
+      base: {},
+      crm: { lastOpenedAt: openedAt },
+      local: {},
+      lastPushed: hashPushedFields({ lastOpenedAt: openedAt }),
+    });
+    expect(decisionOf(outcome, 'lastOpenedAt')).toMatchObject({
+      reason: 'unchanged',
+      crmIgnored: 'echo',
+      winner: 'crm',
+    });
+    expect(outcome.localPatch).toEqual({ lastOpenedAt: openedAt });
+    expect(outcome.crmPatch).toEqual({});
+  });
+
+  test('fields the provider cannot store are ignored on the CRM side and never patched', () => {
+    const outcome = merged({
+      base: { intentScore: 40, emailOpens: 3 },
+      crm: { intentScore: 99 },
+      local: { intentScore: 70, emailOpens: 3 },
+      storedFields: crmOwnedFields,
+    });
+    expect(decisionOf(outcome, 'intentScore')).toMatchObject({
+      reason: 'only-local-changed',
+      crmIgnored: 'not-stored',
+      merged: 70,
+    });
+    expect(decisionOf(outcome, 'emailOpens')).toMatchObject({ reason: 'unchanged', merged: 3 });
+    expect(outcome.crmPatch).toEqual({});
+    expect(outcome.localPatch).toEqual({});
+    expect(outcome.skippedFields).toEqual([]);
+  });
+
+  test('an unwritable field is skipped, and the next base keeps the CRM value so it is not reverted', () => {
+    const writableFields = contactFields.filter((f) => f !== 'title');
+    const first = merged({
+      base: { title: 'Mr' },
+      crm: { title: 'Mr', firstName: 'Ann' },
+      local: { title: 'Dr' },
+      writableFields,
+    });
+    expect(first.skippedFields).toEqual(['title']);
+    expect(first.crmPatch).toEqual({});
+    expect(first.localPatch).toEqual({ firstName: 'Ann' });
+    expect(first.merged.title).toBe('Dr');
+    expect(first.nextBase.title).toBe('Mr');
+
+    const again = mergeValidated({
+      base: first.nextBase,
+      crm: contact({ title: 'Mr', firstName: 'Ann' }),
+      local: first.merged,
+      writableFields,
+    });
+    expect(again.merged.title).toBe('Dr');
+    expect(again.skippedFields).toEqual(['title']);
+    expect(again.crmPatch).toEqual({});
+    expect(again.localPatch).toEqual({});
+  });
+});
+
+describe('mergeContact with bad input', () => {
+  test.each<[string, Partial<MergeContactParams>, string, { path: string; message?: string }[]]>([
+    ['a malformed CRM email', { crm: { email: 'not-an-email' } }, 'crm', [{ path: 'email' }]],
+    [
+      'an over-long local postcode',
+      { local: { address: { postcode: 'X'.repeat(20) } } },
+      'local',
+      [{ path: 'address.postcode' }],
+    ],
+    [
+      'an unknown base field',
+      { base: { favouriteColour: 'red' } },
+      'base',
+      [{ path: 'favouriteColour', message: 'unknown field' }],
+    ],
+    ['a CRM record that is not an object', { crm: null }, 'crm', [{ path: '' }]],
+    ['a missing base (null is the first link)', { base: undefined }, 'base', [{ path: '' }]],
+    ['a negative open count', { local: { emailOpens: -1 } }, 'local', [{ path: 'emailOpens' }]],
+    [
+      'a lastPushed entry that is not a hash',
+      { lastPushed: { email: A } },
+      'lastPushed',
+      [{ path: 'email' }],
+    ],
+    [
+      'a lastPushed entry for no field',
+      { lastPushed: { shoeSize: contentHash(9) } },
+      'lastPushed',
+      [{ path: 'shoeSize' }],
+    ],
+    [
+      'bad base and crm: base is reported',
+      { base: { email: 1 }, crm: { email: 2 } },
+      'base',
+      [{ path: 'email' }],
+    ],
+  ])('%s is a typed error naming the field', (_, params, side, fields) => {
+    const result = mergeContact({ base: {}, crm: {}, local: {}, ...params });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error).toMatchObject({ kind: 'invalid_input', side, fields });
+    expect(result.error.fields).toHaveLength(fields.length);
+  });
+});
