@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerDedupe } from './cli/dedupe.ts';
+import { registerSimulator } from './cli/simulator.ts';
 import { UsageError } from './cli/usageError.ts';
 
 /** The single command-line entry. Each command lives in src/cli/<command>.ts and registers itself here. */
@@ -8,7 +10,7 @@ const program = new Command('crm-sync')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text.trimEnd().split('\n')[0] + '\n') });
 
-const commands: Array<(program: Command) => void> = [];
+const commands: Array<(program: Command) => void> = [registerDedupe, registerSimulator];
 for (const register of commands) register(program);
 
 try {

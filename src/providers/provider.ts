@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import type { FetchWindow } from '../core/cursor.ts';
+import type { ProviderName } from '../core/providerName.ts';
 import type { Result } from '../core/result.ts';
 import type { CanonicalContact, ContactField, ContactPatch } from '../core/schemas.ts';
 
-export const providerNames = ['reapit', 'alto', 'street', 'agentos', 'loop'] as const;
-export const providerNameSchema = z.enum(providerNames);
-export type ProviderName = z.infer<typeof providerNameSchema>;
+export { type ProviderName, providerNameSchema, providerNames } from '../core/providerName.ts';
 
 /**
  * Expected provider failures, as values. `status` is the HTTP status when there was a response.

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parse } from 'csv-parse/sync';
+import { clusterRecords } from '../core/dedup/cluster.ts';
+import { describeFieldMapError, parseFieldMap, rowToMatchFields } from '../core/dedup/fieldMap.ts';
+import { toMatchRecord } from '../core/dedup/matchRecord.ts';
+import { UsageError } from './usageError.ts';
+
+/** Files with more rows than this report their progress on stderr. */
+const progressFromRows = 10_000;
+
+/**
+ * `dedupe FILE.csv --id COLUMN --map FIELD=COLUMN[+COLUMN…] …`: cluster the rows of a CSV export into people and
+ * print `id,cluster` (cluster = id of the cluster's first row) for every row, in input order.
+ */
+export function registerDedupe(program: Command): void {
+  program
+    .command('dedupe')
+    .description('find duplicate contacts in a CSV export; prints id,cluster for every row')
+    .argument('<file>', 'CSV file with a header row')
+    .requiredOption('--id <column>', 'column holding each row id')
+    .requiredOption(
+      '--map <FIELD=COLUMN...>',
+      'field mapping(s) FIELD=COLUMN[+COLUMN…]; FIELD is a canonical name (firstName, lastName, title, email, mobilePhone, homePhone, ' +
+        'workPhone, address.line1, address.line2, address.postcode, address.town, dateOfBirth); + joins columns',
+    )
+    .action((file: string, options: { id: string; map: string[] }) => {
+      process.stdout.write(dedupeCsv(readCsv(file), options.id, options.map));
+    });
+}
+
+interface Table {
+  readonly columns: readonly string[];
+  readonly rows: readonly Record<string, string>[];
+}
+
+function readCsv(file: string): Table {
+  let text: Buffer;
+  try {
+    text = readFileSync(file);
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  try {
+    const [header = [], ...body]: string[][] = parse(text, {
+      ltrim: true,
+      rtrim: true,
+      skip_empty_lines: true,
+      bom: true,
+    });
+    return {
+      columns: header,
+      rows: body.map((cells) => Object.fromEntries(header.map((c, i) => [c, cells[i] ?? '']))),
+    };
+  } catch (error) {
+    throw new UsageError(`cannot parse ${file} as CSV: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
+
+function dedupeCsv({ columns, rows }: Table, idColumn: string, specs: string[]): string {
+  if (!columns.includes(idColumn)) throw new UsageError(`no column "${idColumn}" in the file`);
+  const map = parseFieldMap(specs, columns);
+  if (!map.ok) throw new UsageError(describeFieldMapError(map.error));
+  const progress =
+    rows.length > progressFromRows ? (text: string) => process.stderr.write(`dedupe: ${text}\n`) : null;
+  const started = performance.now();
+  progress?.(`read ${rows.length} rows`);
+  const records = rows.map((row) => toMatchRecord(row[idColumn] ?? '', rowToMatchFields(row, map.value)));
+  progress?.(`normalised ${records.length} records; clustering`);
+  const { clusterIds, clusters, candidatePairs } = clusterRecords(records);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  progress?.(`${clusters.length} clusters from ${candidatePairs} compared pairs in ${seconds} s`);
+  const lines = records.map((record, i) => `${csvField(record.id)},${csvField(clusterIds[i] ?? record.id)}`);
+  return `id,cluster\n${lines.join('\n')}\n`;
+}
+
+const csvField = (value: string): string =>
+  /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;

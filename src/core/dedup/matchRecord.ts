@@ -1,0 +1,119 @@
+import { doubleMetaphone } from 'double-metaphone';
+import { z } from 'zod';
+import { normaliseAddressLine, normaliseTown } from '../normalise/address.ts';
+import { normaliseDate } from '../normalise/date.ts';
+import { normaliseEmail } from '../normalise/email.ts';
+import { normaliseGivenName, normaliseSurname, titleToGender } from '../normalise/name.ts';
+import { nicknameGroups } from '../normalise/nicknames.ts';
+import { normalisePhone } from '../normalise/phone.ts';
+import { normalisePostcode } from '../normalise/postcode.ts';
+
+/** The contact fields matching reads, by their canonical names (`address.town` has no canonical slot). */
+export const matchFieldNameSchema = z.enum([
+  'title',
+  'firstName',
+  'lastName',
+  'email',
+  'mobilePhone',
+  'homePhone',
+  'workPhone',
+  'address.line1',
+  'address.line2',
+  'address.postcode',
+  'address.town',
+  'dateOfBirth',
+]);
+export type MatchFieldName = z.infer<typeof matchFieldNameSchema>;
+
+type Text = string | null | undefined;
+
+/**
+ * The raw fields of one contact as matching takes them: a `CanonicalContact` fits, and so does a CSV row
+ * mapped by field name. Absent, null and blank all mean "no value".
+ */
+export interface MatchFields {
+  readonly title?: Text;
+  readonly firstName?: Text;
+  readonly lastName?: Text;
+  readonly email?: Text;
+  readonly mobilePhone?: Text;
+  readonly homePhone?: Text;
+  readonly workPhone?: Text;
+  readonly dateOfBirth?: Text;
+  readonly address?: {
+    readonly line1?: Text;
+    readonly line2?: Text;
+    readonly postcode?: Text;
+    /** Not part of the canonical address; CSV exports carry it. */
+    readonly town?: Text;
+  } | null;
+}
+
+/** One contact normalised for matching: plain, JSON-safe data, computed once per record. */
+export interface MatchRecord {
+  /** The caller's id for the contact (local contact id, CRM id or CSV id column). */
+  readonly id: string;
+  /** Folded first given name (`José` → `jose`). */
+  readonly firstName: string | null;
+  /** Initials of further given names (`John A B` → `ab`); empty when none. */
+  readonly middleInitials: string;
+  /** Keys of the nickname rows the first name is in (`bob` → `robert`). */
+  readonly firstNameGroups: readonly string[];
+  /** Folded surname without spaces or hyphens. */
+  readonly lastName: string | null;
+  /** Primary Double Metaphone code of the surname. */
+  readonly lastNamePhonetic: string | null;
+  /** Gender implied by the title, if any. */
+  readonly gender: 'male' | 'female' | null;
+  /** The mailbox the address reaches (see `normaliseEmail`). */
+  readonly email: string | null;
+  /** E.164 UK mobile numbers (+447…), whichever field they came in: personal to one person. */
+  readonly personalPhones: readonly string[];
+  /** Every other number (landlines, switchboards): often shared by a household or office. */
+  readonly householdPhones: readonly string[];
+  /** ISO `yyyy-mm-dd`. */
+  readonly dateOfBirth: string | null;
+  /** Upper case, one space (`SW1A 1AA`). */
+  readonly postcode: string | null;
+  /** UK sector of the postcode (`SW1A 1`). */
+  readonly postcodeSector: string | null;
+  /** Address line 1 folded, street types spelt out. */
+  readonly addressLine1: string | null;
+  /** House or flat number leading line 1. */
+  readonly houseNumber: string | null;
+  readonly addressLine2: string | null;
+  readonly town: string | null;
+}
+
+/** Normalise one contact's fields into the record every matching function works on. Pure. */
+export function toMatchRecord(id: string, fields: MatchFields): MatchRecord {
+  const given = normaliseGivenName(fields.firstName);
+  const lastName = normaliseSurname(fields.lastName);
+  const phones = [fields.mobilePhone, fields.homePhone, fields.workPhone]
+    .map(normalisePhone)
+    .filter((p): p is string => p !== null);
+  const postcode = normalisePostcode(fields.address?.postcode);
+  const line1 = normaliseAddressLine(fields.address?.line1);
+  return {
+    id,
+    firstName: given?.first ?? null,
+    middleInitials: given?.middleInitials ?? '',
+    firstNameGroups: given ? nicknameGroups(given.first) : [],
+    lastName,
+    lastNamePhonetic: lastName ? doubleMetaphone(lastName)[0] || lastName : null,
+    gender: titleToGender(fields.title),
+    email: normaliseEmail(fields.email),
+    personalPhones: unique(phones.filter(isUkMobile)),
+    householdPhones: unique(phones.filter((p) => !isUkMobile(p))),
+    dateOfBirth: normaliseDate(fields.dateOfBirth),
+    postcode: postcode?.postcode ?? null,
+    postcodeSector: postcode?.sector ?? null,
+    addressLine1: line1?.line ?? null,
+    houseNumber: line1?.number ?? null,
+    addressLine2: normaliseAddressLine(fields.address?.line2)?.line ?? null,
+    town: normaliseTown(fields.address?.town),
+  };
+}
+
+const isUkMobile = (e164: string): boolean => e164.startsWith('+447');
+const unique = (values: string[]): string[] => [...new Set(values)];

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { type MatchFields, toMatchRecord } from './matchRecord.ts';
+import { scorePair } from './scorePair.ts';
+
+const base: MatchFields = {
+  title: 'Mrs',
+  firstName: 'Elizabeth',
+  lastName: 'Pemberton',
+  email: 'liz.pemberton@gmail.com',
+  mobilePhone: '07700 900123',
+  homePhone: '0113 496 0000',
+  dateOfBirth: '1975-04-12',
+  address: { line1: '12 High Street', postcode: 'LS6 2AB', town: 'Leeds' },
+};
+const score = (a: MatchFields, b: MatchFields) => scorePair(toMatchRecord('a', a), toMatchRecord('b', b));
+
+describe('scorePair', () => {
+  it('matches one person typed two ways and says which fields agreed', () => {
+    const pair = score(base, {
+      firstName: 'Liz',
+      lastName: 'PEMBERTON',
+      email: 'Liz.Pemberton@googlemail.com',
+      mobilePhone: '+44 7700 900123',
+      dateOfBirth: '12/04/1975',
+      address: { line1: '12 High St', postcode: 'ls62ab' },
+    });
+    expect(pair.isMatch).toBe(true);
+    expect(pair.rule).toBe('weightAboveThreshold');
+    expect(pair.levels.firstName).toBe('close');
+    expect(pair.agreedFields).toEqual([
+      'firstName',
+      'lastName',
+      'dateOfBirth',
+      'email',
+      'personalPhone',
+      'postcode',
+      'addressLine1',
+    ]);
+  });
+
+  it('is symmetric', () => {
+    const other: MatchFields = { firstName: 'Beth', lastName: 'Pembertn', dateOfBirth: '1975-04-21' };
+    expect(score(base, other)).toEqual(score(other, base));
+  });
+
+  it.each<[string, MatchFields, string]>([
+    [
+      'a family member at one address with the home phone',
+      {
+        ...base,
+        title: 'Mr',
+        firstName: 'George',
+        email: null,
+        mobilePhone: null,
+        dateOfBirth: '1973-01-02',
+      },
+      'firstNameConflict',
+    ],
+    [
+      'a twin',
+      { ...base, firstName: 'Charlotte', email: 'charlotte.p@gmail.com', mobilePhone: null },
+      'firstNameConflict',
+    ],
+    [
+      'a partner sharing the e-mail address',
+      { ...base, title: null, firstName: 'Robert', mobilePhone: null, dateOfBirth: null },
+      'firstNameConflict',
+    ],
+    [
+      'a daughter of the same name',
+      { ...base, title: 'Miss', email: null, mobilePhone: null, dateOfBirth: '2001-09-30' },
+      'dateOfBirthConflict',
+    ],
+    [
+      'a Mr of the same name',
+      { ...base, title: 'Mr', firstName: 'Elizabeth', email: null, mobilePhone: null, dateOfBirth: null },
+      'genderConflict',
+    ],
+    [
+      'another middle name',
+      { ...base, firstName: 'Elizabeth A', email: null, mobilePhone: null },
+      'weightAboveThreshold',
+    ],
+  ])('keeps apart %s', (_, other, rule) => {
+    const pair = score(base, other);
+    expect(pair.rule).toBe(rule);
+    if (rule !== 'weightAboveThreshold') expect(pair.isMatch).toBe(false);
+  });
+
+  it('refuses a conflicting middle initial when both have one', () => {
+    const pair = score({ ...base, firstName: 'Elizabeth B' }, { ...base, firstName: 'Elizabeth A' });
+    expect(pair.rule).toBe('middleInitialConflict');
+  });
+
+  it('does not merge two people of a common name in one town on that alone', () => {
+    const john = { firstName: 'John', lastName: 'Smith', address: { town: 'Leeds' } };
+    const pair = score({ ...john, email: 'js@a.com' }, { ...john, dateOfBirth: '1980-01-01' });
+    expect(pair.isMatch).toBe(false);
+    expect(pair.rule).toBe('weightBelowThreshold');
+  });
+
+  it('reads a given name and surname entered the wrong way round as one person', () => {
+    const pair = score(base, { ...base, firstName: 'Pemberton', lastName: 'Elizabeth' });
+    expect(pair.levels.firstName).toBe('close');
+    expect(pair.isMatch).toBe(true);
+  });
+});

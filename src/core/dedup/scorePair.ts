@@ -1,0 +1,83 @@
+import { compareRecords, datesFarApart } from './compare.ts';
+import type { ValueFrequencies } from './frequencies.ts';
+import type { MatchRecord } from './matchRecord.ts';
+import {
+  type ComparisonLevel,
+  fieldWeight,
+  type MatchField,
+  matchFields,
+  matchThreshold,
+} from './weights.ts';
+
+/**
+ * Why a pair was or was not declared one person. The conflict rules are the hard negatives: evidence that two
+ * records are two people, which no amount of agreement elsewhere (shared address, phone, e-mail) outweighs.
+ */
+export type MatchRule =
+  /** Summed weight reached `matchThreshold`. */
+  | 'weightAboveThreshold'
+  /** Summed weight fell short of `matchThreshold`. */
+  | 'weightBelowThreshold'
+  /** Both have given names and they are neither equal, nicknames, typos nor swapped: family members, twins, a couple sharing an e-mail. */
+  | 'firstNameConflict'
+  /** Both have a date of birth, more than two years apart: parent and child of one name. */
+  | 'dateOfBirthConflict'
+  /** The titles imply different genders (Mr / Mrs). */
+  | 'genderConflict'
+  /** Both have middle initials and the first ones differ (John A Smith / John B Smith). */
+  | 'middleInitialConflict';
+
+export type ConflictRule = Exclude<MatchRule, 'weightAboveThreshold' | 'weightBelowThreshold'>;
+
+/** The score of one pair, with everything the audit log needs to explain it. */
+export interface PairScore {
+  /** Summed Fellegi–Sunter weight in bits. */
+  readonly score: number;
+  /** The comparison level of every field. */
+  readonly levels: Readonly<Record<MatchField, ComparisonLevel>>;
+  /** Fields at level exact or close, in `matchFields` order. */
+  readonly agreedFields: readonly MatchField[];
+  /** The rule that decided the pair. */
+  readonly rule: MatchRule;
+  /** True when the pair is declared one person. */
+  readonly isMatch: boolean;
+}
+
+/**
+ * Score a pair of records. With `frequencies` (from `valueFrequencies` over the batch or the tenant's contacts),
+ * exact agreement on a rare name, postcode or town weighs more than on a common one. Pure and symmetric.
+ */
+export function scorePair(a: MatchRecord, b: MatchRecord, frequencies?: ValueFrequencies | null): PairScore {
+  const levels = compareRecords(a, b);
+  let score = 0;
+  const agreedFields: MatchField[] = [];
+  for (const field of matchFields) {
+    const level = levels[field];
+    score += fieldWeight(field, level, a, frequencies);
+    if (level === 'exact' || level === 'close') agreedFields.push(field);
+  }
+  const conflict = conflictRule(a, b, levels);
+  const rule = conflict ?? (score >= matchThreshold ? 'weightAboveThreshold' : 'weightBelowThreshold');
+  return { score, levels, agreedFields, rule, isMatch: rule === 'weightAboveThreshold' };
+}
+
+/** True when the rule says the two records are two different people. */
+export const isConflict = (rule: MatchRule): rule is ConflictRule =>
+  rule !== 'weightAboveThreshold' && rule !== 'weightBelowThreshold';
+
+function conflictRule(
+  a: MatchRecord,
+  b: MatchRecord,
+  levels: Record<MatchField, ComparisonLevel>,
+): ConflictRule | null {
+  if (levels.firstName === 'different') return 'firstNameConflict';
+  const datesConflict =
+    levels.dateOfBirth === 'different' && datesFarApart(a.dateOfBirth ?? '', b.dateOfBirth ?? '');
+  if (datesConflict) return 'dateOfBirthConflict';
+  if (a.gender !== null && b.gender !== null && a.gender !== b.gender) return 'genderConflict';
+  const aInitial = a.middleInitials[0];
+  const bInitial = b.middleInitials[0];
+  if (aInitial !== undefined && bInitial !== undefined && aInitial !== bInitial)
+    return 'middleInitialConflict';
+  return null;
+}

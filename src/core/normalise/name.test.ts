@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { normaliseGivenName, normaliseSurname, titleToGender } from './name.ts';
+import { areNicknames } from './nicknames.ts';
+
+describe('names', () => {
+  it.each([
+    ['José', { first: 'jose', middleInitials: '' }],
+    ['  MR John A. B. ', { first: 'john', middleInitials: 'ab' }],
+    ['Mary-Jane', { first: 'mary', middleInitials: 'j' }],
+    ['Zoë', { first: 'zoe', middleInitials: '' }],
+  ])('given name %s', (raw, expected) => {
+    expect(normaliseGivenName(raw)).toEqual(expected);
+  });
+
+  it.each([
+    ["O'Brien", 'obrien'],
+    ['Smith-Jones', 'smithjones'],
+    ['smith jones', 'smithjones'],
+    ['MÜLLER', 'muller'],
+  ])('surname %s → %s', (raw, expected) => {
+    expect(normaliseSurname(raw)).toBe(expected);
+  });
+
+  it('reads gender from titles only where they imply one', () => {
+    expect(titleToGender('Mrs.')).toBe('female');
+    expect(titleToGender('MR')).toBe('male');
+    expect(titleToGender('Dr')).toBeNull();
+  });
+
+  it.each([
+    ['bob', 'robert', true],
+    ['liz', 'elizabeth', true],
+    ['alex', 'alexandra', true],
+    ['alex', 'alexander', true],
+    ['jack', 'jake', false],
+    ['john', 'ian', false],
+  ])('%s and %s are nicknames: %s', (a, b, expected) => {
+    expect(areNicknames(a, b)).toBe(expected);
+  });
+});

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { normalisePhone } from './phone.ts';
+
+describe('normalisePhone', () => {
+  it.each(['07700 900123', '+44 7700 900123', '0044 7700900123', '(07700) 900123', '07700-900-123'])(
+    '%s is +447700900123',
+    (raw) => {
+      expect(normalisePhone(raw)).toBe('+447700900123');
+    },
+  );
+
+  it('keeps landlines and foreign numbers in E.164', () => {
+    expect(normalisePhone('020 7946 0958')).toBe('+442079460958');
+    expect(normalisePhone('+33 1 23 45 67 89')).toBe('+33123456789');
+  });
+
+  it.each(['', 'n/a', '123', null])('gives null for %j', (raw) => {
+    expect(normalisePhone(raw)).toBeNull();
+  });
+});

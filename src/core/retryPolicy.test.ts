@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { classifyFailure, parseRetryAfter, type RetrySettings } from './retryPolicy.ts';
+
+const settings: RetrySettings = {
+  maxAttempts: 3,
+  waitAfter429Ms: 1000,
+  transientBaseMs: 200,
+  transientMaxMs: 500,
+};
+const now = Date.parse('2025-06-01T12:00:00Z');
+const attempt = (
+  status: number | null,
+  extra: { attempt?: number; retryAfter?: string; quotaResetAt?: string } = {},
+) => ({
+  status,
+  retryAfter: extra.retryAfter ?? null,
+  attempt: extra.attempt ?? 1,
+  nowMs: now,
+  quotaResetAt: extra.quotaResetAt ?? null,
+});
+
+describe('classifyFailure', () => {
+  it.each([
+    [401, 'auth_failed'],
+    [403, 'auth_failed'],
+    [404, 'not_found'],
+    [409, 'conflict'],
+    [412, 'precondition_failed'],
+    [400, 'validation'],
+    [422, 'validation'],
+  ] as const)('status %i is a final %s', (status, reason) => {
+    expect(classifyFailure(attempt(status), settings)).toEqual({ retry: false, reason });
+  });
+
+  it('waits the spec wait after a 429 without Retry-After', () => {
+    expect(classifyFailure(attempt(429), settings)).toEqual({
+      retry: true,
+      reason: 'rate_limited',
+      waitMs: 1000,
+    });
+  });
+
+  it('honours Retry-After seconds and HTTP dates', () => {
+    expect(classifyFailure(attempt(429, { retryAfter: '7' }), settings)).toMatchObject({ waitMs: 7000 });
+    const date = new Date(now + 3000).toUTCString();
+    expect(classifyFailure(attempt(429, { retryAfter: date }), settings)).toMatchObject({ waitMs: 3000 });
+  });
+
+  it('reports rate_limited with the wait once attempts are spent', () => {
+    expect(classifyFailure(attempt(429, { attempt: 3 }), settings)).toEqual({
+      retry: false,
+      reason: 'rate_limited',
+      waitMs: 1000,
+    });
+  });
+
+  it('never retries a 429 when the daily quota is spent', () => {
+    const resumeAt = '2025-06-02T00:00:00.000Z';
+    expect(classifyFailure(attempt(429, { quotaResetAt: resumeAt }), settings)).toEqual({
+      retry: false,
+      reason: 'quota_exhausted',
+      resumeAt,
+    });
+  });
+
+  it.each([null, 500, 503, 408])('retries %s as transient with capped doubling', (status) => {
+    expect(classifyFailure(attempt(status), settings)).toEqual({
+      retry: true,
+      reason: 'transient',
+      waitMs: 200,
+    });
+    expect(classifyFailure(attempt(status, { attempt: 2 }), settings)).toMatchObject({ waitMs: 400 });
+    expect(classifyFailure(attempt(status, { attempt: 3 }), settings)).toEqual({
+      retry: false,
+      reason: 'transient',
+    });
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it.each([
+    [null, null],
+    ['soon', null],
+    ['0', 0],
+    ['1.5', 1500],
+    [new Date(now - 5000).toUTCString(), 0],
+  ])('%s → %s', (value, expected) => {
+    expect(parseRetryAfter(value, now)).toBe(expected);
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * The pure retry classifier: given how one HTTP attempt ended, decide whether to retry, how long to
+ * wait, or which failure to report. One loop (src/providers/base.ts) executes the decision.
+ */
+
+/** How a provider wants failures retried; built from the provider spec. All durations in ms. */
+export interface RetrySettings {
+  /** Attempts in total, the first included. */
+  maxAttempts: number;
+  /** Wait after a 429 that carries no usable Retry-After. */
+  waitAfter429Ms: number;
+  /** First wait after a transient failure; doubles per attempt up to `transientMaxMs`. */
+  transientBaseMs: number;
+  transientMaxMs: number;
+}
+
+/** How one attempt ended when it did not succeed. */
+export interface FailedAttempt {
+  /** HTTP status, or `null` when no response arrived (network error, timeout, dropped socket). */
+  status: number | null;
+  /** The raw Retry-After value, when the provider sent one. */
+  retryAfter: string | null;
+  /** 1 for the first attempt. */
+  attempt: number;
+  nowMs: number;
+  /** Set when the connection's daily quota is known to be spent: the instant it resets. */
+  quotaResetAt: string | null;
+}
+
+export type FailureReason =
+  | 'rate_limited'
+  | 'quota_exhausted'
+  | 'auth_failed'
+  | 'precondition_failed'
+  | 'conflict'
+  | 'validation'
+  | 'not_found'
+  | 'transient';
+
+export type RetryDecision =
+  | { retry: true; reason: 'rate_limited' | 'transient'; waitMs: number }
+  | { retry: false; reason: Exclude<FailureReason, 'rate_limited' | 'quota_exhausted'> }
+  | { retry: false; reason: 'rate_limited'; waitMs: number }
+  | { retry: false; reason: 'quota_exhausted'; resumeAt: string };
+
+export function classifyFailure(attempt: FailedAttempt, settings: RetrySettings): RetryDecision {
+  const { status } = attempt;
+  const canRetry = attempt.attempt < settings.maxAttempts;
+  if (status === 429) {
+    if (attempt.quotaResetAt !== null)
+      return { retry: false, reason: 'quota_exhausted', resumeAt: attempt.quotaResetAt };
+    const waitMs = parseRetryAfter(attempt.retryAfter, attempt.nowMs) ?? settings.waitAfter429Ms;
+    return canRetry
+      ? { retry: true, reason: 'rate_limited', waitMs }
+      : { retry: false, reason: 'rate_limited', waitMs };
+  }
+  if (status === null || status === 408 || status >= 500) {
+    const waitMs = Math.min(settings.transientMaxMs, settings.transientBaseMs * 2 ** (attempt.attempt - 1));
+    return canRetry ? { retry: true, reason: 'transient', waitMs } : { retry: false, reason: 'transient' };
+  }
+  return { retry: false, reason: clientErrorReason(status) };
+}
+
+function clientErrorReason(
+  status: number,
+): Exclude<FailureReason, 'rate_limited' | 'quota_exhausted' | 'transient'> {
+  switch (status) {
+    case 401:
+    case 403:
+      return 'auth_failed';
+    case 404:
+    case 410:
+      return 'not_found';
+    case 409:
+      return 'conflict';
+    case 412:
+      return 'precondition_failed';
+    default:
+      // 400, 405, 406, 415, 422…: our request was wrong; retrying the same bytes cannot help.
+      return 'validation';
+  }
+}
+
+/** Retry-After as delay-seconds or an HTTP-date; `null` when absent or unreadable. Never negative. */
+export function parseRetryAfter(value: string | null, nowMs: number): number | null {
+  if (value === null) return null;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
+}

@@ -1,0 +1,64 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const run = (...args: string[]) => {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'dedupe', ...args], {
+    encoding: 'utf8',
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+};
+
+const csv = join(mkdtempSync(join(tmpdir(), 'dedupe-')), 'contacts.csv');
+writeFileSync(
+  csv,
+  [
+    'ref, first, last, number, street, mail',
+    'a1, Robert, Ashworth, 12, High Street, rob@ashworth.me',
+    'a2, Ann, Nowak, 3, Mill Lane, ann@nowak.me',
+    '"a,3", Bob, ASHWORTH, 12, High St, ROB@ashworth.me',
+  ].join('\n'),
+);
+
+describe('crm-sync dedupe', () => {
+  it('prints id,cluster for every row, the cluster named by its first row', () => {
+    const { code, stdout } = run(
+      csv,
+      '--id',
+      'ref',
+      '--map',
+      'firstName=first',
+      'lastName=last',
+      'address.line1=number+street',
+      '--map',
+      'email=mail',
+    );
+    expect(code).toBe(0);
+    expect(stdout).toBe('id,cluster\na1,a1\na2,a2\n"a,3",a1\n');
+  });
+
+  it.each([
+    [['--id', 'nope', '--map', 'firstName=first'], /no column "nope"/],
+    [['--id', 'ref', '--map', 'firstName=absent'], /no column "absent"/],
+    [['--id', 'ref', '--map', 'forename=first'], /unknown field "forename"/],
+  ])('exits 2 with one line for %j', (args, message) => {
+    const { code, stderr } = run(csv, ...args);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('exits 2 when the file cannot be read', () => {
+    const { code, stderr } = run(
+      join(tmpdir(), 'missing-dedupe.csv'),
+      '--id',
+      'ref',
+      '--map',
+      'firstName=first',
+    );
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/cannot read/);
+  });
+});

@@ -1,0 +1,56 @@
+import { describe, expect, it, test } from 'vitest';
+import { connectionStates } from '../../src/machines/connectionContext.ts';
+import { phaseActorIds, phaseSchema } from '../../src/machines/phases.ts';
+import { runPath } from './driver.ts';
+import {
+  Coverage,
+  generatePaths,
+  reachableTransitions,
+  transitionKey,
+  unreachableDefinedTransitions,
+} from './paths.ts';
+import { PureDriver } from './pureDriver.ts';
+
+const paths = generatePaths();
+const coverage = new Coverage(reachableTransitions());
+
+// Tests in a file run in order: the coverage checks at the end read what the path runs recorded.
+describe('connection machine, model-based (pure driver)', () => {
+  it.each(paths.map((path) => [path.covers, path] as const))('%s', async (_covers, path) => {
+    await runPath(path, new PureDriver(), coverage);
+  });
+
+  it('took every transition of the adjacency map, and only those', () => {
+    console.log(coverage.summary());
+    expect(coverage.unexpected()).toEqual([]);
+    expect(coverage.missing()).toEqual([]);
+  });
+
+  it('crashed and restored in every non-idle state, in pushing after the provider acknowledged', () => {
+    const crashed = connectionStates.filter((state) => coverage.crashed.has(state));
+    expect(crashed).toEqual(connectionStates.filter((state) => state !== 'idle'));
+    expect(coverage.crashed.get('pushing')).toContain('afterProviderAck');
+  });
+});
+
+describe('model completeness', () => {
+  test.each(phaseSchema.options)('%s follows the failure policy', (phase) => {
+    const reachable = reachableTransitions();
+    const outcome = (kind: string, to: string) =>
+      reachable.has(transitionKey(phase, `${phaseActorIds[phase]} ${kind}`, to));
+    for (const kind of ['transient', 'rate_limited']) {
+      expect([kind, outcome(kind, 'backoff'), outcome(kind, 'error')]).toEqual([kind, true, true]);
+    }
+    expect([outcome('quota_exhausted', 'backoff'), outcome('quota_exhausted', 'error')]).toEqual([
+      true,
+      false,
+    ]);
+    for (const kind of ['auth_failed', 'fatal']) {
+      expect([kind, outcome(kind, 'backoff'), outcome(kind, 'error')]).toEqual([kind, false, true]);
+    }
+  });
+
+  it('realises every transition written in the machine definition', () => {
+    expect(unreachableDefinedTransitions()).toEqual([]);
+  });
+});
