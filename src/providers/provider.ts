@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { FetchWindow } from '../core/cursor.ts';
 import type { ProviderName } from '../core/providerName.ts';
 import type { Result } from '../core/result.ts';

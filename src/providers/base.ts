@@ -1,0 +1,222 @@
+import type { z } from 'zod';
+import { err, ok, type Result } from '../core/result.ts';
+import { classifyFailure, type RetrySettings } from '../core/retryPolicy.ts';
+import type { CallKind, ConnectionLimiter } from './limiter.ts';
+import type { InboundRecord, InboundRecordError, ProviderError } from './provider.ts';
+import type { ProviderSpec } from './spec.ts';
+
+/** How one attempt ended, before classification. */
+export type AttemptOutcome<T> =
+  | { ok: true; value: T }
+  | { ok: false; status: number | null; retryAfter: string | null; message: string };
+
+/**
+ * The one request loop every adapter uses: runs `attempt` through the connection's limiter, classifies
+ * failures with the pure retry policy, pauses the whole connection after a 429, backs off after transient
+ * failures, and turns what is left into a typed `ProviderError`.
+ */
+export async function runPaced<T>(params: {
+  limiter: ConnectionLimiter;
+  retry: RetrySettings;
+  kind: CallKind;
+  attempt: () => Promise<AttemptOutcome<T>>;
+  now?: () => number;
+}): Promise<Result<T, ProviderError>> {
+  const now = params.now ?? Date.now;
+  for (let attempt = 1; ; attempt++) {
+    const spentUntil = params.limiter.quotaResetAt();
+    if (spentUntil !== null) {
+      return err({
+        kind: 'quota_exhausted',
+        status: 429,
+        message: 'daily request quota spent',
+        resumeAt: spentUntil,
+      });
+    }
+    const outcome = await params.limiter.schedule(params.kind, params.attempt);
+    if (outcome.ok) return ok(outcome.value);
+    const decision = classifyFailure(
+      {
+        status: outcome.status,
+        retryAfter: outcome.retryAfter,
+        attempt,
+        nowMs: now(),
+        quotaResetAt: params.limiter.quotaResetAt(),
+      },
+      params.retry,
+    );
+    if (decision.retry) {
+      if (decision.reason === 'rate_limited') params.limiter.pause(decision.waitMs);
+      else await sleep(decision.waitMs);
+      continue;
+    }
+    return err(toProviderError(decision, outcome.status, outcome.message));
+  }
+}
+
+function toProviderError(
+  decision: Exclude<ReturnType<typeof classifyFailure>, { retry: true }>,
+  status: number | null,
+  message: string,
+): ProviderError {
+  switch (decision.reason) {
+    case 'rate_limited':
+      return { kind: 'rate_limited', status: status ?? 429, message, retryAfterMs: decision.waitMs };
+    case 'quota_exhausted':
+      return { kind: 'quota_exhausted', status: status ?? 429, message, resumeAt: decision.resumeAt };
+    case 'transient':
+    case 'validation':
+      return { kind: decision.reason, status, message };
+    default:
+      return { kind: decision.reason, status: status ?? 0, message };
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A response read in full. `json` is `undefined` for an empty or non-JSON body. */
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  json: unknown;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  /** Path and query, appended to the base URL. */
+  path: string;
+  headers?: Record<string, string>;
+  /** Serialised as JSON when present. */
+  body?: unknown;
+  /** Overrides `application/json` for bodies such as JSON Patch. */
+  contentType?: string;
+  /** Statuses the adapter handles itself (e.g. 404 on a look-up); others below 400 always count as success. */
+  accept?: readonly number[];
+  signal?: AbortSignal | undefined;
+}
+
+/** A paced HTTP client for one connection. */
+export interface HttpTransport {
+  send(request: HttpRequest): Promise<Result<HttpResponse, ProviderError>>;
+}
+
+export function createHttpTransport(params: {
+  baseUrl: string;
+  spec: ProviderSpec;
+  limiter: ConnectionLimiter;
+  /** Auth and fixed headers for every call; may fetch a token (that call is not paced). */
+  headers: (signal?: AbortSignal) => Promise<Result<Record<string, string>, ProviderError>>;
+  fetch?: typeof fetch;
+  now?: () => number;
+}): HttpTransport {
+  const fetchImpl = params.fetch ?? fetch;
+  const base = params.baseUrl.replace(/\/+$/, '');
+  const { timeoutMs, ...retry } = params.spec.retry;
+  return {
+    async send(request) {
+      const auth = await params.headers(request.signal);
+      if (!auth.ok) return auth;
+      const kind: CallKind = request.method === 'GET' ? 'read' : 'write';
+      return runPaced({
+        limiter: params.limiter,
+        retry,
+        kind,
+        ...(params.now ? { now: params.now } : {}),
+        attempt: async () => {
+          const signals = [AbortSignal.timeout(timeoutMs), ...(request.signal ? [request.signal] : [])];
+          const label = `${request.method} ${request.path}`;
+          try {
+            const response = await fetchImpl(`${base}${request.path}`, {
+              method: request.method,
+              headers: {
+                accept: 'application/json',
+                ...auth.value,
+                ...request.headers,
+                ...(request.body === undefined
+                  ? {}
+                  : { 'content-type': request.contentType ?? 'application/json' }),
+              },
+              ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+              signal: AbortSignal.any(signals),
+            });
+            const text = await response.text();
+            const json = parseJson(text);
+            if (response.status < 400 || request.accept?.includes(response.status)) {
+              return { ok: true, value: { status: response.status, headers: response.headers, json } };
+            }
+            return {
+              ok: false,
+              status: response.status,
+              retryAfter: params.spec.retry.retryAfterHeader
+                ? response.headers.get(params.spec.retry.retryAfterHeader)
+                : null,
+              message: `${label} → ${response.status} ${text.slice(0, 300)}`.trim(),
+            };
+          } catch (error) {
+            const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+            return { ok: false, status: null, retryAfter: null, message: `${label} failed: ${reason}` };
+          }
+        },
+      });
+    },
+  };
+}
+
+function parseJson(text: string): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Validates each raw record on its own: a bad one becomes an `InboundRecordError`, the rest go on. */
+export function mapRecords(
+  raws: readonly unknown[],
+  map: (raw: unknown) => Result<InboundRecord, InboundRecordError>,
+): { records: InboundRecord[]; errors: InboundRecordError[] } {
+  const records: InboundRecord[] = [];
+  const errors: InboundRecordError[] = [];
+  for (const raw of raws) {
+    const mapped = map(raw);
+    if (mapped.ok) records.push(mapped.value);
+    else errors.push(mapped.error);
+  }
+  return { records, errors };
+}
+
+/** A record error from a failed zod parse, with the id when the raw payload has one. */
+export function recordError(raw: unknown, error: z.ZodError, idKey = 'id'): InboundRecordError {
+  const id = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>)[idKey] : undefined;
+  return {
+    externalId: typeof id === 'string' && id.length > 0 ? id : null,
+    raw,
+    message: error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; '),
+    fields: error.issues.map((i) => i.path.join('.')),
+  };
+}
+
+/** Page tokens are base64url JSON: opaque to callers, self-contained, safe to persist and resume from. */
+export function encodePageToken(value: unknown): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+}
+
+export function decodePageToken<T>(schema: z.ZodType<T>, token: string): Result<T, ProviderError> {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    return err({ kind: 'validation', status: null, message: 'page token is not base64url JSON' });
+  }
+  const parsed = schema.safeParse(json);
+  return parsed.success
+    ? ok(parsed.data)
+    : err({ kind: 'validation', status: null, message: `page token: ${parsed.error.message}` });
+}
+
+/** Converts empty strings and absent values to `null`, trimming text. */
+export function textOrNull(value: string | null | undefined): string | null {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : null;
+}

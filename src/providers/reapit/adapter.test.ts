@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { drain } from '../../../test/conformance/providerSuite.ts';
+import { startSimulator } from '../../../test/support/simulators.ts';
+import { canonicalContactSchema } from '../../core/schemas.ts';
+import type { CrmProvider } from '../provider.ts';
+import { getProvider } from '../registry.ts';
+
+async function withReapit(
+  options: Parameters<typeof startSimulator>[1],
+  run: (p: CrmProvider) => Promise<void>,
+) {
+  const sim = await startSimulator('reapit', options);
+  try {
+    const created = getProvider('reapit')?.createProvider({
+      baseUrl: sim.baseUrl,
+      credentials: sim.credentials,
+    });
+    if (!created?.ok) throw new Error('reapit provider');
+    await run(created.value);
+  } finally {
+    await sim.close();
+  }
+}
+
+describe('reapit adapter', () => {
+  it('loses nothing when a record of a long equal-timestamp run leaves the window mid-listing', async () => {
+    await withReapit({ contacts: 300, sameModified: 250, seed: 3 }, async (provider) => {
+      // `to` is fixed at cycle start, so an edit made during the cycle lands after it.
+      const window = { from: null, to: new Date().toISOString() };
+      const expected = new Set(
+        (await drain(provider, window)).flatMap((p) => p.records.map((r) => r.externalId)),
+      );
+      const seen: string[] = [];
+      let token: string | null = null;
+      for (let page = 0; page < 2; page++) {
+        const result = await provider.listChanges({ window, pageToken: token });
+        if (!result.ok) throw new Error(result.error.message);
+        seen.push(...result.value.records.map((r) => r.externalId));
+        token = result.value.nextPageToken;
+      }
+      // An agency user saves a record already read: it moves past `to`, and later run members shift left a page.
+      const moved = (await drain(provider, window))
+        .flatMap((p) => p.records)
+        .find((r) => r.externalId === seen[40]);
+      if (!moved) throw new Error('record to move');
+      expect(
+        (
+          await provider.update({
+            externalId: moved.externalId,
+            patch: { title: 'Dr' },
+            version: moved.version,
+          })
+        ).ok,
+      ).toBe(true);
+      while (token !== null) {
+        const result = await provider.listChanges({ window, pageToken: token });
+        if (!result.ok) throw new Error(result.error.message);
+        seen.push(...result.value.records.map((r) => r.externalId));
+        token = result.value.nextPageToken;
+      }
+      expect(new Set(seen)).toEqual(expected);
+    });
+  });
+
+  it('round-trips every canonical field through Reapit fields and metadata', async () => {
+    await withReapit({ contacts: 0 }, async (provider) => {
+      const contact = canonicalContactSchema.parse({
+        title: 'Mr',
+        firstName: 'Rhys',
+        lastName: "O'Brien",
+        email: 'rhys.obrien@example.co.uk',
+        mobilePhone: '+44 7700 900123',
+        homePhone: '0161 496 0123',
+        workPhone: '020 7946 0123',
+        address: {
+          line1: '12 High Street',
+          line2: 'Old Town',
+          line3: 'Leeds',
+          line4: 'West Yorkshire',
+          postcode: 'LS1 4AP',
+          countryCode: 'GB',
+        },
+        dateOfBirth: '1980-02-29',
+        marketingConsent: 'grant',
+        emailOpens: 4,
+        emailClicks: 2,
+        lastOpenedAt: '2025-05-01T10:00:00Z',
+        intentScore: 65,
+        nurtureSequence: {
+          sequenceId: 'vendor-valuation',
+          step: 2,
+          state: 'active',
+          enrolledAt: '2025-04-01T09:00:00Z',
+        },
+      });
+      const created = await provider.create({ contact, reference: 'nh-1' });
+      if (!created.ok) throw new Error(created.error.message);
+      const [read] = (
+        await drain(provider, { from: null, to: new Date(Date.now() + 1000).toISOString() })
+      ).flatMap((p) => p.records);
+      expect(read?.contact).toEqual(contact);
+      const partial = await provider.update({
+        externalId: created.value.externalId,
+        patch: { emailClicks: 5 },
+        version: read?.version ?? null,
+      });
+      expect(partial.ok).toBe(true);
+      const found = await provider.findByEmail({ email: 'Rhys.OBrien@example.co.uk' });
+      expect(found.ok && found.value[0]?.contact).toEqual({ ...contact, emailClicks: 5 });
+    });
+  });
+});

@@ -1,0 +1,301 @@
+import { z } from 'zod';
+import { compareModified, cursorPositionSchema } from '../../core/cursor.ts';
+import { err, ok, type Result } from '../../core/result.ts';
+import { engagementFields } from '../../core/schemas.ts';
+import {
+  createHttpTransport,
+  decodePageToken,
+  encodePageToken,
+  type HttpTransport,
+  mapRecords,
+} from '../base.ts';
+import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
+import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
+import type { ProviderSpec } from '../spec.ts';
+import { engagementKeys, engagementOf, toInboundRecord, toReapitCreate, toReapitUpdate } from './mapping.ts';
+import {
+  REAPIT_API_VERSION,
+  type ReapitCredentials,
+  reapitContactPageSchema,
+  reapitPositionSchema,
+  reapitTokenSchema,
+} from './schemas.ts';
+import { reapitSpec } from './spec.ts';
+
+/**
+ * Where a listing stands. Reapit pages by number inside a `modifiedFrom`/`modifiedTo` filter and has no id
+ * tie-break, so the token re-anchors `modifiedFrom` at the last record seen and drops what precedes the
+ * anchor; only inside a run of equal timestamps longer than a page does it step `pageNumber`, and if the
+ * run's `totalCount` changes meanwhile (a record left the window, shifting later ones onto pages already
+ * read) it restarts the run from page 1. See docs/providers.md, "Reapit: completeness".
+ */
+const pageTokenSchema = z.strictObject({
+  to: z.string(),
+  after: cursorPositionSchema.nullable(),
+  /** Keep a record equal to `after` (the window's inclusive lower bound) or only those past it. */
+  inclusive: z.boolean(),
+  page: z.number().int().min(1),
+  /** `totalCount` seen on page 1 of this anchor. */
+  total: z.number().int().nullable(),
+});
+type PageToken = z.infer<typeof pageTokenSchema>;
+
+export interface ReapitProviderParams {
+  baseUrl: string;
+  credentials: ReapitCredentials;
+  /** The connection's limiter; defaults to one built from `spec`. */
+  limiter?: ConnectionLimiter;
+  /** Defaults to the documented `reapitSpec`; tests pass a scaled copy. */
+  spec?: ProviderSpec;
+  fetch?: typeof fetch;
+}
+
+export function createReapitProvider(params: ReapitProviderParams): CrmProvider {
+  const spec = params.spec ?? reapitSpec;
+  const fetchImpl = params.fetch ?? fetch;
+  const credentials = params.credentials;
+  const tokens = tokenCache(credentials, fetchImpl);
+  const http: HttpTransport = createHttpTransport({
+    baseUrl: params.baseUrl,
+    spec,
+    limiter: params.limiter ?? createLimiter(spec),
+    fetch: fetchImpl,
+    headers: async (signal) => {
+      const token = await tokens.get(signal);
+      if (!token.ok) return token;
+      return ok({
+        authorization: `Bearer ${token.value}`,
+        'reapit-customer': credentials.customerId,
+        'api-version': REAPIT_API_VERSION,
+      });
+    },
+  });
+  const pageSize = spec.pagination.maxPageSize;
+
+  async function listChanges(p: {
+    window: FetchWindow;
+    pageToken: string | null;
+    signal?: AbortSignal;
+  }): Promise<Result<ChangePage, ProviderError>> {
+    const decoded =
+      p.pageToken === null
+        ? ok<PageToken>({ to: p.window.to, after: p.window.from, inclusive: true, page: 1, total: null })
+        : decodePageToken(pageTokenSchema, p.pageToken);
+    if (!decoded.ok) return decoded;
+    const token = decoded.value;
+    const query = new URLSearchParams({
+      pageSize: String(pageSize),
+      pageNumber: String(token.page),
+      sortBy: 'modified',
+      modifiedTo: token.to,
+    });
+    if (token.after) query.set('modifiedFrom', token.after.modified);
+    const response = await http.send({ method: 'GET', path: `/contacts/?${query}`, signal: p.signal });
+    if (!response.ok) return response;
+    const page = reapitContactPageSchema.safeParse(response.value.json);
+    if (!page.success)
+      return err({ kind: 'validation', status: 200, message: `contacts page: ${page.error.message}` });
+    const { _embedded: raws, totalCount, totalPageCount } = page.data;
+
+    if (token.total !== null && totalCount !== token.total) {
+      return ok({
+        records: [],
+        errors: [],
+        nextPageToken: encodePageToken({ ...token, page: 1, total: null }),
+      });
+    }
+    const wanted = raws.filter((raw) => {
+      const at = reapitPositionSchema.safeParse(raw);
+      if (!at.success || token.after === null) return true;
+      const byTime = compareModified(at.data.modified, token.after.modified);
+      const byId = at.data.id < token.after.externalId ? -1 : at.data.id > token.after.externalId ? 1 : 0;
+      const order = byTime !== 0 ? byTime : byId;
+      return order > 0 || (order === 0 && token.inclusive);
+    });
+    const { records, errors } = mapRecords(wanted, toInboundRecord);
+    return ok({ records, errors, nextPageToken: nextToken(token, raws, totalCount, totalPageCount) });
+  }
+
+  function nextToken(
+    token: PageToken,
+    raws: unknown[],
+    totalCount: number,
+    totalPageCount: number,
+  ): string | null {
+    if (raws.length < pageSize || token.page >= totalPageCount) return null;
+    const last = raws.map((raw) => reapitPositionSchema.safeParse(raw)).findLast((r) => r.success)?.data;
+    const sameRun =
+      last === undefined ||
+      (token.after !== null && compareModified(last.modified, token.after.modified) === 0);
+    const next: PageToken = sameRun
+      ? { ...token, page: token.page + 1, total: token.total ?? totalCount }
+      : {
+          to: token.to,
+          after: { modified: last.modified, externalId: last.id },
+          inclusive: false,
+          page: 1,
+          total: null,
+        };
+    return encodePageToken(next);
+  }
+
+  return {
+    name: 'reapit',
+    capabilities: spec.capabilities,
+    listChanges,
+
+    async create({ contact, reference, signal }) {
+      if (!credentials.officeId || !credentials.negotiatorId) {
+        return err({
+          kind: 'validation',
+          status: null,
+          message: 'Reapit creates need officeId and negotiatorId in the credentials',
+        });
+      }
+      if (!contact.lastName)
+        return err({
+          kind: 'validation',
+          status: null,
+          message: 'Reapit requires a surname',
+          field: 'lastName',
+        });
+      if (!contact.email && !contact.mobilePhone && !contact.homePhone && !contact.workPhone) {
+        return err({
+          kind: 'validation',
+          status: null,
+          message: 'Reapit requires an e-mail or a phone number',
+          field: 'email',
+        });
+      }
+      const body = toReapitCreate({
+        contact,
+        reference,
+        officeId: credentials.officeId,
+        negotiatorId: credentials.negotiatorId,
+      });
+      const response = await http.send({ method: 'POST', path: '/contacts/', body, signal });
+      if (!response.ok) return response;
+      // 201 with an empty body; the new id is the last segment of Location [R1].
+      const externalId = response.value.headers.get('location')?.split('/').filter(Boolean).at(-1);
+      if (!externalId)
+        return err({
+          kind: 'transient',
+          status: response.value.status,
+          message: 'Reapit 201 without Location',
+        });
+      return ok({ externalId: decodeURIComponent(externalId), version: null });
+    },
+
+    async update({ externalId, patch, version, signal }) {
+      if (version === null) {
+        return err({
+          kind: 'precondition_failed',
+          status: 428,
+          message: 'Reapit updates need the record _eTag (If-Match)',
+        });
+      }
+      const body = toReapitUpdate(patch);
+      const touched = engagementKeys(patch);
+      if (touched.length > 0) {
+        // `metadata.nurturehub` is written whole; fill fields the patch leaves out from the current record.
+        let base = patch;
+        if (touched.length < engagementFields.length) {
+          const current = await getContact(externalId, signal);
+          if (!current.ok) return current;
+          if (current.value.version !== version) {
+            return err({
+              kind: 'precondition_failed',
+              status: 412,
+              message: `${externalId} changed since it was read`,
+            });
+          }
+          base = { ...current.value.contact, ...patch };
+        }
+        body.metadata = { nurturehub: engagementOf(base) };
+      }
+      const response = await http.send({
+        method: 'PATCH',
+        path: `/contacts/${encodeURIComponent(externalId)}`,
+        headers: { 'if-match': version },
+        body,
+        signal,
+      });
+      if (!response.ok) return response;
+      // 204 without a body [R1]: the new _eTag arrives with the next delta unless an ETag header is sent.
+      return ok({ version: response.value.headers.get('etag') });
+    },
+
+    async findByEmail({ email, signal }) {
+      const query = new URLSearchParams({ pageSize: String(pageSize) });
+      query.append('email[]', email);
+      const response = await http.send({ method: 'GET', path: `/contacts/?${query}`, signal });
+      if (!response.ok) return response;
+      const page = reapitContactPageSchema.safeParse(response.value.json);
+      if (!page.success)
+        return err({ kind: 'validation', status: 200, message: `contacts page: ${page.error.message}` });
+      const { records } = mapRecords(page.data._embedded, toInboundRecord);
+      const wanted = email.trim().toLowerCase();
+      return ok(records.filter((r) => r.contact.email?.toLowerCase() === wanted));
+    },
+  };
+
+  async function getContact(externalId: string, signal: AbortSignal | undefined) {
+    const response = await http.send({
+      method: 'GET',
+      path: `/contacts/${encodeURIComponent(externalId)}`,
+      signal,
+    });
+    if (!response.ok) return response;
+    const record = toInboundRecord(response.value.json);
+    if (!record.ok)
+      return err<ProviderError>({ kind: 'validation', status: 200, message: record.error.message });
+    return record;
+  }
+}
+
+/** OAuth2 client-credentials token, fetched once and reused until a minute before it expires [R1]. */
+function tokenCache(credentials: ReapitCredentials, fetchImpl: typeof fetch) {
+  let cached: { token: string; expiresAt: number } | null = null;
+  let pending: Promise<Result<string, ProviderError>> | null = null;
+
+  async function fetchToken(signal?: AbortSignal): Promise<Result<string, ProviderError>> {
+    const basic = Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64');
+    try {
+      const response = await fetchImpl(credentials.tokenUrl, {
+        method: 'POST',
+        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: credentials.clientId }),
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(30_000)]) : AbortSignal.timeout(30_000),
+      });
+      if (response.status === 400 || response.status === 401 || response.status === 403) {
+        return err({ kind: 'auth_failed', status: response.status, message: 'Reapit token request refused' });
+      }
+      if (!response.ok)
+        return err({ kind: 'transient', status: response.status, message: 'Reapit token endpoint failed' });
+      const body = reapitTokenSchema.safeParse(await response.json());
+      if (!body.success)
+        return err({ kind: 'validation', status: response.status, message: 'Reapit token response' });
+      cached = {
+        token: body.data.access_token,
+        expiresAt: Date.now() + body.data.expires_in * 1000 - 60_000,
+      };
+      return ok(body.data.access_token);
+    } catch (error) {
+      return err({
+        kind: 'transient',
+        status: null,
+        message: `Reapit token request failed: ${String(error)}`,
+      });
+    }
+  }
+
+  return {
+    async get(signal?: AbortSignal): Promise<Result<string, ProviderError>> {
+      if (cached && cached.expiresAt > Date.now()) return ok(cached.token);
+      pending ??= fetchToken(signal).finally(() => {
+        pending = null;
+      });
+      return pending;
+    },
+  };
+}

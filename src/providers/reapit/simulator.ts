@@ -1,0 +1,328 @@
+import { createHash } from 'node:crypto';
+import type { Platform } from '@reapit/foundations-ts-definitions';
+import { SimDb, type SimDialect } from '../simulator/db.ts';
+import type { SeedContact } from '../simulator/generator.ts';
+import {
+  type RunningSimulator,
+  type SimRequest,
+  type SimResponse,
+  type SimulatorOptions,
+  serveSimulator,
+} from '../simulator/server.ts';
+import { REAPIT_API_VERSION } from './schemas.ts';
+import { reapitSpec } from './spec.ts';
+
+/**
+ * Reapit Foundations contacts API on loopback, following docs/providers.md (Reapit) [R1][R3].
+ * Records are kept as `Platform.ContactModel`, exactly what the real API returns.
+ */
+
+type Contact = Platform.ContactModel & { id: string; modified: string };
+
+const CREDENTIALS = { clientId: 'sim-client', clientSecret: 'sim-secret', customerId: 'SBOX' } as const;
+const ACCESS_TOKEN = 'sim-reapit-access-token';
+const OFFICE = 'OXF';
+const NEGOTIATOR = 'JAS';
+
+/** .NET-style 7-digit fractions, as Reapit's timestamps are written (ASSUMPTION on precision). */
+const timestamp = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$10000Z');
+
+const eTag = (record: object) =>
+  `"${createHash('md5').update(JSON.stringify(record)).digest('hex').toUpperCase()}"`;
+
+const withETag = (record: Contact): Contact => {
+  const { _eTag: _previous, ...rest } = record;
+  return { ...rest, _eTag: eTag(rest) };
+};
+
+export const reapitDialect: SimDialect<Contact> = {
+  newId: (n) => `${OFFICE}25${String(n).padStart(6, '0')}`,
+  fromSeed: (contact, id, createdMs, modifiedMs) =>
+    withETag({
+      id,
+      created: timestamp(createdMs),
+      modified: timestamp(modifiedMs),
+      ...seedFields(contact),
+      active: true,
+      officeIds: [OFFICE],
+      negotiatorIds: [NEGOTIATOR],
+      metadata: {},
+    }),
+  toSeed: (r) => ({
+    title: r.title ?? null,
+    firstName: r.forename ?? null,
+    lastName: r.surname ?? '',
+    email: r.email ?? null,
+    mobilePhone: r.mobilePhone ?? null,
+    homePhone: r.homePhone ?? null,
+    workPhone: r.workPhone ?? null,
+    address: r.primaryAddress?.line1
+      ? {
+          buildingNumber: r.primaryAddress.buildingNumber ?? '',
+          street: r.primaryAddress.line1,
+          locality: r.primaryAddress.line2 ?? null,
+          town: r.primaryAddress.line3 ?? '',
+          county: r.primaryAddress.line4 ?? null,
+          postcode: r.primaryAddress.postcode ?? '',
+        }
+      : null,
+    dateOfBirth: r.dateOfBirth ?? null,
+    marketingConsent:
+      r.marketingConsent === 'grant' || r.marketingConsent === 'deny' ? r.marketingConsent : 'notAsked',
+    archived: r.fromArchive === true,
+  }),
+  withSeed: (r, contact, modifiedMs) =>
+    withETag({ ...r, ...seedFields(contact), modified: timestamp(modifiedMs) }),
+  // A consent value outside Reapit's enum: the adapter must quarantine this record alone.
+  malformed: (r) => withETag({ ...r, marketingConsent: 'yesPlease' }),
+  id: (r) => r.id,
+  modified: (r) => r.modified,
+};
+
+/** Seed → ContactModel fields; missing values are omitted, as Reapit omits them. */
+function seedFields(c: SeedContact): Partial<Platform.ContactModel> {
+  const fields: Partial<Platform.ContactModel> = {
+    surname: c.lastName,
+    marketingConsent: c.marketingConsent,
+    fromArchive: c.archived,
+    ...(c.title ? { title: c.title } : {}),
+    ...(c.firstName ? { forename: c.firstName } : {}),
+    ...(c.email ? { email: c.email } : {}),
+    ...(c.mobilePhone ? { mobilePhone: c.mobilePhone } : {}),
+    ...(c.homePhone ? { homePhone: c.homePhone } : {}),
+    ...(c.workPhone ? { workPhone: c.workPhone } : {}),
+    ...(c.dateOfBirth ? { dateOfBirth: c.dateOfBirth } : {}),
+  };
+  if (c.address) {
+    fields.primaryAddress = {
+      type: 'primary',
+      buildingNumber: c.address.buildingNumber,
+      line1: c.address.street,
+      ...(c.address.locality ? { line2: c.address.locality } : {}),
+      line3: c.address.town,
+      ...(c.address.county ? { line4: c.address.county } : {}),
+      postcode: c.address.postcode,
+      countryId: 'GB',
+    };
+  }
+  return fields;
+}
+
+/** Reapit's error body [R1]. */
+const failure = (
+  statusCode: number,
+  description: string,
+  errors?: Array<{ field: string; message: string }>,
+): SimResponse => ({
+  status: statusCode,
+  body: { statusCode, dateTime: new Date().toISOString(), description, ...(errors ? { errors } : {}) },
+});
+
+const UPDATABLE = [
+  'title',
+  'forename',
+  'surname',
+  'dateOfBirth',
+  'active',
+  'marketingConsent',
+  'homePhone',
+  'workPhone',
+  'mobilePhone',
+  'email',
+  'officeIds',
+  'negotiatorIds',
+  'categoryIds',
+  'primaryAddress',
+  'secondaryAddress',
+  'workAddress',
+  'communicationPreferenceLetter',
+  'communicationPreferenceEmail',
+  'communicationPreferencePhone',
+  'communicationPreferenceSMS',
+  'fromArchive',
+  'additionalContactDetails',
+  'source',
+] as const;
+
+export function startReapitSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
+  const db = new SimDb(reapitDialect, options);
+  return serveSimulator(
+    'reapit',
+    {
+      db,
+      limits: { ...reapitSpec.limits, ...options.limits },
+      open: (req) => (req.path === '/token' ? token(req) : null),
+      authorize: (req) => {
+        if (req.headers.authorization !== `Bearer ${ACCESS_TOKEN}`)
+          return failure(401, 'Authorization header missing or invalid');
+        if (req.headers['reapit-customer'] !== CREDENTIALS.customerId)
+          return failure(401, 'Unknown reapit-customer');
+        // ASSUMPTION: a missing api-version is refused with 400 (the docs only say the header is required).
+        if (req.headers['api-version'] !== REAPIT_API_VERSION)
+          return failure(400, 'api-version header is required');
+        return null;
+      },
+      rateLimited: () => failure(429, 'Too Many Requests'),
+      serverError: () => failure(500, 'An unexpected error occurred'),
+      route: (req, baseUrl) => route(db, req, baseUrl),
+      credentials: (baseUrl) => ({
+        ...CREDENTIALS,
+        tokenUrl: `${baseUrl}/token`,
+        officeId: OFFICE,
+        negotiatorId: NEGOTIATOR,
+      }),
+    },
+    options,
+  );
+}
+
+/** Client-credentials grant [R1]; served on the API port for convenience (real: connect.reapit.cloud). */
+function token(req: SimRequest): SimResponse {
+  const expected = `Basic ${Buffer.from(`${CREDENTIALS.clientId}:${CREDENTIALS.clientSecret}`).toString('base64')}`;
+  if (req.method !== 'POST' || req.headers.authorization !== expected)
+    return { status: 401, body: { error: 'invalid_client' } };
+  return { status: 200, body: { access_token: ACCESS_TOKEN, token_type: 'Bearer', expires_in: 3600 } };
+}
+
+function route(db: SimDb<Contact>, req: SimRequest, baseUrl: string): SimResponse {
+  const one = /^\/contacts\/([^/]+)\/?$/.exec(req.path);
+  if ((req.path === '/contacts/' || req.path === '/contacts') && req.method === 'GET') return list(db, req);
+  if ((req.path === '/contacts/' || req.path === '/contacts') && req.method === 'POST')
+    return create(db, req, baseUrl);
+  if (one && req.method === 'GET') {
+    const record = db.get(decodeURIComponent(one[1] as string));
+    return record
+      ? { status: 200, headers: { etag: record._eTag ?? '' }, body: record }
+      : failure(404, 'Contact not found');
+  }
+  if (one && req.method === 'PATCH') return patch(db, req, decodeURIComponent(one[1] as string));
+  return failure(404, `No route ${req.method} ${req.path}`);
+}
+
+function list(db: SimDb<Contact>, req: SimRequest): SimResponse {
+  const q = req.query;
+  const pageSize = Number(q.get('pageSize') ?? 25);
+  const pageNumber = Number(q.get('pageNumber') ?? 1);
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100)
+    return failure(400, 'pageSize must be 1–100');
+  if (!Number.isInteger(pageNumber) || pageNumber < 1)
+    return failure(400, 'pageNumber must be greater than 0');
+  const instant = (name: string) => {
+    const value = q.get(name);
+    if (value === null) return null;
+    // [R1]: a time component must carry a zone designator.
+    return /(Z|[+-]\d{2}:?\d{2})$/.test(value) ? Date.parse(value) : Number.NaN;
+  };
+  const from = instant('modifiedFrom');
+  const to = instant('modifiedTo');
+  if (Number.isNaN(from) || Number.isNaN(to))
+    return failure(400, 'modifiedFrom/modifiedTo must be ISO-8601 with a zone');
+  const emails = q.getAll('email[]').map((e) => e.trim().toLowerCase());
+  const ids = q.getAll('id[]');
+  // ASSUMPTION: `modifiedFrom`/`modifiedTo` compare at millisecond precision ("on or after" / "on or before").
+  let rows = db.list().filter((r) => {
+    const at = Date.parse(r.modified);
+    return (from === null || at >= from) && (to === null || at <= to);
+  });
+  if (emails.length > 0) rows = rows.filter((r) => emails.includes((r.email ?? '').trim().toLowerCase()));
+  if (ids.length > 0) rows = rows.filter((r) => ids.includes(r.id));
+  // db.list() is (modified, id); other sort keys are not needed by the adapter.
+  if (q.get('sortBy') === '-modified') rows.reverse();
+  const totalCount = rows.length;
+  const totalPageCount = Math.ceil(totalCount / pageSize);
+  const embedded = rows.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
+  const link = (n: number) => {
+    const params = new URLSearchParams(q);
+    params.set('pageNumber', String(n));
+    params.set('pageSize', String(pageSize));
+    return { href: `/contacts/?${params}` };
+  };
+  return {
+    status: 200,
+    body: {
+      _embedded: embedded,
+      pageNumber,
+      pageSize,
+      pageCount: embedded.length,
+      totalPageCount,
+      totalCount,
+      _links: {
+        self: link(pageNumber),
+        first: link(1),
+        ...(pageNumber < totalPageCount ? { next: link(pageNumber + 1) } : {}),
+        last: link(Math.max(1, totalPageCount)),
+      },
+    },
+  };
+}
+
+function invalid(
+  body: Record<string, unknown>,
+  required: boolean,
+): Array<{ field: string; message: string }> {
+  const errors: Array<{ field: string; message: string }> = [];
+  const consent = body.marketingConsent;
+  if ((required || consent !== undefined) && !['grant', 'deny', 'notAsked'].includes(String(consent))) {
+    errors.push({ field: 'marketingConsent', message: 'must be grant, deny or notAsked' });
+  }
+  if (required && !(typeof body.surname === 'string' && body.surname.length > 0))
+    errors.push({ field: 'surname', message: 'required' });
+  if (!required && body.surname === '') errors.push({ field: 'surname', message: 'cannot be cleared' });
+  for (const key of ['officeIds', 'negotiatorIds'] as const) {
+    if (required && !(Array.isArray(body[key]) && body[key].length > 0))
+      errors.push({ field: key, message: 'required' });
+  }
+  if (
+    required &&
+    !['email', 'mobilePhone', 'homePhone', 'workPhone'].some(
+      (k) => typeof body[k] === 'string' && body[k] !== '',
+    )
+  ) {
+    errors.push({ field: 'email', message: 'at least one of email or a phone number is required' });
+  }
+  return errors;
+}
+
+function create(db: SimDb<Contact>, req: SimRequest, baseUrl: string): SimResponse {
+  if (req.body === null || typeof req.body !== 'object') return failure(400, 'Body must be JSON');
+  const body = req.body as Record<string, unknown>;
+  const errors = invalid(body, true);
+  if (errors.length > 0) return failure(422, 'One or more validation failures have occurred', errors);
+  const at = db.stamp();
+  const record = db.insert((id) =>
+    withETag({
+      ...pick(body),
+      id,
+      created: timestamp(at),
+      modified: timestamp(at),
+      active: true,
+      metadata: objectOr(body.metadata),
+    }),
+  );
+  return { status: 201, headers: { location: `${baseUrl}/contacts/${record.id}` }, effect: 'create' };
+}
+
+function patch(db: SimDb<Contact>, req: SimRequest, id: string): SimResponse {
+  const current = db.get(id);
+  if (!current) return failure(404, 'Contact not found');
+  // [R1]: If-Match is mandatory and must equal the current ETag, quotes included; otherwise 412.
+  if (req.headers['if-match'] !== current._eTag)
+    return failure(412, 'The ETag supplied does not match the current version');
+  if (req.body === null || typeof req.body !== 'object') return failure(400, 'Body must be JSON');
+  const body = req.body as Record<string, unknown>;
+  const errors = invalid(body, false);
+  if (errors.length > 0) return failure(422, 'One or more validation failures have occurred', errors);
+  // ASSUMPTION: metadata keys merge shallowly into the stored metadata (Reapit does not document it).
+  const metadata = { ...objectOr(current.metadata), ...objectOr(body.metadata) };
+  db.put(withETag({ ...current, ...pick(body), metadata, modified: timestamp(db.stamp()) }));
+  return { status: 204, effect: 'update' };
+}
+
+function pick(body: Record<string, unknown>): Partial<Platform.ContactModel> {
+  return Object.fromEntries(UPDATABLE.filter((k) => k in body).map((k) => [k, body[k]]));
+}
+
+const objectOr = (value: unknown): Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};

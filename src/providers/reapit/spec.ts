@@ -1,0 +1,26 @@
+import { contactFields } from '../../core/schemas.ts';
+import { defineSpec } from '../spec.ts';
+
+/** Reapit Foundations Platform API, contacts. Sources in docs/providers.md (Reapit) and research [R1][R3]. */
+export const reapitSpec = defineSpec({
+  // [R1]: 20 requests/second and 5 concurrent per customer, 250,000 requests/day; excess → 429.
+  limits: { requestsPerSecond: 20, maxConcurrent: 5, requestsPerDay: 250_000, rolling: true },
+  retry: {
+    // [R1][R5]: no Retry-After is published, so wait one full 1-second window (ASSUMPTION) and retry.
+    waitAfter429Ms: 1_000,
+    maxAttempts: 4,
+  },
+  // [R3]: pageSize 1–100, default 25; pageNumber > 0.
+  pagination: { type: 'page', maxPageSize: 100, defaultPageSize: 25 },
+  capabilities: {
+    deltaMode: 'modifiedSince',
+    writeMode: 'patchIfMatch',
+    canCreate: true,
+    canUpdate: true,
+    canSearchByEmail: true,
+    maxPageSize: 100,
+    // Contact fields map to ContactModel; engagement lives in `metadata` (app-specific JSON) [R3].
+    storedFields: contactFields,
+    writableFields: contactFields,
+  },
+});

@@ -1,0 +1,128 @@
+import { createRandom, generateContact, generateContacts, type SeedContact } from './generator.ts';
+
+/** How one simulator renders seed contacts in its wire shape and reads them back. */
+export interface SimDialect<TWire> {
+  /** The id of the n-th record ever created (1-based), in the provider's id style. */
+  newId(n: number): string;
+  fromSeed(contact: SeedContact, id: string, createdMs: number, modifiedMs: number): TWire;
+  /** The seed view of a record, so agency-style edits start from its current state. */
+  toSeed(record: TWire): SeedContact;
+  /** `record` with its contact fields replaced from `contact` and `modified` set; other fields kept. */
+  withSeed(record: TWire, contact: SeedContact, modifiedMs: number): TWire;
+  /** `record` broken so the provider's documented schema rejects it (id and modified stay readable). */
+  malformed(record: TWire): TWire;
+  id(record: TWire): string;
+  modified(record: TWire): string;
+}
+
+export interface SimDbOptions {
+  /** Seeded contacts. Default 200. */
+  contacts?: number | undefined;
+  /** Generator seed. Default 1. */
+  seed?: number | undefined;
+  /** How many seeded records share one `modified` value, placed mid-range. Default 0. */
+  sameModified?: number | undefined;
+  /** How many seeded records are made malformed (deterministic picks). Default 0. */
+  malformed?: number | undefined;
+}
+
+/** The record store of one simulator (or the fake): wire records kept in (modified, id) order. */
+export class SimDb<TWire> {
+  private readonly records = new Map<string, TWire>();
+  private created = 0;
+  private lastStampMs = 0;
+
+  constructor(
+    readonly dialect: SimDialect<TWire>,
+    options: SimDbOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    const seeded = generateContacts({
+      count: options.contacts ?? 200,
+      seed: options.seed ?? 1,
+      ...(options.sameModified === undefined ? {} : { sameModified: options.sameModified }),
+    });
+    for (const s of seeded) this.insert((id) => dialect.fromSeed(s.contact, id, s.createdMs, s.modifiedMs));
+    const ids = [...this.records.keys()];
+    const bad = Math.min(options.malformed ?? 0, ids.length);
+    for (let k = 0; k < bad; k++) {
+      const id = ids[Math.floor(((k + 0.5) * ids.length) / bad)] as string;
+      this.records.set(id, dialect.malformed(this.records.get(id) as TWire));
+    }
+  }
+
+  /** Every record in (modified, id) order. ASSUMPTION for every simulator: ties on `modified` sort by id. */
+  list(): TWire[] {
+    const d = this.dialect;
+    return [...this.records.values()].sort((a, b) => {
+      const byTime = Date.parse(d.modified(a)) - Date.parse(d.modified(b));
+      if (byTime !== 0) return byTime;
+      return d.id(a) < d.id(b) ? -1 : d.id(a) > d.id(b) ? 1 : 0;
+    });
+  }
+
+  get(id: string): TWire | undefined {
+    return this.records.get(id);
+  }
+
+  put(record: TWire): void {
+    this.records.set(this.dialect.id(record), record);
+  }
+
+  /** Adds a record built by `build` from a fresh id. */
+  insert(build: (id: string) => TWire): TWire {
+    this.created += 1;
+    const record = build(this.dialect.newId(this.created));
+    this.put(record);
+    return record;
+  }
+
+  /** A server timestamp: now, never before the last one handed out (equal values are allowed). */
+  stamp(): number {
+    this.lastStampMs = Math.max(this.lastStampMs, this.now());
+    return this.lastStampMs;
+  }
+
+  /**
+   * `count` edits as agency users would make them, deterministic for a seed: mostly single-field changes,
+   * about 10% creates and 8% archives. All edits of one call share one `modified` value (a bulk save).
+   */
+  applyEdits(params: { count: number; seed: number }): string[] {
+    const r = createRandom(params.seed);
+    const at = this.stamp();
+    const ids = [...this.records.keys()].sort();
+    const changed: string[] = [];
+    for (let i = 0; i < params.count; i++) {
+      const roll = r.next();
+      const target = ids.length > 0 ? this.records.get(r.pick(ids)) : undefined;
+      if (roll < 0.1 || target === undefined) {
+        const created = this.insert((id) => this.dialect.fromSeed(generateContact(r), id, at, at));
+        changed.push(this.dialect.id(created));
+        continue;
+      }
+      const before = this.dialect.toSeed(target);
+      const after = roll < 0.18 ? { ...before, archived: true } : changeOneField(r, before);
+      this.put(this.dialect.withSeed(target, after, at));
+      changed.push(this.dialect.id(target));
+    }
+    return [...new Set(changed)];
+  }
+}
+
+function changeOneField(r: ReturnType<typeof createRandom>, contact: SeedContact): SeedContact {
+  const fresh = generateContact(r);
+  switch (r.int(0, 5)) {
+    case 0:
+      return { ...contact, email: fresh.email ?? `${contact.lastName.trim().toLowerCase()}@example.co.uk` };
+    case 1:
+      return { ...contact, mobilePhone: fresh.mobilePhone ?? '07700 900001' };
+    case 2:
+      return { ...contact, lastName: fresh.lastName };
+    case 3:
+      return { ...contact, address: fresh.address };
+    case 4:
+      return { ...contact, marketingConsent: contact.marketingConsent === 'grant' ? 'deny' : 'grant' };
+    default:
+      return { ...contact, homePhone: fresh.homePhone ?? '0161 496 0001' };
+  }
+}

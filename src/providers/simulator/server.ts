@@ -1,0 +1,221 @@
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import type { ProviderLimits } from '../spec.ts';
+import type { SimDb } from './db.ts';
+import { type SimFaults, SimGate, type SimStats, simFaultsSchema, simStatsSchema } from './gate.ts';
+
+export interface SimRequest {
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  /** Parsed JSON body; `undefined` when empty, `null` when not JSON. */
+  body: unknown;
+}
+
+export interface SimResponse {
+  status: number;
+  headers?: Record<string, string>;
+  /** Sent as JSON; omitted → empty body. */
+  body?: unknown;
+  /** An accepted write, for `/_sim/stats`. */
+  effect?: 'create' | 'update';
+}
+
+/** The provider-specific half of a simulator; the shared server supplies the rest. */
+export interface SimulatorDefinition<TWire> {
+  db: SimDb<TWire>;
+  /** The limits to enforce (the provider's spec, possibly scaled by options). */
+  limits: ProviderLimits;
+  /** Routes outside the limited API (e.g. a token endpoint); `null` when the request is not one of them. */
+  open?(req: SimRequest, baseUrl: string): SimResponse | null;
+  /** `null` when the request carries valid credentials; otherwise the provider's 401/403. */
+  authorize(req: SimRequest): SimResponse | null;
+  /** The provider's 429 response. */
+  rateLimited(): SimResponse;
+  /** The provider's 500 response. */
+  serverError(): SimResponse;
+  route(req: SimRequest, baseUrl: string): SimResponse;
+  /** What `connection add --credentials` accepts for this simulator. */
+  credentials(baseUrl: string): Record<string, unknown>;
+}
+
+/** Options every simulator accepts (the `simulator` command's flags). */
+export interface SimulatorOptions {
+  /** 0 or absent → a free port. */
+  port?: number | undefined;
+  /** Seeded contacts. Default 200. */
+  contacts?: number | undefined;
+  /** Seed of the generated data and of fault injection. Default 1. */
+  seed?: number | undefined;
+  /** Added to every API response, in ms. Default 0. */
+  latencyMs?: number | undefined;
+  /** Seeded records sharing one `modified` value (the conformance suite uses 250). */
+  sameModified?: number | undefined;
+  /** Seeded records made malformed (the conformance suite uses 1). */
+  malformed?: number | undefined;
+  /** Replaces documented limits, e.g. to scale a per-minute window down for a fast test. */
+  limits?: Partial<ProviderLimits> | undefined;
+}
+
+/** The `/_sim/` control API, the same for every simulator (and the in-memory fake). */
+export interface SimControl {
+  /** Every record in the provider's own wire shape. */
+  records(): Promise<unknown[]>;
+  /** Applies `count` agency-style edits; returns the ids changed. */
+  edits(params: { count: number; seed: number }): Promise<{ changed: string[] }>;
+  /** Fault injection from now on; `{}` clears. */
+  faults(faults: SimFaults): Promise<void>;
+  stats(): Promise<SimStats>;
+}
+
+/** A `SimControl` over HTTP for a simulator at `baseUrl`. */
+export function simControlClient(baseUrl: string): SimControl {
+  const call = async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> => {
+    const response = await fetch(`${baseUrl}/_sim/${path}`, {
+      method,
+      ...(body === undefined
+        ? {}
+        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
+    if (!response.ok) throw new Error(`/_sim/${path} → ${response.status} ${await response.text()}`);
+    return response.json();
+  };
+  return {
+    records: async () => z.array(z.unknown()).parse(await call('GET', 'records')),
+    edits: async (params) =>
+      z.object({ changed: z.array(z.string()) }).parse(await call('POST', 'edits', params)),
+    faults: async (faults) => {
+      await call('POST', 'faults', faults);
+    },
+    stats: async () => simStatsSchema.parse(await call('GET', 'stats')),
+  };
+}
+
+export interface RunningSimulator {
+  provider: string;
+  baseUrl: string;
+  credentials: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+/** Serves a simulator on 127.0.0.1 with the shared `/_sim/` control API, limits and faults. */
+export async function serveSimulator<TWire>(
+  provider: string,
+  definition: SimulatorDefinition<TWire>,
+  options: SimulatorOptions,
+): Promise<RunningSimulator> {
+  const gate = new SimGate(definition.limits, {
+    seed: options.seed ?? 1,
+    latencyMs: options.latencyMs ?? 0,
+    now: Date.now,
+  });
+  let baseUrl = '';
+  const server = createServer((req, res) => {
+    readBody(req)
+      .then((body) => handle({ req, res, body }))
+      .catch((error: unknown) => send(res, { status: 500, body: { error: String(error) } }));
+  });
+
+  async function handle({ req, res, body }: { req: IncomingMessage; res: ServerResponse; body: unknown }) {
+    const url = new URL(req.url ?? '/', baseUrl);
+    const simReq: SimRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+      body,
+    };
+    if (url.pathname.startsWith('/_sim/')) return send(res, control(simReq));
+    const open = definition.open?.(simReq, baseUrl);
+    if (open) return send(res, open);
+    const denied = definition.authorize(simReq);
+    if (denied) return send(res, denied);
+    const admission = gate.admit(simReq.method === 'GET' ? 'read' : 'write');
+    switch (admission.kind) {
+      case 'rate_limited':
+        return send(res, definition.rateLimited());
+      case 'error':
+        return send(res, definition.serverError());
+      case 'drop':
+        req.socket.destroy();
+        return;
+      case 'timeout':
+        // Never answered; the socket is cut when the client gives up or the server closes.
+        return;
+    }
+    try {
+      if (admission.latencyMs > 0) await new Promise((r) => setTimeout(r, admission.latencyMs));
+      const response = definition.route(simReq, baseUrl);
+      if (response.effect && response.status < 300) gate.wrote(response.effect);
+      send(res, response);
+    } finally {
+      admission.release();
+    }
+  }
+
+  function control(req: SimRequest): SimResponse {
+    const key = `${req.method} ${req.path}`;
+    if (key === 'GET /_sim/records') return { status: 200, body: definition.db.list() };
+    if (key === 'GET /_sim/stats') return { status: 200, body: gate.stats };
+    if (key === 'POST /_sim/edits') {
+      const parsed = z
+        .strictObject({ count: z.number().int().min(0), seed: z.number().int() })
+        .safeParse(req.body);
+      if (!parsed.success) return { status: 400, body: { error: z.prettifyError(parsed.error) } };
+      return { status: 200, body: { changed: definition.db.applyEdits(parsed.data) } };
+    }
+    if (key === 'POST /_sim/faults') {
+      const parsed = simFaultsSchema.safeParse(req.body ?? {});
+      if (!parsed.success) return { status: 400, body: { error: z.prettifyError(parsed.error) } };
+      gate.faults = parsed.data;
+      return { status: 200, body: gate.faults };
+    }
+    return { status: 404, body: { error: `no control route ${key}` } };
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    provider,
+    baseUrl,
+    credentials: definition.credentials(baseUrl),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('error', reject);
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (text.length === 0) return resolve(undefined);
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        resolve(null);
+      }
+    });
+  });
+}
+
+function send(res: ServerResponse, response: SimResponse): void {
+  if (res.writableEnded || res.destroyed) return;
+  const body = response.body === undefined ? '' : JSON.stringify(response.body);
+  res.writeHead(response.status, {
+    ...(body ? { 'content-type': 'application/json' } : {}),
+    ...response.headers,
+  });
+  res.end(body);
+}

@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { contactFields } from '../core/schemas.ts';
+
+/**
+ * A provider's quirks as data: documented limits, retry behaviour, paging and capabilities.
+ * Each provider's `spec.ts` declares one; it is validated once at boot with `defineSpec`.
+ */
+
+export const providerLimitsSchema = z.strictObject({
+  /** Every request, counted per second. */
+  requestsPerSecond: z.number().positive().optional(),
+  /** Every request, counted per minute. */
+  requestsPerMinute: z.number().positive().optional(),
+  /** Reads (GET) only, per minute, where the provider counts them apart from writes. */
+  readsPerMinute: z.number().positive().optional(),
+  /** Writes (POST/PUT/PATCH/DELETE) only, per minute. */
+  writesPerMinute: z.number().positive().optional(),
+  /** Requests in flight at once. */
+  maxConcurrent: z.number().int().positive().optional(),
+  /** Daily quota; spent → `quota_exhausted` until the next UTC midnight. */
+  requestsPerDay: z.number().int().positive().optional(),
+  /** Rolling (sliding) windows rather than fixed clock windows; the simulator enforces whichever is declared. */
+  rolling: z.boolean().default(true),
+});
+export type ProviderLimits = z.infer<typeof providerLimitsSchema>;
+
+export const providerRetrySchema = z.strictObject({
+  /** Header carrying the wait on a 429, when the provider sends one. */
+  retryAfterHeader: z.string().min(1).optional(),
+  /** Wait after a 429 without a usable header. */
+  waitAfter429Ms: z.number().int().nonnegative(),
+  /** Attempts in total per call, the first included. */
+  maxAttempts: z.number().int().min(1),
+  /** First wait after a transient failure; doubles per attempt. */
+  transientBaseMs: z.number().int().nonnegative().default(250),
+  transientMaxMs: z.number().int().nonnegative().default(5_000),
+  /** Per-attempt timeout. */
+  timeoutMs: z.number().int().positive().default(30_000),
+});
+
+export const providerPaginationSchema = z.strictObject({
+  type: z.enum(['page', 'cursor', 'offset']),
+  maxPageSize: z.number().int().positive(),
+  defaultPageSize: z.number().int().positive(),
+});
+
+const contactFieldSchema = z
+  .enum(contactFields as [string, ...string[]])
+  .transform((f) => f as (typeof contactFields)[number]);
+
+export const providerCapabilitiesSchema = z.strictObject({
+  deltaMode: z.enum(['modifiedSince', 'cursorToken', 'snapshotDiff']),
+  writeMode: z.enum(['patchIfMatch', 'jsonPatch', 'limitedFields', 'postOnly', 'put']),
+  canCreate: z.boolean(),
+  canUpdate: z.boolean(),
+  canSearchByEmail: z.boolean(),
+  maxPageSize: z.number().int().positive(),
+  storedFields: z.array(contactFieldSchema).readonly(),
+  writableFields: z.array(contactFieldSchema).readonly(),
+});
+
+export const providerSpecSchema = z
+  .strictObject({
+    limits: providerLimitsSchema,
+    retry: providerRetrySchema,
+    pagination: providerPaginationSchema,
+    capabilities: providerCapabilitiesSchema,
+  })
+  .refine(
+    (s) => s.pagination.defaultPageSize <= s.pagination.maxPageSize,
+    'defaultPageSize exceeds maxPageSize',
+  )
+  .refine(
+    (s) => s.capabilities.maxPageSize === s.pagination.maxPageSize,
+    'capabilities.maxPageSize ≠ pagination',
+  )
+  .refine(
+    (s) => s.capabilities.writableFields.every((f) => s.capabilities.storedFields.includes(f)),
+    'a writable field must also be stored',
+  );
+export type ProviderSpec = z.infer<typeof providerSpecSchema>;
+export type ProviderSpecInput = z.input<typeof providerSpecSchema>;
+
+/** Validates a spec at module load; a bad spec is a bug in our constants, so it throws. */
+export function defineSpec(input: ProviderSpecInput): ProviderSpec {
+  const parsed = providerSpecSchema.safeParse(input);
+  if (!parsed.success) throw new Error(`invalid provider spec: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** A copy of `spec` with some parts replaced (tests scale windows and waits this way). */
+export function withSpec(
+  spec: ProviderSpec,
+  changes: { limits?: Partial<ProviderLimits>; retry?: Partial<ProviderSpec['retry']> },
+): ProviderSpec {
+  return defineSpec({
+    ...spec,
+    limits: { ...spec.limits, ...changes.limits },
+    retry: { ...spec.retry, ...changes.retry },
+  });
+}

@@ -1,0 +1,318 @@
+import { describe, expect, it } from 'vitest';
+import { type CursorPosition, compareCursor } from '../../src/core/cursor.ts';
+import { type CanonicalContact, canonicalContactSchema } from '../../src/core/schemas.ts';
+import { createLimiter } from '../../src/providers/limiter.ts';
+import type {
+  ChangePage,
+  CrmProvider,
+  FetchWindow,
+  InboundRecord,
+  ProviderName,
+} from '../../src/providers/provider.ts';
+import { getProvider } from '../../src/providers/registry.ts';
+import type { SimControl, SimulatorOptions } from '../../src/providers/simulator/server.ts';
+import { type ProviderLimits, type ProviderSpec, withSpec } from '../../src/providers/spec.ts';
+import { startSimulator } from '../support/simulators.ts';
+
+/** One provider under test: a backing simulator (or the fake's store) and a way to build clients on it. */
+export interface ProviderHarness {
+  spec: ProviderSpec;
+  control: SimControl;
+  /** A fresh client; `invalid` credentials must be refused by the provider; `spec` replaces the documented one. */
+  provider(options?: { credentials?: 'valid' | 'invalid'; spec?: ProviderSpec }): CrmProvider;
+  close(): Promise<void>;
+}
+export type MakeHarness = (options: SimulatorOptions) => Promise<ProviderHarness>;
+
+/** Hooks that absorb a provider's quirks. */
+export interface SuiteOptions {
+  /** The id of a record as `GET /_sim/records` returns it. Default: its `id` member. */
+  recordId?: (raw: unknown) => string;
+  /** A contact the provider accepts on create. Default: a complete UK contact. */
+  newContact?: (suffix: string) => CanonicalContact;
+  /** Limits to enforce in both simulator and client for the pacing cases (scale per-minute windows down). */
+  fastLimits?: Partial<ProviderLimits>;
+}
+
+const NOW = () => new Date(Date.now() + 1000).toISOString();
+
+/** Pages a window to the end; fails the test past `maxPages` (a looping token). */
+export async function drain(
+  provider: CrmProvider,
+  window: FetchWindow,
+  maxPages = 200,
+): Promise<ChangePage[]> {
+  const pages: ChangePage[] = [];
+  let token: string | null = null;
+  do {
+    const page = await provider.listChanges({ window, pageToken: token });
+    if (!page.ok) throw new Error(`listChanges failed: ${JSON.stringify(page.error)}`);
+    pages.push(page.value);
+    token = page.value.nextPageToken;
+    if (pages.length > maxPages) throw new Error('listChanges did not terminate');
+  } while (token !== null);
+  return pages;
+}
+
+const positionOf = (r: InboundRecord): CursorPosition => ({ modified: r.modified, externalId: r.externalId });
+const highest = (records: InboundRecord[]) =>
+  records.map(positionOf).reduce((a, b) => (compareCursor(a, b) >= 0 ? a : b));
+
+function defaultContact(suffix: string): CanonicalContact {
+  return canonicalContactSchema.parse({
+    title: 'Ms',
+    firstName: 'Conformance',
+    lastName: `Tester-${suffix}`,
+    email: `conformance.${suffix}@example.co.uk`,
+    mobilePhone: '07700 900555',
+    address: { line1: '1 Test Street', line3: 'Leeds', postcode: 'LS1 4AP', countryCode: 'GB' },
+    marketingConsent: 'grant',
+    emailOpens: 3,
+    intentScore: 42,
+  });
+}
+
+/** Runs the shared conformance cases against one provider. */
+export function describeProvider(name: string, makeHarness: MakeHarness, options: SuiteOptions = {}): void {
+  const recordId = options.recordId ?? ((raw: unknown) => (raw as { id: string }).id);
+  const newContact = options.newContact ?? defaultContact;
+  const withHarness = async (simOptions: SimulatorOptions, run: (h: ProviderHarness) => Promise<void>) => {
+    const harness = await makeHarness(simOptions);
+    try {
+      await run(harness);
+    } finally {
+      await harness.close();
+    }
+  };
+  const quick = (h: ProviderHarness, retry: Partial<ProviderSpec['retry']> = {}) =>
+    withSpec(h.spec, {
+      retry: { waitAfter429Ms: 20, transientBaseMs: 5, transientMaxMs: 20, timeoutMs: 2_000, ...retry },
+    });
+
+  describe(`${name} conformance`, () => {
+    it('returns a complete delta when 250 records share one timestamp across page boundaries', async () => {
+      await withHarness({ contacts: 400, sameModified: 250, seed: 5 }, async (h) => {
+        const provider = h.provider();
+        const pages = await drain(provider, { from: null, to: NOW() });
+        const ids = pages.flatMap((p) => p.records.map((r) => r.externalId));
+        const expected = (await h.control.records()).map(recordId);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(new Set(ids)).toEqual(new Set(expected));
+        const collided = pages
+          .flatMap((p) => p.records)
+          .filter((r, _, all) => all.filter((o) => o.modified === r.modified).length >= 250);
+        expect(collided.length).toBe(250);
+      });
+    });
+
+    it('resumes from a mid-run checkpoint without losing records', async () => {
+      await withHarness({ contacts: 400, sameModified: 250, seed: 6 }, async (h) => {
+        const provider = h.provider();
+        const window = { from: null, to: NOW() };
+        const first = await provider.listChanges({ window, pageToken: null });
+        if (!first.ok) throw new Error(first.error.message);
+        const second = await provider.listChanges({ window, pageToken: first.value.nextPageToken });
+        if (!second.ok) throw new Error(second.error.message);
+        const seen = [...first.value.records, ...second.value.records];
+        const checkpoint = highest(seen);
+        const rest = await drain(provider, { from: checkpoint, to: window.to });
+        const ids = new Set([...seen, ...rest.flatMap((p) => p.records)].map((r) => r.externalId));
+        expect(ids).toEqual(new Set((await h.control.records()).map(recordId)));
+      });
+    });
+
+    it('re-fetching a window is harmless and edits land in the next window', async () => {
+      await withHarness({ contacts: 120, seed: 7 }, async (h) => {
+        const provider = h.provider();
+        const window = { from: null, to: NOW() };
+        const flat = (pages: ChangePage[]) =>
+          pages.flatMap((p) => p.records).map((r) => [r.externalId, r.version, r.modified]);
+        const once = flat(await drain(provider, window));
+        expect(flat(await drain(provider, window))).toEqual(once);
+        const checkpoint = highest((await drain(provider, window)).flatMap((p) => p.records));
+        const { changed } = await h.control.edits({ count: 15, seed: 3 });
+        const delta = (await drain(provider, { from: checkpoint, to: NOW() })).flatMap((p) =>
+          p.records.map((r) => r.externalId),
+        );
+        for (const id of changed) expect(delta).toContain(id);
+      });
+    });
+
+    it('updates with concurrency control: a stale version is precondition_failed', async () => {
+      await withHarness({ contacts: 20, seed: 8 }, async (h) => {
+        const provider = h.provider();
+        const caps = provider.capabilities;
+        const [target] = (await drain(provider, { from: null, to: NOW() })).flatMap((p) => p.records);
+        if (!target) throw new Error('no records');
+        if (!caps.canUpdate) {
+          const refused = await provider.update({
+            externalId: target.externalId,
+            patch: { lastName: 'X' },
+            version: target.version,
+          });
+          expect(refused).toMatchObject({ ok: false, error: { kind: 'unsupported' } });
+          return;
+        }
+        const patch = { lastName: 'Updated-Surname', emailOpens: 9, intentScore: 77 };
+        const writable = Object.fromEntries(
+          Object.entries(patch).filter(([f]) => (caps.writableFields as string[]).includes(f)),
+        );
+        const updated = await provider.update({
+          externalId: target.externalId,
+          patch: writable,
+          version: target.version,
+        });
+        expect(updated.ok).toBe(true);
+        const after = (await drain(provider, { from: null, to: NOW() }))
+          .flatMap((p) => p.records)
+          .find((r) => r.externalId === target.externalId);
+        expect(after?.contact).toMatchObject(writable);
+        if (caps.writeMode === 'patchIfMatch') {
+          const stale = await provider.update({
+            externalId: target.externalId,
+            patch: { lastName: 'Stale' },
+            version: target.version,
+          });
+          expect(stale).toMatchObject({ ok: false, error: { kind: 'precondition_failed' } });
+        }
+      });
+    });
+
+    it('creates where supported (findable by e-mail) and refuses with the right error where not', async () => {
+      await withHarness({ contacts: 10, seed: 9 }, async (h) => {
+        const provider = h.provider();
+        const contact = newContact('create1');
+        const created = await provider.create({ contact, reference: 'nh-ref-1' });
+        if (!provider.capabilities.canCreate) {
+          expect(created).toMatchObject({ ok: false, error: { kind: 'unsupported' } });
+          return;
+        }
+        if (!created.ok) throw new Error(created.error.message);
+        expect((await h.control.stats()).creates).toBe(1);
+        const found = await provider.findByEmail({ email: contact.email?.toUpperCase() ?? '' });
+        if (!provider.capabilities.canSearchByEmail) {
+          expect(found).toMatchObject({ ok: false, error: { kind: 'unsupported' } });
+          return;
+        }
+        expect(found.ok && found.value.map((r) => r.externalId)).toEqual([created.value.externalId]);
+      });
+    });
+
+    it('maps a refused credential to auth_failed', async () => {
+      await withHarness({ contacts: 5 }, async (h) => {
+        const result = await h
+          .provider({ credentials: 'invalid' })
+          .listChanges({ window: { from: null, to: NOW() }, pageToken: null });
+        expect(result).toMatchObject({ ok: false, error: { kind: 'auth_failed' } });
+      });
+    });
+
+    it('retries through a short 429 burst, and reports rate_limited when it outlasts the attempts', async () => {
+      await withHarness({ contacts: 5 }, async (h) => {
+        const window = { from: null, to: NOW() };
+        await h.control.faults({ rateLimitBurst: 2 });
+        const recovered = await h.provider({ spec: quick(h) }).listChanges({ window, pageToken: null });
+        expect(recovered.ok).toBe(true);
+        expect((await h.control.stats()).rateLimited).toBe(2);
+        await h.control.faults({ rateLimitBurst: 5 });
+        const spent = await h
+          .provider({ spec: quick(h, { maxAttempts: 2 }) })
+          .listChanges({ window, pageToken: null });
+        expect(spent).toMatchObject({ ok: false, error: { kind: 'rate_limited', retryAfterMs: 20 } });
+      });
+    });
+
+    it('enforces its limits: an unpaced burst is refused with 429, the paced client never is', async () => {
+      const limits = options.fastLimits ?? {};
+      await withHarness({ contacts: 5, limits }, async (h) => {
+        const spec = withSpec(quick(h, { maxAttempts: 1 }), { limits });
+        const { requestsPerSecond, requestsPerMinute, readsPerMinute } = spec.limits;
+        // Past the tightest window, so pacing has something to do.
+        const count =
+          Math.min(
+            200,
+            ...[requestsPerSecond, requestsPerMinute, readsPerMinute].filter((n) => n !== undefined),
+          ) + 10;
+        const unpaced = h.provider({ spec: { ...spec, limits: { rolling: true } } });
+        const burst = await Promise.all(
+          Array.from({ length: count }, () => unpaced.findByEmail({ email: 'nobody@example.com' })),
+        );
+        expect(burst.filter((r) => !r.ok && r.error.kind === 'rate_limited').length).toBeGreaterThan(0);
+        await new Promise((r) => setTimeout(r, 1_100));
+        const before = (await h.control.stats()).rateLimited;
+        const paced = h.provider({ spec });
+        const calls = await Promise.all(
+          Array.from({ length: count }, () => paced.findByEmail({ email: 'nobody@example.com' })),
+        );
+        expect(calls.every((r) => r.ok || r.error.kind === 'unsupported')).toBe(true);
+        expect((await h.control.stats()).rateLimited).toBe(before);
+      });
+    });
+
+    it('reports a spent daily quota as quota_exhausted without calling again', async () => {
+      await withHarness({ contacts: 5, limits: { requestsPerDay: 2 } }, async (h) => {
+        const provider = h.provider({ spec: withSpec(h.spec, { limits: { requestsPerDay: 2 } }) });
+        const window = { from: null, to: NOW() };
+        for (let i = 0; i < 2; i++)
+          expect((await provider.listChanges({ window, pageToken: null })).ok).toBe(true);
+        const third = await provider.listChanges({ window, pageToken: null });
+        const midnight = new Date(Math.floor(Date.now() / 86_400_000 + 1) * 86_400_000).toISOString();
+        expect(third).toMatchObject({ ok: false, error: { kind: 'quota_exhausted', resumeAt: midnight } });
+        expect((await h.control.stats()).requests).toBe(2);
+      });
+    });
+
+    it('turns server errors and dropped connections into transient after bounded retries', async () => {
+      await withHarness({ contacts: 5 }, async (h) => {
+        const window = { from: null, to: NOW() };
+        for (const faults of [{ errorRate: 1 }, { dropRate: 1 }]) {
+          await h.control.faults(faults);
+          const result = await h
+            .provider({ spec: quick(h, { maxAttempts: 2 }) })
+            .listChanges({ window, pageToken: null });
+          expect(result).toMatchObject({ ok: false, error: { kind: 'transient' } });
+        }
+      });
+    });
+
+    it('quarantines a malformed record as one per-record error; the rest of the page goes on', async () => {
+      await withHarness({ contacts: 30, malformed: 1, seed: 11 }, async (h) => {
+        const pages = await drain(h.provider(), { from: null, to: NOW() });
+        const errors = pages.flatMap((p) => p.errors);
+        expect(errors).toHaveLength(1);
+        expect(errors[0]?.externalId).toEqual(expect.any(String));
+        expect(errors[0]?.fields.length).toBeGreaterThan(0);
+        expect(pages.flatMap((p) => p.records)).toHaveLength(29);
+      });
+    });
+  });
+}
+
+/** The harness for a registered provider: its HTTP simulator in-process, clients from the registry. */
+export function simulatorHarness(provider: ProviderName): MakeHarness {
+  return async (options) => {
+    const entry = getProvider(provider);
+    if (!entry) throw new Error(`${provider} is not registered`);
+    const sim = await startSimulator(provider, options);
+    const wrong = Object.fromEntries(
+      Object.entries(sim.credentials).map(([k, v]) => [
+        k,
+        typeof v === 'string' && !v.startsWith('http') ? `${v}-wrong` : v,
+      ]),
+    );
+    return {
+      spec: entry.spec,
+      control: sim.control,
+      provider: ({ credentials = 'valid', spec } = {}) => {
+        const created = entry.createProvider({
+          baseUrl: sim.baseUrl,
+          credentials: credentials === 'valid' ? sim.credentials : wrong,
+          ...(spec ? { spec, limiter: createLimiter(spec) } : {}),
+        });
+        if (!created.ok) throw new Error(created.error.message);
+        return created.value;
+      },
+      close: sim.close,
+    };
+  };
+}

@@ -1,0 +1,3 @@
+import { describeProvider, simulatorHarness } from './providerSuite.ts';
+
+describeProvider('reapit', simulatorHarness('reapit'));

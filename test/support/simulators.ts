@@ -1,0 +1,32 @@
+import type { ProviderName } from '../../src/providers/provider.ts';
+import { getProvider } from '../../src/providers/registry.ts';
+import {
+  type SimControl,
+  type SimulatorOptions,
+  simControlClient,
+} from '../../src/providers/simulator/server.ts';
+
+export interface StartedSimulator {
+  baseUrl: string;
+  /** What `connection add --credentials` accepts for this simulator. */
+  credentials: Record<string, unknown>;
+  /** The `/_sim/` control API over HTTP. */
+  control: SimControl;
+  close(): Promise<void>;
+}
+
+/** Starts a provider's simulator in-process on a free 127.0.0.1 port. */
+export async function startSimulator(
+  provider: ProviderName,
+  options: SimulatorOptions = {},
+): Promise<StartedSimulator> {
+  const entry = getProvider(provider);
+  if (!entry) throw new Error(`no simulator registered for ${provider}`);
+  const running = await entry.startSimulator({ ...options, port: 0 });
+  return {
+    baseUrl: running.baseUrl,
+    credentials: running.credentials,
+    control: simControlClient(running.baseUrl),
+    close: running.close,
+  };
+}
