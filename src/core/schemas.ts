@@ -83,3 +83,17 @@ export type CanonicalContactInput = z.input<typeof canonicalContactSchema>;
 
 /** A subset of fields with new values: what a patch to either side carries. */
 export type ContactPatch = Partial<CanonicalContact>;
+
+/**
+ * A patch read back from JSON. Only the fields present are kept: defaults are removed first, since a
+ * default would turn "not in the patch" into "set to empty".
+ */
+export const contactPatchSchema = z.strictObject(
+  Object.fromEntries(
+    contactFields.map((f) => {
+      const schema: z.ZodType = contactFieldTable[f].schema;
+      const present = schema instanceof z.ZodDefault ? (schema.removeDefault() as z.ZodType) : schema;
+      return [f, present.optional()];
+    }),
+  ),
+) as unknown as z.ZodType<ContactPatch>;

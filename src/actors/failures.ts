@@ -1,0 +1,50 @@
+import type { Phase, PhaseFailure } from '../machines/phases.ts';
+import type { StoreError } from '../persistence/store.ts';
+import type { ProviderError } from '../providers/provider.ts';
+
+/**
+ * Maps the typed failures of providers and the store onto the machine's `PhaseFailure`: what the
+ * machine can act on (back off, park, stop). `at` is the actor's clock, the backoff counts from it.
+ */
+export function providerFailure(error: ProviderError, at: Date): PhaseFailure {
+  const base = { message: error.message, status: error.status, at: at.toISOString() };
+  switch (error.kind) {
+    case 'rate_limited':
+      return { ...base, kind: 'rate_limited', retryAfterMs: error.retryAfterMs };
+    case 'quota_exhausted':
+      return { ...base, kind: 'quota_exhausted', resumeAt: error.resumeAt };
+    case 'auth_failed':
+      return { ...base, kind: 'auth_failed' };
+    case 'transient':
+      return { ...base, kind: 'transient' };
+    default:
+      // A whole-page validation error, a 404 on the list endpoint or an unsupported call mean the adapter
+      // and the API disagree: retrying the same request cannot help.
+      return { ...base, kind: 'fatal', message: `${error.kind}: ${error.message}` };
+  }
+}
+
+export function storeFailure(error: StoreError, at: Date): PhaseFailure {
+  const base = { message: `store: ${error.message}`, status: null, at: at.toISOString() };
+  return error.kind === 'unavailable' ? { ...base, kind: 'transient' } : { ...base, kind: 'fatal' };
+}
+
+/** Whether the machine will try again after this failure (the audit's `retry` flag). */
+export function willRetry(failure: PhaseFailure): boolean {
+  return (
+    failure.kind === 'transient' || failure.kind === 'rate_limited' || failure.kind === 'quota_exhausted'
+  );
+}
+
+/** The note a failed phase leaves for the cycle's audit entry. */
+export function failureNote(phase: Phase, failure: PhaseFailure) {
+  return {
+    kind: 'error' as const,
+    key: `${phase}:${failure.at}`,
+    body: {
+      status: failure.status ?? null,
+      message: `${phase}: ${failure.message}`,
+      retry: willRetry(failure),
+    },
+  };
+}

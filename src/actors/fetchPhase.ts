@@ -1,0 +1,104 @@
+import { contentHash } from '../core/canonicalJson.ts';
+import { atOrAfter } from '../core/cursor.ts';
+import { ok } from '../core/result.ts';
+import type { FetchPhaseInput, FetchPhaseOutput } from '../machines/phases.ts';
+import type { StagedRecordInput } from '../persistence/cycleWork.ts';
+import type { QuarantineInput } from '../persistence/records.ts';
+import type { InboundRecord } from '../providers/provider.ts';
+import type { PhaseCall, PhaseDeps } from './context.ts';
+import { failureNote, providerFailure, storeFailure } from './failures.ts';
+
+/**
+ * Fetches ONE page of the window and stages it, with the page's malformed records quarantined, in one
+ * transaction. Records already seen with the same content (the inclusive lower bound re-reads the cursor
+ * record; snapshot-diff providers list everything) are dropped here, so later phases see only changes.
+ * Re-running with the same input re-stages the same page: staging is keyed by (cycle, external id).
+ */
+export function createFetchPhase(deps: PhaseDeps) {
+  return async ({ input, signal }: PhaseCall<FetchPhaseInput>): Promise<FetchPhaseOutput> => {
+    const { store, provider, clock } = deps;
+    const ref = { tenantId: input.connection.tenantId, connectionId: input.connection.connectionId };
+    const page = await provider.listChanges({ window: input.window, pageToken: input.pageToken, signal });
+    if (!page.ok) {
+      const failure = providerFailure(page.error, clock());
+      await store.addCycleNotes({
+        ...ref,
+        cycleId: input.cycleId,
+        notes: [failureNote('fetching', failure)],
+      });
+      throw failure;
+    }
+
+    const inWindow = page.value.records.filter((record) =>
+      atOrAfter({ modified: record.modified, externalId: record.externalId }, input.window.from),
+    );
+    const candidates = inWindow.map(toStaged);
+    const links = await store.getLinksByExternalIds({
+      ...ref,
+      externalIds: candidates.map((r) => r.externalId),
+    });
+    if (!links.ok) throw storeFailure(links.error, clock());
+    const seen = new Map(links.value.map((link) => [link.externalId, link]));
+    const changed = candidates.filter((record) => {
+      const link = seen.get(record.externalId);
+      // Same content but a new version (an edit to a field we do not map) still refreshes the link's ETag.
+      return link?.remoteHash !== record.contentHash || link.remoteVersion !== record.version;
+    });
+
+    const errors = page.value.errors;
+    const now = clock();
+    const committed = await store.transaction(async (tx) => {
+      const staged = await tx.stageRecords({ ...ref, cycleId: input.cycleId, records: changed });
+      if (!staged.ok) return staged;
+      if (errors.length === 0) return ok(undefined);
+      const quarantined = await tx.quarantineRecords({
+        ...ref,
+        now,
+        records: errors.map((e) => ({
+          externalId: e.externalId,
+          payload: toJson(e.raw),
+          error: e.message,
+          fields: e.fields,
+        })),
+      });
+      if (!quarantined.ok) return quarantined;
+      return tx.addCycleNotes({
+        ...ref,
+        cycleId: input.cycleId,
+        notes: errors.map((e, index) => ({
+          kind: 'error' as const,
+          key: `quarantine:${e.externalId ?? `${input.page}:${index}`}`,
+          body: {
+            status: null,
+            message: `quarantined ${e.externalId ?? 'a record without an id'}: ${e.message}`,
+            retry: false,
+          },
+        })),
+      });
+    });
+    if (!committed.ok) throw storeFailure(committed.error, clock());
+    return { nextPageToken: page.value.nextPageToken, records: changed.length, quarantined: errors.length };
+  };
+}
+
+function toStaged(record: InboundRecord): StagedRecordInput {
+  // A record the provider reports removed is archived here, never deleted.
+  const contact = record.removed ? { ...record.contact, status: 'archived' as const } : record.contact;
+  return {
+    externalId: record.externalId,
+    modified: record.modified,
+    version: record.version,
+    removed: record.removed,
+    contact,
+    contentHash: contentHash(contact),
+  };
+}
+
+/** Raw payloads may hold values JSON cannot (undefined, functions); the quarantine keeps what JSON can. */
+function toJson(raw: unknown): QuarantineInput['payload'] {
+  try {
+    return JSON.parse(JSON.stringify(raw ?? null));
+  } catch {
+    return String(raw);
+  }
+}

@@ -1,0 +1,135 @@
+import { contentHash } from '../core/canonicalJson.ts';
+import { findMatch } from '../core/dedup/findMatch.ts';
+import { toMatchRecord } from '../core/dedup/matchRecord.ts';
+import { idempotencyKey } from '../core/ids.ts';
+import { decideInbound, decideLocalChange, type ProviderFields } from '../core/reconcile.ts';
+import type { StoredContact } from '../persistence/records.ts';
+import { DEFAULT_BATCH_SIZE, type PhaseDeps } from './context.ts';
+import { providerFailure } from './failures.ts';
+import {
+  type BatchWrites,
+  type CycleRef,
+  commitBatch,
+  describeMatch,
+  duplicateNote,
+  emptyWrites,
+  updatePlan,
+} from './reconcilePhase.ts';
+import { must } from './storeCall.ts';
+
+/**
+ * The NurtureHub side of a cycle: contacts changed locally after the committed local cursor, up to the
+ * high water fixed for this cycle. A linked contact's local-only changes become CRM updates; a contact that
+ * began in NurtureHub and is not yet in this CRM is looked for there (search by e-mail, then scored like any
+ * duplicate) and linked when found, else planned as a create.
+ */
+export async function planLocalChanges(
+  deps: PhaseDeps,
+  ref: CycleRef,
+  range: { afterSeq: number; upToSeq: number },
+  signal: AbortSignal,
+): Promise<{ upserts: number; plannedWrites: number }> {
+  const { store, clock } = deps;
+  const totals = { upserts: 0, plannedWrites: 0 };
+  let afterSeq = range.afterSeq;
+  while (afterSeq < range.upToSeq) {
+    signal.throwIfAborted();
+    const changed = await must(
+      store.listLocalChanges({
+        tenantId: ref.tenantId,
+        afterSeq,
+        upToSeq: range.upToSeq,
+        limit: deps.batchSize ?? DEFAULT_BATCH_SIZE,
+      }),
+      clock,
+    );
+    const last = changed.at(-1);
+    if (last === undefined) break;
+    afterSeq = last.changeSeq;
+    const writes = await planBatch(deps, ref, changed, signal);
+    totals.upserts += writes.contacts.size;
+    totals.plannedWrites += writes.pushes.length;
+    await commitBatch(deps, ref, writes, []);
+  }
+  return totals;
+}
+
+async function planBatch(
+  deps: PhaseDeps,
+  ref: CycleRef,
+  changed: StoredContact[],
+  signal: AbortSignal,
+): Promise<BatchWrites> {
+  const { store, provider, clock } = deps;
+  const fields: ProviderFields = provider.capabilities;
+  const ids = changed.map((c) => c.id);
+  const links = await must(store.getLinksByContactIds({ ...ref, contactIds: ids }), clock);
+  const writes = emptyWrites();
+
+  for (const link of links) {
+    const contact = changed.find((c) => c.id === link.contactId);
+    if (contact === undefined) continue;
+    const patch = decideLocalChange(contact.contact, link, fields);
+    if (Object.keys(patch).length > 0) {
+      writes.pushes.push(updatePlan(ref, link.contactId, link.externalId, patch, link.remoteVersion));
+    }
+  }
+
+  if (!provider.capabilities.canCreate) return writes;
+  const candidates = new Set(await must(store.creationCandidates({ ...ref, contactIds: ids }), clock));
+  for (const stored of changed) {
+    if (!candidates.has(stored.id) || stored.contact.status !== 'active') continue;
+    const existing = await findInCrm(deps, stored, signal);
+    if (existing === null) {
+      writes.pushes.push({
+        // One create per contact and connection, whatever the cycle: a retried cycle never plans a second.
+        idempotencyKey: idempotencyKey(ref.connectionId, 'create', stored.id),
+        cycleId: ref.cycleId,
+        kind: 'create',
+        contactId: stored.id,
+        externalId: null,
+        payload: { contact: stored.contact },
+      });
+      continue;
+    }
+    const decision = decideInbound(
+      {
+        externalId: existing.record.externalId,
+        version: existing.record.version,
+        crm: existing.record.contact,
+        contentHash: contentHash(existing.record.contact),
+        contactId: stored.id,
+        local: stored.contact,
+        link: null,
+      },
+      fields,
+    );
+    if (decision.localWrite !== 'unchanged') writes.contacts.set(stored.id, decision.contact);
+    writes.links.push(decision.link);
+    if (Object.keys(decision.crmPatch).length > 0) {
+      writes.pushes.push(
+        updatePlan(ref, stored.id, existing.record.externalId, decision.crmPatch, existing.record.version),
+      );
+    }
+    writes.notes.push(
+      duplicateNote(stored.id, existing.record.externalId, `already in ${provider.name}: ${existing.reason}`),
+    );
+  }
+  return writes;
+}
+
+/** The CRM record a NurtureHub contact duplicates, by the provider's e-mail search, or `null`. */
+async function findInCrm(deps: PhaseDeps, stored: StoredContact, signal: AbortSignal) {
+  const { provider, clock } = deps;
+  const email = stored.contact.email;
+  if (!provider.capabilities.canSearchByEmail || email === null) return null;
+  const found = await provider.findByEmail({ email, signal });
+  if (!found.ok) throw providerFailure(found.error, clock());
+  // Same e-mail is not enough (couples share one): the pair must score as the same person.
+  const match = findMatch(
+    toMatchRecord(stored.id, stored.contact),
+    found.value.map((record) => toMatchRecord(record.externalId, record.contact)),
+  );
+  const record = match === null ? undefined : found.value.find((r) => r.externalId === match.matchedId);
+  return match === null || record === undefined ? null : { record, reason: describeMatch(match) };
+}

@@ -1,0 +1,257 @@
+import { z } from 'zod';
+import { findMatch } from '../core/dedup/findMatch.ts';
+import { toMatchRecord } from '../core/dedup/matchRecord.ts';
+import { hashPushedFields } from '../core/merge.ts';
+import { ok, type Result } from '../core/result.ts';
+import {
+  type CanonicalContact,
+  type ContactPatch,
+  canonicalContactSchema,
+  contactPatchSchema,
+} from '../core/schemas.ts';
+import type { PhaseFailure, PushPhaseInput, PushPhaseOutput } from '../machines/phases.ts';
+import type { PushEntry } from '../persistence/records.ts';
+import type { ProviderError } from '../providers/provider.ts';
+import type { PhaseCall, PhaseDeps } from './context.ts';
+import { failureNote, providerFailure } from './failures.ts';
+import type { CycleRef } from './reconcilePhase.ts';
+import { must } from './storeCall.ts';
+
+const createPayloadSchema = z.object({ contact: canonicalContactSchema });
+const updatePayloadSchema = z.object({
+  patch: contactPatchSchema,
+  version: z.string().nullable(),
+});
+
+/** How many writes are in flight at once; the connection's limiter paces them within the provider's limits. */
+const IN_FLIGHT = 8;
+
+/** The provider refused this write for now; it waits for the next cycle, which plans it afresh. */
+const deferredKinds = new Set<ProviderError['kind']>([
+  'precondition_failed',
+  'conflict',
+  'validation',
+  'not_found',
+]);
+
+/**
+ * Sends every planned, unacknowledged write through the provider. A write acknowledged in the ledger is never
+ * sent again; a create that was sent but never acknowledged is first looked for in the CRM (the provider may
+ * have applied it before we died). A 412/409/422 defers the record to the next cycle and is noted. A failure
+ * that concerns the whole connection (rate limit, quota, auth, network) stops the phase; the machine backs
+ * off and the re-run continues with what is still pending.
+ */
+export function createPushPhase(deps: PhaseDeps) {
+  return async ({ input, signal }: PhaseCall<PushPhaseInput>): Promise<PushPhaseOutput> => {
+    const { store, clock } = deps;
+    const ref: CycleRef = {
+      tenantId: input.connection.tenantId,
+      connectionId: input.connection.connectionId,
+      cycleId: input.cycleId,
+    };
+    const pending = await must(
+      store.listPendingPushes({ tenantId: ref.tenantId, connectionId: ref.connectionId }),
+      clock,
+    );
+    const totals = { sent: 0, deferred: 0 };
+    let stop: PhaseFailure | null = null;
+    let next = 0;
+    const worker = async () => {
+      while (stop === null && next < pending.length) {
+        signal.throwIfAborted();
+        const entry = pending[next++] as PushEntry;
+        const outcome = await pushOne(deps, ref, entry, signal);
+        if (outcome === 'sent') totals.sent += 1;
+        else if (outcome === 'deferred') totals.deferred += 1;
+        else stop ??= outcome;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, pending.length) }, worker));
+    if (stop !== null) {
+      await must(store.addCycleNotes({ ...ref, notes: [failureNote('pushing', stop)] }), clock);
+      throw stop;
+    }
+    return totals;
+  };
+}
+
+async function pushOne(
+  deps: PhaseDeps,
+  ref: CycleRef,
+  entry: PushEntry,
+  signal: AbortSignal,
+): Promise<'sent' | 'deferred' | PhaseFailure> {
+  const { store, provider, clock } = deps;
+  const key = {
+    tenantId: ref.tenantId,
+    connectionId: ref.connectionId,
+    idempotencyKey: entry.idempotencyKey,
+  };
+
+  if (entry.kind === 'create') {
+    const { contact } = createPayloadSchema.parse(entry.payload);
+    if (entry.status === 'sent') {
+      const found = await findCreated(deps, entry.contactId, contact, signal);
+      if (!found.ok) return providerFailure(found.error, clock());
+      if (found.value !== null) {
+        await acknowledge(deps, ref, entry, {
+          externalId: found.value.externalId,
+          version: found.value.version,
+          contact,
+        });
+        return 'sent';
+      }
+    }
+    await must(store.markPushSent({ ...key, now: clock() }), clock);
+    const created = await provider.create({ contact, reference: entry.contactId, signal });
+    if (created.ok) {
+      await acknowledge(deps, ref, entry, { ...created.value, contact });
+      return 'sent';
+    }
+    if (created.error.kind === 'conflict' && created.error.location !== undefined) {
+      // The CRM says it already holds this person (Alto's 409 + Location): link to that record.
+      const externalId = created.error.location.split('/').filter(Boolean).at(-1) ?? created.error.location;
+      await acknowledge(deps, ref, entry, { externalId, version: null, contact });
+      return 'sent';
+    }
+    return refuse(deps, ref, entry, created.error);
+  }
+
+  const { patch, version } = updatePayloadSchema.parse(entry.payload);
+  if (entry.externalId === null) throw new Error(`update ${entry.idempotencyKey} has no target record`);
+  await must(store.markPushSent({ ...key, now: clock() }), clock);
+  const updated = await provider.update({ externalId: entry.externalId, patch, version, signal });
+  if (updated.ok) {
+    await acknowledge(deps, ref, entry, {
+      externalId: entry.externalId,
+      version: updated.value.version,
+      patch,
+    });
+    return 'sent';
+  }
+  return refuse(deps, ref, entry, updated.error);
+}
+
+/** A create sent before a crash: find it in the CRM by e-mail and identity, so it is not created twice. */
+async function findCreated(
+  deps: PhaseDeps,
+  contactId: string,
+  contact: CanonicalContact,
+  signal: AbortSignal,
+): Promise<Result<{ externalId: string; version: string | null } | null, ProviderError>> {
+  const { provider } = deps;
+  if (!provider.capabilities.canSearchByEmail || contact.email === null) return ok(null);
+  const found = await provider.findByEmail({ email: contact.email, signal });
+  if (!found.ok) return found;
+  const match = findMatch(
+    toMatchRecord(contactId, contact),
+    found.value.map((r) => toMatchRecord(r.externalId, r.contact)),
+  );
+  const record = found.value.find((r) => r.externalId === match?.matchedId);
+  return ok(record === undefined ? null : { externalId: record.externalId, version: record.version });
+}
+
+async function refuse(
+  deps: PhaseDeps,
+  ref: CycleRef,
+  entry: PushEntry,
+  error: ProviderError,
+): Promise<'deferred' | PhaseFailure> {
+  const { store, clock } = deps;
+  if (!deferredKinds.has(error.kind)) return providerFailure(error, clock());
+  await must(
+    store.transaction(async (tx) => {
+      const marked = await tx.markPushDeferred({
+        tenantId: ref.tenantId,
+        connectionId: ref.connectionId,
+        idempotencyKey: entry.idempotencyKey,
+        now: clock(),
+      });
+      if (!marked.ok) return marked;
+      return tx.addCycleNotes({
+        ...ref,
+        notes: [
+          {
+            kind: 'error',
+            key: `push:${entry.idempotencyKey}`,
+            body: {
+              status: error.status,
+              message: `${entry.kind} of contact ${entry.contactId}${entry.externalId ? ` (${entry.externalId})` : ''} deferred to the next cycle: ${error.kind}: ${error.message}`,
+              retry: error.kind !== 'validation',
+            },
+          },
+        ],
+      });
+    }),
+    clock,
+  );
+  return 'deferred';
+}
+
+/**
+ * Records an acknowledged write, its link and its note in one transaction: for a create, the new link with
+ * the sent contact as base; for an update, the pushed fields become the base and their hashes the echo state.
+ */
+async function acknowledge(
+  deps: PhaseDeps,
+  ref: CycleRef,
+  entry: PushEntry,
+  ack: { externalId: string; version: string | null } & (
+    | { contact: CanonicalContact }
+    | { patch: ContactPatch }
+  ),
+): Promise<void> {
+  const { store, clock } = deps;
+  const now = clock();
+  await must(
+    store.transaction(async (tx) => {
+      const links = await tx.getLinksByExternalIds({ ...ref, externalIds: [ack.externalId] });
+      if (!links.ok) return links;
+      const previous = links.value[0];
+      const link =
+        'contact' in ack
+          ? {
+              externalId: ack.externalId,
+              contactId: entry.contactId,
+              base: ack.contact,
+              pushedHashes: hashPushedFields(ack.contact),
+              remoteVersion: ack.version,
+              remoteHash: previous?.remoteHash ?? null,
+            }
+          : previous === undefined
+            ? null
+            : {
+                externalId: previous.externalId,
+                contactId: previous.contactId,
+                base: { ...previous.base, ...ack.patch },
+                pushedHashes: { ...previous.pushedHashes, ...hashPushedFields(ack.patch) },
+                remoteVersion: ack.version ?? previous.remoteVersion,
+                remoteHash: previous.remoteHash,
+              };
+      if (link !== null) {
+        const saved = await tx.upsertLinks({ ...ref, links: [link], now });
+        if (!saved.ok) return saved;
+      }
+      const acked = await tx.markPushAcknowledged({
+        tenantId: ref.tenantId,
+        connectionId: ref.connectionId,
+        idempotencyKey: entry.idempotencyKey,
+        responseId: ack.externalId,
+        responseVersion: ack.version,
+        now,
+      });
+      if (!acked.ok) return acked;
+      return tx.addCycleNotes({
+        ...ref,
+        notes: [
+          {
+            kind: 'written',
+            key: entry.idempotencyKey,
+            body: { op: entry.kind, externalId: ack.externalId },
+          },
+        ],
+      });
+    }),
+    clock,
+  );
+}

@@ -1,0 +1,355 @@
+import { contentHash } from '../core/canonicalJson.ts';
+import { matchKeys } from '../core/dedup/blocking.ts';
+import { clusterRecords } from '../core/dedup/cluster.ts';
+import { findMatch } from '../core/dedup/findMatch.ts';
+import { type MatchRecord, toMatchRecord } from '../core/dedup/matchRecord.ts';
+import { idempotencyKey, stableId } from '../core/ids.ts';
+import { decideInbound, type ProviderFields } from '../core/reconcile.ts';
+import { ok } from '../core/result.ts';
+import type { CanonicalContact, ContactPatch } from '../core/schemas.ts';
+import type { ReconcilePhaseInput, ReconcilePhaseOutput } from '../machines/phases.ts';
+import type { CycleNote, StagedRecord } from '../persistence/cycleWork.ts';
+import type { LinkInput, PushPlan } from '../persistence/records.ts';
+import type { Store } from '../persistence/store.ts';
+import { DEFAULT_BATCH_SIZE, type PhaseCall, type PhaseDeps } from './context.ts';
+import { planLocalChanges } from './localChanges.ts';
+import { must } from './storeCall.ts';
+
+/** A blocking key shared by more contacts than this says nothing about identity (a common surname block). */
+const MAX_CANDIDATES_PER_KEY = 50;
+
+export interface CycleRef {
+  tenantId: string;
+  connectionId: string;
+  cycleId: string;
+}
+
+/** Everything one reconcile batch writes, in one transaction. */
+export interface BatchWrites {
+  contacts: Map<string, CanonicalContact>;
+  createdContacts: string[];
+  links: LinkInput[];
+  pushes: PushPlan[];
+  notes: CycleNote[];
+}
+
+export const emptyWrites = (): BatchWrites => ({
+  contacts: new Map(),
+  createdContacts: [],
+  links: [],
+  pushes: [],
+  notes: [],
+});
+
+/**
+ * Reconciles what the fetch staged, batch by batch (link look-up, else dedup within the batch and against
+ * stored contacts, then the three-way merge), then plans the local side. Each batch commits its contacts,
+ * links, planned writes, notes and its "reconciled" marks together, so a re-run continues where it stopped.
+ */
+export function createReconcilePhase(deps: PhaseDeps) {
+  return async ({ input, signal }: PhaseCall<ReconcilePhaseInput>): Promise<ReconcilePhaseOutput> => {
+    const { store, clock } = deps;
+    const ref: CycleRef = {
+      tenantId: input.connection.tenantId,
+      connectionId: input.connection.connectionId,
+      cycleId: input.cycleId,
+    };
+    const localHighWater = await noteLocalHighWater(store, ref, clock);
+    const totals = { upserts: 0, plannedWrites: 0, conflicts: 0 };
+    for (;;) {
+      signal.throwIfAborted();
+      const staged = await must(
+        store.listStaged({ ...ref, limit: deps.batchSize ?? DEFAULT_BATCH_SIZE }),
+        clock,
+      );
+      if (staged.length === 0) break;
+      const writes = await reconcileBatch(deps, ref, staged);
+      totals.upserts += writes.contacts.size;
+      totals.plannedWrites += writes.pushes.length;
+      totals.conflicts += writes.notes.filter((n) => n.kind === 'conflict').length;
+      await commitBatch(
+        deps,
+        ref,
+        writes,
+        staged.map((r) => r.externalId),
+      );
+    }
+    const local = await planLocalChanges(
+      deps,
+      ref,
+      { afterSeq: input.localCursor, upToSeq: localHighWater },
+      signal,
+    );
+    totals.upserts += local.upserts;
+    totals.plannedWrites += local.plannedWrites;
+    return { ...totals, complete: true };
+  };
+}
+
+/** The local change sequence the cycle reads up to, fixed (noted) the first time reconcile runs. */
+async function noteLocalHighWater(store: Store, ref: CycleRef, clock: () => Date): Promise<number> {
+  const notes = await must(store.listCycleNotes(ref), clock);
+  const noted = notes.find((n) => n.kind === 'meta' && n.key === 'localHighWater');
+  if (noted !== undefined && typeof noted.body === 'number') return noted.body;
+  const highWater = await must(store.localChangeHighWater({ tenantId: ref.tenantId }), clock);
+  await must(
+    store.addCycleNotes({ ...ref, notes: [{ kind: 'meta', key: 'localHighWater', body: highWater }] }),
+    clock,
+  );
+  return highWater;
+}
+
+async function reconcileBatch(deps: PhaseDeps, ref: CycleRef, staged: StagedRecord[]): Promise<BatchWrites> {
+  const { store, provider, clock } = deps;
+  const fields: ProviderFields = provider.capabilities;
+  const links = await must(
+    store.getLinksByExternalIds({ ...ref, externalIds: staged.map((r) => r.externalId) }),
+    clock,
+  );
+  const linkOf = new Map(links.map((link) => [link.externalId, link]));
+
+  const unlinked = staged.filter((record) => !linkOf.has(record.externalId));
+  const owners = await assignOwners(deps, ref, unlinked);
+  const contactIdOf = (record: StagedRecord) =>
+    linkOf.get(record.externalId)?.contactId ?? owners.contactOf.get(record.externalId);
+
+  const neededIds = [...new Set(staged.map(contactIdOf).filter((id): id is string => id !== undefined))];
+  const stored = await must(store.getContacts({ tenantId: ref.tenantId, ids: neededIds }), clock);
+  const working = new Map(stored.map((c) => [c.id, c.contact]));
+
+  const writes = emptyWrites();
+  writes.notes.push(...owners.notes);
+  let unchanged = 0;
+  for (const record of staged) {
+    const contactId = contactIdOf(record);
+    if (contactId === undefined) continue; // a suppressed duplicate: noted, not linked, never written
+    const link = linkOf.get(record.externalId) ?? null;
+    const decision = decideInbound(
+      {
+        externalId: record.externalId,
+        version: record.version,
+        crm: record.contact,
+        contentHash: record.contentHash,
+        contactId,
+        local: working.get(contactId) ?? null,
+        link,
+      },
+      fields,
+    );
+    working.set(contactId, decision.contact);
+    if (decision.localWrite !== 'unchanged') writes.contacts.set(contactId, decision.contact);
+    if (decision.localWrite === 'created') writes.createdContacts.push(contactId);
+    writes.links.push(decision.link);
+    if (Object.keys(decision.crmPatch).length > 0) {
+      writes.pushes.push(updatePlan(ref, contactId, record.externalId, decision.crmPatch, record.version));
+    } else {
+      unchanged += 1;
+    }
+    for (const conflict of decision.conflicts) {
+      writes.notes.push({
+        kind: 'conflict',
+        key: `${record.externalId}:${conflict.field}`,
+        body: {
+          contactId,
+          field: conflict.field,
+          crm: conflict.crm,
+          local: conflict.local,
+          winner: conflict.winner,
+        },
+      });
+    }
+  }
+  writes.notes.push({ kind: 'meta', key: `inbound:${staged[0]?.externalId}`, body: { unchanged } });
+  return writes;
+}
+
+/** An update of one CRM record, keyed so a re-run of the cycle plans the very same write. */
+export function updatePlan(
+  ref: CycleRef,
+  contactId: string,
+  externalId: string,
+  patch: ContactPatch,
+  version: string | null,
+): PushPlan {
+  return {
+    idempotencyKey: idempotencyKey(ref.connectionId, ref.cycleId, 'update', externalId, contentHash(patch)),
+    cycleId: ref.cycleId,
+    kind: 'update',
+    contactId,
+    externalId,
+    payload: { patch, version } as PushPlan['payload'],
+  };
+}
+
+/**
+ * Decides which local contact each unlinked record belongs to. A record that duplicates another record of the
+ * same CRM (in this batch, or one already linked) is suppressed: noted with the reason, neither linked nor
+ * written, so one CRM record's values never overwrite another's. A record that matches a stored contact not
+ * yet in this CRM (a NurtureHub lead, or a contact from another CRM) joins it; any other creates a contact.
+ */
+async function assignOwners(
+  deps: PhaseDeps,
+  ref: CycleRef,
+  unlinked: StagedRecord[],
+): Promise<{ contactOf: Map<string, string>; notes: CycleNote[] }> {
+  const { store, provider, clock } = deps;
+  const contactOf = new Map<string, string>();
+  const notes: CycleNote[] = [];
+  if (unlinked.length === 0) return { contactOf, notes };
+
+  const records = unlinked.map((r) => toMatchRecord(r.externalId, r.contact));
+  const clustering = clusterRecords(records);
+  const leaders = records.filter((record, index) => clustering.clusterIds[index] === record.id);
+  const candidates = await storedCandidates(store, ref.tenantId, leaders, clock);
+  const matches = new Map(
+    leaders.flatMap((leader) => {
+      const match = findMatch(leader, candidates.get(leader.id) ?? []);
+      return match === null ? [] : [[leader.id, match] as const];
+    }),
+  );
+  const matchedIds = [...new Set([...matches.values()].map((m) => m.matchedId))];
+  const alreadyHere =
+    matchedIds.length === 0
+      ? []
+      : await must(store.getLinksByContactIds({ ...ref, contactIds: matchedIds }), clock);
+  const linkedHere = new Map(alreadyHere.map((link) => [link.contactId, link.externalId]));
+
+  for (const leader of leaders) {
+    const match = matches.get(leader.id);
+    if (match === undefined) {
+      contactOf.set(
+        leader.id,
+        stableId({ ...ref, provider: provider.name, objectType: 'contact', externalId: leader.id }),
+      );
+      continue;
+    }
+    const existing = linkedHere.get(match.matchedId);
+    if (existing === undefined) {
+      contactOf.set(leader.id, match.matchedId);
+      notes.push(
+        duplicateNote(
+          leader.id,
+          match.matchedId,
+          `linked to stored contact instead of creating one: ${describeMatch(match)}`,
+        ),
+      );
+    } else {
+      notes.push(
+        duplicateNote(
+          leader.id,
+          match.matchedId,
+          `duplicate of ${provider.name} record ${existing}, suppressed: ${describeMatch(match)}`,
+        ),
+      );
+    }
+  }
+  for (const explanation of clustering.explanations) {
+    notes.push(
+      duplicateNote(
+        explanation.recordId,
+        explanation.matchedId,
+        `duplicate of ${provider.name} record ${explanation.matchedId} in the same batch, suppressed: ${describeMatch(explanation)}`,
+      ),
+    );
+  }
+  return { contactOf, notes };
+}
+
+async function storedCandidates(
+  store: Store,
+  tenantId: string,
+  leaders: MatchRecord[],
+  clock: () => Date,
+): Promise<Map<string, MatchRecord[]>> {
+  const keysOf = new Map(leaders.map((leader) => [leader.id, matchKeys(leader)]));
+  const allKeys = [...new Set([...keysOf.values()].flat())];
+  const hits =
+    allKeys.length === 0 ? [] : await must(store.findCandidates({ tenantId, keys: allKeys }), clock);
+  const byKey = new Map<string, string[]>();
+  for (const hit of hits) byKey.set(hit.key, [...(byKey.get(hit.key) ?? []), hit.contactId]);
+  const idsOf = new Map<string, Set<string>>();
+  for (const [leaderId, keys] of keysOf) {
+    const ids = new Set<string>();
+    for (const key of keys) {
+      const holders = byKey.get(key) ?? [];
+      if (holders.length <= MAX_CANDIDATES_PER_KEY) for (const id of holders) ids.add(id);
+    }
+    idsOf.set(leaderId, ids);
+  }
+  const wanted = [...new Set([...idsOf.values()].flatMap((ids) => [...ids]))];
+  const contacts = wanted.length === 0 ? [] : await must(store.getContacts({ tenantId, ids: wanted }), clock);
+  const recordOf = new Map(contacts.map((c) => [c.id, toMatchRecord(c.id, c.contact)]));
+  return new Map(
+    [...idsOf].map(([leaderId, ids]) => [
+      leaderId,
+      [...ids].map((id) => recordOf.get(id)).filter((r): r is MatchRecord => r !== undefined),
+    ]),
+  );
+}
+
+export function duplicateNote(incoming: string, matched: string, reason: string): CycleNote {
+  return { kind: 'duplicate', key: incoming, body: { incoming, matched, reason } };
+}
+
+export function describeMatch(match: {
+  rule: string;
+  score: number;
+  agreedFields: readonly string[];
+}): string {
+  return `${match.rule} (score ${match.score.toFixed(1)}; agreed: ${match.agreedFields.join(', ') || 'none'})`;
+}
+
+/** Writes one batch's decisions and marks its staged records reconciled, in one transaction. */
+export async function commitBatch(
+  deps: PhaseDeps,
+  ref: CycleRef,
+  writes: BatchWrites,
+  reconciled: string[],
+): Promise<void> {
+  const { store, clock } = deps;
+  const now = clock();
+  const contacts = [...writes.contacts].map(([id, contact]) => ({ id, contact }));
+  await must(
+    store.transaction(async (tx) => {
+      const steps = [
+        () =>
+          contacts.length === 0
+            ? Promise.resolve(ok(undefined))
+            : tx.upsertContacts({ tenantId: ref.tenantId, contacts, now }),
+        () =>
+          writes.createdContacts.length === 0
+            ? Promise.resolve(ok(undefined))
+            : tx.setContactOrigin({ ...ref, contactIds: writes.createdContacts }),
+        () =>
+          contacts.length === 0
+            ? Promise.resolve(ok(undefined))
+            : tx.replaceMatchKeys({
+                tenantId: ref.tenantId,
+                entries: contacts.map(({ id, contact }) => ({
+                  contactId: id,
+                  keys: matchKeys(toMatchRecord(id, contact)),
+                })),
+              }),
+        () =>
+          writes.links.length === 0
+            ? Promise.resolve(ok(undefined))
+            : tx.upsertLinks({ ...ref, links: writes.links, now }),
+        () =>
+          writes.pushes.length === 0
+            ? Promise.resolve(ok(undefined))
+            : tx.planPushes({ ...ref, entries: writes.pushes, now }),
+        () => tx.addCycleNotes({ ...ref, notes: writes.notes }),
+        () =>
+          reconciled.length === 0
+            ? Promise.resolve(ok(undefined))
+            : tx.markReconciled({ ...ref, externalIds: reconciled }),
+      ];
+      for (const step of steps) {
+        const result = await step();
+        if (!result.ok) return result;
+      }
+      return ok(undefined);
+    }),
+    clock,
+  );
+}

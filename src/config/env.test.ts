@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { parseEnv } from './env.ts';
+
+describe('parseEnv', () => {
+  it('applies defaults and treats empty strings as unset', () => {
+    const parsed = parseEnv({ PORT: '', HOME: '/root' });
+    expect(parsed).toMatchObject({
+      ok: true,
+      value: { CRM_SYNC_DATA_DIR: './.crm-sync', PORT: 3000, LOG_LEVEL: 'info' },
+    });
+    if (parsed.ok) expect(parsed.value.DATABASE_URL).toBeUndefined();
+  });
+
+  it('lists every bad variable at once, without echoing values', () => {
+    const parsed = parseEnv({
+      PORT: 'eighty',
+      DATABASE_URL: 'mysql://u:secretpw@h/db',
+      CRM_SYNC_SECRET_KEY: 'too-short',
+      LOG_LEVEL: 'loud',
+    });
+    expect(parsed.ok).toBe(false);
+    if (parsed.ok) return;
+    expect(parsed.error.problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'CRM_SYNC_SECRET_KEY',
+      'DATABASE_URL',
+      'LOG_LEVEL',
+      'PORT',
+    ]);
+    expect(parsed.error.message).not.toContain('secretpw');
+  });
+
+  it('accepts a 32-byte key as hex or base64', () => {
+    const hex = 'ab'.repeat(32);
+    const base64 = Buffer.alloc(32, 7).toString('base64');
+    expect(parseEnv({ CRM_SYNC_SECRET_KEY: hex }).ok).toBe(true);
+    expect(parseEnv({ CRM_SYNC_SECRET_KEY: base64 }).ok).toBe(true);
+  });
+});

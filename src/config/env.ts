@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { err, ok, type Result } from '../core/result.ts';
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const postgresUrl = z
+  .string()
+  .refine((value) => URL.canParse(value) && /^postgres(ql)?:$/.test(new URL(value).protocol), {
+    message: 'expected a postgres:// or postgresql:// URL',
+  });
+
+/**
+ * Every environment variable crm-sync reads. Parsed once at the composition root; nothing else
+ * touches `process.env`. Empty strings count as unset.
+ */
+export const envSchema = z.object({
+  /** Root of local state: PGlite database in `<dir>/db`, generated key file, lock file. */
+  CRM_SYNC_DATA_DIR: z.string().min(1).default('./.crm-sync'),
+  /** When set, the store is this Postgres server instead of embedded PGlite. */
+  DATABASE_URL: postgresUrl.optional(),
+  /** 32-byte AES-256-GCM key for credentials at rest, as 64 hex digits or base64. */
+  CRM_SYNC_SECRET_KEY: z
+    .string()
+    .refine((value) => decodeSecretKey(value) !== null, {
+      message: 'expected 32 bytes as 64 hex digits or base64',
+    })
+    .optional(),
+  /** Bearer token for the admin API. */
+  CRM_SYNC_ADMIN_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
+  /** `1`/`true` to use a local Inngest dev server, or its URL. */
+  INNGEST_DEV: z.union([z.enum(['0', '1', 'true', 'false']), z.url()]).optional(),
+  INNGEST_SIGNING_KEY: z.string().min(1).optional(),
+  INNGEST_EVENT_KEY: z.string().min(1).optional(),
+  INNGEST_BASE_URL: z.url().optional(),
+  /** HTTP port of `serve`. */
+  PORT: z.coerce.number().int().min(1).max(65_535).default(3000),
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+});
+export type Env = z.infer<typeof envSchema>;
+
+/** One line per bad variable, e.g. `PORT: expected a number`. */
+export interface EnvError {
+  kind: 'invalid_env';
+  message: string;
+  problems: string[];
+}
+
+/** Parse an environment record (normally `process.env`), listing every bad variable at once. */
+export function parseEnv(source: Record<string, string | undefined>): Result<Env, EnvError> {
+  const known = Object.keys(envSchema.shape);
+  const present = Object.fromEntries(
+    Object.entries(source).filter(
+      ([key, value]) => known.includes(key) && value !== undefined && value !== '',
+    ),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (parsed.success) return ok(parsed.data);
+  // Never echo values back: some of these variables are secrets.
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  return err({ kind: 'invalid_env', message: `invalid environment: ${problems.join('; ')}`, problems });
+}
+
+/** The 32 key bytes of a hex or base64 key, or `null` when it is not exactly 32 bytes. */
+export function decodeSecretKey(value: string): Buffer | null {
+  const trimmed = value.trim();
+  const bytes = /^[0-9a-fA-F]{64}$/.test(trimmed)
+    ? Buffer.from(trimmed, 'hex')
+    : /^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)
+      ? Buffer.from(trimmed, 'base64')
+      : null;
+  return bytes !== null && bytes.length === 32 ? bytes : null;
+}

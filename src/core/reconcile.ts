@@ -1,0 +1,110 @@
+import { sameValue } from './canonicalJson.ts';
+import { type FieldConflict, type LastPushed, lastPushedSchema, mergeValidated } from './merge.ts';
+import type { CanonicalContact, ContactField, ContactPatch } from './schemas.ts';
+
+/** What the engine knows about one inbound CRM record once link look-up and dedup have run. */
+export interface InboundDecisionInput {
+  externalId: string;
+  /** The provider's concurrency token read with the record. */
+  version: string | null;
+  /** The record in canonical form (archived when the provider removed it). */
+  crm: CanonicalContact;
+  contentHash: string;
+  /** The local contact it belongs to: linked, matched by dedup, or new. */
+  contactId: string;
+  /** The local contact, `null` when this record creates it. */
+  local: CanonicalContact | null;
+  /** The link's base and echo state; `null` on a first link. */
+  link: { base: CanonicalContact; pushedHashes: Record<string, string> } | null;
+}
+
+export interface ProviderFields {
+  storedFields: readonly ContactField[];
+  writableFields: readonly ContactField[];
+}
+
+/** What to write for one inbound record: the local contact, the link, and a CRM patch if any. */
+export interface InboundDecision {
+  contact: CanonicalContact;
+  /** Whether the local contact is new or differs from what is stored. */
+  localWrite: 'created' | 'updated' | 'unchanged';
+  /** The link to record now. Fields in `crmPatch` keep the CRM's current value until the push is acknowledged. */
+  link: {
+    externalId: string;
+    contactId: string;
+    base: CanonicalContact;
+    pushedHashes: Record<string, string>;
+    remoteVersion: string | null;
+    remoteHash: string;
+  };
+  crmPatch: ContactPatch;
+  conflicts: FieldConflict[];
+}
+
+/**
+ * Decides one inbound record (pure): a record without a local contact becomes one as it is; otherwise the
+ * three-way merge of link base, CRM record and local contact gives the local contact, the CRM patch and the
+ * conflicts. The new base takes the merged values except for the fields still to be pushed: if the push
+ * never lands, the next merge sees them as local-only changes and plans them again.
+ */
+export function decideInbound(input: InboundDecisionInput, fields: ProviderFields): InboundDecision {
+  const linkBase = (base: CanonicalContact, pushedHashes: Record<string, string>) => ({
+    externalId: input.externalId,
+    contactId: input.contactId,
+    base,
+    pushedHashes,
+    remoteVersion: input.version,
+    remoteHash: input.contentHash,
+  });
+  if (input.local === null) {
+    return {
+      contact: input.crm,
+      localWrite: 'created',
+      link: linkBase(input.crm, {}),
+      crmPatch: {},
+      conflicts: [],
+    };
+  }
+  const outcome = mergeValidated({
+    base: input.link?.base ?? null,
+    crm: input.crm,
+    local: input.local,
+    lastPushed: readLastPushed(input.link?.pushedHashes),
+    storedFields: fields.storedFields,
+    writableFields: fields.writableFields,
+  });
+  const pending = Object.fromEntries(
+    Object.keys(outcome.crmPatch).map((field) => [field, input.crm[field as ContactField]]),
+  );
+  return {
+    contact: outcome.merged,
+    localWrite: sameValue(outcome.merged, input.local) ? 'unchanged' : 'updated',
+    link: linkBase({ ...outcome.nextBase, ...pending }, {}),
+    crmPatch: outcome.crmPatch,
+    conflicts: outcome.conflicts,
+  };
+}
+
+/**
+ * A local contact whose link saw no CRM change this cycle: the CRM still holds the base, so whatever the
+ * local contact changed since is a local-only change to push (pure).
+ */
+export function decideLocalChange(
+  local: CanonicalContact,
+  link: { base: CanonicalContact },
+  fields: ProviderFields,
+): ContactPatch {
+  return mergeValidated({
+    base: link.base,
+    crm: link.base,
+    local,
+    storedFields: fields.storedFields,
+    writableFields: fields.writableFields,
+  }).crmPatch;
+}
+
+/** Stored echo state that no longer parses is dropped: at worst one echo is treated as a CRM edit. */
+function readLastPushed(hashes: Record<string, string> | undefined): LastPushed {
+  const parsed = lastPushedSchema.safeParse(hashes ?? {});
+  return parsed.success ? parsed.data : {};
+}

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { canonicalContactSchema } from '../core/schemas.ts';
+import type { ConnectionRef, StoreResult } from './store.ts';
+
+/** Schemas and the store interface for a cycle's work in progress (tables `cycle_staging`, `cycle_notes`). */
+
+export const stagedRecordInputSchema = z.strictObject({
+  externalId: z.string().min(1),
+  /** The provider's modified value, as sent. */
+  modified: z.string().min(1),
+  version: z.string().nullable(),
+  removed: z.boolean(),
+  contact: canonicalContactSchema,
+  /** Content hash of the remote record (snapshot-diff providers compare it with the link's). */
+  contentHash: z.string().min(1),
+});
+export type StagedRecordInput = z.input<typeof stagedRecordInputSchema>;
+
+export const stagedRecordSchema = z.object({
+  externalId: z.string(),
+  modified: z.string(),
+  version: z.string().nullable(),
+  removed: z.boolean(),
+  contact: canonicalContactSchema,
+  contentHash: z.string(),
+});
+export type StagedRecord = z.infer<typeof stagedRecordSchema>;
+
+export const cycleNoteKindSchema = z.enum(['conflict', 'duplicate', 'error', 'written', 'meta']);
+export type CycleNoteKind = z.infer<typeof cycleNoteKindSchema>;
+
+export const cycleNoteSchema = z.strictObject({
+  kind: cycleNoteKindSchema,
+  /** Unique per (cycle, kind): a re-run phase writing the same note again changes nothing. */
+  key: z.string().min(1),
+  body: z.json(),
+});
+export type CycleNote = z.infer<typeof cycleNoteSchema>;
+
+/** A cycle's staged inbound records and its notes for the audit. */
+export interface CycleWorkStore {
+  /** Stage records of one fetched page; a record staged again (same cycle) is replaced. */
+  stageRecords(ref: ConnectionRef & { cycleId: string; records: StagedRecordInput[] }): StoreResult<void>;
+  /** Staged records not yet reconciled, by external id, at most `limit`. */
+  listStaged(ref: ConnectionRef & { cycleId: string; limit: number }): StoreResult<StagedRecord[]>;
+  markReconciled(ref: ConnectionRef & { cycleId: string; externalIds: string[] }): StoreResult<void>;
+  /** The largest (modified, externalId) staged in the cycle; `null` when nothing was staged. */
+  stagedHighWater(
+    ref: ConnectionRef & { cycleId: string },
+  ): StoreResult<{ modified: string; externalId: string } | null>;
+  /** Record notes; a (kind, key) already noted keeps its first body. */
+  addCycleNotes(ref: ConnectionRef & { cycleId: string; notes: CycleNote[] }): StoreResult<void>;
+  /** Every note of the cycle, in the order they were first written. */
+  listCycleNotes(ref: ConnectionRef & { cycleId: string }): StoreResult<CycleNote[]>;
+  /** Record which connection's inbound records created these contacts (first origin wins). */
+  setContactOrigin(ref: ConnectionRef & { contactIds: string[] }): StoreResult<void>;
+  /**
+   * Of `contactIds`, those that began in NurtureHub (no origin connection) and have no link to this
+   * connection yet: the contacts this connection's CRM should receive.
+   */
+  creationCandidates(ref: ConnectionRef & { contactIds: string[] }): StoreResult<string[]>;
+  /** Drop the cycle's staging and notes; part of the audit transaction. */
+  clearCycleWork(ref: ConnectionRef & { cycleId: string }): StoreResult<void>;
+}

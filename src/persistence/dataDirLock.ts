@@ -1,0 +1,99 @@
+import { readFile, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { err, ok, type Result } from '../core/result.ts';
+import type { LockHolder, OpenError } from './store.ts';
+
+/** PGlite serves one process per data directory; this file names the process that has it. */
+export const LOCK_FILE_NAME = 'db.lock';
+
+const lockHolderSchema = z.object({
+  pid: z.number().int(),
+  host: z.string(),
+  command: z.string(),
+  startedAt: z.string(),
+  adminUrl: z.string().nullable(),
+});
+
+export interface DataDirLock {
+  readonly holder: LockHolder;
+  /** Publish the admin API address so other commands can go through this process. */
+  setAdminUrl(url: string | null): Promise<void>;
+  release(): Promise<void>;
+}
+
+export type LockedError = Extract<OpenError, { kind: 'locked' }>;
+
+/** The current holder of a data directory, or `null` when none (or the lock file is unreadable). */
+export async function readDataDirLock(dataDir: string): Promise<LockHolder | null> {
+  const text = await readFile(path.join(dataDir, LOCK_FILE_NAME), 'utf8').catch(() => null);
+  if (text === null) return null;
+  const parsed = lockHolderSchema.safeParse(safeJson(text));
+  return parsed.success ? parsed.data : null;
+}
+
+/**
+ * Take the data directory for this process. A holder on this host whose pid is dead (a crash or
+ * SIGKILL) is stale and taken over; a live holder is refused with `locked`, naming it.
+ */
+export async function acquireDataDirLock(params: {
+  dataDir: string;
+  self: Omit<LockHolder, 'adminUrl'>;
+  isPidAlive: (pid: number) => boolean;
+}): Promise<Result<DataDirLock, LockedError>> {
+  const file = path.join(params.dataDir, LOCK_FILE_NAME);
+  let holder: LockHolder = { ...params.self, adminUrl: null };
+  const write = (flag: 'wx' | 'w') => writeFile(file, `${JSON.stringify(holder)}\n`, { flag, mode: 0o600 });
+
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await write('wx');
+      return ok({
+        get holder() {
+          return holder;
+        },
+        async setAdminUrl(url) {
+          holder = { ...holder, adminUrl: url };
+          await write('w');
+        },
+        async release() {
+          const current = await readDataDirLock(params.dataDir);
+          if (current?.pid === holder.pid && current.startedAt === holder.startedAt)
+            await unlink(file).catch(() => {});
+        },
+      });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const text = await readFile(file, 'utf8').catch(() => '');
+    const existing = lockHolderSchema.safeParse(safeJson(text));
+    // An unparsable file is a holder killed between creating and writing it.
+    const stale =
+      !existing.success || (existing.data.host === params.self.host && !params.isPidAlive(existing.data.pid));
+    if (!stale) return err(lockedError(params.dataDir, existing.data));
+    // Only remove the file we judged stale, not one a concurrent taker has just written.
+    if ((await readFile(file, 'utf8').catch(() => '')) === text) await unlink(file).catch(() => {});
+  }
+  const current = await readDataDirLock(params.dataDir);
+  return err(
+    lockedError(params.dataDir, current ?? { ...params.self, pid: -1, command: 'unknown', adminUrl: null }),
+  );
+}
+
+function lockedError(dataDir: string, holder: LockHolder): LockedError {
+  const via =
+    holder.adminUrl === null ? 'stop it first' : `stop it, or go through its admin API at ${holder.adminUrl}`;
+  return {
+    kind: 'locked',
+    message: `the database in ${dataDir} is in use by pid ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.startedAt}); ${via}`,
+    holder,
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,64 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { err, ok, type Result } from '../core/result.ts';
+import type { SqlClient } from './sqlClient.ts';
+import type { OpenError } from './store.ts';
+
+/** One versioned migration file: `migrations/<yyyymmddhhmmss>_<name>.sql`. */
+export interface Migration {
+  version: string;
+  name: string;
+  sql: string;
+}
+
+const fileName = /^(\d{14})_([a-z0-9_]+)\.sql$/;
+const migrationsDir = new URL('./migrations/', import.meta.url);
+
+/** The migrations shipped with this version, oldest first. */
+export async function loadMigrations(dir: URL = migrationsDir): Promise<Migration[]> {
+  const files = (await readdir(dir)).filter((f) => fileName.test(f)).sort();
+  return Promise.all(
+    files.map(async (file) => {
+      const [, version = '', name = ''] = fileName.exec(file) ?? [];
+      return { version, name, sql: await readFile(new URL(file, dir), 'utf8') };
+    }),
+  );
+}
+
+/**
+ * Apply pending migrations in one transaction, recording each in `schema_migrations`. Idempotent,
+ * and safe when several workers start at once (they queue on an advisory lock). Refuses a database
+ * that holds a version this code does not know: a newer crm-sync wrote it.
+ */
+export async function migrate(
+  client: SqlClient,
+  migrations: readonly Migration[],
+): Promise<Result<string[], Extract<OpenError, { kind: 'schema_too_new' }>>> {
+  return client.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', ['crm-sync:migrate']);
+    await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version text PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const { rows } = await tx.query('SELECT version FROM schema_migrations ORDER BY version');
+    const applied = rows.map((row) => String(row.version));
+    const known = new Set(migrations.map((m) => m.version));
+    const unknown = applied.filter((v) => !known.has(v));
+    if (unknown.length > 0) {
+      const latest = migrations.at(-1)?.version ?? 'none';
+      return err({
+        kind: 'schema_too_new',
+        message: `the database has schema version ${unknown.at(-1)}, which this crm-sync does not know (it knows up to ${latest}): it was written by a newer crm-sync; upgrade crm-sync to open it`,
+      });
+    }
+    for (const migration of migrations) {
+      if (applied.includes(migration.version)) continue;
+      await tx.exec(migration.sql);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+        migration.version,
+        migration.name,
+      ]);
+    }
+    return ok(migrations.map((m) => m.version));
+  });
+}

@@ -1,0 +1,125 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { err, ok, type Result } from '../core/result.ts';
+import { acquireDataDirLock, type DataDirLock } from './dataDirLock.ts';
+import { loadMigrations, migrate } from './migrate.ts';
+import type { SecretBox } from './secrets.ts';
+import { type Row, type SqlClient, withSavepoint } from './sqlClient.ts';
+import { createSqlStore } from './sqlStore.ts';
+import type { LockHolder, OpenError, StoreHandle } from './store.ts';
+
+/** Directory of the PGlite database inside the data directory. */
+export const PGLITE_SUBDIR = 'db';
+
+type Queryable = Pick<Transaction, 'query' | 'exec'>;
+
+function queries(db: Queryable): Pick<SqlClient, 'query' | 'exec'> {
+  return {
+    async query(sql, params = []) {
+      const result = await db.query<Row>(sql, [...params]);
+      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+    },
+    async exec(sql) {
+      await db.exec(sql);
+    },
+  };
+}
+
+function transactionClient(tx: Transaction, depth: number): SqlClient {
+  const client: SqlClient = {
+    ...queries(tx),
+    transaction: (fn) => withSavepoint(client, depth, () => fn(transactionClient(tx, depth + 1))),
+    sessionLocks: null,
+  };
+  return client;
+}
+
+function pgliteClient(db: PGlite): SqlClient {
+  return {
+    ...queries(db),
+    transaction: (fn) => db.transaction((tx) => fn(transactionClient(tx, 1))),
+    // One process owns the directory (see dataDirLock.ts), so leases rely on the row and on pids.
+    sessionLocks: null,
+  };
+}
+
+export type PgliteStoreOptions = {
+  secrets: SecretBox;
+  isOwnerGone: (owner: string) => boolean;
+} & (
+  | {
+      /** In memory; gone when closed. */
+      dataDir: null;
+      /** Use this PGlite instead of creating one (tests that also need raw SQL). Closed with the store. */
+      db?: PGlite;
+    }
+  | {
+      /** The database lives in `<dataDir>/db`, beside the lock file. */
+      dataDir: string;
+      /** Who is opening the directory, written to its lock file. */
+      holder: Omit<LockHolder, 'adminUrl'>;
+      isPidAlive: (pid: number) => boolean;
+    }
+);
+
+/** Open (creating if needed) the embedded store and bring its schema up to date. */
+export async function openPgliteStore(options: PgliteStoreOptions): Promise<Result<StoreHandle, OpenError>> {
+  let lock: DataDirLock | null = null;
+  if (options.dataDir !== null) {
+    try {
+      await mkdir(options.dataDir, { recursive: true });
+    } catch (error) {
+      return err({
+        kind: 'data_dir',
+        message: `cannot create data directory ${options.dataDir}: ${String(error)}`,
+      });
+    }
+    const acquired = await acquireDataDirLock({
+      dataDir: options.dataDir,
+      self: options.holder,
+      isPidAlive: options.isPidAlive,
+    });
+    if (!acquired.ok) return acquired;
+    lock = acquired.value;
+  }
+
+  let db: PGlite;
+  try {
+    db =
+      options.dataDir === null
+        ? (options.db ?? (await PGlite.create()))
+        : await PGlite.create(path.join(options.dataDir, PGLITE_SUBDIR));
+  } catch (error) {
+    await lock?.release();
+    return err({
+      kind: 'data_dir',
+      message: `cannot open the database in ${options.dataDir}: ${String(error)}`,
+    });
+  }
+
+  const client = pgliteClient(db);
+  const migrated = await migrate(client, await loadMigrations());
+  if (!migrated.ok) {
+    await db.close();
+    await lock?.release();
+    return migrated;
+  }
+
+  const close = async () => {
+    if (db.closed) return;
+    await db.close();
+    await lock?.release();
+  };
+  const store = createSqlStore({ client, secrets: options.secrets, isOwnerGone: options.isOwnerGone });
+  return ok({
+    ...store,
+    backend: 'pglite',
+    schemaVersions: migrated.value,
+    publishAdminUrl: async (url) => {
+      await lock?.setAdminUrl(url);
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  });
+}

@@ -1,0 +1,175 @@
+import pg from 'pg';
+import { err, ok, type Result } from '../core/result.ts';
+import { loadMigrations, migrate } from './migrate.ts';
+import type { SecretBox } from './secrets.ts';
+import { type SessionLocks, type SqlClient, withSavepoint } from './sqlClient.ts';
+import { createSqlStore } from './sqlStore.ts';
+import type { OpenError, StoreHandle } from './store.ts';
+
+export interface PostgresStoreOptions {
+  /** `postgres://` URL (DATABASE_URL). */
+  url: string;
+  secrets: SecretBox;
+  isOwnerGone: (owner: string) => boolean;
+  /** Pool size; default 10. */
+  maxConnections?: number;
+  /** How long to wait for a connection before reporting the server unreachable; default 5000 ms. */
+  connectTimeoutMs?: number;
+}
+
+/** `host:port/database` of a URL, without user or password, for messages. */
+function describeTarget(url: URL): string {
+  return `${url.hostname || 'localhost'}:${url.port || '5432'}${url.pathname}`;
+}
+
+function transactionClient(conn: pg.PoolClient, depth: number): SqlClient {
+  const client: SqlClient = {
+    async query(sql, params = []) {
+      const result = await conn.query(sql, [...params]);
+      return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+    },
+    async exec(sql) {
+      await conn.query(sql);
+    },
+    transaction: (fn) => withSavepoint(client, depth, () => fn(transactionClient(conn, depth + 1))),
+    sessionLocks: null,
+  };
+  return client;
+}
+
+function poolClient(pool: pg.Pool, sessionLocks: SessionLocks): SqlClient {
+  return {
+    async query(sql, params = []) {
+      const result = await pool.query(sql, [...params]);
+      return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+    },
+    async exec(sql) {
+      await pool.query(sql);
+    },
+    async transaction(fn) {
+      const conn = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await conn.query('BEGIN');
+        const result = await fn(transactionClient(conn, 1));
+        await conn.query('COMMIT');
+        return result;
+      } catch (error) {
+        await conn.query('ROLLBACK').catch((rollbackError: Error) => {
+          broken = rollbackError;
+        });
+        throw error;
+      } finally {
+        // A connection that could not roll back is dropped, not returned to the pool.
+        conn.release(broken);
+      }
+    },
+    sessionLocks,
+  };
+}
+
+/**
+ * Advisory locks on one dedicated session per process: when the process dies its connection drops,
+ * the server releases every lock it held, and other workers may take over its leases at once.
+ */
+function dedicatedSessionLocks(config: pg.ClientConfig): SessionLocks & { end(): Promise<void> } {
+  let session: Promise<pg.Client> | null = null;
+  const connect = () => {
+    session ??= (async () => {
+      const client = new pg.Client(config);
+      // A dropped session has lost its locks; the next call opens a new one (heartbeats then fail).
+      client.on('error', () => {
+        session = null;
+      });
+      await client.connect();
+      return client;
+    })().catch((error: unknown) => {
+      session = null;
+      throw error;
+    });
+    return session;
+  };
+  return {
+    async tryLock(key) {
+      const client = await connect();
+      const { rows } = await client.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [
+        key,
+      ]);
+      return rows[0]?.locked === true;
+    },
+    async unlock(key) {
+      const client = await connect();
+      await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]);
+    },
+    async end() {
+      const current = session;
+      session = null;
+      if (current !== null) await (await current.catch(() => null))?.end();
+    },
+  };
+}
+
+function connectError(error: unknown, target: string): OpenError {
+  const { code, message } = error as { code?: string; message?: string };
+  if (code === '28P01' || code === '28000') {
+    return {
+      kind: 'auth_failed',
+      message: `Postgres at ${target} refused the credentials in DATABASE_URL (${code})`,
+    };
+  }
+  if (code === '3D000') return { kind: 'unreachable', message: `Postgres at ${target}: ${message}` };
+  const reason = code ?? message ?? String(error);
+  return { kind: 'unreachable', message: `cannot reach Postgres at ${target} (${reason})` };
+}
+
+/** Connect to a Postgres server, check it answers, and bring its schema up to date. */
+export async function openPostgresStore(
+  options: PostgresStoreOptions,
+): Promise<Result<StoreHandle, OpenError>> {
+  const url = URL.canParse(options.url) ? new URL(options.url) : null;
+  if (url === null || !/^postgres(ql)?:$/.test(url.protocol)) {
+    return err({
+      kind: 'bad_connection_string',
+      message: 'DATABASE_URL is not a postgres:// URL (expected postgres://user:password@host:5432/database)',
+    });
+  }
+  const target = describeTarget(url);
+  const config: pg.ClientConfig = {
+    connectionString: options.url,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+  };
+  const pool = new pg.Pool({ ...config, max: options.maxConnections ?? 10 });
+  // Idle clients that lose their server emit here; the pool replaces them, the next query reports.
+  pool.on('error', () => {});
+  const locks = dedicatedSessionLocks(config);
+  let ended = false;
+  const shutdown = async () => {
+    if (ended) return;
+    ended = true;
+    await locks.end();
+    await pool.end();
+  };
+
+  try {
+    await pool.query('SELECT 1');
+  } catch (error) {
+    await shutdown();
+    return err(connectError(error, target));
+  }
+
+  const client = poolClient(pool, locks);
+  const migrated = await migrate(client, await loadMigrations());
+  if (!migrated.ok) {
+    await shutdown();
+    return migrated;
+  }
+  const store = createSqlStore({ client, secrets: options.secrets, isOwnerGone: options.isOwnerGone });
+  return ok({
+    ...store,
+    backend: 'postgres',
+    schemaVersions: migrated.value,
+    publishAdminUrl: async () => {},
+    close: shutdown,
+    [Symbol.asyncDispose]: shutdown,
+  });
+}

@@ -1,0 +1,185 @@
+import { z } from 'zod';
+import { canonicalContactSchema, contactFields } from '../core/schemas.ts';
+import { cursorPositionSchema, providerNameSchema } from '../providers/provider.ts';
+
+/** Zod schemas for what goes into the store (strict) and for what comes back out (rows, JSONB). */
+
+const id = z.uuid();
+const instant = z.coerce.date();
+/** int8 arrives as a number from PGlite and as a string from pg. */
+const bigint = z.coerce.number().int();
+const jsonObject = z.record(z.string(), z.json());
+
+export const tenantInputSchema = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  /** Default interval between cycles of the tenant's connections. */
+  syncIntervalSeconds: z.number().int().min(1).max(86_400),
+  settings: jsonObject.default({}),
+});
+export type TenantInput = z.input<typeof tenantInputSchema>;
+
+export const tenantSchema = z.object({
+  id,
+  name: z.string(),
+  syncIntervalSeconds: z.number().int(),
+  settings: jsonObject,
+  createdAt: instant,
+  updatedAt: instant,
+});
+export type Tenant = z.infer<typeof tenantSchema>;
+
+export const connectionInputSchema = z.strictObject({
+  tenantId: id,
+  provider: providerNameSchema,
+  baseUrl: z.url(),
+  /** Stored encrypted; read back only through `getConnectionCredentials`. */
+  credentials: jsonObject,
+  enabled: z.boolean().default(true),
+  /** Overrides the tenant's interval when set. */
+  syncIntervalSeconds: z.number().int().min(1).max(86_400).nullable().default(null),
+  /** First run; usually "now". */
+  nextRunAt: z.date(),
+});
+export type ConnectionInput = z.input<typeof connectionInputSchema>;
+
+export const leaseSchema = z.object({
+  owner: z.string(),
+  expiresAt: instant,
+  heartbeatAt: instant,
+});
+export type Lease = z.infer<typeof leaseSchema>;
+
+export const connectionSchema = z.object({
+  id,
+  tenantId: id,
+  provider: providerNameSchema,
+  baseUrl: z.string(),
+  enabled: z.boolean(),
+  /** The connection's own override, `null` when it follows the tenant. */
+  syncIntervalSeconds: z.number().int().nullable(),
+  /** The interval in force: override, else the tenant's. */
+  effectiveIntervalSeconds: z.number().int(),
+  nextRunAt: instant,
+  lease: leaseSchema.nullable(),
+  /** Provider cursor: moved only by `commitCycle`. `null` before the first committed cycle. */
+  cursor: cursorPositionSchema.nullable(),
+  /** Local change sequence already pushed to this connection. */
+  localCursor: bigint,
+  cursorCommittedAt: instant.nullable(),
+  createdAt: instant,
+  updatedAt: instant,
+});
+export type Connection = z.infer<typeof connectionSchema>;
+
+export const credentialsSchema = jsonObject;
+export type Credentials = z.infer<typeof credentialsSchema>;
+
+export const leaseRequestSchema = z.strictObject({
+  tenantId: id,
+  connectionId: id,
+  /** `host:pid:uuid` of the worker; see `leaseOwner.ts`. */
+  owner: z.string().min(1).max(300),
+  /** A dead holder blocks the next run for at most this long. */
+  ttlMs: z.number().int().min(1).max(60_000),
+  now: z.date(),
+});
+export type LeaseRequest = z.input<typeof leaseRequestSchema>;
+
+export const snapshotRecordSchema = z.object({
+  machineVersion: z.string(),
+  snapshot: z.json(),
+  stateValue: z.json(),
+  updatedAt: instant,
+});
+export type SnapshotRecord = z.infer<typeof snapshotRecordSchema>;
+
+const fieldStampsSchema = z.partialRecord(z.enum(contactFields as [string, ...string[]]), z.iso.datetime());
+
+export const storedContactSchema = z.object({
+  id,
+  contact: canonicalContactSchema,
+  /** Per field: ISO instant of the last local change of its value. */
+  fieldStamps: fieldStampsSchema,
+  /** Local change sequence of the last change; the local cursor compares against it. */
+  changeSeq: bigint,
+  createdAt: instant,
+  updatedAt: instant,
+});
+export type StoredContact = z.infer<typeof storedContactSchema>;
+
+export const contactUpsertSchema = z.strictObject({ id, contact: canonicalContactSchema });
+export type ContactUpsert = z.input<typeof contactUpsertSchema>;
+
+export const matchKeysInputSchema = z.strictObject({ contactId: id, keys: z.array(z.string().min(1)) });
+export type MatchKeysInput = z.infer<typeof matchKeysInputSchema>;
+
+export const linkInputSchema = z.strictObject({
+  externalId: z.string().min(1),
+  contactId: id,
+  /** The contact as both sides last agreed: the base of the three-way merge. */
+  base: canonicalContactSchema,
+  /** Field → content hash of the value we last pushed, for echo suppression. */
+  pushedHashes: z.record(z.string(), z.string()),
+  /** Provider concurrency token (ETag, version) last seen. */
+  remoteVersion: z.string().nullable(),
+  /** Content hash of the last remote record seen (snapshot-diff providers compare it). */
+  remoteHash: z.string().nullable(),
+});
+export type LinkInput = z.input<typeof linkInputSchema>;
+
+export const linkSchema = linkInputSchema.extend({ connectionId: id, updatedAt: instant });
+export type Link = z.infer<typeof linkSchema>;
+
+export const engagementEventSchema = z.strictObject({
+  /** Unique per tenant: the same event ingested twice changes nothing. */
+  eventId: z.string().min(1).max(200),
+  contactId: id,
+  kind: z.enum(['email_open', 'email_click']),
+  occurredAt: z.iso.datetime({ offset: true }),
+});
+export type EngagementEvent = z.infer<typeof engagementEventSchema>;
+
+export const pushKindSchema = z.enum(['create', 'update']);
+export const pushStatusSchema = z.enum(['planned', 'sent', 'acknowledged', 'deferred']);
+export type PushStatus = z.infer<typeof pushStatusSchema>;
+
+export const pushPlanSchema = z.strictObject({
+  idempotencyKey: z.string().min(1).max(200),
+  cycleId: z.string().min(1),
+  kind: pushKindSchema,
+  contactId: id,
+  /** Target record for updates; `null` for creates. */
+  externalId: z.string().min(1).nullable(),
+  payload: z.json(),
+});
+export type PushPlan = z.infer<typeof pushPlanSchema>;
+
+export const pushEntrySchema = pushPlanSchema.extend({
+  status: pushStatusSchema,
+  /** Times the write was sent (retries count). */
+  attempts: z.number().int(),
+  /** The provider's id for what it stored (the new record's id for creates). */
+  responseId: z.string().nullable(),
+  responseVersion: z.string().nullable(),
+  plannedAt: instant,
+  sentAt: instant.nullable(),
+  acknowledgedAt: instant.nullable(),
+});
+export type PushEntry = z.infer<typeof pushEntrySchema>;
+
+export const quarantineInputSchema = z.strictObject({
+  /** `null` when no id could be read; the payload hash keys the row then. */
+  externalId: z.string().min(1).nullable(),
+  payload: z.json(),
+  error: z.string(),
+  fields: z.array(z.string()),
+});
+export type QuarantineInput = z.infer<typeof quarantineInputSchema>;
+
+export const quarantineEntrySchema = quarantineInputSchema.extend({
+  connectionId: id,
+  seenCount: z.number().int(),
+  firstSeenAt: instant,
+  lastSeenAt: instant,
+});
+export type QuarantineEntry = z.infer<typeof quarantineEntrySchema>;

@@ -1,0 +1,129 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { decodeSecretKey } from '../config/env.ts';
+import { err, ok, type Result } from '../core/result.ts';
+
+const VERSION = 'v1';
+const IV_BYTES = 12;
+/** Name of the generated key file inside the data directory. */
+export const KEY_FILE_NAME = 'secret.key';
+
+export type SecretError =
+  | { kind: 'secret_key_missing'; message: string }
+  | { kind: 'secret_key_invalid'; message: string }
+  | { kind: 'decrypt_failed'; message: string };
+
+/**
+ * AES-256-GCM over one key. `context` is bound as additional authenticated data, so a ciphertext
+ * copied onto another row (another tenant's connection) fails to decrypt instead of leaking.
+ */
+export interface SecretBox {
+  /** `v1:<iv>:<tag>:<ciphertext>`, base64 parts. */
+  encrypt(plaintext: string, context: string): string;
+  decrypt(sealed: string, context: string): Result<string, SecretError>;
+}
+
+export function createSecretBox(key: Buffer): SecretBox {
+  if (key.length !== 32) throw new Error(`AES-256 needs a 32-byte key, got ${key.length}`);
+  return {
+    encrypt(plaintext, context) {
+      const iv = randomBytes(IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      cipher.setAAD(Buffer.from(context));
+      const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+      return [VERSION, iv, cipher.getAuthTag(), body]
+        .map((p) => (typeof p === 'string' ? p : p.toString('base64')))
+        .join(':');
+    },
+    decrypt(sealed, context) {
+      const [version, iv, tag, body] = sealed.split(':');
+      if (version !== VERSION || iv === undefined || tag === undefined || body === undefined) {
+        return err({ kind: 'decrypt_failed', message: 'stored credentials are not in a known format' });
+      }
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64'));
+        decipher.setAAD(Buffer.from(context));
+        decipher.setAuthTag(Buffer.from(tag, 'base64'));
+        const plain = Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]);
+        return ok(plain.toString('utf8'));
+      } catch {
+        return err({
+          kind: 'decrypt_failed',
+          message:
+            'stored credentials cannot be decrypted: CRM_SYNC_SECRET_KEY differs from the key they were saved with',
+        });
+      }
+    },
+  };
+}
+
+/**
+ * The credentials key: `CRM_SYNC_SECRET_KEY` when set; otherwise, for the embedded store only,
+ * a key file in the data directory, generated with mode 0600 on first use (announced through `notice`).
+ * A shared Postgres needs the variable: every worker must hold the same key.
+ */
+export async function loadSecretBox(params: {
+  secretKey: string | undefined;
+  /** Data directory for the generated key file; `null` when the store is a Postgres server. */
+  dataDir: string | null;
+  notice: (message: string) => void;
+}): Promise<Result<SecretBox, SecretError>> {
+  if (params.secretKey !== undefined) {
+    const key = decodeSecretKey(params.secretKey);
+    if (key === null) {
+      return err({
+        kind: 'secret_key_invalid',
+        message: 'CRM_SYNC_SECRET_KEY must be 32 bytes as 64 hex digits or base64',
+      });
+    }
+    return ok(createSecretBox(key));
+  }
+  if (params.dataDir === null) {
+    return err({
+      kind: 'secret_key_missing',
+      message:
+        'CRM_SYNC_SECRET_KEY is required with DATABASE_URL: every worker must share the credentials key',
+    });
+  }
+  const file = path.join(params.dataDir, KEY_FILE_NAME);
+  const existing = await readKeyFile(file);
+  if (!existing.ok) return existing;
+  if (existing.value !== null) return ok(createSecretBox(existing.value));
+
+  await mkdir(params.dataDir, { recursive: true });
+  const key = randomBytes(32);
+  try {
+    await writeFile(file, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    // Another process created it between our read and write: use theirs.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadSecretBox(params);
+    throw error;
+  }
+  await chmod(file, 0o600);
+  params.notice(
+    `crm-sync: generated a credentials key at ${file} (mode 0600); back it up, or set CRM_SYNC_SECRET_KEY instead`,
+  );
+  return ok(createSecretBox(key));
+}
+
+async function readKeyFile(file: string): Promise<Result<Buffer | null, SecretError>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return ok(null);
+    throw error;
+  }
+  const mode = (await stat(file)).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    return err({
+      kind: 'secret_key_invalid',
+      message: `key file ${file} is readable by other users (mode ${mode.toString(8)}); run chmod 600 on it`,
+    });
+  }
+  const key = decodeSecretKey(text);
+  if (key === null)
+    return err({ kind: 'secret_key_invalid', message: `key file ${file} does not hold a 32-byte key` });
+  return ok(key);
+}

@@ -1,0 +1,200 @@
+import { z } from 'zod';
+import { ok } from '../../core/result.ts';
+import { contactUpsertSchema, engagementEventSchema, linkSchema, storedContactSchema } from '../records.ts';
+import type { SqlClient } from '../sqlClient.ts';
+import { guarded } from '../sqlClient.ts';
+import type { ContactStore } from '../store.ts';
+import { json, parseInput, parseRows, type SqlContext } from './context.ts';
+import { linkColumns } from './links.ts';
+
+export const contactColumns = `id, data AS contact, field_stamps AS "fieldStamps", change_seq AS "changeSeq",
+  created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+/** ISO-8601 in UTC with milliseconds, as `Date.toISOString` writes it, whatever the session time zone. */
+const isoSql = (expr: string) => `to_char((${expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** Field → stamp for every top-level key whose value differs between two contact documents. */
+const changedStampsSql = (oldData: string, newData: string, stamp: string) =>
+  `coalesce((SELECT jsonb_object_agg(e.key, ${stamp}) FROM jsonb_each(${newData}) e
+     WHERE ${oldData} -> e.key IS DISTINCT FROM e.value), '{}'::jsonb)`;
+
+/**
+ * Serialise a tenant's local-change writers until commit. Sequence numbers are handed out before
+ * commit, so without this a reader could see seq 11 committed while seq 10 is still in flight,
+ * move its local cursor past 10 and never see that change.
+ */
+export const lockTenantChanges = (client: SqlClient, tenantId: string) =>
+  client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`crm-sync:changes:${tenantId}`]);
+
+const upsertRowSchema = z.object({ id: z.uuid(), inserted: z.boolean() });
+const ingestRowSchema = z.object({
+  eventId: z.string(),
+  outcome: z.enum(['inserted', 'duplicate', 'unknownContact']),
+});
+const highWaterSchema = z.object({ seq: z.coerce.number().int() });
+
+type ContactMethods = Pick<
+  ContactStore,
+  | 'upsertContacts'
+  | 'getContacts'
+  | 'listContacts'
+  | 'localChangeHighWater'
+  | 'listLocalChanges'
+  | 'ingestEngagementEvents'
+>;
+
+export function contactMethods(ctx: SqlContext): ContactMethods {
+  const { client } = ctx;
+
+  return {
+    upsertContacts: ({ tenantId, contacts, now }) =>
+      guarded(async () => {
+        const parsed = parseInput(z.array(contactUpsertSchema), contacts);
+        if (!parsed.ok) return parsed;
+        // One statement cannot update a row twice: the last entry for an id wins.
+        const byId = new Map(parsed.value.map((c) => [c.id, c.contact]));
+        const rows = [...byId].map(([id, data]) => ({ id, data }));
+        const stamp = now.toISOString();
+        const result = await client.transaction(async (tx) => {
+          await lockTenantChanges(tx, tenantId);
+          return tx.query(
+            `INSERT INTO contacts AS c (tenant_id, id, data, field_stamps, created_at, updated_at)
+             SELECT $1, i.id, i.data, ${changedStampsSql("'{}'::jsonb", 'i.data', '$3::text')}, $4, $4
+             FROM jsonb_to_recordset($2::jsonb) AS i(id uuid, data jsonb)
+             ON CONFLICT (tenant_id, id) DO UPDATE SET
+               data = excluded.data,
+               field_stamps = c.field_stamps || ${changedStampsSql('c.data', 'excluded.data', '$3::text')},
+               change_seq = nextval('local_change_seq'),
+               updated_at = excluded.updated_at
+             WHERE c.data IS DISTINCT FROM excluded.data
+             RETURNING c.id, (c.xmax::text = '0') AS inserted`,
+            [tenantId, json(rows), stamp, now],
+          );
+        });
+        const written = parseRows(upsertRowSchema, result.rows, 'upsert outcome');
+        if (!written.ok) return written;
+        const created = written.value.filter((r) => r.inserted).map((r) => r.id);
+        const updated = written.value.filter((r) => !r.inserted).map((r) => r.id);
+        const touched = new Set([...created, ...updated]);
+        return ok({ created, updated, unchanged: [...byId.keys()].filter((id) => !touched.has(id)) });
+      }),
+
+    getContacts: ({ tenantId, ids }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT ${contactColumns} FROM contacts WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+          [tenantId, ids],
+        );
+        return parseRows(storedContactSchema, rows, 'contact');
+      }),
+
+    listContacts: ({ tenantId, afterId, limit }) =>
+      guarded(async () => {
+        const page = await client.query(
+          `SELECT ${contactColumns} FROM contacts
+           WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2::uuid) ORDER BY id LIMIT $3`,
+          [tenantId, afterId ?? null, limit],
+        );
+        const contacts = parseRows(storedContactSchema, page.rows, 'contact');
+        if (!contacts.ok) return contacts;
+        const linkRows = await client.query(
+          `SELECT ${linkColumns} FROM links WHERE tenant_id = $1 AND contact_id = ANY($2::uuid[])`,
+          [tenantId, contacts.value.map((c) => c.id)],
+        );
+        const links = parseRows(linkSchema, linkRows.rows, 'link');
+        if (!links.ok) return links;
+        return ok(
+          contacts.value.map((c) => ({ ...c, links: links.value.filter((l) => l.contactId === c.id) })),
+        );
+      }),
+
+    localChangeHighWater: ({ tenantId }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          'SELECT coalesce(max(change_seq), 0) AS seq FROM contacts WHERE tenant_id = $1',
+          [tenantId],
+        );
+        const parsed = parseRows(highWaterSchema, rows, 'change sequence');
+        if (!parsed.ok) return parsed;
+        return ok(parsed.value[0]?.seq ?? 0);
+      }),
+
+    listLocalChanges: ({ tenantId, afterSeq, upToSeq, limit }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT ${contactColumns} FROM contacts
+           WHERE tenant_id = $1 AND change_seq > $2 AND change_seq <= $3 ORDER BY change_seq LIMIT $4`,
+          [tenantId, afterSeq, upToSeq, limit],
+        );
+        return parseRows(storedContactSchema, rows, 'contact');
+      }),
+
+    ingestEngagementEvents: ({ tenantId, events, now }) =>
+      guarded(async () => {
+        const parsed = parseInput(z.array(engagementEventSchema), events);
+        if (!parsed.ok) return parsed;
+        const unique = [...new Map(parsed.value.map((e) => [e.eventId, e])).values()];
+        const input = unique.map((e) => ({
+          event_id: e.eventId,
+          contact_id: e.contactId,
+          kind: e.kind,
+          occurred_at: e.occurredAt,
+        }));
+        const greatest = (field: string, column: string) =>
+          `CASE WHEN t.${column} IS NULL THEN c.data -> '${field}'
+            ELSE to_jsonb(${isoSql(`greatest((c.data ->> '${field}')::timestamptz, t.${column})`)}) END`;
+        const { rows } = await client.transaction(async (tx) => {
+          await lockTenantChanges(tx, tenantId);
+          return tx.query(
+            `WITH input AS (
+               SELECT x.* FROM jsonb_to_recordset($2::jsonb)
+                 AS x(event_id text, contact_id uuid, kind text, occurred_at timestamptz)
+             ), known AS (
+               SELECT i.* FROM input i JOIN contacts c ON c.tenant_id = $1 AND c.id = i.contact_id
+             ), inserted AS (
+               INSERT INTO engagement_events (tenant_id, event_id, contact_id, kind, occurred_at, recorded_at)
+               SELECT $1, event_id, contact_id, kind, occurred_at, $3 FROM known
+               ON CONFLICT (tenant_id, event_id) DO NOTHING
+               RETURNING event_id, contact_id, kind, occurred_at
+             ), totals AS (
+               SELECT contact_id,
+                 count(*) FILTER (WHERE kind = 'email_open') AS opens,
+                 count(*) FILTER (WHERE kind = 'email_click') AS clicks,
+                 max(occurred_at) FILTER (WHERE kind = 'email_open') AS last_open,
+                 max(occurred_at) FILTER (WHERE kind = 'email_click') AS last_click
+               FROM inserted GROUP BY contact_id
+             ), next AS (
+               SELECT c.id, c.data AS old_data, c.data || jsonb_build_object(
+                 'emailOpens', (c.data ->> 'emailOpens')::int + t.opens,
+                 'emailClicks', (c.data ->> 'emailClicks')::int + t.clicks,
+                 'lastOpenedAt', ${greatest('lastOpenedAt', 'last_open')},
+                 'lastClickedAt', ${greatest('lastClickedAt', 'last_click')}) AS new_data
+               FROM contacts c JOIN totals t ON c.tenant_id = $1 AND c.id = t.contact_id
+             ), bumped AS (
+               UPDATE contacts c SET data = n.new_data,
+                 field_stamps = c.field_stamps || ${changedStampsSql('n.old_data', 'n.new_data', '$4::text')},
+                 change_seq = nextval('local_change_seq'), updated_at = $3
+               FROM next n WHERE c.tenant_id = $1 AND c.id = n.id
+               RETURNING c.id
+             )
+             SELECT i.event_id AS "eventId",
+               CASE WHEN ins.event_id IS NOT NULL THEN 'inserted'
+                    WHEN k.event_id IS NOT NULL THEN 'duplicate' ELSE 'unknownContact' END AS outcome
+             FROM input i
+             LEFT JOIN inserted ins ON ins.event_id = i.event_id
+             LEFT JOIN known k ON k.event_id = i.event_id`,
+            [tenantId, json(input), now, now.toISOString()],
+          );
+        });
+        const outcomes = parseRows(ingestRowSchema, rows, 'ingest outcome');
+        if (!outcomes.ok) return outcomes;
+        const ids = (outcome: string) =>
+          outcomes.value.filter((o) => o.outcome === outcome).map((o) => o.eventId);
+        return ok({
+          inserted: ids('inserted'),
+          duplicates: ids('duplicate'),
+          unknownContact: ids('unknownContact'),
+        });
+      }),
+  };
+}

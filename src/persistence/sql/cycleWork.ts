@@ -1,0 +1,143 @@
+import { z } from 'zod';
+import { ok } from '../../core/result.ts';
+import {
+  type CycleWorkStore,
+  cycleNoteSchema,
+  stagedRecordInputSchema,
+  stagedRecordSchema,
+} from '../cycleWork.ts';
+import { guarded } from '../sqlClient.ts';
+import { json, parseInput, parseRows, type SqlContext } from './context.ts';
+
+/** Adds the modified value as an instant when it parses as one (ordering only; the raw string is kept). */
+function withInstant<T extends { modified: string }>(record: T): T & { modifiedAt: string | null } {
+  const ms = Date.parse(record.modified);
+  return { ...record, modifiedAt: Number.isNaN(ms) ? null : new Date(ms).toISOString() };
+}
+
+const idRowSchema = z.object({ id: z.uuid() });
+const highWaterSchema = z.object({ modified: z.string(), externalId: z.string() });
+
+export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
+  const { client } = ctx;
+
+  return {
+    stageRecords: ({ tenantId, connectionId, cycleId, records }) =>
+      guarded(async () => {
+        const parsed = parseInput(z.array(stagedRecordInputSchema), records);
+        if (!parsed.ok) return parsed;
+        if (parsed.value.length === 0) return ok(undefined);
+        await client.query(
+          `INSERT INTO cycle_staging
+             (tenant_id, connection_id, cycle_id, external_id, modified, modified_at, version, removed, contact, content_hash)
+           SELECT $1, $2, $3, r."externalId", r.modified, r."modifiedAt", r.version, r.removed, r.contact, r."contentHash"
+           FROM jsonb_to_recordset($4::jsonb)
+             AS r("externalId" text, modified text, "modifiedAt" timestamptz, version text, removed boolean, contact jsonb, "contentHash" text)
+           ON CONFLICT (connection_id, cycle_id, external_id) DO UPDATE SET
+             modified = EXCLUDED.modified, modified_at = EXCLUDED.modified_at, version = EXCLUDED.version,
+             removed = EXCLUDED.removed, contact = EXCLUDED.contact, content_hash = EXCLUDED.content_hash,
+             reconciled = false`,
+          [tenantId, connectionId, cycleId, json(parsed.value.map(withInstant))],
+        );
+        return ok(undefined);
+      }),
+
+    listStaged: ({ tenantId, connectionId, cycleId, limit }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT external_id AS "externalId", modified, version, removed, contact, content_hash AS "contentHash"
+           FROM cycle_staging
+           WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3 AND NOT reconciled
+           ORDER BY external_id LIMIT $4`,
+          [tenantId, connectionId, cycleId, limit],
+        );
+        return parseRows(stagedRecordSchema, rows, 'staged record');
+      }),
+
+    markReconciled: ({ tenantId, connectionId, cycleId, externalIds }) =>
+      guarded(async () => {
+        await client.query(
+          `UPDATE cycle_staging SET reconciled = true
+           WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3 AND external_id = ANY($4::text[])`,
+          [tenantId, connectionId, cycleId, externalIds],
+        );
+        return ok(undefined);
+      }),
+
+    stagedHighWater: ({ tenantId, connectionId, cycleId }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT modified, external_id AS "externalId" FROM cycle_staging
+           WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3
+           ORDER BY modified_at DESC NULLS LAST, external_id DESC LIMIT 1`,
+          [tenantId, connectionId, cycleId],
+        );
+        const parsed = parseRows(highWaterSchema, rows, 'staged high water');
+        if (!parsed.ok) return parsed;
+        return ok(parsed.value[0] ?? null);
+      }),
+
+    addCycleNotes: ({ tenantId, connectionId, cycleId, notes }) =>
+      guarded(async () => {
+        const parsed = parseInput(z.array(cycleNoteSchema), notes);
+        if (!parsed.ok) return parsed;
+        if (parsed.value.length === 0) return ok(undefined);
+        await client.query(
+          `INSERT INTO cycle_notes (tenant_id, connection_id, cycle_id, kind, note_key, body)
+           SELECT $1, $2, $3, n.kind, n.key, n.body
+           FROM jsonb_to_recordset($4::jsonb) AS n(kind text, key text, body jsonb)
+           ON CONFLICT DO NOTHING`,
+          [tenantId, connectionId, cycleId, json(parsed.value)],
+        );
+        return ok(undefined);
+      }),
+
+    listCycleNotes: ({ tenantId, connectionId, cycleId }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT kind, note_key AS key, body FROM cycle_notes
+           WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3 ORDER BY seq`,
+          [tenantId, connectionId, cycleId],
+        );
+        return parseRows(cycleNoteSchema, rows, 'cycle note');
+      }),
+
+    setContactOrigin: ({ tenantId, connectionId, contactIds }) =>
+      guarded(async () => {
+        await client.query(
+          `UPDATE contacts SET origin_connection_id = $2
+           WHERE tenant_id = $1 AND id = ANY($3::uuid[]) AND origin_connection_id IS NULL`,
+          [tenantId, connectionId, contactIds],
+        );
+        return ok(undefined);
+      }),
+
+    creationCandidates: ({ tenantId, connectionId, contactIds }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT c.id FROM contacts c
+           WHERE c.tenant_id = $1 AND c.id = ANY($3::uuid[]) AND c.origin_connection_id IS NULL
+             AND NOT EXISTS (SELECT 1 FROM links l
+                             WHERE l.tenant_id = c.tenant_id AND l.connection_id = $2 AND l.contact_id = c.id)
+           ORDER BY c.id`,
+          [tenantId, connectionId, contactIds],
+        );
+        const parsed = parseRows(idRowSchema, rows, 'contact id');
+        return parsed.ok ? ok(parsed.value.map((row) => row.id)) : parsed;
+      }),
+
+    clearCycleWork: ({ tenantId, connectionId, cycleId }) =>
+      guarded(async () => {
+        const params = [tenantId, connectionId, cycleId];
+        await client.query(
+          'DELETE FROM cycle_staging WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3',
+          params,
+        );
+        await client.query(
+          'DELETE FROM cycle_notes WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3',
+          params,
+        );
+        return ok(undefined);
+      }),
+  };
+}

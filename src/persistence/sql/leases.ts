@@ -1,0 +1,180 @@
+import { z } from 'zod';
+import { err, ok } from '../../core/result.ts';
+import { leaseRequestSchema, leaseSchema, snapshotRecordSchema } from '../records.ts';
+import { guarded } from '../sqlClient.ts';
+import type { LeaseStore, SnapshotStore } from '../store.ts';
+import { json, parseInput, parseOne, type SqlContext } from './context.ts';
+
+const leaseRowSchema = z.object({
+  owner: z.string().nullable(),
+  expiresAt: z.coerce.date().nullable(),
+  sessionLocked: z.boolean(),
+});
+
+const lockKey = (connectionId: string) => `crm-sync:lease:${connectionId}`;
+
+export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
+  const { client } = ctx;
+  // Inside a transaction the lock session would outlive a rollback; leases there use the row alone.
+  const locks = ctx.inTransaction ? null : client.sessionLocks;
+
+  /** Write our lease over exactly the state we read (compare-and-set), or report who beat us to it. */
+  const claim = async (
+    request: z.output<typeof leaseRequestSchema>,
+    seen: z.output<typeof leaseRowSchema>,
+    sessionLocked: boolean,
+  ) => {
+    const expiresAt = new Date(request.now.getTime() + request.ttlMs);
+    const { rows } = await client.query(
+      `UPDATE connections
+         SET lease_owner = $3, lease_expires_at = $4, lease_heartbeat_at = $5, lease_session_locked = $6
+       WHERE tenant_id = $1 AND id = $2
+         AND lease_owner IS NOT DISTINCT FROM $7 AND lease_expires_at IS NOT DISTINCT FROM $8
+       RETURNING lease_owner AS owner, lease_expires_at AS "expiresAt", lease_heartbeat_at AS "heartbeatAt"`,
+      [
+        request.tenantId,
+        request.connectionId,
+        request.owner,
+        expiresAt,
+        request.now,
+        sessionLocked,
+        seen.owner,
+        seen.expiresAt,
+      ],
+    );
+    return rows;
+  };
+
+  const readLease = async (request: { tenantId: string; connectionId: string }) => {
+    const { rows } = await client.query(
+      `SELECT lease_owner AS owner, lease_expires_at AS "expiresAt", lease_session_locked AS "sessionLocked"
+       FROM connections WHERE tenant_id = $1 AND id = $2`,
+      [request.tenantId, request.connectionId],
+    );
+    return parseOne(leaseRowSchema, rows, `connection ${request.connectionId}`);
+  };
+
+  return {
+    acquireLease: (input) =>
+      guarded(async () => {
+        const parsed = parseInput(leaseRequestSchema, input);
+        if (!parsed.ok) return parsed;
+        const request = parsed.value;
+        const seen = await readLease(request);
+        if (!seen.ok) return seen;
+        const { owner, expiresAt, sessionLocked } = seen.value;
+        const key = lockKey(request.connectionId);
+        const free =
+          owner === null || owner === request.owner || expiresAt === null || expiresAt <= request.now;
+
+        // Postgres advisory locks are re-entrant per session: when this process already holds the
+        // connection's lock (for any local owner) it is ours to carry, not to take again.
+        const lockedHere = locks !== null && ctx.heldLeases.has(request.connectionId);
+        let locked = lockedHere;
+        if (!free) {
+          // A live lease may still be taken when its holder is provably gone: a holder in another
+          // process whose session lock went with its connection, or a dead pid on this host.
+          const sessionGone = locks !== null && sessionLocked && !lockedHere && (await locks.tryLock(key));
+          if (sessionGone) locked = true;
+          else if (!ctx.isOwnerGone(owner)) {
+            return err({
+              kind: 'lease_held',
+              message: `connection ${request.connectionId} is leased by ${owner} until ${expiresAt.toISOString()}`,
+              owner,
+              expiresAt,
+            });
+          }
+        }
+        if (locks !== null && !locked) locked = await locks.tryLock(key);
+        const rows = await claim(request, seen.value, locked);
+        if (rows.length === 0) {
+          if (locked && !lockedHere) await locks?.unlock(key);
+          const now = await readLease(request);
+          if (!now.ok) return now;
+          return err({
+            kind: 'lease_held',
+            message: `connection ${request.connectionId} was leased by ${now.value.owner ?? 'another worker'} meanwhile`,
+            owner: now.value.owner ?? '',
+            expiresAt: now.value.expiresAt ?? request.now,
+          });
+        }
+        ctx.heldLeases.set(request.connectionId, request.owner);
+        return parseOne(leaseSchema, rows, 'lease');
+      }),
+
+    heartbeatLease: (input) =>
+      guarded(async () => {
+        const parsed = parseInput(leaseRequestSchema, input);
+        if (!parsed.ok) return parsed;
+        const request = parsed.value;
+        const { rows } = await client.query(
+          `UPDATE connections SET lease_expires_at = $4, lease_heartbeat_at = $5
+           WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3
+           RETURNING lease_owner AS owner, lease_expires_at AS "expiresAt", lease_heartbeat_at AS "heartbeatAt"`,
+          [
+            request.tenantId,
+            request.connectionId,
+            request.owner,
+            new Date(request.now.getTime() + request.ttlMs),
+            request.now,
+          ],
+        );
+        if (rows.length === 0) {
+          return err({
+            kind: 'lease_lost',
+            message: `lease on connection ${request.connectionId} is no longer held by ${request.owner}`,
+          });
+        }
+        return parseOne(leaseSchema, rows, 'lease');
+      }),
+
+    releaseLease: ({ tenantId, connectionId, owner }) =>
+      guarded(async () => {
+        await client.query(
+          `UPDATE connections
+             SET lease_owner = NULL, lease_expires_at = NULL, lease_heartbeat_at = NULL, lease_session_locked = false
+           WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3`,
+          [tenantId, connectionId, owner],
+        );
+        if (ctx.heldLeases.get(connectionId) === owner) {
+          ctx.heldLeases.delete(connectionId);
+          await locks?.unlock(lockKey(connectionId));
+        }
+        return ok(undefined);
+      }),
+
+    saveSnapshot: (ref) =>
+      guarded(
+        async () => {
+          await client.query(
+            `INSERT INTO machine_snapshots (connection_id, tenant_id, machine_version, snapshot, state_value, updated_at)
+             VALUES ($2, $1, $3, $4::jsonb, $5::jsonb, $6)
+             ON CONFLICT (connection_id) DO UPDATE SET machine_version = excluded.machine_version,
+               snapshot = excluded.snapshot, state_value = excluded.state_value, updated_at = excluded.updated_at
+             WHERE machine_snapshots.tenant_id = excluded.tenant_id`,
+            [
+              ref.tenantId,
+              ref.connectionId,
+              ref.machineVersion,
+              json(ref.snapshot),
+              json(ref.stateValue),
+              ref.now,
+            ],
+          );
+          return ok(undefined);
+        },
+        { not_found: `connection ${ref.connectionId} not found` },
+      ),
+
+    loadSnapshot: (ref) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT machine_version AS "machineVersion", snapshot, state_value AS "stateValue", updated_at AS "updatedAt"
+           FROM machine_snapshots WHERE tenant_id = $1 AND connection_id = $2`,
+          [ref.tenantId, ref.connectionId],
+        );
+        if (rows.length === 0) return ok(null);
+        return parseOne(snapshotRecordSchema, rows, 'machine snapshot');
+      }),
+  };
+}

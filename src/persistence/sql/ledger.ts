@@ -1,0 +1,256 @@
+import { z } from 'zod';
+import { contentHash } from '../../core/canonicalJson.ts';
+import { ok } from '../../core/result.ts';
+import { cursorPositionSchema } from '../../providers/provider.ts';
+import { auditBodySchema, auditEntrySchema, auditQuerySchema } from '../audit.ts';
+import { pushEntrySchema, pushPlanSchema, quarantineEntrySchema, quarantineInputSchema } from '../records.ts';
+import { guarded } from '../sqlClient.ts';
+import type { ConnectionRef, LedgerStore, StoreError } from '../store.ts';
+import { json, parseInput, parseOne, parseRows, type SqlContext, transact } from './context.ts';
+
+const pushColumns = `idempotency_key AS "idempotencyKey", cycle_id AS "cycleId", kind, contact_id AS "contactId",
+  external_id AS "externalId", payload, status, attempts, response_id AS "responseId",
+  response_version AS "responseVersion", planned_at AS "plannedAt", sent_at AS "sentAt",
+  acknowledged_at AS "acknowledgedAt"`;
+
+const quarantineColumns = `connection_id AS "connectionId", external_id AS "externalId", payload, error, fields,
+  seen_count AS "seenCount", first_seen_at AS "firstSeenAt", last_seen_at AS "lastSeenAt"`;
+
+const auditColumns = `id, tenant_id AS "tenantId", connection_id AS "connectionId", provider, body`;
+
+const commitInputSchema = z.object({
+  cursor: cursorPositionSchema.optional(),
+  localCursor: z.number().int().min(0).optional(),
+  audit: auditBodySchema,
+});
+const idRowSchema = z.object({ id: z.coerce.number().int() });
+const providerRowSchema = z.object({ provider: z.string() });
+
+export function ledgerMethods(ctx: SqlContext): LedgerStore {
+  const { client } = ctx;
+
+  const readPush = async (ref: ConnectionRef, key: string) => {
+    const { rows } = await client.query(
+      `SELECT ${pushColumns} FROM push_ledger WHERE tenant_id = $1 AND connection_id = $2 AND idempotency_key = $3`,
+      [ref.tenantId, ref.connectionId, key],
+    );
+    return parseOne(pushEntrySchema, rows, `push ${key}`);
+  };
+
+  return {
+    planPushes: ({ tenantId, connectionId, entries, now }) =>
+      guarded(
+        async () => {
+          const parsed = parseInput(z.array(pushPlanSchema), entries);
+          if (!parsed.ok) return parsed;
+          const rows = parsed.value.map((e) => ({
+            idempotency_key: e.idempotencyKey,
+            cycle_id: e.cycleId,
+            kind: e.kind,
+            contact_id: e.contactId,
+            external_id: e.externalId,
+            payload: e.payload,
+          }));
+          // A key already planned keeps its state: that is what makes a retried push skip acknowledged writes.
+          // Only a deferred write is planned again, by the next cycle that still needs it.
+          await client.query(
+            `INSERT INTO push_ledger (tenant_id, connection_id, idempotency_key, cycle_id, kind, contact_id,
+               external_id, payload, status, planned_at)
+             SELECT $1, $2, x.idempotency_key, x.cycle_id, x.kind, x.contact_id, x.external_id, x.payload, 'planned', $4
+             FROM jsonb_to_recordset($3::jsonb) AS x(idempotency_key text, cycle_id text, kind text,
+               contact_id uuid, external_id text, payload jsonb)
+             ON CONFLICT (connection_id, idempotency_key) DO UPDATE
+               SET status = 'planned', cycle_id = EXCLUDED.cycle_id, payload = EXCLUDED.payload, planned_at = EXCLUDED.planned_at
+               WHERE push_ledger.status = 'deferred'`,
+            [tenantId, connectionId, json(rows), now],
+          );
+          const current = await client.query(
+            `SELECT ${pushColumns} FROM push_ledger
+             WHERE tenant_id = $1 AND connection_id = $2 AND idempotency_key = ANY($3::text[])
+             ORDER BY planned_at, idempotency_key`,
+            [tenantId, connectionId, rows.map((r) => r.idempotency_key)],
+          );
+          return parseRows(pushEntrySchema, current.rows, 'push');
+        },
+        { not_found: `connection ${connectionId} or a pushed contact is not this tenant's` },
+      ),
+
+    markPushSent: (ref) =>
+      guarded(async () => {
+        await client.query(
+          `UPDATE push_ledger SET status = 'sent', attempts = attempts + 1, sent_at = $4
+           WHERE tenant_id = $1 AND connection_id = $2 AND idempotency_key = $3 AND status <> 'acknowledged'`,
+          [ref.tenantId, ref.connectionId, ref.idempotencyKey, ref.now],
+        );
+        return readPush(ref, ref.idempotencyKey);
+      }),
+
+    markPushAcknowledged: (ref) =>
+      guarded(async () => {
+        await client.query(
+          `UPDATE push_ledger SET status = 'acknowledged', response_id = $4, response_version = $5, acknowledged_at = $6
+           WHERE tenant_id = $1 AND connection_id = $2 AND idempotency_key = $3 AND status <> 'acknowledged'`,
+          [ref.tenantId, ref.connectionId, ref.idempotencyKey, ref.responseId, ref.responseVersion, ref.now],
+        );
+        return readPush(ref, ref.idempotencyKey);
+      }),
+
+    markPushDeferred: (ref) =>
+      guarded(async () => {
+        await client.query(
+          `UPDATE push_ledger SET status = 'deferred'
+           WHERE tenant_id = $1 AND connection_id = $2 AND idempotency_key = $3 AND status <> 'acknowledged'`,
+          [ref.tenantId, ref.connectionId, ref.idempotencyKey],
+        );
+        return readPush(ref, ref.idempotencyKey);
+      }),
+
+    listPendingPushes: ({ tenantId, connectionId, cycleId }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT ${pushColumns} FROM push_ledger
+           WHERE tenant_id = $1 AND connection_id = $2 AND status IN ('planned', 'sent')
+             AND ($3::text IS NULL OR cycle_id = $3::text)
+           ORDER BY planned_at, idempotency_key`,
+          [tenantId, connectionId, cycleId ?? null],
+        );
+        return parseRows(pushEntrySchema, rows, 'push');
+      }),
+
+    quarantineRecords: ({ tenantId, connectionId, records, now }) =>
+      guarded(
+        async () => {
+          const parsed = parseInput(z.array(quarantineInputSchema), records);
+          if (!parsed.ok) return parsed;
+          const byKey = new Map(
+            parsed.value.map((r) => [r.externalId ?? `sha256:${contentHash(r.payload)}`, r] as const),
+          );
+          const rows = [...byKey].map(([key, r]) => ({
+            record_key: key,
+            external_id: r.externalId,
+            payload: r.payload,
+            error: r.error,
+            fields: r.fields,
+          }));
+          await client.query(
+            `INSERT INTO quarantine (tenant_id, connection_id, record_key, external_id, payload, error, fields,
+               first_seen_at, last_seen_at)
+             SELECT $1, $2, x.record_key, x.external_id, x.payload, x.error, x.fields, $4, $4
+             FROM jsonb_to_recordset($3::jsonb)
+               AS x(record_key text, external_id text, payload jsonb, error text, fields jsonb)
+             ON CONFLICT (connection_id, record_key) DO UPDATE SET payload = excluded.payload,
+               error = excluded.error, fields = excluded.fields, seen_count = quarantine.seen_count + 1,
+               last_seen_at = excluded.last_seen_at`,
+            [tenantId, connectionId, json(rows), now],
+          );
+          return ok(undefined);
+        },
+        { not_found: `connection ${connectionId} not found` },
+      ),
+
+    listQuarantine: ({ tenantId, connectionId, limit }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT ${quarantineColumns} FROM quarantine
+           WHERE tenant_id = $1 AND ($2::uuid IS NULL OR connection_id = $2::uuid)
+           ORDER BY last_seen_at DESC, record_key LIMIT $3`,
+          [tenantId, connectionId ?? null, limit],
+        );
+        return parseRows(quarantineEntrySchema, rows, 'quarantine entry');
+      }),
+
+    releaseQuarantine: ({ tenantId, connectionId, externalIds }) =>
+      guarded(async () => {
+        const { rowCount } = await client.query(
+          'DELETE FROM quarantine WHERE tenant_id = $1 AND connection_id = $2 AND external_id = ANY($3::text[])',
+          [tenantId, connectionId, externalIds],
+        );
+        return ok(rowCount);
+      }),
+
+    commitCycle: (ref) =>
+      guarded(async () => {
+        const parsed = parseInput(commitInputSchema, {
+          cursor: ref.cursor,
+          localCursor: ref.localCursor,
+          audit: ref.audit,
+        });
+        if (!parsed.ok) return parsed;
+        const { cursor, localCursor, audit } = parsed.value;
+        return transact<{ auditId: number; alreadyCommitted: boolean }, StoreError>(client, async (tx) => {
+          const connection = await tx.query(
+            'SELECT provider FROM connections WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
+            [ref.tenantId, ref.connectionId],
+          );
+          const provider = parseOne(providerRowSchema, connection.rows, `connection ${ref.connectionId}`);
+          if (!provider.ok) return provider;
+          const inserted = await tx.query(
+            `INSERT INTO audit_log (tenant_id, connection_id, provider, cycle_id, outcome, started_at, finished_at, body)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
+             ON CONFLICT (connection_id, cycle_id) DO NOTHING RETURNING id`,
+            [
+              ref.tenantId,
+              ref.connectionId,
+              provider.value.provider,
+              audit.cycleId,
+              audit.outcome,
+              audit.startedAt,
+              audit.finishedAt,
+              json(audit),
+            ],
+          );
+          if (inserted.rows.length === 0) {
+            const existing = await tx.query(
+              'SELECT id FROM audit_log WHERE connection_id = $1 AND cycle_id = $2',
+              [ref.connectionId, audit.cycleId],
+            );
+            const entry = parseOne(idRowSchema, existing.rows, 'audit entry');
+            return entry.ok ? ok({ auditId: entry.value.id, alreadyCommitted: true }) : entry;
+          }
+          const entry = parseOne(idRowSchema, inserted.rows, 'audit entry');
+          if (!entry.ok) return entry;
+          await tx.query(
+            `UPDATE connections SET cursor = coalesce($3::jsonb, cursor),
+               local_cursor = greatest(local_cursor, coalesce($4::bigint, local_cursor)),
+               cursor_committed_at = $5, updated_at = now()
+             WHERE tenant_id = $1 AND id = $2`,
+            [
+              ref.tenantId,
+              ref.connectionId,
+              cursor === undefined ? null : json(cursor),
+              localCursor ?? null,
+              audit.finishedAt,
+            ],
+          );
+          return ok({ auditId: entry.value.id, alreadyCommitted: false });
+        });
+      }),
+
+    listAudit: (query) =>
+      guarded(async () => {
+        const parsed = parseInput(auditQuerySchema, query);
+        if (!parsed.ok) return parsed;
+        const q = parsed.value;
+        const { rows } = await client.query(
+          `SELECT ${auditColumns} FROM audit_log
+           WHERE tenant_id = $1 AND ($2::uuid IS NULL OR connection_id = $2::uuid)
+             AND ($3::text IS NULL OR provider = $3::text) AND ($4::timestamptz IS NULL OR finished_at >= $4::timestamptz)
+             AND ($5::bigint IS NULL OR id < $5::bigint)
+           ORDER BY id DESC LIMIT $6`,
+          [
+            q.tenantId,
+            q.connectionId ?? null,
+            q.provider ?? null,
+            q.since ?? null,
+            q.beforeId ?? null,
+            q.limit + 1,
+          ],
+        );
+        const entries = parseRows(auditEntrySchema, rows, 'audit entry');
+        if (!entries.ok) return entries;
+        const page = entries.value.slice(0, q.limit);
+        const last = page.at(-1);
+        return ok({ entries: page, nextBeforeId: entries.value.length > q.limit && last ? last.id : null });
+      }),
+  };
+}

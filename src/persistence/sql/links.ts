@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { ok } from '../../core/result.ts';
+import { linkInputSchema, linkSchema, matchKeysInputSchema } from '../records.ts';
+import { guarded } from '../sqlClient.ts';
+import type { ContactStore } from '../store.ts';
+import { json, parseInput, parseRows, type SqlContext } from './context.ts';
+
+export const linkColumns = `connection_id AS "connectionId", external_id AS "externalId", contact_id AS "contactId",
+  base, pushed_hashes AS "pushedHashes", remote_version AS "remoteVersion", remote_hash AS "remoteHash",
+  updated_at AS "updatedAt"`;
+
+const candidateSchema = z.object({ key: z.string(), contactId: z.uuid() });
+
+type LinkMethods = Pick<
+  ContactStore,
+  'replaceMatchKeys' | 'findCandidates' | 'getLinksByExternalIds' | 'getLinksByContactIds' | 'upsertLinks'
+>;
+
+export function linkMethods(ctx: SqlContext): LinkMethods {
+  const { client } = ctx;
+
+  return {
+    replaceMatchKeys: ({ tenantId, entries }) =>
+      guarded(
+        async () => {
+          const parsed = parseInput(z.array(matchKeysInputSchema), entries);
+          if (!parsed.ok) return parsed;
+          const pairs = parsed.value.flatMap((e) => e.keys.map((key) => ({ contact_id: e.contactId, key })));
+          await client.transaction(async (tx) => {
+            await tx.query(
+              'DELETE FROM contact_match_keys WHERE tenant_id = $1 AND contact_id = ANY($2::uuid[])',
+              [tenantId, parsed.value.map((e) => e.contactId)],
+            );
+            await tx.query(
+              `INSERT INTO contact_match_keys (tenant_id, key, contact_id)
+               SELECT $1, k.key, k.contact_id FROM jsonb_to_recordset($2::jsonb) AS k(contact_id uuid, key text)
+               ON CONFLICT DO NOTHING`,
+              [tenantId, json(pairs)],
+            );
+          });
+          return ok(undefined);
+        },
+        { not_found: 'match keys name a contact that this tenant does not have' },
+      ),
+
+    findCandidates: ({ tenantId, keys }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT key, contact_id AS "contactId" FROM contact_match_keys
+           WHERE tenant_id = $1 AND key = ANY($2::text[]) ORDER BY key, contact_id`,
+          [tenantId, keys],
+        );
+        return parseRows(candidateSchema, rows, 'match key');
+      }),
+
+    getLinksByExternalIds: ({ tenantId, connectionId, externalIds }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT ${linkColumns} FROM links
+           WHERE tenant_id = $1 AND connection_id = $2 AND external_id = ANY($3::text[])`,
+          [tenantId, connectionId, externalIds],
+        );
+        return parseRows(linkSchema, rows, 'link');
+      }),
+
+    getLinksByContactIds: ({ tenantId, connectionId, contactIds }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT ${linkColumns} FROM links
+           WHERE tenant_id = $1 AND connection_id = $2 AND contact_id = ANY($3::uuid[])`,
+          [tenantId, connectionId, contactIds],
+        );
+        return parseRows(linkSchema, rows, 'link');
+      }),
+
+    upsertLinks: ({ tenantId, connectionId, links, now }) =>
+      guarded(
+        async () => {
+          const parsed = parseInput(z.array(linkInputSchema), links);
+          if (!parsed.ok) return parsed;
+          const rows = [...new Map(parsed.value.map((l) => [l.externalId, l])).values()].map((l) => ({
+            external_id: l.externalId,
+            contact_id: l.contactId,
+            base: l.base,
+            pushed_hashes: l.pushedHashes,
+            remote_version: l.remoteVersion,
+            remote_hash: l.remoteHash,
+          }));
+          // The (tenant, connection) foreign key keeps a conflicting row inside the same tenant.
+          await client.query(
+            `INSERT INTO links (tenant_id, connection_id, external_id, contact_id, base, pushed_hashes,
+               remote_version, remote_hash, updated_at)
+             SELECT $1, $2, x.external_id, x.contact_id, x.base, x.pushed_hashes, x.remote_version, x.remote_hash, $4
+             FROM jsonb_to_recordset($3::jsonb) AS x(external_id text, contact_id uuid, base jsonb,
+               pushed_hashes jsonb, remote_version text, remote_hash text)
+             ON CONFLICT (connection_id, external_id) DO UPDATE SET contact_id = excluded.contact_id,
+               base = excluded.base, pushed_hashes = excluded.pushed_hashes, remote_version = excluded.remote_version,
+               remote_hash = excluded.remote_hash, updated_at = excluded.updated_at`,
+            [tenantId, connectionId, json(rows), now],
+          );
+          return ok(undefined);
+        },
+        { not_found: `connection ${connectionId} or a linked contact is not this tenant's` },
+      ),
+  };
+}

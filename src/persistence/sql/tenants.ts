@@ -1,0 +1,186 @@
+import { err, ok } from '../../core/result.ts';
+import {
+  connectionInputSchema,
+  connectionSchema,
+  credentialsSchema,
+  tenantInputSchema,
+  tenantSchema,
+} from '../records.ts';
+import { guarded } from '../sqlClient.ts';
+import type { ConnectionRef, TenantStore } from '../store.ts';
+import { json, parseInput, parseOne, parseRows, type SqlContext } from './context.ts';
+
+const tenantColumns = `id, name, sync_interval_seconds AS "syncIntervalSeconds", settings,
+  created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+/** Connection columns without the sealed credentials, which never leave through these reads. */
+export const connectionSelect = `SELECT c.id, c.tenant_id AS "tenantId", c.provider, c.base_url AS "baseUrl",
+  c.enabled, c.sync_interval_seconds AS "syncIntervalSeconds",
+  coalesce(c.sync_interval_seconds, t.sync_interval_seconds) AS "effectiveIntervalSeconds",
+  c.next_run_at AS "nextRunAt",
+  CASE WHEN c.lease_owner IS NULL THEN NULL ELSE jsonb_build_object(
+    'owner', c.lease_owner, 'expiresAt', c.lease_expires_at, 'heartbeatAt', c.lease_heartbeat_at) END AS lease,
+  c.cursor, c.local_cursor AS "localCursor", c.cursor_committed_at AS "cursorCommittedAt",
+  c.created_at AS "createdAt", c.updated_at AS "updatedAt"
+  FROM connections c JOIN tenants t ON t.id = c.tenant_id`;
+
+/** Associated data for the credentials cipher: a sealed value only opens on its own row. */
+const credentialsContext = (ref: ConnectionRef) => `connection:${ref.tenantId}:${ref.connectionId}`;
+
+export function tenantMethods(ctx: SqlContext): TenantStore {
+  const { client } = ctx;
+
+  const getConnection: TenantStore['getConnection'] = (ref) =>
+    guarded(async () => {
+      const { rows } = await client.query(`${connectionSelect} WHERE c.tenant_id = $1 AND c.id = $2`, [
+        ref.tenantId,
+        ref.connectionId,
+      ]);
+      return parseOne(connectionSchema, rows, `connection ${ref.connectionId}`);
+    });
+
+  /** Apply an update to one connection of one tenant and read it back. */
+  const updateConnection = (ref: ConnectionRef, set: string, params: unknown[]) =>
+    guarded(async () => {
+      const { rowCount } = await client.query(
+        `UPDATE connections SET ${set}, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
+        [ref.tenantId, ref.connectionId, ...params],
+      );
+      if (rowCount === 0) return parseOne(connectionSchema, [], `connection ${ref.connectionId}`);
+      return getConnection(ref);
+    });
+
+  return {
+    createTenant: (input) =>
+      guarded(
+        async () => {
+          const parsed = parseInput(tenantInputSchema, input);
+          if (!parsed.ok) return parsed;
+          const { name, syncIntervalSeconds, settings } = parsed.value;
+          const { rows } = await client.query(
+            `INSERT INTO tenants (id, name, sync_interval_seconds, settings, created_at, updated_at)
+             VALUES ($1, $2, $3, $4::jsonb, now(), now()) RETURNING ${tenantColumns}`,
+            [ctx.newId(), name, syncIntervalSeconds, json(settings)],
+          );
+          return parseOne(tenantSchema, rows, 'tenant');
+        },
+        { conflict: `a tenant named "${input.name}" already exists` },
+      ),
+
+    getTenant: ({ tenantId }) =>
+      guarded(async () => {
+        const { rows } = await client.query(`SELECT ${tenantColumns} FROM tenants WHERE id = $1`, [tenantId]);
+        return parseOne(tenantSchema, rows, `tenant ${tenantId}`);
+      }),
+
+    getTenantByName: ({ name }) =>
+      guarded(async () => {
+        const { rows } = await client.query(`SELECT ${tenantColumns} FROM tenants WHERE name = $1`, [name]);
+        return parseOne(tenantSchema, rows, `tenant "${name}"`);
+      }),
+
+    listTenants: () =>
+      guarded(async () => {
+        const { rows } = await client.query(`SELECT ${tenantColumns} FROM tenants ORDER BY name`);
+        return parseRows(tenantSchema, rows, 'tenant');
+      }),
+
+    setTenantInterval: ({ tenantId, syncIntervalSeconds }) =>
+      guarded(async () => {
+        const parsed = parseInput(tenantInputSchema.shape.syncIntervalSeconds, syncIntervalSeconds);
+        if (!parsed.ok) return parsed;
+        const { rows } = await client.query(
+          `UPDATE tenants SET sync_interval_seconds = $2, updated_at = now() WHERE id = $1 RETURNING ${tenantColumns}`,
+          [tenantId, parsed.value],
+        );
+        return parseOne(tenantSchema, rows, `tenant ${tenantId}`);
+      }),
+
+    addConnection: (input) =>
+      guarded(
+        async () => {
+          const parsed = parseInput(connectionInputSchema, input);
+          if (!parsed.ok) return parsed;
+          const value = parsed.value;
+          const ref = { tenantId: value.tenantId, connectionId: ctx.newId() };
+          const sealed = ctx.secrets.encrypt(JSON.stringify(value.credentials), credentialsContext(ref));
+          await client.query(
+            `INSERT INTO connections (id, tenant_id, provider, base_url, credentials_sealed, enabled,
+               sync_interval_seconds, next_run_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now(), now())`,
+            [
+              ref.connectionId,
+              ref.tenantId,
+              value.provider,
+              value.baseUrl,
+              sealed,
+              value.enabled,
+              value.syncIntervalSeconds,
+              value.nextRunAt,
+            ],
+          );
+          return getConnection(ref);
+        },
+        {
+          conflict: `tenant ${input.tenantId} already has a ${input.provider} connection`,
+          not_found: `tenant ${input.tenantId} not found`,
+        },
+      ),
+
+    getConnection,
+
+    listConnections: ({ tenantId }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `${connectionSelect} WHERE c.tenant_id = $1 ORDER BY c.provider`,
+          [tenantId],
+        );
+        return parseRows(connectionSchema, rows, 'connection');
+      }),
+
+    getConnectionCredentials: (ref) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          'SELECT credentials_sealed AS sealed FROM connections WHERE tenant_id = $1 AND id = $2',
+          [ref.tenantId, ref.connectionId],
+        );
+        const [row] = rows;
+        if (row === undefined) return parseOne(credentialsSchema, [], `connection ${ref.connectionId}`);
+        const opened = ctx.secrets.decrypt(String(row.sealed), credentialsContext(ref));
+        if (!opened.ok) return err({ kind: 'decrypt_failed', message: opened.error.message });
+        return parseOne(credentialsSchema, [JSON.parse(opened.value)], 'credentials');
+      }),
+
+    setConnectionCredentials: async (ref) => {
+      const parsed = parseInput(credentialsSchema, ref.credentials);
+      if (!parsed.ok) return parsed;
+      const sealed = ctx.secrets.encrypt(JSON.stringify(parsed.value), credentialsContext(ref));
+      const updated = await updateConnection(ref, 'credentials_sealed = $3', [sealed]);
+      return updated.ok ? ok(undefined) : updated;
+    },
+
+    setConnectionEnabled: (ref) => updateConnection(ref, 'enabled = $3', [ref.enabled]),
+
+    setConnectionInterval: (ref) => {
+      const parsed = parseInput(connectionInputSchema.shape.syncIntervalSeconds, ref.syncIntervalSeconds);
+      if (!parsed.ok) return Promise.resolve(parsed);
+      return updateConnection(ref, 'sync_interval_seconds = $3', [parsed.value]);
+    },
+
+    setNextRun: async (ref) => {
+      const updated = await updateConnection(ref, 'next_run_at = $3', [ref.nextRunAt]);
+      return updated.ok ? ok(undefined) : updated;
+    },
+
+    listDueConnections: ({ now, limit }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `${connectionSelect}
+           WHERE c.enabled AND c.next_run_at <= $1 AND (c.lease_owner IS NULL OR c.lease_expires_at <= $1)
+           ORDER BY c.next_run_at LIMIT $2`,
+          [now, limit],
+        );
+        return parseRows(connectionSchema, rows, 'connection');
+      }),
+  };
+}

@@ -1,0 +1,105 @@
+import { err, type Result } from '../core/result.ts';
+import type { StoreError } from './store.ts';
+
+/** A row as the driver returns it; always parsed by a zod schema before use. */
+export type Row = Record<string, unknown>;
+
+/** A session-level lock held until released or until the holder's database session ends. */
+export interface SessionLocks {
+  /** `true` when taken (re-entrant within this process), `false` when another session holds it. */
+  tryLock(key: string): Promise<boolean>;
+  unlock(key: string): Promise<void>;
+}
+
+/** The little the SQL store needs from a driver; PGlite and pg each implement it. */
+export interface SqlClient {
+  /** One parameterised statement. */
+  query(sql: string, params?: readonly unknown[]): Promise<{ rows: Row[]; rowCount: number }>;
+  /** Several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+  /** Run `fn` in a transaction; inside one, runs `fn` in the same transaction. */
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
+  /** Advisory locks tied to the process's database session; `null` where every user shares one process (PGlite). */
+  readonly sessionLocks: SessionLocks | null;
+}
+
+type PlainKind = 'conflict' | 'not_found' | 'invalid_input';
+
+const sqlStateKinds: Record<string, PlainKind> = {
+  '23505': 'conflict',
+  '23503': 'not_found',
+  '23514': 'invalid_input',
+  '23502': 'invalid_input',
+  '22P02': 'invalid_input',
+  '22007': 'invalid_input',
+  '22008': 'invalid_input',
+  '22003': 'invalid_input',
+};
+
+/**
+ * A transaction nested in another runs under a savepoint, so a failing inner part rolls back alone
+ * and the outer transaction can still commit or roll back as a whole.
+ */
+export async function withSavepoint<T>(tx: SqlClient, depth: number, fn: () => Promise<T>): Promise<T> {
+  const name = `crm_sync_sp_${depth}`;
+  await tx.query(`SAVEPOINT ${name}`);
+  try {
+    const result = await fn();
+    await tx.query(`RELEASE SAVEPOINT ${name}`);
+    return result;
+  } catch (error) {
+    await tx.query(`ROLLBACK TO SAVEPOINT ${name}`);
+    throw error;
+  }
+}
+
+const networkCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+]);
+
+/** Map a driver error to an expected store failure, or `null` when it is a bug to be thrown. */
+export function classifyDbError(error: unknown): StoreError | null {
+  if (typeof error !== 'object' || error === null) return null;
+  const { code, message, detail } = error as { code?: unknown; message?: unknown; detail?: unknown };
+  const text = typeof message === 'string' ? message : String(error);
+  if (typeof code === 'string') {
+    const kind = sqlStateKinds[code];
+    if (kind !== undefined) {
+      const extra = typeof detail === 'string' && kind !== 'invalid_input' ? ` (${detail})` : '';
+      return { kind, message: `${text}${extra}` };
+    }
+    if (code.startsWith('08') || code === '57P01' || networkCodes.has(code)) {
+      return { kind: 'unavailable', message: `database unavailable: ${text}` };
+    }
+  }
+  if (/Connection terminated|Client has encountered a connection error|PGlite is closed/i.test(text)) {
+    return { kind: 'unavailable', message: `database unavailable: ${text}` };
+  }
+  return null;
+}
+
+/**
+ * Run a store operation, turning expected driver errors into `err` values; `messages` replaces the
+ * driver's wording for a kind with one the caller can act on.
+ */
+export async function guarded<T>(
+  op: () => Promise<Result<T, StoreError>>,
+  messages: Partial<Record<PlainKind, string>> = {},
+): Promise<Result<T, StoreError>> {
+  try {
+    return await op();
+  } catch (error) {
+    const known = classifyDbError(error);
+    if (known === null) throw error;
+    const message =
+      known.kind === 'conflict' || known.kind === 'not_found' || known.kind === 'invalid_input'
+        ? messages[known.kind]
+        : undefined;
+    return err(message === undefined ? known : { ...known, message });
+  }
+}

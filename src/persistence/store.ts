@@ -1,0 +1,255 @@
+import type { Result } from '../core/result.ts';
+import type { CursorPosition } from '../providers/provider.ts';
+import type { AuditBody, AuditEntry, AuditQuery } from './audit.ts';
+import type { CycleWorkStore } from './cycleWork.ts';
+import type {
+  Connection,
+  ConnectionInput,
+  ContactUpsert,
+  Credentials,
+  EngagementEvent,
+  Lease,
+  LeaseRequest,
+  Link,
+  LinkInput,
+  MatchKeysInput,
+  PushEntry,
+  PushPlan,
+  QuarantineEntry,
+  QuarantineInput,
+  SnapshotRecord,
+  StoredContact,
+  Tenant,
+  TenantInput,
+} from './records.ts';
+
+/** Expected store failures, as values. */
+export type StoreError =
+  | { kind: 'not_found'; message: string }
+  | { kind: 'conflict'; message: string }
+  | { kind: 'invalid_input'; message: string }
+  | { kind: 'lease_held'; message: string; owner: string; expiresAt: Date }
+  | { kind: 'lease_lost'; message: string }
+  | { kind: 'decrypt_failed'; message: string }
+  /** A stored row or JSON value no longer matches its schema. */
+  | { kind: 'corrupt'; message: string }
+  | { kind: 'unavailable'; message: string };
+
+export type StoreResult<T> = Promise<Result<T, StoreError>>;
+
+/** Addresses one connection of one tenant; every connection-level method takes it. */
+export interface ConnectionRef {
+  tenantId: string;
+  connectionId: string;
+}
+
+/** Tenants and connections. */
+export interface TenantStore {
+  /** Create a tenant; `conflict` when the name is taken. */
+  createTenant(input: TenantInput): StoreResult<Tenant>;
+  getTenant(params: { tenantId: string }): StoreResult<Tenant>;
+  /** By unique name (the CLI's handle for a tenant). */
+  getTenantByName(params: { name: string }): StoreResult<Tenant>;
+  /** Every tenant, by name (admin use). */
+  listTenants(): StoreResult<Tenant[]>;
+  setTenantInterval(params: { tenantId: string; syncIntervalSeconds: number }): StoreResult<Tenant>;
+
+  /** Add a connection; credentials are sealed with AES-256-GCM before they reach SQL. */
+  addConnection(input: ConnectionInput): StoreResult<Connection>;
+  getConnection(ref: ConnectionRef): StoreResult<Connection>;
+  /** The tenant's connections, without credentials. */
+  listConnections(params: { tenantId: string }): StoreResult<Connection[]>;
+  /** The only way credentials come back out of the store, decrypted. */
+  getConnectionCredentials(ref: ConnectionRef): StoreResult<Credentials>;
+  setConnectionCredentials(ref: ConnectionRef & { credentials: Credentials }): StoreResult<void>;
+  setConnectionEnabled(ref: ConnectionRef & { enabled: boolean }): StoreResult<Connection>;
+  /** `null` returns the connection to the tenant's interval. */
+  setConnectionInterval(ref: ConnectionRef & { syncIntervalSeconds: number | null }): StoreResult<Connection>;
+  setNextRun(ref: ConnectionRef & { nextRunAt: Date }): StoreResult<void>;
+  /**
+   * Scheduler view, across tenants: enabled connections with `nextRunAt <= now` and no live lease,
+   * earliest first. Served by a partial index.
+   */
+  listDueConnections(params: { now: Date; limit: number }): StoreResult<Connection[]>;
+}
+
+/** One run per connection at a time. */
+export interface LeaseStore {
+  /**
+   * Take the connection's lease for `ttlMs` (≤ 60 s). Succeeds when the lease is free, expired or
+   * already ours; takes over at once when the holder is known to be gone (same host, dead pid; or,
+   * on Postgres, its session advisory lock was released). Otherwise `lease_held` naming the holder.
+   */
+  acquireLease(request: LeaseRequest): StoreResult<Lease>;
+  /** Extend our lease to `now + ttlMs`; `lease_lost` when another owner took it. */
+  heartbeatLease(request: LeaseRequest): StoreResult<Lease>;
+  /** Give the lease up; a no-op when it is no longer ours. */
+  releaseLease(ref: ConnectionRef & { owner: string }): StoreResult<void>;
+}
+
+/** Persisted machine snapshots, one per connection. */
+export interface SnapshotStore {
+  /** Upsert; one statement, cheap enough for every transition. */
+  saveSnapshot(
+    ref: ConnectionRef & { machineVersion: string; snapshot: unknown; stateValue: unknown; now: Date },
+  ): StoreResult<void>;
+  /** `null` before the first save. */
+  loadSnapshot(ref: ConnectionRef): StoreResult<SnapshotRecord | null>;
+}
+
+/** What a bulk upsert did, by contact id. */
+export interface UpsertOutcome {
+  created: string[];
+  updated: string[];
+  unchanged: string[];
+}
+
+/** Local contacts, match keys and links. */
+export interface ContactStore {
+  /**
+   * Insert or update contacts in one statement. Fields whose value changed get `now` as their
+   * last-change stamp and the contact gets a new change sequence number; identical contacts are untouched.
+   */
+  upsertContacts(params: {
+    tenantId: string;
+    contacts: ContactUpsert[];
+    now: Date;
+  }): StoreResult<UpsertOutcome>;
+  getContacts(params: { tenantId: string; ids: string[] }): StoreResult<StoredContact[]>;
+  /** Page by id (`afterId` exclusive), each contact with its links. */
+  listContacts(params: {
+    tenantId: string;
+    afterId?: string;
+    limit: number;
+  }): StoreResult<Array<StoredContact & { links: Link[] }>>;
+  /** The highest change sequence number now stored for the tenant (0 when none). */
+  localChangeHighWater(params: { tenantId: string }): StoreResult<number>;
+  /** Contacts changed after `afterSeq` and at most `upToSeq`, in change order. */
+  listLocalChanges(params: {
+    tenantId: string;
+    afterSeq: number;
+    upToSeq: number;
+    limit: number;
+  }): StoreResult<StoredContact[]>;
+  /** Replace each listed contact's match keys with the given set. */
+  replaceMatchKeys(params: { tenantId: string; entries: MatchKeysInput[] }): StoreResult<void>;
+  /** Contacts holding any of `keys`, with the key that matched. */
+  findCandidates(params: {
+    tenantId: string;
+    keys: string[];
+  }): StoreResult<Array<{ key: string; contactId: string }>>;
+  getLinksByExternalIds(ref: ConnectionRef & { externalIds: string[] }): StoreResult<Link[]>;
+  getLinksByContactIds(ref: ConnectionRef & { contactIds: string[] }): StoreResult<Link[]>;
+  /** Insert or replace links by (connection, external id). */
+  upsertLinks(ref: ConnectionRef & { links: LinkInput[]; now: Date }): StoreResult<void>;
+  /**
+   * Record engagement events once each. New events add to the contact's counters and last-open/click
+   * instants and bump its change sequence; repeated event ids and unknown contacts change nothing.
+   */
+  ingestEngagementEvents(params: {
+    tenantId: string;
+    events: EngagementEvent[];
+    now: Date;
+  }): StoreResult<{ inserted: string[]; duplicates: string[]; unknownContact: string[] }>;
+}
+
+/** Outbound writes, quarantine, audit and the cycle commit. */
+export interface LedgerStore {
+  /**
+   * Plan writes; a key already in the ledger keeps its state. Returns every entry's current state,
+   * so a retried cycle sees which writes are already acknowledged.
+   */
+  planPushes(ref: ConnectionRef & { entries: PushPlan[]; now: Date }): StoreResult<PushEntry[]>;
+  /** `planned`/`sent` → `sent`, counting the attempt. An acknowledged entry is returned unchanged. */
+  markPushSent(ref: ConnectionRef & { idempotencyKey: string; now: Date }): StoreResult<PushEntry>;
+  markPushAcknowledged(
+    ref: ConnectionRef & {
+      idempotencyKey: string;
+      responseId: string | null;
+      responseVersion: string | null;
+      now: Date;
+    },
+  ): StoreResult<PushEntry>;
+  /** The provider refused the write for now (412/409/422): it is no longer pending; a later plan revives it. */
+  markPushDeferred(ref: ConnectionRef & { idempotencyKey: string; now: Date }): StoreResult<PushEntry>;
+  /** Entries planned or sent but not acknowledged, oldest first; only the cycle's when `cycleId` is given. */
+  listPendingPushes(ref: ConnectionRef & { cycleId?: string }): StoreResult<PushEntry[]>;
+  /** Upsert by (connection, external id, else payload hash): first seen kept, last seen and count move. */
+  quarantineRecords(ref: ConnectionRef & { records: QuarantineInput[]; now: Date }): StoreResult<void>;
+  listQuarantine(params: {
+    tenantId: string;
+    connectionId?: string;
+    limit: number;
+  }): StoreResult<QuarantineEntry[]>;
+  /** Drop entries for records that have since passed validation. */
+  releaseQuarantine(ref: ConnectionRef & { externalIds: string[] }): StoreResult<number>;
+  /**
+   * Write the cycle's audit entry and move the cursors, in one transaction. The only writer of the
+   * cursors. Committing the same cycle id again is a no-op (`alreadyCommitted`).
+   */
+  commitCycle(
+    ref: ConnectionRef & {
+      /** New provider cursor; omitted leaves it (a failed cycle). */
+      cursor?: CursorPosition;
+      /** New local cursor (change sequence); never moves backwards. */
+      localCursor?: number;
+      audit: AuditBody;
+    },
+  ): StoreResult<{ auditId: number; alreadyCommitted: boolean }>;
+  /** Newest first; `nextBeforeId` pages on, `null` at the end. */
+  listAudit(query: AuditQuery): StoreResult<{ entries: AuditEntry[]; nextBeforeId: number | null }>;
+}
+
+/** Every data method; the same methods are available inside a transaction. */
+export interface StoreData
+  extends TenantStore,
+    LeaseStore,
+    SnapshotStore,
+    ContactStore,
+    LedgerStore,
+    CycleWorkStore {}
+
+export interface Store extends StoreData {
+  /**
+   * Run `fn` in one transaction. It commits when `fn` returns `ok`, and rolls back when it returns
+   * `err` or throws. Lease methods inside a transaction skip the session advisory lock.
+   */
+  transaction<T, E>(fn: (tx: StoreData) => Promise<Result<T, E>>): Promise<Result<T, E | StoreError>>;
+}
+
+/** An open store: data methods plus lifecycle. */
+export interface StoreHandle extends Store {
+  /** `pglite` (embedded) or `postgres` (DATABASE_URL). */
+  readonly backend: 'pglite' | 'postgres';
+  /** Schema versions applied, oldest first. */
+  readonly schemaVersions: readonly string[];
+  /**
+   * Publish where this process's admin API listens. Embedded: written to the data directory's lock
+   * file, so a second process can go through this one instead of failing; a no-op on Postgres.
+   */
+  publishAdminUrl(url: string | null): Promise<void>;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Why a store could not be opened; `message` is one line a user can act on. */
+export type OpenError =
+  | { kind: 'bad_connection_string'; message: string }
+  | { kind: 'unreachable'; message: string }
+  | { kind: 'auth_failed'; message: string }
+  | { kind: 'schema_too_new'; message: string }
+  | { kind: 'locked'; message: string; holder: LockHolder }
+  | { kind: 'secret_key'; message: string }
+  | { kind: 'data_dir'; message: string };
+
+/** Who holds an embedded data directory; written to its lock file. */
+export interface LockHolder {
+  pid: number;
+  host: string;
+  /** The holder's command line, e.g. `crm-sync serve`. */
+  command: string;
+  /** ISO instant the holder opened the directory. */
+  startedAt: string;
+  /** Where the holder's admin API listens, so other commands can go through it; `null` when it has none. */
+  adminUrl: string | null;
+}

@@ -1,0 +1,255 @@
+import { createActor, waitFor } from 'xstate';
+import { createConnectionActors, type PhaseGate } from '../actors/createConnectionActors.ts';
+import { err, ok, type Result } from '../core/result.ts';
+import type { ConnectionContext, ConnectionState } from '../machines/connectionContext.ts';
+import { connectionMachine } from '../machines/connectionMachine.ts';
+import { parsePersistedConnection, toPersisted } from '../machines/persistence.ts';
+import type { Phase } from '../machines/phases.ts';
+import type { Connection } from '../persistence/records.ts';
+import type { ConnectionRef, Store } from '../persistence/store.ts';
+import type { ConnectionLimiter } from '../providers/limiter.ts';
+import type { CrmProvider } from '../providers/provider.ts';
+import { type CreateProviderParams, getProvider } from '../providers/registry.ts';
+import { failedCycleAudit } from './failedCycleAudit.ts';
+
+/** What running connections needs from the process: the store, a clock, ids and this worker's identity. */
+export interface RunnerDeps {
+  store: Store;
+  clock: () => Date;
+  /** `host:pid:uuid` of this process (`formatLeaseOwner`). */
+  owner: string;
+  newCycleId: () => string;
+  /** One limiter per connection for the life of the process, so pacing carries over between cycles. */
+  limiters?: Map<string, ConnectionLimiter>;
+  /** Per-connection provider overrides (tests shrink waits and windows; `fetch` for fault injection). */
+  providerOptions?: (connection: Connection) => Partial<CreateProviderParams>;
+  /** Lease length; a holder that died blocks the next run for at most this long. */
+  leaseTtlMs?: number;
+}
+
+/** Where a run leaves a connection, read back from its persisted snapshot. */
+export interface RunOutcome {
+  tenantId: string;
+  connectionId: string;
+  provider: Connection['provider'];
+  state: ConnectionState;
+  context: ConnectionContext;
+}
+
+export type RunError =
+  | { kind: 'lease_held'; message: string }
+  | { kind: 'store'; message: string }
+  | { kind: 'snapshot'; message: string }
+  | { kind: 'provider'; message: string };
+
+/**
+ * `cycle`: run until the machine settles (idle, backoff or error): start a cycle from idle, resume a due backoff,
+ * finish a cycle interrupted by a crash. `retry` and `credentials` first lead the machine out of `error`.
+ * `phase`: the same start, but run only the phase the machine is then in (all its pages, for fetching) and
+ * stop in the next state: the Inngest function runs one phase per step.
+ */
+export type RunMode = 'cycle' | 'retry' | 'credentials' | 'phase';
+
+const settledStates: ReadonlySet<ConnectionState> = new Set(['idle', 'backoff', 'error']);
+const DEFAULT_LEASE_TTL_MS = 60_000;
+
+/**
+ * Runs one connection's machine under its lease: restores the persisted snapshot (a phase interrupted by a
+ * crash re-runs), sends the command the mode implies, persists the snapshot after every transition, writes an
+ * audit entry when the machine enters `error`, and schedules the next run.
+ */
+export async function runConnection(
+  deps: RunnerDeps,
+  ref: ConnectionRef,
+  mode: RunMode = 'cycle',
+): Promise<Result<RunOutcome, RunError>> {
+  const { store, clock, owner } = deps;
+  const ttlMs = deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+  const connection = await store.getConnection(ref);
+  if (!connection.ok) return err({ kind: 'store', message: connection.error.message });
+  const lease = await store.acquireLease({ ...ref, owner, ttlMs, now: clock() });
+  if (!lease.ok) {
+    return err({
+      kind: lease.error.kind === 'lease_held' ? 'lease_held' : 'store',
+      message: lease.error.message,
+    });
+  }
+  const heartbeat = setInterval(() => {
+    void store.heartbeatLease({ ...ref, owner, ttlMs, now: clock() });
+  }, ttlMs / 3);
+  try {
+    const provider = await providerFor(deps, connection.value);
+    if (!provider.ok) return provider;
+    return await drive(deps, connection.value, provider.value, mode);
+  } finally {
+    clearInterval(heartbeat);
+    await store.releaseLease({ ...ref, owner });
+  }
+}
+
+async function providerFor(deps: RunnerDeps, connection: Connection): Promise<Result<CrmProvider, RunError>> {
+  const entry = getProvider(connection.provider);
+  if (entry === undefined)
+    return err({ kind: 'provider', message: `provider ${connection.provider} is not available` });
+  const credentials = await deps.store.getConnectionCredentials({
+    tenantId: connection.tenantId,
+    connectionId: connection.id,
+  });
+  if (!credentials.ok) return err({ kind: 'store', message: credentials.error.message });
+  const limiter = deps.limiters?.get(connection.id);
+  const created = entry.createProvider({
+    baseUrl: connection.baseUrl,
+    credentials: credentials.value,
+    ...(limiter === undefined ? {} : { limiter }),
+    ...deps.providerOptions?.(connection),
+  });
+  if (!created.ok) return err({ kind: 'provider', message: created.error.message });
+  return ok(created.value);
+}
+
+async function drive(
+  deps: RunnerDeps,
+  connection: Connection,
+  provider: CrmProvider,
+  mode: RunMode,
+): Promise<Result<RunOutcome, RunError>> {
+  const { store, clock } = deps;
+  const ref = { tenantId: connection.tenantId, connectionId: connection.id };
+  const stored = await store.loadSnapshot(ref);
+  if (!stored.ok) return err({ kind: 'store', message: stored.error.message });
+  const restored =
+    stored.value === null
+      ? null
+      : parsePersistedConnection({
+          machineVersion: Number(stored.value.machineVersion),
+          snapshot: stored.value.snapshot,
+        });
+  if (restored !== null && !restored.ok) {
+    return err({
+      kind: 'snapshot',
+      message: `stored machine snapshot cannot be restored: ${JSON.stringify(restored.error)}`,
+    });
+  }
+
+  // In `phase` mode only the phase the machine is in when the run starts may run; the next one waits.
+  let firstPhase: Phase | null = null;
+  const gate: PhaseGate = (phase) => mode !== 'phase' || firstPhase === null || firstPhase === phase;
+  const machine = connectionMachine.provide({
+    actors: createConnectionActors({ store, provider, clock }, gate),
+  });
+  const actor = restored?.value
+    ? createActor(machine, restored.value.actorOptions)
+    : createActor(machine, {
+        input: {
+          connectionId: connection.id,
+          tenantId: connection.tenantId,
+          provider: connection.provider,
+          cursor: connection.cursor,
+          localCursor: connection.localCursor,
+        },
+      });
+
+  const writes = new PersistQueue();
+  let previous: ConnectionState = restored?.value?.state ?? 'idle';
+  if (
+    restored?.value &&
+    restored.value.state !== 'idle' &&
+    restored.value.state !== 'backoff' &&
+    restored.value.state !== 'error'
+  ) {
+    firstPhase = restored.value.state as Phase;
+  }
+  const subscription = actor.subscribe((snapshot) => {
+    const state = snapshot.value as ConnectionState;
+    const persisted = toPersisted(actor);
+    writes.push(async () => {
+      const saved = await store.saveSnapshot({
+        ...ref,
+        machineVersion: String(persisted.machineVersion),
+        snapshot: persisted.snapshot,
+        stateValue: state,
+        now: clock(),
+      });
+      if (!saved.ok) throw new Error(`saving the machine snapshot failed: ${saved.error.message}`);
+    });
+    if (state === 'error' && previous !== 'error') {
+      const context = snapshot.context;
+      writes.push(async () => {
+        const audited = await failedCycleAudit(store, context, clock());
+        if (!audited.ok) throw new Error(`writing the failure audit failed: ${audited.error.message}`);
+      });
+    }
+    previous = state;
+  });
+
+  actor.start();
+  const now = clock().toISOString();
+  const startState = actor.getSnapshot().value as ConnectionState;
+  if (startState === 'idle') {
+    actor.send({ type: 'sync.requested', now, cycleId: deps.newCycleId(), windowTo: now });
+  } else if (startState === 'backoff') {
+    actor.send({ type: 'sync.resume', now });
+  } else if (startState === 'error' && mode === 'retry') {
+    actor.send({ type: 'retry.requested' });
+  } else if (startState === 'error' && mode === 'credentials') {
+    actor.send({ type: 'credentials.updated' });
+  }
+  const entered = actor.getSnapshot().value as ConnectionState;
+  if (firstPhase === null && !settledStates.has(entered)) firstPhase = entered as Phase;
+
+  try {
+    await waitFor(actor, (s) => {
+      const state = s.value as ConnectionState;
+      return settledStates.has(state) || (mode === 'phase' && state !== firstPhase);
+    });
+  } finally {
+    subscription.unsubscribe();
+  }
+  const final = actor.getSnapshot();
+  // Persist the final snapshot before stopping: a stopped actor's snapshot is not restorable.
+  await writes.flush();
+  actor.stop();
+  const outcome: RunOutcome = {
+    tenantId: connection.tenantId,
+    connectionId: connection.id,
+    provider: connection.provider,
+    state: final.value as ConnectionState,
+    context: final.context,
+  };
+  const next = nextRunAt(outcome, connection, clock());
+  const scheduled = await store.setNextRun({ ...ref, nextRunAt: next });
+  if (!scheduled.ok) return err({ kind: 'store', message: scheduled.error.message });
+  return ok(outcome);
+}
+
+/** Idle and error wait one interval; backoff comes back when it may resume; a cycle in progress at once. */
+function nextRunAt(outcome: RunOutcome, connection: Connection, now: Date): Date {
+  if (outcome.state === 'backoff' && outcome.context.resumeAt !== null)
+    return new Date(outcome.context.resumeAt);
+  if (outcome.state === 'idle' || outcome.state === 'error') {
+    return new Date(now.getTime() + connection.effectiveIntervalSeconds * 1000);
+  }
+  return now;
+}
+
+/** Serialises the snapshot and audit writes of one connection, in transition order; the first failure sticks. */
+class PersistQueue {
+  private tail: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
+
+  push(write: () => Promise<void>): void {
+    this.tail = this.tail.then(async () => {
+      if (this.failure !== null) return;
+      try {
+        await write();
+      } catch (error) {
+        this.failure = error;
+      }
+    });
+  }
+
+  async flush(): Promise<void> {
+    await this.tail;
+    if (this.failure !== null) throw this.failure;
+  }
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { ok, type Result } from '../core/result.ts';
+import type { ConnectionContext } from '../machines/connectionContext.ts';
+import { auditBodySchema } from '../persistence/audit.ts';
+import type { Store, StoreError } from '../persistence/store.ts';
+
+const errorNoteSchema = z.object({
+  status: z.number().int().nullable(),
+  message: z.string(),
+  retry: z.boolean(),
+});
+
+/**
+ * The audit entry for a cycle that stopped in `error`: its window, the errors its phases noted and the one
+ * that stopped it. Its cycle id is suffixed with the failure time, so the cycle, once retried and completed,
+ * still gets its own entry. The cursors do not move.
+ */
+export async function failedCycleAudit(
+  store: Store,
+  context: ConnectionContext,
+  now: Date,
+): Promise<Result<void, StoreError>> {
+  const { cycle, lastError } = context;
+  if (cycle === null || lastError === null) return ok(undefined);
+  const ref = { tenantId: context.tenantId, connectionId: context.connectionId };
+  const notes = await store.listCycleNotes({ ...ref, cycleId: cycle.cycleId });
+  if (!notes.ok) return notes;
+  const noted = notes.value
+    .filter((n) => n.kind === 'error')
+    .map((n) => errorNoteSchema.safeParse(n.body))
+    .flatMap((parsed) => (parsed.success ? [parsed.data] : []));
+  const stopping = {
+    status: lastError.status,
+    message: `stopped in error (${context.errorReason ?? lastError.kind}) during ${lastError.phase}: ${lastError.message}`,
+    retry: false,
+  };
+  const audit = auditBodySchema.parse({
+    cycleId: `${cycle.cycleId}/error@${lastError.at}`,
+    window: cycle.window,
+    fetched: cycle.fetch.records,
+    written: { created: 0, updated: 0, unchanged: 0 },
+    conflicts: [],
+    duplicatesSuppressed: [],
+    errors: [...noted, stopping],
+    startedAt: cycle.startedAt,
+    finishedAt: now.toISOString(),
+    outcome: 'failed',
+  });
+  const committed = await store.commitCycle({ ...ref, audit });
+  return committed.ok ? ok(undefined) : committed;
+}

@@ -1,0 +1,338 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { err } from '../../src/core/result.ts';
+import type { StoreHandle } from '../../src/persistence/store.ts';
+import { type Backend, type TestDatabase, unwrap } from './backends.ts';
+import { at, auditBody, contact, T0, tenantWithConnection } from './fixtures.ts';
+
+/** Contacts, links, engagement, ledger, audit, atomicity and migrations: the same cases on every backend. */
+export function describeStoreData(name: string, backend: () => Backend) {
+  describe(`store on ${name}: records, ledger, audit`, () => {
+    let database: TestDatabase;
+    let store: StoreHandle;
+    beforeAll(async () => {
+      database = await backend().createDatabase();
+      store = unwrap(await database.open());
+    });
+    afterAll(async () => {
+      await store?.close();
+      await database?.drop();
+    });
+
+    it('upserts contacts in bulk, stamping only changed fields and bumping the change sequence', async () => {
+      const { tenant } = await tenantWithConnection(store);
+      const [a, b] = [randomUUID(), randomUUID()];
+      const first = unwrap(
+        await store.upsertContacts({
+          tenantId: tenant.id,
+          contacts: [
+            { id: a, contact: contact({ firstName: 'Ann', email: 'ann@x.test' }) },
+            { id: b, contact: contact({ firstName: 'Bob' }) },
+          ],
+          now: at(0),
+        }),
+      );
+      expect(new Set(first.created)).toEqual(new Set([a, b]));
+      const mark = unwrap(await store.localChangeHighWater({ tenantId: tenant.id }));
+
+      const second = unwrap(
+        await store.upsertContacts({
+          tenantId: tenant.id,
+          contacts: [
+            { id: a, contact: contact({ firstName: 'Ann', email: 'ann@new.test' }) },
+            { id: b, contact: contact({ firstName: 'Bob' }) },
+          ],
+          now: at(10),
+        }),
+      );
+      expect(second).toEqual({ created: [], updated: [a], unchanged: [b] });
+      const [stored] = unwrap(await store.getContacts({ tenantId: tenant.id, ids: [a] }));
+      expect(stored?.fieldStamps.email).toBe(at(10).toISOString());
+      expect(stored?.fieldStamps.firstName).toBe(at(0).toISOString());
+
+      const high = unwrap(await store.localChangeHighWater({ tenantId: tenant.id }));
+      const changes = unwrap(
+        await store.listLocalChanges({ tenantId: tenant.id, afterSeq: mark, upToSeq: high, limit: 100 }),
+      );
+      expect(changes.map((c) => c.id)).toEqual([a]);
+    });
+
+    it('finds contacts by match keys and replaces a contact’s keys', async () => {
+      const { tenant } = await tenantWithConnection(store);
+      const [a, b] = [randomUUID(), randomUUID()];
+      const contacts = [a, b].map((id) => ({ id, contact: contact() }));
+      unwrap(await store.upsertContacts({ tenantId: tenant.id, contacts, now: T0 }));
+      unwrap(
+        await store.replaceMatchKeys({
+          tenantId: tenant.id,
+          entries: [
+            { contactId: a, keys: ['email:ann@x.test', 'phone:+447700900001'] },
+            { contactId: b, keys: ['phone:+447700900001'] },
+          ],
+        }),
+      );
+      const found = unwrap(
+        await store.findCandidates({ tenantId: tenant.id, keys: ['phone:+447700900001'] }),
+      );
+      expect(new Set(found.map((f) => f.contactId))).toEqual(new Set([a, b]));
+      unwrap(
+        await store.replaceMatchKeys({
+          tenantId: tenant.id,
+          entries: [{ contactId: a, keys: ['email:ann@y.test'] }],
+        }),
+      );
+      expect(unwrap(await store.findCandidates({ tenantId: tenant.id, keys: ['email:ann@x.test'] }))).toEqual(
+        [],
+      );
+      expect(unwrap(await store.findCandidates({ tenantId: tenant.id, keys: ['email:ann@y.test'] }))).toEqual(
+        [{ key: 'email:ann@y.test', contactId: a }],
+      );
+    });
+
+    it('stores links with merge base, pushed hashes and remote version, looked up in bulk', async () => {
+      const { tenant, ref } = await tenantWithConnection(store);
+      const id = randomUUID();
+      unwrap(
+        await store.upsertContacts({
+          tenantId: tenant.id,
+          contacts: [{ id, contact: contact({ firstName: 'C' }) }],
+          now: T0,
+        }),
+      );
+      const link = {
+        externalId: 'RPT-1',
+        contactId: id,
+        base: contact({ firstName: 'C' }),
+        pushedHashes: { emailOpens: 'abc' },
+        remoteVersion: 'W/"etag-1"',
+        remoteHash: 'hash-1',
+      };
+      unwrap(await store.upsertLinks({ ...ref, links: [link], now: T0 }));
+      unwrap(
+        await store.upsertLinks({ ...ref, links: [{ ...link, remoteVersion: 'W/"etag-2"' }], now: at(1) }),
+      );
+      const byExternal = unwrap(
+        await store.getLinksByExternalIds({ ...ref, externalIds: ['RPT-1', 'RPT-404'] }),
+      );
+      expect(byExternal).toEqual([
+        { ...link, remoteVersion: 'W/"etag-2"', connectionId: ref.connectionId, updatedAt: at(1) },
+      ]);
+      expect(unwrap(await store.getLinksByContactIds({ ...ref, contactIds: [id] }))).toEqual(byExternal);
+      const listed = unwrap(await store.listContacts({ tenantId: tenant.id, limit: 10 }));
+      expect(listed.map((c) => [c.id, c.links.map((l) => l.externalId)])).toEqual([[id, ['RPT-1']]]);
+    });
+
+    it('ingests an engagement event once, however often it arrives', async () => {
+      const { tenant } = await tenantWithConnection(store);
+      const id = randomUUID();
+      unwrap(
+        await store.upsertContacts({ tenantId: tenant.id, contacts: [{ id, contact: contact() }], now: T0 }),
+      );
+      const events = [
+        {
+          eventId: `open-${id}-1`,
+          contactId: id,
+          kind: 'email_open' as const,
+          occurredAt: '2025-06-01T09:00:00.000Z',
+        },
+        {
+          eventId: `open-${id}-2`,
+          contactId: id,
+          kind: 'email_open' as const,
+          occurredAt: '2025-06-01T09:30:00.000Z',
+        },
+        {
+          eventId: `click-${id}-1`,
+          contactId: id,
+          kind: 'email_click' as const,
+          occurredAt: '2025-06-01T09:31:00.000Z',
+        },
+      ];
+      const first = unwrap(await store.ingestEngagementEvents({ tenantId: tenant.id, events, now: at(1) }));
+      expect(first.inserted).toHaveLength(3);
+      const seqAfterFirst = unwrap(await store.localChangeHighWater({ tenantId: tenant.id }));
+      const again = unwrap(await store.ingestEngagementEvents({ tenantId: tenant.id, events, now: at(2) }));
+      expect(again).toEqual({ inserted: [], duplicates: events.map((e) => e.eventId), unknownContact: [] });
+      expect(unwrap(await store.localChangeHighWater({ tenantId: tenant.id }))).toBe(seqAfterFirst);
+      const [stored] = unwrap(await store.getContacts({ tenantId: tenant.id, ids: [id] }));
+      expect(stored?.contact).toMatchObject({
+        emailOpens: 2,
+        emailClicks: 1,
+        lastOpenedAt: '2025-06-01T09:30:00.000Z',
+        lastClickedAt: '2025-06-01T09:31:00.000Z',
+      });
+      expect(stored?.fieldStamps.emailOpens).toBe(at(1).toISOString());
+    });
+
+    it('keeps the push ledger exactly-once: re-planning keeps acknowledged entries', async () => {
+      const { tenant, ref } = await tenantWithConnection(store);
+      const id = randomUUID();
+      unwrap(
+        await store.upsertContacts({ tenantId: tenant.id, contacts: [{ id, contact: contact() }], now: T0 }),
+      );
+      const plan = [
+        {
+          idempotencyKey: `k1-${id}`,
+          cycleId: 'c1',
+          kind: 'create' as const,
+          contactId: id,
+          externalId: null,
+          payload: { a: 1 },
+        },
+        {
+          idempotencyKey: `k2-${id}`,
+          cycleId: 'c1',
+          kind: 'update' as const,
+          contactId: id,
+          externalId: 'X',
+          payload: [1, 2],
+        },
+      ];
+      expect(unwrap(await store.planPushes({ ...ref, entries: plan, now: T0 })).map((e) => e.status)).toEqual(
+        ['planned', 'planned'],
+      );
+      expect(
+        unwrap(await store.markPushSent({ ...ref, idempotencyKey: `k1-${id}`, now: at(1) })),
+      ).toMatchObject({ status: 'sent', attempts: 1 });
+      const acked = unwrap(
+        await store.markPushAcknowledged({
+          ...ref,
+          idempotencyKey: `k1-${id}`,
+          responseId: 'RPT-9',
+          responseVersion: 'v1',
+          now: at(2),
+        }),
+      );
+      expect(acked).toMatchObject({ status: 'acknowledged', responseId: 'RPT-9', acknowledgedAt: at(2) });
+      expect(
+        unwrap(await store.markPushSent({ ...ref, idempotencyKey: `k1-${id}`, now: at(3) })).status,
+      ).toBe('acknowledged');
+
+      const replanned = unwrap(await store.planPushes({ ...ref, entries: plan, now: at(4) }));
+      expect(replanned.find((e) => e.idempotencyKey === `k1-${id}`)).toMatchObject({
+        status: 'acknowledged',
+        responseId: 'RPT-9',
+      });
+      const pending = unwrap(await store.listPendingPushes({ ...ref, cycleId: 'c1' }));
+      expect(pending.map((e) => [e.idempotencyKey, e.payload])).toEqual([[`k2-${id}`, [1, 2]]]);
+      expect(await store.markPushSent({ ...ref, idempotencyKey: 'missing', now: at(5) })).toMatchObject({
+        ok: false,
+        error: { kind: 'not_found' },
+      });
+    });
+
+    it('quarantines bad inbound records by external id or payload hash', async () => {
+      const { tenant, ref } = await tenantWithConnection(store);
+      const records = [
+        { externalId: 'BAD-1', payload: { email: 'nope' }, error: 'invalid email', fields: ['email'] },
+        { externalId: null, payload: { weird: true }, error: 'no id', fields: ['id'] },
+      ];
+      unwrap(await store.quarantineRecords({ ...ref, records, now: at(0) }));
+      unwrap(await store.quarantineRecords({ ...ref, records, now: at(5) }));
+      const entries = unwrap(await store.listQuarantine({ tenantId: tenant.id, limit: 10 }));
+      expect(entries).toHaveLength(2);
+      for (const entry of entries)
+        expect(entry).toMatchObject({ seenCount: 2, firstSeenAt: at(0), lastSeenAt: at(5) });
+      expect(unwrap(await store.releaseQuarantine({ ...ref, externalIds: ['BAD-1'] }))).toBe(1);
+    });
+
+    it('commits a cycle once: audit entry and cursor together; the same cycle again is a no-op', async () => {
+      const { tenant, ref } = await tenantWithConnection(store);
+      const audit = auditBody();
+      const cursor = { modified: '2025-06-01T09:59:59.123456Z', externalId: 'RPT-7' };
+      const first = unwrap(await store.commitCycle({ ...ref, cursor, localCursor: 42, audit }));
+      expect(first.alreadyCommitted).toBe(false);
+      const again = unwrap(
+        await store.commitCycle({
+          ...ref,
+          cursor: { modified: 'later', externalId: 'Z' },
+          localCursor: 50,
+          audit,
+        }),
+      );
+      expect(again).toEqual({ auditId: first.auditId, alreadyCommitted: true });
+      expect(unwrap(await store.getConnection(ref))).toMatchObject({ cursor, localCursor: 42 });
+
+      const failed = auditBody({
+        outcome: 'failed',
+        errors: [{ status: 503, message: 'down', retry: true }],
+      });
+      unwrap(await store.commitCycle({ ...ref, audit: failed }));
+      expect(unwrap(await store.getConnection(ref))).toMatchObject({ cursor, localCursor: 42 });
+
+      const page1 = unwrap(await store.listAudit({ tenantId: tenant.id, limit: 1 }));
+      expect(page1.entries.map((e) => e.body.cycleId)).toEqual([failed.cycleId]);
+      const page2 = unwrap(
+        await store.listAudit({ tenantId: tenant.id, limit: 1, beforeId: page1.nextBeforeId ?? 0 }),
+      );
+      expect(page2).toMatchObject({ entries: [{ body: audit, provider: 'reapit' }], nextBeforeId: null });
+      expect(unwrap(await store.listAudit({ tenantId: tenant.id, provider: 'alto' })).entries).toEqual([]);
+      expect(unwrap(await store.listAudit({ tenantId: tenant.id, since: at(6) })).entries).toEqual([]);
+    });
+
+    it('rolls back records, audit and cursor together when the cycle transaction fails', async () => {
+      const { tenant, ref } = await tenantWithConnection(store);
+      const id = randomUUID();
+      const outcome = await store.transaction(async (tx) => {
+        unwrap(
+          await tx.upsertContacts({ tenantId: tenant.id, contacts: [{ id, contact: contact() }], now: T0 }),
+        );
+        unwrap(
+          await tx.commitCycle({ ...ref, cursor: { modified: 'm', externalId: 'e' }, audit: auditBody() }),
+        );
+        return err({ kind: 'push_failed' as const });
+      });
+      expect(outcome).toEqual({ ok: false, error: { kind: 'push_failed' } });
+      expect(unwrap(await store.getContacts({ tenantId: tenant.id, ids: [id] }))).toEqual([]);
+      expect(unwrap(await store.getConnection(ref)).cursor).toBeNull();
+      expect(unwrap(await store.listAudit({ tenantId: tenant.id })).entries).toEqual([]);
+    });
+
+    it('leaves cursor and audit unchanged when the database fails mid-commit', async () => {
+      const { tenant, ref } = await tenantWithConnection(store);
+      // The audit row is written first; make the cursor update that follows it fail inside the database.
+      await database.raw(`CREATE OR REPLACE FUNCTION fail_cursor() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.cursor IS DISTINCT FROM OLD.cursor THEN RAISE EXCEPTION 'disk full'; END IF; RETURN NEW; END $$`);
+      await database.raw(`CREATE TRIGGER fail_cursor BEFORE UPDATE ON connections FOR EACH ROW
+        WHEN (NEW.id = '${ref.connectionId}') EXECUTE FUNCTION fail_cursor()`);
+      try {
+        await expect(
+          store.commitCycle({ ...ref, cursor: { modified: 'm', externalId: 'e' }, audit: auditBody() }),
+        ).rejects.toThrow('disk full');
+      } finally {
+        await database.raw('DROP TRIGGER fail_cursor ON connections');
+      }
+      expect(unwrap(await store.getConnection(ref)).cursor).toBeNull();
+      expect(unwrap(await store.listAudit({ tenantId: tenant.id })).entries).toEqual([]);
+    });
+  });
+
+  describe(`store on ${name}: migrations`, () => {
+    it('re-running migrations is a no-op, and a newer schema is refused with a clear message', async () => {
+      const database = await backend().createDatabase();
+      try {
+        const first = unwrap(await database.open());
+        const versions = first.schemaVersions;
+        unwrap(await first.createTenant({ name: 'kept', syncIntervalSeconds: 60 }));
+        await first.close();
+
+        const second = unwrap(await database.open());
+        expect(second.schemaVersions).toEqual(versions);
+        expect(unwrap(await second.listTenants()).map((t) => t.name)).toEqual(['kept']);
+        expect(await database.raw('SELECT count(*)::int AS n FROM schema_migrations')).toEqual([
+          { n: versions.length },
+        ]);
+        await database.raw(
+          `INSERT INTO schema_migrations (version, name) VALUES ('29990101000000', 'future')`,
+        );
+        await second.close();
+
+        const refused = await database.open();
+        expect(refused).toMatchObject({ ok: false, error: { kind: 'schema_too_new' } });
+        if (!refused.ok) expect(refused.error.message).toMatch(/29990101000000.*newer crm-sync/);
+      } finally {
+        await database.drop();
+      }
+    });
+  });
+}

@@ -1,0 +1,7 @@
+import { pgliteBackend, useBackend } from './backends.ts';
+import { describeStoreData } from './dataSuite.ts';
+import { describeStore } from './storeSuite.ts';
+
+const backend = useBackend(pgliteBackend);
+describeStore('PGlite', backend);
+describeStoreData('PGlite', backend);

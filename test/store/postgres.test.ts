@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { postgresAvailable } from '../support/postgresServer.ts';
+import { postgresBackend, unwrap, useBackend } from './backends.ts';
+import { describeStoreData } from './dataSuite.ts';
+import { at, tenantWithConnection } from './fixtures.ts';
+import { describeStore } from './storeSuite.ts';
+
+describe.runIf(postgresAvailable('the store suite'))('PostgreSQL server', () => {
+  const backend = useBackend(postgresBackend);
+  describeStore('Postgres', backend);
+  describeStoreData('Postgres', backend);
+
+  it('takes over at once a lease whose holder’s database session has ended', async () => {
+    const database = await backend().createDatabase();
+    const [mine, theirs] = [unwrap(await database.open()), unwrap(await database.open())];
+    try {
+      const { ref } = await tenantWithConnection(mine);
+      // Another host: its pid cannot be checked, only its session lock tells whether it lives.
+      const remote = `other-host:4242:${randomUUID()}`;
+      unwrap(await theirs.acquireLease({ ...ref, owner: remote, ttlMs: 60_000, now: at(0) }));
+      const local = `this-host:1:${randomUUID()}`;
+      expect(await mine.acquireLease({ ...ref, owner: local, ttlMs: 60_000, now: at(1) })).toMatchObject({
+        ok: false,
+        error: { kind: 'lease_held', owner: remote },
+      });
+
+      await theirs.close();
+      const taken = unwrap(await mine.acquireLease({ ...ref, owner: local, ttlMs: 60_000, now: at(2) }));
+      expect(taken.owner).toBe(local);
+      unwrap(await mine.releaseLease({ ...ref, owner: local }));
+    } finally {
+      await mine.close();
+      await theirs.close();
+      await database.drop();
+    }
+  });
+});

@@ -1,0 +1,282 @@
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
+import type { StoreHandle } from '../../src/persistence/store.ts';
+import { type Backend, type TestDatabase, unwrap } from './backends.ts';
+import { at, auditBody, contact, T0, tenantWithConnection } from './fixtures.ts';
+
+/** A pid that surely belongs to no running process: a child that has exited. */
+const deadPid = () => spawnSync(process.execPath, ['-e', '0']).pid;
+
+/** Tenants, connections, isolation, leases and snapshots: the same cases on every backend. */
+export function describeStore(name: string, backend: () => Backend) {
+  describe(`store on ${name}: tenants, connections, leases`, () => {
+    let database: TestDatabase;
+    let store: StoreHandle;
+    beforeAll(async () => {
+      database = await backend().createDatabase();
+      store = unwrap(await database.open());
+    });
+    afterAll(async () => {
+      await store?.close();
+      await database?.drop();
+    });
+
+    it('creates tenants with unique names and updates their interval', async () => {
+      const name = `agency-${randomUUID()}`;
+      const tenant = unwrap(await store.createTenant({ name, syncIntervalSeconds: 600 }));
+      expect(tenant).toMatchObject({ name, syncIntervalSeconds: 600, settings: {} });
+      const again = await store.createTenant({ name, syncIntervalSeconds: 60 });
+      expect(again).toMatchObject({
+        ok: false,
+        error: { kind: 'conflict', message: `a tenant named "${name}" already exists` },
+      });
+      expect(unwrap(await store.getTenantByName({ name })).id).toBe(tenant.id);
+      expect(
+        unwrap(await store.setTenantInterval({ tenantId: tenant.id, syncIntervalSeconds: 120 }))
+          .syncIntervalSeconds,
+      ).toBe(120);
+      expect(await store.createTenant({ name: '', syncIntervalSeconds: 0 })).toMatchObject({
+        ok: false,
+        error: { kind: 'invalid_input' },
+      });
+      expect(await store.getTenant({ tenantId: randomUUID() })).toMatchObject({
+        ok: false,
+        error: { kind: 'not_found' },
+      });
+    });
+
+    it('seals credentials at rest and returns them only through the dedicated method', async () => {
+      const { connection, ref } = await tenantWithConnection(store);
+      const credentials = unwrap(await store.getConnectionCredentials(ref));
+      expect(credentials.clientId).toBe('id-1');
+      const [row] = await database.raw('SELECT credentials_sealed FROM connections WHERE id = $1', [
+        connection.id,
+      ]);
+      expect(String(row?.credentials_sealed)).not.toContain(String(credentials.clientSecret));
+      expect(String(row?.credentials_sealed)).toMatch(/^v1:/);
+      const listed = unwrap(await store.listConnections({ tenantId: ref.tenantId }));
+      expect(JSON.stringify(listed)).not.toContain(String(credentials.clientSecret));
+
+      unwrap(await store.setConnectionCredentials({ ...ref, credentials: { token: 'new' } }));
+      expect(unwrap(await store.getConnectionCredentials(ref))).toEqual({ token: 'new' });
+    });
+
+    it('refuses a second connection to the same provider and connections for unknown tenants', async () => {
+      const { ref } = await tenantWithConnection(store, 'alto');
+      const input = {
+        tenantId: ref.tenantId,
+        provider: 'alto' as const,
+        baseUrl: 'https://x.test',
+        credentials: {},
+        nextRunAt: T0,
+      };
+      expect(await store.addConnection(input)).toMatchObject({ ok: false, error: { kind: 'conflict' } });
+      expect(await store.addConnection({ ...input, tenantId: randomUUID() })).toMatchObject({
+        ok: false,
+        error: { kind: 'not_found' },
+      });
+    });
+
+    it('keeps every tenant-scoped call inside its tenant', async () => {
+      const a = await tenantWithConnection(store);
+      const b = await tenantWithConnection(store);
+      const crafted = { tenantId: a.tenant.id, connectionId: b.connection.id };
+      const bContact = randomUUID();
+      unwrap(
+        await store.upsertContacts({
+          tenantId: b.tenant.id,
+          contacts: [{ id: bContact, contact: contact({ firstName: 'B' }) }],
+          now: T0,
+        }),
+      );
+      unwrap(
+        await store.replaceMatchKeys({
+          tenantId: b.tenant.id,
+          entries: [{ contactId: bContact, keys: ['email:b@x.test'] }],
+        }),
+      );
+      unwrap(
+        await store.commitCycle({
+          ...b.ref,
+          cursor: { modified: '2025-06-01T09:00:00Z', externalId: 'B1' },
+          audit: auditBody(),
+        }),
+      );
+
+      const notFound = { ok: false, error: { kind: 'not_found' } };
+      expect(await store.getConnection(crafted)).toMatchObject(notFound);
+      expect(await store.getConnectionCredentials(crafted)).toMatchObject(notFound);
+      expect(await store.setConnectionEnabled({ ...crafted, enabled: false })).toMatchObject(notFound);
+      expect(await store.setNextRun({ ...crafted, nextRunAt: at(1) })).toMatchObject(notFound);
+      expect(
+        await store.commitCycle({
+          ...crafted,
+          cursor: { modified: 'x', externalId: 'y' },
+          audit: auditBody(),
+        }),
+      ).toMatchObject(notFound);
+      expect(
+        await store.saveSnapshot({
+          ...crafted,
+          machineVersion: '1',
+          snapshot: {},
+          stateValue: 'idle',
+          now: T0,
+        }),
+      ).toMatchObject(notFound);
+      expect(await store.acquireLease({ ...crafted, owner: 'w', ttlMs: 1000, now: T0 })).toMatchObject(
+        notFound,
+      );
+      expect(
+        await store.upsertLinks({
+          ...crafted,
+          links: [
+            {
+              externalId: 'E',
+              contactId: bContact,
+              base: contact(),
+              pushedHashes: {},
+              remoteVersion: null,
+              remoteHash: null,
+            },
+          ],
+          now: T0,
+        }),
+      ).toMatchObject(notFound);
+
+      expect(unwrap(await store.getContacts({ tenantId: a.tenant.id, ids: [bContact] }))).toEqual([]);
+      expect(unwrap(await store.findCandidates({ tenantId: a.tenant.id, keys: ['email:b@x.test'] }))).toEqual(
+        [],
+      );
+      expect(unwrap(await store.listAudit({ tenantId: a.tenant.id })).entries).toEqual([]);
+      expect(unwrap(await store.listConnections({ tenantId: a.tenant.id })).map((c) => c.id)).toEqual([
+        a.connection.id,
+      ]);
+      const ingest = unwrap(
+        await store.ingestEngagementEvents({
+          tenantId: a.tenant.id,
+          events: [{ eventId: 'e1', contactId: bContact, kind: 'email_open', occurredAt: T0.toISOString() }],
+          now: T0,
+        }),
+      );
+      expect(ingest.unknownContact).toEqual(['e1']);
+      // Writing "the same" contact id under tenant A creates A's own row; B's is untouched.
+      unwrap(
+        await store.upsertContacts({
+          tenantId: a.tenant.id,
+          contacts: [{ id: bContact, contact: contact({ firstName: 'A' }) }],
+          now: at(1),
+        }),
+      );
+
+      const [bAfter] = unwrap(await store.getContacts({ tenantId: b.tenant.id, ids: [bContact] }));
+      expect(bAfter?.contact).toMatchObject({ firstName: 'B', emailOpens: 0 });
+      const bConnection = unwrap(await store.getConnection(b.ref));
+      expect(bConnection).toMatchObject({ enabled: true, cursor: { externalId: 'B1' }, lease: null });
+      expect(bConnection.nextRunAt).toEqual(T0);
+      expect(unwrap(await store.loadSnapshot(b.ref))).toBeNull();
+      expect(unwrap(await store.listAudit({ tenantId: b.tenant.id })).entries).toHaveLength(1);
+    });
+
+    it('selects due connections: enabled, next run reached, no live lease', async () => {
+      const { ref } = await tenantWithConnection(store);
+      const far = new Date('2100-01-01T00:00:00Z');
+      const isDue = async (now: Date) =>
+        unwrap(await store.listDueConnections({ now, limit: 10_000 })).some((c) => c.id === ref.connectionId);
+      unwrap(await store.setNextRun({ ...ref, nextRunAt: far }));
+      expect(await isDue(at(0))).toBe(false);
+      expect(await isDue(far)).toBe(true);
+      unwrap(await store.acquireLease({ ...ref, owner: 'worker-1', ttlMs: 30_000, now: far }));
+      expect(await isDue(far)).toBe(false);
+      expect(await isDue(new Date(far.getTime() + 30_000))).toBe(true);
+      unwrap(await store.setConnectionEnabled({ ...ref, enabled: false }));
+      expect(await isDue(new Date(far.getTime() + 30_000))).toBe(false);
+      const overridden = unwrap(await store.setConnectionInterval({ ...ref, syncIntervalSeconds: 45 }));
+      expect(overridden).toMatchObject({ syncIntervalSeconds: 45, effectiveIntervalSeconds: 45 });
+      const inherited = unwrap(await store.setConnectionInterval({ ...ref, syncIntervalSeconds: null }));
+      expect(inherited).toMatchObject({ syncIntervalSeconds: null, effectiveIntervalSeconds: 300 });
+    });
+
+    it('gives a lease to one owner at a time and hands it over at expiry', async () => {
+      const { ref } = await tenantWithConnection(store);
+      const lease = unwrap(
+        await store.acquireLease({ ...ref, owner: 'host-a:1:a', ttlMs: 60_000, now: at(0) }),
+      );
+      expect(lease.expiresAt).toEqual(at(60));
+      const blocked = await store.acquireLease({ ...ref, owner: 'host-b:2:b', ttlMs: 60_000, now: at(59) });
+      expect(blocked).toMatchObject({ ok: false, error: { kind: 'lease_held', owner: 'host-a:1:a' } });
+      unwrap(await store.heartbeatLease({ ...ref, owner: 'host-a:1:a', ttlMs: 60_000, now: at(30) }));
+      expect(
+        await store.acquireLease({ ...ref, owner: 'host-b:2:b', ttlMs: 60_000, now: at(60) }),
+      ).toMatchObject({ ok: false });
+
+      const taken = unwrap(
+        await store.acquireLease({ ...ref, owner: 'host-b:2:b', ttlMs: 60_000, now: at(90) }),
+      );
+      expect(taken.owner).toBe('host-b:2:b');
+      expect(
+        await store.heartbeatLease({ ...ref, owner: 'host-a:1:a', ttlMs: 60_000, now: at(91) }),
+      ).toMatchObject({
+        ok: false,
+        error: { kind: 'lease_lost' },
+      });
+      // A release by the old owner must not free the new owner's lease.
+      unwrap(await store.releaseLease({ ...ref, owner: 'host-a:1:a' }));
+      expect(unwrap(await store.getConnection(ref)).lease?.owner).toBe('host-b:2:b');
+      unwrap(await store.releaseLease({ ...ref, owner: 'host-b:2:b' }));
+      expect(unwrap(await store.getConnection(ref)).lease).toBeNull();
+    });
+
+    it('takes over at once a live lease whose owner process on this host is gone', async () => {
+      const { ref } = await tenantWithConnection(store);
+      const dead = formatLeaseOwner({ host: hostname(), pid: deadPid(), id: randomUUID() });
+      const alive = formatLeaseOwner({ host: hostname(), pid: process.pid, id: randomUUID() });
+      unwrap(await store.acquireLease({ ...ref, owner: dead, ttlMs: 60_000, now: at(0) }));
+      const taken = unwrap(await store.acquireLease({ ...ref, owner: alive, ttlMs: 60_000, now: at(1) }));
+      expect(taken.owner).toBe(alive);
+      const other = formatLeaseOwner({ host: hostname(), pid: process.pid, id: randomUUID() });
+      expect(await store.acquireLease({ ...ref, owner: other, ttlMs: 60_000, now: at(2) })).toMatchObject({
+        ok: false,
+        error: { kind: 'lease_held', owner: alive },
+      });
+      unwrap(await store.releaseLease({ ...ref, owner: alive }));
+    });
+
+    it('saves and loads machine snapshots per connection', async () => {
+      const { ref } = await tenantWithConnection(store);
+      expect(unwrap(await store.loadSnapshot(ref))).toBeNull();
+      const snapshot = {
+        status: 'active',
+        value: { syncing: 'fetching' },
+        context: { attempt: 2, resumeAt: null },
+      };
+      unwrap(
+        await store.saveSnapshot({
+          ...ref,
+          machineVersion: '3',
+          snapshot,
+          stateValue: { syncing: 'fetching' },
+          now: at(1),
+        }),
+      );
+      unwrap(
+        await store.saveSnapshot({
+          ...ref,
+          machineVersion: '3',
+          snapshot: { ...snapshot, context: { attempt: 3, resumeAt: null } },
+          stateValue: 'idle',
+          now: at(2),
+        }),
+      );
+      expect(unwrap(await store.loadSnapshot(ref))).toEqual({
+        machineVersion: '3',
+        snapshot: { ...snapshot, context: { attempt: 3, resumeAt: null } },
+        stateValue: 'idle',
+        updatedAt: at(2),
+      });
+    });
+  });
+}

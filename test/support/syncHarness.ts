@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
+import { openMemoryStore } from '../../src/persistence/openStore.ts';
+import { credentialsSchema } from '../../src/persistence/records.ts';
+import type { StoreHandle } from '../../src/persistence/store.ts';
+import type { ProviderName } from '../../src/providers/provider.ts';
+import type { SimulatorOptions } from '../../src/providers/simulator/server.ts';
+import type { RunMode, RunnerDeps } from '../../src/runner/connectionRunner.ts';
+import { runConnection } from '../../src/runner/connectionRunner.ts';
+import { type StartedSimulator, startSimulator } from './simulators.ts';
+
+/** A tenant with one connection to a provider simulator, on an in-memory store: the real system, small. */
+export interface SyncHarness {
+  store: StoreHandle;
+  sim: StartedSimulator;
+  tenantId: string;
+  connectionId: string;
+  deps: RunnerDeps;
+  run(mode?: RunMode): ReturnType<typeof runConnection>;
+  close(): Promise<void>;
+}
+
+export async function createSyncHarness(
+  provider: ProviderName,
+  options: { simulator?: SimulatorOptions; runner?: Partial<RunnerDeps>; store?: StoreHandle } = {},
+): Promise<SyncHarness> {
+  const opened = options.store ? { ok: true as const, value: options.store } : await openMemoryStore();
+  if (!opened.ok) throw new Error(opened.error.message);
+  const store = opened.value;
+  const sim = await startSimulator(provider, options.simulator);
+  const tenant = await store.createTenant({ name: `agency-${randomUUID()}`, syncIntervalSeconds: 900 });
+  if (!tenant.ok) throw new Error(tenant.error.message);
+  const connection = await store.addConnection({
+    tenantId: tenant.value.id,
+    provider,
+    baseUrl: sim.baseUrl,
+    credentials: credentialsSchema.parse(sim.credentials),
+    nextRunAt: new Date(),
+  });
+  if (!connection.ok) throw new Error(connection.error.message);
+  const deps: RunnerDeps = {
+    store,
+    clock: () => new Date(),
+    owner: formatLeaseOwner({ host: 'test', pid: process.pid, id: randomUUID() }),
+    newCycleId: randomUUID,
+    ...options.runner,
+  };
+  const ref = { tenantId: tenant.value.id, connectionId: connection.value.id };
+  return {
+    store,
+    sim,
+    tenantId: ref.tenantId,
+    connectionId: ref.connectionId,
+    deps,
+    run: (mode = 'cycle') => runConnection(deps, ref, mode),
+    close: async () => {
+      await sim.close();
+      if (!options.store) await store.close();
+    },
+  };
+}
