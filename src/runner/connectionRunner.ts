@@ -7,9 +7,10 @@ import { parsePersistedConnection, toPersisted } from '../machines/persistence.t
 import type { Phase } from '../machines/phases.ts';
 import type { Connection } from '../persistence/records.ts';
 import type { ConnectionRef, Store } from '../persistence/store.ts';
-import type { ConnectionLimiter } from '../providers/limiter.ts';
+import { type ConnectionLimiter, createLimiter } from '../providers/limiter.ts';
 import type { CrmProvider } from '../providers/provider.ts';
 import { type CreateProviderParams, getProvider } from '../providers/registry.ts';
+import type { ProviderSpec } from '../providers/spec.ts';
 import { failedCycleAudit } from './failedCycleAudit.ts';
 
 /** What running connections needs from the process: the store, a clock, ids and this worker's identity. */
@@ -96,15 +97,30 @@ async function providerFor(deps: RunnerDeps, connection: Connection): Promise<Re
     connectionId: connection.id,
   });
   if (!credentials.ok) return err({ kind: 'store', message: credentials.error.message });
-  const limiter = deps.limiters?.get(connection.id);
+  const overrides = deps.providerOptions?.(connection) ?? {};
+  const limiter = overrides.limiter ?? limiterFor(deps, connection.id, overrides.spec ?? entry.spec);
   const created = entry.createProvider({
     baseUrl: connection.baseUrl,
     credentials: credentials.value,
+    ...overrides,
     ...(limiter === undefined ? {} : { limiter }),
-    ...deps.providerOptions?.(connection),
   });
   if (!created.ok) return err({ kind: 'provider', message: created.error.message });
   return ok(created.value);
+}
+
+/** The connection's limiter for the life of the process, so a new cycle respects the last one's pace. */
+function limiterFor(
+  deps: RunnerDeps,
+  connectionId: string,
+  spec: ProviderSpec,
+): ConnectionLimiter | undefined {
+  if (deps.limiters === undefined) return undefined;
+  const existing = deps.limiters.get(connectionId);
+  if (existing !== undefined) return existing;
+  const created = createLimiter(spec);
+  deps.limiters.set(connectionId, created);
+  return created;
 }
 
 async function drive(
