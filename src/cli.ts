@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { registerDedupe } from './cli/dedupe.ts';
+import { registerDemo } from './cli/demo.ts';
 import { registerSimulator } from './cli/simulator.ts';
 import { UsageError } from './cli/usageError.ts';
 
@@ -10,7 +11,7 @@ const program = new Command('crm-sync')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text.trimEnd().split('\n')[0] + '\n') });
 
-const commands: Array<(program: Command) => void> = [registerDedupe, registerSimulator];
+const commands: Array<(program: Command) => void> = [registerDedupe, registerDemo, registerSimulator];
 for (const register of commands) register(program);
 
 try {

@@ -35,7 +35,7 @@ export async function openApp(params: {
 }): Promise<Result<App, AppError>> {
   const env = parseEnv(params.source ?? process.env);
   if (!env.ok) return err({ kind: 'env', message: env.error.message });
-  const notice = params.notice ?? ((message: string) => process.stderr.write(`crm-sync: ${message}\n`));
+  const notice = params.notice ?? ((message: string) => process.stderr.write(`${message}\n`));
   const store = await openStore({ env: env.value, command: params.command, notice });
   if (!store.ok) return err({ kind: 'store', message: store.error.message });
   const limiters = new Map<string, ConnectionLimiter>();

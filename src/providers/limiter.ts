@@ -88,8 +88,10 @@ export function createLimiter(
     pause: (ms) => gate.pause(ms),
     quotaResetAt: () => quota.resetAt(),
     stop: async () => {
-      const distinct = new Set([all, lanes.read, lanes.write]);
-      await Promise.all([...distinct].map((l) => l.stop({ dropWaitingJobs: false })));
+      // Lanes feed `all` (chained): stop them first, so no lane job reaches a stopped `all`.
+      const chained = new Set([lanes.read, lanes.write].filter((l) => l !== all));
+      await Promise.all([...chained].map((l) => l.stop({ dropWaitingJobs: false })));
+      await all.stop({ dropWaitingJobs: false });
     },
   };
 }

@@ -1,0 +1,51 @@
+import { defineSpec } from '../spec.ts';
+
+/** agentOS (MRI, formerly LetMC) V4 API. Sources in docs/providers.md (agentOS) and research [G1]–[G6]. */
+export const agentosSpec = defineSpec({
+  // [G3]: 50 requests a minute per API key, rolling 60-second window (each slot returns 60 s after use).
+  limits: { requestsPerMinute: 50, rolling: true },
+  retry: {
+    // [G3]: no Retry-After is documented; after a 429 wait 60 s, then resume.
+    waitAfter429Ms: 60_000,
+    // ASSUMPTION: two retries; each costs a full minute, and the machine's backoff takes over after that.
+    maxAttempts: 3,
+  },
+  // [G1]: offset + count, count ≤ 1,000; [G2][G6]: path segments `/{offset}/{count}`.
+  // The adapter asks for `defaultPageSize` per page (1,000: at 50 requests a minute, fewer calls matter most).
+  pagination: { type: 'offset', maxPageSize: 1_000, defaultPageSize: 1_000 },
+  capabilities: {
+    // [G2]: no modified-since filter on the V4 contacts listings: every cycle lists everything and the engine
+    // drops records whose content hash equals the stored link's.
+    deltaMode: 'snapshotDiff',
+    // [G4]: writes are POSTs of prospects (applicants); the API links a POST to an existing contact with the
+    // same e-mail instead of creating a duplicate. No PUT/PATCH for contacts.
+    writeMode: 'postOnly',
+    canCreate: true,
+    canUpdate: false,
+    // Not documented [G2]; a full listing scan is not a search (see docs/providers.md, agentOS).
+    canSearchByEmail: false,
+    maxPageSize: 1_000,
+    // [G4] names the prospect fields Title, Forename, Surname, EmailAddress, MobilePhone, HomePhone, WorkPhone.
+    // ASSUMPTION: the applicant listing returns the same names plus an `Address` block; consent comes from
+    // `ThirdPartyMarketing` [G2]. Engagement fields have nowhere to live.
+    storedFields: [
+      'title',
+      'firstName',
+      'lastName',
+      'email',
+      'mobilePhone',
+      'homePhone',
+      'workPhone',
+      'address',
+      'marketingConsent',
+    ],
+    // No update at all: nothing is writable after creation.
+    writableFields: [],
+  },
+});
+
+/**
+ * ASSUMPTION: after hammering past a 429 the key is blocked with 403 "for a while" [G3]; the duration is not
+ * published. The client treats a 403 as that block and waits five post-429 waits (5 minutes documented).
+ */
+export const AGENTOS_BLOCK_WAITS = 5;

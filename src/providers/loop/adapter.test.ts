@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { createLimiter } from '../limiter.ts';
+import type { CrmProvider, FetchWindow, InboundRecord } from '../provider.ts';
+import { simControlClient } from '../simulator/server.ts';
+import { withSpec } from '../spec.ts';
+import { createLoopProvider } from './adapter.ts';
+import type { LoopContact } from './schemas.ts';
+import { startLoopSimulator } from './simulator.ts';
+import { loopSpec } from './spec.ts';
+
+const fast = { requestsPerMinute: undefined, requestsPerSecond: 50 };
+const spec = withSpec(loopSpec, { limits: fast, retry: { waitAfter429Ms: 20, timeoutMs: 2_000 } });
+
+async function withSim(
+  options: Parameters<typeof startLoopSimulator>[0],
+  run: (sim: { provider: CrmProvider; records: () => Promise<LoopContact[]> }) => Promise<void>,
+) {
+  const sim = await startLoopSimulator({ limits: fast, ...options });
+  const provider = createLoopProvider({
+    baseUrl: sim.baseUrl,
+    credentials: sim.credentials as { apiKey: string },
+    spec,
+    limiter: createLimiter(spec),
+  });
+  const control = simControlClient(sim.baseUrl);
+  try {
+    await run({ provider, records: async () => (await control.records()) as LoopContact[] });
+  } finally {
+    await sim.close();
+  }
+}
+
+async function page(provider: CrmProvider, window: FetchWindow, token: string | null) {
+  const result = await provider.listChanges({ window, pageToken: token });
+  if (!result.ok) throw new Error(result.error.message);
+  return result.value;
+}
+
+describe('Loop adapter (assumed API)', () => {
+  it('loses nothing when a record inside a long equal-timestamp run is saved mid-listing', async () => {
+    await withSim({ contacts: 400, sameModified: 250, seed: 12 }, async ({ provider, records }) => {
+      const window = { from: null, to: new Date(Date.now() + 1_000).toISOString() };
+      const before = await records();
+      const seen: InboundRecord[] = [];
+      let token: string | null = null;
+      let edited: string | null = null;
+      for (let i = 0; i < 40; i++) {
+        const p = await page(provider, window, token);
+        seen.push(...p.records);
+        token = p.nextPageToken;
+        // Once inside the run, save a run member already read: it moves to the end of the listing and
+        // every later member shifts back one place onto the page just read.
+        const runValue = before
+          .map((r) => r.updatedAt)
+          .find((v, _, all) => all.filter((o) => o === v).length >= 250);
+        const runSeen = seen.filter((r) => r.modified === runValue);
+        if (edited === null && runSeen.length >= 150) {
+          edited = runSeen[0]?.externalId ?? null;
+          const saved = await provider.update({
+            externalId: edited ?? '',
+            patch: { title: 'Dr' },
+            version: null,
+          });
+          expect(saved.ok).toBe(true);
+        }
+        if (token === null) break;
+      }
+      expect(edited).not.toBeNull();
+      // The saved record is inside the window (`to` is ahead of the clock), so it comes again at the end with
+      // its new content; nothing else repeats and nothing is missing.
+      const ids = seen.map((r) => r.externalId);
+      const repeats = ids.filter((id, i) => ids.indexOf(id) !== i);
+      expect(repeats).toEqual([edited]);
+      expect(seen.filter((r) => r.externalId === edited).at(-1)?.contact.title).toBe('Dr');
+      expect(new Set(ids)).toEqual(new Set(before.map((r) => r.id)));
+    });
+  });
+
+  it('writes a phone in place, keeping the other phones and e-mails (read, then PUT)', async () => {
+    await withSim({ contacts: 40, seed: 13 }, async ({ provider, records }) => {
+      const target = (await records()).find((r) => r.phones.length >= 2 && r.emails.length >= 1);
+      if (!target) throw new Error('no seeded contact with two phones');
+      const mobile = target.phones.find((p) => p.type === 'mobile');
+      const updated = await provider.update({
+        externalId: target.id,
+        patch: { mobilePhone: '07700 900999', emailOpens: 4 },
+        version: null,
+      });
+      expect(updated).toEqual({ ok: true, value: { version: null } });
+      const after = (await records()).find((r) => r.id === target.id);
+      expect(after?.emails).toEqual(target.emails);
+      expect(after?.phones.filter((p) => p.type !== 'mobile')).toEqual(
+        target.phones.filter((p) => p.type !== 'mobile'),
+      );
+      expect(after?.phones.find((p) => p.type === 'mobile')?.number).toBe('07700 900999');
+      expect(mobile === undefined || after?.phones.length === target.phones.length).toBe(true);
+    });
+  });
+
+  it('skips a patch of fields Loop cannot hold without calling the API', async () => {
+    await withSim({ contacts: 3 }, async ({ provider, records }) => {
+      const [target] = await records();
+      const result = await provider.update({
+        externalId: target?.id ?? '',
+        patch: { intentScore: 5 },
+        version: null,
+      });
+      expect(result).toEqual({ ok: true, value: { version: null } });
+      expect((await records()).find((r) => r.id === target?.id)).toEqual(target);
+    });
+  });
+});

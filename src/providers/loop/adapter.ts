@@ -1,0 +1,210 @@
+import { z } from 'zod';
+import {
+  type CursorPosition,
+  compareCursor,
+  compareModified,
+  cursorPositionSchema,
+} from '../../core/cursor.ts';
+import { err, ok, type Result } from '../../core/result.ts';
+import type { ContactPatch } from '../../core/schemas.ts';
+import { createHttpTransport, decodePageToken, encodePageToken, mapRecords } from '../base.ts';
+import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
+import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
+import type { ProviderSpec } from '../spec.ts';
+import { needsCurrent, toInboundRecord, toLoopCreate, toLoopWrite } from './mapping.ts';
+import {
+  type LoopContact,
+  type LoopCredentials,
+  loopContactSchema,
+  loopPageSchema,
+  loopPositionSchema,
+} from './schemas.ts';
+import { loopSpec } from './spec.ts';
+
+/**
+ * Where a listing stands. The (ASSUMED) API filters by `modifiedSince` only (inclusive, no upper bound, no id
+ * tie-break) and pages by number, results in (updatedAt, id) order. The token keyset-pages: `since` is the
+ * query's lower bound, re-anchored at the last record of each page; `after` is the highest position handed
+ * out, and only records past it are returned. Inside a run of equal timestamps longer than a page `since`
+ * cannot advance, so `page` steps; then the previous page is read again with the next one, because a run
+ * member edited meanwhile moves to the end and shifts later members back onto the page already read.
+ */
+const pageTokenSchema = z.strictObject({
+  to: z.string(),
+  since: z.string().nullable(),
+  page: z.number().int().min(1),
+  after: cursorPositionSchema.nullable(),
+  /** Keep a record equal to `after` (the window's inclusive lower bound) or only those past it. */
+  inclusive: z.boolean(),
+});
+type PageToken = z.infer<typeof pageTokenSchema>;
+
+export interface LoopProviderParams {
+  baseUrl: string;
+  credentials: LoopCredentials;
+  /** The connection's limiter; defaults to one built from `spec`. */
+  limiter?: ConnectionLimiter;
+  /** Defaults to `loopSpec`; tests pass a scaled copy. */
+  spec?: ProviderSpec;
+  fetch?: typeof fetch;
+}
+
+const positionOf = (raw: unknown): CursorPosition | null => {
+  const at = loopPositionSchema.safeParse(raw);
+  return at.success ? { modified: at.data.updatedAt, externalId: at.data.id } : null;
+};
+
+export function createLoopProvider(params: LoopProviderParams): CrmProvider {
+  const spec = params.spec ?? loopSpec;
+  const http = createHttpTransport({
+    baseUrl: params.baseUrl,
+    spec,
+    limiter: params.limiter ?? createLimiter(spec),
+    ...(params.fetch ? { fetch: params.fetch } : {}),
+    headers: async () => ok({ 'x-api-key': params.credentials.apiKey }),
+  });
+  const pageSize = spec.pagination.maxPageSize;
+  const writable = new Set<string>(spec.capabilities.writableFields);
+
+  async function fetchPage(token: PageToken, page: number, signal: AbortSignal | undefined) {
+    const query = new URLSearchParams({ pageSize: String(pageSize), pageNumber: String(page) });
+    if (token.since !== null) query.set('modifiedSince', token.since);
+    const response = await http.send({ method: 'GET', path: `/api/contacts?${query}`, signal });
+    if (!response.ok) return response;
+    const parsed = loopPageSchema.safeParse(response.value.json);
+    return parsed.success
+      ? ok(parsed.data)
+      : err<ProviderError>({
+          kind: 'validation',
+          status: 200,
+          message: `contacts page: ${parsed.error.message}`,
+        });
+  }
+
+  async function listChanges(p: {
+    window: FetchWindow;
+    pageToken: string | null;
+    signal?: AbortSignal;
+  }): Promise<Result<ChangePage, ProviderError>> {
+    const decoded =
+      p.pageToken === null
+        ? ok<PageToken>({
+            to: p.window.to,
+            since: p.window.from?.modified ?? null,
+            page: 1,
+            after: p.window.from,
+            inclusive: true,
+          })
+        : decodePageToken(pageTokenSchema, p.pageToken);
+    if (!decoded.ok) return decoded;
+    const token = decoded.value;
+    const current = await fetchPage(token, token.page, p.signal);
+    if (!current.ok) return current;
+    const raws = current.value.results;
+    let candidates = raws;
+    if (token.page > 1) {
+      const previous = await fetchPage(token, token.page - 1, p.signal);
+      if (!previous.ok) return previous;
+      const ids = new Set(raws.map((raw) => positionOf(raw)?.externalId));
+      candidates = [
+        ...previous.value.results.filter((raw) => !ids.has(positionOf(raw)?.externalId)),
+        ...raws,
+      ];
+    }
+    const wanted = candidates.filter((raw) => {
+      const at = positionOf(raw);
+      if (at === null) return true;
+      // No upper bound in the API: records saved after the cycle started are left for the next cycle.
+      if (compareModified(at.modified, token.to) > 0) return false;
+      if (token.after === null) return true;
+      const order = compareCursor(at, token.after);
+      return order > 0 || (order === 0 && token.inclusive);
+    });
+    const { records, errors } = mapRecords(wanted, toInboundRecord);
+    return ok({ records, errors, nextPageToken: nextToken(token, raws, current.value.totalCount) });
+  }
+
+  function nextToken(token: PageToken, raws: unknown[], totalCount: number): string | null {
+    if (raws.length < pageSize || token.page * pageSize >= totalCount) return null;
+    const last = raws.map(positionOf).findLast((at) => at !== null);
+    if (last === undefined) return encodePageToken({ ...token, page: token.page + 1 } satisfies PageToken);
+    // Sorted by updatedAt: once past `to`, nothing later is in the window.
+    if (compareModified(last.modified, token.to) > 0) return null;
+    const after = token.after === null || compareCursor(last, token.after) > 0 ? last : token.after;
+    const sameRun = token.since !== null && compareModified(last.modified, token.since) === 0;
+    const next: PageToken = sameRun
+      ? { ...token, page: token.page + 1, after, inclusive: false }
+      : { to: token.to, since: last.modified, page: 1, after, inclusive: false };
+    return encodePageToken(next);
+  }
+
+  async function getContact(
+    externalId: string,
+    signal: AbortSignal | undefined,
+  ): Promise<Result<LoopContact, ProviderError>> {
+    const response = await http.send({
+      method: 'GET',
+      path: `/api/contacts/${encodeURIComponent(externalId)}`,
+      signal,
+    });
+    if (!response.ok) return response;
+    const record = loopContactSchema.safeParse(response.value.json);
+    return record.success
+      ? ok(record.data)
+      : err({ kind: 'validation', status: 200, message: `contact ${externalId}: ${record.error.message}` });
+  }
+
+  return {
+    name: 'loop',
+    capabilities: spec.capabilities,
+    listChanges,
+
+    async create({ contact, signal }) {
+      // ASSUMPTION: no field to keep our reference in, so a create whose acknowledgement was lost cannot be
+      // found again (no e-mail search either); see docs/providers.md, Loop.
+      const response = await http.send({
+        method: 'POST',
+        path: '/api/contacts',
+        body: toLoopCreate(contact),
+        signal,
+      });
+      if (!response.ok) return response;
+      const created = loopPositionSchema.safeParse(response.value.json);
+      if (!created.success)
+        return err({ kind: 'validation', status: response.value.status, message: 'Loop 201 without an id' });
+      return ok({ externalId: created.data.id, version: null });
+    },
+
+    async update({ externalId, patch, signal }) {
+      // Last-write-wins, no ETag (ASSUMPTION): `version` is ignored; fields Loop cannot hold are skipped.
+      const fields = Object.fromEntries(
+        Object.entries(patch).filter(([field]) => writable.has(field)),
+      ) as ContactPatch;
+      if (Object.keys(fields).length === 0) return ok({ version: null });
+      let current: LoopContact | null = null;
+      if (needsCurrent(fields)) {
+        // E-mails and phones are arrays written whole: read them so other entries survive. The read and
+        // the write are not atomic; an edit in between is overwritten (last write wins, as for any PUT).
+        const read = await getContact(externalId, signal);
+        if (!read.ok) return read;
+        current = read.value;
+      }
+      const response = await http.send({
+        method: 'PUT',
+        path: `/api/contacts/${encodeURIComponent(externalId)}`,
+        body: toLoopWrite(fields, current),
+        signal,
+      });
+      if (!response.ok) return response;
+      return ok({ version: null });
+    },
+
+    async findByEmail() {
+      return err({
+        kind: 'unsupported',
+        status: null,
+        message: 'Loop: no e-mail search is assumed (no public contacts API documentation)',
+      });
+    },
+  };
+}
