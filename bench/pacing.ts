@@ -70,7 +70,7 @@ async function targets(provider: CrmProvider): Promise<InboundRecord[]> {
 }
 
 async function run(entry: ProviderEntry, client: 'paced' | 'unpaced', count: number, limitPerSec: number) {
-  // Extra seeded contacts stand in for the removed (archived/trashed) ones, which are not updated.
+  // Extra seeded contacts stand in for the removed (archived/trashed) ones, which go last.
   const sim = await entry.startSimulator({ port: 0, contacts: Math.ceil(count * 1.1), seed: 42 });
   try {
     const make = (limiter = createLimiter(entry.spec)) => {
@@ -80,7 +80,9 @@ async function run(entry: ProviderEntry, client: 'paced' | 'unpaced', count: num
     };
     // One limiter per connection: the paced client lists and updates through the same one.
     const paced = make();
-    const records = (await targets(paced)).filter((r) => !r.removed).slice(0, count);
+    // Records not removed first: Street cannot patch a trashed person (404), and the engine never pushes to one.
+    const listed = await targets(paced);
+    const records = [...listed.filter((r) => !r.removed), ...listed.filter((r) => r.removed)].slice(0, count);
     if (client === 'unpaced') {
       // Let the listing's requests leave the simulator's windows so only the updates are measured.
       await new Promise((r) => setTimeout(r, writeLimit(entry.spec.limits).perMinute ? 61_000 : 1_100));

@@ -1,6 +1,18 @@
 import type { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
+import { createAgentosProvider } from './agentos/adapter.ts';
+import { agentosCredentialsSchema } from './agentos/schemas.ts';
+import { startAgentosSimulator } from './agentos/simulator.ts';
+import { agentosSpec } from './agentos/spec.ts';
+import { createAltoProvider } from './alto/adapter.ts';
+import { altoCredentialsSchema } from './alto/schemas.ts';
+import { startAltoSimulator } from './alto/simulator.ts';
+import { altoSpec } from './alto/spec.ts';
 import type { ConnectionLimiter } from './limiter.ts';
+import { createLoopProvider } from './loop/adapter.ts';
+import { loopCredentialsSchema } from './loop/schemas.ts';
+import { startLoopSimulator } from './loop/simulator.ts';
+import { loopSpec } from './loop/spec.ts';
 import type { CrmProvider, ProviderError, ProviderName } from './provider.ts';
 import { createReapitProvider } from './reapit/adapter.ts';
 import { reapitCredentialsSchema } from './reapit/schemas.ts';
@@ -8,6 +20,10 @@ import { startReapitSimulator } from './reapit/simulator.ts';
 import { reapitSpec } from './reapit/spec.ts';
 import type { RunningSimulator, SimulatorOptions } from './simulator/server.ts';
 import type { ProviderSpec } from './spec.ts';
+import { createStreetProvider } from './street/adapter.ts';
+import { streetCredentialsSchema } from './street/schemas.ts';
+import { startStreetSimulator } from './street/simulator.ts';
+import { streetSpec } from './street/spec.ts';
 
 export interface CreateProviderParams {
   baseUrl: string;
@@ -67,6 +83,34 @@ export const providerRegistry: Partial<Record<ProviderName, ProviderEntry>> = {
     credentialsSchema: reapitCredentialsSchema,
     create: createReapitProvider,
     startSimulator: startReapitSimulator,
+  }),
+  alto: defineProvider({
+    name: 'alto',
+    spec: altoSpec,
+    credentialsSchema: altoCredentialsSchema,
+    create: createAltoProvider,
+    startSimulator: startAltoSimulator,
+  }),
+  street: defineProvider({
+    name: 'street',
+    spec: streetSpec,
+    credentialsSchema: streetCredentialsSchema,
+    create: createStreetProvider,
+    startSimulator: startStreetSimulator,
+  }),
+  agentos: defineProvider({
+    name: 'agentos',
+    spec: agentosSpec,
+    credentialsSchema: agentosCredentialsSchema,
+    create: createAgentosProvider,
+    startSimulator: startAgentosSimulator,
+  }),
+  loop: defineProvider({
+    name: 'loop',
+    spec: loopSpec,
+    credentialsSchema: loopCredentialsSchema,
+    create: createLoopProvider,
+    startSimulator: startLoopSimulator,
   }),
 };
 

@@ -1,0 +1,303 @@
+import { z } from 'zod';
+import { compareCursor, compareModified, cursorPositionSchema } from '../../core/cursor.ts';
+import { err, ok, type Result } from '../../core/result.ts';
+import {
+  createHttpTransport,
+  decodePageToken,
+  encodePageToken,
+  type HttpTransport,
+  mapRecords,
+} from '../base.ts';
+import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
+import type { ChangePage, CrmProvider, FetchWindow, InboundRecord, ProviderError } from '../provider.ts';
+import type { ProviderSpec } from '../spec.ts';
+import {
+  contactOperations,
+  fromListItem,
+  fromSearchItem,
+  personOperations,
+  toAltoCreate,
+  touchesPerson,
+} from './mapping.ts';
+import {
+  type AltoContact,
+  type AltoCredentials,
+  altoContactSchema,
+  altoPageSchema,
+  altoPositionSchema,
+  altoTokenSchema,
+} from './schemas.ts';
+import { altoSpec } from './spec.ts';
+
+/**
+ * Where a listing stands. Alto pages `GET /contacts/all` with its own opaque `next-token` [A1]; the query
+ * (window bounds) stays fixed and the token moves through it. `after` is the last (modifiedAt, id) returned:
+ * records at or before it are dropped, so a token that re-delivers never duplicates, and if Alto refuses a
+ * token (400; ASSUMPTION: tokens may expire) the listing restarts from `after` instead of from the window start.
+ * See docs/providers.md, "Alto: completeness".
+ */
+const pageTokenSchema = z.strictObject({
+  to: z.string(),
+  /** The window's inclusive lower bound. */
+  from: cursorPositionSchema.nullable(),
+  /** Alto's `meta.nextToken`; `null` to (re)start the query at `modified-from`. */
+  next: z.string().nullable(),
+  after: cursorPositionSchema.nullable(),
+});
+type PageToken = z.infer<typeof pageTokenSchema>;
+
+/** JSON Patch media type of Alto's PATCH operations [A1]. */
+const JSON_PATCH = 'application/json-patch+json';
+
+export interface AltoProviderParams {
+  baseUrl: string;
+  credentials: AltoCredentials;
+  /** The connection's limiter; defaults to one built from `spec`. */
+  limiter?: ConnectionLimiter;
+  /** Defaults to the assumed `altoSpec`; tests pass a scaled copy. */
+  spec?: ProviderSpec;
+  fetch?: typeof fetch;
+}
+
+/** ISO instant `ms` earlier than `value`: a lower bound sent early, applied exactly on our side. */
+const earlier = (value: string, ms: number) => new Date(Date.parse(value) - ms).toISOString();
+
+export function createAltoProvider(params: AltoProviderParams): CrmProvider {
+  const spec = params.spec ?? altoSpec;
+  const fetchImpl = params.fetch ?? fetch;
+  const credentials = params.credentials;
+  const tokens = tokenCache(credentials, fetchImpl);
+  const http: HttpTransport = createHttpTransport({
+    baseUrl: params.baseUrl,
+    spec,
+    limiter: params.limiter ?? createLimiter(spec),
+    fetch: fetchImpl,
+    headers: async (signal) => {
+      const token = await tokens.get(signal);
+      if (!token.ok) return token;
+      // [A1]: `AgencyRef` is required on every contacts operation (wrong/missing → 403 [A4]).
+      return ok({ authorization: `Bearer ${token.value}`, agencyref: credentials.agencyRef });
+    },
+  });
+  const pageSize = spec.pagination.maxPageSize;
+
+  async function listChanges(p: {
+    window: FetchWindow;
+    pageToken: string | null;
+    signal?: AbortSignal;
+  }): Promise<Result<ChangePage, ProviderError>> {
+    const decoded =
+      p.pageToken === null
+        ? ok<PageToken>({ to: p.window.to, from: p.window.from, next: null, after: null })
+        : decodePageToken(pageTokenSchema, p.pageToken);
+    if (!decoded.ok) return decoded;
+    const token = decoded.value;
+    const lower = token.next === null ? (token.after ?? token.from) : token.from;
+    const query = new URLSearchParams({ 'max-results': String(pageSize), 'modified-to': token.to });
+    // ASSUMPTION: `modified-from` is inclusive at some precision; sent 1 s early, the exact inclusive
+    // (modified, id) bound is applied below, so neither an exclusive bound nor a coarser one loses a record.
+    if (lower) query.set('modified-from', earlier(lower.modified, 1_000));
+    if (token.next !== null) query.set('next-token', token.next);
+    const response = await http.send({
+      method: 'GET',
+      path: `/contacts/all?${query}`,
+      ...(token.next !== null && token.after !== null ? { accept: [400] } : {}),
+      signal: p.signal,
+    });
+    if (!response.ok) return response;
+    if (response.value.status === 400) {
+      // The token was refused: restart the query from the last record returned.
+      return ok({ records: [], errors: [], nextPageToken: encodePageToken({ ...token, next: null }) });
+    }
+    const page = altoPageSchema.safeParse(response.value.json);
+    if (!page.success)
+      return err({ kind: 'validation', status: 200, message: `contacts page: ${page.error.message}` });
+    const raws = page.data.items ?? [];
+    const wanted = raws.filter((raw) => {
+      const at = altoPositionSchema.safeParse(raw);
+      if (!at.success) return true;
+      const position = { modified: at.data.modifiedAt, externalId: at.data.id };
+      if (compareModified(position.modified, token.to) > 0) return false;
+      if (token.from !== null && compareCursor(position, token.from) < 0) return false;
+      return token.after === null || compareCursor(position, token.after) > 0;
+    });
+    const { records, errors } = mapRecords(wanted, fromListItem);
+    const last = raws.map((raw) => altoPositionSchema.safeParse(raw)).findLast((r) => r.success)?.data;
+    const reached = last && { modified: last.modifiedAt, externalId: last.id };
+    const after =
+      reached && (token.after === null || compareCursor(reached, token.after) > 0) ? reached : token.after;
+    const next = page.data.meta?.nextToken ?? null;
+    return ok({
+      records,
+      errors,
+      nextPageToken: next === null ? null : encodePageToken({ ...token, next, after }),
+    });
+  }
+
+  /** The full contact, for its first person's id and e-mail list. */
+  async function getContact(
+    externalId: string,
+    signal: AbortSignal | undefined,
+  ): Promise<Result<AltoContact, ProviderError>> {
+    const response = await http.send({
+      method: 'GET',
+      path: `/contacts/${encodeURIComponent(externalId)}`,
+      signal,
+    });
+    if (!response.ok) return response;
+    const contact = altoContactSchema.safeParse(response.value.json);
+    return contact.success
+      ? ok(contact.data)
+      : err({ kind: 'validation', status: 200, message: `contact ${externalId}: ${contact.error.message}` });
+  }
+
+  return {
+    name: 'alto',
+    capabilities: spec.capabilities,
+    listChanges,
+
+    async create({ contact, signal }) {
+      if (!credentials.branchId) {
+        return err({
+          kind: 'validation',
+          status: null,
+          message: 'Alto creates need branchId in the credentials',
+        });
+      }
+      if (!contact.lastName) {
+        return err({
+          kind: 'validation',
+          status: null,
+          message: 'Alto requires a surname',
+          field: 'lastName',
+        });
+      }
+      // Our reference is not written: Alto has no app-data field, and `notes` are read by agency staff.
+      // A create whose acknowledgement was lost is found again by Alto's own duplicate check (409 below).
+      const body = toAltoCreate({
+        contact,
+        branchId: credentials.branchId,
+        negotiatorId: credentials.negotiatorId,
+      });
+      const response = await http.send({ method: 'POST', path: '/contacts', body, accept: [409], signal });
+      if (!response.ok) return response;
+      if (response.value.status === 409) {
+        // [A1]: "Duplicate contacts found. Check Location response headers for URI." The engine links to it.
+        const location = response.value.headers.get('location');
+        return err({
+          kind: 'conflict',
+          status: 409,
+          message: 'Alto found a duplicate contact',
+          ...(location ? { location } : {}),
+        });
+      }
+      // [A1]: 201 with the created Contact as the body.
+      const created = altoContactSchema.safeParse(response.value.json);
+      if (!created.success)
+        return err({
+          kind: 'transient',
+          status: response.value.status,
+          message: 'Alto 201 without a Contact',
+        });
+      return ok({ externalId: created.data.id, version: null });
+    },
+
+    async update({ externalId, patch, signal }) {
+      // No ETag/If-Match on Alto [A1]: `version` is ignored; fields outside writableFields are skipped.
+      const id = encodeURIComponent(externalId);
+      if (touchesPerson(patch)) {
+        const current = await getContact(externalId, signal);
+        if (!current.ok) return current;
+        const person = current.value.people[0] as AltoContact['people'][number];
+        const ops = personOperations(patch, person);
+        if (ops.length > 0) {
+          const response = await http.send({
+            method: 'PATCH',
+            path: `/contacts/${id}/persons/${encodeURIComponent(person.id)}`,
+            body: ops,
+            contentType: JSON_PATCH,
+            signal,
+          });
+          if (!response.ok) return response;
+        }
+      }
+      const ops = contactOperations(patch);
+      if (ops.length > 0) {
+        const response = await http.send({
+          method: 'PATCH',
+          path: `/contacts/${id}`,
+          body: ops,
+          contentType: JSON_PATCH,
+          signal,
+        });
+        if (!response.ok) return response;
+      }
+      return ok({ version: null });
+    },
+
+    async findByEmail({ email, signal }) {
+      const query = new URLSearchParams({ query: email.trim(), 'max-results': String(pageSize) });
+      const response = await http.send({ method: 'GET', path: `/contacts/search?${query}`, signal });
+      if (!response.ok) return response;
+      const page = altoPageSchema.safeParse(response.value.json);
+      if (!page.success)
+        return err({ kind: 'validation', status: 200, message: `search page: ${page.error.message}` });
+      const wanted = email.trim().toLowerCase();
+      // The search matches names, addresses, phones and ids too [A1]: keep exact e-mail matches only.
+      const records: InboundRecord[] = [];
+      for (const raw of page.data.items ?? []) {
+        const mapped = fromSearchItem(raw);
+        if (!mapped.ok) continue;
+        const emails = (mapped.value.item.people ?? []).flatMap((person) =>
+          (person.emails ?? []).map((e) => e.emailAddress?.trim().toLowerCase()),
+        );
+        if (emails.includes(wanted)) records.push(mapped.value.record);
+      }
+      return ok(records);
+    },
+  };
+}
+
+/** OAuth2 client-credentials token (secondary [A2]), fetched once and reused until a minute before expiry. */
+function tokenCache(credentials: AltoCredentials, fetchImpl: typeof fetch) {
+  let cached: { token: string; expiresAt: number } | null = null;
+  let pending: Promise<Result<string, ProviderError>> | null = null;
+
+  async function fetchToken(signal?: AbortSignal): Promise<Result<string, ProviderError>> {
+    const basic = Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64');
+    const timeout = AbortSignal.timeout(30_000);
+    try {
+      const response = await fetchImpl(credentials.tokenUrl, {
+        method: 'POST',
+        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials' }),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      if (response.status === 400 || response.status === 401 || response.status === 403) {
+        return err({ kind: 'auth_failed', status: response.status, message: 'Alto token request refused' });
+      }
+      if (!response.ok)
+        return err({ kind: 'transient', status: response.status, message: 'Alto token endpoint failed' });
+      const body = altoTokenSchema.safeParse(await response.json());
+      if (!body.success)
+        return err({ kind: 'validation', status: response.status, message: 'Alto token response' });
+      cached = {
+        token: body.data.access_token,
+        expiresAt: Date.now() + body.data.expires_in * 1000 - 60_000,
+      };
+      return ok(body.data.access_token);
+    } catch (error) {
+      return err({ kind: 'transient', status: null, message: `Alto token request failed: ${String(error)}` });
+    }
+  }
+
+  return {
+    async get(signal?: AbortSignal): Promise<Result<string, ProviderError>> {
+      if (cached && cached.expiresAt > Date.now()) return ok(cached.token);
+      pending ??= fetchToken(signal).finally(() => {
+        pending = null;
+      });
+      return pending;
+    },
+  };
+}

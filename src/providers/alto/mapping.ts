@@ -1,0 +1,197 @@
+import { normalisePhone } from '../../core/normalise/phone.ts';
+import { err, ok, type Result } from '../../core/result.ts';
+import { type CanonicalContact, type ContactPatch, canonicalContactSchema } from '../../core/schemas.ts';
+import { recordError, textOrNull } from '../base.ts';
+import type { InboundRecord, InboundRecordError } from '../provider.ts';
+import {
+  type AltoContact,
+  type AltoCreateContact,
+  type AltoPatchOperation,
+  type AltoSearchItem,
+  altoContactListItemSchema,
+  altoSearchItemSchema,
+} from './schemas.ts';
+
+/** The person fields we read, whichever Alto response they came from. */
+interface PersonView {
+  title: string | null | undefined;
+  forename: string | null | undefined;
+  surname: string | null | undefined;
+  phone: string | null | undefined;
+  email: string | null | undefined;
+}
+
+/**
+ * Alto lists one untyped phone per person (the first as recorded [A1]). ASSUMPTION: a UK mobile number
+ * (+447…) is the mobile phone, anything else the home phone.
+ */
+function phoneFields(phone: string | null | undefined) {
+  const value = textOrNull(phone);
+  if (value === null) return { mobilePhone: null, homePhone: null };
+  return normalisePhone(value)?.startsWith('+447')
+    ? { mobilePhone: value, homePhone: null }
+    : { mobilePhone: null, homePhone: value };
+}
+
+function toRecord(
+  raw: unknown,
+  p: { id: string; modified: string; archived: boolean; person: PersonView | undefined },
+): Result<InboundRecord, InboundRecordError> {
+  // ASSUMPTION: the first person of a contact (1–2 people [A1]) is the one NurtureHub nurtures.
+  const person = p.person;
+  const contact = canonicalContactSchema.safeParse({
+    title: textOrNull(person?.title),
+    firstName: textOrNull(person?.forename),
+    lastName: textOrNull(person?.surname),
+    email: textOrNull(person?.email),
+    ...phoneFields(person?.phone),
+    status: p.archived ? 'archived' : 'active',
+  });
+  if (!contact.success) return err(recordError(raw, contact.error));
+  return ok({
+    externalId: p.id,
+    modified: p.modified,
+    // No ETag or version on Alto contacts [A1].
+    version: null,
+    contact: contact.data,
+    removed: p.archived,
+  });
+}
+
+/** A `GET /contacts/all` item → an inbound record, or a per-record error. */
+export function fromListItem(raw: unknown): Result<InboundRecord, InboundRecordError> {
+  const wire = altoContactListItemSchema.safeParse(raw);
+  if (!wire.success) return err(recordError(raw, wire.error));
+  const first = wire.data.contactInformation?.[0];
+  return toRecord(raw, {
+    id: wire.data.id,
+    modified: wire.data.modifiedAt,
+    archived: !wire.data.isActive,
+    person: first && {
+      title: first.title,
+      forename: first.foreName,
+      surname: first.surname,
+      phone: first.phoneNumber,
+      email: first.emailAddress,
+    },
+  });
+}
+
+/** A `GET /contacts/search` item → an inbound record (same fields as the list: first phone, first e-mail). */
+export function fromSearchItem(
+  raw: unknown,
+): Result<{ record: InboundRecord; item: AltoSearchItem }, InboundRecordError> {
+  const wire = altoSearchItemSchema.safeParse(raw);
+  if (!wire.success) return err(recordError(raw, wire.error));
+  const first = wire.data.people?.[0];
+  const record = toRecord(raw, {
+    id: wire.data.id,
+    modified: wire.data.modifiedDate,
+    archived: wire.data.archived,
+    person: first && {
+      title: first.title,
+      forename: first.forename,
+      surname: first.surname,
+      phone: first.phoneNumbers?.[0]?.phoneNumber,
+      email: first.emails?.[0]?.emailAddress,
+    },
+  });
+  return record.ok ? ok({ record: record.value, item: wire.data }) : record;
+}
+
+/** Contact-level JSON Patch operations for a patch (`/Active` only among our fields [A1]). */
+export function contactOperations(patch: ContactPatch): AltoPatchOperation[] {
+  return patch.status === undefined
+    ? []
+    : [{ op: 'replace', path: '/Active', value: patch.status === 'active' }];
+}
+
+/** Whether a patch touches a person-level field we can write. */
+export const touchesPerson = (patch: ContactPatch): boolean =>
+  'title' in patch || 'firstName' in patch || 'lastName' in patch || 'email' in patch;
+
+/**
+ * Person-level operations [A1]. Names are `replace` on `/Title`, `/Forename`, `/Surname`. The e-mail is the
+ * first of the person's list, so a new one replaces the whole `/EmailAddresses` list with the new address
+ * first and the others kept. ASSUMPTION: `replace` on the list path replaces the list in order (the schema's
+ * op enum is `replace`, path default `/EmailAddresses`; the worked example only shows `add` at `/-`).
+ */
+export function personOperations(
+  patch: ContactPatch,
+  person: AltoContact['people'][number],
+): AltoPatchOperation[] {
+  const ops: AltoPatchOperation[] = [];
+  // ASSUMPTION: an empty string clears a name; Alto requires a surname, so a null surname is left alone.
+  if ('title' in patch) ops.push({ op: 'replace', path: '/Title', value: patch.title ?? '' });
+  if ('firstName' in patch) ops.push({ op: 'replace', path: '/Forename', value: patch.firstName ?? '' });
+  if (patch.lastName) ops.push({ op: 'replace', path: '/Surname', value: patch.lastName });
+  if ('email' in patch) {
+    const current = [...(person.emailAddresses ?? [])]
+      .sort((a, b) => (a.preferenceOrder ?? 0) - (b.preferenceOrder ?? 0))
+      .map((e) => textOrNull(e.address))
+      .filter((a): a is string => a !== null);
+    const rest = current.slice(1).filter((a) => a.toLowerCase() !== patch.email?.toLowerCase());
+    const list = patch.email ? [patch.email, ...rest] : rest;
+    ops.push({
+      op: 'replace',
+      path: '/EmailAddresses',
+      value: list.map((address) => ({ Address: address })),
+    });
+  }
+  return ops;
+}
+
+/** Alto's phone pattern `^[\+]?[0-9\s]{10,20}$` [A1]: keep digits, spaces and a leading plus. */
+function altoPhone(value: string | null): string | null {
+  if (value === null) return null;
+  const cleaned = value
+    .replace(/^\s*00/, '+')
+    .replace(/[^\d+\s]/g, ' ')
+    .replace(/(?!^)\+/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return /^\+?[0-9\s]{10,20}$/.test(cleaned) ? cleaned : null;
+}
+
+/** A full canonical contact → `PostContactRequest` [A1]. Fields Alto cannot hold are left out. */
+export function toAltoCreate(params: {
+  contact: CanonicalContact;
+  branchId: string;
+  negotiatorId: string | undefined;
+}): AltoCreateContact {
+  const c = params.contact;
+  const phones = (
+    [
+      ['Mobile', altoPhone(c.mobilePhone)],
+      ['Home', altoPhone(c.homePhone)],
+      ['Work', altoPhone(c.workPhone)],
+    ] as const
+  ).flatMap(([type, number]) => (number ? [{ type, number }] : []));
+  const a = c.address;
+  return {
+    branchId: params.branchId,
+    ...(params.negotiatorId ? { negotiatorId: params.negotiatorId } : {}),
+    category: 'Client',
+    ...(a
+      ? {
+          address: {
+            ...(a.line1 ? { street: a.line1 } : {}),
+            ...(a.line2 ? { locality: a.line2 } : {}),
+            ...(a.line3 ? { town: a.line3 } : {}),
+            ...(a.line4 ? { county: a.line4 } : {}),
+            ...(a.postcode ? { postcode: a.postcode } : {}),
+            ...(a.countryCode ? { countryCode: a.countryCode } : {}),
+          },
+        }
+      : {}),
+    people: [
+      {
+        ...(c.title ? { title: c.title } : {}),
+        ...(c.firstName ? { forename: c.firstName } : {}),
+        surname: c.lastName ?? '',
+        ...(phones.length > 0 ? { phoneNumbers: phones } : {}),
+        ...(c.email ? { emailAddresses: [{ address: c.email }] } : {}),
+      },
+    ],
+  };
+}

@@ -1,0 +1,117 @@
+import { z } from 'zod';
+
+/**
+ * Alto wire shapes [A1] (`Alto.Contacts.Api.Models.*` in the Alto OpenAPI). Read schemas list only the
+ * fields we use; unknown keys are stripped, so new vendor fields do not break a sync.
+ */
+
+const text = z.string().nullish();
+
+/** `ContactInformation`: one entry per person; only the first phone and e-mail as recorded in Alto. */
+export const altoContactInformationSchema = z.object({
+  title: text,
+  foreName: text,
+  surname: text,
+  phoneNumber: text,
+  emailAddress: text,
+});
+
+/** `ContactListItem`, the item of `GET /contacts/all`. */
+export const altoContactListItemSchema = z.object({
+  id: z.string().min(1),
+  contactInformation: z.array(altoContactInformationSchema).nullish(),
+  isActive: z.boolean(),
+  modifiedAt: z.iso.datetime({ offset: true }),
+});
+export type AltoContactListItem = z.infer<typeof altoContactListItemSchema>;
+
+/** Enough of a list item to place it in (modifiedAt, id) order, even when the rest is malformed. */
+export const altoPositionSchema = z.object({ id: z.string().min(1), modifiedAt: z.string().min(1) });
+
+/** `PagedResponse<T>`: `{ meta: { nextToken }, items }` [A1]. */
+export const altoPageSchema = z.object({
+  meta: z.object({ nextToken: z.string().nullish() }).nullish(),
+  items: z.array(z.unknown()).nullish(),
+});
+
+/** `ContactSearchItemResponse`, the item of `GET /contacts/search`. */
+export const altoSearchItemSchema = z.object({
+  id: z.string().min(1),
+  archived: z.boolean(),
+  modifiedDate: z.iso.datetime({ offset: true }),
+  people: z
+    .array(
+      z.object({
+        personId: text,
+        title: text,
+        forename: text,
+        surname: text,
+        emails: z.array(z.object({ emailAddress: text })).nullish(),
+        phoneNumbers: z.array(z.object({ phoneNumber: text })).nullish(),
+      }),
+    )
+    .nullish(),
+});
+export type AltoSearchItem = z.infer<typeof altoSearchItemSchema>;
+
+/** `Person` inside the full `Contact` (`GET /contacts/{id}`, `POST /contacts` → 201). */
+export const altoPersonSchema = z.object({
+  id: z.string().min(1),
+  emailAddresses: z.array(z.object({ preferenceOrder: z.number().int().nullish(), address: text })).nullish(),
+});
+
+/** The full `Contact`; we read only the people (for the person id and the e-mail list). */
+export const altoContactSchema = z.object({
+  id: z.string().min(1),
+  people: z.array(altoPersonSchema).min(1),
+});
+export type AltoContact = z.infer<typeof altoContactSchema>;
+
+/** One RFC 6902 operation as Alto's JSON Patch documents take it [A1]. */
+export interface AltoPatchOperation {
+  op: 'replace' | 'add';
+  path: string;
+  value: unknown;
+}
+
+/** `PostContactRequest` [A1]. */
+export interface AltoCreateContact {
+  branchId: string;
+  negotiatorId?: string;
+  category: 'Client';
+  address?: {
+    nameNumber?: string;
+    street?: string;
+    locality?: string;
+    town?: string;
+    county?: string;
+    postcode?: string;
+    countryCode?: string;
+  };
+  people: Array<{
+    title?: string;
+    forename?: string;
+    surname: string;
+    phoneNumbers?: Array<{ type: 'Mobile' | 'Home' | 'Work'; number: string }>;
+    emailAddresses?: Array<{ address: string }>;
+  }>;
+}
+
+/** OAuth2 client-credentials response (secondary [A2]; field names ASSUMED to be the RFC 6749 ones). */
+export const altoTokenSchema = z.object({
+  access_token: z.string().min(1),
+  expires_in: z.number().positive(),
+});
+
+export const altoCredentialsSchema = z.strictObject({
+  clientId: z.string().min(1),
+  clientSecret: z.string().min(1),
+  /** The agency's `AgencyRef` header value, required on every contacts call [A1]. */
+  agencyRef: z.string().min(1),
+  /** Client-credentials endpoint: `POST /token` on the API host (secondary [A2]). */
+  tokenUrl: z.url().default('https://api.alto.zoopla.co.uk/token'),
+  /** Alto requires a branch on every new contact (`branchId*` [A1]); creates fail without it. */
+  branchId: z.string().min(1).optional(),
+  negotiatorId: z.string().min(1).optional(),
+});
+export type AltoCredentials = z.infer<typeof altoCredentialsSchema>;

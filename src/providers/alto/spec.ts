@@ -1,0 +1,38 @@
+import { defineSpec } from '../spec.ts';
+
+/**
+ * Alto (Zoopla / Houseful) contacts API. Sources in docs/providers.md (Alto) and research [A1]–[A4].
+ * Alto publishes no rate limit and declares no 429 [A4]: the limits below are an ASSUMED budget.
+ */
+export const altoSpec = defineSpec({
+  // ASSUMPTION: 10 requests/second, 5 in flight, rolling. Nothing is published [A4]; chosen well under what an
+  // ASP.NET API gateway of this kind usually tolerates, and configurable per connection (`withSpec`).
+  limits: { requestsPerSecond: 10, maxConcurrent: 5, rolling: true },
+  retry: {
+    // [A4]: no Retry-After or rate-limit headers. ASSUMPTION: wait one full 1-second window and retry.
+    waitAfter429Ms: 1_000,
+    maxAttempts: 4,
+  },
+  // [A1]: `max-results` default 50, maximum 250; `next-token` cursor.
+  pagination: { type: 'cursor', maxPageSize: 250, defaultPageSize: 50 },
+  capabilities: {
+    // `GET /contacts/all` with `modified-from`/`modified-to` and a `next-token` cursor [A1].
+    deltaMode: 'cursorToken',
+    // RFC 6902 JSON Patch on `/contacts/{id}` and `/contacts/{id}/persons/{personId}`; no ETag/If-Match [A1].
+    writeMode: 'jsonPatch',
+    canCreate: true,
+    canUpdate: true,
+    // `GET /contacts/search?query=` matches e-mail addresses [A1].
+    canSearchByEmail: true,
+    maxPageSize: 250,
+    // What `ContactListItem` carries: the first person's title/names and first phone/e-mail, and `isActive` [A1].
+    // Not stored (the delta feed does not carry them): address and date of birth (address only on the full
+    // Contact; no date of birth anywhere), work phone (only the first phone is listed, untyped), marketing
+    // consent (a separate per-contact preferences resource [A1]; see docs/providers.md, "Alto: marketing
+    // consent"), and every engagement field (no documented place for app data).
+    storedFields: ['title', 'firstName', 'lastName', 'email', 'mobilePhone', 'homePhone', 'status'],
+    // Person paths `/Title`, `/Forename`, `/Surname`, `/EmailAddresses`; contact path `/Active` [A1].
+    // Phones are read as one untyped number, so writing typed phone lists could not be read back: not writable.
+    writableFields: ['title', 'firstName', 'lastName', 'email', 'status'],
+  },
+});

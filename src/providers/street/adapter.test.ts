@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { drain } from '../../../test/conformance/providerSuite.ts';
+import { startSimulator } from '../../../test/support/simulators.ts';
+import type { CrmProvider } from '../provider.ts';
+import { getProvider } from '../registry.ts';
+
+async function withStreet(
+  options: Parameters<typeof startSimulator>[1],
+  run: (p: CrmProvider, sim: Awaited<ReturnType<typeof startSimulator>>) => Promise<void>,
+) {
+  const sim = await startSimulator('street', options);
+  try {
+    const created = getProvider('street')?.createProvider({
+      baseUrl: sim.baseUrl,
+      credentials: sim.credentials,
+    });
+    if (!created?.ok) throw new Error('street provider');
+    await run(created.value, sim);
+  } finally {
+    await sim.close();
+  }
+}
+
+const later = () => new Date(Date.now() + 1000).toISOString();
+
+describe('street adapter', () => {
+  it('loses nothing when a record of a long equal-timestamp run leaves the window mid-listing', async () => {
+    await withStreet({ contacts: 300, sameModified: 250, seed: 3 }, async (provider) => {
+      // `to` is fixed at cycle start, so an edit made during the cycle lands after it.
+      const window = { from: null, to: new Date().toISOString() };
+      const expected = new Set(
+        (await drain(provider, window)).flatMap((p) => p.records.map((r) => r.externalId)),
+      );
+      const seen: string[] = [];
+      let token: string | null = null;
+      for (let page = 0; page < 3; page++) {
+        const result = await provider.listChanges({ window, pageToken: token });
+        if (!result.ok) throw new Error(result.error.message);
+        seen.push(...result.value.records.map((r) => r.externalId));
+        token = result.value.nextPageToken;
+      }
+      // A record already read is saved: it leaves the window, and later run members shift left a page.
+      expect(
+        (await provider.update({ externalId: seen[60] as string, patch: { title: 'Dr' }, version: null })).ok,
+      ).toBe(true);
+      while (token !== null) {
+        const result = await provider.listChanges({ window, pageToken: token });
+        if (!result.ok) throw new Error(result.error.message);
+        seen.push(...result.value.records.map((r) => r.externalId));
+        token = result.value.nextPageToken;
+      }
+      expect(new Set(seen)).toEqual(expected);
+    });
+  });
+
+  it('lists trashed people as removed, archived records', async () => {
+    await withStreet({ contacts: 200, seed: 1 }, async (provider, sim) => {
+      const raws = (await sim.control.records()) as Array<{
+        id: string;
+        attributes: { deleted_at: string | null };
+      }>;
+      const trashed = raws.filter((r) => r.attributes.deleted_at !== null).map((r) => r.id);
+      expect(trashed.length).toBeGreaterThan(0);
+      const records = (await drain(provider, { from: null, to: later() })).flatMap((p) => p.records);
+      const removed = records.filter((r) => r.removed);
+      expect(removed.map((r) => r.externalId).sort()).toEqual(trashed.sort());
+      expect(removed.every((r) => r.contact.status === 'archived')).toBe(true);
+    });
+  });
+
+  it('writes only the PATCH-able attributes and skips the rest', async () => {
+    await withStreet({ contacts: 5, seed: 2 }, async (provider, sim) => {
+      const [target] = (await drain(provider, { from: null, to: later() })).flatMap((p) => p.records);
+      if (!target) throw new Error('no records');
+      const before = (await sim.control.stats()).writes;
+      const skipped = await provider.update({
+        externalId: target.externalId,
+        patch: { email: 'x@example.com', emailOpens: 3, marketingConsent: 'notAsked' },
+        version: null,
+      });
+      expect(skipped.ok).toBe(true);
+      expect((await sim.control.stats()).writes).toBe(before);
+      const patch = { firstName: 'Siobhan', marketingConsent: 'deny' as const, email: 'y@example.com' };
+      expect((await provider.update({ externalId: target.externalId, patch, version: null })).ok).toBe(true);
+      const after = (await drain(provider, { from: null, to: later() }))
+        .flatMap((p) => p.records)
+        .find((r) => r.externalId === target.externalId);
+      expect(after?.contact).toMatchObject({
+        firstName: 'Siobhan',
+        marketingConsent: 'deny',
+        email: target.contact.email,
+      });
+    });
+  });
+});

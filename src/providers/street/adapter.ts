@@ -1,0 +1,178 @@
+import { z } from 'zod';
+import { compareCursor, compareModified, cursorPositionSchema } from '../../core/cursor.ts';
+import { err, ok, type Result } from '../../core/result.ts';
+import {
+  createHttpTransport,
+  decodePageToken,
+  encodePageToken,
+  type HttpTransport,
+  mapRecords,
+} from '../base.ts';
+import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
+import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
+import type { ProviderSpec } from '../spec.ts';
+import { toInboundRecord, toStreetUpdate } from './mapping.ts';
+import { JSON_API, type StreetCredentials, streetPageSchema, streetPositionSchema } from './schemas.ts';
+import { streetSpec } from './spec.ts';
+
+/**
+ * Where a listing stands. Street pages by number inside `filter[updated_from]`/`filter[updated_to]` [S3] with
+ * no id tie-break, so, as for Reapit, the token re-anchors `updated_from` at the last record returned (`after`)
+ * and drops what precedes it; only while a page brings nothing past the anchor's timestamp (a run of equal
+ * `updated_at` longer than a page) does it step `page[number]`, and if `meta.pagination.total` changes
+ * meanwhile (a record left the window) it re-reads the run from page 1. See docs/providers.md,
+ * "Street: completeness".
+ */
+const pageTokenSchema = z.strictObject({
+  to: z.string(),
+  /** The window's inclusive lower bound. */
+  from: cursorPositionSchema.nullable(),
+  /** The last record returned; `null` before the first. */
+  after: cursorPositionSchema.nullable(),
+  page: z.number().int().min(1),
+  /** `meta.pagination.total` seen on page 1 of this anchor. */
+  total: z.number().int().nullable(),
+});
+type PageToken = z.infer<typeof pageTokenSchema>;
+
+export interface StreetProviderParams {
+  baseUrl: string;
+  credentials: StreetCredentials;
+  /** The connection's limiter; defaults to one built from `spec`. */
+  limiter?: ConnectionLimiter;
+  /** Defaults to the documented `streetSpec`; tests pass a scaled copy. */
+  spec?: ProviderSpec;
+  fetch?: typeof fetch;
+}
+
+/**
+ * `filter[updated_from]` is documented as "updated after" [S3] and `updated_at` has whole seconds (the spec's
+ * example `2019-08-24T14:15:22Z`). ASSUMPTION-proofing: the lower bound is sent one second early and the exact
+ * inclusive (modified, id) bound is applied here, so neither an exclusive filter nor truncation loses a record.
+ */
+const LOWER_BOUND_SLACK_MS = 1_000;
+const earlier = (value: string) => new Date(Date.parse(value) - LOWER_BOUND_SLACK_MS).toISOString();
+
+/**
+ * The upper bound is sent cut to the whole second. `updated_at` has whole seconds, so a record saved during
+ * the cycle in the same second as `to` would otherwise still match the filter and, moved to the end of the
+ * listing, shift a run being paged by number. With the documented "before" (strict) reading it now lies outside;
+ * records of that second that predate the cycle come in the next window (the cursor stays below them).
+ */
+const wholeSecond = (value: string) => new Date(Math.floor(Date.parse(value) / 1000) * 1000).toISOString();
+
+export function createStreetProvider(params: StreetProviderParams): CrmProvider {
+  const spec = params.spec ?? streetSpec;
+  const http: HttpTransport = createHttpTransport({
+    baseUrl: params.baseUrl,
+    spec,
+    limiter: params.limiter ?? createLimiter(spec),
+    ...(params.fetch ? { fetch: params.fetch } : {}),
+    // [S1][S3]: bearer token; JSON:API media type on every response [S3].
+    headers: async () => ok({ authorization: `Bearer ${params.credentials.apiToken}`, accept: JSON_API }),
+  });
+  const pageSize = spec.pagination.maxPageSize;
+
+  async function listChanges(p: {
+    window: FetchWindow;
+    pageToken: string | null;
+    signal?: AbortSignal;
+  }): Promise<Result<ChangePage, ProviderError>> {
+    const decoded =
+      p.pageToken === null
+        ? ok<PageToken>({ to: p.window.to, from: p.window.from, after: null, page: 1, total: null })
+        : decodePageToken(pageTokenSchema, p.pageToken);
+    if (!decoded.ok) return decoded;
+    const token = decoded.value;
+    const anchor = token.after ?? token.from;
+    const query = new URLSearchParams({
+      'filter[updated_to]': wholeSecond(token.to),
+      // [S3]: include trashed people, so removals arrive as records with `removed: true`.
+      'filter[trashed]': 'with',
+      'page[number]': String(token.page),
+      'page[size]': String(pageSize),
+    });
+    if (anchor) query.set('filter[updated_from]', earlier(anchor.modified));
+    const response = await http.send({ method: 'GET', path: `/people?${query}`, signal: p.signal });
+    if (!response.ok) return response;
+    const page = streetPageSchema.safeParse(response.value.json);
+    if (!page.success)
+      return err({ kind: 'validation', status: 200, message: `people page: ${page.error.message}` });
+    const { data: raws, meta } = page.data;
+
+    if (token.total !== null && meta.pagination.total !== token.total) {
+      return ok({
+        records: [],
+        errors: [],
+        nextPageToken: encodePageToken({ ...token, page: 1, total: null }),
+      });
+    }
+    const positions = raws.map((raw) => {
+      const at = streetPositionSchema.safeParse(raw);
+      return at.success ? { modified: at.data.attributes.updated_at, externalId: at.data.id } : null;
+    });
+    const wanted = raws.filter((_, i) => {
+      const position = positions[i];
+      if (!position) return true;
+      if (compareModified(position.modified, token.to) > 0) return false;
+      if (token.from !== null && compareCursor(position, token.from) < 0) return false;
+      return token.after === null || compareCursor(position, token.after) > 0;
+    });
+    const { records, errors } = mapRecords(wanted, toInboundRecord);
+
+    const { current_page, total_pages, total } = meta.pagination;
+    if (raws.length < pageSize || current_page >= total_pages)
+      return ok({ records, errors, nextPageToken: null });
+    const last = positions.findLast((position) => position !== null) ?? undefined;
+    const progressed =
+      last !== undefined && (anchor === null || compareModified(last.modified, anchor.modified) > 0);
+    const next: PageToken = progressed
+      ? { ...token, after: last, page: 1, total: null }
+      : { ...token, page: token.page + 1, total: token.total ?? total };
+    return ok({ records, errors, nextPageToken: encodePageToken(next) });
+  }
+
+  return {
+    name: 'street',
+    capabilities: spec.capabilities,
+    listChanges,
+
+    async create() {
+      return err({
+        kind: 'unsupported',
+        status: null,
+        message: 'Street has no person create in its Open API',
+      });
+    },
+
+    async update({ externalId, patch, signal }) {
+      // No ETag/If-Match [S3]: `version` is ignored; fields Street cannot write are skipped.
+      const attributes = toStreetUpdate(patch);
+      if (Object.keys(attributes).length === 0) return ok({ version: null });
+      const response = await http.send({
+        method: 'PATCH',
+        path: `/people/${encodeURIComponent(externalId)}`,
+        body: { data: { type: 'person', id: externalId, attributes } },
+        contentType: JSON_API,
+        signal,
+      });
+      if (!response.ok) return response;
+      return ok({ version: null });
+    },
+
+    async findByEmail({ email, signal }) {
+      const query = new URLSearchParams({
+        'filter[email_address]': email.trim(),
+        'page[size]': String(pageSize),
+      });
+      const response = await http.send({ method: 'GET', path: `/people?${query}`, signal });
+      if (!response.ok) return response;
+      const page = streetPageSchema.safeParse(response.value.json);
+      if (!page.success)
+        return err({ kind: 'validation', status: 200, message: `people page: ${page.error.message}` });
+      const { records } = mapRecords(page.data.data, toInboundRecord);
+      const wanted = email.trim().toLowerCase();
+      return ok(records.filter((r) => r.contact.email?.toLowerCase() === wanted));
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import { normalisePhone } from '../../core/normalise/phone.ts';
+import { err, ok, type Result } from '../../core/result.ts';
+import { type Address, type ContactPatch, canonicalContactSchema } from '../../core/schemas.ts';
+import { recordError, textOrNull } from '../base.ts';
+import type { InboundRecord, InboundRecordError } from '../provider.ts';
+import { type StreetPerson, type StreetPersonUpdate, streetPersonSchema } from './schemas.ts';
+
+type ContactPoint = { value?: string | null | undefined; primary?: boolean | null | undefined };
+
+/** Values with the primary one first [S3]. */
+const primaryFirst = (points: readonly ContactPoint[] | null | undefined): string[] =>
+  [...(points ?? [])]
+    .sort((a, b) => Number(b.primary === true) - Number(a.primary === true))
+    .map((p) => textOrNull(p.value))
+    .filter((v): v is string => v !== null);
+
+/**
+ * Street numbers carry no type [S3]. ASSUMPTION: the first UK mobile number (+447…) is the mobile phone and the
+ * first other number the home phone; further numbers (and so any work phone) are not mapped.
+ */
+function phones(points: readonly ContactPoint[] | null | undefined) {
+  const values = primaryFirst(points);
+  const isMobile = (v: string) => normalisePhone(v)?.startsWith('+447') === true;
+  return {
+    mobilePhone: values.find(isMobile) ?? null,
+    homePhone: values.find((v) => !isMobile(v)) ?? null,
+  };
+}
+
+const UK = new Set([
+  'united kingdom',
+  'uk',
+  'gb',
+  'great britain',
+  'england',
+  'scotland',
+  'wales',
+  'northern ireland',
+]);
+
+function toAddress(a: StreetPerson['attributes']['address']): Address | null {
+  if (!a) return null;
+  const country = textOrNull(a.country)?.toLowerCase();
+  const result: Address = {
+    line1: textOrNull(a.line_1),
+    line2: textOrNull(a.line_2),
+    line3: textOrNull(a.line_3) ?? textOrNull(a.town),
+    line4: textOrNull(a.line_4),
+    postcode: textOrNull(a.postcode),
+    // Street sends a country name ("United Kingdom" [S3]); only the UK ones are mapped to a code.
+    countryCode: country && UK.has(country) ? 'GB' : null,
+  };
+  return Object.values(result).every((v) => v === null) ? null : result;
+}
+
+/** A raw Street person → an inbound record, or a per-record error. */
+export function toInboundRecord(raw: unknown): Result<InboundRecord, InboundRecordError> {
+  const wire = streetPersonSchema.safeParse(raw);
+  if (!wire.success) return err(recordError(raw, wire.error));
+  const a = wire.data.attributes;
+  const trashed = textOrNull(a.deleted_at) !== null;
+  const contact = canonicalContactSchema.safeParse({
+    title: textOrNull(a.title),
+    firstName: textOrNull(a.first_name),
+    lastName: textOrNull(a.last_name),
+    email: primaryFirst(a.email_addresses)[0] ?? null,
+    ...phones(a.telephone_numbers),
+    address: toAddress(a.address),
+    status: trashed ? 'archived' : 'active',
+    marketingConsent:
+      a.marketing_consent === true ? 'grant' : a.marketing_consent === false ? 'deny' : 'notAsked',
+  });
+  if (!contact.success) return err(recordError(raw, contact.error));
+  return ok({
+    externalId: wire.data.id,
+    modified: a.updated_at,
+    // No ETag or version attribute [S3].
+    version: null,
+    contact: contact.data,
+    removed: trashed,
+  });
+}
+
+/**
+ * The writable part of a patch → PATCH attributes [S3]; everything else is skipped. `marketing_consent` is a
+ * boolean, so `notAsked` cannot be written and is skipped too (ASSUMPTION: Street would refuse a null).
+ */
+export function toStreetUpdate(patch: ContactPatch): StreetPersonUpdate {
+  const body: StreetPersonUpdate = {};
+  if ('title' in patch) body.title = patch.title ?? null;
+  if ('firstName' in patch) body.first_name = patch.firstName ?? null;
+  // A surname cannot be cleared (ASSUMPTION: Street requires one), so a null surname is left alone.
+  if (patch.lastName) body.last_name = patch.lastName;
+  if (patch.marketingConsent === 'grant' || patch.marketingConsent === 'deny')
+    body.marketing_consent = patch.marketingConsent === 'grant';
+  return body;
+}
