@@ -20,6 +20,12 @@ export function matchKeys(record: MatchRecord): string[] {
     keys.add(`initial-surname-dob:${record.firstName[0]}|${lastName}|${dob}`);
   if (dob && postcode) keys.add(`dob-postcode:${dob}|${postcode}`);
   if (record.houseNumber && postcode) keys.add(`house-postcode:${record.houseNumber}|${postcode}`);
+  // Wider nets for records whose names or address were mistyped or left out: a date of birth alone (about four
+  // contacts a date in a 100,000-contact book), a surname sound within a birth year, and the mailbox name at a
+  // mistyped or changed domain. Each stays far below n² and the block-size cap trims the common ones.
+  if (dob) keys.add(`dob:${dob}`);
+  if (last && dob) keys.add(`surname-year:${last}|${dob.slice(0, 4)}`);
+  if (email) keys.add(`email-local:${email.slice(0, email.lastIndexOf('@'))}`);
   for (const first of firsts) {
     // Sorted, so a given name and surname entered the wrong way round still meet.
     if (last) keys.add(`name:${[first, last].sort().join('|')}`);

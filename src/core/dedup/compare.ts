@@ -1,7 +1,7 @@
 import { jaroWinkler } from '@skyra/jaro-winkler';
 import { distance } from 'fastest-levenshtein';
 import { isKnownGivenName } from '../normalise/givenNames.ts';
-import { areNicknames } from '../normalise/nicknames.ts';
+import { areNicknames, nicknameForms } from '../normalise/nicknames.ts';
 import type { MatchRecord } from './matchRecord.ts';
 import type { ComparisonLevel, MatchField } from './weights.ts';
 
@@ -12,10 +12,12 @@ const similarNames = 0.9;
 export function compareRecords(a: MatchRecord, b: MatchRecord): Record<MatchField, ComparisonLevel> {
   let firstName = compareGivenName(a.firstName, b.firstName);
   let lastName = compareSurname(a, b);
-  // Given name and surname entered the wrong way round are one person, not a conflict.
+  // Given name and surname entered the wrong way round are one person, not a conflict: exact when both agree
+  // exactly across fields (as strong as agreeing in place), close when either has a typo.
   if (firstName === 'different' && isSwapped(a, b)) {
-    firstName = 'close';
-    lastName = 'close';
+    const exactly = a.firstName === b.lastName && a.lastName === b.firstName;
+    firstName = exactly ? 'exact' : 'close';
+    lastName = exactly ? 'exact' : 'close';
   }
   return {
     firstName,
@@ -44,8 +46,16 @@ export function compareGivenName(a: string | null, b: string | null): Comparison
   if (areNicknames(a, b)) return 'close';
   const [shorter, longer] = a.length < b.length ? [a, b] : [b, a];
   if (shorter.length >= 3 && longer.startsWith(shorter)) return 'close';
-  const bothKnown = isKnownGivenName(a) && isKnownGivenName(b);
-  return !bothKnown && isLooseTypo(a, b) ? 'close' : 'different';
+  const aKnown = isKnownGivenName(a);
+  const bKnown = isKnownGivenName(b);
+  if (aKnown && bKnown) return 'different';
+  if (isLooseTypo(a, b)) return 'close';
+  // A slip of the keyboard in a nickname (Rhomas for Thomas, met as Tom): the unknown side is a typo of a name
+  // that shares a nickname row with the other side.
+  const [unknown, other] = aKnown ? [b, a] : [a, b];
+  return nicknameForms(other).some((form) => form !== other && isLooseTypo(unknown, form))
+    ? 'close'
+    : 'different';
 }
 
 /** A looser typo test for given names, used only when one of them is not a real name. */
@@ -69,20 +79,39 @@ function isTypo(a: string, b: string): boolean {
   return jaroWinkler(a, b) >= similarNames || (Math.min(a.length, b.length) >= 5 && distance(a, b) <= 1);
 }
 
-/** Whether two ISO dates lie more than two years apart: a parent and child, not a typo. */
+/**
+ * Whether two dates of birth that are not a typo of each other lie more than two years apart: parent and child
+ * (Sr/Jr), or two people of one name in one household. A date a year or two out may be a misremembered year.
+ */
 export function datesFarApart(a: string, b: string): boolean {
   return Math.abs(Date.parse(a) - Date.parse(b)) > twoYearsMs;
 }
 const twoYearsMs = 2 * 365.25 * 24 * 3600 * 1000;
 
-/** Dates: one mistyped digit, or day and month swapped, is close; anything else is a different date. */
+/**
+ * Dates: a slip of the keyboard is close — one digit mistyped (1976 / 1978), two neighbouring digits swapped
+ * (1948 / 1984, 12 / 21) or day and month entered the wrong way round; anything else is a different date.
+ */
 export function compareDate(a: string | null, b: string | null): ComparisonLevel {
   if (a === null || b === null) return 'missing';
   if (a === b) return 'exact';
   const [ay, am, ad] = a.split('-');
   const [by, bm, bd] = b.split('-');
   const swapped = ay === by && am === bd && ad === bm;
-  return swapped || distance(a, b) <= 1 ? 'close' : 'different';
+  return swapped || distance(a, b) <= 1 || isTransposition(a, b) ? 'close' : 'different';
+}
+
+/** Whether b is a with exactly two neighbouring characters swapped. */
+function isTransposition(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let first = -1;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === b[i]) continue;
+    if (first !== -1)
+      return i === first + 1 && a[first] === b[i] && a[i] === b[first] && a.slice(i + 1) === b.slice(i + 1);
+    first = i;
+  }
+  return false;
 }
 
 /** E-mails: the same local part at another domain, or a near-identical local part at the same domain, is close. */
@@ -105,27 +134,39 @@ function compareSets(a: readonly string[], b: readonly string[]): ComparisonLeve
   return a.some((value) => b.includes(value)) ? 'exact' : 'different';
 }
 
-/** Postcodes: same sector (neighbouring streets) or one character wrong is close. */
+/** Postcodes: same sector (neighbouring streets), one character wrong or two neighbours swapped is close. */
 function comparePostcode(a: MatchRecord, b: MatchRecord): ComparisonLevel {
   if (a.postcode === null || b.postcode === null) return 'missing';
   if (a.postcode === b.postcode) return 'exact';
   const sameSector = a.postcodeSector !== null && a.postcodeSector === b.postcodeSector;
-  return sameSector || distance(a.postcode, b.postcode) <= 1 ? 'close' : 'different';
+  const typo = distance(a.postcode, b.postcode) <= 1 || isTransposition(a.postcode, b.postcode);
+  return sameSector || typo ? 'close' : 'different';
 }
 
 /**
  * Address line 1: a different house number is a different address however alike the street is; the same street
- * with the number missing on one side, or mistyped, is close.
+ * with the number missing on one side, or mistyped, is close, and so is line 1 typed into line 2 (the street of
+ * one record is the other's line 2). A bare house number against a full line is missing: the street is unknown.
  */
 function compareAddressLine(a: MatchRecord, b: MatchRecord): ComparisonLevel {
   if (a.addressLine1 === null || b.addressLine1 === null) return 'missing';
   if (a.addressLine1 === b.addressLine1) return 'exact';
-  if (a.houseNumber !== null && b.houseNumber !== null && a.houseNumber !== b.houseNumber) return 'different';
-  const street = (r: MatchRecord, line: string) =>
-    r.houseNumber ? line.slice(r.houseNumber.length).trim() : line;
-  const aStreet = street(a, a.addressLine1);
-  const bStreet = street(b, b.addressLine1);
-  return aStreet === bStreet || jaroWinkler(aStreet, bStreet) >= similarNames ? 'close' : 'different';
+  const bothNumbered = a.houseNumber !== null && b.houseNumber !== null;
+  if (bothNumbered && a.houseNumber !== b.houseNumber) return 'different';
+  const aStreet = streetOf(a);
+  const bStreet = streetOf(b);
+  if (aStreet === '' || bStreet === '') return 'missing';
+  if (aStreet === bStreet || jaroWinkler(aStreet, bStreet) >= similarNames) return 'close';
+  const linesSwapped =
+    (a.addressLine2 !== null && jaroWinkler(aStreet, streetOf(b, b.addressLine2)) >= similarNames) ||
+    (b.addressLine2 !== null && jaroWinkler(bStreet, streetOf(a, a.addressLine2)) >= similarNames);
+  return linesSwapped ? 'close' : 'different';
+}
+
+/** A line without its leading house number (line 1 by default). */
+function streetOf(r: MatchRecord, line: string | null = r.addressLine1): string {
+  const text = line ?? '';
+  return r.houseNumber && text.startsWith(r.houseNumber) ? text.slice(r.houseNumber.length).trim() : text;
 }
 
 function compareText(a: string | null, b: string | null): ComparisonLevel {

@@ -101,7 +101,20 @@ describe('scorePair', () => {
 
   it('reads a given name and surname entered the wrong way round as one person', () => {
     const pair = score(base, { ...base, firstName: 'Pemberton', lastName: 'Elizabeth' });
-    expect(pair.levels.firstName).toBe('close');
+    expect(pair.levels.firstName).toBe('exact');
     expect(pair.isMatch).toBe(true);
+  });
+
+  it('reads a date of birth with two digits swapped as a typo, not a parent or child', () => {
+    const pair = score(base, { ...base, email: null, mobilePhone: null, dateOfBirth: '1957-04-12' });
+    expect(pair.levels.dateOfBirth).toBe('close');
+    expect(pair.isMatch).toBe(true);
+  });
+
+  it('keeps apart two namesakes born years apart even when they share one e-mail address', () => {
+    // A shared mailbox is what families do; it cannot outweigh a new date of birth.
+    const pair = score(base, { ...base, mobilePhone: null, homePhone: null, dateOfBirth: '1979-09-30' });
+    expect(pair.levels.email).toBe('exact');
+    expect(pair.rule).toBe('dateOfBirthConflict');
   });
 });

@@ -20,7 +20,10 @@ export type MatchRule =
   | 'weightBelowThreshold'
   /** Both have given names and they are neither equal, nicknames, typos nor swapped: family members, twins, a couple sharing an e-mail. */
   | 'firstNameConflict'
-  /** Both have a date of birth, more than two years apart: parent and child of one name. */
+  /**
+   * Both have a date of birth, not a typo of each other (one digit, two neighbouring digits swapped, day and
+   * month swapped), more than two years apart: parent and child of one name, or two people of one household.
+   */
   | 'dateOfBirthConflict'
   /** The titles imply different genders (Mr / Mrs). */
   | 'genderConflict'
@@ -53,7 +56,7 @@ export function scorePair(a: MatchRecord, b: MatchRecord, frequencies?: ValueFre
   const agreedFields: MatchField[] = [];
   for (const field of matchFields) {
     const level = levels[field];
-    score += fieldWeight(field, level, a, frequencies);
+    score += fieldWeight(field, level, a, frequencies, b);
     if (level === 'exact' || level === 'close') agreedFields.push(field);
   }
   const conflict = conflictRule(a, b, levels);
@@ -71,6 +74,8 @@ function conflictRule(
   levels: Record<MatchField, ComparisonLevel>,
 ): ConflictRule | null {
   if (levels.firstName === 'different') return 'firstNameConflict';
+  // A new date (not one a typo explains) more than two years out is a second person: a shared e-mail, mobile or
+  // address does not say otherwise, since families share them.
   const datesConflict =
     levels.dateOfBirth === 'different' && datesFarApart(a.dateOfBirth ?? '', b.dateOfBirth ?? '');
   if (datesConflict) return 'dateOfBirthConflict';

@@ -62,19 +62,23 @@ const minimumShare = { firstName: 0.001, lastName: 0.0002, postcode: 0.0002, tow
 
 /**
  * The weight of one field at one level. An exact agreement on a term-frequency field uses the value's share as u
- * when frequencies are given (Splink's term-frequency adjustment); everything else comes from the table.
+ * when frequencies are given (Splink's term-frequency adjustment); everything else comes from the table. When the
+ * two values differ (a given name and surname entered the wrong way round agree exactly across fields), the more
+ * common of the two sets u, so the weight is symmetric and never overstated.
  */
 export function fieldWeight(
   field: MatchField,
   level: ComparisonLevel,
   a: MatchRecord,
   frequencies?: ValueFrequencies | null,
+  b: MatchRecord = a,
 ): number {
   if (level !== 'exact' || !frequencies || !(field in minimumShare)) return fieldWeights[field][level];
   const tfField = field as keyof typeof minimumShare;
-  const value = a[tfField] ?? '';
-  const share = frequencies.shares[tfField].get(value) ?? 1 / frequencies.total;
-  return Math.log2(probabilities[field].exact[0] / Math.max(share, minimumShare[tfField]));
+  const share = (r: MatchRecord) =>
+    frequencies.shares[tfField].get(r[tfField] ?? '') ?? 1 / frequencies.total;
+  const u = Math.max(share(a), share(b), minimumShare[tfField]);
+  return Math.log2(probabilities[field].exact[0] / u);
 }
 
 /**

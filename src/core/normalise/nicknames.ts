@@ -33,9 +33,10 @@ export const nicknameTable: readonly (readonly string[])[] = [
   ['douglas', 'doug', 'dougie'],
   ['edward', 'ed', 'eddie', 'eddy', 'ted', 'teddy', 'ned'],
   ['edmund', 'ed', 'eddie', 'ted', 'ned'],
+  ['edwin', 'ed', 'eddie', 'eddy', 'ned'],
   ['eleanor', 'ellie', 'nell', 'nellie', 'elle', 'elinor'],
-  ['elizabeth', 'liz', 'lizzie', 'lizzy', 'beth', 'betty', 'bess', 'bessie', 'eliza', 'libby'],
-  ['emily', 'em', 'emmy', 'millie'],
+  ['elizabeth', 'liz', 'lizzie', 'lizzy', 'beth', 'betty', 'betsy', 'bess', 'bessie', 'eliza', 'libby'],
+  ['emily', 'em', 'emmy', 'emmie', 'millie'],
   ['emma', 'em', 'emmy'],
   ['eugene', 'gene'],
   ['frances', 'fran', 'frankie', 'fanny'],
@@ -50,10 +51,10 @@ export const nicknameTable: readonly (readonly string[])[] = [
   ['harold', 'harry', 'hal'],
   ['helen', 'nell', 'helena'],
   ['henry', 'harry', 'hal', 'hank'],
-  ['herbert', 'herb', 'bert'],
+  ['herbert', 'herb', 'herbie', 'bert'],
   ['isabel', 'izzy', 'isabella', 'isabelle', 'bella', 'belle', 'issy'],
   ['jacob', 'jake', 'jakey'],
-  ['james', 'jim', 'jimmy', 'jamie', 'jimbo'],
+  ['james', 'jim', 'jimmy', 'jimmie', 'jamie', 'jimbo'],
   ['jane', 'janie', 'jenny'],
   ['janet', 'jan', 'jen', 'netty'],
   ['jennifer', 'jen', 'jenny', 'jenni', 'jenna'],
@@ -89,8 +90,8 @@ export const nicknameTable: readonly (readonly string[])[] = [
   ['peter', 'pete'],
   ['philip', 'phil', 'pip', 'phillip'],
   ['rebecca', 'becky', 'becca', 'bex'],
-  ['richard', 'rich', 'richie', 'rick', 'ricky', 'dick', 'dickie'],
-  ['robert', 'rob', 'robbie', 'bob', 'bobby', 'bert'],
+  ['richard', 'rich', 'richie', 'ritchie', 'rick', 'ricky', 'dick', 'dickie'],
+  ['robert', 'rob', 'robbie', 'robby', 'bob', 'bobby', 'bobbie', 'bert'],
   ['ronald', 'ron', 'ronnie'],
   ['rosemary', 'rose', 'rosie', 'romy'],
   ['samantha', 'sam', 'sammy', 'sammie'],
@@ -103,7 +104,7 @@ export const nicknameTable: readonly (readonly string[])[] = [
   ['susan', 'sue', 'susie', 'suzy', 'suzanne', 'susannah'],
   ['terence', 'terry', 'tel'],
   ['theodore', 'theo', 'ted', 'teddy'],
-  ['thomas', 'tom', 'tommy', 'thom'],
+  ['thomas', 'tom', 'tommy', 'tommie', 'thom'],
   ['timothy', 'tim', 'timmy'],
   ['valerie', 'val'],
   ['victoria', 'vicky', 'vicki', 'tori', 'vic'],
@@ -111,6 +112,22 @@ export const nicknameTable: readonly (readonly string[])[] = [
   ['walter', 'walt', 'wally'],
   ['william', 'will', 'bill', 'billy', 'willie', 'willy', 'wills'],
   ['zachary', 'zach', 'zack', 'zak'],
+  ['agnes', 'aggie', 'nessie'],
+  ['algernon', 'algie', 'algy'],
+  ['archibald', 'archie', 'archy'],
+  ['augustus', 'gus', 'gussie'],
+  ['florence', 'flo', 'florrie', 'flossie'],
+  ['gertrude', 'gertie', 'trudy'],
+  ['gwendolen', 'gwen', 'gwendoline'],
+  ['harriet', 'hattie'],
+  ['henrietta', 'hetty', 'hettie', 'etta'],
+  ['howard', 'howie'],
+  ['hugh', 'hughie', 'huey'],
+  ['lavinia', 'vinnie'],
+  ['norman', 'norm', 'norrie'],
+  ['penelope', 'penny', 'pen'],
+  ['reginald', 'reg', 'reggie'],
+  ['winifred', 'winnie', 'win'],
 ];
 
 const groupsByName: ReadonlyMap<string, readonly string[]> = (() => {
@@ -126,6 +143,23 @@ const groupsByName: ReadonlyMap<string, readonly string[]> = (() => {
 export function nicknameGroups(name: string): readonly string[] {
   return groupsByName.get(name) ?? [];
 }
+
+/** Every name sharing a row with this one, itself included (empty when the name is in no row). */
+export function nicknameForms(name: string): readonly string[] {
+  return formsByName.get(name) ?? [];
+}
+
+const formsByName: ReadonlyMap<string, readonly string[]> = (() => {
+  const map = new Map<string, Set<string>>();
+  for (const row of nicknameTable) {
+    for (const name of row) {
+      const forms = map.get(name) ?? new Set<string>();
+      for (const form of row) forms.add(form);
+      map.set(name, forms);
+    }
+  }
+  return new Map([...map].map(([name, forms]) => [name, [...forms]]));
+})();
 
 /** Whether two (folded) given names may name the same person through a nickname. */
 export function areNicknames(a: string, b: string): boolean {
