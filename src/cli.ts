@@ -1,17 +1,41 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerAudit } from './cli/audit.ts';
+import { CommandFailed } from './cli/commandFailed.ts';
+import { registerConnection } from './cli/connection.ts';
+import { registerContact } from './cli/contact.ts';
 import { registerDedupe } from './cli/dedupe.ts';
 import { registerDemo } from './cli/demo.ts';
+import { registerEngagement } from './cli/engagement.ts';
+import { registerServe } from './cli/serve.ts';
 import { registerSimulator } from './cli/simulator.ts';
+import { registerStatus } from './cli/status.ts';
+import { registerRetry, registerSync } from './cli/sync.ts';
+import { registerTenant } from './cli/tenant.ts';
 import { UsageError } from './cli/usageError.ts';
+import { registerWorker } from './cli/worker.ts';
 
 /** The single command-line entry. Each command lives in src/cli/<command>.ts and registers itself here. */
 const program = new Command('crm-sync')
   .description('CRM Sync Orchestrator of NurtureHub')
   .exitOverride()
-  .configureOutput({ outputError: (text, write) => write(text.trimEnd().split('\n')[0] + '\n') });
+  .configureOutput({ outputError: (text, write) => write(`${text.trimEnd().split('\n')[0]}\n`) });
 
-const commands: Array<(program: Command) => void> = [registerDedupe, registerDemo, registerSimulator];
+const commands: Array<(program: Command) => void> = [
+  registerTenant,
+  registerConnection,
+  registerSync,
+  registerStatus,
+  registerAudit,
+  registerRetry,
+  registerContact,
+  registerEngagement,
+  registerDedupe,
+  registerDemo,
+  registerSimulator,
+  registerServe,
+  registerWorker,
+];
 for (const register of commands) register(program);
 
 try {
@@ -24,6 +48,10 @@ try {
   if (error instanceof UsageError) {
     process.stderr.write(`crm-sync: ${error.message}\n`);
     process.exit(2);
+  }
+  if (error instanceof CommandFailed) {
+    process.stderr.write(`crm-sync: ${error.message}\n`);
+    process.exit(1);
   }
   throw error;
 }

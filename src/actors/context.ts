@@ -9,7 +9,15 @@ export interface PhaseDeps {
   clock: () => Date;
   /** Records per reconcile batch and per store round trip; 500 by default. */
   batchSize?: number;
+  /**
+   * `delta` (default): list the window from the cursor and stage only records whose content or version
+   * changed. `full`: list everything up to the window's end and stage every record, the "fetch everything
+   * every time" approach, kept only as the baseline `npm run bench:sync` measures delta against.
+   */
+  fetchMode?: FetchMode;
 }
+
+export type FetchMode = 'delta' | 'full';
 
 export const DEFAULT_BATCH_SIZE = 500;
 

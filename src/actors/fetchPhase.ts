@@ -13,12 +13,15 @@ import { failureNote, providerFailure, storeFailure } from './failures.ts';
  * transaction. Records already seen with the same content (the inclusive lower bound re-reads the cursor
  * record; snapshot-diff providers list everything) are dropped here, so later phases see only changes.
  * Re-running with the same input re-stages the same page: staging is keyed by (cycle, external id).
+ * With `fetchMode: 'full'` the listing starts from the beginning and every record is staged (benchmark baseline).
  */
 export function createFetchPhase(deps: PhaseDeps) {
   return async ({ input, signal }: PhaseCall<FetchPhaseInput>): Promise<FetchPhaseOutput> => {
     const { store, provider, clock } = deps;
     const ref = { tenantId: input.connection.tenantId, connectionId: input.connection.connectionId };
-    const page = await provider.listChanges({ window: input.window, pageToken: input.pageToken, signal });
+    const full = deps.fetchMode === 'full';
+    const window = full ? { ...input.window, from: null } : input.window;
+    const page = await provider.listChanges({ window, pageToken: input.pageToken, signal });
     if (!page.ok) {
       const failure = providerFailure(page.error, clock());
       await store.addCycleNotes({
@@ -30,7 +33,7 @@ export function createFetchPhase(deps: PhaseDeps) {
     }
 
     const inWindow = page.value.records.filter((record) =>
-      atOrAfter({ modified: record.modified, externalId: record.externalId }, input.window.from),
+      atOrAfter({ modified: record.modified, externalId: record.externalId }, window.from),
     );
     const candidates = inWindow.map(toStaged);
     const links = await store.getLinksByExternalIds({
@@ -40,6 +43,7 @@ export function createFetchPhase(deps: PhaseDeps) {
     if (!links.ok) throw storeFailure(links.error, clock());
     const seen = new Map(links.value.map((link) => [link.externalId, link]));
     const changed = candidates.filter((record) => {
+      if (full) return true;
       const link = seen.get(record.externalId);
       // Same content but a new version (an edit to a field we do not map) still refreshes the link's ETag.
       return link?.remoteHash !== record.contentHash || link.remoteVersion !== record.version;

@@ -1,28 +1,66 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { runDemo } from '../demo/runDemo.ts';
+import { createServerApp } from '../server/app.ts';
+import { shutdownOnSignals, startServer } from '../server/serve.ts';
+import { UsageError } from './usageError.ts';
 
-/** `demo [--once]`: the main job (`npm start`) on the embedded database and the provider simulators. */
+/**
+ * `demo [--once] [--port N] [--contacts N]`: the main job (`npm start`) on the embedded database and the CRM
+ * simulators; then, unless `--once`, the admin page over the demo's data until Ctrl-C.
+ */
 export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('run the end-to-end demo on the embedded database and the CRM simulators')
     .option('--once', 'run the demo and exit instead of serving the admin page')
+    .option('--port <n>', 'port of the admin page after the demo', '3000')
     .option('--contacts <n>', 'contacts seeded per CRM simulator', '150')
-    .action(async (options: { once?: boolean; contacts: string }) => {
+    .action(async (options: { once?: boolean; port: string; contacts: string }) => {
+      const contacts = wholeNumber(options.contacts, '--contacts', 10, 100_000);
+      const port = wholeNumber(options.port, '--port', 0, 65_535);
       const root = process.env.CRM_SYNC_DATA_DIR ?? './.crm-sync';
       const { checks, app, sims } = await runDemo({
         dataDir: path.resolve(root, 'demo'),
-        contactsPerCrm: Number(options.contacts),
+        contactsPerCrm: contacts,
         out: (line) => process.stdout.write(`${line}\n`),
         env: process.env,
       });
       const failed = checks.filter((c) => !c.holds);
-      await app.close();
-      for (const sim of sims) await sim.close();
-      if (failed.length > 0) {
-        process.stderr.write(`crm-sync demo: ${failed.length} claim(s) did not hold\n`);
-        process.exitCode = 1;
+      const stop = async () => {
+        await app.close();
+        for (const sim of sims) await sim.close();
+      };
+      if (failed.length > 0) process.stderr.write(`crm-sync demo: ${failed.length} claim(s) did not hold\n`);
+      if (options.once || failed.length > 0) {
+        await stop();
+        process.exitCode = failed.length > 0 ? 1 : 0;
+        return;
       }
+      const adminToken = app.env.CRM_SYNC_ADMIN_TOKEN ?? randomBytes(24).toString('base64url');
+      const server = await startServer({
+        app: createServerApp({ store: app.store, runner: app.runner, adminToken }),
+        store: app.store,
+        port,
+        host: '127.0.0.1',
+      });
+      process.stdout.write(
+        `\nadmin page: ${server.url.replace('127.0.0.1', 'localhost')}/admin\n` +
+          `admin token: ${app.env.CRM_SYNC_ADMIN_TOKEN === undefined ? adminToken : '(CRM_SYNC_ADMIN_TOKEN)'}\n` +
+          'The simulators keep running, so "Sync now" works. Ctrl-C to stop.\n',
+      );
+      shutdownOnSignals(async () => {
+        await server.close();
+        await stop();
+      });
     });
+}
+
+function wholeNumber(text: string, flag: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
 }

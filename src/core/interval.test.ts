@@ -6,7 +6,7 @@ describe('parseInterval', () => {
     ['15m', 900],
     ['1h', 3600],
     ['90s', 90],
-    ['2d', 172_800],
+    ['1d', 86_400],
     [' 5m ', 300],
   ])('%s → %i seconds', (text, seconds) => {
     expect(parseInterval(text)).toEqual({ ok: true, value: seconds });
@@ -18,7 +18,7 @@ describe('parseInterval', () => {
     ['1.5h', 'malformed'],
     ['-5m', 'malformed'],
     ['30s', 'below the 1m minimum'],
-    ['8d', 'above the 7d maximum'],
+    ['2d', 'above the 1d maximum'],
   ])('%s is refused (%s)', (text, reason) => {
     const result = parseInterval(text);
     expect(result.ok).toBe(false);
@@ -29,7 +29,7 @@ describe('parseInterval', () => {
     [900, '15m'],
     [3600, '1h'],
     [90, '90s'],
-    [172_800, '2d'],
+    [86_400, '1d'],
   ])('formats %i as %s and parses back', (seconds, text) => {
     expect(formatInterval(seconds)).toBe(text);
     expect(parseInterval(text)).toEqual({ ok: true, value: seconds });

@@ -5,7 +5,7 @@ const INTERVAL_PATTERN = /^(\d+)(s|m|h|d)$/;
 
 /** Shortest and longest sync interval a tenant may choose. */
 export const MIN_INTERVAL_SECONDS = 60;
-export const MAX_INTERVAL_SECONDS = 7 * 86_400;
+export const MAX_INTERVAL_SECONDS = 86_400;
 
 /**
  * Parses a sync interval such as `15m`, `1h` or `90s` into seconds.
@@ -16,7 +16,7 @@ export function parseInterval(text: string): Result<number, string> {
   if (!match) return err(`malformed interval "${text}": use a number and a unit s, m, h or d, e.g. 15m`);
   const seconds = Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
   if (seconds < MIN_INTERVAL_SECONDS) return err(`interval "${text}" is below the 1m minimum`);
-  if (seconds > MAX_INTERVAL_SECONDS) return err(`interval "${text}" is above the 7d maximum`);
+  if (seconds > MAX_INTERVAL_SECONDS) return err(`interval "${text}" is above the 1d maximum`);
   return ok(seconds);
 }
 

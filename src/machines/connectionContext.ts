@@ -112,6 +112,11 @@ export const connectionCommandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('retry.requested') }),
   /** New credentials were stored: leave `error` if it was caused by `auth_failed`. */
   z.strictObject({ type: z.literal('credentials.updated') }),
+  /**
+   * The scheduler gave up on the cycle (its own retries ran out, e.g. the store stayed unreachable): stop in
+   * `error` as a `fatal` failure of the phase in progress, so the connection waits for `retry.requested`.
+   */
+  z.strictObject({ type: z.literal('sync.abandoned'), message: z.string().min(1), at: isoInstant }),
 ]);
 export type ConnectionCommand = z.infer<typeof connectionCommandSchema>;
 

@@ -100,6 +100,36 @@ function onPhaseError(phase: Phase) {
   ] as const;
 }
 
+/** The phase `backoff` waits to resume; set whenever the machine is in `backoff`. */
+function waitingPhase(context: ConnectionContext): Phase {
+  if (context.resumePhase === null)
+    throw new Error(`connection ${context.connectionId}: backoff without a phase to resume`);
+  return context.resumePhase;
+}
+
+/**
+ * `sync.abandoned`: the scheduler gave up on the cycle. The phase in progress (`null`: the one `backoff` waits
+ * to resume) fails as `fatal`, so the machine stops in `error` exactly as if its actor had rejected.
+ */
+function onAbandoned(phase: Phase | null) {
+  return {
+    target: 'error',
+    actions: {
+      type: 'halt',
+      params: ({
+        context,
+        event,
+      }: {
+        context: ConnectionContext;
+        event: { message: string; at: string };
+      }): FailureParams => ({
+        phase: phase ?? waitingPhase(context),
+        failure: { kind: 'fatal', message: event.message, at: event.at },
+      }),
+    },
+  } as const;
+}
+
 /** `backoff` and `error` return to the phase that failed (`resumePhase`), the same cycle and window. */
 function toResumePhase<TGuard>(guardFor: (phase: Phase) => TGuard, actions: 'leaveBackoff' | 'leaveError') {
   return phaseSchema.options.map((phase) => ({ guard: guardFor(phase), target: phase, actions }));
@@ -272,6 +302,7 @@ export const connectionMachine = setup({
         ],
         onError: onPhaseError('fetching'),
       },
+      on: { 'sync.abandoned': onAbandoned('fetching') },
     },
     reconciling: {
       invoke: {
@@ -292,6 +323,7 @@ export const connectionMachine = setup({
         },
         onError: onPhaseError('reconciling'),
       },
+      on: { 'sync.abandoned': onAbandoned('reconciling') },
     },
     pushing: {
       invoke: {
@@ -307,6 +339,7 @@ export const connectionMachine = setup({
         },
         onError: onPhaseError('pushing'),
       },
+      on: { 'sync.abandoned': onAbandoned('pushing') },
     },
     auditing: {
       invoke: {
@@ -330,9 +363,11 @@ export const connectionMachine = setup({
         },
         onError: onPhaseError('auditing'),
       },
+      on: { 'sync.abandoned': onAbandoned('auditing') },
     },
     backoff: {
       on: {
+        'sync.abandoned': onAbandoned(null),
         'sync.resume': toResumePhase(
           (phase) =>
             ({

@@ -1,4 +1,5 @@
 import { createActor, waitFor } from 'xstate';
+import type { FetchMode } from '../actors/context.ts';
 import { createConnectionActors, type PhaseGate } from '../actors/createConnectionActors.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import type { ConnectionContext, ConnectionState } from '../machines/connectionContext.ts';
@@ -26,6 +27,8 @@ export interface RunnerDeps {
   providerOptions?: (connection: Connection) => Partial<CreateProviderParams>;
   /** Lease length; a holder that died blocks the next run for at most this long. */
   leaseTtlMs?: number;
+  /** How the fetch phase lists (`PhaseDeps.fetchMode`); `delta` by default. */
+  fetchMode?: FetchMode;
 }
 
 /** Where a run leaves a connection, read back from its persisted snapshot. */
@@ -151,7 +154,10 @@ async function drive(
   let firstPhase: Phase | null = null;
   const gate: PhaseGate = (phase) => mode !== 'phase' || firstPhase === null || firstPhase === phase;
   const machine = connectionMachine.provide({
-    actors: createConnectionActors({ store, provider, clock }, gate),
+    actors: createConnectionActors(
+      { store, provider, clock, ...(deps.fetchMode === undefined ? {} : { fetchMode: deps.fetchMode }) },
+      gate,
+    ),
   });
   const actor = restored?.value
     ? createActor(machine, restored.value.actorOptions)

@@ -110,10 +110,18 @@ export function contextViolations(
       'the window must run from the committed cursor to windowTo',
     );
   }
-  if ((before.value === 'backoff' || before.value === 'error') && value !== before.value) {
+  const abandoned = step.kind === 'command' && step.event.type === 'sync.abandoned';
+  if ((before.value === 'backoff' || before.value === 'error') && value !== before.value && !abandoned) {
     check(
       value === before.context.resumePhase,
       `must resume into ${before.context.resumePhase}, not ${value}`,
+    );
+  }
+  if (abandoned && before.value !== 'idle' && before.value !== 'error') {
+    const phase = before.value === 'backoff' ? before.context.resumePhase : before.value;
+    check(
+      value === 'error' && ctx.errorReason === 'fatal' && ctx.lastError?.phase === phase,
+      `an abandoned cycle must stop in error as a fatal failure of ${phase}`,
     );
   }
   if (failure !== null && (value === 'backoff' || value === 'error')) {

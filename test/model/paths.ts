@@ -112,6 +112,10 @@ const commandSamples: Array<{ label: string; event: ConnectionCommand }> = [
   { label: 'sync.resume (due)', event: { type: 'sync.resume', now: MODEL_TIMES.longAfter } },
   { label: 'retry.requested', event: { type: 'retry.requested' } },
   { label: 'credentials.updated', event: { type: 'credentials.updated' } },
+  {
+    label: 'sync.abandoned',
+    event: { type: 'sync.abandoned', message: 'scheduler gave up', at: MODEL_TIMES.failedAt },
+  },
 ];
 
 interface CatalogueEntry {

@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { parseInterval } from '../core/interval.ts';
+import type { Result } from '../core/result.ts';
+import { type App, openApp } from '../main.ts';
+import type { Connection, Tenant } from '../persistence/records.ts';
+import type { Store, StoreError } from '../persistence/store.ts';
+import type { ProviderName } from '../providers/provider.ts';
+import { type ProviderEntry, registeredProviders } from '../providers/registry.ts';
+import { CommandFailed } from './commandFailed.ts';
+import { UsageError } from './usageError.ts';
+
+/**
+ * What the operator commands share: opening the app with a one-line error, resolving names to rows, and
+ * checking arguments before anything is opened or written. A bad argument is a `UsageError` (exit 2); a store
+ * failure on a well-formed command is `CommandFailed` (exit 1).
+ */
+
+/**
+ * Opens the app (the database `CRM_SYNC_DATA_DIR` or `DATABASE_URL` names), runs `use`, and closes it.
+ * `command` is recorded in the embedded database's lock file, so it names the command only, never its
+ * arguments (they may carry credentials). A database held by a running `serve` or `worker` is one line
+ * naming the holder, exit 2.
+ */
+export async function withApp<T>(command: string, use: (app: App) => Promise<T>): Promise<T> {
+  const opened = await openApp({ command: `crm-sync ${command}` });
+  if (!opened.ok) throw new UsageError(opened.error.message);
+  try {
+    return await use(opened.value);
+  } finally {
+    await opened.value.close();
+  }
+}
+
+/** The value of a store call, or `CommandFailed` with the store's message. */
+export function must<T>(result: Result<T, StoreError>, doing: string): T {
+  if (result.ok) return result.value;
+  throw new CommandFailed(`${doing}: ${result.error.message}`);
+}
+
+/** The tenant named `name`; exit 2 when there is none. */
+export async function requireTenant(store: Store, name: string): Promise<Tenant> {
+  const tenant = await store.getTenantByName({ name });
+  if (!tenant.ok && tenant.error.kind === 'not_found') {
+    throw new UsageError(`unknown tenant "${name}" (crm-sync tenant list shows them)`);
+  }
+  return must(tenant, `reading tenant "${name}"`);
+}
+
+/** A registered provider by name; exit 2 naming the known ones otherwise. Needs no database. */
+export function requireProvider(name: string): ProviderEntry {
+  const entry = registeredProviders().find((e) => e.name === name);
+  if (entry === undefined) {
+    const known = registeredProviders()
+      .map((e) => e.name)
+      .join(', ');
+    throw new UsageError(`unknown provider "${name}" (known: ${known})`);
+  }
+  return entry;
+}
+
+/** The tenant's connection to `provider` (at most one per provider); exit 2 when it has none. */
+export async function requireConnection(
+  store: Store,
+  tenant: Tenant,
+  provider: ProviderName,
+): Promise<Connection> {
+  const connections = must(
+    await store.listConnections({ tenantId: tenant.id }),
+    `listing connections of "${tenant.name}"`,
+  );
+  const connection = connections.find((c) => c.provider === provider);
+  if (connection === undefined) {
+    throw new UsageError(`tenant "${tenant.name}" has no ${provider} connection (crm-sync connection list)`);
+  }
+  return connection;
+}
+
+/** A sync interval such as `15m` (1m to 1d, the bounds the store also enforces); exit 2 otherwise. */
+export function parseIntervalArg(text: string): number {
+  const seconds = parseInterval(text);
+  if (!seconds.ok) throw new UsageError(seconds.error);
+  return seconds.value;
+}
+
+/** A whole number within bounds, for options such as `--limit`; exit 2 otherwise. */
+export function parseIntegerArg(flag: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${text}"`);
+  }
+  return Number(text);
+}
+
+/** A text file's content; exit 2 when it cannot be read. */
+export function readTextFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+/**
+ * A shorter interval takes effect at once: of `connections`, those whose next run is further away than one
+ * interval of `seconds` are brought forward to `now + seconds`. Returns how many moved.
+ */
+export async function bringForward(
+  store: Store,
+  connections: readonly Connection[],
+  seconds: number,
+  now: Date,
+): Promise<number> {
+  const latest = new Date(now.getTime() + seconds * 1000);
+  const late = connections.filter((c) => c.nextRunAt > latest);
+  for (const c of late) {
+    const ref = { tenantId: c.tenantId, connectionId: c.id };
+    must(await store.setNextRun({ ...ref, nextRunAt: latest }), 'rescheduling the next run');
+  }
+  return late.length;
+}

@@ -1,0 +1,159 @@
+import { hostname } from 'node:os';
+import type { FetchWindow } from '../core/cursor.ts';
+import type { ConnectionState, ErrorReason, LastAudit, LastError } from '../machines/connectionContext.ts';
+import { parsePersistedConnection } from '../machines/persistence.ts';
+import { isPidAlive, ownerGoneOnHost } from '../persistence/leaseOwner.ts';
+import type { Connection, Tenant } from '../persistence/records.ts';
+import type { Store } from '../persistence/store.ts';
+import type { CursorPosition, ProviderName } from '../providers/provider.ts';
+import { must } from './app.ts';
+import { clip, formatCursor, formatInstant, formatTable } from './output.ts';
+
+const isOwnerGone = ownerGoneOnHost(hostname(), isPidAlive);
+
+/** Where one connection's machine stands, as `status --json` and `sync --json` print it. */
+export interface ConnectionStatus {
+  tenant: string;
+  tenantId: string;
+  provider: ProviderName;
+  connectionId: string;
+  enabled: boolean;
+  /** The machine's state; `idle` for a connection never run. */
+  state: ConnectionState;
+  /** Committed provider cursor; `null` before the first completed cycle. */
+  cursor: CursorPosition | null;
+  localCursor: number;
+  /** The window of the cycle in progress; `null` when idle. */
+  window: FetchWindow | null;
+  cycleId: string | null;
+  attempt: number;
+  /** ISO instant a `backoff` may resume. */
+  resumeAt: string | null;
+  lastError: LastError | null;
+  /** Why the machine is in `error`. */
+  errorReason: ErrorReason | null;
+  /** The last completed cycle and its counts. */
+  lastAudit: LastAudit | null;
+  /** ISO instant the scheduler runs it next. */
+  nextRunAt: string;
+  /** Owner of a live lease: a run in progress somewhere. */
+  runningBy: string | null;
+  /** Owner of a lease whose process is known to be gone (killed mid-cycle); the next run takes over at once. */
+  abandonedBy: string | null;
+  /** Set when the stored snapshot cannot be read back (e.g. written by a newer version). */
+  snapshotProblem: string | null;
+  /** Set by `sync`/`retry` when the run itself could not happen (e.g. another process holds the lease). */
+  runError?: string;
+}
+
+/** Reads the connection's persisted machine snapshot and combines it with the connection row. */
+export async function readStatus(
+  store: Store,
+  tenant: Tenant,
+  connection: Connection,
+  now: Date,
+): Promise<ConnectionStatus> {
+  const ref = { tenantId: tenant.id, connectionId: connection.id };
+  const stored = must(await store.loadSnapshot(ref), `reading the ${connection.provider} machine`);
+  const live = connection.lease !== null && connection.lease.expiresAt > now ? connection.lease.owner : null;
+  const base: ConnectionStatus = {
+    tenant: tenant.name,
+    tenantId: tenant.id,
+    provider: connection.provider,
+    connectionId: connection.id,
+    enabled: connection.enabled,
+    state: 'idle',
+    cursor: connection.cursor,
+    localCursor: connection.localCursor,
+    window: null,
+    cycleId: null,
+    attempt: 0,
+    resumeAt: null,
+    lastError: null,
+    errorReason: null,
+    lastAudit: null,
+    nextRunAt: connection.nextRunAt.toISOString(),
+    runningBy: live !== null && !isOwnerGone(live) ? live : null,
+    abandonedBy: live !== null && isOwnerGone(live) ? live : null,
+    snapshotProblem: null,
+  };
+  if (stored === null) return base;
+  const restored = parsePersistedConnection({
+    machineVersion: Number(stored.machineVersion),
+    snapshot: stored.snapshot,
+  });
+  if (!restored.ok) {
+    const problem = restored.error;
+    return {
+      ...base,
+      state: typeof stored.stateValue === 'string' ? (stored.stateValue as ConnectionState) : 'idle',
+      snapshotProblem: 'message' in problem ? problem.message : `${problem.kind} (found ${problem.found})`,
+    };
+  }
+  const { state, context } = restored.value;
+  return {
+    ...base,
+    state,
+    cursor: context.cursor,
+    localCursor: context.localCursor,
+    window: context.cycle?.window ?? null,
+    cycleId: context.cycle?.cycleId ?? null,
+    attempt: context.attempt,
+    resumeAt: context.resumeAt,
+    lastError: context.lastError,
+    errorReason: context.errorReason,
+    lastAudit: context.lastAudit,
+  };
+}
+
+/** An aligned table, then an indented line for each connection with something to explain. */
+export function formatStatuses(rows: readonly ConnectionStatus[]): string {
+  const table = formatTable<ConnectionStatus>(
+    [
+      { header: 'provider', cell: (r) => r.provider },
+      { header: 'state', cell: (r) => (r.enabled ? r.state : `${r.state} (disabled)`) },
+      { header: 'cursor', cell: (r) => formatCursor(r.cursor) },
+      { header: 'attempt', cell: (r) => String(r.attempt), alignRight: true },
+      { header: 'resume at', cell: (r) => formatInstant(r.resumeAt) },
+      { header: 'next run', cell: (r) => formatInstant(r.nextRunAt) },
+      { header: 'last cycle', cell: (r) => describeLastAudit(r.lastAudit) },
+    ],
+    rows,
+  );
+  const details = rows.flatMap((r) => explain(r).map((line) => `  ${r.provider}: ${line}\n`));
+  return table + details.join('');
+}
+
+function describeLastAudit(audit: LastAudit | null): string {
+  if (audit === null) return '-';
+  const c = audit.counts;
+  return `${formatInstant(audit.finishedAt)} fetched ${c.fetched}, upserts ${c.upserts}, sent ${c.sent}, conflicts ${c.conflicts}`;
+}
+
+function explain(r: ConnectionStatus): string[] {
+  const lines: string[] = [];
+  if (r.runError !== undefined) lines.push(`not run: ${r.runError}`);
+  if (r.snapshotProblem !== null)
+    lines.push(`stored machine cannot be read: ${clip(r.snapshotProblem, 200)}`);
+  if (r.runningBy !== null) lines.push(`running now (${r.runningBy})`);
+  if (r.abandonedBy !== null) lines.push(`interrupted: its run (${r.abandonedBy}) is gone; sync resumes it`);
+  if (r.window !== null) {
+    const from = r.window.from === null ? 'the beginning' : formatCursor(r.window.from);
+    lines.push(`cycle ${r.cycleId} not finished, window ${from} → ${r.window.to}`);
+  }
+  if (r.lastError !== null) {
+    const e = r.lastError;
+    const status = e.status === null ? '' : ` ${e.status}`;
+    lines.push(
+      `last error in ${e.phase} at ${formatInstant(e.at)}: ${e.kind}${status}: ${clip(e.message, 200)}`,
+    );
+  }
+  if (r.state === 'error') {
+    const next =
+      r.errorReason === 'auth_failed'
+        ? `crm-sync connection set-credentials, then crm-sync retry --tenant ${r.tenant} --provider ${r.provider}`
+        : `crm-sync retry --tenant ${r.tenant} --provider ${r.provider}`;
+    lines.push(`stopped (${r.errorReason ?? 'error'}); to continue: ${next}`);
+  }
+  return lines;
+}

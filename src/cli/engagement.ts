@@ -1,0 +1,169 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { ok } from '../core/result.ts';
+import { type EngagementEvent, engagementEventSchema } from '../persistence/records.ts';
+import type { Store, StoreError } from '../persistence/store.ts';
+import { must, requireTenant, withApp } from './app.ts';
+import { describeIssues, type NumberedLine, readJsonLines } from './jsonLines.ts';
+import { plural, print } from './output.ts';
+import { UsageError } from './usageError.ts';
+
+/** Events sent to the store per call. */
+const BATCH = 1000;
+/** Event ids with an unknown contact listed in human output. */
+const LISTED_UNKNOWN = 20;
+
+const kindOf = { open: 'email_open', click: 'email_click' } as const;
+
+/** One engagement event as the operator writes it (the options of `engagement add`, a line of an import). */
+export const engagementLineSchema = z
+  .strictObject({
+    eventId: engagementEventSchema.shape.eventId,
+    contactId: engagementEventSchema.shape.contactId,
+    type: z.enum(['open', 'click']),
+    at: engagementEventSchema.shape.occurredAt,
+  })
+  .transform(
+    (line): EngagementEvent => ({
+      eventId: line.eventId,
+      contactId: line.contactId,
+      kind: kindOf[line.type],
+      occurredAt: line.at,
+    }),
+  );
+
+/** What ingesting a batch did, by event id. */
+interface Ingested {
+  inserted: string[];
+  duplicates: string[];
+  unknownContact: string[];
+}
+
+/**
+ * `engagement add|import`: e-mail opens and clicks recorded in NurtureHub, idempotent by event id. New events
+ * add to the contact's counters and last-open/click instants, which the next cycle pushes to the CRMs.
+ */
+export function registerEngagement(program: Command): void {
+  const engagement = program
+    .command('engagement')
+    .description('record e-mail opens and clicks (idempotent by event id)');
+
+  engagement
+    .command('add')
+    .description('record one open or click of a contact')
+    .requiredOption('--tenant <name>', 'tenant name')
+    .requiredOption('--contact <id>', 'local contact id (crm-sync contact list)')
+    .requiredOption('--type <type>', 'open or click')
+    .requiredOption('--at <instant>', 'when it happened: ISO 8601 with a zone, e.g. 2025-06-01T09:30:00Z')
+    .requiredOption('--event-id <id>', "NurtureHub's id of the event; the same id twice is recorded once")
+    .option('--json', 'print {inserted, duplicates, unknownContact} as JSON')
+    .action(
+      async (flags: {
+        tenant: string;
+        contact: string;
+        type: string;
+        at: string;
+        eventId: string;
+        json?: boolean;
+      }) => {
+        const parsed = engagementLineSchema.safeParse({
+          eventId: flags.eventId,
+          contactId: flags.contact,
+          type: flags.type,
+          at: flags.at,
+        });
+        if (!parsed.success) throw new UsageError(describeFlags(parsed.error));
+        const event = parsed.data;
+        await withApp('engagement add', async ({ store, runner }) => {
+          const tenant = await requireTenant(store, flags.tenant);
+          const result = must(
+            await store.ingestEngagementEvents({ tenantId: tenant.id, events: [event], now: runner.clock() }),
+            'recording the event',
+          );
+          if (result.unknownContact.length > 0) {
+            throw new UsageError(`tenant ${tenant.name} has no contact ${event.contactId}; nothing recorded`);
+          }
+          print(flags.json, result, () =>
+            result.inserted.length > 0
+              ? `recorded ${flags.type} ${event.eventId} of contact ${event.contactId}\n`
+              : `event ${event.eventId} was already recorded; nothing changed\n`,
+          );
+        });
+      },
+    );
+
+  engagement
+    .command('import')
+    .description('record events from JSONL: one {"eventId","contactId","type":"open"|"click","at"} per line')
+    .requiredOption('--tenant <name>', 'tenant name')
+    .argument('<file>', 'JSONL file of events')
+    .option('--json', 'print {inserted, duplicates, unknownContact} (event ids) as JSON')
+    .action(async (file: string, flags: { tenant: string; json?: boolean }) => {
+      const lines = readJsonLines(file, engagementLineSchema);
+      await withApp('engagement import', async ({ store, runner }) => {
+        const tenant = await requireTenant(store, flags.tenant);
+        const result = await ingestAll(store, tenant.id, lines, runner.clock());
+        print(flags.json, result, () => {
+          const listed = result.unknownContact.slice(0, LISTED_UNKNOWN);
+          const more = result.unknownContact.length - listed.length;
+          return (
+            `${file}: ${plural(lines.length, 'event')}: inserted ${result.inserted.length}, ` +
+            `duplicates ${result.duplicates.length}, unknown contact ${result.unknownContact.length}\n` +
+            (listed.length > 0
+              ? `  unknown contact: ${listed.join(', ')}${more > 0 ? ` … and ${more} more` : ''}\n`
+              : '')
+          );
+        });
+      });
+    });
+}
+
+/** Ingests in batches, in one transaction; a repeat of an event id earlier in the file counts as a duplicate. */
+async function ingestAll(
+  store: Store,
+  tenantId: string,
+  lines: readonly NumberedLine<EngagementEvent>[],
+  now: Date,
+): Promise<Ingested> {
+  const seen = new Set<string>();
+  const repeats: string[] = [];
+  const events: EngagementEvent[] = [];
+  for (const { value } of lines) {
+    if (seen.has(value.eventId)) repeats.push(value.eventId);
+    else events.push(value);
+    seen.add(value.eventId);
+  }
+  const result = await store.transaction<Ingested, StoreError>(async (tx) => {
+    const total: Ingested = { inserted: [], duplicates: [...repeats], unknownContact: [] };
+    for (let start = 0; start < events.length; start += BATCH) {
+      const batch = must(
+        await tx.ingestEngagementEvents({ tenantId, events: events.slice(start, start + BATCH), now }),
+        'recording events',
+      );
+      total.inserted.push(...batch.inserted);
+      total.duplicates.push(...batch.duplicates);
+      total.unknownContact.push(...batch.unknownContact);
+    }
+    return ok(total);
+  });
+  return must(result, 'recording events');
+}
+
+/** Zod issues on the `add` options, named by their flags. */
+function describeFlags(error: z.ZodError): string {
+  const flagOf: Record<string, string> = {
+    eventId: '--event-id',
+    contactId: '--contact',
+    type: '--type',
+    at: '--at',
+  };
+  const hints: Record<string, string> = {
+    '--contact': 'expected a contact id (uuid)',
+    '--type': 'expected open or click',
+    '--at': 'expected an ISO 8601 instant with a zone, e.g. 2025-06-01T09:30:00Z',
+  };
+  const flags = [...new Set(error.issues.map((i) => flagOf[String(i.path[0])] ?? String(i.path[0])))];
+  return flags.length === 0
+    ? describeIssues(error)
+    : flags.map((f) => `${f}: ${hints[f] ?? 'invalid'}`).join('; ');
+}

@@ -1,0 +1,135 @@
+import { describeMatch } from '../actors/reconcilePhase.ts';
+import { contentHash } from '../core/canonicalJson.ts';
+import { matchKeys } from '../core/dedup/blocking.ts';
+import { findMatch } from '../core/dedup/findMatch.ts';
+import { type MatchRecord, toMatchRecord } from '../core/dedup/matchRecord.ts';
+import { stableId } from '../core/ids.ts';
+import { ok } from '../core/result.ts';
+import type { CanonicalContact } from '../core/schemas.ts';
+import type { Store, StoreData, StoreError } from '../persistence/store.ts';
+import { must } from './app.ts';
+import type { NumberedLine } from './jsonLines.ts';
+
+/** What importing NurtureHub-originated contacts did, line by line. */
+export interface ContactImport {
+  created: Array<{ line: number; id: string }>;
+  /** Lines that are a contact already stored (or an earlier line of the same file): nothing was written. */
+  matched: Array<{ line: number; matchedId: string; reason: string }>;
+}
+
+/** Lines looked up together. */
+const CHUNK = 500;
+/** A blocking key held by more contacts than this is not selective; as in the reconcile phase. */
+const MAX_CANDIDATES_PER_KEY = 50;
+
+/**
+ * The id of a NurtureHub-originated contact: uuid v5 of (tenant, `nurturehub`, `contact`, content hash of the
+ * validated contact). Deterministic, so importing the same line again finds its own row even when the contact
+ * has too few fields for matching to recognise it (e.g. a name only), and two imports racing converge on one
+ * row. A changed line gets a new id, and matching then recognises it as the same person.
+ */
+export function importedContactId(tenantId: string, contact: CanonicalContact): string {
+  return stableId({
+    tenantId,
+    provider: 'nurturehub',
+    objectType: 'contact',
+    externalId: contentHash(contact),
+  });
+}
+
+/**
+ * Imports contacts that began in NurtureHub (web leads and the like), in one transaction. Each line is first
+ * looked up by its own id, then matched against stored contacts and the file's earlier lines with the dedup
+ * core (`matchKeys` → `findCandidates` → `findMatch`). A match is left as stored (the CRM owns contact fields);
+ * anything else is created with its match keys, without an origin connection, so the next cycle of each of the
+ * tenant's connections creates it in that CRM.
+ */
+export async function importContacts(
+  store: Store,
+  params: { tenantId: string; lines: readonly NumberedLine<CanonicalContact>[]; now: Date },
+): Promise<ContactImport> {
+  const { tenantId, now } = params;
+  const result = await store.transaction<ContactImport, StoreError>(async (tx) => {
+    const outcome: ContactImport = { created: [], matched: [] };
+    // Contacts created by this import, by blocking key: a later line may duplicate an earlier one.
+    const createdByKey = new Map<string, MatchRecord[]>();
+    const createdIds = new Set<string>();
+    for (let start = 0; start < params.lines.length; start += CHUNK) {
+      const chunk = params.lines.slice(start, start + CHUNK).map((line) => {
+        const id = importedContactId(tenantId, line.value);
+        const record = toMatchRecord(id, line.value);
+        return { ...line, id, record, keys: matchKeys(record) };
+      });
+      const stored = await storedCandidates(tx, tenantId, chunk);
+      const writes: Array<{ id: string; contact: CanonicalContact; keys: string[] }> = [];
+      for (const item of chunk) {
+        if (stored.ids.has(item.id) || createdIds.has(item.id)) {
+          outcome.matched.push({
+            line: item.line,
+            matchedId: item.id,
+            reason: 'the same contact was imported before',
+          });
+          continue;
+        }
+        const candidates = new Map<string, MatchRecord>();
+        for (const key of item.keys) {
+          for (const r of stored.byKey.get(key) ?? []) candidates.set(r.id, r);
+          for (const r of createdByKey.get(key) ?? []) candidates.set(r.id, r);
+        }
+        const match = findMatch(item.record, [...candidates.values()]);
+        if (match !== null) {
+          outcome.matched.push({ line: item.line, matchedId: match.matchedId, reason: describeMatch(match) });
+          continue;
+        }
+        writes.push({ id: item.id, contact: item.value, keys: item.keys });
+        outcome.created.push({ line: item.line, id: item.id });
+        createdIds.add(item.id);
+        for (const key of item.keys) createdByKey.set(key, [...(createdByKey.get(key) ?? []), item.record]);
+      }
+      if (writes.length === 0) continue;
+      must(
+        await tx.upsertContacts({
+          tenantId,
+          contacts: writes.map(({ id, contact }) => ({ id, contact })),
+          now,
+        }),
+        'storing contacts',
+      );
+      must(
+        await tx.replaceMatchKeys({
+          tenantId,
+          entries: writes.map(({ id, keys }) => ({ contactId: id, keys })),
+        }),
+        'storing match keys',
+      );
+    }
+    return ok(outcome);
+  });
+  return must(result, 'importing contacts');
+}
+
+/** The chunk's own ids already stored, and the stored contacts holding each of its (selective) keys. */
+async function storedCandidates(
+  tx: StoreData,
+  tenantId: string,
+  chunk: ReadonlyArray<{ id: string; keys: string[] }>,
+): Promise<{ ids: Set<string>; byKey: Map<string, MatchRecord[]> }> {
+  const own = must(await tx.getContacts({ tenantId, ids: chunk.map((c) => c.id) }), 'reading contacts');
+  const keys = [...new Set(chunk.flatMap((c) => c.keys))];
+  const hits =
+    keys.length === 0 ? [] : must(await tx.findCandidates({ tenantId, keys }), 'finding candidates');
+  const holders = new Map<string, string[]>();
+  for (const hit of hits) holders.set(hit.key, [...(holders.get(hit.key) ?? []), hit.contactId]);
+  const selective = [...holders].filter(([, ids]) => ids.length <= MAX_CANDIDATES_PER_KEY);
+  const wanted = [...new Set(selective.flatMap(([, ids]) => ids))];
+  const contacts =
+    wanted.length === 0 ? [] : must(await tx.getContacts({ tenantId, ids: wanted }), 'reading contacts');
+  const recordOf = new Map(contacts.map((c) => [c.id, toMatchRecord(c.id, c.contact)]));
+  const byKey = new Map(
+    selective.map(([key, ids]) => [
+      key,
+      ids.map((id) => recordOf.get(id)).filter((r): r is MatchRecord => r !== undefined),
+    ]),
+  );
+  return { ids: new Set(own.map((c) => c.id)), byKey };
+}

@@ -1,0 +1,62 @@
+import type { z } from 'zod';
+import { readTextFile } from './app.ts';
+import { UsageError } from './usageError.ts';
+
+/** One valid line of a JSONL file, with its 1-based line number. */
+export interface NumberedLine<T> {
+  line: number;
+  value: T;
+}
+
+/** At most this many bad lines are listed; the rest are counted. */
+const listedProblems = 20;
+
+/**
+ * Reads a JSONL file (one JSON value per line; blank lines skipped) and validates every line with `schema`.
+ * All or nothing: when any line is bad, each bad line's problems go to stderr as `FILE:LINE: …` and the
+ * whole file is refused (exit 2), so nothing is imported from a file that needs fixing.
+ */
+export function readJsonLines<TSchema extends z.ZodType>(
+  file: string,
+  schema: TSchema,
+): NumberedLine<z.output<TSchema>>[] {
+  const text = readTextFile(file);
+  const valid: NumberedLine<z.output<TSchema>>[] = [];
+  const problems: string[] = [];
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = index + 1;
+    if (raw.trim() === '') return;
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      // Node's parse message quotes the line; keep personal data out of the terminal and logs.
+      problems.push(`${file}:${line}: not valid JSON`);
+      return;
+    }
+    const parsed = schema.safeParse(json);
+    if (parsed.success) valid.push({ line, value: parsed.data });
+    else problems.push(`${file}:${line}: ${describeIssues(parsed.error)}`);
+  });
+  if (problems.length > 0) {
+    const shown = problems.slice(0, listedProblems);
+    const more = problems.length - shown.length;
+    process.stderr.write(`${shown.join('\n')}\n${more > 0 ? `… and ${more} more\n` : ''}`);
+    throw new UsageError(`${file}: ${problems.length} invalid line(s); nothing imported`);
+  }
+  if (valid.length === 0) throw new UsageError(`${file}: no lines to import`);
+  return valid;
+}
+
+/** Zod issues as `path: message; …`, without the input's values (they may be personal data or secrets). */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const message =
+        issue.code === 'invalid_type' && /received undefined$/.test(issue.message)
+          ? 'required'
+          : issue.message;
+      return issue.path.length === 0 ? message : `${issue.path.join('.')}: ${message}`;
+    })
+    .join('; ');
+}

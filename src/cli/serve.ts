@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import type { Command } from 'commander';
+import { ok, type Result } from '../core/result.ts';
+import { createInngestHandler, INNGEST_PATH, type InngestHandler } from '../inngest/serve.ts';
+import { type App, openApp } from '../main.ts';
+import { createServerApp } from '../server/app.ts';
+import { shutdownOnSignals, startServer } from '../server/serve.ts';
+import { UsageError } from './usageError.ts';
+
+interface ServeFlags {
+  port?: string;
+  host: string;
+}
+
+/**
+ * `serve [--port N] [--host ADDRESS]`: the admin API and page over this process's store, and Inngest's
+ * endpoint when Inngest is configured. Prints the admin page's URL and, when `CRM_SYNC_ADMIN_TOKEN` is unset,
+ * a token generated for this run. SIGINT/SIGTERM stop it gracefully.
+ */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the admin API (/api), the admin page (/admin) and Inngest (/api/inngest)')
+    .option('--port <n>', 'TCP port (default: PORT, else 3000; 0 = any free port)')
+    .option('--host <address>', 'address to listen on; 0.0.0.0 exposes it beyond this machine', '127.0.0.1')
+    .action(async (flags: ServeFlags) => {
+      const port = flags.port === undefined ? undefined : portArg(flags.port);
+      const opened = await openApp({ command: 'crm-sync serve' });
+      if (!opened.ok) throw new UsageError(opened.error.message);
+      const app = opened.value;
+      const configured = app.env.CRM_SYNC_ADMIN_TOKEN;
+      const adminToken = configured ?? randomBytes(24).toString('base64url');
+      const inngest = inngestHandlerFor(app);
+      if (!inngest.ok) {
+        await app.close();
+        throw new UsageError(inngest.error);
+      }
+      const inngestHandler = inngest.value;
+      const server = createServerApp({
+        store: app.store,
+        runner: app.runner,
+        adminToken,
+        ...(inngestHandler === null ? {} : { inngestHandler }),
+      });
+      let running: Awaited<ReturnType<typeof startServer>>;
+      try {
+        running = await startServer({
+          app: server,
+          store: app.store,
+          port: port ?? app.env.PORT,
+          host: flags.host,
+        });
+      } catch (error) {
+        await app.close();
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE') throw new UsageError(`port ${port ?? app.env.PORT} is in use`);
+        if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+          throw new UsageError(`cannot listen on --host ${flags.host}`);
+        throw error;
+      }
+      process.stdout.write(`admin page: ${running.url}/admin\n`);
+      if (inngestHandler !== null) process.stdout.write(`inngest: ${running.url}${INNGEST_PATH}\n`);
+      else
+        process.stderr.write(
+          `crm-sync: Inngest is not configured (INNGEST_DEV=1, or INNGEST_SIGNING_KEY and INNGEST_EVENT_KEY): ${INNGEST_PATH} is not served\n`,
+        );
+      // A configured token is a secret of the deployment: never echo it into logs.
+      process.stdout.write(
+        `admin token: ${configured === undefined ? adminToken : '(CRM_SYNC_ADMIN_TOKEN)'}\n`,
+      );
+      shutdownOnSignals(async () => {
+        await running.close();
+        await app.close();
+      });
+    });
+}
+
+/**
+ * Inngest's handler when any Inngest setting is present (dev server or cloud keys); `null` when none is (the
+ * embedded default, which serves no `/api/inngest`). A half-configured cloud mode is an error.
+ */
+function inngestHandlerFor(app: App): Result<InngestHandler | null, string> {
+  const { env } = app;
+  const dev = env.INNGEST_DEV !== undefined && env.INNGEST_DEV !== '0' && env.INNGEST_DEV !== 'false';
+  if (!dev && env.INNGEST_SIGNING_KEY === undefined && env.INNGEST_EVENT_KEY === undefined) return ok(null);
+  return createInngestHandler({ env, runner: app.runner });
+}
+
+function portArg(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 65_535) {
+    throw new UsageError(`--port must be an integer from 0 to 65535, got "${text}"`);
+  }
+  return Number(text);
+}

@@ -1,0 +1,132 @@
+import type { Command } from 'commander';
+import type { App } from '../main.ts';
+import type { Connection, Tenant } from '../persistence/records.ts';
+import { type RunMode, runConnection } from '../runner/connectionRunner.ts';
+import { must, requireConnection, requireProvider, requireTenant, withApp } from './app.ts';
+import { type ConnectionStatus, formatStatuses, readStatus } from './connectionStatus.ts';
+import { print } from './output.ts';
+import { UsageError } from './usageError.ts';
+
+interface SyncFlags {
+  tenant: string;
+  provider?: string;
+  json?: boolean;
+}
+
+/**
+ * `sync --tenant T [--provider P]`: one cycle now for each enabled connection of the tenant, concurrently.
+ * A machine stopped mid-cycle (a killed `sync`, a crashed worker) resumes where its snapshot left it, so a
+ * killed `sync` is simply run again. Exit 1 when a connection did not end idle.
+ */
+export function registerSync(program: Command): void {
+  program
+    .command('sync')
+    .description("run one sync cycle now for a tenant's enabled connections (resumes an interrupted cycle)")
+    .requiredOption('--tenant <name>', 'tenant name')
+    .option('--provider <name>', 'only this connection')
+    .option('--json', 'print an array of connection states as JSON')
+    .action(async (flags: SyncFlags) => {
+      const entry = flags.provider === undefined ? null : requireProvider(flags.provider);
+      await withApp('sync', async (app) => {
+        const tenant = await requireTenant(app.store, flags.tenant);
+        let connections: Connection[];
+        if (entry === null) {
+          const all = must(await app.store.listConnections({ tenantId: tenant.id }), 'listing connections');
+          connections = all.filter((c) => c.enabled);
+        } else {
+          connections = [await requireEnabled(app, tenant, entry.name)];
+        }
+        const statuses = await runAll(app, tenant, connections, 'cycle');
+        print(flags.json, statuses, () =>
+          statuses.length === 0
+            ? `tenant ${tenant.name} has no enabled connections\n`
+            : formatStatuses(statuses),
+        );
+        if (statuses.some((s) => s.state !== 'idle' || s.runError !== undefined)) process.exitCode = 1;
+      });
+    });
+}
+
+/**
+ * `retry --tenant T --provider P`: leads a connection out of `error` into the phase that failed, with a fresh
+ * attempt budget, and runs on until it settles.
+ */
+export function registerRetry(program: Command): void {
+  program
+    .command('retry')
+    .description('continue a connection stopped in error, from the phase that failed')
+    .requiredOption('--tenant <name>', 'tenant name')
+    .requiredOption('--provider <name>', 'provider of the connection')
+    .option('--json', 'print the resulting connection state as JSON')
+    .action(async (flags: SyncFlags & { provider: string }) => {
+      const entry = requireProvider(flags.provider);
+      await withApp('retry', async (app) => {
+        const tenant = await requireTenant(app.store, flags.tenant);
+        const connection = await requireEnabled(app, tenant, entry.name);
+        const before = await readStatus(app.store, tenant, connection, app.runner.clock());
+        if (before.state !== 'error') {
+          const hint =
+            before.state === 'backoff'
+              ? `it resumes by itself at ${before.resumeAt}`
+              : 'crm-sync sync runs a cycle';
+          throw new UsageError(
+            `the ${entry.name} connection of ${tenant.name} is ${before.state}, not in error; nothing to retry (${hint})`,
+          );
+        }
+        const [status] = await runAll(app, tenant, [connection], 'retry');
+        print(flags.json, status, () => (status === undefined ? '' : formatStatuses([status])));
+        if (status === undefined || status.state !== 'idle' || status.runError !== undefined)
+          process.exitCode = 1;
+      });
+    });
+}
+
+async function requireEnabled(
+  app: App,
+  tenant: Tenant,
+  provider: Connection['provider'],
+): Promise<Connection> {
+  const connection = await requireConnection(app.store, tenant, provider);
+  if (!connection.enabled) {
+    throw new UsageError(
+      `the ${provider} connection of ${tenant.name} is disabled (crm-sync connection enable --tenant ${tenant.name} --provider ${provider})`,
+    );
+  }
+  return connection;
+}
+
+/**
+ * Runs the connections concurrently (they are independent: one's slowness never delays another) and reads
+ * back where each stands. A run that could not happen is reported on its row, not thrown.
+ */
+async function runAll(
+  app: App,
+  tenant: Tenant,
+  connections: readonly Connection[],
+  mode: RunMode,
+): Promise<ConnectionStatus[]> {
+  const progress = process.stdout.isTTY
+    ? (text: string) => process.stderr.write(`crm-sync: ${text}\n`)
+    : null;
+  return Promise.all(
+    connections.map(async (connection) => {
+      const ref = { tenantId: tenant.id, connectionId: connection.id };
+      const started = performance.now();
+      progress?.(`${connection.provider}: running`);
+      let runError: string | undefined;
+      try {
+        const run = await runConnection(app.runner, ref, mode);
+        if (!run.ok) runError = run.error.message;
+      } catch (error) {
+        runError = error instanceof Error ? error.message : String(error);
+      }
+      const current = must(await app.store.getConnection(ref), 'reading the connection');
+      const status = await readStatus(app.store, tenant, current, app.runner.clock());
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      progress?.(
+        `${connection.provider}: ${runError === undefined ? status.state : 'not run'} after ${seconds} s`,
+      );
+      return runError === undefined ? status : { ...status, runError };
+    }),
+  );
+}

@@ -1,0 +1,263 @@
+import { NonRetriableError, RetryAfterError } from 'inngest';
+import type {
+  ConnectionContext,
+  ConnectionState,
+  ErrorReason,
+  LastAudit,
+  LastError,
+} from '../machines/connectionContext.ts';
+import { parsePersistedConnection } from '../machines/persistence.ts';
+import type { Phase } from '../machines/phases.ts';
+import type { ConnectionRef, Store } from '../persistence/store.ts';
+import { abandonRun, failedRunAudit } from '../runner/abandonRun.ts';
+import { type RunError, type RunnerDeps, runConnection } from '../runner/connectionRunner.ts';
+
+/**
+ * One run of one connection, as durable steps: the code path of the Inngest per-connection function and of
+ * the embedded worker. Each step restores the machine from its persisted snapshot, does one phase and
+ * returns where the machine stands as plain JSON, so a step re-run after a crash or a lost checkpoint
+ * resumes from the snapshot instead of from memory. See docs/scheduling.md.
+ */
+
+/** Why a run stops before its cycle ends; `null` while it goes on. */
+export type StopReason =
+  /** The connection was removed after it was selected. */
+  | 'not_found'
+  | 'disabled'
+  /** Idle and its next run is still ahead (another run already did this slot's cycle). */
+  | 'not_due'
+  /** Already stopped in `error` when the run began: it waits for `retry` or new credentials. */
+  | 'in_error'
+  /** Another live worker holds the lease and drives the machine; it was still held on the last attempt. */
+  | 'lease_held'
+  /** The run took `MAX_PHASE_STEPS` steps; the next tick goes on from the snapshot. */
+  | 'step_limit';
+
+/** Where a connection's machine stands: what every step returns, plain JSON. */
+export interface ConnectionProgress {
+  state: ConnectionState;
+  /** The cycle in progress; `null` in idle. */
+  cycleId: string | null;
+  attempt: number;
+  /** Set exactly in backoff: when the machine may resume. */
+  resumeAt: string | null;
+  /** The phase backoff or error returns to. */
+  resumePhase: Phase | null;
+  errorReason: ErrorReason | null;
+  lastError: LastError | null;
+  lastAudit: LastAudit | null;
+  stopped: StopReason | null;
+}
+
+/** The step tools a run needs: Inngest's `step`, or the embedded worker's in-process version. */
+export interface SyncSteps {
+  /** Runs `fn` as the step `id` once; Inngest memoizes its result and re-runs it only if it failed. */
+  run(id: string, fn: () => Promise<ConnectionProgress>): Promise<ConnectionProgress>;
+  /** Waits until the ISO instant `until` (Inngest `step.sleepUntil`). */
+  sleepUntil(id: string, until: string): Promise<void>;
+  /** `true` when a failing step will not be retried again: a lease still held then ends the run quietly. */
+  readonly finalAttempt: boolean;
+}
+
+/** Steps one run may take before it yields to the next tick (Inngest allows 1,000 per run). */
+export const MAX_PHASE_STEPS = 100;
+/** Wait before retrying a step whose lease another worker holds; a dead holder's lease expires within 60 s. */
+export const LEASE_RETRY_MS = 15_000;
+/** Wait before retrying a step that could not reach the store. */
+export const STORE_RETRY_MS = 10_000;
+
+const stepNames: Record<Phase, string> = {
+  fetching: 'fetch',
+  reconciling: 'reconcile',
+  pushing: 'push',
+  auditing: 'audit',
+};
+
+/**
+ * Drives one connection through the rest of its cycle, one step per machine phase: `load`, then
+ * `fetch-1`, `reconcile-2`, `push-3`, `audit-4` for a whole cycle; a retryable failure puts the machine in
+ * backoff, which becomes `backoff-<n>` (a sleep until `resumeAt`) followed by the phase it resumes. Step ids
+ * depend only on earlier step results, so they are the same on every replay. Ends when the machine is idle
+ * again, stops in `error`, or the run has a `stopped` reason.
+ */
+export async function driveConnection(
+  deps: RunnerDeps,
+  ref: ConnectionRef,
+  steps: SyncSteps,
+): Promise<ConnectionProgress> {
+  let progress = await steps.run('load', () => loadStep(deps, ref));
+  for (let n = 1; progress.stopped === null && progress.state !== 'error'; n++) {
+    if (progress.state === 'idle' && n > 1) break;
+    if (n > MAX_PHASE_STEPS) return { ...progress, stopped: 'step_limit' };
+    if (progress.state === 'backoff' && progress.resumeAt !== null) {
+      await steps.sleepUntil(`backoff-${n}`, progress.resumeAt);
+    }
+    const planned = progress;
+    progress = await steps.run(`${stepName(planned)}-${n}`, () =>
+      phaseStep(deps, ref, planned, steps.finalAttempt),
+    );
+  }
+  return progress;
+}
+
+/** The step that runs next from `progress`: the phase in progress, the one backoff resumes, or fetch. */
+function stepName(progress: ConnectionProgress): string {
+  const { state, resumePhase } = progress;
+  if (state === 'backoff' && resumePhase !== null) return stepNames[resumePhase];
+  if (state === 'fetching' || state === 'reconciling' || state === 'pushing' || state === 'auditing') {
+    return stepNames[state];
+  }
+  return stepNames.fetching;
+}
+
+/** Reads the connection and its machine, and decides whether this run has anything to do. */
+async function loadStep(deps: RunnerDeps, ref: ConnectionRef): Promise<ConnectionProgress> {
+  const { store, clock } = deps;
+  const connection = await store.getConnection(ref);
+  if (!connection.ok) {
+    if (connection.error.kind === 'not_found') return { ...idleProgress, stopped: 'not_found' };
+    throw stepError({ kind: 'store', message: connection.error.message });
+  }
+  const progress = await readProgress(store, ref);
+  const now = clock();
+  if (!connection.value.enabled) return { ...progress, stopped: 'disabled' };
+  if (progress.state === 'idle' && connection.value.nextRunAt > now)
+    return { ...progress, stopped: 'not_due' };
+  if (progress.state === 'error') {
+    // Nothing runs until an operator acts; look again one interval from now, as the runner does.
+    const next = new Date(now.getTime() + connection.value.effectiveIntervalSeconds * 1000);
+    const scheduled = await store.setNextRun({ ...ref, nextRunAt: next });
+    if (!scheduled.ok) throw stepError({ kind: 'store', message: scheduled.error.message });
+    return { ...progress, stopped: 'in_error' };
+  }
+  return progress;
+}
+
+/**
+ * Runs the phase the machine is in, if it is still where the step was planned from. When it is not, an
+ * earlier attempt of this very step already ran the phase (Inngest re-runs a step whose checkpoint was
+ * lost), so the step only reports where the machine is now: the next step goes on from there.
+ */
+async function phaseStep(
+  deps: RunnerDeps,
+  ref: ConnectionRef,
+  planned: ConnectionProgress,
+  finalAttempt: boolean,
+): Promise<ConnectionProgress> {
+  const current = await readProgress(deps.store, ref);
+  if (!samePosition(current, planned)) return current;
+  const run = await runConnection(deps, ref, 'phase');
+  if (run.ok) return progressOf(run.value.state, run.value.context);
+  if (run.error.kind === 'lease_held' && finalAttempt) return { ...current, stopped: 'lease_held' };
+  throw stepError(run.error);
+}
+
+/** Whether two readings show the machine at the same point: same state, cycle, attempt and failure. */
+function samePosition(a: ConnectionProgress, b: ConnectionProgress): boolean {
+  return (
+    a.state === b.state &&
+    a.cycleId === b.cycleId &&
+    a.attempt === b.attempt &&
+    a.resumeAt === b.resumeAt &&
+    a.lastError?.at === b.lastError?.at &&
+    a.lastAudit?.cycleId === b.lastAudit?.cycleId
+  );
+}
+
+const idleProgress: ConnectionProgress = {
+  state: 'idle',
+  cycleId: null,
+  attempt: 0,
+  resumeAt: null,
+  resumePhase: null,
+  errorReason: null,
+  lastError: null,
+  lastAudit: null,
+  stopped: null,
+};
+
+/** The machine as persisted; a connection that never ran is idle. */
+export async function readProgress(
+  store: Pick<Store, 'loadSnapshot'>,
+  ref: ConnectionRef,
+): Promise<ConnectionProgress> {
+  const stored = await store.loadSnapshot(ref);
+  if (!stored.ok) throw stepError({ kind: 'store', message: stored.error.message });
+  if (stored.value === null) return idleProgress;
+  const restored = parsePersistedConnection({
+    machineVersion: Number(stored.value.machineVersion),
+    snapshot: stored.value.snapshot,
+  });
+  if (!restored.ok) {
+    throw stepError({
+      kind: 'snapshot',
+      message: `stored machine snapshot cannot be restored: ${JSON.stringify(restored.error)}`,
+    });
+  }
+  return progressOf(restored.value.state, restored.value.context);
+}
+
+function progressOf(state: ConnectionState, context: ConnectionContext): ConnectionProgress {
+  return {
+    state,
+    cycleId: context.cycle?.cycleId ?? null,
+    attempt: context.attempt,
+    resumeAt: context.resumeAt,
+    resumePhase: context.resumePhase,
+    errorReason: context.errorReason,
+    lastError: context.lastError,
+    lastAudit: context.lastAudit,
+    stopped: null,
+  };
+}
+
+/**
+ * A failed step, in Inngest's retry terms: a held lease or an unreachable store are worth another attempt
+ * after a short wait; a snapshot that cannot be restored or a provider that cannot be built are not.
+ */
+export function stepError(error: RunError): Error {
+  switch (error.kind) {
+    case 'lease_held':
+      return new RetryAfterError(error.message, LEASE_RETRY_MS);
+    case 'store':
+      return new RetryAfterError(error.message, STORE_RETRY_MS);
+    case 'snapshot':
+    case 'provider':
+      return new NonRetriableError(error.message);
+  }
+}
+
+/** The error a run that left the machine in `error` ends with: retrying the run cannot help. */
+export function machineStoppedError(progress: ConnectionProgress): NonRetriableError {
+  const reason = progress.errorReason ?? 'fatal';
+  const during = progress.lastError === null ? '' : ` during ${progress.lastError.phase}`;
+  const message = progress.lastError?.message ?? 'no error recorded';
+  return new NonRetriableError(`connection stopped in error (${reason})${during}: ${message}`);
+}
+
+/**
+ * After a run failed for good (retries exhausted, or a non-retriable error): a machine left mid-cycle is
+ * put in `error` through `sync.abandoned`, with the failure audit entry every error gets; a machine already
+ * in `error` keeps its entry; a run that failed outside any cycle gets an entry of its own. Idempotent, so
+ * it can run as a retried step.
+ */
+export async function abandonConnectionRun(
+  deps: RunnerDeps,
+  ref: ConnectionRef,
+  failure: { runId: string; message: string; startedAt: Date },
+): Promise<{ state: ConnectionState | 'unreadable' }> {
+  const abandoned = await abandonRun(deps, ref, `run ${failure.runId} failed: ${failure.message}`);
+  if (abandoned.ok && abandoned.value.state !== 'idle') return { state: abandoned.value.state };
+  if (!abandoned.ok && abandoned.error.kind !== 'snapshot') throw stepError(abandoned.error);
+  const connection = await deps.store.getConnection(ref);
+  if (!connection.ok) throw stepError({ kind: 'store', message: connection.error.message });
+  const audited = await failedRunAudit(deps.store, {
+    connection: connection.value,
+    runId: failure.runId,
+    message: failure.message,
+    startedAt: failure.startedAt,
+    now: deps.clock(),
+  });
+  if (!audited.ok) throw stepError({ kind: 'store', message: audited.error.message });
+  return { state: abandoned.ok ? abandoned.value.state : 'unreadable' };
+}

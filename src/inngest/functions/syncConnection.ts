@@ -1,0 +1,73 @@
+import type { Inngest } from 'inngest';
+import type { RunnerDeps } from '../../runner/connectionRunner.ts';
+import { connectionSyncDue, connectionSyncDueSchema } from '../client.ts';
+import {
+  abandonConnectionRun,
+  type ConnectionProgress,
+  driveConnection,
+  machineStoppedError,
+} from '../driveConnection.ts';
+
+/** Step retries per step; after the last one, `onFailure` stops the machine in `error`. */
+export const SYNC_RETRIES = 4;
+/** Steps running at once per provider across all connections (sleeping runs do not count). */
+export const PROVIDER_CONCURRENCY = 10;
+
+export interface SyncConnectionOptions {
+  /** Per-provider concurrency; `PROVIDER_CONCURRENCY` by default. */
+  providerConcurrency?: number;
+}
+
+/**
+ * `sync-connection`: one run per due event. A singleton per connection (a run still going makes the new
+ * one skip), and at most `providerConcurrency` steps at once per provider. The run drives the machine one
+ * phase per step (`driveConnection`); backoff sleeps until `resumeAt`; a machine that stops in `error`
+ * (authentication failed, attempts exhausted) ends the run with a `NonRetriableError`. When the run fails
+ * for good, `onFailure` puts a machine left mid-cycle in `error` with an audit entry.
+ */
+export function createSyncConnection(client: Inngest, deps: RunnerDeps, options: SyncConnectionOptions = {}) {
+  return client.createFunction(
+    {
+      id: 'sync-connection',
+      name: 'Sync one CRM connection',
+      triggers: [connectionSyncDue],
+      singleton: { key: 'event.data.connectionId', mode: 'skip' },
+      concurrency: [
+        { key: 'event.data.provider', limit: options.providerConcurrency ?? PROVIDER_CONCURRENCY },
+      ],
+      retries: SYNC_RETRIES,
+      onFailure: async ({ event, error, step }) => {
+        const original = connectionSyncDueSchema.safeParse(event.data.event.data);
+        if (!original.success) return { state: 'unknown' as const };
+        const { tenantId, connectionId } = original.data;
+        return step.run('abandon', () =>
+          abandonConnectionRun(
+            deps,
+            { tenantId, connectionId },
+            {
+              runId: event.data.run_id,
+              message: error.message,
+              startedAt: new Date(event.data.event.ts ?? deps.clock().getTime()),
+            },
+          ),
+        );
+      },
+    },
+    async ({ event, step, attempt }): Promise<ConnectionProgress> => {
+      const { tenantId, connectionId } = event.data;
+      const progress = await driveConnection(
+        deps,
+        { tenantId, connectionId },
+        {
+          run: (id, fn) => step.run(id, fn),
+          sleepUntil: async (id, until) => {
+            await step.sleepUntil(id, until);
+          },
+          finalAttempt: attempt >= SYNC_RETRIES,
+        },
+      );
+      if (progress.state === 'error' && progress.stopped === null) throw machineStoppedError(progress);
+      return progress;
+    },
+  );
+}

@@ -1,0 +1,172 @@
+import { createActor, fromPromise } from 'xstate';
+import { err, ok, type Result } from '../core/result.ts';
+import type { ConnectionContext, ConnectionInput, ConnectionState } from '../machines/connectionContext.ts';
+import { connectionMachine } from '../machines/connectionMachine.ts';
+import { parsePersistedConnection, toPersisted } from '../machines/persistence.ts';
+import type {
+  AuditPhaseInput,
+  AuditPhaseOutput,
+  FetchPhaseInput,
+  FetchPhaseOutput,
+  PushPhaseInput,
+  PushPhaseOutput,
+  ReconcilePhaseInput,
+  ReconcilePhaseOutput,
+} from '../machines/phases.ts';
+import { auditBodySchema } from '../persistence/audit.ts';
+import type { Connection } from '../persistence/records.ts';
+import type { ConnectionRef, Store, StoreError } from '../persistence/store.ts';
+import type { RunError, RunnerDeps, RunOutcome } from './connectionRunner.ts';
+import { failedCycleAudit } from './failedCycleAudit.ts';
+
+const DEFAULT_LEASE_TTL_MS = 60_000;
+
+/** A phase actor that never runs: a restored phase state waits, doing nothing, until it is left. */
+function parked<TOutput, TInput>() {
+  return fromPromise<TOutput, TInput>(
+    ({ signal }) =>
+      new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      }),
+  );
+}
+const parkedMachine = connectionMachine.provide({
+  actors: {
+    fetchPhase: parked<FetchPhaseOutput, FetchPhaseInput>(),
+    reconcilePhase: parked<ReconcilePhaseOutput, ReconcilePhaseInput>(),
+    pushPhase: parked<PushPhaseOutput, PushPhaseInput>(),
+    auditPhase: parked<AuditPhaseOutput, AuditPhaseInput>(),
+  },
+});
+
+/**
+ * The scheduler gave up on a run (Inngest ran out of retries, or a step failed for good): a machine in the
+ * middle of a cycle (a phase or backoff) takes `sync.abandoned` and stops in `error`, with the failure audit
+ * entry every error gets. No phase runs and no provider is built. Idle and error machines are left as they
+ * are. Under the connection's lease, like every run.
+ *
+ * Idempotent: the failure audit entry is keyed by the cycle and the failure instant, so running this again
+ * (a retried `onFailure` step) writes it only if an earlier attempt stopped before it did.
+ */
+export async function abandonRun(
+  deps: RunnerDeps,
+  ref: ConnectionRef,
+  reason: string,
+): Promise<Result<RunOutcome, RunError>> {
+  const { store, clock, owner } = deps;
+  const ttlMs = deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+  const connection = await store.getConnection(ref);
+  if (!connection.ok) return err({ kind: 'store', message: connection.error.message });
+  const lease = await store.acquireLease({ ...ref, owner, ttlMs, now: clock() });
+  if (!lease.ok) {
+    return err({
+      kind: lease.error.kind === 'lease_held' ? 'lease_held' : 'store',
+      message: lease.error.message,
+    });
+  }
+  try {
+    return await abandon(store, connection.value, reason, clock());
+  } finally {
+    await store.releaseLease({ ...ref, owner });
+  }
+}
+
+async function abandon(
+  store: Store,
+  connection: Connection,
+  reason: string,
+  now: Date,
+): Promise<Result<RunOutcome, RunError>> {
+  const ref = { tenantId: connection.tenantId, connectionId: connection.id };
+  const storeError = (error: StoreError) => err({ kind: 'store' as const, message: error.message });
+  const stored = await store.loadSnapshot(ref);
+  if (!stored.ok) return storeError(stored.error);
+  const input: ConnectionInput = {
+    connectionId: connection.id,
+    tenantId: connection.tenantId,
+    provider: connection.provider,
+    cursor: connection.cursor,
+    localCursor: connection.localCursor,
+  };
+  if (stored.value === null) {
+    // Never ran: nothing is in progress to abandon.
+    return ok({ ...ref, provider: connection.provider, state: 'idle', context: initialContext(input) });
+  }
+  const restored = parsePersistedConnection({
+    machineVersion: Number(stored.value.machineVersion),
+    snapshot: stored.value.snapshot,
+  });
+  if (!restored.ok) {
+    return err({
+      kind: 'snapshot',
+      message: `stored machine snapshot cannot be restored: ${JSON.stringify(restored.error)}`,
+    });
+  }
+
+  const actor = createActor(parkedMachine, restored.value.actorOptions);
+  actor.start();
+  const before = restored.value.state;
+  if (before !== 'idle' && before !== 'error') {
+    actor.send({ type: 'sync.abandoned', message: reason, at: now.toISOString() });
+  }
+  const after = actor.getSnapshot();
+  const state = after.value as ConnectionState;
+  // Persist before stopping: a stopped actor's snapshot is not restorable.
+  const persisted = toPersisted(actor);
+  actor.stop();
+  if (state !== before) {
+    const saved = await store.saveSnapshot({
+      ...ref,
+      machineVersion: String(persisted.machineVersion),
+      snapshot: persisted.snapshot,
+      stateValue: state,
+      now,
+    });
+    if (!saved.ok) return storeError(saved.error);
+    // A connection in error waits one interval before the scheduler looks at it again (as the runner does).
+    const next = new Date(now.getTime() + connection.effectiveIntervalSeconds * 1000);
+    const scheduled = await store.setNextRun({ ...ref, nextRunAt: next });
+    if (!scheduled.ok) return storeError(scheduled.error);
+  }
+  if (state === 'error') {
+    const audited = await failedCycleAudit(store, after.context, now);
+    if (!audited.ok) return storeError(audited.error);
+  }
+  return ok({ ...ref, provider: connection.provider, state, context: after.context });
+}
+
+function initialContext(input: ConnectionInput): ConnectionContext {
+  return createActor(parkedMachine, { input }).getSnapshot().context;
+}
+
+/**
+ * The audit entry of a run that failed outside any cycle (before one started, or with a snapshot that
+ * cannot be read): no window was fetched and the cursors do not move. Keyed by `runId`, so writing it
+ * again is a no-op.
+ */
+export async function failedRunAudit(
+  store: Store,
+  params: { connection: Connection; runId: string; message: string; startedAt: Date; now: Date },
+): Promise<Result<void, StoreError>> {
+  const { connection, runId, message, startedAt, now } = params;
+  const audit = auditBodySchema.safeParse({
+    cycleId: `run:${runId}`,
+    window: { from: connection.cursor, to: now.toISOString() },
+    fetched: 0,
+    written: { created: 0, updated: 0, unchanged: 0 },
+    conflicts: [],
+    duplicatesSuppressed: [],
+    errors: [{ status: null, message: `run failed outside a cycle: ${message}`, retry: false }],
+    startedAt: startedAt.toISOString(),
+    finishedAt: now.toISOString(),
+    outcome: 'failed',
+  });
+  if (!audit.success) return err({ kind: 'invalid_input', message: audit.error.message });
+  const committed = await store.commitCycle({
+    tenantId: connection.tenantId,
+    connectionId: connection.id,
+    audit: audit.data,
+  });
+  return committed.ok ? ok(undefined) : committed;
+}

@@ -1,0 +1,47 @@
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import { INNGEST_PATH } from '../inngest/serve.ts';
+import { type AdminApiDeps, createAdminApi } from './adminApi.ts';
+import { adminPageRoutes } from './adminPage.ts';
+import { fail } from './http.ts';
+
+export interface ServerDeps extends AdminApiDeps {
+  /**
+   * Inngest's serve handler (`inngest/hono`), mounted at `/api/inngest`. It is exempt from the admin token:
+   * Inngest signs its own requests and the handler checks the signature.
+   */
+  inngestHandler?: (c: Context) => Promise<Response>;
+  /** Where unexpected errors (bugs) are reported; stderr by default. The client only sees a 500. */
+  reportError?: (error: unknown) => void;
+}
+
+/**
+ * The HTTP surface of crm-sync: the admin API under `/api` (bearer token), the admin page at `/admin` (a shell
+ * with no data; its script calls the API with the token) and, when given, Inngest at `/api/inngest`.
+ */
+export function createServerApp(deps: ServerDeps): Hono {
+  const reportError =
+    deps.reportError ??
+    ((error: unknown) => {
+      const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      process.stderr.write(`crm-sync: unexpected error in the admin server: ${text}\n`);
+    });
+  const app = new Hono();
+  app.onError((error, c) => {
+    reportError(error);
+    return fail(c, 500, 'internal error');
+  });
+  app.notFound((c) =>
+    c.req.path.startsWith('/api/')
+      ? fail(c, 404, `no route ${c.req.method} ${c.req.path}`)
+      : c.text('not found', 404),
+  );
+  // Registered before the admin API, whose token check would otherwise answer Inngest's requests first.
+  if (deps.inngestHandler !== undefined) {
+    app.on(['GET', 'POST', 'PUT'], INNGEST_PATH, deps.inngestHandler);
+  }
+  app.route('/api', createAdminApi(deps));
+  app.route('/admin', adminPageRoutes());
+  app.get('/', (c) => c.redirect('/admin'));
+  return app;
+}

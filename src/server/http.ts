@@ -1,0 +1,76 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
+import { err, ok, type Result } from '../core/result.ts';
+import type { StoreError } from '../persistence/store.ts';
+
+/**
+ * What every admin API route shares: JSON error bodies, zod-validated input (400 with the issues, never a
+ * 500) and one mapping from store failures to HTTP statuses.
+ */
+
+/** The body of every error response. `issues` are zod's, present when input failed validation. */
+export interface ApiErrorBody {
+  error: string;
+  issues?: z.core.$ZodIssue[];
+}
+
+/** A JSON error response. */
+export function fail(c: Context, status: ContentfulStatusCode, error: string, issues?: z.core.$ZodIssue[]) {
+  const body: ApiErrorBody = issues === undefined ? { error } : { error, issues };
+  return c.json(body, status);
+}
+
+/** Validates `value`; the error is the 400 response naming `what` was invalid. */
+export function validate<T>(
+  c: Context,
+  schema: z.ZodType<T>,
+  value: unknown,
+  what: 'body' | 'path' | 'query',
+): Result<T, Response> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return ok(parsed.data);
+  return err(fail(c, 400, `invalid ${what}: ${z.prettifyError(parsed.error)}`, parsed.error.issues));
+}
+
+/** The request's JSON body, validated. A body that is not JSON is a 400 like any other bad body. */
+export async function readBody<T>(c: Context, schema: z.ZodType<T>): Promise<Result<T, Response>> {
+  let json: unknown;
+  try {
+    json = await c.req.json();
+  } catch {
+    return err(fail(c, 400, 'invalid body: expected a JSON document', []));
+  }
+  return validate(c, schema, json, 'body');
+}
+
+/** The request's query parameters (first value of each), validated. */
+export function readQuery<T>(c: Context, schema: z.ZodType<T>): Result<T, Response> {
+  return validate(c, schema, c.req.query(), 'query');
+}
+
+/** The route's path parameters, validated (ids are uuids; anything else is a 400, not a database error). */
+export function readParams<T>(c: Context, schema: z.ZodType<T>): Result<T, Response> {
+  return validate(c, schema, c.req.param(), 'path');
+}
+
+const storeStatus: Record<StoreError['kind'], ContentfulStatusCode> = {
+  not_found: 404,
+  conflict: 409,
+  invalid_input: 400,
+  lease_held: 409,
+  lease_lost: 409,
+  decrypt_failed: 500,
+  corrupt: 500,
+  unavailable: 503,
+};
+
+/** The response for a store failure. */
+export function storeFailure(c: Context, error: StoreError) {
+  return fail(c, storeStatus[error.kind], error.message);
+}
+
+/** Path parameters of the routes under a tenant. */
+export const tenantParamsSchema = z.strictObject({ tenantId: z.uuid() });
+export const connectionParamsSchema = tenantParamsSchema.extend({ connectionId: z.uuid() });
+export const contactParamsSchema = tenantParamsSchema.extend({ contactId: z.uuid() });

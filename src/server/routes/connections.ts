@@ -1,0 +1,104 @@
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { ok } from '../../core/result.ts';
+import { type RunError, type RunMode, runConnection } from '../../runner/connectionRunner.ts';
+import type { AdminApiDeps } from '../adminApi.ts';
+import { listConnectionViews, loadConnectionView } from '../connectionView.ts';
+import {
+  connectionParamsSchema,
+  fail,
+  readBody,
+  readParams,
+  storeFailure,
+  tenantParamsSchema,
+} from '../http.ts';
+import { intervalSchema, pullInNextRun } from '../intervals.ts';
+
+export const updateConnectionBodySchema = z
+  .strictObject({
+    /** `null` returns the connection to the tenant's interval. */
+    interval: intervalSchema.nullable().optional(),
+    enabled: z.boolean().optional(),
+  })
+  .refine((body) => body.interval !== undefined || body.enabled !== undefined, {
+    message: 'expected interval and/or enabled',
+  });
+
+const runStatus: Record<RunError['kind'], 409 | 502 | 503> = {
+  lease_held: 409,
+  snapshot: 409,
+  provider: 502,
+  store: 503,
+};
+
+/**
+ * `GET /tenants/:tenantId/connections[/:connectionId]`, `PATCH …/:connectionId` (interval, enabled), and the
+ * actions `POST …/:connectionId/sync` and `POST …/:connectionId/retry`, which run the connection here and
+ * answer with where it settled.
+ */
+export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
+  const now = () => runner.clock();
+
+  async function run(c: Context, mode: Extract<RunMode, 'cycle' | 'retry'>) {
+    const params = readParams(c, connectionParamsSchema);
+    if (!params.ok) return params.error;
+    const before = await loadConnectionView(store, params.value, now());
+    if (!before.ok) return storeFailure(c, before.error);
+    if (!before.value.enabled) return fail(c, 409, 'connection is disabled; enable it first');
+    if (mode === 'retry' && before.value.state !== 'error') {
+      return fail(
+        c,
+        409,
+        `connection is ${before.value.state ?? 'unreadable'}, not in error: nothing to retry`,
+      );
+    }
+    const outcome = await runConnection(runner, params.value, mode);
+    if (!outcome.ok) return fail(c, runStatus[outcome.error.kind], outcome.error.message);
+    const after = await loadConnectionView(store, params.value, now());
+    if (!after.ok) return storeFailure(c, after.error);
+    return c.json({ connection: after.value });
+  }
+
+  return new Hono()
+    .get('/tenants/:tenantId/connections', async (c) => {
+      const params = readParams(c, tenantParamsSchema);
+      if (!params.ok) return params.error;
+      const tenant = await store.getTenant(params.value);
+      if (!tenant.ok) return storeFailure(c, tenant.error);
+      const views = await listConnectionViews(store, params.value.tenantId, now());
+      if (!views.ok) return storeFailure(c, views.error);
+      return c.json({ connections: views.value });
+    })
+    .get('/tenants/:tenantId/connections/:connectionId', async (c) => {
+      const params = readParams(c, connectionParamsSchema);
+      if (!params.ok) return params.error;
+      const view = await loadConnectionView(store, params.value, now());
+      if (!view.ok) return storeFailure(c, view.error);
+      return c.json({ connection: view.value });
+    })
+    .patch('/tenants/:tenantId/connections/:connectionId', async (c) => {
+      const params = readParams(c, connectionParamsSchema);
+      if (!params.ok) return params.error;
+      const body = await readBody(c, updateConnectionBodySchema);
+      if (!body.ok) return body.error;
+      const ref = params.value;
+      const { interval, enabled } = body.value;
+      const updated = await store.transaction(async (tx) => {
+        if (enabled !== undefined) {
+          const set = await tx.setConnectionEnabled({ ...ref, enabled });
+          if (!set.ok) return set;
+        }
+        if (interval === undefined) return ok(undefined);
+        const set = await tx.setConnectionInterval({ ...ref, syncIntervalSeconds: interval });
+        if (!set.ok) return set;
+        return pullInNextRun(tx, set.value, now());
+      });
+      if (!updated.ok) return storeFailure(c, updated.error);
+      const view = await loadConnectionView(store, ref, now());
+      if (!view.ok) return storeFailure(c, view.error);
+      return c.json({ connection: view.value });
+    })
+    .post('/tenants/:tenantId/connections/:connectionId/sync', (c) => run(c, 'cycle'))
+    .post('/tenants/:tenantId/connections/:connectionId/retry', (c) => run(c, 'retry'));
+}

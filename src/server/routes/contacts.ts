@@ -1,0 +1,159 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { matchKeys } from '../../core/dedup/blocking.ts';
+import { toMatchRecord } from '../../core/dedup/matchRecord.ts';
+import { ok } from '../../core/result.ts';
+import { canonicalContactSchema, contactPatchSchema } from '../../core/schemas.ts';
+import { engagementEventSchema, type Link, type StoredContact } from '../../persistence/records.ts';
+import type { AdminApiDeps } from '../adminApi.ts';
+import {
+  contactParamsSchema,
+  fail,
+  readBody,
+  readParams,
+  readQuery,
+  storeFailure,
+  tenantParamsSchema,
+  validate,
+} from '../http.ts';
+
+export const engagementBodySchema = z.strictObject({
+  events: z
+    .array(
+      z.strictObject({
+        /** Unique per tenant: an event sent again is counted once. */
+        eventId: engagementEventSchema.shape.eventId,
+        contactId: z.uuid(),
+        type: z.enum(['open', 'click']),
+        /** ISO instant of the open or click. */
+        at: z.iso.datetime({ offset: true }),
+      }),
+    )
+    .min(1)
+    .max(1000),
+});
+
+export const contactsQuerySchema = z.strictObject({
+  /** The previous page's `nextAfterId`. */
+  afterId: z.uuid().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+export const contactPatchBodySchema = contactPatchSchema.refine((patch) => Object.keys(patch).length > 0, {
+  message: 'expected at least one field',
+});
+
+/** A local contact as the API shows it. */
+export interface ContactView {
+  id: string;
+  contact: StoredContact['contact'];
+  /** Per field: ISO instant of the last local change. */
+  fieldStamps: StoredContact['fieldStamps'];
+  changeSeq: number;
+  updatedAt: string;
+  /** The CRM records linked to it, where listed. */
+  links?: Array<{ connectionId: string; externalId: string }>;
+}
+
+const contactView = (stored: StoredContact & { links?: Link[] }): ContactView => ({
+  id: stored.id,
+  contact: stored.contact,
+  fieldStamps: stored.fieldStamps,
+  changeSeq: stored.changeSeq,
+  updatedAt: stored.updatedAt.toISOString(),
+  ...(stored.links === undefined
+    ? {}
+    : { links: stored.links.map(({ connectionId, externalId }) => ({ connectionId, externalId })) }),
+});
+
+/**
+ * `POST /tenants/:tenantId/engagement` (idempotent by event id), `GET /tenants/:tenantId/contacts` (paged by
+ * id), `GET` and `PATCH /tenants/:tenantId/contacts/:contactId`. A patched contact gets a new change sequence
+ * number, so the next cycle of each connection pushes it.
+ */
+export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
+  return new Hono()
+    .post('/tenants/:tenantId/engagement', async (c) => {
+      const params = readParams(c, tenantParamsSchema);
+      if (!params.ok) return params.error;
+      const body = await readBody(c, engagementBodySchema);
+      if (!body.ok) return body.error;
+      const tenant = await store.getTenant(params.value);
+      if (!tenant.ok) return storeFailure(c, tenant.error);
+      const ingested = await store.ingestEngagementEvents({
+        tenantId: params.value.tenantId,
+        events: body.value.events.map((event) => ({
+          eventId: event.eventId,
+          contactId: event.contactId,
+          kind: event.type === 'open' ? 'email_open' : 'email_click',
+          occurredAt: event.at,
+        })),
+        now: runner.clock(),
+      });
+      if (!ingested.ok) return storeFailure(c, ingested.error);
+      return c.json(ingested.value);
+    })
+    .get('/tenants/:tenantId/contacts', async (c) => {
+      const params = readParams(c, tenantParamsSchema);
+      if (!params.ok) return params.error;
+      const query = readQuery(c, contactsQuerySchema);
+      if (!query.ok) return query.error;
+      const tenant = await store.getTenant(params.value);
+      if (!tenant.ok) return storeFailure(c, tenant.error);
+      const { afterId, limit } = query.value;
+      const page = await store.listContacts({
+        tenantId: params.value.tenantId,
+        limit,
+        ...(afterId === undefined ? {} : { afterId }),
+      });
+      if (!page.ok) return storeFailure(c, page.error);
+      const last = page.value[page.value.length - 1];
+      return c.json({
+        contacts: page.value.map(contactView),
+        nextAfterId: page.value.length === limit && last !== undefined ? last.id : null,
+      });
+    })
+    .get('/tenants/:tenantId/contacts/:contactId', async (c) => {
+      const params = readParams(c, contactParamsSchema);
+      if (!params.ok) return params.error;
+      const { tenantId, contactId } = params.value;
+      const found = await store.getContacts({ tenantId, ids: [contactId] });
+      if (!found.ok) return storeFailure(c, found.error);
+      const [stored] = found.value;
+      if (stored === undefined) return fail(c, 404, `contact ${contactId} not found`);
+      return c.json({ contact: contactView(stored) });
+    })
+    .patch('/tenants/:tenantId/contacts/:contactId', async (c) => {
+      const params = readParams(c, contactParamsSchema);
+      if (!params.ok) return params.error;
+      const patch = await readBody(c, contactPatchBodySchema);
+      if (!patch.ok) return patch.error;
+      const { tenantId, contactId } = params.value;
+      const found = await store.getContacts({ tenantId, ids: [contactId] });
+      if (!found.ok) return storeFailure(c, found.error);
+      const [stored] = found.value;
+      if (stored === undefined) return fail(c, 404, `contact ${contactId} not found`);
+      const merged = validate(c, canonicalContactSchema, { ...stored.contact, ...patch.value }, 'body');
+      if (!merged.ok) return merged.error;
+      const contact = merged.value;
+      const saved = await store.transaction(async (tx) => {
+        const upserted = await tx.upsertContacts({
+          tenantId,
+          contacts: [{ id: contactId, contact }],
+          now: runner.clock(),
+        });
+        if (!upserted.ok) return upserted;
+        // Keep the dedup index in step with the new values, as the reconcile phase does for CRM changes.
+        const keys = matchKeys(toMatchRecord(contactId, contact));
+        const indexed = await tx.replaceMatchKeys({ tenantId, entries: [{ contactId, keys }] });
+        if (!indexed.ok) return indexed;
+        return ok(undefined);
+      });
+      if (!saved.ok) return storeFailure(c, saved.error);
+      const reread = await store.getContacts({ tenantId, ids: [contactId] });
+      if (!reread.ok) return storeFailure(c, reread.error);
+      const [updated] = reread.value;
+      if (updated === undefined) return fail(c, 404, `contact ${contactId} not found`);
+      return c.json({ contact: contactView(updated) });
+    });
+}

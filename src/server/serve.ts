@@ -1,0 +1,89 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { StoreHandle } from '../persistence/store.ts';
+
+/** A listening admin server. */
+export interface RunningServer {
+  /** Where clients reach it, e.g. `http://127.0.0.1:3000`; also what the lock file publishes. */
+  url: string;
+  port: number;
+  /**
+   * Stops accepting connections, lets requests in flight finish (at most `graceMs`, then cuts them) and
+   * withdraws the published admin URL. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `app` with `@hono/node-server` on `host:port` (0 picks a free port) and publishes its URL through
+ * the store (the embedded database's lock file), so other commands can go through this process.
+ * Rejects with the listen error (e.g. `EADDRINUSE`).
+ */
+export async function startServer(params: {
+  app: { fetch: (request: Request) => Response | Promise<Response> };
+  store: Pick<StoreHandle, 'publishAdminUrl'>;
+  port: number;
+  host: string;
+  /** How long `close` waits for requests in flight. Default 10 s. */
+  graceMs?: number;
+}): Promise<RunningServer> {
+  const { store, host } = params;
+  const server = await new Promise<Server>((resolve, reject) => {
+    const created = serve({ fetch: params.app.fetch, port: params.port, hostname: host }, () =>
+      resolve(created as Server),
+    );
+    created.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${clientHost(host)}:${port}`;
+  await store.publishAdminUrl(url);
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = setTimeout(() => server.closeAllConnections(), params.graceMs ?? 10_000);
+      await closed;
+      clearTimeout(grace);
+      await store.publishAdminUrl(null);
+    })();
+    return closing;
+  };
+  return { url, port, close };
+}
+
+/** A wildcard listen address is reached through loopback; IPv6 literals need brackets in a URL. */
+function clientHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Runs `shutdown` once on the first SIGINT or SIGTERM, then exits (0, or 1 when shutdown failed). A second
+ * signal while shutting down exits at once.
+ */
+export function shutdownOnSignals(
+  shutdown: () => Promise<void>,
+  notice: (message: string) => void = (message) => process.stderr.write(`crm-sync: ${message}\n`),
+): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      notice(`${signal} again: exiting without waiting`);
+      process.exit(1);
+    }
+    stopping = true;
+    notice(`${signal}: shutting down`);
+    shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        notice(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}

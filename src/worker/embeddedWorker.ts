@@ -1,0 +1,218 @@
+import { NonRetriableError } from 'inngest';
+import {
+  abandonConnectionRun,
+  type ConnectionProgress,
+  driveConnection,
+  type SyncSteps,
+} from '../inngest/driveConnection.ts';
+import { DEFAULT_DUE_LIMIT, type DueConnection, selectDue } from '../inngest/dueSelection.ts';
+import { PROVIDER_CONCURRENCY } from '../inngest/functions/syncConnection.ts';
+import type { RunnerDeps } from '../runner/connectionRunner.ts';
+
+/**
+ * The embedded mode: one process, no Inngest server. Every tick it runs the same due selection as the
+ * `schedule-tick` function and, for each due connection, the same `driveConnection` as the `sync-connection`
+ * function, in-process and concurrently. Leases keep it exclusive against any other worker on the database;
+ * an in-process set plays the part of Inngest's singleton, a per-provider count that of its concurrency.
+ */
+
+export interface EmbeddedWorkerOptions {
+  /** Milliseconds between ticks; 60,000 (the cron's minute) by default. */
+  tickMs?: number;
+  /** Connections selected per tick at most; `DEFAULT_DUE_LIMIT` by default. */
+  dueLimit?: number;
+  /** Connections running at once per provider; `PROVIDER_CONCURRENCY` by default. */
+  providerConcurrency?: number;
+  /** Receives one line per finished run and per notable event; stderr at the CLI. */
+  log: (line: string) => void;
+}
+
+/** How one run of one connection ended. */
+export interface RunReport {
+  connection: DueConnection;
+  /** Where the machine stands after the run; `null` when the run failed before reading it. */
+  progress: ConnectionProgress | null;
+  /** Steps the run executed. */
+  steps: number;
+  /** Why the run ended early: the worker stopping, a long backoff handed to a later tick, a failure. */
+  interrupted: { kind: 'stopping' | 'deferred' | 'failed'; message: string } | null;
+}
+
+export interface EmbeddedWorker {
+  /** Starts ticking: one tick now, then one every `tickMs`. */
+  start(): void;
+  /** One tick now: starts a run for each due connection not already running; resolves once they started. */
+  tick(): Promise<{ selected: number; started: DueConnection[] }>;
+  /** Resolves with the reports of every run in flight, once they have all ended. */
+  drain(): Promise<RunReport[]>;
+  /**
+   * Stops picking up work: no new tick, no new step; a backoff sleep ends at once. Runs finish the step they
+   * are in, for at most `graceMs`; a run still in a step after that is abandoned where it stands (its last
+   * persisted snapshot and its lease let the next worker resume it). Resolves with how many were abandoned.
+   */
+  stop(params?: { graceMs?: number }): Promise<{ abandoned: number }>;
+  /** Connection ids of the runs in flight. */
+  running(): string[];
+}
+
+/** Thrown by the worker's steps to end a run early; not an error of the run. */
+class Interrupt extends Error {
+  override readonly name = 'Interrupt';
+  constructor(
+    readonly kind: 'stopping' | 'deferred',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOptions): EmbeddedWorker {
+  const tickMs = options.tickMs ?? 60_000;
+  const limit = options.dueLimit ?? DEFAULT_DUE_LIMIT;
+  const perProvider = options.providerConcurrency ?? PROVIDER_CONCURRENCY;
+  const stopping = new AbortController();
+  const inFlight = new Map<string, { connection: DueConnection; report: Promise<RunReport> }>();
+  let timer: NodeJS.Timeout | null = null;
+  let ticking: Promise<unknown> = Promise.resolve();
+
+  const runningFor = (provider: string) =>
+    [...inFlight.values()].filter((run) => run.connection.provider === provider).length;
+
+  const tick = async () => {
+    if (stopping.signal.aborted) return { selected: 0, started: [] };
+    const due = await selectDue(deps.store, { now: deps.clock(), limit });
+    if (!due.ok) {
+      options.log(`tick: selecting due connections failed: ${due.error.message}`);
+      return { selected: 0, started: [] };
+    }
+    const started: DueConnection[] = [];
+    for (const connection of due.value) {
+      if (stopping.signal.aborted) break;
+      if (inFlight.has(connection.connectionId) || runningFor(connection.provider) >= perProvider) continue;
+      const report = runOne(connection).then((r) => {
+        inFlight.delete(connection.connectionId);
+        options.log(formatReport(r));
+        return r;
+      });
+      inFlight.set(connection.connectionId, { connection, report });
+      started.push(connection);
+    }
+    return { selected: due.value.length, started };
+  };
+
+  const runOne = async (connection: DueConnection): Promise<RunReport> => {
+    const ref = { tenantId: connection.tenantId, connectionId: connection.connectionId };
+    let steps = 0;
+    let last: ConnectionProgress | null = null;
+    const tools: SyncSteps = {
+      run: async (id, fn) => {
+        if (stopping.signal.aborted) throw new Interrupt('stopping', `stopped before step ${id}`);
+        steps += 1;
+        last = await fn();
+        return last;
+      },
+      sleepUntil: async (id, until) => {
+        const wait = Date.parse(until) - deps.clock().getTime();
+        // A wait beyond the next tick is the tick's job: the runner set the next run to `resumeAt`.
+        if (wait > tickMs) throw new Interrupt('deferred', `backoff until ${until}; a later tick resumes it`);
+        await sleep(Math.max(0, wait), stopping.signal);
+        if (stopping.signal.aborted) throw new Interrupt('stopping', `stopped during ${id}`);
+      },
+      // No retries in-process: a lease still held ends the run; the next tick tries again.
+      finalAttempt: true,
+    };
+    try {
+      const progress = await driveConnection(deps, ref, tools);
+      return { connection, progress, steps, interrupted: null };
+    } catch (error) {
+      if (error instanceof Interrupt) {
+        return {
+          connection,
+          progress: last,
+          steps,
+          interrupted: { kind: error.kind, message: error.message },
+        };
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      if (error instanceof NonRetriableError) {
+        // As the Inngest function's onFailure does: a machine left mid-cycle stops in error, with its audit.
+        await abandonConnectionRun(deps, ref, {
+          runId: `worker:${connection.connectionId}:${connection.slot}`,
+          message,
+          startedAt: deps.clock(),
+        }).catch(() => undefined);
+      }
+      return { connection, progress: last, steps, interrupted: { kind: 'failed', message } };
+    }
+  };
+
+  const schedule = () => {
+    timer = setTimeout(() => {
+      ticking = tick().finally(() => {
+        if (!stopping.signal.aborted) schedule();
+      });
+    }, tickMs);
+  };
+
+  return {
+    start: () => {
+      ticking = tick().finally(() => {
+        if (!stopping.signal.aborted) schedule();
+      });
+    },
+    tick: () => {
+      const next = tick();
+      ticking = next;
+      return next;
+    },
+    drain: async () => Promise.all([...inFlight.values()].map((run) => run.report)),
+    stop: async ({ graceMs = 30_000 } = {}) => {
+      stopping.abort();
+      if (timer !== null) clearTimeout(timer);
+      await ticking.catch(() => undefined);
+      const all = Promise.all([...inFlight.values()].map((run) => run.report));
+      const finished = await Promise.race([all.then(() => true), sleep(graceMs).then(() => false)]);
+      return { abandoned: finished ? 0 : inFlight.size };
+    },
+    running: () => [...inFlight.keys()],
+  };
+}
+
+/** One line per run: tenant, provider, connection, resulting state, and what the cycle did. */
+export function formatReport(report: RunReport): string {
+  const { connection, progress, steps, interrupted } = report;
+  const parts = [
+    `tenant=${connection.tenantId}`,
+    `provider=${connection.provider}`,
+    `connection=${connection.connectionId}`,
+    `state=${progress?.state ?? 'unknown'}`,
+    `steps=${steps}`,
+  ];
+  if (progress?.stopped) parts.push(`stopped=${progress.stopped}`);
+  if (progress?.state === 'idle' && progress.lastAudit !== null && steps > 1) {
+    const { fetched, upserts, sent } = progress.lastAudit.counts;
+    parts.push(`fetched=${fetched} upserts=${upserts} sent=${sent}`);
+  }
+  if (progress?.state === 'error' && progress.lastError !== null) {
+    parts.push(
+      `reason=${progress.errorReason ?? 'fatal'} error=${JSON.stringify(progress.lastError.message)}`,
+    );
+  }
+  if (interrupted !== null) parts.push(`${interrupted.kind}=${JSON.stringify(interrupted.message)}`);
+  return `run ${parts.join(' ')}`;
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts; never keeps the process alive on its own. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}

@@ -1,0 +1,174 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { credentialsSchema } from '../../src/persistence/records.ts';
+import { getProvider } from '../../src/providers/registry.ts';
+import { runConnection } from '../../src/runner/connectionRunner.ts';
+import { createServerApp } from '../../src/server/app.ts';
+import { startServer } from '../../src/server/serve.ts';
+import { editInCrm } from '../server/apiFixture.ts';
+import { createSyncHarness, type SyncHarness } from '../support/syncHarness.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+const SCREENSHOT = 'test-results/admin.png';
+const TOKEN = 'browser-test-admin-token-9f8e7d6c5b4a';
+
+const haveChromium = existsSync(CHROMIUM);
+const inCi = process.env.CI === 'true' || process.env.CI === '1';
+if (!haveChromium && !inCi) {
+  console.warn(
+    `\n*** SKIPPING the admin page browser test: ${CHROMIUM} is missing. ` +
+      'Install it (apt-get install -y chromium) or run .ci/run; with CI=true this test fails instead. ***\n',
+  );
+}
+
+/** Values that would run script if the page ever turned data into markup. */
+const LOCAL_SURNAME = '<img src=x onerror="window.__injected=1">';
+const CRM_SURNAME = "O'Brien <b>&amp;</b> <script>window.__injected=2</script>";
+
+/**
+ * A tenant with two connections: Reapit against its simulator (synced once, with a conflict waiting: the
+ * surname edited locally through the API and in the CRM, both times to markup) and Alto against an address where nothing listens
+ * (run once, so it waits in backoff with its last error).
+ */
+async function arrangeTenant(
+  h: SyncHarness,
+  api: (method: string, path: string, body?: unknown) => Promise<unknown>,
+) {
+  const base = `/api/tenants/${h.tenantId}`;
+  await api('POST', `${base}/connections/${h.connectionId}/sync`);
+  const page = (await api('GET', `${base}/contacts?limit=1`)) as {
+    contacts: Array<{ id: string; links: Array<{ externalId: string }> }>;
+  };
+  const target = page.contacts[0];
+  const externalId = target?.links[0]?.externalId;
+  if (target === undefined || externalId === undefined) throw new Error('the first sync linked no contact');
+  await api('PATCH', `${base}/contacts/${target.id}`, { lastName: LOCAL_SURNAME });
+  await editInCrm(h, externalId, { lastName: CRM_SURNAME });
+
+  const alto = getProvider('alto');
+  if (alto === undefined) throw new Error('alto is not registered');
+  const gone = await alto.startSimulator({ port: 0 });
+  await gone.close();
+  const added = await h.store.addConnection({
+    tenantId: h.tenantId,
+    provider: 'alto',
+    baseUrl: gone.baseUrl,
+    credentials: credentialsSchema.parse(gone.credentials),
+    nextRunAt: new Date(),
+  });
+  if (!added.ok) throw new Error(added.error.message);
+  const ran = await runConnection(h.deps, { tenantId: h.tenantId, connectionId: added.value.id });
+  if (!ran.ok || ran.value.state !== 'backoff')
+    throw new Error(`alto should wait in backoff: ${JSON.stringify(ran)}`);
+  return { altoId: added.value.id };
+}
+
+const card = (page: Page, connectionId: string) =>
+  page.locator(`[data-testid="connection-card"][data-connection-id="${connectionId}"]`);
+
+describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
+  it('signs in, shows each connection state, syncs, shows the new audit row and expands its conflict', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 120, seed: 7 } });
+    const app = createServerApp({ store: h.store, runner: h.deps, adminToken: TOKEN });
+    const server = await startServer({ app, store: h.store, port: 0, host: '127.0.0.1' });
+    const api = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${server.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      if (!response.ok) throw new Error(`${method} ${path} → ${response.status} ${await response.text()}`);
+      return response.json();
+    };
+    let browser: Browser | undefined;
+    try {
+      const { altoId } = await arrangeTenant(h, api);
+      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+      const page = await browser.newPage({ viewport: { width: 1360, height: 1000 } });
+      const pageErrors: string[] = [];
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+
+      await page.goto(`${server.url}/admin`);
+      await page.getByTestId('token-input').fill('a-wrong-token-for-this-server');
+      await page.getByTestId('login-button').click();
+      await expect.poll(() => page.getByTestId('login-error').textContent()).toMatch(/refused/);
+      await page.getByTestId('token-input').fill(TOKEN);
+      await page.getByTestId('login-button').click();
+
+      // Each connection's state, as its badge and as the highlighted node of its diagram.
+      const reapit = card(page, h.connectionId);
+      const alto = card(page, altoId);
+      await reapit.waitFor();
+      await alto.waitFor();
+      expect(await page.getByTestId('connection-card').count()).toBe(2);
+      expect(await reapit.getByTestId('connection-state').textContent()).toBe('idle');
+      expect(await alto.getByTestId('connection-state').textContent()).toBe('backoff');
+      expect(await reapit.locator('.state.current').getAttribute('data-state')).toBe('idle');
+      expect(await alto.locator('.state.current').getAttribute('data-state')).toBe('backoff');
+      expect(await alto.locator('.state.resume').getAttribute('data-state')).toBe('fetching');
+      expect(await reapit.getByTestId('connection-cursor').textContent()).toMatch(/OXF/);
+      expect(await alto.getByTestId('connection-last-error').textContent()).toMatch(/transient.*fetching/);
+      expect(await alto.getByTestId('connection-last-error').textContent()).toMatch(/retrying: attempt 1/);
+      expect(await reapit.getByTestId('retry').isDisabled()).toBe(true);
+
+      const rows = page.getByTestId('audit-row');
+      await rows.first().waitFor();
+      const before = await rows.count();
+      const newestBefore = Number(await rows.first().getAttribute('data-audit-id'));
+
+      await reapit.getByTestId('sync-now').click();
+      await expect
+        .poll(() => reapit.getByTestId('action-status').textContent(), { timeout: 30_000 })
+        .toBe('Sync finished: idle.');
+      await expect.poll(() => rows.count()).toBe(before + 1);
+      const newest = rows.first();
+      expect(Number(await newest.getAttribute('data-audit-id'))).toBeGreaterThan(newestBefore);
+      expect(await newest.getByTestId('audit-conflict-count').textContent()).toBe('1');
+
+      // Expand the new row: its conflict, field by field.
+      const detail = page.locator(
+        `[data-testid="audit-detail"][data-audit-id="${await newest.getAttribute('data-audit-id')}"]`,
+      );
+      expect(await detail.isVisible()).toBe(false);
+      await newest.getByTestId('audit-toggle').click();
+      await detail.waitFor({ state: 'visible' });
+      const conflict = detail.getByTestId('conflict-row');
+      expect(await conflict.count()).toBe(1);
+      expect(await conflict.getByTestId('conflict-field').textContent()).toBe('lastName');
+      expect(await conflict.getByTestId('conflict-crm').textContent()).toBe(CRM_SURNAME);
+      expect(await conflict.getByTestId('conflict-local').textContent()).toBe(LOCAL_SURNAME);
+      expect(await conflict.getByTestId('conflict-winner').textContent()).toBe('CRM');
+      // Shown as text: no element was made from the values and no script ran.
+      expect(await detail.locator('img, b, script').count()).toBe(0);
+      expect(await page.evaluate(() => (globalThis as { __injected?: unknown }).__injected)).toBeUndefined();
+
+      // The first cycle's row explains the duplicates it suppressed.
+      const first = rows.last();
+      await first.click();
+      const firstDetail = page.locator(
+        `[data-testid="audit-detail"][data-audit-id="${await first.getAttribute('data-audit-id')}"]`,
+      );
+      expect(await firstDetail.getByTestId('duplicate-row').count()).toBeGreaterThan(0);
+
+      mkdirSync('test-results', { recursive: true });
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      expect(existsSync(SCREENSHOT)).toBe(true);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await browser?.close();
+      await server.close();
+      await h.close();
+    }
+    // Two simulators' worth of sync, a browser start and a page: slow on a busy machine.
+  }, 120_000);
+});

@@ -1,0 +1,229 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openApp } from '../../src/main.ts';
+import { startSimulator } from '../support/simulators.ts';
+
+/** The real CLI as a child process on its own embedded database; never a Postgres the caller may have set. */
+function cli(dataDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { DATABASE_URL: _ignored, ...env } = process.env;
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', ...args],
+      { env: { ...env, CRM_SYNC_DATA_DIR: dataDir }, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** A usage error: exit 2 and exactly one line on stderr matching `message`. */
+function expectUsageError(run: { code: number; stderr: string }, message: RegExp): void {
+  expect(run.code).toBe(2);
+  expect(run.stderr).toMatch(message);
+  expect(run.stderr.trim().split('\n')).toHaveLength(1);
+}
+
+async function json<T>(run: Promise<{ code: number; stdout: string; stderr: string }>): Promise<T> {
+  const { code, stdout, stderr } = await run;
+  expect(code, stderr).toBe(0);
+  return JSON.parse(stdout) as T;
+}
+
+/**
+ * The second case spawns the CLI about fifteen times in sequence, ~1.5–2.5 s each on an idle two-core machine
+ * (the whole file takes about 40 s); the margin is for a machine busy with other suites, where a spawn can take
+ * ten times as long.
+ */
+const TIMEOUT_MS = 300_000;
+
+const freshDataDir = () => join(mkdtempSync(join(tmpdir(), 'crm-sync-cli-')), 'data');
+
+const sim = await startSimulator('reapit', { contacts: 30, seed: 3 });
+afterAll(() => sim.close());
+
+describe('crm-sync operator commands', () => {
+  it.concurrent(
+    'adds tenants, changes their interval, and refuses bad arguments without changing anything',
+    async () => {
+      const dir = freshDataDir();
+      const added = await cli(dir, 'tenant', 'add', 'Harbour Lettings', '--interval', '15m');
+      expect(added.code, added.stderr).toBe(0);
+      expect((await cli(dir, 'tenant', 'set-interval', 'Harbour Lettings', '5m')).code).toBe(0);
+
+      // A bad interval is refused before the database is opened, so it may run beside the other.
+      const [badInterval, ghost] = await Promise.all([
+        cli(dir, 'tenant', 'set-interval', 'Harbour Lettings', '5x'),
+        cli(dir, 'tenant', 'set-interval', 'Nobody & Co', '10m'),
+      ]);
+      expectUsageError(badInterval, /malformed interval "5x"/);
+      expectUsageError(ghost, /unknown tenant "Nobody & Co"/);
+
+      const tenants = await json<Array<{ name: string; interval: string; intervalSeconds: number }>>(
+        cli(dir, 'tenant', 'list', '--json'),
+      );
+      expect(tenants).toEqual([
+        expect.objectContaining({ name: 'Harbour Lettings', interval: '5m', intervalSeconds: 300 }),
+      ]);
+
+      // A running serve/worker holds the embedded database: one line naming it, exit 2.
+      const holder = await openApp({ command: 'crm-sync serve', source: { CRM_SYNC_DATA_DIR: dir } });
+      if (!holder.ok) throw new Error(holder.error.message);
+      try {
+        expectUsageError(
+          await cli(dir, 'tenant', 'list'),
+          new RegExp(`in use by pid ${process.pid} .*crm-sync serve`),
+        );
+      } finally {
+        await holder.value.close();
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  it.concurrent(
+    'connects a tenant to Reapit, imports leads and events, syncs, and reports status and audit',
+    async () => {
+      const dir = freshDataDir();
+      const credentials = JSON.stringify(sim.credentials);
+      const add = (...extra: string[]) =>
+        cli(dir, 'connection', 'add', '--tenant', 'acme', '--base-url', sim.baseUrl, ...extra);
+      expect((await cli(dir, 'tenant', 'add', 'acme')).code).toBe(0);
+      const connected = await add('--provider', 'reapit', '--credentials', credentials);
+      expect(connected.code, connected.stderr).toBe(0);
+      expect(connected.stdout).not.toContain(String(sim.credentials.clientSecret));
+
+      // Only the unknown tenant needs the database (one process at a time); the others fail before opening it.
+      const [badJson, badFields, badProvider, badInstant, ghost] = await Promise.all([
+        add('--provider', 'reapit', '--credentials', '{"clientId": '),
+        add('--provider', 'reapit', '--credentials', '{"clientId":"x"}'),
+        add('--provider', 'salesforce', '--credentials', credentials),
+        cli(
+          dir,
+          ...`engagement add --tenant acme --type open --at yesterday --event-id e`.split(' '),
+          '--contact',
+          randomUUID(),
+        ),
+        cli(
+          dir,
+          ...`connection add --tenant ghost --provider reapit --base-url ${sim.baseUrl}`.split(' '),
+          '--credentials',
+          credentials,
+        ),
+      ]);
+      expectUsageError(badJson, /--credentials is not valid JSON/);
+      expectUsageError(badFields, /--credentials do not fit reapit: clientSecret: required/);
+      expectUsageError(badProvider, /unknown provider "salesforce"/);
+      expectUsageError(badInstant, /--at: expected an ISO 8601/);
+      expectUsageError(ghost, /unknown tenant "ghost"/);
+      const connections = await cli(dir, 'connection', 'list', '--json');
+      expect(JSON.parse(connections.stdout)).toEqual([
+        expect.objectContaining({ tenant: 'acme', provider: 'reapit', enabled: true, cursor: null }),
+      ]);
+      expect(connections.stdout).not.toContain(String(sim.credentials.clientSecret));
+
+      type Status = { tenant: string; provider: string; state: string; cursor: unknown; attempt: number };
+      const before = await json<Status[]>(cli(dir, 'status', '--tenant', 'acme', '--json'));
+      expect(before).toEqual([
+        expect.objectContaining({
+          tenant: 'acme',
+          provider: 'reapit',
+          state: 'idle',
+          cursor: null,
+          attempt: 0,
+          resumeAt: null,
+          lastError: null,
+        }),
+      ]);
+
+      // Web leads: the second line is the first person again, so one contact is created for two lines.
+      const leads = join(dir, '..', 'leads.jsonl');
+      writeFileSync(
+        leads,
+        [
+          {
+            firstName: 'Priya',
+            lastName: 'Ramanathan',
+            email: 'priya.r@example.net',
+            mobilePhone: '07700 900461',
+          },
+          { firstName: 'Priya', lastName: 'Ramanathan', email: 'PRIYA.R@example.net' },
+          { firstName: 'Tomasz', lastName: 'Oyelaran', email: 'tomasz.oyelaran@example.org' },
+        ]
+          .map((line) => JSON.stringify(line))
+          .join('\n'),
+      );
+      type Imported = {
+        created: Array<{ line: number; id: string }>;
+        matched: Array<{ line: number; matchedId: string }>;
+      };
+      const first = await json<Imported>(cli(dir, 'contact', 'import', '--tenant', 'acme', leads, '--json'));
+      expect(first.created.map((c) => c.line)).toEqual([1, 3]);
+      expect(first.matched).toEqual([expect.objectContaining({ line: 2, matchedId: first.created[0]?.id })]);
+      const again = await json<Imported>(cli(dir, 'contact', 'import', '--tenant', 'acme', leads, '--json'));
+      expect(again.created).toEqual([]);
+      expect(again.matched).toHaveLength(3);
+
+      const priya = first.created[0]?.id ?? '';
+      const event = ['engagement', 'add', '--tenant', 'acme', '--contact', priya, '--type', 'open'];
+      const sameEvent = ['--at', '2025-06-01T09:30:00Z', '--event-id', 'nh-ev-1', '--json'];
+      const once = await cli(dir, ...event, ...sameEvent);
+      const twice = await cli(dir, ...event, ...sameEvent);
+      expect(JSON.parse(once.stdout)).toMatchObject({ inserted: ['nh-ev-1'], duplicates: [] });
+      expect(JSON.parse(twice.stdout)).toMatchObject({ inserted: [], duplicates: ['nh-ev-1'] });
+
+      type Contact = { id: string; contact: { email: string | null; emailOpens: number }; links: unknown[] };
+      const contacts = await json<Contact[]>(cli(dir, 'contact', 'list', '--tenant', 'acme', '--json'));
+      expect(contacts).toHaveLength(2);
+      expect(contacts.find((c) => c.id === priya)?.contact.emailOpens).toBe(1);
+
+      const synced = await json<Status[]>(cli(dir, 'sync', '--tenant', 'acme', '--json'));
+      expect(synced).toEqual([expect.objectContaining({ provider: 'reapit', state: 'idle' })]);
+      const after = await json<Status[]>(cli(dir, 'status', '--tenant', 'acme', '--json'));
+      expect(after).toEqual([
+        expect.objectContaining({
+          state: 'idle',
+          cursor: expect.objectContaining({ externalId: expect.any(String) }),
+          attempt: 0,
+        }),
+      ]);
+      // The cycle created the leads in Reapit (they had no origin connection).
+      const records = JSON.stringify(await sim.control.records()).toLowerCase();
+      expect(records).toContain('priya.r@example.net');
+      expect(records).toContain('tomasz.oyelaran@example.org');
+
+      type Audit = {
+        cycleId: string;
+        tenant: string;
+        provider: string;
+        outcome: string;
+        window: { from: unknown; to: string };
+        fetched: number;
+        written: { created: number; updated: number; unchanged: number };
+        conflicts: unknown[];
+        duplicatesSuppressed: unknown[];
+        errors: unknown[];
+        startedAt: string;
+        finishedAt: string;
+      };
+      const audit = await json<Audit[]>(cli(dir, 'audit', '--tenant', 'acme', '--json'));
+      expect(audit).toHaveLength(1);
+      expect(audit[0]).toMatchObject({
+        tenant: 'acme',
+        provider: 'reapit',
+        outcome: 'completed',
+        window: { from: null },
+      });
+      expect(audit[0]?.fetched).toBeGreaterThan(0);
+      expect(audit[0]?.written.created).toBe(2);
+      expect(Array.isArray(audit[0]?.duplicatesSuppressed)).toBe(true);
+    },
+    TIMEOUT_MS,
+  );
+});

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openMemoryStore } from '../../src/persistence/openStore.ts';
+import type { StoreHandle } from '../../src/persistence/store.ts';
+import { providerNames } from '../../src/providers/provider.ts';
+import { createSyncHarness } from '../support/syncHarness.ts';
+
+const MALFORMED = 3;
+
+/**
+ * The end-to-end half of the bad-input check: a simulator serving malformed records among good ones, one real
+ * cycle over HTTP into the store. Each malformed record is quarantined with its error and shows in the cycle's
+ * audit entry; the rest of the cycle completes and the machine is back to idle.
+ */
+describe('a cycle over malformed CRM records', () => {
+  // One PGlite for the file; each case gets its own tenant (createSyncHarness), so nothing is shared.
+  let store: StoreHandle;
+  beforeAll(async () => {
+    const opened = await openMemoryStore();
+    if (!opened.ok) throw new Error(opened.error.message);
+    store = opened.value;
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  it.each([...providerNames])(
+    '%s: quarantines each malformed record, audits it, and completes the rest',
+    async (provider) => {
+      const h = await createSyncHarness(provider, {
+        simulator: { contacts: 40, malformed: MALFORMED, seed: 23 },
+        store,
+      });
+      try {
+        const run = await h.run();
+        if (!run.ok) throw new Error(run.error.message);
+        expect(run.value.state).toBe('idle');
+
+        const quarantine = await h.store.listQuarantine({ tenantId: h.tenantId, limit: 100 });
+        if (!quarantine.ok) throw new Error(quarantine.error.message);
+        expect(quarantine.value).toHaveLength(MALFORMED);
+        for (const entry of quarantine.value) {
+          expect(entry.externalId).not.toBeNull();
+          expect(entry.fields.length).toBeGreaterThan(0);
+          for (const field of entry.fields) expect(entry.error).toContain(`${field}: `);
+        }
+
+        const audit = await h.store.listAudit({ tenantId: h.tenantId });
+        if (!audit.ok) throw new Error(audit.error.message);
+        expect(audit.value.entries).toHaveLength(1);
+        const body = audit.value.entries[0]?.body;
+        expect(body?.outcome).toBe('completed');
+        const quarantined = body?.errors.filter((e) => e.message.startsWith('quarantined ')) ?? [];
+        expect(quarantined).toHaveLength(MALFORMED);
+        for (const entry of quarantine.value) {
+          expect(quarantined.some((e) => e.message.includes(entry.externalId ?? '(none)'))).toBe(true);
+        }
+        const records = await h.sim.control.records();
+        expect(body?.fetched).toBe(records.length - MALFORMED);
+      } finally {
+        await h.close();
+      }
+    },
+  );
+});

@@ -1,0 +1,289 @@
+import { InngestTestEngine, mockCtx } from '@inngest/test';
+import { describe, expect, it } from 'vitest';
+import type { ConnectionProgress } from '../../src/inngest/driveConnection.ts';
+import { abandonConnectionRun } from '../../src/inngest/driveConnection.ts';
+import { createSyncConnection, SYNC_RETRIES } from '../../src/inngest/functions/syncConnection.ts';
+import type { StoreHandle } from '../../src/persistence/store.ts';
+import { getProvider } from '../../src/providers/registry.ts';
+import { withSpec } from '../../src/providers/spec.ts';
+import { runConnection } from '../../src/runner/connectionRunner.ts';
+import { capturingClient } from '../support/inngest.ts';
+import { createSyncHarness, type SyncHarness } from '../support/syncHarness.ts';
+
+type Ctx = Parameters<typeof mockCtx>[0];
+
+/** The per-connection function over a harness, and the due event that starts it. */
+function engineFor(h: SyncHarness, options: { attempt?: number; recorded?: Map<string, unknown> } = {}) {
+  const { client } = capturingClient();
+  const fn = createSyncConnection(client, h.deps);
+  const event = {
+    name: 'crm/connection.sync.due',
+    data: {
+      tenantId: h.tenantId,
+      connectionId: h.connectionId,
+      provider: 'reapit',
+      slot: '2025-06-02T09:15Z',
+    },
+  };
+  return new InngestTestEngine({
+    function: fn,
+    events: [event],
+    transformCtx: (ctx: Ctx) => {
+      const mocked = mockCtx(ctx) as Ctx & { attempt: number };
+      if (options.attempt !== undefined) mocked.attempt = options.attempt;
+      const recorded = options.recorded;
+      if (recorded !== undefined) {
+        // Keep each step's output as Inngest would memoize it, to replay a retry of the run.
+        const run = mocked.step.run;
+        const recording = (id: string, body: () => Promise<unknown>) =>
+          run(id, async () => {
+            const output = await body();
+            recorded.set(id, output);
+            return output;
+          });
+        // The spy's record of calls stays readable through the wrapper.
+        mocked.step.run = Object.assign(recording, {
+          mock: (run as unknown as { mock: unknown }).mock,
+        }) as typeof run;
+      }
+      return mocked;
+    },
+  });
+}
+
+const stepIds = (ctx: { step: { run: { mock: { calls: unknown[][] } } } }) =>
+  ctx.step.run.mock.calls.map((call) => call[0]);
+
+async function auditOf(h: SyncHarness) {
+  const audit = await h.store.listAudit({ tenantId: h.tenantId });
+  if (!audit.ok) throw new Error(audit.error.message);
+  return audit.value.entries.map((e) => e.body);
+}
+
+async function stateOf(h: SyncHarness) {
+  const stored = await h.store.loadSnapshot({ tenantId: h.tenantId, connectionId: h.connectionId });
+  if (!stored.ok) throw new Error(stored.error.message);
+  return stored.value?.stateValue;
+}
+
+/** Fails `saveSnapshot` once, for the first transition into `state`: a crash between a phase and its checkpoint. */
+function failingOnce(store: StoreHandle, state: string): StoreHandle {
+  let failed = false;
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      if (key === 'saveSnapshot') {
+        return (async (params) => {
+          if (!failed && params.stateValue === state) {
+            failed = true;
+            return { ok: false, error: { kind: 'unavailable', message: 'connection reset' } };
+          }
+          return target.saveSnapshot(params);
+        }) satisfies StoreHandle['saveSnapshot'];
+      }
+      const value = Reflect.get(target, key, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+describe('sync-connection', () => {
+  it('runs a whole cycle as one step per machine phase, and a duplicate event finds nothing due', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 40, seed: 3 } });
+    try {
+      const run = await engineFor(h).execute();
+      expect(run).not.toHaveProperty('error');
+      expect(stepIds(run.ctx)).toEqual(['load', 'fetch-1', 'reconcile-2', 'push-3', 'audit-4']);
+      const result = run.result as ConnectionProgress;
+      expect(result).toMatchObject({ state: 'idle', stopped: null, cycleId: null });
+      expect(result.lastAudit?.counts.fetched).toBe(40);
+      expect((await auditOf(h)).map((a) => a.outcome)).toEqual(['completed']);
+
+      const again = await engineFor(h).execute();
+      expect(stepIds(again.ctx)).toEqual(['load']);
+      expect(again.result).toMatchObject({ state: 'idle', stopped: 'not_due' });
+      expect(await auditOf(h)).toHaveLength(1);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('resumes the machine from its snapshot when a failed step is retried', async () => {
+    const base = await createSyncHarness('reapit', { simulator: { contacts: 30, seed: 5 } });
+    // The reconcile phase completes, but its transition to pushing is never checkpointed.
+    const h = { ...base, deps: { ...base.deps, store: failingOnce(base.store, 'pushing') } };
+    try {
+      const recorded = new Map<string, unknown>();
+      const first = await engineFor(h, { recorded }).execute();
+      expect((first as { error?: { message: string } }).error?.message).toMatch(
+        /saving the machine snapshot failed/,
+      );
+      expect(stepIds(first.ctx)).toEqual(['load', 'fetch-1', 'reconcile-2']);
+      expect(await stateOf(h)).toBe('reconciling');
+
+      // Inngest retries the failed step: completed steps come back memoized, reconcile-2 runs again.
+      const memoized = [...recorded].map(([id, output]) => ({ id, handler: () => output }));
+      expect(memoized.map((s) => s.id)).toEqual(['load', 'fetch-1']);
+      const retry = await engineFor(h).execute({ steps: memoized });
+      expect(retry).not.toHaveProperty('error');
+      expect(retry.result).toMatchObject({ state: 'idle', stopped: null });
+      expect(stepIds(retry.ctx)).toEqual(['load', 'fetch-1', 'reconcile-2', 'push-3', 'audit-4']);
+
+      const audit = await auditOf(h);
+      expect(audit.map((a) => a.outcome)).toEqual(['completed']);
+      expect(audit[0]?.fetched).toBe(30);
+      const contacts = await h.store.listContacts({ tenantId: h.tenantId, limit: 1000 });
+      const linked = contacts.ok ? contacts.value.flatMap((c) => c.links).length : 0;
+      expect(linked + (audit[0]?.duplicatesSuppressed.length ?? 0)).toBe(30);
+    } finally {
+      await base.close();
+    }
+  });
+
+  it('turns backoff into a sleep until resumeAt, then resumes the phase that failed', async () => {
+    let offsetMs = 0;
+    const spec = withSpec(getProvider('reapit')?.spec ?? fail(), { retry: { maxAttempts: 1 } });
+    const h = await createSyncHarness('reapit', {
+      simulator: { contacts: 12, seed: 9 },
+      runner: { clock: () => new Date(Date.now() + offsetMs), providerOptions: () => ({ spec }) },
+    });
+    try {
+      await h.sim.control.faults({ errorRate: 1 });
+      const recorded = new Map<string, unknown>();
+      const run = await engineFor(h, { recorded })
+        .clone({
+          steps: [
+            {
+              id: 'backoff-2',
+              // The sleep: time passes until resumeAt, and the provider recovers meanwhile.
+              handler: async () => {
+                const parked = recorded.get('fetch-1') as ConnectionProgress;
+                offsetMs += Date.parse(parked.resumeAt ?? '') - h.deps.clock().getTime() + 1;
+                await h.sim.control.faults({});
+              },
+            },
+          ],
+        })
+        .execute();
+
+      expect(run).not.toHaveProperty('error');
+      const parked = recorded.get('fetch-1') as ConnectionProgress;
+      expect(parked).toMatchObject({ state: 'backoff', resumePhase: 'fetching', attempt: 1 });
+      expect(parked.lastError).toMatchObject({ kind: 'transient', phase: 'fetching' });
+      expect(run.ctx.step.sleepUntil).toHaveBeenCalledWith('backoff-2', parked.resumeAt);
+      expect(stepIds(run.ctx)).toEqual(['load', 'fetch-1', 'fetch-2', 'reconcile-3', 'push-4', 'audit-5']);
+      expect(run.result).toMatchObject({ state: 'idle', stopped: null });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('ends in error with a NonRetriableError when authentication fails, and onFailure keeps its one audit entry', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 5 } });
+    try {
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      const credentials = await h.store.getConnectionCredentials(ref);
+      if (!credentials.ok) throw new Error(credentials.error.message);
+      await h.store.setConnectionCredentials({
+        ...ref,
+        credentials: { ...credentials.value, clientSecret: 'revoked' },
+      });
+
+      const run = await engineFor(h).execute();
+      expect(run).toHaveProperty('error');
+      const error = (run as { error: { name: string; message: string } }).error;
+      expect(error.name).toBe('NonRetriableError');
+      expect(error.message).toMatch(/stopped in error \(auth_failed\) during fetching/);
+      expect(stepIds(run.ctx)).toEqual(['load', 'fetch-1']);
+      expect(await stateOf(h)).toBe('error');
+      const audit = await auditOf(h);
+      expect(audit.map((a) => a.outcome)).toEqual(['failed']);
+
+      // Inngest calls onFailure after a non-retriable error: the machine is already in error, audited once.
+      const failed = await abandonConnectionRun(h.deps, ref, {
+        runId: 'run-1',
+        message: error.message,
+        startedAt: new Date(),
+      });
+      expect(failed).toEqual({ state: 'error' });
+      expect(await auditOf(h)).toEqual(audit);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('waits and retries while another live worker holds the lease, and gives the run up quietly on the last attempt', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 5 } });
+    try {
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      const held = await h.store.acquireLease({
+        ...ref,
+        owner: 'other-host:77:w',
+        ttlMs: 60_000,
+        now: new Date(),
+      });
+      expect(held.ok).toBe(true);
+
+      const run = await engineFor(h).execute();
+      expect((run as { error?: { name: string } }).error?.name).toBe('RetryAfterError');
+
+      const last = await engineFor(h, { attempt: SYNC_RETRIES }).execute();
+      expect(last).not.toHaveProperty('error');
+      expect(last.result).toMatchObject({ state: 'idle', stopped: 'lease_held' });
+      expect(await auditOf(h)).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('onFailure stops a machine left mid-cycle in error with an audit entry; retry continues the same cycle', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 8 } });
+    try {
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      const fetched = await engineFor(h).executeStep('fetch-1');
+      expect(fetched.result).toMatchObject({ state: 'reconciling' });
+      const cycleId = (fetched.result as ConnectionProgress).cycleId;
+
+      const failure = {
+        runId: 'run-7',
+        message: 'store unreachable after 5 attempts',
+        startedAt: new Date(),
+      };
+      expect(await abandonConnectionRun(h.deps, ref, failure)).toEqual({ state: 'error' });
+      expect(await abandonConnectionRun(h.deps, ref, failure)).toEqual({ state: 'error' });
+      const audit = await auditOf(h);
+      expect(audit).toHaveLength(1);
+      expect(audit[0]).toMatchObject({
+        outcome: 'failed',
+        cycleId: expect.stringContaining(`${cycleId}/error@`),
+      });
+      expect(audit[0]?.errors.at(-1)?.message).toMatch(
+        /stopped in error \(fatal\) during reconciling: run run-7 failed/,
+      );
+
+      const retried = await runConnection(h.deps, ref, 'retry');
+      expect(retried.ok && retried.value.state).toBe('idle');
+      expect(retried.ok && retried.value.context.lastAudit?.cycleId).toBe(cycleId);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('onFailure of a run that failed outside any cycle writes one audit entry of its own', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 3 } });
+    try {
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      const failure = { runId: 'run-9', message: 'provider reapit is not available', startedAt: new Date() };
+      expect(await abandonConnectionRun(h.deps, ref, failure)).toEqual({ state: 'idle' });
+      expect(await abandonConnectionRun(h.deps, ref, failure)).toEqual({ state: 'idle' });
+      const audit = await auditOf(h);
+      expect(audit).toHaveLength(1);
+      expect(audit[0]).toMatchObject({ cycleId: 'run:run-9', outcome: 'failed', fetched: 0 });
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+function fail(): never {
+  throw new Error('reapit is not registered');
+}

@@ -1,0 +1,422 @@
+import { describe, expect, it } from 'vitest';
+import { matchKeys } from '../../src/core/dedup/blocking.ts';
+import { toMatchRecord } from '../../src/core/dedup/matchRecord.ts';
+import { credentialsSchema } from '../../src/persistence/records.ts';
+import { ADMIN_TOKEN, createApiFixture, editInCrm, useSharedStore } from './apiFixture.ts';
+
+const store = useSharedStore();
+
+describe('admin API: authentication', () => {
+  it.each([
+    ['no Authorization header', null],
+    ['a wrong token', 'not-the-admin-token-at-all'],
+    ['a token one character short', ADMIN_TOKEN.slice(0, -1)],
+  ])('answers 401 with %s, on every route', async (_, token) => {
+    const f = await createApiFixture({ store: store() });
+    try {
+      for (const [method, path] of [
+        ['GET', '/api/tenants'],
+        ['POST', '/api/tenants'],
+        ['GET', `${f.base}/connections`],
+        ['POST', `${f.base}/connections/${f.h.connectionId}/sync`],
+        ['GET', `${f.base}/audit`],
+        ['POST', `${f.base}/engagement`],
+        ['GET', '/api/no-such-route'],
+      ] as const) {
+        const response = await f.call(method, path, { token });
+        expect(response.status, `${method} ${path}`).toBe(401);
+        expect(response.json.error).toMatch(/bearer token/);
+      }
+      // Nothing ran: the connection was never synced.
+      const audit = await f.h.store.listAudit({ tenantId: f.h.tenantId });
+      expect(audit.ok && audit.value.entries).toEqual([]);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('serves the admin page shell without the token, and it carries no data', async () => {
+    const f = await createApiFixture({ store: store() });
+    try {
+      const page = await f.app.request('/admin');
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).toContain('data-testid="token-input"');
+      expect(html).not.toContain(f.h.tenantId);
+      expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+      expect((await f.app.request('/admin/admin.js')).status).toBe(200);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('leaves /api/inngest to the Inngest handler, which checks its own signatures', async () => {
+    const f = await createApiFixture({
+      store: store(),
+      server: { inngestHandler: async (c) => c.json({ from: 'inngest' }) },
+    });
+    try {
+      const response = await f.call('PUT', '/api/inngest', { token: null });
+      expect(response).toEqual({ status: 200, json: { from: 'inngest' } });
+      expect((await f.call('GET', '/api/tenants', { token: null })).status).toBe(401);
+    } finally {
+      await f.close();
+    }
+  });
+});
+
+describe('admin API: tenants', () => {
+  it('creates a tenant, lists it, refuses its name twice and updates its interval', async () => {
+    const f = await createApiFixture({ store: store() });
+    try {
+      const created = await f.call('POST', '/api/tenants', {
+        body: { name: 'Harbour Lettings', interval: '30m' },
+      });
+      expect(created.status).toBe(201);
+      expect(created.json.tenant).toMatchObject({ name: 'Harbour Lettings', interval: '30m' });
+      const { id } = created.json.tenant;
+
+      const list = await f.call('GET', '/api/tenants');
+      expect(list.json.tenants.map((t: { name: string }) => t.name)).toContain('Harbour Lettings');
+
+      const again = await f.call('POST', '/api/tenants', {
+        body: { name: 'Harbour Lettings', interval: '5m' },
+      });
+      expect(again.status).toBe(409);
+
+      const patched = await f.call('PATCH', `/api/tenants/${id}`, { body: { interval: '1h' } });
+      expect(patched.status).toBe(200);
+      expect(patched.json.tenant).toMatchObject({ id, interval: '1h', syncIntervalSeconds: 3600 });
+      expect((await f.call('GET', `/api/tenants/${id}`)).json.tenant.interval).toBe('1h');
+    } finally {
+      await f.close();
+    }
+  });
+});
+
+describe('admin API: invalid input is a 400 with the zod issues, never a 500', () => {
+  it('answers each malformed request with 400 and its issues', async () => {
+    const f = await createApiFixture({ store: store() });
+    const connection = `${f.base}/connections/${f.h.connectionId}`;
+    const contactId = '8f2b6a1e-4c8d-4b6e-9a51-2f3c4d5e6f70';
+    const cases: Array<[string, string, { body?: unknown; rawBody?: string }, string]> = [
+      ['POST', '/api/tenants', { body: {} }, 'name'],
+      ['POST', '/api/tenants', { body: { name: 'A', interval: '5 minutes' } }, 'interval'],
+      ['POST', '/api/tenants', { body: { name: 'A', interval: '30s' } }, 'interval'],
+      ['POST', '/api/tenants', { body: { name: 'A', interval: '5m', admin: true } }, ''],
+      ['POST', '/api/tenants', { rawBody: '{"name": "A",' }, ''],
+      ['POST', '/api/tenants', { body: [1, 2] }, ''],
+      ['PATCH', f.base, { body: { interval: 15 } }, 'interval'],
+      ['PATCH', connection, { body: {} }, ''],
+      ['PATCH', connection, { body: { enabled: 'yes' } }, 'enabled'],
+      ['POST', `${f.base}/engagement`, { body: { events: [] } }, 'events'],
+      [
+        'POST',
+        `${f.base}/engagement`,
+        { body: { events: [{ eventId: 'e1', contactId, type: 'bounce', at: '2025-06-01T10:00:00Z' }] } },
+        'events.0.type',
+      ],
+      [
+        'POST',
+        `${f.base}/engagement`,
+        { body: { events: [{ eventId: 'e1', contactId: 'c-1', type: 'open', at: 'yesterday' }] } },
+        'events.0.contactId',
+      ],
+      ['PATCH', `${f.base}/contacts/${contactId}`, { body: { email: 'not-an-email' } }, 'email'],
+      ['PATCH', `${f.base}/contacts/${contactId}`, { body: { favouriteColour: 'blue' } }, ''],
+      ['PATCH', `${f.base}/contacts/${contactId}`, { body: {} }, ''],
+      ['GET', `${f.base}/audit?limit=0`, {}, 'limit'],
+      ['GET', `${f.base}/audit?provider=salesforce`, {}, 'provider'],
+      ['GET', `${f.base}/audit?since=last-week`, {}, 'since'],
+      ['GET', `${f.base}/audit?colour=blue`, {}, ''],
+      ['GET', `${f.base}/contacts?afterId=7`, {}, 'afterId'],
+      ['GET', '/api/tenants/not-a-uuid/connections', {}, 'tenantId'],
+      ['POST', `${f.base}/connections/42/sync`, {}, 'connectionId'],
+    ];
+    try {
+      for (const [method, path, options, issuePath] of cases) {
+        const response = await f.call(method, path, options);
+        const label = `${method} ${path} ${JSON.stringify(options)}`;
+        expect(response.status, label).toBe(400);
+        expect(response.json.error, label).toMatch(/^invalid (body|path|query)/);
+        expect(Array.isArray(response.json.issues), label).toBe(true);
+        if (issuePath !== '') {
+          const paths = response.json.issues.map((i: { path: unknown[] }) => i.path.join('.'));
+          expect(paths, label).toContain(issuePath);
+        }
+      }
+    } finally {
+      await f.close();
+    }
+  });
+});
+
+describe('admin API: connections and actions', () => {
+  it('"sync now" runs a cycle: idle with a cursor, and a new audit entry', async () => {
+    const f = await createApiFixture({ store: store() });
+    const connection = `${f.base}/connections/${f.h.connectionId}`;
+    try {
+      const before = await f.call('GET', `${f.base}/connections`);
+      expect(before.json.connections).toHaveLength(1);
+      expect(before.json.connections[0]).toMatchObject({ state: 'idle', cursor: null, lastAudit: null });
+      expect(before.json.connections[0]).not.toHaveProperty('credentials');
+
+      const synced = await f.call('POST', `${connection}/sync`);
+      expect(synced.status).toBe(200);
+      expect(synced.json.connection).toMatchObject({
+        state: 'idle',
+        attempt: 0,
+        lastError: null,
+        running: false,
+      });
+      expect(synced.json.connection.cursor).not.toBeNull();
+      expect(synced.json.connection.lastAudit.counts.fetched).toBe(30);
+      expect(Date.parse(synced.json.connection.nextRunAt)).toBeGreaterThan(Date.now());
+
+      const audit = await f.call('GET', `${f.base}/audit`);
+      expect(audit.json.entries).toHaveLength(1);
+      expect(audit.json.entries[0]).toMatchObject({
+        connectionId: f.h.connectionId,
+        provider: 'reapit',
+        body: { outcome: 'completed', fetched: 30 },
+      });
+
+      await f.call('POST', `${connection}/sync`);
+      const page1 = await f.call('GET', `${f.base}/audit?limit=1`);
+      expect(page1.json.entries).toHaveLength(1);
+      expect(page1.json.nextBeforeId).toBe(page1.json.entries[0].id);
+      const page2 = await f.call('GET', `${f.base}/audit?limit=1&beforeId=${page1.json.nextBeforeId}`);
+      expect(page2.json.entries[0].id).toBeLessThan(page1.json.entries[0].id);
+      const filtered = await f.call('GET', `${f.base}/audit?provider=alto`);
+      expect(filtered.json.entries).toEqual([]);
+      const since = await f.call(
+        'GET',
+        `${f.base}/audit?since=${encodeURIComponent('2999-01-01T00:00:00Z')}`,
+      );
+      expect(since.json.entries).toEqual([]);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('"retry" outside error and a run whose lease is held elsewhere are 409s', async () => {
+    const f = await createApiFixture({ store: store() });
+    const connection = `${f.base}/connections/${f.h.connectionId}`;
+    try {
+      const retry = await f.call('POST', `${connection}/retry`);
+      expect(retry.status).toBe(409);
+      expect(retry.json.error).toMatch(/not in error/);
+
+      const lease = await f.h.store.acquireLease({
+        tenantId: f.h.tenantId,
+        connectionId: f.h.connectionId,
+        owner: 'elsewhere:1:other-worker',
+        ttlMs: 60_000,
+        now: new Date(),
+      });
+      expect(lease.ok).toBe(true);
+      const connections = await f.call('GET', `${f.base}/connections`);
+      expect(connections.json.connections[0].running).toBe(true);
+      const sync = await f.call('POST', `${connection}/sync`);
+      expect(sync.status).toBe(409);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('"retry" leads a connection out of error once the cause is fixed', async () => {
+    const f = await createApiFixture({ store: store() });
+    const ref = { tenantId: f.h.tenantId, connectionId: f.h.connectionId };
+    const connection = `${f.base}/connections/${f.h.connectionId}`;
+    try {
+      const good = credentialsSchema.parse(f.h.sim.credentials);
+      await f.h.store.setConnectionCredentials({ ...ref, credentials: { ...good, clientSecret: 'revoked' } });
+      const failed = await f.call('POST', `${connection}/sync`);
+      expect(failed.status).toBe(200);
+      expect(failed.json.connection).toMatchObject({
+        state: 'error',
+        errorReason: 'auth_failed',
+        resumePhase: 'fetching',
+        lastError: { kind: 'auth_failed', phase: 'fetching' },
+      });
+      const audit = await f.call('GET', `${f.base}/audit`);
+      expect(audit.json.entries[0].body).toMatchObject({ outcome: 'failed' });
+      expect(audit.json.entries[0].body.errors.at(-1)).toMatchObject({ retry: false });
+
+      await f.h.store.setConnectionCredentials({ ...ref, credentials: good });
+      const retried = await f.call('POST', `${connection}/retry`);
+      expect(retried.status).toBe(200);
+      expect(retried.json.connection).toMatchObject({ state: 'idle', lastError: null, errorReason: null });
+      expect(retried.json.connection.cursor).not.toBeNull();
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('sets and clears the interval, and disables the connection', async () => {
+    const f = await createApiFixture({ store: store() });
+    const connection = `${f.base}/connections/${f.h.connectionId}`;
+    try {
+      await f.call('POST', `${connection}/sync`); // next run: one tenant interval (15m) away
+      const own = await f.call('PATCH', connection, { body: { interval: '5m' } });
+      expect(own.status).toBe(200);
+      expect(own.json.connection).toMatchObject({ interval: '5m', effectiveInterval: '5m' });
+      // A shorter interval takes effect now, not after the run already scheduled 15 minutes out.
+      expect(Date.parse(own.json.connection.nextRunAt)).toBeLessThanOrEqual(Date.now() + 5 * 60_000);
+
+      const follow = await f.call('PATCH', connection, { body: { interval: null } });
+      expect(follow.json.connection).toMatchObject({ interval: null, effectiveInterval: '15m' });
+
+      const disabled = await f.call('PATCH', connection, { body: { enabled: false } });
+      expect(disabled.json.connection.enabled).toBe(false);
+      expect((await f.call('POST', `${connection}/sync`)).status).toBe(409);
+    } finally {
+      await f.close();
+    }
+  });
+});
+
+describe('admin API: engagement and contacts', () => {
+  it('ingests engagement events once each, by event id', async () => {
+    const f = await createApiFixture({ store: store() });
+    try {
+      await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
+      const { json } = await f.call('GET', `${f.base}/contacts?limit=1`);
+      const contactId = json.contacts[0].id;
+      const events = {
+        events: [
+          { eventId: 'evt-1', contactId, type: 'open', at: '2025-06-01T10:00:00Z' },
+          { eventId: 'evt-2', contactId, type: 'click', at: '2025-06-01T10:01:00Z' },
+          {
+            eventId: 'evt-3',
+            contactId: '8f2b6a1e-4c8d-4b6e-9a51-2f3c4d5e6f70',
+            type: 'open',
+            at: '2025-06-01T10:02:00Z',
+          },
+        ],
+      };
+      const first = await f.call('POST', `${f.base}/engagement`, { body: events });
+      expect(first.status).toBe(200);
+      expect(first.json).toEqual({ inserted: ['evt-1', 'evt-2'], duplicates: [], unknownContact: ['evt-3'] });
+      const second = await f.call('POST', `${f.base}/engagement`, { body: events });
+      expect(second.json).toEqual({
+        inserted: [],
+        duplicates: ['evt-1', 'evt-2'],
+        unknownContact: ['evt-3'],
+      });
+
+      const contact = await f.call('GET', `${f.base}/contacts/${contactId}`);
+      expect(contact.json.contact.contact).toMatchObject({
+        emailOpens: 1,
+        emailClicks: 1,
+        lastOpenedAt: '2025-06-01T10:00:00.000Z',
+      });
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('edits a local contact: merged, re-indexed for matching, and pushed by the next cycle', async () => {
+    const f = await createApiFixture({ store: store() });
+    try {
+      await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
+      const { json } = await f.call('GET', `${f.base}/contacts?limit=2`);
+      expect(json.nextAfterId).toBe(json.contacts[1].id);
+      const target = json.contacts[0];
+      const externalId = target.links[0].externalId;
+
+      const patched = await f.call('PATCH', `${f.base}/contacts/${target.id}`, {
+        body: { email: 'new.address@example.co.uk' },
+      });
+      expect(patched.status).toBe(200);
+      expect(patched.json.contact.contact).toEqual({ ...target.contact, email: 'new.address@example.co.uk' });
+      expect(patched.json.contact.changeSeq).toBeGreaterThan(target.changeSeq);
+
+      const keys = matchKeys(toMatchRecord(target.id, patched.json.contact.contact));
+      const found = await f.h.store.findCandidates({ tenantId: f.h.tenantId, keys });
+      expect(found.ok && found.value.map((c) => c.contactId)).toContain(target.id);
+
+      await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
+      const records = (await f.h.sim.control.records()) as Array<{ id: string; email?: string }>;
+      expect(records.find((r) => r.id === externalId)?.email).toBe('new.address@example.co.uk');
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('audits a conflict when the same field changed on both sides: the CRM wins a contact field', async () => {
+    const f = await createApiFixture({ store: store() });
+    try {
+      await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
+      const { json } = await f.call('GET', `${f.base}/contacts?limit=1`);
+      const target = json.contacts[0];
+      await f.call('PATCH', `${f.base}/contacts/${target.id}`, { body: { mobilePhone: '07700 900111' } });
+      await editInCrm(f.h, target.links[0].externalId, { mobilePhone: '07700 900222' });
+
+      await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
+      const audit = await f.call('GET', `${f.base}/audit?limit=1`);
+      expect(audit.json.entries[0].body.conflicts).toEqual([
+        {
+          contactId: target.id,
+          field: 'mobilePhone',
+          crm: '07700 900222',
+          local: '07700 900111',
+          winner: 'crm',
+        },
+      ]);
+    } finally {
+      await f.close();
+    }
+  });
+});
+
+describe('admin API: tenant isolation', () => {
+  it("answers 404 for another tenant's connection and contact", async () => {
+    const f = await createApiFixture({ store: store() });
+    try {
+      await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
+      const contacts = await f.call('GET', `${f.base}/contacts?limit=1`);
+      const contactId = contacts.json.contacts[0].id;
+
+      const other = await f.call('POST', '/api/tenants', { body: { name: 'Other Agency', interval: '15m' } });
+      const otherBase = `/api/tenants/${other.json.tenant.id}`;
+      const added = await f.h.store.addConnection({
+        tenantId: other.json.tenant.id,
+        provider: 'reapit',
+        baseUrl: f.h.sim.baseUrl,
+        credentials: credentialsSchema.parse(f.h.sim.credentials),
+        nextRunAt: new Date(),
+      });
+      expect(added.ok).toBe(true);
+
+      const foreign = `${otherBase}/connections/${f.h.connectionId}`;
+      expect((await f.call('GET', foreign)).status).toBe(404);
+      expect((await f.call('PATCH', foreign, { body: { enabled: false } })).status).toBe(404);
+      expect((await f.call('POST', `${foreign}/sync`)).status).toBe(404);
+      expect((await f.call('POST', `${foreign}/retry`)).status).toBe(404);
+      expect((await f.call('GET', `${otherBase}/contacts/${contactId}`)).status).toBe(404);
+      expect(
+        (await f.call('PATCH', `${otherBase}/contacts/${contactId}`, { body: { firstName: 'Mallory' } }))
+          .status,
+      ).toBe(404);
+
+      const otherConnections = await f.call('GET', `${otherBase}/connections`);
+      expect(otherConnections.json.connections.map((c: { id: string }) => c.id)).not.toContain(
+        f.h.connectionId,
+      );
+      expect((await f.call('GET', `${otherBase}/audit`)).json.entries).toEqual([]);
+      expect((await f.call('GET', `${otherBase}/contacts`)).json.contacts).toEqual([]);
+      const events = { events: [{ eventId: 'x-1', contactId, type: 'open', at: '2025-06-01T10:00:00Z' }] };
+      expect((await f.call('POST', `${otherBase}/engagement`, { body: events })).json.unknownContact).toEqual(
+        ['x-1'],
+      );
+
+      const unknownTenant = '/api/tenants/00000000-0000-4000-8000-000000000000';
+      expect((await f.call('GET', `${unknownTenant}/connections`)).status).toBe(404);
+      expect((await f.call('GET', `${unknownTenant}/audit`)).status).toBe(404);
+      expect((await f.call('POST', `${unknownTenant}/engagement`, { body: events })).status).toBe(404);
+    } finally {
+      await f.close();
+    }
+  });
+});

@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/** Resolves with the first stdout line matching `pattern`, or rejects when the process exits first. */
+function waitForLine(child: ReturnType<typeof spawn>, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString('utf8');
+      const line = seen.split('\n').find((l) => pattern.test(l));
+      if (line !== undefined) resolve(line);
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`serve exited (${code}) before printing ${pattern}: ${seen}`)),
+    );
+  });
+}
+
+describe('crm-sync serve', () => {
+  it('prints the page URL and a generated token, publishes its URL, serves Inngest, and stops on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'crm-sync-serve-'));
+    const env = {
+      ...process.env,
+      CRM_SYNC_DATA_DIR: dataDir,
+      CRM_SYNC_ADMIN_TOKEN: '',
+      INNGEST_DEV: '1',
+      INNGEST_SIGNING_KEY: '',
+      INNGEST_EVENT_KEY: '',
+      INNGEST_BASE_URL: '',
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0'], { env });
+    try {
+      const pageLine = waitForLine(child, /^admin page: /);
+      const tokenLine = await waitForLine(child, /^admin token: /);
+      const pageUrl = (await pageLine).slice('admin page: '.length);
+      const token = tokenLine.slice('admin token: '.length);
+      expect(pageUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/admin$/);
+      expect(token.length).toBeGreaterThanOrEqual(32);
+      const origin = pageUrl.replace(/\/admin$/, '');
+
+      expect((await fetch(`${origin}/api/tenants`)).status).toBe(401);
+      const tenants = await fetch(`${origin}/api/tenants`, { headers: { authorization: `Bearer ${token}` } });
+      expect(tenants.status).toBe(200);
+      expect(await tenants.json()).toEqual({ tenants: [] });
+      expect((await fetch(pageUrl)).status).toBe(200);
+      // Inngest's endpoint is exempt from the admin token: it answers its own introspection.
+      const inngest = await fetch(`${origin}/api/inngest`);
+      expect(inngest.status).toBe(200);
+      expect(await inngest.json()).toMatchObject({ mode: 'dev' });
+
+      const lock = JSON.parse(readFileSync(join(dataDir, 'db.lock'), 'utf8'));
+      expect(lock).toMatchObject({ command: 'crm-sync serve', adminUrl: origin });
+
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(existsSync(join(dataDir, 'db.lock'))).toBe(false);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    // A fresh embedded database is created and migrated in the child: slow on a busy machine.
+  }, 120_000);
+});

@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import { openMemoryStore } from '../../src/persistence/openStore.ts';
+import type { StoreHandle } from '../../src/persistence/store.ts';
+import { createEmbeddedWorker } from '../../src/worker/embeddedWorker.ts';
+import { createSyncHarness, type SyncHarness } from '../support/syncHarness.ts';
+
+const OTHER_WORKER = 'other-host:4242:7a1c';
+
+function workerFor(h: Pick<SyncHarness, 'deps'>, lines: string[] = []) {
+  return createEmbeddedWorker(h.deps, { log: (line) => lines.push(line) });
+}
+
+async function auditOutcomes(h: SyncHarness) {
+  const audit = await h.store.listAudit({ tenantId: h.tenantId });
+  if (!audit.ok) throw new Error(audit.error.message);
+  return audit.value.entries.map((e) => e.body.outcome);
+}
+
+async function connectionOf(h: SyncHarness) {
+  const connection = await h.store.getConnection({ tenantId: h.tenantId, connectionId: h.connectionId });
+  if (!connection.ok) throw new Error(connection.error.message);
+  return connection.value;
+}
+
+describe('embedded worker', () => {
+  it('picks up a due connection, runs its cycle and logs one line for the run', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 30, seed: 2 } });
+    try {
+      const lines: string[] = [];
+      const worker = workerFor(h, lines);
+      const { started } = await worker.tick();
+      expect(started.map((c) => c.connectionId)).toEqual([h.connectionId]);
+      const [report] = await worker.drain();
+      expect(report?.progress).toMatchObject({ state: 'idle', stopped: null });
+      expect(report?.steps).toBe(5);
+      expect(lines).toEqual([
+        `run tenant=${h.tenantId} provider=reapit connection=${h.connectionId} state=idle steps=5 fetched=30 upserts=${report?.progress?.lastAudit?.counts.upserts} sent=0`,
+      ]);
+      expect(await auditOutcomes(h)).toEqual(['completed']);
+      expect((await connectionOf(h)).lease).toBeNull();
+
+      // Its next run is one interval away: the next tick has nothing to do.
+      expect((await worker.tick()).started).toEqual([]);
+      await worker.stop();
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('skips a connection whose lease another live worker holds, also when it takes the lease after selection', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 5 } });
+    try {
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      const held = await h.store.acquireLease({
+        ...ref,
+        owner: OTHER_WORKER,
+        ttlMs: 60_000,
+        now: new Date(),
+      });
+      expect(held.ok).toBe(true);
+      const worker = workerFor(h);
+      expect((await worker.tick()).started).toEqual([]);
+      await h.store.releaseLease({ ...ref, owner: OTHER_WORKER });
+
+      // The other worker wins the race between our selection and our run.
+      const racing: StoreHandle = new Proxy(h.store, {
+        get(target, key) {
+          if (key === 'listDueConnections') {
+            return (async (params) => {
+              const due = await target.listDueConnections(params);
+              await target.acquireLease({ ...ref, owner: OTHER_WORKER, ttlMs: 60_000, now: new Date() });
+              return due;
+            }) satisfies StoreHandle['listDueConnections'];
+          }
+          const value = Reflect.get(target, key);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const lines: string[] = [];
+      const raced = workerFor({ deps: { ...h.deps, store: racing } }, lines);
+      expect((await raced.tick()).started).toHaveLength(1);
+      const [report] = await raced.drain();
+      expect(report?.progress).toMatchObject({ state: 'idle', stopped: 'lease_held' });
+      expect(lines[0]).toMatch(/state=idle steps=2 stopped=lease_held$/);
+      expect(await auditOutcomes(h)).toEqual([]);
+      expect((await connectionOf(h)).lease?.owner).toBe(OTHER_WORKER);
+      await worker.stop();
+      await raced.stop();
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('takes over a lease that expired (its worker died elsewhere) and completes the cycle', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 10 } });
+    try {
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      await h.store.acquireLease({
+        ...ref,
+        owner: OTHER_WORKER,
+        ttlMs: 1_000,
+        now: new Date(Date.now() - 5_000),
+      });
+      const worker = workerFor(h);
+      expect((await worker.tick()).started).toHaveLength(1);
+      const [report] = await worker.drain();
+      expect(report?.progress).toMatchObject({ state: 'idle', stopped: null });
+      expect(await auditOutcomes(h)).toEqual(['completed']);
+      expect((await connectionOf(h)).lease).toBeNull();
+      await worker.stop();
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('runs connections concurrently: a slow connection does not delay another', async () => {
+    const opened = await openMemoryStore();
+    if (!opened.ok) throw new Error(opened.error.message);
+    const store = opened.value;
+    const slow = await createSyncHarness('reapit', { store, simulator: { contacts: 60 } });
+    const fast = await createSyncHarness('reapit', { store, simulator: { contacts: 5 } });
+    try {
+      await slow.sim.control.faults({ latencyMs: 400 });
+      const lines: string[] = [];
+      const worker = workerFor(slow, lines);
+      expect((await worker.tick()).started).toHaveLength(2);
+      await worker.drain();
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toContain(`connection=${fast.connectionId} state=idle`);
+      expect(lines[1]).toContain(`connection=${slow.connectionId} state=idle`);
+      await worker.stop();
+    } finally {
+      await slow.close();
+      await fast.close();
+      await store.close();
+    }
+  });
+
+  it('on stop, lets the running phase finish, starts no further step, releases the lease; the next worker resumes', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 40 } });
+    try {
+      await h.sim.control.faults({ latencyMs: 150 });
+      const lines: string[] = [];
+      const worker = workerFor(h, lines);
+      expect((await worker.tick()).started).toHaveLength(1);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await worker.stop({ graceMs: 30_000 })).toEqual({ abandoned: 0 });
+      expect(worker.running()).toEqual([]);
+      expect(lines[0]).toMatch(/stopping="stopped before step (reconcile|push|audit)-\d"$/);
+      expect((await connectionOf(h)).lease).toBeNull();
+      expect(await auditOutcomes(h)).toEqual([]);
+      expect((await worker.tick()).started).toEqual([]);
+
+      await h.sim.control.faults({});
+      const next = workerFor(h);
+      expect((await next.tick()).started).toHaveLength(1);
+      const [report] = await next.drain();
+      expect(report?.progress).toMatchObject({ state: 'idle', stopped: null });
+      expect(report?.progress?.lastAudit?.counts.fetched).toBe(40);
+      expect(await auditOutcomes(h)).toEqual(['completed']);
+      await next.stop();
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -1,0 +1,171 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
+import { openStore } from '../../src/persistence/openStore.ts';
+import { credentialsSchema } from '../../src/persistence/records.ts';
+import type { StoreHandle } from '../../src/persistence/store.ts';
+import { runConnection } from '../../src/runner/connectionRunner.ts';
+import { type StartedSimulator, startSimulator } from '../support/simulators.ts';
+
+const cli = path.join(import.meta.dirname, '..', '..', 'src', 'cli.ts');
+const secretKey = randomBytes(32).toString('hex');
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+async function open(dataDir: string): Promise<StoreHandle> {
+  const opened = await openStore({
+    env: { CRM_SYNC_DATA_DIR: dataDir, DATABASE_URL: undefined, CRM_SYNC_SECRET_KEY: secretKey },
+    command: 'crm-sync test',
+    notice: () => {},
+  });
+  if (!opened.ok) throw new Error(opened.error.message);
+  return opened.value;
+}
+
+/** An embedded database with one tenant and one due connection to `sim`; closed again for the worker. */
+async function seed(sim: StartedSimulator) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'crm-sync-worker-'));
+  dirs.push(dataDir);
+  const store = await open(dataDir);
+  try {
+    const tenant = await store.createTenant({ name: 'agency-worker', syncIntervalSeconds: 900 });
+    if (!tenant.ok) throw new Error(tenant.error.message);
+    const connection = await store.addConnection({
+      tenantId: tenant.value.id,
+      provider: 'reapit',
+      baseUrl: sim.baseUrl,
+      credentials: credentialsSchema.parse(sim.credentials),
+      nextRunAt: new Date(),
+    });
+    if (!connection.ok) throw new Error(connection.error.message);
+    return { dataDir, ref: { tenantId: tenant.value.id, connectionId: connection.value.id } };
+  } finally {
+    await store.close();
+  }
+}
+
+function startWorker(dataDir: string): ChildProcess {
+  return spawn(
+    process.execPath,
+    ['--import', 'tsx', cli, 'worker', '--tick-ms', '500', '--grace-ms', '20000'],
+    {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        CRM_SYNC_DATA_DIR: dataDir,
+        CRM_SYNC_SECRET_KEY: secretKey,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+}
+
+/** Collects stderr; `until` resolves once a line matches. */
+function lines(proc: ChildProcess) {
+  const seen: string[] = [];
+  const waiters: Array<{ match: RegExp; resolve: (line: string) => void }> = [];
+  let partial = '';
+  proc.stderr?.on('data', (chunk: Buffer) => {
+    const parts = (partial + chunk.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) {
+      seen.push(line);
+      for (const waiter of waiters.filter((w) => w.match.test(line))) waiter.resolve(line);
+    }
+  });
+  return {
+    seen,
+    until: (match: RegExp) =>
+      new Promise<string>((resolve) => {
+        const found = seen.find((line) => match.test(line));
+        if (found !== undefined) resolve(found);
+        else waiters.push({ match, resolve });
+      }),
+  };
+}
+
+const exited = (proc: ChildProcess) =>
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+
+describe('crm-sync worker', () => {
+  it('syncs the due connection, then exits 0 promptly on SIGTERM, leaving no lease behind', async () => {
+    const sim = await startSimulator('reapit', { contacts: 25, seed: 4 });
+    try {
+      const { dataDir, ref } = await seed(sim);
+      const proc = startWorker(dataDir);
+      const exit = exited(proc);
+      const out = lines(proc);
+      const run = await out.until(/run tenant=/);
+      expect(run).toContain(
+        `tenant=${ref.tenantId} provider=reapit connection=${ref.connectionId} state=idle`,
+      );
+      expect(run).toContain('fetched=25');
+
+      const signalledAt = Date.now();
+      proc.kill('SIGTERM');
+      expect(await exit).toEqual({ code: 0, signal: null });
+      expect(Date.now() - signalledAt).toBeLessThan(10_000);
+      expect(out.seen.at(-1)).toBe('crm-sync worker: stopped');
+
+      const store = await open(dataDir);
+      try {
+        const connection = await store.getConnection(ref);
+        expect(connection.ok && connection.value.lease).toBeNull();
+        const audit = await store.listAudit({ tenantId: ref.tenantId });
+        expect(audit.ok && audit.value.entries.map((e) => e.body.outcome)).toEqual(['completed']);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await sim.close();
+    }
+  }, 120_000);
+
+  it('killed mid-phase (SIGKILL), leaves a snapshot and a lease the next run resumes from at once', async () => {
+    const sim = await startSimulator('reapit', { contacts: 250, seed: 6 });
+    try {
+      await sim.control.faults({ latencyMs: 5_000 });
+      const { dataDir, ref } = await seed(sim);
+      const proc = startWorker(dataDir);
+      const exit = exited(proc);
+      lines(proc);
+      // Kill it while the first page is in flight (each response takes 5 s).
+      while ((await sim.control.stats()).requests < 1)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      proc.kill('SIGKILL');
+      expect((await exit).signal).toBe('SIGKILL');
+      await sim.control.faults({});
+      const store = await open(dataDir);
+      try {
+        const left = await store.getConnection(ref);
+        expect(left.ok && left.value.lease?.owner).toMatch(new RegExp(`^${hostname()}:${proc.pid}:`));
+        const snapshot = await store.loadSnapshot(ref);
+        expect(snapshot.ok && snapshot.value?.stateValue).toBe('fetching');
+        const deps = {
+          store,
+          clock: () => new Date(),
+          owner: formatLeaseOwner({ host: hostname(), pid: process.pid, id: randomUUID() }),
+          newCycleId: randomUUID,
+        };
+        // The dead worker's lease is taken over at once (same host, pid gone); the cycle completes.
+        const resumed = await runConnection(deps, ref, 'cycle');
+        expect(resumed.ok && resumed.value.state).toBe('idle');
+        expect(resumed.ok && resumed.value.context.lastAudit?.counts.fetched).toBe(250);
+        const audit = await store.listAudit({ tenantId: ref.tenantId });
+        expect(audit.ok && audit.value.entries.map((e) => e.body.outcome)).toEqual(['completed']);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await sim.close();
+    }
+  }, 120_000);
+});
