@@ -15,6 +15,25 @@ import { DEFAULT_BATCH_SIZE, type PhaseCall, type PhaseDeps } from './context.ts
 import { planLocalChanges } from './localChanges.ts';
 import { must } from './storeCall.ts';
 
+/**
+ * Stored contacts normalised for matching, kept for one reconcile run: the same candidates come back batch after
+ * batch. Keyed by change sequence, so a contact changed meanwhile is normalised again.
+ */
+class MatchCache {
+  private readonly records = new Map<string, MatchRecord>();
+
+  recordOf(stored: { id: string; changeSeq: number; contact: CanonicalContact }): MatchRecord {
+    const key = `${stored.id}:${stored.changeSeq}`;
+    let record = this.records.get(key);
+    if (record === undefined) {
+      if (this.records.size >= 200_000) this.records.clear();
+      record = toMatchRecord(stored.id, stored.contact);
+      this.records.set(key, record);
+    }
+    return record;
+  }
+}
+
 /** A blocking key shared by more contacts than this says nothing about identity (a common surname block). */
 const MAX_CANDIDATES_PER_KEY = 50;
 
@@ -55,6 +74,7 @@ export function createReconcilePhase(deps: PhaseDeps) {
       cycleId: input.cycleId,
     };
     const localHighWater = await noteLocalHighWater(store, ref, clock);
+    const matchCache = new MatchCache();
     const totals = { upserts: 0, plannedWrites: 0, conflicts: 0 };
     for (;;) {
       signal.throwIfAborted();
@@ -63,7 +83,7 @@ export function createReconcilePhase(deps: PhaseDeps) {
         clock,
       );
       if (staged.length === 0) break;
-      const writes = await reconcileBatch(deps, ref, staged);
+      const writes = await reconcileBatch(deps, ref, staged, matchCache);
       totals.upserts += writes.contacts.size;
       totals.plannedWrites += writes.pushes.length;
       totals.conflicts += writes.notes.filter((n) => n.kind === 'conflict').length;
@@ -99,7 +119,12 @@ async function noteLocalHighWater(store: Store, ref: CycleRef, clock: () => Date
   return highWater;
 }
 
-async function reconcileBatch(deps: PhaseDeps, ref: CycleRef, staged: StagedRecord[]): Promise<BatchWrites> {
+async function reconcileBatch(
+  deps: PhaseDeps,
+  ref: CycleRef,
+  staged: StagedRecord[],
+  matchCache: MatchCache,
+): Promise<BatchWrites> {
   const { store, provider, clock } = deps;
   const fields: ProviderFields = provider.capabilities;
   const links = await must(
@@ -109,7 +134,7 @@ async function reconcileBatch(deps: PhaseDeps, ref: CycleRef, staged: StagedReco
   const linkOf = new Map(links.map((link) => [link.externalId, link]));
 
   const unlinked = staged.filter((record) => !linkOf.has(record.externalId));
-  const owners = await assignOwners(deps, ref, unlinked);
+  const owners = await assignOwners(deps, ref, unlinked, matchCache);
   const contactIdOf = (record: StagedRecord) =>
     linkOf.get(record.externalId)?.contactId ?? owners.contactOf.get(record.externalId);
 
@@ -191,6 +216,7 @@ async function assignOwners(
   deps: PhaseDeps,
   ref: CycleRef,
   unlinked: StagedRecord[],
+  matchCache: MatchCache,
 ): Promise<{ contactOf: Map<string, string>; notes: CycleNote[] }> {
   const { store, provider, clock } = deps;
   const contactOf = new Map<string, string>();
@@ -200,7 +226,7 @@ async function assignOwners(
   const records = unlinked.map((r) => toMatchRecord(r.externalId, r.contact));
   const clustering = clusterRecords(records);
   const leaders = records.filter((record, index) => clustering.clusterIds[index] === record.id);
-  const candidates = await storedCandidates(store, ref.tenantId, leaders, clock);
+  const candidates = await storedCandidates(store, ref.tenantId, leaders, clock, matchCache);
   const matches = new Map(
     leaders.flatMap((leader) => {
       const match = findMatch(leader, candidates.get(leader.id) ?? []);
@@ -260,6 +286,7 @@ async function storedCandidates(
   tenantId: string,
   leaders: MatchRecord[],
   clock: () => Date,
+  matchCache: MatchCache,
 ): Promise<Map<string, MatchRecord[]>> {
   const keysOf = new Map(leaders.map((leader) => [leader.id, matchKeys(leader)]));
   const allKeys = [...new Set([...keysOf.values()].flat())];
@@ -278,7 +305,7 @@ async function storedCandidates(
   }
   const wanted = [...new Set([...idsOf.values()].flatMap((ids) => [...ids]))];
   const contacts = wanted.length === 0 ? [] : await must(store.getContacts({ tenantId, ids: wanted }), clock);
-  const recordOf = new Map(contacts.map((c) => [c.id, toMatchRecord(c.id, c.contact)]));
+  const recordOf = new Map(contacts.map((c) => [c.id, matchCache.recordOf(c)]));
   return new Map(
     [...idsOf].map(([leaderId, ids]) => [
       leaderId,

@@ -20,6 +20,12 @@ export async function runPaced<T>(params: {
   retry: RetrySettings;
   kind: CallKind;
   attempt: () => Promise<AttemptOutcome<T>>;
+  /**
+   * `false` for a call that is not safe to repeat (a create): after a failure that may have been applied — no
+   * response, or a 5xx — it is not retried here but returned as `transient`, so the push phase can look for
+   * the record before sending it again. Default `true`.
+   */
+  repeatable?: boolean;
   now?: () => number;
 }): Promise<Result<T, ProviderError>> {
   const now = params.now ?? Date.now;
@@ -45,6 +51,10 @@ export async function runPaced<T>(params: {
       },
       params.retry,
     );
+    const mayHaveApplied = outcome.status === null || outcome.status >= 500;
+    if (decision.retry && decision.reason === 'transient' && params.repeatable === false && mayHaveApplied) {
+      return err({ kind: 'transient', status: outcome.status, message: outcome.message });
+    }
     if (decision.retry) {
       if (decision.reason === 'rate_limited') params.limiter.pause(decision.waitMs);
       else await sleep(decision.waitMs);
@@ -121,6 +131,8 @@ export function createHttpTransport(params: {
         limiter: params.limiter,
         retry,
         kind,
+        // A POST creates: repeating it blind after a lost response could create the contact twice.
+        repeatable: request.method !== 'POST',
         ...(params.now ? { now: params.now } : {}),
         attempt: async () => {
           const signals = [AbortSignal.timeout(timeoutMs), ...(request.signal ? [request.signal] : [])];

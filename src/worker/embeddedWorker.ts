@@ -140,7 +140,11 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
           runId: `worker:${connection.connectionId}:${connection.slot}`,
           message,
           startedAt: deps.clock(),
-        }).catch(() => undefined);
+        }).catch((abandonError: unknown) =>
+          options.log(
+            `abandoning connection ${connection.connectionId} failed: ${abandonError instanceof Error ? abandonError.message : String(abandonError)}`,
+          ),
+        );
       }
       return { connection, progress: last, steps, interrupted: { kind: 'failed', message } };
     }

@@ -108,7 +108,7 @@ describe('the serve endpoint, over HTTP', () => {
       ]);
       expect(byId['crm-sync-schedule-tick']).toMatchObject({
         triggers: [{ cron: '* * * * *' }],
-        singleton: { mode: 'skip' },
+        concurrency: 1,
       });
       expect(byId['crm-sync-sync-connection']).toMatchObject({
         triggers: [{ event: 'crm/connection.sync.due' }],

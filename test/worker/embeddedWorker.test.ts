@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
+import { getProvider } from '../../src/providers/registry.ts';
+import { withSpec } from '../../src/providers/spec.ts';
 import { createEmbeddedWorker } from '../../src/worker/embeddedWorker.ts';
 import { createSyncHarness, type SyncHarness } from '../support/syncHarness.ts';
 
@@ -133,6 +135,35 @@ describe('embedded worker', () => {
       await slow.close();
       await fast.close();
       await store.close();
+    }
+  });
+
+  it('hands a backoff longer than one tick back to the schedule: the run ends, the next run is due at resumeAt', async () => {
+    const reapit = getProvider('reapit');
+    if (reapit === undefined) throw new Error('reapit is not registered');
+    const spec = withSpec(reapit.spec, { retry: { maxAttempts: 1 } });
+    const h = await createSyncHarness('reapit', {
+      simulator: { contacts: 5 },
+      runner: { providerOptions: () => ({ spec }) },
+    });
+    try {
+      await h.sim.control.faults({ errorRate: 1 });
+      const lines: string[] = [];
+      const worker = createEmbeddedWorker(h.deps, { tickMs: 1_000, log: (line) => lines.push(line) });
+      expect((await worker.tick()).started).toHaveLength(1);
+      const [report] = await worker.drain();
+      const resumeAt = report?.progress?.resumeAt ?? '';
+      expect(report?.progress).toMatchObject({ state: 'backoff', resumePhase: 'fetching' });
+      expect(report?.interrupted).toEqual({
+        kind: 'deferred',
+        message: `backoff until ${resumeAt}; a later tick resumes it`,
+      });
+      expect(lines[0]).toMatch(/state=backoff steps=2 deferred=/);
+      expect((await connectionOf(h)).nextRunAt.toISOString()).toBe(resumeAt);
+      expect((await connectionOf(h)).lease).toBeNull();
+      await worker.stop();
+    } finally {
+      await h.close();
     }
   });
 

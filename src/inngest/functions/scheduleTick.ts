@@ -24,7 +24,7 @@ export interface TickResult {
  * `schedule-tick`: once a minute, select the connections that are due (store.listDueConnections: enabled,
  * next run reached, no live lease) and send one `crm/connection.sync.due` per connection, with the id
  * `${connectionId}:${slot}`. The selection is a step, so a retried tick re-sends the same ids and Inngest
- * starts no second run for the slot. A singleton: a tick still running makes the next one skip.
+ * starts no second run for the slot.
  */
 export function createScheduleTick(client: Inngest, deps: RunnerDeps, options: ScheduleTickOptions = {}) {
   return client.createFunction(
@@ -32,7 +32,9 @@ export function createScheduleTick(client: Inngest, deps: RunnerDeps, options: S
       id: 'schedule-tick',
       name: 'Fan out due CRM connections',
       triggers: [cron(TICK_CRON)],
-      singleton: { mode: 'skip' },
+      // One tick's steps at a time. An overlapping tick would be harmless anyway: its events carry the
+      // slot's ids and each connection's run is a singleton.
+      concurrency: 1,
       retries: 2,
     },
     async ({ step }): Promise<TickResult> => {

@@ -1,0 +1,28 @@
+import { describe, expect, test } from 'vitest';
+import { dueEventId, SLOT_MS, slotOf } from './dueSelection.ts';
+
+describe('schedule slots', () => {
+  test.each([
+    ['2025-06-02T09:15:00.000Z', '2025-06-02T09:15Z'],
+    ['2025-06-02T09:15:59.999Z', '2025-06-02T09:15Z'],
+    ['2025-06-02T09:16:00.000Z', '2025-06-02T09:16Z'],
+    ['2025-12-31T23:59:30.000Z', '2025-12-31T23:59Z'],
+    ['2026-01-01T00:00:00.001Z', '2026-01-01T00:00Z'],
+  ])('%s falls in slot %s', (now, slot) => {
+    expect(slotOf(new Date(now))).toBe(slot);
+  });
+
+  test('a slot is one minute: every instant of it has the same slot, the next minute another', () => {
+    const start = Date.parse('2025-06-02T09:15:00.000Z');
+    const slots = new Set([0, 1, 29_999, SLOT_MS - 1].map((ms) => slotOf(new Date(start + ms))));
+    expect([...slots]).toEqual(['2025-06-02T09:15Z']);
+    expect(slotOf(new Date(start + SLOT_MS))).not.toBe('2025-06-02T09:15Z');
+  });
+
+  test('the event id is the connection and the slot, so it repeats exactly within a slot', () => {
+    const slot = slotOf(new Date('2025-06-02T09:15:42.000Z'));
+    expect(dueEventId('5f0c7d1e-9a34-4b8e-8a51-0d2c6e4b7f10', slot)).toBe(
+      '5f0c7d1e-9a34-4b8e-8a51-0d2c6e4b7f10:2025-06-02T09:15Z',
+    );
+  });
+});
