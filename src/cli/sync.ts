@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { App } from '../main.ts';
 import type { Connection, Tenant } from '../persistence/records.ts';
-import { type RunMode, runConnection } from '../runner/connectionRunner.ts';
+import { type RunMode, type RunnerDeps, runConnection } from '../runner/connectionRunner.ts';
 import { must, requireConnection, requireProvider, requireTenant, withApp } from './app.ts';
 import { type ConnectionStatus, formatStatuses, readStatus } from './connectionStatus.ts';
 import { print } from './output.ts';
@@ -108,6 +108,8 @@ async function runAll(
   const progress = process.stdout.isTTY
     ? (text: string) => process.stderr.write(`crm-sync: ${text}\n`)
     : null;
+  const runner =
+    progress === null ? app.runner : { ...app.runner, onTransition: progressLine(connections, progress) };
   return Promise.all(
     connections.map(async (connection) => {
       const ref = { tenantId: tenant.id, connectionId: connection.id };
@@ -115,7 +117,7 @@ async function runAll(
       progress?.(`${connection.provider}: running`);
       let runError: string | undefined;
       try {
-        const run = await runConnection(app.runner, ref, mode);
+        const run = await runConnection(runner, ref, mode);
         if (!run.ok) runError = run.error.message;
       } catch (error) {
         runError = error instanceof Error ? error.message : String(error);
@@ -129,4 +131,26 @@ async function runAll(
       return runError === undefined ? status : { ...status, runError };
     }),
   );
+}
+
+/** One stderr line per phase step: pages and records fetched, then reconcile, push and audit totals. */
+function progressLine(
+  connections: readonly Connection[],
+  write: (text: string) => void,
+): NonNullable<RunnerDeps['onTransition']> {
+  const providerOf = new Map(connections.map((c) => [c.id, c.provider]));
+  return ({ connectionId, state, context }) => {
+    const cycle = context.cycle;
+    const detail =
+      cycle === null
+        ? ''
+        : state === 'fetching'
+          ? ` page ${cycle.fetch.pages + 1}, ${cycle.fetch.records} changed records so far`
+          : state === 'pushing'
+            ? ` ${cycle.reconcile?.plannedWrites ?? 0} writes planned`
+            : state === 'auditing'
+              ? ` ${cycle.push?.sent ?? 0} writes sent, ${cycle.push?.deferred ?? 0} deferred`
+              : '';
+    write(`${providerOf.get(connectionId) ?? connectionId}: ${state}${detail}`);
+  };
 }

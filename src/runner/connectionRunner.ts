@@ -21,6 +21,12 @@ export interface RunnerDeps {
   /** `host:pid:uuid` of this process (`formatLeaseOwner`). */
   owner: string;
   newCycleId: () => string;
+  /** Told of every transition (the CLI draws progress from it). Must not throw. */
+  onTransition?: (update: {
+    connectionId: string;
+    state: ConnectionState;
+    context: ConnectionContext;
+  }) => void;
   /** One limiter per connection for the life of the process, so pacing carries over between cycles. */
   limiters?: Map<string, ConnectionLimiter>;
   /** Per-connection provider overrides (tests shrink waits and windows; `fetch` for fault injection). */
@@ -183,6 +189,7 @@ async function drive(
   }
   const subscription = actor.subscribe((snapshot) => {
     const state = snapshot.value as ConnectionState;
+    deps.onTransition?.({ connectionId: connection.id, state, context: snapshot.context });
     const persisted = toPersisted(actor);
     writes.push(async () => {
       const saved = await store.saveSnapshot({

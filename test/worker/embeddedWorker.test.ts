@@ -170,14 +170,15 @@ describe('embedded worker', () => {
   it('on stop, lets the running phase finish, starts no further step, releases the lease; the next worker resumes', async () => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 40 } });
     try {
-      await h.sim.control.faults({ latencyMs: 150 });
+      await h.sim.control.faults({ latencyMs: 1_500 });
       const lines: string[] = [];
       const worker = workerFor(h, lines);
       expect((await worker.tick()).started).toHaveLength(1);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Stop while the fetch phase is waiting on its first page.
+      while ((await h.sim.control.stats()).requests < 1) await new Promise((resolve) => setTimeout(resolve, 20));
       expect(await worker.stop({ graceMs: 30_000 })).toEqual({ abandoned: 0 });
       expect(worker.running()).toEqual([]);
-      expect(lines[0]).toMatch(/stopping="stopped before step (reconcile|push|audit)-\d"$/);
+      expect(lines[0]).toMatch(/state=reconciling steps=2 stopping="stopped before step reconcile-2"$/);
       expect((await connectionOf(h)).lease).toBeNull();
       expect(await auditOutcomes(h)).toEqual([]);
       expect((await worker.tick()).started).toEqual([]);
