@@ -175,7 +175,8 @@ describe('embedded worker', () => {
       const worker = workerFor(h, lines);
       expect((await worker.tick()).started).toHaveLength(1);
       // Stop while the fetch phase is waiting on its first page.
-      while ((await h.sim.control.stats()).requests < 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      while ((await h.sim.control.stats()).requests < 1)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       expect(await worker.stop({ graceMs: 30_000 })).toEqual({ abandoned: 0 });
       expect(worker.running()).toEqual([]);
       expect(lines[0]).toMatch(/state=reconciling steps=2 stopping="stopped before step reconcile-2"$/);
