@@ -6,6 +6,7 @@ import type { Connection, Tenant } from '../persistence/records.ts';
 import type { Store, StoreError } from '../persistence/store.ts';
 import type { ProviderName } from '../providers/provider.ts';
 import { type ProviderEntry, registeredProviders } from '../providers/registry.ts';
+import { pullInNextRun } from '../runner/nextRun.ts';
 import { CommandFailed } from './commandFailed.ts';
 import { UsageError } from './usageError.ts';
 
@@ -99,21 +100,16 @@ export function readTextFile(file: string): string {
   }
 }
 
-/**
- * A shorter interval takes effect at once: of `connections`, those whose next run is further away than one
- * interval of `seconds` are brought forward to `now + seconds`. Returns how many moved.
- */
+/** Brings each connection's next run within one new interval of `now`; returns how many moved. */
 export async function bringForward(
   store: Store,
   connections: readonly Connection[],
   seconds: number,
   now: Date,
 ): Promise<number> {
-  const latest = new Date(now.getTime() + seconds * 1000);
-  const late = connections.filter((c) => c.nextRunAt > latest);
-  for (const c of late) {
-    const ref = { tenantId: c.tenantId, connectionId: c.id };
-    must(await store.setNextRun({ ...ref, nextRunAt: latest }), 'rescheduling the next run');
+  let moved = 0;
+  for (const connection of connections) {
+    if (must(await pullInNextRun(store, connection, seconds, now), 'rescheduling the next run')) moved += 1;
   }
-  return late.length;
+  return moved;
 }

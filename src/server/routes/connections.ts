@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { ok } from '../../core/result.ts';
 import { type RunError, type RunMode, runConnection } from '../../runner/connectionRunner.ts';
+import { pullInNextRun } from '../../runner/nextRun.ts';
 import type { AdminApiDeps } from '../adminApi.ts';
 import { listConnectionViews, loadConnectionView } from '../connectionView.ts';
 import {
@@ -13,7 +14,7 @@ import {
   storeFailure,
   tenantParamsSchema,
 } from '../http.ts';
-import { intervalSchema, pullInNextRun } from '../intervals.ts';
+import { intervalSchema } from '../intervals.ts';
 
 export const updateConnectionBodySchema = z
   .strictObject({
@@ -92,7 +93,8 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
         if (interval === undefined) return ok(undefined);
         const set = await tx.setConnectionInterval({ ...ref, syncIntervalSeconds: interval });
         if (!set.ok) return set;
-        return pullInNextRun(tx, set.value, now());
+        const pulled = await pullInNextRun(tx, set.value, set.value.effectiveIntervalSeconds, now());
+        return pulled.ok ? ok(undefined) : pulled;
       });
       if (!updated.ok) return storeFailure(c, updated.error);
       const view = await loadConnectionView(store, ref, now());

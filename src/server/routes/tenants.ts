@@ -2,9 +2,10 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { formatInterval } from '../../core/interval.ts';
 import { type Tenant, tenantInputSchema } from '../../persistence/records.ts';
+import { pullInNextRun } from '../../runner/nextRun.ts';
 import type { AdminApiDeps } from '../adminApi.ts';
 import { readBody, readParams, storeFailure, tenantParamsSchema } from '../http.ts';
-import { intervalSchema, pullInNextRun } from '../intervals.ts';
+import { intervalSchema } from '../intervals.ts';
 
 export const createTenantBodySchema = z.strictObject({
   name: tenantInputSchema.shape.name,
@@ -70,7 +71,12 @@ export function tenantRoutes({ store, runner }: AdminApiDeps): Hono {
         const connections = await tx.listConnections({ tenantId });
         if (!connections.ok) return connections;
         for (const connection of connections.value.filter((c) => c.syncIntervalSeconds === null)) {
-          const pulled = await pullInNextRun(tx, connection, runner.clock());
+          const pulled = await pullInNextRun(
+            tx,
+            connection,
+            connection.effectiveIntervalSeconds,
+            runner.clock(),
+          );
           if (!pulled.ok) return pulled;
         }
         return tenant;
