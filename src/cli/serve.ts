@@ -5,6 +5,7 @@ import { createInngestHandler, INNGEST_PATH, type InngestHandler } from '../inng
 import { type App, openApp } from '../main.ts';
 import { createServerApp } from '../server/app.ts';
 import { shutdownOnSignals, startServer } from '../server/serve.ts';
+import { createEmbeddedWorker } from '../worker/embeddedWorker.ts';
 import { UsageError } from './usageError.ts';
 
 interface ServeFlags {
@@ -59,16 +60,27 @@ export function registerServe(program: Command): void {
         throw error;
       }
       process.stdout.write(`admin page: ${running.url}/admin\n`);
+      // Without Inngest, this process schedules its own connections: the embedded database admits one
+      // process, so a separate `worker` could not run beside it.
+      const worker =
+        inngestHandler === null
+          ? createEmbeddedWorker(app.runner, {
+              log: (line) => process.stderr.write(`crm-sync worker: ${line}\n`),
+            })
+          : null;
       if (inngestHandler !== null) process.stdout.write(`inngest: ${running.url}${INNGEST_PATH}\n`);
-      else
+      else {
         process.stderr.write(
-          `crm-sync: Inngest is not configured (INNGEST_DEV=1, or INNGEST_SIGNING_KEY and INNGEST_EVENT_KEY): ${INNGEST_PATH} is not served\n`,
+          `crm-sync: Inngest is not configured (INNGEST_DEV=1, or INNGEST_SIGNING_KEY and INNGEST_EVENT_KEY): ${INNGEST_PATH} is not served; the embedded scheduler runs due connections every minute in this process\n`,
         );
+        worker?.start();
+      }
       // A configured token is a secret of the deployment: never echo it into logs.
       process.stdout.write(
         `admin token: ${configured === undefined ? adminToken : '(CRM_SYNC_ADMIN_TOKEN)'}\n`,
       );
       shutdownOnSignals(async () => {
+        await worker?.stop({ graceMs: 10_000 });
         await running.close();
         await app.close();
       });

@@ -3,6 +3,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openApp } from '../../src/main.ts';
+import { credentialsSchema } from '../../src/persistence/records.ts';
+import { startSimulator } from '../support/simulators.ts';
 
 /** Resolves with the first stdout line matching `pattern`, or rejects when the process exits first. */
 function waitForLine(child: ReturnType<typeof spawn>, pattern: RegExp): Promise<string> {
@@ -63,4 +66,48 @@ describe('crm-sync serve', () => {
     }
     // A fresh embedded database is created and migrated in the child: slow on a busy machine.
   }, 120_000);
+
+  it('without Inngest, runs the embedded scheduler: a due connection is synced while it serves', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'crm-sync-serve-'));
+    const env = {
+      ...process.env,
+      CRM_SYNC_DATA_DIR: dataDir,
+      INNGEST_DEV: '',
+      INNGEST_SIGNING_KEY: '',
+      INNGEST_EVENT_KEY: '',
+    };
+    const sim = await startSimulator('reapit', { contacts: 20, seed: 4 });
+    const setup = await openApp({ command: 'test setup', source: env, notice: () => {} });
+    if (!setup.ok) throw new Error(setup.error.message);
+    const tenant = await setup.value.store.createTenant({ name: 'Acme', syncIntervalSeconds: 900 });
+    if (!tenant.ok) throw new Error(tenant.error.message);
+    const added = await setup.value.store.addConnection({
+      tenantId: tenant.value.id,
+      provider: 'reapit',
+      baseUrl: sim.baseUrl,
+      credentials: credentialsSchema.parse(sim.credentials),
+      nextRunAt: new Date(),
+    });
+    if (!added.ok) throw new Error(added.error.message);
+    await setup.value.close();
+
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0'], { env });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    try {
+      await waitForLine(child, /^admin token: /);
+      const deadline = Date.now() + 90_000;
+      while (!/state=idle/.test(stderr) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 250));
+      expect(stderr).toMatch(/crm-sync worker: run .*provider=reapit .*state=idle/);
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await sim.close();
+    }
+  }, 150_000);
 });
