@@ -15,6 +15,8 @@ export interface PhaseDeps {
    * every time" approach, kept only as the baseline `npm run bench:sync` measures delta against.
    */
   fetchMode?: FetchMode;
+  /** Told after each outbound write settles, for progress displays. Must not throw. */
+  onPushProgress?: (progress: { done: number; total: number }) => void;
 }
 
 export type FetchMode = 'delta' | 'full';

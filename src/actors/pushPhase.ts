@@ -64,6 +64,7 @@ export function createPushPhase(deps: PhaseDeps) {
         if (outcome === 'sent') totals.sent += 1;
         else if (outcome === 'deferred') totals.deferred += 1;
         else stop ??= outcome;
+        deps.onPushProgress?.({ done: totals.sent + totals.deferred, total: pending.length });
       }
     };
     await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, pending.length) }, worker));

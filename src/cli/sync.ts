@@ -109,7 +109,13 @@ async function runAll(
     ? (text: string) => process.stderr.write(`crm-sync: ${text}\n`)
     : null;
   const runner =
-    progress === null ? app.runner : { ...app.runner, onTransition: progressLine(connections, progress) };
+    progress === null
+      ? app.runner
+      : {
+          ...app.runner,
+          onTransition: progressLine(connections, progress),
+          onPushProgress: pushBar(connections, progress),
+        };
   return Promise.all(
     connections.map(async (connection) => {
       const ref = { tenantId: tenant.id, connectionId: connection.id };
@@ -152,5 +158,20 @@ function progressLine(
               ? ` ${cycle.push?.sent ?? 0} writes sent, ${cycle.push?.deferred ?? 0} deferred`
               : '';
     write(`${providerOf.get(connectionId) ?? connectionId}: ${state}${detail}`);
+  };
+}
+
+/** A bar per connection while its writes go out: every tenth and the last write redraw it. */
+function pushBar(
+  connections: readonly Connection[],
+  write: (text: string) => void,
+): NonNullable<RunnerDeps['onPushProgress']> {
+  const providerOf = new Map(connections.map((c) => [c.id, c.provider]));
+  return ({ connectionId, done, total }) => {
+    if (done % 10 !== 0 && done !== total) return;
+    const width = 30;
+    const filled = Math.round((done / Math.max(total, 1)) * width);
+    const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
+    write(`${providerOf.get(connectionId) ?? connectionId}: [${bar}] ${done}/${total} writes`);
   };
 }

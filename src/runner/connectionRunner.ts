@@ -35,6 +35,8 @@ export interface RunnerDeps {
   leaseTtlMs?: number;
   /** How the fetch phase lists (`PhaseDeps.fetchMode`); `delta` by default. */
   fetchMode?: FetchMode;
+  /** Told after each outbound write of a push settles (the CLI draws a progress bar). Must not throw. */
+  onPushProgress?: (progress: { connectionId: string; done: number; total: number }) => void;
 }
 
 /** Where a run leaves a connection, read back from its persisted snapshot. */
@@ -161,7 +163,15 @@ async function drive(
   const gate: PhaseGate = (phase) => mode !== 'phase' || firstPhase === null || firstPhase === phase;
   const machine = connectionMachine.provide({
     actors: createConnectionActors(
-      { store, provider, clock, ...(deps.fetchMode === undefined ? {} : { fetchMode: deps.fetchMode }) },
+      {
+        store,
+        provider,
+        clock,
+        ...(deps.fetchMode === undefined ? {} : { fetchMode: deps.fetchMode }),
+        ...(deps.onPushProgress === undefined
+          ? {}
+          : { onPushProgress: (p) => deps.onPushProgress?.({ connectionId: connection.id, ...p }) }),
+      },
       gate,
     ),
   });
