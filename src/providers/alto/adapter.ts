@@ -8,6 +8,7 @@ import {
   type HttpTransport,
   mapRecords,
 } from '../base.ts';
+import { clientCredentialsTokens } from '../clientCredentials.ts';
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
 import type { ChangePage, CrmProvider, FetchWindow, InboundRecord, ProviderError } from '../provider.ts';
 import type { ProviderSpec } from '../spec.ts';
@@ -25,7 +26,6 @@ import {
   altoContactSchema,
   altoPageSchema,
   altoPositionSchema,
-  altoTokenSchema,
 } from './schemas.ts';
 import { altoSpec } from './spec.ts';
 
@@ -66,7 +66,13 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
   const spec = params.spec ?? altoSpec;
   const fetchImpl = params.fetch ?? fetch;
   const credentials = params.credentials;
-  const tokens = tokenCache(credentials, fetchImpl);
+  const tokens = clientCredentialsTokens({
+    label: 'Alto',
+    tokenUrl: credentials.tokenUrl,
+    clientId: credentials.clientId,
+    clientSecret: credentials.clientSecret,
+    fetch: fetchImpl,
+  });
   const http: HttpTransport = createHttpTransport({
     baseUrl: params.baseUrl,
     spec,
@@ -254,50 +260,6 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
         if (emails.includes(wanted)) records.push(mapped.value.record);
       }
       return ok(records);
-    },
-  };
-}
-
-/** OAuth2 client-credentials token (secondary [A2]), fetched once and reused until a minute before expiry. */
-function tokenCache(credentials: AltoCredentials, fetchImpl: typeof fetch) {
-  let cached: { token: string; expiresAt: number } | null = null;
-  let pending: Promise<Result<string, ProviderError>> | null = null;
-
-  async function fetchToken(signal?: AbortSignal): Promise<Result<string, ProviderError>> {
-    const basic = Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64');
-    const timeout = AbortSignal.timeout(30_000);
-    try {
-      const response = await fetchImpl(credentials.tokenUrl, {
-        method: 'POST',
-        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials' }),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
-      if (response.status === 400 || response.status === 401 || response.status === 403) {
-        return err({ kind: 'auth_failed', status: response.status, message: 'Alto token request refused' });
-      }
-      if (!response.ok)
-        return err({ kind: 'transient', status: response.status, message: 'Alto token endpoint failed' });
-      const body = altoTokenSchema.safeParse(await response.json());
-      if (!body.success)
-        return err({ kind: 'validation', status: response.status, message: 'Alto token response' });
-      cached = {
-        token: body.data.access_token,
-        expiresAt: Date.now() + body.data.expires_in * 1000 - 60_000,
-      };
-      return ok(body.data.access_token);
-    } catch (error) {
-      return err({ kind: 'transient', status: null, message: `Alto token request failed: ${String(error)}` });
-    }
-  }
-
-  return {
-    async get(signal?: AbortSignal): Promise<Result<string, ProviderError>> {
-      if (cached && cached.expiresAt > Date.now()) return ok(cached.token);
-      pending ??= fetchToken(signal).finally(() => {
-        pending = null;
-      });
-      return pending;
     },
   };
 }

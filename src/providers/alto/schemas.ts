@@ -97,12 +97,6 @@ export interface AltoCreateContact {
   }>;
 }
 
-/** OAuth2 client-credentials response (secondary [A2]; field names ASSUMED to be the RFC 6749 ones). */
-export const altoTokenSchema = z.object({
-  access_token: z.string().min(1),
-  expires_in: z.number().positive(),
-});
-
 export const altoCredentialsSchema = z.strictObject({
   clientId: z.string().min(1),
   clientSecret: z.string().min(1),

@@ -9,6 +9,7 @@ import {
   type HttpTransport,
   mapRecords,
 } from '../base.ts';
+import { clientCredentialsTokens } from '../clientCredentials.ts';
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
 import type { ProviderSpec } from '../spec.ts';
@@ -18,7 +19,6 @@ import {
   type ReapitCredentials,
   reapitContactPageSchema,
   reapitPositionSchema,
-  reapitTokenSchema,
 } from './schemas.ts';
 import { reapitSpec } from './spec.ts';
 
@@ -54,7 +54,14 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
   const spec = params.spec ?? reapitSpec;
   const fetchImpl = params.fetch ?? fetch;
   const credentials = params.credentials;
-  const tokens = tokenCache(credentials, fetchImpl);
+  const tokens = clientCredentialsTokens({
+    label: 'Reapit',
+    tokenUrl: credentials.tokenUrl,
+    clientId: credentials.clientId,
+    clientSecret: credentials.clientSecret,
+    extraBody: { client_id: credentials.clientId },
+    fetch: fetchImpl,
+  });
   const http: HttpTransport = createHttpTransport({
     baseUrl: params.baseUrl,
     spec,
@@ -251,51 +258,4 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
       return err<ProviderError>({ kind: 'validation', status: 200, message: record.error.message });
     return record;
   }
-}
-
-/** OAuth2 client-credentials token, fetched once and reused until a minute before it expires [R1]. */
-function tokenCache(credentials: ReapitCredentials, fetchImpl: typeof fetch) {
-  let cached: { token: string; expiresAt: number } | null = null;
-  let pending: Promise<Result<string, ProviderError>> | null = null;
-
-  async function fetchToken(signal?: AbortSignal): Promise<Result<string, ProviderError>> {
-    const basic = Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64');
-    try {
-      const response = await fetchImpl(credentials.tokenUrl, {
-        method: 'POST',
-        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: credentials.clientId }),
-        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(30_000)]) : AbortSignal.timeout(30_000),
-      });
-      if (response.status === 400 || response.status === 401 || response.status === 403) {
-        return err({ kind: 'auth_failed', status: response.status, message: 'Reapit token request refused' });
-      }
-      if (!response.ok)
-        return err({ kind: 'transient', status: response.status, message: 'Reapit token endpoint failed' });
-      const body = reapitTokenSchema.safeParse(await response.json());
-      if (!body.success)
-        return err({ kind: 'validation', status: response.status, message: 'Reapit token response' });
-      cached = {
-        token: body.data.access_token,
-        expiresAt: Date.now() + body.data.expires_in * 1000 - 60_000,
-      };
-      return ok(body.data.access_token);
-    } catch (error) {
-      return err({
-        kind: 'transient',
-        status: null,
-        message: `Reapit token request failed: ${String(error)}`,
-      });
-    }
-  }
-
-  return {
-    async get(signal?: AbortSignal): Promise<Result<string, ProviderError>> {
-      if (cached && cached.expiresAt > Date.now()) return ok(cached.token);
-      pending ??= fetchToken(signal).finally(() => {
-        pending = null;
-      });
-      return pending;
-    },
-  };
 }

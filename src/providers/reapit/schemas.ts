@@ -70,12 +70,6 @@ export const reapitContactPageSchema = z.object({
   totalCount: z.number().int(),
 } satisfies Shape<Platform.ContactModelPagedResult>);
 
-export const reapitTokenSchema = z.object({
-  access_token: z.string().min(1),
-  token_type: z.string(),
-  expires_in: z.number().positive(),
-});
-
 export const reapitCredentialsSchema = z.strictObject({
   clientId: z.string().min(1),
   clientSecret: z.string().min(1),
