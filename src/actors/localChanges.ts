@@ -40,6 +40,7 @@ export async function planLocalChanges(
         afterSeq,
         upToSeq: range.upToSeq,
         limit: deps.batchSize ?? DEFAULT_BATCH_SIZE,
+        connectionId: ref.connectionId,
       }),
       clock,
     );

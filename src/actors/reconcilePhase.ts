@@ -48,6 +48,8 @@ export interface BatchWrites {
   contacts: Map<string, CanonicalContact>;
   createdContacts: string[];
   links: LinkInput[];
+  /** Links (by external id) whose contact this batch writes: synced at the change number the write gets. */
+  syncedOnWrite: Set<string>;
   pushes: PushPlan[];
   notes: CycleNote[];
 }
@@ -56,6 +58,7 @@ export const emptyWrites = (): BatchWrites => ({
   contacts: new Map(),
   createdContacts: [],
   links: [],
+  syncedOnWrite: new Set(),
   pushes: [],
   notes: [],
 });
@@ -138,9 +141,13 @@ async function reconcileBatch(
   const contactIdOf = (record: StagedRecord) =>
     linkOf.get(record.externalId)?.contactId ?? owners.contactOf.get(record.externalId);
 
-  const neededIds = [...new Set(staged.map(contactIdOf).filter((id): id is string => id !== undefined))];
+  const targets = staged.map(contactIdOf).filter((id): id is string => id !== undefined);
+  const neededIds = [...new Set(targets)];
   const stored = await must(store.getContacts({ tenantId: ref.tenantId, ids: neededIds }), clock);
   const working = new Map(stored.map((c) => [c.id, c.contact]));
+  const storedSeq = new Map(stored.map((c) => [c.id, c.changeSeq]));
+  // A contact two records of this batch reconcile into holds neither one's values alone: left unsynced.
+  const sharedContacts = new Set(targets.filter((id, index) => targets.indexOf(id) !== index));
 
   const writes = emptyWrites();
   writes.notes.push(...owners.notes);
@@ -164,7 +171,11 @@ async function reconcileBatch(
     working.set(contactId, decision.contact);
     if (decision.localWrite !== 'unchanged') writes.contacts.set(contactId, decision.contact);
     if (decision.localWrite === 'created') writes.createdContacts.push(contactId);
-    writes.links.push(decision.link);
+    if (sharedContacts.has(contactId)) writes.links.push(decision.link);
+    else if (decision.localWrite !== 'unchanged') {
+      writes.links.push(decision.link);
+      writes.syncedOnWrite.add(record.externalId);
+    } else writes.links.push({ ...decision.link, syncedSeq: storedSeq.get(contactId) ?? null });
     if (Object.keys(decision.crmPatch).length > 0) {
       writes.pushes.push(updatePlan(ref, contactId, record.externalId, decision.crmPatch, record.version));
     } else {
@@ -338,11 +349,20 @@ export async function commitBatch(
   const contacts = [...writes.contacts].map(([id, contact]) => ({ id, contact }));
   await must(
     store.transaction(async (tx) => {
+      let changeSeqs: Record<string, number> = {};
+      const syncedLinks = () =>
+        writes.links.map((link) =>
+          writes.syncedOnWrite.has(link.externalId)
+            ? { ...link, syncedSeq: changeSeqs[link.contactId] ?? null }
+            : link,
+        );
       const steps = [
-        () =>
-          contacts.length === 0
-            ? Promise.resolve(ok(undefined))
-            : tx.upsertContacts({ tenantId: ref.tenantId, contacts, now }),
+        async () => {
+          if (contacts.length === 0) return ok(undefined);
+          const outcome = await tx.upsertContacts({ tenantId: ref.tenantId, contacts, now });
+          if (outcome.ok) changeSeqs = outcome.value.changeSeqs;
+          return outcome;
+        },
         () =>
           writes.createdContacts.length === 0
             ? Promise.resolve(ok(undefined))
@@ -360,7 +380,7 @@ export async function commitBatch(
         () =>
           writes.links.length === 0
             ? Promise.resolve(ok(undefined))
-            : tx.upsertLinks({ ...ref, links: writes.links, now }),
+            : tx.upsertLinks({ ...ref, links: syncedLinks(), now }),
         () =>
           writes.pushes.length === 0
             ? Promise.resolve(ok(undefined))

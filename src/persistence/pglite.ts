@@ -4,6 +4,7 @@ import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { err, ok, type Result } from '../core/result.ts';
 import { acquireDataDirLock, type DataDirLock } from './dataDirLock.ts';
 import { loadMigrations, migrate } from './migrate.ts';
+import { createTableUpkeep, type TableUpkeep } from './pgliteUpkeep.ts';
 import type { SecretBox } from './secrets.ts';
 import { type Row, type SqlClient, withSavepoint } from './sqlClient.ts';
 import { createSqlStore } from './sqlStore.ts';
@@ -14,10 +15,11 @@ export const PGLITE_SUBDIR = 'db';
 
 type Queryable = Pick<Transaction, 'query' | 'exec'>;
 
-function queries(db: Queryable): Pick<SqlClient, 'query' | 'exec'> {
+function queries(db: Queryable, upkeep: TableUpkeep): Pick<SqlClient, 'query' | 'exec'> {
   return {
     async query(sql, params = []) {
       const result = await db.query<Row>(sql, [...params]);
+      upkeep.noteWrite(sql, result.affectedRows ?? 0);
       return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
     },
     async exec(sql) {
@@ -26,19 +28,30 @@ function queries(db: Queryable): Pick<SqlClient, 'query' | 'exec'> {
   };
 }
 
-function transactionClient(tx: Transaction, depth: number): SqlClient {
+function transactionClient(tx: Transaction, depth: number, upkeep: TableUpkeep): SqlClient {
   const client: SqlClient = {
-    ...queries(tx),
-    transaction: (fn) => withSavepoint(client, depth, () => fn(transactionClient(tx, depth + 1))),
+    ...queries(tx, upkeep),
+    transaction: (fn) => withSavepoint(client, depth, () => fn(transactionClient(tx, depth + 1, upkeep))),
     sessionLocks: null,
   };
   return client;
 }
 
-function pgliteClient(db: PGlite): SqlClient {
+/** Statements and transactions at the top level are followed by the upkeep autovacuum would do. */
+function pgliteClient(db: PGlite, upkeep: TableUpkeep): SqlClient {
+  const top = queries(db, upkeep);
   return {
-    ...queries(db),
-    transaction: (fn) => db.transaction((tx) => fn(transactionClient(tx, 1))),
+    query: async (sql, params) => {
+      const result = await top.query(sql, params);
+      await upkeep.runDue();
+      return result;
+    },
+    exec: top.exec,
+    transaction: async (fn) => {
+      const result = await db.transaction((tx) => fn(transactionClient(tx, 1, upkeep)));
+      await upkeep.runDue();
+      return result;
+    },
     // One process owns the directory (see dataDirLock.ts), so leases rely on the row and on pids.
     sessionLocks: null,
   };
@@ -98,7 +111,7 @@ export async function openPgliteStore(options: PgliteStoreOptions): Promise<Resu
     });
   }
 
-  const client = pgliteClient(db);
+  const client = pgliteClient(db, await createTableUpkeep(db));
   const migrated = await migrate(client, await loadMigrations());
   if (!migrated.ok) {
     await db.close();

@@ -124,6 +124,11 @@ export const linkInputSchema = z.strictObject({
   remoteVersion: z.string().nullable(),
   /** Content hash of the last remote record seen (snapshot-diff providers compare it). */
   remoteHash: z.string().nullable(),
+  /**
+   * The contact's change sequence number when this link's record was reconciled into it; the connection's
+   * next cycle does not read the contact back as a local change while it stays at that number. Absent: unknown.
+   */
+  syncedSeq: z.number().int().nullable().optional(),
 });
 export type LinkInput = z.input<typeof linkInputSchema>;
 

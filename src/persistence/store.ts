@@ -102,6 +102,8 @@ export interface UpsertOutcome {
   created: string[];
   updated: string[];
   unchanged: string[];
+  /** The new change sequence number of each created or updated contact. */
+  changeSeqs: Record<string, number>;
 }
 
 /** Local contacts, match keys and links. */
@@ -124,12 +126,17 @@ export interface ContactStore {
   }): StoreResult<Array<StoredContact & { links: Link[] }>>;
   /** The highest change sequence number now stored for the tenant (0 when none). */
   localChangeHighWater(params: { tenantId: string }): StoreResult<number>;
-  /** Contacts changed after `afterSeq` and at most `upToSeq`, in change order. */
+  /**
+   * Contacts changed after `afterSeq` and at most `upToSeq`, in change order. With `connectionId`, without
+   * the contacts that connection's reconcile wrote or confirmed at their current change (its link's
+   * `syncedSeq`): that change came from its CRM and needs no push back.
+   */
   listLocalChanges(params: {
     tenantId: string;
     afterSeq: number;
     upToSeq: number;
     limit: number;
+    connectionId?: string;
   }): StoreResult<StoredContact[]>;
   /** Replace each listed contact's match keys with the given set. */
   replaceMatchKeys(params: { tenantId: string; entries: MatchKeysInput[] }): StoreResult<void>;

@@ -45,16 +45,69 @@ export function describeStoreData(name: string, backend: () => Backend) {
           now: at(10),
         }),
       );
-      expect(second).toEqual({ created: [], updated: [a], unchanged: [b] });
+      const high = unwrap(await store.localChangeHighWater({ tenantId: tenant.id }));
+      expect(second).toEqual({ created: [], updated: [a], unchanged: [b], changeSeqs: { [a]: high } });
       const [stored] = unwrap(await store.getContacts({ tenantId: tenant.id, ids: [a] }));
       expect(stored?.fieldStamps.email).toBe(at(10).toISOString());
       expect(stored?.fieldStamps.firstName).toBe(at(0).toISOString());
+      expect(stored?.changeSeq).toBe(high);
 
-      const high = unwrap(await store.localChangeHighWater({ tenantId: tenant.id }));
       const changes = unwrap(
         await store.listLocalChanges({ tenantId: tenant.id, afterSeq: mark, upToSeq: high, limit: 100 }),
       );
       expect(changes.map((c) => c.id)).toEqual([a]);
+    });
+
+    it("leaves out of a connection's local changes the contacts it synced at their current change", async () => {
+      const { tenant, ref } = await tenantWithConnection(store);
+      const [mine, edited, unsynced] = [randomUUID(), randomUUID(), randomUUID()];
+      const start = unwrap(await store.localChangeHighWater({ tenantId: tenant.id }));
+      const written = unwrap(
+        await store.upsertContacts({
+          tenantId: tenant.id,
+          contacts: [mine, edited, unsynced].map((id) => ({
+            id,
+            contact: contact({ firstName: id.slice(0, 6) }),
+          })),
+          now: T0,
+        }),
+      );
+      const linkOf = (contactId: string, syncedSeq: number | null) => ({
+        externalId: `RPT-${contactId}`,
+        contactId,
+        base: contact({ firstName: contactId.slice(0, 6) }),
+        pushedHashes: {},
+        remoteVersion: null,
+        remoteHash: null,
+        syncedSeq,
+      });
+      unwrap(
+        await store.upsertLinks({
+          ...ref,
+          links: [
+            linkOf(mine, written.changeSeqs[mine] ?? 0),
+            linkOf(edited, written.changeSeqs[edited] ?? 0),
+            linkOf(unsynced, null),
+          ],
+          now: T0,
+        }),
+      );
+      // A NurtureHub edit after the connection synced the contact is a local change again.
+      unwrap(
+        await store.upsertContacts({
+          tenantId: tenant.id,
+          contacts: [{ id: edited, contact: contact({ firstName: 'Edited' }) }],
+          now: at(1),
+        }),
+      );
+      const high = unwrap(await store.localChangeHighWater({ tenantId: tenant.id }));
+      const range = { tenantId: tenant.id, afterSeq: start, upToSeq: high, limit: 100 };
+      const forConnection = unwrap(
+        await store.listLocalChanges({ ...range, connectionId: ref.connectionId }),
+      );
+      expect(forConnection.map((c) => c.id).sort()).toEqual([edited, unsynced].sort());
+      const forAnyone = unwrap(await store.listLocalChanges(range));
+      expect(forAnyone.map((c) => c.id).sort()).toEqual([mine, edited, unsynced].sort());
     });
 
     it('finds contacts by match keys and replaces a contact’s keys', async () => {

@@ -26,7 +26,11 @@ const changedStampsSql = (oldData: string, newData: string, stamp: string) =>
 export const lockTenantChanges = (client: SqlClient, tenantId: string) =>
   client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`crm-sync:changes:${tenantId}`]);
 
-const upsertRowSchema = z.object({ id: z.uuid(), inserted: z.boolean() });
+const upsertRowSchema = z.object({
+  id: z.uuid(),
+  inserted: z.boolean(),
+  changeSeq: z.coerce.number().int(),
+});
 const ingestRowSchema = z.object({
   eventId: z.string(),
   outcome: z.enum(['inserted', 'duplicate', 'unknownContact']),
@@ -67,7 +71,7 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
                change_seq = nextval('local_change_seq'),
                updated_at = excluded.updated_at
              WHERE c.data IS DISTINCT FROM excluded.data
-             RETURNING c.id, (c.xmax::text = '0') AS inserted`,
+             RETURNING c.id, (c.xmax::text = '0') AS inserted, c.change_seq AS "changeSeq"`,
             [tenantId, json(rows), stamp, now],
           );
         });
@@ -76,7 +80,12 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
         const created = written.value.filter((r) => r.inserted).map((r) => r.id);
         const updated = written.value.filter((r) => !r.inserted).map((r) => r.id);
         const touched = new Set([...created, ...updated]);
-        return ok({ created, updated, unchanged: [...byId.keys()].filter((id) => !touched.has(id)) });
+        return ok({
+          created,
+          updated,
+          unchanged: [...byId.keys()].filter((id) => !touched.has(id)),
+          changeSeqs: Object.fromEntries(written.value.map((r) => [r.id, r.changeSeq])),
+        });
       }),
 
     getContacts: ({ tenantId, ids }) =>
@@ -119,12 +128,18 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
         return ok(parsed.value[0]?.seq ?? 0);
       }),
 
-    listLocalChanges: ({ tenantId, afterSeq, upToSeq, limit }) =>
+    listLocalChanges: ({ tenantId, afterSeq, upToSeq, limit, connectionId }) =>
       guarded(async () => {
+        const notItsOwn =
+          connectionId === undefined
+            ? ''
+            : `AND NOT EXISTS (SELECT 1 FROM links l WHERE l.tenant_id = c.tenant_id AND l.connection_id = $5
+                 AND l.contact_id = c.id AND l.synced_seq = c.change_seq)`;
         const { rows } = await client.query(
-          `SELECT ${contactColumns} FROM contacts
-           WHERE tenant_id = $1 AND change_seq > $2 AND change_seq <= $3 ORDER BY change_seq LIMIT $4`,
-          [tenantId, afterSeq, upToSeq, limit],
+          `SELECT ${contactColumns} FROM contacts c
+           WHERE tenant_id = $1 AND change_seq > $2 AND change_seq <= $3 ${notItsOwn}
+           ORDER BY change_seq LIMIT $4`,
+          [tenantId, afterSeq, upToSeq, limit, ...(connectionId === undefined ? [] : [connectionId])],
         );
         return parseRows(storedContactSchema, rows, 'contact');
       }),

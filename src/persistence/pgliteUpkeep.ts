@@ -1,0 +1,82 @@
+import type { PGlite } from '@electric-sql/pglite';
+
+/**
+ * PGlite runs no autovacuum daemon, so nothing keeps its planner statistics or dead rows in check. Without
+ * statistics the planner takes `tenant_id = $1` for a rare value and scans a whole tenant where an index
+ * lookup of a batch of ids would do: at 100,000 contacts a 500-id lookup took 36–117 ms instead of 5–16 ms,
+ * and kept growing with the table. This does autovacuum's job in-process, with Postgres's default thresholds:
+ * ANALYZE a table once more than 50 + 10 % of its rows changed since it was last analysed, VACUUM it once more
+ * than 50 + 20 % are dead. Postgres's own daemon does this for the `pg` backend.
+ */
+export interface TableUpkeep {
+  /** Count the rows a write statement touched (read from its SQL text). */
+  noteWrite(sql: string, rowCount: number): void;
+  /** Analyse and vacuum the tables past their thresholds; call outside any transaction. */
+  runDue(): Promise<void>;
+}
+
+const ANALYZE_BASE = 50;
+const ANALYZE_SCALE = 0.1;
+const VACUUM_BASE = 50;
+const VACUUM_SCALE = 0.2;
+
+const writeTarget = /\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+([a-z_][a-z0-9_]*)/i;
+
+interface TableCounts {
+  /** Rows at the last ANALYZE (`pg_class.reltuples`, 0 when never analysed). */
+  rows: number;
+  modified: number;
+  dead: number;
+}
+
+export async function createTableUpkeep(db: PGlite): Promise<TableUpkeep> {
+  const tables = new Map<string, TableCounts>();
+  const known = await db.query<{ relname: string; reltuples: number }>(
+    `SELECT c.relname, c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'r' AND n.nspname = current_schema()`,
+  );
+  for (const row of known.rows) {
+    tables.set(row.relname, { rows: Math.max(0, Number(row.reltuples)), modified: 0, dead: 0 });
+  }
+
+  const countsOf = (table: string): TableCounts => {
+    let counts = tables.get(table);
+    if (counts === undefined) {
+      // A table a migration created after open.
+      counts = { rows: 0, modified: 0, dead: 0 };
+      tables.set(table, counts);
+    }
+    return counts;
+  };
+
+  return {
+    noteWrite(sql, rowCount) {
+      if (rowCount === 0) return;
+      const target = writeTarget.exec(sql);
+      const table = target?.[2]?.toLowerCase();
+      if (target === null || table === undefined || table === 'set') return;
+      const counts = countsOf(table);
+      counts.modified += rowCount;
+      const verb = target[1]?.toUpperCase() ?? '';
+      // An upsert's updated rows leave dead versions too; counting all of them only vacuums sooner.
+      if (!verb.startsWith('INSERT') || /ON\s+CONFLICT[\s\S]*DO\s+UPDATE/i.test(sql)) counts.dead += rowCount;
+    },
+
+    async runDue() {
+      for (const [table, counts] of tables) {
+        const vacuum = counts.dead > VACUUM_BASE + VACUUM_SCALE * counts.rows;
+        const analyze = counts.modified > ANALYZE_BASE + ANALYZE_SCALE * counts.rows;
+        if (!vacuum && !analyze) continue;
+        // Reset before running, so a failure is not retried on every statement.
+        counts.modified = 0;
+        if (vacuum) counts.dead = 0;
+        await db.exec(`${vacuum ? 'VACUUM (ANALYZE)' : 'ANALYZE'} ${table}`);
+        const after = await db.query<{ reltuples: number }>(
+          'SELECT reltuples FROM pg_class WHERE relname = $1 AND relnamespace = current_schema()::regnamespace',
+          [table],
+        );
+        counts.rows = Math.max(0, Number(after.rows[0]?.reltuples ?? 0));
+      }
+    },
+  };
+}
