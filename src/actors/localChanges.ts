@@ -6,15 +6,8 @@ import { decideInbound, decideLocalChange, type ProviderFields } from '../core/r
 import type { StoredContact } from '../persistence/records.ts';
 import { DEFAULT_BATCH_SIZE, type PhaseDeps } from './context.ts';
 import { providerFailure } from './failures.ts';
-import {
-  type BatchWrites,
-  type CycleRef,
-  commitBatch,
-  describeMatch,
-  duplicateNote,
-  emptyWrites,
-  updatePlan,
-} from './reconcilePhase.ts';
+import { describeMatch, duplicateNote } from './inboundOwners.ts';
+import { type BatchWrites, type CycleRef, commitBatch, emptyWrites, updatePlan } from './reconcilePhase.ts';
 import { must } from './storeCall.ts';
 
 /**

@@ -1,9 +1,7 @@
 import { contentHash } from '../core/canonicalJson.ts';
 import { matchKeys } from '../core/dedup/blocking.ts';
-import { clusterRecords } from '../core/dedup/cluster.ts';
-import { findMatch } from '../core/dedup/findMatch.ts';
 import { type MatchRecord, toMatchRecord } from '../core/dedup/matchRecord.ts';
-import { idempotencyKey, stableId } from '../core/ids.ts';
+import { idempotencyKey } from '../core/ids.ts';
 import { decideInbound, type ProviderFields } from '../core/reconcile.ts';
 import { ok } from '../core/result.ts';
 import type { CanonicalContact, ContactPatch } from '../core/schemas.ts';
@@ -12,30 +10,9 @@ import type { CycleNote, StagedRecord } from '../persistence/cycleWork.ts';
 import type { LinkInput, PushPlan } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
 import { DEFAULT_BATCH_SIZE, type PhaseCall, type PhaseDeps } from './context.ts';
+import { assignOwners, MatchCache } from './inboundOwners.ts';
 import { planLocalChanges } from './localChanges.ts';
 import { must } from './storeCall.ts';
-
-/**
- * Stored contacts normalised for matching, kept for one reconcile run: the same candidates come back batch after
- * batch. Keyed by change sequence, so a contact changed meanwhile is normalised again.
- */
-class MatchCache {
-  private readonly records = new Map<string, MatchRecord>();
-
-  recordOf(stored: { id: string; changeSeq: number; contact: CanonicalContact }): MatchRecord {
-    const key = `${stored.id}:${stored.changeSeq}`;
-    let record = this.records.get(key);
-    if (record === undefined) {
-      if (this.records.size >= 200_000) this.records.clear();
-      record = toMatchRecord(stored.id, stored.contact);
-      this.records.set(key, record);
-    }
-    return record;
-  }
-}
-
-/** A blocking key shared by more contacts than this says nothing about identity (a common surname block). */
-const MAX_CANDIDATES_PER_KEY = 50;
 
 export interface CycleRef {
   tenantId: string;
@@ -90,12 +67,22 @@ export function createReconcilePhase(deps: PhaseDeps) {
       totals.upserts += writes.contacts.size;
       totals.plannedWrites += writes.pushes.length;
       totals.conflicts += writes.notes.filter((n) => n.kind === 'conflict').length;
-      await commitBatch(
+      const normalised = new Map<string, MatchRecord>();
+      const changeSeqs = await commitBatch(
         deps,
         ref,
         writes,
         staged.map((r) => r.externalId),
+        (id, contact) => {
+          const record = toMatchRecord(id, contact);
+          normalised.set(id, record);
+          return record;
+        },
       );
+      for (const [id, record] of normalised) {
+        const changeSeq = changeSeqs[id];
+        if (changeSeq !== undefined) matchCache.put(id, changeSeq, record);
+      }
     }
     const local = await planLocalChanges(
       deps,
@@ -218,138 +205,22 @@ export function updatePlan(
 }
 
 /**
- * Decides which local contact each unlinked record belongs to. A record that duplicates another record of the
- * same CRM (in this batch, or one already linked) is suppressed: noted with the reason, neither linked nor
- * written, so one CRM record's values never overwrite another's. A record that matches a stored contact not
- * yet in this CRM (a NurtureHub lead, or a contact from another CRM) joins it; any other creates a contact.
+ * Writes one batch's decisions and marks its staged records reconciled, in one transaction. Returns the new
+ * change sequence number of each contact written; `normalise` gives the match record its keys come from.
  */
-async function assignOwners(
-  deps: PhaseDeps,
-  ref: CycleRef,
-  unlinked: StagedRecord[],
-  matchCache: MatchCache,
-): Promise<{ contactOf: Map<string, string>; notes: CycleNote[] }> {
-  const { store, provider, clock } = deps;
-  const contactOf = new Map<string, string>();
-  const notes: CycleNote[] = [];
-  if (unlinked.length === 0) return { contactOf, notes };
-
-  const records = unlinked.map((r) => toMatchRecord(r.externalId, r.contact));
-  const clustering = clusterRecords(records);
-  const leaders = records.filter((record, index) => clustering.clusterIds[index] === record.id);
-  const candidates = await storedCandidates(store, ref.tenantId, leaders, clock, matchCache);
-  const matches = new Map(
-    leaders.flatMap((leader) => {
-      const match = findMatch(leader, candidates.get(leader.id) ?? []);
-      return match === null ? [] : [[leader.id, match] as const];
-    }),
-  );
-  const matchedIds = [...new Set([...matches.values()].map((m) => m.matchedId))];
-  const alreadyHere =
-    matchedIds.length === 0
-      ? []
-      : await must(store.getLinksByContactIds({ ...ref, contactIds: matchedIds }), clock);
-  const linkedHere = new Map(alreadyHere.map((link) => [link.contactId, link.externalId]));
-
-  for (const leader of leaders) {
-    const match = matches.get(leader.id);
-    if (match === undefined) {
-      contactOf.set(
-        leader.id,
-        stableId({ ...ref, provider: provider.name, objectType: 'contact', externalId: leader.id }),
-      );
-      continue;
-    }
-    const existing = linkedHere.get(match.matchedId);
-    if (existing === undefined) {
-      contactOf.set(leader.id, match.matchedId);
-      notes.push(
-        duplicateNote(
-          leader.id,
-          match.matchedId,
-          `linked to stored contact instead of creating one: ${describeMatch(match)}`,
-        ),
-      );
-    } else {
-      notes.push(
-        duplicateNote(
-          leader.id,
-          match.matchedId,
-          `duplicate of ${provider.name} record ${existing}, suppressed: ${describeMatch(match)}`,
-        ),
-      );
-    }
-  }
-  for (const explanation of clustering.explanations) {
-    notes.push(
-      duplicateNote(
-        explanation.recordId,
-        explanation.matchedId,
-        `duplicate of ${provider.name} record ${explanation.matchedId} in the same batch, suppressed: ${describeMatch(explanation)}`,
-      ),
-    );
-  }
-  return { contactOf, notes };
-}
-
-async function storedCandidates(
-  store: Store,
-  tenantId: string,
-  leaders: MatchRecord[],
-  clock: () => Date,
-  matchCache: MatchCache,
-): Promise<Map<string, MatchRecord[]>> {
-  const keysOf = new Map(leaders.map((leader) => [leader.id, matchKeys(leader)]));
-  const allKeys = [...new Set([...keysOf.values()].flat())];
-  const hits =
-    allKeys.length === 0 ? [] : await must(store.findCandidates({ tenantId, keys: allKeys }), clock);
-  const byKey = new Map<string, string[]>();
-  for (const hit of hits) byKey.set(hit.key, [...(byKey.get(hit.key) ?? []), hit.contactId]);
-  const idsOf = new Map<string, Set<string>>();
-  for (const [leaderId, keys] of keysOf) {
-    const ids = new Set<string>();
-    for (const key of keys) {
-      const holders = byKey.get(key) ?? [];
-      if (holders.length <= MAX_CANDIDATES_PER_KEY) for (const id of holders) ids.add(id);
-    }
-    idsOf.set(leaderId, ids);
-  }
-  const wanted = [...new Set([...idsOf.values()].flatMap((ids) => [...ids]))];
-  const contacts = wanted.length === 0 ? [] : await must(store.getContacts({ tenantId, ids: wanted }), clock);
-  const recordOf = new Map(contacts.map((c) => [c.id, matchCache.recordOf(c)]));
-  return new Map(
-    [...idsOf].map(([leaderId, ids]) => [
-      leaderId,
-      [...ids].map((id) => recordOf.get(id)).filter((r): r is MatchRecord => r !== undefined),
-    ]),
-  );
-}
-
-export function duplicateNote(incoming: string, matched: string, reason: string): CycleNote {
-  return { kind: 'duplicate', key: incoming, body: { incoming, matched, reason } };
-}
-
-export function describeMatch(match: {
-  rule: string;
-  score: number;
-  agreedFields: readonly string[];
-}): string {
-  return `${match.rule} (score ${match.score.toFixed(1)}; agreed: ${match.agreedFields.join(', ') || 'none'})`;
-}
-
-/** Writes one batch's decisions and marks its staged records reconciled, in one transaction. */
 export async function commitBatch(
   deps: PhaseDeps,
   ref: CycleRef,
   writes: BatchWrites,
   reconciled: string[],
-): Promise<void> {
+  normalise: (id: string, contact: CanonicalContact) => MatchRecord = toMatchRecord,
+): Promise<Record<string, number>> {
   const { store, clock } = deps;
   const now = clock();
   const contacts = [...writes.contacts].map(([id, contact]) => ({ id, contact }));
+  let changeSeqs: Record<string, number> = {};
   await must(
     store.transaction(async (tx) => {
-      let changeSeqs: Record<string, number> = {};
       const syncedLinks = () =>
         writes.links.map((link) =>
           writes.syncedOnWrite.has(link.externalId)
@@ -374,7 +245,7 @@ export async function commitBatch(
                 tenantId: ref.tenantId,
                 entries: contacts.map(({ id, contact }) => ({
                   contactId: id,
-                  keys: matchKeys(toMatchRecord(id, contact)),
+                  keys: matchKeys(normalise(id, contact)),
                 })),
               }),
         () =>
@@ -399,4 +270,5 @@ export async function commitBatch(
     }),
     clock,
   );
+  return changeSeqs;
 }

@@ -1,4 +1,4 @@
-import { describeMatch } from '../actors/reconcilePhase.ts';
+import { describeMatch } from '../actors/inboundOwners.ts';
 import { contentHash } from '../core/canonicalJson.ts';
 import { matchKeys } from '../core/dedup/blocking.ts';
 import { findMatch } from '../core/dedup/findMatch.ts';

@@ -118,6 +118,11 @@ export interface ContactStore {
     now: Date;
   }): StoreResult<UpsertOutcome>;
   getContacts(params: { tenantId: string; ids: string[] }): StoreResult<StoredContact[]>;
+  /** The current change sequence number of each listed contact that exists (a cheap freshness check). */
+  getChangeSeqs(params: {
+    tenantId: string;
+    ids: string[];
+  }): StoreResult<Array<{ id: string; changeSeq: number }>>;
   /** Page by id (`afterId` exclusive), each contact with its links. */
   listContacts(params: {
     tenantId: string;

@@ -35,12 +35,14 @@ const ingestRowSchema = z.object({
   eventId: z.string(),
   outcome: z.enum(['inserted', 'duplicate', 'unknownContact']),
 });
+const changeSeqRowSchema = z.object({ id: z.uuid(), changeSeq: z.coerce.number().int() });
 const highWaterSchema = z.object({ seq: z.coerce.number().int() });
 
 type ContactMethods = Pick<
   ContactStore,
   | 'upsertContacts'
   | 'getContacts'
+  | 'getChangeSeqs'
   | 'listContacts'
   | 'localChangeHighWater'
   | 'listLocalChanges'
@@ -86,6 +88,15 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
           unchanged: [...byId.keys()].filter((id) => !touched.has(id)),
           changeSeqs: Object.fromEntries(written.value.map((r) => [r.id, r.changeSeq])),
         });
+      }),
+
+    getChangeSeqs: ({ tenantId, ids }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT id, change_seq AS "changeSeq" FROM contacts WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+          [tenantId, ids],
+        );
+        return parseRows(changeSeqRowSchema, rows, 'contact change sequence');
       }),
 
     getContacts: ({ tenantId, ids }) =>

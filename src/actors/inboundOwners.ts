@@ -1,0 +1,164 @@
+import { matchKeys } from '../core/dedup/blocking.ts';
+import { clusterRecords } from '../core/dedup/cluster.ts';
+import { findMatch } from '../core/dedup/findMatch.ts';
+import { type MatchRecord, toMatchRecord } from '../core/dedup/matchRecord.ts';
+import { stableId } from '../core/ids.ts';
+import type { CycleNote, StagedRecord } from '../persistence/cycleWork.ts';
+import type { Store } from '../persistence/store.ts';
+import type { PhaseDeps } from './context.ts';
+import type { CycleRef } from './reconcilePhase.ts';
+import { must } from './storeCall.ts';
+
+/**
+ * Stored contacts normalised for matching, kept for one reconcile run: the same candidates come back batch after
+ * batch, and most are contacts this run wrote. Each is kept with its change sequence number, so a contact
+ * changed meanwhile is read and normalised again.
+ */
+export class MatchCache {
+  private readonly records = new Map<string, { changeSeq: number; record: MatchRecord }>();
+
+  get(id: string, changeSeq: number): MatchRecord | undefined {
+    const cached = this.records.get(id);
+    return cached?.changeSeq === changeSeq ? cached.record : undefined;
+  }
+
+  put(id: string, changeSeq: number, record: MatchRecord): MatchRecord {
+    if (this.records.size >= 200_000) this.records.clear();
+    this.records.set(id, { changeSeq, record });
+    return record;
+  }
+}
+
+/** A blocking key shared by more contacts than this says nothing about identity (a common surname block). */
+const MAX_CANDIDATES_PER_KEY = 50;
+
+/**
+ * Decides which local contact each unlinked record belongs to. A record that duplicates another record of the
+ * same CRM (in this batch, or one already linked) is suppressed: noted with the reason, neither linked nor
+ * written, so one CRM record's values never overwrite another's. A record that matches a stored contact not
+ * yet in this CRM (a NurtureHub lead, or a contact from another CRM) joins it; any other creates a contact.
+ */
+export async function assignOwners(
+  deps: PhaseDeps,
+  ref: CycleRef,
+  unlinked: StagedRecord[],
+  matchCache: MatchCache,
+): Promise<{ contactOf: Map<string, string>; notes: CycleNote[] }> {
+  const { store, provider, clock } = deps;
+  const contactOf = new Map<string, string>();
+  const notes: CycleNote[] = [];
+  if (unlinked.length === 0) return { contactOf, notes };
+
+  const records = unlinked.map((r) => toMatchRecord(r.externalId, r.contact));
+  const clustering = clusterRecords(records);
+  const leaders = records.filter((record, index) => clustering.clusterIds[index] === record.id);
+  const candidates = await storedCandidates(store, ref.tenantId, leaders, clock, matchCache);
+  const matches = new Map(
+    leaders.flatMap((leader) => {
+      const match = findMatch(leader, candidates.get(leader.id) ?? []);
+      return match === null ? [] : [[leader.id, match] as const];
+    }),
+  );
+  const matchedIds = [...new Set([...matches.values()].map((m) => m.matchedId))];
+  const alreadyHere =
+    matchedIds.length === 0
+      ? []
+      : await must(store.getLinksByContactIds({ ...ref, contactIds: matchedIds }), clock);
+  const linkedHere = new Map(alreadyHere.map((link) => [link.contactId, link.externalId]));
+
+  for (const leader of leaders) {
+    const match = matches.get(leader.id);
+    if (match === undefined) {
+      contactOf.set(
+        leader.id,
+        stableId({ ...ref, provider: provider.name, objectType: 'contact', externalId: leader.id }),
+      );
+      continue;
+    }
+    const existing = linkedHere.get(match.matchedId);
+    if (existing === undefined) {
+      contactOf.set(leader.id, match.matchedId);
+      notes.push(
+        duplicateNote(
+          leader.id,
+          match.matchedId,
+          `linked to stored contact instead of creating one: ${describeMatch(match)}`,
+        ),
+      );
+    } else {
+      notes.push(
+        duplicateNote(
+          leader.id,
+          match.matchedId,
+          `duplicate of ${provider.name} record ${existing}, suppressed: ${describeMatch(match)}`,
+        ),
+      );
+    }
+  }
+  for (const explanation of clustering.explanations) {
+    notes.push(
+      duplicateNote(
+        explanation.recordId,
+        explanation.matchedId,
+        `duplicate of ${provider.name} record ${explanation.matchedId} in the same batch, suppressed: ${describeMatch(explanation)}`,
+      ),
+    );
+  }
+  return { contactOf, notes };
+}
+
+async function storedCandidates(
+  store: Store,
+  tenantId: string,
+  leaders: MatchRecord[],
+  clock: () => Date,
+  matchCache: MatchCache,
+): Promise<Map<string, MatchRecord[]>> {
+  const keysOf = new Map(leaders.map((leader) => [leader.id, matchKeys(leader)]));
+  const allKeys = [...new Set([...keysOf.values()].flat())];
+  const hits =
+    allKeys.length === 0 ? [] : await must(store.findCandidates({ tenantId, keys: allKeys }), clock);
+  const byKey = new Map<string, string[]>();
+  for (const hit of hits) byKey.set(hit.key, [...(byKey.get(hit.key) ?? []), hit.contactId]);
+  const idsOf = new Map<string, Set<string>>();
+  for (const [leaderId, keys] of keysOf) {
+    const ids = new Set<string>();
+    for (const key of keys) {
+      const holders = byKey.get(key) ?? [];
+      if (holders.length <= MAX_CANDIDATES_PER_KEY) for (const id of holders) ids.add(id);
+    }
+    idsOf.set(leaderId, ids);
+  }
+  const wanted = [...new Set([...idsOf.values()].flatMap((ids) => [...ids]))];
+  const recordOf = new Map<string, MatchRecord>();
+  if (wanted.length > 0) {
+    const versions = await must(store.getChangeSeqs({ tenantId, ids: wanted }), clock);
+    const stale: string[] = [];
+    for (const { id, changeSeq } of versions) {
+      const cached = matchCache.get(id, changeSeq);
+      if (cached === undefined) stale.push(id);
+      else recordOf.set(id, cached);
+    }
+    const loaded = stale.length === 0 ? [] : await must(store.getContacts({ tenantId, ids: stale }), clock);
+    for (const c of loaded)
+      recordOf.set(c.id, matchCache.put(c.id, c.changeSeq, toMatchRecord(c.id, c.contact)));
+  }
+  return new Map(
+    [...idsOf].map(([leaderId, ids]) => [
+      leaderId,
+      [...ids].map((id) => recordOf.get(id)).filter((r): r is MatchRecord => r !== undefined),
+    ]),
+  );
+}
+
+export function duplicateNote(incoming: string, matched: string, reason: string): CycleNote {
+  return { kind: 'duplicate', key: incoming, body: { incoming, matched, reason } };
+}
+
+export function describeMatch(match: {
+  rule: string;
+  score: number;
+  agreedFields: readonly string[];
+}): string {
+  return `${match.rule} (score ${match.score.toFixed(1)}; agreed: ${match.agreedFields.join(', ') || 'none'})`;
+}
