@@ -10,21 +10,26 @@ import type { MatchRecord } from './matchRecord.ts';
  */
 export function matchKeys(record: MatchRecord): string[] {
   const keys = new Set<string>();
-  const { email, dateOfBirth: dob, postcode, lastName, lastNamePhonetic: last } = record;
+  const { email, dateOfBirth: dob, postcode, lastNamePhonetic: last } = record;
   if (email) keys.add(`email:${email}`);
   for (const phone of [...record.personalPhones, ...record.householdPhones]) keys.add(`phone:${phone}`);
   const firsts = firstNameKeys(record);
-  if (last && postcode) keys.add(`surname-postcode:${last}|${postcode}`);
-  if (last && dob) keys.add(`surname-dob:${last}|${dob}`);
-  if (lastName && dob && record.firstName)
-    keys.add(`initial-surname-dob:${record.firstName[0]}|${lastName}|${dob}`);
+  // A record with one name only may hold a surname typed into the given-name box, so that name's sound stands
+  // in for the surname sound (see `compareRecords`).
+  const surname = last ?? firsts[0] ?? null;
+  if (surname && postcode) keys.add(`surname-postcode:${surname}|${postcode}`);
+  if (surname && dob) keys.add(`surname-dob:${surname}|${dob}`);
+  if (record.lastName && dob && record.firstName)
+    keys.add(`initial-surname-dob:${record.firstName[0]}|${record.lastName}|${dob}`);
   if (dob && postcode) keys.add(`dob-postcode:${dob}|${postcode}`);
   if (record.houseNumber && postcode) keys.add(`house-postcode:${record.houseNumber}|${postcode}`);
   // Wider nets for records whose names or address were mistyped or left out: a date of birth alone (about four
   // contacts a date in a 100,000-contact book), a surname sound within a birth year, and the mailbox name at a
   // mistyped or changed domain. Each stays far below n² and the block-size cap trims the common ones.
   if (dob) keys.add(`dob:${dob}`);
-  if (last && dob) keys.add(`surname-year:${last}|${dob.slice(0, 4)}`);
+  // An impossible date (`1859-05-73`) still gives its year.
+  const year = (dob ?? record.impossibleDateOfBirth)?.slice(0, 4);
+  if (surname && year) keys.add(`surname-year:${surname}|${year}`);
   if (email) keys.add(`email-local:${email.slice(0, email.lastIndexOf('@'))}`);
   for (const first of firsts) {
     // Sorted, so a given name and surname entered the wrong way round still meet.

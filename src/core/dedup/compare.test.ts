@@ -12,6 +12,9 @@ describe('compareDate', () => {
     ['1948-05-11', '1984-05-11', 'close'],
     ['1976-03-12', '1976-03-21', 'close'],
     ['1976-03-12', '1976-12-03', 'close'],
+    ['1976-03-12', '1976-04-05', 'close'],
+    ['1976-12-20', '1977-01-14', 'close'],
+    ['1976-03-12', '1976-06-30', 'different'],
     ['1976-03-12', '1983-07-29', 'different'],
     ['1976-03-12', null, 'missing'],
   ])('%s and %s are %s', (a, b, level) => {
@@ -25,6 +28,9 @@ describe('compareGivenName', () => {
     ['tom', 'thomas', 'close'],
     ['rhomas', 'tom', 'close'],
     ['reggie', 'reginald', 'close'],
+    ['rhomas', 'thomzs', 'close'],
+    ['thomzs', 'tomm', 'close'],
+    ['gwilym', 'iorwerth', 'different'],
     ['jack', 'jake', 'different'],
     ['john', 'joan', 'different'],
     ['olivia', 'connor', 'different'],
@@ -68,5 +74,38 @@ describe('compareRecords', () => {
       { address: { line1: '62 Namoi Place' } },
     );
     expect(otherHouse.addressLine1).toBe('different');
+  });
+
+  it('reads a surname typed into the given-name box as the surname, and any other lone name as a given name', () => {
+    const albert = { firstName: 'Albert', lastName: 'Toft' };
+    const lone = levels({ firstName: 'Toft' }, albert);
+    expect([lone.firstName, lone.lastName]).toEqual(['missing', 'exact']);
+    const typo = levels({ firstName: 'Tofft' }, albert);
+    expect([typo.firstName, typo.lastName]).toEqual(['missing', 'close']);
+    expect(levels({ firstName: 'George' }, albert).firstName).toBe('different');
+  });
+
+  it('reads an impossible date of birth as close when a typo explains it, else as missing, never different', () => {
+    const typed = { dateOfBirth: '1859-05-73' };
+    expect(levels(typed, { dateOfBirth: '1859-05-13' }).dateOfBirth).toBe('close');
+    expect(levels(typed, { dateOfBirth: '1859-05-73' }).dateOfBirth).toBe('close');
+    expect(levels(typed, { dateOfBirth: '1901-01-01' }).dateOfBirth).toBe('missing');
+  });
+
+  it.each([
+    ['e.page1i3@dyer-wiliams.com', 'e.page13@dyer-williams.com', 'close'],
+    ['j.t@pierceeib.z', 'j.t@pierce.biz', 'close'],
+    ['john.smith@example.com', 'jane.smith@example.com', 'different'],
+  ])('reads e-mails %s and %s as %s', (a, b, level) => {
+    expect(levels({ email: a }, { email: b }).email).toBe(level);
+  });
+
+  it.each([
+    ['Bimminghar', 'Birmingham', 'close'],
+    ['Devon', 'West Devon', 'close'],
+    ['Newcastle', 'Newcastle upon Tyne', 'close'],
+    ['Leeds', 'Leek', 'different'],
+  ])('reads towns %s and %s as %s', (a, b, level) => {
+    expect(levels({ address: { town: a } }, { address: { town: b } }).town).toBe(level);
   });
 });

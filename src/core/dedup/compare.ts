@@ -1,6 +1,7 @@
 import { jaroWinkler } from '@skyra/jaro-winkler';
 import { distance } from 'fastest-levenshtein';
-import { isKnownGivenName } from '../normalise/givenNames.ts';
+import { boundedMemo } from '../memo.ts';
+import { isKnownGivenName, knownGivenNames } from '../normalise/givenNames.ts';
 import { areNicknames, nicknameForms } from '../normalise/nicknames.ts';
 import type { MatchRecord } from './matchRecord.ts';
 import type { ComparisonLevel, MatchField } from './weights.ts';
@@ -18,26 +19,32 @@ export function compareRecords(a: MatchRecord, b: MatchRecord): Record<MatchFiel
     const exactly = a.firstName === b.lastName && a.lastName === b.firstName;
     firstName = exactly ? 'exact' : 'close';
     lastName = exactly ? 'exact' : 'close';
+  } else if (firstName === 'different' && (surnameAsGivenName(a, b) || surnameAsGivenName(b, a))) {
+    // Only a surname, typed into the given-name box (`Toft` against `Albert Toft`): the given name is unknown,
+    // not a second person's, and the surname is compared across the fields.
+    firstName = 'missing';
+    lastName = a.firstName === b.lastName || a.lastName === b.firstName ? 'exact' : 'close';
   }
   return {
     firstName,
     lastName,
-    dateOfBirth: compareDate(a.dateOfBirth, b.dateOfBirth),
+    dateOfBirth: compareDateOfBirth(a, b),
     email: compareEmail(a.email, b.email),
     personalPhone: compareSets(a.personalPhones, b.personalPhones),
     householdPhone: compareSets(a.householdPhones, b.householdPhones),
     postcode: comparePostcode(a, b),
     addressLine1: compareAddressLine(a, b),
     addressLine2: compareText(a.addressLine2, b.addressLine2),
-    town: compareText(a.town, b.town),
+    town: compareTown(a.town, b.town),
   };
 }
 
 /**
  * Given names: nicknames (Bob/Robert), a shortened form (Kath/Katherine) and typos are close. Two different
  * names that are both known names (Jack/Jake, John/Joan) are different, however alike they look; a typo is only
- * assumed when one side is not a known name. A bare initial neither agrees nor conflicts when it fits, so it
- * counts as missing; one that does not fit is a conflict.
+ * assumed when one side is not a known name, and two spellings that are both not names are close only as slips
+ * from one name. A bare initial neither agrees nor conflicts when it fits, so it counts as missing; one that does
+ * not fit is a conflict.
  */
 export function compareGivenName(a: string | null, b: string | null): ComparisonLevel {
   if (a === null || b === null) return 'missing';
@@ -50,6 +57,13 @@ export function compareGivenName(a: string | null, b: string | null): Comparison
   const bKnown = isKnownGivenName(b);
   if (aKnown && bKnown) return 'different';
   if (isLooseTypo(a, b)) return 'close';
+  // Two spellings that are not names, each a slip away from one name or from names of one nickname row
+  // (Rhomas and Thomzs for Thomas, Thomzs and Tomm for Thomas/Tom): that name mistyped twice.
+  if (!aKnown && !bKnown) {
+    const bNames = typoOf(b);
+    const oneName = typoOf(a).some((x) => bNames.some((y) => x === y || areNicknames(x, y)));
+    return oneName ? 'close' : 'different';
+  }
   // A slip of the keyboard in a nickname (Rhomas for Thomas, met as Tom): the unknown side is a typo of a name
   // that shares a nickname row with the other side.
   const [unknown, other] = aKnown ? [b, a] : [a, b];
@@ -57,6 +71,20 @@ export function compareGivenName(a: string | null, b: string | null): Comparison
     ? 'close'
     : 'different';
 }
+
+/**
+ * The known given names an unknown spelling is a loose typo of. Only names within two letters of its length and
+ * sharing its first or its last letter are tried (a slip rarely changes both ends); memoised, since the same
+ * spellings recur across a batch.
+ */
+const typoOf = boundedMemo((name: string): readonly string[] =>
+  knownGivenNames.filter(
+    (known) =>
+      Math.abs(known.length - name.length) <= 2 &&
+      (known[0] === name[0] || known.at(-1) === name.at(-1)) &&
+      isLooseTypo(name, known),
+  ),
+);
 
 /** A looser typo test for given names, used only when one of them is not a real name. */
 function isLooseTypo(a: string, b: string): boolean {
@@ -70,9 +98,16 @@ function compareSurname(a: MatchRecord, b: MatchRecord): ComparisonLevel {
 }
 
 function isSwapped(a: MatchRecord, b: MatchRecord): boolean {
-  const near = (x: string | null, y: string | null) => x !== null && y !== null && (x === y || isTypo(x, y));
-  return near(a.firstName, b.lastName) && near(a.lastName, b.firstName);
+  return isNear(a.firstName, b.lastName) && isNear(a.lastName, b.firstName);
 }
+
+/** Whether `lone` has no surname and its given name is `full`'s surname or a typo of it. */
+function surnameAsGivenName(lone: MatchRecord, full: MatchRecord): boolean {
+  return lone.lastName === null && isNear(lone.firstName, full.lastName);
+}
+
+const isNear = (x: string | null, y: string | null): boolean =>
+  x !== null && y !== null && (x === y || isTypo(x, y));
 
 /** One slip of the keyboard: high Jaro-Winkler, or a single edit in a name long enough for one edit to be noise. */
 function isTypo(a: string, b: string): boolean {
@@ -90,7 +125,8 @@ const twoYearsMs = 2 * 365.25 * 24 * 3600 * 1000;
 
 /**
  * Dates: a slip of the keyboard is close — one digit mistyped (1976 / 1978), two neighbouring digits swapped
- * (1948 / 1984, 12 / 21) or day and month entered the wrong way round; anything else is a different date.
+ * (1948 / 1984, 12 / 21) or day and month entered the wrong way round — and so is a date within a month of the
+ * other (a misremembered day; Splink's "within one month" level); anything else is a different date.
  */
 export function compareDate(a: string | null, b: string | null): ComparisonLevel {
   if (a === null || b === null) return 'missing';
@@ -98,7 +134,22 @@ export function compareDate(a: string | null, b: string | null): ComparisonLevel
   const [ay, am, ad] = a.split('-');
   const [by, bm, bd] = b.split('-');
   const swapped = ay === by && am === bd && ad === bm;
-  return swapped || distance(a, b) <= 1 || isTransposition(a, b) ? 'close' : 'different';
+  const withinAMonth = Math.abs(Date.parse(a) - Date.parse(b)) <= oneMonthMs;
+  return swapped || withinAMonth || distance(a, b) <= 1 || isTransposition(a, b) ? 'close' : 'different';
+}
+const oneMonthMs = 31 * 24 * 3600 * 1000;
+
+/**
+ * Dates of birth as `compareDate` reads them; an impossible date (`1859-05-73`) that is a typo of the other side's
+ * date, or the same impossible text, is close, and otherwise missing: it says nothing about a different date.
+ */
+function compareDateOfBirth(a: MatchRecord, b: MatchRecord): ComparisonLevel {
+  const level = compareDate(a.dateOfBirth, b.dateOfBirth);
+  if (level !== 'missing') return level;
+  const aText = a.dateOfBirth ?? a.impossibleDateOfBirth;
+  const bText = b.dateOfBirth ?? b.impossibleDateOfBirth;
+  if (aText === null || bText === null) return 'missing';
+  return aText === bText || compareDate(aText, bText) === 'close' ? 'close' : 'missing';
 }
 
 /** Whether b is a with exactly two neighbouring characters swapped. */
@@ -114,14 +165,19 @@ function isTransposition(a: string, b: string): boolean {
   return false;
 }
 
-/** E-mails: the same local part at another domain, or a near-identical local part at the same domain, is close. */
+/**
+ * E-mails: the same local part at another domain, a near-identical local part at the same domain, or a slip or
+ * two of the keyboard anywhere in an address long enough for two slips to be noise, is close.
+ */
 function compareEmail(a: string | null, b: string | null): ComparisonLevel {
   if (a === null || b === null) return 'missing';
   if (a === b) return 'exact';
   const [aLocal = '', aDomain] = splitEmail(a);
   const [bLocal = '', bDomain] = splitEmail(b);
   if (aLocal === bLocal && aLocal.length >= 4) return 'close';
-  return aDomain === bDomain && jaroWinkler(aLocal, bLocal) >= 0.92 ? 'close' : 'different';
+  if (aDomain === bDomain && jaroWinkler(aLocal, bLocal) >= 0.92) return 'close';
+  const mistyped = Math.min(a.length, b.length) >= 10 && (distance(a, b) <= 2 || jaroWinkler(a, b) >= 0.94);
+  return mistyped ? 'close' : 'different';
 }
 
 const splitEmail = (email: string): [string, string] => {
@@ -167,6 +223,19 @@ function compareAddressLine(a: MatchRecord, b: MatchRecord): ComparisonLevel {
 function streetOf(r: MatchRecord, line: string | null = r.addressLine1): string {
   const text = line ?? '';
   return r.houseNumber && text.startsWith(r.houseNumber) ? text.slice(r.houseNumber.length).trim() : text;
+}
+
+/**
+ * Towns: as `compareText`; also close are two slips of the keyboard in a name of 7+ letters (`Bimminghar`) and a
+ * place whose whole name stands as words inside the other's (`Devon` / `West Devon`, `Newcastle` / `Newcastle upon
+ * Tyne`): the same place written more or less fully.
+ */
+function compareTown(a: string | null, b: string | null): ComparisonLevel {
+  const level = compareText(a, b);
+  if (level !== 'different' || a === null || b === null) return level;
+  const [shorter, longer] = a.length < b.length ? [a, b] : [b, a];
+  const named = shorter.length >= 4 && ` ${longer} `.includes(` ${shorter} `);
+  return named || (shorter.length >= 7 && distance(a, b) <= 2) ? 'close' : 'different';
 }
 
 function compareText(a: string | null, b: string | null): ComparisonLevel {

@@ -1,7 +1,7 @@
 import { doubleMetaphone } from 'double-metaphone';
 import { z } from 'zod';
 import { normaliseAddressLine, normaliseTown } from '../normalise/address.ts';
-import { normaliseDate } from '../normalise/date.ts';
+import { impossibleDateText, normaliseDate } from '../normalise/date.ts';
 import { normaliseEmail } from '../normalise/email.ts';
 import { normaliseGivenName, normaliseSurname, titleToGender } from '../normalise/name.ts';
 import { nicknameGroups } from '../normalise/nicknames.ts';
@@ -73,6 +73,11 @@ export interface MatchRecord {
   readonly householdPhones: readonly string[];
   /** ISO `yyyy-mm-dd`. */
   readonly dateOfBirth: string | null;
+  /**
+   * A date of birth typed as an impossible date (`1859-05-73`), ISO-shaped, when `dateOfBirth` is null: compared
+   * only as a possible typo of a real date, never as a different one.
+   */
+  readonly impossibleDateOfBirth: string | null;
   /** Upper case, one space (`SW1A 1AA`). */
   readonly postcode: string | null;
   /** UK sector of the postcode (`SW1A 1`). */
@@ -106,6 +111,7 @@ export function toMatchRecord(id: string, fields: MatchFields): MatchRecord {
     personalPhones: unique(phones.filter(isUkMobile)),
     householdPhones: unique(phones.filter((p) => !isUkMobile(p))),
     dateOfBirth: normaliseDate(fields.dateOfBirth),
+    impossibleDateOfBirth: impossibleDateText(fields.dateOfBirth),
     postcode: postcode?.postcode ?? null,
     postcodeSector: postcode?.sector ?? null,
     addressLine1: line1?.line ?? null,

@@ -117,4 +117,24 @@ describe('scorePair', () => {
     expect(pair.levels.email).toBe('exact');
     expect(pair.rule).toBe('dateOfBirthConflict');
   });
+
+  it('keeps apart two namesakes at one postcode born months apart', () => {
+    // A date within two years is not vetoed; what it weighs must stay below agreement, or name + postcode
+    // (22.5 bits) would cross the threshold.
+    const john = { firstName: 'John', lastName: 'Smith', address: { postcode: 'LS6 2AB' } };
+    const pair = score({ ...john, dateOfBirth: '1980-01-01' }, { ...john, dateOfBirth: '1980-09-20' });
+    expect(pair.levels.dateOfBirth).toBe('different');
+    expect(pair.isMatch).toBe(false);
+  });
+
+  it('reads a surname typed into the given-name box as one person with the full name', () => {
+    const full = {
+      firstName: 'Albert',
+      lastName: 'Toft',
+      dateOfBirth: '1962-01-01',
+      address: { postcode: 'B21 8JE' },
+    };
+    const pair = score(full, { ...full, firstName: 'Toft', lastName: null });
+    expect(pair.rule).toBe('weightAboveThreshold');
+  });
 });

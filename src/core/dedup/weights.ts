@@ -26,7 +26,10 @@ export type MatchField = (typeof matchFields)[number];
  * different people share a value: a first name ~1 in 100, a surname ~1 in 500, a date of birth ~1 in 20,000, a
  * mobile or e-mail almost never, a landline 1 in 1,000 (households share one). m for "different" is kept
  * well above zero because people move, change e-mail and mistype, so a disagreement costs only a few bits.
- * The "missing" level is 0 bits by construction.
+ * The "missing" level is 0 bits by construction. Dates of birth more than two years apart are vetoed
+ * (`dateOfBirthConflict`), so a date's "different" level only holds dates a month to two years apart: u is the
+ * chance two people's birthdays fall that close (about 4 years in 70), m a misremembered year. Its "close" level
+ * holds digit slips (u ~0.0006) and dates within a month (about 2 months in 70 years, 0.0024).
  */
 const probabilities: Record<
   MatchField,
@@ -34,7 +37,7 @@ const probabilities: Record<
 > = {
   firstName: { exact: [0.86, 0.01], close: [0.1, 0.004], different: [0.04, 0.986] },
   lastName: { exact: [0.86, 0.002], close: [0.1, 0.004], different: [0.04, 0.994] },
-  dateOfBirth: { exact: [0.9, 0.00005], close: [0.06, 0.001], different: [0.04, 0.999] },
+  dateOfBirth: { exact: [0.9, 0.00005], close: [0.08, 0.003], different: [0.03, 0.06] },
   email: { exact: [0.7, 0.00002], close: [0.05, 0.0005], different: [0.25, 0.99948] },
   personalPhone: { exact: [0.8, 0.00002], close: [0.01, 0.0001], different: [0.19, 0.99988] },
   householdPhone: { exact: [0.7, 0.001], close: [0.01, 0.001], different: [0.29, 0.998] },

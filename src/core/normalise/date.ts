@@ -3,23 +3,45 @@
  * `yyyymmdd`. UK order (day first) for slashed dates, as UK CRMs export them. Impossible dates give null.
  */
 export function normaliseDate(raw: string | null | undefined): string | null {
-  const value = raw?.trim() ?? '';
-  const iso = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:$|[T ])/.exec(value);
-  if (iso) return isoDate(iso[1], iso[2], iso[3]);
-  const dayFirst = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(value);
-  if (dayFirst) return isoDate(dayFirst[3], dayFirst[2], dayFirst[1]);
-  const compact = /^(\d{4})(\d{2})(\d{2})$/.exec(value);
-  if (compact) return isoDate(compact[1], compact[2], compact[3]);
-  return null;
+  const parts = dateParts(raw);
+  return parts && isPossible(parts) ? isoText(parts) : null;
 }
 
-function isoDate(year = '', month = '', day = ''): string | null {
-  const y = Number(year);
-  const m = Number(month);
-  const d = Number(day);
-  if (m < 1 || m > 12 || d < 1 || d > daysInMonth(y, m)) return null;
-  return `${year}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+/**
+ * An impossible date in one of those shapes (`31/02/1983`, `1859-05-73`) as ISO-shaped text, or null: not a date,
+ * but a slip of the keyboard in one, kept so it can still be recognised as a typo of the real date.
+ */
+export function impossibleDateText(raw: string | null | undefined): string | null {
+  const parts = dateParts(raw);
+  return parts && !isPossible(parts) ? isoText(parts) : null;
 }
+
+interface DateParts {
+  readonly year: string;
+  readonly month: number;
+  readonly day: number;
+}
+
+function dateParts(raw: string | null | undefined): DateParts | null {
+  const value = raw?.trim() ?? '';
+  const match =
+    /^(\d{4})-(\d{1,2})-(\d{1,2})(?:$|[T ])/.exec(value) ??
+    /^(\d{4})(\d{2})(\d{2})$/.exec(value) ??
+    dayFirst(/^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(value));
+  if (!match) return null;
+  return { year: match[1] ?? '', month: Number(match[2]), day: Number(match[3]) };
+}
+
+/** A day-first match reordered to year, month, day. */
+const dayFirst = (match: RegExpExecArray | null): (string | undefined)[] | null =>
+  match ? [match[0], match[3], match[2], match[1]] : null;
+
+function isPossible({ year, month, day }: DateParts): boolean {
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(Number(year), month);
+}
+
+const isoText = ({ year, month, day }: DateParts): string =>
+  `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;

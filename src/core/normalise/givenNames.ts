@@ -31,3 +31,6 @@ const knownNames: ReadonlySet<string> = new Set([
 
 /** Whether a folded given name is a known name rather than, possibly, a typo. */
 export const isKnownGivenName = (name: string): boolean => knownNames.has(name);
+
+/** Every known given name, for finding the name an unknown spelling was a typo of. */
+export const knownGivenNames: readonly string[] = [...knownNames];

@@ -8,6 +8,9 @@ describe('names', () => {
     ['  MR John A. B. ', { first: 'john', middleInitials: 'ab' }],
     ['Mary-Jane', { first: 'mary', middleInitials: 'j' }],
     ['Zoë', { first: 'zoe', middleInitials: '' }],
+    ['Rt. Hon. Lady Violet', { first: 'violet', middleInitials: '' }],
+    ['Capt John A', { first: 'john', middleInitials: 'a' }],
+    ['Thomas 1st', { first: 'thomas', middleInitials: '' }],
   ])('given name %s', (raw, expected) => {
     expect(normaliseGivenName(raw)).toEqual(expected);
   });
@@ -25,6 +28,8 @@ describe('names', () => {
     expect(titleToGender('Mrs.')).toBe('female');
     expect(titleToGender('MR')).toBe('male');
     expect(titleToGender('Dr')).toBeNull();
+    expect(titleToGender('Dame')).toBe('female');
+    expect(titleToGender('Lady')).toBe('female');
   });
 
   it.each([
@@ -32,6 +37,9 @@ describe('names', () => {
     ['liz', 'elizabeth', true],
     ['alex', 'alexandra', true],
     ['alex', 'alexander', true],
+    ['ernie', 'ernest', true],
+    ['stan', 'stanley', true],
+    ['sid', 'sydney', true],
     ['jack', 'jake', false],
     ['john', 'ian', false],
   ])('%s and %s are nicknames: %s', (a, b, expected) => {

@@ -1,21 +1,59 @@
 import { foldText } from './text.ts';
 
-/** Titles that say nothing about identity beyond gender; stripped from the front of a given name. */
+/**
+ * Titles that say nothing about identity beyond gender; stripped from the given name wherever they stand. The
+ * courtesy, clerical and service titles of UK title lists (Lady, Dame, Revd, Rt Hon, Capt, Cllr…) are here too:
+ * typed into the given-name box they would otherwise read as a first name and veto a true pair as two people.
+ * Titles that are also given names or their short forms (Earl, Prince, Col for Colin, Gen for Genevieve) are left out.
+ */
 const titleGender: Readonly<Record<string, 'male' | 'female' | null>> = {
   mr: 'male',
   master: 'male',
   sir: 'male',
   lord: 'male',
+  baron: 'male',
+  viscount: 'male',
   mrs: 'female',
   ms: 'female',
   miss: 'female',
+  lady: 'female',
+  dame: 'female',
+  baroness: 'female',
+  countess: 'female',
+  duchess: 'female',
+  marchioness: 'female',
+  viscountess: 'female',
   mx: null,
   dr: null,
   prof: null,
   professor: null,
   rev: null,
   revd: null,
+  reverend: null,
+  very: null,
+  venerable: null,
+  rt: null,
+  hon: null,
+  honourable: null,
+  cllr: null,
+  capt: null,
+  captain: null,
+  maj: null,
+  major: null,
+  colonel: null,
+  lt: null,
+  lieut: null,
+  lieutenant: null,
+  general: null,
+  brig: null,
+  brigadier: null,
+  adm: null,
+  admiral: null,
+  sgt: null,
 };
+
+/** A peer's or monarch's number (`1st`, `3rd`, `19th`): part of a title, never a name. */
+const ordinal = /^\d+(st|nd|rd|th)$/;
 
 /** A given name reduced to the form people are compared on. */
 export interface NormalisedGivenName {
@@ -29,7 +67,7 @@ export interface NormalisedGivenName {
 export function normaliseGivenName(raw: string | null | undefined): NormalisedGivenName | null {
   const tokens = foldText(raw)
     .split(' ')
-    .filter((t) => t !== '' && !(t in titleGender));
+    .filter((t) => t !== '' && !(t in titleGender) && !ordinal.test(t));
   const [first, ...rest] = tokens;
   if (first === undefined) return null;
   return { first, middleInitials: rest.map((t) => t[0]).join('') };
