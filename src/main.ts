@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import path from 'node:path';
 import { type Env, parseEnv } from './config/env.ts';
 import { err, ok, type Result } from './core/result.ts';
+import { readAdminTokenFile } from './persistence/adminTokenFile.ts';
 import { formatLeaseOwner } from './persistence/leaseOwner.ts';
 import { openStore } from './persistence/openStore.ts';
-import type { StoreHandle } from './persistence/store.ts';
+import { createRemoteStore } from './persistence/remoteStore.ts';
+import type { ConnectionRef, LockHolder, Store, StoreHandle } from './persistence/store.ts';
 import type { ConnectionLimiter } from './providers/limiter.ts';
 import type { RunnerDeps } from './runner/connectionRunner.ts';
+import { runConnectionInHolder } from './server/adminApiClient.ts';
 
 /**
  * The composition root: parses the environment once, opens the store it names, and builds what runs
@@ -15,15 +19,17 @@ import type { RunnerDeps } from './runner/connectionRunner.ts';
  */
 export interface App {
   env: Env;
+  /** The embedded database's directory (absolute); `null` on Postgres. */
+  dataDir: string | null;
   store: StoreHandle;
   runner: RunnerDeps;
   close(): Promise<void>;
 }
 
-export interface AppError {
-  kind: 'env' | 'store';
-  message: string;
-}
+export type AppError =
+  | { kind: 'env' | 'store'; message: string }
+  /** Another live process holds the embedded database; `openThroughHolder` may still reach it. */
+  | { kind: 'locked'; message: string; holder: LockHolder };
 
 export async function openApp(params: {
   /** This process's command line, recorded in the embedded database's lock file. */
@@ -37,7 +43,14 @@ export async function openApp(params: {
   if (!env.ok) return err({ kind: 'env', message: env.error.message });
   const notice = params.notice ?? ((message: string) => process.stderr.write(`${message}\n`));
   const store = await openStore({ env: env.value, command: params.command, notice });
-  if (!store.ok) return err({ kind: 'store', message: store.error.message });
+  if (!store.ok) {
+    const { error } = store;
+    return err(
+      error.kind === 'locked'
+        ? { kind: 'locked', message: error.message, holder: error.holder }
+        : { kind: 'store', message: error.message },
+    );
+  }
   const limiters = new Map<string, ConnectionLimiter>();
   const runner: RunnerDeps = {
     store: store.value,
@@ -48,11 +61,50 @@ export async function openApp(params: {
   };
   return ok({
     env: env.value,
+    dataDir: env.value.DATABASE_URL === undefined ? path.resolve(env.value.CRM_SYNC_DATA_DIR) : null,
     store: store.value,
     runner,
     close: async () => {
       for (const limiter of limiters.values()) await limiter.stop();
       await store.value.close();
     },
+  });
+}
+
+/** A command going through the process that holds the embedded database, instead of opening it. */
+export interface HolderApp {
+  holder: LockHolder & { adminUrl: string };
+  /** The holder's store: the data methods of `remoteStoreMethods`; the others and transactions fail. */
+  store: Store;
+  clock: () => Date;
+  /** Runs a connection in the holder (its admin API's sync or retry) until it settles; the failure's reason. */
+  runConnection(ref: ConnectionRef, mode: 'cycle' | 'retry'): Promise<Result<void, string>>;
+}
+
+/**
+ * Reaches `holder` (from a `locked` error) through its admin server: on this host, at its published URL, with
+ * `CRM_SYNC_ADMIN_TOKEN` or else the token it wrote beside its lock file. The failure says why it cannot.
+ */
+export async function openThroughHolder(params: {
+  holder: LockHolder;
+  /** The environment; `process.env` by default. */
+  source?: Record<string, string | undefined>;
+}): Promise<Result<HolderApp, string>> {
+  const { holder } = params;
+  const env = parseEnv(params.source ?? process.env);
+  if (!env.ok) return err(env.error.message);
+  const { adminUrl } = holder;
+  if (adminUrl === null) return err('it serves no admin API');
+  // Its published address is a loopback one, meaningful only on its own host.
+  if (holder.host !== hostname()) return err(`it runs on another host (${holder.host})`);
+  const token =
+    env.value.CRM_SYNC_ADMIN_TOKEN ?? (await readAdminTokenFile(path.resolve(env.value.CRM_SYNC_DATA_DIR)));
+  if (token === null) return err('no admin token to reach it: set CRM_SYNC_ADMIN_TOKEN');
+  const address = { adminUrl, token, holderName: `the running ${holder.command} (pid ${holder.pid})` };
+  return ok({
+    holder: { ...holder, adminUrl },
+    store: createRemoteStore(address),
+    clock: () => new Date(),
+    runConnection: (ref, mode) => runConnectionInHolder(address, ref, mode),
   });
 }

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { parseInterval } from '../core/interval.ts';
 import type { Result } from '../core/result.ts';
-import { type App, openApp } from '../main.ts';
+import { type HolderApp, openApp, openThroughHolder } from '../main.ts';
 import type { Connection, Tenant } from '../persistence/records.ts';
 import type { Store, StoreError } from '../persistence/store.ts';
 import type { ProviderName } from '../providers/provider.ts';
 import { type ProviderEntry, registeredProviders } from '../providers/registry.ts';
+import type { RunnerDeps } from '../runner/connectionRunner.ts';
 import { pullInNextRun } from '../runner/nextRun.ts';
 import { CommandFailed } from './commandFailed.ts';
 import { UsageError } from './usageError.ts';
@@ -16,20 +17,49 @@ import { UsageError } from './usageError.ts';
  * failure on a well-formed command is `CommandFailed` (exit 1).
  */
 
+/** What a command works on: the database it opened, or the running `serve`/`worker` that holds it. */
+export type CliApp = {
+  store: Store;
+  /** Stamps writes. */
+  clock: () => Date;
+} & ({ via: 'own'; runner: RunnerDeps } | { via: 'holder'; runConnection: HolderApp['runConnection'] });
+
 /**
  * Opens the app (the database `CRM_SYNC_DATA_DIR` or `DATABASE_URL` names), runs `use`, and closes it.
  * `command` is recorded in the embedded database's lock file, so it names the command only, never its
- * arguments (they may carry credentials). A database held by a running `serve` or `worker` is one line
- * naming the holder, exit 2.
+ * arguments (they may carry credentials). When a running `serve` or `worker` holds the embedded database,
+ * the command goes through it (one stderr line says so; stdout stays the command's own); when it cannot
+ * (no admin URL, no token, another host), or the command passes `ownDatabaseOnly` (why it needs the database
+ * itself), it is one line naming the holder, exit 2.
  */
-export async function withApp<T>(command: string, use: (app: App) => Promise<T>): Promise<T> {
+export async function withApp<T>(
+  command: string,
+  use: (app: CliApp) => Promise<T>,
+  options: { ownDatabaseOnly?: string } = {},
+): Promise<T> {
   const opened = await openApp({ command: `crm-sync ${command}` });
-  if (!opened.ok) throw new UsageError(opened.error.message);
-  try {
-    return await use(opened.value);
-  } finally {
-    await opened.value.close();
+  if (opened.ok) {
+    const app = opened.value;
+    try {
+      return await use({ via: 'own', store: app.store, clock: app.runner.clock, runner: app.runner });
+    } finally {
+      await app.close();
+    }
   }
+  if (opened.error.kind !== 'locked') throw new UsageError(opened.error.message);
+  const { holder } = opened.error;
+  if (options.ownDatabaseOnly !== undefined) {
+    throw new UsageError(
+      `${command} cannot go through ${holder.command} (pid ${holder.pid}), which holds the database: ${options.ownDatabaseOnly}; stop it and run the command again`,
+    );
+  }
+  const through = await openThroughHolder({ holder });
+  if (!through.ok) throw new UsageError(`${opened.error.message} (cannot go through it: ${through.error})`);
+  const { store, clock, runConnection } = through.value;
+  process.stderr.write(
+    `crm-sync: going through the running ${holder.command} (pid ${holder.pid}) at ${through.value.holder.adminUrl}\n`,
+  );
+  return use({ via: 'holder', store, clock, runConnection });
 }
 
 /** The value of a store call, or `CommandFailed` with the store's message. */

@@ -54,7 +54,7 @@ export function registerConnection(program: Command): void {
       const baseUrl = parseBaseUrl(flags.baseUrl);
       const credentials = parseCredentials(entry, flags.credentials);
       const seconds = flags.interval === undefined ? null : parseIntervalArg(flags.interval);
-      await withApp('connection add', async ({ store, runner }) => {
+      await withApp('connection add', async ({ store, clock }) => {
         const tenant = await requireTenant(store, flags.tenant);
         const added = await store.addConnection({
           tenantId: tenant.id,
@@ -63,7 +63,7 @@ export function registerConnection(program: Command): void {
           credentials,
           enabled: flags.disabled !== true,
           syncIntervalSeconds: seconds,
-          nextRunAt: runner.clock(),
+          nextRunAt: clock(),
         });
         if (!added.ok && added.error.kind === 'conflict') {
           throw new UsageError(`tenant "${tenant.name}" already has a ${entry.name} connection`);
@@ -180,7 +180,7 @@ export function registerConnection(program: Command): void {
     .action(async (interval: string, flags: ConnectionFlags) => {
       const entry = requireProvider(flags.provider);
       const seconds = interval === 'tenant' ? null : parseIntervalArg(interval);
-      await withApp('connection set-interval', async ({ store, runner }) => {
+      await withApp('connection set-interval', async ({ store, clock }) => {
         const tenant = await requireTenant(store, flags.tenant);
         const row = await requireConnection(store, tenant, entry.name);
         const ref = { tenantId: tenant.id, connectionId: row.id };
@@ -188,7 +188,7 @@ export function registerConnection(program: Command): void {
           await store.setConnectionInterval({ ...ref, syncIntervalSeconds: seconds }),
           'setting the interval',
         );
-        const moved = await bringForward(store, [updated], updated.effectiveIntervalSeconds, runner.clock());
+        const moved = await bringForward(store, [updated], updated.effectiveIntervalSeconds, clock());
         process.stdout.write(
           `${entry.name} connection of ${tenant.name} now syncs every ${describeInterval(updated)}` +
             `${moved > 0 ? '; next run brought forward' : ''}\n`,

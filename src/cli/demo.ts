@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { runDemo } from '../demo/runDemo.ts';
-import { createServerApp } from '../server/app.ts';
-import { shutdownOnSignals, startServer } from '../server/serve.ts';
+import { shutdownOnSignals } from '../server/serve.ts';
+import { startHolderServer } from './holderServer.ts';
 import { UsageError } from './usageError.ts';
 
 /**
@@ -38,16 +37,10 @@ export function registerDemo(program: Command): void {
         process.exitCode = failed.length > 0 ? 1 : 0;
         return;
       }
-      const adminToken = app.env.CRM_SYNC_ADMIN_TOKEN ?? randomBytes(24).toString('base64url');
-      const server = await startServer({
-        app: createServerApp({ store: app.store, runner: app.runner, adminToken }),
-        store: app.store,
-        port,
-        host: '127.0.0.1',
-      });
+      const server = await startHolderServer(app, { port, host: '127.0.0.1', inngestHandler: null });
       process.stdout.write(
         `\nadmin page: ${server.url.replace('127.0.0.1', 'localhost')}/admin\n` +
-          `admin token: ${app.env.CRM_SYNC_ADMIN_TOKEN === undefined ? adminToken : '(CRM_SYNC_ADMIN_TOKEN)'}\n` +
+          `admin token: ${server.configured ? '(CRM_SYNC_ADMIN_TOKEN)' : server.adminToken}\n` +
           'The simulators keep running, so "Sync now" works. Ctrl-C to stop.\n',
       );
       shutdownOnSignals(async () => {

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { ok, type Result } from '../core/result.ts';
 import { createInngestHandler, INNGEST_PATH, type InngestHandler } from '../inngest/serve.ts';
 import { type App, openApp } from '../main.ts';
-import { createServerApp } from '../server/app.ts';
-import { shutdownOnSignals, startServer } from '../server/serve.ts';
+import { shutdownOnSignals } from '../server/serve.ts';
 import { createEmbeddedWorker } from '../worker/embeddedWorker.ts';
+import { type HolderServer, startHolderServer } from './holderServer.ts';
 import { UsageError } from './usageError.ts';
 
 interface ServeFlags {
@@ -29,27 +28,18 @@ export function registerServe(program: Command): void {
       const opened = await openApp({ command: 'crm-sync serve' });
       if (!opened.ok) throw new UsageError(opened.error.message);
       const app = opened.value;
-      const configured = app.env.CRM_SYNC_ADMIN_TOKEN;
-      const adminToken = configured ?? randomBytes(24).toString('base64url');
       const inngest = inngestHandlerFor(app);
       if (!inngest.ok) {
         await app.close();
         throw new UsageError(inngest.error);
       }
       const inngestHandler = inngest.value;
-      const server = createServerApp({
-        store: app.store,
-        runner: app.runner,
-        adminToken,
-        ...(inngestHandler === null ? {} : { inngestHandler }),
-      });
-      let running: Awaited<ReturnType<typeof startServer>>;
+      let running: HolderServer;
       try {
-        running = await startServer({
-          app: server,
-          store: app.store,
+        running = await startHolderServer(app, {
           port: port ?? app.env.PORT,
           host: flags.host,
+          inngestHandler,
         });
       } catch (error) {
         await app.close();
@@ -77,7 +67,7 @@ export function registerServe(program: Command): void {
       }
       // A configured token is a secret of the deployment: never echo it into logs.
       process.stdout.write(
-        `admin token: ${configured === undefined ? adminToken : '(CRM_SYNC_ADMIN_TOKEN)'}\n`,
+        `admin token: ${running.configured ? '(CRM_SYNC_ADMIN_TOKEN)' : running.adminToken}\n`,
       );
       shutdownOnSignals(async () => {
         await worker?.stop({ graceMs: 10_000 });

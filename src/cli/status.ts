@@ -16,13 +16,13 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print an array of connection states as JSON')
     .action(async (flags: { tenant: string; provider?: string; json?: boolean }) => {
       const entry = flags.provider === undefined ? null : requireProvider(flags.provider);
-      await withApp('status', async ({ store, runner }) => {
+      await withApp('status', async ({ store, clock }) => {
         const tenant = await requireTenant(store, flags.tenant);
         const connections =
           entry === null
             ? must(await store.listConnections({ tenantId: tenant.id }), 'listing connections')
             : [await requireConnection(store, tenant, entry.name)];
-        const now = runner.clock();
+        const now = clock();
         const statuses = await Promise.all(connections.map((c) => readStatus(store, tenant, c, now)));
         print(flags.json, statuses, () =>
           statuses.length === 0

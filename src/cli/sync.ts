@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import type { App } from '../main.ts';
+import { err, ok, type Result } from '../core/result.ts';
 import type { Connection, Tenant } from '../persistence/records.ts';
-import { type RunMode, type RunnerDeps, runConnection } from '../runner/connectionRunner.ts';
-import { must, requireConnection, requireProvider, requireTenant, withApp } from './app.ts';
+import type { ConnectionRef } from '../persistence/store.ts';
+import { type RunnerDeps, runConnection } from '../runner/connectionRunner.ts';
+import { type CliApp, must, requireConnection, requireProvider, requireTenant, withApp } from './app.ts';
 import { type ConnectionStatus, formatStatuses, readStatus } from './connectionStatus.ts';
 import { print } from './output.ts';
 import { UsageError } from './usageError.ts';
@@ -16,7 +17,8 @@ interface SyncFlags {
 /**
  * `sync --tenant T [--provider P]`: one cycle now for each enabled connection of the tenant, concurrently.
  * A machine stopped mid-cycle (a killed `sync`, a crashed worker) resumes where its snapshot left it, so a
- * killed `sync` is simply run again. Exit 1 when a connection did not end idle.
+ * killed `sync` is simply run again. Through a running `serve`/`worker`, the cycles run in that process (its
+ * admin API's sync). Exit 1 when a connection did not end idle.
  */
 export function registerSync(program: Command): void {
   program
@@ -63,7 +65,7 @@ export function registerRetry(program: Command): void {
       await withApp('retry', async (app) => {
         const tenant = await requireTenant(app.store, flags.tenant);
         const connection = await requireEnabled(app, tenant, entry.name);
-        const before = await readStatus(app.store, tenant, connection, app.runner.clock());
+        const before = await readStatus(app.store, tenant, connection, app.clock());
         if (before.state !== 'error') {
           const hint =
             before.state === 'backoff'
@@ -82,7 +84,7 @@ export function registerRetry(program: Command): void {
 }
 
 async function requireEnabled(
-  app: App,
+  app: CliApp,
   tenant: Tenant,
   provider: Connection['provider'],
 ): Promise<Connection> {
@@ -95,19 +97,56 @@ async function requireEnabled(
   return connection;
 }
 
+type Mode = 'cycle' | 'retry';
+
 /**
  * Runs the connections concurrently (they are independent: one's slowness never delays another) and reads
  * back where each stands. A run that could not happen is reported on its row, not thrown.
  */
 async function runAll(
-  app: App,
+  app: CliApp,
   tenant: Tenant,
   connections: readonly Connection[],
-  mode: RunMode,
+  mode: Mode,
 ): Promise<ConnectionStatus[]> {
   const progress = process.stdout.isTTY
     ? (text: string) => process.stderr.write(`crm-sync: ${text}\n`)
     : null;
+  const run = runnerOf(app, connections, mode, progress);
+  return Promise.all(
+    connections.map(async (connection) => {
+      const ref = { tenantId: tenant.id, connectionId: connection.id };
+      const started = performance.now();
+      progress?.(`${connection.provider}: running`);
+      let runError: string | undefined;
+      try {
+        const outcome = await run(ref);
+        if (!outcome.ok) runError = outcome.error;
+      } catch (error) {
+        runError = error instanceof Error ? error.message : String(error);
+      }
+      const current = must(await app.store.getConnection(ref), 'reading the connection');
+      const status = await readStatus(app.store, tenant, current, app.clock());
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      progress?.(
+        `${connection.provider}: ${runError === undefined ? status.state : 'not run'} after ${seconds} s`,
+      );
+      return runError === undefined ? status : { ...status, runError };
+    }),
+  );
+}
+
+/**
+ * How one connection runs: here, with phase and push progress on a terminal; or in the holder, which answers
+ * when the run has settled (its progress stays in that process).
+ */
+function runnerOf(
+  app: CliApp,
+  connections: readonly Connection[],
+  mode: Mode,
+  progress: ((text: string) => void) | null,
+): (ref: ConnectionRef) => Promise<Result<void, string>> {
+  if (app.via === 'holder') return (ref) => app.runConnection(ref, mode);
   const runner =
     progress === null
       ? app.runner
@@ -116,27 +155,10 @@ async function runAll(
           onTransition: progressLine(connections, progress),
           onPushProgress: pushBar(connections, progress),
         };
-  return Promise.all(
-    connections.map(async (connection) => {
-      const ref = { tenantId: tenant.id, connectionId: connection.id };
-      const started = performance.now();
-      progress?.(`${connection.provider}: running`);
-      let runError: string | undefined;
-      try {
-        const run = await runConnection(runner, ref, mode);
-        if (!run.ok) runError = run.error.message;
-      } catch (error) {
-        runError = error instanceof Error ? error.message : String(error);
-      }
-      const current = must(await app.store.getConnection(ref), 'reading the connection');
-      const status = await readStatus(app.store, tenant, current, app.runner.clock());
-      const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      progress?.(
-        `${connection.provider}: ${runError === undefined ? status.state : 'not run'} after ${seconds} s`,
-      );
-      return runError === undefined ? status : { ...status, runError };
-    }),
-  );
+  return async (ref) => {
+    const run = await runConnection(runner, ref, mode);
+    return run.ok ? ok(undefined) : err(run.error.message);
+  };
 }
 
 /** One stderr line per phase step: pages and records fetched, then reconcile, push and audit totals. */

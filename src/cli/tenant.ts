@@ -81,7 +81,7 @@ export function registerTenant(program: Command): void {
     .argument('<interval>', 'a number and s, m, h or d, e.g. 5m')
     .action(async (name: string, interval: string) => {
       const seconds = parseIntervalArg(interval);
-      await withApp('tenant set-interval', async ({ store, runner }) => {
+      await withApp('tenant set-interval', async ({ store, clock }) => {
         const row = await requireTenant(store, name);
         must(
           await store.setTenantInterval({ tenantId: row.id, syncIntervalSeconds: seconds }),
@@ -89,7 +89,7 @@ export function registerTenant(program: Command): void {
         );
         const connections = must(await store.listConnections({ tenantId: row.id }), 'listing connections');
         const following = connections.filter((c) => c.syncIntervalSeconds === null);
-        const moved = await bringForward(store, following, seconds, runner.clock());
+        const moved = await bringForward(store, following, seconds, clock());
         process.stdout.write(
           `tenant ${row.name} now syncs every ${formatInterval(seconds)}` +
             (moved > 0 ? `; ${moved} connection(s) rescheduled to run within it\n` : '\n'),

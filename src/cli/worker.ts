@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { PROVIDER_CONCURRENCY } from '../inngest/functions/syncConnection.ts';
 import { openApp } from '../main.ts';
 import { createEmbeddedWorker } from '../worker/embeddedWorker.ts';
+import { startHolderServer } from './holderServer.ts';
 import { UsageError } from './usageError.ts';
 
 interface WorkerFlags {
@@ -16,7 +17,8 @@ const CLOSE_TIMEOUT_MS = 5_000;
 /**
  * `worker [--tick-ms N] [--concurrency N] [--grace-ms N]`: the embedded scheduler for a single machine
  * without an Inngest server. Every tick it syncs the connections that are due, as the Inngest functions
- * would. SIGINT/SIGTERM stop it: no new work, running phases get `--grace-ms` to finish, leases are
+ * would. On the embedded database it also serves the admin API on a free loopback port, published in the
+ * lock file, so other commands go through it. SIGINT/SIGTERM stop it: no new work, running phases get `--grace-ms` to finish, leases are
  * released, the database is closed, exit 0. A second signal exits at once; whatever a killed worker leaves
  * (a snapshot mid-cycle, a lease) is resumed by the next run.
  */
@@ -36,6 +38,17 @@ export function registerWorker(program: Command): void {
       const opened = await openApp({ command: 'crm-sync worker' });
       if (!opened.ok) throw new UsageError(opened.error.message);
       const app = opened.value;
+      // Other commands on an embedded data directory go through this process (PGlite admits one), so it
+      // listens on loopback; on Postgres they open the database themselves.
+      const server =
+        app.dataDir === null
+          ? null
+          : await startHolderServer(app, { port: 0, host: '127.0.0.1', inngestHandler: null }).catch(
+              async (error: unknown) => {
+                await app.close();
+                throw error;
+              },
+            );
       const worker = createEmbeddedWorker(app.runner, { tickMs, providerConcurrency, log });
 
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -43,6 +56,8 @@ export function registerWorker(program: Command): void {
         process.once('SIGTERM', resolve);
         worker.start();
         log(`started (pid ${process.pid}, ${app.store.backend}, tick ${tickMs} ms)`);
+        if (server !== null)
+          log(`admin API at ${server.url}/api; other commands on this data directory go through it`);
       });
       const now = () => process.exit(130);
       process.once('SIGINT', now);
@@ -52,6 +67,7 @@ export function registerWorker(program: Command): void {
       if (abandoned > 0) {
         log(`abandoned ${abandoned} run(s) mid-phase; each resumes from its snapshot on the next run`);
       }
+      await server?.close();
       await Promise.race([app.close(), new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS))]);
       log('stopped');
       process.exit(0);

@@ -21,19 +21,22 @@ export interface AdminApiDeps {
 /** Larger bodies get a 413 before they are read; a thousand engagement events fit well within it. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
+/** The body limit of every route that reads one. */
+export const limitBody = () =>
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => fail(c, 413, 'request body above 1 MiB'),
+  });
+
 /**
  * The admin API, mounted under `/api`: tenants, connections with their machine state, the audit log,
  * engagement ingest and local contacts. JSON in and out; every route is scoped by tenant and behind the
  * bearer token.
  */
 export function createAdminApi(deps: AdminApiDeps): Hono {
-  const limit = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: (c) => fail(c, 413, 'request body above 1 MiB'),
-  });
   return new Hono()
     .use('*', bearerAuth(deps.adminToken))
-    .use('*', limit)
+    .use('*', limitBody())
     .route('/', tenantRoutes(deps))
     .route('/', connectionRoutes(deps))
     .route('/', auditRoutes(deps))

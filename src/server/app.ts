@@ -1,9 +1,11 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { INNGEST_PATH } from '../inngest/serve.ts';
+import { STORE_RPC_PATH } from '../persistence/storeRpc.ts';
 import { type AdminApiDeps, createAdminApi } from './adminApi.ts';
 import { adminPageRoutes } from './adminPage.ts';
 import { fail } from './http.ts';
+import { storeRpcRoutes } from './routes/storeRpc.ts';
 
 export interface ServerDeps extends AdminApiDeps {
   /**
@@ -17,7 +19,8 @@ export interface ServerDeps extends AdminApiDeps {
 
 /**
  * The HTTP surface of crm-sync: the admin API under `/api` (bearer token), the admin page at `/admin` (a shell
- * with no data; its script calls the API with the token) and, when given, Inngest at `/api/inngest`.
+ * with no data; its script calls the API with the token), the store calls of other local commands under
+ * `/internal/store` (bearer token, loopback only) and, when given, Inngest at `/api/inngest`.
  */
 export function createServerApp(deps: ServerDeps): Hono {
   const reportError =
@@ -41,6 +44,7 @@ export function createServerApp(deps: ServerDeps): Hono {
     app.on(['GET', 'POST', 'PUT'], INNGEST_PATH, deps.inngestHandler);
   }
   app.route('/api', createAdminApi(deps));
+  app.route(STORE_RPC_PATH, storeRpcRoutes(deps));
   app.route('/admin', adminPageRoutes());
   app.get('/', (c) => c.redirect('/admin'));
   return app;
