@@ -1,0 +1,240 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openApp } from '../../src/main.ts';
+import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
+import { openMemoryStore } from '../../src/persistence/openStore.ts';
+import type { ProviderName } from '../../src/providers/provider.ts';
+import type { SimFaults } from '../../src/providers/simulator/gate.ts';
+import { createRandom } from '../../src/providers/simulator/generator.ts';
+import { type StartedSimulator, startSimulator } from '../support/simulators.ts';
+import { type Comparison, compareWorlds, crmRecords } from './compareWorlds.ts';
+import { FaultedWorld } from './faultedWorld.ts';
+import { faultTally, resetFaultTally } from './faultTally.ts';
+import {
+  expectedEngagement,
+  SEEDED_CONTACTS,
+  SOAK_PROVIDERS,
+  SoakPlan,
+  simulatorSeed,
+  type TenantRound,
+  tenantName,
+} from './soakPlan.ts';
+import {
+  applyLocalInputs,
+  ensureTenants,
+  must,
+  observeWorld,
+  runTenantRound,
+  SoakClock,
+  simulatorLimits,
+  soakSpec,
+  type TenantSetup,
+} from './soakWorld.ts';
+
+export interface SoakOptions {
+  /** Cycles per connection, the initial sync included. */
+  rounds: number;
+  tenants: number;
+  seed: number;
+  /** Share of rounds in which the faulted world's process is killed with SIGKILL mid-round. */
+  crashRate: number;
+  /** Transient faults every faulted simulator injects (429 bursts come from the plan, per round). */
+  faults: Pick<SimFaults, 'errorRate' | 'timeoutRate' | 'dropRate'>;
+  /** Told of each round (the CLI prints it to stderr). */
+  progress?: (line: Record<string, unknown>) => void;
+}
+
+export const DEFAULT_FAULTS: SoakOptions['faults'] = { errorRate: 0.1, timeoutRate: 0.01, dropRate: 0.02 };
+
+export interface SoakSummary extends Comparison {
+  soak: 'result';
+  connections: number;
+  rounds: number;
+  /** Completed cycles audited in the faulted world. */
+  cycles: number;
+  seconds: number;
+  faultsInjected: {
+    errors: number;
+    timeouts: number;
+    drops: number;
+    rateLimitBursts: number;
+    rateLimited: number;
+  };
+  crashesSurvived: number;
+  resumedMidCycle: number;
+  retries: number;
+  retriesFromError: number;
+  /** How far the faulted world's clock was moved past backoffs in total. */
+  clockSkewMs: number;
+  /** Retries the fault-free replay needed (expected 0: nothing is injected there). */
+  replayRetries: number;
+  passed: boolean;
+}
+
+type Sims = Map<string, StartedSimulator>;
+const simKey = (tenant: number, provider: ProviderName) => `${tenant}/${provider}`;
+
+async function startSims(options: SoakOptions): Promise<Sims> {
+  const sims: Sims = new Map();
+  for (let t = 0; t < options.tenants; t++) {
+    for (const provider of SOAK_PROVIDERS) {
+      const sim = await startSimulator(provider, {
+        contacts: SEEDED_CONTACTS,
+        seed: simulatorSeed(options.seed, t, provider),
+        limits: simulatorLimits(provider),
+      });
+      sims.set(simKey(t, provider), sim);
+    }
+  }
+  return sims;
+}
+
+const setupOf = (options: SoakOptions, sims: Sims): TenantSetup[] =>
+  Array.from({ length: options.tenants }, (_, t) => ({
+    name: tenantName(options.seed, t),
+    connections: SOAK_PROVIDERS.map((provider) => {
+      const sim = sims.get(simKey(t, provider)) as StartedSimulator;
+      return { provider, baseUrl: sim.baseUrl, credentials: sim.credentials };
+    }),
+  }));
+
+/**
+ * The soak: the same plan run twice, once against faulted simulators by a child process that is killed
+ * at random, once fault-free in this process; then the two end states compared and the invariants checked.
+ */
+export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
+  const started = Date.now();
+  resetFaultTally();
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'crm-sync-soak-'));
+  const faultedSims = await startSims(options);
+  const replaySims = await startSims(options);
+  const replayStore = must(await openMemoryStore());
+  const faulted = new FaultedWorld(dataDir, setupOf(options, faultedSims));
+  try {
+    const replayTenants = await ensureTenants(replayStore, setupOf(options, replaySims));
+    const replayClock = new SoakClock();
+    let replayRetries = 0;
+    const replayDeps = {
+      store: replayStore,
+      clock: replayClock.now,
+      owner: formatLeaseOwner({ host: 'soak', pid: process.pid, id: randomUUID() }),
+      newCycleId: randomUUID,
+      limiters: new Map(),
+      providerOptions: (c: { provider: ProviderName }) => ({ spec: soakSpec(c.provider) }),
+    };
+    const replayEvents = { onRetry: () => void replayRetries++, onResume: () => {}, onSkew: () => {} };
+
+    const plan = new SoakPlan(options.seed, options.tenants);
+    const history: TenantRound[][] = [];
+    const random = crashRandom(options.seed);
+    let crashDue = false;
+    let roundMs = 1_000;
+    for (let round = 0; round < options.rounds; round++) {
+      const tenants = plan.round(round);
+      history.push(tenants);
+      await Promise.all(
+        tenants.flatMap((t, i) =>
+          SOAK_PROVIDERS.map(async (provider) => {
+            const edits = t.crmEdits[provider];
+            const faultedSim = faultedSims.get(simKey(i, provider)) as StartedSimulator;
+            const replaySim = replaySims.get(simKey(i, provider)) as StartedSimulator;
+            if (edits.count > 0)
+              await Promise.all([faultedSim.control.edits(edits), replaySim.control.edits(edits)]);
+            const burst = t.rateLimitBursts[provider];
+            if (burst > 0) faultTally.rateLimitBursts += 1;
+            await faultedSim.control.faults({ ...options.faults, rateLimitBurst: burst });
+          }),
+        ),
+      );
+      crashDue ||= random() < options.crashRate;
+      const roundStarted = Date.now();
+      // Settle both before going on: a failure in one must not close the store under the other.
+      const [faultedRun, replayRun] = await Promise.allSettled([
+        faulted.runRound(
+          round,
+          tenants.map((t) => ({ name: t.tenant, local: t.local })),
+          crashDue ? Math.round(roundMs * (0.1 + 0.8 * random())) : null,
+        ),
+        (async () => {
+          for (const [i, t] of tenants.entries())
+            await applyLocalInputs(replayStore, replayTenants[i] ?? never(), t.local, replayClock.now());
+          await Promise.all(
+            replayTenants.map((tenant) =>
+              runTenantRound(replayDeps, replayClock, tenant, round, replayEvents),
+            ),
+          );
+        })(),
+      ]);
+      if (faultedRun.status === 'rejected') throw faultedRun.reason;
+      if (replayRun.status === 'rejected') throw replayRun.reason;
+      const crashed = faultedRun.value;
+      // A kill that came after the round finished missed it: the crash stays due for the next round.
+      if (crashed) crashDue = false;
+      else roundMs = 0.7 * roundMs + 0.3 * (Date.now() - roundStarted);
+      options.progress?.({
+        soak: 'round',
+        round,
+        seconds: Math.round((Date.now() - started) / 100) / 10,
+        crashed,
+        ...faulted.counts,
+        faults: { ...faultTally },
+      });
+    }
+    await faulted.stop();
+
+    const expected = new Map(
+      Array.from({ length: options.tenants }, (_, t) => [
+        tenantName(options.seed, t),
+        expectedEngagement(history.map((round) => round[t] as TenantRound)),
+      ]),
+    );
+    const replay = await observeWorld(replayStore, replayTenants, options.rounds, expected);
+    const app = must(
+      await openApp({ command: 'soak observe', notice: () => {}, source: { CRM_SYNC_DATA_DIR: dataDir } }),
+    );
+    let comparison: Comparison;
+    let cycles: number;
+    try {
+      const faultedTenants = await ensureTenants(app.store, setupOf(options, faultedSims));
+      const observed = await observeWorld(app.store, faultedTenants, options.rounds, expected);
+      cycles = observed.audits.completed;
+      comparison = compareWorlds(
+        { observation: observed, crm: await crmRecords(faultedSims) },
+        { observation: replay, crm: await crmRecords(replaySims) },
+      );
+    } finally {
+      await app.close();
+    }
+    const counts = faulted.counts;
+    return {
+      soak: 'result',
+      connections: options.tenants * SOAK_PROVIDERS.length,
+      rounds: options.rounds,
+      cycles,
+      seconds: Math.round((Date.now() - started) / 1000),
+      faultsInjected: { ...faultTally },
+      crashesSurvived: counts.crashesSurvived,
+      resumedMidCycle: counts.resumedMidCycle,
+      retries: counts.retries,
+      retriesFromError: counts.retriesFromError,
+      clockSkewMs: counts.skewMs,
+      replayRetries,
+      ...comparison,
+      passed: comparison.passed,
+    };
+  } finally {
+    await faulted.stop();
+    await replayStore.close();
+    for (const sim of [...faultedSims.values(), ...replaySims.values()]) await sim.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The crash schedule's own random stream, so changing it does not change the plan. */
+const crashRandom = (seed: number) => createRandom(seed ^ 0xc4a5).next;
+
+function never(): never {
+  throw new Error('tenant missing from the replay');
+}
