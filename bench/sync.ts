@@ -35,6 +35,10 @@ import { findPostgresBin, type PostgresServer, startPostgres } from '../test/sup
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+/** `--providers a,b` limits push-vs-limit to those providers (the per-minute ones take 10–20 min each at full size). */
+const pushProviders = argv.includes('--providers')
+  ? (argv[argv.indexOf('--providers') + 1] ?? '').split(',')
+  : undefined;
 const scale = (n: number) => (quick ? Math.round(n / 10) : n);
 /** `--memory-sizes 1000,10000` overrides the memory figure's two sizes (default 10,000 and 1,000,000, scaled). */
 const memorySizes: [number, number] = argv.includes('--memory-sizes')
@@ -591,7 +595,11 @@ async function pushVsLimit(provider: ProviderName, updates: number) {
 
 async function benchPush() {
   // Quick: 200 updates, so that Street's 100 writes/minute (kept as documented) still spans two windows.
-  for (const entry of registeredProviders()) await pushVsLimit(entry.name, quick ? 200 : 1_000);
+  for (const entry of registeredProviders()) {
+    if (pushProviders === undefined || pushProviders.includes(entry.name)) {
+      await pushVsLimit(entry.name, quick ? 200 : 1_000);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createLimiter, spacingMs } from './limiter.ts';
+import { type CallKind, createLimiter, RollingWindows, spacingMs } from './limiter.ts';
+import type { ProviderLimits } from './spec.ts';
 
 describe('spacingMs', () => {
   it.each([
@@ -23,5 +24,37 @@ describe('createLimiter', () => {
     now = Date.parse('2025-06-02T00:00:01Z');
     expect(limiter.quotaResetAt()).toBeNull();
     await limiter.stop();
+  });
+});
+
+describe('RollingWindows', () => {
+  /** Start times of `kinds.length` calls that could all start at 0. */
+  const startTimes = (limits: ProviderLimits, kinds: CallKind[]) => {
+    const windows = new RollingWindows(limits);
+    return kinds.map((kind) => windows.book(kind, 0));
+  };
+  const writes = (n: number): CallKind[] => Array(n).fill('write');
+  const mostInAnyWindow = (starts: number[], windowMs: number) =>
+    Math.max(...starts.map((s) => starts.filter((t) => t >= s && t < s + windowMs).length));
+
+  it("spends a window's whole budget at once, then waits one widened window for the next", () => {
+    const starts = startTimes({ requestsPerSecond: 10, rolling: true }, writes(25));
+    expect(starts).toEqual([...Array(10).fill(0), ...Array(10).fill(1_050), ...Array(5).fill(2_100)]);
+  });
+
+  it('never lets more than the limit start in any interval of the window, whatever the mix of windows', () => {
+    const starts = startTimes({ requestsPerSecond: 4, requestsPerMinute: 30, rolling: true }, writes(70));
+    expect(mostInAnyWindow(starts, 1_000)).toBeLessThanOrEqual(4);
+    expect(mostInAnyWindow(starts, 60_000)).toBeLessThanOrEqual(30);
+    // The minute's budget binds: the 61st call waits two widened minutes, the rest follow four a second.
+    expect(starts[60]).toBe(2 * 61_200);
+    expect(starts.at(-1)).toBe(2 * 61_200 + 2 * 1_050);
+  });
+
+  it('counts reads and writes in their own windows where the provider does', () => {
+    const kinds: CallKind[] = ['read', 'write', 'read', 'write', 'read', 'write', 'read', 'write'];
+    const starts = startTimes({ readsPerMinute: 6, writesPerMinute: 2, rolling: true }, kinds);
+    // Four reads and two writes go at once; the third and fourth writes wait for the writes' window.
+    expect(starts).toEqual([0, 0, 0, 0, 0, 61_200, 0, 61_200]);
   });
 });

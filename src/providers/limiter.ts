@@ -22,9 +22,9 @@ export interface LimiterOptions {
   /** Clock in epoch ms; defaults to `Date.now`. */
   now?: () => number;
   /**
-   * Arrival-time jitter (ms) the spacing must absorb. If the provider sees the first call of a window late
-   * (a stalled event loop, a slow hop) and a later one on time, evenly spaced calls bunch into one window;
-   * spacing each call `jitterMs / window` wider keeps `limit + 1` calls apart by more than the window.
+   * Arrival-time jitter (ms) the windows must absorb. If the provider sees the first call of a window late
+   * (a stalled event loop, a slow hop) and a later one on time, the two bunch into one window; widening each
+   * window by `jitterMs` keeps any `limit + 1` calls more than the window apart as the provider sees them.
    * Default 50 ms: 5% on a 1-second window, 2% (the floor) on a 1-minute one.
    */
   jitterMs?: number;
@@ -35,25 +35,26 @@ const MIN_HEADROOM = 0.02;
 const DAY_MS = 86_400_000;
 
 /**
- * Spacing (ms) between call starts so that no window of the given limits is exceeded, widened by
- * `jitterMs / window` (at least 2%) per window.
+ * Spacing (ms) between call starts that keeps every window of the given limits, widened by `jitterMs / window`
+ * (at least 2%) per window: how calls held by a pause leave once it ends.
  */
 export function spacingMs(
   limits: { perSecond?: number | undefined; perMinute?: number | undefined },
   jitterMs = DEFAULT_JITTER_MS,
 ): number {
-  const widen = (windowMs: number) => 1 + Math.max(MIN_HEADROOM, jitterMs / windowMs);
   return Math.max(
-    limits.perSecond === undefined ? 0 : (1000 / limits.perSecond) * widen(1000),
-    limits.perMinute === undefined ? 0 : (60_000 / limits.perMinute) * widen(60_000),
+    limits.perSecond === undefined ? 0 : (1000 / limits.perSecond) * widen(1000, jitterMs),
+    limits.perMinute === undefined ? 0 : (60_000 / limits.perMinute) * widen(60_000, jitterMs),
   );
 }
 
 /**
- * One bottleneck per limited dimension: `all` (every call; rate and concurrency), and `reads`/`writes`
- * chained in front of it where the provider counts them apart. Calls are spaced evenly with `minTime`
- * rather than granted in reservoir bursts: a reservoir refills on fixed clock boundaries, so a burst at
- * the end of one interval plus one at the start of the next breaks a rolling window.
+ * Every call passes the pause gate (after a 429) and then the connection's rolling windows, which let a call
+ * start only while each window it counts in has room: at most `limit` starts in any interval of the window's
+ * length. A fixed clock window is one such interval, so this keeps fixed-window limits too. Unlike even spacing
+ * (bottleneck's `minTime`), a window's whole budget may go at once, so a push takes the least time the limits
+ * allow; unlike bottleneck's reservoir, which refills on clock boundaries, two bursts never share a window.
+ * Bottleneck keeps the concurrency limit and the call order.
  */
 export function createLimiter(
   spec: Pick<ProviderSpec, 'limits'>,
@@ -62,38 +63,76 @@ export function createLimiter(
   const now = options.now ?? Date.now;
   const jitter = options.jitterMs ?? DEFAULT_JITTER_MS;
   const limits = spec.limits;
+  const windows = new RollingWindows(limits, jitter);
+  const calls = new Bottleneck({ maxConcurrent: limits.maxConcurrent ?? null });
   const allSpacing = spacingMs(
     { perSecond: limits.requestsPerSecond, perMinute: limits.requestsPerMinute },
     jitter,
   );
-  const all = new Bottleneck({ maxConcurrent: limits.maxConcurrent ?? null, minTime: Math.ceil(allSpacing) });
-  const lane = (perMinute: number | undefined): Bottleneck =>
-    perMinute === undefined
-      ? all
-      : new Bottleneck({ minTime: Math.ceil(spacingMs({ perMinute }, jitter)) }).chain(all);
-  const lanes: Record<CallKind, Bottleneck> = {
-    read: lane(limits.readsPerMinute),
-    write: lane(limits.writesPerMinute),
-  };
   const gate = new PauseGate(now, Math.max(allSpacing, 1));
   const quota = new DailyQuota(limits, now);
 
   return {
     schedule: (kind, task) =>
-      lanes[kind].schedule(async () => {
+      calls.schedule(async () => {
         await gate.pass();
+        const wait = windows.book(kind, now()) - now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         quota.take();
         return task();
       }),
     pause: (ms) => gate.pause(ms),
     quotaResetAt: () => quota.resetAt(),
-    stop: async () => {
-      // Lanes feed `all` (chained): stop them first, so no lane job reaches a stopped `all`.
-      const chained = new Set([lanes.read, lanes.write].filter((l) => l !== all));
-      await Promise.all([...chained].map((l) => l.stop({ dropWaitingJobs: false })));
-      await all.stop({ dropWaitingJobs: false });
-    },
+    stop: () => calls.stop({ dropWaitingJobs: false }),
   };
+}
+
+/** The widening of a window that absorbs `jitterMs` of arrival-time jitter (at least 2%). */
+const widen = (windowMs: number, jitterMs: number) => 1 + Math.max(MIN_HEADROOM, jitterMs / windowMs);
+
+/** The rolling windows a connection's calls count in; books each call at the earliest start they all allow. */
+export class RollingWindows {
+  private readonly windowsOf: Record<CallKind, RollingWindow[]>;
+
+  constructor(limits: ProviderLimits, jitterMs = DEFAULT_JITTER_MS) {
+    const window = (limit: number | undefined, windowMs: number) =>
+      limit === undefined ? [] : [new RollingWindow(limit, windowMs * widen(windowMs, jitterMs))];
+    const every = [...window(limits.requestsPerSecond, 1_000), ...window(limits.requestsPerMinute, 60_000)];
+    this.windowsOf = {
+      read: [...every, ...window(limits.readsPerMinute, 60_000)],
+      write: [...every, ...window(limits.writesPerMinute, 60_000)],
+    };
+  }
+
+  /** Books a call of `kind` that could start at `at`; returns when it may start. */
+  book(kind: CallKind, at: number): number {
+    const windows = this.windowsOf[kind];
+    const start = windows.reduce((earliest, w) => Math.max(earliest, w.earliestStart(earliest)), at);
+    for (const w of windows) w.book(start);
+    return start;
+  }
+}
+
+/** At most `limit` call starts in any `windowMs`: the last `limit` booked starts are all it needs to know. */
+class RollingWindow {
+  private readonly starts: number[] = [];
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
+
+  /** The earliest instant at or after `at` when a call may start. */
+  earliestStart(at: number): number {
+    const oldest = this.starts.length < this.limit ? undefined : this.starts[this.starts.length - this.limit];
+    return oldest === undefined ? at : Math.max(at, oldest + this.windowMs);
+  }
+
+  /** Starts are booked in order, so the list stays sorted. */
+  book(start: number): void {
+    this.starts.push(start);
+    if (this.starts.length > this.limit) this.starts.shift();
+  }
 }
 
 /**
