@@ -28,7 +28,7 @@ import { getProvider, registeredProviders } from '../src/providers/registry.ts';
 import { SimDb } from '../src/providers/simulator/db.ts';
 import { generateContacts } from '../src/providers/simulator/generator.ts';
 import { type SimControl, simControlClient } from '../src/providers/simulator/server.ts';
-import { type ProviderLimits, type ProviderSpec, withSpec } from '../src/providers/spec.ts';
+import { noRateLimits, type ProviderLimits, type ProviderSpec, withSpec } from '../src/providers/spec.ts';
 import { type RunnerDeps, runConnection } from '../src/runner/connectionRunner.ts';
 import { findPostgresBin, type PostgresServer, startPostgres } from '../test/support/postgresServer.ts';
 
@@ -119,15 +119,8 @@ async function openBackend(backend: Backend, postgresUrl: string | null): Promis
   return { store, close: () => store.close() };
 }
 
-/** Provider spec and simulator limits with the rate limit switched off (Reapit's, for throughput figures). */
-const unlimited: Partial<ProviderLimits> = {
-  requestsPerSecond: undefined,
-  requestsPerMinute: undefined,
-  readsPerMinute: undefined,
-  writesPerMinute: undefined,
-  maxConcurrent: undefined,
-  requestsPerDay: undefined,
-};
+/** Rate limits off: the figures measure the engine (the soak: faults), not pacing. */
+const unlimited = noRateLimits;
 
 interface Sim {
   baseUrl: string;

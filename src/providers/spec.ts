@@ -88,6 +88,16 @@ export function defineSpec(input: ProviderSpecInput): ProviderSpec {
   return parsed.data;
 }
 
+/** Every rate limit off, for `withSpec` and simulators: benchmarks of throughput and the soak, never production. */
+export const noRateLimits: Partial<ProviderLimits> = {
+  requestsPerSecond: undefined,
+  requestsPerMinute: undefined,
+  readsPerMinute: undefined,
+  writesPerMinute: undefined,
+  maxConcurrent: undefined,
+  requestsPerDay: undefined,
+};
+
 /** A copy of `spec` with some parts replaced (tests scale windows and waits this way). */
 export function withSpec(
   spec: ProviderSpec,

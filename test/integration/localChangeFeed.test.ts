@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Result } from '../../src/core/result.ts';
+import { unwrap } from '../store/backends.ts';
 import { createSyncHarness } from '../support/syncHarness.ts';
-
-const unwrap = <T>(result: Result<T, { message: string }>): T => {
-  if (!result.ok) throw new Error(result.error.message);
-  return result.value;
-};
 
 describe("a connection's local change feed", () => {
   it('skips what its own reconcile wrote, and still carries a NurtureHub edit to the CRM', async () => {

@@ -5,7 +5,7 @@ import { credentialsSchema } from '../../src/persistence/records.ts';
 import type { ConnectionRef, Store } from '../../src/persistence/store.ts';
 import type { ProviderName } from '../../src/providers/provider.ts';
 import { getProvider } from '../../src/providers/registry.ts';
-import { type ProviderLimits, type ProviderSpec, withSpec } from '../../src/providers/spec.ts';
+import { noRateLimits, type ProviderLimits, type ProviderSpec, withSpec } from '../../src/providers/spec.ts';
 import { type RunnerDeps, runConnection } from '../../src/runner/connectionRunner.ts';
 import {
   EVENT_TIME,
@@ -22,15 +22,8 @@ import {
  * PGlite; the fault-free replay runs the same code in the parent.
  */
 
-/** Every rate limit off, in our specs and on the simulators: the soak measures faults, not pacing. */
-export const unlimited: Partial<ProviderLimits> = {
-  requestsPerSecond: undefined,
-  requestsPerMinute: undefined,
-  readsPerMinute: undefined,
-  writesPerMinute: undefined,
-  maxConcurrent: undefined,
-  requestsPerDay: undefined,
-};
+/** Rate limits off, in our specs and on the simulators: the soak measures faults, not pacing. */
+export const unlimited = noRateLimits;
 
 /**
  * agentOS blocks a key that keeps calling within one rate window after a 429 (its simulator's window is a
