@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
 import { classifyFailure, type RetrySettings } from '../core/retryPolicy.ts';
+import { Deadline } from './deadline.ts';
 import type { CallKind, ConnectionLimiter } from './limiter.ts';
 import type { InboundRecord, InboundRecordError, ProviderError } from './provider.ts';
 import type { ProviderSpec } from './spec.ts';
@@ -135,23 +136,25 @@ export function createHttpTransport(params: {
         repeatable: request.method !== 'POST',
         ...(params.now ? { now: params.now } : {}),
         attempt: async () => {
-          const signals = [AbortSignal.timeout(timeoutMs), ...(request.signal ? [request.signal] : [])];
+          const deadline = new Deadline(timeoutMs, request.signal);
           const label = `${request.method} ${request.path}`;
           try {
-            const response = await fetchImpl(`${base}${request.path}`, {
-              method: request.method,
-              headers: {
-                accept: 'application/json',
-                ...auth.value,
-                ...request.headers,
-                ...(request.body === undefined
-                  ? {}
-                  : { 'content-type': request.contentType ?? 'application/json' }),
-              },
-              ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
-              signal: AbortSignal.any(signals),
-            });
-            const text = await response.text();
+            const response = await deadline.race(
+              fetchImpl(`${base}${request.path}`, {
+                method: request.method,
+                headers: {
+                  accept: 'application/json',
+                  ...auth.value,
+                  ...request.headers,
+                  ...(request.body === undefined
+                    ? {}
+                    : { 'content-type': request.contentType ?? 'application/json' }),
+                },
+                ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+                signal: deadline.signal,
+              }),
+            );
+            const text = await deadline.race(response.text());
             const json = parseJson(text);
             if (response.status < 400 || request.accept?.includes(response.status)) {
               return { ok: true, value: { status: response.status, headers: response.headers, json } };
@@ -167,6 +170,8 @@ export function createHttpTransport(params: {
           } catch (error) {
             const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
             return { ok: false, status: null, retryAfter: null, message: `${label} failed: ${reason}` };
+          } finally {
+            deadline.clear();
           }
         },
       });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
+import { Deadline } from './deadline.ts';
 import type { ProviderError } from './provider.ts';
 
 const tokenResponseSchema = z.object({
@@ -32,14 +33,16 @@ export function clientCredentialsTokens(params: {
 
   async function fetchToken(signal?: AbortSignal): Promise<Result<string, ProviderError>> {
     const basic = Buffer.from(`${params.clientId}:${params.clientSecret}`).toString('base64');
-    const timeout = AbortSignal.timeout(TOKEN_TIMEOUT_MS);
+    const deadline = new Deadline(TOKEN_TIMEOUT_MS, signal);
     try {
-      const response = await params.fetch(params.tokenUrl, {
-        method: 'POST',
-        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', ...params.extraBody }),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
+      const response = await deadline.race(
+        params.fetch(params.tokenUrl, {
+          method: 'POST',
+          headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ grant_type: 'client_credentials', ...params.extraBody }),
+          signal: deadline.signal,
+        }),
+      );
       if (response.status === 400 || response.status === 401 || response.status === 403) {
         return err({
           kind: 'auth_failed',
@@ -50,7 +53,7 @@ export function clientCredentialsTokens(params: {
       if (!response.ok) {
         return err({ kind: 'transient', status: response.status, message: `${label} token endpoint failed` });
       }
-      const body = tokenResponseSchema.safeParse(await response.json());
+      const body = tokenResponseSchema.safeParse(await deadline.race(response.json()));
       if (!body.success) {
         return err({ kind: 'validation', status: response.status, message: `${label} token response` });
       }
@@ -65,6 +68,8 @@ export function clientCredentialsTokens(params: {
         status: null,
         message: `${label} token request failed: ${String(error)}`,
       });
+    } finally {
+      deadline.clear();
     }
   }
 
