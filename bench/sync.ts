@@ -35,6 +35,10 @@ import { findPostgresBin, type PostgresServer, startPostgres } from '../test/sup
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+/** `--memory-backend pglite|postgres` measures the memory figure on one backend only. */
+const memoryBackend = argv.includes('--memory-backend')
+  ? argv[argv.indexOf('--memory-backend') + 1]
+  : undefined;
 /** `--providers a,b` limits push-vs-limit to those providers (the per-minute ones take 10–20 min each at full size). */
 const pushProviders = argv.includes('--providers')
   ? (argv[argv.indexOf('--providers') + 1] ?? '').split(',')
@@ -477,7 +481,7 @@ async function peakRss(backend: Backend, postgresUrl: string | null, contacts: n
 
 async function benchMemory(postgresUrl: string | null) {
   const backends: Backend[] = postgresUrl === null ? ['pglite'] : ['pglite', 'postgres'];
-  for (const backend of backends) {
+  for (const backend of backends.filter((b) => memoryBackend === undefined || b === memoryBackend)) {
     const small = await peakRss(backend, postgresUrl, memorySizes[0]);
     const large = await peakRss(backend, postgresUrl, memorySizes[1]);
     emit({ bench: 'memory', backend, small, large, peakRssRatio: round(large.peakRssMb / small.peakRssMb) });
