@@ -4,20 +4,20 @@
  * before, its peak per machine state, what stays live after the sync (both after full collections), and the
  * process's peak RSS. It tells a tenant held in memory (live heap growing with N) from garbage V8 has not yet
  * collected (peak heap growing, retained heap flat). Run with `NODE_OPTIONS=--max-old-space-size=…` to see
- * the effect of a heap cap. See docs/BENCHMARKS.md, "Sync".
+ * the effect of a heap cap. Postgres by default: with PGlite the database runs in this thread and the sampler
+ * rarely gets a turn. See docs/BENCHMARKS.md, "Sync".
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { formatLeaseOwner, isPidAlive, ownerGoneOnHost } from '../src/persistence/leaseOwner.ts';
+import { isPidAlive, ownerGoneOnHost } from '../src/persistence/leaseOwner.ts';
 import { openMemoryStore } from '../src/persistence/openStore.ts';
 import { openPostgresStore } from '../src/persistence/postgres.ts';
-import { credentialsSchema } from '../src/persistence/records.ts';
 import { createSecretBox } from '../src/persistence/secrets.ts';
 import { getProvider } from '../src/providers/registry.ts';
 import { noRateLimits, withSpec } from '../src/providers/spec.ts';
-import { runConnection } from '../src/runner/connectionRunner.ts';
 import { startPostgres } from '../test/support/postgresServer.ts';
+import { createSyncHarness } from '../test/support/syncHarness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -43,7 +43,6 @@ const liveHeapMb = () => {
 
 const reapit = getProvider('reapit');
 if (reapit === undefined) throw new Error('reapit is not registered');
-const sim = await reapit.startSimulator({ port: 0, contacts, seed: 13, limits: noRateLimits });
 const postgres = values.backend === 'postgres' ? await startPostgres() : null;
 const opened =
   postgres === null
@@ -54,41 +53,27 @@ const opened =
         isOwnerGone: ownerGoneOnHost(hostname(), isPidAlive),
       });
 if (!opened.ok) throw new Error(opened.error.message);
-const store = opened.value;
+let state = 'starting';
+const spec = withSpec(reapit.spec, { limits: noRateLimits });
+const h = await createSyncHarness('reapit', {
+  store: opened.value,
+  simulator: { contacts, seed: 13, limits: noRateLimits },
+  runner: {
+    limiters: new Map(),
+    providerOptions: () => ({ spec }),
+    onTransition: (update) => {
+      state = update.state;
+    },
+  },
+});
 try {
-  const tenant = await store.createTenant({ name: 'heap', syncIntervalSeconds: 900 });
-  if (!tenant.ok) throw new Error(tenant.error.message);
-  const connection = await store.addConnection({
-    tenantId: tenant.value.id,
-    provider: 'reapit',
-    baseUrl: sim.baseUrl,
-    credentials: credentialsSchema.parse(sim.credentials),
-    nextRunAt: new Date(),
-  });
-  if (!connection.ok) throw new Error(connection.error.message);
-
   const before = liveHeapMb();
-  let state = 'starting';
   const peakByState: Record<string, number> = {};
   const sample = setInterval(() => {
     const heap = Math.round(process.memoryUsage().heapUsed / 1e6);
     peakByState[state] = Math.max(peakByState[state] ?? 0, heap);
   }, 50);
-  const spec = withSpec(reapit.spec, { limits: noRateLimits });
-  const run = await runConnection(
-    {
-      store,
-      clock: () => new Date(),
-      owner: formatLeaseOwner({ host: hostname(), pid: process.pid, id: randomUUID() }),
-      newCycleId: randomUUID,
-      limiters: new Map(),
-      providerOptions: () => ({ spec }),
-      onTransition: (update) => {
-        state = update.state;
-      },
-    },
-    { tenantId: tenant.value.id, connectionId: connection.value.id },
-  );
+  const run = await h.run();
   clearInterval(sample);
   if (!run.ok) throw new Error(run.error.message);
   process.stdout.write(
@@ -103,7 +88,7 @@ try {
     })}\n`,
   );
 } finally {
-  await sim.close();
-  await store.close();
+  await h.close();
+  await opened.value.close();
   await postgres?.stop();
 }
