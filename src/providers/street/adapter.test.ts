@@ -92,4 +92,33 @@ describe('street adapter', () => {
       });
     });
   });
+
+  it("reads the cursor's whole second again, so a clock running ahead of Street's loses no later save", async () => {
+    await withStreet({ contacts: 40, seed: 5 }, async (provider) => {
+      const ahead = { from: null, to: new Date(Date.now() + 3_600_000).toISOString() };
+      const all = (await drain(provider, ahead)).flatMap((p) => p.records);
+      const byId = [...all].sort((a, b) => a.externalId.localeCompare(b.externalId));
+      const [low, high] = [byId[0], byId.at(-1)];
+      if (low === undefined || high === undefined) throw new Error('no records');
+      // Start early in a second, so both saves below share it (Street stamps whole seconds).
+      await new Promise((resolve) => setTimeout(resolve, 1_000 - (Date.now() % 1_000) + 10));
+      expect(
+        (await provider.update({ externalId: high.externalId, patch: { title: 'Dr' }, version: null })).ok,
+      ).toBe(true);
+      const first = (await drain(provider, ahead)).flatMap((p) => p.records);
+      const cursor = first.find((r) => r.externalId === high.externalId);
+      if (cursor === undefined) throw new Error('the saved record was not listed');
+      expect(
+        (await provider.update({ externalId: low.externalId, patch: { title: 'Dr' }, version: null })).ok,
+      ).toBe(true);
+
+      const next = (
+        await drain(provider, {
+          from: { modified: cursor.modified, externalId: cursor.externalId },
+          to: ahead.to,
+        })
+      ).flatMap((p) => p.records);
+      expect(next.find((r) => r.externalId === low.externalId)?.contact.title).toBe('Dr');
+    });
+  });
 });

@@ -115,7 +115,10 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
       const position = positions[i];
       if (!position) return true;
       if (compareModified(position.modified, token.to) > 0) return false;
-      if (token.from !== null && compareCursor(position, token.from) < 0) return false;
+      // The cursor's whole second is read again, whatever the ids: a clock ahead of Street's can end a window
+      // inside a second Street is still stamping, and a later save that second may have a lower id (the soak
+      // lost such edits). Re-reading it is harmless: unchanged records reconcile to no write.
+      if (token.from !== null && compareModified(position.modified, token.from.modified) < 0) return false;
       return token.after === null || compareCursor(position, token.after) > 0;
     });
     const { records, errors } = mapRecords(wanted, toInboundRecord);
