@@ -16,10 +16,8 @@ import type {
 import { auditBodySchema } from '../persistence/audit.ts';
 import type { Connection } from '../persistence/records.ts';
 import type { ConnectionRef, Store, StoreError } from '../persistence/store.ts';
-import type { RunError, RunnerDeps, RunOutcome } from './connectionRunner.ts';
+import { leaseConnection, type RunError, type RunnerDeps, type RunOutcome } from './connectionRunner.ts';
 import { failedCycleAudit } from './failedCycleAudit.ts';
-
-const DEFAULT_LEASE_TTL_MS = 60_000;
 
 /** A phase actor that never runs: a restored phase state waits, doing nothing, until it is left. */
 function parked<TOutput, TInput>() {
@@ -55,16 +53,8 @@ export async function abandonRun(
   reason: string,
 ): Promise<Result<RunOutcome, RunError>> {
   const { store, clock, owner } = deps;
-  const ttlMs = deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
-  const connection = await store.getConnection(ref);
-  if (!connection.ok) return err({ kind: 'store', message: connection.error.message });
-  const lease = await store.acquireLease({ ...ref, owner, ttlMs, now: clock() });
-  if (!lease.ok) {
-    return err({
-      kind: lease.error.kind === 'lease_held' ? 'lease_held' : 'store',
-      message: lease.error.message,
-    });
-  }
+  const connection = await leaseConnection(deps, ref);
+  if (!connection.ok) return connection;
   try {
     return await abandon(store, connection.value, reason, clock());
   } finally {

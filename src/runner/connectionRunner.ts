@@ -65,6 +65,25 @@ export type RunMode = 'cycle' | 'retry' | 'credentials' | 'phase';
 const settledStates: ReadonlySet<ConnectionState> = new Set(['idle', 'backoff', 'error']);
 const DEFAULT_LEASE_TTL_MS = 60_000;
 
+/** The connection, under this owner's lease: every run, cycle or abandonment, starts here. */
+export async function leaseConnection(
+  deps: RunnerDeps,
+  ref: ConnectionRef,
+): Promise<Result<Connection, RunError>> {
+  const { store, clock, owner } = deps;
+  const connection = await store.getConnection(ref);
+  if (!connection.ok) return err({ kind: 'store', message: connection.error.message });
+  const ttlMs = deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+  const lease = await store.acquireLease({ ...ref, owner, ttlMs, now: clock() });
+  if (!lease.ok) {
+    return err({
+      kind: lease.error.kind === 'lease_held' ? 'lease_held' : 'store',
+      message: lease.error.message,
+    });
+  }
+  return connection;
+}
+
 /**
  * Runs one connection's machine under its lease: restores the persisted snapshot (a phase interrupted by a
  * crash re-runs), sends the command the mode implies, persists the snapshot after every transition, writes an
@@ -77,15 +96,8 @@ export async function runConnection(
 ): Promise<Result<RunOutcome, RunError>> {
   const { store, clock, owner } = deps;
   const ttlMs = deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
-  const connection = await store.getConnection(ref);
-  if (!connection.ok) return err({ kind: 'store', message: connection.error.message });
-  const lease = await store.acquireLease({ ...ref, owner, ttlMs, now: clock() });
-  if (!lease.ok) {
-    return err({
-      kind: lease.error.kind === 'lease_held' ? 'lease_held' : 'store',
-      message: lease.error.message,
-    });
-  }
+  const connection = await leaseConnection(deps, ref);
+  if (!connection.ok) return connection;
   const heartbeat = setInterval(() => {
     void store.heartbeatLease({ ...ref, owner, ttlMs, now: clock() });
   }, ttlMs / 3);
