@@ -1,5 +1,5 @@
 import { contentHash } from '../core/canonicalJson.ts';
-import { atOrAfter } from '../core/cursor.ts';
+import { withinLowerBound } from '../core/cursor.ts';
 import { ok } from '../core/result.ts';
 import type { FetchPhaseInput, FetchPhaseOutput } from '../machines/phases.ts';
 import type { StagedRecordInput } from '../persistence/cycleWork.ts';
@@ -10,8 +10,8 @@ import { failureNote, providerFailure, storeFailure } from './failures.ts';
 
 /**
  * Fetches ONE page of the window and stages it, with the page's malformed records quarantined, in one
- * transaction. Records already seen with the same content (the inclusive lower bound re-reads the cursor
- * record; snapshot-diff providers list everything) are dropped here, so later phases see only changes.
+ * transaction. Records already seen with the same content (the lower bound re-reads the cursor's instant;
+ * snapshot-diff providers list everything) are dropped here, so later phases see only changes.
  * Re-running with the same input re-stages the same page: staging is keyed by (cycle, external id).
  * With `fetchMode: 'full'` the listing starts from the beginning and every record is staged (benchmark baseline).
  */
@@ -33,7 +33,7 @@ export function createFetchPhase(deps: PhaseDeps) {
     }
 
     const inWindow = page.value.records.filter((record) =>
-      atOrAfter({ modified: record.modified, externalId: record.externalId }, window.from),
+      withinLowerBound({ modified: record.modified, externalId: record.externalId }, window.from),
     );
     const candidates = inWindow.map(toStaged);
     const links = await store.getLinksByExternalIds({

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { atOrAfter, compareCursor, maxCursor } from './cursor.ts';
+import { compareCursor, maxCursor, withinLowerBound } from './cursor.ts';
 
 const at = (modified: string, externalId: string) => ({ modified, externalId });
 
@@ -15,11 +15,13 @@ describe('cursor order', () => {
     expect(Math.sign(compareCursor(a, b))).toBe(expected);
   });
 
-  test('the lower bound is inclusive: the cursor record itself is re-read', () => {
+  test("the lower bound re-reads the cursor's instant, whatever the ids", () => {
     const cursor = at('2026-01-01T10:00:00Z', 'X1');
-    expect(atOrAfter(cursor, cursor)).toBe(true);
-    expect(atOrAfter(at('2026-01-01T10:00:00Z', 'X0'), cursor)).toBe(false);
-    expect(atOrAfter(at('2026-01-01T09:59:59Z', 'Z'), null)).toBe(true);
+    expect(withinLowerBound(cursor, cursor)).toBe(true);
+    // Saved at the cursor's instant after the window closed, to a lower id: still read.
+    expect(withinLowerBound(at('2026-01-01T10:00:00.000+00:00', 'X0'), cursor)).toBe(true);
+    expect(withinLowerBound(at('2026-01-01T09:59:59.999Z', 'Z'), cursor)).toBe(false);
+    expect(withinLowerBound(at('2026-01-01T09:59:59Z', 'Z'), null)).toBe(true);
   });
 
   test('maxCursor keeps the raw string of the larger position', () => {

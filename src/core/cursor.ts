@@ -46,9 +46,15 @@ function fraction(timestamp: string): string {
   return (match?.[1] ?? '').padEnd(9, '0');
 }
 
-/** Whether a record at `position` falls inside a window whose lower bound is `from` (inclusive). */
-export function atOrAfter(position: CursorPosition, from: CursorPosition | null): boolean {
-  return from === null || compareCursor(position, from) >= 0;
+/**
+ * Whether a record at `position` is inside a window whose lower bound is the cursor `from`. The cursor's own
+ * instant is read again, whatever the ids: a window can end while the CRM is still stamping that instant (its
+ * clock behind ours, or whole-second stamps), and a later save at that instant to a record with a lower id
+ * would sort before the cursor and never be read. Re-read records whose content is unchanged are dropped at
+ * fetch, so this costs a look-up, not a write.
+ */
+export function withinLowerBound(position: CursorPosition, from: CursorPosition | null): boolean {
+  return from === null || compareModified(position.modified, from.modified) >= 0;
 }
 
 /** The later of two positions; `null` counts as the beginning of time. */

@@ -228,7 +228,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
     await faulted.stop();
     await replayStore.close();
     for (const sim of [...faultedSims.values(), ...replaySims.values()]) await sim.close();
-    await rm(dataDir, { recursive: true, force: true });
+    // SOAK_KEEP_DATA_DIR=1 keeps the faulted world's data directory for a post-mortem.
+    if (process.env.SOAK_KEEP_DATA_DIR === '1') process.stderr.write(`soak: data kept in ${dataDir}\n`);
+    else await rm(dataDir, { recursive: true, force: true });
   }
 }
 

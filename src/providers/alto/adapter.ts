@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { compareCursor, compareModified, cursorPositionSchema } from '../../core/cursor.ts';
+import { compareCursor, compareModified, cursorPositionSchema, withinLowerBound } from '../../core/cursor.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import {
   createHttpTransport,
@@ -124,7 +124,7 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
       if (!at.success) return true;
       const position = { modified: at.data.modifiedAt, externalId: at.data.id };
       if (compareModified(position.modified, token.to) > 0) return false;
-      if (token.from !== null && compareCursor(position, token.from) < 0) return false;
+      if (!withinLowerBound(position, token.from)) return false;
       return token.after === null || compareCursor(position, token.after) > 0;
     });
     const { records, errors } = mapRecords(wanted, fromListItem);

@@ -34,7 +34,7 @@ const pageTokenSchema = z.strictObject({
   since: z.string().nullable(),
   page: z.number().int().min(1),
   after: cursorPositionSchema.nullable(),
-  /** Keep a record equal to `after` (the window's inclusive lower bound) or only those past it. */
+  /** `after` is the window's lower bound: keep records at its instant, whatever the ids; else only those past it. */
   inclusive: z.boolean(),
 });
 type PageToken = z.infer<typeof pageTokenSchema>;
@@ -117,8 +117,10 @@ export function createLoopProvider(params: LoopProviderParams): CrmProvider {
       // No upper bound in the API: records saved after the cycle started are left for the next cycle.
       if (compareModified(at.modified, token.to) > 0) return false;
       if (token.after === null) return true;
-      const order = compareCursor(at, token.after);
-      return order > 0 || (order === 0 && token.inclusive);
+      // The window's lower bound re-reads the cursor's instant whatever the ids (see `withinLowerBound`).
+      return token.inclusive
+        ? compareModified(at.modified, token.after.modified) >= 0
+        : compareCursor(at, token.after) > 0;
     });
     const { records, errors } = mapRecords(wanted, toInboundRecord);
     return ok({ records, errors, nextPageToken: nextToken(token, raws, current.value.totalCount) });

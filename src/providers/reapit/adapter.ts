@@ -32,7 +32,7 @@ import { reapitSpec } from './spec.ts';
 const pageTokenSchema = z.strictObject({
   to: z.string(),
   after: cursorPositionSchema.nullable(),
-  /** Keep a record equal to `after` (the window's inclusive lower bound) or only those past it. */
+  /** `after` is the window's lower bound: keep records at its instant, whatever the ids; else only those past it. */
   inclusive: z.boolean(),
   page: z.number().int().min(1),
   /** `totalCount` seen on page 1 of this anchor. */
@@ -116,8 +116,8 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
       if (!at.success || token.after === null) return true;
       const byTime = compareModified(at.data.modified, token.after.modified);
       const byId = at.data.id < token.after.externalId ? -1 : at.data.id > token.after.externalId ? 1 : 0;
-      const order = byTime !== 0 ? byTime : byId;
-      return order > 0 || (order === 0 && token.inclusive);
+      // The window's lower bound re-reads the cursor's instant whatever the ids (see `withinLowerBound`).
+      return token.inclusive ? byTime >= 0 : (byTime !== 0 ? byTime : byId) > 0;
     });
     const { records, errors } = mapRecords(wanted, toInboundRecord);
     return ok({ records, errors, nextPageToken: nextToken(token, raws, totalCount, totalPageCount) });

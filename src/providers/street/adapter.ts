@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { compareCursor, compareModified, cursorPositionSchema } from '../../core/cursor.ts';
+import { compareCursor, compareModified, cursorPositionSchema, withinLowerBound } from '../../core/cursor.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import {
   createHttpTransport,
@@ -115,10 +115,8 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
       const position = positions[i];
       if (!position) return true;
       if (compareModified(position.modified, token.to) > 0) return false;
-      // The cursor's whole second is read again, whatever the ids: a clock ahead of Street's can end a window
-      // inside a second Street is still stamping, and a later save that second may have a lower id (the soak
-      // lost such edits). Re-reading it is harmless: unchanged records reconcile to no write.
-      if (token.from !== null && compareModified(position.modified, token.from.modified) < 0) return false;
+      // The cursor's whole second (Street stamps whole seconds) is read again, whatever the ids.
+      if (!withinLowerBound(position, token.from)) return false;
       return token.after === null || compareCursor(position, token.after) > 0;
     });
     const { records, errors } = mapRecords(wanted, toInboundRecord);

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { getProvider } from '../../src/providers/registry.ts';
+import { unwrap } from '../store/backends.ts';
+import { createSyncHarness } from '../support/syncHarness.ts';
+
+/**
+ * A window that ends ahead of the CRM's clock (ours fast, or Street's whole-second stamps) can close inside a
+ * second the CRM is still stamping. A later save in that second to a record with a lower id sorts before the
+ * cursor; the next cycle must still read it. Through the whole engine, not just the adapter: the fetch phase's
+ * own lower-bound filter once dropped what the adapter re-read.
+ */
+describe('a save in the cursor’s own second', () => {
+  it('reaches NurtureHub on the next cycle, whatever its id', async () => {
+    const hourAhead = () => new Date(Date.now() + 3_600_000);
+    const h = await createSyncHarness('street', {
+      simulator: { contacts: 8, seed: 11 },
+      runner: { clock: hourAhead },
+    });
+    try {
+      const created = getProvider('street')?.createProvider({
+        baseUrl: h.sim.baseUrl,
+        credentials: h.sim.credentials,
+      });
+      if (!created?.ok) throw new Error('street provider');
+      const street = created.value;
+      expect(unwrap(await h.run()).state).toBe('idle');
+      const ids = (await h.sim.control.records())
+        .filter((r) => (r as { attributes: { deleted_at: string | null } }).attributes.deleted_at === null)
+        .map((r) => (r as { id: string }).id)
+        .sort();
+      const [low, high] = [ids[0], ids.at(-1)];
+      if (low === undefined || high === undefined || low === high) throw new Error('too few records');
+
+      const titleOf = async (externalId: string) => {
+        const [link] = unwrap(await h.store.getLinksByExternalIds({ ...h, externalIds: [externalId] }));
+        if (link === undefined) throw new Error(`no link for ${externalId}`);
+        const [contact] = unwrap(await h.store.getContacts({ tenantId: h.tenantId, ids: [link.contactId] }));
+        return contact?.contact.title;
+      };
+      const save = async (externalId: string, title: string) =>
+        expect((await street.update({ externalId, patch: { title }, version: null })).ok).toBe(true);
+      const stampOf = async (externalId: string) =>
+        (
+          (await h.sim.control.records()).find((r) => (r as { id: string }).id === externalId) as {
+            attributes: { updated_at: string };
+          }
+        ).attributes.updated_at;
+
+      // Both saves and the cycle between them must share one second; a slow machine gets a few tries.
+      for (let attempt = 1; ; attempt++) {
+        const title = `Dr${attempt}`;
+        await new Promise((resolve) => setTimeout(resolve, 1_000 - (Date.now() % 1_000) + 5));
+        await save(high, title);
+        expect(unwrap(await h.run()).state).toBe('idle');
+        await save(low, title);
+        const sameSecond = (await stampOf(low)) === (await stampOf(high));
+        expect(unwrap(await h.run()).state).toBe('idle');
+        if (sameSecond || attempt === 5) {
+          expect(sameSecond).toBe(true);
+          expect(await titleOf(high)).toBe(title);
+          expect(await titleOf(low)).toBe(title);
+          break;
+        }
+      }
+    } finally {
+      await h.close();
+    }
+  });
+});
