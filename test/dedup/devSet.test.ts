@@ -36,10 +36,11 @@ describe('the generated UK development set', () => {
     expect(result.recall).toBeGreaterThanOrEqual(0.95);
   });
 
-  it('holds households, twins, namesakes and shared e-mails as traps', () => {
+  it('holds households, twins, namesakes, shared e-mails and landline-only households as traps', () => {
     const rows = generateUkContacts({ seed: 11, people: 1500 });
     const traps = new Set(rows.flatMap((row) => (row.trap ? [row.trap] : [])));
     expect([...traps].some((t) => t.startsWith('household'))).toBe(true);
     expect([...traps].some((t) => t.startsWith('namesake'))).toBe(true);
+    expect([...traps].some((t) => t.startsWith('landline'))).toBe(true);
   });
 });

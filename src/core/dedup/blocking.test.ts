@@ -25,6 +25,16 @@ describe('candidatePairs', () => {
     ).toBe(true);
   });
 
+  it('brings a misspelt given name to the name it is a slip of, though their sounds differ', () => {
+    const place = { postcode: 'RG5 4TT' };
+    expect(
+      compared(
+        { firstName: 'Arrhur', address: place },
+        { firstName: 'Arthur', lastName: 'Richardson', address: place },
+      ),
+    ).toBe(true);
+  });
+
   it('does not compare two records with nothing selective in common', () => {
     expect(
       compared({ firstName: 'Toft', address: { town: 'Leeds' } }, { firstName: 'Albert', lastName: 'Toft' }),

@@ -1,4 +1,7 @@
 import { doubleMetaphone } from 'double-metaphone';
+import { isKnownGivenName } from '../normalise/givenNames.ts';
+import { nicknameGroups } from '../normalise/nicknames.ts';
+import { typoOf } from './compare.ts';
 import type { MatchRecord } from './matchRecord.ts';
 
 /**
@@ -40,11 +43,21 @@ export function matchKeys(record: MatchRecord): string[] {
   return [...keys];
 }
 
-/** A given name's blocking forms: its Double Metaphone code (so typos meet) and its nickname rows (so Bob meets Robert). */
+/**
+ * A given name's blocking forms: its Double Metaphone code (so typos meet) and its nickname rows (so Bob meets
+ * Robert). A spelling that is not a known name is also filed under the names it is a slip of (`Arrhur` under
+ * Arthur, whose sound differs), as `compareGivenName` reads it as close to them.
+ */
 function firstNameKeys(record: MatchRecord): readonly string[] {
-  if (record.firstName === null || record.firstName.length < 2) return [];
-  return [doubleMetaphone(record.firstName)[0] || record.firstName, ...record.firstNameGroups];
+  const first = record.firstName;
+  if (first === null || first.length < 2) return [];
+  const keys = [sound(first), ...record.firstNameGroups];
+  if (isKnownGivenName(first)) return keys;
+  for (const name of typoOf(first)) keys.push(sound(name), ...nicknameGroups(name));
+  return [...new Set(keys)];
 }
+
+const sound = (name: string): string => doubleMetaphone(name)[0] || name;
 
 /** Options for `candidatePairs`. */
 export interface BlockingOptions {

@@ -46,6 +46,25 @@ describe('clusterRecords', () => {
     expect(result.clusterIds[1]).toBe('a');
   });
 
+  it('keeps the bare copy of one twin out of the other twin cluster', () => {
+    // The bare copies alone would merge (no e-mail or mobile on either side), but each twin's own record holds a
+    // mobile, so the join across the clusters is refused.
+    const home = { line1: '4 Mill Lane', postcode: 'BS7 8WP', town: 'Bristol' };
+    const twin = { lastName: 'Pemberton', dateOfBirth: '1990-06-14', address: home };
+    const result = clusterRecords(
+      records({
+        connor: { ...twin, firstName: 'Connor', mobilePhone: '07700 900123' },
+        olivia: { ...twin, firstName: 'Olivia', mobilePhone: '07700 900456' },
+        connorCopy: { ...twin, firstName: 'Connor' },
+        oliviaCopy: { ...twin, firstName: 'Olivia' },
+      }),
+    );
+    expect(result.clusters).toEqual([
+      ['connor', 'connorCopy'],
+      ['olivia', 'oliviaCopy'],
+    ]);
+  });
+
   it('compares far fewer pairs than n² on a realistic batch', () => {
     const rows = Array.from({ length: 2000 }, (_, i) =>
       toMatchRecord(`c${i}`, {

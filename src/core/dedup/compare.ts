@@ -75,9 +75,9 @@ export function compareGivenName(a: string | null, b: string | null): Comparison
 /**
  * The known given names an unknown spelling is a loose typo of. Only names within two letters of its length and
  * sharing its first or its last letter are tried (a slip rarely changes both ends); memoised, since the same
- * spellings recur across a batch.
+ * spellings recur across a batch. Blocking files a misspelt given name under these names too.
  */
-const typoOf = boundedMemo((name: string): readonly string[] =>
+export const typoOf = boundedMemo((name: string): readonly string[] =>
   knownGivenNames.filter(
     (known) =>
       Math.abs(known.length - name.length) <= 2 &&

@@ -137,4 +137,47 @@ describe('scorePair', () => {
     const pair = score(full, { ...full, firstName: 'Toft', lastName: null });
     expect(pair.rule).toBe('weightAboveThreshold');
   });
+
+  describe('between records without an e-mail or mobile, the given-name and date vetoes are scored', () => {
+    // Twins and parent and child carry their own contact details; two records with neither are scored instead.
+    const bare: MatchFields = {
+      firstName: 'Connor',
+      lastName: 'Pemberton',
+      dateOfBirth: '1990-06-14',
+      address: { line1: '12 High Street', postcode: 'LS6 2AB', town: 'Leeds' },
+    };
+
+    it('keeps apart twins who each hold a mobile', () => {
+      const pair = score(
+        { ...bare, mobilePhone: '07700 900123' },
+        { ...bare, firstName: 'Olivia', mobilePhone: '07700 900456' },
+      );
+      expect(pair.rule).toBe('firstNameConflict');
+    });
+
+    it('keeps the veto when only one side holds an e-mail', () => {
+      const pair = score({ ...bare, email: 'connor@pemberton.me' }, { ...bare, firstName: 'Olivia' });
+      expect(pair.rule).toBe('firstNameConflict');
+    });
+
+    it('merges a record identical in surname, date of birth and address with another given name', () => {
+      const pair = score(bare, { ...bare, firstName: 'Olivia' });
+      expect(pair.levels.firstName).toBe('different');
+      expect(pair.rule).toBe('weightAboveThreshold');
+    });
+
+    it('merges one name at one address with a date decades away only when the rest is strong', () => {
+      const child = { dateOfBirth: '2019-06-14' };
+      expect(score(bare, { ...bare, ...child }).rule).toBe('weightAboveThreshold');
+      const thin = { ...bare, address: { postcode: 'LS6 2AB', town: 'Leeds' } };
+      expect(score(thin, { ...thin, ...child }).rule).toBe('weightBelowThreshold');
+    });
+
+    it('keeps apart two members of one household sharing surname, address and landline', () => {
+      const household = { ...bare, dateOfBirth: null, homePhone: '0113 496 0000' };
+      const pair = score(household, { ...household, firstName: 'Olivia' });
+      expect(pair.levels.householdPhone).toBe('exact');
+      expect(pair.rule).toBe('weightBelowThreshold');
+    });
+  });
 });

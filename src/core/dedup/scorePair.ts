@@ -3,10 +3,12 @@ import type { ValueFrequencies } from './frequencies.ts';
 import type { MatchRecord } from './matchRecord.ts';
 import {
   type ComparisonLevel,
+  farApartDatesWeight,
   fieldWeight,
   type MatchField,
   matchFields,
   matchThreshold,
+  undatedOtherNameWeight,
 } from './weights.ts';
 
 /**
@@ -18,11 +20,15 @@ export type MatchRule =
   | 'weightAboveThreshold'
   /** Summed weight fell short of `matchThreshold`. */
   | 'weightBelowThreshold'
-  /** Both have given names and they are neither equal, nicknames, typos nor swapped: family members, twins, a couple sharing an e-mail. */
+  /**
+   * Both have given names and they are neither equal, nicknames, typos nor swapped: family members, twins, a
+   * couple sharing an e-mail. Only when either record holds an e-mail or mobile (see `holdsPersonalContact`).
+   */
   | 'firstNameConflict'
   /**
    * Both have a date of birth, not a typo of each other (one digit, two neighbouring digits swapped, day and
    * month swapped), more than two years apart: parent and child of one name, or two people of one household.
+   * Only when either record holds an e-mail or mobile (see `holdsPersonalContact`).
    */
   | 'dateOfBirthConflict'
   /** The titles imply different genders (Mr / Mrs). */
@@ -48,21 +54,39 @@ export interface PairScore {
 
 /**
  * Score a pair of records. With `frequencies` (from `valueFrequencies` over the batch or the tenant's contacts),
- * exact agreement on a rare name, postcode or town weighs more than on a common one. Pure and symmetric.
+ * exact agreement on a rare name, postcode or town weighs more than on a common one. Between two records without
+ * an e-mail or mobile, another given name and a date years away are scored, not vetoed. Pure and symmetric.
  */
 export function scorePair(a: MatchRecord, b: MatchRecord, frequencies?: ValueFrequencies | null): PairScore {
   const levels = compareRecords(a, b);
+  const farApart =
+    levels.dateOfBirth === 'different' && datesFarApart(a.dateOfBirth ?? '', b.dateOfBirth ?? '');
+  const datesAgree = levels.dateOfBirth === 'exact' || levels.dateOfBirth === 'close';
+  const otherName = levels.firstName === 'different';
   let score = 0;
   const agreedFields: MatchField[] = [];
   for (const field of matchFields) {
     const level = levels[field];
-    score += fieldWeight(field, level, a, frequencies, b);
+    if (field === 'firstName' && otherName && !datesAgree) score += undatedOtherNameWeight;
+    else if (field === 'dateOfBirth' && farApart) score += farApartDatesWeight;
+    // Between two given names or two generations, a shared landline says "one household", which the address
+    // already says; it is not counted again as evidence of one person.
+    else if (!(field === 'householdPhone' && (otherName || farApart)))
+      score += fieldWeight(field, level, a, frequencies, b);
     if (level === 'exact' || level === 'close') agreedFields.push(field);
   }
-  const conflict = conflictRule(a, b, levels);
+  const vetoesApply = holdsPersonalContact(a) || holdsPersonalContact(b);
+  const conflict = conflictRule(a, b, levels, farApart, vetoesApply);
   const rule = conflict ?? (score >= matchThreshold ? 'weightAboveThreshold' : 'weightBelowThreshold');
   return { score, levels, agreedFields, rule, isMatch: rule === 'weightAboveThreshold' };
 }
+
+/**
+ * Whether a record holds an e-mail or a mobile: details of one person. Twins and parent and child each carry
+ * their own, so the given-name and date vetoes that keep them apart apply only when one side has one; between two
+ * records with neither, those disagreements are scored (strongly negative, see `weights.ts`) instead.
+ */
+const holdsPersonalContact = (r: MatchRecord): boolean => r.email !== null || r.personalPhones.length > 0;
 
 /** True when the rule says the two records are two different people. */
 export const isConflict = (rule: MatchRule): rule is ConflictRule =>
@@ -72,13 +96,13 @@ function conflictRule(
   a: MatchRecord,
   b: MatchRecord,
   levels: Record<MatchField, ComparisonLevel>,
+  farApart: boolean,
+  vetoesApply: boolean,
 ): ConflictRule | null {
-  if (levels.firstName === 'different') return 'firstNameConflict';
+  if (vetoesApply && levels.firstName === 'different') return 'firstNameConflict';
   // A new date (not one a typo explains) more than two years out is a second person: a shared e-mail, mobile or
   // address does not say otherwise, since families share them.
-  const datesConflict =
-    levels.dateOfBirth === 'different' && datesFarApart(a.dateOfBirth ?? '', b.dateOfBirth ?? '');
-  if (datesConflict) return 'dateOfBirthConflict';
+  if (vetoesApply && farApart) return 'dateOfBirthConflict';
   if (a.gender !== null && b.gender !== null && a.gender !== b.gender) return 'genderConflict';
   const aInitial = a.middleInitials[0];
   const bInitial = b.middleInitials[0];

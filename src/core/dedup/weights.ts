@@ -27,15 +27,19 @@ export type MatchField = (typeof matchFields)[number];
  * mobile or e-mail almost never, a landline 1 in 1,000 (households share one). m for "different" is kept
  * well above zero because people move, change e-mail and mistype, so a disagreement costs only a few bits.
  * The "missing" level is 0 bits by construction. Dates of birth more than two years apart are vetoed
- * (`dateOfBirthConflict`), so a date's "different" level only holds dates a month to two years apart: u is the
- * chance two people's birthdays fall that close (about 4 years in 70), m a misremembered year. Its "close" level
- * holds digit slips (u ~0.0006) and dates within a month (about 2 months in 70 years, 0.0024).
+ * (`dateOfBirthConflict`) or scored apart (`farApartDatesWeight`), so a date's "different" level only holds dates
+ * a month to two years apart: u is the chance two people's birthdays fall that close (about 4 years in 70), m a
+ * misremembered year. Its "close" level holds digit slips (u ~0.0006) and dates within a month (about 2 months in
+ * 70 years, 0.0024). A given name's "different" level is another real name, not a typo or nickname: it is vetoed
+ * (`firstNameConflict`) unless neither record holds an e-mail or mobile, and then it is scored. m 0.001: a slip
+ * that lands on another real name (Jack/Jake) or a relative's name typed into the record, about one duplicate in
+ * 1,000; twins always differ there, so it costs 10 bits (more without agreeing dates: `undatedOtherNameWeight`).
  */
 const probabilities: Record<
   MatchField,
   Record<Exclude<ComparisonLevel, 'missing'>, [m: number, u: number]>
 > = {
-  firstName: { exact: [0.86, 0.01], close: [0.1, 0.004], different: [0.04, 0.986] },
+  firstName: { exact: [0.86, 0.01], close: [0.1, 0.004], different: [0.001, 0.986] },
   lastName: { exact: [0.86, 0.002], close: [0.1, 0.004], different: [0.04, 0.994] },
   dateOfBirth: { exact: [0.9, 0.00005], close: [0.08, 0.003], different: [0.03, 0.06] },
   email: { exact: [0.7, 0.00002], close: [0.05, 0.0005], different: [0.25, 0.99948] },
@@ -46,6 +50,22 @@ const probabilities: Record<
   addressLine2: { exact: [0.7, 0.02], close: [0.1, 0.01], different: [0.2, 0.97] },
   town: { exact: [0.85, 0.05], close: [0.05, 0.01], different: [0.1, 0.94] },
 };
+
+/**
+ * Dates of birth more than two years apart and not a typo: vetoed (`dateOfBirthConflict`) unless neither record
+ * holds an e-mail or mobile, and then scored at this weight instead of the date's "different" level. m 0.001: a
+ * relative's date or a default typed for the person, about one duplicate in 1,000; u 0.94, the chance two people
+ * were born more than two years apart. Parent and child of one name always are, so it costs 10 bits.
+ */
+export const farApartDatesWeight = Math.log2(0.001 / 0.94);
+
+/**
+ * Another given name when the dates of birth do not agree (one is missing, or they differ). With agreeing dates the
+ * other person could only be a twin; without, any member of the household — partner, sibling, parent or child —
+ * fits, and such pairs are at least 50 times as many as twins (a household holds about 2.4 people, and about one
+ * maternity in 65 is of twins). So the other name costs log2(50) ≈ 5.6 bits more: 15.6 bits.
+ */
+export const undatedOtherNameWeight = Math.log2(0.001 / 0.986) - Math.log2(50);
 
 /** Match weight in bits for each field and level: log2(m/u), 0 when either side is missing. */
 export const fieldWeights: Readonly<Record<MatchField, Readonly<Record<ComparisonLevel, number>>>> =
