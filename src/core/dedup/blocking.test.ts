@@ -35,6 +35,14 @@ describe('candidatePairs', () => {
     ).toBe(true);
   });
 
+  it('brings a name with a slip that changes its sound to the same name in the same town', () => {
+    const crawley = { address: { town: 'Crawley' } };
+    const duncan = { ...crawley, firstName: 'Duncan', lastName: 'Macfarlane' };
+    expect(compared(duncan, { ...duncan, lastName: 'Macfarkane' })).toBe(true);
+    expect(compared(duncan, { ...duncan, firstName: 'Dunxam' })).toBe(true);
+    expect(compared(duncan, { ...duncan, lastName: 'Macfarkane', address: { town: 'Leeds' } })).toBe(false);
+  });
+
   it('does not compare two records with nothing selective in common', () => {
     expect(
       compared({ firstName: 'Toft', address: { town: 'Leeds' } }, { firstName: 'Albert', lastName: 'Toft' }),

@@ -34,6 +34,7 @@ export function matchKeys(record: MatchRecord): string[] {
   const year = (dob ?? record.impossibleDateOfBirth)?.slice(0, 4);
   if (surname && year) keys.add(`surname-year:${surname}|${year}`);
   if (email) keys.add(`email-local:${email.slice(0, email.lastIndexOf('@'))}`);
+  for (const key of slipKeys(record, firsts[0], last)) keys.add(key);
   for (const first of firsts) {
     // Sorted, so a given name and surname entered the wrong way round still meet.
     if (last) keys.add(`name:${[first, last].sort().join('|')}`);
@@ -41,6 +42,26 @@ export function matchKeys(record: MatchRecord): string[] {
     if (postcode) keys.add(`forename-postcode:${first}|${postcode}`);
   }
   return [...keys];
+}
+
+/**
+ * Keys for a name with one slip inside it, which changes its sound (`Macfarkane`, `Elkanzh`) but rarely both its
+ * ends: each name's first three and last three letters beside the other name's sound. Only within one town (or
+ * postcode sector, for a record without a town), since a surname's three letters are shared by many people.
+ */
+function slipKeys(
+  record: MatchRecord,
+  givenSound: string | undefined,
+  surnameSound: string | null,
+): string[] {
+  const place = record.town ?? record.postcodeSector;
+  const { firstName: first, lastName: last } = record;
+  if (!place || !first || !last || !givenSound || !surnameSound) return [];
+  const ends = (name: string) => (name.length >= 6 ? [name.slice(0, 3), name.slice(-3)] : []);
+  return [
+    ...ends(last).map((end, i) => `slip-surname:${givenSound}|${i}${end}|${place}`),
+    ...ends(first).map((end, i) => `slip-forename:${i}${end}|${surnameSound}|${place}`),
+  ];
 }
 
 /**

@@ -85,9 +85,10 @@ const minimumShare = { firstName: 0.001, lastName: 0.0002, postcode: 0.0002, tow
 
 /**
  * The weight of one field at one level. An exact agreement on a term-frequency field uses the value's share as u
- * when frequencies are given (Splink's term-frequency adjustment); everything else comes from the table. When the
- * two values differ (a given name and surname entered the wrong way round agree exactly across fields), the more
- * common of the two sets u, so the weight is symmetric and never overstated.
+ * when frequencies are given (Splink's term-frequency adjustment), and a close one (not a postcode's) that share
+ * scaled by the table's close u over its exact u; everything else comes from the table. When the two values differ
+ * (a nickname, a slip, or names entered the wrong way round), the more common of the two sets u, so the weight is
+ * symmetric and never overstated.
  */
 export function fieldWeight(
   field: MatchField,
@@ -96,12 +97,19 @@ export function fieldWeight(
   frequencies?: ValueFrequencies | null,
   b: MatchRecord = a,
 ): number {
-  if (level !== 'exact' || !frequencies || !(field in minimumShare)) return fieldWeights[field][level];
+  // A postcode's close level spans a whole sector, whose share the full postcode's does not tell.
+  const adjusted = level === 'exact' || (level === 'close' && field !== 'postcode');
+  if (!adjusted || !frequencies || !(field in minimumShare)) return fieldWeights[field][level];
   const tfField = field as keyof typeof minimumShare;
   const share = (r: MatchRecord) =>
     frequencies.shares[tfField].get(r[tfField] ?? '') ?? 1 / frequencies.total;
-  const u = Math.max(share(a), share(b), minimumShare[tfField]);
-  return Math.log2(probabilities[field].exact[0] / u);
+  const termShare = Math.max(share(a), share(b), minimumShare[tfField]);
+  const [m, u] = probabilities[field][level];
+  // A close agreement scales the table's u by how much commoner the value is than the average exact agreement
+  // (Splink's term-frequency adjustment on a fuzzy level): Bob/Robert or Smyth/Smith is weaker evidence than
+  // Elkanzh/Elkanah, since many more pairs of different people are a nickname or a slip of a common name.
+  const scale = level === 'exact' ? 1 : u / probabilities[field].exact[1];
+  return Math.log2(m / (termShare * scale));
 }
 
 /**
