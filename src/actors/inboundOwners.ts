@@ -130,7 +130,11 @@ async function storedCandidates(
   const hits =
     allKeys.length === 0 ? [] : await must(store.findCandidates({ tenantId, keys: allKeys }), clock);
   const byKey = new Map<string, string[]>();
-  for (const hit of hits) byKey.set(hit.key, [...(byKey.get(hit.key) ?? []), hit.contactId]);
+  for (const hit of hits) {
+    const holders = byKey.get(hit.key);
+    if (holders === undefined) byKey.set(hit.key, [hit.contactId]);
+    else holders.push(hit.contactId);
+  }
   const idsOf = new Map<string, Set<string>>();
   for (const [leaderId, keys] of keysOf) {
     const ids = new Set<string>();

@@ -152,6 +152,8 @@ export interface ContactStore {
   }): StoreResult<Array<{ key: string; contactId: string }>>;
   getLinksByExternalIds(ref: ConnectionRef & { externalIds: string[] }): StoreResult<Link[]>;
   getLinksByContactIds(ref: ConnectionRef & { contactIds: string[] }): StoreResult<Link[]>;
+  /** Whether the connection has any link yet (`false` until its first records are linked). */
+  hasLinks(ref: ConnectionRef): StoreResult<boolean>;
   /** Insert or replace links by (connection, external id). */
   upsertLinks(ref: ConnectionRef & { links: LinkInput[]; now: Date }): StoreResult<void>;
   /**

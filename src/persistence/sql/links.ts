@@ -10,10 +10,16 @@ export const linkColumns = `connection_id AS "connectionId", external_id AS "ext
   updated_at AS "updatedAt"`;
 
 const candidateSchema = z.object({ key: z.string(), contactId: z.uuid() });
+const existsSchema = z.object({ found: z.boolean() });
 
 type LinkMethods = Pick<
   ContactStore,
-  'replaceMatchKeys' | 'findCandidates' | 'getLinksByExternalIds' | 'getLinksByContactIds' | 'upsertLinks'
+  | 'replaceMatchKeys'
+  | 'findCandidates'
+  | 'getLinksByExternalIds'
+  | 'getLinksByContactIds'
+  | 'hasLinks'
+  | 'upsertLinks'
 >;
 
 export function linkMethods(ctx: SqlContext): LinkMethods {
@@ -71,6 +77,16 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
           [tenantId, connectionId, contactIds],
         );
         return parseRows(linkSchema, rows, 'link');
+      }),
+
+    hasLinks: ({ tenantId, connectionId }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT EXISTS (SELECT 1 FROM links WHERE connection_id = $2 AND tenant_id = $1) AS found`,
+          [tenantId, connectionId],
+        );
+        const parsed = parseRows(existsSchema, rows, 'link existence');
+        return parsed.ok ? ok(parsed.value[0]?.found === true) : parsed;
       }),
 
     upsertLinks: ({ tenantId, connectionId, links, now }) =>
