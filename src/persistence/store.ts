@@ -149,6 +149,11 @@ export interface ContactStore {
   findCandidates(params: {
     tenantId: string;
     keys: string[];
+    /**
+     * At most this many holders of each key, the first by contact id. A caller that ignores keys held by more
+     * than N contacts (not selective) asks for N + 1, so a common key costs N + 1 rows, not one per holder.
+     */
+    limitPerKey?: number;
   }): StoreResult<Array<{ key: string; contactId: string }>>;
   getLinksByExternalIds(ref: ConnectionRef & { externalIds: string[] }): StoreResult<Link[]>;
   getLinksByContactIds(ref: ConnectionRef & { contactIds: string[] }): StoreResult<Link[]>;

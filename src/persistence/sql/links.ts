@@ -49,13 +49,25 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
         { not_found: 'match keys name a contact that this tenant does not have' },
       ),
 
-    findCandidates: ({ tenantId, keys }) =>
+    findCandidates: ({ tenantId, keys, limitPerKey }) =>
       guarded(async () => {
-        const { rows } = await client.query(
-          `SELECT key, contact_id AS "contactId" FROM contact_match_keys
-           WHERE tenant_id = $1 AND key = ANY($2::text[]) ORDER BY key, contact_id`,
-          [tenantId, keys],
-        );
+        const { rows } =
+          limitPerKey === undefined
+            ? await client.query(
+                `SELECT key, contact_id AS "contactId" FROM contact_match_keys
+                 WHERE tenant_id = $1 AND key = ANY($2::text[]) ORDER BY key, contact_id`,
+                [tenantId, keys],
+              )
+            : await client.query(
+                `SELECT k.key, m.contact_id AS "contactId"
+                 FROM (SELECT DISTINCT key FROM unnest($2::text[]) AS u(key)) AS k
+                 CROSS JOIN LATERAL (
+                   SELECT contact_id FROM contact_match_keys
+                   WHERE tenant_id = $1 AND key = k.key ORDER BY contact_id LIMIT $3
+                 ) AS m
+                 ORDER BY k.key, m.contact_id`,
+                [tenantId, keys, limitPerKey],
+              );
         return parseRows(candidateSchema, rows, 'match key');
       }),
 
