@@ -77,7 +77,10 @@ export function createReconcilePhase(deps: PhaseDeps) {
       );
       const last = staged.at(-1)?.externalId;
       if (last === undefined) break;
-      const writes = await reconcileBatch(deps, ref, staged, matchCache, linkless);
+      // Staged contacts as dedup normalised them: a record that creates its contact as it came is not
+      // normalised again for its match keys.
+      const byContact = new WeakMap<CanonicalContact, MatchRecord>();
+      const writes = await reconcileBatch(deps, ref, staged, matchCache, linkless, byContact);
       writes.notes.push({ kind: 'meta', key: `${reconciledKey}${last}`, body: last });
       after = last;
       totals.upserts += writes.contacts.size;
@@ -85,9 +88,11 @@ export function createReconcilePhase(deps: PhaseDeps) {
       totals.conflicts += writes.notes.filter((n) => n.kind === 'conflict').length;
       const normalised = new Map<string, MatchRecord>();
       const changeSeqs = await commitBatch(deps, ref, writes, (id, contact) => {
-        const record = toMatchRecord(id, contact);
+        const known = byContact.get(contact);
+        const record = known === undefined ? toMatchRecord(id, contact) : { ...known, id };
         normalised.set(id, record);
-        return record;
+        // Keys depend on the fields only: `known` has its keys computed already.
+        return known ?? record;
       });
       for (const [id, record] of normalised) {
         const changeSeq = changeSeqs[id];
@@ -129,6 +134,7 @@ async function reconcileBatch(
   staged: StagedRecord[],
   matchCache: MatchCache,
   linkless: boolean,
+  normalised: WeakMap<CanonicalContact, MatchRecord>,
 ): Promise<BatchWrites> {
   const { store, provider, clock } = deps;
   const fields: ProviderFields = provider.capabilities;
@@ -141,7 +147,7 @@ async function reconcileBatch(
   const linkOf = new Map(links.map((link) => [link.externalId, link]));
 
   const unlinked = staged.filter((record) => !linkOf.has(record.externalId));
-  const owners = await assignOwners(deps, ref, unlinked, matchCache);
+  const owners = await assignOwners(deps, ref, unlinked, matchCache, normalised);
   const contactIdOf = (record: StagedRecord) =>
     linkOf.get(record.externalId)?.contactId ?? owners.contactOf.get(record.externalId);
 
