@@ -150,7 +150,7 @@ export interface ContactStore {
     tenantId: string;
     keys: string[];
     /**
-     * At most this many holders of each key, the first by contact id. A caller that ignores keys held by more
+     * At most this many holders of each key (any of them, in no order). A caller that ignores keys held by more
      * than N contacts (not selective) asks for N + 1, so a common key costs N + 1 rows, not one per holder.
      */
     limitPerKey?: number;
