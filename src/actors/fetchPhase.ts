@@ -7,6 +7,7 @@ import type { QuarantineInput } from '../persistence/records.ts';
 import type { InboundRecord } from '../providers/provider.ts';
 import type { PhaseCall, PhaseDeps } from './context.ts';
 import { failureNote, providerFailure, storeFailure } from './failures.ts';
+import { must } from './storeCall.ts';
 
 /**
  * Fetches ONE page of the window and stages it, with the page's malformed records quarantined, in one
@@ -16,6 +17,9 @@ import { failureNote, providerFailure, storeFailure } from './failures.ts';
  * With `fetchMode: 'full'` the listing starts from the beginning and every record is staged (benchmark baseline).
  */
 export function createFetchPhase(deps: PhaseDeps) {
+  // A connection with no link when its cycle's fetch starts gets none before reconcile (links are written by
+  // its own reconcile and push, after the fetch, under its lease), so a first sync skips the look-ups.
+  let linkless: { cycleId: string; value: boolean } | null = null;
   return async ({ input, signal }: PhaseCall<FetchPhaseInput>): Promise<FetchPhaseOutput> => {
     const { store, provider, clock } = deps;
     const ref = { tenantId: input.connection.tenantId, connectionId: input.connection.connectionId };
@@ -36,12 +40,17 @@ export function createFetchPhase(deps: PhaseDeps) {
       withinLowerBound({ modified: record.modified, externalId: record.externalId }, window.from),
     );
     const candidates = inWindow.map(toStaged);
-    const links = await store.getLinksByExternalIds({
-      ...ref,
-      externalIds: candidates.map((r) => r.externalId),
-    });
-    if (!links.ok) throw storeFailure(links.error, clock());
-    const seen = new Map(links.value.map((link) => [link.externalId, link]));
+    if (linkless?.cycleId !== input.cycleId) {
+      linkless = { cycleId: input.cycleId, value: !(await must(store.hasLinks(ref), clock)) };
+    }
+    const links =
+      full || linkless.value || candidates.length === 0
+        ? []
+        : await must(
+            store.getLinksByExternalIds({ ...ref, externalIds: candidates.map((r) => r.externalId) }),
+            clock,
+          );
+    const seen = new Map(links.map((link) => [link.externalId, link]));
     const changed = candidates.filter((record) => {
       if (full) return true;
       const link = seen.get(record.externalId);

@@ -3,6 +3,7 @@ import { clusterRecords } from '../core/dedup/cluster.ts';
 import { findMatch } from '../core/dedup/findMatch.ts';
 import { type MatchRecord, toMatchRecord } from '../core/dedup/matchRecord.ts';
 import { stableId } from '../core/ids.ts';
+import type { CanonicalContact } from '../core/schemas.ts';
 import type { CycleNote, StagedRecord } from '../persistence/cycleWork.ts';
 import type { Store } from '../persistence/store.ts';
 import type { PhaseDeps } from './context.ts';
@@ -54,13 +55,18 @@ export async function assignOwners(
   ref: CycleRef,
   unlinked: StagedRecord[],
   matchCache: MatchCache,
+  normalised: WeakMap<CanonicalContact, MatchRecord> = new WeakMap(),
 ): Promise<{ contactOf: Map<string, string>; notes: CycleNote[] }> {
   const { store, provider, clock } = deps;
   const contactOf = new Map<string, string>();
   const notes: CycleNote[] = [];
   if (unlinked.length === 0) return { contactOf, notes };
 
-  const records = unlinked.map((r) => toMatchRecord(r.externalId, r.contact));
+  const records = unlinked.map((r) => {
+    const record = toMatchRecord(r.externalId, r.contact);
+    normalised.set(r.contact, record);
+    return record;
+  });
   const clustering = clusterRecords(records);
   const leaders = records.filter((record, index) => clustering.clusterIds[index] === record.id);
   const candidates = await storedCandidates(store, ref.tenantId, leaders, clock, matchCache);
@@ -128,9 +134,18 @@ async function storedCandidates(
   const keysOf = new Map(leaders.map((leader) => [leader.id, matchKeys(leader)]));
   const allKeys = [...new Set([...keysOf.values()].flat())];
   const hits =
-    allKeys.length === 0 ? [] : await must(store.findCandidates({ tenantId, keys: allKeys }), clock);
+    allKeys.length === 0
+      ? []
+      : await must(
+          store.findCandidates({ tenantId, keys: allKeys, limitPerKey: MAX_CANDIDATES_PER_KEY + 1 }),
+          clock,
+        );
   const byKey = new Map<string, string[]>();
-  for (const hit of hits) byKey.set(hit.key, [...(byKey.get(hit.key) ?? []), hit.contactId]);
+  for (const hit of hits) {
+    const holders = byKey.get(hit.key);
+    if (holders === undefined) byKey.set(hit.key, [hit.contactId]);
+    else holders.push(hit.contactId);
+  }
   const idsOf = new Map<string, Set<string>>();
   for (const [leaderId, keys] of keysOf) {
     const ids = new Set<string>();

@@ -43,7 +43,7 @@ export async function planLocalChanges(
     const writes = await planBatch(deps, ref, changed, signal);
     totals.upserts += writes.contacts.size;
     totals.plannedWrites += writes.pushes.length;
-    await commitBatch(deps, ref, writes, []);
+    await commitBatch(deps, ref, writes);
   }
   return totals;
 }

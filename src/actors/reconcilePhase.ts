@@ -40,10 +40,14 @@ export const emptyWrites = (): BatchWrites => ({
   notes: [],
 });
 
+/** The note a batch commits with: the last staged record (in the store's external id order) it reconciled. */
+const reconciledKey = 'reconciled:';
+
 /**
- * Reconciles what the fetch staged, batch by batch (link look-up, else dedup within the batch and against
- * stored contacts, then the three-way merge), then plans the local side. Each batch commits its contacts,
- * links, planned writes, notes and its "reconciled" marks together, so a re-run continues where it stopped.
+ * Reconciles what the fetch staged, batch by batch in external id order (link look-up, else dedup within the
+ * batch and against stored contacts, then the three-way merge), then plans the local side. Each batch commits
+ * its contacts, links, planned writes and notes together with a note of the last record it reached, so a re-run
+ * continues after it.
  */
 export function createReconcilePhase(deps: PhaseDeps) {
   return async ({ input, signal }: PhaseCall<ReconcilePhaseInput>): Promise<ReconcilePhaseOutput> => {
@@ -53,32 +57,43 @@ export function createReconcilePhase(deps: PhaseDeps) {
       connectionId: input.connection.connectionId,
       cycleId: input.cycleId,
     };
-    const localHighWater = await noteLocalHighWater(store, ref, clock);
+    const notes = await must(store.listCycleNotes(ref), clock);
+    const localHighWater = await noteLocalHighWater(store, ref, notes, clock);
+    let after = notes.findLast((n) => n.kind === 'meta' && n.key.startsWith(reconciledKey))?.body;
+    // Each staged record is in one batch only and links are written for the batch's own records, so a
+    // connection without links now gets none that a later batch could find: its first sync skips the look-ups.
+    const linkless = !(await must(store.hasLinks(ref), clock));
     const matchCache = new MatchCache();
     const totals = { upserts: 0, plannedWrites: 0, conflicts: 0 };
     for (;;) {
       signal.throwIfAborted();
       const staged = await must(
-        store.listStaged({ ...ref, limit: deps.batchSize ?? DEFAULT_BATCH_SIZE }),
+        store.listStaged({
+          ...ref,
+          afterExternalId: typeof after === 'string' ? after : null,
+          limit: deps.batchSize ?? DEFAULT_BATCH_SIZE,
+        }),
         clock,
       );
-      if (staged.length === 0) break;
-      const writes = await reconcileBatch(deps, ref, staged, matchCache);
+      const last = staged.at(-1)?.externalId;
+      if (last === undefined) break;
+      // Staged contacts as dedup normalised them: a record that creates its contact as it came is not
+      // normalised again for its match keys.
+      const byContact = new WeakMap<CanonicalContact, MatchRecord>();
+      const writes = await reconcileBatch(deps, ref, staged, matchCache, linkless, byContact);
+      writes.notes.push({ kind: 'meta', key: `${reconciledKey}${last}`, body: last });
+      after = last;
       totals.upserts += writes.contacts.size;
       totals.plannedWrites += writes.pushes.length;
       totals.conflicts += writes.notes.filter((n) => n.kind === 'conflict').length;
       const normalised = new Map<string, MatchRecord>();
-      const changeSeqs = await commitBatch(
-        deps,
-        ref,
-        writes,
-        staged.map((r) => r.externalId),
-        (id, contact) => {
-          const record = toMatchRecord(id, contact);
-          normalised.set(id, record);
-          return record;
-        },
-      );
+      const changeSeqs = await commitBatch(deps, ref, writes, (id, contact) => {
+        const known = byContact.get(contact);
+        const record = known === undefined ? toMatchRecord(id, contact) : { ...known, id };
+        normalised.set(id, record);
+        // Keys depend on the fields only: `known` has its keys computed already.
+        return known ?? record;
+      });
       for (const [id, record] of normalised) {
         const changeSeq = changeSeqs[id];
         if (changeSeq !== undefined) matchCache.put(id, changeSeq, record);
@@ -97,8 +112,12 @@ export function createReconcilePhase(deps: PhaseDeps) {
 }
 
 /** The local change sequence the cycle reads up to, fixed (noted) the first time reconcile runs. */
-async function noteLocalHighWater(store: Store, ref: CycleRef, clock: () => Date): Promise<number> {
-  const notes = await must(store.listCycleNotes(ref), clock);
+async function noteLocalHighWater(
+  store: Store,
+  ref: CycleRef,
+  notes: CycleNote[],
+  clock: () => Date,
+): Promise<number> {
   const noted = notes.find((n) => n.kind === 'meta' && n.key === 'localHighWater');
   if (noted !== undefined && typeof noted.body === 'number') return noted.body;
   const highWater = await must(store.localChangeHighWater({ tenantId: ref.tenantId }), clock);
@@ -114,17 +133,21 @@ async function reconcileBatch(
   ref: CycleRef,
   staged: StagedRecord[],
   matchCache: MatchCache,
+  linkless: boolean,
+  normalised: WeakMap<CanonicalContact, MatchRecord>,
 ): Promise<BatchWrites> {
   const { store, provider, clock } = deps;
   const fields: ProviderFields = provider.capabilities;
-  const links = await must(
-    store.getLinksByExternalIds({ ...ref, externalIds: staged.map((r) => r.externalId) }),
-    clock,
-  );
+  const links = linkless
+    ? []
+    : await must(
+        store.getLinksByExternalIds({ ...ref, externalIds: staged.map((r) => r.externalId) }),
+        clock,
+      );
   const linkOf = new Map(links.map((link) => [link.externalId, link]));
 
   const unlinked = staged.filter((record) => !linkOf.has(record.externalId));
-  const owners = await assignOwners(deps, ref, unlinked, matchCache);
+  const owners = await assignOwners(deps, ref, unlinked, matchCache, normalised);
   const contactIdOf = (record: StagedRecord) =>
     linkOf.get(record.externalId)?.contactId ?? owners.contactOf.get(record.externalId);
 
@@ -205,19 +228,21 @@ export function updatePlan(
 }
 
 /**
- * Writes one batch's decisions and marks its staged records reconciled, in one transaction. Returns the new
- * change sequence number of each contact written; `normalise` gives the match record its keys come from.
+ * Writes one batch's decisions and notes in one transaction. Returns the new change sequence number of each
+ * contact written; `normalise` gives the match record its keys come from.
  */
 export async function commitBatch(
   deps: PhaseDeps,
   ref: CycleRef,
   writes: BatchWrites,
-  reconciled: string[],
   normalise: (id: string, contact: CanonicalContact) => MatchRecord = toMatchRecord,
 ): Promise<Record<string, number>> {
   const { store, clock } = deps;
   const now = clock();
-  const contacts = [...writes.contacts].map(([id, contact]) => ({ id, contact }));
+  const created = new Set(writes.createdContacts);
+  const contacts = [...writes.contacts].map(([id, contact]) =>
+    created.has(id) ? { id, contact, originConnectionId: ref.connectionId } : { id, contact },
+  );
   let changeSeqs: Record<string, number> = {};
   await must(
     store.transaction(async (tx) => {
@@ -234,10 +259,6 @@ export async function commitBatch(
           if (outcome.ok) changeSeqs = outcome.value.changeSeqs;
           return outcome;
         },
-        () =>
-          writes.createdContacts.length === 0
-            ? Promise.resolve(ok(undefined))
-            : tx.setContactOrigin({ ...ref, contactIds: writes.createdContacts }),
         () =>
           contacts.length === 0
             ? Promise.resolve(ok(undefined))
@@ -257,10 +278,6 @@ export async function commitBatch(
             ? Promise.resolve(ok(undefined))
             : tx.planPushes({ ...ref, entries: writes.pushes, now }),
         () => tx.addCycleNotes({ ...ref, notes: writes.notes }),
-        () =>
-          reconciled.length === 0
-            ? Promise.resolve(ok(undefined))
-            : tx.markReconciled({ ...ref, externalIds: reconciled }),
       ];
       for (const step of steps) {
         const result = await step();

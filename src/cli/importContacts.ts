@@ -117,9 +117,18 @@ async function storedCandidates(
   const own = must(await tx.getContacts({ tenantId, ids: chunk.map((c) => c.id) }), 'reading contacts');
   const keys = [...new Set(chunk.flatMap((c) => c.keys))];
   const hits =
-    keys.length === 0 ? [] : must(await tx.findCandidates({ tenantId, keys }), 'finding candidates');
+    keys.length === 0
+      ? []
+      : must(
+          await tx.findCandidates({ tenantId, keys, limitPerKey: MAX_CANDIDATES_PER_KEY + 1 }),
+          'finding candidates',
+        );
   const holders = new Map<string, string[]>();
-  for (const hit of hits) holders.set(hit.key, [...(holders.get(hit.key) ?? []), hit.contactId]);
+  for (const hit of hits) {
+    const ids = holders.get(hit.key);
+    if (ids === undefined) holders.set(hit.key, [hit.contactId]);
+    else ids.push(hit.contactId);
+  }
   const selective = [...holders].filter(([, ids]) => ids.length <= MAX_CANDIDATES_PER_KEY);
   const wanted = [...new Set(selective.flatMap(([, ids]) => ids))];
   const contacts =

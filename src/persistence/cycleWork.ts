@@ -41,9 +41,13 @@ export type CycleNote = z.infer<typeof cycleNoteSchema>;
 export interface CycleWorkStore {
   /** Stage records of one fetched page; a record staged again (same cycle) is replaced. */
   stageRecords(ref: ConnectionRef & { cycleId: string; records: StagedRecordInput[] }): StoreResult<void>;
-  /** Staged records not yet reconciled, by external id, at most `limit`. */
-  listStaged(ref: ConnectionRef & { cycleId: string; limit: number }): StoreResult<StagedRecord[]>;
-  markReconciled(ref: ConnectionRef & { cycleId: string; externalIds: string[] }): StoreResult<void>;
+  /**
+   * Staged records in external id order (the database's), after `afterExternalId` when given, at most `limit`.
+   * Reconcile goes through them in this order and notes how far each committed batch reached.
+   */
+  listStaged(
+    ref: ConnectionRef & { cycleId: string; afterExternalId: string | null; limit: number },
+  ): StoreResult<StagedRecord[]>;
   /** The largest (modified, externalId) staged in the cycle; `null` when nothing was staged. */
   stagedHighWater(
     ref: ConnectionRef & { cycleId: string },
@@ -52,8 +56,6 @@ export interface CycleWorkStore {
   addCycleNotes(ref: ConnectionRef & { cycleId: string; notes: CycleNote[] }): StoreResult<void>;
   /** Every note of the cycle, in the order they were first written. */
   listCycleNotes(ref: ConnectionRef & { cycleId: string }): StoreResult<CycleNote[]>;
-  /** Record which connection's inbound records created these contacts (first origin wins). */
-  setContactOrigin(ref: ConnectionRef & { contactIds: string[] }): StoreResult<void>;
   /**
    * Of `contactIds`, those that began in NurtureHub (no origin connection) and have no link to this
    * connection yet: the contacts this connection's CRM should receive.

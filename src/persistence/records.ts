@@ -107,7 +107,15 @@ export const storedContactSchema = z.object({
 });
 export type StoredContact = z.infer<typeof storedContactSchema>;
 
-export const contactUpsertSchema = z.strictObject({ id, contact: canonicalContactSchema });
+export const contactUpsertSchema = z.strictObject({
+  id,
+  contact: canonicalContactSchema,
+  /**
+   * The connection whose inbound record creates this contact. Recorded when the row is inserted, or on a row
+   * that has none yet (first origin wins); absent for contacts that begin in NurtureHub.
+   */
+  originConnectionId: id.optional(),
+});
 export type ContactUpsert = z.input<typeof contactUpsertSchema>;
 
 export const matchKeysInputSchema = z.strictObject({ contactId: id, keys: z.array(z.string().min(1)) });

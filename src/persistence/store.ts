@@ -149,9 +149,16 @@ export interface ContactStore {
   findCandidates(params: {
     tenantId: string;
     keys: string[];
+    /**
+     * At most this many holders of each key (any of them, in no order). A caller that ignores keys held by more
+     * than N contacts (not selective) asks for N + 1, so a common key costs N + 1 rows, not one per holder.
+     */
+    limitPerKey?: number;
   }): StoreResult<Array<{ key: string; contactId: string }>>;
   getLinksByExternalIds(ref: ConnectionRef & { externalIds: string[] }): StoreResult<Link[]>;
   getLinksByContactIds(ref: ConnectionRef & { contactIds: string[] }): StoreResult<Link[]>;
+  /** Whether the connection has any link yet (`false` until its first records are linked). */
+  hasLinks(ref: ConnectionRef): StoreResult<boolean>;
   /** Insert or replace links by (connection, external id). */
   upsertLinks(ref: ConnectionRef & { links: LinkInput[]; now: Date }): StoreResult<void>;
   /**

@@ -91,6 +91,7 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   findCandidates: null,
   getLinksByExternalIds: null,
   getLinksByContactIds: null,
+  hasLinks: null,
   upsertLinks: null,
   ingestEngagementEvents: {
     input: tenantRef.extend({ events: z.array(engagementEventSchema).max(1000), now: z.date() }),
@@ -115,11 +116,9 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   },
   stageRecords: null,
   listStaged: null,
-  markReconciled: null,
   stagedHighWater: null,
   addCycleNotes: null,
   listCycleNotes: null,
-  setContactOrigin: null,
   creationCandidates: null,
   clearCycleWork: null,
 };

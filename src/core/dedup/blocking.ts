@@ -10,8 +10,21 @@ import type { MatchRecord } from './matchRecord.ts';
  * grow with the number of true near-duplicates, not with n². The store indexes these strings, so finding the
  * candidates for an incoming contact among 100,000 stored ones is a handful of index hits.
  * The prefix names the rule; keep prefixes stable, stored keys depend on them.
+ * Remembered per record object (records are immutable), so blocking a batch, looking its keys up and storing
+ * them compute them once.
  */
 export function matchKeys(record: MatchRecord): string[] {
+  let keys = keysOf.get(record);
+  if (keys === undefined) {
+    keys = computeMatchKeys(record);
+    keysOf.set(record, keys);
+  }
+  return [...keys];
+}
+
+const keysOf = new WeakMap<MatchRecord, readonly string[]>();
+
+function computeMatchKeys(record: MatchRecord): string[] {
   const keys = new Set<string>();
   const { email, dateOfBirth: dob, postcode, lastNamePhonetic: last } = record;
   if (email) keys.add(`email:${email}`);

@@ -58,17 +58,22 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
         const parsed = parseInput(z.array(contactUpsertSchema), contacts);
         if (!parsed.ok) return parsed;
         // One statement cannot update a row twice: the last entry for an id wins.
-        const byId = new Map(parsed.value.map((c) => [c.id, c.contact]));
-        const rows = [...byId].map(([id, data]) => ({ id, data }));
+        const byId = new Map(parsed.value.map((c) => [c.id, c]));
+        const rows = [...byId.values()].map((c) => ({
+          id: c.id,
+          data: c.contact,
+          origin: c.originConnectionId ?? null,
+        }));
         const stamp = now.toISOString();
         const result = await client.transaction(async (tx) => {
           await lockTenantChanges(tx, tenantId);
           return tx.query(
-            `INSERT INTO contacts AS c (tenant_id, id, data, field_stamps, created_at, updated_at)
-             SELECT $1, i.id, i.data, ${changedStampsSql("'{}'::jsonb", 'i.data', '$3::text')}, $4, $4
-             FROM jsonb_to_recordset($2::jsonb) AS i(id uuid, data jsonb)
+            `INSERT INTO contacts AS c (tenant_id, id, data, field_stamps, created_at, updated_at, origin_connection_id)
+             SELECT $1, i.id, i.data, ${changedStampsSql("'{}'::jsonb", 'i.data', '$3::text')}, $4, $4, i.origin
+             FROM jsonb_to_recordset($2::jsonb) AS i(id uuid, data jsonb, origin uuid)
              ON CONFLICT (tenant_id, id) DO UPDATE SET
                data = excluded.data,
+               origin_connection_id = coalesce(c.origin_connection_id, excluded.origin_connection_id),
                field_stamps = c.field_stamps || ${changedStampsSql('c.data', 'excluded.data', '$3::text')},
                change_seq = nextval('local_change_seq'),
                updated_at = excluded.updated_at

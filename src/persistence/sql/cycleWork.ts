@@ -42,26 +42,18 @@ export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
         return ok(undefined);
       }),
 
-    listStaged: ({ tenantId, connectionId, cycleId, limit }) =>
+    listStaged: ({ tenantId, connectionId, cycleId, afterExternalId, limit }) =>
       guarded(async () => {
+        // `reconciled` is only ever set by versions that marked each record (a cycle they left half done).
+        const after = afterExternalId === null ? '' : 'AND external_id > $5';
         const { rows } = await client.query(
           `SELECT external_id AS "externalId", modified, version, removed, contact, content_hash AS "contentHash"
            FROM cycle_staging
-           WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3 AND NOT reconciled
+           WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3 AND NOT reconciled ${after}
            ORDER BY external_id LIMIT $4`,
-          [tenantId, connectionId, cycleId, limit],
+          [tenantId, connectionId, cycleId, limit, ...(afterExternalId === null ? [] : [afterExternalId])],
         );
         return parseRows(stagedRecordSchema, rows, 'staged record');
-      }),
-
-    markReconciled: ({ tenantId, connectionId, cycleId, externalIds }) =>
-      guarded(async () => {
-        await client.query(
-          `UPDATE cycle_staging SET reconciled = true
-           WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3 AND external_id = ANY($4::text[])`,
-          [tenantId, connectionId, cycleId, externalIds],
-        );
-        return ok(undefined);
       }),
 
     stagedHighWater: ({ tenantId, connectionId, cycleId }) =>
@@ -100,16 +92,6 @@ export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
           [tenantId, connectionId, cycleId],
         );
         return parseRows(cycleNoteSchema, rows, 'cycle note');
-      }),
-
-    setContactOrigin: ({ tenantId, connectionId, contactIds }) =>
-      guarded(async () => {
-        await client.query(
-          `UPDATE contacts SET origin_connection_id = $2
-           WHERE tenant_id = $1 AND id = ANY($3::uuid[]) AND origin_connection_id IS NULL`,
-          [tenantId, connectionId, contactIds],
-        );
-        return ok(undefined);
       }),
 
     creationCandidates: ({ tenantId, connectionId, contactIds }) =>

@@ -10,10 +10,16 @@ export const linkColumns = `connection_id AS "connectionId", external_id AS "ext
   updated_at AS "updatedAt"`;
 
 const candidateSchema = z.object({ key: z.string(), contactId: z.uuid() });
+const existsSchema = z.object({ found: z.boolean() });
 
 type LinkMethods = Pick<
   ContactStore,
-  'replaceMatchKeys' | 'findCandidates' | 'getLinksByExternalIds' | 'getLinksByContactIds' | 'upsertLinks'
+  | 'replaceMatchKeys'
+  | 'findCandidates'
+  | 'getLinksByExternalIds'
+  | 'getLinksByContactIds'
+  | 'hasLinks'
+  | 'upsertLinks'
 >;
 
 export function linkMethods(ctx: SqlContext): LinkMethods {
@@ -43,13 +49,24 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
         { not_found: 'match keys name a contact that this tenant does not have' },
       ),
 
-    findCandidates: ({ tenantId, keys }) =>
+    findCandidates: ({ tenantId, keys, limitPerKey }) =>
       guarded(async () => {
-        const { rows } = await client.query(
-          `SELECT key, contact_id AS "contactId" FROM contact_match_keys
-           WHERE tenant_id = $1 AND key = ANY($2::text[]) ORDER BY key, contact_id`,
-          [tenantId, keys],
-        );
+        const { rows } =
+          limitPerKey === undefined
+            ? await client.query(
+                `SELECT key, contact_id AS "contactId" FROM contact_match_keys
+                 WHERE tenant_id = $1 AND key = ANY($2::text[]) ORDER BY key, contact_id`,
+                [tenantId, keys],
+              )
+            : // One index range per key, stopped at the limit; unordered, which halves the time on Postgres.
+              await client.query(
+                `SELECT k.key, m.contact_id AS "contactId"
+                 FROM (SELECT DISTINCT key FROM unnest($2::text[]) AS u(key)) AS k
+                 CROSS JOIN LATERAL (
+                   SELECT contact_id FROM contact_match_keys WHERE tenant_id = $1 AND key = k.key LIMIT $3
+                 ) AS m`,
+                [tenantId, keys, limitPerKey],
+              );
         return parseRows(candidateSchema, rows, 'match key');
       }),
 
@@ -71,6 +88,16 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
           [tenantId, connectionId, contactIds],
         );
         return parseRows(linkSchema, rows, 'link');
+      }),
+
+    hasLinks: ({ tenantId, connectionId }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT EXISTS (SELECT 1 FROM links WHERE connection_id = $2 AND tenant_id = $1) AS found`,
+          [tenantId, connectionId],
+        );
+        const parsed = parseRows(existsSchema, rows, 'link existence');
+        return parsed.ok ? ok(parsed.value[0]?.found === true) : parsed;
       }),
 
     upsertLinks: ({ tenantId, connectionId, links, now }) =>
