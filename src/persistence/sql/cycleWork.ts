@@ -35,8 +35,7 @@ export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
              AS r("externalId" text, modified text, "modifiedAt" timestamptz, version text, removed boolean, contact jsonb, "contentHash" text)
            ON CONFLICT (connection_id, cycle_id, external_id) DO UPDATE SET
              modified = EXCLUDED.modified, modified_at = EXCLUDED.modified_at, version = EXCLUDED.version,
-             removed = EXCLUDED.removed, contact = EXCLUDED.contact, content_hash = EXCLUDED.content_hash,
-             reconciled = false`,
+             removed = EXCLUDED.removed, contact = EXCLUDED.contact, content_hash = EXCLUDED.content_hash`,
           [tenantId, connectionId, cycleId, json(parsed.value.map(withInstant))],
         );
         return ok(undefined);
@@ -44,12 +43,11 @@ export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
 
     listStaged: ({ tenantId, connectionId, cycleId, afterExternalId, limit }) =>
       guarded(async () => {
-        // `reconciled` is only ever set by versions that marked each record (a cycle they left half done).
         const after = afterExternalId === null ? '' : 'AND external_id > $5';
         const { rows } = await client.query(
           `SELECT external_id AS "externalId", modified, version, removed, contact, content_hash AS "contentHash"
            FROM cycle_staging
-           WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3 AND NOT reconciled ${after}
+           WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3 ${after}
            ORDER BY external_id LIMIT $4`,
           [tenantId, connectionId, cycleId, limit, ...(afterExternalId === null ? [] : [afterExternalId])],
         );
