@@ -4,6 +4,7 @@ import {
   compareCursor,
   compareModified,
   cursorPositionSchema,
+  withinLowerBound,
 } from '../../core/cursor.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import type { ContactPatch } from '../../core/schemas.ts';
@@ -117,10 +118,7 @@ export function createLoopProvider(params: LoopProviderParams): CrmProvider {
       // No upper bound in the API: records saved after the cycle started are left for the next cycle.
       if (compareModified(at.modified, token.to) > 0) return false;
       if (token.after === null) return true;
-      // The window's lower bound re-reads the cursor's instant whatever the ids (see `withinLowerBound`).
-      return token.inclusive
-        ? compareModified(at.modified, token.after.modified) >= 0
-        : compareCursor(at, token.after) > 0;
+      return token.inclusive ? withinLowerBound(at, token.after) : compareCursor(at, token.after) > 0;
     });
     const { records, errors } = mapRecords(wanted, toInboundRecord);
     return ok({ records, errors, nextPageToken: nextToken(token, raws, current.value.totalCount) });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { compareModified, cursorPositionSchema } from '../../core/cursor.ts';
+import { compareCursor, compareModified, cursorPositionSchema, withinLowerBound } from '../../core/cursor.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import { engagementFields } from '../../core/schemas.ts';
 import {
@@ -114,10 +114,10 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
     const wanted = raws.filter((raw) => {
       const at = reapitPositionSchema.safeParse(raw);
       if (!at.success || token.after === null) return true;
-      const byTime = compareModified(at.data.modified, token.after.modified);
-      const byId = at.data.id < token.after.externalId ? -1 : at.data.id > token.after.externalId ? 1 : 0;
-      // The window's lower bound re-reads the cursor's instant whatever the ids (see `withinLowerBound`).
-      return token.inclusive ? byTime >= 0 : (byTime !== 0 ? byTime : byId) > 0;
+      const position = { modified: at.data.modified, externalId: at.data.id };
+      return token.inclusive
+        ? withinLowerBound(position, token.after)
+        : compareCursor(position, token.after) > 0;
     });
     const { records, errors } = mapRecords(wanted, toInboundRecord);
     return ok({ records, errors, nextPageToken: nextToken(token, raws, totalCount, totalPageCount) });
