@@ -25,7 +25,6 @@ import type { ProviderName } from '../src/providers/provider.ts';
 import { toInboundRecord } from '../src/providers/reapit/mapping.ts';
 import { reapitDialect } from '../src/providers/reapit/simulator.ts';
 import { getProvider, registeredProviders } from '../src/providers/registry.ts';
-import { SimDb } from '../src/providers/simulator/db.ts';
 import { generateContacts } from '../src/providers/simulator/generator.ts';
 import { type SimControl, simControlClient } from '../src/providers/simulator/server.ts';
 import { noRateLimits, type ProviderLimits, type ProviderSpec, withSpec } from '../src/providers/spec.ts';
@@ -48,6 +47,14 @@ const scale = (n: number) => (quick ? Math.round(n / 10) : n);
 const memorySizes: [number, number] = argv.includes('--memory-sizes')
   ? ((argv[argv.indexOf('--memory-sizes') + 1] ?? '').split(',').map(Number) as [number, number])
   : [scale(10_000), scale(1_000_000)];
+/**
+ * `--memory-heap-mb N` (default 192; 0: V8's default) is the orchestrator child's `--max-old-space-size`, the
+ * heap limit README.md ("Running in production") gives a process running one connection at a time. Without
+ * one, V8 on this 24 GiB machine lets uncollected garbage grow to several times the live heap.
+ */
+const memoryHeapMb = argv.includes('--memory-heap-mb')
+  ? Number(argv[argv.indexOf('--memory-heap-mb') + 1])
+  : 192;
 const secrets = createSecretBox(randomBytes(32));
 const isOwnerGone = ownerGoneOnHost(hostname(), isPidAlive);
 
@@ -59,31 +66,6 @@ function must<T>(result: { ok: true; value: T } | { ok: false; error: { message:
   if (!result.ok) throw new Error(result.error.message);
   return result.value;
 }
-
-/**
- * The simulators sort every record on every listing (SimDb.list), O(N log N) per request: fine for tests,
- * but at 100,000 records the stand-in would cost more than the engine under test. The bench memoises the
- * sorted order per db until the next write, so the figures measure the orchestrator. (Each request still
- * filters all N records for its window in the simulator, in this process: that cost is included.)
- */
-function memoiseSimulatorListing(): void {
-  const sorted = new WeakMap<object, unknown[]>();
-  const list = SimDb.prototype.list;
-  const put = SimDb.prototype.put;
-  SimDb.prototype.list = function (this: SimDb<unknown>) {
-    let cached = sorted.get(this);
-    if (cached === undefined) {
-      cached = list.call(this);
-      sorted.set(this, cached);
-    }
-    return cached.slice();
-  };
-  SimDb.prototype.put = function (this: SimDb<unknown>, record: unknown) {
-    sorted.delete(this);
-    put.call(this, record);
-  };
-}
-memoiseSimulatorListing();
 
 type Backend = 'pglite' | 'postgres';
 
@@ -458,7 +440,14 @@ async function peakRss(backend: Backend, postgresUrl: string | null, contacts: n
     const script = fileURLToPath(import.meta.url);
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', script, '--memory-child', JSON.stringify(job)],
+      [
+        ...(memoryHeapMb > 0 ? [`--max-old-space-size=${memoryHeapMb}`] : []),
+        '--import',
+        'tsx',
+        script,
+        '--memory-child',
+        JSON.stringify(job),
+      ],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
@@ -473,7 +462,7 @@ async function peakRss(backend: Backend, postgresUrl: string | null, contacts: n
       peakRssMb: number;
       seconds: number;
     };
-    return { contacts, ...parsed };
+    return { contacts, heapLimitMb: memoryHeapMb > 0 ? memoryHeapMb : null, ...parsed };
   } finally {
     await sim.close();
   }

@@ -11,6 +11,7 @@ import {
 } from '../core/schemas.ts';
 import type { PhaseFailure, PushPhaseInput, PushPhaseOutput } from '../machines/phases.ts';
 import type { PushEntry } from '../persistence/records.ts';
+import type { StoreData, StoreError } from '../persistence/store.ts';
 import type { ProviderError } from '../providers/provider.ts';
 import type { PhaseCall, PhaseDeps } from './context.ts';
 import { failureNote, providerFailure } from './failures.ts';
@@ -120,6 +121,7 @@ async function pushOne(
 
   const { patch, version } = updatePayloadSchema.parse(entry.payload);
   if (entry.externalId === null) throw new Error(`update ${entry.idempotencyKey} has no target record`);
+  const sentBefore = entry.status === 'sent';
   await must(store.markPushSent({ ...key, now: clock() }), clock);
   const updated = await provider.update({ externalId: entry.externalId, patch, version, signal });
   if (updated.ok) {
@@ -130,8 +132,13 @@ async function pushOne(
     });
     return 'sent';
   }
-  return refuse(deps, ref, entry, updated.error);
+  // Sent before a crash and now refused as stale: the first send may have been applied (its own version change
+  // is what makes this one stale), so the CRM may now show our values.
+  const maybeApplied = sentBefore && staleKinds.has(updated.error.kind) ? patch : null;
+  return refuse(deps, ref, entry, updated.error, maybeApplied);
 }
+
+const staleKinds = new Set<ProviderError['kind']>(['precondition_failed', 'conflict']);
 
 /** A create sent before a crash: find it in the CRM by e-mail and identity, so it is not created twice. */
 async function findCreated(
@@ -152,16 +159,26 @@ async function findCreated(
   return ok(record === undefined ? null : { externalId: record.externalId, version: record.version });
 }
 
+/**
+ * Defers a refused write to the next cycle, with a note. `maybeApplied`: an update the CRM may have applied
+ * before we crashed; its values join the link's echo state, so the next cycle reads them as our own write, not
+ * as an agency edit that would override NurtureHub changes made since.
+ */
 async function refuse(
   deps: PhaseDeps,
   ref: CycleRef,
   entry: PushEntry,
   error: ProviderError,
+  maybeApplied: ContactPatch | null = null,
 ): Promise<'deferred' | PhaseFailure> {
   const { store, clock } = deps;
   if (!deferredKinds.has(error.kind)) return providerFailure(error, clock());
   await must(
     store.transaction(async (tx) => {
+      if (maybeApplied !== null && entry.externalId !== null) {
+        const echoed = await rememberEcho(tx, ref, entry.externalId, maybeApplied, clock());
+        if (!echoed.ok) return echoed;
+      }
       const marked = await tx.markPushDeferred({
         tenantId: ref.tenantId,
         connectionId: ref.connectionId,
@@ -187,6 +204,22 @@ async function refuse(
     clock,
   );
   return 'deferred';
+}
+
+async function rememberEcho(
+  tx: StoreData,
+  ref: CycleRef,
+  externalId: string,
+  patch: ContactPatch,
+  now: Date,
+): Promise<Result<void, StoreError>> {
+  const links = await tx.getLinksByExternalIds({ ...ref, externalIds: [externalId] });
+  if (!links.ok) return links;
+  const link = links.value[0];
+  if (link === undefined) return ok(undefined);
+  const { connectionId: _, updatedAt: __, ...input } = link;
+  const pushedHashes = { ...link.pushedHashes, ...hashPushedFields(patch) };
+  return tx.upsertLinks({ ...ref, links: [{ ...input, pushedHashes }], now });
 }
 
 /**

@@ -268,6 +268,7 @@ export async function commitBatch(
                   contactId: id,
                   keys: matchKeys(normalise(id, contact)),
                 })),
+                created: writes.createdContacts,
               }),
         () =>
           writes.links.length === 0

@@ -143,8 +143,15 @@ export interface ContactStore {
     limit: number;
     connectionId?: string;
   }): StoreResult<StoredContact[]>;
-  /** Replace each listed contact's match keys with the given set. */
-  replaceMatchKeys(params: { tenantId: string; entries: MatchKeysInput[] }): StoreResult<void>;
+  /**
+   * Replace each listed contact's match keys with the given set. `created` names contacts created in the same
+   * transaction: they hold no keys yet, so there is nothing of theirs to delete (a first sync's every contact).
+   */
+  replaceMatchKeys(params: {
+    tenantId: string;
+    entries: MatchKeysInput[];
+    created?: readonly string[];
+  }): StoreResult<void>;
   /** Contacts holding any of `keys`, with the key that matched. */
   findCandidates(params: {
     tenantId: string;

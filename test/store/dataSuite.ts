@@ -140,6 +140,31 @@ export function describeStoreData(name: string, backend: () => Backend) {
       expect(unwrap(await store.findCandidates({ tenantId: tenant.id, keys: ['email:ann@y.test'] }))).toEqual(
         [{ key: 'email:ann@y.test', contactId: a }],
       );
+      // A new contact's keys are added beside a stored one's replacement in the same call.
+      const c = randomUUID();
+      unwrap(
+        await store.upsertContacts({
+          tenantId: tenant.id,
+          contacts: [{ id: c, contact: contact() }],
+          now: T0,
+        }),
+      );
+      unwrap(
+        await store.replaceMatchKeys({
+          tenantId: tenant.id,
+          entries: [
+            { contactId: b, keys: ['email:bo@x.test'] },
+            { contactId: c, keys: ['phone:+447700900001'] },
+          ],
+          created: [c],
+        }),
+      );
+      const holders = unwrap(
+        await store.findCandidates({ tenantId: tenant.id, keys: ['phone:+447700900001', 'email:bo@x.test'] }),
+      );
+      expect(holders.map((h) => `${h.key} ${h.contactId}`).sort()).toEqual(
+        [`email:bo@x.test ${b}`, `phone:+447700900001 ${c}`].sort(),
+      );
     });
 
     it('stores links with merge base, pushed hashes and remote version, looked up in bulk', async () => {

@@ -26,17 +26,20 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
   const { client } = ctx;
 
   return {
-    replaceMatchKeys: ({ tenantId, entries }) =>
+    replaceMatchKeys: ({ tenantId, entries, created = [] }) =>
       guarded(
         async () => {
           const parsed = parseInput(z.array(matchKeysInputSchema), entries);
           if (!parsed.ok) return parsed;
           const pairs = parsed.value.flatMap((e) => e.keys.map((key) => ({ contact_id: e.contactId, key })));
+          const isNew = new Set(created);
+          const replaced = parsed.value.map((e) => e.contactId).filter((id) => !isNew.has(id));
           await client.transaction(async (tx) => {
-            await tx.query(
-              'DELETE FROM contact_match_keys WHERE tenant_id = $1 AND contact_id = ANY($2::uuid[])',
-              [tenantId, parsed.value.map((e) => e.contactId)],
-            );
+            if (replaced.length > 0)
+              await tx.query(
+                'DELETE FROM contact_match_keys WHERE tenant_id = $1 AND contact_id = ANY($2::uuid[])',
+                [tenantId, replaced],
+              );
             await tx.query(
               `INSERT INTO contact_match_keys (tenant_id, key, contact_id)
                SELECT $1, k.key, k.contact_id FROM jsonb_to_recordset($2::jsonb) AS k(contact_id uuid, key text)

@@ -433,11 +433,11 @@ function list(db: SimDb<AltoRecord>, req: SimRequest): SimResponse {
   const after = tokenValue === null ? null : decodeToken(tokenValue);
   if (tokenValue !== null && after === null) return failure(400, 'InvalidRequest', 'next-token is not valid');
   // ASSUMPTION: the date filters are inclusive at millisecond precision; results come in (modifiedAt, id) order.
-  const rows = db.list().filter((r) => {
+  // A page starts at the token's instant: the window is read from there, not from the first record.
+  const from = after === null ? mFrom : Math.max(mFrom ?? after.m, after.m);
+  const rows = db.modifiedBetween(from, mTo).filter((r) => {
     const m = Date.parse(r.modifiedAt);
     const c = Date.parse(r.createdAt);
-    if (mFrom !== null && m < mFrom) return false;
-    if (mTo !== null && m > mTo) return false;
     if (cFrom !== null && c < cFrom) return false;
     if (cTo !== null && c > cTo) return false;
     if (active !== null && String(r.isActive) !== active) return false;

@@ -220,10 +220,7 @@ function list(db: SimDb<Contact>, req: SimRequest): SimResponse {
   const emails = q.getAll('email[]').map((e) => e.trim().toLowerCase());
   const ids = q.getAll('id[]');
   // ASSUMPTION: `modifiedFrom`/`modifiedTo` compare at millisecond precision ("on or after" / "on or before").
-  let rows = db.list().filter((r) => {
-    const at = Date.parse(r.modified);
-    return (from === null || at >= from) && (to === null || at <= to);
-  });
+  let rows = db.modifiedBetween(from, to);
   if (emails.length > 0) rows = rows.filter((r) => emails.includes((r.email ?? '').trim().toLowerCase()));
   if (ids.length > 0) rows = rows.filter((r) => ids.includes(r.id));
   // db.list() is (modified, id); other sort keys are not needed by the adapter.

@@ -29,6 +29,8 @@ export interface SimDbOptions {
 /** The record store of one simulator (or the fake): wire records kept in (modified, id) order. */
 export class SimDb<TWire> {
   private readonly records = new Map<string, TWire>();
+  /** Every record in (modified, id) order with its `modified` in ms, kept until the next write. */
+  private ordered: { records: TWire[]; modifiedMs: number[] } | null = null;
   private created = 0;
   private lastStampMs = 0;
 
@@ -47,18 +49,46 @@ export class SimDb<TWire> {
     const bad = Math.min(options.malformed ?? 0, ids.length);
     for (let k = 0; k < bad; k++) {
       const id = ids[Math.floor(((k + 0.5) * ids.length) / bad)] as string;
-      this.records.set(id, dialect.malformed(this.records.get(id) as TWire));
+      this.put(dialect.malformed(this.records.get(id) as TWire));
     }
   }
 
   /** Every record in (modified, id) order. ASSUMPTION for every simulator: ties on `modified` sort by id. */
   list(): TWire[] {
+    return this.order().records.slice();
+  }
+
+  /**
+   * The records whose `modified` lies between the bounds (null: open), in (modified, id) order; a bound is
+   * inclusive unless marked exclusive. Found by binary search, so a page of a large listing does not cost a
+   * pass over every record (a CRM serves it from an index).
+   */
+  modifiedBetween(
+    fromMs: number | null,
+    toMs: number | null,
+    exclusive: { from?: boolean; to?: boolean } = {},
+  ): TWire[] {
+    const { records, modifiedMs } = this.order();
+    const start =
+      fromMs === null ? 0 : firstIndex(modifiedMs, (ms) => (exclusive.from ? ms > fromMs : ms >= fromMs));
+    const end =
+      toMs === null
+        ? records.length
+        : firstIndex(modifiedMs, (ms) => (exclusive.to ? ms >= toMs : ms > toMs));
+    return records.slice(start, Math.max(start, end));
+  }
+
+  private order(): { records: TWire[]; modifiedMs: number[] } {
+    if (this.ordered !== null) return this.ordered;
     const d = this.dialect;
-    return [...this.records.values()].sort((a, b) => {
-      const byTime = Date.parse(d.modified(a)) - Date.parse(d.modified(b));
-      if (byTime !== 0) return byTime;
-      return d.id(a) < d.id(b) ? -1 : d.id(a) > d.id(b) ? 1 : 0;
-    });
+    const keyed = [...this.records.values()].map((record) => ({
+      record,
+      ms: Date.parse(d.modified(record)),
+      id: d.id(record),
+    }));
+    keyed.sort((a, b) => a.ms - b.ms || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.ordered = { records: keyed.map((k) => k.record), modifiedMs: keyed.map((k) => k.ms) };
+    return this.ordered;
   }
 
   get(id: string): TWire | undefined {
@@ -67,6 +97,7 @@ export class SimDb<TWire> {
 
   put(record: TWire): void {
     this.records.set(this.dialect.id(record), record);
+    this.ordered = null;
   }
 
   /** Adds a record built by `build` from a fresh id. */
@@ -125,4 +156,16 @@ function changeOneField(r: ReturnType<typeof createRandom>, contact: SeedContact
     default:
       return { ...contact, homePhone: fresh.homePhone ?? '0161 496 0001' };
   }
+}
+
+/** The first index whose value satisfies `past` (which must be false then true along `sorted`), else its length. */
+function firstIndex(sorted: readonly number[], past: (value: number) => boolean): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (past(sorted[mid] as number)) high = mid;
+    else low = mid + 1;
+  }
+  return low;
 }

@@ -265,11 +265,14 @@ function list(db: SimDb<StreetRecord>, req: SimRequest, baseUrl: string): SimRes
     bound == null || Date.parse(value) < bound;
   // ASSUMPTION: "updated after/before the provided date" [S3] is strict on both ends; results come in
   // (updated_at, id) order (no sort parameter is documented).
-  const rows = db.list().filter((r) => {
+  const updated = db.modifiedBetween(bounds.updated_from ?? null, bounds.updated_to ?? null, {
+    from: true,
+    to: true,
+  });
+  const rows = updated.filter((r) => {
     const a = r.attributes;
     if (trashed === null && a.deleted_at !== null) return false;
     if (trashed === 'only' && a.deleted_at === null) return false;
-    if (!after(a.updated_at, bounds.updated_from) || !before(a.updated_at, bounds.updated_to)) return false;
     if (!after(a.created_at, bounds.created_from) || !before(a.created_at, bounds.created_to)) return false;
     // ASSUMPTION: e-mail matches exactly, case-insensitive; phone on its digits (Street asks for +44… form).
     if (email && !a.email_addresses.some((e) => e.value.trim().toLowerCase() === email)) return false;
