@@ -50,7 +50,18 @@ export function createFetchPhase(deps: PhaseDeps) {
             store.getLinksByExternalIds({ ...ref, externalIds: candidates.map((r) => r.externalId) }),
             clock,
           );
-    const seen = new Map(links.map((link) => [link.externalId, link]));
+    const seen = new Map<string, { remoteHash: string | null; remoteVersion: string | null }>(
+      links.map((link) => [link.externalId, link]),
+    );
+    // Records suppressed as duplicates have no link; the content they were suppressed with stands in for one.
+    // They are written with the links of the same batch, so a linkless connection has none.
+    const unlinked = candidates.filter((r) => !seen.has(r.externalId)).map((r) => r.externalId);
+    const suppressed =
+      full || linkless.value || unlinked.length === 0
+        ? []
+        : await must(store.getSuppressed({ ...ref, externalIds: unlinked }), clock);
+    for (const s of suppressed)
+      seen.set(s.externalId, { remoteHash: s.contentHash, remoteVersion: s.remoteVersion });
     const changed = candidates.filter((record) => {
       if (full) return true;
       const link = seen.get(record.externalId);

@@ -7,7 +7,7 @@ import { ok } from '../core/result.ts';
 import type { CanonicalContact, ContactPatch } from '../core/schemas.ts';
 import type { ReconcilePhaseInput, ReconcilePhaseOutput } from '../machines/phases.ts';
 import type { CycleNote, StagedRecord } from '../persistence/cycleWork.ts';
-import type { LinkInput, PushPlan } from '../persistence/records.ts';
+import type { LinkInput, PushPlan, SuppressedRecord } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
 import { DEFAULT_BATCH_SIZE, type PhaseCall, type PhaseDeps } from './context.ts';
 import { assignOwners, MatchCache } from './inboundOwners.ts';
@@ -28,6 +28,8 @@ export interface BatchWrites {
   /** Links (by external id) whose contact this batch writes: synced at the change number the write gets. */
   syncedOnWrite: Set<string>;
   pushes: PushPlan[];
+  /** Records suppressed as duplicates, remembered with their content so an unchanged re-read is skipped. */
+  suppressed: SuppressedRecord[];
   notes: CycleNote[];
 }
 
@@ -37,6 +39,7 @@ export const emptyWrites = (): BatchWrites => ({
   links: [],
   syncedOnWrite: new Set(),
   pushes: [],
+  suppressed: [],
   notes: [],
 });
 
@@ -164,7 +167,15 @@ async function reconcileBatch(
   let unchanged = 0;
   for (const record of staged) {
     const contactId = contactIdOf(record);
-    if (contactId === undefined) continue; // a suppressed duplicate: noted, not linked, never written
+    if (contactId === undefined) {
+      // A suppressed duplicate: noted, not linked, never written; remembered as it is now.
+      writes.suppressed.push({
+        externalId: record.externalId,
+        contentHash: record.contentHash,
+        remoteVersion: record.version,
+      });
+      continue;
+    }
     const link = linkOf.get(record.externalId) ?? null;
     const decision = decideInbound(
       {
@@ -278,6 +289,10 @@ export async function commitBatch(
           writes.pushes.length === 0
             ? Promise.resolve(ok(undefined))
             : tx.planPushes({ ...ref, entries: writes.pushes, now }),
+        () =>
+          writes.suppressed.length === 0
+            ? Promise.resolve(ok(undefined))
+            : tx.markSuppressed({ ...ref, records: writes.suppressed, now }),
         () => tx.addCycleNotes({ ...ref, notes: writes.notes }),
       ];
       for (const step of steps) {

@@ -141,6 +141,14 @@ export const linkInputSchema = z.strictObject({
 export type LinkInput = z.input<typeof linkInputSchema>;
 
 export const linkSchema = linkInputSchema.extend({ connectionId: id, updatedAt: instant });
+
+/** A CRM record suppressed as a duplicate, as it was when suppressed: read again unchanged, it is skipped. */
+export const suppressedRecordSchema = z.strictObject({
+  externalId: z.string().min(1),
+  contentHash: z.string().min(1),
+  remoteVersion: z.string().nullable(),
+});
+export type SuppressedRecord = z.infer<typeof suppressedRecordSchema>;
 export type Link = z.infer<typeof linkSchema>;
 
 export const engagementEventSchema = z.strictObject({

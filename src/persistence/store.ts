@@ -19,6 +19,7 @@ import type {
   QuarantineInput,
   SnapshotRecord,
   StoredContact,
+  SuppressedRecord,
   Tenant,
   TenantInput,
 } from './records.ts';
@@ -166,8 +167,15 @@ export interface ContactStore {
   getLinksByContactIds(ref: ConnectionRef & { contactIds: string[] }): StoreResult<Link[]>;
   /** Whether the connection has any link yet (`false` until its first records are linked). */
   hasLinks(ref: ConnectionRef): StoreResult<boolean>;
-  /** Insert or replace links by (connection, external id). */
+  /** Insert or replace links by (connection, external id); a linked record is no longer suppressed. */
   upsertLinks(ref: ConnectionRef & { links: LinkInput[]; now: Date }): StoreResult<void>;
+  /**
+   * Remember records suppressed as duplicates with the content they had, replacing what was remembered. Rows
+   * are written with the links of the same batch, so a connection without links has none.
+   */
+  markSuppressed(ref: ConnectionRef & { records: SuppressedRecord[]; now: Date }): StoreResult<void>;
+  /** The remembered suppressions among `externalIds`. */
+  getSuppressed(ref: ConnectionRef & { externalIds: string[] }): StoreResult<SuppressedRecord[]>;
   /**
    * Record engagement events once each. New events add to the contact's counters and last-open/click
    * instants and bump its change sequence; repeated event ids and unknown contacts change nothing.

@@ -93,6 +93,8 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   getLinksByContactIds: null,
   hasLinks: null,
   upsertLinks: null,
+  markSuppressed: null,
+  getSuppressed: null,
   ingestEngagementEvents: {
     input: tenantRef.extend({ events: z.array(engagementEventSchema).max(1000), now: z.date() }),
     output: z.strictObject({

@@ -200,6 +200,45 @@ export function describeStoreData(name: string, backend: () => Backend) {
       expect(listed.map((c) => [c.id, c.links.map((l) => l.externalId)])).toEqual([[id, ['RPT-1']]]);
     });
 
+    it('remembers suppressed records with their content until they are linked', async () => {
+      const { tenant, ref } = await tenantWithConnection(store);
+      const other = await tenantWithConnection(store);
+      const suppressed = (externalId: string, contentHash: string) => ({
+        externalId,
+        contentHash,
+        remoteVersion: null,
+      });
+      unwrap(
+        await store.markSuppressed({
+          ...ref,
+          records: [suppressed('AOS-1', 'h1'), suppressed('AOS-2', 'h2')],
+          now: T0,
+        }),
+      );
+      unwrap(await store.markSuppressed({ ...ref, records: [suppressed('AOS-1', 'h1b')], now: at(1) }));
+      const ids = ['AOS-1', 'AOS-2', 'AOS-3'];
+      const read = async (r: typeof ref) =>
+        unwrap(await store.getSuppressed({ ...r, externalIds: ids })).sort((a, b) =>
+          a.externalId.localeCompare(b.externalId),
+        );
+      expect(await read(ref)).toEqual([suppressed('AOS-1', 'h1b'), suppressed('AOS-2', 'h2')]);
+      expect(await read(other.ref)).toEqual([]);
+      const id = randomUUID();
+      unwrap(
+        await store.upsertContacts({ tenantId: tenant.id, contacts: [{ id, contact: contact() }], now: T0 }),
+      );
+      const link = {
+        externalId: 'AOS-2',
+        contactId: id,
+        base: contact(),
+        pushedHashes: {},
+        remoteVersion: null,
+        remoteHash: 'h2',
+      };
+      unwrap(await store.upsertLinks({ ...ref, links: [link], now: at(2) }));
+      expect(await read(ref)).toEqual([suppressed('AOS-1', 'h1b')]);
+    });
+
     it('ingests an engagement event once, however often it arrives', async () => {
       const { tenant } = await tenantWithConnection(store);
       const id = randomUUID();

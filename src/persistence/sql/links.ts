@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ok } from '../../core/result.ts';
-import { linkInputSchema, linkSchema, matchKeysInputSchema } from '../records.ts';
+import { linkInputSchema, linkSchema, matchKeysInputSchema, suppressedRecordSchema } from '../records.ts';
 import { guarded } from '../sqlClient.ts';
 import type { ContactStore } from '../store.ts';
 import { json, parseInput, parseRows, type SqlContext } from './context.ts';
@@ -20,6 +20,8 @@ type LinkMethods = Pick<
   | 'getLinksByContactIds'
   | 'hasLinks'
   | 'upsertLinks'
+  | 'markSuppressed'
+  | 'getSuppressed'
 >;
 
 export function linkMethods(ctx: SqlContext): LinkMethods {
@@ -130,9 +132,49 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
                remote_hash = excluded.remote_hash, synced_seq = excluded.synced_seq, updated_at = excluded.updated_at`,
             [tenantId, connectionId, json(rows), now],
           );
+          await client.query(
+            'DELETE FROM suppressed_records WHERE connection_id = $2 AND tenant_id = $1 AND external_id = ANY($3::text[])',
+            [tenantId, connectionId, rows.map((r) => r.external_id)],
+          );
           return ok(undefined);
         },
         { not_found: `connection ${connectionId} or a linked contact is not this tenant's` },
       ),
+
+    markSuppressed: ({ tenantId, connectionId, records, now }) =>
+      guarded(
+        async () => {
+          const parsed = parseInput(z.array(suppressedRecordSchema), records);
+          if (!parsed.ok) return parsed;
+          const rows = [...new Map(parsed.value.map((r) => [r.externalId, r])).values()].map((r) => ({
+            external_id: r.externalId,
+            content_hash: r.contentHash,
+            remote_version: r.remoteVersion,
+          }));
+          if (rows.length === 0) return ok(undefined);
+          await client.query(
+            `INSERT INTO suppressed_records (tenant_id, connection_id, external_id, content_hash, remote_version,
+               updated_at)
+             SELECT $1, $2, x.external_id, x.content_hash, x.remote_version, $4
+             FROM jsonb_to_recordset($3::jsonb) AS x(external_id text, content_hash text, remote_version text)
+             ON CONFLICT (connection_id, external_id) DO UPDATE SET content_hash = excluded.content_hash,
+               remote_version = excluded.remote_version, updated_at = excluded.updated_at`,
+            [tenantId, connectionId, json(rows), now],
+          );
+          return ok(undefined);
+        },
+        { not_found: `connection ${connectionId} is not this tenant's` },
+      ),
+
+    getSuppressed: ({ tenantId, connectionId, externalIds }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT external_id AS "externalId", content_hash AS "contentHash", remote_version AS "remoteVersion"
+           FROM suppressed_records
+           WHERE connection_id = $2 AND tenant_id = $1 AND external_id = ANY($3::text[])`,
+          [tenantId, connectionId, externalIds],
+        );
+        return parseRows(suppressedRecordSchema, rows, 'suppressed record');
+      }),
   };
 }
