@@ -144,7 +144,11 @@ function changeOneField(r: ReturnType<typeof createRandom>, contact: SeedContact
   const fresh = generateContact(r);
   switch (r.int(0, 5)) {
     case 0:
-      return { ...contact, email: fresh.email ?? `${contact.lastName.trim().toLowerCase()}@example.co.uk` };
+      // A surname with spaces (`Lead lead1`, `de la Cruz`) would make an address no CRM user could type.
+      return {
+        ...contact,
+        email: fresh.email ?? `${contact.lastName.replace(/\s+/g, '').toLowerCase()}@example.co.uk`,
+      };
     case 1:
       return { ...contact, mobilePhone: fresh.mobilePhone ?? '07700 900001' };
     case 2:
