@@ -228,7 +228,12 @@ export function describeProvider(name: string, makeHarness: MakeHarness, options
 
     it('enforces its limits: an unpaced burst is refused with 429, the paced client never is', async () => {
       const limits = options.fastLimits ?? {};
-      await withHarness({ contacts: 5, limits }, async (h) => {
+      // One request per call: an e-mail look-up, or the first listing page where there is no search.
+      const probe = (p: CrmProvider) =>
+        p.capabilities.canSearchByEmail
+          ? p.findByEmail({ email: 'nobody@example.com' })
+          : p.listChanges({ window: { from: null, to: NOW() }, pageToken: null });
+      const burstOf = (h: ProviderHarness) => {
         const spec = withSpec(quick(h, { maxAttempts: 1 }), { limits });
         const { requestsPerSecond, requestsPerMinute, readsPerMinute } = spec.limits;
         // Past the tightest window, so pacing has something to do.
@@ -237,20 +242,22 @@ export function describeProvider(name: string, makeHarness: MakeHarness, options
             200,
             ...[requestsPerSecond, requestsPerMinute, readsPerMinute].filter((n) => n !== undefined),
           ) + 10;
-        // One request per call: an e-mail look-up, or the first listing page where there is no search.
-        const probe = (p: CrmProvider) =>
-          p.capabilities.canSearchByEmail
-            ? p.findByEmail({ email: 'nobody@example.com' })
-            : p.listChanges({ window: { from: null, to: NOW() }, pageToken: null });
+        return { spec, count };
+      };
+      await withHarness({ contacts: 5, limits }, async (h) => {
+        const { spec, count } = burstOf(h);
         const unpaced = h.provider({ spec: { ...spec, limits: { rolling: true } } });
         const burst = await Promise.all(Array.from({ length: count }, () => probe(unpaced)));
         expect(burst.filter((r) => !r.ok && r.error.kind === 'rate_limited').length).toBeGreaterThan(0);
-        await new Promise((r) => setTimeout(r, 1_100));
-        const before = (await h.control.stats()).rateLimited;
+      });
+      // A fresh simulator: what the burst left behind (agentOS blocks a key that keeps calling after a 429)
+      // must not depend on how fast a loaded machine got through it.
+      await withHarness({ contacts: 5, limits }, async (h) => {
+        const { spec, count } = burstOf(h);
         const paced = h.provider({ spec });
         const calls = await Promise.all(Array.from({ length: count }, () => probe(paced)));
         expect(calls.every((r) => r.ok || r.error.kind === 'unsupported')).toBe(true);
-        expect((await h.control.stats()).rateLimited).toBe(before);
+        expect((await h.control.stats()).rateLimited).toBe(0);
       });
     });
 
