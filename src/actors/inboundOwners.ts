@@ -1,4 +1,4 @@
-import { matchKeys } from '../core/dedup/blocking.ts';
+import { MAX_HOLDERS_PER_KEY, matchKeys } from '../core/dedup/blocking.ts';
 import { clusterRecords } from '../core/dedup/cluster.ts';
 import { findMatch } from '../core/dedup/findMatch.ts';
 import { type MatchRecord, toMatchRecord } from '../core/dedup/matchRecord.ts';
@@ -40,9 +40,6 @@ export class MatchCache {
 
 /** About 12 MB of normalised records (measured: about 0.6 KB each on generated UK contacts). */
 const MATCH_CACHE_SIZE = 20_000;
-
-/** A blocking key shared by more contacts than this says nothing about identity (a common surname block). */
-const MAX_CANDIDATES_PER_KEY = 50;
 
 /**
  * Decides which local contact each unlinked record belongs to. A record that duplicates another record of the
@@ -137,7 +134,7 @@ async function storedCandidates(
     allKeys.length === 0
       ? []
       : await must(
-          store.findCandidates({ tenantId, keys: allKeys, limitPerKey: MAX_CANDIDATES_PER_KEY + 1 }),
+          store.findCandidates({ tenantId, keys: allKeys, maxHoldersPerKey: MAX_HOLDERS_PER_KEY }),
           clock,
         );
   const byKey = new Map<string, string[]>();
@@ -149,10 +146,7 @@ async function storedCandidates(
   const idsOf = new Map<string, Set<string>>();
   for (const [leaderId, keys] of keysOf) {
     const ids = new Set<string>();
-    for (const key of keys) {
-      const holders = byKey.get(key) ?? [];
-      if (holders.length <= MAX_CANDIDATES_PER_KEY) for (const id of holders) ids.add(id);
-    }
+    for (const key of keys) for (const id of byKey.get(key) ?? []) ids.add(id);
     idsOf.set(leaderId, ids);
   }
   const wanted = [...new Set([...idsOf.values()].flatMap((ids) => [...ids]))];

@@ -1,6 +1,6 @@
 import { describeMatch } from '../actors/inboundOwners.ts';
 import { contentHash } from '../core/canonicalJson.ts';
-import { matchKeys } from '../core/dedup/blocking.ts';
+import { MAX_HOLDERS_PER_KEY, matchKeys } from '../core/dedup/blocking.ts';
 import { findMatch } from '../core/dedup/findMatch.ts';
 import { type MatchRecord, toMatchRecord } from '../core/dedup/matchRecord.ts';
 import { stableId } from '../core/ids.ts';
@@ -19,8 +19,6 @@ export interface ContactImport {
 
 /** Lines looked up together. */
 const CHUNK = 500;
-/** A blocking key held by more contacts than this is not selective; as in the reconcile phase. */
-const MAX_CANDIDATES_PER_KEY = 50;
 
 /**
  * The id of a NurtureHub-originated contact: uuid v5 of (tenant, `nurturehub`, `contact`, content hash of the
@@ -120,7 +118,7 @@ async function storedCandidates(
     keys.length === 0
       ? []
       : must(
-          await tx.findCandidates({ tenantId, keys, limitPerKey: MAX_CANDIDATES_PER_KEY + 1 }),
+          await tx.findCandidates({ tenantId, keys, maxHoldersPerKey: MAX_HOLDERS_PER_KEY }),
           'finding candidates',
         );
   const holders = new Map<string, string[]>();
@@ -129,13 +127,12 @@ async function storedCandidates(
     if (ids === undefined) holders.set(hit.key, [hit.contactId]);
     else ids.push(hit.contactId);
   }
-  const selective = [...holders].filter(([, ids]) => ids.length <= MAX_CANDIDATES_PER_KEY);
-  const wanted = [...new Set(selective.flatMap(([, ids]) => ids))];
+  const wanted = [...new Set([...holders.values()].flat())];
   const contacts =
     wanted.length === 0 ? [] : must(await tx.getContacts({ tenantId, ids: wanted }), 'reading contacts');
   const recordOf = new Map(contacts.map((c) => [c.id, toMatchRecord(c.id, c.contact)]));
   const byKey = new Map(
-    selective.map(([key, ids]) => [
+    [...holders].map(([key, ids]) => [
       key,
       ids.map((id) => recordOf.get(id)).filter((r): r is MatchRecord => r !== undefined),
     ]),

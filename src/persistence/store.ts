@@ -158,10 +158,10 @@ export interface ContactStore {
     tenantId: string;
     keys: string[];
     /**
-     * At most this many holders of each key (any of them, in no order). A caller that ignores keys held by more
-     * than N contacts (not selective) asks for N + 1, so a common key costs N + 1 rows, not one per holder.
+     * Leave out every key held by more than this many contacts (not selective: a common surname block). Each
+     * key's index range is read no further than one past the limit, and a left-out key returns no rows.
      */
-    limitPerKey?: number;
+    maxHoldersPerKey?: number;
   }): StoreResult<Array<{ key: string; contactId: string }>>;
   getLinksByExternalIds(ref: ConnectionRef & { externalIds: string[] }): StoreResult<Link[]>;
   getLinksByContactIds(ref: ConnectionRef & { contactIds: string[] }): StoreResult<Link[]>;

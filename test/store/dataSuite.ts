@@ -200,6 +200,41 @@ export function describeStoreData(name: string, backend: () => Backend) {
       expect(listed.map((c) => [c.id, c.links.map((l) => l.externalId)])).toEqual([[id, ['RPT-1']]]);
     });
 
+    it('leaves out a key held by more contacts than the limit, and returns every holder of the others', async () => {
+      const { tenant } = await tenantWithConnection(store);
+      const ids: string[] = Array.from({ length: 4 }, () => randomUUID());
+      unwrap(
+        await store.upsertContacts({
+          tenantId: tenant.id,
+          contacts: ids.map((id) => ({ id, contact: contact() })),
+          now: T0,
+        }),
+      );
+      // 'common' has 4 holders, 'pair' 2, 'three' 3.
+      unwrap(
+        await store.replaceMatchKeys({
+          tenantId: tenant.id,
+          entries: ids.map((id, i) => ({
+            contactId: id,
+            keys: ['common', ...(i < 2 ? ['pair'] : []), ...(i < 3 ? ['three'] : [])],
+          })),
+        }),
+      );
+      const found = async (maxHoldersPerKey: number) =>
+        unwrap(
+          await store.findCandidates({
+            tenantId: tenant.id,
+            keys: ['common', 'pair', 'three', 'none'],
+            maxHoldersPerKey,
+          }),
+        )
+          .map((hit) => `${hit.key} ${ids.indexOf(hit.contactId)}`)
+          .sort();
+      expect(await found(3)).toEqual(['pair 0', 'pair 1', 'three 0', 'three 1', 'three 2']);
+      expect(await found(2)).toEqual(['pair 0', 'pair 1']);
+      expect(await found(4)).toHaveLength(9);
+    });
+
     it('remembers suppressed records with their content until they are linked', async () => {
       const { tenant, ref } = await tenantWithConnection(store);
       const other = await tenantWithConnection(store);

@@ -5,6 +5,12 @@ import { typoOf } from './compare.ts';
 import type { MatchRecord } from './matchRecord.ts';
 
 /**
+ * A key held by more stored contacts than this says nothing about identity (a common surname block): looking a
+ * record's candidates up in the store, such a key is left out.
+ */
+export const MAX_HOLDERS_PER_KEY = 50;
+
+/**
  * The blocking keys of a record: two records are compared only if they share one. Each key is selective on its
  * own (an e-mail, a phone, a surname sound at one postcode, a name with a date of birth), so the pairs compared
  * grow with the number of true near-duplicates, not with n². The store indexes these strings, so finding the
