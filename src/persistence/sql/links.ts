@@ -124,22 +124,22 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
             remote_hash: l.remoteHash,
             synced_seq: l.syncedSeq ?? null,
           }));
-          // The (tenant, connection) foreign key keeps a conflicting row inside the same tenant.
+          // The (tenant, connection) foreign key keeps a conflicting row inside the same tenant. One statement, so
+          // a record is never both linked and remembered as suppressed.
           await client.query(
-            `INSERT INTO links (tenant_id, connection_id, external_id, contact_id, base, pushed_hashes,
+            `WITH linked AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x(external_id text, contact_id uuid,
+               base jsonb, pushed_hashes jsonb, remote_version text, remote_hash text, synced_seq bigint)),
+             forgotten AS (DELETE FROM suppressed_records
+               WHERE connection_id = $2 AND tenant_id = $1 AND external_id IN (SELECT external_id FROM linked))
+             INSERT INTO links (tenant_id, connection_id, external_id, contact_id, base, pushed_hashes,
                remote_version, remote_hash, synced_seq, updated_at)
              SELECT $1, $2, x.external_id, x.contact_id, x.base, x.pushed_hashes, x.remote_version, x.remote_hash,
                x.synced_seq, $4
-             FROM jsonb_to_recordset($3::jsonb) AS x(external_id text, contact_id uuid, base jsonb,
-               pushed_hashes jsonb, remote_version text, remote_hash text, synced_seq bigint)
+             FROM linked AS x
              ON CONFLICT (connection_id, external_id) DO UPDATE SET contact_id = excluded.contact_id,
                base = excluded.base, pushed_hashes = excluded.pushed_hashes, remote_version = excluded.remote_version,
                remote_hash = excluded.remote_hash, synced_seq = excluded.synced_seq, updated_at = excluded.updated_at`,
             [tenantId, connectionId, json(rows), now],
-          );
-          await client.query(
-            'DELETE FROM suppressed_records WHERE connection_id = $2 AND tenant_id = $1 AND external_id = ANY($3::text[])',
-            [tenantId, connectionId, rows.map((r) => r.external_id)],
           );
           return ok(undefined);
         },
