@@ -137,12 +137,7 @@ async function storedCandidates(
           store.findCandidates({ tenantId, keys: allKeys, maxHoldersPerKey: MAX_HOLDERS_PER_KEY }),
           clock,
         );
-  const byKey = new Map<string, string[]>();
-  for (const hit of hits) {
-    const holders = byKey.get(hit.key);
-    if (holders === undefined) byKey.set(hit.key, [hit.contactId]);
-    else holders.push(hit.contactId);
-  }
+  const byKey = new Map(hits.map((hit) => [hit.key, hit.contactIds]));
   const idsOf = new Map<string, Set<string>>();
   for (const [leaderId, keys] of keysOf) {
     const ids = new Set<string>();

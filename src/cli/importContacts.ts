@@ -121,12 +121,7 @@ async function storedCandidates(
           await tx.findCandidates({ tenantId, keys, maxHoldersPerKey: MAX_HOLDERS_PER_KEY }),
           'finding candidates',
         );
-  const holders = new Map<string, string[]>();
-  for (const hit of hits) {
-    const ids = holders.get(hit.key);
-    if (ids === undefined) holders.set(hit.key, [hit.contactId]);
-    else ids.push(hit.contactId);
-  }
+  const holders = new Map(hits.map((hit) => [hit.key, hit.contactIds]));
   const wanted = [...new Set([...holders.values()].flat())];
   const contacts =
     wanted.length === 0 ? [] : must(await tx.getContacts({ tenantId, ids: wanted }), 'reading contacts');

@@ -153,7 +153,7 @@ export interface ContactStore {
     entries: MatchKeysInput[];
     created?: readonly string[];
   }): StoreResult<void>;
-  /** Contacts holding any of `keys`, with the key that matched. */
+  /** Each of `keys` that some contact holds, with its holders' ids (in id order; keys in key order). */
   findCandidates(params: {
     tenantId: string;
     keys: string[];
@@ -162,7 +162,7 @@ export interface ContactStore {
      * key's index range is read no further than one past the limit, and a left-out key returns no rows.
      */
     maxHoldersPerKey?: number;
-  }): StoreResult<Array<{ key: string; contactId: string }>>;
+  }): StoreResult<Array<{ key: string; contactIds: string[] }>>;
   getLinksByExternalIds(ref: ConnectionRef & { externalIds: string[] }): StoreResult<Link[]>;
   getLinksByContactIds(ref: ConnectionRef & { contactIds: string[] }): StoreResult<Link[]>;
   /** Whether the connection has any link yet (`false` until its first records are linked). */

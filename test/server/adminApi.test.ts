@@ -334,7 +334,7 @@ describe('admin API: engagement and contacts', () => {
 
       const keys = matchKeys(toMatchRecord(target.id, patched.json.contact.contact));
       const found = await f.h.store.findCandidates({ tenantId: f.h.tenantId, keys });
-      expect(found.ok && found.value.map((c) => c.contactId)).toContain(target.id);
+      expect(found.ok && found.value.flatMap((c) => c.contactIds)).toContain(target.id);
 
       await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
       const records = (await f.h.sim.control.records()) as Array<{ id: string; email?: string }>;

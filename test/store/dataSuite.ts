@@ -127,7 +127,7 @@ export function describeStoreData(name: string, backend: () => Backend) {
       const found = unwrap(
         await store.findCandidates({ tenantId: tenant.id, keys: ['phone:+447700900001'] }),
       );
-      expect(new Set(found.map((f) => f.contactId))).toEqual(new Set([a, b]));
+      expect(found).toEqual([{ key: 'phone:+447700900001', contactIds: [a, b].sort() }]);
       unwrap(
         await store.replaceMatchKeys({
           tenantId: tenant.id,
@@ -138,7 +138,7 @@ export function describeStoreData(name: string, backend: () => Backend) {
         [],
       );
       expect(unwrap(await store.findCandidates({ tenantId: tenant.id, keys: ['email:ann@y.test'] }))).toEqual(
-        [{ key: 'email:ann@y.test', contactId: a }],
+        [{ key: 'email:ann@y.test', contactIds: [a] }],
       );
       // A new contact's keys are added beside a stored one's replacement in the same call.
       const c = randomUUID();
@@ -162,9 +162,45 @@ export function describeStoreData(name: string, backend: () => Backend) {
       const holders = unwrap(
         await store.findCandidates({ tenantId: tenant.id, keys: ['phone:+447700900001', 'email:bo@x.test'] }),
       );
-      expect(holders.map((h) => `${h.key} ${h.contactId}`).sort()).toEqual(
-        [`email:bo@x.test ${b}`, `phone:+447700900001 ${c}`].sort(),
+      expect(holders).toEqual([
+        { key: 'email:bo@x.test', contactIds: [b] },
+        { key: 'phone:+447700900001', contactIds: [c] },
+      ]);
+      // Keys for a contact the tenant does not have (another tenant's, or none) are refused, and nothing is written.
+      const other = await tenantWithConnection(store);
+      const refused = await store.replaceMatchKeys({
+        tenantId: other.tenant.id,
+        entries: [{ contactId: a, keys: ['email:stolen@x.test'] }],
+      });
+      expect(refused).toMatchObject({ ok: false, error: { kind: 'not_found' } });
+      const mixed = await store.replaceMatchKeys({
+        tenantId: tenant.id,
+        entries: [
+          { contactId: a, keys: ['email:half@x.test'] },
+          { contactId: randomUUID(), keys: ['email:half@x.test'] },
+        ],
+      });
+      expect(mixed).toMatchObject({ ok: false, error: { kind: 'not_found' } });
+      const keys = ['email:stolen@x.test', 'email:half@x.test'];
+      expect(unwrap(await store.findCandidates({ tenantId: other.tenant.id, keys }))).toEqual([]);
+      expect(unwrap(await store.findCandidates({ tenantId: tenant.id, keys }))).toEqual([]);
+    });
+
+    it('reads the change sequence numbers of the contacts that exist', async () => {
+      const { tenant } = await tenantWithConnection(store);
+      const [a, b] = [randomUUID(), randomUUID()];
+      const written = unwrap(
+        await store.upsertContacts({
+          tenantId: tenant.id,
+          contacts: [a, b].map((id) => ({ id, contact: contact() })),
+          now: T0,
+        }),
       );
+      const seqs = unwrap(await store.getChangeSeqs({ tenantId: tenant.id, ids: [a, randomUUID(), b] }));
+      expect(Object.fromEntries(seqs.map((s) => [s.id, s.changeSeq]))).toEqual(written.changeSeqs);
+      expect(unwrap(await store.getChangeSeqs({ tenantId: tenant.id, ids: [randomUUID()] }))).toEqual([]);
+      const other = await tenantWithConnection(store);
+      expect(unwrap(await store.getChangeSeqs({ tenantId: other.tenant.id, ids: [a] }))).toEqual([]);
     });
 
     it('stores links with merge base, pushed hashes and remote version, looked up in bulk', async () => {
@@ -228,7 +264,7 @@ export function describeStoreData(name: string, backend: () => Backend) {
             maxHoldersPerKey,
           }),
         )
-          .map((hit) => `${hit.key} ${ids.indexOf(hit.contactId)}`)
+          .flatMap((hit) => hit.contactIds.map((id) => `${hit.key} ${ids.indexOf(id)}`))
           .sort();
       expect(await found(3)).toEqual(['pair 0', 'pair 1', 'three 0', 'three 1', 'three 2']);
       expect(await found(2)).toEqual(['pair 0', 'pair 1']);

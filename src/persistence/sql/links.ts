@@ -1,16 +1,20 @@
 import { z } from 'zod';
-import { ok } from '../../core/result.ts';
+import { err, ok } from '../../core/result.ts';
 import { linkInputSchema, linkSchema, matchKeysInputSchema, suppressedRecordSchema } from '../records.ts';
 import { guarded } from '../sqlClient.ts';
 import type { ContactStore } from '../store.ts';
-import { json, parseInput, parseRows, type SqlContext } from './context.ts';
+import { json, parseInput, parseRows, type SqlContext, uuidListSchema } from './context.ts';
 
 export const linkColumns = `connection_id AS "connectionId", external_id AS "externalId", contact_id AS "contactId",
   base, pushed_hashes AS "pushedHashes", remote_version AS "remoteVersion", remote_hash AS "remoteHash",
   updated_at AS "updatedAt"`;
 
-const candidateSchema = z.object({ key: z.string(), contactId: z.uuid() });
+/** A key and its holders' ids joined by commas. */
+const keyHoldersSchema = z.object({ key: z.string(), ids: uuidListSchema });
+/** The most holders a Postgres LIMIT takes when the caller sets none. */
+const unlimitedHolders = 2 ** 31 - 2;
 const existsSchema = z.object({ found: z.boolean() });
+const countSchema = z.object({ found: z.number().int() });
 
 type LinkMethods = Pick<
   ContactStore,
@@ -29,55 +33,61 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
 
   return {
     replaceMatchKeys: ({ tenantId, entries, created = [] }) =>
-      guarded(
-        async () => {
-          const parsed = parseInput(z.array(matchKeysInputSchema), entries);
-          if (!parsed.ok) return parsed;
-          const pairs = parsed.value.flatMap((e) => e.keys.map((key) => ({ contact_id: e.contactId, key })));
-          const isNew = new Set(created);
-          const replaced = parsed.value.map((e) => e.contactId).filter((id) => !isNew.has(id));
-          await client.transaction(async (tx) => {
-            if (replaced.length > 0)
-              await tx.query(
-                'DELETE FROM contact_match_keys WHERE tenant_id = $1 AND contact_id = ANY($2::uuid[])',
-                [tenantId, replaced],
-              );
+      guarded(async () => {
+        const parsed = parseInput(z.array(matchKeysInputSchema), entries);
+        if (!parsed.ok) return parsed;
+        const pairs = parsed.value.flatMap((e) => e.keys.map((key) => ({ contactId: e.contactId, key })));
+        const isNew = new Set(created);
+        const named = [...new Set(parsed.value.map((e) => e.contactId))];
+        const replaced = named.filter((id) => !isNew.has(id));
+        return client.transaction(async (tx) => {
+          // The table has no foreign key (migration 20250607): one look-up for the batch instead of one per key.
+          const { rows } = await tx.query(
+            'SELECT count(*)::int AS found FROM contacts WHERE tenant_id = $1 AND id = ANY($2::uuid[])',
+            [tenantId, named],
+          );
+          const counted = parseRows(countSchema, rows, 'contact count');
+          if (!counted.ok) return counted;
+          if (counted.value[0]?.found !== named.length)
+            return err({
+              kind: 'not_found',
+              message: 'match keys name a contact that this tenant does not have',
+            });
+          if (replaced.length > 0)
             await tx.query(
-              `INSERT INTO contact_match_keys (tenant_id, key, contact_id)
-               SELECT $1, k.key, k.contact_id FROM jsonb_to_recordset($2::jsonb) AS k(contact_id uuid, key text)
-               ON CONFLICT DO NOTHING`,
-              [tenantId, json(pairs)],
+              'DELETE FROM contact_match_keys WHERE tenant_id = $1 AND contact_id = ANY($2::uuid[])',
+              [tenantId, replaced],
             );
-          });
+          await tx.query(
+            `INSERT INTO contact_match_keys (tenant_id, key, contact_id)
+               SELECT $1, u.key, u.contact_id FROM unnest($2::text[], $3::uuid[]) AS u(key, contact_id)
+               ON CONFLICT DO NOTHING`,
+            [tenantId, pairs.map((p) => p.key), pairs.map((p) => p.contactId)],
+          );
           return ok(undefined);
-        },
-        { not_found: 'match keys name a contact that this tenant does not have' },
-      ),
+        });
+      }),
 
     findCandidates: ({ tenantId, keys, maxHoldersPerKey }) =>
       guarded(async () => {
-        const { rows } =
-          maxHoldersPerKey === undefined
-            ? await client.query(
-                `SELECT key, contact_id AS "contactId" FROM contact_match_keys
-                 WHERE tenant_id = $1 AND key = ANY($2::text[]) ORDER BY key, contact_id`,
-                [tenantId, keys],
-              )
-            : // One index range per key, stopped one past the limit and left out whole when it gets there: a
-              // common key's holders never leave the database (most of a large tenant's look-up rows before).
-              await client.query(
-                `SELECT k.key, h.contact_id AS "contactId"
-                 FROM (SELECT DISTINCT key FROM unnest($2::text[]) AS u(key)) AS k
-                 CROSS JOIN LATERAL (
-                   SELECT array_agg(contact_id) AS ids FROM (
-                     SELECT contact_id FROM contact_match_keys WHERE tenant_id = $1 AND key = k.key LIMIT $3 + 1
-                   ) AS s
-                 ) AS m
-                 CROSS JOIN LATERAL unnest(m.ids) AS h(contact_id)
-                 WHERE cardinality(m.ids) <= $3`,
-                [tenantId, keys, maxHoldersPerKey],
-              );
-        return parseRows(candidateSchema, rows, 'match key');
+        // One index range per key, stopped one past the limit and left out whole when it gets there (a common
+        // key's holders never leave the database), and one row per key with its holders joined: a large tenant's
+        // look-up is tens of thousands of holders, which as rows of their own cost more to hand over than to find.
+        const { rows } = await client.query(
+          `SELECT k.key, array_to_string(m.ids, ',') AS ids
+           FROM (SELECT DISTINCT key FROM unnest($2::text[]) AS u(key)) AS k
+           CROSS JOIN LATERAL (
+             SELECT array_agg(contact_id ORDER BY contact_id) AS ids FROM (
+               SELECT contact_id FROM contact_match_keys WHERE tenant_id = $1 AND key = k.key LIMIT $3 + 1
+             ) AS s
+           ) AS m
+           WHERE cardinality(m.ids) <= $3
+           ORDER BY k.key`,
+          [tenantId, keys, maxHoldersPerKey ?? unlimitedHolders],
+        );
+        const parsed = parseRows(keyHoldersSchema, rows, 'match key');
+        if (!parsed.ok) return parsed;
+        return ok(parsed.value.map(({ key, ids }) => ({ key, contactIds: ids.split(',') })));
       }),
 
     getLinksByExternalIds: ({ tenantId, connectionId, externalIds }) =>
