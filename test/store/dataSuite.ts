@@ -221,7 +221,12 @@ export function describeStoreData(name: string, backend: () => Backend) {
         remoteVersion: 'W/"etag-1"',
         remoteHash: 'hash-1',
       };
+      expect(unwrap(await store.hasLinks(ref))).toBe(false);
       unwrap(await store.upsertLinks({ ...ref, links: [link], now: T0 }));
+      expect(unwrap(await store.hasLinks(ref))).toBe(true);
+      const other = await tenantWithConnection(store);
+      expect(unwrap(await store.hasLinks({ ...ref, tenantId: other.tenant.id }))).toBe(false);
+      expect(unwrap(await store.hasLinks(other.ref))).toBe(false);
       unwrap(
         await store.upsertLinks({ ...ref, links: [{ ...link, remoteVersion: 'W/"etag-2"' }], now: at(1) }),
       );

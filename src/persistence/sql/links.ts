@@ -112,8 +112,14 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
 
     hasLinks: ({ tenantId, connectionId }) =>
       guarded(async () => {
+        // The tenant is checked on the connection (a link's tenant is its connection's, by foreign key), and the
+        // first link is read in key order: with stale statistics (PGlite analyses a grown table late) a plain
+        // EXISTS had the planner build bitmaps of every link of the tenant first, 15-40 ms at 100,000 links.
         const { rows } = await client.query(
-          `SELECT EXISTS (SELECT 1 FROM links WHERE connection_id = $2 AND tenant_id = $1) AS found`,
+          `SELECT EXISTS (SELECT 1 FROM connections WHERE tenant_id = $1 AND id = $2)
+             AND EXISTS (
+               SELECT 1 FROM links WHERE connection_id = $2 ORDER BY connection_id, external_id LIMIT 1
+             ) AS found`,
           [tenantId, connectionId],
         );
         const parsed = parseRows(existsSchema, rows, 'link existence');
