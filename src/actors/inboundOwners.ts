@@ -23,7 +23,9 @@ export class MatchCache {
     const cached = this.records.get(id);
     if (cached?.changeSeq !== changeSeq) return undefined;
     this.records.delete(id);
-    this.records.set(id, cached);
+    // Keyed again by the record's own id, not the caller's: an id cut from a batch's look-up text would keep
+    // that whole text alive for as long as the entry lives.
+    this.records.set(cached.record.id, cached);
     return cached.record;
   }
 
@@ -39,7 +41,7 @@ export class MatchCache {
 }
 
 /** About 12 MB of normalised records (measured: about 0.6 KB each on generated UK contacts). */
-const MATCH_CACHE_SIZE = 20_000;
+export const MATCH_CACHE_SIZE = 20_000;
 
 /**
  * Decides which local contact each unlinked record belongs to. A record that duplicates another record of the
