@@ -5,7 +5,7 @@ import type { SqlClient } from '../sqlClient.ts';
 import type { StoreError } from '../store.ts';
 
 /** A uuid as Postgres writes one in text. */
-export const uuidPattern = '[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}';
+const uuidPattern = '[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}';
 
 /** Uuids joined by commas, as `array_to_string` writes a uuid array. */
 export const uuidListSchema = z.string().regex(new RegExp(`^${uuidPattern}(?:,${uuidPattern})*$`));
