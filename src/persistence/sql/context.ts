@@ -1,14 +1,8 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { err, ok, type Result } from '../../core/result.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { SqlClient } from '../sqlClient.ts';
 import type { StoreError } from '../store.ts';
-
-/** A uuid as Postgres writes one in text. */
-const uuidPattern = '[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}';
-
-/** Uuids joined by commas, as `array_to_string` writes a uuid array. */
-export const uuidListSchema = z.string().regex(new RegExp(`^${uuidPattern}(?:,${uuidPattern})*$`));
 
 /** What every part of the SQL store closes over. */
 export interface SqlContext {

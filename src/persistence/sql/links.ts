@@ -3,14 +3,19 @@ import { err, ok } from '../../core/result.ts';
 import { linkInputSchema, linkSchema, matchKeysInputSchema, suppressedRecordSchema } from '../records.ts';
 import { guarded } from '../sqlClient.ts';
 import type { ContactStore } from '../store.ts';
-import { json, parseInput, parseRows, type SqlContext, uuidListSchema } from './context.ts';
+import { json, parseInput, parseRows, type SqlContext } from './context.ts';
 
 export const linkColumns = `connection_id AS "connectionId", external_id AS "externalId", contact_id AS "contactId",
   base, pushed_hashes AS "pushedHashes", remote_version AS "remoteVersion", remote_hash AS "remoteHash",
   updated_at AS "updatedAt"`;
 
-/** A key and its holders' ids joined by commas. */
-const keyHoldersSchema = z.object({ key: z.string(), ids: uuidListSchema });
+/** A uuid as Postgres writes one in text. */
+const uuidPattern = '[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}';
+/** A key and its holders' ids joined by commas, as `array_to_string` writes a uuid array. */
+const keyHoldersSchema = z.object({
+  key: z.string(),
+  ids: z.string().regex(new RegExp(`^${uuidPattern}(?:,${uuidPattern})*$`)),
+});
 /** The most holders a Postgres LIMIT takes when the caller sets none. */
 const unlimitedHolders = 2 ** 31 - 2;
 const existsSchema = z.object({ found: z.boolean() });
