@@ -5,22 +5,25 @@ import { MATCH_CACHE_SIZE, MatchCache } from './inboundOwners.ts';
 const record = (id: string) => toMatchRecord(id, { firstName: 'Ann', lastName: 'Lee' });
 
 describe('MatchCache', () => {
-  it('hands back a record only at the change number it was read at', () => {
+  it('knows the change number each record was read at', () => {
     const cache = new MatchCache();
     cache.put('a', 7, record('a'));
-    expect(cache.get('a', 7)?.id).toBe('a');
-    expect(cache.get('a', 8)).toBeUndefined();
-    expect(cache.get('b', 7)).toBeUndefined();
+    expect(cache.seqOf('a')).toBe(7);
+    expect(cache.seqOf('b')).toBeNull();
+    cache.put('a', 9, record('a'));
+    expect(cache.seqOf('a')).toBe(9);
+    expect(cache.use('a')?.id).toBe('a');
+    expect(cache.use('b')).toBeUndefined();
   });
 
-  it('drops the least recently used past its size, a read counting as a use', () => {
+  it('drops the least recently used past its size, a use counting', () => {
     const cache = new MatchCache();
     for (let i = 0; i < MATCH_CACHE_SIZE; i++) cache.put(`c${i}`, 1, record(`c${i}`));
-    // A read under an equal id that is another string (as cut from a look-up's text) keeps the entry.
-    expect(cache.get(`c${'0'}`, 1)?.id).toBe('c0');
+    // A use under an equal id that is another string (as cut from a look-up's text) keeps the entry.
+    expect(cache.use(`c${'0'}`)?.id).toBe('c0');
     cache.put('new', 1, record('new'));
-    expect(cache.get('c0', 1)?.id).toBe('c0');
-    expect(cache.get('c1', 1)).toBeUndefined();
-    expect(cache.get('new', 1)?.id).toBe('new');
+    expect(cache.seqOf('c0')).toBe(1);
+    expect(cache.seqOf('c1')).toBeNull();
+    expect(cache.use('new')?.id).toBe('new');
   });
 });

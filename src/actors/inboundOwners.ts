@@ -13,15 +13,21 @@ import { must } from './storeCall.ts';
 /**
  * Stored contacts normalised for matching, kept for one reconcile run: the same candidates come back batch after
  * batch, and many are contacts this run wrote. Each is kept with its change sequence number, so a contact
- * changed meanwhile is read and normalised again. The least recently used go first past `MATCH_CACHE_SIZE`, so
- * memory stays bounded whatever the tenant's size.
+ * changed meanwhile is read again. The least recently used go first past `MATCH_CACHE_SIZE`, so memory stays
+ * bounded whatever the tenant's size.
  */
 export class MatchCache {
   private readonly records = new Map<string, { changeSeq: number; record: MatchRecord }>();
 
-  get(id: string, changeSeq: number): MatchRecord | undefined {
+  /** The change number the cached record of `id` was read at, or null when none is cached. */
+  seqOf(id: string): number | null {
+    return this.records.get(id)?.changeSeq ?? null;
+  }
+
+  /** The cached record of `id`, counted as a use. */
+  use(id: string): MatchRecord | undefined {
     const cached = this.records.get(id);
-    if (cached?.changeSeq !== changeSeq) return undefined;
+    if (cached === undefined) return undefined;
     this.records.delete(id);
     // Keyed again by the record's own id, not the caller's: an id cut from a batch's look-up text would keep
     // that whole text alive for as long as the entry lives.
@@ -149,16 +155,31 @@ async function storedCandidates(
   const wanted = [...new Set([...idsOf.values()].flatMap((ids) => [...ids]))];
   const recordOf = new Map<string, MatchRecord>();
   if (wanted.length > 0) {
-    const versions = await must(store.getChangeSeqs({ tenantId, ids: wanted }), clock);
-    const stale: string[] = [];
-    for (const { id, changeSeq } of versions) {
-      const cached = matchCache.get(id, changeSeq);
-      if (cached === undefined) stale.push(id);
-      else recordOf.set(id, cached);
+    const changed = await must(
+      store.getChangedMatchRecords({
+        tenantId,
+        contacts: wanted.map((id) => ({ id, knownSeq: matchCache.seqOf(id) })),
+      }),
+      clock,
+    );
+    // The unchanged first: putting the changed ones may push them out of the cache.
+    const changedIds = new Set(changed.map((c) => c.id));
+    for (const id of wanted) {
+      const cached = changedIds.has(id) ? undefined : matchCache.use(id);
+      if (cached !== undefined) recordOf.set(id, cached);
     }
-    const loaded = stale.length === 0 ? [] : await must(store.getContacts({ tenantId, ids: stale }), clock);
-    for (const c of loaded)
-      recordOf.set(c.id, matchCache.put(c.id, c.changeSeq, toMatchRecord(c.id, c.contact)));
+    const unstored = changed.filter((c) => c.matchRecord === null);
+    const documents =
+      unstored.length === 0
+        ? []
+        : await must(store.getContacts({ tenantId, ids: unstored.map((c) => c.id) }), clock);
+    const documentOf = new Map(documents.map((c) => [c.id, c]));
+    for (const { id, changeSeq, matchRecord } of changed) {
+      const document = documentOf.get(id);
+      const record = matchRecord ?? (document === undefined ? null : toMatchRecord(id, document.contact));
+      // A document read after its record may be newer: kept at that later number, never at the older one.
+      if (record !== null) recordOf.set(id, matchCache.put(id, document?.changeSeq ?? changeSeq, record));
+    }
   }
   return new Map(
     [...idsOf].map(([leaderId, ids]) => [

@@ -1,3 +1,4 @@
+import type { MatchRecord } from '../core/dedup/matchRecord.ts';
 import type { Result } from '../core/result.ts';
 import type { CursorPosition } from '../providers/provider.ts';
 import type { AuditBody, AuditEntry, AuditQuery } from './audit.ts';
@@ -119,11 +120,14 @@ export interface ContactStore {
     now: Date;
   }): StoreResult<UpsertOutcome>;
   getContacts(params: { tenantId: string; ids: string[] }): StoreResult<StoredContact[]>;
-  /** The current change sequence number of each listed contact that exists (a cheap freshness check). */
-  getChangeSeqs(params: {
+  /**
+   * The listed contacts that exist and whose change sequence number is not `knownSeq` (null: not known), each
+   * with its current number and stored match record (`null` when none can be trusted: normalise its document).
+   */
+  getChangedMatchRecords(params: {
     tenantId: string;
-    ids: string[];
-  }): StoreResult<Array<{ id: string; changeSeq: number }>>;
+    contacts: Array<{ id: string; knownSeq: number | null }>;
+  }): StoreResult<Array<{ id: string; changeSeq: number; matchRecord: MatchRecord | null }>>;
   /** Page by id (`afterId` exclusive), each contact with its links. */
   listContacts(params: {
     tenantId: string;

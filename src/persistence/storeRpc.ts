@@ -77,7 +77,7 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   loadSnapshot: { input: connectionRef, output: snapshotRecordSchema.nullable() },
   upsertContacts: null,
   getContacts: null,
-  getChangeSeqs: null,
+  getChangedMatchRecords: null,
   listContacts: {
     input: tenantRef.extend({
       afterId: id.exactOptional(),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toMatchRecord } from '../../src/core/dedup/matchRecord.ts';
 import { err } from '../../src/core/result.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { type Backend, type TestDatabase, unwrap } from './backends.ts';
@@ -186,21 +187,60 @@ export function describeStoreData(name: string, backend: () => Backend) {
       expect(unwrap(await store.findCandidates({ tenantId: tenant.id, keys }))).toEqual([]);
     });
 
-    it('reads the change sequence numbers of the contacts that exist', async () => {
+    it('hands back the stored match records of the contacts changed since the caller read them', async () => {
       const { tenant } = await tenantWithConnection(store);
       const [a, b] = [randomUUID(), randomUUID()];
+      const ann = contact({ firstName: 'Ann', lastName: 'Lee', email: 'Ann.Lee@Example.com' });
       const written = unwrap(
         await store.upsertContacts({
           tenantId: tenant.id,
-          contacts: [a, b].map((id) => ({ id, contact: contact() })),
+          contacts: [
+            { id: a, contact: ann },
+            { id: b, contact: contact({ firstName: 'Bob' }) },
+          ],
           now: T0,
         }),
       );
-      const seqs = unwrap(await store.getChangeSeqs({ tenantId: tenant.id, ids: [a, randomUUID(), b] }));
-      expect(Object.fromEntries(seqs.map((s) => [s.id, s.changeSeq]))).toEqual(written.changeSeqs);
-      expect(unwrap(await store.getChangeSeqs({ tenantId: tenant.id, ids: [randomUUID()] }))).toEqual([]);
+      const changed = (knownA: number | null, knownB: number | null, tenantId = tenant.id) =>
+        store.getChangedMatchRecords({
+          tenantId,
+          contacts: [
+            { id: a, knownSeq: knownA },
+            { id: randomUUID(), knownSeq: null },
+            { id: b, knownSeq: knownB },
+          ],
+        });
+      expect(unwrap(await changed(null, written.changeSeqs[b] ?? -1))).toEqual([
+        { id: a, changeSeq: written.changeSeqs[a], matchRecord: toMatchRecord(a, ann) },
+      ]);
+      expect(unwrap(await changed(written.changeSeqs[a] ?? -1, written.changeSeqs[b] ?? -1))).toEqual([]);
       const other = await tenantWithConnection(store);
-      expect(unwrap(await store.getChangeSeqs({ tenantId: other.tenant.id, ids: [a] }))).toEqual([]);
+      expect(unwrap(await changed(null, null, other.tenant.id))).toEqual([]);
+
+      // A change rewrites the record with the document.
+      const moved = { ...ann, email: 'ann@elsewhere.test' };
+      const rewritten = unwrap(
+        await store.upsertContacts({
+          tenantId: tenant.id,
+          contacts: [{ id: a, contact: moved }],
+          now: at(1),
+        }),
+      );
+      const [again] = unwrap(await changed(written.changeSeqs[a] ?? -1, written.changeSeqs[b] ?? -1));
+      expect(again).toEqual({
+        id: a,
+        changeSeq: rewritten.changeSeqs[a],
+        matchRecord: toMatchRecord(a, moved),
+      });
+      expect(again?.matchRecord?.email).toBe('ann@elsewhere.test');
+
+      // A contact stored before match records were (or by another version) comes back without one.
+      await database.raw('UPDATE contacts SET match_record = NULL WHERE id = $1', [b]);
+      await database.raw(
+        `UPDATE contacts SET match_record = replace(match_record, '"v":', '"v":9') WHERE id = $1`,
+        [a],
+      );
+      expect(unwrap(await changed(null, null)).map((c) => c.matchRecord)).toEqual([null, null]);
     });
 
     it('stores links with merge base, pushed hashes and remote version, looked up in bulk', async () => {

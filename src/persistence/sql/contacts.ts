@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { toMatchRecord } from '../../core/dedup/matchRecord.ts';
+import { readStoredMatchRecord, storeMatchRecord } from '../../core/dedup/storedMatchRecord.ts';
 import { ok } from '../../core/result.ts';
 import { contactUpsertSchema, engagementEventSchema, linkSchema, storedContactSchema } from '../records.ts';
 import type { SqlClient } from '../sqlClient.ts';
@@ -35,14 +37,18 @@ const ingestRowSchema = z.object({
   eventId: z.string(),
   outcome: z.enum(['inserted', 'duplicate', 'unknownContact']),
 });
-const changeSeqRowSchema = z.object({ id: z.uuid(), changeSeq: z.coerce.number().int() });
+const matchRecordRowSchema = z.object({
+  id: z.uuid(),
+  changeSeq: z.coerce.number().int(),
+  matchRecord: z.string().nullable(),
+});
 const highWaterSchema = z.object({ seq: z.coerce.number().int() });
 
 type ContactMethods = Pick<
   ContactStore,
   | 'upsertContacts'
   | 'getContacts'
-  | 'getChangeSeqs'
+  | 'getChangedMatchRecords'
   | 'listContacts'
   | 'localChangeHighWater'
   | 'listLocalChanges'
@@ -63,16 +69,20 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
           id: c.id,
           data: c.contact,
           origin: c.originConnectionId ?? null,
+          match_record: storeMatchRecord(toMatchRecord(c.id, c.contact)),
         }));
         const stamp = now.toISOString();
         const result = await client.transaction(async (tx) => {
           await lockTenantChanges(tx, tenantId);
           return tx.query(
-            `INSERT INTO contacts AS c (tenant_id, id, data, field_stamps, created_at, updated_at, origin_connection_id)
-             SELECT $1, i.id, i.data, ${changedStampsSql("'{}'::jsonb", 'i.data', '$3::text')}, $4, $4, i.origin
-             FROM jsonb_to_recordset($2::jsonb) AS i(id uuid, data jsonb, origin uuid)
+            `INSERT INTO contacts AS c (tenant_id, id, data, field_stamps, created_at, updated_at, origin_connection_id,
+               match_record)
+             SELECT $1, i.id, i.data, ${changedStampsSql("'{}'::jsonb", 'i.data', '$3::text')}, $4, $4, i.origin,
+               i.match_record
+             FROM jsonb_to_recordset($2::jsonb) AS i(id uuid, data jsonb, origin uuid, match_record text)
              ON CONFLICT (tenant_id, id) DO UPDATE SET
                data = excluded.data,
+               match_record = excluded.match_record,
                origin_connection_id = coalesce(c.origin_connection_id, excluded.origin_connection_id),
                field_stamps = c.field_stamps || ${changedStampsSql('c.data', 'excluded.data', '$3::text')},
                change_seq = nextval('local_change_seq'),
@@ -95,15 +105,26 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
         });
       }),
 
-    getChangeSeqs: ({ tenantId, ids }) =>
+    getChangedMatchRecords: ({ tenantId, contacts }) =>
       guarded(async () => {
-        // One row per contact: joined into one text (a few hundred KB per batch) the orchestrator's peak memory
-        // at 100,000 contacts on Postgres rose from 226 to 250 MB.
+        // Only the contacts whose change number is not the caller's come back: a reconcile run already holds
+        // most candidates, and handing over a row costs more than finding it.
         const { rows } = await client.query(
-          `SELECT id, change_seq AS "changeSeq" FROM contacts WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
-          [tenantId, ids],
+          `SELECT c.id, c.change_seq AS "changeSeq", c.match_record AS "matchRecord"
+           FROM unnest($2::uuid[], $3::bigint[]) AS u(id, seq)
+           JOIN contacts c ON c.tenant_id = $1 AND c.id = u.id
+           WHERE c.change_seq IS DISTINCT FROM u.seq`,
+          [tenantId, contacts.map((c) => c.id), contacts.map((c) => c.knownSeq)],
         );
-        return parseRows(changeSeqRowSchema, rows, 'contact change sequence');
+        const parsed = parseRows(matchRecordRowSchema, rows, 'contact match record');
+        if (!parsed.ok) return parsed;
+        return ok(
+          parsed.value.map((row) => ({
+            id: row.id,
+            changeSeq: row.changeSeq,
+            matchRecord: readStoredMatchRecord(row.id, row.matchRecord),
+          })),
+        );
       }),
 
     getContacts: ({ tenantId, ids }) =>
