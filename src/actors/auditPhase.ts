@@ -1,13 +1,9 @@
-import { z } from 'zod';
 import { maxCursor } from '../core/cursor.ts';
 import type { AuditPhaseInput, AuditPhaseOutput } from '../machines/phases.ts';
 import { type AuditBody, auditBodySchema } from '../persistence/audit.ts';
-import type { CycleNote } from '../persistence/cycleWork.ts';
+import { auditedNoteKinds, LOCAL_HIGH_WATER_KEY } from '../persistence/cycleWork.ts';
 import type { PhaseCall, PhaseDeps } from './context.ts';
 import { must } from './storeCall.ts';
-
-const writtenSchema = z.object({ op: z.enum(['create', 'update']) });
-const inboundMetaSchema = z.object({ unchanged: z.number().int() });
 
 /**
  * Writes the cycle's audit entry and advances both cursors in one transaction, then drops the cycle's
@@ -19,13 +15,19 @@ export function createAuditPhase(deps: PhaseDeps) {
     const { store, clock } = deps;
     const ref = { tenantId: input.connection.tenantId, connectionId: input.connection.connectionId };
     const cycleRef = { ...ref, cycleId: input.cycleId };
-    const notes = await must(store.listCycleNotes(cycleRef), clock);
+    const totals = await must(store.cycleNoteTotals(cycleRef), clock);
     const highWater = await must(store.stagedHighWater(cycleRef), clock);
     const cursor = maxCursor(input.cursor, highWater);
-    const notedLocal = notes.find((n) => n.kind === 'meta' && n.key === 'localHighWater')?.body;
-    const localCursor = Math.max(input.localCursor, typeof notedLocal === 'number' ? notedLocal : 0);
+    const notedLocal = await must(
+      store.latestCycleNote({ ...cycleRef, kind: 'meta', keyPrefix: LOCAL_HIGH_WATER_KEY }),
+      clock,
+    );
+    const localCursor = Math.max(
+      input.localCursor,
+      typeof notedLocal?.body === 'number' ? notedLocal.body : 0,
+    );
     const finishedAt = clock().toISOString();
-    const audit = auditBody({ input, notes, finishedAt });
+    const audit = auditBody({ input, totals, finishedAt });
 
     const committed = await must(
       store.transaction(async (tx) => {
@@ -34,6 +36,7 @@ export function createAuditPhase(deps: PhaseDeps) {
           ...(cursor === null ? {} : { cursor }),
           localCursor,
           audit,
+          notesOf: { cycleId: input.cycleId, kinds: auditedNoteKinds },
         });
         if (!entry.ok || entry.value.alreadyCommitted) return entry;
         const cleared = await tx.clearCycleWork(cycleRef);
@@ -49,32 +52,24 @@ export function createAuditPhase(deps: PhaseDeps) {
   };
 }
 
-/** The audit entry of a completed cycle, from its counts and the notes its phases left. */
+/**
+ * The audit entry of a completed cycle, from its counts; the store appends the conflicts, duplicates and errors
+ * its phases noted when it commits the entry.
+ */
 export function auditBody(params: {
   input: AuditPhaseInput;
-  notes: CycleNote[];
+  totals: AuditBody['written'];
   finishedAt: string;
 }): AuditBody {
-  const { input, notes, finishedAt } = params;
-  const bodies = (kind: CycleNote['kind']) => notes.filter((n) => n.kind === kind).map((n) => n.body);
-  const written = { created: 0, updated: 0, unchanged: 0 };
-  for (const body of bodies('written')) {
-    const parsed = writtenSchema.safeParse(body);
-    if (parsed.success) written[parsed.data.op === 'create' ? 'created' : 'updated'] += 1;
-  }
-  for (const note of notes) {
-    if (note.kind !== 'meta' || !note.key.startsWith('inbound:')) continue;
-    const parsed = inboundMetaSchema.safeParse(note.body);
-    if (parsed.success) written.unchanged += parsed.data.unchanged;
-  }
+  const { input, totals, finishedAt } = params;
   return auditBodySchema.parse({
     cycleId: input.cycleId,
     window: input.window,
     fetched: input.counts.fetched,
-    written,
-    conflicts: bodies('conflict'),
-    duplicatesSuppressed: bodies('duplicate'),
-    errors: bodies('error'),
+    written: totals,
+    conflicts: [],
+    duplicatesSuppressed: [],
+    errors: [],
     startedAt: input.startedAt,
     finishedAt,
     outcome: 'completed',

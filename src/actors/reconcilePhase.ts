@@ -6,7 +6,12 @@ import { decideInbound, type ProviderFields } from '../core/reconcile.ts';
 import { ok } from '../core/result.ts';
 import type { CanonicalContact, ContactPatch } from '../core/schemas.ts';
 import type { ReconcilePhaseInput, ReconcilePhaseOutput } from '../machines/phases.ts';
-import type { CycleNote, StagedRecord } from '../persistence/cycleWork.ts';
+import {
+  type CycleNote,
+  INBOUND_NOTE_PREFIX,
+  LOCAL_HIGH_WATER_KEY,
+  type StagedRecord,
+} from '../persistence/cycleWork.ts';
 import type { LinkInput, PushPlan, SuppressedRecord } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
 import { DEFAULT_BATCH_SIZE, type PhaseCall, type PhaseDeps } from './context.ts';
@@ -60,9 +65,9 @@ export function createReconcilePhase(deps: PhaseDeps) {
       connectionId: input.connection.connectionId,
       cycleId: input.cycleId,
     };
-    const notes = await must(store.listCycleNotes(ref), clock);
-    const localHighWater = await noteLocalHighWater(store, ref, notes, clock);
-    let after = notes.findLast((n) => n.kind === 'meta' && n.key.startsWith(reconciledKey))?.body;
+    const localHighWater = await noteLocalHighWater(store, ref, clock);
+    let after = (await must(store.latestCycleNote({ ...ref, kind: 'meta', keyPrefix: reconciledKey }), clock))
+      ?.body;
     // Each staged record is in one batch only and links are written for the batch's own records, so a
     // connection without links now gets none that a later batch could find: its first sync skips the look-ups.
     const linkless = !(await must(store.hasLinks(ref), clock));
@@ -115,17 +120,15 @@ export function createReconcilePhase(deps: PhaseDeps) {
 }
 
 /** The local change sequence the cycle reads up to, fixed (noted) the first time reconcile runs. */
-async function noteLocalHighWater(
-  store: Store,
-  ref: CycleRef,
-  notes: CycleNote[],
-  clock: () => Date,
-): Promise<number> {
-  const noted = notes.find((n) => n.kind === 'meta' && n.key === 'localHighWater');
-  if (noted !== undefined && typeof noted.body === 'number') return noted.body;
+async function noteLocalHighWater(store: Store, ref: CycleRef, clock: () => Date): Promise<number> {
+  const noted = await must(
+    store.latestCycleNote({ ...ref, kind: 'meta', keyPrefix: LOCAL_HIGH_WATER_KEY }),
+    clock,
+  );
+  if (noted !== null && typeof noted.body === 'number') return noted.body;
   const highWater = await must(store.localChangeHighWater({ tenantId: ref.tenantId }), clock);
   await must(
-    store.addCycleNotes({ ...ref, notes: [{ kind: 'meta', key: 'localHighWater', body: highWater }] }),
+    store.addCycleNotes({ ...ref, notes: [{ kind: 'meta', key: LOCAL_HIGH_WATER_KEY, body: highWater }] }),
     clock,
   );
   return highWater;
@@ -216,7 +219,11 @@ async function reconcileBatch(
       });
     }
   }
-  writes.notes.push({ kind: 'meta', key: `inbound:${staged[0]?.externalId}`, body: { unchanged } });
+  writes.notes.push({
+    kind: 'meta',
+    key: `${INBOUND_NOTE_PREFIX}${staged[0]?.externalId}`,
+    body: { unchanged },
+  });
   return writes;
 }
 

@@ -2,6 +2,24 @@ import { z } from 'zod';
 import { contactFields } from '../core/schemas.ts';
 import { cursorPositionSchema, providerNameSchema } from '../providers/provider.ts';
 
+export const auditConflictSchema = z.strictObject({
+  contactId: z.string(),
+  field: z.enum(contactFields as [string, ...string[]]),
+  crm: z.json(),
+  local: z.json(),
+  winner: z.enum(['crm', 'nurturehub']),
+});
+export const auditDuplicateSchema = z.strictObject({
+  incoming: z.string(),
+  matched: z.string(),
+  reason: z.string(),
+});
+export const auditErrorSchema = z.strictObject({
+  status: z.number().int().nullable(),
+  message: z.string(),
+  retry: z.boolean(),
+});
+
 /** The body of one audit entry: what one cycle of one connection did, field by field. */
 export const auditBodySchema = z.strictObject({
   cycleId: z.string().min(1),
@@ -12,21 +30,9 @@ export const auditBodySchema = z.strictObject({
     updated: z.number().int().min(0),
     unchanged: z.number().int().min(0),
   }),
-  conflicts: z.array(
-    z.strictObject({
-      contactId: z.string(),
-      field: z.enum(contactFields as [string, ...string[]]),
-      crm: z.json(),
-      local: z.json(),
-      winner: z.enum(['crm', 'nurturehub']),
-    }),
-  ),
-  duplicatesSuppressed: z.array(
-    z.strictObject({ incoming: z.string(), matched: z.string(), reason: z.string() }),
-  ),
-  errors: z.array(
-    z.strictObject({ status: z.number().int().nullable(), message: z.string(), retry: z.boolean() }),
-  ),
+  conflicts: z.array(auditConflictSchema),
+  duplicatesSuppressed: z.array(auditDuplicateSchema),
+  errors: z.array(auditErrorSchema),
   startedAt: z.iso.datetime({ offset: true }),
   finishedAt: z.iso.datetime({ offset: true }),
   outcome: z.enum(['completed', 'failed']),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { canonicalContactSchema } from '../core/schemas.ts';
+import { auditConflictSchema, auditDuplicateSchema, auditErrorSchema } from './audit.ts';
 import type { ConnectionRef, StoreResult } from './store.ts';
 
 /** Schemas and the store interface for a cycle's work in progress (tables `cycle_staging`, `cycle_notes`). */
@@ -28,13 +29,27 @@ export type StagedRecord = z.infer<typeof stagedRecordSchema>;
 
 export const cycleNoteKindSchema = z.enum(['conflict', 'duplicate', 'error', 'written', 'meta']);
 export type CycleNoteKind = z.infer<typeof cycleNoteKindSchema>;
-
-export const cycleNoteSchema = z.strictObject({
-  kind: cycleNoteKindSchema,
-  /** Unique per (cycle, kind): a re-run phase writing the same note again changes nothing. */
-  key: z.string().min(1),
-  body: z.json(),
-});
+/** Key prefix of the meta note each reconciled batch leaves, its body `{ unchanged }` (see `cycleNoteTotals`). */
+export const INBOUND_NOTE_PREFIX = 'inbound:';
+/** Key of the meta note fixing the local change sequence a cycle reads up to. */
+export const LOCAL_HIGH_WATER_KEY = 'localHighWater';
+/** The kinds of note whose bodies the cycle's audit entry lists, checked as its items when noted. */
+export const auditedNoteKinds = ['conflict', 'duplicate', 'error'] as const;
+export type AuditedNoteKind = (typeof auditedNoteKinds)[number];
+/** Unique per (cycle, kind): a re-run phase writing the same note again changes nothing. */
+const noteKey = z.string().min(1);
+export const cycleNoteSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('conflict'), key: noteKey, body: auditConflictSchema }),
+  z.strictObject({ kind: z.literal('duplicate'), key: noteKey, body: auditDuplicateSchema }),
+  z.strictObject({ kind: z.literal('error'), key: noteKey, body: auditErrorSchema }),
+  /** One write the provider acknowledged. */
+  z.strictObject({
+    kind: z.literal('written'),
+    key: noteKey,
+    body: z.strictObject({ op: z.enum(['create', 'update']), externalId: z.string() }),
+  }),
+  z.strictObject({ kind: z.literal('meta'), key: noteKey, body: z.json() }),
+]);
 export type CycleNote = z.infer<typeof cycleNoteSchema>;
 
 /** A cycle's staged inbound records and its notes for the audit. */
@@ -54,8 +69,17 @@ export interface CycleWorkStore {
   ): StoreResult<{ modified: string; externalId: string } | null>;
   /** Record notes; a (kind, key) already noted keeps its first body. */
   addCycleNotes(ref: ConnectionRef & { cycleId: string; notes: CycleNote[] }): StoreResult<void>;
-  /** Every note of the cycle, in the order they were first written. */
-  listCycleNotes(ref: ConnectionRef & { cycleId: string }): StoreResult<CycleNote[]>;
+  /** The cycle's most recent note of `kind` whose key starts with `keyPrefix`; `null` when none. */
+  latestCycleNote(
+    ref: ConnectionRef & { cycleId: string; kind: CycleNoteKind; keyPrefix: string },
+  ): StoreResult<CycleNote | null>;
+  /**
+   * Counted in the database, however many notes the cycle has: the writes acknowledged by op, and the inbound
+   * records left unchanged (the `unchanged` of its `inbound:` meta notes).
+   */
+  cycleNoteTotals(
+    ref: ConnectionRef & { cycleId: string },
+  ): StoreResult<{ created: number; updated: number; unchanged: number }>;
   /**
    * Of `contactIds`, those that began in NurtureHub (no origin connection) and have no link to this
    * connection yet: the contacts this connection's CRM should receive.

@@ -2,7 +2,7 @@ import type { MatchRecord } from '../core/dedup/matchRecord.ts';
 import type { Result } from '../core/result.ts';
 import type { CursorPosition } from '../providers/provider.ts';
 import type { AuditBody, AuditEntry, AuditQuery } from './audit.ts';
-import type { CycleWorkStore } from './cycleWork.ts';
+import type { AuditedNoteKind, CycleWorkStore } from './cycleWork.ts';
 import type {
   Connection,
   ConnectionInput,
@@ -232,6 +232,11 @@ export interface LedgerStore {
       /** New local cursor (change sequence); never moves backwards. */
       localCursor?: number;
       audit: AuditBody;
+      /**
+       * Put the bodies of this cycle's notes of these kinds, in the order noted, before the items of the audit's
+       * lists. Built in the database: a first sync of a large tenant notes tens of thousands of duplicates.
+       */
+      notesOf?: { cycleId: string; kinds: readonly AuditedNoteKind[] };
     },
   ): StoreResult<{ auditId: number; alreadyCommitted: boolean }>;
   /** Newest first; `nextBeforeId` pages on, `null` at the end. */

@@ -120,7 +120,8 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   listStaged: null,
   stagedHighWater: null,
   addCycleNotes: null,
-  listCycleNotes: null,
+  latestCycleNote: null,
+  cycleNoteTotals: null,
   creationCandidates: null,
   clearCycleWork: null,
 };

@@ -1,14 +1,7 @@
-import { z } from 'zod';
 import { ok, type Result } from '../core/result.ts';
 import type { ConnectionContext } from '../machines/connectionContext.ts';
 import { auditBodySchema } from '../persistence/audit.ts';
 import type { Store, StoreError } from '../persistence/store.ts';
-
-const errorNoteSchema = z.object({
-  status: z.number().int().nullable(),
-  message: z.string(),
-  retry: z.boolean(),
-});
 
 /**
  * The audit entry for a cycle that stopped in `error`: its window, the errors its phases noted and the one
@@ -23,12 +16,6 @@ export async function failedCycleAudit(
   const { cycle, lastError } = context;
   if (cycle === null || lastError === null) return ok(undefined);
   const ref = { tenantId: context.tenantId, connectionId: context.connectionId };
-  const notes = await store.listCycleNotes({ ...ref, cycleId: cycle.cycleId });
-  if (!notes.ok) return notes;
-  const noted = notes.value
-    .filter((n) => n.kind === 'error')
-    .map((n) => errorNoteSchema.safeParse(n.body))
-    .flatMap((parsed) => (parsed.success ? [parsed.data] : []));
   const stopping = {
     status: lastError.status,
     message: `stopped in error (${context.errorReason ?? lastError.kind}) during ${lastError.phase}: ${lastError.message}`,
@@ -41,11 +28,17 @@ export async function failedCycleAudit(
     written: { created: 0, updated: 0, unchanged: 0 },
     conflicts: [],
     duplicatesSuppressed: [],
-    errors: [...noted, stopping],
+    errors: [stopping],
     startedAt: cycle.startedAt,
     finishedAt: now.toISOString(),
     outcome: 'failed',
   });
-  const committed = await store.commitCycle({ ...ref, audit });
+  // The errors its phases noted come first (the store puts them there), then the one that stopped it. Its
+  // conflicts and duplicates are left to the entry of the cycle completed on retry, which lists them.
+  const committed = await store.commitCycle({
+    ...ref,
+    audit,
+    notesOf: { cycleId: cycle.cycleId, kinds: ['error'] },
+  });
   return committed.ok ? ok(undefined) : committed;
 }

@@ -503,6 +503,100 @@ export function describeStoreData(name: string, backend: () => Backend) {
       expect(unwrap(await store.listAudit({ tenantId: tenant.id, since: at(6) })).entries).toEqual([]);
     });
 
+    it('keeps a cycle’s notes for its audit: checked when noted, counted and listed by the database', async () => {
+      const { tenant, ref } = await tenantWithConnection(store);
+      const cycleId = randomUUID();
+      const cycle = { ...ref, cycleId };
+      const duplicate = (n: number) => ({ incoming: `R${n}`, matched: `M${n}`, reason: `same e-mail ${n}` });
+      const conflict = {
+        contactId: randomUUID(),
+        field: 'email',
+        crm: 'a@x.test',
+        local: 'b@x.test',
+        winner: 'crm' as const,
+      };
+      unwrap(
+        await store.addCycleNotes({
+          ...cycle,
+          notes: [
+            { kind: 'meta', key: 'localHighWater', body: 17 },
+            { kind: 'duplicate', key: 'R2', body: duplicate(2) },
+            { kind: 'meta', key: 'inbound:A', body: { unchanged: 3 } },
+            { kind: 'meta', key: 'reconciled:A', body: 'A' },
+            { kind: 'conflict', key: 'C:email', body: conflict },
+            { kind: 'duplicate', key: 'R1', body: duplicate(1) },
+            { kind: 'error', key: 'push:1', body: { status: 503, message: 'down', retry: true } },
+            { kind: 'written', key: 'w1', body: { op: 'create', externalId: 'X1' } },
+            { kind: 'written', key: 'w2', body: { op: 'update', externalId: 'X2' } },
+            { kind: 'written', key: 'w3', body: { op: 'update', externalId: 'X3' } },
+            { kind: 'meta', key: 'inbound:B', body: { unchanged: 4 } },
+            { kind: 'meta', key: 'reconciled:B', body: 'B' },
+          ],
+        }),
+      );
+      const otherCycle = { ...ref, cycleId: randomUUID() };
+      unwrap(
+        await store.addCycleNotes({
+          ...otherCycle,
+          notes: [{ kind: 'duplicate', key: 'R9', body: duplicate(9) }],
+        }),
+      );
+
+      // A note whose body is not what the audit lists is refused, and nothing of its batch is noted.
+      const refused = await store.addCycleNotes({
+        ...cycle,
+        notes: [
+          { kind: 'duplicate', key: 'R3', body: duplicate(3) },
+          { kind: 'duplicate', key: 'R4', body: { incoming: 'R4' } },
+        ] as never,
+      });
+      expect(refused).toMatchObject({ ok: false, error: { kind: 'invalid_input' } });
+
+      expect(
+        unwrap(await store.latestCycleNote({ ...cycle, kind: 'meta', keyPrefix: 'reconciled:' })),
+      ).toEqual({
+        kind: 'meta',
+        key: 'reconciled:B',
+        body: 'B',
+      });
+      expect(
+        unwrap(await store.latestCycleNote({ ...cycle, kind: 'meta', keyPrefix: 'localHighWater' }))?.body,
+      ).toBe(17);
+      expect(
+        unwrap(await store.latestCycleNote({ ...otherCycle, kind: 'meta', keyPrefix: 'reconciled:' })),
+      ).toBeNull();
+      expect(unwrap(await store.cycleNoteTotals(cycle))).toEqual({ created: 1, updated: 2, unchanged: 7 });
+      expect(unwrap(await store.cycleNoteTotals(otherCycle))).toEqual({
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+      });
+
+      const stopping = { status: null, message: 'stopped', retry: false };
+      const listed = auditBody({ cycleId, errors: [stopping] });
+      unwrap(
+        await store.commitCycle({
+          ...ref,
+          audit: listed,
+          notesOf: { cycleId, kinds: ['conflict', 'duplicate', 'error'] },
+        }),
+      );
+      const onlyErrors = auditBody({ errors: [stopping] });
+      unwrap(await store.commitCycle({ ...ref, audit: onlyErrors, notesOf: { cycleId, kinds: ['error'] } }));
+      const entries = unwrap(await store.listAudit({ tenantId: tenant.id })).entries;
+      const bodyOf = (id: string) => entries.find((e) => e.body.cycleId === id)?.body;
+      expect(bodyOf(cycleId)).toEqual({
+        ...listed,
+        conflicts: [conflict],
+        duplicatesSuppressed: [duplicate(2), duplicate(1)],
+        errors: [{ status: 503, message: 'down', retry: true }, stopping],
+      });
+      expect(bodyOf(onlyErrors.cycleId)).toEqual({
+        ...onlyErrors,
+        errors: [{ status: 503, message: 'down', retry: true }, stopping],
+      });
+    });
+
     it('rolls back records, audit and cursor together when the cycle transaction fails', async () => {
       const { tenant, ref } = await tenantWithConnection(store);
       const id = randomUUID();

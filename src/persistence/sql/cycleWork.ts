@@ -3,6 +3,7 @@ import { ok } from '../../core/result.ts';
 import {
   type CycleWorkStore,
   cycleNoteSchema,
+  INBOUND_NOTE_PREFIX,
   stagedRecordInputSchema,
   stagedRecordSchema,
 } from '../cycleWork.ts';
@@ -17,6 +18,11 @@ function withInstant<T extends { modified: string }>(record: T): T & { modifiedA
 
 const idRowSchema = z.object({ id: z.uuid() });
 const highWaterSchema = z.object({ modified: z.string(), externalId: z.string() });
+const noteTotalsSchema = z.object({
+  created: z.number().int(),
+  updated: z.number().int(),
+  unchanged: z.number().int(),
+});
 
 export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
   const { client } = ctx;
@@ -82,14 +88,32 @@ export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
         return ok(undefined);
       }),
 
-    listCycleNotes: ({ tenantId, connectionId, cycleId }) =>
+    latestCycleNote: ({ tenantId, connectionId, cycleId, kind, keyPrefix }) =>
       guarded(async () => {
         const { rows } = await client.query(
           `SELECT kind, note_key AS key, body FROM cycle_notes
-           WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3 ORDER BY seq`,
-          [tenantId, connectionId, cycleId],
+           WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3 AND kind = $4
+             AND starts_with(note_key, $5)
+           ORDER BY seq DESC LIMIT 1`,
+          [tenantId, connectionId, cycleId, kind, keyPrefix],
         );
-        return parseRows(cycleNoteSchema, rows, 'cycle note');
+        const parsed = parseRows(cycleNoteSchema, rows, 'cycle note');
+        return parsed.ok ? ok(parsed.value[0] ?? null) : parsed;
+      }),
+
+    cycleNoteTotals: ({ tenantId, connectionId, cycleId }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT count(*) FILTER (WHERE kind = 'written' AND body ->> 'op' = 'create')::int AS created,
+             count(*) FILTER (WHERE kind = 'written' AND body ->> 'op' = 'update')::int AS updated,
+             coalesce(sum((body ->> 'unchanged')::int)
+               FILTER (WHERE kind = 'meta' AND starts_with(note_key, $4)), 0)::int AS unchanged
+           FROM cycle_notes WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3`,
+          [tenantId, connectionId, cycleId, INBOUND_NOTE_PREFIX],
+        );
+        const parsed = parseRows(noteTotalsSchema, rows, 'cycle note totals');
+        if (!parsed.ok) return parsed;
+        return ok(parsed.value[0] ?? { created: 0, updated: 0, unchanged: 0 });
       }),
 
     creationCandidates: ({ tenantId, connectionId, contactIds }) =>

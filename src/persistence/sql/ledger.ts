@@ -3,6 +3,7 @@ import { contentHash } from '../../core/canonicalJson.ts';
 import { ok } from '../../core/result.ts';
 import { cursorPositionSchema } from '../../providers/provider.ts';
 import { auditBodySchema, auditEntrySchema, auditQuerySchema } from '../audit.ts';
+import { auditedNoteKinds } from '../cycleWork.ts';
 import { pushEntrySchema, pushPlanSchema, quarantineEntrySchema, quarantineInputSchema } from '../records.ts';
 import { guarded } from '../sqlClient.ts';
 import type { ConnectionRef, LedgerStore, StoreError } from '../store.ts';
@@ -22,7 +23,10 @@ const commitInputSchema = z.object({
   cursor: cursorPositionSchema.optional(),
   localCursor: z.number().int().min(0).optional(),
   audit: auditBodySchema,
+  notesOf: z.object({ cycleId: z.string().min(1), kinds: z.array(z.enum(auditedNoteKinds)) }).optional(),
 });
+/** The audit body's list of each kind of note. */
+const listOfKind = { conflict: 'conflicts', duplicate: 'duplicatesSuppressed', error: 'errors' } as const;
 const idRowSchema = z.object({ id: z.coerce.number().int() });
 const providerRowSchema = z.object({ provider: z.string() });
 
@@ -174,9 +178,18 @@ export function ledgerMethods(ctx: SqlContext): LedgerStore {
           cursor: ref.cursor,
           localCursor: ref.localCursor,
           audit: ref.audit,
+          notesOf: ref.notesOf,
         });
         if (!parsed.ok) return parsed;
-        const { cursor, localCursor, audit } = parsed.value;
+        const { cursor, localCursor, audit, notesOf } = parsed.value;
+        // Each list is the notes' bodies (validated as audit items when noted), then the items given.
+        const lists = Object.entries(listOfKind)
+          .map(
+            ([kind, list]) =>
+              `'${list}', coalesce(jsonb_agg(n.body ORDER BY n.seq) FILTER (WHERE n.kind = '${kind}'), '[]'::jsonb)
+                 || ($8::jsonb -> '${list}')`,
+          )
+          .join(', ');
         return transact<{ auditId: number; alreadyCommitted: boolean }, StoreError>(client, async (tx) => {
           const connection = await tx.query(
             'SELECT provider FROM connections WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
@@ -186,7 +199,10 @@ export function ledgerMethods(ctx: SqlContext): LedgerStore {
           if (!provider.ok) return provider;
           const inserted = await tx.query(
             `INSERT INTO audit_log (tenant_id, connection_id, provider, cycle_id, outcome, started_at, finished_at, body)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8::jsonb || jsonb_build_object(${lists})
+             FROM (SELECT 1) AS one
+             LEFT JOIN cycle_notes n ON n.tenant_id = $1 AND n.connection_id = $2 AND n.cycle_id = $9
+               AND n.kind = ANY($10::text[])
              ON CONFLICT (connection_id, cycle_id) DO NOTHING RETURNING id`,
             [
               ref.tenantId,
@@ -197,6 +213,8 @@ export function ledgerMethods(ctx: SqlContext): LedgerStore {
               audit.startedAt,
               audit.finishedAt,
               json(audit),
+              notesOf?.cycleId ?? null,
+              notesOf?.kinds ?? [],
             ],
           );
           if (inserted.rows.length === 0) {
