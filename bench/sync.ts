@@ -244,7 +244,7 @@ async function connect(
 
 /**
  * Writes `count` contacts of this CRM straight into the store (contacts, match keys and links, 5,000 a batch),
- * as a past sync would have left them: Reapit-shaped people from the simulators' generator (another seed, so
+ * as a past sync would have left them (each link synced at its contact's change number): Reapit-shaped people from the simulators' generator (another seed, so
  * names, e-mails and phones collide with the simulator's as real data does), linked to ids the simulator
  * does not hold, so no cycle ever fetches them.
  */
@@ -261,7 +261,7 @@ async function seedTenant(store: Store, ref: Connection['ref'], count: number): 
       return { id: randomUUID(), record: record.value };
     });
     const now = new Date();
-    must(
+    const written = must(
       await store.upsertContacts({
         tenantId: ref.tenantId,
         contacts: rows.map((r) => ({ id: r.id, contact: r.record.contact })),
@@ -287,6 +287,8 @@ async function seedTenant(store: Store, ref: Connection['ref'], count: number): 
           pushedHashes: {},
           remoteVersion: r.record.version,
           remoteHash: contentHash(r.record.contact),
+          // Synced at the contact's current change: not a local change the next cycle would read back.
+          syncedSeq: written.changeSeqs[r.id] ?? null,
         })),
         now,
       }),
