@@ -483,12 +483,14 @@ async function benchMemory(postgresUrl: string | null) {
 
 /**
  * The limits a push-vs-limit run enforces: the documented ones; with `--quick`, a per-minute request limit L
- * becomes L/6 per second (the same budget over a 6-second window), so the run spans several windows in seconds.
+ * becomes ⌊L/6⌋ per second (about the same budget over a 6-second window), so the run spans several windows in
+ * seconds. Whole calls: with agentOS's 50/min the client counted 8.33 as nine calls a second and the simulator as
+ * eight, and each 429 that followed cost the documented 60 s block.
  */
 function benchLimits(limits: ProviderLimits): ProviderLimits {
   if (!quick || limits.requestsPerMinute === undefined) return limits;
   const { requestsPerMinute, ...rest } = limits;
-  return { ...rest, requestsPerSecond: requestsPerMinute / 6 };
+  return { ...rest, requestsPerSecond: Math.max(1, Math.floor(requestsPerMinute / 6)) };
 }
 
 /** The least time `reads` and `writes` can take under `limits` (rolling windows: the first window is free). */

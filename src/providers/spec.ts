@@ -6,15 +6,18 @@ import { contactFields } from '../core/schemas.ts';
  * Each provider's `spec.ts` declares one; it is validated once at boot with `defineSpec`.
  */
 
+/** Limits count whole calls: the client and the simulator would round a fraction differently. */
+const calls = z.number().int().positive();
+
 export const providerLimitsSchema = z.strictObject({
   /** Every request, counted per second. */
-  requestsPerSecond: z.number().positive().optional(),
+  requestsPerSecond: calls.optional(),
   /** Every request, counted per minute. */
-  requestsPerMinute: z.number().positive().optional(),
+  requestsPerMinute: calls.optional(),
   /** Reads (GET) only, per minute, where the provider counts them apart from writes. */
-  readsPerMinute: z.number().positive().optional(),
+  readsPerMinute: calls.optional(),
   /** Writes (POST/PUT/PATCH/DELETE) only, per minute. */
-  writesPerMinute: z.number().positive().optional(),
+  writesPerMinute: calls.optional(),
   /** Requests in flight at once. */
   maxConcurrent: z.number().int().positive().optional(),
   /** Daily quota; spent → `quota_exhausted` until the next UTC midnight. */
