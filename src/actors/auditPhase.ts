@@ -53,8 +53,8 @@ export function createAuditPhase(deps: PhaseDeps) {
 }
 
 /**
- * The audit entry of a completed cycle, from its counts; the store appends the conflicts, duplicates and errors
- * its phases noted when it commits the entry.
+ * The audit entry of a completed cycle, from its counts; the store fills in the conflicts, duplicates and
+ * errors its phases noted when it commits the entry.
  */
 export function auditBody(params: {
   input: AuditPhaseInput;

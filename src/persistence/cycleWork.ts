@@ -27,8 +27,6 @@ export const stagedRecordSchema = z.object({
 });
 export type StagedRecord = z.infer<typeof stagedRecordSchema>;
 
-export const cycleNoteKindSchema = z.enum(['conflict', 'duplicate', 'error', 'written', 'meta']);
-export type CycleNoteKind = z.infer<typeof cycleNoteKindSchema>;
 /** Key prefix of the meta note each reconciled batch leaves, its body `{ unchanged }` (see `cycleNoteTotals`). */
 export const INBOUND_NOTE_PREFIX = 'inbound:';
 /** Key of the meta note fixing the local change sequence a cycle reads up to. */
@@ -51,6 +49,7 @@ export const cycleNoteSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('meta'), key: noteKey, body: z.json() }),
 ]);
 export type CycleNote = z.infer<typeof cycleNoteSchema>;
+export type CycleNoteKind = CycleNote['kind'];
 
 /** A cycle's staged inbound records and its notes for the audit. */
 export interface CycleWorkStore {
