@@ -214,6 +214,15 @@ export function duplicateOf(r: Random, original: SeedContact): SeedContact {
 
 /** Epoch ms of the first seeded `created` value; seeds spread over the 180 days after it. */
 export const SEED_EPOCH_MS = Date.parse('2025-01-06T09:00:00Z');
+const SEED_SPAN_MS = 180 * 86_400_000;
+
+/**
+ * The unit of the gaps between modified values (1–40 units between groups of about two records): a minute for
+ * up to about 23,000 seeds, shorter for more, so that however many there are they end within `SEED_SPAN_MS`. A
+ * minute for every count put most of a million seeds years in the future, outside every fetch window.
+ */
+const modifiedStepMs = (count: number) =>
+  Math.min(60_000, Math.floor(SEED_SPAN_MS / (Math.max(count, 1) * 11)));
 
 /**
  * `count` contacts in modified order. About 6% are near-duplicates of earlier ones; modified values come in
@@ -236,10 +245,11 @@ export function generateContacts(options: {
   const big = Math.min(options.sameModified ?? 0, options.count);
   const bigStart = Math.floor((options.count - big) / 2);
   let modifiedMs = SEED_EPOCH_MS;
+  const stepMs = modifiedStepMs(options.count);
   for (let i = 0; i < contacts.length; ) {
     let size = i === bigStart && big > 0 ? big : r.chance(0.15) ? r.int(2, 12) : 1;
     if (i < bigStart) size = Math.min(size, bigStart - i);
-    modifiedMs += r.int(1, 40) * 60_000 + r.int(0, 999);
+    modifiedMs += r.int(1, 40) * stepMs + r.int(0, 999);
     for (let k = 0; k < size && i < contacts.length; k++, i++) {
       const contact = contacts[i] as SeedContact;
       out.push({ contact, createdMs: modifiedMs - r.int(0, 30) * 86_400_000, modifiedMs });
