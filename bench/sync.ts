@@ -429,10 +429,11 @@ async function memoryChild(job: ChildJob) {
   };
   const c = await connect(opened.store, 'reapit', sim, withSpec(getReapitSpec(), { limits: unlimited }));
   const seconds = await c.cycle();
+  const fetched =
+    must(await opened.store.listAudit({ tenantId: c.ref.tenantId })).entries[0]?.body.fetched ?? 0;
   await opened.close();
-  process.stdout.write(
-    `${JSON.stringify({ peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), seconds: round(seconds, 1) })}\n`,
-  );
+  const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+  process.stdout.write(`${JSON.stringify({ peakRssMb, seconds: round(seconds, 1), fetched })}\n`);
 }
 
 async function peakRss(backend: Backend, postgresUrl: string | null, contacts: number) {
@@ -463,6 +464,7 @@ async function peakRss(backend: Backend, postgresUrl: string | null, contacts: n
     const parsed = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as {
       peakRssMb: number;
       seconds: number;
+      fetched: number;
     };
     return { contacts, heapLimitMb: memoryHeapMb > 0 ? memoryHeapMb : null, ...parsed };
   } finally {
