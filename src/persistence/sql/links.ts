@@ -97,9 +97,12 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
 
     getLinksByExternalIds: ({ tenantId, connectionId, externalIds }) =>
       guarded(async () => {
+        // The tenant is checked on the connection (a link's tenant is its connection's, by foreign key): as a
+        // condition on links the planner ANDed the primary key's look-ups with every link of the tenant.
         const { rows } = await client.query(
           `SELECT ${linkColumns} FROM links
-           WHERE tenant_id = $1 AND connection_id = $2 AND external_id = ANY($3::text[])`,
+           WHERE connection_id = $2 AND external_id = ANY($3::text[])
+             AND EXISTS (SELECT 1 FROM connections WHERE tenant_id = $1 AND id = $2)`,
           [tenantId, connectionId, externalIds],
         );
         return parseRows(linkSchema, rows, 'link');
