@@ -78,4 +78,58 @@ describe('PGlite table upkeep', () => {
       await db.close();
     }
   });
+
+  it('vacuums a table that only grows, so an index-only look-up stays off the table', async () => {
+    const db = await PGlite.create();
+    try {
+      await db.exec('CREATE TABLE t (id int PRIMARY KEY, v text)');
+      let clock = 0;
+      const upkeep = await createTableUpkeep(db, { now: () => clock, napMs: 10_000 });
+      const insert = async (from: number, count: number) => {
+        const sql =
+          'INSERT INTO t SELECT g, $3 FROM generate_series($1::int, $2::int) g ON CONFLICT DO NOTHING';
+        const result = await db.query(sql, [from, from + count - 1, 'x']);
+        upkeep.noteWrite(sql, result.affectedRows ?? 0);
+        await upkeep.runDue();
+      };
+      const heapFetches = async () => {
+        await db.exec('SET enable_seqscan = off; SET enable_bitmapscan = off');
+        const plan = await db.query<{ 'QUERY PLAN': string }>(
+          'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT id FROM t WHERE id <= 500',
+        );
+        const text = plan.rows.map((row) => row['QUERY PLAN']).join('\n');
+        expect(text).toContain('Index Only Scan');
+        return Number(/Heap Fetches: (\d+)/.exec(text)?.[1]);
+      };
+      await insert(1, 600);
+      expect(await heapFetches()).toBe(500); // analysed, not vacuumed: every row is read from the table
+      clock = 10_000;
+      await insert(601, 600); // 1,200 inserted since the last vacuum, past 1,000 + 20 % of 600
+      expect(await heapFetches()).toBe(0);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('counts a statement’s rows to its own table, not to a table its CTE writes', async () => {
+    const db = await PGlite.create();
+    try {
+      await db.exec(
+        'CREATE TABLE remembered (id int PRIMARY KEY); CREATE TABLE linked (id int PRIMARY KEY, v text)',
+      );
+      const upkeep = await createTableUpkeep(db, { napMs: 10_000 });
+      const sql = `WITH forgotten AS (DELETE FROM remembered WHERE id < 0)
+        INSERT INTO linked SELECT g, 'x' FROM generate_series(1, 200) g
+        ON CONFLICT (id) DO UPDATE SET v = excluded.v`;
+      const result = await db.query(sql);
+      upkeep.noteWrite(sql, result.affectedRows ?? 0);
+      await upkeep.runDue();
+      const analysed = await db.query<{ relname: string }>(
+        'SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL ORDER BY relname',
+      );
+      expect(analysed.rows.map((row) => row.relname)).toEqual(['linked']);
+    } finally {
+      await db.close();
+    }
+  });
 });
