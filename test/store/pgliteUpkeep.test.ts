@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTableUpkeep } from '../../src/persistence/pgliteUpkeep.ts';
+import { createTableUpkeep, type TableUpkeep } from '../../src/persistence/pgliteUpkeep.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { pgliteBackend, type TestDatabase, unwrap } from './backends.ts';
 import { contact, T0, tenantWithConnection } from './fixtures.ts';
@@ -61,12 +61,7 @@ describe('PGlite table upkeep', () => {
           (await db.query<{ n: number }>("SELECT reltuples AS n FROM pg_class WHERE relname = 't'")).rows[0]
             ?.n,
         );
-      const insert = async (from: number, count: number) => {
-        const sql = 'INSERT INTO t SELECT g, $3 FROM generate_series($1::int, $2::int) g';
-        const result = await db.query(sql, [from, from + count - 1, 'x']);
-        upkeep.noteWrite(sql, result.affectedRows ?? 0);
-        await upkeep.runDue();
-      };
+      const insert = insertInto(db, upkeep);
       await insert(1, 100);
       expect(await reltuples()).toBe(100); // never analysed: done at once
       await insert(101, 900);
@@ -85,13 +80,7 @@ describe('PGlite table upkeep', () => {
       await db.exec('CREATE TABLE t (id int PRIMARY KEY, v text)');
       let clock = 0;
       const upkeep = await createTableUpkeep(db, { now: () => clock, napMs: 10_000 });
-      const insert = async (from: number, count: number) => {
-        const sql =
-          'INSERT INTO t SELECT g, $3 FROM generate_series($1::int, $2::int) g ON CONFLICT DO NOTHING';
-        const result = await db.query(sql, [from, from + count - 1, 'x']);
-        upkeep.noteWrite(sql, result.affectedRows ?? 0);
-        await upkeep.runDue();
-      };
+      const insert = insertInto(db, upkeep);
       const heapFetches = async () => {
         await db.exec('SET enable_seqscan = off; SET enable_bitmapscan = off');
         const plan = await db.query<{ 'QUERY PLAN': string }>(
@@ -121,9 +110,7 @@ describe('PGlite table upkeep', () => {
       const sql = `WITH forgotten AS (DELETE FROM remembered WHERE id < 0)
         INSERT INTO linked SELECT g, 'x' FROM generate_series(1, 200) g
         ON CONFLICT (id) DO UPDATE SET v = excluded.v`;
-      const result = await db.query(sql);
-      upkeep.noteWrite(sql, result.affectedRows ?? 0);
-      await upkeep.runDue();
+      await runCounted(db, upkeep, sql);
       const analysed = await db.query<{ relname: string }>(
         'SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL ORDER BY relname',
       );
@@ -133,3 +120,19 @@ describe('PGlite table upkeep', () => {
     }
   });
 });
+
+/** Runs a statement and then the upkeep, as the PGlite store does after each top-level statement. */
+async function runCounted(db: PGlite, upkeep: TableUpkeep, sql: string, params: unknown[] = []) {
+  const result = await db.query(sql, params);
+  upkeep.noteWrite(sql, result.affectedRows ?? 0);
+  await upkeep.runDue();
+}
+
+/** Inserts rows `from`… into table `t`, as the match keys are written (an insert that skips conflicts). */
+const insertInto = (db: PGlite, upkeep: TableUpkeep) => (from: number, count: number) =>
+  runCounted(
+    db,
+    upkeep,
+    'INSERT INTO t SELECT g, $3 FROM generate_series($1::int, $2::int) g ON CONFLICT DO NOTHING',
+    [from, from + count - 1, 'x'],
+  );
