@@ -36,7 +36,8 @@ const INSERT_VACUUM_SCALE = 0.2;
 /** Least time between two upkeeps of one table (`autovacuum_naptime` is 60 s). */
 const NAP_MS = 10_000;
 
-const writeTarget = /\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+([a-z_][a-z0-9_]*)/gi;
+// A row lock (`FOR UPDATE`, `FOR NO KEY UPDATE`) is not a write.
+const writeTarget = /\b(INSERT\s+INTO|(?<!\b(?:FOR|KEY)\s+)UPDATE|DELETE\s+FROM)\s+([a-z_][a-z0-9_]*)/gi;
 
 /**
  * The table a write statement's counted rows belong to: its last write verb's, since a statement's data-modifying
