@@ -12,16 +12,34 @@ import { must } from './storeCall.ts';
 
 /**
  * Stored contacts normalised for matching, kept for one reconcile run: the same candidates come back batch after
- * batch, and many are contacts this run wrote. Each is kept with its change sequence number, so a contact
- * changed meanwhile is read again. The least recently used go first past `MATCH_CACHE_SIZE`, so memory stays
- * bounded whatever the tenant's size.
+ * batch, and many are contacts this run wrote. The cache knows every change to the tenant's contacts up to
+ * `checkedThrough` and holds no record a change after its reading overtook, so a hit needs no look-up. The least
+ * recently used go first past `MATCH_CACHE_SIZE`, so memory stays bounded whatever the tenant's size.
  */
 export class MatchCache {
   private readonly records = new Map<string, { changeSeq: number; record: MatchRecord }>();
 
-  /** The change number the cached record of `id` was read at, or null when none is cached. */
-  seqOf(id: string): number | null {
-    return this.records.get(id)?.changeSeq ?? null;
+  /** `checkedThrough`: the tenant's change high water, read before anything is put. */
+  constructor(private checkedThrough: number) {}
+
+  /** The change number every change up to which this cache has accounted for. */
+  get changesCheckedThrough(): number {
+    return this.checkedThrough;
+  }
+
+  /** Accounts for the changes after `changesCheckedThrough` (in change order): a record read before its change goes. */
+  applyChanges(changes: ReadonlyArray<{ id: string; changeSeq: number }>): void {
+    for (const { id, changeSeq } of changes) {
+      const cached = this.records.get(id);
+      if (cached !== undefined && cached.changeSeq < changeSeq) this.records.delete(id);
+      this.checkedThrough = Math.max(this.checkedThrough, changeSeq);
+    }
+  }
+
+  /** Forgets every record, with every change up to `highWater` accounted for (none can overtake an empty cache). */
+  reset(highWater: number): void {
+    this.records.clear();
+    this.checkedThrough = Math.max(this.checkedThrough, highWater);
   }
 
   /** The cached record of `id`, counted as a use. */
@@ -35,6 +53,7 @@ export class MatchCache {
     return cached.record;
   }
 
+  /** Keeps `record`, read at change number `changeSeq` (or written with it). */
   put(id: string, changeSeq: number, record: MatchRecord): MatchRecord {
     this.records.delete(id);
     this.records.set(id, { changeSeq, record });
@@ -46,8 +65,33 @@ export class MatchCache {
   }
 }
 
-/** About 12 MB of normalised records (measured: about 0.6 KB each on generated UK contacts). */
-export const MATCH_CACHE_SIZE = 20_000;
+/**
+ * About 30 MB of normalised records (measured: about 0.6 KB each on generated UK contacts): half of a
+ * 100,000-contact tenant, whose batches find their candidates all over it.
+ */
+export const MATCH_CACHE_SIZE = 50_000;
+
+/**
+ * Changes listed at most per batch to bring the cache up to date. A batch of this run's own writes lists about
+ * its size; more than this (an import, another connection's first sync) and re-reading is cheaper: the cache
+ * starts over.
+ */
+export const CHANGES_PER_CHECK = 5_000;
+
+/** Brings `cache` up to the tenant's latest changes. */
+export async function refreshMatchCache(
+  store: Store,
+  tenantId: string,
+  cache: MatchCache,
+  clock: () => Date,
+): Promise<void> {
+  const changes = await must(
+    store.listChangeSeqs({ tenantId, afterSeq: cache.changesCheckedThrough, limit: CHANGES_PER_CHECK }),
+    clock,
+  );
+  if (changes.length < CHANGES_PER_CHECK) cache.applyChanges(changes);
+  else cache.reset(await must(store.localChangeHighWater({ tenantId }), clock));
+}
 
 /**
  * Decides which local contact each unlinked record belongs to. A record that duplicates another record of the
@@ -155,26 +199,23 @@ async function storedCandidates(
   const wanted = [...new Set([...idsOf.values()].flatMap((ids) => [...ids]))];
   const recordOf = new Map<string, MatchRecord>();
   if (wanted.length > 0) {
-    const changed = await must(
-      store.getChangedMatchRecords({
-        tenantId,
-        contacts: wanted.map((id) => ({ id, knownSeq: matchCache.seqOf(id) })),
-      }),
-      clock,
-    );
-    // The unchanged first: putting the changed ones may push them out of the cache.
-    const changedIds = new Set(changed.map((c) => c.id));
+    await refreshMatchCache(store, tenantId, matchCache, clock);
+    // The cached first: putting the ones read may push them out of the cache.
+    const unknown: string[] = [];
     for (const id of wanted) {
-      const cached = changedIds.has(id) ? undefined : matchCache.use(id);
-      if (cached !== undefined) recordOf.set(id, cached);
+      const cached = matchCache.use(id);
+      if (cached === undefined) unknown.push(id);
+      else recordOf.set(id, cached);
     }
-    const unstored = changed.filter((c) => c.matchRecord === null);
+    const read =
+      unknown.length === 0 ? [] : await must(store.getMatchRecords({ tenantId, ids: unknown }), clock);
+    const unstored = read.filter((c) => c.matchRecord === null);
     const documents =
       unstored.length === 0
         ? []
         : await must(store.getContacts({ tenantId, ids: unstored.map((c) => c.id) }), clock);
     const documentOf = new Map(documents.map((c) => [c.id, c]));
-    for (const { id, changeSeq, matchRecord } of changed) {
+    for (const { id, changeSeq, matchRecord } of read) {
       const document = documentOf.get(id);
       const record = matchRecord ?? (document === undefined ? null : toMatchRecord(id, document.contact));
       // A document read after its record may be newer: kept at that later number, never at the older one.

@@ -71,7 +71,10 @@ export function createReconcilePhase(deps: PhaseDeps) {
     // Each staged record is in one batch only and links are written for the batch's own records, so a
     // connection without links now gets none that a later batch could find: its first sync skips the look-ups.
     const linkless = !(await must(store.hasLinks(ref), clock));
-    const matchCache = new MatchCache();
+    // Read before the run reads or writes a contact: every change after it is one the cache must account for.
+    const matchCache = new MatchCache(
+      await must(store.localChangeHighWater({ tenantId: ref.tenantId }), clock),
+    );
     const totals = { upserts: 0, plannedWrites: 0, conflicts: 0 };
     for (;;) {
       signal.throwIfAborted();

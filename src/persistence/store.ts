@@ -121,13 +121,23 @@ export interface ContactStore {
   }): StoreResult<UpsertOutcome>;
   getContacts(params: { tenantId: string; ids: string[] }): StoreResult<StoredContact[]>;
   /**
-   * The listed contacts that exist and whose change sequence number is not `knownSeq` (null: not known), each
-   * with its current number and stored match record (`null` when none can be trusted: normalise its document).
+   * The listed contacts that exist, each with its change sequence number and stored match record (`null` when
+   * none can be trusted: normalise its document).
    */
-  getChangedMatchRecords(params: {
+  getMatchRecords(params: {
     tenantId: string;
-    contacts: Array<{ id: string; knownSeq: number | null }>;
+    ids: string[];
   }): StoreResult<Array<{ id: string; changeSeq: number; matchRecord: MatchRecord | null }>>;
+  /**
+   * The first `limit` contacts changed after `afterSeq`, in change order, by id and change number only. Writers
+   * of a tenant's contacts take their numbers one at a time (see `lockTenantChanges`), so a reader that has seen
+   * every number up to N has seen every change committed before N's.
+   */
+  listChangeSeqs(params: {
+    tenantId: string;
+    afterSeq: number;
+    limit: number;
+  }): StoreResult<Array<{ id: string; changeSeq: number }>>;
   /** Page by id (`afterId` exclusive), each contact with its links. */
   listContacts(params: {
     tenantId: string;

@@ -77,7 +77,8 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   loadSnapshot: { input: connectionRef, output: snapshotRecordSchema.nullable() },
   upsertContacts: null,
   getContacts: null,
-  getChangedMatchRecords: null,
+  getMatchRecords: null,
+  listChangeSeqs: null,
   listContacts: {
     input: tenantRef.extend({
       afterId: id.exactOptional(),

@@ -187,7 +187,7 @@ export function describeStoreData(name: string, backend: () => Backend) {
       expect(unwrap(await store.findCandidates({ tenantId: tenant.id, keys }))).toEqual([]);
     });
 
-    it('hands back the stored match records of the contacts changed since the caller read them', async () => {
+    it('hands back the stored match records of the listed contacts', async () => {
       const { tenant } = await tenantWithConnection(store);
       const [a, b] = [randomUUID(), randomUUID()];
       const ann = contact({ firstName: 'Ann', lastName: 'Lee', email: 'Ann.Lee@Example.com' });
@@ -201,21 +201,20 @@ export function describeStoreData(name: string, backend: () => Backend) {
           now: T0,
         }),
       );
-      const changed = (knownA: number | null, knownB: number | null, tenantId = tenant.id) =>
-        store.getChangedMatchRecords({
-          tenantId,
-          contacts: [
-            { id: a, knownSeq: knownA },
-            { id: randomUUID(), knownSeq: null },
-            { id: b, knownSeq: knownB },
-          ],
-        });
-      expect(unwrap(await changed(null, written.changeSeqs[b] ?? -1))).toEqual([
+      const records = async (tenantId = tenant.id) =>
+        unwrap(await store.getMatchRecords({ tenantId, ids: [a, randomUUID(), b] })).sort((x, y) =>
+          x.id === a ? -1 : y.id === a ? 1 : 0,
+        );
+      expect(await records()).toEqual([
         { id: a, changeSeq: written.changeSeqs[a], matchRecord: toMatchRecord(a, ann) },
+        {
+          id: b,
+          changeSeq: written.changeSeqs[b],
+          matchRecord: toMatchRecord(b, contact({ firstName: 'Bob' })),
+        },
       ]);
-      expect(unwrap(await changed(written.changeSeqs[a] ?? -1, written.changeSeqs[b] ?? -1))).toEqual([]);
       const other = await tenantWithConnection(store);
-      expect(unwrap(await changed(null, null, other.tenant.id))).toEqual([]);
+      expect(await records(other.tenant.id)).toEqual([]);
 
       // A change rewrites the record with the document.
       const moved = { ...ann, email: 'ann@elsewhere.test' };
@@ -226,7 +225,7 @@ export function describeStoreData(name: string, backend: () => Backend) {
           now: at(1),
         }),
       );
-      const [again] = unwrap(await changed(written.changeSeqs[a] ?? -1, written.changeSeqs[b] ?? -1));
+      const [again] = await records();
       expect(again).toEqual({
         id: a,
         changeSeq: rewritten.changeSeqs[a],
@@ -240,7 +239,33 @@ export function describeStoreData(name: string, backend: () => Backend) {
         `UPDATE contacts SET match_record = replace(match_record, '"v":', '"v":9') WHERE id = $1`,
         [a],
       );
-      expect(unwrap(await changed(null, null)).map((c) => c.matchRecord)).toEqual([null, null]);
+      expect((await records()).map((c) => c.matchRecord)).toEqual([null, null]);
+    });
+
+    it('lists the contacts changed after a change number, in change order, a page at a time', async () => {
+      const { tenant } = await tenantWithConnection(store);
+      const other = await tenantWithConnection(store);
+      const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+      const start = unwrap(await store.localChangeHighWater({ tenantId: tenant.id }));
+      const write = async (tenantId: string, id: string, firstName: string, now: Date) =>
+        unwrap(
+          await store.upsertContacts({ tenantId, contacts: [{ id, contact: contact({ firstName }) }], now }),
+        ).changeSeqs[id];
+      const seqA = await write(tenant.id, a, 'A', T0);
+      const seqB = await write(tenant.id, b, 'B', T0);
+      await write(other.tenant.id, c, 'C', T0);
+      const seqA2 = await write(tenant.id, a, 'A2', at(1));
+      const changes = (afterSeq: number, limit = 10) =>
+        store.listChangeSeqs({ tenantId: tenant.id, afterSeq, limit });
+      // A contact changed twice is listed once, at its latest number; the other tenant's change is not listed.
+      expect(unwrap(await changes(start))).toEqual([
+        { id: b, changeSeq: seqB },
+        { id: a, changeSeq: seqA2 },
+      ]);
+      expect(seqA).toBeLessThan(seqB ?? 0);
+      expect(unwrap(await changes(start, 1))).toEqual([{ id: b, changeSeq: seqB }]);
+      expect(unwrap(await changes(seqB ?? 0))).toEqual([{ id: a, changeSeq: seqA2 }]);
+      expect(unwrap(await changes(seqA2 ?? 0))).toEqual([]);
     });
 
     it('stores links with merge base, pushed hashes and remote version, looked up in bulk', async () => {

@@ -42,13 +42,15 @@ const matchRecordRowSchema = z.object({
   changeSeq: z.coerce.number().int(),
   matchRecord: z.string().nullable(),
 });
+const changeSeqRowSchema = matchRecordRowSchema.pick({ id: true, changeSeq: true });
 const highWaterSchema = z.object({ seq: z.coerce.number().int() });
 
 type ContactMethods = Pick<
   ContactStore,
   | 'upsertContacts'
   | 'getContacts'
-  | 'getChangedMatchRecords'
+  | 'getMatchRecords'
+  | 'listChangeSeqs'
   | 'listContacts'
   | 'localChangeHighWater'
   | 'listLocalChanges'
@@ -105,16 +107,13 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
         });
       }),
 
-    getChangedMatchRecords: ({ tenantId, contacts }) =>
+    getMatchRecords: ({ tenantId, ids }) =>
       guarded(async () => {
-        // Only the contacts whose change number is not the caller's come back: a reconcile run already holds
-        // most candidates, and handing over a row costs more than finding it.
         const { rows } = await client.query(
           `SELECT c.id, c.change_seq AS "changeSeq", c.match_record AS "matchRecord"
-           FROM unnest($2::uuid[], $3::bigint[]) AS u(id, seq)
-           JOIN contacts c ON c.tenant_id = $1 AND c.id = u.id
-           WHERE c.change_seq IS DISTINCT FROM u.seq`,
-          [tenantId, contacts.map((c) => c.id), contacts.map((c) => c.knownSeq)],
+           FROM unnest($2::uuid[]) AS u(id)
+           JOIN contacts c ON c.tenant_id = $1 AND c.id = u.id`,
+          [tenantId, ids],
         );
         const parsed = parseRows(matchRecordRowSchema, rows, 'contact match record');
         if (!parsed.ok) return parsed;
@@ -125,6 +124,16 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
             matchRecord: readStoredMatchRecord(row.id, row.matchRecord),
           })),
         );
+      }),
+
+    listChangeSeqs: ({ tenantId, afterSeq, limit }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT id, change_seq AS "changeSeq" FROM contacts
+           WHERE tenant_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3`,
+          [tenantId, afterSeq, limit],
+        );
+        return parseRows(changeSeqRowSchema, rows, 'contact change');
       }),
 
     getContacts: ({ tenantId, ids }) =>
