@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { toMatchRecord } from '../core/dedup/matchRecord.ts';
-import { MATCH_CACHE_SIZE, MatchCache } from './inboundOwners.ts';
+import { canonicalContactSchema } from '../core/schemas.ts';
+import { openMemoryStore } from '../persistence/openStore.ts';
+import { MATCH_CACHE_SIZE, MatchCache, refreshMatchCache } from './inboundOwners.ts';
 
 const record = (id: string) => toMatchRecord(id, { firstName: 'Ann', lastName: 'Lee' });
 
@@ -43,5 +46,46 @@ describe('MatchCache', () => {
     expect(cache.use('c1')).toBeUndefined();
     expect(cache.use('c0')?.id).toBe('c0');
     expect(cache.use('new')?.id).toBe('new');
+  });
+});
+
+describe('refreshMatchCache', () => {
+  it("accounts for the tenant's changes since it last looked, and starts over past its limit", async () => {
+    const opened = await openMemoryStore();
+    if (!opened.ok) throw new Error(opened.error.message);
+    const store = opened.value;
+    const clock = () => new Date();
+    const unwrap = <T>(result: { ok: true; value: T } | { ok: false; error: { message: string } }): T => {
+      if (!result.ok) throw new Error(result.error.message);
+      return result.value;
+    };
+    try {
+      const tenant = unwrap(await store.createTenant({ name: 'agency', syncIntervalSeconds: 900 }));
+      const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+      const save = async (id: string, firstName: string) => {
+        const contact = canonicalContactSchema.parse({ firstName, lastName: 'Lee' });
+        const written = unwrap(
+          await store.upsertContacts({ tenantId: tenant.id, contacts: [{ id, contact }], now: clock() }),
+        );
+        return written.changeSeqs[id] ?? -1;
+      };
+      const cache = new MatchCache(unwrap(await store.localChangeHighWater({ tenantId: tenant.id })));
+      cache.put(a, await save(a, 'Ann'), record(a));
+      cache.put(b, await save(b, 'Bea'), record(b));
+      const seqA = await save(a, 'Anne');
+      await refreshMatchCache(store, tenant.id, cache, clock);
+      expect(cache.use(a)).toBeUndefined();
+      expect(cache.use(b)?.id).toBe(b);
+      expect(cache.changesCheckedThrough).toBe(seqA);
+
+      cache.put(a, seqA, record(a));
+      await save(b, 'Beatrice');
+      const last = await save(c, 'Cy');
+      await refreshMatchCache(store, tenant.id, cache, clock, 2);
+      expect(cache.use(a)).toBeUndefined();
+      expect(cache.changesCheckedThrough).toBe(last);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -22,7 +22,7 @@ export class MatchCache {
   /** `checkedThrough`: the tenant's change high water, read before anything is put. */
   constructor(private checkedThrough: number) {}
 
-  /** The change number every change up to which this cache has accounted for. */
+  /** Every change numbered up to this is accounted for. */
   get changesCheckedThrough(): number {
     return this.checkedThrough;
   }
@@ -78,18 +78,19 @@ export const MATCH_CACHE_SIZE = 50_000;
  */
 export const CHANGES_PER_CHECK = 5_000;
 
-/** Brings `cache` up to the tenant's latest changes. */
+/** Brings `cache` up to the tenant's latest changes; past `limit` of them, it starts over. */
 export async function refreshMatchCache(
   store: Store,
   tenantId: string,
   cache: MatchCache,
   clock: () => Date,
+  limit = CHANGES_PER_CHECK,
 ): Promise<void> {
   const changes = await must(
-    store.listChangeSeqs({ tenantId, afterSeq: cache.changesCheckedThrough, limit: CHANGES_PER_CHECK }),
+    store.listChangeSeqs({ tenantId, afterSeq: cache.changesCheckedThrough, limit }),
     clock,
   );
-  if (changes.length < CHANGES_PER_CHECK) cache.applyChanges(changes);
+  if (changes.length < limit) cache.applyChanges(changes);
   else cache.reset(await must(store.localChangeHighWater({ tenantId }), clock));
 }
 
