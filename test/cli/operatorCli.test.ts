@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openApp } from '../../src/main.ts';
 import { startSimulator } from '../support/simulators.ts';
+import { tempDirs } from '../support/tempDirs.ts';
 
 /** The real CLI as a child process on its own embedded database; never a Postgres the caller may have set. */
 function cli(dataDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -43,7 +43,8 @@ async function json<T>(run: Promise<{ code: number; stdout: string; stderr: stri
  */
 const TIMEOUT_MS = 300_000;
 
-const freshDataDir = () => join(mkdtempSync(join(tmpdir(), 'crm-sync-cli-')), 'data');
+const freshRoot = tempDirs('crm-sync-cli-');
+const freshDataDir = () => join(freshRoot(), 'data');
 
 const sim = await startSimulator('reapit', { contacts: 30, seed: 3 });
 afterAll(() => sim.close());

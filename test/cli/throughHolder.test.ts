@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CliRun, cliEnv, runCli, startCliDaemon } from '../support/cliProcess.ts';
 import { startSimulator } from '../support/simulators.ts';
+import { tempDirs } from '../support/tempDirs.ts';
 
 /**
  * Issue #4: while `serve` or `worker` holds the embedded database, the other commands go through it. Each case
@@ -14,7 +15,8 @@ import { startSimulator } from '../support/simulators.ts';
  */
 const TIMEOUT_MS = 300_000;
 
-const freshDataDir = () => join(mkdtempSync(join(tmpdir(), 'crm-sync-holder-')), 'data');
+const freshRoot = tempDirs('crm-sync-holder-');
+const freshDataDir = () => join(freshRoot(), 'data');
 
 const sim = await startSimulator('reapit', { contacts: 20, seed: 5 });
 afterAll(() => sim.close());

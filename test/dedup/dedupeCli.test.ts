@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../support/tempDirs.ts';
 
 const run = (...args: string[]) => {
   const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'dedupe', ...args], {
@@ -11,7 +12,7 @@ const run = (...args: string[]) => {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 };
 
-const csv = join(mkdtempSync(join(tmpdir(), 'dedupe-')), 'contacts.csv');
+const csv = join(tempDirs('dedupe-')(), 'contacts.csv');
 writeFileSync(
   csv,
   [

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openApp } from '../../src/main.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
 import { startSimulator } from '../support/simulators.ts';
+import { tempDirs } from '../support/tempDirs.ts';
 
 /** Resolves with the first stdout line matching `pattern`, or rejects when the process exits first. */
 function waitForLine(child: ReturnType<typeof spawn>, pattern: RegExp): Promise<string> {
@@ -22,9 +22,11 @@ function waitForLine(child: ReturnType<typeof spawn>, pattern: RegExp): Promise<
   });
 }
 
+const freshDataDir = tempDirs('crm-sync-serve-');
+
 describe('crm-sync serve', () => {
   it('prints the page URL and a generated token, publishes its URL, serves Inngest, and stops on SIGTERM', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'crm-sync-serve-'));
+    const dataDir = freshDataDir();
     const env = {
       ...process.env,
       CRM_SYNC_DATA_DIR: dataDir,
@@ -68,7 +70,7 @@ describe('crm-sync serve', () => {
   }, 120_000);
 
   it('without Inngest, runs the embedded scheduler: a due connection is synced while it serves', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'crm-sync-serve-'));
+    const dataDir = freshDataDir();
     const env = {
       ...process.env,
       CRM_SYNC_DATA_DIR: dataDir,

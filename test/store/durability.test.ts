@@ -1,19 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readDataDirLock } from '../../src/persistence/dataDirLock.ts';
 import { openStore } from '../../src/persistence/openStore.ts';
+import { tempDirs } from '../support/tempDirs.ts';
 import { unwrap } from './backends.ts';
 
+const freshDataDir = tempDirs('crm-sync-durable-');
 const writer = path.join(import.meta.dirname, 'children', 'writer.ts');
 const secretKey = randomBytes(32).toString('hex');
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 function child(mode: 'write' | 'open', dataDir: string): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', writer, mode, dataDir, secretKey], {
@@ -45,8 +41,7 @@ const open = (dataDir: string) =>
 
 describe('embedded store across processes', () => {
   it('keeps every committed batch when the writer is killed with SIGKILL mid-batch', async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'crm-sync-durable-'));
-    dirs.push(dataDir);
+    const dataDir = freshDataDir();
     const proc = child('write', dataDir);
     const lines = await readUntil(proc, (line) => line === 'committed 5');
     const exited = new Promise((resolve) => proc.on('exit', resolve));
@@ -65,8 +60,7 @@ describe('embedded store across processes', () => {
   });
 
   it('refuses a second process with a message naming the holder', async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'crm-sync-locked-'));
-    dirs.push(dataDir);
+    const dataDir = freshDataDir();
     const store = unwrap(await open(dataDir));
     try {
       await store.publishAdminUrl('http://127.0.0.1:3999');

@@ -1,22 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
 import { openStore } from '../../src/persistence/openStore.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { runConnection } from '../../src/runner/connectionRunner.ts';
 import { type StartedSimulator, startSimulator } from '../support/simulators.ts';
+import { tempDirs } from '../support/tempDirs.ts';
 
 const cli = path.join(import.meta.dirname, '..', '..', 'src', 'cli.ts');
 const secretKey = randomBytes(32).toString('hex');
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const freshDataDir = tempDirs('crm-sync-worker-');
 
 async function open(dataDir: string): Promise<StoreHandle> {
   const opened = await openStore({
@@ -30,8 +27,7 @@ async function open(dataDir: string): Promise<StoreHandle> {
 
 /** An embedded database with one tenant and one due connection to `sim`; closed again for the worker. */
 async function seed(sim: StartedSimulator) {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'crm-sync-worker-'));
-  dirs.push(dataDir);
+  const dataDir = freshDataDir();
   const store = await open(dataDir);
   try {
     const tenant = await store.createTenant({ name: 'agency-worker', syncIntervalSeconds: 900 });
