@@ -19,7 +19,7 @@ import { must } from './storeCall.ts';
 export class MatchCache {
   private readonly records = new Map<string, { changeSeq: number; record: MatchRecord }>();
 
-  /** `checkedThrough`: the tenant's change high water, read before anything is put. */
+  /** `checkedThrough`: a change high water of the tenant read before anything is put. */
   constructor(private checkedThrough: number) {}
 
   /** Every change numbered up to this is accounted for. */
@@ -66,8 +66,8 @@ export class MatchCache {
 }
 
 /**
- * About 30 MB of normalised records (measured: about 0.6 KB each on generated UK contacts): half of a
- * 100,000-contact tenant, whose batches find their candidates all over it.
+ * Half of a 100,000-contact tenant, whose batches find their candidates all over it. About 55 MB when full: the
+ * Postgres orchestrator's peak at 1,000,000 contacts rose by 34 MB from 20,000 entries to 50,000.
  */
 export const MATCH_CACHE_SIZE = 50_000;
 

@@ -71,10 +71,9 @@ export function createReconcilePhase(deps: PhaseDeps) {
     // Each staged record is in one batch only and links are written for the batch's own records, so a
     // connection without links now gets none that a later batch could find: its first sync skips the look-ups.
     const linkless = !(await must(store.hasLinks(ref), clock));
-    // Read before the run reads or writes a contact: every change after it is one the cache must account for.
-    const matchCache = new MatchCache(
-      await must(store.localChangeHighWater({ tenantId: ref.tenantId }), clock),
-    );
+    // Every change after the cycle's local high water is one the cache must account for (a re-run's older mark
+    // only lists more of them).
+    const matchCache = new MatchCache(localHighWater);
     const totals = { upserts: 0, plannedWrites: 0, conflicts: 0 };
     for (;;) {
       signal.throwIfAborted();
