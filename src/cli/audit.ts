@@ -1,17 +1,22 @@
 import type { Command } from 'commander';
-import type { AuditEntry } from '../persistence/audit.ts';
+import type { AuditEntry, AuditItem, AuditListName } from '../persistence/audit.ts';
 import type { Tenant } from '../persistence/records.ts';
+import type { Store } from '../persistence/store.ts';
 import { must, parseIntegerArg, requireConnection, requireProvider, requireTenant, withApp } from './app.ts';
-import { clip, formatInstant, formatTable, print } from './output.ts';
+import { clip, formatInstant, formatTable, printJsonStreamed } from './output.ts';
 
 /** Cycles listed when `--limit` is not given. */
 const DEFAULT_LIMIT = 20;
 /** Detail lines of each kind shown per cycle in human output; `--json` has them all. */
 const DETAILS_PER_KIND = 5;
+/** Items `--json` reads of a list at a time (the store's largest page): what it holds of a list at once. */
+export const ITEMS_PER_PAGE = 1000;
 
 /**
- * `audit --tenant T [--provider P] [--limit N]`: what each cycle did, newest first: window, counts, every
- * conflict with both values and the winner, every duplicate suppressed and why, every error.
+ * `audit --tenant T [--provider P] [--limit N] [--json]`: what each cycle did, newest first: window, counts,
+ * conflicts with both values and the winner, duplicates suppressed and why, errors. People get the first few of
+ * each; `--json` gets every item, read and written a page at a time, so an entry of 200,000 duplicates costs
+ * no more memory than a small one.
  */
 export function registerAudit(program: Command): void {
   program
@@ -20,7 +25,7 @@ export function registerAudit(program: Command): void {
     .requiredOption('--tenant <name>', 'tenant name')
     .option('--provider <name>', 'only this connection')
     .option('--limit <n>', `cycles to show, 1 to 1000 (default ${DEFAULT_LIMIT})`)
-    .option('--json', 'print an array of audit entries as JSON')
+    .option('--json', 'print an array of audit entries as JSON, every item of every list')
     .action(async (flags: { tenant: string; provider?: string; limit?: string; json?: boolean }) => {
       const entry = flags.provider === undefined ? null : requireProvider(flags.provider);
       const limit =
@@ -33,19 +38,24 @@ export function registerAudit(program: Command): void {
             tenantId: tenant.id,
             ...(connection === null ? {} : { connectionId: connection.id }),
             limit,
+            // JSON pages through every list below; people see the first few items of each.
+            itemsPerList: flags.json ? 0 : DETAILS_PER_KIND,
           }),
           'reading the audit log',
         );
-        print(
-          flags.json,
-          page.entries.map((e) => auditJson(tenant, e)),
-          () => (page.entries.length === 0 ? 'no cycles audited yet\n' : formatAudit(page.entries)),
-        );
+        if (flags.json) {
+          await printJsonStreamed(page.entries.map((e) => auditJson(store, tenant, e)));
+        } else {
+          process.stdout.write(
+            page.entries.length === 0 ? 'no cycles audited yet\n' : formatAudit(page.entries),
+          );
+        }
       });
     });
 }
 
-function auditJson(tenant: Tenant, entry: AuditEntry) {
+/** An entry as `--json` prints it; its lists are read from the store as they are written. */
+function auditJson(store: Store, tenant: Tenant, entry: AuditEntry) {
   const { body } = entry;
   return {
     id: entry.id,
@@ -57,12 +67,31 @@ function auditJson(tenant: Tenant, entry: AuditEntry) {
     window: body.window,
     fetched: body.fetched,
     written: body.written,
-    conflicts: body.conflicts,
-    duplicatesSuppressed: body.duplicatesSuppressed,
-    errors: body.errors,
+    conflicts: itemPages(store, entry, 'conflicts'),
+    duplicatesSuppressed: itemPages(store, entry, 'duplicatesSuppressed'),
+    errors: itemPages(store, entry, 'errors'),
     startedAt: body.startedAt,
     finishedAt: body.finishedAt,
   };
+}
+
+/** Every item of one list of an entry, one page at a time; an empty list needs no request. */
+async function* itemPages(store: Store, entry: AuditEntry, list: AuditListName): AsyncGenerator<AuditItem[]> {
+  let offset: number | null = entry.itemCounts[list] === 0 ? null : 0;
+  while (offset !== null) {
+    const page = must(
+      await store.listAuditItems({
+        tenantId: entry.tenantId,
+        auditId: entry.id,
+        list,
+        offset,
+        limit: ITEMS_PER_PAGE,
+      }),
+      `reading the ${list} of audit entry ${entry.id}`,
+    );
+    yield page.items;
+    offset = page.nextOffset;
+  }
 }
 
 /** One aligned line per cycle, each followed by its indented conflict, duplicate and error lines. */
@@ -76,9 +105,9 @@ function formatAudit(entries: readonly AuditEntry[]): string {
       { header: 'created', cell: (e) => String(e.body.written.created), alignRight: true },
       { header: 'updated', cell: (e) => String(e.body.written.updated), alignRight: true },
       { header: 'unchanged', cell: (e) => String(e.body.written.unchanged), alignRight: true },
-      { header: 'conflicts', cell: (e) => String(e.body.conflicts.length), alignRight: true },
-      { header: 'duplicates', cell: (e) => String(e.body.duplicatesSuppressed.length), alignRight: true },
-      { header: 'errors', cell: (e) => String(e.body.errors.length), alignRight: true },
+      { header: 'conflicts', cell: (e) => String(e.itemCounts.conflicts), alignRight: true },
+      { header: 'duplicates', cell: (e) => String(e.itemCounts.duplicatesSuppressed), alignRight: true },
+      { header: 'errors', cell: (e) => String(e.itemCounts.errors), alignRight: true },
       { header: 'cycle', cell: (e) => e.body.cycleId },
     ],
     entries,
@@ -92,7 +121,8 @@ function formatAudit(entries: readonly AuditEntry[]): string {
     .join('');
 }
 
-function details({ body }: AuditEntry): string[] {
+/** The entry's first items of each kind (the body holds no more), then how many more there are. */
+function details({ body, itemCounts }: AuditEntry): string[] {
   const conflicts = body.conflicts.map(
     (c) =>
       `conflict  ${c.contactId} ${c.field}: crm ${clip(JSON.stringify(c.crm), 60)}, local ${clip(JSON.stringify(c.local), 60)} → ${c.winner} wins`,
@@ -105,14 +135,13 @@ function details({ body }: AuditEntry): string[] {
       `error     ${e.status === null ? '' : `${e.status} `}${clip(e.message, 200)}${e.retry ? ' (retryable)' : ''}`,
   );
   return [
-    ...capped(conflicts, 'conflicts'),
-    ...capped(duplicates, 'duplicates'),
-    ...capped(errors, 'errors'),
+    ...withMore(conflicts, itemCounts.conflicts, 'conflicts'),
+    ...withMore(duplicates, itemCounts.duplicatesSuppressed, 'duplicates'),
+    ...withMore(errors, itemCounts.errors, 'errors'),
   ];
 }
 
-function capped(lines: string[], noun: string): string[] {
-  if (lines.length <= DETAILS_PER_KIND) return lines;
-  const more = lines.length - DETAILS_PER_KIND;
-  return [...lines.slice(0, DETAILS_PER_KIND), `… ${more} more ${noun} (audit --json lists them all)`];
+function withMore(lines: string[], total: number, noun: string): string[] {
+  const more = total - lines.length;
+  return more > 0 ? [...lines, `… ${more} more ${noun} (audit --json lists them all)`] : lines;
 }

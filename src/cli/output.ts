@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+
 /** How operator commands print: aligned tables and short lines for people, JSON for programs. */
 
 /** A column of a table: its heading and how to read a row's cell. */
@@ -53,3 +55,85 @@ export function clip(text: string, max: number): string {
 
 /** `1 contact` / `2 contacts`. */
 export const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
+/**
+ * Writes `value` to stdout as `print` writes JSON (`JSON.stringify(value, null, 2)` and a newline) without
+ * building the whole text: arrays and plain objects are written part by part, and an async iterable is written
+ * as one array of all the items of all its pages, each page asked for once the previous one is written. A value
+ * whose long lists come page by page from the store is printed holding one page at a time.
+ */
+export async function printJsonStreamed(value: unknown): Promise<void> {
+  const out = new StdoutWriter();
+  await writeJson(out, value, '');
+  out.push('\n');
+  await out.flush();
+}
+
+/** Buffers small pieces; `flush` writes them in one call and waits while stdout is full. */
+class StdoutWriter {
+  private pieces: string[] = [];
+  push(text: string): void {
+    this.pieces.push(text);
+  }
+  async flush(): Promise<void> {
+    const text = this.pieces.join('');
+    this.pieces = [];
+    if (text !== '' && !process.stdout.write(text)) await once(process.stdout, 'drain');
+  }
+}
+
+const isPagedArray = (value: unknown): value is AsyncIterable<readonly unknown[]> =>
+  typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' &&
+  value !== null &&
+  [Object.prototype, null].includes(Object.getPrototypeOf(value) as object | null);
+
+/** Values `JSON.stringify` leaves out of an object and writes as `null` in an array. */
+const isOmitted = (value: unknown) =>
+  value === undefined || typeof value === 'function' || typeof value === 'symbol';
+
+async function writeJson(out: StdoutWriter, value: unknown, indent: string): Promise<void> {
+  if (isPagedArray(value)) {
+    // Items come from the store: plain JSON, each written whole.
+    await writeElements(out, value, indent, async (item, inner) => writeLeaf(out, item, inner));
+  } else if (Array.isArray(value)) {
+    await writeElements(out, [value], indent, (item, inner) => writeJson(out, item, inner));
+  } else if (isPlainObject(value)) {
+    const inner = `${indent}  `;
+    const fields = Object.entries(value).filter(([, field]) => !isOmitted(field));
+    for (const [i, [key, field]] of fields.entries()) {
+      out.push(`${i === 0 ? '{' : ','}\n${inner}${JSON.stringify(key)}: `);
+      await writeJson(out, field, inner);
+    }
+    out.push(fields.length === 0 ? '{}' : `\n${indent}}`);
+  } else {
+    writeLeaf(out, value, indent);
+  }
+}
+
+/** One JSON array of every item of every page; written out after each page. */
+async function writeElements(
+  out: StdoutWriter,
+  pages: AsyncIterable<readonly unknown[]> | Iterable<readonly unknown[]>,
+  indent: string,
+  writeItem: (item: unknown, inner: string) => Promise<void>,
+): Promise<void> {
+  const inner = `${indent}  `;
+  let written = 0;
+  for await (const page of pages) {
+    for (const item of page) {
+      out.push(`${written === 0 ? '[' : ','}\n${inner}`);
+      await writeItem(item, inner);
+      written += 1;
+    }
+    await out.flush();
+  }
+  out.push(written === 0 ? '[]' : `\n${indent}]`);
+}
+
+/** `JSON.stringify` with `indent` before each of its lines but the first (JSON text has no raw newline inside a token). */
+function writeLeaf(out: StdoutWriter, value: unknown, indent: string): void {
+  out.push((JSON.stringify(value, null, 2) ?? 'null').replaceAll('\n', `\n${indent}`));
+}

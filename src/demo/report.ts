@@ -68,7 +68,7 @@ export async function printAuditSummary(app: App, out: (line: string) => void): 
   for (const tenant of tenants.value) {
     const audit = await app.store.listAudit({ tenantId: tenant.id, limit: 50 });
     if (!audit.ok) throw new Error(audit.error.message);
-    for (const { provider, body } of audit.value.entries) {
+    for (const { provider, body, itemCounts } of audit.value.entries) {
       rows.push([
         tenant.name,
         provider,
@@ -77,9 +77,9 @@ export async function printAuditSummary(app: App, out: (line: string) => void): 
         String(body.written.created),
         String(body.written.updated),
         String(body.written.unchanged),
-        String(body.conflicts.length),
-        String(body.duplicatesSuppressed.length),
-        String(body.errors.length),
+        String(itemCounts.conflicts),
+        String(itemCounts.duplicatesSuppressed),
+        String(itemCounts.errors),
         body.finishedAt,
       ]);
     }

@@ -67,13 +67,12 @@ export async function runDemo(
   out('\n1. Initial sync of every connection');
   await syncAll(app, connections, out);
   const firstAudits = await Promise.all(connections.map((c) => latestAudit(app, c)));
-  const suppressed = firstAudits.flatMap((a) => a?.body.duplicatesSuppressed ?? []);
+  const suppressed = firstAudits.reduce((n, a) => n + (a?.itemCounts.duplicatesSuppressed ?? 0), 0);
+  const example = firstAudits.flatMap((a) => a?.body.duplicatesSuppressed ?? [])[0];
   checks.push({
     claim: 'duplicates in the CRMs are suppressed and explained',
-    holds: suppressed.length > 0,
-    detail: suppressed[0]
-      ? `${suppressed.length} suppressed, e.g. ${suppressed[0].incoming}: ${suppressed[0].reason}`
-      : 'none',
+    holds: suppressed > 0 && example !== undefined,
+    detail: example ? `${suppressed} suppressed, e.g. ${example.incoming}: ${example.reason}` : 'none',
   });
 
   out('\n2. Agency users edit their CRMs; NurtureHub records engagement; the same conflict on both sides');

@@ -39,12 +39,33 @@ export const auditBodySchema = z.strictObject({
 });
 export type AuditBody = z.infer<typeof auditBodySchema>;
 
+/** The lists of an audit body, each with its item schema. */
+export const auditItemSchemas = {
+  conflicts: auditConflictSchema,
+  duplicatesSuppressed: auditDuplicateSchema,
+  errors: auditErrorSchema,
+} as const;
+export const auditListNameSchema = z.object(auditItemSchemas).keyof();
+export type AuditListName = z.infer<typeof auditListNameSchema>;
+export type AuditItem = z.infer<(typeof auditItemSchemas)[AuditListName]>;
+
+const itemCount = z.number().int().min(0);
+/** The full length of each list of an entry's body. */
+export const auditItemCountsSchema = z.strictObject({
+  conflicts: itemCount,
+  duplicatesSuppressed: itemCount,
+  errors: itemCount,
+});
+
 export const auditEntrySchema = z.object({
   id: z.coerce.number().int(),
   tenantId: z.uuid(),
   connectionId: z.uuid(),
   provider: providerNameSchema,
+  /** The cycle's body; each list holds its first items only (`itemsPerList` of the query that read it). */
   body: auditBodySchema,
+  /** Each list's full length: `listAuditItems` pages through what the body leaves out. */
+  itemCounts: auditItemCountsSchema,
 });
 export type AuditEntry = z.infer<typeof auditEntrySchema>;
 
@@ -57,5 +78,31 @@ export const auditQuerySchema = z.strictObject({
   /** Paging: entries older than this id (the previous page's `nextBeforeId`). */
   beforeId: z.number().int().optional(),
   limit: z.number().int().min(1).max(1000).default(50),
+  /**
+   * Items kept of each list of each entry's body, cut in the database: a first sync's entry lists every
+   * duplicate it suppressed (about 200,000 for a 1,000,000-contact CRM).
+   */
+  itemsPerList: z.number().int().min(0).max(1000).default(100),
 });
 export type AuditQuery = z.input<typeof auditQuerySchema>;
+
+/** One page of one list of one audit entry. */
+export const auditItemsQuerySchema = z.strictObject({
+  tenantId: z.uuid(),
+  auditId: z.number().int().min(1),
+  list: auditListNameSchema,
+  /** Items to skip, from the start of the list. */
+  offset: z.number().int().min(0).default(0),
+  limit: z.number().int().min(1).max(1000).default(100),
+});
+export type AuditItemsQuery = z.input<typeof auditItemsQuerySchema>;
+
+export const auditItemsPageSchema = z.strictObject({
+  /** In the entry's order. */
+  items: z.array(z.union([auditConflictSchema, auditDuplicateSchema, auditErrorSchema])),
+  /** The list's full length. */
+  total: itemCount,
+  /** The next page's `offset`; `null` after the last item. */
+  nextOffset: z.number().int().min(1).nullable(),
+});
+export type AuditItemsPage = z.infer<typeof auditItemsPageSchema>;

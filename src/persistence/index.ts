@@ -1,4 +1,12 @@
-export type { AuditBody, AuditEntry, AuditQuery } from './audit.ts';
+export type {
+  AuditBody,
+  AuditEntry,
+  AuditItem,
+  AuditItemsPage,
+  AuditItemsQuery,
+  AuditListName,
+  AuditQuery,
+} from './audit.ts';
 export { auditBodySchema } from './audit.ts';
 export { readDataDirLock } from './dataDirLock.ts';
 export { formatLeaseOwner, isPidAlive, ownerGoneOnHost } from './leaseOwner.ts';

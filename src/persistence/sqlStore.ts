@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { err, type Result } from '../core/result.ts';
 import type { SecretBox } from './secrets.ts';
+import { auditMethods } from './sql/audit.ts';
 import { contactMethods } from './sql/contacts.ts';
 import { type SqlContext, transact } from './sql/context.ts';
 import { cycleWorkMethods } from './sql/cycleWork.ts';
@@ -27,6 +28,7 @@ function dataMethods(ctx: SqlContext): StoreData {
     ...contactMethods(ctx),
     ...linkMethods(ctx),
     ...ledgerMethods(ctx),
+    ...auditMethods(ctx),
     ...cycleWorkMethods(ctx),
   };
 }

@@ -1,7 +1,7 @@
 import type { MatchRecord } from '../core/dedup/matchRecord.ts';
 import type { Result } from '../core/result.ts';
 import type { CursorPosition } from '../providers/provider.ts';
-import type { AuditBody, AuditEntry, AuditQuery } from './audit.ts';
+import type { AuditBody, AuditEntry, AuditItemsPage, AuditItemsQuery, AuditQuery } from './audit.ts';
 import type { AuditedNoteKind, CycleWorkStore } from './cycleWork.ts';
 import type {
   Connection,
@@ -249,8 +249,17 @@ export interface LedgerStore {
       notesOf?: { cycleId: string; kinds: readonly AuditedNoteKind[] };
     },
   ): StoreResult<{ auditId: number; alreadyCommitted: boolean }>;
-  /** Newest first; `nextBeforeId` pages on, `null` at the end. */
+  /**
+   * Newest first; `nextBeforeId` pages on, `null` at the end. Each list of each body is cut to its first
+   * `itemsPerList` items in the database, and `itemCounts` gives the full lengths: reading an entry of 200,000
+   * items costs what reading one of `itemsPerList` does. `listAuditItems` reads the rest.
+   */
   listAudit(query: AuditQuery): StoreResult<{ entries: AuditEntry[]; nextBeforeId: number | null }>;
+  /**
+   * One page of one list of the tenant's audit entry `auditId`: up to `limit` items from `offset`, in the
+   * entry's order, cut in the database. `not_found` when the tenant has no such entry.
+   */
+  listAuditItems(query: AuditItemsQuery): StoreResult<AuditItemsPage>;
 }
 
 /** Every data method; the same methods are available inside a transaction. */

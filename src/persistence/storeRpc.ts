@@ -1,7 +1,7 @@
 import { parse, stringify } from 'superjson';
 import { z } from 'zod';
 import type { Result } from '../core/result.ts';
-import { auditEntrySchema, auditQuerySchema } from './audit.ts';
+import { auditEntrySchema, auditItemsPageSchema, auditItemsQuerySchema, auditQuerySchema } from './audit.ts';
 import {
   connectionInputSchema,
   connectionSchema,
@@ -117,6 +117,7 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
     input: auditQuerySchema,
     output: z.strictObject({ entries: z.array(auditEntrySchema), nextBeforeId: z.number().int().nullable() }),
   },
+  listAuditItems: { input: auditItemsQuerySchema, output: auditItemsPageSchema },
   stageRecords: null,
   listStaged: null,
   stagedHighWater: null,

@@ -7,6 +7,7 @@ import { runConnection } from '../../src/runner/connectionRunner.ts';
 import { createServerApp } from '../../src/server/app.ts';
 import { startServer } from '../../src/server/serve.ts';
 import { editInCrm } from '../server/apiFixture.ts';
+import { commitDuplicatesAudit } from '../support/auditEntries.ts';
 import { createSyncHarness, type SyncHarness } from '../support/syncHarness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -77,7 +78,7 @@ const card = (page: Page, connectionId: string) =>
   page.locator(`[data-testid="connection-card"][data-connection-id="${connectionId}"]`);
 
 describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
-  it('signs in, shows each connection state, syncs, shows the new audit row and expands its conflict', async () => {
+  it('signs in, shows each connection state, syncs, shows the new audit row, expands its conflict and pages a long list', async () => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 120, seed: 7 } });
     const app = createServerApp({ store: h.store, runner: h.deps, adminToken: TOKEN });
     const server = await startServer({ app, store: h.store, port: 0, host: '127.0.0.1' });
@@ -163,6 +164,28 @@ describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
       mkdirSync('test-results', { recursive: true });
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
       expect(existsSync(SCREENSHOT)).toBe(true);
+
+      // An entry longer than a page: its row counts every duplicate, its detail adds the rest on demand.
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      const { auditId, duplicates } = await commitDuplicatesAudit(h.store, ref, 130);
+      await page.getByTestId('audit-refresh').click();
+      const large = page.locator(`[data-testid="audit-row"][data-audit-id="${auditId}"]`);
+      await large.waitFor();
+      expect(await large.getByTestId('audit-duplicate-count').textContent()).toBe('130');
+      await large.click();
+      const largeDetail = page.locator(`[data-testid="audit-detail"][data-audit-id="${auditId}"]`);
+      await largeDetail.waitFor({ state: 'visible' });
+      expect(await largeDetail.locator('h4').textContent()).toBe('Suppressed duplicates (130)');
+      const duplicateRows = largeDetail.getByTestId('duplicate-row');
+      expect(await duplicateRows.count()).toBe(100);
+      const showMore = largeDetail.getByTestId('audit-show-more');
+      expect(await showMore.textContent()).toBe('Show 30 more');
+      await showMore.click();
+      await expect.poll(() => duplicateRows.count()).toBe(130);
+      expect(await showMore.count()).toBe(0);
+      expect(await duplicateRows.last().locator('td').first().textContent()).toBe(
+        duplicates.at(-1)?.incoming,
+      );
       expect(pageErrors).toEqual([]);
     } finally {
       await browser?.close();

@@ -3,7 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ITEMS_PER_PAGE } from '../../src/cli/audit.ts';
 import { openApp } from '../../src/main.ts';
+import { credentialsSchema } from '../../src/persistence/records.ts';
+import { commitDuplicatesAudit } from '../support/auditEntries.ts';
 import { startSimulator } from '../support/simulators.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
@@ -48,6 +51,33 @@ const freshDataDir = () => join(freshRoot(), 'data');
 
 const sim = await startSimulator('reapit', { contacts: 30, seed: 3 });
 afterAll(() => sim.close());
+
+/**
+ * Tenant `bigco` with a Reapit connection whose audit log holds an entry of more than two of the pages `--json`
+ * reads a list in, then a small one; written straight to the data directory, before any CLI opens it.
+ */
+async function seedAudit(dataDir: string) {
+  const opened = await openApp({ command: 'test', source: { CRM_SYNC_DATA_DIR: dataDir } });
+  if (!opened.ok) throw new Error(opened.error.message);
+  const { store } = opened.value;
+  try {
+    const tenant = await store.createTenant({ name: 'bigco', syncIntervalSeconds: 900 });
+    if (!tenant.ok) throw new Error(tenant.error.message);
+    const connection = await store.addConnection({
+      tenantId: tenant.value.id,
+      provider: 'reapit',
+      baseUrl: sim.baseUrl,
+      credentials: credentialsSchema.parse(sim.credentials),
+      nextRunAt: new Date(),
+    });
+    if (!connection.ok) throw new Error(connection.error.message);
+    const ref = { tenantId: tenant.value.id, connectionId: connection.value.id };
+    const large = await commitDuplicatesAudit(store, ref, 2 * ITEMS_PER_PAGE + 345);
+    return { large, small: await commitDuplicatesAudit(store, ref, 3) };
+  } finally {
+    await opened.value.close();
+  }
+}
 
 describe('crm-sync operator commands', () => {
   it.concurrent(
@@ -224,6 +254,36 @@ describe('crm-sync operator commands', () => {
       expect(audit[0]?.fetched).toBeGreaterThan(0);
       expect(audit[0]?.written.created).toBe(2);
       expect(Array.isArray(audit[0]?.duplicatesSuppressed)).toBe(true);
+    },
+    TIMEOUT_MS,
+  );
+
+  it.concurrent(
+    'audit --json lists every item of an entry longer than a page; people get five and the full count',
+    async () => {
+      const dir = freshDataDir();
+      const { large, small } = await seedAudit(dir);
+
+      type Audit = { id: number; cycleId: string; duplicatesSuppressed: unknown[] };
+      const audit = await json<Audit[]>(cli(dir, 'audit', '--tenant', 'bigco', '--json'));
+      expect(audit.map((e) => e.id)).toEqual([small.auditId, large.auditId]);
+      expect(audit.map((e) => e.duplicatesSuppressed)).toEqual([small.duplicates, large.duplicates]);
+      expect(audit[1]).toMatchObject({ tenant: 'bigco', provider: 'reapit', conflicts: [], errors: [] });
+      expect(Object.keys(audit[1] ?? {})).toEqual([
+        ...['id', 'cycleId', 'tenant', 'provider', 'connectionId', 'outcome', 'window', 'fetched', 'written'],
+        ...['conflicts', 'duplicatesSuppressed', 'errors', 'startedAt', 'finishedAt'],
+      ]);
+
+      const human = await cli(dir, 'audit', '--tenant', 'bigco');
+      expect(human.code, human.stderr).toBe(0);
+      const lines = human.stdout.split('\n');
+      const row = lines.findIndex((line) => line.endsWith(audit[1]?.cycleId ?? '?'));
+      expect(lines[row]).toMatch(/ 0 +2345 +0 +\S+$/);
+      expect(lines.slice(row + 1)).toEqual([
+        ...large.duplicates.slice(0, 5).map((d) => `    duplicate ${d.incoming} → ${d.matched}: ${d.reason}`),
+        '    … 2340 more duplicates (audit --json lists them all)',
+        '',
+      ]);
     },
     TIMEOUT_MS,
   );

@@ -20,6 +20,7 @@ describe('admin API: authentication', () => {
         ['GET', `${f.base}/connections`],
         ['POST', `${f.base}/connections/${f.h.connectionId}/sync`],
         ['GET', `${f.base}/audit`],
+        ['GET', `${f.base}/audit/1/items/duplicatesSuppressed`],
         ['POST', `${f.base}/engagement`],
         ['GET', '/api/no-such-route'],
       ] as const) {

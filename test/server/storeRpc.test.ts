@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createRemoteStore } from '../../src/persistence/remoteStore.ts';
 import { encodeWire, STORE_RPC_PATH } from '../../src/persistence/storeRpc.ts';
 import { startServer } from '../../src/server/serve.ts';
+import { commitDuplicatesAudit } from '../support/auditEntries.ts';
 import { ADMIN_TOKEN, type ApiFixture, createApiFixture, useSharedStore } from './apiFixture.ts';
 
 const store = useSharedStore();
@@ -132,6 +133,36 @@ describe('store calls of other local commands (POST /internal/store/:method)', (
       expect(await wrongToken.listTenants()).toMatchObject({
         ok: false,
         error: { kind: 'unavailable', message: /refused the admin token/ },
+      });
+    });
+  });
+
+  it('the remote store reads audit entries with their lists cut, and pages through a list', async () => {
+    await listening(async (f, url) => {
+      const remote = createRemoteStore({ adminUrl: url, token: ADMIN_TOKEN, holderName: 'the test holder' });
+      const ref = { tenantId: f.h.tenantId, connectionId: f.h.connectionId };
+      const { auditId, duplicates } = await commitDuplicatesAudit(f.h.store, ref, 150);
+
+      const query = { tenantId: f.h.tenantId, itemsPerList: 2 };
+      const listed = await remote.listAudit(query);
+      expect(listed).toEqual(await f.h.store.listAudit(query));
+      expect(listed.ok && listed.value.entries[0]).toMatchObject({
+        body: { duplicatesSuppressed: duplicates.slice(0, 2) },
+        itemCounts: { conflicts: 0, duplicatesSuppressed: 150, errors: 0 },
+      });
+
+      const items = { tenantId: f.h.tenantId, auditId, list: 'duplicatesSuppressed', offset: 100 } as const;
+      expect(await remote.listAuditItems(items)).toEqual({
+        ok: true,
+        value: { items: duplicates.slice(100), total: 150, nextOffset: null },
+      });
+      expect(await remote.listAuditItems({ ...items, auditId: auditId + 1 })).toMatchObject({
+        ok: false,
+        error: { kind: 'not_found' },
+      });
+      expect(await remote.listAuditItems({ ...items, limit: 0 })).toMatchObject({
+        ok: false,
+        error: { kind: 'invalid_input', message: /limit/ },
       });
     });
   });

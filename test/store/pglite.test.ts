@@ -1,3 +1,4 @@
+import { describeStoreAudit } from './auditSuite.ts';
 import { pgliteBackend, useBackend } from './backends.ts';
 import { describeStoreData } from './dataSuite.ts';
 import { describeStore } from './storeSuite.ts';
@@ -5,3 +6,4 @@ import { describeStore } from './storeSuite.ts';
 const backend = useBackend(pgliteBackend);
 describeStore('PGlite', backend);
 describeStoreData('PGlite', backend);
+describeStoreAudit('PGlite', backend);

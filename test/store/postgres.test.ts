@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { postgresAvailable } from '../support/postgresServer.ts';
+import { describeStoreAudit } from './auditSuite.ts';
 import { postgresBackend, unwrap, useBackend } from './backends.ts';
 import { describeStoreData } from './dataSuite.ts';
 import { at, tenantWithConnection } from './fixtures.ts';
@@ -10,6 +11,7 @@ describe.runIf(postgresAvailable('the store suite'))('PostgreSQL server', () => 
   const backend = useBackend(postgresBackend);
   describeStore('Postgres', backend);
   describeStoreData('Postgres', backend);
+  describeStoreAudit('Postgres', backend);
 
   it('takes over at once a lease whose holder’s database session has ended', async () => {
     const database = await backend().createDatabase();

@@ -98,7 +98,7 @@ export function describeStore(name: string, backend: () => Backend) {
           entries: [{ contactId: bContact, keys: ['email:b@x.test'] }],
         }),
       );
-      unwrap(
+      const { auditId: bAuditId } = unwrap(
         await store.commitCycle({
           ...b.ref,
           cursor: { modified: '2025-06-01T09:00:00Z', externalId: 'B1' },
@@ -152,6 +152,9 @@ export function describeStore(name: string, backend: () => Backend) {
         [],
       );
       expect(unwrap(await store.listAudit({ tenantId: a.tenant.id })).entries).toEqual([]);
+      expect(
+        await store.listAuditItems({ tenantId: a.tenant.id, auditId: bAuditId, list: 'errors' }),
+      ).toMatchObject(notFound);
       expect(unwrap(await store.listConnections({ tenantId: a.tenant.id })).map((c) => c.id)).toEqual([
         a.connection.id,
       ]);

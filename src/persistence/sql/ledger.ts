@@ -1,13 +1,10 @@
 import { z } from 'zod';
 import { contentHash } from '../../core/canonicalJson.ts';
 import { ok } from '../../core/result.ts';
-import { cursorPositionSchema } from '../../providers/provider.ts';
-import { auditBodySchema, auditEntrySchema, auditQuerySchema } from '../audit.ts';
-import { auditedNoteKinds } from '../cycleWork.ts';
 import { pushEntrySchema, pushPlanSchema, quarantineEntrySchema, quarantineInputSchema } from '../records.ts';
 import { guarded } from '../sqlClient.ts';
-import type { ConnectionRef, LedgerStore, StoreError } from '../store.ts';
-import { json, parseInput, parseOne, parseRows, type SqlContext, transact } from './context.ts';
+import type { ConnectionRef, LedgerStore } from '../store.ts';
+import { json, parseInput, parseOne, parseRows, type SqlContext } from './context.ts';
 
 const pushColumns = `idempotency_key AS "idempotencyKey", cycle_id AS "cycleId", kind, contact_id AS "contactId",
   external_id AS "externalId", payload, status, attempts, response_id AS "responseId",
@@ -17,20 +14,9 @@ const pushColumns = `idempotency_key AS "idempotencyKey", cycle_id AS "cycleId",
 const quarantineColumns = `connection_id AS "connectionId", external_id AS "externalId", payload, error, fields,
   seen_count AS "seenCount", first_seen_at AS "firstSeenAt", last_seen_at AS "lastSeenAt"`;
 
-const auditColumns = `id, tenant_id AS "tenantId", connection_id AS "connectionId", provider, body`;
-
-const commitInputSchema = z.object({
-  cursor: cursorPositionSchema.optional(),
-  localCursor: z.number().int().min(0).optional(),
-  audit: auditBodySchema,
-  notesOf: z.object({ cycleId: z.string().min(1), kinds: z.array(z.enum(auditedNoteKinds)) }).optional(),
-});
-/** The audit body's list of each kind of note. */
-const listOfKind = { conflict: 'conflicts', duplicate: 'duplicatesSuppressed', error: 'errors' } as const;
-const idRowSchema = z.object({ id: z.coerce.number().int() });
-const providerRowSchema = z.object({ provider: z.string() });
-
-export function ledgerMethods(ctx: SqlContext): LedgerStore {
+export function ledgerMethods(
+  ctx: SqlContext,
+): Omit<LedgerStore, 'commitCycle' | 'listAudit' | 'listAuditItems'> {
   const { client } = ctx;
 
   const readPush = async (ref: ConnectionRef, key: string) => {
@@ -170,105 +156,6 @@ export function ledgerMethods(ctx: SqlContext): LedgerStore {
           [tenantId, connectionId, externalIds],
         );
         return ok(rowCount);
-      }),
-
-    commitCycle: (ref) =>
-      guarded(async () => {
-        const parsed = parseInput(commitInputSchema, {
-          cursor: ref.cursor,
-          localCursor: ref.localCursor,
-          audit: ref.audit,
-          notesOf: ref.notesOf,
-        });
-        if (!parsed.ok) return parsed;
-        const { cursor, localCursor, audit, notesOf } = parsed.value;
-        // Each list is the notes' bodies (validated as audit items when noted), then the items given.
-        const lists = Object.entries(listOfKind)
-          .map(
-            ([kind, list]) =>
-              `'${list}', coalesce(jsonb_agg(n.body ORDER BY n.seq) FILTER (WHERE n.kind = '${kind}'), '[]'::jsonb)
-                 || ($8::jsonb -> '${list}')`,
-          )
-          .join(', ');
-        return transact<{ auditId: number; alreadyCommitted: boolean }, StoreError>(client, async (tx) => {
-          const connection = await tx.query(
-            'SELECT provider FROM connections WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
-            [ref.tenantId, ref.connectionId],
-          );
-          const provider = parseOne(providerRowSchema, connection.rows, `connection ${ref.connectionId}`);
-          if (!provider.ok) return provider;
-          const inserted = await tx.query(
-            `INSERT INTO audit_log (tenant_id, connection_id, provider, cycle_id, outcome, started_at, finished_at, body)
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8::jsonb || jsonb_build_object(${lists})
-             FROM (SELECT 1) AS one
-             LEFT JOIN cycle_notes n ON n.tenant_id = $1 AND n.connection_id = $2 AND n.cycle_id = $9
-               AND n.kind = ANY($10::text[])
-             ON CONFLICT (connection_id, cycle_id) DO NOTHING RETURNING id`,
-            [
-              ref.tenantId,
-              ref.connectionId,
-              provider.value.provider,
-              audit.cycleId,
-              audit.outcome,
-              audit.startedAt,
-              audit.finishedAt,
-              json(audit),
-              notesOf?.cycleId ?? null,
-              notesOf?.kinds ?? [],
-            ],
-          );
-          if (inserted.rows.length === 0) {
-            const existing = await tx.query(
-              'SELECT id FROM audit_log WHERE connection_id = $1 AND cycle_id = $2',
-              [ref.connectionId, audit.cycleId],
-            );
-            const entry = parseOne(idRowSchema, existing.rows, 'audit entry');
-            return entry.ok ? ok({ auditId: entry.value.id, alreadyCommitted: true }) : entry;
-          }
-          const entry = parseOne(idRowSchema, inserted.rows, 'audit entry');
-          if (!entry.ok) return entry;
-          await tx.query(
-            `UPDATE connections SET cursor = coalesce($3::jsonb, cursor),
-               local_cursor = greatest(local_cursor, coalesce($4::bigint, local_cursor)),
-               cursor_committed_at = $5, updated_at = now()
-             WHERE tenant_id = $1 AND id = $2`,
-            [
-              ref.tenantId,
-              ref.connectionId,
-              cursor === undefined ? null : json(cursor),
-              localCursor ?? null,
-              audit.finishedAt,
-            ],
-          );
-          return ok({ auditId: entry.value.id, alreadyCommitted: false });
-        });
-      }),
-
-    listAudit: (query) =>
-      guarded(async () => {
-        const parsed = parseInput(auditQuerySchema, query);
-        if (!parsed.ok) return parsed;
-        const q = parsed.value;
-        const { rows } = await client.query(
-          `SELECT ${auditColumns} FROM audit_log
-           WHERE tenant_id = $1 AND ($2::uuid IS NULL OR connection_id = $2::uuid)
-             AND ($3::text IS NULL OR provider = $3::text) AND ($4::timestamptz IS NULL OR finished_at >= $4::timestamptz)
-             AND ($5::bigint IS NULL OR id < $5::bigint)
-           ORDER BY id DESC LIMIT $6`,
-          [
-            q.tenantId,
-            q.connectionId ?? null,
-            q.provider ?? null,
-            q.since ?? null,
-            q.beforeId ?? null,
-            q.limit + 1,
-          ],
-        );
-        const entries = parseRows(auditEntrySchema, rows, 'audit entry');
-        if (!entries.ok) return entries;
-        const page = entries.value.slice(0, q.limit);
-        const last = page.at(-1);
-        return ok({ entries: page, nextBeforeId: entries.value.length > q.limit && last ? last.id : null });
       }),
   };
 }

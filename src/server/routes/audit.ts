@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { providerNameSchema } from '../../core/providerName.ts';
+import { auditListNameSchema } from '../../persistence/audit.ts';
 import type { AdminApiDeps } from '../adminApi.ts';
 import { readParams, readQuery, storeFailure, tenantParamsSchema } from '../http.ts';
 
@@ -15,27 +16,55 @@ export const auditQuerySchema = z.strictObject({
   /** The previous page's `nextBeforeId`. */
   beforeId: z.coerce.number().int().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
+  /** Items of each list of each entry; the entry's `itemCounts` says how many there are, `…/items/:list` the rest. */
+  items: z.coerce.number().int().min(0).max(200).default(100),
 });
 
-/** `GET /tenants/:tenantId/audit?provider=&connectionId=&since=&beforeId=&limit=`: newest first, paged. */
+const auditItemsParamsSchema = tenantParamsSchema.extend({
+  auditId: z.coerce.number().int().min(1),
+  list: auditListNameSchema,
+});
+
+const auditItemsQuerySchema = z.strictObject({
+  offset: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+/**
+ * `GET /tenants/:tenantId/audit?provider=&connectionId=&since=&beforeId=&limit=&items=`: newest first, paged,
+ * each entry's lists cut to their first `items`. `GET /tenants/:tenantId/audit/:auditId/items/:list?offset=&limit=`:
+ * one page of one list (`conflicts`, `duplicatesSuppressed`, `errors`) of one entry.
+ */
 export function auditRoutes({ store }: AdminApiDeps): Hono {
-  return new Hono().get('/tenants/:tenantId/audit', async (c) => {
-    const params = readParams(c, tenantParamsSchema);
-    if (!params.ok) return params.error;
-    const query = readQuery(c, auditQuerySchema);
-    if (!query.ok) return query.error;
-    const tenant = await store.getTenant(params.value);
-    if (!tenant.ok) return storeFailure(c, tenant.error);
-    const { provider, connectionId, since, beforeId, limit } = query.value;
-    const page = await store.listAudit({
-      tenantId: params.value.tenantId,
-      limit,
-      ...(provider === undefined ? {} : { provider }),
-      ...(connectionId === undefined ? {} : { connectionId }),
-      ...(since === undefined ? {} : { since }),
-      ...(beforeId === undefined ? {} : { beforeId }),
+  return new Hono()
+    .get('/tenants/:tenantId/audit', async (c) => {
+      const params = readParams(c, tenantParamsSchema);
+      if (!params.ok) return params.error;
+      const query = readQuery(c, auditQuerySchema);
+      if (!query.ok) return query.error;
+      const tenant = await store.getTenant(params.value);
+      if (!tenant.ok) return storeFailure(c, tenant.error);
+      const { provider, connectionId, since, beforeId, limit, items } = query.value;
+      const page = await store.listAudit({
+        tenantId: params.value.tenantId,
+        limit,
+        itemsPerList: items,
+        ...(provider === undefined ? {} : { provider }),
+        ...(connectionId === undefined ? {} : { connectionId }),
+        ...(since === undefined ? {} : { since }),
+        ...(beforeId === undefined ? {} : { beforeId }),
+      });
+      if (!page.ok) return storeFailure(c, page.error);
+      return c.json({ entries: page.value.entries, nextBeforeId: page.value.nextBeforeId });
+    })
+    .get('/tenants/:tenantId/audit/:auditId/items/:list', async (c) => {
+      const params = readParams(c, auditItemsParamsSchema);
+      if (!params.ok) return params.error;
+      const query = readQuery(c, auditItemsQuerySchema);
+      if (!query.ok) return query.error;
+      // The store answers not_found (404) for an unknown tenant as for an entry of another tenant.
+      const page = await store.listAuditItems({ ...params.value, ...query.value });
+      if (!page.ok) return storeFailure(c, page.error);
+      return c.json(page.value);
     });
-    if (!page.ok) return storeFailure(c, page.error);
-    return c.json({ entries: page.value.entries, nextBeforeId: page.value.nextBeforeId });
-  });
 }

@@ -1,7 +1,7 @@
 // The admin page's script: sign-in, tenant picker, connection cards and the audit log, over the admin API.
 // Every element is built with createElement/textContent (dom.js): values from the CRM or the API never become
 // markup. The token lives in sessionStorage, for this tab only.
-import { auditRows } from './auditRows.js';
+import { AUDIT_ITEMS_PAGE, auditRows } from './auditRows.js';
 import { createCard, updateCard } from './connectionCard.js';
 import { byId, el, providerName } from './dom.js';
 
@@ -213,7 +213,7 @@ function renderAuditFilter() {
 async function loadAudit(more = false) {
   const tenantId = session.tenantId;
   if (tenantId === null) return;
-  const query = new URLSearchParams({ limit: String(AUDIT_PAGE) });
+  const query = new URLSearchParams({ limit: String(AUDIT_PAGE), items: String(AUDIT_ITEMS_PAGE) });
   const connectionId = byId('audit-connection').value;
   if (connectionId !== '') query.set('connectionId', connectionId);
   if (more && session.nextBeforeId !== null) query.set('beforeId', String(session.nextBeforeId));
@@ -223,7 +223,7 @@ async function loadAudit(more = false) {
     if (tenantId !== session.tenantId) return;
     const body = byId('audit-body');
     if (!more) body.replaceChildren();
-    for (const entry of page.entries) body.append(...auditRows(entry, session.expanded));
+    for (const entry of page.entries) body.append(...auditRows(entry, session.expanded, loadAuditItems));
     session.nextBeforeId = page.nextBeforeId;
     byId('audit-more').hidden = page.nextBeforeId === null;
     byId('audit-empty').hidden = body.children.length > 0;
@@ -231,6 +231,12 @@ async function loadAudit(more = false) {
   } catch (error) {
     status.textContent = `Could not load the audit log: ${error.message}`;
   }
+}
+
+/** The next page of one list of an audit entry, from `offset`. */
+function loadAuditItems(entry, list, offset) {
+  const query = new URLSearchParams({ offset: String(offset), limit: String(AUDIT_ITEMS_PAGE) });
+  return api('GET', `/tenants/${entry.tenantId}/audit/${entry.id}/items/${list}?${query}`);
 }
 
 // ---- wiring -----------------------------------------------------------------------------------------------

@@ -1,9 +1,19 @@
 // The audit log's rows: a summary per cycle, and a detail row with its conflicts, suppressed duplicates and errors.
 import { el, formatInstant, formatValue, providerName, shortId, winnerName } from './dom.js';
 
-/** One summary row and its detail row, open when `expanded` (a set of audit ids, kept across reloads) has it. */
-export function auditRows(entry, expanded) {
+/**
+ * Items of each list an audit entry arrives with (the API's `items`), and that each "Show more" adds: an entry of
+ * a first sync lists every duplicate it suppressed, up to hundreds of thousands.
+ */
+export const AUDIT_ITEMS_PAGE = 100;
+
+/**
+ * One summary row and its detail row, open when `expanded` (a set of audit ids, kept across reloads) has it.
+ * `loadItems(entry, list, offset)` fetches the next page of one of the entry's lists.
+ */
+export function auditRows(entry, expanded, loadItems) {
   const body = entry.body;
+  const counts = entry.itemCounts;
   const count = (n, testid) => el('td', { class: n > 0 ? 'n flagged' : 'n', 'data-testid': testid, text: n });
   const toggle = el('button', {
     type: 'button',
@@ -25,14 +35,14 @@ export function auditRows(entry, expanded) {
     el('td', { class: 'n', text: body.written.created }),
     el('td', { class: 'n', text: body.written.updated }),
     el('td', { class: 'n', text: body.written.unchanged }),
-    count(body.conflicts.length, 'audit-conflict-count'),
-    count(body.duplicatesSuppressed.length, 'audit-duplicate-count'),
-    count(body.errors.length, 'audit-error-count'),
+    count(counts.conflicts, 'audit-conflict-count'),
+    count(counts.duplicatesSuppressed, 'audit-duplicate-count'),
+    count(counts.errors, 'audit-error-count'),
   );
   const detail = el(
     'tr',
     { class: 'detail', 'data-testid': 'audit-detail', 'data-audit-id': entry.id },
-    el('td', { colspan: 12 }, auditDetail(entry)),
+    el('td', { colspan: 12 }, auditDetail(entry, loadItems)),
   );
   const setOpen = (open) => {
     detail.hidden = !open;
@@ -46,89 +56,107 @@ export function auditRows(entry, expanded) {
   return [row, detail];
 }
 
-function auditDetail(entry) {
+/** The three lists of an entry: how each is titled and how one of its items becomes a table row. */
+const itemLists = [
+  {
+    list: 'conflicts',
+    title: 'Conflicts',
+    headings: ['Contact', 'Field', 'CRM value', 'Local value', 'Winner'],
+    row: (c) =>
+      el(
+        'tr',
+        { 'data-testid': 'conflict-row' },
+        el('td', { title: c.contactId, text: shortId(c.contactId) }),
+        el('td', { 'data-testid': 'conflict-field', text: c.field }),
+        el('td', { 'data-testid': 'conflict-crm', text: formatValue(c.crm) }),
+        el('td', { 'data-testid': 'conflict-local', text: formatValue(c.local) }),
+        el('td', { 'data-testid': 'conflict-winner', text: winnerName(c.winner) }),
+      ),
+  },
+  {
+    list: 'duplicatesSuppressed',
+    title: 'Suppressed duplicates',
+    headings: ['Incoming record', 'Matched', 'Reason'],
+    row: (d) =>
+      el(
+        'tr',
+        { 'data-testid': 'duplicate-row' },
+        el('td', { text: d.incoming }),
+        el('td', { title: d.matched, text: d.matched }),
+        el('td', { text: d.reason }),
+      ),
+  },
+  {
+    list: 'errors',
+    title: 'Errors',
+    headings: ['Status', 'Message', 'Retry'],
+    row: (e) =>
+      el(
+        'tr',
+        { 'data-testid': 'error-row' },
+        el('td', { text: e.status ?? '—' }),
+        el('td', { text: e.message }),
+        el('td', { text: e.retry ? 'will retry' : 'not retried' }),
+      ),
+  },
+];
+
+function auditDetail(entry, loadItems) {
   const body = entry.body;
   const from =
     body.window.from === null
       ? 'the beginning'
       : `${body.window.from.modified} · ${body.window.from.externalId}`;
-  const parts = [
+  const sections = itemLists
+    .filter(({ list }) => entry.itemCounts[list] > 0)
+    .map((spec) => itemSection(entry, spec, loadItems));
+  return el(
+    'div',
+    { class: 'detail-body' },
     el('p', {
       class: 'muted',
       text: `Cycle ${body.cycleId} · window from ${from} to ${body.window.to} · ${formatInstant(body.startedAt)} → ${formatInstant(body.finishedAt)}`,
     }),
-  ];
-  if (body.conflicts.length > 0) {
-    parts.push(
-      subTable(
-        'Conflicts',
-        ['Contact', 'Field', 'CRM value', 'Local value', 'Winner'],
-        body.conflicts.map((c) =>
-          el(
-            'tr',
-            { 'data-testid': 'conflict-row' },
-            el('td', { title: c.contactId, text: shortId(c.contactId) }),
-            el('td', { 'data-testid': 'conflict-field', text: c.field }),
-            el('td', { 'data-testid': 'conflict-crm', text: formatValue(c.crm) }),
-            el('td', { 'data-testid': 'conflict-local', text: formatValue(c.local) }),
-            el('td', { 'data-testid': 'conflict-winner', text: winnerName(c.winner) }),
-          ),
-        ),
-      ),
-    );
-  }
-  if (body.duplicatesSuppressed.length > 0) {
-    parts.push(
-      subTable(
-        'Suppressed duplicates',
-        ['Incoming record', 'Matched', 'Reason'],
-        body.duplicatesSuppressed.map((d) =>
-          el(
-            'tr',
-            { 'data-testid': 'duplicate-row' },
-            el('td', { text: d.incoming }),
-            el('td', { title: d.matched, text: d.matched }),
-            el('td', { text: d.reason }),
-          ),
-        ),
-      ),
-    );
-  }
-  if (body.errors.length > 0) {
-    parts.push(
-      subTable(
-        'Errors',
-        ['Status', 'Message', 'Retry'],
-        body.errors.map((e) =>
-          el(
-            'tr',
-            { 'data-testid': 'error-row' },
-            el('td', { text: e.status ?? '—' }),
-            el('td', { text: e.message }),
-            el('td', { text: e.retry ? 'will retry' : 'not retried' }),
-          ),
-        ),
-      ),
-    );
-  }
-  if (parts.length === 1) {
-    parts.push(
-      el('p', { class: 'muted', text: 'No conflicts, suppressed duplicates or errors in this cycle.' }),
-    );
-  }
-  return el('div', { class: 'detail-body' }, parts);
+    sections.length > 0
+      ? sections
+      : el('p', { class: 'muted', text: 'No conflicts, suppressed duplicates or errors in this cycle.' }),
+  );
 }
 
-function subTable(title, headings, rows) {
-  return el(
+/** One list's table: the items the entry came with, and a button adding the next page while there are more. */
+function itemSection(entry, { list, title, headings, row }, loadItems) {
+  const total = entry.itemCounts[list];
+  const rows = el('tbody', {}, entry.body[list].map(row));
+  const section = el(
     'section',
-    { class: 'sub' },
-    el('h4', { text: `${title} (${rows.length})` }),
-    el(
-      'table',
-      {},
-      el('thead', {}, el('tr', {}, ...headings.map((h) => el('th', { text: h })))),
-      el('tbody', {}, rows),
-    ),
+    { class: 'sub', 'data-list': list },
+    el('h4', { text: `${title} (${total})` }),
+    el('table', {}, el('thead', {}, el('tr', {}, ...headings.map((h) => el('th', { text: h })))), rows),
   );
+  let shown = entry.body[list].length;
+  if (shown >= total) return section;
+
+  const more = el('button', { type: 'button', class: 'show-more', 'data-testid': 'audit-show-more' });
+  const status = el('span', { class: 'status', role: 'status' });
+  const label = () => {
+    more.textContent = `Show ${Math.min(total - shown, AUDIT_ITEMS_PAGE)} more`;
+  };
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    status.textContent = '';
+    try {
+      const page = await loadItems(entry, list, shown);
+      rows.append(...page.items.map(row));
+      shown += page.items.length;
+      if (page.nextOffset === null) more.parentElement.remove();
+      else label();
+    } catch (error) {
+      status.textContent = `Could not load more: ${error.message}`;
+    } finally {
+      more.disabled = false;
+    }
+  });
+  label();
+  section.append(el('p', { class: 'more-items' }, more, status));
+  return section;
 }

@@ -1,0 +1,60 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { printJsonStreamed } from './output.ts';
+
+/** Keeps what is written to stdout from now on, call by call, instead of writing it. */
+function captureStdout(): string[] {
+  const writes: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    writes.push(String(chunk));
+    return true;
+  });
+  return writes;
+}
+
+async function* pages<T>(...list: T[][]): AsyncGenerator<T[]> {
+  yield* list;
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('printJsonStreamed', () => {
+  it.each([
+    ['an empty array', []],
+    ['an empty object', {}],
+    ['scalars', [1, 'two', null, true, -0.5]],
+    [
+      'nested values, a Date, undefined and a function',
+      {
+        a: { b: [1, { c: [] }], d: {} },
+        at: new Date('2025-06-01T10:00:00Z'),
+        gone: undefined,
+        fn: () => 1,
+        list: [undefined, 'x'],
+        text: 'line\nbreak "quoted"',
+      },
+    ],
+  ])('writes %s as JSON.stringify(value, null, 2) does', async (_, value) => {
+    const writes = captureStdout();
+    await printJsonStreamed(value);
+    expect(writes.join('')).toBe(`${JSON.stringify(value, null, 2)}\n`);
+  });
+
+  it('writes each async iterable as one array of its pages’ items, asking for a page once the last is out', async () => {
+    const items = Array.from({ length: 5 }, (_, n) => ({ n, nested: { list: [n] } }));
+    const writes = captureStdout();
+    const seenBeforePage: number[] = [];
+    async function* lazyPages() {
+      for (const page of [items.slice(0, 2), [], items.slice(2)]) {
+        seenBeforePage.push(writes.join('').split('"n":').length - 1);
+        yield page;
+      }
+    }
+    await printJsonStreamed([{ id: 1, items: lazyPages(), empty: pages(), after: 'x' }]);
+
+    const expected = [{ id: 1, items, empty: [], after: 'x' }];
+    expect(writes.join('')).toBe(`${JSON.stringify(expected, null, 2)}\n`);
+    expect(seenBeforePage).toEqual([0, 2, 2]);
+  });
+});

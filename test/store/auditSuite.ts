@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditItemsPage, AuditItemsQuery } from '../../src/persistence/audit.ts';
+import type { StoreHandle } from '../../src/persistence/store.ts';
+import { type Backend, type TestDatabase, unwrap } from './backends.ts';
+import { auditBody, tenantWithConnection } from './fixtures.ts';
+
+const duplicate = (n: number) => ({ incoming: `R${n}`, matched: `M${n}`, reason: `same e-mail ${n}` });
+const conflict = (n: number) => ({
+  contactId: randomUUID(),
+  field: 'email',
+  crm: `crm${n}@x.test`,
+  local: `local${n}@x.test`,
+  winner: 'crm' as const,
+});
+const error = (n: number) => ({ status: 503, message: `down ${n}`, retry: true });
+
+/** An entry with 3 conflicts, 250 duplicates and 2 errors, committed for a new tenant. */
+async function largeEntry(store: StoreHandle) {
+  const { tenant, ref } = await tenantWithConnection(store);
+  const body = auditBody({
+    conflicts: [1, 2, 3].map(conflict),
+    duplicatesSuppressed: Array.from({ length: 250 }, (_, n) => duplicate(n)),
+    errors: [1, 2].map(error),
+  });
+  const { auditId } = unwrap(await store.commitCycle({ ...ref, audit: body }));
+  return { tenant, ref, body, auditId };
+}
+
+/** Reading the audit log in bounded pieces: lists cut in the database, and paged one list at a time. */
+export function describeStoreAudit(name: string, backend: () => Backend) {
+  describe(`store on ${name}: reading large audit entries`, () => {
+    let database: TestDatabase;
+    let store: StoreHandle;
+    beforeAll(async () => {
+      database = await backend().createDatabase();
+      store = unwrap(await database.open());
+    });
+    afterAll(async () => {
+      await store?.close();
+      await database?.drop();
+    });
+
+    it('cuts each list of each entry to its first itemsPerList items and counts the lists whole', async () => {
+      const { tenant, ref, body } = await largeEntry(store);
+      const small = auditBody({ errors: [error(9)] });
+      unwrap(await store.commitCycle({ ...ref, audit: small }));
+      const counts = { conflicts: 3, duplicatesSuppressed: 250, errors: 2 };
+
+      const [smallEntry, largeByDefault] = unwrap(await store.listAudit({ tenantId: tenant.id })).entries;
+      expect(smallEntry).toMatchObject({
+        body: small,
+        itemCounts: { conflicts: 0, duplicatesSuppressed: 0, errors: 1 },
+      });
+      expect(largeByDefault).toMatchObject({
+        body: { ...body, duplicatesSuppressed: body.duplicatesSuppressed.slice(0, 100) },
+        itemCounts: counts,
+      });
+
+      const [, cutToTwo] = unwrap(await store.listAudit({ tenantId: tenant.id, itemsPerList: 2 })).entries;
+      expect(cutToTwo?.body).toEqual({
+        ...body,
+        conflicts: body.conflicts.slice(0, 2),
+        duplicatesSuppressed: body.duplicatesSuppressed.slice(0, 2),
+      });
+      expect(cutToTwo?.itemCounts).toEqual(counts);
+
+      const [, countsOnly] = unwrap(await store.listAudit({ tenantId: tenant.id, itemsPerList: 0 })).entries;
+      expect(countsOnly?.body).toEqual({ ...body, conflicts: [], duplicatesSuppressed: [], errors: [] });
+      expect(countsOnly?.itemCounts).toEqual(counts);
+    });
+
+    it('pages through one list of an entry in its order, to a null nextOffset', async () => {
+      const { tenant, body, auditId } = await largeEntry(store);
+      const list = { tenantId: tenant.id, auditId, list: 'duplicatesSuppressed' } as const;
+      const pages: AuditItemsPage[] = [];
+      for (let offset: number | null = 0; offset !== null; ) {
+        const page: AuditItemsPage = unwrap(await store.listAuditItems({ ...list, offset, limit: 100 }));
+        pages.push(page);
+        offset = page.nextOffset;
+      }
+      expect(pages.map((p) => [p.items.length, p.total, p.nextOffset])).toEqual([
+        [100, 250, 100],
+        [100, 250, 200],
+        [50, 250, null],
+      ]);
+      expect(pages.flatMap((p) => p.items)).toEqual(body.duplicatesSuppressed);
+
+      expect(unwrap(await store.listAuditItems({ ...list, offset: 1000 }))).toEqual({
+        items: [],
+        total: 250,
+        nextOffset: null,
+      });
+      expect(unwrap(await store.listAuditItems({ ...list, list: 'conflicts' }))).toEqual({
+        items: body.conflicts,
+        total: 3,
+        nextOffset: null,
+      });
+      expect(unwrap(await store.listAuditItems({ ...list, list: 'errors', offset: 1, limit: 1 }))).toEqual({
+        items: body.errors.slice(1),
+        total: 2,
+        nextOffset: null,
+      });
+    });
+
+    it("answers not_found for another tenant's entry and an unknown one, invalid_input for bad queries", async () => {
+      const { tenant, auditId } = await largeEntry(store);
+      const other = await tenantWithConnection(store);
+      const query = { tenantId: tenant.id, auditId, list: 'errors' } as const;
+      for (const ref of [{ tenantId: other.tenant.id }, { auditId: auditId + 1_000_000 }]) {
+        expect(await store.listAuditItems({ ...query, ...ref })).toEqual({
+          ok: false,
+          error: { kind: 'not_found', message: `audit entry ${ref.auditId ?? auditId} not found` },
+        });
+      }
+
+      const bad: Array<[Partial<Record<keyof AuditItemsQuery, unknown>>, string]> = [
+        [{ list: 'warnings' }, 'list'],
+        [{ limit: 0 }, 'limit'],
+        [{ limit: 1001 }, 'limit'],
+        [{ offset: -1 }, 'offset'],
+        [{ offset: 1.5 }, 'offset'],
+        [{ auditId: 0 }, 'auditId'],
+        [{ tenantId: 'acme' }, 'tenantId'],
+      ];
+      for (const [change, path] of bad) {
+        const refused = await store.listAuditItems({ ...query, ...change } as AuditItemsQuery);
+        expect(refused, path).toMatchObject({ ok: false, error: { kind: 'invalid_input' } });
+        if (!refused.ok) expect(refused.error.message, path).toMatch(new RegExp(`^${path}: `));
+      }
+      for (const itemsPerList of [-1, 1001]) {
+        expect(await store.listAudit({ tenantId: tenant.id, itemsPerList })).toMatchObject({
+          ok: false,
+          error: { kind: 'invalid_input', message: expect.stringMatching(/^itemsPerList: /) },
+        });
+      }
+    });
+  });
+
+  describe(`store on ${name}: audit entries written before their lists were rows`, () => {
+    it('moves the lists of an existing entry into rows, in order, with their counts', async () => {
+      const database = await backend().createDatabase();
+      try {
+        const before = unwrap(await database.open());
+        const { tenant, ref } = await tenantWithConnection(before);
+        const body = auditBody({
+          conflicts: [conflict(1)],
+          duplicatesSuppressed: Array.from({ length: 5 }, (_, n) => duplicate(n)),
+          errors: [error(1), error(2)],
+        });
+        // The schema as the previous version left it, holding one entry with its lists in the body.
+        await database.raw('DROP TABLE audit_items');
+        await database.raw(
+          'ALTER TABLE audit_log DROP COLUMN conflict_count, DROP COLUMN duplicate_count, DROP COLUMN error_count',
+        );
+        await database.raw(`DELETE FROM schema_migrations WHERE name = 'audit_items'`);
+        await database.raw(
+          `INSERT INTO audit_log (tenant_id, connection_id, provider, cycle_id, outcome, started_at, finished_at, body)
+           VALUES ($1, $2, 'reapit', $3, 'completed', $4, $5, $6::jsonb)`,
+          [
+            ref.tenantId,
+            ref.connectionId,
+            body.cycleId,
+            body.startedAt,
+            body.finishedAt,
+            JSON.stringify(body),
+          ],
+        );
+        await before.close();
+
+        const after = unwrap(await database.open());
+        try {
+          const [entry] = unwrap(await after.listAudit({ tenantId: tenant.id, itemsPerList: 2 })).entries;
+          expect(entry).toMatchObject({
+            body: { ...body, duplicatesSuppressed: body.duplicatesSuppressed.slice(0, 2) },
+            itemCounts: { conflicts: 1, duplicatesSuppressed: 5, errors: 2 },
+          });
+          const page = unwrap(
+            await after.listAuditItems({
+              tenantId: tenant.id,
+              auditId: entry?.id ?? 0,
+              list: 'duplicatesSuppressed',
+              offset: 3,
+            }),
+          );
+          expect(page).toEqual({ items: body.duplicatesSuppressed.slice(3), total: 5, nextOffset: null });
+        } finally {
+          await after.close();
+        }
+      } finally {
+        await database.drop();
+      }
+    });
+  });
+}
