@@ -25,13 +25,40 @@ describe('createLimiter', () => {
     expect(limiter.quotaResetAt()).toBeNull();
     await limiter.stop();
   });
+
+  it('counts a call its timer held back from when it started, so the next window keeps its distance', async () => {
+    const limiter = createLimiter({ limits: { requestsPerSecond: 2, rolling: true } });
+    const origin = Date.now();
+    const starts: number[] = [];
+    // The event loop is busy from 1,000 ms to 1,250 ms, past the second window's start (1,050 ms).
+    const busy = setTimeout(() => {
+      while (Date.now() - origin < 1_250) {}
+    }, 1_000);
+    const calls = Array.from({ length: 6 }, () =>
+      limiter.schedule('write', async () => {
+        starts.push(Date.now() - origin);
+      }),
+    );
+    await Promise.all(calls);
+    clearTimeout(busy);
+    await limiter.stop();
+    expect(starts[2]).toBeGreaterThanOrEqual(1_250);
+    // As the provider sees them: never more than 2 in any second, the third window counted from the late calls.
+    for (let i = 2; i < starts.length; i++) {
+      expect(starts[i]).toBeGreaterThanOrEqual((starts[i - 2] ?? 0) + 1_000);
+    }
+  });
 });
 
 describe('RollingWindows', () => {
   /** Start times of `kinds.length` calls that could all start at 0. */
   const startTimes = (limits: ProviderLimits, kinds: CallKind[]) => {
     const windows = new RollingWindows(limits);
-    return kinds.map((kind) => windows.book(kind, 0));
+    return kinds.map((kind) => {
+      const start = windows.earliestStart(kind, 0);
+      windows.record(kind, start);
+      return start;
+    });
   };
   const writes = (n: number): CallKind[] => Array(n).fill('write');
   const mostInAnyWindow = (starts: number[], windowMs: number) =>

@@ -76,8 +76,14 @@ export function createLimiter(
     schedule: (kind, task) =>
       calls.schedule(async () => {
         await gate.pass();
-        const wait = windows.book(kind, now()) - now();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        // Booked when it really starts, not when its timer was due: a call a busy event loop held back counts
+        // from when it went, so the calls after it keep their distance from it as the provider sees them.
+        for (let at = now(), start = windows.earliestStart(kind, at); start > at; ) {
+          await new Promise((resolve) => setTimeout(resolve, start - at));
+          at = now();
+          start = windows.earliestStart(kind, at);
+        }
+        windows.record(kind, now());
         quota.take();
         return task();
       }),
@@ -90,7 +96,7 @@ export function createLimiter(
 /** The widening of a window that absorbs `jitterMs` of arrival-time jitter (at least 2%). */
 const widen = (windowMs: number, jitterMs: number) => 1 + Math.max(MIN_HEADROOM, jitterMs / windowMs);
 
-/** The rolling windows a connection's calls count in; books each call at the earliest start they all allow. */
+/** The rolling windows a connection's calls count in: when the next call may start, and the calls started. */
 export class RollingWindows {
   private readonly windowsOf: Record<CallKind, RollingWindow[]>;
 
@@ -104,12 +110,14 @@ export class RollingWindows {
     };
   }
 
-  /** Books a call of `kind` that could start at `at`; returns when it may start. */
-  book(kind: CallKind, at: number): number {
-    const windows = this.windowsOf[kind];
-    const start = windows.reduce((earliest, w) => Math.max(earliest, w.earliestStart(earliest)), at);
-    for (const w of windows) w.book(start);
-    return start;
+  /** The earliest instant at or after `at` when a call of `kind` may start. */
+  earliestStart(kind: CallKind, at: number): number {
+    return this.windowsOf[kind].reduce((earliest, w) => Math.max(earliest, w.earliestStart(earliest)), at);
+  }
+
+  /** Counts a call of `kind` started at `start` (no earlier than any call counted before). */
+  record(kind: CallKind, start: number): void {
+    for (const w of this.windowsOf[kind]) w.book(start);
   }
 }
 
