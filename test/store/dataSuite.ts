@@ -376,8 +376,11 @@ export function describeStoreData(name: string, backend: () => Backend) {
         remoteVersion: null,
         remoteHash: 'h2',
       };
+      // Another connection's record of the same id is its own: linking here leaves it remembered.
+      unwrap(await store.markSuppressed({ ...other.ref, records: [suppressed('AOS-2', 'h9')], now: T0 }));
       unwrap(await store.upsertLinks({ ...ref, links: [link], now: at(2) }));
       expect(await read(ref)).toEqual([suppressed('AOS-1', 'h1b')]);
+      expect(await read(other.ref)).toEqual([suppressed('AOS-2', 'h9')]);
     });
 
     it('ingests an engagement event once, however often it arrives', async () => {

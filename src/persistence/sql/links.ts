@@ -149,12 +149,15 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
             synced_seq: l.syncedSeq ?? null,
           }));
           // The (tenant, connection) foreign key keeps a conflicting row inside the same tenant. One statement, so
-          // a record is never both linked and remembered as suppressed.
+          // a record is never both linked and remembered as suppressed. The suppressed rows are found by primary
+          // key from an id array: as `IN (SELECT … FROM linked)` the planner, on statistics of a small table,
+          // compared every suppressed record of the connection with every link of the batch (quadratic over a
+          // first sync: 17 of 51 s at 30,000 contacts on PostgreSQL).
           await client.query(
             `WITH linked AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x(external_id text, contact_id uuid,
                base jsonb, pushed_hashes jsonb, remote_version text, remote_hash text, synced_seq bigint)),
              forgotten AS (DELETE FROM suppressed_records
-               WHERE connection_id = $2 AND tenant_id = $1 AND external_id IN (SELECT external_id FROM linked))
+               WHERE connection_id = $2 AND external_id = ANY($5::text[]) AND tenant_id = $1)
              INSERT INTO links (tenant_id, connection_id, external_id, contact_id, base, pushed_hashes,
                remote_version, remote_hash, synced_seq, updated_at)
              SELECT $1, $2, x.external_id, x.contact_id, x.base, x.pushed_hashes, x.remote_version, x.remote_hash,
@@ -163,7 +166,7 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
              ON CONFLICT (connection_id, external_id) DO UPDATE SET contact_id = excluded.contact_id,
                base = excluded.base, pushed_hashes = excluded.pushed_hashes, remote_version = excluded.remote_version,
                remote_hash = excluded.remote_hash, synced_seq = excluded.synced_seq, updated_at = excluded.updated_at`,
-            [tenantId, connectionId, json(rows), now],
+            [tenantId, connectionId, json(rows), now, rows.map((r) => r.external_id)],
           );
           return ok(undefined);
         },
