@@ -48,6 +48,25 @@ describe('createLimiter', () => {
       expect(starts[i]).toBeGreaterThanOrEqual((starts[i - 2] ?? 0) + 1_000);
     }
   });
+
+  it('holds a call that was waiting for window room when a pause began until the pause ends', async () => {
+    const limiter = createLimiter({ limits: { requestsPerSecond: 2, rolling: true } });
+    const origin = Date.now();
+    const starts: number[] = [];
+    const calls = Array.from({ length: 4 }, () =>
+      limiter.schedule('write', async () => {
+        starts.push(Date.now() - origin);
+      }),
+    );
+    // The first two start at once; the other two wait for the next window, and a 429 then pauses 2 s.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    limiter.pause(2_000);
+    await Promise.all(calls);
+    await limiter.stop();
+    expect(starts).toHaveLength(4);
+    expect(starts[2]).toBeGreaterThanOrEqual(2_100);
+    expect(starts[3]).toBeGreaterThanOrEqual(2_100);
+  });
 });
 
 describe('RollingWindows', () => {

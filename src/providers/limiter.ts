@@ -75,14 +75,17 @@ export function createLimiter(
   return {
     schedule: (kind, task) =>
       calls.schedule(async () => {
-        await gate.pass();
+        // The gate again after every wait for window room: a 429 met while this call waited pauses it too
+        // (agentOS blocks a key that keeps calling past a 429).
+        for (;;) {
+          await gate.pass();
+          const at = now();
+          const start = windows.earliestStart(kind, at);
+          if (start <= at) break;
+          await new Promise((resolve) => setTimeout(resolve, start - at));
+        }
         // Booked when it really starts, not when its timer was due: a call a busy event loop held back counts
         // from when it went, so the calls after it keep their distance from it as the provider sees them.
-        for (let at = now(), start = windows.earliestStart(kind, at); start > at; ) {
-          await new Promise((resolve) => setTimeout(resolve, start - at));
-          at = now();
-          start = windows.earliestStart(kind, at);
-        }
         windows.record(kind, now());
         quota.take();
         return task();
