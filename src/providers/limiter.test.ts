@@ -67,6 +67,26 @@ describe('createLimiter', () => {
     expect(starts[2]).toBeGreaterThanOrEqual(2_100);
     expect(starts[3]).toBeGreaterThanOrEqual(2_100);
   });
+
+  it('holds the calls a pause released one by one when another pause begins before their turn', async () => {
+    const limiter = createLimiter({ limits: { requestsPerSecond: 10, rolling: true } });
+    const origin = Date.now();
+    const starts: number[] = [];
+    limiter.pause(300);
+    const calls = Array.from({ length: 6 }, () =>
+      limiter.schedule('write', async () => {
+        starts.push(Date.now() - origin);
+      }),
+    );
+    // Released about 105 ms apart from 300 ms; a 429 at 460 ms (between two turns) pauses it for another second.
+    await new Promise((resolve) => setTimeout(resolve, 460));
+    limiter.pause(1_000);
+    await Promise.all(calls);
+    await limiter.stop();
+    expect(starts).toHaveLength(6);
+    expect(starts.filter((t) => t >= 460 && t < 1_460)).toEqual([]);
+    expect(starts.filter((t) => t < 460).length).toBeGreaterThanOrEqual(2);
+  });
 });
 
 describe('RollingWindows', () => {

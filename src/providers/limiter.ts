@@ -148,9 +148,11 @@ class RollingWindow {
 
 /**
  * Holds calls while the connection is paused. Calls that arrive during a pause leave one `spacing` apart
- * once it ends, so the calls that piled up do not go out as one burst into a fresh window.
+ * once it ends, so the calls that piled up do not go out as one burst into a fresh window; a call whose turn
+ * comes during a pause begun while it waited (another call met a 429) waits that one out too.
  */
 class PauseGate {
+  private pausedUntil = 0;
   private releaseAt = 0;
 
   constructor(
@@ -159,14 +161,18 @@ class PauseGate {
   ) {}
 
   pause(ms: number): void {
-    this.releaseAt = Math.max(this.releaseAt, this.now() + ms);
+    this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
+    this.releaseAt = Math.max(this.releaseAt, this.pausedUntil);
   }
 
   async pass(): Promise<void> {
-    const wait = this.releaseAt - this.now();
-    if (wait <= 0) return;
-    this.releaseAt += this.spacing;
-    await new Promise((resolve) => setTimeout(resolve, wait));
+    for (;;) {
+      const wait = this.releaseAt - this.now();
+      if (wait <= 0) return;
+      this.releaseAt += this.spacing;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      if (this.now() >= this.pausedUntil) return;
+    }
   }
 }
 
