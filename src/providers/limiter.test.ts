@@ -49,6 +49,25 @@ describe('createLimiter', () => {
     }
   });
 
+  it('counts a call that took longer than the others from as late as it may have reached the provider', async () => {
+    const limiter = createLimiter({ limits: { requestsPerSecond: 2, rolling: true } });
+    const origin = Date.now();
+    const starts: number[] = [];
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    // The second call is held 300 ms (a stall) where the first took 10: the provider may have counted it at 300.
+    const calls = [10, 300, 0, 0].map((ms) =>
+      limiter.schedule('write', async () => {
+        starts.push(Date.now() - origin);
+        await sleep(ms);
+      }),
+    );
+    await Promise.all(calls);
+    await limiter.stop();
+    expect(starts[2]).toBeGreaterThanOrEqual(1_000);
+    // A window after the late one's end, not after its start: never three calls in one second as it saw them.
+    expect(starts[3]).toBeGreaterThanOrEqual(1_300);
+  });
+
   it('holds a call that was waiting for window room when a pause began until the pause ends', async () => {
     const limiter = createLimiter({ limits: { requestsPerSecond: 2, rolling: true } });
     const origin = Date.now();

@@ -70,6 +70,7 @@ export function createLimiter(
     jitter,
   );
   const gate = new PauseGate(now, Math.max(allSpacing, 1));
+  const latency = new RecentLatency();
   const quota = new DailyQuota(limits, now);
 
   return {
@@ -86,9 +87,17 @@ export function createLimiter(
         }
         // Booked when it really starts, not when its timer was due: a call a busy event loop held back counts
         // from when it went, so the calls after it keep their distance from it as the provider sees them.
-        windows.record(kind, now());
+        const started = now();
+        const booking = windows.record(kind, started);
         quota.take();
-        return task();
+        try {
+          return await task();
+        } finally {
+          // A call that took longer than the quickest of late may have reached the provider late (a stall on
+          // either side), up to that much after it started: it counts from then, for the calls still to come.
+          booking.at = started + latency.excess(now() - started);
+          booking.settled = true;
+        }
       }),
     pause: (ms) => gate.pause(ms),
     quotaResetAt: () => quota.resetAt(),
@@ -98,6 +107,15 @@ export function createLimiter(
 
 /** The widening of a window that absorbs `jitterMs` of arrival-time jitter (at least 2%). */
 const widen = (windowMs: number, jitterMs: number) => 1 + Math.max(MIN_HEADROOM, jitterMs / windowMs);
+
+/**
+ * A call counted in a connection's windows: from when it started, or later once it has been answered, if its
+ * answer shows it may have reached the provider later (`settled` then).
+ */
+export interface Booking {
+  at: number;
+  settled: boolean;
+}
 
 /** The rolling windows a connection's calls count in: when the next call may start, and the calls started. */
 export class RollingWindows {
@@ -119,32 +137,54 @@ export class RollingWindows {
   }
 
   /** Counts a call of `kind` started at `start` (no earlier than any call counted before). */
-  record(kind: CallKind, start: number): void {
-    for (const w of this.windowsOf[kind]) w.book(start);
+  record(kind: CallKind, start: number): Booking {
+    const booking: Booking = { at: start, settled: false };
+    for (const w of this.windowsOf[kind]) w.book(booking);
+    return booking;
   }
 }
 
-/** At most `limit` call starts in any `windowMs`: the last `limit` booked starts are all it needs to know. */
+/** At most `limit` calls in any `windowMs`, each counted from its booking's instant. */
 class RollingWindow {
-  private readonly starts: number[] = [];
+  private bookings: Booking[] = [];
 
   constructor(
     private readonly limit: number,
     private readonly windowMs: number,
   ) {}
 
-  /** The earliest instant at or after `at` when a call may start. */
+  /** The earliest instant at or after `at` when a call may start: a window after the `limit`-th latest call. */
   earliestStart(at: number): number {
-    const oldest = this.starts.length < this.limit ? undefined : this.starts[this.starts.length - this.limit];
-    return oldest === undefined ? at : Math.max(at, oldest + this.windowMs);
+    if (this.bookings.length < this.limit) return at;
+    const latest = this.bookings.map((b) => b.at).sort((x, y) => y - x)[this.limit - 1] as number;
+    return Math.max(at, latest + this.windowMs);
   }
 
-  /** Starts are booked in order, so the list stays sorted. */
-  book(start: number): void {
-    this.starts.push(start);
-    if (this.starts.length > this.limit) this.starts.shift();
+  /** A call in flight is kept whatever its age: its answer may still move it later. */
+  book(booking: Booking): void {
+    this.bookings = this.bookings.filter((b) => !b.settled || b.at + this.windowMs > booking.at);
+    this.bookings.push(booking);
   }
 }
+
+/**
+ * How long a connection's calls take at the quickest (the network and the provider's work when nothing
+ * stalls), over its last `RECENT_CALLS` calls. What a call takes beyond that is time it may have spent
+ * waiting on our side before it left (a busy event loop, a garbage collection) or on the provider's side
+ * before it was counted; measured in one --quick push run beside other work: usually 2–6 ms, at worst 153 ms.
+ */
+class RecentLatency {
+  private readonly recent: number[] = [];
+
+  /** Records a call that took `ms` and returns how much longer it took than the quickest recent call. */
+  excess(ms: number): number {
+    this.recent.push(ms);
+    if (this.recent.length > RECENT_CALLS) this.recent.shift();
+    return ms - Math.min(...this.recent);
+  }
+}
+
+const RECENT_CALLS = 20;
 
 /**
  * Holds calls while the connection is paused. Calls that arrive during a pause leave one `spacing` apart
