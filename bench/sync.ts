@@ -365,10 +365,16 @@ async function requestsDuring<T>(sim: Sim, run: () => Promise<T>): Promise<{ val
 
 // ---------------------------------------------------------------------------------------------------------
 
+/** One timed delta cycle: seconds and provider requests. */
+interface Cycle {
+  value: number;
+  requests: number;
+}
+
 interface DeltaTenant {
   contacts: number;
   /** One delta cycle of 100 CRM edits (edit seed `seed`): its seconds and provider requests. */
-  cycle(seed: number): Promise<{ value: number; requests: number }>;
+  cycle(seed: number): Promise<Cycle>;
   close(): Promise<void>;
 }
 
@@ -412,33 +418,35 @@ function getReapitSpec(): ProviderSpec {
  * cycles take turns, so neither is measured in a warmer or quieter process than the other: measured one tenant
  * after the other, whichever went first took 0.1–0.2 s longer (0.26–0.44 s against 0.13–0.24).
  */
-async function benchDeltaScaling(large: Promise<DeltaTenant>) {
-  const tenants = [await prepareDeltaTenant(scale(10_000)), await large];
+async function benchDeltaScaling(largeTenant: Promise<DeltaTenant>) {
+  const large = await largeTenant;
+  const small = await prepareDeltaTenant(scale(10_000)).catch(async (error: unknown) => {
+    await large.close();
+    throw error;
+  });
   try {
-    const rounds = tenants.map(() => ({ times: [] as number[], requests: [] as number[] }));
+    const measured: Record<'small' | 'large', Cycle[]> = { small: [], large: [] };
     for (let round = 0; round < 3; round++) {
-      for (const [i, tenant] of tenants.entries()) {
-        const measured = await tenant.cycle(40 + round);
-        rounds[i]?.times.push(measured.value);
-        rounds[i]?.requests.push(measured.requests);
-      }
+      measured.small.push(await small.cycle(40 + round));
+      measured.large.push(await large.cycle(40 + round));
     }
-    const [small, largeFigure] = tenants.map((tenant, i) => ({
+    const figure = (tenant: DeltaTenant, cycles: Cycle[]) => ({
       contacts: tenant.contacts,
-      seconds: round(median(rounds[i]?.times ?? []), 3),
-      requests: median(rounds[i]?.requests ?? []),
-    }));
-    if (small === undefined || largeFigure === undefined) return;
+      seconds: round(median(cycles.map((c) => c.value)), 3),
+      requests: median(cycles.map((c) => c.requests)),
+    });
+    const smallFigure = figure(small, measured.small);
+    const largeFigure = figure(large, measured.large);
     emit({
       bench: 'delta-scaling',
-      small,
+      small: smallFigure,
       large: largeFigure,
-      timeRatio: round(largeFigure.seconds / small.seconds),
-      requestsSmall: small.requests,
+      timeRatio: round(largeFigure.seconds / smallFigure.seconds),
+      requestsSmall: smallFigure.requests,
       requestsLarge: largeFigure.requests,
     });
   } finally {
-    await Promise.all(tenants.map((tenant) => tenant.close()));
+    await Promise.all([small.close(), large.close()]);
   }
 }
 
@@ -738,9 +746,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Every provider's push at once, each in a process of its own with its simulator in another, prepared (a fresh
  * PGlite and a first sync each) before any is measured: a paced push leaves the cores mostly idle, so five side by
- * side take about as long as the slowest alone (Street's 100 writes a minute). `measure` runs the pushes.
+ * side take about as long as the slowest alone (Street's 100 writes a minute).
  */
-async function preparePushes(): Promise<{ measure(): Promise<void> }> {
+async function benchPush() {
   // Quick: 200 updates, so that Street's 100 writes/minute (kept as documented) still spans two windows.
   const updates = quick ? 200 : 1_000;
   const providers = registeredProviders()
@@ -763,38 +771,26 @@ async function preparePushes(): Promise<{ measure(): Promise<void> }> {
     return { child, nextLine, exited };
   });
   let finished = false;
-  // A child that measured removes its database before exiting; the others are stopped.
-  const stop = async () => {
-    if (!finished) for (const c of children) if (c.child.exitCode === null) c.child.kill();
-    await Promise.all(children.map((c) => c.exited));
-  };
   try {
     for (const c of children) if ((await c.nextLine()) !== 'ready') throw new Error('push child not ready');
-  } catch (error) {
-    await stop();
-    throw error;
+    const started = performance.now();
+    const figures = await Promise.all(
+      children.map(async (c, i) => {
+        await sleep(i * PUSH_STAGGER_MS);
+        c.child.stdin.write('go\n');
+        return JSON.parse(await c.nextLine()) as Record<string, unknown>;
+      }),
+    );
+    log(
+      `push-vs-limit: ${providers.length} pushes at once in ${round((performance.now() - started) / 1000, 1)} s`,
+    );
+    for (const figure of figures) emit(figure);
+    finished = true;
+  } finally {
+    // A child that measured removes its database before exiting; the others are stopped.
+    if (!finished) for (const c of children) if (c.child.exitCode === null) c.child.kill();
+    await Promise.all(children.map((c) => c.exited));
   }
-  return {
-    async measure() {
-      try {
-        const started = performance.now();
-        const figures = await Promise.all(
-          children.map(async (c, i) => {
-            await sleep(i * PUSH_STAGGER_MS);
-            c.child.stdin.write('go\n');
-            return JSON.parse(await c.nextLine()) as Record<string, unknown>;
-          }),
-        );
-        log(
-          `push-vs-limit: ${providers.length} pushes at once in ${round((performance.now() - started) / 1000, 1)} s`,
-        );
-        for (const figure of figures) emit(figure);
-        finished = true;
-      } finally {
-        await stop();
-      }
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -826,10 +822,7 @@ async function main() {
     const largeTenant = wanted('delta-scaling') ? prepareDeltaTenant(scale(1_000_000)) : null;
     // Awaited after the pushes; until then a failure must not go unhandled.
     largeTenant?.catch(() => {});
-    if (wanted('push-vs-limit')) {
-      const pushes = await preparePushes();
-      await runFigure('push-vs-limit', () => pushes.measure());
-    }
+    await runFigure('push-vs-limit', benchPush);
     if (largeTenant !== null) await runFigure('delta-scaling', () => benchDeltaScaling(largeTenant));
     await runFigure('delta-vs-full', () => benchDeltaVsFullAndThroughput(url));
     await runFigure('memory', () => benchMemory(url));
