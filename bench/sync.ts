@@ -27,7 +27,7 @@ import type { ProviderName } from '../src/providers/provider.ts';
 import { toInboundRecord } from '../src/providers/reapit/mapping.ts';
 import { reapitDialect } from '../src/providers/reapit/simulator.ts';
 import { getProvider, registeredProviders } from '../src/providers/registry.ts';
-import { generateContacts } from '../src/providers/simulator/generator.ts';
+import { generateContacts, type SeedContact } from '../src/providers/simulator/generator.ts';
 import { type SimControl, simControlClient } from '../src/providers/simulator/server.ts';
 import { noRateLimits, type ProviderLimits, type ProviderSpec, withSpec } from '../src/providers/spec.ts';
 import { type RunnerDeps, runConnection } from '../src/runner/connectionRunner.ts';
@@ -302,9 +302,9 @@ async function connect(
 
 /**
  * Writes `count` contacts of this CRM straight into the store (contacts, match keys and links, 5,000 a batch),
- * as a past sync would have left them (each link synced at its contact's change number): Reapit-shaped people from the simulators' generator (another seed, so
- * names, e-mails and phones collide with the simulator's as real data does), linked to ids the simulator
- * does not hold, so no cycle ever fetches them.
+ * as a past sync would have left them (each link synced at its contact's change number): Reapit-shaped people
+ * from the simulators' generator (another seed, so names, dates of birth and addresses collide with the
+ * simulator's as real data does), linked to ids the simulator does not hold, so no cycle ever fetches them.
  */
 async function seedTenant(store: Store, ref: Connection['ref'], count: number): Promise<void> {
   const BATCH = 5_000;
@@ -313,7 +313,7 @@ async function seedTenant(store: Store, ref: Connection['ref'], count: number): 
     const rows = seeded.slice(from, from + BATCH).map((s, k) => {
       const externalId = `BULK${String(from + k).padStart(8, '0')}`;
       const record = toInboundRecord(
-        reapitDialect.fromSeed(s.contact, externalId, s.createdMs, s.modifiedMs),
+        reapitDialect.fromSeed(otherPerson(s.contact, from + k), externalId, s.createdMs, s.modifiedMs),
       );
       if (!record.ok) throw new Error(record.error.message);
       return { id: randomUUID(), record: record.value };
@@ -352,6 +352,24 @@ async function seedTenant(store: Store, ref: Connection['ref'], count: number): 
       }),
     );
   }
+}
+
+/**
+ * The generator's person made someone none of the simulator's records is: an e-mail address of their own and no
+ * phone. The generator draws every mobile from Ofcom's 1,000-number drama range and most e-mails from a few
+ * thousand, so among 99,000 generated people half the simulator's 1,000 records found a namesake with their
+ * phone or e-mail and were suppressed as duplicates of a seeded contact — and each of their edits was
+ * deduplicated again, work the small tenant never did. A real tenant's people do not share numbers so; the
+ * drama ranges hold too few to give each a number of its own, so the seeded ones have none.
+ */
+function otherPerson(contact: SeedContact, index: number): SeedContact {
+  return {
+    ...contact,
+    email: contact.email?.replace('@', `.b${index}@`) ?? null,
+    mobilePhone: null,
+    homePhone: null,
+    workPhone: null,
+  };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
