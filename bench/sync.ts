@@ -10,7 +10,7 @@ import type { ProviderName } from '../src/providers/provider.ts';
 import { findPostgresBin, type PostgresServer, startPostgres } from '../test/support/postgresServer.ts';
 import { argv, log, only, quick, round, scale } from './sync/args.ts';
 import { benchDeltaScaling, benchDeltaVsFullAndThroughput, prepareDeltaTenant } from './sync/delta.ts';
-import { simChild } from './sync/harness.ts';
+import { pgliteTemplate, removePgliteTemplate, simChild } from './sync/harness.ts';
 import { benchMemory, type ChildJob, memoryChild } from './sync/memory.ts';
 import { benchPush, pushChild } from './sync/push.ts';
 
@@ -41,6 +41,8 @@ async function main() {
   const url = postgres?.url ?? null;
   const started = performance.now();
   try {
+    // Made before any child starts, so that every child copies it too.
+    await pgliteTemplate();
     // Only work that is not timed runs beside other work: the pushes' preparation beside the seeding of the
     // delta figure's large tenant, and the paced pushes (little CPU) beside the rest of that seeding. Every other
     // figure runs alone: beside the pushes, the delta cycles took up to three times as long (0.44 s against
@@ -55,6 +57,7 @@ async function main() {
     await runFigure('memory', () => benchMemory(url));
   } finally {
     await postgres?.stop();
+    await removePgliteTemplate();
     log(`total ${round((performance.now() - started) / 1000, 1)} s${quick ? ' (--quick)' : ''}`);
   }
 }
