@@ -1,35 +1,56 @@
 /** The command line of `npm run bench:sync` and the output helpers every figure shares. */
+import { z } from 'zod';
+import { providerNameSchema, providerNames } from '../../src/core/providerName.ts';
+
 export const argv = process.argv.slice(2);
 
-/** The value after `flag`, or undefined when the flag is absent; a flag given without a value stops the bench. */
-function flagValue(flag: string): string | undefined {
+function usage(message: string): never {
+  process.stderr.write(`bench:sync: ${message}\n`);
+  process.exit(2);
+}
+
+/** The value after `flag` read by `schema`, or undefined when the flag is absent; a bad value stops the bench. */
+function flagValue<T>(flag: string, schema: z.ZodType<T>, expected: string): T | undefined {
   const at = argv.indexOf(flag);
   if (at === -1) return undefined;
-  const value = argv[at + 1];
-  if (value === undefined || value.startsWith('--')) {
-    process.stderr.write(`bench:sync: ${flag} needs a value\n`);
-    process.exit(2);
-  }
-  return value;
+  const parsed = schema.safeParse(argv[at + 1]);
+  return parsed.success ? parsed.data : usage(`${flag} takes ${expected}; got ${argv[at + 1] ?? 'nothing'}`);
 }
 
 export const quick = argv.includes('--quick');
-export const only = flagValue('--only');
+export const only = flagValue('--only', z.string().regex(/^[a-z-]+$/), 'a figure name');
 /** `--memory-backend pglite|postgres` measures the memory figure on one backend only. */
-export const memoryBackend = flagValue('--memory-backend');
+export const memoryBackend = flagValue(
+  '--memory-backend',
+  z.enum(['pglite', 'postgres']),
+  'pglite or postgres',
+);
 /** `--providers a,b` limits push-vs-limit to those providers (the per-minute ones take 10–20 min each at full size). */
-export const pushProviders = flagValue('--providers')?.split(',');
+export const pushProviders = flagValue(
+  '--providers',
+  z
+    .string()
+    .transform((text) => text.split(','))
+    .pipe(z.array(providerNameSchema).min(1)),
+  `some of ${providerNames.join(', ')} separated by commas`,
+);
 export const scale = (n: number) => (quick ? Math.round(n / 10) : n);
 /** `--memory-sizes 1000,10000` overrides the memory figure's two sizes (default 10,000 and 1,000,000, scaled). */
-export const memorySizes = (flagValue('--memory-sizes')?.split(',').map(Number) as
-  | [number, number]
-  | undefined) ?? [scale(10_000), scale(1_000_000)];
+export const memorySizes = flagValue(
+  '--memory-sizes',
+  z
+    .string()
+    .regex(/^[1-9]\d*,[1-9]\d*$/)
+    .transform((text) => text.split(',').map(Number) as [number, number]),
+  'two contact counts separated by a comma',
+) ?? [scale(10_000), scale(1_000_000)];
 /**
  * `--memory-heap-mb N` (default 192; 0: V8's default) is the orchestrator child's `--max-old-space-size`, the
  * heap limit README.md ("Running in production") gives a process running one connection at a time. Without
  * one, V8 on this 24 GiB machine lets uncollected garbage grow to several times the live heap.
  */
-export const memoryHeapMb = Number(flagValue('--memory-heap-mb') ?? 192);
+export const memoryHeapMb =
+  flagValue('--memory-heap-mb', z.coerce.number().int().min(0), 'a whole number of MB') ?? 192;
 
 export const emit = (fields: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(fields)}\n`);
 export const log = (message: string) => process.stderr.write(`[bench:sync] ${message}\n`);
