@@ -65,10 +65,10 @@ export async function pgliteTemplate(): Promise<string> {
   return templateMade;
 }
 
-/** Removes the template database, if this process made it. */
+/** Removes the template database, if this process made it (a failure to make it has been reported already). */
 export async function removePgliteTemplate(): Promise<void> {
-  if (templateMade === null) return;
-  rmSync(await templateMade, { recursive: true, force: true });
+  const dir = await templateMade?.catch(() => null);
+  if (dir !== undefined && dir !== null) rmSync(dir, { recursive: true, force: true });
 }
 
 /** A file-backed PGlite (a copy of the template) in a temp dir, or a fresh database on the bench's Postgres server. */
