@@ -20,6 +20,7 @@ import { getProvider } from '../../src/providers/registry.ts';
 import { type SimControl, simControlClient } from '../../src/providers/simulator/server.ts';
 import { noRateLimits, type ProviderLimits, type ProviderSpec } from '../../src/providers/spec.ts';
 import { type RunnerDeps, runConnection } from '../../src/runner/connectionRunner.ts';
+import { type StartedSimulator, startSimulator } from '../../test/support/simulators.ts';
 import { must } from './args.ts';
 
 /** The entry script: child processes (a simulator, a memory sync, a push) run it with a role flag. */
@@ -95,21 +96,14 @@ export async function openBackend(backend: Backend, postgresUrl: string | null):
 /** Rate limits off: the figures measure the engine (the soak: faults), not pacing. */
 export const unlimited = noRateLimits;
 
-export interface Sim {
-  baseUrl: string;
-  credentials: Record<string, unknown>;
-  control: SimControl;
-  close(): Promise<void>;
-}
+type SimOptions = { contacts: number; seed?: number; limits?: Partial<ProviderLimits> };
 
-export async function startSim(
-  provider: ProviderName,
-  options: { contacts: number; seed?: number; limits?: Partial<ProviderLimits> },
-): Promise<Sim> {
-  const entry = getProvider(provider);
-  if (entry === undefined) throw new Error(`${provider} is not registered`);
-  const running = await entry.startSimulator({ port: 0, ...options });
-  return { ...running, control: retryingControl(simControlClient(running.baseUrl)) };
+export type Sim = StartedSimulator;
+
+/** A simulator in this process, its control API retried once (`retryingControl`). */
+export async function startSim(provider: ProviderName, options: SimOptions): Promise<Sim> {
+  const started = await startSimulator(provider, options);
+  return { ...started, control: retryingControl(started.control) };
 }
 
 /**
@@ -118,10 +112,7 @@ export async function startSim(
  * process, a request that a stall held between being sent and being read reached the window late and bunched
  * with the next, now and then a 429 (agentOS's costs a minute: efficiency 0.29 in one --quick run in two).
  */
-export async function startSimProcess(
-  provider: ProviderName,
-  options: { contacts: number; seed?: number; limits?: Partial<ProviderLimits> },
-): Promise<Sim> {
+export async function startSimProcess(provider: ProviderName, options: SimOptions): Promise<Sim> {
   const child = spawn(
     process.execPath,
     [
@@ -150,13 +141,11 @@ export async function startSimProcess(
 }
 
 /** In the child: serves one simulator until stdin closes. */
-export async function simChild(provider: ProviderName, options: Parameters<typeof startSim>[1]) {
-  const entry = getProvider(provider);
-  if (entry === undefined) throw new Error(`${provider} is not registered`);
+export async function simChild(provider: ProviderName, options: SimOptions) {
   const limits = Object.fromEntries(
     Object.entries(options.limits ?? {}).map(([name, value]) => [name, value ?? undefined]),
   );
-  const running = await entry.startSimulator({ port: 0, ...options, limits });
+  const running = await startSimulator(provider, { ...options, limits });
   process.stdout.write(`${JSON.stringify({ baseUrl: running.baseUrl, credentials: running.credentials })}\n`);
   process.stdin.resume();
   await new Promise((resolve) => process.stdin.once('end', resolve));
