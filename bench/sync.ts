@@ -14,9 +14,6 @@ import { pgliteTemplate, removePgliteTemplate, simChild } from './sync/harness.t
 import { benchMemory, type ChildJob, memoryChild } from './sync/memory.ts';
 import { benchPush, pushChild } from './sync/push.ts';
 
-/** What `--only` can name (`delta-vs-full` also prints the initial-throughput lines). */
-const FIGURES = ['push-vs-limit', 'delta-scaling', 'delta-vs-full', 'memory'];
-
 const wanted = (name: string) => only === undefined || only === name;
 
 async function runFigure(name: string, fn: () => Promise<unknown>): Promise<void> {
@@ -30,11 +27,6 @@ async function main() {
   if (argv[0] === '--memory-child') return memoryChild(JSON.parse(argv[1] ?? '{}') as ChildJob);
   if (argv[0] === '--push-child') return pushChild(argv[1] as ProviderName, Number(argv[2]));
   if (argv[0] === '--sim-child') return simChild(argv[1] as ProviderName, JSON.parse(argv[2] ?? '{}'));
-  if (only !== undefined && !FIGURES.includes(only)) {
-    process.stderr.write(`bench:sync: --only takes one of ${FIGURES.join(', ')}; got ${only}\n`);
-    process.exitCode = 2;
-    return;
-  }
   let postgres: PostgresServer | null = null;
   if (findPostgresBin() !== null) postgres = await startPostgres();
   else log('PostgreSQL binaries not found: Postgres figures skipped');

@@ -18,7 +18,9 @@ function flagValue<T>(flag: string, schema: z.ZodType<T>, expected: string): T |
 }
 
 export const quick = argv.includes('--quick');
-export const only = flagValue('--only', z.string().regex(/^[a-z-]+$/), 'a figure name');
+/** What `--only` can name (`delta-vs-full` also prints the initial-throughput lines). */
+const FIGURES = ['push-vs-limit', 'delta-scaling', 'delta-vs-full', 'memory'] as const;
+export const only = flagValue('--only', z.enum(FIGURES), `one of ${FIGURES.join(', ')}`);
 /** `--memory-backend pglite|postgres` measures the memory figure on one backend only. */
 export const memoryBackend = flagValue(
   '--memory-backend',
