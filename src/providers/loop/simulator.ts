@@ -174,12 +174,12 @@ function list(db: SimDb<Contact>, req: SimRequest): SimResponse {
   const since = sinceText === null ? null : Date.parse(sinceText);
   if (Number.isNaN(since)) return failure(400, 'modifiedSince must be an ISO-8601 date-time');
   // ASSUMPTION: inclusive at millisecond precision; results in (updatedAt, id) order (the shared store's).
-  const rows = db.modifiedBetween(since, null);
+  const rows = db.modifiedRange(since, null);
   return {
     status: 200,
     body: {
       results: rows.slice((pageNumber - 1) * pageSize, pageNumber * pageSize),
-      totalCount: rows.length,
+      totalCount: rows.count,
     },
   };
 }

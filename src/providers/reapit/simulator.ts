@@ -220,14 +220,21 @@ function list(db: SimDb<Contact>, req: SimRequest): SimResponse {
   const emails = q.getAll('email[]').map((e) => e.trim().toLowerCase());
   const ids = q.getAll('id[]');
   // ASSUMPTION: `modifiedFrom`/`modifiedTo` compare at millisecond precision ("on or after" / "on or before").
-  let rows = db.modifiedBetween(from, to);
-  if (emails.length > 0) rows = rows.filter((r) => emails.includes((r.email ?? '').trim().toLowerCase()));
-  if (ids.length > 0) rows = rows.filter((r) => ids.includes(r.id));
-  // db.list() is (modified, id); other sort keys are not needed by the adapter.
-  if (q.get('sortBy') === '-modified') rows.reverse();
-  const totalCount = rows.length;
+  const range = db.modifiedRange(from, to);
+  const reversed = q.get('sortBy') === '-modified';
+  // Every row of the window only when a filter or the reverse order needs them; a plain page is sliced alone.
+  let rows: Contact[] | null = null;
+  if (emails.length > 0 || ids.length > 0 || reversed) {
+    rows = range.slice(0, range.count);
+    if (emails.length > 0) rows = rows.filter((r) => emails.includes((r.email ?? '').trim().toLowerCase()));
+    if (ids.length > 0) rows = rows.filter((r) => ids.includes(r.id));
+    // The window is in (modified, id) order; other sort keys are not needed by the adapter.
+    if (reversed) rows.reverse();
+  }
+  const totalCount = rows?.length ?? range.count;
   const totalPageCount = Math.ceil(totalCount / pageSize);
-  const embedded = rows.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
+  const pageStart = (pageNumber - 1) * pageSize;
+  const embedded = (rows ?? range).slice(pageStart, pageStart + pageSize);
   const link = (n: number) => {
     const params = new URLSearchParams(q);
     params.set('pageNumber', String(n));

@@ -60,22 +60,38 @@ export class SimDb<TWire> {
 
   /**
    * The records whose `modified` lies between the bounds (null: open), in (modified, id) order; a bound is
-   * inclusive unless marked exclusive. Found by binary search, so a page of a large listing does not cost a
-   * pass over every record (a CRM serves it from an index).
+   * inclusive unless marked exclusive.
    */
   modifiedBetween(
     fromMs: number | null,
     toMs: number | null,
     exclusive: { from?: boolean; to?: boolean } = {},
   ): TWire[] {
+    const range = this.modifiedRange(fromMs, toMs, exclusive);
+    return range.slice(0, range.count);
+  }
+
+  /**
+   * `modifiedBetween` as a count and slices of it. Found by binary search and sliced only where asked, so a page
+   * of a large listing does not cost a pass over every record (a CRM serves it from an index).
+   */
+  modifiedRange(
+    fromMs: number | null,
+    toMs: number | null,
+    exclusive: { from?: boolean; to?: boolean } = {},
+  ): { count: number; slice(start: number, end: number): TWire[] } {
     const { records, modifiedMs } = this.order();
-    const start =
+    const first =
       fromMs === null ? 0 : firstIndex(modifiedMs, (ms) => (exclusive.from ? ms > fromMs : ms >= fromMs));
-    const end =
+    const last =
       toMs === null
         ? records.length
         : firstIndex(modifiedMs, (ms) => (exclusive.to ? ms >= toMs : ms > toMs));
-    return records.slice(start, Math.max(start, end));
+    const count = Math.max(0, last - first);
+    return {
+      count,
+      slice: (start, end) => records.slice(first + start, first + Math.min(end, count)),
+    };
   }
 
   private order(): { records: TWire[]; modifiedMs: number[] } {
