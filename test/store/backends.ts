@@ -21,6 +21,12 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** One database and the store opened on it, shared by a suite's cases (set in its `beforeAll`). */
+export interface SharedDatabase {
+  database: TestDatabase;
+  store: StoreHandle;
+}
+
 export interface Backend {
   name: 'pglite' | 'postgres';
   createDatabase(): Promise<TestDatabase>;
