@@ -4,7 +4,8 @@ import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { runPath } from './driver.ts';
 import { Coverage, generatePaths, reachableTransitions } from './paths.ts';
-import { newCrashLog, RealDriver, realPath } from './realDriver.ts';
+import { newCrashLog, RealDriver } from './realDriver.ts';
+import { realPath } from './realPath.ts';
 import { type EndState, endState, sidesDisagree, type WorldInputs } from './realSystem.ts';
 
 /**

@@ -4,7 +4,7 @@ import { createAuditPhase } from '../../src/actors/auditPhase.ts';
 import { createFetchPhase } from '../../src/actors/fetchPhase.ts';
 import { createPushPhase } from '../../src/actors/pushPhase.ts';
 import { createReconcilePhase } from '../../src/actors/reconcilePhase.ts';
-import type { ConnectionCommand, ConnectionState } from '../../src/machines/connectionContext.ts';
+import type { ConnectionState } from '../../src/machines/connectionContext.ts';
 import { connectionMachine } from '../../src/machines/connectionMachine.ts';
 import { parsePersistedConnection, toPersisted } from '../../src/machines/persistence.ts';
 import {
@@ -13,8 +13,6 @@ import {
   type FetchPhaseInput,
   type FetchPhaseOutput,
   type Phase,
-  type PhaseActorId,
-  type PhaseFailure,
   type PhaseFailureKind,
   type PushPhaseInput,
   type PushPhaseOutput,
@@ -27,7 +25,9 @@ import {
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { failedCycleAudit } from '../../src/runner/failedCycleAudit.ts';
 import type { ActionStep, CrashStep, ModelDriver, ObservedConnection } from './driver.ts';
-import { MODEL_TIMES, type ModelPath, type ModelStep } from './paths.ts';
+import { Gate, PersistQueue } from './handoff.ts';
+import type { ModelPath, ModelStep } from './paths.ts';
+import { distinctEvents, iso, longAfter, pathInputs, windowTo } from './realPath.ts';
 import {
   applyInputs,
   armSimulator,
@@ -36,80 +36,14 @@ import {
   type Fault,
   faultFor,
   MODEL_PAGE_SIZE,
-  MODEL_WAIT_AFTER_429_MS,
   openWorld,
   type PhaseRunOptions,
   phaseDeps,
-  quotaResetAfter,
   simRecords,
   type World,
   type WorldInputs,
   worldViolations,
 } from './realSystem.ts';
-
-const DAY_MS = 86_400_000;
-const iso = (ms: number) => new Date(ms).toISOString();
-/** Every window ends a day after the engine's clock: edits the simulator stamps in real time fall inside. */
-export const windowTo = (t0: number) => iso(t0 + DAY_MS);
-/** Later than any backoff: the 15-minute cap, or the quota reset at the next UTC midnight. */
-export const longAfter = (t0: number) => iso(t0 + 7 * DAY_MS);
-
-/**
- * The path with the model's instants replaced by the real system's: the engine's clock is frozen at `t0`,
- * so a real failure is dated `t0`, a real 429 carries the client's wait and a spent quota resets at the
- * next UTC midnight. Contract checks in `runPath` then compare against what the real system produces.
- */
-export function realPath(path: ModelPath, t0: number): ModelPath {
-  const steps = path.steps.map((step): ModelStep => {
-    if (step.kind === 'command') {
-      const event: ConnectionCommand =
-        step.event.type === 'sync.requested'
-          ? { ...step.event, now: iso(t0), windowTo: windowTo(t0) }
-          : step.event.type === 'sync.resume'
-            ? { ...step.event, now: step.event.now === MODEL_TIMES.failedAt ? iso(t0) : longAfter(t0) }
-            : step.event;
-      return { ...step, event };
-    }
-    if (step.kind === 'phase' && !step.outcome.ok) {
-      const f = step.outcome.failure;
-      const at = iso(t0);
-      const failure: PhaseFailure =
-        f.kind === 'rate_limited'
-          ? { ...f, at, retryAfterMs: MODEL_WAIT_AFTER_429_MS }
-          : f.kind === 'quota_exhausted'
-            ? { ...f, at, resumeAt: quotaResetAfter(t0) }
-            : { ...f, at };
-      return { ...step, outcome: { ok: false, failure } };
-    }
-    return step;
-  });
-  return { ...path, steps };
-}
-
-/** Hands each phase run what the driver arranged; either side may come first. */
-class Gate<T> {
-  private readonly arranged = new Map<PhaseActorId, T>();
-  private readonly waiting = new Map<PhaseActorId, (value: T) => void>();
-
-  arrange(actorId: PhaseActorId, value: T): void {
-    const run = this.waiting.get(actorId);
-    this.waiting.delete(actorId);
-    if (run) run(value);
-    else this.arranged.set(actorId, value);
-  }
-
-  next(actorId: PhaseActorId): Promise<T> {
-    const value = this.arranged.get(actorId);
-    this.arranged.delete(actorId);
-    if (value !== undefined) return Promise.resolve(value);
-    return new Promise((resolve) => this.waiting.set(actorId, resolve));
-  }
-
-  clear(): void {
-    this.arranged.clear();
-    this.waiting.clear();
-  }
-}
 
 /**
  * What happens to the next phase run of a cycle: it fails with this kind (by a real fault; a kind the
@@ -123,54 +57,6 @@ type Arrangement =
   | { kind: 'natural' }
   | { kind: 'step'; step: Extract<ModelStep, { kind: 'phase' }> }
   | { kind: 'fault'; fault: Fault };
-
-/** Serialises the snapshot and audit writes, in transition order, like the runner's queue. */
-class PersistQueue {
-  private tail: Promise<void> = Promise.resolve();
-  private failure: unknown = null;
-
-  push(write: () => Promise<void>): void {
-    this.tail = this.tail.then(async () => {
-      if (this.failure !== null) return;
-      try {
-        await write();
-      } catch (error) {
-        this.failure = error;
-      }
-    });
-  }
-
-  async flush(): Promise<void> {
-    await this.tail;
-    if (this.failure !== null) throw this.failure;
-  }
-}
-
-/** The inputs of a model path: one edit on each side, engagement with a duplicate event, and a lead. */
-export const pathInputs = (): WorldInputs => ({
-  crmEdits: [101],
-  localEdits: [{ externalId: 'OXF25000001', firstName: 'Morwenna' }],
-  events: [
-    { eventId: 'ev-1', externalId: 'OXF25000002', kind: 'email_open' },
-    { eventId: 'ev-1', externalId: 'OXF25000002', kind: 'email_open' },
-    { eventId: 'ev-2', externalId: 'OXF25000002', kind: 'email_click' },
-  ],
-  leads: ['nia.lead@example.org'],
-});
-
-/** Distinct events per CRM record, as the counters must show them. */
-export function distinctEvents(inputs: WorldInputs[]): Map<string, { opens: number; clicks: number }> {
-  const seen = new Map<string, { externalId: string; kind: string }>();
-  for (const e of inputs.flatMap((i) => i.events)) if (!seen.has(e.eventId)) seen.set(e.eventId, e);
-  const counts = new Map<string, { opens: number; clicks: number }>();
-  for (const { externalId, kind } of seen.values()) {
-    const c = counts.get(externalId) ?? { opens: 0, clicks: 0 };
-    if (kind === 'email_open') c.opens += 1;
-    else c.clicks += 1;
-    counts.set(externalId, c);
-  }
-  return counts;
-}
 
 type ConnectionActor = Actor<typeof connectionMachine>;
 
