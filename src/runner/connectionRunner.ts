@@ -13,6 +13,7 @@ import type { CrmProvider } from '../providers/provider.ts';
 import { type CreateProviderParams, getProvider } from '../providers/registry.ts';
 import type { ProviderSpec } from '../providers/spec.ts';
 import { failedCycleAudit } from './failedCycleAudit.ts';
+import { PersistQueue } from './persistQueue.ts';
 
 /** What running connections needs from the process: the store, a clock, ids and this worker's identity. */
 export interface RunnerDeps {
@@ -281,26 +282,4 @@ function nextRunAt(outcome: RunOutcome, connection: Connection, now: Date): Date
     return new Date(now.getTime() + connection.effectiveIntervalSeconds * 1000);
   }
   return now;
-}
-
-/** Serialises the snapshot and audit writes of one connection, in transition order; the first failure sticks. */
-class PersistQueue {
-  private tail: Promise<void> = Promise.resolve();
-  private failure: unknown = null;
-
-  push(write: () => Promise<void>): void {
-    this.tail = this.tail.then(async () => {
-      if (this.failure !== null) return;
-      try {
-        await write();
-      } catch (error) {
-        this.failure = error;
-      }
-    });
-  }
-
-  async flush(): Promise<void> {
-    await this.tail;
-    if (this.failure !== null) throw this.failure;
-  }
 }

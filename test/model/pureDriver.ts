@@ -4,36 +4,8 @@ import { connectionMachine } from '../../src/machines/connectionMachine.ts';
 import { parsePersistedConnection, toPersisted } from '../../src/machines/persistence.ts';
 import type { AuditPhaseOutput, PhaseActorId } from '../../src/machines/phases.ts';
 import type { ActionStep, CrashStep, ModelDriver, ObservedConnection } from './driver.ts';
+import { Gate } from './gate.ts';
 import type { ModelPath, ModelStep, PhaseOutcome } from './paths.ts';
-
-/**
- * Hands each phase actor run the outcome a step arranged. A run may start before or after the
- * arrangement (entering a state starts its actor at once), so either side may wait for the other.
- */
-export class OutcomeGate {
-  private readonly arranged = new Map<PhaseActorId, PhaseOutcome>();
-  private readonly waiting = new Map<PhaseActorId, (outcome: PhaseOutcome) => void>();
-
-  arrange(actorId: PhaseActorId, outcome: PhaseOutcome): void {
-    const run = this.waiting.get(actorId);
-    this.waiting.delete(actorId);
-    if (run) run(outcome);
-    else this.arranged.set(actorId, outcome);
-  }
-
-  next(actorId: PhaseActorId): Promise<PhaseOutcome> {
-    const outcome = this.arranged.get(actorId);
-    this.arranged.delete(actorId);
-    if (outcome) return Promise.resolve(outcome);
-    return new Promise((resolve) => this.waiting.set(actorId, resolve));
-  }
-
-  /** A crash: runs in flight are gone with the process. */
-  clear(): void {
-    this.arranged.clear();
-    this.waiting.clear();
-  }
-}
 
 /**
  * `connectionMachine` with every phase actor replaced by `run`, which receives the arranged outcome.
@@ -41,7 +13,7 @@ export class OutcomeGate {
  * real phase.
  */
 export function gatedMachine(
-  gate: OutcomeGate,
+  gate: Gate<PhaseOutcome>,
   run: (actorId: PhaseActorId, input: unknown, outcome: PhaseOutcome) => Promise<unknown> = settle,
 ) {
   const phase = <TOutput, TInput>(actorId: PhaseActorId) =>
@@ -70,7 +42,7 @@ type ConnectionActor = Actor<ReturnType<typeof gatedMachine>>;
  * is persisted as the composition root will do it (subscribe + getPersistedSnapshot).
  */
 export class PureDriver implements ModelDriver {
-  private readonly gate = new OutcomeGate();
+  private readonly gate = new Gate<PhaseOutcome>();
   private readonly machine = gatedMachine(this.gate);
   private actor: ConnectionActor | null = null;
   private stored = '';

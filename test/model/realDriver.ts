@@ -24,8 +24,9 @@ import {
 } from '../../src/machines/phases.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { failedCycleAudit } from '../../src/runner/failedCycleAudit.ts';
+import { PersistQueue } from '../../src/runner/persistQueue.ts';
 import type { ActionStep, CrashStep, ModelDriver, ObservedConnection } from './driver.ts';
-import { Gate, PersistQueue } from './handoff.ts';
+import { Gate } from './gate.ts';
 import type { ModelPath, ModelStep } from './paths.ts';
 import { distinctEvents, iso, longAfter, pathInputs, windowTo } from './realPath.ts';
 import {

@@ -1,7 +1,9 @@
-/** How the real driver and its phase runs hand over work: arrangements one way, persisted writes in order. */
 import type { PhaseActorId } from '../../src/machines/phases.ts';
 
-/** Hands each phase run what the driver arranged; either side may come first. */
+/**
+ * Hands each phase actor run what a driver arranged for it. A run may start before or after the arrangement
+ * (entering a state starts its actor at once), so either side may wait for the other.
+ */
 export class Gate<T> {
   private readonly arranged = new Map<PhaseActorId, T>();
   private readonly waiting = new Map<PhaseActorId, (value: T) => void>();
@@ -23,27 +25,5 @@ export class Gate<T> {
   clear(): void {
     this.arranged.clear();
     this.waiting.clear();
-  }
-}
-
-/** Serialises the snapshot and audit writes, in transition order, like the runner's queue. */
-export class PersistQueue {
-  private tail: Promise<void> = Promise.resolve();
-  private failure: unknown = null;
-
-  push(write: () => Promise<void>): void {
-    this.tail = this.tail.then(async () => {
-      if (this.failure !== null) return;
-      try {
-        await write();
-      } catch (error) {
-        this.failure = error;
-      }
-    });
-  }
-
-  async flush(): Promise<void> {
-    await this.tail;
-    if (this.failure !== null) throw this.failure;
   }
 }
