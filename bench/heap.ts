@@ -18,6 +18,7 @@ import { getProvider } from '../src/providers/registry.ts';
 import { noRateLimits, withSpec } from '../src/providers/spec.ts';
 import { startPostgres } from '../test/support/postgresServer.ts';
 import { createSyncHarness } from '../test/support/syncHarness.ts';
+import { ownPeakRss } from './peakRss.ts';
 
 const { values } = parseArgs({
   options: {
@@ -84,7 +85,7 @@ try {
       heapBeforeMb: Math.round(before),
       peakHeapMbByState: peakByState,
       retainedAfterMb: Math.round(liveHeapMb() - before),
-      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      peakRssMb: ownPeakRss().mb,
     })}\n`,
   );
 } finally {

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { simControlClient } from '../../src/providers/simulator/server.ts';
 import { withSpec } from '../../src/providers/spec.ts';
+import { ownPeakRss, type PeakRss } from '../peakRss.ts';
 import { emit, memoryBackend, memoryHeapMb, memorySizes, round } from './args.ts';
 import {
   type Backend,
@@ -35,10 +36,12 @@ export async function memoryChild(job: ChildJob) {
   const seconds = await c.cycle();
   // Taken before anything else is read: the audit entry of a first sync lists every suppressed duplicate (about
   // 200,000 at 1,000,000 contacts of this generator), and reading it back is not part of the sync.
-  const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+  const peak = ownPeakRss();
   const fetched = c.lastCounts()?.fetched ?? 0;
   await opened.close();
-  process.stdout.write(`${JSON.stringify({ peakRssMb, seconds: round(seconds, 1), fetched })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ peakRssMb: peak.mb, peakRssFrom: peak.source, seconds: round(seconds, 1), fetched })}\n`,
+  );
 }
 
 async function peakRss(backend: Backend, postgresUrl: string | null, contacts: number) {
@@ -67,6 +70,7 @@ async function peakRss(backend: Backend, postgresUrl: string | null, contacts: n
     if (code !== 0) throw new Error(`memory child exited ${code}`);
     const parsed = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as {
       peakRssMb: number;
+      peakRssFrom: PeakRss['source'];
       seconds: number;
       fetched: number;
     };
