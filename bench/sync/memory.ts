@@ -12,7 +12,7 @@ import {
   openBackend,
   retryingControl,
   type Sim,
-  startSim,
+  startSimProcess,
   unlimited,
 } from './harness.ts';
 
@@ -23,7 +23,7 @@ export interface ChildJob {
   credentials: Record<string, unknown>;
 }
 
-/** In the child: one initial sync against the parent's simulator; prints the process's peak RSS. */
+/** In the child: one initial sync against the figure's simulator (a process of its own); prints this process's peak RSS. */
 export async function memoryChild(job: ChildJob) {
   const opened = await openBackend(job.backend, job.postgresUrl);
   const sim: Sim = {
@@ -45,7 +45,9 @@ export async function memoryChild(job: ChildJob) {
 }
 
 async function peakRss(backend: Backend, postgresUrl: string | null, contacts: number) {
-  const sim = await startSim('reapit', { contacts, seed: 13, limits: unlimited });
+  // In a process of its own: the other backend's large simulator, generated in this process, held its event loop
+  // for over 30 s, and the child syncing beside it failed its first token request (no answer within 30 s).
+  const sim = await startSimProcess('reapit', { contacts, seed: 13, limits: unlimited });
   try {
     const job: ChildJob = { backend, postgresUrl, baseUrl: sim.baseUrl, credentials: sim.credentials };
     const child = spawn(
