@@ -9,10 +9,11 @@ export interface PeakRss {
 
 /**
  * Linux's `ru_maxrss` (Node's `process.resourceUsage().maxRSS`) does not start at zero in a child process: at
- * exec the kernel records the high water of the address space forked from the parent, so a child's figure is
- * at least its parent's RSS at the spawn. A bench child spawned by a 350 MB parent reported 353 MB from its
- * first line while its own peak was 194 MB. `VmHWM` in /proc/self/status belongs to the address space the
- * process has since exec, so it is the child's own. Elsewhere (no /proc) `maxRSS` is the figure there is.
+ * exec the kernel records the high water of the address space forked from the parent, which holds the parent's
+ * resident native buffers (measured: a 600 MB Buffer is counted, 555 MB of JavaScript objects or 600 MB of
+ * WebAssembly memory are not). A bench child spawned just after its parent made the PGlite template reported
+ * 353 MB from its first line; its own peak was 194 MB. `VmHWM` in /proc/self/status belongs to the address
+ * space the process has had since exec, so it is the child's own. Elsewhere (no /proc) `maxRSS` is what there is.
  */
 export function ownPeakRss(status: () => string = readProcStatus): PeakRss {
   const text = safely(status);

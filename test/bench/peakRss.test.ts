@@ -17,7 +17,8 @@ describe('ownPeakRss', () => {
   it.runIf(process.platform === 'linux')(
     "gives a child its own peak, not its parent's RSS at the spawn",
     async () => {
-      // Touched, so resident: the parent's RSS is at least this when the child is forked.
+      // A native buffer, touched so that it is resident: the kind of memory a fork hands on (JavaScript objects
+      // and WebAssembly memory are not).
       const ballast = Buffer.alloc(PARENT_HOLDS_MB * 1024 * 1024).fill(1);
       const { stdout } = await run(process.execPath, [
         '--import',
@@ -33,7 +34,7 @@ describe('ownPeakRss', () => {
         rss: number;
       };
       expect(child.peak.source).toBe('VmHWM');
-      // A node process loading tsx holds well under 300 MB; getrusage's figure carries the parent's 400+.
+      // A node process loading tsx holds well under 300 MB; getrusage's figure carries the parent's 400 MB.
       expect(child.peak.mb).toBeLessThan(300);
       expect(child.peak.mb).toBeGreaterThanOrEqual(Math.floor(child.rss));
     },
