@@ -23,7 +23,7 @@ export interface ChildJob {
   credentials: Record<string, unknown>;
 }
 
-/** In the child: one initial sync against the figure's simulator (a process of its own); prints this process's peak RSS. */
+/** In the child: one initial sync against the figure's simulator; prints this process's own peak RSS. */
 export async function memoryChild(job: ChildJob) {
   const opened = await openBackend(job.backend, job.postgresUrl);
   const sim: Sim = {
