@@ -17,8 +17,8 @@ export interface PeakRss {
  */
 export function ownPeakRss(status: () => string = readProcStatus): PeakRss {
   const text = safely(status);
-  const kib = text === null ? null : /^VmHWM:\s+(\d+)\s+kB$/m.exec(text)?.[1];
-  if (kib !== null && kib !== undefined) return { mb: Math.round(Number(kib) / 1024), source: 'VmHWM' };
+  const kib = text === null ? undefined : /^VmHWM:\s+(\d+)\s+kB$/m.exec(text)?.[1];
+  if (kib !== undefined) return { mb: Math.round(Number(kib) / 1024), source: 'VmHWM' };
   return { mb: Math.round(process.resourceUsage().maxRSS / 1024), source: 'maxRSS' };
 }
 
