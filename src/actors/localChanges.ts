@@ -9,6 +9,7 @@ import { providerFailure } from './failures.ts';
 import { describeMatch, duplicateNote } from './inboundOwners.ts';
 import { type BatchWrites, type CycleRef, commitBatch, emptyWrites, updatePlan } from './reconcilePhase.ts';
 import { must } from './storeCall.ts';
+import { yieldTurn } from './yieldTurn.ts';
 
 /**
  * The NurtureHub side of a cycle: contacts changed locally after the committed local cursor, up to the
@@ -26,6 +27,7 @@ export async function planLocalChanges(
   const totals = { upserts: 0, plannedWrites: 0 };
   let afterSeq = range.afterSeq;
   while (afterSeq < range.upToSeq) {
+    await yieldTurn();
     signal.throwIfAborted();
     const changed = await must(
       store.listLocalChanges({

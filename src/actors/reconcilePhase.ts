@@ -18,6 +18,7 @@ import { DEFAULT_BATCH_SIZE, type PhaseCall, type PhaseDeps } from './context.ts
 import { assignOwners, MatchCache } from './inboundOwners.ts';
 import { planLocalChanges } from './localChanges.ts';
 import { must } from './storeCall.ts';
+import { yieldTurn } from './yieldTurn.ts';
 
 export interface CycleRef {
   tenantId: string;
@@ -76,6 +77,7 @@ export function createReconcilePhase(deps: PhaseDeps) {
     const matchCache = new MatchCache(localHighWater);
     const totals = { upserts: 0, plannedWrites: 0, conflicts: 0 };
     for (;;) {
+      await yieldTurn();
       signal.throwIfAborted();
       const staged = await must(
         store.listStaged({
