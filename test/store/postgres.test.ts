@@ -5,6 +5,7 @@ import { describeStoreAudit } from './auditSuite.ts';
 import { postgresBackend, unwrap, useBackend } from './backends.ts';
 import { describeStoreData } from './dataSuite.ts';
 import { at, tenantWithConnection } from './fixtures.ts';
+import { describeStorePlans } from './plansSuite.ts';
 import { describeStore } from './storeSuite.ts';
 
 describe.runIf(postgresAvailable('the store suite'))('PostgreSQL server', () => {
@@ -12,6 +13,7 @@ describe.runIf(postgresAvailable('the store suite'))('PostgreSQL server', () => 
   describeStore('Postgres', backend);
   describeStoreData('Postgres', backend);
   describeStoreAudit('Postgres', backend);
+  describeStorePlans('Postgres', backend);
 
   it('takes over at once a lease whose holder’s database session has ended', async () => {
     const database = await backend().createDatabase();
