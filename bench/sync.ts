@@ -9,7 +9,12 @@ import { performance } from 'node:perf_hooks';
 import type { ProviderName } from '../src/providers/provider.ts';
 import { findPostgresBin, type PostgresServer, startPostgres } from '../test/support/postgresServer.ts';
 import { argv, log, only, quick, round, scale } from './sync/args.ts';
-import { benchDeltaScaling, benchDeltaVsFullAndThroughput, prepareDeltaTenant } from './sync/delta.ts';
+import {
+  benchDeltaScaling,
+  benchDeltaVsFullAndThroughput,
+  type DeltaTenant,
+  prepareDeltaTenant,
+} from './sync/delta.ts';
 import { pgliteTemplate, removePgliteTemplate, simChild } from './sync/harness.ts';
 import { benchMemory, type ChildJob, memoryChild } from './sync/memory.ts';
 import { benchPush, pushChild } from './sync/push.ts';
@@ -35,16 +40,23 @@ async function main() {
   try {
     // Made before any child starts, so that every child copies it too.
     await pgliteTemplate();
-    // Only work that is not timed runs beside other work: the pushes' preparation beside the seeding of the
-    // delta figure's large tenant, and the paced pushes (little CPU) beside the rest of that seeding. Every other
-    // figure runs alone: beside the pushes, the delta cycles took up to three times as long (0.44 s against
-    // 0.13–0.26) and the first sync's throughput fell by 7 %; beside the memory syncs (even at nice 19) the pushes
-    // met 429s and the throughput fell by a third.
-    const largeTenant = wanted('delta-scaling') ? prepareDeltaTenant(scale(1_000_000)) : null;
-    // Awaited after the pushes; until then a failure must not go unhandled.
-    largeTenant?.catch(() => {});
-    await runFigure('push-vs-limit', benchPush);
-    if (largeTenant !== null) await runFigure('delta-scaling', () => benchDeltaScaling(largeTenant));
+    // Only work that is not timed runs beside other work: the seeding of the delta figure's large tenant beside
+    // the paced pushes (little CPU). Every other figure runs alone: beside the pushes, the delta cycles took up to
+    // three times as long (0.44 s against 0.13–0.26) and the first sync's throughput fell by 7 %; beside the
+    // memory syncs (even at nice 19) the pushes met 429s and the throughput fell by a third, and with the memory
+    // syncs and their simulators at nice 19 from the start, beside the pushes (which held), they took 315 s
+    // against 192 s after them.
+    let largeTenant: Promise<DeltaTenant> | undefined;
+    const seedLargeTenant = () => {
+      if (largeTenant === undefined) {
+        largeTenant = prepareDeltaTenant(scale(1_000_000));
+        // Awaited after the pushes; until then a failure must not go unhandled.
+        largeTenant.catch(() => {});
+      }
+      return largeTenant;
+    };
+    await runFigure('push-vs-limit', () => benchPush(wanted('delta-scaling') ? seedLargeTenant : () => {}));
+    await runFigure('delta-scaling', () => benchDeltaScaling(seedLargeTenant()));
     await runFigure('delta-vs-full', () => benchDeltaVsFullAndThroughput(url));
     await runFigure('memory', () => benchMemory(url));
   } finally {
