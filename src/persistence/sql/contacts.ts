@@ -28,6 +28,20 @@ const changedStampsSql = (oldData: string, newData: string, stamp: string) =>
 export const lockTenantChanges = (client: SqlClient, tenantId: string) =>
   client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`crm-sync:changes:${tenantId}`]);
 
+/**
+ * A tenant's contacts changed in a range of change numbers; `ofConnection`: without those the connection ($5) synced
+ * at their current change. The connection is compared as text, as in `linksByContactSql` (links.ts).
+ */
+export const localChangesSql = (ofConnection: boolean) => `SELECT ${contactColumns} FROM contacts c
+  WHERE tenant_id = $1 AND change_seq > $2 AND change_seq <= $3
+  ${
+    ofConnection
+      ? `AND NOT EXISTS (SELECT 1 FROM links l WHERE l.tenant_id = c.tenant_id AND l.contact_id = c.id
+      AND l.connection_id::text = $5::uuid::text AND l.synced_seq = c.change_seq)`
+      : ''
+  }
+  ORDER BY change_seq LIMIT $4`;
+
 const upsertRowSchema = z.object({
   id: z.uuid(),
   inserted: z.boolean(),
@@ -178,17 +192,13 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
 
     listLocalChanges: ({ tenantId, afterSeq, upToSeq, limit, connectionId }) =>
       guarded(async () => {
-        const notItsOwn =
-          connectionId === undefined
-            ? ''
-            : `AND NOT EXISTS (SELECT 1 FROM links l WHERE l.tenant_id = c.tenant_id AND l.connection_id = $5
-                 AND l.contact_id = c.id AND l.synced_seq = c.change_seq)`;
-        const { rows } = await client.query(
-          `SELECT ${contactColumns} FROM contacts c
-           WHERE tenant_id = $1 AND change_seq > $2 AND change_seq <= $3 ${notItsOwn}
-           ORDER BY change_seq LIMIT $4`,
-          [tenantId, afterSeq, upToSeq, limit, ...(connectionId === undefined ? [] : [connectionId])],
-        );
+        const { rows } = await client.query(localChangesSql(connectionId !== undefined), [
+          tenantId,
+          afterSeq,
+          upToSeq,
+          limit,
+          ...(connectionId === undefined ? [] : [connectionId]),
+        ]);
         return parseRows(storedContactSchema, rows, 'contact');
       }),
 

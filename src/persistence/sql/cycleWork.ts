@@ -24,6 +24,17 @@ const noteTotalsSchema = z.object({
   unchanged: z.number().int(),
 });
 
+/**
+ * Contacts begun in NurtureHub with no link to the connection. The connection is compared as text, as in
+ * `linksByContactSql`: a connection the statistics did not know had each contact's look-up read all its links
+ * through the primary key (500 contacts beside 3,000 links: 2.2 s on PGlite, 194 ms on PostgreSQL).
+ */
+export const creationCandidatesSql = `SELECT c.id FROM contacts c
+  WHERE c.tenant_id = $1 AND c.id = ANY($3::uuid[]) AND c.origin_connection_id IS NULL
+    AND NOT EXISTS (SELECT 1 FROM links l
+                    WHERE l.tenant_id = c.tenant_id AND l.contact_id = c.id AND l.connection_id::text = $2::uuid::text)
+  ORDER BY c.id`;
+
 export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
   const { client } = ctx;
 
@@ -118,14 +129,7 @@ export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
 
     creationCandidates: ({ tenantId, connectionId, contactIds }) =>
       guarded(async () => {
-        const { rows } = await client.query(
-          `SELECT c.id FROM contacts c
-           WHERE c.tenant_id = $1 AND c.id = ANY($3::uuid[]) AND c.origin_connection_id IS NULL
-             AND NOT EXISTS (SELECT 1 FROM links l
-                             WHERE l.tenant_id = c.tenant_id AND l.connection_id = $2 AND l.contact_id = c.id)
-           ORDER BY c.id`,
-          [tenantId, connectionId, contactIds],
-        );
+        const { rows } = await client.query(creationCandidatesSql, [tenantId, connectionId, contactIds]);
         const parsed = parseRows(idRowSchema, rows, 'contact id');
         return parsed.ok ? ok(parsed.value.map((row) => row.id)) : parsed;
       }),
