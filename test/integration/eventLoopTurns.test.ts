@@ -41,7 +41,7 @@ describe('a phase looping over store batches on PGlite', () => {
     });
     const reapit = getProvider('reapit');
     if (reapit === undefined) throw new Error('reapit is not registered');
-    // Rate limits off on both sides: the second cycle pushes an update per contact.
+    // Rate limits off on both sides: the second cycle pushes an update per edited contact.
     const h = await createSyncHarness('reapit', {
       store,
       simulator: { contacts: 3 * DEFAULT_BATCH_SIZE + 10, seed: 23, limits: noRateLimits },
