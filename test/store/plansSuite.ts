@@ -7,11 +7,9 @@ import {
   findCandidatesSql,
   linksByContactSql,
 } from '../../src/persistence/sql/links.ts';
-import type { StoreHandle } from '../../src/persistence/store.ts';
+import type { ConnectionRef, StoreHandle } from '../../src/persistence/store.ts';
 import { type Backend, type TestDatabase, unwrap } from './backends.ts';
 import { tenantWithConnection } from './fixtures.ts';
-
-type Ref = { tenantId: string; connectionId: string };
 
 /**
  * A tenant or connection that grew after the tables were last analysed (a new agency on a database holding others:
@@ -23,8 +21,8 @@ export function describeStorePlans(name: string, backend: () => Backend) {
   describe(`store on ${name}: plans for a tenant the statistics do not know`, () => {
     let database: TestDatabase;
     let store: StoreHandle;
-    let known: Ref;
-    let grown: Ref;
+    let known: ConnectionRef;
+    let grown: ConnectionRef;
     let knownIds: string[];
     let grownIds: string[];
     beforeAll(async () => {
@@ -65,7 +63,7 @@ export function describeStorePlans(name: string, backend: () => Backend) {
           entries: ids.map((id, i) => ({ contactId: id, keys: [`email:new${i}@${grown.tenantId}`] })),
         }),
       );
-      const holders = async (ref: Ref, key: string) =>
+      const holders = async (ref: ConnectionRef, key: string) =>
         unwrap(await store.findCandidates({ tenantId: ref.tenantId, keys: [key] }))[0]?.contactIds;
       expect(await holders(grown, emailKey(grown, 0))).toBeUndefined();
       expect(await holders(grown, `email:new0@${grown.tenantId}`)).toEqual([ids[0]]);
@@ -97,13 +95,17 @@ export function describeStorePlans(name: string, backend: () => Backend) {
 
 const tables = ['contacts', 'contact_match_keys', 'links'];
 
-const emailKey = (ref: Ref, index: number) => `email:p${index}@${ref.tenantId}`;
+const emailKey = (ref: ConnectionRef, index: number) => `email:p${index}@${ref.tenantId}`;
 
 /**
  * `count` new contacts of the tenant, written in SQL, each with two match keys (an e-mail and a date of birth) and
  * a link to the connection.
  */
-async function addLinkedContacts(database: TestDatabase, ref: Ref, count: number): Promise<string[]> {
+async function addLinkedContacts(
+  database: TestDatabase,
+  ref: ConnectionRef,
+  count: number,
+): Promise<string[]> {
   const ids = Array.from({ length: count }, () => randomUUID());
   await database.raw(
     `INSERT INTO contacts (tenant_id, id, data, field_stamps, created_at, updated_at)
