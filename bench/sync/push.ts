@@ -10,15 +10,25 @@ import { emit, log, must, pushProviders, quick, round, sleep } from './args.ts';
 import { BENCH_ENTRY, connect, openBackend, startSimProcess, unlimited } from './harness.ts';
 
 /**
- * The limits a push-vs-limit run enforces: the documented ones; with `--quick`, a per-minute request limit L
- * becomes ⌊L/6⌋ per second (about the same budget over a 6-second window), so the run spans several windows in
- * seconds. Whole calls: with agentOS's 50/min the client counted 8.33 as nine calls a second and the simulator as
- * eight, and each 429 that followed cost the documented 60 s block.
+ * The limits a push-vs-limit run enforces: the documented ones; with `--quick`, each per-minute limit L (of all
+ * requests, of reads or of writes) becomes ⌊L/6⌋ per second in the same lane (about the same budget over a 6-second
+ * window), so the run spans several windows in seconds. Whole calls: with agentOS's 50/min the client counted 8.33
+ * as nine calls a second and the simulator as eight, and each 429 that followed cost the documented 60 s block.
  */
 function benchLimits(limits: ProviderLimits): ProviderLimits {
-  if (!quick || limits.requestsPerMinute === undefined) return limits;
-  const { requestsPerMinute, ...rest } = limits;
-  return { ...rest, requestsPerSecond: Math.max(1, Math.floor(requestsPerMinute / 6)) };
+  if (!quick) return limits;
+  const { requestsPerMinute, readsPerMinute, writesPerMinute, ...scaled } = limits;
+  if (requestsPerMinute === undefined && readsPerMinute === undefined && writesPerMinute === undefined)
+    return limits;
+  // The tighter of the scaled limit and a documented per-second one in the same lane.
+  const perSecond = (perMinute: number, documented: number | undefined) =>
+    Math.min(documented ?? Number.POSITIVE_INFINITY, Math.max(1, Math.floor(perMinute / 6)));
+  if (requestsPerMinute !== undefined)
+    scaled.requestsPerSecond = perSecond(requestsPerMinute, scaled.requestsPerSecond);
+  if (readsPerMinute !== undefined) scaled.readsPerSecond = perSecond(readsPerMinute, scaled.readsPerSecond);
+  if (writesPerMinute !== undefined)
+    scaled.writesPerSecond = perSecond(writesPerMinute, scaled.writesPerSecond);
+  return scaled;
 }
 
 /** The least time `reads` and `writes` can take under `limits` (rolling windows: the first window is free). */
@@ -26,7 +36,9 @@ function minimumSeconds(limits: ProviderLimits, reads: number, writes: number): 
   const windows: Array<{ limit: number | undefined; seconds: number; n: number }> = [
     { limit: limits.requestsPerSecond, seconds: 1, n: reads + writes },
     { limit: limits.requestsPerMinute, seconds: 60, n: reads + writes },
+    { limit: limits.readsPerSecond, seconds: 1, n: reads },
     { limit: limits.readsPerMinute, seconds: 60, n: reads },
+    { limit: limits.writesPerSecond, seconds: 1, n: writes },
     { limit: limits.writesPerMinute, seconds: 60, n: writes },
   ];
   return Math.max(
@@ -148,11 +160,11 @@ const PUSH_STAGGER_MS = 3_000;
 /**
  * Every provider's push at once, each in a process of its own with its simulator in another, prepared (a fresh
  * PGlite and a first sync each) before any is measured: a paced push leaves the cores mostly idle, so five side by
- * side take about as long as the slowest alone (Street's 100 writes a minute). `whenPrepared` is called as the
- * measured cycles begin, to start untimed work that fits beside them.
+ * side take about as long as the slowest alone (at full size Street's 100 writes a minute, 10 minutes for 1,000).
+ * `whenPrepared` is called as the measured cycles begin, to start untimed work that fits beside them.
  */
 export async function benchPush(whenPrepared: () => void) {
-  // Quick: 200 updates, so that Street's 100 writes/minute (kept as documented) still spans two windows.
+  // Quick: 200 updates, so that every provider's scaled limits span several windows (Reapit's 20/s: ten).
   const updates = quick ? 200 : 1_000;
   const providers = registeredProviders()
     .map((entry) => entry.name)

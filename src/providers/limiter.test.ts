@@ -142,4 +142,11 @@ describe('RollingWindows', () => {
     // Four reads and two writes go at once; the third and fourth writes wait for the writes' window.
     expect(starts).toEqual([0, 0, 0, 0, 0, 61_200, 0, 61_200]);
   });
+
+  it('keeps per-second read and write lanes apart too', () => {
+    const kinds: CallKind[] = ['write', 'read', 'write', 'read', 'write', 'read', 'write', 'read'];
+    const starts = startTimes({ readsPerSecond: 3, writesPerSecond: 2, rolling: true }, kinds);
+    // Two writes and three reads go at once; the later writes and the fourth read wait a widened second.
+    expect(starts).toEqual([0, 0, 0, 0, 1_050, 0, 1_050, 1_050]);
+  });
 });

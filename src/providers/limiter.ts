@@ -126,8 +126,8 @@ export class RollingWindows {
       limit === undefined ? [] : [new RollingWindow(limit, windowMs * widen(windowMs, jitterMs))];
     const every = [...window(limits.requestsPerSecond, 1_000), ...window(limits.requestsPerMinute, 60_000)];
     this.windowsOf = {
-      read: [...every, ...window(limits.readsPerMinute, 60_000)],
-      write: [...every, ...window(limits.writesPerMinute, 60_000)],
+      read: [...every, ...window(limits.readsPerSecond, 1_000), ...window(limits.readsPerMinute, 60_000)],
+      write: [...every, ...window(limits.writesPerSecond, 1_000), ...window(limits.writesPerMinute, 60_000)],
     };
   }
 

@@ -14,8 +14,12 @@ export const providerLimitsSchema = z.strictObject({
   requestsPerSecond: calls.optional(),
   /** Every request, counted per minute. */
   requestsPerMinute: calls.optional(),
+  /** Reads (GET) only, per second, where the provider counts them apart from writes. */
+  readsPerSecond: calls.optional(),
   /** Reads (GET) only, per minute, where the provider counts them apart from writes. */
   readsPerMinute: calls.optional(),
+  /** Writes (POST/PUT/PATCH/DELETE) only, per second. */
+  writesPerSecond: calls.optional(),
   /** Writes (POST/PUT/PATCH/DELETE) only, per minute. */
   writesPerMinute: calls.optional(),
   /** Requests in flight at once. */
@@ -95,7 +99,9 @@ export function defineSpec(input: ProviderSpecInput): ProviderSpec {
 export const noRateLimits: Partial<ProviderLimits> = {
   requestsPerSecond: undefined,
   requestsPerMinute: undefined,
+  readsPerSecond: undefined,
   readsPerMinute: undefined,
+  writesPerSecond: undefined,
   writesPerMinute: undefined,
   maxConcurrent: undefined,
   requestsPerDay: undefined,

@@ -235,12 +235,14 @@ export function describeProvider(name: string, makeHarness: MakeHarness, options
           : p.listChanges({ window: { from: null, to: NOW() }, pageToken: null });
       const burstOf = (h: ProviderHarness) => {
         const spec = withSpec(quick(h, { maxAttempts: 1 }), { limits });
-        const { requestsPerSecond, requestsPerMinute, readsPerMinute } = spec.limits;
+        const { requestsPerSecond, requestsPerMinute, readsPerSecond, readsPerMinute } = spec.limits;
         // Past the tightest window, so pacing has something to do.
         const count =
           Math.min(
             200,
-            ...[requestsPerSecond, requestsPerMinute, readsPerMinute].filter((n) => n !== undefined),
+            ...[requestsPerSecond, requestsPerMinute, readsPerSecond, readsPerMinute].filter(
+              (n) => n !== undefined,
+            ),
           ) + 10;
         return { spec, count };
       };

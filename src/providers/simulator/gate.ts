@@ -58,7 +58,9 @@ export class SimGate {
     this.windows = [
       ...w(limits.requestsPerSecond, 1000, 'all'),
       ...w(limits.requestsPerMinute, 60_000, 'all'),
+      ...w(limits.readsPerSecond, 1000, 'read'),
       ...w(limits.readsPerMinute, 60_000, 'read'),
+      ...w(limits.writesPerSecond, 1000, 'write'),
       ...w(limits.writesPerMinute, 60_000, 'write'),
     ];
   }
