@@ -81,11 +81,11 @@ async function seedTenant(store: Store, ref: Connection['ref'], count: number): 
 
 /**
  * The generator's person made someone none of the simulator's records is: an e-mail address of their own and no
- * phone. The generator draws every mobile from Ofcom's 1,000-number drama range and most e-mails from a few
- * thousand, so among 99,000 generated people half the simulator's 1,000 records found a namesake with their
- * phone or e-mail and were suppressed as duplicates of a seeded contact — and each of their edits was
- * deduplicated again, work the small tenant never did. A real tenant's people do not share numbers so; the
- * drama ranges hold too few to give each a number of its own, so the seeded ones have none.
+ * phone. The generator draws every mobile from Ofcom's 1,000-number drama range (and, until its surnames were
+ * widened, most e-mails from a few thousand), so among 99,000 generated people half the simulator's 1,000 records
+ * found a namesake with their phone or e-mail and were suppressed as duplicates of a seeded contact — and each of
+ * their edits was deduplicated again, work the small tenant never did. A real tenant's people do not share numbers
+ * so; the drama ranges hold too few to give each a number of its own, so the seeded ones have none.
  */
 function otherPerson(contact: SeedContact, index: number): SeedContact {
   return {

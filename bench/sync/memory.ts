@@ -34,8 +34,8 @@ export async function memoryChild(job: ChildJob) {
   };
   const c = await connect(opened.store, 'reapit', sim, withSpec(getReapitSpec(), { limits: unlimited }));
   const seconds = await c.cycle();
-  // Taken before anything else is read: the audit entry of a first sync lists every suppressed duplicate (about
-  // 200,000 at 1,000,000 contacts of this generator), and reading it back is not part of the sync.
+  // Taken before anything else is read: the audit entry of a first sync lists every suppressed duplicate (tens of
+  // thousands at 1,000,000 contacts of this generator), and reading it back is not part of the sync.
   const peak = ownPeakRss();
   const fetched = c.lastCounts()?.fetched ?? 0;
   await opened.close();

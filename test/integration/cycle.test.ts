@@ -5,7 +5,7 @@ import { createSyncHarness } from '../support/syncHarness.ts';
 // that was suppressed as a duplicate must not come back (it would be suppressed and audited again each cycle).
 describe.each(['reapit', 'agentos'] as const)('one connection cycle against the %s simulator', (provider) => {
   it('imports every contact, audits once, and a second cycle on unchanged data writes nothing', async () => {
-    const h = await createSyncHarness(provider, { simulator: { contacts: 120, seed: 7 } });
+    const h = await createSyncHarness(provider, { simulator: { contacts: 120, seed: 9 } });
     try {
       const first = await h.run();
       if (!first.ok) throw new Error(first.error.message);
