@@ -2,11 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localChangesSql } from '../../src/persistence/sql/contacts.ts';
 import { creationCandidatesSql } from '../../src/persistence/sql/cycleWork.ts';
-import {
-  deleteContactKeysSql,
-  findCandidatesSql,
-  linksByContactSql,
-} from '../../src/persistence/sql/links.ts';
+import { deleteStaleKeysSql, findCandidatesSql, linksByContactSql } from '../../src/persistence/sql/links.ts';
 import type { ConnectionRef, StoreHandle } from '../../src/persistence/store.ts';
 import { type Backend, type TestDatabase, unwrap } from './backends.ts';
 import { tenantWithConnection } from './fixtures.ts';
@@ -53,16 +49,33 @@ export function describeStorePlans(name: string, backend: () => Backend) {
       expect(found.find((hit) => hit.key === emailKey(grown, 0))?.contactIds).toEqual([grownIds[0]]);
     });
 
-    it('replaces contacts’ keys by the contact index', async () => {
+    it('replaces contacts’ keys by the contact index, and leaves the keys they keep where they are', async () => {
       const ids = grownIds.slice(0, 100);
-      const plan = await explain(database, deleteContactKeysSql, [grown.tenantId, ids]);
+      const entries = ids.map((id, i) => ({
+        contactId: id,
+        keys: [dobKey(i), `email:new${i}@${grown.tenantId}`],
+      }));
+      const pairs = entries.flatMap((e) => e.keys.map((key) => [key, e.contactId] as const));
+      const plan = await explain(database, deleteStaleKeysSql, [
+        grown.tenantId,
+        ids,
+        pairs.map(([key]) => key),
+        pairs.map(([, id]) => id),
+      ]);
       expect(plan).toContain('contact_match_keys_contact_idx');
-      unwrap(
-        await store.replaceMatchKeys({
-          tenantId: grown.tenantId,
-          entries: ids.map((id, i) => ({ contactId: id, keys: [`email:new${i}@${grown.tenantId}`] })),
-        }),
-      );
+      // The new pairs hashed once, not scanned again for every old key.
+      expect(plan).toMatch(/hashed SubPlan/i);
+      const version = async (key: string, contactId: string) =>
+        (
+          await database.raw(
+            'SELECT xmin::text AS version FROM contact_match_keys WHERE tenant_id = $1 AND key = $2 AND contact_id = $3',
+            [grown.tenantId, key, contactId],
+          )
+        )[0]?.version;
+      const keptBefore = await version(dobKey(0), ids[0] as string);
+      expect(keptBefore).toBeDefined();
+      unwrap(await store.replaceMatchKeys({ tenantId: grown.tenantId, entries }));
+      expect(await version(dobKey(0), ids[0] as string)).toBe(keptBefore);
       const holders = async (ref: ConnectionRef, key: string) =>
         unwrap(await store.findCandidates({ tenantId: ref.tenantId, keys: [key] }))[0]?.contactIds;
       expect(await holders(grown, emailKey(grown, 0))).toBeUndefined();
@@ -96,6 +109,8 @@ export function describeStorePlans(name: string, backend: () => Backend) {
 const tables = ['contacts', 'contact_match_keys', 'links'];
 
 const emailKey = (ref: ConnectionRef, index: number) => `email:p${index}@${ref.tenantId}`;
+/** The date-of-birth key `addLinkedContacts` gives its `index`th contact. */
+const dobKey = (index: number) => `dob:19${50 + ((index + 1) % 50)}-01-01`;
 
 /**
  * `count` new contacts of the tenant, written in SQL, each with two match keys (an e-mail and a date of birth) and
