@@ -23,6 +23,6 @@ describe('SimGate', () => {
     ]);
     now = 1_001;
     expect([admit('write'), admit('read')]).toEqual(['ok', 'ok']);
-    expect(gate.stats).toMatchObject({ requests: 9, rateLimited: 2 });
+    expect(gate.stats).toMatchObject({ requests: 9, rateLimited: 2, writeCalls: 3 });
   });
 });

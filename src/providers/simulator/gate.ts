@@ -22,6 +22,8 @@ export const simStatsSchema = z.strictObject({
   /** API requests received (control and token calls excluded), 429s included. */
   requests: z.number(),
   rateLimited: z.number(),
+  /** Requests of the write kind let through the limits, whatever their answer (a refused write counts too). */
+  writeCalls: z.number(),
   /** Accepted writes (creates included). */
   writes: z.number(),
   creates: z.number(),
@@ -42,7 +44,7 @@ const DAY_MS = 86_400_000;
  */
 export class SimGate {
   faults: SimFaults = {};
-  readonly stats: SimStats = { requests: 0, rateLimited: 0, writes: 0, creates: 0 };
+  readonly stats: SimStats = { requests: 0, rateLimited: 0, writeCalls: 0, writes: 0, creates: 0 };
   private inFlight = 0;
   private readonly windows: SlidingWindow[];
   private day = { index: -1, used: 0 };
@@ -72,6 +74,7 @@ export class SimGate {
       this.stats.rateLimited += 1;
       return { kind: 'rate_limited', reason: limited };
     }
+    if (kind === 'write') this.stats.writeCalls += 1;
     if (this.random.chance(this.faults.dropRate ?? 0)) return { kind: 'drop' };
     if (this.random.chance(this.faults.timeoutRate ?? 0)) return { kind: 'timeout' };
     if (this.random.chance(this.faults.errorRate ?? 0)) return { kind: 'error' };
