@@ -45,7 +45,8 @@ type LinkMethods = Pick<
  */
 export const deleteStaleKeysSql = `DELETE FROM contact_match_keys m
   WHERE m.contact_id = ANY($2::uuid[]) AND m.tenant_id::text = $1::uuid::text
-    AND (m.key, m.contact_id) NOT IN (SELECT u.key, u.contact_id FROM unnest($3::text[], $4::uuid[]) AS u(key, contact_id))`;
+    AND (m.key, m.contact_id) NOT IN (
+      SELECT u.key, u.contact_id FROM unnest($3::text[], $4::uuid[]) AS u(key, contact_id))`;
 
 /**
  * The holders of each key: one index range per key, stopped one past the limit and left out whole when it gets
