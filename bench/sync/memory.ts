@@ -1,6 +1,5 @@
 /** The memory figure: peak RSS of an initial sync at two sizes, each in a child process of its own. */
 import { spawn } from 'node:child_process';
-import pg from 'pg';
 import { simControlClient } from '../../src/providers/simulator/server.ts';
 import { withSpec } from '../../src/providers/spec.ts';
 import { ownPeakRss, type PeakRss } from '../peakRss.ts';
@@ -83,51 +82,21 @@ async function peakRss(backend: Backend, postgresUrl: string | null, contacts: n
   }
 }
 
-/**
- * The backends side by side: each sync is a child process of its own, and a peak RSS is per process. The Postgres
- * syncs write to a database of their own, so that the figures after this one find the server's `postgres` database
- * as empty as before. `whenOneLeft` is called once a single backend's syncs are still running (at once when only one
- * is measured): a core is then free for untimed work.
- */
-export async function benchMemory(postgresUrl: string | null, whenOneLeft: () => void) {
+/** The backends side by side: each sync is a child process of its own, and a peak RSS is per process. */
+export async function benchMemory(postgresUrl: string | null) {
   const backends: Backend[] = postgresUrl === null ? ['pglite'] : ['pglite', 'postgres'];
   const measured = backends.filter((b) => memoryBackend === undefined || b === memoryBackend);
-  const memoryUrl =
-    postgresUrl !== null && measured.includes('postgres')
-      ? await createDatabase(postgresUrl, 'memory')
-      : null;
-  let running = measured.length;
-  if (running <= 1) whenOneLeft();
   await Promise.all(
     measured.map(async (backend) => {
-      try {
-        const small = await peakRss(backend, memoryUrl, memorySizes[0]);
-        const large = await peakRss(backend, memoryUrl, memorySizes[1]);
-        emit({
-          bench: 'memory',
-          backend,
-          small,
-          large,
-          peakRssRatio: round(large.peakRssMb / small.peakRssMb),
-        });
-      } finally {
-        running -= 1;
-        if (running === 1) whenOneLeft();
-      }
+      const small = await peakRss(backend, postgresUrl, memorySizes[0]);
+      const large = await peakRss(backend, postgresUrl, memorySizes[1]);
+      emit({
+        bench: 'memory',
+        backend,
+        small,
+        large,
+        peakRssRatio: round(large.peakRssMb / small.peakRssMb),
+      });
     }),
   );
-}
-
-/** A new, empty database `name` on the server of `url`; its URL. */
-async function createDatabase(url: string, name: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const created = new URL(url);
-  created.pathname = `/${name}`;
-  return created.toString();
 }
