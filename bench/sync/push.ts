@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { ProviderName } from '../../src/providers/provider.ts';
 import { getProvider, registeredProviders } from '../../src/providers/registry.ts';
-import { type ProviderLimits, withSpec } from '../../src/providers/spec.ts';
+import { type ProviderLimits, rateWindows, withSpec } from '../../src/providers/spec.ts';
 import { emit, log, must, pushProviders, quick, round, sleep } from './args.ts';
 import { BENCH_ENTRY, connect, openBackend, startSimProcess, unlimited } from './harness.ts';
 
@@ -33,19 +33,13 @@ function benchLimits(limits: ProviderLimits): ProviderLimits {
 
 /** The least time `reads` and `writes` can take under `limits` (rolling windows: the first window is free). */
 function minimumSeconds(limits: ProviderLimits, reads: number, writes: number): number {
-  const windows: Array<{ limit: number | undefined; seconds: number; n: number }> = [
-    { limit: limits.requestsPerSecond, seconds: 1, n: reads + writes },
-    { limit: limits.requestsPerMinute, seconds: 60, n: reads + writes },
-    { limit: limits.readsPerSecond, seconds: 1, n: reads },
-    { limit: limits.readsPerMinute, seconds: 60, n: reads },
-    { limit: limits.writesPerSecond, seconds: 1, n: writes },
-    { limit: limits.writesPerMinute, seconds: 60, n: writes },
-  ];
+  const calls = { all: reads + writes, read: reads, write: writes };
   return Math.max(
     0,
-    ...windows.map((w) =>
-      w.limit === undefined || w.n === 0 ? 0 : (Math.ceil(w.n / w.limit) - 1) * w.seconds,
-    ),
+    ...rateWindows(limits).map((w) => {
+      const n = calls[w.counts];
+      return n === 0 ? 0 : ((Math.ceil(n / w.limit) - 1) * w.windowMs) / 1000;
+    }),
   );
 }
 

@@ -143,6 +143,11 @@ describe('RollingWindows', () => {
     expect(starts).toEqual([0, 0, 0, 0, 0, 61_200, 0, 61_200]);
   });
 
+  it('counts reads and writes in one window where the provider counts all calls together', () => {
+    const starts = startTimes({ requestsPerSecond: 2, rolling: true }, ['read', 'write', 'write', 'read']);
+    expect(starts).toEqual([0, 0, 1_050, 1_050]);
+  });
+
   it('keeps per-second read and write lanes apart too', () => {
     const kinds: CallKind[] = ['write', 'read', 'write', 'read', 'write', 'read', 'write', 'read'];
     const starts = startTimes({ readsPerSecond: 3, writesPerSecond: 2, rolling: true }, kinds);

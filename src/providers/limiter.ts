@@ -1,5 +1,5 @@
 import Bottleneck from 'bottleneck';
-import type { ProviderLimits, ProviderSpec } from './spec.ts';
+import { type ProviderLimits, type ProviderSpec, rateWindows } from './spec.ts';
 
 export type CallKind = 'read' | 'write';
 
@@ -122,13 +122,14 @@ export class RollingWindows {
   private readonly windowsOf: Record<CallKind, RollingWindow[]>;
 
   constructor(limits: ProviderLimits, jitterMs = DEFAULT_JITTER_MS) {
-    const window = (limit: number | undefined, windowMs: number) =>
-      limit === undefined ? [] : [new RollingWindow(limit, windowMs * widen(windowMs, jitterMs))];
-    const every = [...window(limits.requestsPerSecond, 1_000), ...window(limits.requestsPerMinute, 60_000)];
-    this.windowsOf = {
-      read: [...every, ...window(limits.readsPerSecond, 1_000), ...window(limits.readsPerMinute, 60_000)],
-      write: [...every, ...window(limits.writesPerSecond, 1_000), ...window(limits.writesPerMinute, 60_000)],
-    };
+    // One window object per declared window: a window of all calls is the same object in both lanes.
+    const windows = rateWindows(limits).map((w) => ({
+      counts: w.counts,
+      window: new RollingWindow(w.limit, w.windowMs * widen(w.windowMs, jitterMs)),
+    }));
+    const lane = (kind: CallKind) =>
+      windows.filter((w) => w.counts === 'all' || w.counts === kind).map((w) => w.window);
+    this.windowsOf = { read: lane('read'), write: lane('write') };
   }
 
   /** The earliest instant at or after `at` when a call of `kind` may start. */

@@ -95,6 +95,31 @@ export function defineSpec(input: ProviderSpecInput): ProviderSpec {
   return parsed.data;
 }
 
+/** A rate window a provider declares: at most `limit` calls of what it `counts` in any `windowMs`. */
+export interface RateWindow {
+  limit: number;
+  windowMs: number;
+  counts: 'all' | 'read' | 'write';
+}
+
+/**
+ * The rate windows `limits` declares, all calls' first: the one list the client's limiter, the simulators' gate and
+ * the bench's least time are built from.
+ */
+export function rateWindows(limits: ProviderLimits): RateWindow[] {
+  const declared: Array<{ limit: number | undefined; windowMs: number; counts: RateWindow['counts'] }> = [
+    { limit: limits.requestsPerSecond, windowMs: 1_000, counts: 'all' },
+    { limit: limits.requestsPerMinute, windowMs: 60_000, counts: 'all' },
+    { limit: limits.readsPerSecond, windowMs: 1_000, counts: 'read' },
+    { limit: limits.readsPerMinute, windowMs: 60_000, counts: 'read' },
+    { limit: limits.writesPerSecond, windowMs: 1_000, counts: 'write' },
+    { limit: limits.writesPerMinute, windowMs: 60_000, counts: 'write' },
+  ];
+  return declared.flatMap(({ limit, windowMs, counts }) =>
+    limit === undefined ? [] : [{ limit, windowMs, counts }],
+  );
+}
+
 /** Every rate limit off, for `withSpec` and simulators: benchmarks of throughput and the soak, never production. */
 export const noRateLimits: Partial<ProviderLimits> = {
   requestsPerSecond: undefined,

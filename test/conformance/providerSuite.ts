@@ -11,7 +11,7 @@ import type {
 } from '../../src/providers/provider.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import type { SimControl, SimulatorOptions } from '../../src/providers/simulator/server.ts';
-import { type ProviderLimits, type ProviderSpec, withSpec } from '../../src/providers/spec.ts';
+import { type ProviderLimits, type ProviderSpec, rateWindows, withSpec } from '../../src/providers/spec.ts';
 import { startSimulator } from '../support/simulators.ts';
 
 /** One provider under test: a backing simulator (or the fake's store) and a way to build clients on it. */
@@ -235,14 +235,13 @@ export function describeProvider(name: string, makeHarness: MakeHarness, options
           : p.listChanges({ window: { from: null, to: NOW() }, pageToken: null });
       const burstOf = (h: ProviderHarness) => {
         const spec = withSpec(quick(h, { maxAttempts: 1 }), { limits });
-        const { requestsPerSecond, requestsPerMinute, readsPerSecond, readsPerMinute } = spec.limits;
-        // Past the tightest window, so pacing has something to do.
+        // Past the tightest window the probes (reads) count in, so pacing has something to do.
         const count =
           Math.min(
             200,
-            ...[requestsPerSecond, requestsPerMinute, readsPerSecond, readsPerMinute].filter(
-              (n) => n !== undefined,
-            ),
+            ...rateWindows(spec.limits)
+              .filter((w) => w.counts !== 'write')
+              .map((w) => w.limit),
           ) + 10;
         return { spec, count };
       };

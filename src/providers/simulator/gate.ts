@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CallKind } from '../limiter.ts';
-import type { ProviderLimits } from '../spec.ts';
+import { type ProviderLimits, rateWindows } from '../spec.ts';
 import { createRandom } from './generator.ts';
 
 /** Fault injection set through `POST /_sim/faults`; `{}` clears every fault. */
@@ -55,16 +55,9 @@ export class SimGate {
     private readonly options: { seed: number; latencyMs: number; now: () => number },
   ) {
     this.random = createRandom(options.seed ^ 0x5eed);
-    const w = (limit: number | undefined, windowMs: number, kind: CallKind | 'all') =>
-      limit === undefined ? [] : [new SlidingWindow(limit, windowMs, kind, limits.rolling)];
-    this.windows = [
-      ...w(limits.requestsPerSecond, 1000, 'all'),
-      ...w(limits.requestsPerMinute, 60_000, 'all'),
-      ...w(limits.readsPerSecond, 1000, 'read'),
-      ...w(limits.readsPerMinute, 60_000, 'read'),
-      ...w(limits.writesPerSecond, 1000, 'write'),
-      ...w(limits.writesPerMinute, 60_000, 'write'),
-    ];
+    this.windows = rateWindows(limits).map(
+      (w) => new SlidingWindow(w.limit, w.windowMs, w.counts, limits.rolling),
+    );
   }
 
   admit(kind: CallKind): Admission {
