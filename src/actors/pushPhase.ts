@@ -1,6 +1,4 @@
 import { z } from 'zod';
-import { findMatch } from '../core/dedup/findMatch.ts';
-import { toMatchRecord } from '../core/dedup/matchRecord.ts';
 import { hashPushedFields } from '../core/merge.ts';
 import { ok, type Result } from '../core/result.ts';
 import {
@@ -15,6 +13,7 @@ import type { StoreData, StoreError } from '../persistence/store.ts';
 import type { ProviderError } from '../providers/provider.ts';
 import type { PhaseCall, PhaseDeps } from './context.ts';
 import { failureNote, providerFailure } from './failures.ts';
+import { findLostCreate } from './findLostCreate.ts';
 import type { CycleRef } from './reconcilePhase.ts';
 import { must } from './storeCall.ts';
 
@@ -93,14 +92,18 @@ async function pushOne(
   if (entry.kind === 'create') {
     const { contact } = createPayloadSchema.parse(entry.payload);
     if (entry.status === 'sent') {
-      const found = await findCreated(deps, entry.contactId, contact, signal);
-      if (!found.ok) return providerFailure(found.error, clock());
-      if (found.value !== null) {
+      const lost = await findLostCreate(deps, ref, entry.contactId, contact, signal);
+      if (!lost.ok) return providerFailure(lost.error, clock());
+      if (lost.value.kind === 'linked') {
         await acknowledge(deps, ref, entry, {
-          externalId: found.value.externalId,
-          version: found.value.version,
-          contact,
+          externalId: lost.value.externalId,
+          version: null,
+          linked: true,
         });
+        return 'sent';
+      }
+      if (lost.value.kind === 'found') {
+        await acknowledge(deps, ref, entry, { ...lost.value, contact });
         return 'sent';
       }
     }
@@ -139,25 +142,6 @@ async function pushOne(
 }
 
 const staleKinds = new Set<ProviderError['kind']>(['precondition_failed', 'conflict']);
-
-/** A create sent before a crash: find it in the CRM by e-mail and identity, so it is not created twice. */
-async function findCreated(
-  deps: PhaseDeps,
-  contactId: string,
-  contact: CanonicalContact,
-  signal: AbortSignal,
-): Promise<Result<{ externalId: string; version: string | null } | null, ProviderError>> {
-  const { provider } = deps;
-  if (!provider.capabilities.canSearchByEmail || contact.email === null) return ok(null);
-  const found = await provider.findByEmail({ email: contact.email, signal });
-  if (!found.ok) return found;
-  const match = findMatch(
-    toMatchRecord(contactId, contact),
-    found.value.map((r) => toMatchRecord(r.externalId, r.contact)),
-  );
-  const record = found.value.find((r) => r.externalId === match?.matchedId);
-  return ok(record === undefined ? null : { externalId: record.externalId, version: record.version });
-}
 
 /**
  * Defers a refused write to the next cycle, with a note. `maybeApplied`: an update the CRM may have applied
@@ -224,7 +208,8 @@ async function rememberEcho(
 
 /**
  * Records an acknowledged write, its link and its note in one transaction: for a create, the new link with
- * the sent contact as base; for an update, the pushed fields become the base and their hashes the echo state.
+ * the sent contact as base; for an update, the pushed fields become the base and their hashes the echo state;
+ * for a lost create whose contact reconcile has linked since, the link as it is.
  */
 async function acknowledge(
   deps: PhaseDeps,
@@ -233,6 +218,7 @@ async function acknowledge(
   ack: { externalId: string; version: string | null } & (
     | { contact: CanonicalContact }
     | { patch: ContactPatch }
+    | { linked: true }
   ),
 ): Promise<void> {
   const { store, clock } = deps;
@@ -252,7 +238,7 @@ async function acknowledge(
               remoteVersion: ack.version,
               remoteHash: previous?.remoteHash ?? null,
             }
-          : previous === undefined
+          : 'linked' in ack || previous === undefined
             ? null
             : {
                 externalId: previous.externalId,

@@ -22,62 +22,121 @@ const lead: CanonicalContact = {
   nurtureSequence: null,
 };
 
-describe('regression: a create whose response was lost', () => {
-  it('is not repeated blind: the next run finds the record the CRM applied, and one contact exists', async () => {
-    let offsetMs = 0;
-    let dropNextCreateResponse = true;
-    // The CRM applies the POST, then the connection drops before its answer reaches us.
-    const losingFetch: typeof fetch = async (input, init) => {
-      const response = await fetch(input, init);
-      const url = String(input instanceof Request ? input.url : input);
-      if (init?.method === 'POST' && url.endsWith('/contacts/') && dropNextCreateResponse) {
-        dropNextCreateResponse = false;
-        throw new TypeError('fetch failed: socket hang up');
-      }
-      return response;
-    };
-    const h = await createSyncHarness('reapit', {
-      simulator: { contacts: 20, seed: 3 },
-      runner: {
-        clock: () => new Date(Date.now() + offsetMs),
-        providerOptions: () => ({ fetch: losingFetch }),
-      },
+const LEAD_ID = '7a1f0c7e-4f0b-4c57-9d1e-3b2a3c4d5e6f';
+
+/** Every provider that can create: Reapit and Alto are searched by e-mail, agentOS links a repeated
+ * prospect by e-mail itself, Loop (neither) is looked for among the records changed since the fetch. */
+const creators = ['reapit', 'alto', 'agentos', 'loop'] as const;
+
+/**
+ * A first sync, then a NurtureHub lead whose create the CRM applies but whose answer is lost (the connection
+ * drops): the run stops in backoff with the create sent and unacknowledged. `resume` runs again an hour on.
+ */
+async function loseCreateResponse(provider: (typeof creators)[number]) {
+  let offsetMs = 0;
+  let dropNextCreateResponse = true;
+  const losingFetch: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    const creatingLead = init?.method === 'POST' && String(init.body).includes(lead.email as string);
+    if (creatingLead && dropNextCreateResponse) {
+      dropNextCreateResponse = false;
+      throw new TypeError('fetch failed: socket hang up');
+    }
+    return response;
+  };
+  const h = await createSyncHarness(provider, {
+    simulator: { contacts: 20, seed: 3 },
+    runner: {
+      clock: () => new Date(Date.now() + offsetMs),
+      providerOptions: () => ({ fetch: losingFetch }),
+    },
+  });
+  const first = await h.run();
+  if (!first.ok) throw new Error(first.error.message);
+  const saved = await h.store.upsertContacts({
+    tenantId: h.tenantId,
+    contacts: [{ id: LEAD_ID, contact: lead }],
+    now: new Date(),
+  });
+  if (!saved.ok) throw new Error(saved.error.message);
+  const before = await h.sim.control.stats();
+
+  const failed = await h.run();
+  if (!failed.ok) throw new Error(failed.error.message);
+  expect(failed.value.state).toBe('backoff');
+  expect(failed.value.context.lastError?.phase).toBe('pushing');
+  expect(dropNextCreateResponse).toBe(false);
+  const copies = async () =>
+    (await h.sim.control.records()).filter((r) =>
+      JSON.stringify(r)
+        .toLowerCase()
+        .includes(lead.email as string),
+    );
+  const leadLinks = async () => {
+    const links = await h.store.getLinksByContactIds({
+      tenantId: h.tenantId,
+      connectionId: h.connectionId,
+      contactIds: [LEAD_ID],
     });
+    if (!links.ok) throw new Error(links.error.message);
+    return links.value;
+  };
+  const resume = async () => {
+    offsetMs = 60 * 60 * 1000;
+    const resumed = await h.run();
+    if (!resumed.ok) throw new Error(resumed.error.message);
+    expect(resumed.value.state).toBe('idle');
+  };
+  return { h, before, copies, leadLinks, resume };
+}
+
+describe('regression: a create whose response was lost', () => {
+  it.each(creators)(
+    '%s: is not repeated blind; the next run finds the record the CRM applied, and one contact exists',
+    async (provider) => {
+      const { h, before, copies, leadLinks, resume } = await loseCreateResponse(provider);
+      try {
+        await resume();
+        expect((await h.sim.control.stats()).creates - before.creates).toBe(1);
+        const held = await copies();
+        expect(held).toHaveLength(1);
+        expect((await leadLinks()).map((l) => l.externalId)).toEqual([idOf(held[0])]);
+      } finally {
+        await h.close();
+      }
+    },
+  );
+
+  it('is acknowledged as the link it has when the contact was linked since, asking the CRM nothing', async () => {
+    const { h, before, copies, leadLinks, resume } = await loseCreateResponse('loop');
     try {
-      const first = await h.run();
-      if (!first.ok) throw new Error(first.error.message);
-      const saved = await h.store.upsertContacts({
-        tenantId: h.tenantId,
-        contacts: [{ id: '7a1f0c7e-4f0b-4c57-9d1e-3b2a3c4d5e6f', contact: lead }],
-        now: new Date(),
-      });
-      if (!saved.ok) throw new Error(saved.error.message);
-      const createsBefore = (await h.sim.control.stats()).creates;
-
-      const failed = await h.run();
-      if (!failed.ok) throw new Error(failed.error.message);
-      expect(failed.value.state).toBe('backoff');
-      expect(failed.value.context.lastError?.phase).toBe('pushing');
-
-      offsetMs = 60 * 60 * 1000;
-      const resumed = await h.run();
-      if (!resumed.ok) throw new Error(resumed.error.message);
-      expect(resumed.value.state).toBe('idle');
-      expect((await h.sim.control.stats()).creates - createsBefore).toBe(1);
-      const copies = (await h.sim.control.records()).filter((r) =>
-        JSON.stringify(r)
-          .toLowerCase()
-          .includes(lead.email as string),
-      );
-      expect(copies).toHaveLength(1);
-      const links = await h.store.getLinksByContactIds({
+      // As a later cycle's reconcile would have it: the applied record fetched and matched to the lead.
+      const externalId = idOf((await copies())[0]);
+      const base = { ...lead, intentScore: 41 };
+      const linked = await h.store.upsertLinks({
         tenantId: h.tenantId,
         connectionId: h.connectionId,
-        contactIds: ['7a1f0c7e-4f0b-4c57-9d1e-3b2a3c4d5e6f'],
+        links: [
+          { externalId, contactId: LEAD_ID, base, pushedHashes: {}, remoteVersion: null, remoteHash: null },
+        ],
+        now: new Date(),
       });
-      expect(links.ok && links.value.map((l) => l.externalId)).toEqual([(copies[0] as { id: string }).id]);
+      if (!linked.ok) throw new Error(linked.error.message);
+      const requestsBefore = (await h.sim.control.stats()).requests;
+
+      await resume();
+      const after = await h.sim.control.stats();
+      expect(after.requests).toBe(requestsBefore);
+      expect(after.creates - before.creates).toBe(1);
+      expect((await leadLinks()).map((l) => [l.externalId, l.base.intentScore])).toEqual([[externalId, 41]]);
     } finally {
       await h.close();
     }
   });
 });
+
+/** The record's id, whatever the provider calls it. */
+function idOf(record: unknown): string {
+  const r = record as { id?: string; OID?: string };
+  return String(r.id ?? r.OID);
+}

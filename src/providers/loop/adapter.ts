@@ -160,8 +160,8 @@ export function createLoopProvider(params: LoopProviderParams): CrmProvider {
     listChanges,
 
     async create({ contact, signal }) {
-      // ASSUMPTION: no field to keep our reference in, so a create whose acknowledgement was lost cannot be
-      // found again (no e-mail search either); see docs/providers.md, Loop.
+      // ASSUMPTION: no field to keep our reference in and no e-mail search, so a create whose acknowledgement
+      // was lost is looked for among the changes since the fetch (findLostCreate); see docs/providers.md, Loop.
       const response = await http.send({
         method: 'POST',
         path: '/api/contacts',

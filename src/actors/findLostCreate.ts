@@ -1,0 +1,74 @@
+import { maxCursor } from '../core/cursor.ts';
+import { findMatch } from '../core/dedup/findMatch.ts';
+import { toMatchRecord } from '../core/dedup/matchRecord.ts';
+import { ok, type Result } from '../core/result.ts';
+import type { CanonicalContact } from '../core/schemas.ts';
+import type { InboundRecord, ProviderError } from '../providers/provider.ts';
+import type { PhaseDeps } from './context.ts';
+import type { CycleRef } from './reconcilePhase.ts';
+import { must } from './storeCall.ts';
+
+/**
+ * How far the CRM's clock may run ahead of ours when the scan below bounds its window above.
+ * ASSUMPTION: an hour; the lower bound needs no margin, it is a position the CRM itself stamped.
+ */
+const CRM_CLOCK_LEAD_MS = 60 * 60 * 1000;
+
+export type LostCreate =
+  /** The contact is linked already: a fetch after the send saw the record and reconcile matched it. */
+  | { kind: 'linked'; externalId: string }
+  /** The CRM holds a record that scores as the same person: the create was applied. */
+  | { kind: 'found'; externalId: string; version: string | null }
+  | { kind: 'absent' };
+
+/**
+ * A create sent before a failure (a crash, a lost response) and never acknowledged may have been applied.
+ * Before it is sent again it is looked for: by e-mail where the CRM can search, else among the records the CRM
+ * changed after this cycle's fetch — the fetch ran before the send, so an applied create is among them. Pages of
+ * that scan stream; only a match is kept.
+ */
+export async function findLostCreate(
+  deps: PhaseDeps,
+  ref: CycleRef,
+  contactId: string,
+  contact: CanonicalContact,
+  signal: AbortSignal,
+): Promise<Result<LostCreate, ProviderError>> {
+  const { store, provider, clock } = deps;
+  const links = await must(store.getLinksByContactIds({ ...ref, contactIds: [contactId] }), clock);
+  const link = links[0];
+  if (link !== undefined) return ok({ kind: 'linked', externalId: link.externalId });
+
+  const sought = toMatchRecord(contactId, contact);
+  const matchIn = (records: InboundRecord[]): LostCreate => {
+    const match = findMatch(
+      sought,
+      records.map((r) => toMatchRecord(r.externalId, r.contact)),
+    );
+    const record = records.find((r) => r.externalId === match?.matchedId);
+    return record === undefined
+      ? { kind: 'absent' }
+      : { kind: 'found', externalId: record.externalId, version: record.version };
+  };
+
+  if (provider.capabilities.canSearchByEmail && contact.email !== null) {
+    const found = await provider.findByEmail({ email: contact.email, signal });
+    return found.ok ? ok(matchIn(found.value)) : found;
+  }
+
+  const connection = await must(store.getConnection(ref), clock);
+  const fetchedUpTo = await must(store.stagedHighWater(ref), clock);
+  const window = {
+    from: maxCursor(connection.cursor, fetchedUpTo),
+    to: new Date(clock().getTime() + CRM_CLOCK_LEAD_MS).toISOString(),
+  };
+  let pageToken: string | null = null;
+  do {
+    const page = await provider.listChanges({ window, pageToken, signal });
+    if (!page.ok) return page;
+    const outcome = matchIn(page.value.records);
+    if (outcome.kind === 'found') return ok(outcome);
+    pageToken = page.value.nextPageToken;
+  } while (pageToken !== null);
+  return ok({ kind: 'absent' });
+}
