@@ -103,7 +103,8 @@ async function pushOne(
         return 'sent';
       }
       if (lost.value.kind === 'found') {
-        await acknowledge(deps, ref, entry, { ...lost.value, contact });
+        const { externalId, version } = lost.value;
+        await acknowledge(deps, ref, entry, { externalId, version, contact });
         return 'sent';
       }
     }
