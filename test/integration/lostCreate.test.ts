@@ -29,19 +29,20 @@ const LEAD_ID = '7a1f0c7e-4f0b-4c57-9d1e-3b2a3c4d5e6f';
 const creators = ['reapit', 'alto', 'agentos', 'loop'] as const;
 
 /**
- * A first sync, then a NurtureHub lead whose create the CRM applies but whose answer is lost (the connection
- * drops): the run stops in backoff with the create sent and unacknowledged. `resume` runs again an hour on.
+ * A first sync, then a NurtureHub lead whose create is lost on the way: its `response` (the CRM applied it, then
+ * the connection dropped) or its `request` (the connection dropped before the CRM saw it). Either way the run
+ * stops in backoff with the create sent and unacknowledged. `resume` runs again an hour on.
  */
-async function loseCreateResponse(provider: (typeof creators)[number]) {
+async function loseCreate(provider: (typeof creators)[number], lost: 'response' | 'request' = 'response') {
   let offsetMs = 0;
   let dropNextCreateResponse = true;
   const losingFetch: typeof fetch = async (input, init) => {
-    const response = await fetch(input, init);
     const creatingLead = init?.method === 'POST' && String(init.body).includes(lead.email as string);
-    if (creatingLead && dropNextCreateResponse) {
-      dropNextCreateResponse = false;
-      throw new TypeError('fetch failed: socket hang up');
-    }
+    const dropping = creatingLead && dropNextCreateResponse;
+    if (dropping) dropNextCreateResponse = false;
+    if (dropping && lost === 'request') throw new TypeError('fetch failed: connect ECONNRESET');
+    const response = await fetch(input, init);
+    if (dropping) throw new TypeError('fetch failed: socket hang up');
     return response;
   };
   const h = await createSyncHarness(provider, {
@@ -90,11 +91,11 @@ async function loseCreateResponse(provider: (typeof creators)[number]) {
   return { h, before, copies, leadLinks, resume };
 }
 
-describe('regression: a create whose response was lost', () => {
+describe('regression: a create lost on the way', () => {
   it.each(creators)(
     '%s: is not repeated blind; the next run finds the record the CRM applied, and one contact exists',
     async (provider) => {
-      const { h, before, copies, leadLinks, resume } = await loseCreateResponse(provider);
+      const { h, before, copies, leadLinks, resume } = await loseCreate(provider);
       try {
         await resume();
         expect((await h.sim.control.stats()).creates - before.creates).toBe(1);
@@ -107,8 +108,25 @@ describe('regression: a create whose response was lost', () => {
     },
   );
 
+  it.each(['reapit', 'loop'] as const)(
+    '%s: a create that never reached the CRM is sent again once the look-up finds nothing',
+    async (provider) => {
+      const { h, before, copies, leadLinks, resume } = await loseCreate(provider, 'request');
+      try {
+        expect((await h.sim.control.stats()).creates).toBe(before.creates);
+        await resume();
+        expect((await h.sim.control.stats()).creates - before.creates).toBe(1);
+        const held = await copies();
+        expect(held).toHaveLength(1);
+        expect((await leadLinks()).map((l) => l.externalId)).toEqual([idOf(held[0])]);
+      } finally {
+        await h.close();
+      }
+    },
+  );
+
   it('is acknowledged as the link it has when the contact was linked since, asking the CRM nothing', async () => {
-    const { h, before, copies, leadLinks, resume } = await loseCreateResponse('loop');
+    const { h, before, copies, leadLinks, resume } = await loseCreate('loop');
     try {
       // As a later cycle's reconcile would have it: the applied record fetched and matched to the lead.
       const externalId = idOf((await copies())[0]);
