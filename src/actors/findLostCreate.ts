@@ -19,13 +19,14 @@ export type LostCreate =
   | { kind: 'linked'; externalId: string }
   /** The CRM holds a record that scores as the same person: the create was applied. */
   | { kind: 'found'; externalId: string; version: string | null }
+  /** Not applied, or safe to send again: the CRM answers a repeated create with the record it made. */
   | { kind: 'absent' };
 
 /**
  * A create sent before a failure (a crash, a lost response) and never acknowledged may have been applied.
- * Before it is sent again it is looked for: by e-mail where the CRM can search, else among the records the CRM
- * changed after this cycle's fetch — the fetch ran before the send, so an applied create is among them. Pages of
- * that scan stream; only a match is kept.
+ * Before it is sent again it is looked for — unless the CRM merges a repeated create by e-mail — by e-mail where
+ * the CRM can search, else among the records the CRM changed after this cycle's fetch: the fetch ran before the
+ * send, so an applied create is among them. Pages of that scan stream; only a match is kept.
  */
 export async function findLostCreate(
   deps: PhaseDeps,
@@ -38,6 +39,8 @@ export async function findLostCreate(
   const links = await must(store.getLinksByContactIds({ ...ref, contactIds: [contactId] }), clock);
   const link = links[0];
   if (link !== undefined) return ok({ kind: 'linked', externalId: link.externalId });
+
+  if (provider.capabilities.createMergesByEmail && contact.email !== null) return ok({ kind: 'absent' });
 
   const sought = toMatchRecord(contactId, contact);
   const matchIn = (records: InboundRecord[]): LostCreate => {

@@ -88,6 +88,11 @@ export interface ProviderCapabilities {
   canCreate: boolean;
   canUpdate: boolean;
   canSearchByEmail: boolean;
+  /**
+   * A create whose e-mail the CRM already holds answers with that record instead of making another, so a create
+   * whose answer was lost can simply be sent again.
+   */
+  createMergesByEmail: boolean;
   /** Largest page the API accepts. */
   maxPageSize: number;
   /** Canonical fields the provider stores (read side). Others stay at their defaults inbound. */

@@ -61,6 +61,7 @@ export const providerCapabilitiesSchema = z.strictObject({
   canCreate: z.boolean(),
   canUpdate: z.boolean(),
   canSearchByEmail: z.boolean(),
+  createMergesByEmail: z.boolean(),
   maxPageSize: z.number().int().positive(),
   storedFields: z.array(contactFieldSchema).readonly(),
   writableFields: z.array(contactFieldSchema).readonly(),

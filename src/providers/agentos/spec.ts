@@ -24,6 +24,8 @@ export const agentosSpec = defineSpec({
     canUpdate: false,
     // Not documented [G2]; a full listing scan is not a search (see docs/providers.md, agentOS).
     canSearchByEmail: false,
+    // [G4], above: a prospect whose e-mail exists is linked to that contact.
+    createMergesByEmail: true,
     maxPageSize: 1_000,
     // [G4] names the prospect fields Title, Forename, Surname, EmailAddress, MobilePhone, HomePhone, WorkPhone.
     // ASSUMPTION: the applicant listing returns the same names plus an `Address` block; consent comes from

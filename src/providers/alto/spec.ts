@@ -24,6 +24,8 @@ export const altoSpec = defineSpec({
     canUpdate: true,
     // `GET /contacts/search?query=` matches e-mail addresses [A1].
     canSearchByEmail: true,
+    // Alto's 409 on a duplicate create [A1] names no rule; the search is asked first.
+    createMergesByEmail: false,
     maxPageSize: 250,
     // What `ContactListItem` carries: the first person's title/names and first phone/e-mail, and `isActive` [A1].
     // Not stored (the delta feed does not carry them): address and date of birth (address only on the full

@@ -34,6 +34,7 @@ export const fakeSpec = defineSpec({
     canCreate: true,
     canUpdate: true,
     canSearchByEmail: true,
+    createMergesByEmail: false,
     maxPageSize: 100,
     storedFields: contactFields,
     writableFields: contactFields,

@@ -25,6 +25,7 @@ export const loopSpec = defineSpec({
     canUpdate: true,
     // ASSUMPTION: no e-mail filter (none is assumed on the listing).
     canSearchByEmail: false,
+    createMergesByEmail: false,
     maxPageSize: 100,
     // ASSUMPTION: the contact shape has no date of birth, archive flag or custom fields.
     storedFields: [

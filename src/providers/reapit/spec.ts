@@ -18,6 +18,7 @@ export const reapitSpec = defineSpec({
     canCreate: true,
     canUpdate: true,
     canSearchByEmail: true,
+    createMergesByEmail: false,
     maxPageSize: 100,
     // Contact fields map to ContactModel; engagement lives in `metadata` (app-specific JSON) [R3].
     storedFields: contactFields,

@@ -24,6 +24,7 @@ export const streetSpec = defineSpec({
     canUpdate: true,
     // `filter[email_address]` [S3].
     canSearchByEmail: true,
+    createMergesByEmail: false,
     maxPageSize: 100,
     // Person attributes [S3]. Not stored: work phone (numbers carry no type; see mapping.ts), date of birth
     // (no attribute), and every engagement field (no documented place for app data).
