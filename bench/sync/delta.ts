@@ -57,6 +57,8 @@ async function seedTenant(store: Store, ref: Connection['ref'], count: number): 
           contactId: r.id,
           keys: matchKeys(toMatchRecord(r.id, r.record.contact)),
         })),
+        // New contacts: there are no keys of theirs to replace.
+        created: rows.map((r) => r.id),
       }),
     );
     must(
