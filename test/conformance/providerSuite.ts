@@ -248,7 +248,8 @@ export function describeProvider(name: string, makeHarness: MakeHarness, options
           : p.listChanges({ window: { from: null, to: NOW() }, pageToken: null });
       const burstOf = (h: ProviderHarness, enforced: Partial<ProviderLimits>, atMost: number) => {
         const spec = withSpec(quick(h, { maxAttempts: 1 }), { limits: enforced });
-        // Past the tightest window the probes (reads) count in, so pacing has something to do.
+        // Past the tightest window the probes (reads) count in, so pacing has something to do; `atMost` keeps the
+        // paced calls few enough to pace in seconds.
         const count =
           Math.min(
             atMost,
