@@ -8,12 +8,12 @@
 import { performance } from 'node:perf_hooks';
 import type { ProviderName } from '../src/providers/provider.ts';
 import { findPostgresBin, type PostgresServer, startPostgres } from '../test/support/postgresServer.ts';
-import { argv, log, only, quick, round, scale } from './sync/args.ts';
+import { argv, log, only, quick, round } from './sync/args.ts';
 import {
   benchDeltaScaling,
   benchDeltaVsFullAndThroughput,
-  type DeltaTenant,
-  prepareDeltaTenant,
+  type DeltaTenants,
+  prepareDeltaTenants,
 } from './sync/delta.ts';
 import { pgliteTemplate, removePgliteTemplate, simChild } from './sync/harness.ts';
 import { benchMemory, type ChildJob, memoryChild } from './sync/memory.ts';
@@ -40,24 +40,24 @@ async function main() {
   try {
     // Made before any child starts, so that every child copies it too.
     await pgliteTemplate();
-    // Only work that is not timed runs beside other work: the seeding of the delta figure's large tenant beside
+    // Only work that is not timed runs beside other work: the delta figure's tenants (seeding and first syncs) beside
     // the paced pushes (little CPU). Every other figure runs alone: beside the pushes, the delta cycles took up to
     // three times as long (0.44 s against 0.13–0.26) and the first sync's throughput fell by 7 %; beside the
     // memory syncs (even at nice 19) the pushes met 429s and the throughput fell by a third, and with the memory
     // syncs and their simulators at nice 19 from the start, beside the pushes (which held), they took 315 s
     // against 192 s after them. Memory first, with the seeding beside its tail once one backend had finished, was
     // no quicker in all (294.5–325.4 s against 288.6–317.6 s).
-    let largeTenant: Promise<DeltaTenant> | undefined;
-    const seedLargeTenant = () => {
-      if (largeTenant === undefined) {
-        largeTenant = prepareDeltaTenant(scale(1_000_000));
+    let deltaTenants: Promise<DeltaTenants> | undefined;
+    const prepareTenants = () => {
+      if (deltaTenants === undefined) {
+        deltaTenants = prepareDeltaTenants();
         // Awaited after the pushes; until then a failure must not go unhandled.
-        largeTenant.catch(() => {});
+        deltaTenants.catch(() => {});
       }
-      return largeTenant;
+      return deltaTenants;
     };
-    await runFigure('push-vs-limit', () => benchPush(wanted('delta-scaling') ? seedLargeTenant : () => {}));
-    await runFigure('delta-scaling', () => benchDeltaScaling(seedLargeTenant()));
+    await runFigure('push-vs-limit', () => benchPush(wanted('delta-scaling') ? prepareTenants : () => {}));
+    await runFigure('delta-scaling', () => benchDeltaScaling(prepareTenants()));
     await runFigure('delta-vs-full', () => benchDeltaVsFullAndThroughput(url));
     await runFigure('memory', () => benchMemory(url));
   } finally {

@@ -113,7 +113,7 @@ export interface DeltaTenant {
 }
 
 /** A tenant of `tenantSize` contacts for the delta figure, seeded and synced once, then one delta cycle untimed. */
-export async function prepareDeltaTenant(tenantSize: number): Promise<DeltaTenant> {
+async function prepareDeltaTenant(tenantSize: number): Promise<DeltaTenant> {
   const SIM_RECORDS = 1_000;
   const opened = await openBackend('pglite', null);
   const sim = await startSim('reapit', { contacts: SIM_RECORDS, seed: 3, limits: unlimited });
@@ -141,20 +141,41 @@ export async function prepareDeltaTenant(tenantSize: number): Promise<DeltaTenan
   }
 }
 
+/** The delta figure's two tenants, prepared. */
+export interface DeltaTenants {
+  small: DeltaTenant;
+  large: DeltaTenant;
+}
+
 /**
- * `large`: the large tenant, prepared beforehand (its seeding is most of the figure's time). The two tenants'
- * cycles take turns, so neither is measured in a warmer or quieter process than the other: measured one tenant
- * after the other, whichever went first took 0.1–0.2 s longer (0.26–0.44 s against 0.13–0.24).
+ * Both tenants, the large first (its seeding is most of the figure's time), then the small: all of it untimed, so
+ * it can run beside the paced pushes. A failure closes whichever is open.
  */
-export async function benchDeltaScaling(largeTenant: Promise<DeltaTenant>) {
-  const large = await largeTenant;
+export async function prepareDeltaTenants(): Promise<DeltaTenants> {
+  const large = await prepareDeltaTenant(scale(1_000_000));
   const small = await prepareDeltaTenant(scale(10_000)).catch(async (error: unknown) => {
     await large.close();
     throw error;
   });
+  return { small, large };
+}
+
+/**
+ * Cycles of each tenant measured, the figure their median. A single delta cycle moves by a third of its length on
+ * this machine (±0.05 s): of three, the median still moved so (full size: 1.41 and 1.79 in two runs).
+ */
+const DELTA_ROUNDS = 7;
+
+/**
+ * `tenants`: prepared beforehand. The two tenants' cycles take turns, so neither is measured in a warmer or
+ * quieter process than the other: measured one tenant after the other, whichever went first took 0.1–0.2 s longer
+ * (0.26–0.44 s against 0.13–0.24).
+ */
+export async function benchDeltaScaling(tenants: Promise<DeltaTenants>) {
+  const { small, large } = await tenants;
   try {
     const measured: Record<'small' | 'large', Cycle[]> = { small: [], large: [] };
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < DELTA_ROUNDS; round++) {
       measured.small.push(await small.cycle(40 + round));
       measured.large.push(await large.cycle(40 + round));
     }
@@ -172,6 +193,10 @@ export async function benchDeltaScaling(largeTenant: Promise<DeltaTenant>) {
       timeRatio: round(largeFigure.seconds / smallFigure.seconds),
       requestsSmall: smallFigure.requests,
       requestsLarge: largeFigure.requests,
+      cycles: {
+        small: measured.small.map((c) => round(c.value, 3)),
+        large: measured.large.map((c) => round(c.value, 3)),
+      },
     });
   } finally {
     await Promise.all([small.close(), large.close()]);
