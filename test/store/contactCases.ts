@@ -152,6 +152,24 @@ export function contactCases(shared: SharedDatabase) {
       { key: 'email:bo@x.test', contactIds: [b] },
       { key: 'phone:+447700900001', contactIds: [c] },
     ]);
+    // Replacements that keep their keys, one taking up a key the other keeps: every pair held, by contact and key.
+    unwrap(
+      await store.replaceMatchKeys({
+        tenantId: tenant.id,
+        entries: [
+          { contactId: a, keys: ['email:ann@y.test', 'email:bo@x.test'] },
+          { contactId: b, keys: ['email:bo@x.test'] },
+        ],
+      }),
+    );
+    expect(
+      unwrap(
+        await store.findCandidates({ tenantId: tenant.id, keys: ['email:ann@y.test', 'email:bo@x.test'] }),
+      ),
+    ).toEqual([
+      { key: 'email:ann@y.test', contactIds: [a] },
+      { key: 'email:bo@x.test', contactIds: [a, b].sort() },
+    ]);
     // Keys for a contact the tenant does not have (another tenant's, or none) are refused, and nothing is written.
     const other = await tenantWithConnection(store);
     const refused = await store.replaceMatchKeys({

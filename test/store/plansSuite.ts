@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localChangesSql } from '../../src/persistence/sql/contacts.ts';
 import { creationCandidatesSql } from '../../src/persistence/sql/cycleWork.ts';
-import { deleteStaleKeysSql, findCandidatesSql, linksByContactSql } from '../../src/persistence/sql/links.ts';
+import {
+  deleteStaleKeysSql,
+  findCandidatesSql,
+  insertMissingKeysSql,
+  linksByContactSql,
+} from '../../src/persistence/sql/links.ts';
 import type { ConnectionRef, StoreHandle } from '../../src/persistence/store.ts';
 import { type Backend, type TestDatabase, unwrap } from './backends.ts';
 import { tenantWithConnection } from './fixtures.ts';
@@ -65,6 +70,15 @@ export function describeStorePlans(name: string, backend: () => Backend) {
       expect(plan).toContain('contact_match_keys_contact_idx');
       // The new pairs hashed once, not scanned again for every old key.
       expect(plan).toMatch(/hashed SubPlan/i);
+      // The keys they keep are read by contact and hashed once, not probed one by one in the primary key.
+      const insertPlan = await explain(database, insertMissingKeysSql, [
+        grown.tenantId,
+        pairs.map(([key]) => key),
+        pairs.map(([, id]) => id),
+        ids,
+      ]);
+      expect(insertPlan).toContain('contact_match_keys_contact_idx');
+      expect(insertPlan).toMatch(/hashed SubPlan/i);
       const version = async (key: string, contactId: string) =>
         (
           await database.raw(
