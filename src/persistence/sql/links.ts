@@ -49,11 +49,11 @@ export const deleteStaleKeysSql = `DELETE FROM contact_match_keys m
       SELECT u.key, u.contact_id FROM unnest($3::text[], $4::uuid[]) AS u(key, contact_id))`;
 
 /**
- * The new pairs ($2 keys of $3 contacts) that are not yet stored, among them those of contacts being replaced ($4),
- * whose stored keys are read by the (contact) index, one range per contact: an edit changes a key or two of a
- * contact's eleven, and each pair inserted only to meet its conflict is a probe of the primary key, whose pages a
- * large tenant's delta cycle mostly finds outside the buffer cache (a 100-edit cycle at 100,000 contacts: 14–17 ms
- * for the keys against 19–22 ms). Run after the stale keys are deleted, so what is read is what the contacts keep.
+ * The new pairs ($2 keys of $3 contacts) not stored yet: the stored keys of the contacts being replaced ($4) are read
+ * by the (contact) index, one range per contact, and hashed once. An edit changes a key or two of a contact's
+ * eleven, and each pair sent to the insert only to meet its conflict was a probe of the primary key (a 100-edit
+ * cycle at 100,000 contacts: 14–17 ms for the keys against 19–22 ms). Run after the stale keys are deleted, so
+ * what is read is what the contacts keep; a new contact's keys skip the read (`created`, none stored).
  */
 export const insertMissingKeysSql = `INSERT INTO contact_match_keys (tenant_id, key, contact_id)
   SELECT $1, u.key, u.contact_id FROM unnest($2::text[], $3::uuid[]) AS u(key, contact_id)
