@@ -11,23 +11,10 @@ const similarNames = 0.9;
 
 /** The comparison level of every field of a pair. Pure; symmetric in a and b. */
 export function compareRecords(a: MatchRecord, b: MatchRecord): Record<MatchField, ComparisonLevel> {
-  let firstName = compareGivenName(a.firstName, b.firstName);
-  let lastName = compareSurname(a, b);
-  // Given name and surname entered the wrong way round are one person, not a conflict: exact when both agree
-  // exactly across fields (as strong as agreeing in place), close when either has a typo.
-  if (firstName === 'different' && isSwapped(a, b)) {
-    const exactly = a.firstName === b.lastName && a.lastName === b.firstName;
-    firstName = exactly ? 'exact' : 'close';
-    lastName = exactly ? 'exact' : 'close';
-  } else if (firstName === 'different' && (surnameAsGivenName(a, b) || surnameAsGivenName(b, a))) {
-    // Only a surname, typed into the given-name box (`Toft` against `Albert Toft`): the given name is unknown,
-    // not a second person's, and the surname is compared across the fields.
-    firstName = 'missing';
-    lastName = a.firstName === b.lastName || a.lastName === b.firstName ? 'exact' : 'close';
-  }
+  const names = compareNames(a, b);
   return {
-    firstName,
-    lastName,
+    firstName: names.firstName,
+    lastName: names.lastName ?? compareSurname(a, b),
     dateOfBirth: compareDateOfBirth(a, b),
     email: compareEmail(a.email, b.email),
     personalPhone: compareSets(a.personalPhones, b.personalPhones),
@@ -37,6 +24,31 @@ export function compareRecords(a: MatchRecord, b: MatchRecord): Record<MatchFiel
     addressLine2: compareText(a.addressLine2, b.addressLine2),
     town: compareTown(a.town, b.town),
   };
+}
+
+/**
+ * The given-name level, with the surname's where reading the names across the fields decides it (else null: the
+ * surnames compare in place). Given name and surname entered the wrong way round are one person, not a conflict:
+ * exact when both agree exactly across fields (as strong as agreeing in place), close when either has a typo. Only
+ * a surname, typed into the given-name box (`Toft` against `Albert Toft`): the given name is unknown, not a second
+ * person's, and the surname is compared across the fields. Apart from `compareRecords` so that a look at the
+ * given names alone (`cannotMatch`) reads them as it does.
+ */
+export function compareNames(
+  a: MatchRecord,
+  b: MatchRecord,
+): { firstName: ComparisonLevel; lastName: ComparisonLevel | null } {
+  const firstName = compareGivenName(a.firstName, b.firstName);
+  if (firstName !== 'different') return { firstName, lastName: null };
+  if (isSwapped(a, b)) {
+    const level = a.firstName === b.lastName && a.lastName === b.firstName ? 'exact' : 'close';
+    return { firstName: level, lastName: level };
+  }
+  if (surnameAsGivenName(a, b) || surnameAsGivenName(b, a)) {
+    const lastName = a.firstName === b.lastName || a.lastName === b.firstName ? 'exact' : 'close';
+    return { firstName: 'missing', lastName };
+  }
+  return { firstName, lastName: null };
 }
 
 /**
@@ -143,7 +155,7 @@ const oneMonthMs = 31 * 24 * 3600 * 1000;
  * Dates of birth as `compareDate` reads them; an impossible date (`1859-05-73`) that is a typo of the other side's
  * date, or the same impossible text, is close, and otherwise missing: it says nothing about a different date.
  */
-function compareDateOfBirth(a: MatchRecord, b: MatchRecord): ComparisonLevel {
+export function compareDateOfBirth(a: MatchRecord, b: MatchRecord): ComparisonLevel {
   const level = compareDate(a.dateOfBirth, b.dateOfBirth);
   if (level !== 'missing') return level;
   const aText = a.dateOfBirth ?? a.impossibleDateOfBirth;

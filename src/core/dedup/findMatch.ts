@@ -1,7 +1,7 @@
 import type { MatchExplanation } from './cluster.ts';
 import type { ValueFrequencies } from './frequencies.ts';
 import type { MatchRecord } from './matchRecord.ts';
-import { scorePair } from './scorePair.ts';
+import { cannotMatch, scorePair } from './scorePair.ts';
 
 /**
  * The existing contact an incoming one duplicates, or null: the highest-scoring candidate that matches
@@ -16,7 +16,7 @@ export function findMatch(
 ): MatchExplanation | null {
   let best: MatchExplanation | null = null;
   for (const candidate of candidates) {
-    if (candidate.id === incoming.id) continue;
+    if (candidate.id === incoming.id || cannotMatch(incoming, candidate)) continue;
     const pair = scorePair(incoming, candidate, frequencies);
     if (!pair.isMatch) continue;
     const better =

@@ -1,4 +1,4 @@
-import { compareRecords, datesFarApart } from './compare.ts';
+import { compareDateOfBirth, compareNames, compareRecords, datesFarApart } from './compare.ts';
 import type { ValueFrequencies } from './frequencies.ts';
 import type { MatchRecord } from './matchRecord.ts';
 import {
@@ -59,8 +59,7 @@ export interface PairScore {
  */
 export function scorePair(a: MatchRecord, b: MatchRecord, frequencies?: ValueFrequencies | null): PairScore {
   const levels = compareRecords(a, b);
-  const farApart =
-    levels.dateOfBirth === 'different' && datesFarApart(a.dateOfBirth ?? '', b.dateOfBirth ?? '');
+  const farApart = birthsFarApart(a, b, levels.dateOfBirth);
   const datesAgree = levels.dateOfBirth === 'exact' || levels.dateOfBirth === 'close';
   const otherName = levels.firstName === 'different';
   let score = 0;
@@ -75,8 +74,7 @@ export function scorePair(a: MatchRecord, b: MatchRecord, frequencies?: ValueFre
       score += fieldWeight(field, level, a, frequencies, b);
     if (level === 'exact' || level === 'close') agreedFields.push(field);
   }
-  const vetoesApply = holdsPersonalContact(a) || holdsPersonalContact(b);
-  const conflict = conflictRule(a, b, levels, farApart, vetoesApply);
+  const conflict = conflictRule(a, b, levels, farApart);
   const rule = conflict ?? (score >= matchThreshold ? 'weightAboveThreshold' : 'weightBelowThreshold');
   return { score, levels, agreedFields, rule, isMatch: rule === 'weightAboveThreshold' };
 }
@@ -92,17 +90,34 @@ const holdsPersonalContact = (r: MatchRecord): boolean => r.email !== null || r.
 export const isConflict = (rule: MatchRule): rule is ConflictRule =>
   rule !== 'weightAboveThreshold' && rule !== 'weightBelowThreshold';
 
+/**
+ * Whether a conflict rule keeps the pair apart, whatever its other fields say: the same answer as
+ * `isConflict(scorePair(a, b).rule)`, from the titles, middle initials, dates of birth and given names only. Most
+ * stored candidates of an incoming record are other people found by a shared surname, date or place, and a caller
+ * that keeps matches only (`findMatch`) skips scoring them: in first syncs of 30,000 and 100,000 generated contacts,
+ * 87 % and 84 % of the candidate pairs, nine in ten of those by the given-name veto.
+ */
+export function cannotMatch(a: MatchRecord, b: MatchRecord): boolean {
+  if (titleOrInitialConflict(a, b) !== null) return true;
+  if (!vetoesApply(a, b)) return false;
+  return birthsFarApart(a, b, compareDateOfBirth(a, b)) || compareNames(a, b).firstName === 'different';
+}
+
 function conflictRule(
   a: MatchRecord,
   b: MatchRecord,
   levels: Record<MatchField, ComparisonLevel>,
   farApart: boolean,
-  vetoesApply: boolean,
 ): ConflictRule | null {
-  if (vetoesApply && levels.firstName === 'different') return 'firstNameConflict';
+  if (vetoesApply(a, b) && levels.firstName === 'different') return 'firstNameConflict';
   // A new date (not one a typo explains) more than two years out is a second person: a shared e-mail, mobile or
   // address does not say otherwise, since families share them.
-  if (vetoesApply && farApart) return 'dateOfBirthConflict';
+  if (vetoesApply(a, b) && farApart) return 'dateOfBirthConflict';
+  return titleOrInitialConflict(a, b);
+}
+
+/** The conflicts that hold between any two records: titles of different genders, different middle initials. */
+function titleOrInitialConflict(a: MatchRecord, b: MatchRecord): ConflictRule | null {
   if (a.gender !== null && b.gender !== null && a.gender !== b.gender) return 'genderConflict';
   const aInitial = a.middleInitials[0];
   const bInitial = b.middleInitials[0];
@@ -110,3 +125,11 @@ function conflictRule(
     return 'middleInitialConflict';
   return null;
 }
+
+/** The given-name and date vetoes apply when either record holds details of one person (`holdsPersonalContact`). */
+const vetoesApply = (a: MatchRecord, b: MatchRecord): boolean =>
+  holdsPersonalContact(a) || holdsPersonalContact(b);
+
+/** Dates of birth at level `level` that no typo explains and that lie more than two years apart. */
+const birthsFarApart = (a: MatchRecord, b: MatchRecord, level: ComparisonLevel): boolean =>
+  level === 'different' && datesFarApart(a.dateOfBirth ?? '', b.dateOfBirth ?? '');
