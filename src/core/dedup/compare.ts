@@ -27,12 +27,9 @@ export function compareRecords(a: MatchRecord, b: MatchRecord): Record<MatchFiel
 }
 
 /**
- * The given-name level, with the surname's where reading the names across the fields decides it (else null: the
- * surnames compare in place). Given name and surname entered the wrong way round are one person, not a conflict:
- * exact when both agree exactly across fields (as strong as agreeing in place), close when either has a typo. Only
- * a surname, typed into the given-name box (`Toft` against `Albert Toft`): the given name is unknown, not a second
- * person's, and the surname is compared across the fields. Apart from `compareRecords` so that a look at the
- * given names alone (`cannotMatch`) reads them as it does.
+ * The given-name level, and the surname's where the names are read across the fields (else null: the surnames
+ * compare in place). A function of its own so that a look at the given names alone (`cannotMatch`) reads them as
+ * `compareRecords` does.
  */
 export function compareNames(
   a: MatchRecord,
@@ -40,10 +37,14 @@ export function compareNames(
 ): { firstName: ComparisonLevel; lastName: ComparisonLevel | null } {
   const firstName = compareGivenName(a.firstName, b.firstName);
   if (firstName !== 'different') return { firstName, lastName: null };
+  // Given name and surname entered the wrong way round are one person, not a conflict: exact when both agree
+  // exactly across fields (as strong as agreeing in place), close when either has a typo.
   if (isSwapped(a, b)) {
     const level = a.firstName === b.lastName && a.lastName === b.firstName ? 'exact' : 'close';
     return { firstName: level, lastName: level };
   }
+  // Only a surname, typed into the given-name box (`Toft` against `Albert Toft`): the given name is unknown, not a
+  // second person's, and the surname is compared across the fields.
   if (surnameAsGivenName(a, b) || surnameAsGivenName(b, a)) {
     const lastName = a.firstName === b.lastName || a.lastName === b.firstName ? 'exact' : 'close';
     return { firstName: 'missing', lastName };
