@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { err, ok, type Result } from '../core/result.ts';
+import { stateInWords } from '../machines/connectionContext.ts';
 import type { Connection, Tenant } from '../persistence/records.ts';
 import type { ConnectionRef } from '../persistence/store.ts';
 import { type RunnerDeps, runConnection } from '../runner/connectionRunner.ts';
@@ -72,7 +73,7 @@ export function registerRetry(program: Command): void {
               ? `it resumes by itself at ${before.resumeAt}`
               : 'crm-sync sync runs a cycle';
           throw new UsageError(
-            `the ${entry.name} connection of ${tenant.name} is ${before.state}, not in error; nothing to retry (${hint})`,
+            `the ${entry.name} connection of ${tenant.name} is ${stateInWords(before.state)}, not in error; nothing to retry (${hint})`,
           );
         }
         const [status] = await runAll(app, tenant, [connection], 'retry');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { canonicalContactSchema, contactFields } from '../core/schemas.ts';
+import { isStorableText, UNSTORABLE_TEXT } from '../core/storableText.ts';
 import { cursorPositionSchema, providerNameSchema } from '../providers/provider.ts';
 
 /** Zod schemas for what goes into the store (strict) and for what comes back out (rows, JSONB). */
@@ -153,12 +154,21 @@ export type Link = z.infer<typeof linkSchema>;
 
 export const engagementEventSchema = z.strictObject({
   /** Unique per tenant: the same event ingested twice changes nothing. */
-  eventId: z.string().min(1).max(200),
+  eventId: z.string().min(1).max(200).refine(isStorableText, UNSTORABLE_TEXT),
   contactId: id,
   kind: z.enum(['email_open', 'email_click']),
   occurredAt: z.iso.datetime({ offset: true }),
 });
 export type EngagementEvent = z.infer<typeof engagementEventSchema>;
+
+/**
+ * How far ahead of now an open or click may be dated: NurtureHub's clock may run a little ahead, but an event
+ * dated later is bad data, and as the latest open it would stay the contact's last-open instant for good.
+ */
+const FUTURE_EVENT_LEEWAY_MS = 24 * 60 * 60 * 1000;
+export const FUTURE_EVENT = 'is more than a day in the future';
+export const isFutureEvent = (occurredAt: string, now: Date): boolean =>
+  Date.parse(occurredAt) > now.getTime() + FUTURE_EVENT_LEEWAY_MS;
 
 export const pushKindSchema = z.enum(['create', 'update']);
 export const pushStatusSchema = z.enum(['planned', 'sent', 'acknowledged', 'deferred']);

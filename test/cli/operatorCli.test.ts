@@ -131,13 +131,19 @@ describe('crm-sync operator commands', () => {
       expect(connected.stdout).not.toContain(String(sim.credentials.clientSecret));
 
       // Only the unknown tenant needs the database (one process at a time); the others fail before opening it.
-      const [badJson, badFields, badProvider, badInstant, ghost] = await Promise.all([
+      const [badJson, badFields, badProvider, badInstant, futureInstant, ghost] = await Promise.all([
         add('--provider', 'reapit', '--credentials', '{"clientId": '),
         add('--provider', 'reapit', '--credentials', '{"clientId":"x"}'),
         add('--provider', 'salesforce', '--credentials', credentials),
         cli(
           dir,
           ...`engagement add --tenant acme --type open --at yesterday --event-id e`.split(' '),
+          '--contact',
+          randomUUID(),
+        ),
+        cli(
+          dir,
+          ...`engagement add --tenant acme --type open --at 2999-01-01T00:00:00Z --event-id e`.split(' '),
           '--contact',
           randomUUID(),
         ),
@@ -152,6 +158,7 @@ describe('crm-sync operator commands', () => {
       expectUsageError(badFields, /--credentials do not fit reapit: clientSecret: required/);
       expectUsageError(badProvider, /unknown provider "salesforce"/);
       expectUsageError(badInstant, /--at: expected an ISO 8601/);
+      expectUsageError(futureInstant, /--at: is more than a day in the future/);
       expectUsageError(ghost, /unknown tenant "ghost"/);
       const connections = await cli(dir, 'connection', 'list', '--json');
       expect(JSON.parse(connections.stdout)).toEqual([
@@ -208,6 +215,22 @@ describe('crm-sync operator commands', () => {
       const twice = await cli(dir, ...event, ...sameEvent);
       expect(JSON.parse(once.stdout)).toMatchObject({ inserted: ['nh-ev-1'], duplicates: [] });
       expect(JSON.parse(twice.stdout)).toMatchObject({ inserted: [], duplicates: ['nh-ev-1'] });
+      // A file repeating an event, and repeating one already recorded: each repeat is a duplicate.
+      const events = join(dir, '..', 'events.jsonl');
+      writeFileSync(
+        events,
+        ['nh-ev-1', 'nh-ev-2', 'nh-ev-2']
+          .map((eventId) =>
+            JSON.stringify({ eventId, contactId: priya, type: 'click', at: '2025-06-02T09:30:00Z' }),
+          )
+          .join('\n'),
+      );
+      const imported = await cli(dir, 'engagement', 'import', '--tenant', 'acme', events, '--json');
+      expect(JSON.parse(imported.stdout)).toEqual({
+        inserted: ['nh-ev-2'],
+        duplicates: ['nh-ev-1', 'nh-ev-2'],
+        unknownContact: [],
+      });
 
       type Contact = { id: string; contact: { email: string | null; emailOpens: number }; links: unknown[] };
       const contacts = await json<Contact[]>(cli(dir, 'contact', 'list', '--tenant', 'acme', '--json'));
