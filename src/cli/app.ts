@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { parseInterval } from '../core/interval.ts';
 import type { Result } from '../core/result.ts';
 import { type HolderApp, openApp, openThroughHolder } from '../main.ts';
@@ -119,15 +118,6 @@ export function parseIntegerArg(flag: string, text: string, min: number, max: nu
     throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${text}"`);
   }
   return Number(text);
-}
-
-/** A text file's content; exit 2 when it cannot be read. */
-export function readTextFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
 }
 
 /** Brings each connection's next run within one new interval of `now`; returns how many moved. */

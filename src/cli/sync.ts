@@ -6,7 +6,7 @@ import type { ConnectionRef } from '../persistence/store.ts';
 import { type RunnerDeps, runConnection } from '../runner/connectionRunner.ts';
 import { type CliApp, must, requireConnection, requireProvider, requireTenant, withApp } from './app.ts';
 import { type ConnectionStatus, formatStatuses, readStatus } from './connectionStatus.ts';
-import { print } from './output.ts';
+import { formatInstant, print } from './output.ts';
 import { UsageError } from './usageError.ts';
 
 interface SyncFlags {
@@ -70,7 +70,7 @@ export function registerRetry(program: Command): void {
         if (before.state !== 'error') {
           const hint =
             before.state === 'backoff'
-              ? `it resumes by itself at ${before.resumeAt}`
+              ? `it resumes by itself at ${formatInstant(before.resumeAt)}`
               : 'crm-sync sync runs a cycle';
           throw new UsageError(
             `the ${entry.name} connection of ${tenant.name} is ${stateInWords(before.state)}, not in error; nothing to retry (${hint})`,

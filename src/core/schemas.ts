@@ -9,7 +9,11 @@ import { isStorableText, UNSTORABLE_TEXT } from './storableText.ts';
 /** Storable: a CRM record whose name holds a NUL is quarantined, not a page that fails on every retry. */
 const storable = <T extends z.ZodString>(schema: T) => schema.refine(isStorableText, UNSTORABLE_TEXT);
 const text = (max: number) => storable(z.string().trim().min(1).max(max)).nullable().default(null);
-const isoDateTime = z.iso.datetime({ offset: true }).nullable().default(null);
+/** An ISO instant with a zone. Year 0000 is ISO's (and JavaScript's) 1 BC, but PostgreSQL refuses it as text. */
+export const isoInstantSchema = z.iso
+  .datetime({ offset: true })
+  .refine((text) => !text.startsWith('0000'), 'expected a year from 0001');
+const isoDateTime = isoInstantSchema.nullable().default(null);
 
 export const contactStatusSchema = z.enum(['active', 'archived']);
 export type ContactStatus = z.infer<typeof contactStatusSchema>;
@@ -36,7 +40,7 @@ export const nurtureSequenceSchema = z.strictObject({
   sequenceId: storable(z.string().min(1).max(200)),
   step: z.number().int().min(0),
   state: z.enum(['active', 'paused', 'completed', 'exited']),
-  enrolledAt: z.iso.datetime({ offset: true }),
+  enrolledAt: isoInstantSchema,
 });
 export type NurtureSequence = z.infer<typeof nurtureSequenceSchema>;
 

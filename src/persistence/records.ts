@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { canonicalContactSchema, contactFields } from '../core/schemas.ts';
+import { canonicalContactSchema, contactFields, isoInstantSchema } from '../core/schemas.ts';
 import { isStorableText, UNSTORABLE_TEXT } from '../core/storableText.ts';
 import { cursorPositionSchema, providerNameSchema } from '../providers/provider.ts';
 
@@ -12,7 +12,13 @@ const bigint = z.coerce.number().int();
 const jsonObject = z.record(z.string(), z.json());
 
 export const tenantInputSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  // One line: a name is printed in tables and one-line messages.
+  name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .regex(/^\P{Cc}*$/u, 'expected no control characters (line breaks, tabs)'),
   /** Default interval between cycles of the tenant's connections. */
   syncIntervalSeconds: z.number().int().min(1).max(86_400),
   settings: jsonObject.default({}),
@@ -157,7 +163,7 @@ export const engagementEventSchema = z.strictObject({
   eventId: z.string().min(1).max(200).refine(isStorableText, UNSTORABLE_TEXT),
   contactId: id,
   kind: z.enum(['email_open', 'email_click']),
-  occurredAt: z.iso.datetime({ offset: true }),
+  occurredAt: isoInstantSchema,
 });
 export type EngagementEvent = z.infer<typeof engagementEventSchema>;
 

@@ -89,12 +89,16 @@ describe('crm-sync operator commands', () => {
       expect((await cli(dir, 'tenant', 'set-interval', 'Harbour Lettings', '5m')).code).toBe(0);
 
       // A bad interval is refused before the database is opened, so it may run beside the other.
-      const [badInterval, ghost] = await Promise.all([
+      const [badInterval, badOption, ghost] = await Promise.all([
         cli(dir, 'tenant', 'set-interval', 'Harbour Lettings', '5x'),
+        cli(dir, 'tenant', 'list', '--bogus'),
         cli(dir, 'tenant', 'set-interval', 'Nobody & Co', '10m'),
       ]);
       expectUsageError(badInterval, /malformed interval "5x"/);
+      expectUsageError(badOption, /^crm-sync: unknown option '--bogus'$/m);
       expectUsageError(ghost, /unknown tenant "Nobody & Co"/);
+      // A name is printed in tables and one-line messages.
+      expectUsageError(await cli(dir, 'tenant', 'add', 'Two\nLines'), /name: expected no control characters/);
 
       const tenants = await json<Array<{ name: string; interval: string; intervalSeconds: number }>>(
         cli(dir, 'tenant', 'list', '--json'),
@@ -131,34 +135,52 @@ describe('crm-sync operator commands', () => {
       expect(connected.stdout).not.toContain(String(sim.credentials.clientSecret));
 
       // Only the unknown tenant needs the database (one process at a time); the others fail before opening it.
-      const [badJson, badFields, badProvider, badInstant, futureInstant, ghost] = await Promise.all([
-        add('--provider', 'reapit', '--credentials', '{"clientId": '),
-        add('--provider', 'reapit', '--credentials', '{"clientId":"x"}'),
-        add('--provider', 'salesforce', '--credentials', credentials),
-        cli(
-          dir,
-          ...`engagement add --tenant acme --type open --at yesterday --event-id e`.split(' '),
-          '--contact',
-          randomUUID(),
-        ),
-        cli(
-          dir,
-          ...`engagement add --tenant acme --type open --at 2999-01-01T00:00:00Z --event-id e`.split(' '),
-          '--contact',
-          randomUUID(),
-        ),
-        cli(
-          dir,
-          ...`connection add --tenant ghost --provider reapit --base-url ${sim.baseUrl}`.split(' '),
-          '--credentials',
-          credentials,
-        ),
-      ]);
+      const [badJson, badFields, badProvider, badInstant, futureInstant, yearZero, userInUrl, ghost] =
+        await Promise.all([
+          add('--provider', 'reapit', '--credentials', '{"clientId": '),
+          add('--provider', 'reapit', '--credentials', '{"clientId":"x"}'),
+          add('--provider', 'salesforce', '--credentials', credentials),
+          cli(
+            dir,
+            ...`engagement add --tenant acme --type open --at yesterday --event-id e`.split(' '),
+            '--contact',
+            randomUUID(),
+          ),
+          cli(
+            dir,
+            ...`engagement add --tenant acme --type open --at 2999-01-01T00:00:00Z --event-id e`.split(' '),
+            '--contact',
+            randomUUID(),
+          ),
+          cli(
+            dir,
+            ...`engagement add --tenant acme --type open --at 0000-01-01T00:00:00Z --event-id e`.split(' '),
+            '--contact',
+            randomUUID(),
+          ),
+          cli(
+            dir,
+            ...`connection add --tenant acme --provider loop --base-url http://admin:hunter2@127.0.0.1:1`.split(
+              ' ',
+            ),
+            '--credentials',
+            '{}',
+          ),
+          cli(
+            dir,
+            ...`connection add --tenant ghost --provider reapit --base-url ${sim.baseUrl}`.split(' '),
+            '--credentials',
+            credentials,
+          ),
+        ]);
       expectUsageError(badJson, /--credentials is not valid JSON/);
       expectUsageError(badFields, /--credentials do not fit reapit: clientSecret: required/);
       expectUsageError(badProvider, /unknown provider "salesforce"/);
       expectUsageError(badInstant, /--at: expected an ISO 8601/);
       expectUsageError(futureInstant, /--at: is more than a day in the future/);
+      expectUsageError(yearZero, /--at: expected a year from 0001/);
+      expectUsageError(userInUrl, /--base-url must not hold a user name or password/);
+      expect(userInUrl.stderr).not.toContain('hunter2');
       expectUsageError(ghost, /unknown tenant "ghost"/);
       const connections = await cli(dir, 'connection', 'list', '--json');
       expect(JSON.parse(connections.stdout)).toEqual([
@@ -207,6 +229,22 @@ describe('crm-sync operator commands', () => {
       const again = await json<Imported>(cli(dir, 'contact', 'import', '--tenant', 'acme', leads, '--json'));
       expect(again.created).toEqual([]);
       expect(again.matched).toHaveLength(3);
+
+      // A line naming no one, and a file that is not UTF-8: refused whole, before the database is opened.
+      const blank = join(dir, '..', 'blank.jsonl');
+      writeFileSync(blank, '{"firstName":"Ann"}\n{}\n');
+      const latin1 = join(dir, '..', 'latin1.jsonl');
+      writeFileSync(latin1, Buffer.from('{"firstName":"Zo\xeb","lastName":"Bin"}\n', 'latin1'));
+      const [blankRun, latin1Run] = await Promise.all([
+        cli(dir, 'contact', 'import', '--tenant', 'acme', blank),
+        cli(dir, 'contact', 'import', '--tenant', 'acme', latin1),
+      ]);
+      // Each bad line, then the refusal.
+      expect(blankRun.code).toBe(2);
+      expect(blankRun.stderr).toMatch(
+        /blank\.jsonl:2: expected at least a name, an e-mail address or a phone number/,
+      );
+      expectUsageError(latin1Run, /latin1\.jsonl is not UTF-8 text/);
 
       const priya = first.created[0]?.id ?? '';
       const event = ['engagement', 'add', '--tenant', 'acme', '--contact', priya, '--type', 'open'];

@@ -26,7 +26,7 @@ export const engagementBodySchema = z.strictObject({
         contactId: z.uuid(),
         type: z.enum(['open', 'click']),
         /** ISO instant of the open or click. */
-        at: z.iso.datetime({ offset: true }),
+        at: engagementEventSchema.shape.occurredAt,
       }),
     )
     .min(1)
