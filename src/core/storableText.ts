@@ -8,19 +8,30 @@ export const isStorableText = (text: string): boolean => text.isWellFormed() && 
 export const UNSTORABLE_TEXT = 'contains U+0000 or an unpaired surrogate, which the store cannot hold';
 
 /** The path (`a.b.0`) of the first string or key in `value` that is not storable; `null` when all are. */
-export function unstorableTextPath(value: unknown, path: readonly (string | number)[] = []): string | null {
-  if (typeof value === 'string') return isStorableText(value) ? null : path.join('.') || '(input)';
-  if (Array.isArray(value)) {
-    for (const [index, item] of value.entries()) {
-      const found = unstorableTextPath(item, [...path, index]);
-      if (found !== null) return found;
-    }
-    return null;
+export function unstorableTextPath(value: unknown): string | null {
+  // The path is built only for a value that has one: this runs on every store input.
+  return holdsUnstorableText(value) ? pathToUnstorable(value, []) : null;
+}
+
+function holdsUnstorableText(value: unknown): boolean {
+  if (typeof value === 'string') return !isStorableText(value);
+  if (value === null || typeof value !== 'object' || value instanceof Date) return false;
+  if (Array.isArray(value)) return value.some(holdsUnstorableText);
+  for (const key in value) {
+    if (!isStorableText(key) || holdsUnstorableText((value as Record<string, unknown>)[key])) return true;
   }
+  return false;
+}
+
+function pathToUnstorable(value: unknown, path: readonly (string | number)[]): string | null {
+  if (typeof value === 'string') return isStorableText(value) ? null : path.join('.') || '(input)';
   if (value === null || typeof value !== 'object' || value instanceof Date) return null;
-  for (const [key, item] of Object.entries(value)) {
-    if (!isStorableText(key)) return [...path, key].join('.');
-    const found = unstorableTextPath(item, [...path, key]);
+  const entries: Array<[string | number, unknown]> = Array.isArray(value)
+    ? [...value.entries()]
+    : Object.entries(value);
+  for (const [key, item] of entries) {
+    if (typeof key === 'string' && !isStorableText(key)) return [...path, key].join('.');
+    const found = pathToUnstorable(item, [...path, key]);
     if (found !== null) return found;
   }
   return null;
