@@ -7,7 +7,7 @@ import { isStorableText, UNSTORABLE_TEXT } from './storableText.ts';
  */
 
 /** Storable: a CRM record whose name holds a NUL is quarantined, not a page that fails on every retry. */
-const storable = <T extends z.ZodString>(schema: T) => schema.refine(isStorableText, UNSTORABLE_TEXT);
+export const storable = <T extends z.ZodString>(schema: T) => schema.refine(isStorableText, UNSTORABLE_TEXT);
 const text = (max: number) => storable(z.string().trim().min(1).max(max)).nullable().default(null);
 /** An ISO instant with a zone. Year 0000 is ISO's (and JavaScript's) 1 BC, but PostgreSQL refuses it as text. */
 export const isoInstantSchema = z.iso

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { canonicalContactSchema, contactFields, isoInstantSchema } from '../core/schemas.ts';
-import { isStorableText, UNSTORABLE_TEXT } from '../core/storableText.ts';
+import { canonicalContactSchema, contactFields, isoInstantSchema, storable } from '../core/schemas.ts';
 import { cursorPositionSchema, providerNameSchema } from '../providers/provider.ts';
 
 /** Zod schemas for what goes into the store (strict) and for what comes back out (rows, JSONB). */
@@ -160,7 +159,7 @@ export type Link = z.infer<typeof linkSchema>;
 
 export const engagementEventSchema = z.strictObject({
   /** Unique per tenant: the same event ingested twice changes nothing. */
-  eventId: z.string().min(1).max(200).refine(isStorableText, UNSTORABLE_TEXT),
+  eventId: storable(z.string().min(1).max(200)),
   contactId: id,
   kind: z.enum(['email_open', 'email_click']),
   occurredAt: isoInstantSchema,

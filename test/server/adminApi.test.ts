@@ -440,7 +440,7 @@ describe('admin API: engagement and contacts', () => {
           { address: { line1: '1 High St\ud800' } },
           'address.line1',
         ],
-        ['POST', '/api/tenants', { name: 'Qx7\u0000Homes', interval: '1h' }, 'name'],
+        ['POST', '/api/tenants', { name: 'Qx7\ud800Homes', interval: '1h' }, 'name'],
         [
           'POST',
           `${f.base}/engagement`,
