@@ -69,7 +69,8 @@ export function must<T>(result: Result<T, StoreError>, doing: string): T {
 
 /** The tenant named `name`; exit 2 when there is none. */
 export async function requireTenant(store: Store, name: string): Promise<Tenant> {
-  const tenant = await store.getTenantByName({ name });
+  // Trimmed, as `tenant add` stores it.
+  const tenant = await store.getTenantByName({ name: name.trim() });
   if (!tenant.ok && tenant.error.kind === 'not_found') {
     throw new UsageError(`unknown tenant "${name}" (crm-sync tenant list shows them)`);
   }

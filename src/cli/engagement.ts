@@ -173,6 +173,7 @@ function describeFlags(error: z.ZodError): string {
     at: '--at',
   };
   const hints: Record<string, string> = {
+    '--event-id': 'expected 1 to 200 characters',
     '--contact': 'expected a contact id (uuid)',
     '--type': 'expected open or click',
     '--at': 'expected an ISO 8601 instant with a zone, e.g. 2025-06-01T09:30:00Z',

@@ -86,7 +86,8 @@ describe('crm-sync operator commands', () => {
       const dir = freshDataDir();
       const added = await cli(dir, 'tenant', 'add', 'Harbour Lettings', '--interval', '15m');
       expect(added.code, added.stderr).toBe(0);
-      expect((await cli(dir, 'tenant', 'set-interval', 'Harbour Lettings', '5m')).code).toBe(0);
+      // A name typed with stray spaces finds the tenant, as `tenant add` trimmed it.
+      expect((await cli(dir, 'tenant', 'set-interval', ' Harbour Lettings ', '5m')).code).toBe(0);
 
       // A bad interval is refused before the database is opened, so it may run beside the other.
       const [badInterval, badOption, ghost] = await Promise.all([
@@ -135,49 +136,67 @@ describe('crm-sync operator commands', () => {
       expect(connected.stdout).not.toContain(String(sim.credentials.clientSecret));
 
       // Only the unknown tenant needs the database (one process at a time); the others fail before opening it.
-      const [badJson, badFields, badProvider, badInstant, futureInstant, yearZero, userInUrl, ghost] =
-        await Promise.all([
-          add('--provider', 'reapit', '--credentials', '{"clientId": '),
-          add('--provider', 'reapit', '--credentials', '{"clientId":"x"}'),
-          add('--provider', 'salesforce', '--credentials', credentials),
-          cli(
-            dir,
-            ...`engagement add --tenant acme --type open --at yesterday --event-id e`.split(' '),
-            '--contact',
-            randomUUID(),
+      const [
+        badJson,
+        badFields,
+        badProvider,
+        badInstant,
+        futureInstant,
+        emptyEventId,
+        yearZero,
+        userInUrl,
+        ghost,
+      ] = await Promise.all([
+        add('--provider', 'reapit', '--credentials', '{"clientId": '),
+        add('--provider', 'reapit', '--credentials', '{"clientId":"x"}'),
+        add('--provider', 'salesforce', '--credentials', credentials),
+        cli(
+          dir,
+          ...`engagement add --tenant acme --type open --at yesterday --event-id e`.split(' '),
+          '--contact',
+          randomUUID(),
+        ),
+        cli(
+          dir,
+          ...`engagement add --tenant acme --type open --at 2999-01-01T00:00:00Z --event-id e`.split(' '),
+          '--contact',
+          randomUUID(),
+        ),
+        cli(
+          dir,
+          ...`engagement add --tenant acme --type open --at 2025-06-01T09:30:00Z`.split(' '),
+          '--event-id',
+          '',
+          '--contact',
+          randomUUID(),
+        ),
+        cli(
+          dir,
+          ...`engagement add --tenant acme --type open --at 0000-01-01T00:00:00Z --event-id e`.split(' '),
+          '--contact',
+          randomUUID(),
+        ),
+        cli(
+          dir,
+          ...`connection add --tenant acme --provider loop --base-url http://admin:hunter2@127.0.0.1:1`.split(
+            ' ',
           ),
-          cli(
-            dir,
-            ...`engagement add --tenant acme --type open --at 2999-01-01T00:00:00Z --event-id e`.split(' '),
-            '--contact',
-            randomUUID(),
-          ),
-          cli(
-            dir,
-            ...`engagement add --tenant acme --type open --at 0000-01-01T00:00:00Z --event-id e`.split(' '),
-            '--contact',
-            randomUUID(),
-          ),
-          cli(
-            dir,
-            ...`connection add --tenant acme --provider loop --base-url http://admin:hunter2@127.0.0.1:1`.split(
-              ' ',
-            ),
-            '--credentials',
-            '{}',
-          ),
-          cli(
-            dir,
-            ...`connection add --tenant ghost --provider reapit --base-url ${sim.baseUrl}`.split(' '),
-            '--credentials',
-            credentials,
-          ),
-        ]);
+          '--credentials',
+          '{}',
+        ),
+        cli(
+          dir,
+          ...`connection add --tenant ghost --provider reapit --base-url ${sim.baseUrl}`.split(' '),
+          '--credentials',
+          credentials,
+        ),
+      ]);
       expectUsageError(badJson, /--credentials is not valid JSON/);
       expectUsageError(badFields, /--credentials do not fit reapit: clientSecret: required/);
       expectUsageError(badProvider, /unknown provider "salesforce"/);
       expectUsageError(badInstant, /--at: expected an ISO 8601/);
       expectUsageError(futureInstant, /--at: is more than a day in the future/);
+      expectUsageError(emptyEventId, /--event-id: expected 1 to 200 characters/);
       expectUsageError(yearZero, /--at: expected a year from 0001/);
       expectUsageError(userInUrl, /--base-url must not hold a user name or password/);
       expect(userInUrl.stderr).not.toContain('hunter2');
