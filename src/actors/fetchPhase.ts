@@ -1,7 +1,6 @@
 import { contentHash } from '../core/canonicalJson.ts';
 import { withinLowerBound } from '../core/cursor.ts';
 import { ok } from '../core/result.ts';
-import { toStorableJson, toStorableText } from '../core/storableText.ts';
 import type { FetchPhaseInput, FetchPhaseOutput } from '../machines/phases.ts';
 import type { StagedRecordInput } from '../persistence/cycleWork.ts';
 import type { QuarantineInput } from '../persistence/records.ts';
@@ -80,9 +79,9 @@ export function createFetchPhase(deps: PhaseDeps) {
         ...ref,
         now,
         records: errors.map((e) => ({
-          externalId: e.externalId === null ? null : toStorableText(e.externalId),
+          externalId: e.externalId,
           payload: toJson(e.raw),
-          error: toStorableText(e.message),
+          error: e.message,
           fields: e.fields,
         })),
       });
@@ -92,10 +91,10 @@ export function createFetchPhase(deps: PhaseDeps) {
         cycleId: input.cycleId,
         notes: errors.map((e, index) => ({
           kind: 'error' as const,
-          key: toStorableText(`quarantine:${e.externalId ?? `${input.page}:${index}`}`),
+          key: `quarantine:${e.externalId ?? `${input.page}:${index}`}`,
           body: {
             status: null,
-            message: toStorableText(`quarantined ${e.externalId ?? 'a record without an id'}: ${e.message}`),
+            message: `quarantined ${e.externalId ?? 'a record without an id'}: ${e.message}`,
             retry: false,
           },
         })),
@@ -119,14 +118,11 @@ function toStaged(record: InboundRecord): StagedRecordInput {
   };
 }
 
-/**
- * Raw payloads may hold values JSON cannot (undefined, functions) and text the store cannot (U+0000); the
- * quarantine keeps what it can.
- */
+/** Raw payloads may hold values JSON cannot (undefined, functions); the quarantine keeps what JSON can. */
 function toJson(raw: unknown): QuarantineInput['payload'] {
   try {
-    return toStorableJson(JSON.parse(JSON.stringify(raw ?? null))) as QuarantineInput['payload'];
+    return JSON.parse(JSON.stringify(raw ?? null));
   } catch {
-    return toStorableText(String(raw));
+    return String(raw);
   }
 }
