@@ -19,7 +19,15 @@ import { registerWorker } from './cli/worker.ts';
 const program = new Command('crm-sync')
   .description('CRM Sync Orchestrator of NurtureHub')
   .exitOverride()
-  .configureOutput({ outputError: (text, write) => write(`${text.trimEnd().split('\n')[0]}\n`) });
+  .configureOutput({
+    outputError: (text, write) =>
+      write(
+        `crm-sync: ${text
+          .trimEnd()
+          .split('\n')[0]
+          ?.replace(/^error: /, '')}\n`,
+      ),
+  });
 
 const commands: Array<(program: Command) => void> = [
   registerTenant,

@@ -1,6 +1,7 @@
 import { contentHash } from '../core/canonicalJson.ts';
 import { withinLowerBound } from '../core/cursor.ts';
 import { ok } from '../core/result.ts';
+import { toStorableJson, toStorableText } from '../core/storableText.ts';
 import type { FetchPhaseInput, FetchPhaseOutput } from '../machines/phases.ts';
 import type { StagedRecordInput } from '../persistence/cycleWork.ts';
 import type { QuarantineInput } from '../persistence/records.ts';
@@ -79,9 +80,9 @@ export function createFetchPhase(deps: PhaseDeps) {
         ...ref,
         now,
         records: errors.map((e) => ({
-          externalId: e.externalId,
+          externalId: e.externalId === null ? null : toStorableText(e.externalId),
           payload: toJson(e.raw),
-          error: e.message,
+          error: toStorableText(e.message),
           fields: e.fields,
         })),
       });
@@ -91,10 +92,10 @@ export function createFetchPhase(deps: PhaseDeps) {
         cycleId: input.cycleId,
         notes: errors.map((e, index) => ({
           kind: 'error' as const,
-          key: `quarantine:${e.externalId ?? `${input.page}:${index}`}`,
+          key: toStorableText(`quarantine:${e.externalId ?? `${input.page}:${index}`}`),
           body: {
             status: null,
-            message: `quarantined ${e.externalId ?? 'a record without an id'}: ${e.message}`,
+            message: toStorableText(`quarantined ${e.externalId ?? 'a record without an id'}: ${e.message}`),
             retry: false,
           },
         })),
@@ -118,11 +119,14 @@ function toStaged(record: InboundRecord): StagedRecordInput {
   };
 }
 
-/** Raw payloads may hold values JSON cannot (undefined, functions); the quarantine keeps what JSON can. */
+/**
+ * Raw payloads may hold values JSON cannot (undefined, functions) and text the store cannot (U+0000); the
+ * quarantine keeps what it can.
+ */
 function toJson(raw: unknown): QuarantineInput['payload'] {
   try {
-    return JSON.parse(JSON.stringify(raw ?? null));
+    return toStorableJson(JSON.parse(JSON.stringify(raw ?? null))) as QuarantineInput['payload'];
   } catch {
-    return String(raw);
+    return toStorableText(String(raw));
   }
 }

@@ -179,7 +179,7 @@ async function refuse(
             key: `push:${entry.idempotencyKey}`,
             body: {
               status: error.status,
-              message: `${entry.kind} of contact ${entry.contactId}${entry.externalId ? ` (${entry.externalId})` : ''} deferred to the next cycle: ${error.kind}: ${error.message}`,
+              message: `${entry.kind} of contact ${entry.contactId}${entry.externalId ? ` (${entry.externalId})` : ''} ${error.kind === 'validation' ? 'refused; sent again when the contact changes' : 'deferred to the next cycle'}: ${error.kind}: ${error.message}`,
               retry: error.kind !== 'validation',
             },
           },

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { parseInterval } from '../core/interval.ts';
 import type { Result } from '../core/result.ts';
 import { type HolderApp, openApp, openThroughHolder } from '../main.ts';
@@ -70,7 +69,8 @@ export function must<T>(result: Result<T, StoreError>, doing: string): T {
 
 /** The tenant named `name`; exit 2 when there is none. */
 export async function requireTenant(store: Store, name: string): Promise<Tenant> {
-  const tenant = await store.getTenantByName({ name });
+  // Trimmed, as `tenant add` stores it.
+  const tenant = await store.getTenantByName({ name: name.trim() });
   if (!tenant.ok && tenant.error.kind === 'not_found') {
     throw new UsageError(`unknown tenant "${name}" (crm-sync tenant list shows them)`);
   }
@@ -119,15 +119,6 @@ export function parseIntegerArg(flag: string, text: string, min: number, max: nu
     throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${text}"`);
   }
   return Number(text);
-}
-
-/** A text file's content; exit 2 when it cannot be read. */
-export function readTextFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
 }
 
 /** Brings each connection's next run within one new interval of `now`; returns how many moved. */

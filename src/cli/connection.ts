@@ -6,7 +6,6 @@ import {
   bringForward,
   must,
   parseIntervalArg,
-  readTextFile,
   requireConnection,
   requireProvider,
   requireTenant,
@@ -14,6 +13,7 @@ import {
 } from './app.ts';
 import { describeIssues } from './jsonLines.ts';
 import { formatCursor, formatInstant, formatTable, print } from './output.ts';
+import { readTextFile } from './textFile.ts';
 import { UsageError } from './usageError.ts';
 
 interface AddFlags {
@@ -201,6 +201,13 @@ export function registerConnection(program: Command): void {
 function parseBaseUrl(text: string): string {
   if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
     throw new UsageError(`--base-url must be an http or https URL, got "${text}"`);
+  }
+  const url = new URL(text);
+  // The URL is listed by `connection list`; secrets belong in --credentials, which is stored encrypted.
+  if (url.username !== '' || url.password !== '') {
+    throw new UsageError(
+      '--base-url must not hold a user name or password; put credentials in --credentials',
+    );
   }
   return text;
 }

@@ -12,6 +12,15 @@ const PAGE = 500;
 /** Matched lines listed in human output; `--json` has them all. */
 const LISTED_MATCHES = 20;
 
+/**
+ * A contact to import: a canonical contact that names or reaches someone. One without a name, e-mail or phone
+ * would be a blank record in the tenant's CRMs, which most refuse (Alto wants a surname).
+ */
+const importedContactSchema = canonicalContactSchema.refine(
+  (c) => [c.firstName, c.lastName, c.email, c.mobilePhone, c.homePhone, c.workPhone].some((v) => v !== null),
+  'expected at least a name, an e-mail address or a phone number',
+);
+
 /** `contact list|import`: a tenant's local contacts, and leads that begin in NurtureHub. */
 export function registerContact(program: Command): void {
   const contact = program.command('contact').description("list a tenant's contacts; import NurtureHub leads");
@@ -65,7 +74,7 @@ export function registerContact(program: Command): void {
     .argument('<file>', 'JSONL file: one canonical contact object per line')
     .option('--json', 'print {created, matched} with line numbers as JSON')
     .action(async (file: string, flags: { tenant: string; json?: boolean }) => {
-      const lines = readJsonLines(file, canonicalContactSchema);
+      const lines = readJsonLines(file, importedContactSchema);
       await withApp(
         'contact import',
         async ({ store, clock }) => {

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse } from 'csv-parse/sync';
 import { clusterRecords } from '../core/dedup/cluster.ts';
 import { describeFieldMapError, parseFieldMap, rowToMatchFields } from '../core/dedup/fieldMap.ts';
 import { toMatchRecord } from '../core/dedup/matchRecord.ts';
+import { readTextFile } from './textFile.ts';
 import { UsageError } from './usageError.ts';
 
 /** Files with more rows than this report their progress on stderr. */
@@ -35,12 +35,7 @@ interface Table {
 }
 
 function readCsv(file: string): Table {
-  let text: Buffer;
-  try {
-    text = readFileSync(file);
-  } catch (error) {
-    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
+  const text = readTextFile(file);
   try {
     const [header = [], ...body]: string[][] = parse(text, {
       ltrim: true,
@@ -61,6 +56,7 @@ function dedupeCsv({ columns, rows }: Table, idColumn: string, specs: string[]):
   if (!columns.includes(idColumn)) throw new UsageError(`no column "${idColumn}" in the file`);
   const map = parseFieldMap(specs, columns);
   if (!map.ok) throw new UsageError(describeFieldMapError(map.error));
+  refuseRepeatedIds(rows, idColumn);
   const progress =
     rows.length > progressFromRows ? (text: string) => process.stderr.write(`dedupe: ${text}\n`) : null;
   const started = performance.now();
@@ -72,6 +68,21 @@ function dedupeCsv({ columns, rows }: Table, idColumn: string, specs: string[]):
   progress?.(`${clusters.length} clusters from ${candidatePairs} compared pairs in ${seconds} s`);
   const lines = records.map((record, i) => `${csvField(record.id)},${csvField(clusterIds[i] ?? record.id)}`);
   return `id,cluster\n${lines.join('\n')}\n`;
+}
+
+/** The output pairs ids, so two rows under one id could not be told apart: refused, naming the first repeat. */
+function refuseRepeatedIds(rows: readonly Record<string, string>[], idColumn: string): void {
+  const rowOf = new Map<string, number>();
+  for (const [index, row] of rows.entries()) {
+    const id = row[idColumn] ?? '';
+    const earlier = rowOf.get(id);
+    // Data rows are numbered as in a spreadsheet: the header is row 1.
+    if (earlier !== undefined)
+      throw new UsageError(
+        `rows ${earlier + 2} and ${index + 2} have the same ${idColumn} "${id}"; each row needs its own`,
+      );
+    rowOf.set(id, index);
+  }
 }
 
 const csvField = (value: string): string =>

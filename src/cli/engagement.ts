@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { ok } from '../core/result.ts';
-import { type EngagementEvent, engagementEventSchema } from '../persistence/records.ts';
+import {
+  type EngagementEvent,
+  engagementEventSchema,
+  FUTURE_EVENT,
+  isFutureEvent,
+} from '../persistence/records.ts';
 import type { Store, StoreError } from '../persistence/store.ts';
 import { must, requireTenant, withApp } from './app.ts';
 import { describeIssues, type NumberedLine, readJsonLines } from './jsonLines.ts';
@@ -15,22 +20,26 @@ const LISTED_UNKNOWN = 20;
 
 const kindOf = { open: 'email_open', click: 'email_click' } as const;
 
-/** One engagement event as the operator writes it (the options of `engagement add`, a line of an import). */
-export const engagementLineSchema = z
-  .strictObject({
-    eventId: engagementEventSchema.shape.eventId,
-    contactId: engagementEventSchema.shape.contactId,
-    type: z.enum(['open', 'click']),
-    at: engagementEventSchema.shape.occurredAt,
-  })
-  .transform(
-    (line): EngagementEvent => ({
-      eventId: line.eventId,
-      contactId: line.contactId,
-      kind: kindOf[line.type],
-      occurredAt: line.at,
-    }),
-  );
+/**
+ * One engagement event as the operator writes it (the options of `engagement add`, a line of an import), read at
+ * `now`: an event dated more than a day later is refused with the rest of the input.
+ */
+const engagementLineSchema = (now: Date) =>
+  z
+    .strictObject({
+      eventId: engagementEventSchema.shape.eventId,
+      contactId: engagementEventSchema.shape.contactId,
+      type: z.enum(['open', 'click']),
+      at: engagementEventSchema.shape.occurredAt.refine((at) => !isFutureEvent(at, now), FUTURE_EVENT),
+    })
+    .transform(
+      (line): EngagementEvent => ({
+        eventId: line.eventId,
+        contactId: line.contactId,
+        kind: kindOf[line.type],
+        occurredAt: line.at,
+      }),
+    );
 
 /** What ingesting a batch did, by event id. */
 interface Ingested {
@@ -66,7 +75,7 @@ export function registerEngagement(program: Command): void {
         eventId: string;
         json?: boolean;
       }) => {
-        const parsed = engagementLineSchema.safeParse({
+        const parsed = engagementLineSchema(new Date()).safeParse({
           eventId: flags.eventId,
           contactId: flags.contact,
           type: flags.type,
@@ -99,7 +108,7 @@ export function registerEngagement(program: Command): void {
     .argument('<file>', 'JSONL file of events')
     .option('--json', 'print {inserted, duplicates, unknownContact} (event ids) as JSON')
     .action(async (file: string, flags: { tenant: string; json?: boolean }) => {
-      const lines = readJsonLines(file, engagementLineSchema);
+      const lines = readJsonLines(file, engagementLineSchema(new Date()));
       await withApp(
         'engagement import',
         async ({ store, clock }) => {
@@ -128,23 +137,19 @@ const IN_ONE_TRANSACTION = {
     'it records the file in one transaction, and transactions run only in the process holding it',
 };
 
-/** Ingests in batches, in one transaction; a repeat of an event id earlier in the file counts as a duplicate. */
+/**
+ * Ingests in batches, in one transaction; a repeat of an event id earlier in the file counts as a duplicate (the
+ * store reports one in the same batch, or one an earlier batch of the transaction recorded).
+ */
 async function ingestAll(
   store: Store,
   tenantId: string,
   lines: readonly NumberedLine<EngagementEvent>[],
   now: Date,
 ): Promise<Ingested> {
-  const seen = new Set<string>();
-  const repeats: string[] = [];
-  const events: EngagementEvent[] = [];
-  for (const { value } of lines) {
-    if (seen.has(value.eventId)) repeats.push(value.eventId);
-    else events.push(value);
-    seen.add(value.eventId);
-  }
+  const events = lines.map((line) => line.value);
   const result = await store.transaction<Ingested, StoreError>(async (tx) => {
-    const total: Ingested = { inserted: [], duplicates: [...repeats], unknownContact: [] };
+    const total: Ingested = { inserted: [], duplicates: [], unknownContact: [] };
     for (let start = 0; start < events.length; start += BATCH) {
       const batch = must(
         await tx.ingestEngagementEvents({ tenantId, events: events.slice(start, start + BATCH), now }),
@@ -168,12 +173,20 @@ function describeFlags(error: z.ZodError): string {
     at: '--at',
   };
   const hints: Record<string, string> = {
+    '--event-id': 'expected 1 to 200 characters',
     '--contact': 'expected a contact id (uuid)',
     '--type': 'expected open or click',
     '--at': 'expected an ISO 8601 instant with a zone, e.g. 2025-06-01T09:30:00Z',
   };
-  const flags = [...new Set(error.issues.map((i) => flagOf[String(i.path[0])] ?? String(i.path[0])))];
-  return flags.length === 0
+  // The first problem of each flag: a bad format before anything else. A refinement's own message (a date in
+  // the future) says more than the flag's format hint.
+  const byFlag = new Map<string, string>();
+  for (const issue of error.issues) {
+    const flag = flagOf[String(issue.path[0])] ?? String(issue.path[0]);
+    if (!byFlag.has(flag))
+      byFlag.set(flag, issue.code === 'custom' ? issue.message : (hints[flag] ?? 'invalid'));
+  }
+  return byFlag.size === 0
     ? describeIssues(error)
-    : flags.map((f) => `${f}: ${hints[f] ?? 'invalid'}`).join('; ');
+    : [...byFlag].map(([flag, problem]) => `${flag}: ${problem}`).join('; ');
 }

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { readTextFile } from './app.ts';
+import { readTextFile } from './textFile.ts';
 import { UsageError } from './usageError.ts';
 
 /** One valid line of a JSONL file, with its 1-based line number. */

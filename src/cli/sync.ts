@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { err, ok, type Result } from '../core/result.ts';
+import { stateInWords } from '../machines/connectionContext.ts';
 import type { Connection, Tenant } from '../persistence/records.ts';
 import type { ConnectionRef } from '../persistence/store.ts';
 import { type RunnerDeps, runConnection } from '../runner/connectionRunner.ts';
 import { type CliApp, must, requireConnection, requireProvider, requireTenant, withApp } from './app.ts';
 import { type ConnectionStatus, formatStatuses, readStatus } from './connectionStatus.ts';
-import { print } from './output.ts';
+import { formatInstant, print } from './output.ts';
 import { UsageError } from './usageError.ts';
 
 interface SyncFlags {
@@ -69,10 +70,10 @@ export function registerRetry(program: Command): void {
         if (before.state !== 'error') {
           const hint =
             before.state === 'backoff'
-              ? `it resumes by itself at ${before.resumeAt}`
+              ? `it resumes by itself at ${formatInstant(before.resumeAt)}`
               : 'crm-sync sync runs a cycle';
           throw new UsageError(
-            `the ${entry.name} connection of ${tenant.name} is ${before.state}, not in error; nothing to retry (${hint})`,
+            `the ${entry.name} connection of ${tenant.name} is ${stateInWords(before.state)}, not in error; nothing to retry (${hint})`,
           );
         }
         const [status] = await runAll(app, tenant, [connection], 'retry');

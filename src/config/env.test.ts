@@ -29,6 +29,17 @@ describe('parseEnv', () => {
     expect(parsed.error.message).not.toContain('secretpw');
   });
 
+  it('refuses an admin token no client could present (a space or tab in it), without echoing it', () => {
+    for (const token of ['with space inside token', 'tab\tinside-token-xxxxx', ' leading-space-token-x']) {
+      const parsed = parseEnv({ CRM_SYNC_ADMIN_TOKEN: token });
+      expect(parsed.ok, JSON.stringify(token)).toBe(false);
+      if (parsed.ok) continue;
+      expect(parsed.error.problems).toEqual(['CRM_SYNC_ADMIN_TOKEN: expected no spaces or tabs']);
+      expect(parsed.error.message).not.toContain('inside');
+    }
+    expect(parseEnv({ CRM_SYNC_ADMIN_TOKEN: 'a-long-enough-token-0123' }).ok).toBe(true);
+  });
+
   it('accepts a 32-byte key as hex or base64', () => {
     const hex = 'ab'.repeat(32);
     const base64 = Buffer.alloc(32, 7).toString('base64');

@@ -26,7 +26,12 @@ export const envSchema = z.object({
     })
     .optional(),
   /** Bearer token for the admin API. */
-  CRM_SYNC_ADMIN_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
+  CRM_SYNC_ADMIN_TOKEN: z
+    .string()
+    .min(16, 'expected at least 16 characters')
+    // Sent as `Authorization: Bearer <token>`, one word: a token with a space could never be presented.
+    .regex(/^\S+$/, 'expected no spaces or tabs')
+    .optional(),
   /** `1`/`true` to use a local Inngest dev server, or its URL. */
   INNGEST_DEV: z.union([z.enum(['0', '1', 'true', 'false']), z.url()]).optional(),
   INNGEST_SIGNING_KEY: z.string().min(1).optional(),

@@ -1,12 +1,19 @@
 import { z } from 'zod';
+import { isStorableText, UNSTORABLE_TEXT } from './storableText.ts';
 
 /**
  * The canonical contact: the one shape every provider maps to and from, and the shape the store holds.
  * Every field is present; `null` means "no value" so that a CRM clearing a field is visible as a change.
  */
 
-const text = (max: number) => z.string().trim().min(1).max(max).nullable().default(null);
-const isoDateTime = z.iso.datetime({ offset: true }).nullable().default(null);
+/** Storable: a CRM record whose name holds a NUL is quarantined, not a page that fails on every retry. */
+export const storable = <T extends z.ZodString>(schema: T) => schema.refine(isStorableText, UNSTORABLE_TEXT);
+const text = (max: number) => storable(z.string().trim().min(1).max(max)).nullable().default(null);
+/** An ISO instant with a zone. Year 0000 is ISO's (and JavaScript's) 1 BC, but PostgreSQL refuses it as text. */
+export const isoInstantSchema = z.iso
+  .datetime({ offset: true })
+  .refine((text) => !text.startsWith('0000'), 'expected a year from 0001');
+const isoDateTime = isoInstantSchema.nullable().default(null);
 
 export const contactStatusSchema = z.enum(['active', 'archived']);
 export type ContactStatus = z.infer<typeof contactStatusSchema>;
@@ -30,10 +37,10 @@ export const addressSchema = z.strictObject({
 export type Address = z.infer<typeof addressSchema>;
 
 export const nurtureSequenceSchema = z.strictObject({
-  sequenceId: z.string().min(1).max(200),
+  sequenceId: storable(z.string().min(1).max(200)),
   step: z.number().int().min(0),
   state: z.enum(['active', 'paused', 'completed', 'exited']),
-  enrolledAt: z.iso.datetime({ offset: true }),
+  enrolledAt: isoInstantSchema,
 });
 export type NurtureSequence = z.infer<typeof nurtureSequenceSchema>;
 
@@ -84,16 +91,33 @@ export type CanonicalContactInput = z.input<typeof canonicalContactSchema>;
 /** A subset of fields with new values: what a patch to either side carries. */
 export type ContactPatch = Partial<CanonicalContact>;
 
-/**
- * A patch read back from JSON. Only the fields present are kept: defaults are removed first, since a
- * default would turn "not in the patch" into "set to empty".
- */
-export const contactPatchSchema = z.strictObject(
-  Object.fromEntries(
-    contactFields.map((f) => {
-      const schema: z.ZodType = contactFieldTable[f].schema;
+/** Each field of an object schema optional, its default removed: a default would turn "absent" into "empty". */
+function presentOnly(shape: Record<string, z.ZodType>): Record<string, z.ZodType> {
+  return Object.fromEntries(
+    Object.entries(shape).map(([field, schema]) => {
       const present = schema instanceof z.ZodDefault ? (schema.removeDefault() as z.ZodType) : schema;
-      return [f, present.optional()];
+      return [field, present.optional()];
     }),
-  ),
-) as unknown as z.ZodType<ContactPatch>;
+  );
+}
+
+/** A patch read back from JSON: only the fields present are kept. */
+export const contactPatchSchema = z.strictObject(presentOnly(shape)) as unknown as z.ZodType<ContactPatch>;
+
+/**
+ * A local edit of a contact, as the admin API takes it: a JSON Merge Patch (RFC 7396). The fields present
+ * replace the stored ones; an address names only the lines it changes (`{"address": {"postcode": …}}` keeps the
+ * other lines), and `"address": null` clears it.
+ */
+export type ContactEdit = Omit<ContactPatch, 'address'> & { address?: Partial<Address> | null };
+export const contactEditSchema = z.strictObject({
+  ...presentOnly(shape),
+  address: z.strictObject(presentOnly(addressSchema.shape)).nullable().optional(),
+}) as unknown as z.ZodType<ContactEdit>;
+
+/** `contact` with `edit` applied: the edit's fields replace the contact's, an address line by line. */
+export function applyContactEdit(contact: CanonicalContact, edit: ContactEdit): CanonicalContactInput {
+  const { address, ...fields } = edit;
+  if (address === undefined) return { ...contact, ...fields };
+  return { ...contact, ...fields, address: address === null ? null : { ...contact.address, ...address } };
+}

@@ -21,6 +21,10 @@ export const connectionStates = [
 export const connectionStateSchema = z.enum(connectionStates);
 export type ConnectionState = z.infer<typeof connectionStateSchema>;
 
+/** A state as the words after "is": `is idle`, `is fetching`, `is in backoff`. */
+export const stateInWords = (state: ConnectionState): string =>
+  state === 'backoff' || state === 'error' ? `in ${state}` : state;
+
 const isoInstant = z.iso.datetime({ offset: true });
 const count = z.number().int().min(0);
 

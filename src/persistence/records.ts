@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { canonicalContactSchema, contactFields } from '../core/schemas.ts';
+import { canonicalContactSchema, contactFields, isoInstantSchema, storable } from '../core/schemas.ts';
 import { cursorPositionSchema, providerNameSchema } from '../providers/provider.ts';
 
 /** Zod schemas for what goes into the store (strict) and for what comes back out (rows, JSONB). */
@@ -11,7 +11,13 @@ const bigint = z.coerce.number().int();
 const jsonObject = z.record(z.string(), z.json());
 
 export const tenantInputSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  // One line: a name is printed in tables and one-line messages.
+  name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .regex(/^\P{Cc}*$/u, 'expected no control characters (line breaks, tabs)'),
   /** Default interval between cycles of the tenant's connections. */
   syncIntervalSeconds: z.number().int().min(1).max(86_400),
   settings: jsonObject.default({}),
@@ -153,12 +159,21 @@ export type Link = z.infer<typeof linkSchema>;
 
 export const engagementEventSchema = z.strictObject({
   /** Unique per tenant: the same event ingested twice changes nothing. */
-  eventId: z.string().min(1).max(200),
+  eventId: storable(z.string().min(1).max(200)),
   contactId: id,
   kind: z.enum(['email_open', 'email_click']),
-  occurredAt: z.iso.datetime({ offset: true }),
+  occurredAt: isoInstantSchema,
 });
 export type EngagementEvent = z.infer<typeof engagementEventSchema>;
+
+/**
+ * How far ahead of now an open or click may be dated: NurtureHub's clock may run a little ahead, but an event
+ * dated later is bad data, and as the latest open it would stay the contact's last-open instant for good.
+ */
+const FUTURE_EVENT_LEEWAY_MS = 24 * 60 * 60 * 1000;
+export const FUTURE_EVENT = 'is more than a day in the future';
+export const isFutureEvent = (occurredAt: string, now: Date): boolean =>
+  Date.parse(occurredAt) > now.getTime() + FUTURE_EVENT_LEEWAY_MS;
 
 export const pushKindSchema = z.enum(['create', 'update']);
 export const pushStatusSchema = z.enum(['planned', 'sent', 'acknowledged', 'deferred']);

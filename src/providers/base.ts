@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
 import { classifyFailure, type RetrySettings } from '../core/retryPolicy.ts';
+import { isStorableText, toStorableText, UNSTORABLE_TEXT } from '../core/storableText.ts';
 import { Deadline } from './deadline.ts';
 import type { CallKind, ConnectionLimiter } from './limiter.ts';
 import type { InboundRecord, InboundRecordError, ProviderError } from './provider.ts';
@@ -165,7 +166,7 @@ export function createHttpTransport(params: {
               retryAfter: params.spec.retry.retryAfterHeader
                 ? response.headers.get(params.spec.retry.retryAfterHeader)
                 : null,
-              message: `${label} → ${response.status} ${text.slice(0, 300)}`.trim(),
+              message: `${label} → ${response.status} ${toStorableText(text.slice(0, 300))}`.trim(),
             };
           } catch (error) {
             const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -197,8 +198,23 @@ export function mapRecords(
   const errors: InboundRecordError[] = [];
   for (const raw of raws) {
     const mapped = map(raw);
-    if (mapped.ok) records.push(mapped.value);
-    else errors.push(mapped.error);
+    if (!mapped.ok) {
+      errors.push(mapped.error);
+      continue;
+    }
+    // The contact's text is checked by its schema; the ids around it are the CRM's own.
+    const { externalId, modified, version } = mapped.value;
+    const unstorable = Object.entries({ externalId, modified, version }).find(
+      ([, value]) => value !== null && !isStorableText(value),
+    )?.[0];
+    if (unstorable === undefined) records.push(mapped.value);
+    else
+      errors.push({
+        externalId: null,
+        raw,
+        message: `${unstorable}: ${UNSTORABLE_TEXT}`,
+        fields: [unstorable],
+      });
   }
   return { records, errors };
 }

@@ -86,15 +86,20 @@ describe('crm-sync operator commands', () => {
       const dir = freshDataDir();
       const added = await cli(dir, 'tenant', 'add', 'Harbour Lettings', '--interval', '15m');
       expect(added.code, added.stderr).toBe(0);
-      expect((await cli(dir, 'tenant', 'set-interval', 'Harbour Lettings', '5m')).code).toBe(0);
+      // A name typed with stray spaces finds the tenant, as `tenant add` trimmed it.
+      expect((await cli(dir, 'tenant', 'set-interval', ' Harbour Lettings ', '5m')).code).toBe(0);
 
       // A bad interval is refused before the database is opened, so it may run beside the other.
-      const [badInterval, ghost] = await Promise.all([
+      const [badInterval, badOption, ghost] = await Promise.all([
         cli(dir, 'tenant', 'set-interval', 'Harbour Lettings', '5x'),
+        cli(dir, 'tenant', 'list', '--bogus'),
         cli(dir, 'tenant', 'set-interval', 'Nobody & Co', '10m'),
       ]);
       expectUsageError(badInterval, /malformed interval "5x"/);
+      expectUsageError(badOption, /^crm-sync: unknown option '--bogus'$/m);
       expectUsageError(ghost, /unknown tenant "Nobody & Co"/);
+      // A name is printed in tables and one-line messages.
+      expectUsageError(await cli(dir, 'tenant', 'add', 'Two\nLines'), /name: expected no control characters/);
 
       const tenants = await json<Array<{ name: string; interval: string; intervalSeconds: number }>>(
         cli(dir, 'tenant', 'list', '--json'),
@@ -131,7 +136,17 @@ describe('crm-sync operator commands', () => {
       expect(connected.stdout).not.toContain(String(sim.credentials.clientSecret));
 
       // Only the unknown tenant needs the database (one process at a time); the others fail before opening it.
-      const [badJson, badFields, badProvider, badInstant, ghost] = await Promise.all([
+      const [
+        badJson,
+        badFields,
+        badProvider,
+        badInstant,
+        futureInstant,
+        emptyEventId,
+        yearZero,
+        userInUrl,
+        ghost,
+      ] = await Promise.all([
         add('--provider', 'reapit', '--credentials', '{"clientId": '),
         add('--provider', 'reapit', '--credentials', '{"clientId":"x"}'),
         add('--provider', 'salesforce', '--credentials', credentials),
@@ -140,6 +155,34 @@ describe('crm-sync operator commands', () => {
           ...`engagement add --tenant acme --type open --at yesterday --event-id e`.split(' '),
           '--contact',
           randomUUID(),
+        ),
+        cli(
+          dir,
+          ...`engagement add --tenant acme --type open --at 2999-01-01T00:00:00Z --event-id e`.split(' '),
+          '--contact',
+          randomUUID(),
+        ),
+        cli(
+          dir,
+          ...`engagement add --tenant acme --type open --at 2025-06-01T09:30:00Z`.split(' '),
+          '--event-id',
+          '',
+          '--contact',
+          randomUUID(),
+        ),
+        cli(
+          dir,
+          ...`engagement add --tenant acme --type open --at 0000-01-01T00:00:00Z --event-id e`.split(' '),
+          '--contact',
+          randomUUID(),
+        ),
+        cli(
+          dir,
+          ...`connection add --tenant acme --provider loop --base-url http://admin:hunter2@127.0.0.1:1`.split(
+            ' ',
+          ),
+          '--credentials',
+          '{}',
         ),
         cli(
           dir,
@@ -152,6 +195,11 @@ describe('crm-sync operator commands', () => {
       expectUsageError(badFields, /--credentials do not fit reapit: clientSecret: required/);
       expectUsageError(badProvider, /unknown provider "salesforce"/);
       expectUsageError(badInstant, /--at: expected an ISO 8601/);
+      expectUsageError(futureInstant, /--at: is more than a day in the future/);
+      expectUsageError(emptyEventId, /--event-id: expected 1 to 200 characters/);
+      expectUsageError(yearZero, /--at: expected a year from 0001/);
+      expectUsageError(userInUrl, /--base-url must not hold a user name or password/);
+      expect(userInUrl.stderr).not.toContain('hunter2');
       expectUsageError(ghost, /unknown tenant "ghost"/);
       const connections = await cli(dir, 'connection', 'list', '--json');
       expect(JSON.parse(connections.stdout)).toEqual([
@@ -201,6 +249,22 @@ describe('crm-sync operator commands', () => {
       expect(again.created).toEqual([]);
       expect(again.matched).toHaveLength(3);
 
+      // A line naming no one, and a file that is not UTF-8: refused whole, before the database is opened.
+      const blank = join(dir, '..', 'blank.jsonl');
+      writeFileSync(blank, '{"firstName":"Ann"}\n{}\n');
+      const latin1 = join(dir, '..', 'latin1.jsonl');
+      writeFileSync(latin1, Buffer.from('{"firstName":"Zo\xeb","lastName":"Bin"}\n', 'latin1'));
+      const [blankRun, latin1Run] = await Promise.all([
+        cli(dir, 'contact', 'import', '--tenant', 'acme', blank),
+        cli(dir, 'contact', 'import', '--tenant', 'acme', latin1),
+      ]);
+      // Each bad line, then the refusal.
+      expect(blankRun.code).toBe(2);
+      expect(blankRun.stderr).toMatch(
+        /blank\.jsonl:2: expected at least a name, an e-mail address or a phone number/,
+      );
+      expectUsageError(latin1Run, /latin1\.jsonl is not UTF-8 text/);
+
       const priya = first.created[0]?.id ?? '';
       const event = ['engagement', 'add', '--tenant', 'acme', '--contact', priya, '--type', 'open'];
       const sameEvent = ['--at', '2025-06-01T09:30:00Z', '--event-id', 'nh-ev-1', '--json'];
@@ -208,6 +272,22 @@ describe('crm-sync operator commands', () => {
       const twice = await cli(dir, ...event, ...sameEvent);
       expect(JSON.parse(once.stdout)).toMatchObject({ inserted: ['nh-ev-1'], duplicates: [] });
       expect(JSON.parse(twice.stdout)).toMatchObject({ inserted: [], duplicates: ['nh-ev-1'] });
+      // A file repeating an event, and repeating one already recorded: each repeat is a duplicate.
+      const events = join(dir, '..', 'events.jsonl');
+      writeFileSync(
+        events,
+        ['nh-ev-1', 'nh-ev-2', 'nh-ev-2']
+          .map((eventId) =>
+            JSON.stringify({ eventId, contactId: priya, type: 'click', at: '2025-06-02T09:30:00Z' }),
+          )
+          .join('\n'),
+      );
+      const imported = await cli(dir, 'engagement', 'import', '--tenant', 'acme', events, '--json');
+      expect(JSON.parse(imported.stdout)).toEqual({
+        inserted: ['nh-ev-2'],
+        duplicates: ['nh-ev-1', 'nh-ev-2'],
+        unknownContact: [],
+      });
 
       type Contact = { id: string; contact: { email: string | null; emailOpens: number }; links: unknown[] };
       const contacts = await json<Contact[]>(cli(dir, 'contact', 'list', '--tenant', 'acme', '--json'));

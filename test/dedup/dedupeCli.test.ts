@@ -51,6 +51,14 @@ describe('crm-sync dedupe', () => {
     expect(stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('exits 2 when two rows share an id, since the output pairs ids', () => {
+    const repeated = join(tempDirs('dedupe-')(), 'repeated.csv');
+    writeFileSync(repeated, 'ref,first\nx1,Ann\nx2,Bob\nx1,Cy\n');
+    const { code, stderr } = run(repeated, '--id', 'ref', '--map', 'firstName=first');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/rows 2 and 4 have the same ref "x1"/);
+  });
+
   it('exits 2 when the file cannot be read', () => {
     const { code, stderr } = run(
       join(tmpdir(), 'missing-dedupe.csv'),

@@ -61,4 +61,34 @@ describe('a cycle over malformed CRM records', () => {
       }
     },
   );
+
+  it.each([...providerNames])(
+    '%s: quarantines a record whose name holds U+0000, which the store cannot hold, and keeps its payload',
+    async (provider) => {
+      const h = await createSyncHarness(provider, {
+        // A seed whose two picks agentOS shows with their names (consent given).
+        simulator: { contacts: 40, unstorable: 2, seed: 31 },
+        store,
+      });
+      try {
+        const run = await h.run();
+        if (!run.ok) throw new Error(run.error.message);
+        expect(run.value.state).toBe('idle');
+        const quarantine = await h.store.listQuarantine({ tenantId: h.tenantId, limit: 100 });
+        if (!quarantine.ok) throw new Error(quarantine.error.message);
+        expect(quarantine.value).toHaveLength(2);
+        for (const entry of quarantine.value) {
+          expect(entry.error).toMatch(/lastName: contains U\+0000/);
+          // Kept with the character replaced, so the operator sees which record and where.
+          expect(JSON.stringify(entry.payload)).toContain('\uFFFD');
+        }
+        const records = await h.sim.control.records();
+        const audit = await h.store.listAudit({ tenantId: h.tenantId });
+        if (!audit.ok) throw new Error(audit.error.message);
+        expect(audit.value.entries[0]?.body.fetched).toBe(records.length - 2);
+      } finally {
+        await h.close();
+      }
+    },
+  );
 });

@@ -317,6 +317,51 @@ describe('admin API: engagement and contacts', () => {
     }
   });
 
+  it('counts an event id repeated in one call once, refuses a future event, and counts past 2^31', async () => {
+    const f = await createApiFixture({ store: store() });
+    try {
+      await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
+      const { json } = await f.call('GET', `${f.base}/contacts?limit=2`);
+      const [first, second] = json.contacts.map((c: { id: string }) => c.id);
+      const event = (eventId: string, contactId: string, at = '2025-06-01T10:00:00Z') => ({
+        eventId,
+        contactId,
+        type: 'open',
+        at,
+      });
+      const repeated = await f.call('POST', `${f.base}/engagement`, {
+        body: { events: [event('rep-1', first), event('rep-1', second), event('rep-2', first)] },
+      });
+      expect(repeated.json).toEqual({
+        inserted: ['rep-1', 'rep-2'],
+        duplicates: ['rep-1'],
+        unknownContact: [],
+      });
+      // The first of the repeated id counted: two opens for the first contact, none for the second.
+      const opens = async (id: string) =>
+        (await f.call('GET', `${f.base}/contacts/${id}`)).json.contact.contact.emailOpens;
+      expect([await opens(first), await opens(second)]).toEqual([2, 0]);
+
+      const ahead = new Date(Date.now() + 2 * 24 * 60 * 60 * 1000).toISOString();
+      const future = await f.call('POST', `${f.base}/engagement`, {
+        body: { events: [event('now-1', second), event('future-1', second, ahead)] },
+      });
+      expect(future.status).toBe(400);
+      expect(future.json.error).toContain('1.occurredAt');
+      expect(future.json.error).toContain('more than a day in the future');
+      expect(await opens(second)).toBe(0);
+
+      await f.call('PATCH', `${f.base}/contacts/${second}`, { body: { emailOpens: 3_000_000_000 } });
+      const big = await f.call('POST', `${f.base}/engagement`, {
+        body: { events: [event('big-1', second)] },
+      });
+      expect(big.json.inserted).toEqual(['big-1']);
+      expect(await opens(second)).toBe(3_000_000_001);
+    } finally {
+      await f.close();
+    }
+  });
+
   it('edits a local contact: merged, re-indexed for matching, and pushed by the next cycle', async () => {
     const f = await createApiFixture({ store: store() });
     try {
@@ -340,6 +385,80 @@ describe('admin API: engagement and contacts', () => {
       await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
       const records = (await f.h.sim.control.records()) as Array<{ id: string; email?: string }>;
       expect(records.find((r) => r.id === externalId)?.email).toBe('new.address@example.co.uk');
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('edits an address line by line (a JSON merge patch), pushes it whole, and clears it with null', async () => {
+    const f = await createApiFixture({ store: store() });
+    try {
+      await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
+      const { json } = await f.call('GET', `${f.base}/contacts?limit=100`);
+      const target = json.contacts.find(
+        (c: { contact: { address: { line1: string | null; line3: string | null } | null } }) =>
+          c.contact.address?.line1 && c.contact.address.line3,
+      );
+      const externalId = target.links[0].externalId;
+      const path = `${f.base}/contacts/${target.id}`;
+
+      const patched = await f.call('PATCH', path, { body: { address: { postcode: 'M1 2GT' } } });
+      expect(patched.status).toBe(200);
+      expect(patched.json.contact.contact.address).toEqual({ ...target.contact.address, postcode: 'M1 2GT' });
+      await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
+      const records = (await f.h.sim.control.records()) as Array<{
+        id: string;
+        primaryAddress?: { line1?: string; line3?: string; postcode?: string };
+      }>;
+      const inCrm = records.find((r) => r.id === externalId)?.primaryAddress;
+      expect(inCrm?.postcode).toBe('M1 2GT');
+      expect(inCrm?.line3).toBe(target.contact.address.line3);
+
+      const cleared = await f.call('PATCH', path, { body: { address: null } });
+      expect(cleared.json.contact.contact.address).toBeNull();
+      // A line the address schema refuses changes nothing.
+      const refused = await f.call('PATCH', path, { body: { address: { countryCode: 'gb' } } });
+      expect(refused.status).toBe(400);
+      expect(refused.json.error).toContain('address.countryCode');
+      expect((await f.call('GET', path)).json.contact.contact.address).toBeNull();
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('refuses text the store cannot hold (U+0000, an unpaired surrogate) with a 400, changing nothing', async () => {
+    const f = await createApiFixture({ store: store() });
+    try {
+      await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
+      const { json } = await f.call('GET', `${f.base}/contacts?limit=1`);
+      const [target] = json.contacts;
+      for (const [method, path, body, field] of [
+        ['PATCH', `${f.base}/contacts/${target.id}`, { firstName: 'Har\u0000riet' }, 'firstName'],
+        [
+          'PATCH',
+          `${f.base}/contacts/${target.id}`,
+          { address: { line1: '1 High St\ud800' } },
+          'address.line1',
+        ],
+        ['POST', '/api/tenants', { name: 'Qx7\ud800Homes', interval: '1h' }, 'name'],
+        [
+          'POST',
+          `${f.base}/engagement`,
+          {
+            events: [{ eventId: 'e\u0000', contactId: target.id, type: 'open', at: '2025-06-01T10:00:00Z' }],
+          },
+          'eventId',
+        ],
+      ] as const) {
+        const response = await f.call(method, path, { body });
+        expect(response.status, `${method} ${path} ${field}`).toBe(400);
+        expect(response.json.error).toContain(field);
+        expect(response.json.error).toContain('U+0000 or an unpaired surrogate');
+      }
+      const after = (await f.call('GET', `${f.base}/contacts/${target.id}`)).json.contact;
+      expect([after.contact, after.changeSeq]).toEqual([target.contact, target.changeSeq]);
+      const tenants = await f.call('GET', '/api/tenants');
+      expect(JSON.stringify(tenants.json)).not.toContain('Qx7');
     } finally {
       await f.close();
     }

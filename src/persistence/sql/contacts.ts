@@ -1,8 +1,16 @@
 import { z } from 'zod';
 import { toMatchRecord } from '../../core/dedup/matchRecord.ts';
 import { readStoredMatchRecord, storeMatchRecord } from '../../core/dedup/storedMatchRecord.ts';
-import { ok } from '../../core/result.ts';
-import { contactUpsertSchema, engagementEventSchema, linkSchema, storedContactSchema } from '../records.ts';
+import { err, ok } from '../../core/result.ts';
+import {
+  contactUpsertSchema,
+  type EngagementEvent,
+  engagementEventSchema,
+  FUTURE_EVENT,
+  isFutureEvent,
+  linkSchema,
+  storedContactSchema,
+} from '../records.ts';
 import type { SqlClient } from '../sqlClient.ts';
 import { guarded } from '../sqlClient.ts';
 import type { ContactStore } from '../store.ts';
@@ -206,8 +214,20 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
       guarded(async () => {
         const parsed = parseInput(z.array(engagementEventSchema), events);
         if (!parsed.ok) return parsed;
-        const unique = [...new Map(parsed.value.map((e) => [e.eventId, e])).values()];
-        const input = unique.map((e) => ({
+        const future = parsed.value.findIndex((e) => isFutureEvent(e.occurredAt, now));
+        if (future >= 0)
+          return err({
+            kind: 'invalid_input',
+            message: `${future}.occurredAt: ${parsed.value[future]?.occurredAt} ${FUTURE_EVENT}`,
+          });
+        // The first of an event id counts; a repeat in the same call is a duplicate, as one sent again later is.
+        const firstOf = new Map<string, EngagementEvent>();
+        const repeats: string[] = [];
+        for (const e of parsed.value) {
+          if (firstOf.has(e.eventId)) repeats.push(e.eventId);
+          else firstOf.set(e.eventId, e);
+        }
+        const input = [...firstOf.values()].map((e) => ({
           event_id: e.eventId,
           contact_id: e.contactId,
           kind: e.kind,
@@ -238,8 +258,8 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
                FROM inserted GROUP BY contact_id
              ), next AS (
                SELECT c.id, c.data AS old_data, c.data || jsonb_build_object(
-                 'emailOpens', (c.data ->> 'emailOpens')::int + t.opens,
-                 'emailClicks', (c.data ->> 'emailClicks')::int + t.clicks,
+                 'emailOpens', (c.data ->> 'emailOpens')::bigint + t.opens,
+                 'emailClicks', (c.data ->> 'emailClicks')::bigint + t.clicks,
                  'lastOpenedAt', ${greatest('lastOpenedAt', 'last_open')},
                  'lastClickedAt', ${greatest('lastClickedAt', 'last_click')}) AS new_data
                FROM contacts c JOIN totals t ON c.tenant_id = $1 AND c.id = t.contact_id
@@ -265,7 +285,7 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
           outcomes.value.filter((o) => o.outcome === outcome).map((o) => o.eventId);
         return ok({
           inserted: ids('inserted'),
-          duplicates: ids('duplicate'),
+          duplicates: [...ids('duplicate'), ...repeats],
           unknownContact: ids('unknownContact'),
         });
       }),

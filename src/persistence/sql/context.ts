@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { err, ok, type Result } from '../../core/result.ts';
+import { UNSTORABLE_TEXT, unstorableTextPath } from '../../core/storableText.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { SqlClient } from '../sqlClient.ts';
 import type { StoreError } from '../store.ts';
@@ -16,10 +17,14 @@ export interface SqlContext {
   inTransaction: boolean;
 }
 
-/** Validate a caller's input; `invalid_input` lists every problem. */
+/** Validate a caller's input; `invalid_input` lists every problem, or names the first text the store cannot hold. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): Result<z.output<S>, StoreError> {
   const parsed = schema.safeParse(input);
-  if (parsed.success) return ok(parsed.data);
+  if (parsed.success) {
+    const unstorable = unstorableTextPath(parsed.data);
+    if (unstorable === null) return ok(parsed.data);
+    return err({ kind: 'invalid_input', message: `${unstorable}: ${UNSTORABLE_TEXT}` });
+  }
   const problems = parsed.error.issues.map(
     (issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`,
   );

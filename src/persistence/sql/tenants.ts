@@ -1,4 +1,5 @@
 import { err, ok } from '../../core/result.ts';
+import { isStorableText } from '../../core/storableText.ts';
 import {
   connectionInputSchema,
   connectionSchema,
@@ -75,6 +76,8 @@ export function tenantMethods(ctx: SqlContext): TenantStore {
 
     getTenantByName: ({ name }) =>
       guarded(async () => {
+        // No tenant has a name the store cannot hold, and asking for one would fail the statement.
+        if (!isStorableText(name)) return err({ kind: 'not_found', message: `tenant "${name}" not found` });
         const { rows } = await client.query(`SELECT ${tenantColumns} FROM tenants WHERE name = $1`, [name]);
         return parseOne(tenantSchema, rows, `tenant "${name}"`);
       }),

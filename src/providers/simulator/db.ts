@@ -1,4 +1,10 @@
-import { createRandom, generateContact, generateContacts, type SeedContact } from './generator.ts';
+import {
+  createRandom,
+  generateContact,
+  generateContacts,
+  type SeedContact,
+  type SeededContact,
+} from './generator.ts';
 
 /** How one simulator renders seed contacts in its wire shape and reads them back. */
 export interface SimDialect<TWire> {
@@ -24,6 +30,11 @@ export interface SimDbOptions {
   sameModified?: number | undefined;
   /** How many seeded records are made malformed (deterministic picks). Default 0. */
   malformed?: number | undefined;
+  /**
+   * How many seeded surnames carry a NUL character (U+0000), as text pasted from a broken export can: valid JSON
+   * that PostgreSQL cannot store. Deterministic picks. Default 0.
+   */
+  unstorable?: number | undefined;
 }
 
 /** The record store of one simulator (or the fake): wire records kept in (modified, id) order. */
@@ -44,6 +55,12 @@ export class SimDb<TWire> {
       seed: options.seed ?? 1,
       ...(options.sameModified === undefined ? {} : { sameModified: options.sameModified }),
     });
+    const withNul = Math.min(options.unstorable ?? 0, seeded.length);
+    for (let k = 0; k < withNul; k++) {
+      const picked = seeded[Math.floor(((k + 0.25) * seeded.length) / withNul)] as SeededContact;
+      const { lastName } = picked.contact;
+      picked.contact = { ...picked.contact, lastName: `${lastName.slice(0, 1)}\u0000${lastName.slice(1)}` };
+    }
     for (const s of seeded) this.insert((id) => dialect.fromSeed(s.contact, id, s.createdMs, s.modifiedMs));
     const ids = [...this.records.keys()];
     const bad = Math.min(options.malformed ?? 0, ids.length);

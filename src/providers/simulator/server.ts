@@ -56,6 +56,8 @@ export interface SimulatorOptions {
   sameModified?: number | undefined;
   /** Seeded records made malformed (the conformance suite uses 1). */
   malformed?: number | undefined;
+  /** Seeded surnames holding a NUL character (see `SimDbOptions.unstorable`). */
+  unstorable?: number | undefined;
   /** Replaces documented limits, e.g. to scale a per-minute window down for a fast test. */
   limits?: Partial<ProviderLimits> | undefined;
 }

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { ok } from '../../core/result.ts';
+import { stateInWords } from '../../machines/connectionContext.ts';
 import { type RunError, type RunMode, runConnection } from '../../runner/connectionRunner.ts';
 import { pullInNextRun } from '../../runner/nextRun.ts';
 import type { AdminApiDeps } from '../adminApi.ts';
@@ -51,7 +52,7 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
       return fail(
         c,
         409,
-        `connection is ${before.value.state ?? 'unreadable'}, not in error: nothing to retry`,
+        `connection is ${before.value.state === null ? 'unreadable' : stateInWords(before.value.state)}, not in error: nothing to retry`,
       );
     }
     const outcome = await runConnection(runner, params.value, mode);

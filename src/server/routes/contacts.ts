@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { matchKeys } from '../../core/dedup/blocking.ts';
 import { toMatchRecord } from '../../core/dedup/matchRecord.ts';
 import { ok } from '../../core/result.ts';
-import { canonicalContactSchema, contactPatchSchema } from '../../core/schemas.ts';
+import { applyContactEdit, canonicalContactSchema, contactEditSchema } from '../../core/schemas.ts';
 import { engagementEventSchema, type Link, type StoredContact } from '../../persistence/records.ts';
 import type { AdminApiDeps } from '../adminApi.ts';
 import {
@@ -26,7 +26,7 @@ export const engagementBodySchema = z.strictObject({
         contactId: z.uuid(),
         type: z.enum(['open', 'click']),
         /** ISO instant of the open or click. */
-        at: z.iso.datetime({ offset: true }),
+        at: engagementEventSchema.shape.occurredAt,
       }),
     )
     .min(1)
@@ -39,7 +39,7 @@ export const contactsQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
-export const contactPatchBodySchema = contactPatchSchema.refine((patch) => Object.keys(patch).length > 0, {
+export const contactPatchBodySchema = contactEditSchema.refine((patch) => Object.keys(patch).length > 0, {
   message: 'expected at least one field',
 });
 
@@ -117,6 +117,8 @@ export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
       const params = readParams(c, contactParamsSchema);
       if (!params.ok) return params.error;
       const { tenantId, contactId } = params.value;
+      const tenant = await store.getTenant({ tenantId });
+      if (!tenant.ok) return storeFailure(c, tenant.error);
       const found = await store.getContacts({ tenantId, ids: [contactId] });
       if (!found.ok) return storeFailure(c, found.error);
       const [stored] = found.value;
@@ -129,11 +131,18 @@ export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
       const patch = await readBody(c, contactPatchBodySchema);
       if (!patch.ok) return patch.error;
       const { tenantId, contactId } = params.value;
+      const tenant = await store.getTenant({ tenantId });
+      if (!tenant.ok) return storeFailure(c, tenant.error);
       const found = await store.getContacts({ tenantId, ids: [contactId] });
       if (!found.ok) return storeFailure(c, found.error);
       const [stored] = found.value;
       if (stored === undefined) return fail(c, 404, `contact ${contactId} not found`);
-      const merged = validate(c, canonicalContactSchema, { ...stored.contact, ...patch.value }, 'body');
+      const merged = validate(
+        c,
+        canonicalContactSchema,
+        applyContactEdit(stored.contact, patch.value),
+        'body',
+      );
       if (!merged.ok) return merged.error;
       const contact = merged.value;
       const saved = await store.transaction(async (tx) => {

@@ -1,0 +1,19 @@
+import { readFileSync } from 'node:fs';
+import { UsageError } from './usageError.ts';
+
+/** A text file's content; exit 2 when it cannot be read. */
+export function readTextFile(file: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  try {
+    // Fatal: a byte that is not UTF-8 would otherwise become U+FFFD and be stored and pushed as such. A leading
+    // byte-order mark is dropped.
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new UsageError(`${file} is not UTF-8 text; save it as UTF-8 and try again`);
+  }
+}
