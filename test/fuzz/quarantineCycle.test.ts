@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
-import { providerNames } from '../../src/providers/provider.ts';
+import { type ProviderName, providerNames } from '../../src/providers/provider.ts';
+import type { SimulatorOptions } from '../../src/providers/simulator/server.ts';
 import { createSyncHarness } from '../support/syncHarness.ts';
 
 const MALFORMED = 3;
@@ -23,20 +24,27 @@ describe('a cycle over malformed CRM records', () => {
     await store?.close();
   });
 
+  /** One cycle over a simulator of 40 contacts, which must end idle; the tenant's quarantine after it. */
+  async function cycleToIdle(provider: ProviderName, simulator: SimulatorOptions) {
+    const h = await createSyncHarness(provider, { simulator: { contacts: 40, ...simulator }, store });
+    try {
+      const run = await h.run();
+      if (!run.ok) throw new Error(run.error.message);
+      expect(run.value.state).toBe('idle');
+      const quarantine = await h.store.listQuarantine({ tenantId: h.tenantId, limit: 100 });
+      if (!quarantine.ok) throw new Error(quarantine.error.message);
+      return { h, quarantine };
+    } catch (error) {
+      await h.close();
+      throw error;
+    }
+  }
+
   it.each([...providerNames])(
     '%s: quarantines each malformed record, audits it, and completes the rest',
     async (provider) => {
-      const h = await createSyncHarness(provider, {
-        simulator: { contacts: 40, malformed: MALFORMED, seed: 23 },
-        store,
-      });
+      const { h, quarantine } = await cycleToIdle(provider, { malformed: MALFORMED, seed: 23 });
       try {
-        const run = await h.run();
-        if (!run.ok) throw new Error(run.error.message);
-        expect(run.value.state).toBe('idle');
-
-        const quarantine = await h.store.listQuarantine({ tenantId: h.tenantId, limit: 100 });
-        if (!quarantine.ok) throw new Error(quarantine.error.message);
         expect(quarantine.value).toHaveLength(MALFORMED);
         for (const entry of quarantine.value) {
           expect(entry.externalId).not.toBeNull();
@@ -65,17 +73,9 @@ describe('a cycle over malformed CRM records', () => {
   it.each([...providerNames])(
     '%s: quarantines a record whose name holds U+0000, which the store cannot hold, and keeps its payload',
     async (provider) => {
-      const h = await createSyncHarness(provider, {
-        // A seed whose two picks agentOS shows with their names (consent given).
-        simulator: { contacts: 40, unstorable: 2, seed: 31 },
-        store,
-      });
+      // A seed whose two picks agentOS shows with their names (consent given).
+      const { h, quarantine } = await cycleToIdle(provider, { unstorable: 2, seed: 31 });
       try {
-        const run = await h.run();
-        if (!run.ok) throw new Error(run.error.message);
-        expect(run.value.state).toBe('idle');
-        const quarantine = await h.store.listQuarantine({ tenantId: h.tenantId, limit: 100 });
-        if (!quarantine.ok) throw new Error(quarantine.error.message);
         expect(quarantine.value).toHaveLength(2);
         for (const entry of quarantine.value) {
           expect(entry.error).toMatch(/lastName: contains U\+0000/);
