@@ -34,11 +34,13 @@ export function createServerApp(deps: ServerDeps): Hono {
     reportError(error);
     return fail(c, 500, 'internal error');
   });
-  app.notFound((c) =>
-    c.req.path.startsWith('/api/')
-      ? fail(c, 404, `no route ${c.req.method} ${c.req.path}`)
-      : c.text('not found', 404),
-  );
+  app.notFound((c) => {
+    if (!c.req.path.startsWith('/api/')) return c.text('not found', 404);
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length === 0) return fail(c, 404, `no route ${c.req.method} ${c.req.path}`);
+    c.header('Allow', allowed.join(', '));
+    return fail(c, 405, `${c.req.method} not allowed on ${c.req.path}; allowed: ${allowed.join(', ')}`);
+  });
   // Registered before the admin API, whose token check would otherwise answer Inngest's requests first.
   if (deps.inngestHandler !== undefined) {
     app.on(['GET', 'POST', 'PUT'], INNGEST_PATH, deps.inngestHandler);
@@ -48,4 +50,24 @@ export function createServerApp(deps: ServerDeps): Hono {
   app.route('/admin', adminPageRoutes());
   app.get('/', (c) => c.redirect('/admin'));
   return app;
+}
+
+/** The methods some route answers on `path` (none: the path is unknown). Middleware (`ALL`) does not count. */
+function allowedMethods(app: Hono, path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of app.routes) {
+    if (route.method === 'ALL' || !pathPattern(route.path).test(path)) continue;
+    methods.add(route.method);
+    if (route.method === 'GET') methods.add('HEAD');
+  }
+  return [...methods].sort();
+}
+
+/** A Hono route path (`/api/tenants/:tenantId`) as a regular expression over request paths. */
+function pathPattern(routePath: string): RegExp {
+  const source = routePath
+    .split('/')
+    .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${source}/?$`);
 }

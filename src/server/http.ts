@@ -33,8 +33,23 @@ export function validate<T>(
   return err(fail(c, 400, `invalid ${what}: ${z.prettifyError(parsed.error)}`, parsed.error.issues));
 }
 
-/** The request's JSON body, validated. A body that is not JSON is a 400 like any other bad body. */
+/** `application/json` or a JSON-based type (`application/merge-patch+json`), parameters aside. */
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
+
+/**
+ * The request's JSON body, validated. A body declared as anything but JSON is a 415; a body that is not JSON
+ * is a 400 like any other bad body.
+ */
 export async function readBody<T>(c: Context, schema: z.ZodType<T>): Promise<Result<T, Response>> {
+  const type = c.req.header('content-type');
+  if (type === undefined || !JSON_MEDIA_TYPE.test(type))
+    return err(
+      fail(
+        c,
+        415,
+        `expected Content-Type: application/json, got ${type === undefined ? 'none' : type.slice(0, 100)}`,
+      ),
+    );
   let json: unknown;
   try {
     json = await c.req.json();
@@ -47,6 +62,11 @@ export async function readBody<T>(c: Context, schema: z.ZodType<T>): Promise<Res
 /** The request's query parameters (first value of each), validated. */
 export function readQuery<T>(c: Context, schema: z.ZodType<T>): Result<T, Response> {
   return validate(c, schema, c.req.query(), 'query');
+}
+
+/** For a route that takes no query parameters: any given is a 400, as an unknown one is on the routes that take some. */
+export function readNoQuery(c: Context): Result<Record<string, never>, Response> {
+  return readQuery(c, z.strictObject({}));
 }
 
 /** The route's path parameters, validated (ids are uuids; anything else is a 400, not a database error). */

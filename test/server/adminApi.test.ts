@@ -132,6 +132,12 @@ describe('admin API: invalid input is a 400 with the zod issues, never a 500', (
       ['GET', `${f.base}/audit?colour=blue`, {}, ''],
       ['GET', `${f.base}/contacts?afterId=7`, {}, 'afterId'],
       ['GET', '/api/tenants/not-a-uuid/connections', {}, 'tenantId'],
+      // Routes that take no query parameters refuse unknown ones, as the routes that take some do.
+      ['GET', '/api/tenants?limit=5', {}, ''],
+      ['GET', `${f.base}?verbose=1`, {}, ''],
+      ['GET', `${f.base}/connections?state=idle`, {}, ''],
+      ['GET', `${connection}?verbose=1`, {}, ''],
+      ['GET', `${f.base}/contacts/${contactId}?fields=email`, {}, ''],
       ['POST', `${f.base}/connections/42/sync`, {}, 'connectionId'],
     ];
     try {
@@ -146,6 +152,56 @@ describe('admin API: invalid input is a 400 with the zod issues, never a 500', (
           expect(paths, label).toContain(issuePath);
         }
       }
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('answers a method a route does not take with 405 and Allow, a body not declared JSON with 415', async () => {
+    const f = await createApiFixture({ store: store() });
+    const connection = `${f.base}/connections/${f.h.connectionId}`;
+    try {
+      const wrongMethods: Array<[string, string, string]> = [
+        ['DELETE', '/api/tenants', 'GET, HEAD, POST'],
+        ['PUT', f.base, 'GET, HEAD, PATCH'],
+        ['GET', `${connection}/sync`, 'POST'],
+        ['DELETE', `${f.base}/contacts/8f2b6a1e-4c8d-4b6e-9a51-2f3c4d5e6f70`, 'GET, HEAD, PATCH'],
+      ];
+      for (const [method, path, allow] of wrongMethods) {
+        const response = await f.app.request(path, {
+          method,
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        });
+        expect(response.status, `${method} ${path}`).toBe(405);
+        expect(response.headers.get('allow'), `${method} ${path}`).toBe(allow);
+        expect(((await response.json()) as { error: string }).error).toMatch(/not allowed/);
+      }
+      const unknown = await f.call('GET', '/api/no-such-thing');
+      expect(unknown.status).toBe(404);
+
+      const declared = (type: string | null) =>
+        f.app.request('/api/tenants', {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${ADMIN_TOKEN}`,
+            ...(type === null ? {} : { 'content-type': type }),
+          },
+          body: JSON.stringify({ name: `Typed ${type}`, interval: '15m' }),
+        });
+      for (const type of [null, 'text/plain', 'application/x-www-form-urlencoded']) {
+        const response = await declared(type);
+        expect(response.status, String(type)).toBe(415);
+        expect(((await response.json()) as { error: string }).error).toMatch(
+          /Content-Type: application\/json/,
+        );
+      }
+      expect((await declared('application/json; charset=utf-8')).status).toBe(201);
+      const patch = await f.app.request(f.base, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/merge-patch+json' },
+        body: JSON.stringify({ interval: '30m' }),
+      });
+      expect(patch.status).toBe(200);
     } finally {
       await f.close();
     }

@@ -11,6 +11,7 @@ import {
   connectionParamsSchema,
   fail,
   readBody,
+  readNoQuery,
   readParams,
   storeFailure,
   tenantParamsSchema,
@@ -64,6 +65,8 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
 
   return new Hono()
     .get('/tenants/:tenantId/connections', async (c) => {
+      const noQuery = readNoQuery(c);
+      if (!noQuery.ok) return noQuery.error;
       const params = readParams(c, tenantParamsSchema);
       if (!params.ok) return params.error;
       const tenant = await store.getTenant(params.value);
@@ -73,6 +76,8 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
       return c.json({ connections: views.value });
     })
     .get('/tenants/:tenantId/connections/:connectionId', async (c) => {
+      const noQuery = readNoQuery(c);
+      if (!noQuery.ok) return noQuery.error;
       const params = readParams(c, connectionParamsSchema);
       if (!params.ok) return params.error;
       const view = await loadConnectionView(store, params.value, now());

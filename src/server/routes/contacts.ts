@@ -10,6 +10,7 @@ import {
   contactParamsSchema,
   fail,
   readBody,
+  readNoQuery,
   readParams,
   readQuery,
   storeFailure,
@@ -114,6 +115,8 @@ export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
       });
     })
     .get('/tenants/:tenantId/contacts/:contactId', async (c) => {
+      const noQuery = readNoQuery(c);
+      if (!noQuery.ok) return noQuery.error;
       const params = readParams(c, contactParamsSchema);
       if (!params.ok) return params.error;
       const { tenantId, contactId } = params.value;

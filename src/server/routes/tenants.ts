@@ -4,7 +4,7 @@ import { formatInterval } from '../../core/interval.ts';
 import { type Tenant, tenantInputSchema } from '../../persistence/records.ts';
 import { pullInNextRun } from '../../runner/nextRun.ts';
 import type { AdminApiDeps } from '../adminApi.ts';
-import { readBody, readParams, storeFailure, tenantParamsSchema } from '../http.ts';
+import { readBody, readNoQuery, readParams, storeFailure, tenantParamsSchema } from '../http.ts';
 import { intervalSchema } from '../intervals.ts';
 
 export const createTenantBodySchema = z.strictObject({
@@ -38,6 +38,8 @@ export const tenantView = (tenant: Tenant): TenantView => ({
 export function tenantRoutes({ store, runner }: AdminApiDeps): Hono {
   return new Hono()
     .get('/tenants', async (c) => {
+      const noQuery = readNoQuery(c);
+      if (!noQuery.ok) return noQuery.error;
       const tenants = await store.listTenants();
       if (!tenants.ok) return storeFailure(c, tenants.error);
       return c.json({ tenants: tenants.value.map(tenantView) });
@@ -53,6 +55,8 @@ export function tenantRoutes({ store, runner }: AdminApiDeps): Hono {
       return c.json({ tenant: tenantView(created.value) }, 201);
     })
     .get('/tenants/:tenantId', async (c) => {
+      const noQuery = readNoQuery(c);
+      if (!noQuery.ok) return noQuery.error;
       const params = readParams(c, tenantParamsSchema);
       if (!params.ok) return params.error;
       const tenant = await store.getTenant(params.value);
