@@ -25,8 +25,7 @@ export function registerTenant(program: Command): void {
       if (name.trim() === '') throw new UsageError('the tenant name must not be empty');
       await withApp('tenant add', async ({ store }) => {
         const created = await store.createTenant({ name: name.trim(), syncIntervalSeconds: seconds });
-        if (!created.ok && created.error.kind === 'conflict')
-          throw new UsageError(`a tenant named "${name.trim()}" already exists`);
+        if (!created.ok && created.error.kind === 'conflict') throw new UsageError(created.error.message);
         if (!created.ok && created.error.kind === 'invalid_input')
           throw new UsageError(created.error.message);
         const row = must(created, 'adding the tenant');

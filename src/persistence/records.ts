@@ -17,7 +17,9 @@ export const tenantInputSchema = z.strictObject({
     .trim()
     .min(1)
     .max(200)
-    .regex(/^\P{Cc}*$/u, 'expected no control characters (line breaks, tabs)'),
+    .regex(/^\P{Cc}*$/u, 'expected no control characters (line breaks, tabs)')
+    // One spelling of each name: `é` typed as one character or as `e` and an accent is the same name.
+    .transform((name) => name.normalize('NFC')),
   /** Default interval between cycles of the tenant's connections. */
   syncIntervalSeconds: z.number().int().min(1).max(86_400),
   settings: jsonObject.default({}),

@@ -47,10 +47,10 @@ export interface ConnectionRef {
 
 /** Tenants and connections. */
 export interface TenantStore {
-  /** Create a tenant; `conflict` when the name is taken. */
+  /** Create a tenant; `conflict` when the name is taken, in any letter case (names are stored in NFC). */
   createTenant(input: TenantInput): StoreResult<Tenant>;
   getTenant(params: { tenantId: string }): StoreResult<Tenant>;
-  /** By unique name (the CLI's handle for a tenant). */
+  /** By unique name, in any letter case and Unicode spelling (the CLI's handle for a tenant). */
   getTenantByName(params: { name: string }): StoreResult<Tenant>;
   /** Every tenant, by name (admin use). */
   listTenants(): StoreResult<Tenant[]>;

@@ -31,9 +31,30 @@ export function describeStore(name: string, backend: () => Backend) {
       const again = await store.createTenant({ name, syncIntervalSeconds: 60 });
       expect(again).toMatchObject({
         ok: false,
-        error: { kind: 'conflict', message: `a tenant named "${name}" already exists` },
+        error: {
+          kind: 'conflict',
+          message: `a tenant named "${name}" already exists (names are compared ignoring letter case)`,
+        },
       });
       expect(unwrap(await store.getTenantByName({ name })).id).toBe(tenant.id);
+      // The same name in other letters' case or another Unicode spelling is the same tenant.
+      const upper = name.toUpperCase();
+      expect(await store.createTenant({ name: upper, syncIntervalSeconds: 60 })).toMatchObject({
+        ok: false,
+        error: { kind: 'conflict' },
+      });
+      expect(unwrap(await store.getTenantByName({ name: upper })).id).toBe(tenant.id);
+      const accented = unwrap(
+        await store.createTenant({ name: `E\u0301cole ${name}`, syncIntervalSeconds: 600 }),
+      );
+      expect(accented.name).toBe(`\u00c9cole ${name}`);
+      expect(await store.createTenant({ name: `\u00e9cole ${name}`, syncIntervalSeconds: 60 })).toMatchObject(
+        {
+          ok: false,
+          error: { kind: 'conflict' },
+        },
+      );
+      expect(unwrap(await store.getTenantByName({ name: `e\u0301cole ${name}` })).id).toBe(accented.id);
       expect(
         unwrap(await store.setTenantInterval({ tenantId: tenant.id, syncIntervalSeconds: 120 }))
           .syncIntervalSeconds,

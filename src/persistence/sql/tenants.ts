@@ -65,7 +65,9 @@ export function tenantMethods(ctx: SqlContext): TenantStore {
           );
           return parseOne(tenantSchema, rows, 'tenant');
         },
-        { conflict: `a tenant named "${input.name}" already exists` },
+        {
+          conflict: `a tenant named "${input.name}" already exists (names are compared ignoring letter case)`,
+        },
       ),
 
     getTenant: ({ tenantId }) =>
@@ -78,7 +80,11 @@ export function tenantMethods(ctx: SqlContext): TenantStore {
       guarded(async () => {
         // No tenant has a name the store cannot hold, and asking for one would fail the statement.
         if (!isStorableText(name)) return err({ kind: 'not_found', message: `tenant "${name}" not found` });
-        const { rows } = await client.query(`SELECT ${tenantColumns} FROM tenants WHERE name = $1`, [name]);
+        // As names are kept unique: ignoring letter case (tenants_name_lower_idx), in NFC.
+        const { rows } = await client.query(
+          `SELECT ${tenantColumns} FROM tenants WHERE lower(name) = lower($1)`,
+          [name.normalize('NFC')],
+        );
         return parseOne(tenantSchema, rows, `tenant "${name}"`);
       }),
 
