@@ -51,7 +51,8 @@ export async function importContacts(
     const outcome: ContactImport = { created: [], matched: [] };
     // Contacts created by this import, by blocking key: a later line may duplicate an earlier one.
     const createdByKey = new Map<string, MatchRecord[]>();
-    const createdIds = new Set<string>();
+    /** The line that created each contact of this import. */
+    const createdOnLine = new Map<string, number>();
     for (let start = 0; start < params.lines.length; start += CHUNK) {
       const chunk = params.lines.slice(start, start + CHUNK).map((line) => {
         const id = importedContactId(tenantId, line.value);
@@ -61,11 +62,15 @@ export async function importContacts(
       const stored = await storedCandidates(tx, tenantId, chunk);
       const writes: Array<{ id: string; contact: CanonicalContact; keys: string[] }> = [];
       for (const item of chunk) {
-        if (stored.ids.has(item.id) || createdIds.has(item.id)) {
+        const earlierLine = createdOnLine.get(item.id);
+        if (stored.ids.has(item.id) || earlierLine !== undefined) {
           outcome.matched.push({
             line: item.line,
             matchedId: item.id,
-            reason: 'the same contact was imported before',
+            reason:
+              earlierLine === undefined
+                ? 'the same contact was imported before'
+                : `the same contact as line ${earlierLine}`,
           });
           continue;
         }
@@ -81,7 +86,7 @@ export async function importContacts(
         }
         writes.push({ id: item.id, contact: item.value, keys: item.keys });
         outcome.created.push({ line: item.line, id: item.id });
-        createdIds.add(item.id);
+        createdOnLine.set(item.id, item.line);
         for (const key of item.keys) createdByKey.set(key, [...(createdByKey.get(key) ?? []), item.record]);
       }
       if (writes.length === 0) continue;

@@ -234,20 +234,25 @@ describe('crm-sync operator commands', () => {
           },
           { firstName: 'Priya', lastName: 'Ramanathan', email: 'PRIYA.R@example.net' },
           { firstName: 'Tomasz', lastName: 'Oyelaran', email: 'tomasz.oyelaran@example.org' },
+          { firstName: 'Tomasz', lastName: 'Oyelaran', email: 'tomasz.oyelaran@example.org' },
         ]
           .map((line) => JSON.stringify(line))
           .join('\n'),
       );
       type Imported = {
         created: Array<{ line: number; id: string }>;
-        matched: Array<{ line: number; matchedId: string }>;
+        matched: Array<{ line: number; matchedId: string; reason: string }>;
       };
       const first = await json<Imported>(cli(dir, 'contact', 'import', '--tenant', 'acme', leads, '--json'));
       expect(first.created.map((c) => c.line)).toEqual([1, 3]);
-      expect(first.matched).toEqual([expect.objectContaining({ line: 2, matchedId: first.created[0]?.id })]);
+      expect(first.matched).toEqual([
+        expect.objectContaining({ line: 2, matchedId: first.created[0]?.id }),
+        { line: 4, matchedId: first.created[1]?.id, reason: 'the same contact as line 3' },
+      ]);
       const again = await json<Imported>(cli(dir, 'contact', 'import', '--tenant', 'acme', leads, '--json'));
       expect(again.created).toEqual([]);
-      expect(again.matched).toHaveLength(3);
+      expect(again.matched).toHaveLength(4);
+      expect(again.matched[3]?.reason).toBe('the same contact was imported before');
 
       // A line naming no one, and a file that is not UTF-8: refused whole, before the database is opened.
       const blank = join(dir, '..', 'blank.jsonl');
