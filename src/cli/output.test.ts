@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { printJsonStreamed } from './output.ts';
+import { formatTable, printJsonStreamed } from './output.ts';
 
 /** Keeps what is written to stdout from now on, call by call, instead of writing it. */
 function captureStdout(): string[] {
@@ -56,5 +56,33 @@ describe('printJsonStreamed', () => {
     const expected = [{ id: 1, items, empty: [], after: 'x' }];
     expect(writes.join('')).toBe(`${JSON.stringify(expected, null, 2)}\n`);
     expect(seenBeforePage).toEqual([0, 2, 2]);
+  });
+});
+
+describe('formatTable', () => {
+  it('pads by terminal columns: wide CJK and emoji take two, a combining accent none', () => {
+    const rows = [
+      { name: 'Harbour Lettings', contacts: 12 },
+      { name: '東京不動産', contacts: 3 },
+      { name: 'Casa 🏠', contacts: 140 },
+      { name: 'E\u0301cole', contacts: 7 },
+    ];
+    const table = formatTable(
+      [
+        { header: 'name', cell: (r: (typeof rows)[number]) => r.name },
+        { header: 'contacts', cell: (r: (typeof rows)[number]) => String(r.contacts), alignRight: true },
+      ],
+      rows,
+    );
+    expect(table).toBe(
+      [
+        'NAME              CONTACTS',
+        'Harbour Lettings        12',
+        '東京不動産               3',
+        'Casa 🏠                140',
+        'E\u0301cole                    7',
+        '',
+      ].join('\n'),
+    );
   });
 });

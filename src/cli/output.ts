@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import stringWidth from 'string-width';
 
 /** How operator commands print: aligned tables and short lines for people, JSON for programs. */
 
@@ -10,17 +11,20 @@ export interface Column<TRow> {
   alignRight?: boolean;
 }
 
-/** Rows under upper-case headings, columns padded to their widest cell and two spaces apart. */
+/**
+ * Rows under upper-case headings, columns padded to their widest cell and two spaces apart. Widths are terminal
+ * columns, not UTF-16 units: a CJK character or an emoji takes two, a combining accent none.
+ */
 export function formatTable<TRow>(columns: readonly Column<TRow>[], rows: readonly TRow[]): string {
   const cells = rows.map((row) => columns.map((column) => column.cell(row)));
   const widths = columns.map((column, i) =>
-    Math.max(column.header.length, ...cells.map((line) => (line[i] ?? '').length)),
+    Math.max(stringWidth(column.header), ...cells.map((line) => stringWidth(line[i] ?? ''))),
   );
   const render = (line: readonly string[]) =>
     line
       .map((text, i) => {
-        const width = widths[i] ?? 0;
-        return columns[i]?.alignRight ? text.padStart(width) : text.padEnd(width);
+        const padding = ' '.repeat(Math.max(0, (widths[i] ?? 0) - stringWidth(text)));
+        return columns[i]?.alignRight ? padding + text : text + padding;
       })
       .join('  ')
       .trimEnd();
