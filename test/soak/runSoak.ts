@@ -14,6 +14,7 @@ import { FaultedWorld } from './faultedWorld.ts';
 import { faultTally, resetFaultTally } from './faultTally.ts';
 import {
   expectedEngagement,
+  type LocalInputs,
   SEEDED_CONTACTS,
   SOAK_PROVIDERS,
   SoakPlan,
@@ -34,7 +35,7 @@ import {
 } from './soakWorld.ts';
 
 export interface SoakOptions {
-  /** Cycles per connection, the initial sync included. */
+  /** Cycles per connection with inputs, the initial sync included; one settling cycle follows them. */
   rounds: number;
   tenants: number;
   seed: number;
@@ -52,7 +53,7 @@ export interface SoakSummary extends Comparison {
   soak: 'result';
   connections: number;
   rounds: number;
-  /** Completed cycles audited in the faulted world. */
+  /** Completed cycles audited in the faulted world, the settling round's included. */
   cycles: number;
   seconds: number;
   faultsInjected: {
@@ -182,6 +183,23 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
         faults: { ...faultTally },
       });
     }
+    // The settling round: no inputs, no crash, a whole second after the last. Street stamps whole seconds and a
+    // window's upper bound is cut to the second it starts in, so edits of the second a world's last cycle started
+    // in are left for its next window; without one more cycle the end states would differ by when each world
+    // happened to run, not by what it lost. (The faulted world's clock, moved past backoffs, rarely meets this.)
+    await new Promise((resolve) => setTimeout(resolve, 1_000 - (Date.now() % 1_000)));
+    const settle = options.rounds;
+    for (const sim of faultedSims.values())
+      await sim.control.faults({ ...options.faults, rateLimitBurst: 0 });
+    const noInputs: LocalInputs = { edits: [], events: [], lead: null };
+    await faulted.runRound(
+      settle,
+      replayTenants.map((t) => ({ name: t.name, local: noInputs })),
+      null,
+    );
+    await Promise.all(
+      replayTenants.map((tenant) => runTenantRound(replayDeps, replayClock, tenant, settle, replayEvents)),
+    );
     await faulted.stop();
 
     const expected = new Map(
@@ -190,7 +208,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
         expectedEngagement(history.map((round) => round[t] as TenantRound)),
       ]),
     );
-    const replay = await observeWorld(replayStore, replayTenants, options.rounds, expected);
+    const replay = await observeWorld(replayStore, replayTenants, settle + 1, expected);
     const app = must(
       await openApp({ command: 'soak observe', notice: () => {}, source: { CRM_SYNC_DATA_DIR: dataDir } }),
     );
@@ -198,7 +216,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
     let cycles: number;
     try {
       const faultedTenants = await ensureTenants(app.store, setupOf(options, faultedSims));
-      const observed = await observeWorld(app.store, faultedTenants, options.rounds, expected);
+      const observed = await observeWorld(app.store, faultedTenants, settle + 1, expected);
       cycles = observed.audits.completed;
       comparison = compareWorlds(
         { observation: observed, crm: await crmRecords(faultedSims) },
