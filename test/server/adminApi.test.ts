@@ -139,6 +139,8 @@ describe('admin API: invalid input is a 400 with the zod issues, never a 500', (
       ['GET', `${connection}?verbose=1`, {}, ''],
       ['GET', `${f.base}/contacts/${contactId}?fields=email`, {}, ''],
       ['POST', `${f.base}/connections/42/sync`, {}, 'connectionId'],
+      ['POST', `${connection}/sync`, { body: { full: true } }, ''],
+      ['POST', `${connection}/retry`, { body: {} }, ''],
     ];
     try {
       for (const [method, path, options, issuePath] of cases) {

@@ -46,6 +46,9 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
   async function run(c: Context, mode: Extract<RunMode, 'cycle' | 'retry'>) {
     const params = readParams(c, connectionParamsSchema);
     if (!params.ok) return params.error;
+    // The actions take no options: a body (say `{"full": true}`) would otherwise be ignored without a word.
+    if ((await c.req.text()).trim() !== '')
+      return fail(c, 400, 'invalid body: this action takes no body', []);
     const before = await loadConnectionView(store, params.value, now());
     if (!before.ok) return storeFailure(c, before.error);
     if (!before.value.enabled) return fail(c, 409, 'connection is disabled; enable it first');
