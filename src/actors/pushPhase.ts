@@ -26,7 +26,7 @@ const updatePayloadSchema = z.object({
 /** How many writes are in flight at once; the connection's limiter paces them within the provider's limits. */
 const IN_FLIGHT = 8;
 
-/** The provider refused this write for now; it waits for the next cycle, which plans it afresh. */
+/** The provider refused this write; the record's other writes go on, and the connection does not back off. */
 const deferredKinds = new Set<ProviderError['kind']>([
   'precondition_failed',
   'conflict',
@@ -35,9 +35,18 @@ const deferredKinds = new Set<ProviderError['kind']>([
 ]);
 
 /**
+ * Refusals the same write would meet again: a value the CRM rejects (422), a record it no longer has (404: deleted,
+ * or trashed as Street's people are). The CRM record does not change, so no cycle plans it again; a later
+ * change of the contact does. A stale version (412) or a conflict (409) comes with a changed CRM record, which the
+ * next cycle reads and merges, planning the write afresh.
+ */
+const refusedUntilChanged = new Set<ProviderError['kind']>(['validation', 'not_found']);
+
+/**
  * Sends every planned, unacknowledged write through the provider. A write acknowledged in the ledger is never
  * sent again; a create that was sent but never acknowledged is first looked for in the CRM (the provider may
- * have applied it before we died). A 412/409/422 defers the record to the next cycle and is noted. A failure
+ * have applied it before we died). A 412/409 defers the record to the next cycle, a 404/422 until the contact
+ * changes; each is noted. A failure
  * that concerns the whole connection (rate limit, quota, auth, network) stops the phase; the machine backs
  * off and the re-run continues with what is still pending.
  */
@@ -179,8 +188,8 @@ async function refuse(
             key: `push:${entry.idempotencyKey}`,
             body: {
               status: error.status,
-              message: `${entry.kind} of contact ${entry.contactId}${entry.externalId ? ` (${entry.externalId})` : ''} ${error.kind === 'validation' ? 'refused; sent again when the contact changes' : 'deferred to the next cycle'}: ${error.kind}: ${error.message}`,
-              retry: error.kind !== 'validation',
+              message: `${entry.kind} of contact ${entry.contactId}${entry.externalId ? ` (${entry.externalId})` : ''} ${refusedUntilChanged.has(error.kind) ? 'refused; sent again when the contact changes' : 'deferred to the next cycle'}: ${error.kind}: ${error.message}`,
+              retry: !refusedUntilChanged.has(error.kind),
             },
           },
         ],

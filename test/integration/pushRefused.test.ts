@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { createSyncHarness } from '../support/syncHarness.ts';
+
+/**
+ * A write the CRM refuses for good — here a 404, Street's answer for a person in the trash — is noted as not
+ * retried and is not planned again by the next cycle (nothing in the CRM changes to make it succeed); a later
+ * change of the contact plans it again.
+ */
+describe('a write the CRM refuses with 404', () => {
+  it('is noted as not retried, skipped by the next cycle, and planned again when the contact changes', async () => {
+    const h = await createSyncHarness('street', { simulator: { contacts: 30, seed: 5 } });
+    try {
+      const must = <T>(r: { ok: true; value: T } | { ok: false; error: { message: string } }): T => {
+        if (!r.ok) throw new Error(r.error.message);
+        return r.value;
+      };
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      const cycle = async () => {
+        const outcome = must(await h.run());
+        expect(outcome.state).toBe('idle');
+        return must(await h.store.listAudit({ ...ref, limit: 1 })).entries[0]?.body;
+      };
+      await cycle();
+      const raws = (await h.sim.control.records()) as Array<{
+        id: string;
+        attributes: { deleted_at: string | null };
+      }>;
+      const trashed = raws.find((r) => r.attributes.deleted_at !== null);
+      if (trashed === undefined) throw new Error('the seed holds no trashed person');
+      const [link] = must(await h.store.getLinksByExternalIds({ ...ref, externalIds: [trashed.id] }));
+      if (link === undefined) throw new Error('the trashed person was not linked');
+      const renameLocally = async (firstName: string) => {
+        const [stored] = must(await h.store.getContacts({ tenantId: h.tenantId, ids: [link.contactId] }));
+        if (stored === undefined) throw new Error('no local contact');
+        must(
+          await h.store.upsertContacts({
+            tenantId: h.tenantId,
+            contacts: [{ id: stored.id, contact: { ...stored.contact, firstName } }],
+            now: new Date(),
+          }),
+        );
+      };
+
+      await renameLocally('Renamed');
+      const refused = await cycle();
+      expect(refused?.errors).toEqual([
+        {
+          status: 404,
+          message: expect.stringMatching(/refused; sent again when the contact changes: not_found/),
+          retry: false,
+        },
+      ]);
+
+      const next = await cycle();
+      expect(next?.errors).toEqual([]);
+      expect(next?.written).toMatchObject({ created: 0, updated: 0 });
+
+      await renameLocally('Renamed again');
+      const again = await cycle();
+      expect(again?.errors).toEqual([expect.objectContaining({ status: 404, retry: false })]);
+    } finally {
+      await h.close();
+    }
+  });
+});
