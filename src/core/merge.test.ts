@@ -129,6 +129,33 @@ describe('mergeContact', () => {
     expect(outcome.localPatch).toEqual({});
   });
 
+  test('an e-mail in another letter case or a phone number written otherwise is the same value', () => {
+    // A first link: both sides hold the person, each in its own form. No conflict, nothing written either way.
+    const firstLink = merged({
+      base: null,
+      crm: { lastName: 'Okafor', email: 'W.Okafor@Example.com', mobilePhone: '07700 900612' },
+      local: { lastName: 'Okafor', email: 'w.okafor@example.com', mobilePhone: '+447700900612' },
+    });
+    expect(firstLink.conflicts).toEqual([]);
+    expect(firstLink.crmPatch).toEqual({});
+    expect(firstLink.localPatch).toEqual({});
+    expect(decisionOf(firstLink, 'mobilePhone')).toMatchObject({
+      reason: 'both-changed-to-same',
+      winner: null,
+    });
+
+    // Linked since: the CRM re-spacing a number is not a change; a new number is.
+    const base = { lastName: 'Okafor', mobilePhone: '+447700900612', homePhone: '0161 496 0000' };
+    const respaced = merged({ base, crm: { ...base, mobilePhone: '07700 900 612' }, local: base });
+    expect(decisionOf(respaced, 'mobilePhone').reason).toBe('unchanged');
+    expect(respaced.localPatch).toEqual({});
+    const renumbered = merged({ base, crm: { ...base, mobilePhone: '07700 900613' }, local: base });
+    expect(renumbered.localPatch).toEqual({ mobilePhone: '07700 900613' });
+    // Only the phone and e-mail fields: a surname's letter case is the agency's to correct.
+    const recased = merged({ base, crm: { ...base, lastName: 'OKAFOR' }, local: base });
+    expect(recased.localPatch).toEqual({ lastName: 'OKAFOR' });
+  });
+
   test('a CRM value equal to our last push is an echo, so the newer local edit wins', () => {
     const params = { base: { email: A }, crm: { email: B }, local: { email: C } };
     expect(merged(params).merged.email).toBe(B);

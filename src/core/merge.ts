@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { contentHash, sameValue } from './canonicalJson.ts';
+import { normalisePhone } from './normalise/phone.ts';
 import { err, ok, type Result } from './result.ts';
 import {
   type CanonicalContact,
@@ -254,7 +255,7 @@ export function mergeValidated(params: MergeValidatedParams): MergeOutcome {
     merged[field] = decision.merged;
     nextBase[field] = decision.merged;
     if (!same(decision.merged, decision.local)) localPatch[field] = decision.merged;
-    if (ctx.stored.has(field) && !same(decision.merged, decision.crm)) {
+    if (ctx.stored.has(field) && !equivalent(field, decision.merged, decision.crm)) {
       if (ctx.writable.has(field)) {
         crmPatch[field] = decision.merged;
       } else {
@@ -287,7 +288,7 @@ function decideField(field: ContactField, ctx: Context): FieldDecision {
   let reason: MergeReason;
   let taken: FieldOwner;
   if (crmSide.changed && localSide.changed) {
-    const agree = same(crm, local);
+    const agree = equivalent(field, crm, local);
     reason = agree ? 'both-changed-to-same' : 'both-changed-resolved-by-authority';
     taken = agree ? 'nurturehub' : fieldOwner(field);
   } else if (crmSide.changed) {
@@ -310,7 +311,7 @@ function decideField(field: ContactField, ctx: Context): FieldDecision {
     crm,
     local,
     merged: taken === 'crm' ? crm : local,
-    winner: same(crm, local) ? null : taken,
+    winner: equivalent(field, crm, local) ? null : taken,
     reason,
     ...(crmSide.ignored ? { crmIgnored: crmSide.ignored } : {}),
     ...(localSide.ignored ? { localIgnored: localSide.ignored } : {}),
@@ -342,12 +343,28 @@ function localChange(field: ContactField, ctx: Context): SideChange<'empty'> {
 
 /** With no base there is nothing to compare with: a value is a change when it is not empty. */
 function changedFromBase(field: ContactField, value: FieldValue, base: CanonicalContact | null): boolean {
-  return base === null ? !isEmpty(field, value) : !same(value, base[field]);
+  return base === null ? !isEmpty(field, value) : !equivalent(field, value, base[field]);
 }
 
 /** An empty engagement value facing a real one on the other side: taking it would erase data. */
 function erasesEngagement(field: ContactField, value: FieldValue, other: FieldValue): boolean {
   return fieldOwner(field) === 'nurturehub' && isEmpty(field, value) && !isEmpty(field, other);
+}
+
+const phoneFields: ReadonlySet<ContactField> = new Set(['mobilePhone', 'homePhone', 'workPhone']);
+
+/**
+ * The same value written another way: an e-mail address in another letter case, a phone number spaced or
+ * prefixed otherwise (`07700 900123`, `+447700900123`). Such a difference is neither a change nor a conflict, and
+ * is not written to either side: each keeps the form its users typed.
+ */
+function equivalent(field: ContactField, a: FieldValue | null, b: FieldValue | null): boolean {
+  if (same(a, b)) return true;
+  if (typeof a !== 'string' || typeof b !== 'string') return false;
+  if (field === 'email') return a.trim().toLowerCase() === b.trim().toLowerCase();
+  if (!phoneFields.has(field)) return false;
+  const phone = normalisePhone(a);
+  return phone !== null && phone === normalisePhone(b);
 }
 
 /** `sameValue`, with the canonical JSON only for objects: most fields are primitives, compared often. */
