@@ -24,6 +24,12 @@ export interface DataDirLock {
 
 export type LockedError = Extract<OpenError, { kind: 'locked' }>;
 
+/**
+ * Lock files this process holds. A lock naming this very pid that is not among them was left by an earlier
+ * process the pid has been reused for: a container's PID 1 restarted on its volume after a kill.
+ */
+const heldHere = new Set<string>();
+
 /** The current holder of a data directory, or `null` when none (or the lock file is unreadable). */
 export async function readDataDirLock(dataDir: string): Promise<LockHolder | null> {
   const text = await readFile(path.join(dataDir, LOCK_FILE_NAME), 'utf8').catch(() => null);
@@ -48,6 +54,7 @@ export async function acquireDataDirLock(params: {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       await write('wx');
+      heldHere.add(file);
       return ok({
         get holder() {
           return holder;
@@ -60,6 +67,7 @@ export async function acquireDataDirLock(params: {
           const current = await readDataDirLock(params.dataDir);
           if (current?.pid === holder.pid && current.startedAt === holder.startedAt)
             await unlink(file).catch(() => {});
+          heldHere.delete(file);
         },
       });
     } catch (error) {
@@ -69,7 +77,11 @@ export async function acquireDataDirLock(params: {
     const existing = lockHolderSchema.safeParse(safeJson(text));
     // An unparsable file is a holder killed between creating and writing it.
     const stale =
-      !existing.success || (existing.data.host === params.self.host && !params.isPidAlive(existing.data.pid));
+      !existing.success ||
+      (existing.data.host === params.self.host &&
+        (existing.data.pid === params.self.pid
+          ? !heldHere.has(file)
+          : !params.isPidAlive(existing.data.pid)));
     if (!stale) return err(lockedError(params.dataDir, existing.data));
     // Only remove the file we judged stale, not one a concurrent taker has just written.
     if ((await readFile(file, 'utf8').catch(() => '')) === text) await unlink(file).catch(() => {});

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readDataDirLock } from '../../src/persistence/dataDirLock.ts';
@@ -57,6 +59,29 @@ describe('embedded store across processes', () => {
     // Every acknowledged batch is there; a batch cut off by the kill is there whole or not at all.
     expect(stored.length).toBeGreaterThanOrEqual(committed * 200);
     expect(stored.length % 200).toBe(0);
+  });
+
+  it("takes over a lock naming this process's pid that this process does not hold (a reused pid)", async () => {
+    const dataDir = freshDataDir();
+    // As a container's PID 1 leaves it when killed, and its restart (PID 1 again) finds it.
+    writeFileSync(
+      path.join(dataDir, 'db.lock'),
+      JSON.stringify({
+        pid: process.pid,
+        host: hostname(),
+        command: 'crm-sync worker',
+        startedAt: '2026-11-01T00:00:00.000Z',
+        adminUrl: null,
+      }),
+    );
+    const store = unwrap(await open(dataDir));
+    try {
+      expect((await readDataDirLock(dataDir))?.startedAt).not.toBe('2026-11-01T00:00:00.000Z');
+      // Held by this process now: a second open here is refused, not taken over.
+      expect(await open(dataDir)).toMatchObject({ ok: false, error: { kind: 'locked' } });
+    } finally {
+      await store.close();
+    }
   });
 
   it('refuses a second process with a message naming the holder', async () => {
