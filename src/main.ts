@@ -23,6 +23,11 @@ export interface App {
   dataDir: string | null;
   store: StoreHandle;
   runner: RunnerDeps;
+  /**
+   * Stops the runs in progress (`RunnerDeps.stopping`) and waits for them to return, their leases released and
+   * their machines left where they were last persisted. `close` does it first too.
+   */
+  stopRuns(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,19 +57,29 @@ export async function openApp(params: {
     );
   }
   const limiters = new Map<string, ConnectionLimiter>();
+  const stopping = new AbortController();
+  const activeRuns = new Set<Promise<unknown>>();
   const runner: RunnerDeps = {
     store: store.value,
     clock: () => new Date(),
     owner: formatLeaseOwner({ host: hostname(), pid: process.pid, id: randomUUID() }),
     newCycleId: randomUUID,
     limiters,
+    stopping: stopping.signal,
+    activeRuns,
+  };
+  const stopRuns = async () => {
+    stopping.abort();
+    await Promise.allSettled([...activeRuns]);
   };
   return ok({
     env: env.value,
     dataDir: env.value.DATABASE_URL === undefined ? path.resolve(env.value.CRM_SYNC_DATA_DIR) : null,
     store: store.value,
     runner,
+    stopRuns,
     close: async () => {
+      await stopRuns();
       for (const limiter of limiters.values()) await limiter.stop();
       await store.value.close();
     },

@@ -71,6 +71,7 @@ export function registerServe(program: Command): void {
       );
       shutdownOnSignals(async () => {
         await worker?.stop({ graceMs: 10_000 });
+        await app.stopRuns();
         await running.close();
         await app.close();
       });

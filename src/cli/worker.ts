@@ -64,12 +64,22 @@ export function registerWorker(program: Command): void {
       process.once('SIGTERM', now);
       log(`${signal}: stopping; running phases have ${graceMs} ms to finish (signal again to exit now)`);
       const { abandoned } = await worker.stop({ graceMs });
+      // Runs still in a phase, the worker's and any started through the admin API, stop where they were last
+      // persisted and release their leases.
+      await app.stopRuns();
       if (abandoned > 0) {
         log(`abandoned ${abandoned} run(s) mid-phase; each resumes from its snapshot on the next run`);
       }
       await server?.close();
-      await Promise.race([app.close(), new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS))]);
-      log('stopped');
+      const closed = await Promise.race([
+        app.close().then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), CLOSE_TIMEOUT_MS)),
+      ]);
+      log(
+        closed
+          ? 'stopped'
+          : `stopped without closing the database within ${CLOSE_TIMEOUT_MS} ms; the next process takes its lock over`,
+      );
       process.exit(0);
     });
 }

@@ -212,14 +212,15 @@ function progressOf(state: ConnectionState, context: ConnectionContext): Connect
 }
 
 /**
- * A failed step, in Inngest's retry terms: a held lease or an unreachable store are worth another attempt
- * after a short wait; a snapshot that cannot be restored or a provider that cannot be built are not.
+ * A failed step, in Inngest's retry terms: a held lease, an unreachable store or a process that was stopping are
+ * worth another attempt after a short wait; a snapshot that cannot be restored or a provider that cannot be built are not.
  */
 export function stepError(error: RunError): Error {
   switch (error.kind) {
     case 'lease_held':
       return new RetryAfterError(error.message, LEASE_RETRY_MS);
     case 'store':
+    case 'stopping':
       return new RetryAfterError(error.message, STORE_RETRY_MS);
     case 'snapshot':
     case 'provider':

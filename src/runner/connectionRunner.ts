@@ -38,6 +38,14 @@ export interface RunnerDeps {
   fetchMode?: FetchMode;
   /** Told after each outbound write of a push settles (the CLI draws a progress bar). Must not throw. */
   onPushProgress?: (progress: { connectionId: string; done: number; total: number }) => void;
+  /**
+   * The process is stopping. A run in progress then persists nothing more and returns `stopping` (its phase's
+   * calls aborted), leaving its machine at its last persisted snapshot: the next run resumes it. Without this,
+   * closing the process's limiters and store under a running phase failed it, and the machine stopped in error.
+   */
+  stopping?: AbortSignal;
+  /** Runs in progress, so whoever closes the process can wait for them to return (`stopping` first). */
+  activeRuns?: Set<Promise<unknown>>;
 }
 
 /** Where a run leaves a connection, read back from its persisted snapshot. */
@@ -51,6 +59,8 @@ export interface RunOutcome {
 
 export type RunError =
   | { kind: 'lease_held'; message: string }
+  /** The process is stopping (`RunnerDeps.stopping`); the machine stays where it was last persisted. */
+  | { kind: 'stopping'; message: string }
   | { kind: 'store'; message: string }
   | { kind: 'snapshot'; message: string }
   | { kind: 'provider'; message: string };
@@ -90,12 +100,32 @@ export async function leaseConnection(
  * crash re-runs), sends the command the mode implies, persists the snapshot after every transition, writes an
  * audit entry when the machine enters `error`, and schedules the next run.
  */
-export async function runConnection(
+export function runConnection(
   deps: RunnerDeps,
   ref: ConnectionRef,
   mode: RunMode = 'cycle',
 ): Promise<Result<RunOutcome, RunError>> {
+  const run = leaseAndDrive(deps, ref, mode);
+  const active = deps.activeRuns;
+  if (active !== undefined) {
+    active.add(run);
+    void run.finally(() => active.delete(run));
+  }
+  return run;
+}
+
+const stoppingError = (): RunError => ({
+  kind: 'stopping',
+  message: 'the process is stopping; the run resumes from its last persisted state',
+});
+
+async function leaseAndDrive(
+  deps: RunnerDeps,
+  ref: ConnectionRef,
+  mode: RunMode,
+): Promise<Result<RunOutcome, RunError>> {
   const { store, clock, owner } = deps;
+  if (deps.stopping?.aborted) return err(stoppingError());
   const ttlMs = deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
   const connection = await leaseConnection(deps, ref);
   if (!connection.ok) return connection;
@@ -211,6 +241,9 @@ async function drive(
     firstPhase = restored.value.state as Phase;
   }
   const subscription = actor.subscribe((snapshot) => {
+    // What a phase does once the process is stopping (its calls aborted, its limiter closed) is not the CRM's
+    // or the store's answer: the machine stays where it was last persisted.
+    if (deps.stopping?.aborted) return;
     const state = snapshot.value as ConnectionState;
     deps.onTransition?.({ connectionId: connection.id, state, context: snapshot.context });
     const persisted = toPersisted(actor);
@@ -249,13 +282,27 @@ async function drive(
   const entered = actor.getSnapshot().value as ConnectionState;
   if (firstPhase === null && !settledStates.has(entered)) firstPhase = entered as Phase;
 
+  let stopped = false;
   try {
-    await waitFor(actor, (s) => {
-      const state = s.value as ConnectionState;
-      return settledStates.has(state) || (mode === 'phase' && state !== firstPhase);
-    });
+    await waitFor(
+      actor,
+      (s) => {
+        const state = s.value as ConnectionState;
+        return settledStates.has(state) || (mode === 'phase' && state !== firstPhase);
+      },
+      deps.stopping === undefined ? {} : { signal: deps.stopping },
+    );
+  } catch (error) {
+    if (!deps.stopping?.aborted) throw error;
+    stopped = true;
   } finally {
     subscription.unsubscribe();
+  }
+  if (stopped) {
+    // The transitions before the stop are real; stopping the actor aborts the phase it is in.
+    await writes.flush();
+    actor.stop();
+    return err(stoppingError());
   }
   const final = actor.getSnapshot();
   // Persist the final snapshot before stopping: a stopped actor's snapshot is not restorable.

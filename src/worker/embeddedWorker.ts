@@ -125,15 +125,16 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
       const progress = await driveConnection(deps, ref, tools);
       return { connection, progress, steps, interrupted: null };
     } catch (error) {
-      if (error instanceof Interrupt) {
+      const message = error instanceof Error ? error.message : String(error);
+      // A step cut short because the process is stopping (`RunnerDeps.stopping`) is left for the next run.
+      if (error instanceof Interrupt || deps.stopping?.aborted) {
         return {
           connection,
           progress: last,
           steps,
-          interrupted: { kind: error.kind, message: error.message },
+          interrupted: { kind: error instanceof Interrupt ? error.kind : 'stopping', message },
         };
       }
-      const message = error instanceof Error ? error.message : String(error);
       if (error instanceof NonRetriableError) {
         // As the Inngest function's onFailure does: a machine left mid-cycle stops in error, with its audit.
         await abandonConnectionRun(deps, ref, {

@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readDataDirLock } from '../../src/persistence/dataDirLock.ts';
 import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
 import { openStore } from '../../src/persistence/openStore.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
@@ -46,10 +47,10 @@ async function seed(sim: StartedSimulator) {
   }
 }
 
-function startWorker(dataDir: string): ChildProcess {
+function startWorker(dataDir: string, graceMs = 20_000): ChildProcess {
   return spawn(
     process.execPath,
-    ['--import', 'tsx', cli, 'worker', '--tick-ms', '500', '--grace-ms', '20000'],
+    ['--import', 'tsx', cli, 'worker', '--tick-ms', '500', '--grace-ms', String(graceMs)],
     {
       env: {
         PATH: process.env.PATH,
@@ -117,6 +118,47 @@ describe('crm-sync worker', () => {
         expect(connection.ok && connection.value.lease).toBeNull();
         const audit = await store.listAudit({ tenantId: ref.tenantId });
         expect(audit.ok && audit.value.entries.map((e) => e.body.outcome)).toEqual(['completed']);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await sim.close();
+    }
+  }, 120_000);
+
+  it('stopped with SIGTERM mid-phase past its grace, leaves the machine mid-cycle (not in error), no lease, no lock', async () => {
+    const sim = await startSimulator('reapit', { contacts: 250, seed: 6 });
+    try {
+      await sim.control.faults({ latencyMs: 5_000 });
+      const { dataDir, ref } = await seed(sim);
+      const proc = startWorker(dataDir, 300);
+      const exit = exited(proc);
+      const out = lines(proc);
+      while ((await sim.control.stats()).requests < 1)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      proc.kill('SIGTERM');
+      expect(await exit).toEqual({ code: 0, signal: null });
+      expect(out.seen).toContainEqual(expect.stringMatching(/abandoned 1 run\(s\) mid-phase/));
+      expect(out.seen.at(-1)).toBe('crm-sync worker: stopped');
+      expect(await readDataDirLock(dataDir)).toBeNull();
+      await sim.control.faults({});
+      const store = await open(dataDir);
+      try {
+        const left = await store.getConnection(ref);
+        expect(left.ok && left.value.lease).toBeNull();
+        const snapshot = await store.loadSnapshot(ref);
+        expect(snapshot.ok && snapshot.value?.stateValue).toBe('fetching');
+        const audit = await store.listAudit({ tenantId: ref.tenantId });
+        expect(audit.ok && audit.value.entries).toEqual([]);
+        const deps = {
+          store,
+          clock: () => new Date(),
+          owner: formatLeaseOwner({ host: hostname(), pid: process.pid, id: randomUUID() }),
+          newCycleId: randomUUID,
+        };
+        const resumed = await runConnection(deps, ref, 'cycle');
+        expect(resumed.ok && resumed.value.state).toBe('idle');
+        expect(resumed.ok && resumed.value.context.lastAudit?.counts.fetched).toBe(250);
       } finally {
         await store.close();
       }

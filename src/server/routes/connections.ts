@@ -30,6 +30,7 @@ export const updateConnectionBodySchema = z
 
 const runStatus: Record<RunError['kind'], 409 | 502 | 503> = {
   lease_held: 409,
+  stopping: 503,
   snapshot: 409,
   provider: 502,
   store: 503,
