@@ -146,6 +146,13 @@ async function phaseStep(
 ): Promise<ConnectionProgress> {
   const current = await readProgress(deps.store, ref);
   if (!samePosition(current, planned)) return current;
+  // Disabled while the cycle went: it stops between phases, where enabling it again resumes it.
+  const connection = await deps.store.getConnection(ref);
+  if (!connection.ok) {
+    if (connection.error.kind === 'not_found') return { ...current, stopped: 'not_found' };
+    throw stepError({ kind: 'store', message: connection.error.message });
+  }
+  if (!connection.value.enabled) return { ...current, stopped: 'disabled' };
   const run = await runConnection(deps, ref, 'phase');
   if (run.ok) return progressOf(run.value.state, run.value.context);
   if (run.error.kind === 'lease_held' && finalAttempt) return { ...current, stopped: 'lease_held' };

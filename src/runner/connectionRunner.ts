@@ -315,7 +315,10 @@ async function drive(
     state: final.value as ConnectionState,
     context: final.context,
   };
-  const next = nextRunAt(outcome, connection, clock());
+  // The interval as it is now: one changed while the run went (`tenant set-interval`) counts from this run.
+  const current = await store.getConnection(ref);
+  if (!current.ok) return err({ kind: 'store', message: current.error.message });
+  const next = nextRunAt(outcome, current.value, clock());
   const scheduled = await store.setNextRun({ ...ref, nextRunAt: next });
   if (!scheduled.ok) return err({ kind: 'store', message: scheduled.error.message });
   return ok(outcome);
