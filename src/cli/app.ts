@@ -1,6 +1,6 @@
 import { parseInterval } from '../core/interval.ts';
 import type { Result } from '../core/result.ts';
-import { type HolderApp, openApp, openThroughHolder } from '../main.ts';
+import { type App, type HolderApp, openApp, openThroughHolder } from '../main.ts';
 import type { Connection, Tenant } from '../persistence/records.ts';
 import type { Store, StoreError } from '../persistence/store.ts';
 import type { ProviderName } from '../providers/provider.ts';
@@ -59,6 +59,20 @@ export async function withApp<T>(
     `crm-sync: going through the running ${holder.command} (pid ${holder.pid}) at ${through.value.holder.adminUrl}\n`,
   );
   return use({ via: 'holder', store, clock, runConnection });
+}
+
+/**
+ * Opens the app for a process that must hold the database itself (`serve`, `worker`): a live holder is one line
+ * naming it, exit 2 — going through it, which other commands do, is no way to run a second one.
+ */
+export async function openOwnApp(command: 'serve' | 'worker'): Promise<App> {
+  const opened = await openApp({ command: `crm-sync ${command}` });
+  if (opened.ok) return opened.value;
+  if (opened.error.kind !== 'locked') throw new UsageError(opened.error.message);
+  const { holder } = opened.error;
+  throw new UsageError(
+    `cannot start ${command}: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt}) holds the database, and one process serves it at a time; stop it first`,
+  );
 }
 
 /** The value of a store call, or `CommandFailed` with the store's message. */

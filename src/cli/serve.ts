@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { ok, type Result } from '../core/result.ts';
 import { createInngestHandler, INNGEST_PATH, type InngestHandler } from '../inngest/serve.ts';
-import { type App, openApp } from '../main.ts';
+import type { App } from '../main.ts';
 import { shutdownOnSignals } from '../server/serve.ts';
 import { createEmbeddedWorker } from '../worker/embeddedWorker.ts';
+import { openOwnApp } from './app.ts';
 import { type HolderServer, startHolderServer } from './holderServer.ts';
 import { UsageError } from './usageError.ts';
 
@@ -25,9 +26,7 @@ export function registerServe(program: Command): void {
     .option('--host <address>', 'address to listen on; 0.0.0.0 exposes it beyond this machine', '127.0.0.1')
     .action(async (flags: ServeFlags) => {
       const port = flags.port === undefined ? undefined : portArg(flags.port);
-      const opened = await openApp({ command: 'crm-sync serve' });
-      if (!opened.ok) throw new UsageError(opened.error.message);
-      const app = opened.value;
+      const app = await openOwnApp('serve');
       const inngest = inngestHandlerFor(app);
       if (!inngest.ok) {
         await app.close();

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { PROVIDER_CONCURRENCY } from '../inngest/functions/syncConnection.ts';
-import { openApp } from '../main.ts';
 import { createEmbeddedWorker } from '../worker/embeddedWorker.ts';
+import { openOwnApp } from './app.ts';
 import { startHolderServer } from './holderServer.ts';
 import { UsageError } from './usageError.ts';
 
@@ -35,9 +35,7 @@ export function registerWorker(program: Command): void {
       const graceMs = integer('--grace-ms', flags.graceMs, 0, 600_000);
       const log = (line: string) => process.stderr.write(`crm-sync worker: ${line}\n`);
 
-      const opened = await openApp({ command: 'crm-sync worker' });
-      if (!opened.ok) throw new UsageError(opened.error.message);
-      const app = opened.value;
+      const app = await openOwnApp('worker');
       // Other commands on an embedded data directory go through this process (PGlite admits one), so it
       // listens on loopback; on Postgres they open the database themselves.
       const server =

@@ -116,6 +116,13 @@ describe('crm-sync operator commands', () => {
           await cli(dir, 'tenant', 'list'),
           new RegExp(`in use by pid ${process.pid} .*crm-sync serve`),
         );
+        // A second worker cannot go through the first: it is told to stop the holder, nothing about its API.
+        const second = await cli(dir, 'worker');
+        expectUsageError(
+          second,
+          new RegExp(`cannot start worker: crm-sync serve \\(pid ${process.pid} .*stop it first`),
+        );
+        expect(second.stderr).not.toMatch(/admin API/);
       } finally {
         await holder.value.close();
       }
