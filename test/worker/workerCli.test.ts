@@ -7,7 +7,7 @@ import { readDataDirLock } from '../../src/persistence/dataDirLock.ts';
 import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
 import { openStore } from '../../src/persistence/openStore.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
-import type { StoreHandle } from '../../src/persistence/store.ts';
+import type { ConnectionRef, StoreHandle } from '../../src/persistence/store.ts';
 import { runConnection } from '../../src/runner/connectionRunner.ts';
 import { type StartedSimulator, startSimulator } from '../support/simulators.ts';
 import { tempDirs } from '../support/tempDirs.ts';
@@ -92,6 +92,24 @@ const exited = (proc: ChildProcess) =>
     proc.once('exit', (code, signal) => resolve({ code, signal })),
   );
 
+/** Resolves once the simulator has received a request (the first page, then in flight). */
+async function firstRequest(sim: StartedSimulator): Promise<void> {
+  while ((await sim.control.stats()).requests < 1) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+/** Runs the connection's cycle in this process and expects it to finish idle, having fetched `fetched`. */
+async function expectResumedHere(store: StoreHandle, ref: ConnectionRef, fetched: number): Promise<void> {
+  const deps = {
+    store,
+    clock: () => new Date(),
+    owner: formatLeaseOwner({ host: hostname(), pid: process.pid, id: randomUUID() }),
+    newCycleId: randomUUID,
+  };
+  const resumed = await runConnection(deps, ref, 'cycle');
+  expect(resumed.ok && resumed.value.state).toBe('idle');
+  expect(resumed.ok && resumed.value.context.lastAudit?.counts.fetched).toBe(fetched);
+}
+
 describe('crm-sync worker', () => {
   it('syncs the due connection, then exits 0 promptly on SIGTERM, leaving no lease behind', async () => {
     const sim = await startSimulator('reapit', { contacts: 25, seed: 4 });
@@ -134,8 +152,7 @@ describe('crm-sync worker', () => {
       const proc = startWorker(dataDir, 300);
       const exit = exited(proc);
       const out = lines(proc);
-      while ((await sim.control.stats()).requests < 1)
-        await new Promise((resolve) => setTimeout(resolve, 100));
+      await firstRequest(sim);
       proc.kill('SIGTERM');
       expect(await exit).toEqual({ code: 0, signal: null });
       expect(out.seen).toContainEqual(expect.stringMatching(/abandoned 1 run\(s\) mid-phase/));
@@ -150,15 +167,7 @@ describe('crm-sync worker', () => {
         expect(snapshot.ok && snapshot.value?.stateValue).toBe('fetching');
         const audit = await store.listAudit({ tenantId: ref.tenantId });
         expect(audit.ok && audit.value.entries).toEqual([]);
-        const deps = {
-          store,
-          clock: () => new Date(),
-          owner: formatLeaseOwner({ host: hostname(), pid: process.pid, id: randomUUID() }),
-          newCycleId: randomUUID,
-        };
-        const resumed = await runConnection(deps, ref, 'cycle');
-        expect(resumed.ok && resumed.value.state).toBe('idle');
-        expect(resumed.ok && resumed.value.context.lastAudit?.counts.fetched).toBe(250);
+        await expectResumedHere(store, ref, 250);
       } finally {
         await store.close();
       }
@@ -176,8 +185,7 @@ describe('crm-sync worker', () => {
       const exit = exited(proc);
       lines(proc);
       // Kill it while the first page is in flight (each response takes 5 s).
-      while ((await sim.control.stats()).requests < 1)
-        await new Promise((resolve) => setTimeout(resolve, 100));
+      await firstRequest(sim);
       proc.kill('SIGKILL');
       expect((await exit).signal).toBe('SIGKILL');
       await sim.control.faults({});
@@ -187,16 +195,8 @@ describe('crm-sync worker', () => {
         expect(left.ok && left.value.lease?.owner).toMatch(new RegExp(`^${hostname()}:${proc.pid}:`));
         const snapshot = await store.loadSnapshot(ref);
         expect(snapshot.ok && snapshot.value?.stateValue).toBe('fetching');
-        const deps = {
-          store,
-          clock: () => new Date(),
-          owner: formatLeaseOwner({ host: hostname(), pid: process.pid, id: randomUUID() }),
-          newCycleId: randomUUID,
-        };
         // The dead worker's lease is taken over at once (same host, pid gone); the cycle completes.
-        const resumed = await runConnection(deps, ref, 'cycle');
-        expect(resumed.ok && resumed.value.state).toBe('idle');
-        expect(resumed.ok && resumed.value.context.lastAudit?.counts.fetched).toBe(250);
+        await expectResumedHere(store, ref, 250);
         const audit = await store.listAudit({ tenantId: ref.tenantId });
         expect(audit.ok && audit.value.entries.map((e) => e.body.outcome)).toEqual(['completed']);
       } finally {
