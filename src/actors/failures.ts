@@ -36,11 +36,14 @@ export function willRetry(failure: PhaseFailure): boolean {
   );
 }
 
+/** The key of a failed phase's note: one per phase and failure time. */
+export const failureNoteKey = (phase: Phase, at: string) => `${phase}:${at}`;
+
 /** The note a failed phase leaves for the cycle's audit entry. */
 export function failureNote(phase: Phase, failure: PhaseFailure) {
   return {
     kind: 'error' as const,
-    key: `${phase}:${failure.at}`,
+    key: failureNoteKey(phase, failure.at),
     body: {
       status: failure.status ?? null,
       message: `${phase}: ${failure.message}`,

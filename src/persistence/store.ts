@@ -244,9 +244,10 @@ export interface LedgerStore {
       audit: AuditBody;
       /**
        * Put the bodies of this cycle's notes of these kinds, in the order noted, before the items of the audit's
-       * lists. Built in the database: a first sync of a large tenant notes tens of thousands of duplicates.
+       * lists, except the notes keyed `exceptKeys`. Built in the database: a first sync of a large tenant notes
+       * tens of thousands of duplicates.
        */
-      notesOf?: { cycleId: string; kinds: readonly AuditedNoteKind[] };
+      notesOf?: { cycleId: string; kinds: readonly AuditedNoteKind[]; exceptKeys?: readonly string[] };
     },
   ): StoreResult<{ auditId: number; alreadyCommitted: boolean }>;
   /**

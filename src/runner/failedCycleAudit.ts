@@ -1,3 +1,4 @@
+import { failureNoteKey } from '../actors/failures.ts';
 import { ok, type Result } from '../core/result.ts';
 import type { ConnectionContext } from '../machines/connectionContext.ts';
 import { auditBodySchema } from '../persistence/audit.ts';
@@ -33,12 +34,17 @@ export async function failedCycleAudit(
     finishedAt: now.toISOString(),
     outcome: 'failed',
   });
-  // The errors its phases noted come first (the store puts them there), then the one that stopped it. Its
-  // conflicts and duplicates are left to the entry of the cycle completed on retry, which lists them.
+  // The errors its phases noted come first (the store puts them there), then the one that stopped it, which
+  // stands for its phase's own note of the same failure. Its conflicts and duplicates are left to the entry of
+  // the cycle completed on retry, which lists them.
   const committed = await store.commitCycle({
     ...ref,
     audit,
-    notesOf: { cycleId: cycle.cycleId, kinds: ['error'] },
+    notesOf: {
+      cycleId: cycle.cycleId,
+      kinds: ['error'],
+      exceptKeys: [failureNoteKey(lastError.phase, lastError.at)],
+    },
   });
   return committed.ok ? ok(undefined) : committed;
 }

@@ -197,6 +197,14 @@ describe('sync-connection', () => {
       expect(await stateOf(h)).toBe('error');
       const audit = await auditOf(h);
       expect(audit.map((a) => a.outcome)).toEqual(['failed']);
+      // The failure that stopped the cycle is listed once: as what stopped it, not also as its phase's note.
+      expect(audit[0]?.errors).toEqual([
+        {
+          status: 401,
+          message: expect.stringMatching(/^stopped in error \(auth_failed\) during fetching: /),
+          retry: false,
+        },
+      ]);
 
       // Inngest calls onFailure after a non-retriable error: the machine is already in error, audited once.
       const failed = await abandonConnectionRun(h.deps, ref, {

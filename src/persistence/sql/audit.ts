@@ -19,7 +19,13 @@ const commitInputSchema = z.object({
   cursor: cursorPositionSchema.optional(),
   localCursor: z.number().int().min(0).optional(),
   audit: auditBodySchema,
-  notesOf: z.object({ cycleId: z.string().min(1), kinds: z.array(z.enum(auditedNoteKinds)) }).optional(),
+  notesOf: z
+    .object({
+      cycleId: z.string().min(1),
+      kinds: z.array(z.enum(auditedNoteKinds)),
+      exceptKeys: z.array(z.string()).default([]),
+    })
+    .optional(),
 });
 
 /** The audit list each kind of note goes to. */
@@ -76,7 +82,7 @@ export function auditMethods(
         const { cursor, localCursor, audit, notesOf } = parsed.value;
         const { conflicts, duplicatesSuppressed, errors, ...body } = audit;
         const given = { conflicts, duplicatesSuppressed, errors };
-        const notes = notesOf ?? { cycleId: null, kinds: [] };
+        const notes = notesOf ?? { cycleId: null, kinds: [], exceptKeys: [] };
         return transact<{ auditId: number; alreadyCommitted: boolean }, StoreError>(client, async (tx) => {
           const connection = await tx.query(
             'SELECT provider FROM connections WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
@@ -87,8 +93,9 @@ export function auditMethods(
           const noted = await tx.query(
             `SELECT kind, count(*) AS count FROM cycle_notes
              WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3 AND kind = ANY($4::text[])
+               AND note_key <> ALL($5::text[])
              GROUP BY kind`,
-            [ref.tenantId, ref.connectionId, notes.cycleId, notes.kinds],
+            [ref.tenantId, ref.connectionId, notes.cycleId, notes.kinds, notes.exceptKeys],
           );
           const counts = parseRows(countRowSchema, noted.rows, 'note count');
           if (!counts.ok) return counts;
@@ -131,12 +138,21 @@ export function auditMethods(
              FROM (
                SELECT ${listOfNote} AS list, 0 AS part, n.seq AS ord, n.body AS item FROM cycle_notes n
                WHERE n.tenant_id = $2 AND n.connection_id = $3 AND n.cycle_id = $4 AND n.kind = ANY($5::text[])
+                 AND n.note_key <> ALL($7::text[])
                UNION ALL
                SELECT l.list, 1, e.ordinality, e.item
                FROM (VALUES ${lists.map((list) => `('${list}')`).join(', ')}) AS l(list)
                CROSS JOIN LATERAL jsonb_array_elements($6::jsonb -> l.list) WITH ORDINALITY AS e(item, ordinality)
              ) AS items`,
-            [entry.value.id, ref.tenantId, ref.connectionId, notes.cycleId, notes.kinds, json(given)],
+            [
+              entry.value.id,
+              ref.tenantId,
+              ref.connectionId,
+              notes.cycleId,
+              notes.kinds,
+              json(given),
+              notes.exceptKeys,
+            ],
           );
           await tx.query(
             `UPDATE connections SET cursor = coalesce($3::jsonb, cursor),
