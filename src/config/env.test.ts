@@ -40,6 +40,29 @@ describe('parseEnv', () => {
     expect(parseEnv({ CRM_SYNC_ADMIN_TOKEN: 'a-long-enough-token-0123' }).ok).toBe(true);
   });
 
+  it('refuses an Inngest signing key the SDK would read wrongly, without echoing it', () => {
+    for (const key of [
+      `signkey-prod-${'ab'.repeat(32)}x`,
+      'signkey-prod-',
+      `${'ab'.repeat(32)} `,
+      'sk_live_secret1',
+    ]) {
+      const parsed = parseEnv({ INNGEST_SIGNING_KEY: key });
+      expect(parsed.ok, key).toBe(false);
+      if (parsed.ok) continue;
+      expect(parsed.error.problems).toEqual([
+        'INNGEST_SIGNING_KEY: expected signkey-<env>- and hex digits, as Inngest shows it',
+      ]);
+      expect(parsed.error.message).not.toContain('abab');
+    }
+    for (const key of [
+      `signkey-prod-${'ab'.repeat(32)}`,
+      `signkey-branch-${'CD'.repeat(32)}`,
+      'ab'.repeat(32),
+    ])
+      expect(parseEnv({ INNGEST_SIGNING_KEY: key }).ok, key).toBe(true);
+  });
+
   it('accepts a 32-byte key as hex or base64', () => {
     const hex = 'ab'.repeat(32);
     const base64 = Buffer.alloc(32, 7).toString('base64');

@@ -34,7 +34,17 @@ export const envSchema = z.object({
     .optional(),
   /** `1`/`true` to use a local Inngest dev server, or its URL. */
   INNGEST_DEV: z.union([z.enum(['0', '1', 'true', 'false']), z.url()]).optional(),
-  INNGEST_SIGNING_KEY: z.string().min(1).optional(),
+  /**
+   * Inngest's signing key (`signkey-prod-` and hex digits). The SDK reads what follows the prefix as hex and stops
+   * at the first other character, so a key pasted with a stray character would start and then refuse every request.
+   */
+  INNGEST_SIGNING_KEY: z
+    .string()
+    .regex(
+      /^(signkey-\w+-)?(?:[0-9a-f]{2})+$/i,
+      'expected signkey-<env>- and hex digits, as Inngest shows it',
+    )
+    .optional(),
   INNGEST_EVENT_KEY: z.string().min(1).optional(),
   INNGEST_BASE_URL: z.url().optional(),
   /** HTTP port of `serve`. */
