@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { matchKeys } from '../../src/core/dedup/blocking.ts';
 import { toMatchRecord } from '../../src/core/dedup/matchRecord.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
@@ -278,6 +278,29 @@ describe('admin API: connections and actions', () => {
       expect(connections.json.connections[0].running).toBe(true);
       const sync = await f.call('POST', `${connection}/sync`);
       expect(sync.status).toBe(409);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('runs one cycle for a "sync now" sent while this process runs the connection: the second is a 409', async () => {
+    const f = await createApiFixture({ store: store(), contacts: 1_000 });
+    const connection = `${f.base}/connections/${f.h.connectionId}`;
+    try {
+      const first = f.call('POST', `${connection}/sync`);
+      // The second arrives once the first holds the lease (the scheduler, or another tab, in the same process).
+      await vi.waitUntil(async () => (await f.call('GET', connection)).json.connection.running, {
+        timeout: 20_000,
+        interval: 5,
+      });
+      const second = await f.call('POST', `${connection}/sync`);
+      expect(second.status).toBe(409);
+      expect(second.json.error).toMatch(/ is leased by /);
+      expect((await first).status).toBe(200);
+      const audit = await f.call('GET', `${f.base}/audit`);
+      expect(audit.json.entries).toHaveLength(1);
+      const after = await f.call('GET', connection);
+      expect(after.json.connection.lastAudit.counts.fetched).toBe(1_000);
     } finally {
       await f.close();
     }

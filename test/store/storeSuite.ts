@@ -232,6 +232,9 @@ export function describeStore(name: string, backend: () => Backend) {
       expect(lease.expiresAt).toEqual(at(60));
       const blocked = await store.acquireLease({ ...ref, owner: 'host-b:2:b', ttlMs: 60_000, now: at(59) });
       expect(blocked).toMatchObject({ ok: false, error: { kind: 'lease_held', owner: 'host-a:1:a' } });
+      // The owner is a process: a second run of the connection in it waits like anyone else's.
+      const again = await store.acquireLease({ ...ref, owner: 'host-a:1:a', ttlMs: 60_000, now: at(1) });
+      expect(again).toMatchObject({ ok: false, error: { kind: 'lease_held', owner: 'host-a:1:a' } });
       unwrap(await store.heartbeatLease({ ...ref, owner: 'host-a:1:a', ttlMs: 60_000, now: at(30) }));
       expect(
         await store.acquireLease({ ...ref, owner: 'host-b:2:b', ttlMs: 60_000, now: at(60) }),

@@ -64,8 +64,9 @@ export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
         if (!seen.ok) return seen;
         const { owner, expiresAt, sessionLocked } = seen.value;
         const key = lockKey(request.connectionId);
-        const free =
-          owner === null || owner === request.owner || expiresAt === null || expiresAt <= request.now;
+        // A live lease is held even by the owner asking again: an owner is a process, and two runs of one
+        // connection in one process (Sync now beside the scheduler) must not run the same cycle side by side.
+        const free = owner === null || expiresAt === null || expiresAt <= request.now;
 
         // Postgres advisory locks are re-entrant per session: when this process already holds the
         // connection's lock (for any local owner) it is ours to carry, not to take again.
