@@ -111,6 +111,29 @@ describe('scorePair', () => {
     expect(pair.isMatch).toBe(true);
   });
 
+  it('keeps apart a parent and child of one name whose dates one digit apart are a generation apart', () => {
+    // Each with an e-mail and mobile of their own; the slip 1958 / 1988 would otherwise read as a typo.
+    const father = {
+      ...base,
+      title: 'Mr',
+      firstName: 'George',
+      lastName: 'Whitfield',
+      dateOfBirth: '1958-05-17',
+    };
+    const son = {
+      ...father,
+      email: 'gwhitfield88@gmail.com',
+      mobilePhone: '07700 900422',
+      dateOfBirth: '1988-05-17',
+    };
+    expect(score(father, son).rule).toBe('dateOfBirthConflict');
+    expect(score({ ...son, email: father.email }, son).rule).toBe('weightAboveThreshold');
+    // A shared mailbox does not make them one person either; a year one digit apart within a generation is a typo.
+    expect(score(father, { ...son, email: father.email }).rule).toBe('dateOfBirthConflict');
+    expect(score(father, { ...son, dateOfBirth: '1953-05-17' }).levels.dateOfBirth).toBe('close');
+    expect(score(father, { ...son, dateOfBirth: '1953-05-17' }).rule).not.toBe('dateOfBirthConflict');
+  });
+
   it('keeps apart two namesakes born years apart even when they share one e-mail address', () => {
     // A shared mailbox is what families do; it cannot outweigh a new date of birth.
     const pair = score(base, { ...base, mobilePhone: null, homePhone: null, dateOfBirth: '1979-09-30' });
