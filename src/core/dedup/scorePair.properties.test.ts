@@ -36,6 +36,7 @@ const pools = {
     '1975-12-04',
     '1976-04-12',
     '1979-04-12',
+    '1995-04-12',
     '2001-08-30',
     '1975-04-42',
   ],
@@ -71,6 +72,7 @@ describe('cannotMatch', () => {
       'firstNameConflict',
       'genderConflict',
       'middleInitialConflict',
+      'sameEmailNothingDiffers',
       'weightAboveThreshold',
       'weightBelowThreshold',
     ]);

@@ -134,6 +134,23 @@ describe('scorePair', () => {
     expect(score(father, { ...son, dateOfBirth: '1953-05-17' }).rule).not.toBe('dateOfBirthConflict');
   });
 
+  it('reads one e-mail address with nothing else differing as one person, however little else there is', () => {
+    const kim = { firstName: 'Kim', lastName: 'Lee', email: 'kim.lee@example.com' };
+    const pair = score(kim, { lastName: 'Lee', email: 'Kim.Lee@example.com' });
+    expect(pair.score).toBeLessThan(24);
+    expect(pair).toMatchObject({ rule: 'sameEmailNothingDiffers', isMatch: true });
+    expect(score({ email: 'solo@example.com' }, { email: 'SOLO@example.com' }).isMatch).toBe(true);
+    // Anything that differs leaves it to the weights (a household's shared mailbox): another phone, another name.
+    const kimsMobile = { ...kim, mobilePhone: '07700 900123' };
+    expect(score(kimsMobile, { ...kim, firstName: null, mobilePhone: '07700 900456' }).rule).toBe(
+      'weightBelowThreshold',
+    );
+    expect(score(kim, { ...kim, lastName: 'Park' }).isMatch).toBe(false);
+    expect(score(kim, { ...kim, firstName: 'Sam', mobilePhone: '07700 900456' }).rule).toBe(
+      'firstNameConflict',
+    );
+  });
+
   it('keeps apart two namesakes born years apart even when they share one e-mail address', () => {
     // A shared mailbox is what families do; it cannot outweigh a new date of birth.
     const pair = score(base, { ...base, mobilePhone: null, homePhone: null, dateOfBirth: '1979-09-30' });

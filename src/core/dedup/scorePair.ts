@@ -21,6 +21,12 @@ export type MatchRule =
   /** Summed weight fell short of `matchThreshold`. */
   | 'weightBelowThreshold'
   /**
+   * The same e-mail address and no other field differs (each missing on one side or agreeing): one person as
+   * far as anything tells, and two contacts with one address are what a CRM user calls a duplicate (HubSpot
+   * matches contacts on the e-mail alone). An e-mail with little else weighs less than the threshold.
+   */
+  | 'sameEmailNothingDiffers'
+  /**
    * Both have given names and they are neither equal, nicknames, typos nor swapped: family members, twins, a
    * couple sharing an e-mail. Only when either record holds an e-mail or mobile (see `holdsPersonalContact`).
    */
@@ -37,7 +43,10 @@ export type MatchRule =
   /** Both have middle initials and the first ones differ (John A Smith / John B Smith). */
   | 'middleInitialConflict';
 
-export type ConflictRule = Exclude<MatchRule, 'weightAboveThreshold' | 'weightBelowThreshold'>;
+export type ConflictRule = Exclude<
+  MatchRule,
+  'weightAboveThreshold' | 'weightBelowThreshold' | 'sameEmailNothingDiffers'
+>;
 
 /** The score of one pair, with everything the audit log needs to explain it. */
 export interface PairScore {
@@ -76,8 +85,14 @@ export function scorePair(a: MatchRecord, b: MatchRecord, frequencies?: ValueFre
     if (level === 'exact' || level === 'close') agreedFields.push(field);
   }
   const conflict = conflictRule(a, b, levels, farApart);
-  const rule = conflict ?? (score >= matchThreshold ? 'weightAboveThreshold' : 'weightBelowThreshold');
-  return { score, levels, agreedFields, rule, isMatch: rule === 'weightAboveThreshold' };
+  const rule =
+    conflict ??
+    (score >= matchThreshold
+      ? 'weightAboveThreshold'
+      : sameEmailNothingDiffers(levels)
+        ? 'sameEmailNothingDiffers'
+        : 'weightBelowThreshold');
+  return { score, levels, agreedFields, rule, isMatch: rule !== 'weightBelowThreshold' && !isConflict(rule) };
 }
 
 /**
@@ -89,7 +104,10 @@ const holdsPersonalContact = (r: MatchRecord): boolean => r.email !== null || r.
 
 /** True when the rule says the two records are two different people. */
 export const isConflict = (rule: MatchRule): rule is ConflictRule =>
-  rule !== 'weightAboveThreshold' && rule !== 'weightBelowThreshold';
+  rule !== 'weightAboveThreshold' && rule !== 'weightBelowThreshold' && rule !== 'sameEmailNothingDiffers';
+
+const sameEmailNothingDiffers = (levels: Readonly<Record<MatchField, ComparisonLevel>>): boolean =>
+  levels.email === 'exact' && matchFields.every((field) => levels[field] !== 'different');
 
 /**
  * Whether a conflict rule keeps the pair apart, whatever its other fields say: the same answer as
