@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { ok } from '../core/result.ts';
 import {
+  CONFLICTING_REPEAT,
+  conflictingRepeats,
   type EngagementEvent,
   engagementEventSchema,
   FUTURE_EVENT,
@@ -109,6 +111,7 @@ export function registerEngagement(program: Command): void {
     .option('--json', 'print {inserted, duplicates, unknownContact} (event ids) as JSON')
     .action(async (file: string, flags: { tenant: string; json?: boolean }) => {
       const lines = readJsonLines(file, engagementLineSchema(new Date()));
+      refuseConflictingRepeats(file, lines);
       await withApp(
         'engagement import',
         async ({ store, clock }) => {
@@ -129,6 +132,18 @@ export function registerEngagement(program: Command): void {
         IN_ONE_TRANSACTION,
       );
     });
+}
+
+/** An event id on two lines with another contact, type or time: the file is refused, naming both lines. */
+function refuseConflictingRepeats(file: string, lines: readonly NumberedLine<EngagementEvent>[]): void {
+  const conflicts = conflictingRepeats(lines.map((line) => line.value));
+  if (conflicts.length === 0) return;
+  const problems = conflicts.map(
+    ({ index, firstIndex }) =>
+      `${file}:${lines[index]?.line}: event ${lines[index]?.value.eventId} ${CONFLICTING_REPEAT} (line ${lines[firstIndex]?.line})`,
+  );
+  process.stderr.write(`${problems.join('\n')}\n`);
+  throw new UsageError(`${file}: ${conflicts.length} invalid line(s); nothing imported`);
 }
 
 /** Why `engagement import` cannot go through a running holder. */

@@ -177,6 +177,34 @@ export const FUTURE_EVENT = 'is more than a day in the future';
 export const isFutureEvent = (occurredAt: string, now: Date): boolean =>
   Date.parse(occurredAt) > now.getTime() + FUTURE_EVENT_LEEWAY_MS;
 
+/**
+ * Events whose id an earlier event of the same list holds with another contact, kind or time, each with the
+ * earlier one's index. An event id names one open or click: a repeat that differs is bad data, and counting it a
+ * duplicate would drop whichever of the two was the real one without a word.
+ */
+export function conflictingRepeats(
+  events: readonly { eventId: string; contactId: string; kind: string; occurredAt: string }[],
+): { index: number; firstIndex: number }[] {
+  const firstIndexOf = new Map<string, number>();
+  const conflicts: { index: number; firstIndex: number }[] = [];
+  events.forEach((event, index) => {
+    const firstIndex = firstIndexOf.get(event.eventId);
+    if (firstIndex === undefined) {
+      firstIndexOf.set(event.eventId, index);
+      return;
+    }
+    const first = events[firstIndex];
+    const same =
+      first !== undefined &&
+      first.contactId === event.contactId &&
+      first.kind === event.kind &&
+      Date.parse(first.occurredAt) === Date.parse(event.occurredAt);
+    if (!same) conflicts.push({ index, firstIndex });
+  });
+  return conflicts;
+}
+export const CONFLICTING_REPEAT = 'repeats an earlier event id with another contact, type or time';
+
 export const pushKindSchema = z.enum(['create', 'update']);
 export const pushStatusSchema = z.enum(['planned', 'sent', 'acknowledged', 'deferred']);
 export type PushStatus = z.infer<typeof pushStatusSchema>;

@@ -300,6 +300,21 @@ describe('crm-sync operator commands', () => {
         duplicates: ['nh-ev-1', 'nh-ev-2'],
         unknownContact: [],
       });
+      // An id repeated for another contact is not a duplicate to drop: the file is refused, naming both lines.
+      const clash = join(dir, '..', 'clash.jsonl');
+      writeFileSync(
+        clash,
+        [randomUUID(), priya]
+          .map((contactId) =>
+            JSON.stringify({ eventId: 'nh-ev-3', contactId, type: 'click', at: '2025-06-02T09:30:00Z' }),
+          )
+          .join('\n'),
+      );
+      const clashRun = await cli(dir, 'engagement', 'import', '--tenant', 'acme', clash);
+      expect(clashRun.code).toBe(2);
+      expect(clashRun.stderr).toMatch(
+        /clash\.jsonl:2: event nh-ev-3 repeats an earlier event id with another contact, type or time \(line 1\)/,
+      );
 
       type Contact = { id: string; contact: { email: string | null; emailOpens: number }; links: unknown[] };
       const contacts = await json<Contact[]>(cli(dir, 'contact', 'list', '--tenant', 'acme', '--json'));

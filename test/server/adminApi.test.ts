@@ -398,7 +398,7 @@ describe('admin API: engagement and contacts', () => {
     }
   });
 
-  it('counts an event id repeated in one call once, refuses a future event, and counts past 2^31', async () => {
+  it('counts an event id repeated in one call once, refuses a differing repeat and future events, and counts past 2^31', async () => {
     const f = await createApiFixture({ store: store() });
     try {
       await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
@@ -410,25 +410,47 @@ describe('admin API: engagement and contacts', () => {
         type: 'open',
         at,
       });
+      const opens = async (id: string) =>
+        (await f.call('GET', `${f.base}/contacts/${id}`)).json.contact.contact.emailOpens;
       const repeated = await f.call('POST', `${f.base}/engagement`, {
-        body: { events: [event('rep-1', first), event('rep-1', second), event('rep-2', first)] },
+        body: { events: [event('rep-1', first), event('rep-1', first), event('rep-2', first)] },
       });
       expect(repeated.json).toEqual({
         inserted: ['rep-1', 'rep-2'],
         duplicates: ['rep-1'],
         unknownContact: [],
       });
-      // The first of the repeated id counted: two opens for the first contact, none for the second.
-      const opens = async (id: string) =>
-        (await f.call('GET', `${f.base}/contacts/${id}`)).json.contact.contact.emailOpens;
+      expect([await opens(first), await opens(second)]).toEqual([2, 0]);
+
+      // The same id for another contact (or time) is not a duplicate to drop: one of the two is wrong, so neither
+      // is recorded and the caller hears which.
+      const differing = await f.call('POST', `${f.base}/engagement`, {
+        body: { events: [event('new-1', first), event('new-1', second), event('new-2', second)] },
+      });
+      expect(differing.status).toBe(400);
+      expect(differing.json.issues).toEqual([
+        expect.objectContaining({
+          path: ['events', 1, 'eventId'],
+          message: 'repeats an earlier event id with another contact, type or time (events[0])',
+        }),
+      ]);
       expect([await opens(first), await opens(second)]).toEqual([2, 0]);
 
       const ahead = new Date(Date.now() + 2 * 24 * 60 * 60 * 1000).toISOString();
       const future = await f.call('POST', `${f.base}/engagement`, {
-        body: { events: [event('now-1', second), event('future-1', second, ahead)] },
+        body: {
+          events: [
+            event('future-1', second, ahead),
+            event('now-1', second),
+            event('future-2', second, ahead),
+          ],
+        },
       });
       expect(future.status).toBe(400);
-      expect(future.json.error).toContain('1.occurredAt');
+      expect(future.json.issues.map((i: { path: unknown[] }) => i.path)).toEqual([
+        ['events', 0, 'at'],
+        ['events', 2, 'at'],
+      ]);
       expect(future.json.error).toContain('more than a day in the future');
       expect(await opens(second)).toBe(0);
 

@@ -3,6 +3,8 @@ import { toMatchRecord } from '../../core/dedup/matchRecord.ts';
 import { readStoredMatchRecord, storeMatchRecord } from '../../core/dedup/storedMatchRecord.ts';
 import { err, ok } from '../../core/result.ts';
 import {
+  CONFLICTING_REPEAT,
+  conflictingRepeats,
   contactUpsertSchema,
   type EngagementEvent,
   engagementEventSchema,
@@ -219,6 +221,14 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
           return err({
             kind: 'invalid_input',
             message: `${future}.occurredAt: ${parsed.value[future]?.occurredAt} ${FUTURE_EVENT}`,
+          });
+        const conflicting = conflictingRepeats(parsed.value);
+        if (conflicting.length > 0)
+          return err({
+            kind: 'invalid_input',
+            message: conflicting
+              .map(({ index, firstIndex }) => `${index}.eventId: ${CONFLICTING_REPEAT} (${firstIndex})`)
+              .join('; '),
           });
         // The first of an event id counts; a repeat in the same call is a duplicate, as one sent again later is.
         const firstOf = new Map<string, EngagementEvent>();

@@ -4,7 +4,15 @@ import { matchKeys } from '../../core/dedup/blocking.ts';
 import { toMatchRecord } from '../../core/dedup/matchRecord.ts';
 import { ok } from '../../core/result.ts';
 import { applyContactEdit, canonicalContactSchema, contactEditSchema } from '../../core/schemas.ts';
-import { engagementEventSchema, type Link, type StoredContact } from '../../persistence/records.ts';
+import {
+  CONFLICTING_REPEAT,
+  conflictingRepeats,
+  engagementEventSchema,
+  FUTURE_EVENT,
+  isFutureEvent,
+  type Link,
+  type StoredContact,
+} from '../../persistence/records.ts';
 import type { AdminApiDeps } from '../adminApi.ts';
 import {
   contactParamsSchema,
@@ -18,21 +26,33 @@ import {
   validate,
 } from '../http.ts';
 
-export const engagementBodySchema = z.strictObject({
-  events: z
-    .array(
-      z.strictObject({
-        /** Unique per tenant: an event sent again is counted once. */
-        eventId: engagementEventSchema.shape.eventId,
-        contactId: z.uuid(),
-        type: z.enum(['open', 'click']),
-        /** ISO instant of the open or click. */
-        at: engagementEventSchema.shape.occurredAt,
-      }),
-    )
-    .min(1)
-    .max(1000),
-});
+/** The engagement ingest body, checked against `now`: an event dated more than a day ahead is refused. */
+export const engagementBodySchema = (now: Date) =>
+  z
+    .strictObject({
+      events: z
+        .array(
+          z.strictObject({
+            /** Unique per tenant: an event sent again is counted once. */
+            eventId: engagementEventSchema.shape.eventId,
+            contactId: z.uuid(),
+            type: z.enum(['open', 'click']),
+            /** ISO instant of the open or click. */
+            at: engagementEventSchema.shape.occurredAt.refine((at) => !isFutureEvent(at, now), FUTURE_EVENT),
+          }),
+        )
+        .min(1)
+        .max(1000),
+    })
+    .superRefine((body, ctx) => {
+      const events = body.events.map((e) => ({ ...e, kind: e.type, occurredAt: e.at }));
+      for (const { index, firstIndex } of conflictingRepeats(events))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['events', index, 'eventId'],
+          message: `${CONFLICTING_REPEAT} (events[${firstIndex}])`,
+        });
+    });
 
 export const contactsQuerySchema = z.strictObject({
   /** The previous page's `nextAfterId`. */
@@ -77,7 +97,7 @@ export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
     .post('/tenants/:tenantId/engagement', async (c) => {
       const params = readParams(c, tenantParamsSchema);
       if (!params.ok) return params.error;
-      const body = await readBody(c, engagementBodySchema);
+      const body = await readBody(c, engagementBodySchema(runner.clock()));
       if (!body.ok) return body.error;
       const tenant = await store.getTenant(params.value);
       if (!tenant.ok) return storeFailure(c, tenant.error);
