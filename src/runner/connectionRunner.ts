@@ -109,7 +109,10 @@ export function runConnection(
   const active = deps.activeRuns;
   if (active !== undefined) {
     active.add(run);
-    void run.finally(() => active.delete(run));
+    // Both callbacks: `finally` would hand a rejection on to a promise nobody awaits (an unhandled rejection
+    // that ends the process), though the caller of `run` handles it.
+    const forget = () => active.delete(run);
+    run.then(forget, forget);
   }
   return run;
 }
