@@ -135,6 +135,22 @@ describe('agentOS adapter', () => {
         reference: 'r4',
       });
       expect(refused).toMatchObject({ ok: false, error: { kind: 'validation', field: 'email' } });
+      // Created without consent, the person would come back hidden, read as details withdrawn.
+      for (const marketingConsent of ['notAsked', 'deny'] as const) {
+        const unconsented = await provider.create({
+          contact: canonicalContactSchema.parse({
+            lastName: 'Lead',
+            email: 'lead@example.com',
+            marketingConsent,
+          }),
+          reference: 'r5',
+        });
+        expect(unconsented).toMatchObject({
+          ok: false,
+          error: { kind: 'validation', field: 'marketingConsent' },
+        });
+      }
+      expect((await control.stats()).creates).toBe(1);
     });
   });
 

@@ -150,6 +150,17 @@ export function createAgentosProvider(params: AgentosProviderParams): CrmProvide
           field: 'email',
         });
       }
+      // [G2] agentOS shows a person's details only with third-party-marketing consent: a prospect created without
+      // it comes back hidden, which reads as a person whose details were withdrawn and would empty the contact
+      // here. Refused until the contact changes (consent granted), like any write the CRM refuses.
+      if (contact.marketingConsent !== 'grant') {
+        return err({
+          kind: 'validation',
+          status: null,
+          message: `agentOS hides a person without third-party-marketing consent (here ${contact.marketingConsent}); created once it is granted`,
+          field: 'marketingConsent',
+        });
+      }
       const response = await send({
         method: 'POST',
         path: `/v4/applications/${shortName}/prospects/${encodeURIComponent(credentials.branchId)}`,
