@@ -63,11 +63,15 @@ function allowedMethods(app: Hono, path: string): string[] {
   return [...methods].sort();
 }
 
-/** A Hono route path (`/api/tenants/:tenantId`) as a regular expression over request paths. */
+/**
+ * A Hono route path (`/api/tenants/:tenantId`) as a regular expression over request paths. Exact, as Hono's
+ * routing is (strict: `…/sync/` is not `…/sync`): a path no route serves must be a 404, not a 405 naming the
+ * method that was used.
+ */
 function pathPattern(routePath: string): RegExp {
   const source = routePath
     .split('/')
     .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('/');
-  return new RegExp(`^${source}/?$`);
+  return new RegExp(`^${source}$`);
 }

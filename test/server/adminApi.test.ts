@@ -159,6 +159,47 @@ describe('admin API: invalid input is a 400 with the zod issues, never a 500', (
     }
   });
 
+  it('refuses an unknown query parameter on every write route with a 400, changing nothing', async () => {
+    const f = await createApiFixture({ store: store() });
+    const connection = `${f.base}/connections/${f.h.connectionId}`;
+    try {
+      await f.call('POST', `${connection}/sync`);
+      const { json } = await f.call('GET', `${f.base}/contacts?limit=1`);
+      const [target] = json.contacts;
+      const before = {
+        tenant: (await f.call('GET', f.base)).json.tenant,
+        connection: (await f.call('GET', connection)).json.connection,
+        tenants: (await f.call('GET', '/api/tenants')).json.tenants,
+      };
+      const event = { eventId: 'dry-1', contactId: target.id, type: 'open', at: '2025-06-01T10:00:00Z' };
+      const writes: Array<[string, string, { body?: unknown }]> = [
+        ['POST', `${f.base}/engagement?dryRun=1`, { body: { events: [event] } }],
+        ['POST', '/api/tenants?x=1', { body: { name: 'Query Lettings', interval: '30m' } }],
+        ['PATCH', `${f.base}?x=1`, { body: { interval: '1h' } }],
+        ['PATCH', `${connection}?x=1`, { body: { enabled: false } }],
+        ['PATCH', `${f.base}/contacts/${target.id}?dryRun=1`, { body: { firstName: 'Dry' } }],
+        ['POST', `${connection}/sync?full=1`, {}],
+        ['POST', `${connection}/retry?x=1`, {}],
+      ];
+      for (const [method, path, options] of writes) {
+        const response = await f.call(method, path, options);
+        expect(response.status, `${method} ${path}`).toBe(400);
+        expect(response.json.error, `${method} ${path}`).toMatch(/^invalid query/);
+        expect(Array.isArray(response.json.issues), `${method} ${path}`).toBe(true);
+      }
+      expect((await f.call('GET', f.base)).json.tenant).toEqual(before.tenant);
+      expect((await f.call('GET', connection)).json.connection).toEqual(before.connection);
+      expect((await f.call('GET', '/api/tenants')).json.tenants).toEqual(before.tenants);
+      const contact = (await f.call('GET', `${f.base}/contacts/${target.id}`)).json.contact;
+      expect([contact.contact, contact.changeSeq]).toEqual([target.contact, target.changeSeq]);
+      expect((await f.call('GET', `${f.base}/audit`)).json.entries).toHaveLength(1);
+      const ingested = await f.call('POST', `${f.base}/engagement`, { body: { events: [event] } });
+      expect(ingested.json.inserted).toEqual(['dry-1']);
+    } finally {
+      await f.close();
+    }
+  });
+
   it('answers a method a route does not take with 405 and Allow, a body not declared JSON with 415', async () => {
     const f = await createApiFixture({ store: store() });
     const connection = `${f.base}/connections/${f.h.connectionId}`;
@@ -180,6 +221,18 @@ describe('admin API: invalid input is a 400 with the zod issues, never a 500', (
       }
       const unknown = await f.call('GET', '/api/no-such-thing');
       expect(unknown.status).toBe(404);
+      // A path the router does not serve (a trailing slash; `..`, which the URL resolves to one) is a 404, not
+      // a 405 that lists the very method used.
+      for (const [method, path] of [
+        ['POST', `${connection}/sync/`],
+        ['GET', `${f.base}/audit/`],
+        ['GET', `${f.base}/connections/%2e%2e`],
+        ['PATCH', `${f.base}/`],
+      ] as const) {
+        const response = await f.call(method, path);
+        expect(response.status, `${method} ${path}`).toBe(404);
+        expect(response.json.error, `${method} ${path}`).toMatch(/^no route /);
+      }
 
       const declared = (type: string | null) =>
         f.app.request('/api/tenants', {
@@ -524,6 +577,32 @@ describe('admin API: engagement and contacts', () => {
       expect(refused.status).toBe(400);
       expect(refused.json.error).toContain('address.countryCode');
       expect((await f.call('GET', path)).json.contact.contact.address).toBeNull();
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('refuses an edit dating the last open or click more than a day ahead, at its path, changing nothing', async () => {
+    const f = await createApiFixture({ store: store() });
+    try {
+      await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
+      const { json } = await f.call('GET', `${f.base}/contacts?limit=1`);
+      const [target] = json.contacts;
+      const path = `${f.base}/contacts/${target.id}`;
+      const ahead = new Date(Date.now() + 2 * 24 * 60 * 60 * 1000).toISOString();
+      const refused = await f.call('PATCH', path, {
+        body: { lastOpenedAt: '2999-01-01T00:00:00Z', lastClickedAt: ahead },
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.json.issues.map((i: { path: unknown[] }) => i.path)).toEqual([
+        ['lastOpenedAt'],
+        ['lastClickedAt'],
+      ]);
+      expect(refused.json.error).toContain('more than a day in the future');
+      const after = (await f.call('GET', path)).json.contact;
+      expect([after.contact, after.changeSeq]).toEqual([target.contact, target.changeSeq]);
+      const past = await f.call('PATCH', path, { body: { lastOpenedAt: '2025-06-01T10:00:00Z' } });
+      expect(past.json.contact.contact.lastOpenedAt).toBe('2025-06-01T10:00:00Z');
     } finally {
       await f.close();
     }

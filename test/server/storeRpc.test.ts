@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRemoteStore } from '../../src/persistence/remoteStore.ts';
-import { encodeWire, STORE_RPC_PATH } from '../../src/persistence/storeRpc.ts';
+import { decodeWire, encodeWire, STORE_RPC_PATH } from '../../src/persistence/storeRpc.ts';
 import { startServer } from '../../src/server/serve.ts';
 import { commitDuplicatesAudit } from '../support/auditEntries.ts';
 import { ADMIN_TOKEN, type ApiFixture, createApiFixture, useSharedStore } from './apiFixture.ts';
@@ -76,6 +76,21 @@ describe('store calls of other local commands (POST /internal/store/:method)', (
       const answer = await post(url, 'getTenant', body);
       expect(answer.status).toBe(400);
       expect(JSON.parse(answer.text).error).toMatch(message);
+    });
+  });
+
+  it('answers 400 to an unknown query parameter, calling nothing', async () => {
+    await listening(async (_f, url) => {
+      const name = 'Dry Run Lettings';
+      const answer = await post(
+        url,
+        'createTenant?dryRun=1',
+        encodeWire({ input: { name, syncIntervalSeconds: 60 } }),
+      );
+      expect(answer.status).toBe(400);
+      expect(JSON.parse(answer.text).error).toMatch(/^invalid query/);
+      const created = await post(url, 'getTenantByName', encodeWire({ input: { name } }));
+      expect(decodeWire(created.text)).toMatchObject({ ok: false, error: { kind: 'not_found' } });
     });
   });
 

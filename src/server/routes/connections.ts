@@ -45,6 +45,8 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
   const now = () => runner.clock();
 
   async function run(c: Context, mode: Extract<RunMode, 'cycle' | 'retry'>) {
+    const noQuery = readNoQuery(c);
+    if (!noQuery.ok) return noQuery.error;
     const params = readParams(c, connectionParamsSchema);
     if (!params.ok) return params.error;
     // The actions take no options: a body (say `{"full": true}`) would otherwise be ignored without a word.
@@ -89,6 +91,8 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
       return c.json({ connection: view.value });
     })
     .patch('/tenants/:tenantId/connections/:connectionId', async (c) => {
+      const noQuery = readNoQuery(c);
+      if (!noQuery.ok) return noQuery.error;
       const params = readParams(c, connectionParamsSchema);
       if (!params.ok) return params.error;
       const body = await readBody(c, updateConnectionBodySchema);

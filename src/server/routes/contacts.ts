@@ -60,9 +60,20 @@ export const contactsQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
-export const contactPatchBodySchema = contactEditSchema.refine((patch) => Object.keys(patch).length > 0, {
-  message: 'expected at least one field',
-});
+/**
+ * A contact edit, checked against `now`: at least one field, and no open or click dated more than a day ahead
+ * (refused on engagement ingest too: as the latest open or click it would stay the contact's for good).
+ */
+export const contactPatchBodySchema = (now: Date) =>
+  contactEditSchema
+    .refine((patch) => Object.keys(patch).length > 0, { message: 'expected at least one field' })
+    .superRefine((patch, ctx) => {
+      for (const field of ['lastOpenedAt', 'lastClickedAt'] as const) {
+        const at = patch[field];
+        if (at != null && isFutureEvent(at, now))
+          ctx.addIssue({ code: 'custom', path: [field], message: FUTURE_EVENT });
+      }
+    });
 
 /** A local contact as the API shows it. */
 export interface ContactView {
@@ -95,6 +106,8 @@ const contactView = (stored: StoredContact & { links?: Link[] }): ContactView =>
 export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
   return new Hono()
     .post('/tenants/:tenantId/engagement', async (c) => {
+      const noQuery = readNoQuery(c);
+      if (!noQuery.ok) return noQuery.error;
       const params = readParams(c, tenantParamsSchema);
       if (!params.ok) return params.error;
       const body = await readBody(c, engagementBodySchema(runner.clock()));
@@ -149,9 +162,11 @@ export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
       return c.json({ contact: contactView(stored) });
     })
     .patch('/tenants/:tenantId/contacts/:contactId', async (c) => {
+      const noQuery = readNoQuery(c);
+      if (!noQuery.ok) return noQuery.error;
       const params = readParams(c, contactParamsSchema);
       if (!params.ok) return params.error;
-      const patch = await readBody(c, contactPatchBodySchema);
+      const patch = await readBody(c, contactPatchBodySchema(runner.clock()));
       if (!patch.ok) return patch.error;
       const { tenantId, contactId } = params.value;
       const tenant = await store.getTenant({ tenantId });

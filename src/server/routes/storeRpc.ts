@@ -12,7 +12,7 @@ import {
 } from '../../persistence/storeRpc.ts';
 import { limitBody } from '../adminApi.ts';
 import { bearerAuth } from '../auth.ts';
-import { fail, validate } from '../http.ts';
+import { fail, readNoQuery, validate } from '../http.ts';
 
 /**
  * `POST /internal/store/:method`: one allowed data method of this process's store, for the other commands of
@@ -27,6 +27,8 @@ export function storeRpcRoutes(deps: { store: Store; adminToken: string }): Hono
     .use('*', bearerAuth(deps.adminToken))
     .use('*', limitBody())
     .post('/:method', async (c) => {
+      const noQuery = readNoQuery(c);
+      if (!noQuery.ok) return noQuery.error;
       const method = c.req.param('method');
       if (holderOnlyMethods.has(method)) {
         return fail(c, 403, `${method} runs only in the process holding the database`);

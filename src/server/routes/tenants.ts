@@ -45,6 +45,8 @@ export function tenantRoutes({ store, runner }: AdminApiDeps): Hono {
       return c.json({ tenants: tenants.value.map(tenantView) });
     })
     .post('/tenants', async (c) => {
+      const noQuery = readNoQuery(c);
+      if (!noQuery.ok) return noQuery.error;
       const body = await readBody(c, createTenantBodySchema);
       if (!body.ok) return body.error;
       const created = await store.createTenant({
@@ -64,6 +66,8 @@ export function tenantRoutes({ store, runner }: AdminApiDeps): Hono {
       return c.json({ tenant: tenantView(tenant.value) });
     })
     .patch('/tenants/:tenantId', async (c) => {
+      const noQuery = readNoQuery(c);
+      if (!noQuery.ok) return noQuery.error;
       const params = readParams(c, tenantParamsSchema);
       if (!params.ok) return params.error;
       const body = await readBody(c, updateTenantBodySchema);
