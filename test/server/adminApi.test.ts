@@ -582,6 +582,38 @@ describe('admin API: engagement and contacts', () => {
     }
   });
 
+  it('refuses an edit that leaves a contact without a name, e-mail address or phone number, changing nothing', async () => {
+    const f = await createApiFixture({ store: store() });
+    try {
+      await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
+      const { json } = await f.call('GET', `${f.base}/contacts?limit=1`);
+      const [target] = json.contacts;
+      const path = `${f.base}/contacts/${target.id}`;
+      const blank = {
+        title: null,
+        firstName: null,
+        lastName: null,
+        email: null,
+        mobilePhone: null,
+        homePhone: null,
+        workPhone: null,
+        address: null,
+      };
+      const refused = await f.call('PATCH', path, { body: blank });
+      expect(refused.status).toBe(400);
+      expect(refused.json.error).toBe(
+        'invalid body: ✖ expected at least a name, an e-mail address or a phone number',
+      );
+      const after = (await f.call('GET', path)).json.contact;
+      expect([after.contact, after.changeSeq]).toEqual([target.contact, target.changeSeq]);
+      // One way to reach them left is enough.
+      const kept = await f.call('PATCH', path, { body: { ...blank, workPhone: '020 7946 0000' } });
+      expect(kept.status).toBe(200);
+    } finally {
+      await f.close();
+    }
+  });
+
   it('refuses an edit dating the last open or click more than a day ahead, at its path, changing nothing', async () => {
     const f = await createApiFixture({ store: store() });
     try {

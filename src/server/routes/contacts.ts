@@ -75,6 +75,16 @@ export const contactPatchBodySchema = (now: Date) =>
       }
     });
 
+/**
+ * A contact as an edit leaves it: still naming or reaching someone. A blank one would be pushed to the CRMs,
+ * which refuse it (Reapit: "surname cannot be cleared") on every cycle. The rule `contact import` applies to new
+ * leads; keep in sync with `importedContactSchema` in src/cli/contact.ts, which does not export it.
+ */
+const editedContactSchema = canonicalContactSchema.refine(
+  (c) => [c.firstName, c.lastName, c.email, c.mobilePhone, c.homePhone, c.workPhone].some((v) => v !== null),
+  'expected at least a name, an e-mail address or a phone number',
+);
+
 /** A local contact as the API shows it. */
 export interface ContactView {
   id: string;
@@ -175,12 +185,7 @@ export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
       if (!found.ok) return storeFailure(c, found.error);
       const [stored] = found.value;
       if (stored === undefined) return fail(c, 404, `contact ${contactId} not found`);
-      const merged = validate(
-        c,
-        canonicalContactSchema,
-        applyContactEdit(stored.contact, patch.value),
-        'body',
-      );
+      const merged = validate(c, editedContactSchema, applyContactEdit(stored.contact, patch.value), 'body');
       if (!merged.ok) return merged.error;
       const contact = merged.value;
       const saved = await store.transaction(async (tx) => {
