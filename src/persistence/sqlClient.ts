@@ -53,14 +53,24 @@ export async function withSavepoint<T>(tx: SqlClient, depth: number, fn: () => P
   }
 }
 
+// The connection went, or could not be made: the socket, the server restarting (57P01 admin shutdown,
+// 57P02 crash shutdown, 57P03 starting up or shutting down, 57P05 idle session timeout), every slot
+// taken (53300). The next attempt may well succeed, so these are `unavailable`, never bugs.
 const networkCodes = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
+  'ECONNABORTED',
   'ETIMEDOUT',
   'EPIPE',
   'ENOTFOUND',
+  'EAI_AGAIN',
   'EHOSTUNREACH',
+  'ENETUNREACH',
 ]);
+const unavailableSqlStates = new Set(['57P01', '57P02', '57P03', '57P05', '53300']);
+// pg and pg-pool raise these without a code: a socket that ended, a pool that could not connect in time.
+const unavailableMessage =
+  /Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|PGlite is closed/i;
 
 /** Map a driver error to an expected store failure, or `null` when it is a bug to be thrown. */
 export function classifyDbError(error: unknown): StoreError | null {
@@ -73,11 +83,11 @@ export function classifyDbError(error: unknown): StoreError | null {
       const extra = typeof detail === 'string' && kind !== 'invalid_input' ? ` (${detail})` : '';
       return { kind, message: `${text}${extra}` };
     }
-    if (code.startsWith('08') || code === '57P01' || networkCodes.has(code)) {
+    if (code.startsWith('08') || unavailableSqlStates.has(code) || networkCodes.has(code)) {
       return { kind: 'unavailable', message: `database unavailable: ${text}` };
     }
   }
-  if (/Connection terminated|Client has encountered a connection error|PGlite is closed/i.test(text)) {
+  if (unavailableMessage.test(text)) {
     return { kind: 'unavailable', message: `database unavailable: ${text}` };
   }
   return null;

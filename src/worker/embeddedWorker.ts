@@ -78,7 +78,18 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
   const runningFor = (provider: string) =>
     [...inFlight.values()].filter((run) => run.connection.provider === provider).length;
 
-  const tick = async () => {
+  // A tick never rejects: nothing awaits the timer's ticks, and an unhandled rejection would end the
+  // worker. Whatever failed is logged; the connections are still due on the next tick.
+  const tick = async (): Promise<{ selected: number; started: DueConnection[] }> => {
+    try {
+      return await selectAndStart();
+    } catch (error) {
+      options.log(`tick failed: ${error instanceof Error ? error.message : String(error)}`);
+      return { selected: 0, started: [] };
+    }
+  };
+
+  const selectAndStart = async () => {
     if (stopping.signal.aborted) return { selected: 0, started: [] };
     const due = await selectDue(deps.store, { now: deps.clock(), limit });
     if (!due.ok) {

@@ -167,6 +167,39 @@ describe('embedded worker', () => {
     }
   });
 
+  it('a tick whose store throws logs the failure and carries on: the timer-driven tick never rejects', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 5 } });
+    try {
+      let calls = 0;
+      const broken: StoreHandle = new Proxy(h.store, {
+        get(target, key) {
+          if (key === 'listDueConnections') {
+            return (async (params) => {
+              calls += 1;
+              if (calls === 1) throw new Error('the database system is in recovery mode');
+              return target.listDueConnections(params);
+            }) satisfies StoreHandle['listDueConnections'];
+          }
+          const value = Reflect.get(target, key);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const lines: string[] = [];
+      const worker = workerFor({ deps: { ...h.deps, store: broken } }, lines);
+      // `start` is how the CLI ticks: nothing awaits that tick, so a rejection would end the process.
+      worker.start();
+      await worker.stop();
+      expect(lines).toEqual(['tick failed: the database system is in recovery mode']);
+
+      const next = workerFor({ deps: { ...h.deps, store: broken } });
+      expect((await next.tick()).started).toHaveLength(1);
+      await next.drain();
+      await next.stop();
+    } finally {
+      await h.close();
+    }
+  });
+
   it('on stop, lets the running phase finish, starts no further step, releases the lease; the next worker resumes', async () => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 40 } });
     try {

@@ -1,0 +1,78 @@
+import { createConnection, createServer, type Socket } from 'node:net';
+
+/** What the proxy does with a connection. */
+export type ProxyMode =
+  /** Relay bytes both ways. */
+  | 'pass'
+  /** Answer every new connection as a server in startup or shutdown does: FATAL 57P03, then close. */
+  | 'startingUp';
+
+/** A TCP proxy in front of a PostgreSQL server, on 127.0.0.1, that can play outages on cue. */
+export interface PgProxy {
+  /** The server's URL with the proxy's host and port. */
+  url: string;
+  /** Applies to connections opened from now on. */
+  setMode(mode: ProxyMode): void;
+  /** Resets (TCP RST) every relayed connection, as a crashed server or a dropped network does. */
+  resetAll(): void;
+  close(): Promise<void>;
+}
+
+/** An ErrorResponse message of the wire protocol: severity, SQLSTATE and message fields. */
+function errorResponse(code: string, message: string): Buffer {
+  const fields = Buffer.concat(
+    [
+      ['S', 'FATAL'],
+      ['V', 'FATAL'],
+      ['C', code],
+      ['M', message],
+    ].map(([type, value]) => Buffer.from(`${type}${value}\0`)),
+  );
+  const header = Buffer.alloc(5);
+  header.write('E', 0);
+  header.writeInt32BE(4 + fields.length + 1, 1);
+  return Buffer.concat([header, fields, Buffer.from([0])]);
+}
+
+export async function startPgProxy(serverUrl: string): Promise<PgProxy> {
+  const target = new URL(serverUrl);
+  let mode: ProxyMode = 'pass';
+  const relayed = new Set<Socket>();
+
+  const server = createServer((client) => {
+    client.on('error', () => {});
+    if (mode === 'startingUp') {
+      // The server reads the startup packet before it refuses.
+      client.once('data', () => client.end(errorResponse('57P03', 'the database system is starting up')));
+      return;
+    }
+    const upstream = createConnection({ host: target.hostname, port: Number(target.port) });
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    client.pipe(upstream).pipe(client);
+    relayed.add(client);
+    client.on('close', () => {
+      relayed.delete(client);
+      upstream.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('proxy has no address');
+  const url = new URL(serverUrl);
+  url.host = `127.0.0.1:${address.port}`;
+
+  return {
+    url: url.toString(),
+    setMode: (next) => {
+      mode = next;
+    },
+    resetAll: () => {
+      for (const socket of relayed) socket.resetAndDestroy();
+    },
+    close: async () => {
+      for (const socket of relayed) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
