@@ -49,6 +49,13 @@ function poolClient(pool: pg.Pool, sessionLocks: SessionLocks): SqlClient {
     async transaction(fn) {
       const conn = await pool.connect();
       let broken: Error | undefined;
+      // pg-pool drops its own listener while a client is checked out: without one, a connection reset
+      // mid-transaction is an unhandled 'error' event that ends the process. The query under way
+      // rejects with the same error, so here it only marks the client as not to be reused.
+      const onError = (error: Error) => {
+        broken = error;
+      };
+      conn.on('error', onError);
       try {
         await conn.query('BEGIN');
         const result = await fn(transactionClient(conn, 1));
@@ -60,7 +67,8 @@ function poolClient(pool: pg.Pool, sessionLocks: SessionLocks): SqlClient {
         });
         throw error;
       } finally {
-        // A connection that could not roll back is dropped, not returned to the pool.
+        conn.off('error', onError);
+        // A connection that failed or could not roll back is dropped, not returned to the pool.
         conn.release(broken);
       }
     },
@@ -72,36 +80,46 @@ function poolClient(pool: pg.Pool, sessionLocks: SessionLocks): SqlClient {
  * Advisory locks on one dedicated session per process: when the process dies its connection drops,
  * the server releases every lock it held, and other workers may take over its leases at once.
  */
-function dedicatedSessionLocks(config: pg.ClientConfig): SessionLocks & { end(): Promise<void> } {
+export function dedicatedSessionLocks(config: pg.ClientConfig): SessionLocks & { end(): Promise<void> } {
   let session: Promise<pg.Client> | null = null;
+  // Leases are taken concurrently but the session is one connection: its statements go one at a
+  // time (pg@8 warns on overlapping queries and pg@9 refuses them).
+  let queue: Promise<unknown> = Promise.resolve();
   const connect = () => {
-    session ??= (async () => {
+    const opening = (async () => {
       const client = new pg.Client(config);
       // A dropped session has lost its locks; the next call opens a new one (heartbeats then fail).
       client.on('error', () => {
-        session = null;
+        if (session === opening) session = null;
       });
       await client.connect();
       return client;
     })().catch((error: unknown) => {
-      session = null;
+      if (session === opening) session = null;
       throw error;
     });
-    return session;
+    session = opening;
+    return opening;
+  };
+  let ended = false;
+  const query = (sql: string, key: string) => {
+    // As with the pool, a call after `end()` is a bug, and it must not open a session nobody ends.
+    if (ended) return Promise.reject(new Error('the session lock connection has been ended'));
+    const result = queue.then(async () => (await (session ?? connect())).query(sql, [key]));
+    queue = result.catch(() => undefined);
+    return result;
   };
   return {
     async tryLock(key) {
-      const client = await connect();
-      const { rows } = await client.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [
-        key,
-      ]);
+      const { rows } = await query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', key);
       return rows[0]?.locked === true;
     },
     async unlock(key) {
-      const client = await connect();
-      await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]);
+      await query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', key);
     },
     async end() {
+      ended = true;
+      await queue;
       const current = session;
       session = null;
       if (current !== null) await (await current.catch(() => null))?.end();
