@@ -1,7 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
+import type { Hono } from 'hono';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
+import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
+import type { StoreHandle } from '../../src/persistence/store.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { runConnection } from '../../src/runner/connectionRunner.ts';
 import { createServerApp } from '../../src/server/app.ts';
@@ -76,6 +81,34 @@ async function arrangeTenant(
 
 const card = (page: Page, connectionId: string) =>
   page.locator(`[data-testid="connection-card"][data-connection-id="${connectionId}"]`);
+
+/** Serves `app`, opens the admin page in Chromium at `width` and signs in; the page's errors must stay none. */
+async function withSignedInPage(
+  app: Hono,
+  store: StoreHandle,
+  width: number,
+  use: (page: Page, requests: string[]) => Promise<void>,
+): Promise<void> {
+  const server = await startServer({ app, store, port: 0, host: '127.0.0.1' });
+  let browser: Browser | undefined;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const requests: string[] = [];
+    page.on('request', (request) => requests.push(`${request.method()} ${new URL(request.url()).pathname}`));
+    await page.goto(`${server.url}/admin`);
+    await page.getByTestId('token-input').fill(TOKEN);
+    await page.getByTestId('login-button').click();
+    await page.getByTestId('dashboard').waitFor();
+    await use(page, requests);
+    expect(pageErrors).toEqual([]);
+  } finally {
+    await browser?.close();
+    await server.close();
+  }
+}
 
 describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
   it('signs in, shows each connection state, syncs, shows the new audit row, expands its conflict and pages a long list', async () => {
@@ -194,4 +227,79 @@ describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
     }
     // Two simulators' worth of sync, a browser start and a page: slow on a busy machine.
   }, 120_000);
+
+  it('with no tenants: names the real command, turns the tenant forms off and says the lists are empty', async () => {
+    const opened = await openMemoryStore();
+    if (!opened.ok) throw new Error(opened.error.message);
+    const store = opened.value;
+    const runner = {
+      store,
+      clock: () => new Date(),
+      owner: formatLeaseOwner({ host: 'test', pid: process.pid, id: randomUUID() }),
+      newCycleId: randomUUID,
+    };
+    try {
+      const app = createServerApp({ store, runner, adminToken: TOKEN });
+      await withSignedInPage(app, store, 1360, async (page, requests) => {
+        await expect.poll(() => page.getByTestId('tenant-name').textContent()).toMatch(/^No tenants yet/);
+        expect(await page.getByTestId('tenant-name').textContent()).toContain('crm-sync tenant add');
+        for (const testid of ['tenant-select', 'tenant-interval-input', 'tenant-set-interval']) {
+          expect(await page.getByTestId(testid).isDisabled(), testid).toBe(true);
+        }
+        expect(await page.locator('#no-connections').isVisible()).toBe(true);
+        expect(await page.locator('#audit-empty').isVisible()).toBe(true);
+        expect(requests.filter((r) => r.includes('/null'))).toEqual([]);
+      });
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
+  it('keeps Sign out on screen beside tenant names of 200 characters', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 1 } });
+    try {
+      const words = 'Harbour Lettings and Property Management of the North West '.repeat(4).slice(0, 200);
+      for (const name of [words, `A${'x'.repeat(199)}`]) {
+        const created = await h.store.createTenant({ name, syncIntervalSeconds: 900 });
+        if (!created.ok) throw new Error(created.error.message);
+      }
+      const app = createServerApp({ store: h.store, runner: h.deps, adminToken: TOKEN });
+      await withSignedInPage(app, h.store, 1400, async (page) => {
+        const select = page.getByTestId('tenant-select');
+        expect(await select.locator('option').count()).toBe(3);
+        for (const option of await select.locator('option').all()) {
+          await select.selectOption((await option.getAttribute('value')) ?? '');
+          const width = await page.evaluate<number>('document.documentElement.scrollWidth');
+          expect(width).toBeLessThanOrEqual(1400);
+          const signOut = await page.getByTestId('sign-out').boundingBox();
+          expect(signOut && signOut.x + signOut.width).toBeLessThanOrEqual(1400);
+        }
+      });
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+
+  it('tells a connection stopped on refused credentials to get new ones, not to retry the same', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 5 } });
+    try {
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      const good = credentialsSchema.parse(h.sim.credentials);
+      await h.store.setConnectionCredentials({ ...ref, credentials: { ...good, clientSecret: 'revoked' } });
+      const ran = await h.run();
+      if (!ran.ok || ran.value.state !== 'error')
+        throw new Error(`should stop in error: ${JSON.stringify(ran)}`);
+      const app = createServerApp({ store: h.store, runner: h.deps, adminToken: TOKEN });
+      await withSignedInPage(app, h.store, 1360, async (page) => {
+        const lastError = card(page, h.connectionId).getByTestId('connection-last-error');
+        await expect.poll(() => lastError.textContent()).toMatch(/auth_failed/);
+        const text = await lastError.textContent();
+        expect(text).toContain('crm-sync connection set-credentials');
+        expect(text).toContain('--provider reapit');
+        expect(text).not.toMatch(/press Retry to resume/);
+      });
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
 });

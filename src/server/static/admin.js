@@ -102,14 +102,30 @@ function renderTenantPicker() {
 
 async function selectTenant(tenantId) {
   session.tenantId = tenantId;
+  session.connections = [];
   session.expanded.clear();
   byId('connections').replaceChildren();
   byId('audit-body').replaceChildren();
   const tenant = session.tenants.find((t) => t.id === tenantId);
-  byId('tenant-name').textContent = tenant?.name ?? 'No tenants yet (crm-sync tenant create)';
+  byId('tenant-name').textContent = tenant?.name ?? 'No tenants yet (crm-sync tenant add NAME)';
   byId('tenant-interval').textContent = tenant?.interval ?? '—';
   byId('tenant-interval-input').value = tenant?.interval ?? '';
-  if (tenantId === null) return;
+  // Without a tenant there is nothing to pick or set (the interval form would PATCH /tenants/null), and the
+  // lists say they are empty rather than showing nothing.
+  const none = tenantId === null;
+  for (const control of [
+    byId('tenant-select'),
+    ...byId('tenant-interval-form').elements,
+    byId('audit-connection'),
+  ])
+    control.disabled = none;
+  if (none) {
+    renderAuditFilter();
+    byId('no-connections').hidden = false;
+    byId('audit-more').hidden = true;
+    byId('audit-empty').hidden = false;
+    return;
+  }
   byId('tenant-select').value = tenantId;
   sessionStorage.setItem(TENANT_KEY, tenantId);
   await refreshConnections();

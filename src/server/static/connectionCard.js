@@ -135,15 +135,24 @@ function lastErrorLines(connection) {
   const error = connection.lastError;
   if (error === null) return [el('span', { class: 'muted', text: 'none' })];
   const status = error.status === null ? '' : ` ${error.status}`;
-  const retry =
-    connection.state === 'backoff'
-      ? `retrying: attempt ${connection.attempt}, resumes ${formatInstant(connection.resumeAt)}`
-      : connection.state === 'error'
-        ? `stopped (${connection.errorReason ?? error.kind}): press Retry to resume ${connection.resumePhase ?? ''}`
-        : '';
+  const next = nextStep(connection, error);
   return [
     el('span', { class: 'error', text: `${error.kind}${status} in ${error.phase}: ${error.message}` }),
     el('br'),
-    el('span', { class: 'muted', text: `${formatInstant(error.at)}${retry === '' ? '' : ` · ${retry}`}` }),
+    el('span', { class: 'muted', text: `${formatInstant(error.at)}${next === '' ? '' : ` · ${next}`}` }),
   ];
+}
+
+/** What happens after the last error, or what it takes to go on. */
+function nextStep(connection, error) {
+  if (connection.state === 'backoff')
+    return `retrying: attempt ${connection.attempt}, resumes ${formatInstant(connection.resumeAt)}`;
+  if (connection.state !== 'error') return '';
+  // Retrying with the credentials the CRM refused fails again, and this page cannot change them.
+  if (connection.errorReason === 'auth_failed')
+    return (
+      'stopped (auth_failed): the CRM refused the credentials; set new ones with crm-sync connection ' +
+      `set-credentials --tenant … --provider ${connection.provider} --credentials …, then press Retry`
+    );
+  return `stopped (${connection.errorReason ?? error.kind}): press Retry to resume ${connection.resumePhase ?? ''}`;
 }
