@@ -91,9 +91,19 @@ export interface LeaseStore {
 
 /** Persisted machine snapshots, one per connection. */
 export interface SnapshotStore {
-  /** Upsert; one statement, cheap enough for every transition. */
+  /**
+   * Upsert; one statement, cheap enough for every transition. With `leaseOwner`, written only while that owner
+   * holds the connection's lease (`lease_lost` otherwise): a run that lost its lease cannot overwrite the
+   * snapshot of the worker that took over.
+   */
   saveSnapshot(
-    ref: ConnectionRef & { machineVersion: string; snapshot: unknown; stateValue: unknown; now: Date },
+    ref: ConnectionRef & {
+      machineVersion: string;
+      snapshot: unknown;
+      stateValue: unknown;
+      now: Date;
+      leaseOwner?: string;
+    },
   ): StoreResult<void>;
   /** `null` before the first save. */
   loadSnapshot(ref: ConnectionRef): StoreResult<SnapshotRecord | null>;

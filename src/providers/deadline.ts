@@ -29,7 +29,11 @@ export class Deadline {
   /** `work`, or a rejection with the abort reason as soon as the deadline passes or the caller aborts. */
   race<T>(work: Promise<T>): Promise<T> {
     const { signal } = this.controller;
-    if (signal.aborted) return Promise.reject(signal.reason);
+    if (signal.aborted) {
+      // `work` was started all the same (a fetch given the aborted signal rejects): nobody else awaits it.
+      work.catch(() => {});
+      return Promise.reject(signal.reason);
+    }
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => reject(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });

@@ -127,23 +127,68 @@ async function leaseAndDrive(
   ref: ConnectionRef,
   mode: RunMode,
 ): Promise<Result<RunOutcome, RunError>> {
-  const { store, clock, owner } = deps;
+  const { store, owner } = deps;
   if (deps.stopping?.aborted) return err(stoppingError());
   const ttlMs = deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
   const connection = await leaseConnection(deps, ref);
   if (!connection.ok) return connection;
-  const heartbeat = setInterval(() => {
-    void store.heartbeatLease({ ...ref, owner, ttlMs, now: clock() });
-  }, ttlMs / 3);
+  const lost = new AbortController();
+  const heartbeat = keepLease(deps, ref, ttlMs, lost);
   try {
     const provider = await providerFor(deps, connection.value);
     if (!provider.ok) return provider;
-    return await drive(deps, connection.value, provider.value, mode);
+    return await drive(deps, connection.value, provider.value, mode, lost);
   } finally {
     clearInterval(heartbeat);
     await store.releaseLease({ ...ref, owner });
   }
 }
+
+/**
+ * Renews the lease every third of its time, and aborts `lost` once it may no longer be ours: the store says
+ * another owner holds it; this process was paused past two thirds of it (a renewal came that late: a stopped
+ * process, a stalled VM); or renewals failed for that long (the database out of this process's reach, not
+ * necessarily out of another worker's). Either leaves a third of the lease to stop in before another worker may
+ * take it. A run that went on would write to the CRM beside the worker that took over: twice the creates. A slow
+ * renewal still pending is not a loss: the database is slow for every worker alike.
+ */
+function keepLease(
+  deps: RunnerDeps,
+  ref: ConnectionRef,
+  ttlMs: number,
+  lost: AbortController,
+): ReturnType<typeof setInterval> {
+  const { store, clock, owner } = deps;
+  const everyMs = ttlMs / 3;
+  const limitMs = ttlMs - everyMs;
+  let tickedAt = clock().getTime();
+  let renewedAt = tickedAt;
+  return setInterval(() => {
+    const now = clock();
+    // Checked before anything else this turn runs: a process resumed after a pause hears of it first here.
+    const paused = now.getTime() - tickedAt >= limitMs;
+    tickedAt = now.getTime();
+    if (paused) {
+      lost.abort();
+      return;
+    }
+    void store.heartbeatLease({ ...ref, owner, ttlMs, now }).then(
+      (renewed) => {
+        if (renewed.ok) renewedAt = Math.max(renewedAt, now.getTime());
+        else if (renewed.error.kind === 'lease_lost' || clock().getTime() - renewedAt >= limitMs)
+          lost.abort();
+      },
+      () => {
+        if (clock().getTime() - renewedAt >= limitMs) lost.abort();
+      },
+    );
+  }, everyMs);
+}
+
+const leaseLostError = (connectionId: string): RunError => ({
+  kind: 'lease_held',
+  message: `the lease on connection ${connectionId} could not be renewed in time, so another worker may hold it: this run stopped without writing more; whoever holds the lease resumes the cycle`,
+});
 
 async function providerFor(deps: RunnerDeps, connection: Connection): Promise<Result<CrmProvider, RunError>> {
   const entry = getProvider(connection.provider);
@@ -185,8 +230,13 @@ async function drive(
   connection: Connection,
   provider: CrmProvider,
   mode: RunMode,
+  lease: AbortController,
 ): Promise<Result<RunOutcome, RunError>> {
   const { store, clock } = deps;
+  const leaseLost = lease.signal;
+  const onLeaseLost = () => lease.abort();
+  // Either ends the run where it was last persisted: the process stopping, or the lease lost.
+  const halt = deps.stopping === undefined ? leaseLost : AbortSignal.any([deps.stopping, leaseLost]);
   const ref = { tenantId: connection.tenantId, connectionId: connection.id };
   const stored = await store.loadSnapshot(ref);
   if (!stored.ok) return err({ kind: 'store', message: stored.error.message });
@@ -246,23 +296,27 @@ async function drive(
   const subscription = actor.subscribe((snapshot) => {
     // What a phase does once the process is stopping (its calls aborted, its limiter closed) is not the CRM's
     // or the store's answer: the machine stays where it was last persisted.
-    if (deps.stopping?.aborted) return;
+    if (halt.aborted) return;
     const state = snapshot.value as ConnectionState;
     deps.onTransition?.({ connectionId: connection.id, state, context: snapshot.context });
     const persisted = toPersisted(actor);
     writes.push(async () => {
+      // Written only under our lease: once it is lost the snapshot is the new holder's to write.
       const saved = await store.saveSnapshot({
         ...ref,
         machineVersion: String(persisted.machineVersion),
         snapshot: persisted.snapshot,
         stateValue: state,
         now: clock(),
+        leaseOwner: deps.owner,
       });
-      if (!saved.ok) throw new Error(`saving the machine snapshot failed: ${saved.error.message}`);
+      if (!saved.ok && saved.error.kind === 'lease_lost') onLeaseLost();
+      else if (!saved.ok) throw new Error(`saving the machine snapshot failed: ${saved.error.message}`);
     });
     if (state === 'error' && previous !== 'error') {
       const context = snapshot.context;
       writes.push(async () => {
+        if (leaseLost.aborted) return;
         const audited = await failedCycleAudit(store, context, clock());
         if (!audited.ok) throw new Error(`writing the failure audit failed: ${audited.error.message}`);
       });
@@ -285,6 +339,9 @@ async function drive(
   const entered = actor.getSnapshot().value as ConnectionState;
   if (firstPhase === null && !settledStates.has(entered)) firstPhase = entered as Phase;
 
+  // Stopped in the same turn the lease is found lost, before a pending CRM answer lets the phase send more.
+  const stopOnLoss = () => actor.stop();
+  leaseLost.addEventListener('abort', stopOnLoss, { once: true });
   let stopped = false;
   try {
     await waitFor(
@@ -293,19 +350,20 @@ async function drive(
         const state = s.value as ConnectionState;
         return settledStates.has(state) || (mode === 'phase' && state !== firstPhase);
       },
-      deps.stopping === undefined ? {} : { signal: deps.stopping },
+      { signal: halt },
     );
   } catch (error) {
-    if (!deps.stopping?.aborted) throw error;
+    if (!halt.aborted) throw error;
     stopped = true;
   } finally {
     subscription.unsubscribe();
+    leaseLost.removeEventListener('abort', stopOnLoss);
   }
   if (stopped) {
     // The transitions before the stop are real; stopping the actor aborts the phase it is in.
     await writes.flush();
     actor.stop();
-    return err(stoppingError());
+    return err(leaseLost.aborted ? leaseLostError(connection.id) : stoppingError());
   }
   const final = actor.getSnapshot();
   // Persist the final snapshot before stopping: a stopped actor's snapshot is not restorable.

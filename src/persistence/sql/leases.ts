@@ -147,12 +147,16 @@ export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
     saveSnapshot: (ref) =>
       guarded(
         async () => {
-          await client.query(
+          const owner = ref.leaseOwner ?? null;
+          const { rows } = await client.query(
             `INSERT INTO machine_snapshots (connection_id, tenant_id, machine_version, snapshot, state_value, updated_at)
-             VALUES ($2, $1, $3, $4::jsonb, $5::jsonb, $6)
+             SELECT $2, $1, $3, $4::jsonb, $5::jsonb, $6
+             WHERE $7::text IS NULL OR EXISTS (
+               SELECT 1 FROM connections WHERE tenant_id = $1 AND id = $2 AND lease_owner = $7::text)
              ON CONFLICT (connection_id) DO UPDATE SET machine_version = excluded.machine_version,
                snapshot = excluded.snapshot, state_value = excluded.state_value, updated_at = excluded.updated_at
-             WHERE machine_snapshots.tenant_id = excluded.tenant_id`,
+             WHERE machine_snapshots.tenant_id = excluded.tenant_id
+             RETURNING 1 AS saved`,
             [
               ref.tenantId,
               ref.connectionId,
@@ -160,8 +164,15 @@ export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
               json(ref.snapshot),
               json(ref.stateValue),
               ref.now,
+              owner,
             ],
           );
+          if (owner !== null && rows.length === 0) {
+            return err({
+              kind: 'lease_lost',
+              message: `lease on connection ${ref.connectionId} is no longer held by ${owner}: snapshot not saved`,
+            });
+          }
           return ok(undefined);
         },
         { not_found: `connection ${ref.connectionId} not found` },

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { canonicalContactSchema } from '../../src/core/schemas.ts';
+import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
+import { runConnection } from '../../src/runner/connectionRunner.ts';
+import { createSyncHarness } from '../support/syncHarness.ts';
+
+const LEADS = 60;
+const must = <T>(r: { ok: true; value: T } | { ok: false; error: { message: string } }): T => {
+  if (!r.ok) throw new Error(r.error.message);
+  return r.value;
+};
+
+/**
+ * A run that cannot renew its lease in time (its process paused past the lease, or the database out of reach)
+ * stops where it was last persisted, writing nothing more to the CRM or the store: another worker may already
+ * hold the lease and resume the cycle, and two runs pushing side by side created people twice.
+ */
+describe('a run whose lease ran out while it pushed', () => {
+  it('stops writing, and the worker that takes over finishes the cycle with every lead created once', async () => {
+    let aheadMs = 0;
+    const clock = () => new Date(Date.now() + aheadMs);
+    const h = await createSyncHarness('reapit', {
+      simulator: { contacts: 5, seed: 2, latencyMs: 40 },
+      runner: {
+        clock,
+        leaseTtlMs: 1_500,
+        // The process "pauses" past its lease once the first creates are out: its clock jumps ahead.
+        onPushProgress: ({ done }) => {
+          if (done > 0) aheadMs = 10 * 60_000;
+        },
+      },
+    });
+    try {
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      must(await h.run());
+      const leads = Array.from({ length: LEADS }, (_, i) => ({
+        id: randomUUID(),
+        contact: canonicalContactSchema.parse({
+          firstName: `Lead${String.fromCharCode(65 + (i % 26))}${String.fromCharCode(65 + Math.floor(i / 26))}`,
+          lastName: `Okonkwo${i}`,
+          email: `lead${i}@example.org`,
+          marketingConsent: 'grant',
+        }),
+      }));
+      must(await h.store.upsertContacts({ tenantId: h.tenantId, contacts: leads, now: clock() }));
+      const leadCopies = async () =>
+        (await h.sim.control.records()).filter((r) => /lead\d+@example\.org/.test(JSON.stringify(r)));
+
+      const paused = await h.run();
+      expect(paused).toMatchObject({ ok: false, error: { kind: 'lease_held' } });
+      if (paused.ok) return;
+      expect(paused.error.message).toMatch(/could not be renewed in time/);
+      const createdBeforeTakeover = (await leadCopies()).length;
+      expect(createdBeforeTakeover).toBeLessThan(LEADS);
+      // It wrote no snapshot past the loss: the cycle is still in pushing for whoever takes over.
+      expect(must(await h.store.loadSnapshot(ref))?.stateValue).toBe('pushing');
+
+      const other = {
+        ...h.deps,
+        owner: formatLeaseOwner({ host: 'other', pid: 2, id: randomUUID() }),
+        leaseTtlMs: 60_000,
+      };
+      delete other.onPushProgress;
+      const taken = must(await runConnection(other, ref));
+      expect(taken.state).toBe('idle');
+      const copies = await leadCopies();
+      expect(copies).toHaveLength(LEADS);
+      const emails = copies.map((r) => JSON.stringify(r).match(/lead\d+@example\.org/)?.[0]);
+      expect(new Set(emails).size).toBe(LEADS);
+    } finally {
+      await h.close();
+    }
+  });
+});
