@@ -81,7 +81,10 @@ export function createPushPhase(deps: PhaseDeps) {
       await must(store.addCycleNotes({ ...ref, notes: [failureNote('pushing', stop)] }), clock);
       throw stop;
     }
-    return totals;
+    // The cycle's writes, not this run's: a push resumed after a crash or a backoff sent only the rest, and the
+    // status and the audit entry must give one figure (the audit counts the same notes).
+    const written = await must(store.cycleNoteTotals(ref), clock);
+    return { sent: written.created + written.updated, deferred: totals.deferred };
   };
 }
 

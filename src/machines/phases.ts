@@ -93,6 +93,7 @@ export const pushPhaseInputSchema = z.strictObject({
 export type PushPhaseInput = z.infer<typeof pushPhaseInputSchema>;
 
 export interface PushPhaseOutput {
+  /** CRM writes the cycle made, over every run of its push phase. */
   sent: number;
   /** Writes left for the next cycle (precondition failed, conflict). */
   deferred: number;

@@ -64,6 +64,10 @@ describe('a run whose lease ran out while it pushed', () => {
       delete other.onPushProgress;
       const taken = must(await runConnection(other, ref));
       expect(taken.state).toBe('idle');
+      // One figure for the cycle's writes, over both runs of its push: the status's and the audit's.
+      expect(taken.context.lastAudit?.counts.sent).toBe(LEADS);
+      const [audit] = must(await h.store.listAudit({ ...ref, limit: 1 })).entries;
+      expect(audit?.body.written.created).toBe(LEADS);
       const copies = await leadCopies();
       expect(copies).toHaveLength(LEADS);
       const emails = copies.map((r) => JSON.stringify(r).match(/lead\d+@example\.org/)?.[0]);
