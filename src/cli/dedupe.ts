@@ -36,20 +36,29 @@ interface Table {
 
 function readCsv(file: string): Table {
   const text = readTextFile(file);
+  let header: string[];
+  let body: string[][];
   try {
-    const [header = [], ...body]: string[][] = parse(text, {
+    [header = [], ...body] = parse(text, {
       ltrim: true,
       rtrim: true,
       skip_empty_lines: true,
       bom: true,
+      // Files joined from two exports may end lines both ways; the parser otherwise keeps the first line's.
+      record_delimiter: ['\r\n', '\n'],
     });
-    return {
-      columns: header,
-      rows: body.map((cells) => Object.fromEntries(header.map((c, i) => [c, cells[i] ?? '']))),
-    };
   } catch (error) {
     throw new UsageError(`cannot parse ${file} as CSV: ${(error as Error).message.split('\n')[0]}`);
   }
+  if (header.length === 0) throw new UsageError(`${file} is empty: expected a header row`);
+  const repeated = header.find((column, i) => header.indexOf(column) !== i);
+  // Which of two same-named columns a mapping means cannot be told.
+  if (repeated !== undefined)
+    throw new UsageError(`column "${repeated}" appears twice in the header of ${file}`);
+  return {
+    columns: header,
+    rows: body.map((cells) => Object.fromEntries(header.map((c, i) => [c, cells[i] ?? '']))),
+  };
 }
 
 function dedupeCsv({ columns, rows }: Table, idColumn: string, specs: string[]): string {
@@ -70,13 +79,17 @@ function dedupeCsv({ columns, rows }: Table, idColumn: string, specs: string[]):
   return `id,cluster\n${lines.join('\n')}\n`;
 }
 
-/** The output pairs ids, so two rows under one id could not be told apart: refused, naming the first repeat. */
+/**
+ * The output pairs ids, so two rows under one id (or without one) could not be told apart: refused, naming the
+ * first such row.
+ */
 function refuseRepeatedIds(rows: readonly Record<string, string>[], idColumn: string): void {
   const rowOf = new Map<string, number>();
   for (const [index, row] of rows.entries()) {
     const id = row[idColumn] ?? '';
-    const earlier = rowOf.get(id);
     // Data rows are numbered as in a spreadsheet: the header is row 1.
+    if (id === '') throw new UsageError(`row ${index + 2} has no ${idColumn}; each row needs its own`);
+    const earlier = rowOf.get(id);
     if (earlier !== undefined)
       throw new UsageError(
         `rows ${earlier + 2} and ${index + 2} have the same ${idColumn} "${id}"; each row needs its own`,

@@ -59,6 +59,28 @@ describe('crm-sync dedupe', () => {
     expect(stderr).toMatch(/rows 2 and 4 have the same ref "x1"/);
   });
 
+  it.each([
+    ['an empty file', '', /empty\.csv is empty: expected a header row/],
+    ['a column named twice', 'ref,first,first\nx1,Ann,Bo\n', /column "first" appears twice in the header/],
+    ['a row without an id', 'ref,first\nx1,Ann\n,Bob\n', /row 3 has no ref; each row needs its own/],
+  ])('exits 2 with one line for %s', (_, text, message) => {
+    const file = join(tempDirs('dedupe-')(), 'empty.csv');
+    writeFileSync(file, text);
+    const { code, stderr } = run(file, '--id', 'ref', '--map', 'firstName=first');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('reads a file whose lines end both ways (two exports joined)', () => {
+    const joined = join(tempDirs('dedupe-')(), 'joined.csv');
+    writeFileSync(joined, 'ref,first,last\r\nx1,Ann,Nowak\r\nx2,Ann,Nowak\nx3,Bob,Ashworth\n');
+    const { code, stdout } = run(joined, '--id', 'ref', '--map', 'firstName=first', 'lastName=last');
+    expect(code).toBe(0);
+    expect(stdout.split('\n')[0]).toBe('id,cluster');
+    expect(stdout.trim().split('\n')).toHaveLength(4);
+  });
+
   it('exits 2 when the file cannot be read', () => {
     const { code, stderr } = run(
       join(tmpdir(), 'missing-dedupe.csv'),
