@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type CanonicalContact, canonicalContactSchema } from '../core/schemas.ts';
+import { type CanonicalContact, identifiableContactSchema } from '../core/schemas.ts';
 import type { Link, StoredContact } from '../persistence/records.ts';
 import type { ProviderName } from '../providers/provider.ts';
 import { must, requireTenant, withApp } from './app.ts';
@@ -11,15 +11,6 @@ import { type Column, clip, formatTable, plural, print } from './output.ts';
 const PAGE = 500;
 /** Matched lines listed in human output; `--json` has them all. */
 const LISTED_MATCHES = 20;
-
-/**
- * A contact to import: a canonical contact that names or reaches someone. One without a name, e-mail or phone
- * would be a blank record in the tenant's CRMs, which most refuse (Alto wants a surname).
- */
-const importedContactSchema = canonicalContactSchema.refine(
-  (c) => [c.firstName, c.lastName, c.email, c.mobilePhone, c.homePhone, c.workPhone].some((v) => v !== null),
-  'expected at least a name, an e-mail address or a phone number',
-);
 
 /** `contact list|import`: a tenant's local contacts, and leads that begin in NurtureHub. */
 export function registerContact(program: Command): void {
@@ -74,7 +65,7 @@ export function registerContact(program: Command): void {
     .argument('<file>', 'JSONL file: one canonical contact object per line')
     .option('--json', 'print {created, matched} with line numbers as JSON')
     .action(async (file: string, flags: { tenant: string; json?: boolean }) => {
-      const lines = readJsonLines(file, importedContactSchema);
+      const lines = readJsonLines(file, identifiableContactSchema);
       await withApp(
         'contact import',
         async ({ store, clock }) => {

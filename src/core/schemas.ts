@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { normalisePhone } from './normalise/phone.ts';
 import { isStorableText, UNSTORABLE_TEXT } from './storableText.ts';
 
 /**
@@ -87,6 +88,19 @@ const shape = Object.fromEntries(contactFields.map((f) => [f, contactFieldTable[
 export const canonicalContactSchema = z.strictObject(shape);
 export type CanonicalContact = z.output<typeof canonicalContactSchema>;
 export type CanonicalContactInput = z.input<typeof canonicalContactSchema>;
+
+/**
+ * A contact that names or reaches someone: a name, an e-mail address, or a phone number that reads as one (`abc`
+ * does not). A blank one would be a blank record in the tenant's CRMs, which refuse it on every cycle (Reapit:
+ * "surname cannot be cleared"). Checked where NurtureHub makes or edits a contact: `contact import`, the admin
+ * API's contact edit.
+ */
+export const identifiableContactSchema = canonicalContactSchema.refine(
+  (c) =>
+    [c.firstName, c.lastName, c.email].some((v) => v !== null) ||
+    [c.mobilePhone, c.homePhone, c.workPhone].some((phone) => normalisePhone(phone) !== null),
+  'expected at least a name, an e-mail address or a phone number',
+);
 
 /** A subset of fields with new values: what a patch to either side carries. */
 export type ContactPatch = Partial<CanonicalContact>;

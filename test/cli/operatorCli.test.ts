@@ -263,7 +263,8 @@ describe('crm-sync operator commands', () => {
 
       // A line naming no one, and a file that is not UTF-8: refused whole, before the database is opened.
       const blank = join(dir, '..', 'blank.jsonl');
-      writeFileSync(blank, '{"firstName":"Ann"}\n{}\n');
+      // A phone that reads as no number (`abc`) reaches nobody either.
+      writeFileSync(blank, '{"firstName":"Ann"}\n{}\n{"mobilePhone":"abc"}\n');
       const latin1 = join(dir, '..', 'latin1.jsonl');
       writeFileSync(latin1, Buffer.from('{"firstName":"Zo\xeb","lastName":"Bin"}\n', 'latin1'));
       const [blankRun, latin1Run] = await Promise.all([
@@ -274,6 +275,9 @@ describe('crm-sync operator commands', () => {
       expect(blankRun.code).toBe(2);
       expect(blankRun.stderr).toMatch(
         /blank\.jsonl:2: expected at least a name, an e-mail address or a phone number/,
+      );
+      expect(blankRun.stderr).toMatch(
+        /blank\.jsonl:3: expected at least a name, an e-mail address or a phone number/,
       );
       expectUsageError(latin1Run, /latin1\.jsonl is not UTF-8 text/);
 

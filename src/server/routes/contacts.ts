@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { matchKeys } from '../../core/dedup/blocking.ts';
 import { toMatchRecord } from '../../core/dedup/matchRecord.ts';
 import { ok } from '../../core/result.ts';
-import { applyContactEdit, canonicalContactSchema, contactEditSchema } from '../../core/schemas.ts';
+import { applyContactEdit, contactEditSchema, identifiableContactSchema } from '../../core/schemas.ts';
 import {
   CONFLICTING_REPEAT,
   conflictingRepeats,
@@ -74,16 +74,6 @@ export const contactPatchBodySchema = (now: Date) =>
           ctx.addIssue({ code: 'custom', path: [field], message: FUTURE_EVENT });
       }
     });
-
-/**
- * A contact as an edit leaves it: still naming or reaching someone. A blank one would be pushed to the CRMs,
- * which refuse it (Reapit: "surname cannot be cleared") on every cycle. The rule `contact import` applies to new
- * leads; keep in sync with `importedContactSchema` in src/cli/contact.ts, which does not export it.
- */
-const editedContactSchema = canonicalContactSchema.refine(
-  (c) => [c.firstName, c.lastName, c.email, c.mobilePhone, c.homePhone, c.workPhone].some((v) => v !== null),
-  'expected at least a name, an e-mail address or a phone number',
-);
 
 /** A local contact as the API shows it. */
 export interface ContactView {
@@ -185,7 +175,12 @@ export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
       if (!found.ok) return storeFailure(c, found.error);
       const [stored] = found.value;
       if (stored === undefined) return fail(c, 404, `contact ${contactId} not found`);
-      const merged = validate(c, editedContactSchema, applyContactEdit(stored.contact, patch.value), 'body');
+      const merged = validate(
+        c,
+        identifiableContactSchema,
+        applyContactEdit(stored.contact, patch.value),
+        'body',
+      );
       if (!merged.ok) return merged.error;
       const contact = merged.value;
       const saved = await store.transaction(async (tx) => {
