@@ -33,6 +33,8 @@ export interface App {
 
 export type AppError =
   | { kind: 'env' | 'store'; message: string }
+  /** The database could not be reached (down, restarting, or a wrong host): a retry may succeed. */
+  | { kind: 'unreachable'; message: string }
   /** Another live process holds the embedded database; `openThroughHolder` may still reach it. */
   | { kind: 'locked'; message: string; holder: LockHolder };
 
@@ -53,7 +55,7 @@ export async function openApp(params: {
     return err(
       error.kind === 'locked'
         ? { kind: 'locked', message: error.message, holder: error.holder }
-        : { kind: 'store', message: error.message },
+        : { kind: error.kind === 'unreachable' ? 'unreachable' : 'store', message: error.message },
     );
   }
   const limiters = new Map<string, ConnectionLimiter>();

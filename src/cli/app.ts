@@ -1,6 +1,6 @@
 import { parseInterval } from '../core/interval.ts';
 import type { Result } from '../core/result.ts';
-import { type App, type HolderApp, openApp, openThroughHolder } from '../main.ts';
+import { type App, type AppError, type HolderApp, openApp, openThroughHolder } from '../main.ts';
 import type { Connection, Tenant } from '../persistence/records.ts';
 import type { Store, StoreError } from '../persistence/store.ts';
 import type { ProviderName } from '../providers/provider.ts';
@@ -45,7 +45,7 @@ export async function withApp<T>(
       await app.close();
     }
   }
-  if (opened.error.kind !== 'locked') throw new UsageError(opened.error.message);
+  if (opened.error.kind !== 'locked') throw openFailure(opened.error);
   const { holder } = opened.error;
   if (options.ownDatabaseOnly !== undefined) {
     throw new UsageError(
@@ -68,11 +68,19 @@ export async function withApp<T>(
 export async function openOwnApp(command: 'serve' | 'worker'): Promise<App> {
   const opened = await openApp({ command: `crm-sync ${command}` });
   if (opened.ok) return opened.value;
-  if (opened.error.kind !== 'locked') throw new UsageError(opened.error.message);
+  if (opened.error.kind !== 'locked') throw openFailure(opened.error);
   const { holder } = opened.error;
   throw new UsageError(
     `cannot start ${command}: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt}) holds the database, and one process serves it at a time; stop it first`,
   );
+}
+
+/**
+ * Why the app could not be opened, as the exit code tells it: a database out of reach (down, restarting, or a
+ * wrong host: a retry may succeed) is a failure of a well-formed command (1); anything else is configuration (2).
+ */
+function openFailure(error: Exclude<AppError, { kind: 'locked' }>): Error {
+  return error.kind === 'unreachable' ? new CommandFailed(error.message) : new UsageError(error.message);
 }
 
 /** The value of a store call, or `CommandFailed` with the store's message. */
