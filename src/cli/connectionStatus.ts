@@ -7,7 +7,7 @@ import type { Connection, Tenant } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
 import type { CursorPosition, ProviderName } from '../providers/provider.ts';
 import { must } from './app.ts';
-import { clip, formatCursor, formatInstant, formatTable } from './output.ts';
+import { clip, formatCursor, formatInstant, formatTable, shellWord } from './output.ts';
 
 const isOwnerGone = ownerGoneOnHost(hostname(), isPidAlive);
 
@@ -149,10 +149,11 @@ function explain(r: ConnectionStatus): string[] {
     );
   }
   if (r.state === 'error') {
+    const tenant = shellWord(r.tenant);
     const next =
       r.errorReason === 'auth_failed'
-        ? `crm-sync connection set-credentials, then crm-sync retry --tenant ${r.tenant} --provider ${r.provider}`
-        : `crm-sync retry --tenant ${r.tenant} --provider ${r.provider}`;
+        ? `crm-sync connection set-credentials, then crm-sync retry --tenant ${tenant} --provider ${r.provider}`
+        : `crm-sync retry --tenant ${tenant} --provider ${r.provider}`;
     lines.push(`stopped (${r.errorReason ?? 'error'}); to continue: ${next}`);
   }
   return lines;

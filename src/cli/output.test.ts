@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { formatTable, printJsonStreamed } from './output.ts';
+import { formatTable, printJsonStreamed, shellWord } from './output.ts';
 
 /** Keeps what is written to stdout from now on, call by call, instead of writing it. */
 function captureStdout(): string[] {
@@ -84,5 +85,16 @@ describe('formatTable', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('shellWord', () => {
+  it('gives back what a shell reads as the same one word', () => {
+    const names = ['acme', 'Smith & Co', '<img src=x> & "quotes"', "O'Brien Lettings", '$(rm -rf ~)', 'Zoë'];
+    for (const name of names) {
+      const echoed = spawnSync('sh', ['-c', `printf %s ${shellWord(name)}`], { encoding: 'utf8' });
+      expect(echoed.stdout).toBe(name);
+    }
+    expect(shellWord('acme-lettings')).toBe('acme-lettings');
   });
 });

@@ -58,6 +58,15 @@ export function clip(text: string, max: number): string {
 }
 
 /** `1 contact` / `2 contacts`. */
+/**
+ * `text` as one word a POSIX shell reads back unchanged: as it is when it holds only safe characters, else in
+ * single quotes. For commands printed to be pasted: a tenant named `<a> & "b"` would otherwise redirect and
+ * background.
+ */
+export function shellWord(text: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
 export const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
 /**
