@@ -78,7 +78,9 @@ function poolClient(pool: pg.Pool, sessionLocks: SessionLocks): SqlClient {
 
 /**
  * Advisory locks on one dedicated session per process: when the process dies its connection drops,
- * the server releases every lock it held, and other workers may take over its leases at once.
+ * the server releases every lock it held, and a run asked for directly (`crm-sync sync`, Sync now) may take over
+ * its leases at once. The schedulers do not: they select only connections without a live lease, so a dead
+ * worker's connections wait for their leases to expire (60 s).
  */
 export function dedicatedSessionLocks(config: pg.ClientConfig): SessionLocks & { end(): Promise<void> } {
   let session: Promise<pg.Client> | null = null;

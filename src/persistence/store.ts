@@ -78,9 +78,10 @@ export interface TenantStore {
 /** One run per connection at a time. */
 export interface LeaseStore {
   /**
-   * Take the connection's lease for `ttlMs` (≤ 60 s). Succeeds when the lease is free, expired or
-   * already ours; takes over at once when the holder is known to be gone (same host, dead pid; or,
-   * on Postgres, its session advisory lock was released). Otherwise `lease_held` naming the holder.
+   * Take the connection's lease for `ttlMs` (≤ 60 s). Succeeds when the lease is free or expired (a live one is
+   * held, by this owner too: one run per connection, and an owner is a process); takes over at once when the
+   * holder is known to be gone (same host, dead pid; or, on Postgres, its session advisory lock was released).
+   * Otherwise `lease_held` naming the holder.
    */
   acquireLease(request: LeaseRequest): StoreResult<Lease>;
   /** Extend our lease to `now + ttlMs`; `lease_lost` when another owner took it. */
