@@ -146,11 +146,12 @@ async function leaseAndDrive(
 
 /**
  * Renews the lease every third of its time, and aborts `lost` once it may no longer be ours: the store says
- * another owner holds it; this process was paused past two thirds of it (a renewal came that late: a stopped
- * process, a stalled VM); or renewals failed for that long (the database out of this process's reach, not
- * necessarily out of another worker's). Either leaves a third of the lease to stop in before another worker may
- * take it. A run that went on would write to the CRM beside the worker that took over: twice the creates. A slow
- * renewal still pending is not a loss: the database is slow for every worker alike.
+ * another owner holds it; the lease ran out unrenewed while this process could not run (stopped, a stalled VM,
+ * a query that held the thread), checked first when it runs again, before a pending CRM answer lets the phase
+ * send more; or renewals failed for two thirds of it (the database out of this process's reach, not necessarily
+ * out of another worker's), which leaves a third to stop in before another worker may take it. A run that went
+ * on would write to the CRM beside the worker that took over: twice the creates. A slow renewal still pending is
+ * not a loss: the database is slow for every worker alike.
  */
 function keepLease(
   deps: RunnerDeps,
@@ -160,26 +161,21 @@ function keepLease(
 ): ReturnType<typeof setInterval> {
   const { store, clock, owner } = deps;
   const everyMs = ttlMs / 3;
-  const limitMs = ttlMs - everyMs;
-  let tickedAt = clock().getTime();
-  let renewedAt = tickedAt;
+  let renewedAt = clock().getTime();
   return setInterval(() => {
     const now = clock();
-    // Checked before anything else this turn runs: a process resumed after a pause hears of it first here.
-    const paused = now.getTime() - tickedAt >= limitMs;
-    tickedAt = now.getTime();
-    if (paused) {
+    if (now.getTime() - renewedAt >= ttlMs) {
       lost.abort();
       return;
     }
     void store.heartbeatLease({ ...ref, owner, ttlMs, now }).then(
       (renewed) => {
         if (renewed.ok) renewedAt = Math.max(renewedAt, now.getTime());
-        else if (renewed.error.kind === 'lease_lost' || clock().getTime() - renewedAt >= limitMs)
+        else if (renewed.error.kind === 'lease_lost' || clock().getTime() - renewedAt >= ttlMs - everyMs)
           lost.abort();
       },
       () => {
-        if (clock().getTime() - renewedAt >= limitMs) lost.abort();
+        if (clock().getTime() - renewedAt >= ttlMs - everyMs) lost.abort();
       },
     );
   }, everyMs);
