@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { closedPort } from '../support/ports.ts';
 
 function cli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
@@ -12,16 +12,6 @@ function cli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number;
       (error, _stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code), stderr }),
     );
   });
-}
-
-/** A port nothing listens on: taken from the system, then given back. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 /**

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CliRun, cliEnv, runCli, startCliDaemon } from '../support/cliProcess.ts';
+import { closedPort } from '../support/ports.ts';
 import { startSimulator } from '../support/simulators.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
@@ -208,14 +208,4 @@ function writeLock(dir: string, holder: { pid: number; adminUrl: string }): void
     startedAt: new Date().toISOString(),
   };
   writeFileSync(join(dir, 'db.lock'), `${JSON.stringify(lock)}\n`, { mode: 0o600 });
-}
-
-/** A loopback port that was free a moment ago and has nobody listening. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }

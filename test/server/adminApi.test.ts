@@ -585,9 +585,7 @@ describe('admin API: engagement and contacts', () => {
   it('refuses an edit that leaves a contact without a name, e-mail address or phone number, changing nothing', async () => {
     const f = await createApiFixture({ store: store() });
     try {
-      await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
-      const { json } = await f.call('GET', `${f.base}/contacts?limit=1`);
-      const [target] = json.contacts;
+      const target = await f.syncedContact();
       const path = `${f.base}/contacts/${target.id}`;
       const blank = {
         title: null,
@@ -617,9 +615,7 @@ describe('admin API: engagement and contacts', () => {
   it('refuses an edit dating the last open or click more than a day ahead, at its path, changing nothing', async () => {
     const f = await createApiFixture({ store: store() });
     try {
-      await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
-      const { json } = await f.call('GET', `${f.base}/contacts?limit=1`);
-      const [target] = json.contacts;
+      const target = await f.syncedContact();
       const path = `${f.base}/contacts/${target.id}`;
       const ahead = new Date(Date.now() + 2 * 24 * 60 * 60 * 1000).toISOString();
       const refused = await f.call('PATCH', path, {
@@ -643,9 +639,7 @@ describe('admin API: engagement and contacts', () => {
   it('refuses text the store cannot hold (U+0000, an unpaired surrogate) with a 400, changing nothing', async () => {
     const f = await createApiFixture({ store: store() });
     try {
-      await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
-      const { json } = await f.call('GET', `${f.base}/contacts?limit=1`);
-      const [target] = json.contacts;
+      const target = await f.syncedContact();
       for (const [method, path, body, field] of [
         ['PATCH', `${f.base}/contacts/${target.id}`, { firstName: 'Har\u0000riet' }, 'firstName'],
         [

@@ -21,6 +21,9 @@ export interface ApiFixture {
     options?: { body?: unknown; rawBody?: string; token?: string | null },
     // biome-ignore lint/suspicious/noExplicitAny: assertions read into arbitrary JSON responses
   ): Promise<{ status: number; json: any }>;
+  /** Runs a cycle through the API ("sync now") and returns the first local contact as the API lists it. */
+  // biome-ignore lint/suspicious/noExplicitAny: assertions read into arbitrary JSON responses
+  syncedContact(): Promise<any>;
   close(): Promise<void>;
 }
 
@@ -68,7 +71,12 @@ export async function createApiFixture(options: {
     const text = await response.text();
     return { status: response.status, json: text === '' ? null : JSON.parse(text) };
   };
-  return { h, app, base: `/api/tenants/${h.tenantId}`, call, close: () => h.close() };
+  const base = `/api/tenants/${h.tenantId}`;
+  const syncedContact = async () => {
+    await call('POST', `${base}/connections/${h.connectionId}/sync`);
+    return (await call('GET', `${base}/contacts?limit=1`)).json.contacts[0];
+  };
+  return { h, app, base, call, syncedContact, close: () => h.close() };
 }
 
 /**
