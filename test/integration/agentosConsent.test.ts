@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalContactSchema } from '../../src/core/schemas.ts';
-import { createSyncHarness } from '../support/syncHarness.ts';
+import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
 
 const LEAD_ID = '6f1c1a4e-3b7d-5c2a-9e40-0a1b2c3d4e5f';
 
@@ -14,15 +14,7 @@ describe('a NurtureHub lead without third-party-marketing consent, in a tenant w
   it('is not created in agentOS and keeps its details, and is created once consent is granted', async () => {
     const h = await createSyncHarness('agentos', { simulator: { contacts: 10, seed: 3 } });
     try {
-      const must = <T>(r: { ok: true; value: T } | { ok: false; error: { message: string } }): T => {
-        if (!r.ok) throw new Error(r.error.message);
-        return r.value;
-      };
-      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
-      const cycle = async () => {
-        expect(must(await h.run()).state).toBe('idle');
-        return must(await h.store.listAudit({ ...ref, limit: 1 })).entries[0]?.body;
-      };
+      const cycle = () => auditedCycle(h);
       const save = async (marketingConsent: 'notAsked' | 'grant') => {
         const contact = canonicalContactSchema.parse({
           firstName: 'Nadia',

@@ -3,13 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { canonicalContactSchema } from '../../src/core/schemas.ts';
 import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
 import { runConnection } from '../../src/runner/connectionRunner.ts';
-import { createSyncHarness } from '../support/syncHarness.ts';
+import { createSyncHarness, must } from '../support/syncHarness.ts';
 
 const LEADS = 60;
-const must = <T>(r: { ok: true; value: T } | { ok: false; error: { message: string } }): T => {
-  if (!r.ok) throw new Error(r.error.message);
-  return r.value;
-};
 
 /**
  * A run that cannot renew its lease in time (its process paused past the lease, or the database out of reach)

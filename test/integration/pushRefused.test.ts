@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSyncHarness } from '../support/syncHarness.ts';
+import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
 
 /**
  * A write the CRM refuses for good — here a 404, Street's answer for a person in the trash — is noted as not
@@ -10,16 +10,8 @@ describe('a write the CRM refuses with 404', () => {
   it('is noted as not retried, skipped by the next cycle, and planned again when the contact changes', async () => {
     const h = await createSyncHarness('street', { simulator: { contacts: 30, seed: 5 } });
     try {
-      const must = <T>(r: { ok: true; value: T } | { ok: false; error: { message: string } }): T => {
-        if (!r.ok) throw new Error(r.error.message);
-        return r.value;
-      };
       const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
-      const cycle = async () => {
-        const outcome = must(await h.run());
-        expect(outcome.state).toBe('idle');
-        return must(await h.store.listAudit({ ...ref, limit: 1 })).entries[0]?.body;
-      };
+      const cycle = () => auditedCycle(h);
       await cycle();
       const raws = (await h.sim.control.records()) as Array<{
         id: string;

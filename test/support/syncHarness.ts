@@ -59,3 +59,17 @@ export async function createSyncHarness(
     },
   };
 }
+
+/** The value of a result, or a thrown error with its message: for steps of a test that must succeed. */
+export const must = <T>(result: { ok: true; value: T } | { ok: false; error: { message: string } }): T => {
+  if (!result.ok) throw new Error(result.error.message);
+  return result.value;
+};
+
+/** Runs one cycle, which must end idle, and returns the audit entry it wrote (the connection's newest). */
+export async function auditedCycle(h: SyncHarness) {
+  const outcome = must(await h.run());
+  if (outcome.state !== 'idle') throw new Error(`the cycle ended ${outcome.state}, not idle`);
+  const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+  return must(await h.store.listAudit({ ...ref, limit: 1 })).entries[0]?.body;
+}
