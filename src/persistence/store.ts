@@ -255,10 +255,16 @@ export interface LedgerStore {
       audit: AuditBody;
       /**
        * Put the bodies of this cycle's notes of these kinds, in the order noted, before the items of the audit's
-       * lists, except the notes keyed `exceptKeys`. Built in the database: a first sync of a large tenant notes
-       * tens of thousands of duplicates.
+       * lists, except the notes keyed `exceptKeys` and, with `afterMark`, those noted before the cycle's latest meta
+       * note keyed with that prefix. Built in the database: a first sync of a large tenant notes tens of thousands
+       * of duplicates.
        */
-      notesOf?: { cycleId: string; kinds: readonly AuditedNoteKind[]; exceptKeys?: readonly string[] };
+      notesOf?: {
+        cycleId: string;
+        kinds: readonly AuditedNoteKind[];
+        exceptKeys?: readonly string[];
+        afterMark?: string;
+      };
     },
   ): StoreResult<{ auditId: number; alreadyCommitted: boolean }>;
   /**

@@ -34,17 +34,30 @@ export async function failedCycleAudit(
     finishedAt: now.toISOString(),
     outcome: 'failed',
   });
-  // The errors its phases noted come first (the store puts them there), then the one that stopped it, which
-  // stands for its phase's own note of the same failure. Its conflicts and duplicates are left to the entry of
-  // the cycle completed on retry, which lists them.
-  const committed = await store.commitCycle({
-    ...ref,
-    audit,
-    notesOf: {
+  // The errors its phases noted since the cycle's last failure entry come first (the store puts them there), then
+  // the one that stopped it, which stands for its phase's own note of the same failure: a retry that fails again
+  // lists its own errors, not every earlier one again. Its conflicts and duplicates are left to the entry of the
+  // cycle completed on retry, which lists them, and every error since the cycle began.
+  const committed = await store.transaction(async (tx) => {
+    const entry = await tx.commitCycle({
+      ...ref,
+      audit,
+      notesOf: {
+        cycleId: cycle.cycleId,
+        kinds: ['error'],
+        exceptKeys: [failureNoteKey(lastError.phase, lastError.at)],
+        afterMark: FAILURE_AUDITED,
+      },
+    });
+    if (!entry.ok) return entry;
+    return tx.addCycleNotes({
+      ...ref,
       cycleId: cycle.cycleId,
-      kinds: ['error'],
-      exceptKeys: [failureNoteKey(lastError.phase, lastError.at)],
-    },
+      notes: [{ kind: 'meta', key: `${FAILURE_AUDITED}${lastError.at}`, body: audit.cycleId }],
+    });
   });
   return committed.ok ? ok(undefined) : committed;
 }
+
+/** Key prefix of the meta note marking the notes a failure entry of the cycle has listed. */
+const FAILURE_AUDITED = 'failure-audited:';

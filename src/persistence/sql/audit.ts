@@ -24,6 +24,7 @@ const commitInputSchema = z.object({
       cycleId: z.string().min(1),
       kinds: z.array(z.enum(auditedNoteKinds)),
       exceptKeys: z.array(z.string()).default([]),
+      afterMark: z.string().min(1).nullable().default(null),
     })
     .optional(),
 });
@@ -57,6 +58,12 @@ const entryColumns = (first: string) => `a.id, a.tenant_id AS "tenantId", a.conn
   a.provider, a.body || jsonb_build_object(${lists.map((list) => `'${list}', ${itemsOf(`'${list}'`, '0', first)}`).join(', ')}) AS body,
   jsonb_build_object(${lists.map((list) => `'${list}', a.${countColumnOf[list]}`).join(', ')}) AS "itemCounts"`;
 
+/** The sequence number of the cycle's latest meta note keyed with the prefix `mark` (0 for none or no prefix). */
+const markSeq = (tenant: string, connection: string, cycle: string, mark: string) =>
+  `coalesce((SELECT max(m.seq) FROM cycle_notes m WHERE ${mark}::text IS NOT NULL AND m.tenant_id = ${tenant}
+    AND m.connection_id = ${connection} AND m.cycle_id = ${cycle} AND m.kind = 'meta'
+    AND starts_with(m.note_key, ${mark}::text)), 0)`;
+
 const idRowSchema = z.object({ id: z.coerce.number().int() });
 const providerRowSchema = z.object({ provider: z.string() });
 const countRowSchema = z.object({ kind: z.enum(auditedNoteKinds), count: z.coerce.number().int() });
@@ -82,7 +89,7 @@ export function auditMethods(
         const { cursor, localCursor, audit, notesOf } = parsed.value;
         const { conflicts, duplicatesSuppressed, errors, ...body } = audit;
         const given = { conflicts, duplicatesSuppressed, errors };
-        const notes = notesOf ?? { cycleId: null, kinds: [], exceptKeys: [] };
+        const notes = notesOf ?? { cycleId: null, kinds: [], exceptKeys: [], afterMark: null };
         return transact<{ auditId: number; alreadyCommitted: boolean }, StoreError>(client, async (tx) => {
           const connection = await tx.query(
             'SELECT provider FROM connections WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
@@ -93,9 +100,9 @@ export function auditMethods(
           const noted = await tx.query(
             `SELECT kind, count(*) AS count FROM cycle_notes
              WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3 AND kind = ANY($4::text[])
-               AND note_key <> ALL($5::text[])
+               AND note_key <> ALL($5::text[]) AND seq > ${markSeq('$1', '$2', '$3', '$6')}
              GROUP BY kind`,
-            [ref.tenantId, ref.connectionId, notes.cycleId, notes.kinds, notes.exceptKeys],
+            [ref.tenantId, ref.connectionId, notes.cycleId, notes.kinds, notes.exceptKeys, notes.afterMark],
           );
           const counts = parseRows(countRowSchema, noted.rows, 'note count');
           if (!counts.ok) return counts;
@@ -138,7 +145,7 @@ export function auditMethods(
              FROM (
                SELECT ${listOfNote} AS list, 0 AS part, n.seq AS ord, n.body AS item FROM cycle_notes n
                WHERE n.tenant_id = $2 AND n.connection_id = $3 AND n.cycle_id = $4 AND n.kind = ANY($5::text[])
-                 AND n.note_key <> ALL($7::text[])
+                 AND n.note_key <> ALL($7::text[]) AND n.seq > ${markSeq('$2', '$3', '$4', '$8')}
                UNION ALL
                SELECT l.list, 1, e.ordinality, e.item
                FROM (VALUES ${lists.map((list) => `('${list}')`).join(', ')}) AS l(list)
@@ -152,6 +159,7 @@ export function auditMethods(
               notes.kinds,
               json(given),
               notes.exceptKeys,
+              notes.afterMark,
             ],
           );
           await tx.query(
