@@ -183,7 +183,7 @@ function keepLease(
 
 const leaseLostError = (connectionId: string): RunError => ({
   kind: 'lease_held',
-  message: `the lease on connection ${connectionId} could not be renewed in time, so another worker may hold it: this run stopped without writing more; whoever holds the lease resumes the cycle`,
+  message: `the lease on connection ${connectionId} was lost or could not be renewed in time, so another worker may hold it: this run stopped without writing more; whoever holds the lease resumes the cycle`,
 });
 
 async function providerFor(deps: RunnerDeps, connection: Connection): Promise<Result<CrmProvider, RunError>> {
@@ -365,6 +365,8 @@ async function drive(
   // Persist the final snapshot before stopping: a stopped actor's snapshot is not restorable.
   await writes.flush();
   actor.stop();
+  // The last save found the lease gone: where the machine settled is not ours to report or schedule.
+  if (leaseLost.aborted) return err(leaseLostError(connection.id));
   const outcome: RunOutcome = {
     tenantId: connection.tenantId,
     connectionId: connection.id,
