@@ -38,7 +38,7 @@ function transactionClient(tx: Transaction, depth: number, upkeep: TableUpkeep):
 }
 
 /** Statements and transactions at the top level are followed by the upkeep autovacuum would do. */
-function pgliteClient(db: PGlite, upkeep: TableUpkeep): SqlClient {
+export function pgliteClient(db: PGlite, upkeep: TableUpkeep): SqlClient {
   const top = queries(db, upkeep);
   return {
     query: async (sql, params) => {

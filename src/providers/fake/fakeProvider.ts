@@ -54,7 +54,7 @@ const versionOf = (r: Omit<FakeRecord, 'version'>) =>
   createHash('sha1').update(JSON.stringify(r)).digest('hex').slice(0, 16);
 const stamped = (r: Omit<FakeRecord, 'version'>): FakeRecord => ({ ...r, version: versionOf(r) });
 
-function seedToContact(c: SeedContact): CanonicalContactInput {
+export function seedToContact(c: SeedContact): CanonicalContactInput {
   return {
     title: c.title?.trim() || null,
     firstName: c.firstName?.trim() || null,

@@ -1,0 +1,149 @@
+/**
+ * `npm run bench:first-load-floor [-- --contacts N]`: what a first sync costs in PGlite with nothing but its SQL.
+ * The statements a first sync cannot do without, in the schema the store has, on the rows the Reapit simulator
+ * would list (the same generator, the real match keys): stage each page, read it back, look up its match keys'
+ * holders, then write its contacts, keys and links in one transaction (and the upkeep that stands in for autovacuum) — no HTTP, no parsing, no scoring, no merge.
+ * The end-to-end engine cannot beat this figure; the issue's target (5,000 contacts/s) is measured against it in
+ * docs/BENCHMARKS.md. One JSON line: `{"bench": "first-load-floor", …}`.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { PGlite } from '@electric-sql/pglite';
+import { DEFAULT_BATCH_SIZE } from '../src/actors/context.ts';
+import { MAX_HOLDERS_PER_KEY, matchKeys } from '../src/core/dedup/blocking.ts';
+import { toMatchRecord } from '../src/core/dedup/matchRecord.ts';
+import { canonicalContactSchema } from '../src/core/schemas.ts';
+import { loadMigrations, migrate } from '../src/persistence/migrate.ts';
+import { pgliteClient } from '../src/persistence/pglite.ts';
+import { createTableUpkeep } from '../src/persistence/pgliteUpkeep.ts';
+import { findCandidatesSql } from '../src/persistence/sql/links.ts';
+import { seedToContact } from '../src/providers/fake/fakeProvider.ts';
+import { generateContacts } from '../src/providers/simulator/generator.ts';
+
+const { values } = parseArgs({ options: { contacts: { type: 'string', default: '100000' } } });
+const contacts = Number(values.contacts);
+if (!Number.isInteger(contacts) || contacts < 1) {
+  process.stderr.write('usage: bench:first-load-floor [-- --contacts N]\n');
+  process.exit(2);
+}
+
+/** The rows a page carries, built before the clock starts: the floor times the database only. */
+function pages() {
+  const seeded = generateContacts({ count: contacts, seed: 11 });
+  const out = [];
+  for (let from = 0; from < seeded.length; from += DEFAULT_BATCH_SIZE) {
+    out.push(
+      seeded.slice(from, from + DEFAULT_BATCH_SIZE).map((s, k) => {
+        const id = randomUUID();
+        const contact = canonicalContactSchema.parse(seedToContact(s.contact));
+        const text = JSON.stringify(contact);
+        return {
+          externalId: `RPT${String(from + k).padStart(9, '0')}`,
+          id,
+          contact,
+          modified: new Date(s.modifiedMs).toISOString(),
+          contentHash: createHash('sha256').update(text).digest('hex'),
+          keys: matchKeys(toMatchRecord(id, contact)),
+        };
+      }),
+    );
+  }
+  return out;
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'crm-sync-floor-'));
+const db = await PGlite.create(path.join(dir, 'db'));
+const client = pgliteClient(db, await createTableUpkeep(db));
+try {
+  const migrated = await migrate(client, await loadMigrations());
+  if (!migrated.ok) throw new Error(migrated.error.message);
+  const tenantId = randomUUID();
+  const connectionId = randomUUID();
+  await client.query(
+    `INSERT INTO tenants (id, name, sync_interval_seconds, created_at, updated_at) VALUES ($1, 'floor', 300, now(), now())`,
+    [tenantId],
+  );
+  await client.query(
+    `INSERT INTO connections (id, tenant_id, provider, base_url, credentials_sealed, next_run_at, created_at, updated_at)
+     VALUES ($1, $2, 'reapit', 'http://127.0.0.1:1', 'sealed', now(), now(), now())`,
+    [connectionId, tenantId],
+  );
+  const prepared = pages();
+  const keysPerContact = prepared.flat().reduce((n, r) => n + r.keys.length, 0) / contacts;
+  const ms = { stage: 0, readStaged: 0, candidates: 0, contacts: 0, keys: 0, links: 0, commit: 0 };
+  const timed = async <T>(part: keyof typeof ms, work: () => Promise<T>): Promise<T> => {
+    const start = performance.now();
+    try {
+      return await work();
+    } finally {
+      ms[part] += performance.now() - start;
+    }
+  };
+  const started = performance.now();
+  let commitFrom = 0;
+  for (const rows of prepared) {
+    await timed('stage', () =>
+      client.query(
+        `INSERT INTO cycle_staging (tenant_id, connection_id, cycle_id, external_id, modified, removed, contact, content_hash)
+         SELECT $1, $2, 'floor', r."externalId", r.modified, false, r.contact, r."contentHash"
+         FROM jsonb_to_recordset($3::jsonb) AS r("externalId" text, modified text, contact jsonb, "contentHash" text)`,
+        [tenantId, connectionId, JSON.stringify(rows)],
+      ),
+    );
+    await timed('readStaged', () =>
+      client.query(
+        `SELECT external_id, contact, content_hash FROM cycle_staging
+         WHERE connection_id = $1 AND cycle_id = 'floor' AND external_id >= $2 ORDER BY external_id LIMIT $3`,
+        [connectionId, rows[0]?.externalId, rows.length],
+      ),
+    );
+    await timed('candidates', () =>
+      client.query(findCandidatesSql, [tenantId, rows.flatMap((r) => r.keys), MAX_HOLDERS_PER_KEY]),
+    );
+    await client.transaction(async (tx) => {
+      await timed('contacts', () =>
+        tx.query(
+          `INSERT INTO contacts (tenant_id, id, data, field_stamps, created_at, updated_at)
+           SELECT $1, r.id, r.contact, '{}'::jsonb, now(), now() FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, contact jsonb)`,
+          [tenantId, JSON.stringify(rows)],
+        ),
+      );
+      await timed('keys', () =>
+        tx.query(
+          `INSERT INTO contact_match_keys (tenant_id, key, contact_id)
+           SELECT $1, u.key, u.contact_id FROM unnest($2::text[], $3::uuid[]) AS u(key, contact_id)`,
+          [tenantId, rows.flatMap((r) => r.keys), rows.flatMap((r) => r.keys.map(() => r.id))],
+        ),
+      );
+      await timed('links', () =>
+        tx.query(
+          `INSERT INTO links (tenant_id, connection_id, external_id, contact_id, base, pushed_hashes, updated_at)
+           SELECT $1, $2, r."externalId", r.id, r.contact, '{}'::jsonb, now()
+           FROM jsonb_to_recordset($3::jsonb) AS r("externalId" text, id uuid, contact jsonb)`,
+          [tenantId, connectionId, JSON.stringify(rows)],
+        ),
+      );
+      commitFrom = performance.now();
+    });
+    ms.commit += performance.now() - commitFrom;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(
+    `${JSON.stringify({
+      bench: 'first-load-floor',
+      backend: 'pglite',
+      contacts,
+      keysPerContact: Math.round(keysPerContact * 10) / 10,
+      seconds: Math.round(seconds * 10) / 10,
+      contactsPerSec: Math.round(contacts / seconds),
+      ms: Object.fromEntries(Object.entries(ms).map(([part, v]) => [part, Math.round(v)])),
+    })}\n`,
+  );
+} finally {
+  await db.close();
+  rmSync(dir, { recursive: true, force: true });
+}
