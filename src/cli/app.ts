@@ -135,14 +135,6 @@ export function parseIntervalArg(text: string): number {
   return seconds.value;
 }
 
-/** A whole number within bounds, for options such as `--limit`; exit 2 otherwise. */
-export function parseIntegerArg(flag: string, text: string, min: number, max: number): number {
-  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${text}"`);
-  }
-  return Number(text);
-}
-
 /** Brings each connection's next run within one new interval of `now`; returns how many moved. */
 export async function bringForward(
   store: Store,

@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import type { AuditEntry, AuditItem, AuditListName } from '../persistence/audit.ts';
 import type { Tenant } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
-import { must, parseIntegerArg, requireConnection, requireProvider, requireTenant, withApp } from './app.ts';
+import { must, requireConnection, requireProvider, requireTenant, withApp } from './app.ts';
 import { clip, formatInstant, formatTable, printJsonStreamed } from './output.ts';
+import { parseIntegerArg } from './usageError.ts';
 
 /** Cycles listed when `--limit` is not given. */
 const DEFAULT_LIMIT = 20;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { runDemo } from '../demo/runDemo.ts';
 import { shutdownOnSignals } from '../server/serve.ts';
 import { startHolderServer } from './holderServer.ts';
-import { UsageError } from './usageError.ts';
+import { parseIntegerArg } from './usageError.ts';
 
 /**
  * `demo [--once] [--port N] [--contacts N]`: the main job (`npm start`) on the embedded database and the CRM
@@ -17,8 +17,8 @@ export function registerDemo(program: Command): void {
     .option('--port <n>', 'port of the admin page after the demo', '3000')
     .option('--contacts <n>', 'contacts seeded per CRM simulator', '150')
     .action(async (options: { once?: boolean; port: string; contacts: string }) => {
-      const contacts = wholeNumber(options.contacts, '--contacts', 10, 100_000);
-      const port = wholeNumber(options.port, '--port', 0, 65_535);
+      const contacts = parseIntegerArg('--contacts', options.contacts, 10, 100_000);
+      const port = parseIntegerArg('--port', options.port, 0, 65_535);
       const root = process.env.CRM_SYNC_DATA_DIR ?? './.crm-sync';
       const { checks, app, sims } = await runDemo({
         dataDir: path.resolve(root, 'demo'),
@@ -48,12 +48,4 @@ export function registerDemo(program: Command): void {
         await stop();
       });
     });
-}
-
-function wholeNumber(text: string, flag: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got "${text}"`);
-  }
-  return value;
 }

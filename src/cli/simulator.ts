@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { providerNameSchema } from '../providers/provider.ts';
 import { getProvider, registeredProviders } from '../providers/registry.ts';
-import { UsageError } from './usageError.ts';
+import { parseIntegerArg, UsageError } from './usageError.ts';
 
 interface SimulatorFlags {
   provider: string;
@@ -44,9 +44,9 @@ export function registerSimulator(program: Command): void {
           .join(', ');
         throw new UsageError(`unknown provider "${flags.provider}" (simulators: ${known})`);
       }
-      const port = integer('--port', flags.port, 0, 65_535);
+      const port = parseIntegerArg('--port', flags.port, 0, 65_535);
       const optional = (flag: string, value: string | undefined, max = 1_000_000) =>
-        value === undefined ? {} : { [flag]: integer(`--${kebab(flag)}`, value, 0, max) };
+        value === undefined ? {} : { [flag]: parseIntegerArg(`--${kebab(flag)}`, value, 0, max) };
       const options = {
         port,
         ...optional('contacts', flags.contacts),
@@ -72,13 +72,6 @@ export function registerSimulator(program: Command): void {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
-}
-
-function integer(flag: string, value: string, min: number, max: number): number {
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`);
-  }
-  return Number(value);
 }
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -3,7 +3,7 @@ import { PROVIDER_CONCURRENCY } from '../inngest/functions/syncConnection.ts';
 import { createEmbeddedWorker } from '../worker/embeddedWorker.ts';
 import { openOwnApp } from './app.ts';
 import { startHolderServer } from './holderServer.ts';
-import { UsageError } from './usageError.ts';
+import { parseIntegerArg } from './usageError.ts';
 
 interface WorkerFlags {
   tickMs: string;
@@ -30,9 +30,9 @@ export function registerWorker(program: Command): void {
     .option('--concurrency <n>', 'connections running at once per provider', String(PROVIDER_CONCURRENCY))
     .option('--grace-ms <n>', 'on SIGINT/SIGTERM, how long running phases may take to finish', '30000')
     .action(async (flags: WorkerFlags) => {
-      const tickMs = integer('--tick-ms', flags.tickMs, 100, 3_600_000);
-      const providerConcurrency = integer('--concurrency', flags.concurrency, 1, 1_000);
-      const graceMs = integer('--grace-ms', flags.graceMs, 0, 600_000);
+      const tickMs = parseIntegerArg('--tick-ms', flags.tickMs, 100, 3_600_000);
+      const providerConcurrency = parseIntegerArg('--concurrency', flags.concurrency, 1, 1_000);
+      const graceMs = parseIntegerArg('--grace-ms', flags.graceMs, 0, 600_000);
       const log = (line: string) => process.stderr.write(`crm-sync worker: ${line}\n`);
 
       const app = await openOwnApp('worker');
@@ -80,11 +80,4 @@ export function registerWorker(program: Command): void {
       );
       process.exit(0);
     });
-}
-
-function integer(flag: string, value: string, min: number, max: number): number {
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`);
-  }
-  return Number(value);
 }

@@ -94,3 +94,14 @@ export function storeFailure(c: Context, error: StoreError) {
 export const tenantParamsSchema = z.strictObject({ tenantId: z.uuid() });
 export const connectionParamsSchema = tenantParamsSchema.extend({ connectionId: z.uuid() });
 export const contactParamsSchema = tenantParamsSchema.extend({ contactId: z.uuid() });
+
+/**
+ * A whole number from `min` to `max` as a query or path parameter, written in decimal digits: a coerced number
+ * would read `0x10` as 16, `1e2` as 100 and an empty `limit=` as 0.
+ */
+export const decimalParam = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,15}$/, 'expected a whole number in decimal digits')
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));

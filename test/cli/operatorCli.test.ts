@@ -90,12 +90,17 @@ describe('crm-sync operator commands', () => {
       expect((await cli(dir, 'tenant', 'set-interval', ' Harbour Lettings ', '5m')).code).toBe(0);
 
       // A bad interval is refused before the database is opened, so it may run beside the other.
-      const [badInterval, badOption, ghost] = await Promise.all([
+      const [badInterval, badOption, ghost, hexTick, exponentContacts] = await Promise.all([
         cli(dir, 'tenant', 'set-interval', 'Harbour Lettings', '5x'),
         cli(dir, 'tenant', 'list', '--bogus'),
         cli(dir, 'tenant', 'set-interval', 'Nobody & Co', '10m'),
+        // Numbers are decimal digits (`Number` alone would read 0x10 as 16 and 1e3 as 1000).
+        cli(dir, 'worker', '--tick-ms', '0x10000'),
+        cli(dir, 'demo', '--once', '--contacts', '1e3'),
       ]);
       expectUsageError(badInterval, /malformed interval "5x"/);
+      expectUsageError(hexTick, /--tick-ms must be an integer from 100 to 3600000, got "0x10000"/);
+      expectUsageError(exponentContacts, /--contacts must be an integer from 10 to 100000, got "1e3"/);
       expectUsageError(badOption, /^crm-sync: unknown option '--bogus'$/m);
       expectUsageError(ghost, /unknown tenant "Nobody & Co"/);
       // A name is printed in tables and one-line messages.

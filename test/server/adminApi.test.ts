@@ -127,6 +127,10 @@ describe('admin API: invalid input is a 400 with the zod issues, never a 500', (
       ['PATCH', `${f.base}/contacts/${contactId}`, { body: { favouriteColour: 'blue' } }, ''],
       ['PATCH', `${f.base}/contacts/${contactId}`, { body: {} }, ''],
       ['GET', `${f.base}/audit?limit=0`, {}, 'limit'],
+      // Decimal digits only: a coerced number would read these as 16, 100 and 0.
+      ['GET', `${f.base}/audit?limit=0x10`, {}, 'limit'],
+      ['GET', `${f.base}/contacts?limit=1e2`, {}, 'limit'],
+      ['GET', `${f.base}/audit?beforeId=`, {}, 'beforeId'],
       ['GET', `${f.base}/audit?provider=salesforce`, {}, 'provider'],
       ['GET', `${f.base}/audit?since=last-week`, {}, 'since'],
       ['GET', `${f.base}/audit?colour=blue`, {}, ''],

@@ -58,6 +58,8 @@ describe('admin API: audit entries with long lists', () => {
         [`${items}/errors?limit=0`, 'limit'],
         [`${items}/errors?limit=1001`, 'limit'],
         [`${items}/errors?offset=-1`, 'offset'],
+        [`${items}/errors?offset=%201`, 'offset'],
+        [`${f.base}/audit/0x1/items/errors`, 'auditId'],
         [`${items}/errors?page=2`, ''],
         [`/api/tenants/acme/audit/${auditId}/items/errors`, 'tenantId'],
       ];

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { providerNameSchema } from '../../core/providerName.ts';
 import { auditListNameSchema } from '../../persistence/audit.ts';
 import type { AdminApiDeps } from '../adminApi.ts';
-import { readParams, readQuery, storeFailure, tenantParamsSchema } from '../http.ts';
+import { decimalParam, readParams, readQuery, storeFailure, tenantParamsSchema } from '../http.ts';
 
 export const auditQuerySchema = z.strictObject({
   provider: providerNameSchema.optional(),
@@ -14,20 +14,20 @@ export const auditQuerySchema = z.strictObject({
     .transform((text) => new Date(text))
     .optional(),
   /** The previous page's `nextBeforeId`. */
-  beforeId: z.coerce.number().int().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  beforeId: decimalParam(1, Number.MAX_SAFE_INTEGER).optional(),
+  limit: decimalParam(1, 200).default(50),
   /** Items of each list of each entry; the entry's `itemCounts` says how many there are, `…/items/:list` the rest. */
-  items: z.coerce.number().int().min(0).max(200).default(100),
+  items: decimalParam(0, 200).default(100),
 });
 
 const auditItemsParamsSchema = tenantParamsSchema.extend({
-  auditId: z.coerce.number().int().min(1),
+  auditId: decimalParam(1, Number.MAX_SAFE_INTEGER),
   list: auditListNameSchema,
 });
 
 const auditItemsQuerySchema = z.strictObject({
-  offset: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: decimalParam(0, Number.MAX_SAFE_INTEGER).default(0),
+  limit: decimalParam(1, 1000).default(100),
 });
 
 /**

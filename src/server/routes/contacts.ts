@@ -16,6 +16,7 @@ import {
 import type { AdminApiDeps } from '../adminApi.ts';
 import {
   contactParamsSchema,
+  decimalParam,
   fail,
   readBody,
   readNoQuery,
@@ -57,7 +58,7 @@ export const engagementBodySchema = (now: Date) =>
 export const contactsQuerySchema = z.strictObject({
   /** The previous page's `nextAfterId`. */
   afterId: z.uuid().optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  limit: decimalParam(1, 500).default(50),
 });
 
 /**
