@@ -1,11 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { findMatch } from '../core/dedup/findMatch.ts';
 import { toMatchRecord } from '../core/dedup/matchRecord.ts';
 import { canonicalContactSchema } from '../core/schemas.ts';
 import { openMemoryStore } from '../persistence/openStore.ts';
-import { MATCH_CACHE_SIZE, MatchCache, refreshMatchCache } from './inboundOwners.ts';
+import { describeMatch, MATCH_CACHE_SIZE, MatchCache, refreshMatchCache } from './inboundOwners.ts';
 
 const record = (id: string) => toMatchRecord(id, { firstName: 'Ann', lastName: 'Lee' });
+
+describe('describeMatch', () => {
+  it('names the fields that agreed exactly apart from those only close to each other', () => {
+    const stored = toMatchRecord('c-1', {
+      firstName: 'Elizabeth',
+      lastName: 'Khan',
+      email: 'ekhan@outlook.com',
+    });
+    const typedTwice = toMatchRecord('crm-1', {
+      firstName: 'Elizabeth',
+      lastName: 'Khan',
+      email: 'EKhan@outlook.com',
+    });
+    const nickname = toMatchRecord('crm-2', {
+      firstName: 'Liz',
+      lastName: 'Khan',
+      email: 'ekhan@outlook.com',
+    });
+    const exactly = findMatch(typedTwice, [stored]);
+    const closely = findMatch(nickname, [stored]);
+    if (exactly === null || closely === null) throw new Error('expected both to match');
+    expect(describeMatch(exactly)).toMatch(/; exact: firstName, lastName, email\)$/);
+    expect(describeMatch(closely)).toMatch(/; exact: lastName, email; close: firstName\)$/);
+  });
+});
 
 describe('MatchCache', () => {
   it('drops a record a later change overtook, and keeps one read (or written) at that change', () => {

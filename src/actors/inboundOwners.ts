@@ -235,10 +235,14 @@ export function duplicateNote(incoming: string, matched: string, reason: string)
   return { kind: 'duplicate', key: incoming, body: { incoming, matched, reason } };
 }
 
+/** The rule, score and fields behind a match, fields that agreed exactly apart from those only close to each other. */
 export function describeMatch(match: {
   rule: string;
   score: number;
   agreedFields: readonly string[];
+  closeFields: readonly string[];
 }): string {
-  return `${match.rule} (score ${match.score.toFixed(1)}; agreed: ${match.agreedFields.join(', ') || 'none'})`;
+  const exact = match.agreedFields.filter((field) => !match.closeFields.includes(field));
+  const close = match.closeFields.length > 0 ? `; close: ${match.closeFields.join(', ')}` : '';
+  return `${match.rule} (score ${match.score.toFixed(1)}; exact: ${exact.join(', ') || 'none'}${close})`;
 }

@@ -16,6 +16,8 @@ export interface MatchExplanation {
   readonly score: number;
   /** Fields that agreed exactly or closely. */
   readonly agreedFields: readonly MatchField[];
+  /** Those of `agreedFields` that agreed closely only. */
+  readonly closeFields: readonly MatchField[];
 }
 
 /** The outcome of clustering a batch. */
@@ -122,6 +124,7 @@ function explainTrees(
           rule: pair.rule,
           score: pair.score,
           agreedFields: pair.agreedFields,
+          closeFields: pair.closeFields,
         });
       }
     }

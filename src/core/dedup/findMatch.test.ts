@@ -32,6 +32,8 @@ describe('findMatch', () => {
       rule: 'weightAboveThreshold',
       score: expect.any(Number),
       agreedFields: ['firstName', 'lastName', 'email', 'postcode'],
+      // Liz for Elizabeth: close, not exact.
+      closeFields: ['firstName'],
     });
   });
 

@@ -30,6 +30,7 @@ export function findMatch(
         rule: pair.rule,
         score: pair.score,
         agreedFields: pair.agreedFields,
+        closeFields: pair.closeFields,
       };
     }
   }

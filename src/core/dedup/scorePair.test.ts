@@ -36,6 +36,7 @@ describe('scorePair', () => {
       'postcode',
       'addressLine1',
     ]);
+    expect(pair.closeFields).toEqual(['firstName']);
   });
 
   it('is symmetric', () => {

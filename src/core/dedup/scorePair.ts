@@ -56,6 +56,8 @@ export interface PairScore {
   readonly levels: Readonly<Record<MatchField, ComparisonLevel>>;
   /** Fields at level exact or close, in `matchFields` order. */
   readonly agreedFields: readonly MatchField[];
+  /** Those of `agreedFields` at level close (a nickname, a typo, a transposed date), not exact. */
+  readonly closeFields: readonly MatchField[];
   /** The rule that decided the pair. */
   readonly rule: MatchRule;
   /** True when the pair is declared one person. */
@@ -92,7 +94,15 @@ export function scorePair(a: MatchRecord, b: MatchRecord, frequencies?: ValueFre
       : sameEmailNothingDiffers(levels)
         ? 'sameEmailNothingDiffers'
         : 'weightBelowThreshold');
-  return { score, levels, agreedFields, rule, isMatch: rule !== 'weightBelowThreshold' && !isConflict(rule) };
+  const closeFields = agreedFields.filter((field) => levels[field] === 'close');
+  return {
+    score,
+    levels,
+    agreedFields,
+    closeFields,
+    rule,
+    isMatch: rule !== 'weightBelowThreshold' && !isConflict(rule),
+  };
 }
 
 /**
