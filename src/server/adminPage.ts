@@ -102,6 +102,7 @@ ${machineDiagramDefs()}
       <span id="tenant-status" class="status" role="status"></span>
     </section>
     <h2>Connections</h2>
+    <p id="connections-status" class="status" role="status" data-testid="connections-status"></p>
     <p id="no-connections" class="muted" hidden>This tenant has no connections yet (<code>crm-sync connection add</code>).</p>
     <div id="connections" class="cards" data-testid="connections"></div>
     <h2>Audit log</h2>

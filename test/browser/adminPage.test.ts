@@ -13,7 +13,7 @@ import { createServerApp } from '../../src/server/app.ts';
 import { startServer } from '../../src/server/serve.ts';
 import { editInCrm } from '../server/apiFixture.ts';
 import { commitDuplicatesAudit } from '../support/auditEntries.ts';
-import { createSyncHarness, type SyncHarness } from '../support/syncHarness.ts';
+import { auditedCycle, createSyncHarness, type SyncHarness } from '../support/syncHarness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_FLAGS = [
@@ -82,12 +82,16 @@ async function arrangeTenant(
 const card = (page: Page, connectionId: string) =>
   page.locator(`[data-testid="connection-card"][data-connection-id="${connectionId}"]`);
 
-/** Serves `app`, opens the admin page in Chromium at `width` and signs in; the page's errors must stay none. */
+/**
+ * Serves `app`, opens the admin page in Chromium at `width` (after `prepare`, e.g. a fake clock) and signs in; the
+ * page's errors must stay none.
+ */
 async function withSignedInPage(
   app: Hono,
   store: StoreHandle,
   width: number,
   use: (page: Page, requests: string[]) => Promise<void>,
+  prepare?: (page: Page) => Promise<void>,
 ): Promise<void> {
   const server = await startServer({ app, store, port: 0, host: '127.0.0.1' });
   let browser: Browser | undefined;
@@ -98,6 +102,7 @@ async function withSignedInPage(
     page.on('pageerror', (error) => pageErrors.push(error.message));
     const requests: string[] = [];
     page.on('request', (request) => requests.push(`${request.method()} ${new URL(request.url()).pathname}`));
+    await prepare?.(page);
     await page.goto(`${server.url}/admin`);
     await page.getByTestId('token-input').fill(TOKEN);
     await page.getByTestId('login-button').click();
@@ -298,6 +303,46 @@ describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
         expect(text).toContain('--provider reapit');
         expect(text).not.toMatch(/press Retry to resume/);
       });
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+
+  it('says when a refresh of the cards fails, keeps them, and clears the message once one works', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 5 } });
+    try {
+      await auditedCycle(h);
+      const app = createServerApp({ store: h.store, runner: h.deps, adminToken: TOKEN });
+      const connections = '**/api/tenants/*/connections';
+      await withSignedInPage(
+        app,
+        h.store,
+        1360,
+        async (page) => {
+          const status = page.getByTestId('connections-status');
+          const state = card(page, h.connectionId).getByTestId('connection-state');
+          await expect.poll(() => state.textContent()).toMatch(/idle/);
+          expect(await status.textContent()).toBe('');
+          await page.route(connections, (route) =>
+            route.fulfill({
+              status: 503,
+              contentType: 'application/json',
+              body: '{"error":"database unavailable"}',
+            }),
+          );
+          await page.clock.runFor(10_000);
+          await expect
+            .poll(() => status.textContent())
+            .toMatch(
+              /^Could not refresh at .+: database unavailable\. The cards show the state read at .+\.$/,
+            );
+          expect(await state.textContent()).toMatch(/idle/);
+          await page.unroute(connections);
+          await page.clock.runFor(10_000);
+          await expect.poll(() => status.textContent()).toBe('');
+        },
+        (page) => page.clock.install(),
+      );
     } finally {
       await h.close();
     }

@@ -20,6 +20,8 @@ const session = {
   expanded: new Set(),
   nextBeforeId: null,
   timer: null,
+  /** When the connection cards were last read, for the message a failed refresh leaves. */
+  refreshedAt: null,
 };
 
 class ApiError extends Error {
@@ -76,7 +78,7 @@ async function signIn(token) {
     await selectTenant(pickInitialTenant());
     clearInterval(session.timer);
     session.timer = setInterval(() => {
-      if (document.visibilityState === 'visible') refreshConnections().catch(() => {});
+      if (document.visibilityState === 'visible') void refreshInBackground();
     }, REFRESH_MS);
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 401)) {
@@ -169,7 +171,27 @@ async function refreshConnections() {
     cards.delete(connection.id);
   }
   for (const gone of cards.values()) gone.remove();
+  session.refreshedAt = new Date();
+  byId('connections-status').textContent = '';
 }
+
+/**
+ * A refresh nobody asked for (the timer's, the one after an action): a failure says so above the cards, which
+ * keep what they last showed, and the next refresh that works clears it.
+ */
+async function refreshInBackground() {
+  try {
+    await refreshConnections();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return;
+    const since =
+      session.refreshedAt === null ? '' : ` The cards show the state read at ${clock(session.refreshedAt)}.`;
+    byId('connections-status').textContent =
+      `Could not refresh at ${clock(new Date())}: ${error.message}.${since}`;
+  }
+}
+
+const clock = (date) => date.toLocaleTimeString();
 
 async function act(card, action) {
   const status = card.querySelector('[data-testid="action-status"]');
@@ -188,7 +210,7 @@ async function act(card, action) {
     status.textContent = `${action === 'sync' ? 'Sync' : 'Retry'} failed: ${error.message}`;
   } finally {
     card.querySelector('[data-testid="set-interval"]').disabled = false;
-    await refreshConnections().catch(() => {});
+    await refreshInBackground();
   }
 }
 
