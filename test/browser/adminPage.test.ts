@@ -224,6 +224,14 @@ describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
       expect(await duplicateRows.last().locator('td').first().textContent()).toBe(
         duplicates.at(-1)?.incoming,
       );
+      // A reload of the table (Refresh, or the one after an action) keeps the detail open with what it showed.
+      await Promise.all([
+        page.waitForResponse((response) => new URL(response.url()).pathname.endsWith('/audit')),
+        page.getByTestId('audit-refresh').click(),
+      ]);
+      await expect.poll(() => largeDetail.isVisible()).toBe(true);
+      expect(await duplicateRows.count()).toBe(130);
+      expect(await showMore.count()).toBe(0);
       expect(pageErrors).toEqual([]);
     } finally {
       await browser?.close();

@@ -16,8 +16,9 @@ const session = {
   tenants: [],
   tenantId: null,
   connections: [],
-  /** Audit ids whose detail row is open; kept across reloads of the table. */
+  /** Audit ids whose detail row is open, and items "Show more" added to their lists: kept across reloads. */
   expanded: new Set(),
+  extraItems: new Map(),
   nextBeforeId: null,
   timer: null,
   /** When the connection cards were last read, for the message a failed refresh leaves. */
@@ -106,6 +107,7 @@ async function selectTenant(tenantId) {
   session.tenantId = tenantId;
   session.connections = [];
   session.expanded.clear();
+  session.extraItems.clear();
   byId('connections').replaceChildren();
   byId('audit-body').replaceChildren();
   const tenant = session.tenants.find((t) => t.id === tenantId);
@@ -261,7 +263,7 @@ async function loadAudit(more = false) {
     if (tenantId !== session.tenantId) return;
     const body = byId('audit-body');
     if (!more) body.replaceChildren();
-    for (const entry of page.entries) body.append(...auditRows(entry, session.expanded, loadAuditItems));
+    for (const entry of page.entries) body.append(...auditRows(entry, session, loadAuditItems));
     session.nextBeforeId = page.nextBeforeId;
     byId('audit-more').hidden = page.nextBeforeId === null;
     byId('audit-empty').hidden = body.children.length > 0;

@@ -8,10 +8,12 @@ import { el, formatInstant, formatValue, providerName, shortId, winnerName } fro
 export const AUDIT_ITEMS_PAGE = 100;
 
 /**
- * One summary row and its detail row, open when `expanded` (a set of audit ids, kept across reloads) has it.
- * `loadItems(entry, list, offset)` fetches the next page of one of the entry's lists.
+ * One summary row and its detail row. `kept` outlives reloads of the table: `expanded`, the audit ids whose detail
+ * is open, and `extraItems`, the items "Show more" added to a list (by `auditId:list`; an entry never changes once
+ * written, so they are shown again rather than fetched). `loadItems(entry, list, offset)` fetches a list's next page.
  */
-export function auditRows(entry, expanded, loadItems) {
+export function auditRows(entry, kept, loadItems) {
+  const { expanded } = kept;
   const body = entry.body;
   const counts = entry.itemCounts;
   const count = (n, testid) => el('td', { class: n > 0 ? 'n flagged' : 'n', 'data-testid': testid, text: n });
@@ -42,7 +44,7 @@ export function auditRows(entry, expanded, loadItems) {
   const detail = el(
     'tr',
     { class: 'detail', 'data-testid': 'audit-detail', 'data-audit-id': entry.id },
-    el('td', { colspan: 12 }, auditDetail(entry, loadItems)),
+    el('td', { colspan: 12 }, auditDetail(entry, kept.extraItems, loadItems)),
   );
   const setOpen = (open) => {
     detail.hidden = !open;
@@ -101,7 +103,7 @@ const itemLists = [
   },
 ];
 
-function auditDetail(entry, loadItems) {
+function auditDetail(entry, extraItems, loadItems) {
   const body = entry.body;
   const from =
     body.window.from === null
@@ -109,7 +111,7 @@ function auditDetail(entry, loadItems) {
       : `${body.window.from.modified} · ${body.window.from.externalId}`;
   const sections = itemLists
     .filter(({ list }) => entry.itemCounts[list] > 0)
-    .map((spec) => itemSection(entry, spec, loadItems));
+    .map((spec) => itemSection(entry, spec, extraItems, loadItems));
   return el(
     'div',
     { class: 'detail-body' },
@@ -123,17 +125,22 @@ function auditDetail(entry, loadItems) {
   );
 }
 
-/** One list's table: the items the entry came with, and a button adding the next page while there are more. */
-function itemSection(entry, { list, title, headings, row }, loadItems) {
+/**
+ * One list's table: the items the entry came with and those "Show more" added before, and a button adding the next
+ * page while there are more.
+ */
+function itemSection(entry, { list, title, headings, row }, extraItems, loadItems) {
   const total = entry.itemCounts[list];
-  const rows = el('tbody', {}, entry.body[list].map(row));
+  const key = `${entry.id}:${list}`;
+  const added = extraItems.get(key) ?? [];
+  const rows = el('tbody', {}, [...entry.body[list], ...added].map(row));
   const section = el(
     'section',
     { class: 'sub', 'data-list': list },
     el('h4', { text: `${title} (${total})` }),
     el('table', {}, el('thead', {}, el('tr', {}, ...headings.map((h) => el('th', { text: h })))), rows),
   );
-  let shown = entry.body[list].length;
+  let shown = entry.body[list].length + added.length;
   if (shown >= total) return section;
 
   const more = el('button', { type: 'button', class: 'show-more', 'data-testid': 'audit-show-more' });
@@ -148,6 +155,7 @@ function itemSection(entry, { list, title, headings, row }, loadItems) {
       const page = await loadItems(entry, list, shown);
       rows.append(...page.items.map(row));
       shown += page.items.length;
+      extraItems.set(key, [...(extraItems.get(key) ?? []), ...page.items]);
       if (page.nextOffset === null) more.parentElement.remove();
       else label();
     } catch (error) {
