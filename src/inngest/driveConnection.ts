@@ -11,6 +11,7 @@ import type { Phase } from '../machines/phases.ts';
 import type { ConnectionRef, Store } from '../persistence/store.ts';
 import { abandonRun, failedRunAudit } from '../runner/abandonRun.ts';
 import { type RunError, type RunnerDeps, runConnection } from '../runner/connectionRunner.ts';
+import { isDueInSlot } from './dueSelection.ts';
 
 /**
  * One run of one connection, as durable steps: the code path of the Inngest per-connection function and of
@@ -30,6 +31,11 @@ export type StopReason =
   | 'in_error'
   /** Another live worker holds the lease and drives the machine; it was still held on the last attempt. */
   | 'lease_held'
+  /**
+   * The store was still out of reach on the last attempt: the machine stays where it was last persisted and
+   * the next tick resumes it. Only when the steps ask for it (`SyncSteps.storeFailureOnFinalAttempt`).
+   */
+  | 'store_unavailable'
   /** The run took `MAX_PHASE_STEPS` steps; the next tick goes on from the snapshot. */
   | 'step_limit';
 
@@ -57,6 +63,13 @@ export interface SyncSteps {
   sleepUntil(id: string, until: string): Promise<void>;
   /** `true` when a failing step will not be retried again: a lease still held then ends the run quietly. */
   readonly finalAttempt: boolean;
+  /**
+   * What a step does when the store is out of reach on the final attempt. `stop` ends the run quietly
+   * (`stopped: 'store_unavailable'`), the machine left where it was persisted for the next tick to resume;
+   * under Inngest a failed run goes to onFailure, which would stop a mid-cycle machine in `error` and wait for
+   * an operator after a database failover. `throw` (the default) fails the step.
+   */
+  readonly storeFailureOnFinalAttempt?: 'throw' | 'stop';
 }
 
 /** Steps one run may take before it yields to the next tick (Inngest allows 1,000 per run). */
@@ -85,7 +98,19 @@ export async function driveConnection(
   ref: ConnectionRef,
   steps: SyncSteps,
 ): Promise<ConnectionProgress> {
-  let progress = await steps.run('load', () => loadStep(deps, ref));
+  const stopOnStoreFailure = steps.finalAttempt && steps.storeFailureOnFinalAttempt === 'stop';
+  /** Runs a step's work; a store out of reach on the final attempt becomes a quiet stop where asked. */
+  const settle = async (planned: ConnectionProgress, work: () => Promise<ConnectionProgress>) => {
+    try {
+      return await work();
+    } catch (error) {
+      if (stopOnStoreFailure && error instanceof StoreUnavailableError) {
+        return { ...planned, stopped: 'store_unavailable' as const };
+      }
+      throw error;
+    }
+  };
+  let progress = await steps.run('load', () => settle(idleProgress, () => loadStep(deps, ref)));
   for (let n = 1; progress.stopped === null && progress.state !== 'error'; n++) {
     if (progress.state === 'idle' && n > 1) break;
     if (n > MAX_PHASE_STEPS) return { ...progress, stopped: 'step_limit' };
@@ -94,7 +119,7 @@ export async function driveConnection(
     }
     const planned = progress;
     progress = await steps.run(`${stepName(planned)}-${n}`, () =>
-      phaseStep(deps, ref, planned, steps.finalAttempt),
+      settle(planned, () => phaseStep(deps, ref, planned, steps.finalAttempt)),
     );
   }
   return progress;
@@ -121,7 +146,8 @@ async function loadStep(deps: RunnerDeps, ref: ConnectionRef): Promise<Connectio
   const progress = await readProgress(store, ref);
   const now = clock();
   if (!connection.value.enabled) return { ...progress, stopped: 'disabled' };
-  if (progress.state === 'idle' && connection.value.nextRunAt > now)
+  // Due by the tick's own measure, else a run started in the slot its next run falls in would stop here.
+  if (progress.state === 'idle' && !isDueInSlot(connection.value.nextRunAt, now))
     return { ...progress, stopped: 'not_due' };
   if (progress.state === 'error') {
     // Nothing runs until an operator acts; look again one interval from now, as the runner does.
@@ -219,6 +245,16 @@ function progressOf(state: ConnectionState, context: ConnectionContext): Connect
 }
 
 /**
+ * A step that could not reach the store: retried after `STORE_RETRY_MS`. Its name stays `RetryAfterError`,
+ * what Inngest shows and matches on; the class only lets the last attempt tell it from a held lease.
+ */
+export class StoreUnavailableError extends RetryAfterError {
+  constructor(message: string) {
+    super(message, STORE_RETRY_MS);
+  }
+}
+
+/**
  * A failed step, in Inngest's retry terms: a held lease, an unreachable store or a process that was stopping are
  * worth another attempt after a short wait; a snapshot that cannot be restored or a provider that cannot be built are not.
  */
@@ -227,6 +263,7 @@ export function stepError(error: RunError): Error {
     case 'lease_held':
       return new RetryAfterError(error.message, LEASE_RETRY_MS);
     case 'store':
+      return new StoreUnavailableError(error.message);
     case 'stopping':
       return new RetryAfterError(error.message, STORE_RETRY_MS);
     case 'snapshot':

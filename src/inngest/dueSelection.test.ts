@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { dueEventId, SLOT_MS, slotOf } from './dueSelection.ts';
+import { dueEventId, isDueInSlot, SLOT_MS, slotOf } from './dueSelection.ts';
 
 describe('schedule slots', () => {
   test.each([
@@ -24,5 +24,17 @@ describe('schedule slots', () => {
     expect(dueEventId('5f0c7d1e-9a34-4b8e-8a51-0d2c6e4b7f10', slot)).toBe(
       '5f0c7d1e-9a34-4b8e-8a51-0d2c6e4b7f10:2025-06-02T09:15Z',
     );
+  });
+
+  // A run ends a few seconds after the tick that started it and counts its interval from there: its next run
+  // falls a few seconds into a minute, and the tick at the start of that minute must take it.
+  test.each([
+    ['2025-06-02T09:15:00.400Z', '2025-06-02T09:15:04.000Z', true],
+    ['2025-06-02T09:15:00.400Z', '2025-06-02T09:15:59.999Z', true],
+    ['2025-06-02T09:15:00.400Z', '2025-06-02T09:14:00.000Z', true],
+    ['2025-06-02T09:15:00.400Z', '2025-06-02T09:16:00.000Z', false],
+    ['2025-06-02T09:15:59.999Z', '2025-06-02T09:16:00.001Z', false],
+  ])('at %s a next run of %s is due: %s', (now, nextRunAt, due) => {
+    expect(isDueInSlot(new Date(nextRunAt), new Date(now))).toBe(due);
   });
 });

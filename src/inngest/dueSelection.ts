@@ -26,6 +26,19 @@ export function slotOf(now: Date): string {
 }
 
 /**
+ * Whether a connection whose next run is `nextRunAt` is due in the slot `now` falls in: its next run falls
+ * before the slot ends. A run sets its next run from when it ended, a few seconds after the tick that started
+ * it, so "reached by now" would leave every run one tick late: a 1m interval ran every 2 minutes, 5m every 6.
+ */
+export function isDueInSlot(nextRunAt: Date, now: Date): boolean {
+  return nextRunAt.getTime() < slotEndMs(now);
+}
+
+function slotEndMs(now: Date): number {
+  return (Math.floor(now.getTime() / SLOT_MS) + 1) * SLOT_MS;
+}
+
+/**
  * The id of the due event for a connection in a slot. Inngest keeps one run per event id for 24 hours, so
  * a tick that is retried, or runs twice in the same minute, cannot start a second run for the slot.
  */
@@ -34,16 +47,26 @@ export function dueEventId(connectionId: string, slot: string): string {
 }
 
 /**
- * The connections due at `now`, in the slot `now` falls in: enabled, next run reached (each run sets it
- * from the tenant's or the connection's interval as stored now), no live lease. Read fresh every tick, so
- * an interval changed through the CLI or API applies from the next tick.
+ * The connections due in the slot `now` falls in: enabled, next run before the slot ends (`isDueInSlot`;
+ * each run sets it from the tenant's or the connection's interval as stored now), no live lease at `now`.
+ * Read fresh every tick, so an interval changed through the CLI or API applies from the next tick.
  */
 export async function selectDue(
   store: Pick<Store, 'listDueConnections'>,
   params: { now: Date; limit?: number },
 ): Promise<Result<DueConnection[], StoreError>> {
-  const due = await store.listDueConnections({ now: params.now, limit: params.limit ?? DEFAULT_DUE_LIMIT });
+  const { now } = params;
+  // The store takes one instant for both tests: asked at the slot's last millisecond, it also counts as
+  // free a lease that expires later in the slot, so leases are judged again here at `now`.
+  const due = await store.listDueConnections({
+    now: new Date(slotEndMs(now) - 1),
+    limit: params.limit ?? DEFAULT_DUE_LIMIT,
+  });
   if (!due.ok) return due;
-  const slot = slotOf(params.now);
-  return ok(due.value.map((c) => ({ tenantId: c.tenantId, connectionId: c.id, provider: c.provider, slot })));
+  const slot = slotOf(now);
+  return ok(
+    due.value
+      .filter((c) => c.lease === null || c.lease.expiresAt <= now)
+      .map((c) => ({ tenantId: c.tenantId, connectionId: c.id, provider: c.provider, slot })),
+  );
 }

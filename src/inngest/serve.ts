@@ -31,6 +31,9 @@ export interface InngestHandlerParams {
  * `inngest/hono` serve handler, which answers Inngest's introspection (GET), registration (PUT) and
  * function calls (POST). Mount it at `INNGEST_PATH` for all three methods.
  *
+ * In cloud mode every request must carry Inngest's signature, a sync (`PUT`) included: sync the app from
+ * Inngest (the dashboard's Resync), which signs the request and names the URL to register.
+ *
  * Fails (one line for the operator, nothing started) when the environment asks for cloud mode without
  * `INNGEST_SIGNING_KEY` and `INNGEST_EVENT_KEY`; `INNGEST_DEV=1` selects a local dev server instead.
  *
@@ -46,11 +49,31 @@ export function createInngestHandler(params: InngestHandlerParams): Result<Innge
     ...(params.fetch === undefined ? {} : { fetch: params.fetch }),
     ...(params.logger === undefined ? {} : { logger: params.logger }),
   });
-  return ok(
-    serve({
-      client,
-      functions: [...createFunctions(client, params.runner, params.options)],
-      servePath: INNGEST_PATH,
-    }),
-  );
+  const handler = serve({
+    client,
+    functions: [...createFunctions(client, params.runner, params.options)],
+    servePath: INNGEST_PATH,
+    // In cloud mode only Inngest's own signed (in-band) sync may register the app. An unsigned `PUT` made
+    // the SDK register the origin its Host header named: anyone could point every call of the functions
+    // (tenant ids, step results) at a server of theirs, and the schedule stopped running here.
+    enableUnauthedSync: false,
+  });
+  return ok(async (c) => {
+    // The SDK parses the body before it checks the signature and throws on bad JSON: any client could make the
+    // server answer 500 and log the error as a bug. Hono keeps the text read here for the SDK's own read.
+    if (c.req.method !== 'GET' && !isJsonOrEmpty(await c.req.text())) {
+      return c.json({ message: 'the request body is not JSON' }, 400);
+    }
+    return handler(c);
+  });
+}
+
+function isJsonOrEmpty(text: string): boolean {
+  if (text.trim() === '') return true;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -119,7 +119,7 @@ describe('schedule-tick', () => {
     }
   });
 
-  it('selects what is due: next run reached, enabled, and no live lease (an expired one does not count)', async () => {
+  it('selects what is due: next run within the minute, enabled, and no live lease (an expired one does not count)', async () => {
     const store = await memoryStore();
     try {
       const later = await tenant(store, ['reapit'], new Date(T0.getTime() + 60_000));
@@ -127,6 +127,9 @@ describe('schedule-tick', () => {
       const disabled = await tenant(store, ['reapit'], T0);
       const leased = await tenant(store, ['reapit'], T0);
       const expired = await tenant(store, ['reapit'], T0);
+      // Its next run falls later in the tick's minute: due now, not one tick late.
+      const laterThisMinute = await tenant(store, ['reapit'], new Date(T0.getTime() + 30_000));
+      const leasedUntilLaterThisMinute = await tenant(store, ['reapit'], T0);
       const refOf = (t: { tenantId: string; connectionIds: string[] }) => ({
         tenantId: t.tenantId,
         connectionId: t.connectionIds[0] ?? '',
@@ -140,10 +143,18 @@ describe('schedule-tick', () => {
         ttlMs: 1_000,
         now: new Date(T0.getTime() - 2_000),
       });
+      await store.acquireLease({
+        ...refOf(leasedUntilLaterThisMinute),
+        owner: 'other-host:4242:w3',
+        ttlMs: 10_000,
+        now: T0,
+      });
 
       const { sent } = await tick(store, T0);
       const selected = sent.map((e) => e.data.connectionId).sort();
-      expect(selected).toEqual([refOf(due).connectionId, refOf(expired).connectionId].sort());
+      expect(selected).toEqual(
+        [refOf(due).connectionId, refOf(expired).connectionId, refOf(laterThisMinute).connectionId].sort(),
+      );
 
       const { sent: atLater } = await tick(store, new Date(T0.getTime() + 60_000));
       expect(atLater.map((e) => e.data.connectionId)).toContain(refOf(later).connectionId);
@@ -155,19 +166,22 @@ describe('schedule-tick', () => {
 
   it("follows each tenant's interval as stored: a changed interval applies without a redeploy", async () => {
     const store = await memoryStore();
-    const hourly = await createSyncHarness('reapit', { store, simulator: { contacts: 5 } });
-    const everyMinute = await createSyncHarness('reapit', { store, simulator: { contacts: 5 } });
+    // The cron fires at the start of each minute; the runs end a few seconds into it.
+    const minute = Math.ceil(Date.now() / 60_000) * 60_000 + 60_000;
+    let now = new Date(minute + 5_000);
+    const runner = { clock: () => now };
+    const hourly = await createSyncHarness('reapit', { store, simulator: { contacts: 5 }, runner });
+    const everyMinute = await createSyncHarness('reapit', { store, simulator: { contacts: 5 }, runner });
     try {
       await store.setTenantInterval({ tenantId: hourly.tenantId, syncIntervalSeconds: 3_600 });
       await store.setTenantInterval({ tenantId: everyMinute.tenantId, syncIntervalSeconds: 60 });
       for (const h of [hourly, everyMinute]) expect((await h.run()).ok).toBe(true);
-      const ran = Date.now();
-      const selectedAt = async (afterSeconds: number) =>
-        (await tick(store, new Date(ran + afterSeconds * 1000))).sent.map((e) => e.data.connectionId);
+      const selectedAtTick = async (minutes: number) =>
+        (await tick(store, new Date(minute + minutes * 60_000 + 500))).sent.map((e) => e.data.connectionId);
 
-      expect(await selectedAt(30)).toEqual([]);
-      expect(await selectedAt(61)).toEqual([everyMinute.connectionId]);
-      expect((await selectedAt(3_601)).sort()).toEqual(
+      expect(await selectedAtTick(0)).toEqual([]);
+      expect(await selectedAtTick(1)).toEqual([everyMinute.connectionId]);
+      expect((await selectedAtTick(60)).sort()).toEqual(
         [hourly.connectionId, everyMinute.connectionId].sort(),
       );
 
@@ -177,10 +191,10 @@ describe('schedule-tick', () => {
         connectionId: hourly.connectionId,
         syncIntervalSeconds: 120,
       });
+      now = new Date(minute + 60 * 60_000 + 5_000);
       expect((await hourly.run()).ok).toBe(true);
-      const rerun = Date.now();
-      const next = await tick(store, new Date(rerun + 121_000));
-      expect(next.sent.map((e) => e.data.connectionId)).toContain(hourly.connectionId);
+      expect(await selectedAtTick(61)).not.toContain(hourly.connectionId);
+      expect(await selectedAtTick(62)).toContain(hourly.connectionId);
     } finally {
       await hourly.close();
       await everyMinute.close();

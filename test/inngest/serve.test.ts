@@ -1,4 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -78,6 +79,44 @@ interface FunctionConfig {
   steps: Record<string, { runtime: { url: string } }>;
 }
 
+const SIGNING_KEY_HEX = 'ab'.repeat(32);
+const SIGNING_KEY = `signkey-prod-${SIGNING_KEY_HEX}`;
+
+/** JSON with sorted keys: what the SDK signs and checks (RFC 8785 for the plain data of these tests). */
+function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1));
+  return `{${entries.map(([key, v]) => `${JSON.stringify(key)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/** `X-Inngest-Signature` as Inngest signs a request body: HMAC-SHA256 of the body and the timestamp. */
+function inngestSignature(body: unknown): string {
+  const ts = Math.floor(Date.now() / 1000).toString();
+  const mac = createHmac('sha256', SIGNING_KEY_HEX)
+    .update(canonicalJson(body) + ts)
+    .digest('hex');
+  return `t=${ts}&s=${mac}`;
+}
+
+/** A raw HTTP request, so the test controls the `Host` header as any client on the network can. */
+function rawRequest(
+  url: string,
+  options: { method: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method, headers: options.headers ?? {} }, (res) => {
+      let text = '';
+      res.on('data', (chunk) => {
+        text += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
 describe('the serve endpoint, over HTTP', () => {
   it('reports both functions on introspection and registers their triggers and flow control', async () => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 1 } });
@@ -129,17 +168,16 @@ describe('the serve endpoint, over HTTP', () => {
     }
   });
 
-  it('in cloud mode needs both keys, rejects unsigned requests and registers with the signing key', async () => {
+  it("in cloud mode needs both keys, rejects unsigned requests and answers Inngest's signed sync", async () => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 1 } });
     const inngest = await standInInngest();
     expect(createInngestHandler({ env: {}, runner: h.deps })).toEqual({
       ok: false,
       error: expect.stringMatching(/needs INNGEST_SIGNING_KEY and INNGEST_EVENT_KEY; set INNGEST_DEV=1/),
     });
-    const signingKey = `signkey-prod-${'ab'.repeat(32)}`;
     const server = await mount(
       handlerFor(h, {
-        INNGEST_SIGNING_KEY: signingKey,
+        INNGEST_SIGNING_KEY: SIGNING_KEY,
         INNGEST_EVENT_KEY: 'event-key',
         INNGEST_BASE_URL: inngest.url,
       }),
@@ -147,12 +185,26 @@ describe('the serve endpoint, over HTTP', () => {
     try {
       const unsigned = await fetch(`${server.url}${INNGEST_PATH}`);
       expect(unsigned.status).toBe(401);
-      const sync = await fetch(`${server.url}${INNGEST_PATH}`, { method: 'PUT' });
+
+      // Inngest's own sync is signed and names the URL to register in its body; the SDK answers in band.
+      const syncBody = { url: `https://crm-sync.example.test${INNGEST_PATH}` };
+      const sync = await fetch(`${server.url}${INNGEST_PATH}`, {
+        method: 'PUT',
+        headers: {
+          'content-type': 'application/json',
+          'x-inngest-sync-kind': 'in_band',
+          'x-inngest-signature': inngestSignature(syncBody),
+        },
+        body: JSON.stringify(syncBody),
+      });
       expect(sync.status).toBe(200);
-      const register = inngest.received.find((r) => r.path === '/fn/register');
-      // The SDK authenticates with a hash of the key; the key itself never goes over the wire.
-      expect(register?.headers.authorization).toMatch(/^Bearer signkey-prod-[0-9a-f]{64}$/);
-      expect(register?.headers.authorization).not.toContain('ab'.repeat(32));
+      const registered = (await sync.json()) as { url: string; functions: FunctionConfig[] };
+      expect(registered.url).toBe(syncBody.url);
+      expect(registered.functions.map((f) => f.id).sort()).toEqual([
+        'crm-sync-schedule-tick',
+        'crm-sync-sync-connection',
+        'crm-sync-sync-connection-failure',
+      ]);
     } finally {
       await server.close();
       await inngest.close();
@@ -234,6 +286,75 @@ describe('the serve endpoint, over HTTP', () => {
       expect(entries[0]?.errors.at(-1)?.message).toMatch(
         /during reconciling: run run-01 failed: store unreachable/,
       );
+    } finally {
+      await server.close();
+      await inngest.close();
+      await h.close();
+    }
+  });
+
+  it('in cloud mode refuses an unsigned sync: its Host header would become the URL Inngest calls (regression)', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 1 } });
+    const inngest = await standInInngest();
+    const server = await mount(
+      handlerFor(h, {
+        INNGEST_SIGNING_KEY: SIGNING_KEY,
+        INNGEST_EVENT_KEY: 'event-key',
+        INNGEST_BASE_URL: inngest.url,
+      }),
+    );
+    try {
+      // Anyone who can reach the endpoint (Inngest Cloud has to) can name any host.
+      const hijack = await rawRequest(`${server.url}${INNGEST_PATH}`, {
+        method: 'PUT',
+        headers: { host: 'attacker.example' },
+      });
+      expect(hijack.status).toBe(401);
+      expect(inngest.received.filter((r) => r.path === '/fn/register')).toEqual([]);
+
+      // A forged signature is no better.
+      const forgedBody = { url: `https://attacker.example${INNGEST_PATH}` };
+      const forged = await rawRequest(`${server.url}${INNGEST_PATH}`, {
+        method: 'PUT',
+        headers: {
+          'content-type': 'application/json',
+          'x-inngest-sync-kind': 'in_band',
+          'x-inngest-signature': `t=${Math.floor(Date.now() / 1000)}&s=${'0'.repeat(64)}`,
+        },
+        body: JSON.stringify(forgedBody),
+      });
+      expect(forged.status).toBe(401);
+      expect(forged.text).not.toContain('attacker.example');
+    } finally {
+      await server.close();
+      await inngest.close();
+      await h.close();
+    }
+  });
+
+  it('answers a body that is not JSON with 400, not a 500 and a stack trace in the log (regression)', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 1 } });
+    const inngest = await standInInngest();
+    const server = await mount(
+      handlerFor(h, {
+        INNGEST_SIGNING_KEY: SIGNING_KEY,
+        INNGEST_EVENT_KEY: 'event-key',
+        INNGEST_BASE_URL: inngest.url,
+      }),
+    );
+    try {
+      for (const method of ['POST', 'PUT']) {
+        const response = await fetch(
+          `${server.url}${INNGEST_PATH}?fnId=crm-sync-sync-connection&stepId=step`,
+          {
+            method,
+            headers: { 'content-type': 'application/json' },
+            body: '{"event": ',
+          },
+        );
+        expect(response.status).toBe(400);
+        expect(await response.json()).toEqual({ message: expect.stringMatching(/not JSON/) });
+      }
     } finally {
       await server.close();
       await inngest.close();

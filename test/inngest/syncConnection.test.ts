@@ -86,6 +86,20 @@ function failingOnce(store: StoreHandle, state: string): StoreHandle {
   });
 }
 
+/** A store whose database does not answer: every call fails as a server starting up does (57P03). */
+function unreachable(store: StoreHandle): StoreHandle {
+  const down = {
+    ok: false,
+    error: { kind: 'unavailable', message: 'database unavailable: the database system is starting up' },
+  };
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      return typeof value === 'function' ? async () => down : value;
+    },
+  });
+}
+
 describe('sync-connection', () => {
   it('runs a whole cycle as one step per machine phase, and a duplicate event finds nothing due', async () => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 40, seed: 3 } });
@@ -286,6 +300,44 @@ describe('sync-connection', () => {
       const audit = await auditOf(h);
       expect(audit).toHaveLength(1);
       expect(audit[0]).toMatchObject({ cycleId: 'run:run-9', outcome: 'failed', fetched: 0 });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('leaves the machine mid-cycle when the store is still out of reach on the last attempt, for the next tick to resume (regression: onFailure abandoned it into error)', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 7 } });
+    try {
+      const fetched = await engineFor(h).executeStep('fetch-1');
+      const atReconcile = fetched.result as ConnectionProgress;
+      expect(atReconcile).toMatchObject({ state: 'reconciling' });
+
+      // The database fails over while the run waits for its next step, and is not back by the last attempt.
+      const down = { ...h, deps: { ...h.deps, store: unreachable(h.store) } };
+      // The steps done before the outage come back memoized (a fresh list per run: the engine keeps state in it).
+      const replayed = () => [
+        { id: 'load', handler: () => ({ ...atReconcile, state: 'idle', cycleId: null }) },
+        { id: 'fetch-1', handler: () => atReconcile },
+      ];
+      const earlier = await engineFor(down).execute({ steps: replayed() });
+      expect((earlier as { error?: { name: string } }).error?.name).toBe('RetryAfterError');
+
+      // Failing the last attempt would hand the run to onFailure, which stops a mid-cycle machine in error
+      // until an operator retries it: one database failover would park every connection that was mid-cycle.
+      const last = await engineFor(down, { attempt: SYNC_RETRIES }).execute({ steps: replayed() });
+      expect(last).not.toHaveProperty('error');
+      expect(last.result).toMatchObject({ state: 'reconciling', stopped: 'store_unavailable' });
+      const lastLoad = await engineFor(down, { attempt: SYNC_RETRIES }).execute();
+      expect(lastLoad).not.toHaveProperty('error');
+      expect(lastLoad.result).toMatchObject({ stopped: 'store_unavailable' });
+      expect(await stateOf(h)).toBe('reconciling');
+
+      // The database is back: the next tick's run finishes the same cycle.
+      const next = await engineFor(h).execute();
+      expect(next).not.toHaveProperty('error');
+      expect(next.result).toMatchObject({ state: 'idle', stopped: null });
+      expect(stepIds(next.ctx)).toEqual(['load', 'reconcile-1', 'push-2', 'audit-3']);
+      expect((await auditOf(h)).map((a) => a.outcome)).toEqual(['completed']);
     } finally {
       await h.close();
     }

@@ -64,6 +64,8 @@ export function createSyncConnection(client: Inngest, deps: RunnerDeps, options:
             await step.sleepUntil(id, until);
           },
           finalAttempt: attempt >= SYNC_RETRIES,
+          // A database failover outlasting the retries must not park every mid-cycle machine in error.
+          storeFailureOnFinalAttempt: 'stop',
         },
       );
       if (progress.state === 'error' && progress.stopped === null) throw machineStoppedError(progress);
