@@ -118,64 +118,85 @@ export function createHttpTransport(params: {
   limiter: ConnectionLimiter;
   /** Auth and fixed headers for every call; may fetch a token (that call is not paced). */
   headers: (signal?: AbortSignal) => Promise<Result<Record<string, string>, ProviderError>>;
+  /**
+   * For expiring tokens: forget the token of headers the API answered 401. The call is then sent once more with
+   * fresh headers, and only a second 401 is `auth_failed`, which stops the connection until the credentials
+   * are entered again.
+   */
+  renewAuth?: (refused: Readonly<Record<string, string>>) => void;
   fetch?: typeof fetch;
   now?: () => number;
 }): HttpTransport {
   const fetchImpl = params.fetch ?? fetch;
   const base = params.baseUrl.replace(/\/+$/, '');
   const { timeoutMs, ...retry } = params.spec.retry;
+  async function sendWith(
+    request: HttpRequest,
+    auth: Readonly<Record<string, string>>,
+  ): Promise<Result<HttpResponse, ProviderError>> {
+    const kind: CallKind = request.method === 'GET' ? 'read' : 'write';
+    return runPaced({
+      limiter: params.limiter,
+      retry,
+      kind,
+      // A POST creates: repeating it blind after a lost response could create the contact twice.
+      repeatable: request.method !== 'POST',
+      ...(params.now ? { now: params.now } : {}),
+      attempt: async () => {
+        const deadline = new Deadline(timeoutMs, request.signal);
+        const label = `${request.method} ${request.path}`;
+        try {
+          const response = await deadline.race(
+            fetchImpl(`${base}${request.path}`, {
+              method: request.method,
+              headers: {
+                accept: 'application/json',
+                ...auth,
+                ...request.headers,
+                ...(request.body === undefined
+                  ? {}
+                  : { 'content-type': request.contentType ?? 'application/json' }),
+              },
+              ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+              signal: deadline.signal,
+            }),
+          );
+          const text = await deadline.race(response.text());
+          const json = parseJson(text);
+          if (response.status < 400 || request.accept?.includes(response.status)) {
+            return { ok: true, value: { status: response.status, headers: response.headers, json } };
+          }
+          return {
+            ok: false,
+            status: response.status,
+            retryAfter: params.spec.retry.retryAfterHeader
+              ? response.headers.get(params.spec.retry.retryAfterHeader)
+              : null,
+            message: `${label} → ${response.status} ${toStorableText(text.slice(0, 300))}`.trim(),
+          };
+        } catch (error) {
+          const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+          return { ok: false, status: null, retryAfter: null, message: `${label} failed: ${reason}` };
+        } finally {
+          deadline.clear();
+        }
+      },
+    });
+  }
+
   return {
     async send(request) {
       const auth = await params.headers(request.signal);
       if (!auth.ok) return auth;
-      const kind: CallKind = request.method === 'GET' ? 'read' : 'write';
-      return runPaced({
-        limiter: params.limiter,
-        retry,
-        kind,
-        // A POST creates: repeating it blind after a lost response could create the contact twice.
-        repeatable: request.method !== 'POST',
-        ...(params.now ? { now: params.now } : {}),
-        attempt: async () => {
-          const deadline = new Deadline(timeoutMs, request.signal);
-          const label = `${request.method} ${request.path}`;
-          try {
-            const response = await deadline.race(
-              fetchImpl(`${base}${request.path}`, {
-                method: request.method,
-                headers: {
-                  accept: 'application/json',
-                  ...auth.value,
-                  ...request.headers,
-                  ...(request.body === undefined
-                    ? {}
-                    : { 'content-type': request.contentType ?? 'application/json' }),
-                },
-                ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
-                signal: deadline.signal,
-              }),
-            );
-            const text = await deadline.race(response.text());
-            const json = parseJson(text);
-            if (response.status < 400 || request.accept?.includes(response.status)) {
-              return { ok: true, value: { status: response.status, headers: response.headers, json } };
-            }
-            return {
-              ok: false,
-              status: response.status,
-              retryAfter: params.spec.retry.retryAfterHeader
-                ? response.headers.get(params.spec.retry.retryAfterHeader)
-                : null,
-              message: `${label} → ${response.status} ${toStorableText(text.slice(0, 300))}`.trim(),
-            };
-          } catch (error) {
-            const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-            return { ok: false, status: null, retryAfter: null, message: `${label} failed: ${reason}` };
-          } finally {
-            deadline.clear();
-          }
-        },
-      });
+      const sent = await sendWith(request, auth.value);
+      const refused = !sent.ok && sent.error.kind === 'auth_failed' && sent.error.status === 401;
+      if (!refused || params.renewAuth === undefined) return sent;
+      // A token refused before its stated expiry (revoked, or lapsed while this call waited out a 429 or
+      // retried): a 401 is never applied, so the call is safe to send again once, with a new token.
+      params.renewAuth(auth.value);
+      const renewed = await params.headers(request.signal);
+      if (!renewed.ok) return renewed;
+      return sendWith(request, renewed.value);
     },
   };
 }

@@ -14,8 +14,9 @@ const TOKEN_TIMEOUT_MS = 30_000;
 
 /**
  * An OAuth2 client-credentials token (`POST tokenUrl`, HTTP Basic client id and secret, form body), fetched
- * once and reused until a minute before it expires; concurrent callers share one request. A 400/401/403 is
- * `auth_failed` (the credentials need fixing), anything else that fails is `transient`.
+ * once and reused until a minute before it expires (or until the API refuses it: `invalidate`); concurrent callers
+ * share one request. A 400/401/403 is `auth_failed` (the credentials need fixing), anything else that fails is
+ * `transient`. Headers carry it as `Authorization: Bearer <token>`.
  */
 export function clientCredentialsTokens(params: {
   /** Named in error messages, e.g. `Reapit`. */
@@ -81,6 +82,13 @@ export function clientCredentialsTokens(params: {
         pending = null;
       });
       return pending;
+    },
+    /**
+     * Forgets the token of `refused` (the headers of a call the API answered 401) before its stated expiry: it
+     * was revoked, or outlived by a call that waited or retried. A newer token another call fetched is kept.
+     */
+    invalidate(refused: Readonly<Record<string, string>>): void {
+      if (cached && refused.authorization === `Bearer ${cached.token}`) cached = null;
     },
   };
 }

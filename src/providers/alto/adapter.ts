@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { compareCursor, compareModified, cursorPositionSchema, withinLowerBound } from '../../core/cursor.ts';
+import { compareModified, cursorPositionSchema, withinLowerBound } from '../../core/cursor.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import {
   createHttpTransport,
@@ -10,6 +10,7 @@ import {
 } from '../base.ts';
 import { clientCredentialsTokens } from '../clientCredentials.ts';
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
+import { idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
 import type { ChangePage, CrmProvider, FetchWindow, InboundRecord, ProviderError } from '../provider.ts';
 import type { ProviderSpec } from '../spec.ts';
 import {
@@ -43,6 +44,8 @@ const pageTokenSchema = z.strictObject({
   /** Alto's `meta.nextToken`; `null` to (re)start the query at `modified-from`. */
   next: z.string().nullable(),
   after: cursorPositionSchema.nullable(),
+  /** Ids the last page returned at `after`'s instant (`seenAtAnchorSchema`). */
+  seen: seenAtAnchorSchema,
 });
 type PageToken = z.infer<typeof pageTokenSchema>;
 
@@ -78,6 +81,7 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
     spec,
     limiter: params.limiter ?? createLimiter(spec),
     fetch: fetchImpl,
+    renewAuth: tokens.invalidate,
     headers: async (signal) => {
       const token = await tokens.get(signal);
       if (!token.ok) return token;
@@ -119,24 +123,32 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
     if (!page.success)
       return err({ kind: 'validation', status: 200, message: `contacts page: ${page.error.message}` });
     const raws = page.data.items ?? [];
-    const wanted = raws.filter((raw) => {
+    const positions = raws.map((raw) => {
       const at = altoPositionSchema.safeParse(raw);
-      if (!at.success) return true;
-      const position = { modified: at.data.modifiedAt, externalId: at.data.id };
+      return at.success ? { modified: at.data.modifiedAt, externalId: at.data.id } : null;
+    });
+    const wanted = raws.filter((_, i) => {
+      const position = positions[i];
+      if (!position) return true;
       if (compareModified(position.modified, token.to) > 0) return false;
       if (!withinLowerBound(position, token.from)) return false;
-      return token.after === null || compareCursor(position, token.after) > 0;
+      return pastAnchor(position, token.after, token.seen);
     });
     const { records, errors } = mapRecords(wanted, fromListItem);
-    const last = raws.map((raw) => altoPositionSchema.safeParse(raw)).findLast((r) => r.success)?.data;
-    const reached = last && { modified: last.modifiedAt, externalId: last.id };
-    const after =
-      reached && (token.after === null || compareCursor(reached, token.after) > 0) ? reached : token.after;
+    const reached = positions.findLast((position) => position !== null) ?? undefined;
+    const advanced =
+      reached !== undefined &&
+      (token.after === null || compareModified(reached.modified, token.after.modified) >= 0);
+    // Ties have no documented order: at the last instant, what this page returned is dropped by id, not by
+    // comparing ids (a page that continues a tie holds records whose ids sort before the last one's).
+    const { after, seen } = advanced
+      ? { after: reached, seen: idsAtInstant(positions, reached.modified) }
+      : token;
     const next = page.data.meta?.nextToken ?? null;
     return ok({
       records,
       errors,
-      nextPageToken: next === null ? null : encodePageToken({ ...token, next, after }),
+      nextPageToken: next === null ? null : encodePageToken({ ...token, next, after, seen }),
     });
   }
 

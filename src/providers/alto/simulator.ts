@@ -1,3 +1,4 @@
+import { simAccessTokens } from '../simulator/accessTokens.ts';
 import { SimDb } from '../simulator/db.ts';
 import {
   type RunningSimulator,
@@ -7,7 +8,6 @@ import {
   serveSimulator,
 } from '../simulator/server.ts';
 import {
-  ACCESS_TOKEN,
   type AltoRecord,
   altoDialect,
   BRANCH,
@@ -29,14 +29,21 @@ import { altoSpec } from './spec.ts';
 
 export function startAltoSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const db = new SimDb(altoDialect, options);
+  // Client-credentials grant on the API host (secondary [A2]); not counted or limited.
+  const tokens = simAccessTokens({
+    prefix: 'sim-alto-access-token',
+    clientId: CREDENTIALS.clientId,
+    clientSecret: CREDENTIALS.clientSecret,
+    ttlMs: options.tokenTtlMs,
+  });
   return serveSimulator(
     'alto',
     {
       db,
       limits: { ...altoSpec.limits, ...options.limits },
-      open: (req) => (req.path === '/token' ? token(req) : null),
+      open: (req) => (req.path === '/token' ? tokens.grant(req) : null),
       authorize: (req) => {
-        if (req.headers.authorization !== `Bearer ${ACCESS_TOKEN}`)
+        if (!tokens.accepts(req.headers.authorization))
           return failure(401, 'Unauthorized', 'Bearer token missing, invalid or expired');
         // [A1][A4]: AgencyRef is required on every contacts operation; wrong or missing → 403.
         if (req.headers.agencyref !== CREDENTIALS.agencyRef)
@@ -56,14 +63,6 @@ export function startAltoSimulator(options: SimulatorOptions = {}): Promise<Runn
     },
     options,
   );
-}
-
-/** Client-credentials grant on the API host (secondary [A2]); not counted or limited. */
-function token(req: SimRequest): SimResponse {
-  const expected = `Basic ${Buffer.from(`${CREDENTIALS.clientId}:${CREDENTIALS.clientSecret}`).toString('base64')}`;
-  if (req.method !== 'POST' || req.headers.authorization !== expected)
-    return { status: 401, body: { error: 'invalid_client' } };
-  return { status: 200, body: { access_token: ACCESS_TOKEN, token_type: 'Bearer', expires_in: 3600 } };
 }
 
 function route(db: SimDb<AltoRecord>, req: SimRequest, baseUrl: string): SimResponse {
@@ -111,7 +110,10 @@ function instant(req: SimRequest, name: string): number | null | SimResponse {
   return Number.isNaN(at) ? failure(400, 'InvalidRequest', `${name} must be an ISO-8601 date-time`) : at;
 }
 
-/** ASSUMPTION: `next-token` encodes the last (modifiedAt, id) served, so paging is by keyset, not offset. */
+/**
+ * ASSUMPTION: `next-token` encodes the last (modifiedAt, id) served, so paging is by keyset, not offset (ties
+ * resume in the store's tie order, `SimDb.tieKey`).
+ */
 const encodeToken = (r: AltoRecord) =>
   Buffer.from(JSON.stringify({ m: r.modifiedAt, id: r.id }), 'utf8').toString('base64url');
 
@@ -149,7 +151,7 @@ function list(db: SimDb<AltoRecord>, req: SimRequest): SimResponse {
     if (cFrom !== null && c < cFrom) return false;
     if (cTo !== null && c > cTo) return false;
     if (active !== null && String(r.isActive) !== active) return false;
-    return after === null || m > after.m || (m === after.m && r.id > after.id);
+    return after === null || m > after.m || (m === after.m && db.tieKey(r.id) > db.tieKey(after.id));
   });
   const items = rows.slice(0, size);
   const last = items.at(-1);

@@ -82,7 +82,6 @@ export const CREDENTIALS = {
   clientSecret: 'sim-alto-secret',
   agencyRef: 'SIMAGY01',
 } as const;
-export const ACCESS_TOKEN = 'sim-alto-access-token';
 export const BRANCH = '3156';
 export const NEGOTIATOR = '1234';
 

@@ -213,11 +213,15 @@ export function createFakeProvider(params: {
       const { to, after, inclusive } = token.value;
       const size = spec.pagination.maxPageSize;
       return call('read', () => {
-        const rows = backend.db.list().filter((r) => {
-          const at = { modified: r.modified, externalId: r.id };
-          const order = after === null ? 1 : compareCursor(at, after);
-          return compareModified(r.modified, to) <= 0 && (order > 0 || (inclusive && order === 0));
-        });
+        const position = (r: FakeRecord) => ({ modified: r.modified, externalId: r.id });
+        const rows = backend.db
+          .list()
+          .filter((r) => {
+            const order = after === null ? 1 : compareCursor(position(r), after);
+            return compareModified(r.modified, to) <= 0 && (order > 0 || (inclusive && order === 0));
+          })
+          // The fake's API is keyset on (modified, id), whatever order its store keeps ties in.
+          .sort((a, b) => compareCursor(position(a), position(b)));
         const page = rows.slice(0, size);
         const records: InboundRecord[] = [];
         const errors: InboundRecordError[] = [];

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import {
   type CursorPosition,
-  compareCursor,
   compareModified,
   cursorPositionSchema,
   withinLowerBound,
@@ -10,6 +9,7 @@ import { err, ok, type Result } from '../../core/result.ts';
 import type { ContactPatch } from '../../core/schemas.ts';
 import { createHttpTransport, decodePageToken, encodePageToken, mapRecords } from '../base.ts';
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
+import { idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
 import type { ProviderSpec } from '../spec.ts';
 import { needsCurrent, toInboundRecord, toLoopCreate, toLoopWrite } from './mapping.ts';
@@ -37,6 +37,8 @@ const pageTokenSchema = z.strictObject({
   after: cursorPositionSchema.nullable(),
   /** `after` is the window's lower bound: keep records at its instant, whatever the ids; else only those past it. */
   inclusive: z.boolean(),
+  /** Ids handed out at `after`'s instant by the last pages read (`seenAtAnchorSchema`). */
+  seen: seenAtAnchorSchema,
 });
 type PageToken = z.infer<typeof pageTokenSchema>;
 
@@ -118,23 +120,33 @@ export function createLoopProvider(params: LoopProviderParams): CrmProvider {
       // No upper bound in the API: records saved after the cycle started are left for the next cycle.
       if (compareModified(at.modified, token.to) > 0) return false;
       if (token.after === null) return true;
-      return token.inclusive ? withinLowerBound(at, token.after) : compareCursor(at, token.after) > 0;
+      return token.inclusive ? withinLowerBound(at, token.after) : pastAnchor(at, token.after, token.seen);
     });
     const { records, errors } = mapRecords(wanted, toInboundRecord);
-    return ok({ records, errors, nextPageToken: nextToken(token, raws, current.value.totalCount) });
+    const nextPageToken = nextToken(token, raws, candidates, current.value.totalCount);
+    return ok({ records, errors, nextPageToken });
   }
 
-  function nextToken(token: PageToken, raws: unknown[], totalCount: number): string | null {
+  function nextToken(
+    token: PageToken,
+    raws: unknown[],
+    candidates: unknown[],
+    totalCount: number,
+  ): string | null {
     if (raws.length < pageSize || token.page * pageSize >= totalCount) return null;
     const last = raws.map(positionOf).findLast((at) => at !== null);
     if (last === undefined) return encodePageToken({ ...token, page: token.page + 1 } satisfies PageToken);
     // Sorted by updatedAt: once past `to`, nothing later is in the window.
     if (compareModified(last.modified, token.to) > 0) return null;
-    const after = token.after === null || compareCursor(last, token.after) > 0 ? last : token.after;
+    const advanced = token.after === null || compareModified(last.modified, token.after.modified) >= 0;
+    const after = advanced ? last : token.after;
+    // Ties have no documented order: at the anchor's instant, drop by id what the pages just read handed out
+    // (with the previous page read again, a member can only slide back onto the page before it).
+    const seen = advanced ? idsAtInstant(candidates.map(positionOf), last.modified) : token.seen;
     const sameRun = token.since !== null && compareModified(last.modified, token.since) === 0;
     const next: PageToken = sameRun
-      ? { ...token, page: token.page + 1, after, inclusive: false }
-      : { to: token.to, since: last.modified, page: 1, after, inclusive: false };
+      ? { ...token, page: token.page + 1, after, seen, inclusive: false }
+      : { to: token.to, since: last.modified, page: 1, after, seen, inclusive: false };
     return encodePageToken(next);
   }
 

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { compareCursor, compareModified, cursorPositionSchema, withinLowerBound } from '../../core/cursor.ts';
+import {
+  type CursorPosition,
+  compareModified,
+  cursorPositionSchema,
+  withinLowerBound,
+} from '../../core/cursor.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import { engagementFields } from '../../core/schemas.ts';
 import {
@@ -11,6 +16,7 @@ import {
 } from '../base.ts';
 import { clientCredentialsTokens } from '../clientCredentials.ts';
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
+import { idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
 import type { ProviderSpec } from '../spec.ts';
 import { engagementKeys, engagementOf, toInboundRecord, toReapitCreate, toReapitUpdate } from './mapping.ts';
@@ -34,6 +40,8 @@ const pageTokenSchema = z.strictObject({
   after: cursorPositionSchema.nullable(),
   /** `after` is the window's lower bound: keep records at its instant, whatever the ids; else only those past it. */
   inclusive: z.boolean(),
+  /** Ids returned at `after`'s instant before re-anchoring there (`seenAtAnchorSchema`). */
+  seen: seenAtAnchorSchema,
   page: z.number().int().min(1),
   /** `totalCount` seen on page 1 of this anchor. */
   total: z.number().int().nullable(),
@@ -67,6 +75,7 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
     spec,
     limiter: params.limiter ?? createLimiter(spec),
     fetch: fetchImpl,
+    renewAuth: tokens.invalidate,
     headers: async (signal) => {
       const token = await tokens.get(signal);
       if (!token.ok) return token;
@@ -111,26 +120,29 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
         nextPageToken: encodePageToken({ ...token, page: 1, total: null }),
       });
     }
-    const wanted = raws.filter((raw) => {
+    const positions = raws.map((raw) => {
       const at = reapitPositionSchema.safeParse(raw);
-      if (!at.success || token.after === null) return true;
-      const position = { modified: at.data.modified, externalId: at.data.id };
+      return at.success ? { modified: at.data.modified, externalId: at.data.id } : null;
+    });
+    const wanted = raws.filter((_, i) => {
+      const position = positions[i];
+      if (!position || token.after === null) return true;
       return token.inclusive
         ? withinLowerBound(position, token.after)
-        : compareCursor(position, token.after) > 0;
+        : pastAnchor(position, token.after, token.seen);
     });
     const { records, errors } = mapRecords(wanted, toInboundRecord);
-    return ok({ records, errors, nextPageToken: nextToken(token, raws, totalCount, totalPageCount) });
+    return ok({ records, errors, nextPageToken: nextToken(token, positions, totalCount, totalPageCount) });
   }
 
   function nextToken(
     token: PageToken,
-    raws: unknown[],
+    positions: Array<CursorPosition | null>,
     totalCount: number,
     totalPageCount: number,
   ): string | null {
-    if (raws.length < pageSize || token.page >= totalPageCount) return null;
-    const last = raws.map((raw) => reapitPositionSchema.safeParse(raw)).findLast((r) => r.success)?.data;
+    if (positions.length < pageSize || token.page >= totalPageCount) return null;
+    const last = positions.findLast((position) => position !== null) ?? undefined;
     const sameRun =
       last === undefined ||
       (token.after !== null && compareModified(last.modified, token.after.modified) === 0);
@@ -138,8 +150,10 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
       ? { ...token, page: token.page + 1, total: token.total ?? totalCount }
       : {
           to: token.to,
-          after: { modified: last.modified, externalId: last.id },
+          after: last,
           inclusive: false,
+          // Ties have no documented order: drop what this page returned at the new anchor's instant, by id.
+          seen: idsAtInstant(positions, last.modified),
           page: 1,
           total: null,
         };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Platform } from '@reapit/foundations-ts-definitions';
+import { simAccessTokens } from '../simulator/accessTokens.ts';
 import { SimDb, type SimDialect } from '../simulator/db.ts';
 import type { SeedContact } from '../simulator/generator.ts';
 import {
@@ -20,7 +21,6 @@ import { reapitSpec } from './spec.ts';
 type Contact = Platform.ContactModel & { id: string; modified: string };
 
 const CREDENTIALS = { clientId: 'sim-client', clientSecret: 'sim-secret', customerId: 'SBOX' } as const;
-const ACCESS_TOKEN = 'sim-reapit-access-token';
 const OFFICE = 'OXF';
 const NEGOTIATOR = 'JAS';
 
@@ -146,14 +146,22 @@ const UPDATABLE = [
 
 export function startReapitSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const db = new SimDb(reapitDialect, options);
+  // Client-credentials grant [R1]; served on the API port for convenience (real: connect.reapit.cloud).
+  const tokens = simAccessTokens({
+    prefix: 'sim-reapit-access-token',
+    clientId: CREDENTIALS.clientId,
+    clientSecret: CREDENTIALS.clientSecret,
+    ttlMs: options.tokenTtlMs,
+  });
   return serveSimulator(
     'reapit',
     {
       db,
       limits: { ...reapitSpec.limits, ...options.limits },
-      open: (req) => (req.path === '/token' ? token(req) : null),
+      open: (req) => (req.path === '/token' ? tokens.grant(req) : null),
       authorize: (req) => {
-        if (req.headers.authorization !== `Bearer ${ACCESS_TOKEN}`)
+        // [R1]: 401 for a missing or invalid Authorization, an expired token included.
+        if (!tokens.accepts(req.headers.authorization))
           return failure(401, 'Authorization header missing or invalid');
         if (req.headers['reapit-customer'] !== CREDENTIALS.customerId)
           return failure(401, 'Unknown reapit-customer');
@@ -174,14 +182,6 @@ export function startReapitSimulator(options: SimulatorOptions = {}): Promise<Ru
     },
     options,
   );
-}
-
-/** Client-credentials grant [R1]; served on the API port for convenience (real: connect.reapit.cloud). */
-function token(req: SimRequest): SimResponse {
-  const expected = `Basic ${Buffer.from(`${CREDENTIALS.clientId}:${CREDENTIALS.clientSecret}`).toString('base64')}`;
-  if (req.method !== 'POST' || req.headers.authorization !== expected)
-    return { status: 401, body: { error: 'invalid_client' } };
-  return { status: 200, body: { access_token: ACCESS_TOKEN, token_type: 'Bearer', expires_in: 3600 } };
 }
 
 function route(db: SimDb<Contact>, req: SimRequest, baseUrl: string): SimResponse {

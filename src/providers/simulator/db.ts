@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   createRandom,
   generateContact,
@@ -35,6 +36,12 @@ export interface SimDbOptions {
    * that PostgreSQL cannot store. Deterministic picks. Default 0.
    */
   unstorable?: number | undefined;
+  /**
+   * Whether records sharing a `modified` value are served in id order (default, the simulators' ASSUMPTION).
+   * `false` serves them in a stable order unrelated to their ids, as a database sorting on the timestamp alone
+   * may: no CRM documents a tie-break, so a client must not rely on one.
+   */
+  tiesById?: boolean | undefined;
 }
 
 /** The record store of one simulator (or the fake): wire records kept in (modified, id) order. */
@@ -44,12 +51,14 @@ export class SimDb<TWire> {
   private ordered: { records: TWire[]; modifiedMs: number[] } | null = null;
   private created = 0;
   private lastStampMs = 0;
+  private readonly tiesById: boolean;
 
   constructor(
     readonly dialect: SimDialect<TWire>,
     options: SimDbOptions,
     private readonly now: () => number = Date.now,
   ) {
+    this.tiesById = options.tiesById ?? true;
     const seeded = generateContacts({
       count: options.contacts ?? 200,
       seed: options.seed ?? 1,
@@ -70,7 +79,10 @@ export class SimDb<TWire> {
     }
   }
 
-  /** Every record in (modified, id) order. ASSUMPTION for every simulator: ties on `modified` sort by id. */
+  /**
+   * Every record in (modified, tie key) order. ASSUMPTION for every simulator: ties on `modified` sort by id
+   * (the tie key) unless `tiesById` is false.
+   */
   list(): TWire[] {
     return this.order().records.slice();
   }
@@ -117,11 +129,16 @@ export class SimDb<TWire> {
     const keyed = [...this.records.values()].map((record) => ({
       record,
       ms: Date.parse(d.modified(record)),
-      id: d.id(record),
+      id: this.tieKey(d.id(record)),
     }));
     keyed.sort((a, b) => a.ms - b.ms || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     this.ordered = { records: keyed.map((k) => k.record), modifiedMs: keyed.map((k) => k.ms) };
     return this.ordered;
+  }
+
+  /** What orders records sharing a `modified` value: the id, or a stable digest of it (`tiesById: false`). */
+  tieKey(id: string): string {
+    return this.tiesById ? id : `${createHash('sha1').update(id).digest('hex')}:${id}`;
   }
 
   get(id: string): TWire | undefined {

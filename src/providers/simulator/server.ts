@@ -54,12 +54,19 @@ export interface SimulatorOptions {
   latencyMs?: number | undefined;
   /** Seeded records sharing one `modified` value (the conformance suite uses 250). */
   sameModified?: number | undefined;
+  /** `false`: records sharing a `modified` value are served in an order unrelated to their ids (`SimDbOptions`). */
+  tiesById?: boolean | undefined;
   /** Seeded records made malformed (the conformance suite uses 1). */
   malformed?: number | undefined;
   /** Seeded surnames holding a NUL character (see `SimDbOptions.unstorable`). */
   unstorable?: number | undefined;
   /** Replaces documented limits, e.g. to scale a per-minute window down for a fast test. */
   limits?: Partial<ProviderLimits> | undefined;
+  /**
+   * Where the API takes OAuth tokens (Reapit, Alto): how long one is accepted, in ms. Default its announced
+   * `expires_in` (3600 s). Shorter models a token refused before its stated expiry (revoked, or a clock that jumped).
+   */
+  tokenTtlMs?: number | undefined;
 }
 
 /** The `/_sim/` control API, the same for every simulator (and the in-memory fake). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { compareCursor, compareModified, cursorPositionSchema, withinLowerBound } from '../../core/cursor.ts';
+import { compareModified, cursorPositionSchema, withinLowerBound } from '../../core/cursor.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import {
   createHttpTransport,
@@ -9,6 +9,7 @@ import {
   mapRecords,
 } from '../base.ts';
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
+import { idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
 import type { ProviderSpec } from '../spec.ts';
 import { toInboundRecord, toStreetUpdate } from './mapping.ts';
@@ -29,6 +30,8 @@ const pageTokenSchema = z.strictObject({
   from: cursorPositionSchema.nullable(),
   /** The last record returned; `null` before the first. */
   after: cursorPositionSchema.nullable(),
+  /** Ids returned at `after`'s instant before re-anchoring there (`seenAtAnchorSchema`). */
+  seen: seenAtAnchorSchema,
   page: z.number().int().min(1),
   /** `meta.pagination.total` seen on page 1 of this anchor. */
   total: z.number().int().nullable(),
@@ -117,18 +120,20 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
       if (compareModified(position.modified, token.to) > 0) return false;
       // The cursor's whole second (Street stamps whole seconds) is read again, whatever the ids.
       if (!withinLowerBound(position, token.from)) return false;
-      return token.after === null || compareCursor(position, token.after) > 0;
+      return pastAnchor(position, token.after, token.seen);
     });
     const { records, errors } = mapRecords(wanted, toInboundRecord);
 
-    const { current_page, total_pages, total } = meta.pagination;
-    if (raws.length < pageSize || current_page >= total_pages)
+    // The page size served, not the one asked for: Street caps `page[size]` at 100 [S2] (its OpenAPI says 250 [S3]).
+    const { current_page, total_pages, total, per_page } = meta.pagination;
+    if (raws.length < per_page || current_page >= total_pages)
       return ok({ records, errors, nextPageToken: null });
     const last = positions.findLast((position) => position !== null) ?? undefined;
     const progressed =
       last !== undefined && (anchor === null || compareModified(last.modified, anchor.modified) > 0);
     const next: PageToken = progressed
-      ? { ...token, after: last, page: 1, total: null }
+      ? // Ties have no documented order: drop what this page returned at the new anchor's second, by id.
+        { ...token, after: last, seen: idsAtInstant(positions, last.modified), page: 1, total: null }
       : { ...token, page: token.page + 1, total: token.total ?? total };
     return ok({ records, errors, nextPageToken: encodePageToken(next) });
   }
