@@ -87,10 +87,14 @@ export function registerEngagement(program: Command): void {
         const event = parsed.data;
         await withApp('engagement add', async ({ store, clock }) => {
           const tenant = await requireTenant(store, flags.tenant);
-          const result = must(
-            await store.ingestEngagementEvents({ tenantId: tenant.id, events: [event], now: clock() }),
-            'recording the event',
-          );
+          const ingested = await store.ingestEngagementEvents({
+            tenantId: tenant.id,
+            events: [event],
+            now: clock(),
+          });
+          if (!ingested.ok && ingested.error.kind === 'conflict')
+            throw new UsageError(ingested.error.message);
+          const result = must(ingested, 'recording the event');
           if (result.unknownContact.length > 0) {
             throw new UsageError(`tenant ${tenant.name} has no contact ${event.contactId}; nothing recorded`);
           }
@@ -166,10 +170,15 @@ async function ingestAll(
   const result = await store.transaction<Ingested, StoreError>(async (tx) => {
     const total: Ingested = { inserted: [], duplicates: [], unknownContact: [] };
     for (let start = 0; start < events.length; start += BATCH) {
-      const batch = must(
-        await tx.ingestEngagementEvents({ tenantId, events: events.slice(start, start + BATCH), now }),
-        'recording events',
-      );
+      const ingested = await tx.ingestEngagementEvents({
+        tenantId,
+        events: events.slice(start, start + BATCH),
+        now,
+      });
+      // An event id recorded earlier as another event: bad input, named; the transaction writes nothing.
+      if (!ingested.ok && ingested.error.kind === 'conflict')
+        throw new UsageError(`${ingested.error.message}; nothing imported`);
+      const batch = must(ingested, 'recording events');
       total.inserted.push(...batch.inserted);
       total.duplicates.push(...batch.duplicates);
       total.unknownContact.push(...batch.unknownContact);

@@ -204,6 +204,8 @@ export function conflictingRepeats(
   return conflicts;
 }
 export const CONFLICTING_REPEAT = 'repeats an earlier event id with another contact, type or time';
+/** An event id already recorded with another contact, type or time: a different event, refused, never a duplicate. */
+export const RECORDED_DIFFERENTLY = 'was recorded earlier with another contact, type or time';
 
 export const pushKindSchema = z.enum(['create', 'update']);
 export const pushStatusSchema = z.enum(['planned', 'sent', 'acknowledged', 'deferred']);

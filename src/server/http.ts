@@ -59,8 +59,25 @@ export async function readBody<T>(c: Context, schema: z.ZodType<T>): Promise<Res
   return validate(c, schema, json, 'body');
 }
 
-/** The request's query parameters (first value of each), validated. */
+/**
+ * The request's query parameters, validated. A parameter given twice (`limit=1&limit=300`) is a 400 naming it:
+ * taking either value would answer a question the caller may not have asked.
+ */
 export function readQuery<T>(c: Context, schema: z.ZodType<T>): Result<T, Response> {
+  const repeated = Object.entries(c.req.queries())
+    .filter(([, values]) => values.length > 1)
+    .map(
+      ([name]): z.core.$ZodIssue => ({
+        code: 'custom',
+        path: [name],
+        message: 'given more than once',
+        input: undefined,
+      }),
+    );
+  if (repeated.length > 0) {
+    const names = repeated.map((issue) => issue.path.join('.')).join(', ');
+    return err(fail(c, 400, `invalid query: ${names} given more than once`, repeated));
+  }
   return validate(c, schema, c.req.query(), 'query');
 }
 

@@ -295,12 +295,20 @@ describe('crm-sync operator commands', () => {
       expect(JSON.parse(twice.stdout)).toMatchObject({ inserted: [], duplicates: ['nh-ev-1'] });
       // A file repeating an event, and repeating one already recorded: each repeat is a duplicate.
       const events = join(dir, '..', 'events.jsonl');
+      const click = (eventId: string) => ({
+        eventId,
+        contactId: priya,
+        type: 'click',
+        at: '2025-06-02T09:30:00Z',
+      });
       writeFileSync(
         events,
-        ['nh-ev-1', 'nh-ev-2', 'nh-ev-2']
-          .map((eventId) =>
-            JSON.stringify({ eventId, contactId: priya, type: 'click', at: '2025-06-02T09:30:00Z' }),
-          )
+        [
+          { eventId: 'nh-ev-1', contactId: priya, type: 'open', at: '2025-06-01T09:30:00Z' },
+          click('nh-ev-2'),
+          click('nh-ev-2'),
+        ]
+          .map((line) => JSON.stringify(line))
           .join('\n'),
       );
       const imported = await cli(dir, 'engagement', 'import', '--tenant', 'acme', events, '--json');
@@ -323,6 +331,20 @@ describe('crm-sync operator commands', () => {
       expect(clashRun.code).toBe(2);
       expect(clashRun.stderr).toMatch(
         /clash\.jsonl:2: event nh-ev-3 repeats an earlier event id with another contact, type or time \(line 1\)/,
+      );
+      // So is a file repeating, as another event, an id recorded before: one line naming it, nothing imported.
+      const recorded = join(dir, '..', 'recorded.jsonl');
+      writeFileSync(
+        recorded,
+        ['nh-ev-4', 'nh-ev-2']
+          .map((eventId) =>
+            JSON.stringify({ eventId, contactId: priya, type: 'open', at: '2025-06-02T09:30:00Z' }),
+          )
+          .join('\n'),
+      );
+      expectUsageError(
+        await cli(dir, 'engagement', 'import', '--tenant', 'acme', recorded),
+        /^crm-sync: event nh-ev-2 was recorded earlier with another contact, type or time; nothing imported$/m,
       );
 
       type Contact = { id: string; contact: { email: string | null; emailOpens: number }; links: unknown[] };

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { matchKeys } from '../../src/core/dedup/blocking.ts';
 import { toMatchRecord } from '../../src/core/dedup/matchRecord.ts';
+import { canonicalContactSchema } from '../../src/core/schemas.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
 import { ADMIN_TOKEN, createApiFixture, editInCrm, useSharedStore } from './apiFixture.ts';
 
@@ -131,6 +133,8 @@ describe('admin API: invalid input is a 400 with the zod issues, never a 500', (
       ['GET', `${f.base}/audit?limit=0x10`, {}, 'limit'],
       ['GET', `${f.base}/contacts?limit=1e2`, {}, 'limit'],
       ['GET', `${f.base}/audit?beforeId=`, {}, 'beforeId'],
+      // Either value would answer a question the caller may not have asked.
+      ['GET', `${f.base}/audit?limit=1&limit=300`, {}, 'limit'],
       ['GET', `${f.base}/audit?provider=salesforce`, {}, 'provider'],
       ['GET', `${f.base}/audit?since=last-week`, {}, 'since'],
       ['GET', `${f.base}/audit?colour=blue`, {}, ''],
@@ -492,6 +496,17 @@ describe('admin API: engagement and contacts', () => {
         }),
       ]);
       expect([await opens(first), await opens(second)]).toEqual([2, 0]);
+      // So is an id a earlier call recorded: a 409 naming it, the whole call written nowhere.
+      const later = await f.call('POST', `${f.base}/engagement`, {
+        body: { events: [event('later-1', second), event('rep-2', second)] },
+      });
+      expect(later.status).toBe(409);
+      expect(later.json.error).toBe('event rep-2 was recorded earlier with another contact, type or time');
+      const sameAgain = await f.call('POST', `${f.base}/engagement`, {
+        body: { events: [event('rep-2', first)] },
+      });
+      expect(sameAgain.json.duplicates).toEqual(['rep-2']);
+      expect([await opens(first), await opens(second)]).toEqual([2, 0]);
 
       const ahead = new Date(Date.now() + 2 * 24 * 60 * 60 * 1000).toISOString();
       const future = await f.call('POST', `${f.base}/engagement`, {
@@ -528,6 +543,12 @@ describe('admin API: engagement and contacts', () => {
       await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
       const { json } = await f.call('GET', `${f.base}/contacts?limit=2`);
       expect(json.nextAfterId).toBe(json.contacts[1].id);
+      // The last page says it is the last: no `nextAfterId` leading to an empty page.
+      const all = (await f.call('GET', `${f.base}/contacts?limit=500`)).json.contacts;
+      const whole = await f.call('GET', `${f.base}/contacts?limit=${all.length}`);
+      expect([whole.json.contacts.length, whole.json.nextAfterId]).toEqual([all.length, null]);
+      const tail = await f.call('GET', `${f.base}/contacts?limit=1&afterId=${all.at(-2).id}`);
+      expect([tail.json.contacts[0].id, tail.json.nextAfterId]).toEqual([all.at(-1).id, null]);
       const target = json.contacts[0];
       const externalId = target.links[0].externalId;
 
@@ -611,6 +632,18 @@ describe('admin API: engagement and contacts', () => {
       // One way to reach them left is enough.
       const kept = await f.call('PATCH', path, { body: { ...blank, workPhone: '020 7946 0000' } });
       expect(kept.status).toBe(200);
+
+      // A contact a CRM sent without any (nothing an edit could lose) still takes edits of its other fields.
+      const bare = randomUUID();
+      const stored = await f.h.store.upsertContacts({
+        tenantId: f.h.tenantId,
+        contacts: [{ id: bare, contact: canonicalContactSchema.parse({ status: 'active' }) }],
+        now: new Date(),
+      });
+      expect(stored.ok).toBe(true);
+      const scored = await f.call('PATCH', `${f.base}/contacts/${bare}`, { body: { intentScore: 50 } });
+      expect(scored.status).toBe(200);
+      expect(scored.json.contact.contact.intentScore).toBe(50);
     } finally {
       await f.close();
     }

@@ -11,6 +11,7 @@ import {
   FUTURE_EVENT,
   isFutureEvent,
   linkSchema,
+  RECORDED_DIFFERENTLY,
   storedContactSchema,
 } from '../records.ts';
 import type { SqlClient } from '../sqlClient.ts';
@@ -57,6 +58,7 @@ const upsertRowSchema = z.object({
   inserted: z.boolean(),
   changeSeq: z.coerce.number().int(),
 });
+const clashRowSchema = z.object({ eventId: z.string() });
 const ingestRowSchema = z.object({
   eventId: z.string(),
   outcome: z.enum(['inserted', 'duplicate', 'unknownContact']),
@@ -237,7 +239,8 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
           if (firstOf.has(e.eventId)) repeats.push(e.eventId);
           else firstOf.set(e.eventId, e);
         }
-        const input = [...firstOf.values()].map((e) => ({
+        const input = [...firstOf.values()].map((e, index) => ({
+          event_index: index,
           event_id: e.eventId,
           contact_id: e.contactId,
           kind: e.kind,
@@ -246,8 +249,19 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
         const greatest = (field: string, column: string) =>
           `CASE WHEN t.${column} IS NULL THEN c.data -> '${field}'
             ELSE to_jsonb(${isoSql(`greatest((c.data ->> '${field}')::timestamptz, t.${column})`)}) END`;
-        const { rows } = await client.transaction(async (tx) => {
+        const written = await client.transaction(async (tx) => {
           await lockTenantChanges(tx, tenantId);
+          // An id recorded before with another contact, type or time is another event, not a repeat: counted a
+          // duplicate, that open or click would be lost. Refused, the call writing nothing.
+          const clashes = await tx.query(
+            `SELECT i.event_id AS "eventId"
+             FROM jsonb_to_recordset($2::jsonb) AS i(event_index int, event_id text, contact_id uuid, kind text, occurred_at timestamptz)
+             JOIN engagement_events e ON e.tenant_id = $1 AND e.event_id = i.event_id
+             WHERE (e.contact_id, e.kind, e.occurred_at) IS DISTINCT FROM (i.contact_id, i.kind, i.occurred_at)
+             ORDER BY i.event_index`,
+            [tenantId, json(input)],
+          );
+          if (clashes.rows.length > 0) return { clashes: clashes.rows };
           return tx.query(
             `WITH input AS (
                SELECT x.* FROM jsonb_to_recordset($2::jsonb)
@@ -289,7 +303,17 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
             [tenantId, json(input), now, now.toISOString()],
           );
         });
-        const outcomes = parseRows(ingestRowSchema, rows, 'ingest outcome');
+        if ('clashes' in written) {
+          const clashes = parseRows(clashRowSchema, written.clashes, 'engagement clash');
+          if (!clashes.ok) return clashes;
+          return err({
+            kind: 'conflict',
+            message: clashes.value
+              .map(({ eventId }) => `event ${eventId} ${RECORDED_DIFFERENTLY}`)
+              .join('; '),
+          });
+        }
+        const outcomes = parseRows(ingestRowSchema, written.rows, 'ingest outcome');
         if (!outcomes.ok) return outcomes;
         const ids = (outcome: string) =>
           outcomes.value.filter((o) => o.outcome === outcome).map((o) => o.eventId);

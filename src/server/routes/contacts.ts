@@ -3,7 +3,12 @@ import { z } from 'zod';
 import { matchKeys } from '../../core/dedup/blocking.ts';
 import { toMatchRecord } from '../../core/dedup/matchRecord.ts';
 import { ok } from '../../core/result.ts';
-import { applyContactEdit, contactEditSchema, identifiableContactSchema } from '../../core/schemas.ts';
+import {
+  applyContactEdit,
+  canonicalContactSchema,
+  contactEditSchema,
+  identifiableContactSchema,
+} from '../../core/schemas.ts';
 import {
   CONFLICTING_REPEAT,
   conflictingRepeats,
@@ -136,16 +141,19 @@ export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
       const tenant = await store.getTenant(params.value);
       if (!tenant.ok) return storeFailure(c, tenant.error);
       const { afterId, limit } = query.value;
+      // One more than asked says whether a next page exists: `nextAfterId` is null on the last page, as the
+      // audit's `nextBeforeId` is, not only on the empty page after it.
       const page = await store.listContacts({
         tenantId: params.value.tenantId,
-        limit,
+        limit: limit + 1,
         ...(afterId === undefined ? {} : { afterId }),
       });
       if (!page.ok) return storeFailure(c, page.error);
-      const last = page.value[page.value.length - 1];
+      const contacts = page.value.slice(0, limit);
+      const last = contacts.at(-1);
       return c.json({
-        contacts: page.value.map(contactView),
-        nextAfterId: page.value.length === limit && last !== undefined ? last.id : null,
+        contacts: contacts.map(contactView),
+        nextAfterId: page.value.length > limit && last !== undefined ? last.id : null,
       });
     })
     .get('/tenants/:tenantId/contacts/:contactId', async (c) => {
@@ -176,9 +184,12 @@ export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
       if (!found.ok) return storeFailure(c, found.error);
       const [stored] = found.value;
       if (stored === undefined) return fail(c, 404, `contact ${contactId} not found`);
+      // An edit may not leave a contact without a name, e-mail address or phone; one the CRM sent that way
+      // (nothing to lose) still takes edits of its other fields, such as its intent score.
+      const identifiable = identifiableContactSchema.safeParse(stored.contact).success;
       const merged = validate(
         c,
-        identifiableContactSchema,
+        identifiable ? identifiableContactSchema : canonicalContactSchema,
         applyContactEdit(stored.contact, patch.value),
         'body',
       );
