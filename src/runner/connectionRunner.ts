@@ -231,8 +231,16 @@ async function drive(
   const { store, clock } = deps;
   const leaseLost = lease.signal;
   const onLeaseLost = () => lease.abort();
-  // Either ends the run where it was last persisted: the process stopping, or the lease lost.
-  const halt = deps.stopping === undefined ? leaseLost : AbortSignal.any([deps.stopping, leaseLost]);
+  // A snapshot or failure audit the store did not take (down, failing over): the run stops where the machine was
+  // last persisted and reports a store failure, which callers retry, rather than going on unrecorded.
+  const persistFailed = new AbortController();
+  let persistFailure: string | null = null;
+  const onPersistFailed = (message: string) => {
+    persistFailure ??= message;
+    persistFailed.abort();
+  };
+  // Each ends the run where it was last persisted: the process stopping, the lease lost, the store failing.
+  const halt = AbortSignal.any([leaseLost, persistFailed.signal, ...(deps.stopping ? [deps.stopping] : [])]);
   const ref = { tenantId: connection.tenantId, connectionId: connection.id };
   const stored = await store.loadSnapshot(ref);
   if (!stored.ok) return err({ kind: 'store', message: stored.error.message });
@@ -307,14 +315,14 @@ async function drive(
         leaseOwner: deps.owner,
       });
       if (!saved.ok && saved.error.kind === 'lease_lost') onLeaseLost();
-      else if (!saved.ok) throw new Error(`saving the machine snapshot failed: ${saved.error.message}`);
+      else if (!saved.ok) onPersistFailed(`saving the machine snapshot failed: ${saved.error.message}`);
     });
     if (state === 'error' && previous !== 'error') {
       const context = snapshot.context;
       writes.push(async () => {
         if (leaseLost.aborted) return;
         const audited = await failedCycleAudit(store, context, clock());
-        if (!audited.ok) throw new Error(`writing the failure audit failed: ${audited.error.message}`);
+        if (!audited.ok) onPersistFailed(`writing the failure audit failed: ${audited.error.message}`);
       });
     }
     previous = state;
@@ -338,6 +346,7 @@ async function drive(
   // Stopped in the same turn the lease is found lost, before a pending CRM answer lets the phase send more.
   const stopOnLoss = () => actor.stop();
   leaseLost.addEventListener('abort', stopOnLoss, { once: true });
+  persistFailed.signal.addEventListener('abort', stopOnLoss, { once: true });
   let stopped = false;
   try {
     await waitFor(
@@ -354,12 +363,18 @@ async function drive(
   } finally {
     subscription.unsubscribe();
     leaseLost.removeEventListener('abort', stopOnLoss);
+    persistFailed.signal.removeEventListener('abort', stopOnLoss);
   }
+  const unpersisted = (): RunError => ({
+    kind: 'store',
+    message: `${persistFailure}; the run resumes from the last persisted state`,
+  });
   if (stopped) {
     // The transitions before the stop are real; stopping the actor aborts the phase it is in.
     await writes.flush();
     actor.stop();
-    return err(leaseLost.aborted ? leaseLostError(connection.id) : stoppingError());
+    if (leaseLost.aborted) return err(leaseLostError(connection.id));
+    return err(persistFailure === null ? stoppingError() : unpersisted());
   }
   const final = actor.getSnapshot();
   // Persist the final snapshot before stopping: a stopped actor's snapshot is not restorable.
@@ -367,6 +382,8 @@ async function drive(
   actor.stop();
   // The last save found the lease gone: where the machine settled is not ours to report or schedule.
   if (leaseLost.aborted) return err(leaseLostError(connection.id));
+  // Nor is it where the machine stands if the store did not take it.
+  if (persistFailure !== null) return err(unpersisted());
   const outcome: RunOutcome = {
     tenantId: connection.tenantId,
     connectionId: connection.id,
