@@ -130,6 +130,9 @@ export function createHttpTransport(params: {
   const fetchImpl = params.fetch ?? fetch;
   const base = params.baseUrl.replace(/\/+$/, '');
   const { timeoutMs, ...retry } = params.spec.retry;
+  // A provider that documents no wait header may still send the standard one (RFC 9110): the server's own word on
+  // when to come back beats the documented fallback wait.
+  const retryAfterHeader = params.spec.retry.retryAfterHeader ?? 'retry-after';
   async function sendWith(
     request: HttpRequest,
     auth: Readonly<Record<string, string>>,
@@ -169,9 +172,7 @@ export function createHttpTransport(params: {
           return {
             ok: false,
             status: response.status,
-            retryAfter: params.spec.retry.retryAfterHeader
-              ? response.headers.get(params.spec.retry.retryAfterHeader)
-              : null,
+            retryAfter: response.headers.get(retryAfterHeader),
             message: `${label} → ${response.status} ${toStorableText(text.slice(0, 300))}`.trim(),
           };
         } catch (error) {
