@@ -239,30 +239,28 @@ async function makeConflicts(app: App, connection: Connection): Promise<{ contac
   return { contactId: target.id };
 }
 
+/** An open and a click for three contacts of each tenant (engagement is the tenant's, whatever its CRMs). */
 async function recordEngagement(app: App, connections: Connection[]): Promise<void> {
-  for (const connection of connections) {
-    const contacts = must(await app.store.listContacts({ tenantId: connection.tenantId, limit: 3 }));
+  const now = Date.now();
+  for (const tenantId of new Set(connections.map((c) => c.tenantId))) {
+    const contacts = must(await app.store.listContacts({ tenantId, limit: 3 }));
     const events = contacts.flatMap((c, i) => [
       {
         eventId: `open-${c.id}-1`,
         contactId: c.id,
         kind: 'email_open' as const,
-        occurredAt: new Date(Date.now() - i * 60_000).toISOString(),
+        occurredAt: new Date(now - i * 60_000).toISOString(),
       },
       {
         eventId: `click-${c.id}-1`,
         contactId: c.id,
         kind: 'email_click' as const,
-        occurredAt: new Date().toISOString(),
+        occurredAt: new Date(now).toISOString(),
       },
     ]);
     // The same events arrive twice: NurtureHub's webhook retried. They count once.
     must(
-      await app.store.ingestEngagementEvents({
-        tenantId: connection.tenantId,
-        events: [...events, ...events],
-        now: new Date(),
-      }),
+      await app.store.ingestEngagementEvents({ tenantId, events: [...events, ...events], now: new Date() }),
     );
   }
 }
