@@ -19,7 +19,10 @@ export type LostCreate =
   | { kind: 'linked'; externalId: string }
   /** The CRM holds a record that scores as the same person: the create was applied. */
   | { kind: 'found'; externalId: string; version: string | null }
-  /** Not applied, or safe to send again: the CRM answers a repeated create with the record it made. */
+  /**
+   * Not found: not applied, or safe to send again (the CRM answers a repeated create with the record it made), or
+   * not shown yet by a CRM that applies creates in the background (the caller waits out `createSettleMs`).
+   */
   | { kind: 'absent' };
 
 /**

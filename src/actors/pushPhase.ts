@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { hashPushedFields } from '../core/merge.ts';
+import { providerLabels } from '../core/providerName.ts';
 import { ok, type Result } from '../core/result.ts';
 import {
   type CanonicalContact,
@@ -10,7 +11,7 @@ import {
 import type { PhaseFailure, PushPhaseInput, PushPhaseOutput } from '../machines/phases.ts';
 import type { PushEntry } from '../persistence/records.ts';
 import type { StoreData, StoreError } from '../persistence/store.ts';
-import type { ProviderError } from '../providers/provider.ts';
+import type { CrmProvider, ProviderError } from '../providers/provider.ts';
 import type { PhaseCall, PhaseDeps } from './context.ts';
 import { failureNote, providerFailure } from './failures.ts';
 import { findLostCreate } from './findLostCreate.ts';
@@ -45,8 +46,8 @@ const refusedUntilChanged = new Set<ProviderError['kind']>(['validation', 'not_f
 /**
  * Sends every planned, unacknowledged write through the provider. A write acknowledged in the ledger is never
  * sent again; a create that was sent but never acknowledged is first looked for in the CRM (the provider may
- * have applied it before we died). A 412/409 defers the record to the next cycle, a 404/422 until the contact
- * changes; each is noted. A failure
+ * have applied it before we died), and one the CRM may still be applying is left for a later run. A 412/409
+ * defers the record to the next cycle, a 404/422 until the contact changes; each is noted. A failure
  * that concerns the whole connection (rate limit, quota, auth, network) stops the phase; the machine backs
  * off and the re-run continues with what is still pending.
  */
@@ -64,6 +65,7 @@ export function createPushPhase(deps: PhaseDeps) {
     );
     const totals = { sent: 0, deferred: 0 };
     let stop: PhaseFailure | null = null;
+    const settling: PushEntry[] = [];
     let next = 0;
     const worker = async () => {
       while (stop === null && next < pending.length) {
@@ -72,11 +74,14 @@ export function createPushPhase(deps: PhaseDeps) {
         const outcome = await pushOne(deps, ref, entry, signal);
         if (outcome === 'sent') totals.sent += 1;
         else if (outcome === 'deferred') totals.deferred += 1;
+        else if (outcome === 'settling') settling.push(entry);
         else stop ??= outcome;
         deps.onPushProgress?.({ done: totals.sent + totals.deferred, total: pending.length });
       }
     };
     await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, pending.length) }, worker));
+    // The other writes went out; the phase backs off so that the machine brings the push back for these creates.
+    if (stop === null && settling.length > 0) stop = settlingFailure(deps.provider, settling, clock());
     if (stop !== null) {
       await must(store.addCycleNotes({ ...ref, notes: [failureNote('pushing', stop)] }), clock);
       throw stop;
@@ -93,7 +98,7 @@ async function pushOne(
   ref: CycleRef,
   entry: PushEntry,
   signal: AbortSignal,
-): Promise<'sent' | 'deferred' | PhaseFailure> {
+): Promise<'sent' | 'deferred' | 'settling' | PhaseFailure> {
   const { store, provider, clock } = deps;
   const key = {
     tenantId: ref.tenantId,
@@ -119,6 +124,8 @@ async function pushOne(
         await acknowledge(deps, ref, entry, { externalId, version, contact });
         return 'sent';
       }
+      // Not found, but the CRM may not show a create this recent yet: sent again now, it could make a second record.
+      if (mayStillBeApplying(entry, provider.capabilities.createSettleMs, clock())) return 'settling';
     }
     await must(store.markPushSent({ ...key, now: clock() }), clock);
     const created = await provider.create({ contact, reference: entry.contactId, signal });
@@ -155,6 +162,33 @@ async function pushOne(
 }
 
 const staleKinds = new Set<ProviderError['kind']>(['precondition_failed', 'conflict']);
+
+/** Whether a create sent before may be one the CRM has applied but does not show yet (`createSettleMs`). */
+function mayStillBeApplying(entry: PushEntry, createSettleMs: number, now: Date): boolean {
+  return entry.sentAt !== null && now.getTime() - entry.sentAt.getTime() < createSettleMs;
+}
+
+/**
+ * The phase's failure for creates not found while the CRM may still be applying them: transient, so the machine
+ * backs off and retries, and the audit lists it as a retry, not a refusal.
+ */
+function settlingFailure(provider: CrmProvider, entries: PushEntry[], at: Date): PhaseFailure {
+  const [first] = entries as [PushEntry, ...PushEntry[]];
+  const sentAt = first.sentAt?.toISOString() ?? 'an unknown time';
+  const others = entries.length - 1;
+  const more = others === 0 ? '' : ` (and ${others} other create${others === 1 ? '' : 's'})`;
+  const crm = providerLabels[provider.name];
+  const settleSeconds = Math.ceil(provider.capabilities.createSettleMs / 1000);
+  return {
+    kind: 'transient',
+    status: null,
+    at: at.toISOString(),
+    message:
+      `create of contact ${first.contactId} sent at ${sentAt}${more} may still be being applied by ${crm}: ` +
+      `not found yet, and ${crm} can take up to ${settleSeconds} s to show a new contact; ` +
+      'looked for again after the backoff',
+  };
+}
 
 /**
  * Defers a refused write to the next cycle, with a note. `maybeApplied`: an update the CRM may have applied

@@ -93,6 +93,11 @@ export interface ProviderCapabilities {
    * whose answer was lost can simply be sent again.
    */
   createMergesByEmail: boolean;
+  /**
+   * How long after a create is sent the CRM may still not show the record (listing, search, GET), in ms; 0 when a
+   * create is applied before it is answered. A lost create is not sent again before this has passed.
+   */
+  createSettleMs: number;
   /** Largest page the API accepts. */
   maxPageSize: number;
   /** Canonical fields the provider stores (read side). Others stay at their defaults inbound. */

@@ -62,6 +62,12 @@ export const providerCapabilitiesSchema = z.strictObject({
   canUpdate: z.boolean(),
   canSearchByEmail: z.boolean(),
   createMergesByEmail: z.boolean(),
+  /**
+   * How long after a create is sent the CRM may not show it yet, in ms (`ProviderCapabilities.createSettleMs`).
+   * Default 0: the create is applied before it is answered. Keep it well inside the connection's backoff (its
+   * first four retries wait at least 3¾ minutes in all), or a lost create would stop the connection in error.
+   */
+  createSettleMs: z.number().int().nonnegative().default(0),
   maxPageSize: z.number().int().positive(),
   storedFields: z.array(contactFieldSchema).readonly(),
   writableFields: z.array(contactFieldSchema).readonly(),

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CanonicalContact } from '../../src/core/schemas.ts';
-import { createSyncHarness } from '../support/syncHarness.ts';
+import { reapitSpec } from '../../src/providers/reapit/spec.ts';
+import type { SimulatorOptions } from '../../src/providers/simulator/server.ts';
+import { createSyncHarness, must } from '../support/syncHarness.ts';
 
 const lead: CanonicalContact = {
   title: 'Ms',
@@ -31,9 +33,14 @@ const creators = ['reapit', 'alto', 'agentos', 'loop'] as const;
 /**
  * A first sync, then a NurtureHub lead whose create is lost on the way: its `response` (the CRM applied it, then
  * the connection dropped) or its `request` (the connection dropped before the CRM saw it). Either way the run
- * stops in backoff with the create sent and unacknowledged. `resume` runs again an hour on.
+ * stops in backoff with the create sent and unacknowledged. `runAt` runs again that long on (our clock; the
+ * simulator's is real time), `resume` an hour on.
  */
-async function loseCreate(provider: (typeof creators)[number], lost: 'response' | 'request' = 'response') {
+async function loseCreate(
+  provider: (typeof creators)[number],
+  lost: 'response' | 'request' = 'response',
+  simulator: SimulatorOptions = {},
+) {
   let offsetMs = 0;
   let dropNextCreateResponse = true;
   const losingFetch: typeof fetch = async (input, init) => {
@@ -46,7 +53,7 @@ async function loseCreate(provider: (typeof creators)[number], lost: 'response' 
     return response;
   };
   const h = await createSyncHarness(provider, {
-    simulator: { contacts: 20, seed: 3 },
+    simulator: { contacts: 20, seed: 3, ...simulator },
     runner: {
       clock: () => new Date(Date.now() + offsetMs),
       providerOptions: () => ({ fetch: losingFetch }),
@@ -82,11 +89,12 @@ async function loseCreate(provider: (typeof creators)[number], lost: 'response' 
     if (!links.ok) throw new Error(links.error.message);
     return links.value;
   };
+  const runAt = async (laterMs: number) => {
+    offsetMs = laterMs;
+    return must(await h.run());
+  };
   const resume = async () => {
-    offsetMs = 60 * 60 * 1000;
-    const resumed = await h.run();
-    if (!resumed.ok) throw new Error(resumed.error.message);
-    expect(resumed.value.state).toBe('idle');
+    expect((await runAt(60 * 60 * 1000)).state).toBe('idle');
   };
   /** The CRM took the lead once, and the lead is linked to that record. */
   const expectOneLinkedCreate = async () => {
@@ -95,7 +103,7 @@ async function loseCreate(provider: (typeof creators)[number], lost: 'response' 
     expect(held).toHaveLength(1);
     expect((await leadLinks()).map((l) => l.externalId)).toEqual([idOf(held[0])]);
   };
-  return { h, before, copies, leadLinks, resume, expectOneLinkedCreate };
+  return { h, before, copies, leadLinks, runAt, resume, expectOneLinkedCreate };
 }
 
 describe('regression: a create lost on the way', () => {
@@ -148,6 +156,74 @@ describe('regression: a create lost on the way', () => {
       expect(after.requests).toBe(requestsBefore);
       expect(after.creates - before.creates).toBe(1);
       expect((await leadLinks()).map((l) => [l.externalId, l.base.intentScore])).toEqual([[externalId, 41]]);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+/** How long the Reapit simulator keeps a new record out of view (real time): [R1]'s "often asynchronous". */
+const VISIBLE_AFTER_MS = 2_000;
+/** Past the first backoff (15–30 s) but inside Reapit's settle time: the push comes back "right away". */
+const SOON_AFTER_MS = 40_000;
+/** Past every backoff of the cycle so far and Reapit's settle time. */
+const LATER_MS = 10 * 60_000;
+
+describe('regression: a lost create that Reapit applies asynchronously is not sent again before it shows', () => {
+  const settleMessage =
+    /^create of contact \S+ sent at \S+Z may still be being applied by Reapit: .+; looked for again after the backoff$/;
+  const createdInBackground = { createVisibleAfterMs: VISIBLE_AFTER_MS };
+
+  it('backs off while the record is not shown yet, then links the one record Reapit made', async () => {
+    expect(SOON_AFTER_MS).toBeLessThan(reapitSpec.capabilities.createSettleMs);
+    const { h, before, copies, leadLinks, runAt, expectOneLinkedCreate } = await loseCreate(
+      'reapit',
+      'response',
+      createdInBackground,
+    );
+    const applied = Date.now();
+    try {
+      // Reapit holds the record but its search does not show it yet: the look-up answers absent.
+      const soon = await runAt(SOON_AFTER_MS);
+      expect(Date.now() - applied).toBeLessThan(VISIBLE_AFTER_MS);
+      expect((await h.sim.control.stats()).creates - before.creates).toBe(1);
+      expect(await copies()).toHaveLength(1);
+      expect(await leadLinks()).toEqual([]);
+      expect(soon.state).toBe('backoff');
+      expect(soon.context.lastError).toMatchObject({ phase: 'pushing', kind: 'transient' });
+      expect(soon.context.lastError?.message).toMatch(settleMessage);
+
+      await new Promise((r) => setTimeout(r, VISIBLE_AFTER_MS - (Date.now() - applied) + 100));
+      const later = await runAt(LATER_MS);
+      expect(later.state).toBe('idle');
+      await expectOneLinkedCreate();
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      const errors = must(await h.store.listAudit({ ...ref, limit: 1 })).entries[0]?.body.errors ?? [];
+      // Listed as a retry of the push, not as a write Reapit refused.
+      expect(errors.filter((e) => / may still be being applied /.test(e.message))).toEqual([
+        { status: null, message: expect.stringMatching(/^pushing: create of contact /), retry: true },
+      ]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('sends a create Reapit never received again once the settle time has passed, and one record exists', async () => {
+    const { h, before, leadLinks, runAt, expectOneLinkedCreate } = await loseCreate(
+      'reapit',
+      'request',
+      createdInBackground,
+    );
+    try {
+      const soon = await runAt(SOON_AFTER_MS);
+      expect(soon.state).toBe('backoff');
+      expect(soon.context.lastError?.message).toMatch(settleMessage);
+      expect((await h.sim.control.stats()).creates).toBe(before.creates);
+      expect(await leadLinks()).toEqual([]);
+
+      const later = await runAt(LATER_MS);
+      expect(later.state).toBe('idle');
+      await expectOneLinkedCreate();
     } finally {
       await h.close();
     }

@@ -38,7 +38,9 @@ export const modelSpec = defineSpec({
     timeoutMs: 5_000,
   },
   pagination: { ...reapitSpec.pagination, maxPageSize: MODEL_PAGE_SIZE, defaultPageSize: MODEL_PAGE_SIZE },
-  capabilities: { ...reapitSpec.capabilities, maxPageSize: MODEL_PAGE_SIZE },
+  // The model's clock stands still, so a lost create's settle time (test/integration/lostCreate.test.ts) would never
+  // pass: here a create the CRM does not show was not applied.
+  capabilities: { ...reapitSpec.capabilities, maxPageSize: MODEL_PAGE_SIZE, createSettleMs: 0 },
 });
 
 /** Seeded CRM contacts per world: few, and no two alike (so dedup suppresses nothing). */

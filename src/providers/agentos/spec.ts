@@ -26,6 +26,8 @@ export const agentosSpec = defineSpec({
     canSearchByEmail: false,
     // [G4], above: a prospect whose e-mail exists is linked to that contact.
     createMergesByEmail: true,
+    // Nothing documented [G4]; a repeated prospect is merged by e-mail in any case.
+    createSettleMs: 0,
     maxPageSize: 1_000,
     // [G4] names the prospect fields Title, Forename, Surname, EmailAddress, MobilePhone, HomePhone, WorkPhone.
     // ASSUMPTION: the applicant listing returns the same names plus an `Address` block; consent comes from

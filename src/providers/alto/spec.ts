@@ -26,6 +26,8 @@ export const altoSpec = defineSpec({
     canSearchByEmail: true,
     // Alto's 409 on a duplicate create [A1] names no rule; the search is asked first.
     createMergesByEmail: false,
+    // [A1]: the 201 carries the created Contact: the record exists when the create is answered.
+    createSettleMs: 0,
     maxPageSize: 250,
     // What `ContactListItem` carries: the first person's title/names and first phone/e-mail, and `isActive` [A1].
     // Not stored (the delta feed does not carry them): address and date of birth (address only on the full

@@ -26,6 +26,8 @@ export const loopSpec = defineSpec({
     // ASSUMPTION: no e-mail filter (none is assumed on the listing).
     canSearchByEmail: false,
     createMergesByEmail: false,
+    // ASSUMPTION: a create is applied before it is answered.
+    createSettleMs: 0,
     maxPageSize: 100,
     // ASSUMPTION: the contact shape has no date of birth, archive flag or custom fields.
     storedFields: [

@@ -293,7 +293,8 @@ function create(db: SimDb<Contact>, req: SimRequest, baseUrl: string): SimRespon
   const errors = invalid(body, true);
   if (errors.length > 0) return failure(422, 'One or more validation failures have occurred', errors);
   const at = db.stamp();
-  const record = db.insert((id) =>
+  // [R1]: creation "is often asynchronous"; `createVisibleAfterMs` keeps the record out of view that long.
+  const record = db.insertCreated((id) =>
     withETag({
       ...pick(body),
       id,

@@ -19,6 +19,10 @@ export const reapitSpec = defineSpec({
     canUpdate: true,
     canSearchByEmail: true,
     createMergesByEmail: false,
+    // [R1]: creation "is often asynchronous" (201, empty body), so a search soon after the POST can miss the record.
+    // ASSUMPTION: 60 s. No figure is published; queued work of this kind lands in seconds, and a minute leaves a
+    // wide margin while the re-send still comes on the second or third backoff retry (30 s doubling).
+    createSettleMs: 60_000,
     maxPageSize: 100,
     // Contact fields map to ContactModel; engagement lives in `metadata` (app-specific JSON) [R3].
     storedFields: contactFields,

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { reapitDialect } from '../reapit/simulator.ts';
 import { SimDb } from './db.ts';
+import type { SeedContact } from './generator.ts';
 
 describe('SimDb.modifiedRange', () => {
   // 300 records, 40 of them sharing one `modified` value, so bounds land on ties as well as between records.
@@ -37,5 +38,49 @@ describe('SimDb.modifiedRange', () => {
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('SimDb.insertCreated with createVisibleAfterMs', () => {
+  const late: SeedContact = {
+    title: null,
+    firstName: 'Ada',
+    lastName: 'Late',
+    email: 'ada.late@example.co.uk',
+    mobilePhone: null,
+    homePhone: null,
+    workPhone: null,
+    address: null,
+    dateOfBirth: null,
+    marketingConsent: 'grant',
+    archived: false,
+  };
+  const built = (db: SimDb<ReturnType<typeof reapitDialect.fromSeed>>, atMs: number) =>
+    db.insertCreated((id) => reapitDialect.fromSeed(late, id, atMs, atMs));
+
+  it('keeps a created record out of listing, range and get until its time, while listAll holds it', () => {
+    let nowMs = Date.parse('2025-06-01T09:00:00Z');
+    const db = new SimDb(reapitDialect, { contacts: 5, seed: 2, createVisibleAfterMs: 60_000 }, () => nowMs);
+    const record = built(db, nowMs);
+    const id = reapitDialect.id(record);
+    const shown = () => db.list().map(reapitDialect.id);
+
+    expect(shown()).not.toContain(id);
+    expect(db.modifiedRange(nowMs, null).count).toBe(0);
+    expect(db.get(id)).toBeUndefined();
+    expect(db.listAll().map(reapitDialect.id)).toContain(id);
+    expect(db.listAll()).toHaveLength(6);
+
+    nowMs += 60_000;
+    expect(shown()).toContain(id);
+    expect(db.modifiedRange(nowMs - 60_000, null).count).toBe(1);
+    expect(db.get(id)).toEqual(record);
+  });
+
+  it('shows a created record at once by default', () => {
+    const db = new SimDb(reapitDialect, { contacts: 5, seed: 2 });
+    const id = reapitDialect.id(built(db, Date.now()));
+    expect(db.get(id)).toBeDefined();
+    expect(db.list().map(reapitDialect.id)).toContain(id);
   });
 });

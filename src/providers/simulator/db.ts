@@ -42,6 +42,12 @@ export interface SimDbOptions {
    * may: no CRM documents a tie-break, so a client must not rely on one.
    */
   tiesById?: boolean | undefined;
+  /**
+   * How long a record made through the API's create stays out of listings, searches and single GETs, in ms: a CRM
+   * that applies creates asynchronously (Reapit: "often asynchronous" [R1]). The record exists from the start
+   * (`listAll`, the control API's view) and keeps the `created`/`modified` stamped when it was sent. Default 0.
+   */
+  createVisibleAfterMs?: number | undefined;
 }
 
 /** The record store of one simulator (or the fake): wire records kept in (modified, id) order. */
@@ -52,6 +58,9 @@ export class SimDb<TWire> {
   private created = 0;
   private lastStampMs = 0;
   private readonly tiesById: boolean;
+  private readonly createVisibleAfterMs: number;
+  /** Records created through the API that the CRM does not show yet, with the instant (ms) they appear. */
+  private readonly hiddenUntil = new Map<string, number>();
 
   constructor(
     readonly dialect: SimDialect<TWire>,
@@ -59,6 +68,7 @@ export class SimDb<TWire> {
     private readonly now: () => number = Date.now,
   ) {
     this.tiesById = options.tiesById ?? true;
+    this.createVisibleAfterMs = options.createVisibleAfterMs ?? 0;
     const seeded = generateContacts({
       count: options.contacts ?? 200,
       seed: options.seed ?? 1,
@@ -80,11 +90,17 @@ export class SimDb<TWire> {
   }
 
   /**
-   * Every record in (modified, tie key) order. ASSUMPTION for every simulator: ties on `modified` sort by id
-   * (the tie key) unless `tiesById` is false.
+   * Every record the CRM shows, in (modified, tie key) order. ASSUMPTION for every simulator: ties on `modified`
+   * sort by id (the tie key) unless `tiesById` is false.
    */
   list(): TWire[] {
     return this.order().records.slice();
+  }
+
+  /** Every record held, those not shown yet included (`createVisibleAfterMs`), in (modified, tie key) order. */
+  listAll(): TWire[] {
+    if (this.hiddenUntil.size === 0) return this.list();
+    return this.sorted([...this.records.values()]).records;
   }
 
   /**
@@ -124,16 +140,33 @@ export class SimDb<TWire> {
   }
 
   private order(): { records: TWire[]; modifiedMs: number[] } {
+    this.revealDue();
     if (this.ordered !== null) return this.ordered;
+    const shown = [...this.records.values()].filter((r) => !this.hiddenUntil.has(this.dialect.id(r)));
+    this.ordered = this.sorted(shown);
+    return this.ordered;
+  }
+
+  private sorted(records: TWire[]): { records: TWire[]; modifiedMs: number[] } {
     const d = this.dialect;
-    const keyed = [...this.records.values()].map((record) => ({
+    const keyed = records.map((record) => ({
       record,
       ms: Date.parse(d.modified(record)),
       id: this.tieKey(d.id(record)),
     }));
     keyed.sort((a, b) => a.ms - b.ms || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    this.ordered = { records: keyed.map((k) => k.record), modifiedMs: keyed.map((k) => k.ms) };
-    return this.ordered;
+    return { records: keyed.map((k) => k.record), modifiedMs: keyed.map((k) => k.ms) };
+  }
+
+  /** Shows the created records whose time has come. */
+  private revealDue(): void {
+    if (this.hiddenUntil.size === 0) return;
+    const now = this.now();
+    for (const [id, visibleAtMs] of this.hiddenUntil) {
+      if (visibleAtMs > now) continue;
+      this.hiddenUntil.delete(id);
+      this.ordered = null;
+    }
   }
 
   /** What orders records sharing a `modified` value: the id, or a stable digest of it (`tiesById: false`). */
@@ -141,8 +174,10 @@ export class SimDb<TWire> {
     return this.tiesById ? id : `${createHash('sha1').update(id).digest('hex')}:${id}`;
   }
 
+  /** The record if the CRM shows it. */
   get(id: string): TWire | undefined {
-    return this.records.get(id);
+    this.revealDue();
+    return this.hiddenUntil.has(id) ? undefined : this.records.get(id);
   }
 
   put(record: TWire): void {
@@ -155,6 +190,19 @@ export class SimDb<TWire> {
     this.created += 1;
     const record = build(this.dialect.newId(this.created));
     this.put(record);
+    return record;
+  }
+
+  /**
+   * Adds a record the API was asked to create: like `insert`, but kept out of view for `createVisibleAfterMs`
+   * (a CRM that finishes creates in the background).
+   */
+  insertCreated(build: (id: string) => TWire): TWire {
+    const record = this.insert(build);
+    if (this.createVisibleAfterMs > 0) {
+      this.hiddenUntil.set(this.dialect.id(record), this.now() + this.createVisibleAfterMs);
+      this.ordered = null;
+    }
     return record;
   }
 
@@ -171,7 +219,9 @@ export class SimDb<TWire> {
   applyEdits(params: { count: number; seed: number }): string[] {
     const r = createRandom(params.seed);
     const at = this.stamp();
-    const ids = [...this.records.keys()].sort();
+    this.revealDue();
+    // Agency users edit what the CRM shows them.
+    const ids = [...this.records.keys()].filter((id) => !this.hiddenUntil.has(id)).sort();
     const changed: string[] = [];
     for (let i = 0; i < params.count; i++) {
       const roll = r.next();

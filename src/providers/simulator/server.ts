@@ -67,11 +67,16 @@ export interface SimulatorOptions {
    * `expires_in` (3600 s). Shorter models a token refused before its stated expiry (revoked, or a clock that jumped).
    */
   tokenTtlMs?: number | undefined;
+  /**
+   * How long a record created through the API stays out of listings, searches and GETs, in ms
+   * (`SimDbOptions.createVisibleAfterMs`; simulators that create through `SimDb.insertCreated`: Reapit). Default 0.
+   */
+  createVisibleAfterMs?: number | undefined;
 }
 
 /** The `/_sim/` control API, the same for every simulator (and the in-memory fake). */
 export interface SimControl {
-  /** Every record in the provider's own wire shape. */
+  /** Every record held, in the provider's own wire shape (creates not shown yet included). */
   records(): Promise<unknown[]>;
   /** Applies `count` agency-style edits; returns the ids changed. */
   edits(params: { count: number; seed: number }): Promise<{ changed: string[] }>;
@@ -167,7 +172,8 @@ export async function serveSimulator<TWire>(
 
   function control(req: SimRequest): SimResponse {
     const key = `${req.method} ${req.path}`;
-    if (key === 'GET /_sim/records') return { status: 200, body: definition.db.list() };
+    // What the CRM holds, creates it does not show yet included: the test's view, not the API's.
+    if (key === 'GET /_sim/records') return { status: 200, body: definition.db.listAll() };
     if (key === 'GET /_sim/stats') return { status: 200, body: gate.stats };
     if (key === 'POST /_sim/edits') {
       const parsed = z
