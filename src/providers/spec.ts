@@ -32,7 +32,7 @@ export const providerLimitsSchema = z.strictObject({
 export type ProviderLimits = z.infer<typeof providerLimitsSchema>;
 
 export const providerRetrySchema = z.strictObject({
-  /** Header carrying the wait on a 429, when the provider sends one. */
+  /** Header carrying the wait on a 429; default the standard `Retry-After`, read whenever a provider sends it. */
   retryAfterHeader: z.string().min(1).optional(),
   /** Wait after a 429 without a usable header. */
   waitAfter429Ms: z.number().int().nonnegative(),
