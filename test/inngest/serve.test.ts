@@ -117,6 +117,31 @@ function rawRequest(
   });
 }
 
+type Served = { url: string; close(): Promise<void> };
+type StandIn = Awaited<ReturnType<typeof standInInngest>>;
+
+/** A one-contact Reapit harness, a stand-in Inngest and the endpoint served in cloud mode; all closed after `use`. */
+async function withCloudEndpoint(
+  use: (ctx: { h: SyncHarness; inngest: StandIn; server: Served }) => Promise<void>,
+): Promise<void> {
+  const h = await createSyncHarness('reapit', { simulator: { contacts: 1 } });
+  const inngest = await standInInngest();
+  const server = await mount(
+    handlerFor(h, {
+      INNGEST_SIGNING_KEY: SIGNING_KEY,
+      INNGEST_EVENT_KEY: 'event-key',
+      INNGEST_BASE_URL: inngest.url,
+    }),
+  );
+  try {
+    await use({ h, inngest, server });
+  } finally {
+    await server.close();
+    await inngest.close();
+    await h.close();
+  }
+}
+
 describe('the serve endpoint, over HTTP', () => {
   it('reports both functions on introspection and registers their triggers and flow control', async () => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 1 } });
@@ -169,20 +194,11 @@ describe('the serve endpoint, over HTTP', () => {
   });
 
   it("in cloud mode needs both keys, rejects unsigned requests and answers Inngest's signed sync", async () => {
-    const h = await createSyncHarness('reapit', { simulator: { contacts: 1 } });
-    const inngest = await standInInngest();
-    expect(createInngestHandler({ env: {}, runner: h.deps })).toEqual({
-      ok: false,
-      error: expect.stringMatching(/needs INNGEST_SIGNING_KEY and INNGEST_EVENT_KEY; set INNGEST_DEV=1/),
-    });
-    const server = await mount(
-      handlerFor(h, {
-        INNGEST_SIGNING_KEY: SIGNING_KEY,
-        INNGEST_EVENT_KEY: 'event-key',
-        INNGEST_BASE_URL: inngest.url,
-      }),
-    );
-    try {
+    await withCloudEndpoint(async ({ h, server }) => {
+      expect(createInngestHandler({ env: {}, runner: h.deps })).toEqual({
+        ok: false,
+        error: expect.stringMatching(/needs INNGEST_SIGNING_KEY and INNGEST_EVENT_KEY; set INNGEST_DEV=1/),
+      });
       const unsigned = await fetch(`${server.url}${INNGEST_PATH}`);
       expect(unsigned.status).toBe(401);
 
@@ -205,11 +221,7 @@ describe('the serve endpoint, over HTTP', () => {
         'crm-sync-sync-connection',
         'crm-sync-sync-connection-failure',
       ]);
-    } finally {
-      await server.close();
-      await inngest.close();
-      await h.close();
-    }
+    });
   });
 
   it('runs onFailure when Inngest calls it: a machine left mid-cycle stops in error with an audit entry', async () => {
@@ -294,16 +306,7 @@ describe('the serve endpoint, over HTTP', () => {
   });
 
   it('in cloud mode refuses an unsigned sync: its Host header would become the URL Inngest calls (regression)', async () => {
-    const h = await createSyncHarness('reapit', { simulator: { contacts: 1 } });
-    const inngest = await standInInngest();
-    const server = await mount(
-      handlerFor(h, {
-        INNGEST_SIGNING_KEY: SIGNING_KEY,
-        INNGEST_EVENT_KEY: 'event-key',
-        INNGEST_BASE_URL: inngest.url,
-      }),
-    );
-    try {
+    await withCloudEndpoint(async ({ inngest, server }) => {
       // Anyone who can reach the endpoint (Inngest Cloud has to) can name any host.
       const hijack = await rawRequest(`${server.url}${INNGEST_PATH}`, {
         method: 'PUT',
@@ -325,24 +328,11 @@ describe('the serve endpoint, over HTTP', () => {
       });
       expect(forged.status).toBe(401);
       expect(forged.text).not.toContain('attacker.example');
-    } finally {
-      await server.close();
-      await inngest.close();
-      await h.close();
-    }
+    });
   });
 
   it('answers a body that is not JSON with 400, not a 500 and a stack trace in the log (regression)', async () => {
-    const h = await createSyncHarness('reapit', { simulator: { contacts: 1 } });
-    const inngest = await standInInngest();
-    const server = await mount(
-      handlerFor(h, {
-        INNGEST_SIGNING_KEY: SIGNING_KEY,
-        INNGEST_EVENT_KEY: 'event-key',
-        INNGEST_BASE_URL: inngest.url,
-      }),
-    );
-    try {
+    await withCloudEndpoint(async ({ server }) => {
       for (const method of ['POST', 'PUT']) {
         const response = await fetch(
           `${server.url}${INNGEST_PATH}?fnId=crm-sync-sync-connection&stepId=step`,
@@ -355,10 +345,6 @@ describe('the serve endpoint, over HTTP', () => {
         expect(response.status).toBe(400);
         expect(await response.json()).toEqual({ message: expect.stringMatching(/not JSON/) });
       }
-    } finally {
-      await server.close();
-      await inngest.close();
-      await h.close();
-    }
+    });
   });
 });
