@@ -131,7 +131,9 @@ describe('sync-connection', () => {
       // A store failure like any other (retried after a wait; on the last attempt a quiet stop), not a bug.
       expect((first as { error?: { name: string; message: string } }).error).toMatchObject({
         name: 'RetryAfterError',
-        message: expect.stringMatching(/^saving the machine snapshot failed: connection reset; the run resumes/),
+        message: expect.stringMatching(
+          /^saving the machine snapshot failed: connection reset; the run resumes/,
+        ),
       });
       expect(stepIds(first.ctx)).toEqual(['load', 'fetch-1', 'reconcile-2']);
       expect(await stateOf(h)).toBe('reconciling');
