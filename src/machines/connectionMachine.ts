@@ -77,6 +77,49 @@ interface FailureParams {
   failure: PhaseFailure;
 }
 
+/**
+ * The input each phase's actor is invoked with, from the context its state was entered with (the context does
+ * not change while a phase runs). Restoring a snapshot checks its persisted input against this.
+ */
+export const phaseInputs = {
+  fetching: (context: ConnectionContext): FetchPhaseInput => {
+    const cycle = activeCycle(context);
+    return {
+      connection: connectionRef(context),
+      cycleId: cycle.cycleId,
+      window: cycle.window,
+      pageToken: cycle.fetch.pageToken,
+      page: cycle.fetch.pages,
+      localCursor: context.localCursor,
+    };
+  },
+  reconciling: (context: ConnectionContext): ReconcilePhaseInput => {
+    const cycle = activeCycle(context);
+    return {
+      connection: connectionRef(context),
+      cycleId: cycle.cycleId,
+      window: cycle.window,
+      localCursor: context.localCursor,
+    };
+  },
+  pushing: (context: ConnectionContext): PushPhaseInput => ({
+    connection: connectionRef(context),
+    cycleId: activeCycle(context).cycleId,
+  }),
+  auditing: (context: ConnectionContext): AuditPhaseInput => {
+    const cycle = activeCycle(context);
+    return {
+      connection: connectionRef(context),
+      cycleId: cycle.cycleId,
+      startedAt: cycle.startedAt,
+      window: cycle.window,
+      cursor: context.cursor,
+      localCursor: context.localCursor,
+      counts: cycleCounts(cycle),
+    };
+  },
+} as const satisfies Record<Phase, (context: ConnectionContext) => unknown>;
+
 /** The transitions every phase takes when its actor rejects: park, retry later, or stop in `error`. */
 function onPhaseError(phase: Phase) {
   const params = ({
@@ -276,17 +319,7 @@ export const connectionMachine = setup({
       invoke: {
         id: 'fetchPhase',
         src: 'fetchPhase',
-        input: ({ context }) => {
-          const cycle = activeCycle(context);
-          return {
-            connection: connectionRef(context),
-            cycleId: cycle.cycleId,
-            window: cycle.window,
-            pageToken: cycle.fetch.pageToken,
-            page: cycle.fetch.pages,
-            localCursor: context.localCursor,
-          };
-        },
+        input: ({ context }) => phaseInputs.fetching(context),
         onDone: [
           {
             guard: { type: 'hasMorePages', params: ({ event }) => ({ output: event.output }) },
@@ -308,15 +341,7 @@ export const connectionMachine = setup({
       invoke: {
         id: 'reconcilePhase',
         src: 'reconcilePhase',
-        input: ({ context }) => {
-          const cycle = activeCycle(context);
-          return {
-            connection: connectionRef(context),
-            cycleId: cycle.cycleId,
-            window: cycle.window,
-            localCursor: context.localCursor,
-          };
-        },
+        input: ({ context }) => phaseInputs.reconciling(context),
         onDone: {
           target: 'pushing',
           actions: { type: 'recordReconcile', params: ({ event }) => ({ output: event.output }) },
@@ -329,10 +354,7 @@ export const connectionMachine = setup({
       invoke: {
         id: 'pushPhase',
         src: 'pushPhase',
-        input: ({ context }) => ({
-          connection: connectionRef(context),
-          cycleId: activeCycle(context).cycleId,
-        }),
+        input: ({ context }) => phaseInputs.pushing(context),
         onDone: {
           target: 'auditing',
           actions: { type: 'recordPush', params: ({ event }) => ({ output: event.output }) },
@@ -345,18 +367,7 @@ export const connectionMachine = setup({
       invoke: {
         id: 'auditPhase',
         src: 'auditPhase',
-        input: ({ context }) => {
-          const cycle = activeCycle(context);
-          return {
-            connection: connectionRef(context),
-            cycleId: cycle.cycleId,
-            startedAt: cycle.startedAt,
-            window: cycle.window,
-            cursor: context.cursor,
-            localCursor: context.localCursor,
-            counts: cycleCounts(cycle),
-          };
-        },
+        input: ({ context }) => phaseInputs.auditing(context),
         onDone: {
           target: 'idle',
           actions: { type: 'completeCycle', params: ({ event }) => ({ output: event.output }) },

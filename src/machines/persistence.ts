@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Snapshot } from 'xstate';
 import { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
@@ -8,7 +9,7 @@ import {
   connectionContextSchema,
   connectionStateSchema,
 } from './connectionContext.ts';
-import { CONNECTION_MACHINE_VERSION } from './connectionMachine.ts';
+import { CONNECTION_MACHINE_VERSION, phaseInputs } from './connectionMachine.ts';
 import { phaseActorIds, phaseInputSchemas, phaseSchema } from './phases.ts';
 
 /** What is stored per connection after every transition: the machine version and the snapshot JSON. */
@@ -96,6 +97,9 @@ function inconsistency(snapshot: PersistedSnapshot): string | null {
   const { value, context, children } = snapshot;
   if ((value === 'idle') !== (context.cycle === null))
     return `state ${value} with cycle ${context.cycle?.cycleId}`;
+  // The window is fixed at cycle start from the committed cursor, which moves only when the cycle ends.
+  if (context.cycle !== null && !isDeepStrictEqual(context.cycle.window.from, context.cursor))
+    return `cycle ${context.cycle.cycleId} window starts at ${JSON.stringify(context.cycle.window.from)}, not at the committed cursor ${JSON.stringify(context.cursor)}`;
   const phase = phaseSchema.safeParse(value);
   const childIds = Object.keys(children);
   if (!phase.success) {
@@ -108,5 +112,11 @@ function inconsistency(snapshot: PersistedSnapshot): string | null {
   }
   if (child.snapshot.status !== 'active') return `${actorId} is ${child.snapshot.status}, not active`;
   const input = phaseInputSchemas[phase.data].safeParse(child.snapshot.input);
-  return input.success ? null : `${actorId} input: ${z.prettifyError(input.error)}`;
+  if (!input.success) return `${actorId} input: ${z.prettifyError(input.error)}`;
+  // The restored actor re-runs with its persisted input: one that is not what the context implies (another
+  // cycle, window or page) would fetch or write something else than the snapshot records.
+  const expected = phaseInputs[phase.data](context);
+  return isDeepStrictEqual(input.data, expected)
+    ? null
+    : `${actorId} input ${JSON.stringify(input.data)} is not what state ${value} implies: ${JSON.stringify(expected)}`;
 }

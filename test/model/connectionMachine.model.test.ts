@@ -5,11 +5,13 @@ import { runPath } from './driver.ts';
 import {
   Coverage,
   generatePaths,
+  MODEL_INPUT,
   reachableTransitions,
   transitionKey,
   unreachableDefinedTransitions,
 } from './paths.ts';
 import { PureDriver } from './pureDriver.ts';
+import { specTransitions } from './spec.ts';
 
 const paths = generatePaths();
 const coverage = new Coverage(reachableTransitions());
@@ -52,5 +54,33 @@ describe('model completeness', () => {
 
   it('realises every transition written in the machine definition', () => {
     expect(unreachableDefinedTransitions()).toEqual([]);
+  });
+
+  // The paths above take their expectations from the machine, so a wrong machine yields wrong paths that
+  // pass. The reference model in spec.ts is written from ARCHITECTURE.md; the two graphs must be equal.
+  it('has exactly the transitions of the reference model (spec.ts), down to attempt, phase and reason', () => {
+    const machine = reachableTransitions(MODEL_INPUT, 'abstract');
+    const spec = specTransitions();
+    expect({
+      missingFromMachine: [...spec].filter((key) => !machine.has(key)),
+      notInSpec: [...machine].filter((key) => !spec.has(key)),
+    }).toEqual({ missingFromMachine: [], notInSpec: [] });
+  });
+});
+
+// One path per transition between abstract states (attempt, resumePhase, errorReason, mid-window), not per
+// pair of state values: e.g. `sync.abandoned` in a backoff of each phase, retries at every attempt count.
+const abstractPaths = generatePaths(MODEL_INPUT, 'abstract');
+const abstractCoverage = new Coverage(reachableTransitions(MODEL_INPUT, 'abstract'), 'abstract');
+
+describe('connection machine, model-based over abstract states (pure driver)', () => {
+  it.each(abstractPaths.map((path) => [path.covers, path] as const))('%s', async (_covers, path) => {
+    await runPath(path, new PureDriver(), abstractCoverage);
+  });
+
+  it('took every abstract transition, and only those', () => {
+    console.log(`abstract ${abstractCoverage.summary()}`);
+    expect(abstractCoverage.unexpected()).toEqual([]);
+    expect(abstractCoverage.missing()).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_BACKOFF } from '../../src/core/backoff.ts';
 import type { ConnectionContext, ConnectionState } from '../../src/machines/connectionContext.ts';
 import { phaseActorIds, phaseSchema } from '../../src/machines/phases.ts';
-import { abstractState, type Coverage, type ModelPath, type ModelStep, transitionKey } from './paths.ts';
+import { abstractState, type Coverage, type ModelPath, type ModelStep } from './paths.ts';
 
 /** What a driver reports after each step: the connection as last persisted. */
 export interface ObservedConnection {
@@ -56,7 +56,7 @@ export async function runPath(path: ModelPath, driver: ModelDriver, coverage: Co
         const reached = abstractState(after);
         if (reached !== step.expected)
           throw new Error(`reached ${reached}, expected ${step.expected} at ${where}`);
-        coverage.recordTransition(transitionKey(before.value, step.label, after.value));
+        coverage.recordTransition(coverage.keyOf(before, step.label, after));
       }
       const violations = contextViolations(before, after, step);
       if (violations.length > 0) throw new Error(`${violations.join('; ')} at ${where}`);
@@ -130,10 +130,23 @@ export function contextViolations(
       'lastError must record the failure',
     );
   }
+  check(value !== 'idle' || ctx.lastError === null, 'lastError must be cleared once a cycle completes');
   if (failure !== null && value === 'backoff' && ctx.resumeAt !== null) {
     const resumeAt = Date.parse(ctx.resumeAt);
     const failedAt = Date.parse(failure.at);
     check(resumeAt > failedAt, 'resumeAt must lie after the failure');
+    if (failure.kind === 'transient' || failure.kind === 'rate_limited') {
+      // Exponential with equal jitter: retry n waits between half and all of min(cap, base * 2^(n-1)),
+      // or the provider's wait when that is longer. So the wait grows with the attempt.
+      const { baseMs, capMs } = DEFAULT_BACKOFF;
+      const exponential = Math.min(capMs, baseMs * 2 ** (ctx.attempt - 1));
+      const floor = Math.max(exponential / 2, failure.kind === 'rate_limited' ? failure.retryAfterMs : 0);
+      const ceiling = Math.max(exponential, failure.kind === 'rate_limited' ? failure.retryAfterMs : 0);
+      check(
+        resumeAt - failedAt >= Math.floor(floor) && resumeAt - failedAt <= Math.ceil(ceiling),
+        `retry ${ctx.attempt} must wait between ${floor} and ${ceiling} ms, not ${resumeAt - failedAt}`,
+      );
+    }
     if (failure.kind === 'rate_limited') {
       check(resumeAt >= failedAt + failure.retryAfterMs, "resumeAt must honour the provider's wait");
     }

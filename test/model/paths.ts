@@ -1,6 +1,7 @@
 import type { AnyEventObject, SnapshotFrom } from 'xstate';
 import type { DirectedGraphNode } from 'xstate/graph';
 import { getAdjacencyMap, getShortestPaths, toDirectedGraph } from 'xstate/graph';
+import { DEFAULT_BACKOFF } from '../../src/core/backoff.ts';
 import type {
   ConnectionCommand,
   ConnectionInput,
@@ -181,6 +182,10 @@ function entryFor(event: object): CatalogueEntry {
 
 /** The model events a snapshot handles; throws if the machine handles an event the model cannot make. */
 function eventsFor(snapshot: ConnectionSnapshot): ConnectionCommand[] {
+  // Attempts are what keeps the abstract graph finite; a machine that counts past the limit would make the
+  // traversal run forever instead of failing.
+  if (snapshot.context.attempt >= DEFAULT_BACKOFF.maxAttempts)
+    throw new Error(`attempt ${snapshot.context.attempt} in ${String(snapshot.value)}: beyond the maximum`);
   const handled = new Set(snapshot._nodes.flatMap((node) => node.ownEvents));
   const events = catalogue.filter((entry) => handled.has(entry.event.type)).map((entry) => entry.event);
   for (const type of handled) {
@@ -207,6 +212,23 @@ export function abstractState(snapshot: {
 /** The identity of a transition: source state, event (with outcome), target state. */
 export const transitionKey = (from: unknown, label: string, to: unknown) =>
   `${String(from)} --${label}--> ${String(to)}`;
+
+/** How finely paths and coverage tell transitions apart: by state value, or by abstract state. */
+export type Granularity = 'value' | 'abstract';
+
+type Observed = { value: unknown; context: ConnectionSnapshot['context'] };
+
+/** The key of a transition at a granularity: `value` names states, `abstract` adds attempt, phase, reason. */
+export function keyAt(granularity: Granularity, from: Observed, label: string, to: Observed): string {
+  return granularity === 'value'
+    ? transitionKey(from.value, label, to.value)
+    : transitionKey(abstractState(from), label, abstractState(to));
+}
+
+/** The model's events, labelled: what a reference model (spec.ts) must answer for in every state. */
+export function modelEvents(): Array<{ label: string; event: AnyEventObject }> {
+  return catalogue.map(({ label, event }) => ({ label, event }));
+}
 
 const traversal = (input: ConnectionInput) => ({
   input,
@@ -240,10 +262,13 @@ function vertices(input: ConnectionInput): Vertex[] {
  * Y of `transitions covered: X/Y`. Transitions a guard refuses (e.g. a `sync.resume` before `resumeAt`)
  * count too: staying put is behaviour.
  */
-export function reachableTransitions(input: ConnectionInput = MODEL_INPUT): Set<string> {
+export function reachableTransitions(
+  input: ConnectionInput = MODEL_INPUT,
+  granularity: Granularity = 'value',
+): Set<string> {
   return new Set(
     vertices(input).flatMap(({ state, out }) =>
-      out.map(({ entry, next }) => transitionKey(state.value, entry.label, next.value)),
+      out.map(({ entry, next }) => keyAt(granularity, state, entry.label, next)),
     ),
   );
 }
@@ -273,7 +298,10 @@ export function unreachableDefinedTransitions(input: ConnectionInput = MODEL_INP
  * with a crash just before it whenever its source state is not idle (in pushing, after the provider
  * acknowledged writes). So every transition is also taken by a freshly restored actor.
  */
-export function generatePaths(input: ConnectionInput = MODEL_INPUT): ModelPath[] {
+export function generatePaths(
+  input: ConnectionInput = MODEL_INPUT,
+  granularity: Granularity = 'value',
+): ModelPath[] {
   const shortest = new Map(
     getShortestPaths(connectionMachine, traversal(input)).map((p) => [abstractState(p.state), p]),
   );
@@ -289,7 +317,7 @@ export function generatePaths(input: ConnectionInput = MODEL_INPUT): ModelPath[]
       .slice(1)
       .map(({ event, state: after }) => entryFor(event).step(abstractState(after)));
     for (const { entry, next } of out) {
-      const covers = transitionKey(state.value, entry.label, next.value);
+      const covers = keyAt(granularity, state, entry.label, next);
       if (paths.has(covers)) continue;
       const crash: ModelStep[] =
         state.value === 'idle'
@@ -314,7 +342,15 @@ export class Coverage {
   readonly taken = new Set<string>();
   readonly crashed = new Map<ConnectionState, Set<CrashPoint>>();
 
-  constructor(readonly expected: ReadonlySet<string>) {}
+  constructor(
+    readonly expected: ReadonlySet<string>,
+    readonly granularity: Granularity = 'value',
+  ) {}
+
+  /** The key of a transition at this coverage's granularity. */
+  keyOf(from: Observed, label: string, to: Observed): string {
+    return keyAt(this.granularity, from, label, to);
+  }
 
   recordTransition(key: string): void {
     this.taken.add(key);

@@ -191,6 +191,19 @@ export class RealDriver implements ModelDriver {
         problems.push(`audit entry for cycle ${id}, which did not complete`);
     if (!isDeepStrictEqual(new Set(audits.failed), this.errorsEntered))
       problems.push(`failure audits ${audits.failed} ≠ errors entered ${[...this.errorsEntered]}`);
+    // The committed cursors live in the connection row and move only in the audit transaction. Only while an
+    // audit is pending (its commit may have landed before a crash) may the row be ahead of the snapshot.
+    const row = await this.world.store.getConnection({
+      tenantId: this.world.tenantId,
+      connectionId: this.world.connectionId,
+    });
+    if (!row.ok) throw new Error(row.error.message);
+    const rowCursors = { cursor: row.value.cursor, localCursor: row.value.localCursor };
+    const snapshotCursors = { cursor: ctx.cursor, localCursor: ctx.localCursor };
+    if (auditPending === null && !isDeepStrictEqual(rowCursors, snapshotCursors))
+      problems.push(
+        `the committed cursors ${JSON.stringify(rowCursors)} differ from the snapshot's ${JSON.stringify(snapshotCursors)} in ${after.value}`,
+      );
     if (problems.length > 0) throw new Error(problems.join('; '));
   }
 
@@ -228,6 +241,27 @@ export class RealDriver implements ModelDriver {
     this.live().send({ type: 'sync.requested', now: at, cycleId, windowTo: windowTo(this.t0) });
     await this.persist.flush();
     await this.settle(faults);
+  }
+
+  /** Starts a cycle and runs its phases fault-free until the machine is in `phase` (persisted). */
+  async runTo(phase: Phase, cycleId = 'cycle'): Promise<void> {
+    if (this.live().getSnapshot().value === 'idle') {
+      const at = iso(this.t0);
+      this.live().send({ type: 'sync.requested', now: at, cycleId, windowTo: windowTo(this.t0) });
+      await this.persist.flush();
+    }
+    for (let guard = 0; guard < 50; guard++) {
+      const state = this.live().getSnapshot().value as ConnectionState;
+      if (state === phase) return;
+      if (!phaseSchema.safeParse(state).success) throw new Error(`runTo(${phase}) stopped in ${state}`);
+      await this.transition(() => this.gate.arrange(phaseActorIds[state as Phase], { kind: 'natural' }));
+    }
+    throw new Error(`runTo(${phase}) did not get there`);
+  }
+
+  /** Runs the machine fault-free from where it is to idle (after a crash, the restored phase re-runs first). */
+  async finish(): Promise<void> {
+    await this.settle();
   }
 
   /** Drives the machine to idle: phases run (with the next scheduled fault), backoff resumes, error retries. */
