@@ -6,7 +6,7 @@ import { shutdownOnSignals } from '../server/serve.ts';
 import { createEmbeddedWorker } from '../worker/embeddedWorker.ts';
 import { openOwnApp } from './app.ts';
 import { type HolderServer, startHolderServer } from './holderServer.ts';
-import { UsageError } from './usageError.ts';
+import { parseIntegerArg, UsageError } from './usageError.ts';
 
 interface ServeFlags {
   port?: string;
@@ -25,7 +25,7 @@ export function registerServe(program: Command): void {
     .option('--port <n>', 'TCP port (default: PORT, else 3000; 0 = any free port)')
     .option('--host <address>', 'address to listen on; 0.0.0.0 exposes it beyond this machine', '127.0.0.1')
     .action(async (flags: ServeFlags) => {
-      const port = flags.port === undefined ? undefined : portArg(flags.port);
+      const port = flags.port === undefined ? undefined : parseIntegerArg('--port', flags.port, 0, 65_535);
       const app = await openOwnApp('serve');
       const inngest = inngestHandlerFor(app);
       if (!inngest.ok) {
@@ -86,11 +86,4 @@ function inngestHandlerFor(app: App): Result<InngestHandler | null, string> {
   const dev = env.INNGEST_DEV !== undefined && env.INNGEST_DEV !== '0' && env.INNGEST_DEV !== 'false';
   if (!dev && env.INNGEST_SIGNING_KEY === undefined && env.INNGEST_EVENT_KEY === undefined) return ok(null);
   return createInngestHandler({ env, runner: app.runner });
-}
-
-function portArg(text: string): number {
-  if (!/^\d+$/.test(text) || Number(text) > 65_535) {
-    throw new UsageError(`--port must be an integer from 0 to 65535, got "${text}"`);
-  }
-  return Number(text);
 }
