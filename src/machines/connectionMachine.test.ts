@@ -204,6 +204,21 @@ describe('failures', () => {
     expect(calls.map((c) => c.id)).toEqual(['fetchPhase', 'reconcilePhase', 'reconcilePhase']);
   });
 
+  it('waits at least the wait a transient failure names, in one backoff (a create the CRM may still be applying)', async () => {
+    const { machine } = scripted({
+      fetchPhase: [{ resolve: lastPage }],
+      reconcilePhase: [{ resolve: reconciled }],
+      pushPhase: [{ reject: failure('transient', { status: null, retryAfterMs: 600_000 }) }],
+    });
+    const actor = await runTo(machine, 'backoff');
+    // The first retry's own wait is 15-30 s: without the failure's wait it would come back too soon.
+    expect(actor.getSnapshot().context).toMatchObject({
+      attempt: 1,
+      resumePhase: 'pushing',
+      resumeAt: '2025-01-06T09:11:00.000Z',
+    });
+  });
+
   it('parks until the quota resets without spending an attempt', async () => {
     const { machine } = scripted({
       fetchPhase: [

@@ -275,7 +275,8 @@ export const connectionMachine = setup({
       const delay = backoffDelayMs({
         attempt,
         seed: `${activeCycle(context).cycleId}:${phase}:${attempt}`,
-        retryAfterMs: failure.kind === 'rate_limited' ? failure.retryAfterMs : undefined,
+        retryAfterMs:
+          failure.kind === 'rate_limited' || failure.kind === 'transient' ? failure.retryAfterMs : undefined,
       });
       return {
         attempt,

@@ -150,7 +150,11 @@ const failureBase = {
  * is treated as `fatal`.
  */
 export const phaseFailureSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('transient'), ...failureBase }),
+  /**
+   * `retryAfterMs`, when known: the least wait before a retry can succeed (a create the CRM may still be applying),
+   * honoured as a minimum so that one backoff covers it rather than several short ones spending attempts.
+   */
+  z.strictObject({ kind: z.literal('transient'), ...failureBase, retryAfterMs: count.optional() }),
   /** `retryAfterMs`: the provider's requested wait (Retry-After), honoured as a minimum. */
   z.strictObject({ kind: z.literal('rate_limited'), ...failureBase, retryAfterMs: count }),
   /** `resumeAt`: the ISO instant the provider's quota resets. */

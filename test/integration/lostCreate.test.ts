@@ -192,6 +192,11 @@ describe('regression: a lost create that Reapit applies asynchronously is not se
       expect(soon.state).toBe('backoff');
       expect(soon.context.lastError).toMatchObject({ phase: 'pushing', kind: 'transient' });
       expect(soon.context.lastError?.message).toMatch(settleMessage);
+      // One backoff reaches past the settle time (a shorter one would come back and spend another attempt).
+      const sentAt = Date.parse(soon.context.lastError?.message.match(/ sent at (\S+Z) /)?.[1] ?? '');
+      expect(Date.parse(soon.context.resumeAt ?? '')).toBeGreaterThanOrEqual(
+        sentAt + reapitSpec.capabilities.createSettleMs,
+      );
 
       await new Promise((r) => setTimeout(r, VISIBLE_AFTER_MS - (Date.now() - applied) + 100));
       const later = await runAt(LATER_MS);

@@ -140,8 +140,9 @@ export function contextViolations(
       // or the provider's wait when that is longer. So the wait grows with the attempt.
       const { baseMs, capMs } = DEFAULT_BACKOFF;
       const exponential = Math.min(capMs, baseMs * 2 ** (ctx.attempt - 1));
-      const floor = Math.max(exponential / 2, failure.kind === 'rate_limited' ? failure.retryAfterMs : 0);
-      const ceiling = Math.max(exponential, failure.kind === 'rate_limited' ? failure.retryAfterMs : 0);
+      const asked = failure.retryAfterMs ?? 0;
+      const floor = Math.max(exponential / 2, asked);
+      const ceiling = Math.max(exponential, asked);
       check(
         resumeAt - failedAt >= Math.floor(floor) && resumeAt - failedAt <= Math.ceil(ceiling),
         `retry ${ctx.attempt} must wait between ${floor} and ${ceiling} ms, not ${resumeAt - failedAt}`,
