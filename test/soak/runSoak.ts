@@ -71,6 +71,8 @@ export interface SoakSummary extends Comparison {
   clockSkewMs: number;
   /** Retries the fault-free replay needed (expected 0: nothing is injected there). */
   replayRetries: number;
+  /** Why, for the first few: nothing is injected there, so each is worth a look. */
+  replayRetryCauses: string[];
   passed: boolean;
 }
 
@@ -117,6 +119,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
     const replayTenants = await ensureTenants(replayStore, setupOf(options, replaySims));
     const replayClock = new SoakClock();
     let replayRetries = 0;
+    const replayRetryCauses: string[] = [];
     const replayDeps = {
       store: replayStore,
       clock: replayClock.now,
@@ -125,7 +128,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       limiters: new Map(),
       providerOptions: (c: { provider: ProviderName }) => ({ spec: soakSpec(c.provider) }),
     };
-    const replayEvents = { onRetry: () => void replayRetries++, onResume: () => {}, onSkew: () => {} };
+    const replayEvents = {
+      onRetry: ({
+        provider,
+        state,
+        lastError,
+      }: {
+        provider: ProviderName;
+        state: string;
+        lastError: string | null;
+      }) => {
+        replayRetries++;
+        if (replayRetryCauses.length < 5) replayRetryCauses.push(`${provider} ${state}: ${lastError}`);
+      },
+      onResume: () => {},
+      onSkew: () => {},
+    };
 
     const plan = new SoakPlan(options.seed, options.tenants);
     const history: TenantRound[][] = [];
@@ -239,6 +257,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       retriesFromError: counts.retriesFromError,
       clockSkewMs: counts.skewMs,
       replayRetries,
+      replayRetryCauses,
       ...comparison,
       passed: comparison.passed,
     };

@@ -189,7 +189,7 @@ async function machineOf(store: Store, ref: ConnectionRef) {
 
 export interface RoundEvents {
   /** A run ended in backoff or error and the cycle was resumed. */
-  onRetry(detail: { provider: ProviderName; state: ConnectionState }): void;
+  onRetry(detail: { provider: ProviderName; state: ConnectionState; lastError: string | null }): void;
   /** The round found a connection mid-cycle (a crashed process left it there). */
   onResume(detail: { provider: ProviderName; state: ConnectionState }): void;
   /** The clock jumped past a backoff. */
@@ -232,7 +232,14 @@ export async function runTenantRound(
       );
       if (!outcome.ok) throw new Error(`${tenant.name}/${provider} round ${round}: ${outcome.error.message}`);
       machine = outcome.value;
-      if (outcome.value.state !== 'idle') events.onRetry({ provider, state: outcome.value.state });
+      if (outcome.value.state !== 'idle') {
+        const error = outcome.value.context.lastError;
+        events.onRetry({
+          provider,
+          state: outcome.value.state,
+          lastError: error === null ? null : `${error.phase} ${error.kind}: ${error.message}`,
+        });
+      }
     }
   }
 }
