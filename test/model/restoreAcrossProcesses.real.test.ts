@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMemoryStore } from '../../src/persistence/openStore.ts';
-import type { StoreHandle } from '../../src/persistence/store.ts';
+import { describe, expect, it } from 'vitest';
 import { type RunnerDeps, runConnection } from '../../src/runner/connectionRunner.ts';
+import { useSharedStore } from '../support/sharedStore.ts';
 import { newCrashLog, RealDriver } from './realDriver.ts';
 import { pathInputs } from './realPath.ts';
 import { auditedCycles, modelSpec, openWorld, sidesDisagree, type World } from './realSystem.ts';
@@ -18,17 +17,7 @@ import { auditedCycles, modelSpec, openWorld, sidesDisagree, type World } from '
  *   with a typed `snapshot` error: nothing fetched, cursor and snapshot untouched.
  */
 
-let store: StoreHandle;
-
-beforeAll(async () => {
-  const opened = await openMemoryStore();
-  if (!opened.ok) throw new Error(opened.error.message);
-  store = opened.value;
-});
-
-afterAll(async () => {
-  await store?.close();
-});
+const sharedStore = useSharedStore();
 
 const refOf = (world: World) => ({ tenantId: world.tenantId, connectionId: world.connectionId });
 
@@ -43,7 +32,7 @@ describe('a crash between push and audit (real system)', () => {
     ['pushing', 'after every write of the push was acknowledged and recorded'],
     ['auditing', 'after the audit transaction committed, before the machine took its result'],
   ] as const)('in %s, %s, re-runs without a second write or audit', async (phase, _when) => {
-    const driver = new RealDriver(store, Date.now(), newCrashLog(), pathInputs());
+    const driver = new RealDriver(sharedStore(), Date.now(), newCrashLog(), pathInputs());
     try {
       await driver.start();
       await driver.runTo(phase, 'crash-cycle');
@@ -98,8 +87,8 @@ function processDeps(world: World, name: string): RunnerDeps {
 
 describe('the runner restores a persisted snapshot in a new process (real system)', () => {
   it('runs a cycle one phase per process, restoring each mid-cycle snapshot', async () => {
-    const world = await openWorld(store, Date.now());
-    const single = await openWorld(store, world.t0);
+    const world = await openWorld(sharedStore(), Date.now());
+    const single = await openWorld(sharedStore(), world.t0);
     try {
       const states: string[] = [];
       for (let n = 0; n < 12; n++) {
@@ -118,7 +107,7 @@ describe('the runner restores a persisted snapshot in a new process (real system
       const cursors = await committedCursors(world);
       expect(cursors.cursor).not.toBeNull();
       expect(cursors).toEqual(await committedCursors(single));
-      const loaded = await store.loadSnapshot(refOf(world));
+      const loaded = await sharedStore().loadSnapshot(refOf(world));
       if (!loaded.ok || loaded.value === null) throw new Error('no snapshot');
       const context = (loaded.value.snapshot as { context: { cursor: unknown; localCursor: number } })
         .context;
@@ -133,12 +122,12 @@ describe('the runner restores a persisted snapshot in a new process (real system
   });
 
   it('refuses a snapshot it cannot restore with a typed error, and touches nothing', async () => {
-    const world = await openWorld(store, Date.now());
+    const world = await openWorld(sharedStore(), Date.now());
     try {
       const first = await runConnection(processDeps(world, 'first'), refOf(world), 'cycle');
       if (!first.ok) throw new Error(JSON.stringify(first.error));
       expect(first.value.state).toBe('idle');
-      const loaded = await store.loadSnapshot(refOf(world));
+      const loaded = await sharedStore().loadSnapshot(refOf(world));
       if (!loaded.ok || loaded.value === null) throw new Error('no snapshot');
       const good = loaded.value.snapshot as { context: Record<string, unknown> } & Record<string, unknown>;
       const { errorReason: _e, lastAudit: _l, ...olderContext } = good.context;
@@ -154,7 +143,7 @@ describe('the runner restores a persisted snapshot in a new process (real system
       ];
       const cursors = await committedCursors(world);
       for (const [name, machineVersion, snapshot] of bad) {
-        const saved = await store.saveSnapshot({
+        const saved = await sharedStore().saveSnapshot({
           ...refOf(world),
           machineVersion,
           snapshot,
@@ -167,7 +156,7 @@ describe('the runner restores a persisted snapshot in a new process (real system
         expect([name, run.ok ? run.value.state : run.error.kind]).toEqual([name, 'snapshot']);
         expect([name, (await world.sim.control.stats()).requests]).toEqual([name, requests]);
         expect(await committedCursors(world)).toEqual(cursors);
-        const kept = await store.loadSnapshot(refOf(world));
+        const kept = await sharedStore().loadSnapshot(refOf(world));
         if (!kept.ok || kept.value === null) throw new Error('snapshot gone');
         expect([name, kept.value.machineVersion, kept.value.snapshot]).toEqual([
           name,

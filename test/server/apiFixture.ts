@@ -1,6 +1,4 @@
 import type { Hono } from 'hono';
-import { afterAll, beforeAll } from 'vitest';
-import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { createServerApp, type ServerDeps } from '../../src/server/app.ts';
@@ -27,25 +25,7 @@ export interface ApiFixture {
   close(): Promise<void>;
 }
 
-/**
- * One in-memory store for a test file (opening one migrates a fresh database, which takes seconds); each
- * fixture gets its own tenant in it, so cases stay independent.
- */
-export function useSharedStore(): () => StoreHandle {
-  let store: StoreHandle | undefined;
-  beforeAll(async () => {
-    const opened = await openMemoryStore();
-    if (!opened.ok) throw new Error(opened.error.message);
-    store = opened.value;
-  });
-  afterAll(async () => {
-    await store?.close();
-  });
-  return () => {
-    if (store === undefined) throw new Error('the shared store is opened in beforeAll');
-    return store;
-  };
-}
+export { useSharedStore } from '../support/sharedStore.ts';
 
 export async function createApiFixture(options: {
   store: StoreHandle;
