@@ -89,7 +89,7 @@ export interface ContactView {
   fieldStamps: StoredContact['fieldStamps'];
   changeSeq: number;
   updatedAt: string;
-  /** The CRM records linked to it, where listed. */
+  /** The CRM records linked to it. */
   links?: Array<{ connectionId: string; externalId: string }>;
 }
 
@@ -103,6 +103,23 @@ const contactView = (stored: StoredContact & { links?: Link[] }): ContactView =>
     ? {}
     : { links: stored.links.map(({ connectionId, externalId }) => ({ connectionId, externalId })) }),
 });
+
+/** The CRM records linked to one contact, over the tenant's connections (a handful). */
+async function linksOf(store: AdminApiDeps['store'], tenantId: string, contactId: string) {
+  const connections = await store.listConnections({ tenantId });
+  if (!connections.ok) return connections;
+  const links: Link[] = [];
+  for (const connection of connections.value) {
+    const found = await store.getLinksByContactIds({
+      tenantId,
+      connectionId: connection.id,
+      contactIds: [contactId],
+    });
+    if (!found.ok) return found;
+    links.push(...found.value);
+  }
+  return ok(links);
+}
 
 /**
  * `POST /tenants/:tenantId/engagement` (idempotent by event id), `GET /tenants/:tenantId/contacts` (paged by
@@ -168,7 +185,9 @@ export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
       if (!found.ok) return storeFailure(c, found.error);
       const [stored] = found.value;
       if (stored === undefined) return fail(c, 404, `contact ${contactId} not found`);
-      return c.json({ contact: contactView(stored) });
+      const links = await linksOf(store, tenantId, contactId);
+      if (!links.ok) return storeFailure(c, links.error);
+      return c.json({ contact: contactView({ ...stored, links: links.value }) });
     })
     .patch('/tenants/:tenantId/contacts/:contactId', async (c) => {
       const noQuery = readNoQuery(c);
@@ -213,6 +232,8 @@ export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
       if (!reread.ok) return storeFailure(c, reread.error);
       const [updated] = reread.value;
       if (updated === undefined) return fail(c, 404, `contact ${contactId} not found`);
-      return c.json({ contact: contactView(updated) });
+      const links = await linksOf(store, tenantId, contactId);
+      if (!links.ok) return storeFailure(c, links.error);
+      return c.json({ contact: contactView({ ...updated, links: links.value }) });
     });
 }
