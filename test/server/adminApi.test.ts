@@ -560,7 +560,9 @@ describe('admin API: engagement and contacts', () => {
       expect(patched.json.contact.changeSeq).toBeGreaterThan(target.changeSeq);
       // One contact has the shape it has in the list, its links included.
       expect(patched.json.contact.links).toEqual(target.links);
-      expect((await f.call('GET', `${f.base}/contacts/${target.id}`)).json.contact.links).toEqual(target.links);
+      expect((await f.call('GET', `${f.base}/contacts/${target.id}`)).json.contact.links).toEqual(
+        target.links,
+      );
 
       const keys = matchKeys(toMatchRecord(target.id, patched.json.contact.contact));
       const found = await f.h.store.findCandidates({ tenantId: f.h.tenantId, keys });
