@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMemoryStore } from '../../src/persistence/openStore.ts';
-import type { StoreHandle } from '../../src/persistence/store.ts';
+import { describe, expect, it } from 'vitest';
 import { type ProviderName, providerNames } from '../../src/providers/provider.ts';
 import type { SimulatorOptions } from '../../src/providers/simulator/server.ts';
+import { useSharedStore } from '../support/sharedStore.ts';
 import { createSyncHarness } from '../support/syncHarness.ts';
 
 const MALFORMED = 3;
@@ -14,19 +13,14 @@ const MALFORMED = 3;
  */
 describe('a cycle over malformed CRM records', () => {
   // One PGlite for the file; each case gets its own tenant (createSyncHarness), so nothing is shared.
-  let store: StoreHandle;
-  beforeAll(async () => {
-    const opened = await openMemoryStore();
-    if (!opened.ok) throw new Error(opened.error.message);
-    store = opened.value;
-  });
-  afterAll(async () => {
-    await store?.close();
-  });
+  const sharedStore = useSharedStore();
 
   /** One cycle over a simulator of 40 contacts, which must end idle; the tenant's quarantine after it. */
   async function cycleToIdle(provider: ProviderName, simulator: SimulatorOptions) {
-    const h = await createSyncHarness(provider, { simulator: { contacts: 40, ...simulator }, store });
+    const h = await createSyncHarness(provider, {
+      simulator: { contacts: 40, ...simulator },
+      store: sharedStore(),
+    });
     try {
       const run = await h.run();
       if (!run.ok) throw new Error(run.error.message);

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connectionStates } from '../../src/machines/connectionContext.ts';
-import { openMemoryStore } from '../../src/persistence/openStore.ts';
-import type { StoreHandle } from '../../src/persistence/store.ts';
+import { useSharedStore } from '../support/sharedStore.ts';
 import { runPath } from './driver.ts';
 import { Coverage, generatePaths, reachableTransitions } from './paths.ts';
 import { newCrashLog, RealDriver } from './realDriver.ts';
@@ -19,7 +18,6 @@ import { type EndState, endState, sidesDisagree, type WorldInputs } from './real
 const paths = generatePaths();
 const coverage = new Coverage(reachableTransitions());
 const log = newCrashLog();
-let store: StoreHandle;
 
 /** Fault-free end states by inputs: most paths share their inputs, so most share one replay. */
 const replays = new Map<string, Promise<EndState>>();
@@ -36,7 +34,7 @@ function faultFreeEndState(inputs: WorldInputs[]): Promise<EndState> {
   let replay = replays.get(key);
   if (replay === undefined) {
     replay = (async () => {
-      const driver = new RealDriver(store, Date.now(), newCrashLog(), merged);
+      const driver = new RealDriver(sharedStore(), Date.now(), newCrashLog(), merged);
       try {
         await driver.start();
         await driver.converge();
@@ -50,21 +48,13 @@ function faultFreeEndState(inputs: WorldInputs[]): Promise<EndState> {
   return replay;
 }
 
-beforeAll(async () => {
-  const opened = await openMemoryStore();
-  if (!opened.ok) throw new Error(opened.error.message);
-  store = opened.value;
-});
-
-afterAll(async () => {
-  await store?.close();
-});
+const sharedStore = useSharedStore();
 
 // Tests in a file run in order: the coverage checks at the end read what the path runs recorded.
 describe('connection machine, model-based (real system: PGlite + Reapit simulator)', () => {
   it.each(paths.map((path) => [path.covers, path] as const))('%s', async (_covers, path) => {
     const t0 = Date.now();
-    const driver = new RealDriver(store, t0, log);
+    const driver = new RealDriver(sharedStore(), t0, log);
     try {
       await runPath(realPath(path, t0), driver, coverage);
       await driver.converge();

@@ -1,7 +1,6 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMemoryStore } from '../../src/persistence/openStore.ts';
-import type { StoreHandle } from '../../src/persistence/store.ts';
+import { describe, expect, it } from 'vitest';
+import { useSharedStore } from '../support/sharedStore.ts';
 import { type CycleFault, newCrashLog, RealDriver } from './realDriver.ts';
 import { emptyInputs, endState, sidesDisagree, type WorldInputs } from './realSystem.ts';
 
@@ -99,23 +98,13 @@ const foundBefore: Array<[Rounds]> = [
   ],
 ];
 
-let store: StoreHandle;
-
-beforeAll(async () => {
-  const opened = await openMemoryStore();
-  if (!opened.ok) throw new Error(opened.error.message);
-  store = opened.value;
-});
-
-afterAll(async () => {
-  await store?.close();
-});
+const sharedStore = useSharedStore();
 
 /** Runs the scenario with its faults, and without; returns both end states and what went wrong. */
 async function runScenario(rounds: Rounds) {
   const t0 = Date.now();
-  const faulty = new RealDriver(store, t0, newCrashLog(), emptyInputs(), SEEDED);
-  const clean = new RealDriver(store, t0, newCrashLog(), emptyInputs(), SEEDED);
+  const faulty = new RealDriver(sharedStore(), t0, newCrashLog(), emptyInputs(), SEEDED);
+  const clean = new RealDriver(sharedStore(), t0, newCrashLog(), emptyInputs(), SEEDED);
   try {
     // The two worlds share nothing but the store; running them side by side overlaps their HTTP waits.
     await Promise.all([faulty.start(), clean.start()]);
