@@ -213,6 +213,7 @@ async function initialSync(backend: Backend, postgresUrl: string | null, contact
   const busy = ['fetching', 'reconciling', 'pushing', 'auditing'];
   const phaseNames = ['fetch', 'reconcile', 'push', 'audit'];
   const total = busy.reduce((sum, s) => sum + c.phases.ms(s), 0);
+  const store = c.storeTime.summary(6);
   emit({
     bench: 'initial-throughput',
     backend,
@@ -220,6 +221,11 @@ async function initialSync(backend: Backend, postgresUrl: string | null, contact
     seconds: round(seconds, 1),
     contactsPerSec: Math.round(fetched / seconds),
     phases: Object.fromEntries(busy.map((s, i) => [phaseNames[i], round(c.phases.ms(s) / total)])),
+    // The database's share of the cycle, and where in it: PGlite runs on this thread, so nothing else moves then.
+    store: {
+      share: round(store.ms / 1000 / seconds),
+      seconds: Object.fromEntries(store.methods.map(([method, ms]) => [method, round(ms / 1000, 1)])),
+    },
   });
   return {
     c,

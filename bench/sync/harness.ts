@@ -202,18 +202,55 @@ class PhaseClock {
   }
 }
 
-/** The store, with every snapshot save reported to `clock` (the runner saves one per transition). */
-function timedStore(store: Store, clock: PhaseClock): Store {
+/**
+ * Time spent inside the store (its SQL, and reading the rows back): by method, and in all, counting time when calls
+ * overlapped once (a snapshot save may run beside a phase's own calls).
+ */
+class StoreClock {
+  readonly totals = new Map<string, number>();
+  private busyMs = 0;
+  private active = 0;
+  private busySince = 0;
+
+  async time<T>(method: string, call: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    if (this.active++ === 0) this.busySince = started;
+    try {
+      return await call();
+    } finally {
+      const now = performance.now();
+      this.totals.set(method, (this.totals.get(method) ?? 0) + now - started);
+      if (--this.active === 0) this.busyMs += now - this.busySince;
+    }
+  }
+
+  reset(): void {
+    this.totals.clear();
+    this.busyMs = 0;
+  }
+
+  /** Milliseconds the store was busy, and the methods taking the most, largest first. */
+  summary(top: number): { ms: number; methods: Array<[string, number]> } {
+    const methods = [...this.totals].sort((a, b) => b[1] - a[1]);
+    return { ms: this.busyMs, methods: methods.slice(0, top) };
+  }
+}
+
+/**
+ * The store, with every snapshot save reported to `clock` (the runner saves one per transition) and every call
+ * timed by `storeClock`.
+ */
+function timedStore(store: Store, clock: PhaseClock, storeClock: StoreClock): Store {
   return new Proxy(store, {
     get(target, key, receiver) {
-      if (key === 'saveSnapshot') {
-        return (params: Parameters<Store['saveSnapshot']>[0]) => {
-          clock.see(String(params.stateValue));
-          return target.saveSnapshot(params);
-        };
-      }
       const value = Reflect.get(target, key, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
+      if (typeof value !== 'function') return value;
+      const method = String(key);
+      return (...args: unknown[]) => {
+        if (method === 'saveSnapshot')
+          clock.see(String((args[0] as Parameters<Store['saveSnapshot']>[0]).stateValue));
+        return storeClock.time(method, () => value.apply(target, args));
+      };
     },
   });
 }
@@ -222,6 +259,8 @@ export interface Connection {
   ref: { tenantId: string; connectionId: string };
   deps: RunnerDeps;
   phases: PhaseClock;
+  /** Time inside the store during the last cycle, by method. */
+  storeTime: StoreClock;
   /** One cycle to settle; throws unless the machine ends idle. */
   cycle(fetchMode?: FetchMode): Promise<number>;
   /** The counts of the last cycle `cycle` ran, from the machine's own summary of it. */
@@ -246,9 +285,10 @@ export async function connect(
   );
   const ref = { tenantId: tenant.id, connectionId: connection.id };
   const phases = new PhaseClock();
+  const storeTime = new StoreClock();
   let lastCounts: CycleCounts | null = null;
   const deps: RunnerDeps = {
-    store: timedStore(store, phases),
+    store: timedStore(store, phases, storeTime),
     clock: () => new Date(),
     owner: formatLeaseOwner({ host: hostname(), pid: process.pid, id: randomUUID() }),
     newCycleId: randomUUID,
@@ -259,8 +299,10 @@ export async function connect(
     ref,
     deps,
     phases,
+    storeTime,
     async cycle(fetchMode = 'delta') {
       phases.reset();
+      storeTime.reset();
       const started = performance.now();
       const run = must(await runConnection({ ...deps, fetchMode }, ref));
       const seconds = (performance.now() - started) / 1000;
