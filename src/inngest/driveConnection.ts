@@ -179,7 +179,9 @@ async function phaseStep(
     throw stepError({ kind: 'store', message: connection.error.message });
   }
   if (!connection.value.enabled) return { ...current, stopped: 'disabled' };
-  const run = await runConnection(deps, ref, 'phase');
+  const run = await runConnection(deps, ref, 'phase', (machine) =>
+    samePosition(progressOf(machine.state, machine.context), planned),
+  );
   if (run.ok) return progressOf(run.value.state, run.value.context);
   if (run.error.kind === 'lease_held' && finalAttempt) return { ...current, stopped: 'lease_held' };
   throw stepError(run.error);

@@ -73,6 +73,13 @@ export type RunError =
  */
 export type RunMode = 'cycle' | 'retry' | 'credentials' | 'phase';
 
+/**
+ * Whether the machine, read once the run holds the lease, is still where the caller planned from. A phase step
+ * plans from a reading taken before the lease; another worker may have run that phase (or finished the cycle)
+ * and released the lease in between, and the step would then run the next phase, or from idle a new cycle.
+ */
+export type StillAsPlanned = (machine: { state: ConnectionState; context: ConnectionContext }) => boolean;
+
 const settledStates: ReadonlySet<ConnectionState> = new Set(['idle', 'backoff', 'error']);
 const DEFAULT_LEASE_TTL_MS = 60_000;
 
@@ -104,8 +111,9 @@ export function runConnection(
   deps: RunnerDeps,
   ref: ConnectionRef,
   mode: RunMode = 'cycle',
+  stillAsPlanned?: StillAsPlanned,
 ): Promise<Result<RunOutcome, RunError>> {
-  const run = leaseAndDrive(deps, ref, mode);
+  const run = leaseAndDrive(deps, ref, mode, stillAsPlanned);
   const active = deps.activeRuns;
   if (active !== undefined) {
     active.add(run);
@@ -126,6 +134,7 @@ async function leaseAndDrive(
   deps: RunnerDeps,
   ref: ConnectionRef,
   mode: RunMode,
+  stillAsPlanned: StillAsPlanned | undefined,
 ): Promise<Result<RunOutcome, RunError>> {
   const { store, owner } = deps;
   if (deps.stopping?.aborted) return err(stoppingError());
@@ -137,7 +146,7 @@ async function leaseAndDrive(
   try {
     const provider = await providerFor(deps, connection.value);
     if (!provider.ok) return provider;
-    return await drive(deps, connection.value, provider.value, mode, lost);
+    return await drive(deps, connection.value, provider.value, mode, lost, stillAsPlanned);
   } finally {
     clearInterval(heartbeat);
     await store.releaseLease({ ...ref, owner });
@@ -227,6 +236,7 @@ async function drive(
   provider: CrmProvider,
   mode: RunMode,
   lease: AbortController,
+  stillAsPlanned: StillAsPlanned | undefined,
 ): Promise<Result<RunOutcome, RunError>> {
   const { store, clock } = deps;
   const leaseLost = lease.signal;
@@ -286,6 +296,18 @@ async function drive(
           localCursor: connection.localCursor,
         },
       });
+
+  const restoredAt = actor.getSnapshot();
+  if (stillAsPlanned && !stillAsPlanned({ state: restoredAt.value, context: restoredAt.context })) {
+    // Another run moved the machine on: report where it stands, run nothing, leave its schedule as that run set it.
+    return ok({
+      tenantId: connection.tenantId,
+      connectionId: connection.id,
+      provider: connection.provider,
+      state: restoredAt.value as ConnectionState,
+      context: restoredAt.context,
+    });
+  }
 
   const writes = new PersistQueue();
   let previous: ConnectionState = restored?.value?.state ?? 'idle';
