@@ -21,16 +21,75 @@ export function fail(c: Context, status: ContentfulStatusCode, error: string, is
   return c.json(body, status);
 }
 
-/** Validates `value`; the error is the 400 response naming `what` was invalid. */
+/** One part of a request that a route reads. */
+export type RequestPart = 'path' | 'query' | 'body';
+
+/**
+ * Why one part of a request was refused, before it becomes a response: `readInput` gathers the problems of every
+ * part into one answer.
+ */
+export interface InputProblem {
+  status: 400 | 415;
+  error: string;
+  /** zod's issues; present on every 400 (empty when the part was not the kind of document expected). */
+  issues?: z.core.$ZodIssue[];
+}
+
+/** Validates `value` as one part of the request; the problem names the part. */
+export function validatePart<T>(
+  schema: z.ZodType<T>,
+  value: unknown,
+  part: RequestPart,
+): Result<T, InputProblem> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return ok(parsed.data);
+  return err({
+    status: 400,
+    error: `invalid ${part}: ${z.prettifyError(parsed.error)}`,
+    issues: parsed.error.issues,
+  });
+}
+
+/** Validates `value`; the error is the 400 response naming `part`. For input checked after the request's parts. */
 export function validate<T>(
   c: Context,
   schema: z.ZodType<T>,
   value: unknown,
-  what: 'body' | 'path' | 'query',
+  part: RequestPart,
 ): Result<T, Response> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return ok(parsed.data);
-  return err(fail(c, 400, `invalid ${what}: ${z.prettifyError(parsed.error)}`, parsed.error.issues));
+  const checked = validatePart(schema, value, part);
+  return checked.ok ? checked : err(fail(c, checked.error.status, checked.error.error, checked.error.issues));
+}
+
+type PartValues<TParts extends Record<string, Result<unknown, InputProblem>>> = {
+  [K in keyof TParts]: Extract<TParts[K], { ok: true }>['value'];
+};
+
+/**
+ * The request's parts (path, query, body: read them in that order), or one response for every problem they
+ * have: a request bad in its path and its query hears of both at once. Any invalid part makes it a 400 listing
+ * every part's issues (a body not declared JSON is named in its text); a body not declared JSON alone is a 415.
+ */
+export function readInput<TParts extends Record<string, Result<unknown, InputProblem>>>(
+  c: Context,
+  parts: TParts,
+): Result<PartValues<TParts>, Response> {
+  const problems = Object.values(parts).flatMap((part) => (part.ok ? [] : [part.error]));
+  const [first] = problems;
+  if (first === undefined) {
+    const values = Object.entries(parts).map(([name, part]) => [name, part.ok ? part.value : undefined]);
+    return ok(Object.fromEntries(values) as PartValues<TParts>);
+  }
+  if (problems.every((problem) => problem.status !== 400)) return err(fail(c, first.status, first.error));
+  const error = problems.map((problem) => problem.error).join('\n');
+  return err(
+    fail(
+      c,
+      400,
+      error,
+      problems.flatMap((problem) => problem.issues ?? []),
+    ),
+  );
 }
 
 /** `application/json` or a JSON-based type (`application/merge-patch+json`), parameters aside. */
@@ -40,30 +99,33 @@ const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
  * The request's JSON body, validated. A body declared as anything but JSON is a 415; a body that is not JSON
  * is a 400 like any other bad body.
  */
-export async function readBody<T>(c: Context, schema: z.ZodType<T>): Promise<Result<T, Response>> {
+export async function readBody<T>(c: Context, schema: z.ZodType<T>): Promise<Result<T, InputProblem>> {
   const type = c.req.header('content-type');
   if (type === undefined || !JSON_MEDIA_TYPE.test(type))
-    return err(
-      fail(
-        c,
-        415,
-        `expected Content-Type: application/json, got ${type === undefined ? 'none' : type.slice(0, 100)}`,
-      ),
-    );
+    return err({
+      status: 415,
+      error: `expected Content-Type: application/json, got ${type === undefined ? 'none' : type.slice(0, 100)}`,
+    });
   let json: unknown;
   try {
     json = await c.req.json();
   } catch {
-    return err(fail(c, 400, 'invalid body: expected a JSON document', []));
+    return err({ status: 400, error: 'invalid body: expected a JSON document', issues: [] });
   }
-  return validate(c, schema, json, 'body');
+  return validatePart(schema, json, 'body');
+}
+
+/** For an action that takes no options: a body (say `{"full": true}`) would otherwise be ignored without a word. */
+export async function readNoBody(c: Context): Promise<Result<undefined, InputProblem>> {
+  if ((await c.req.text()).trim() === '') return ok(undefined);
+  return err({ status: 400, error: 'invalid body: this action takes no body', issues: [] });
 }
 
 /**
  * The request's query parameters, validated. A parameter given twice (`limit=1&limit=300`) is a 400 naming it:
- * taking either value would answer a question the caller may not have asked.
+ * taking either value would answer a question the caller may not have asked. Its issues come with the others.
  */
-export function readQuery<T>(c: Context, schema: z.ZodType<T>): Result<T, Response> {
+export function readQuery<T>(c: Context, schema: z.ZodType<T>): Result<T, InputProblem> {
   const repeated = Object.entries(c.req.queries())
     .filter(([, values]) => values.length > 1)
     .map(
@@ -74,21 +136,20 @@ export function readQuery<T>(c: Context, schema: z.ZodType<T>): Result<T, Respon
         input: undefined,
       }),
     );
-  if (repeated.length > 0) {
-    const names = repeated.map((issue) => issue.path.join('.')).join(', ');
-    return err(fail(c, 400, `invalid query: ${names} given more than once`, repeated));
-  }
-  return validate(c, schema, c.req.query(), 'query');
+  const parsed = schema.safeParse(c.req.query());
+  const issues = [...repeated, ...(parsed.success ? [] : parsed.error.issues)];
+  if (parsed.success && issues.length === 0) return ok(parsed.data);
+  return err({ status: 400, error: `invalid query: ${z.prettifyError(new z.ZodError(issues))}`, issues });
 }
 
 /** For a route that takes no query parameters: any given is a 400, as an unknown one is on the routes that take some. */
-export function readNoQuery(c: Context): Result<Record<string, never>, Response> {
+export function readNoQuery(c: Context): Result<Record<string, never>, InputProblem> {
   return readQuery(c, z.strictObject({}));
 }
 
 /** The route's path parameters, validated (ids are uuids; anything else is a 400, not a database error). */
-export function readParams<T>(c: Context, schema: z.ZodType<T>): Result<T, Response> {
-  return validate(c, schema, c.req.param(), 'path');
+export function readParams<T>(c: Context, schema: z.ZodType<T>): Result<T, InputProblem> {
+  return validatePart(schema, c.req.param(), 'path');
 }
 
 const storeStatus: Record<StoreError['kind'], ContentfulStatusCode> = {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { providerNameSchema } from '../../core/providerName.ts';
 import { auditListNameSchema } from '../../persistence/audit.ts';
 import type { AdminApiDeps } from '../adminApi.ts';
-import { decimalParam, readParams, readQuery, storeFailure, tenantParamsSchema } from '../http.ts';
+import { decimalParam, readInput, readParams, readQuery, storeFailure, tenantParamsSchema } from '../http.ts';
 
 export const auditQuerySchema = z.strictObject({
   provider: providerNameSchema.optional(),
@@ -38,15 +38,17 @@ const auditItemsQuerySchema = z.strictObject({
 export function auditRoutes({ store }: AdminApiDeps): Hono {
   return new Hono()
     .get('/tenants/:tenantId/audit', async (c) => {
-      const params = readParams(c, tenantParamsSchema);
-      if (!params.ok) return params.error;
-      const query = readQuery(c, auditQuerySchema);
-      if (!query.ok) return query.error;
-      const tenant = await store.getTenant(params.value);
+      const input = readInput(c, {
+        params: readParams(c, tenantParamsSchema),
+        query: readQuery(c, auditQuerySchema),
+      });
+      if (!input.ok) return input.error;
+      const { params, query } = input.value;
+      const tenant = await store.getTenant(params);
       if (!tenant.ok) return storeFailure(c, tenant.error);
-      const { provider, connectionId, since, beforeId, limit, items } = query.value;
+      const { provider, connectionId, since, beforeId, limit, items } = query;
       const page = await store.listAudit({
-        tenantId: params.value.tenantId,
+        tenantId: params.tenantId,
         limit,
         itemsPerList: items,
         ...(provider === undefined ? {} : { provider }),
@@ -58,12 +60,13 @@ export function auditRoutes({ store }: AdminApiDeps): Hono {
       return c.json({ entries: page.value.entries, nextBeforeId: page.value.nextBeforeId });
     })
     .get('/tenants/:tenantId/audit/:auditId/items/:list', async (c) => {
-      const params = readParams(c, auditItemsParamsSchema);
-      if (!params.ok) return params.error;
-      const query = readQuery(c, auditItemsQuerySchema);
-      if (!query.ok) return query.error;
+      const input = readInput(c, {
+        params: readParams(c, auditItemsParamsSchema),
+        query: readQuery(c, auditItemsQuerySchema),
+      });
+      if (!input.ok) return input.error;
       // The store answers not_found (404) for an unknown tenant as for an entry of another tenant.
-      const page = await store.listAuditItems({ ...params.value, ...query.value });
+      const page = await store.listAuditItems({ ...input.value.params, ...input.value.query });
       if (!page.ok) return storeFailure(c, page.error);
       return c.json(page.value);
     });

@@ -11,6 +11,8 @@ import {
   connectionParamsSchema,
   fail,
   readBody,
+  readInput,
+  readNoBody,
   readNoQuery,
   readParams,
   storeFailure,
@@ -45,14 +47,14 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
   const now = () => runner.clock();
 
   async function run(c: Context, mode: Extract<RunMode, 'cycle' | 'retry'>) {
-    const noQuery = readNoQuery(c);
-    if (!noQuery.ok) return noQuery.error;
-    const params = readParams(c, connectionParamsSchema);
-    if (!params.ok) return params.error;
-    // The actions take no options: a body (say `{"full": true}`) would otherwise be ignored without a word.
-    if ((await c.req.text()).trim() !== '')
-      return fail(c, 400, 'invalid body: this action takes no body', []);
-    const before = await loadConnectionView(store, params.value, now());
+    const input = readInput(c, {
+      params: readParams(c, connectionParamsSchema),
+      query: readNoQuery(c),
+      body: await readNoBody(c),
+    });
+    if (!input.ok) return input.error;
+    const ref = input.value.params;
+    const before = await loadConnectionView(store, ref, now());
     if (!before.ok) return storeFailure(c, before.error);
     if (!before.value.enabled) return fail(c, 409, 'connection is disabled; enable it first');
     if (mode === 'retry' && before.value.state !== 'error') {
@@ -62,43 +64,39 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
         `connection is ${before.value.state === null ? 'unreadable' : stateInWords(before.value.state)}, not in error: nothing to retry`,
       );
     }
-    const outcome = await runConnection(runner, params.value, mode);
+    const outcome = await runConnection(runner, ref, mode);
     if (!outcome.ok) return fail(c, runStatus[outcome.error.kind], outcome.error.message);
-    const after = await loadConnectionView(store, params.value, now());
+    const after = await loadConnectionView(store, ref, now());
     if (!after.ok) return storeFailure(c, after.error);
     return c.json({ connection: after.value });
   }
 
   return new Hono()
     .get('/tenants/:tenantId/connections', async (c) => {
-      const noQuery = readNoQuery(c);
-      if (!noQuery.ok) return noQuery.error;
-      const params = readParams(c, tenantParamsSchema);
-      if (!params.ok) return params.error;
-      const tenant = await store.getTenant(params.value);
+      const input = readInput(c, { params: readParams(c, tenantParamsSchema), query: readNoQuery(c) });
+      if (!input.ok) return input.error;
+      const tenant = await store.getTenant(input.value.params);
       if (!tenant.ok) return storeFailure(c, tenant.error);
-      const views = await listConnectionViews(store, params.value.tenantId, now());
+      const views = await listConnectionViews(store, input.value.params.tenantId, now());
       if (!views.ok) return storeFailure(c, views.error);
       return c.json({ connections: views.value });
     })
     .get('/tenants/:tenantId/connections/:connectionId', async (c) => {
-      const noQuery = readNoQuery(c);
-      if (!noQuery.ok) return noQuery.error;
-      const params = readParams(c, connectionParamsSchema);
-      if (!params.ok) return params.error;
-      const view = await loadConnectionView(store, params.value, now());
+      const input = readInput(c, { params: readParams(c, connectionParamsSchema), query: readNoQuery(c) });
+      if (!input.ok) return input.error;
+      const view = await loadConnectionView(store, input.value.params, now());
       if (!view.ok) return storeFailure(c, view.error);
       return c.json({ connection: view.value });
     })
     .patch('/tenants/:tenantId/connections/:connectionId', async (c) => {
-      const noQuery = readNoQuery(c);
-      if (!noQuery.ok) return noQuery.error;
-      const params = readParams(c, connectionParamsSchema);
-      if (!params.ok) return params.error;
-      const body = await readBody(c, updateConnectionBodySchema);
-      if (!body.ok) return body.error;
-      const ref = params.value;
-      const { interval, enabled } = body.value;
+      const input = readInput(c, {
+        params: readParams(c, connectionParamsSchema),
+        query: readNoQuery(c),
+        body: await readBody(c, updateConnectionBodySchema),
+      });
+      if (!input.ok) return input.error;
+      const ref = input.value.params;
+      const { interval, enabled } = input.value.body;
       const updated = await store.transaction(async (tx) => {
         if (enabled !== undefined) {
           const set = await tx.setConnectionEnabled({ ...ref, enabled });

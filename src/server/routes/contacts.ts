@@ -24,6 +24,7 @@ import {
   decimalParam,
   fail,
   readBody,
+  readInput,
   readNoQuery,
   readParams,
   readQuery,
@@ -129,17 +130,18 @@ async function linksOf(store: AdminApiDeps['store'], tenantId: string, contactId
 export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
   return new Hono()
     .post('/tenants/:tenantId/engagement', async (c) => {
-      const noQuery = readNoQuery(c);
-      if (!noQuery.ok) return noQuery.error;
-      const params = readParams(c, tenantParamsSchema);
-      if (!params.ok) return params.error;
-      const body = await readBody(c, engagementBodySchema(runner.clock()));
-      if (!body.ok) return body.error;
-      const tenant = await store.getTenant(params.value);
+      const input = readInput(c, {
+        params: readParams(c, tenantParamsSchema),
+        query: readNoQuery(c),
+        body: await readBody(c, engagementBodySchema(runner.clock())),
+      });
+      if (!input.ok) return input.error;
+      const { params, body } = input.value;
+      const tenant = await store.getTenant(params);
       if (!tenant.ok) return storeFailure(c, tenant.error);
       const ingested = await store.ingestEngagementEvents({
-        tenantId: params.value.tenantId,
-        events: body.value.events.map((event) => ({
+        tenantId: params.tenantId,
+        events: body.events.map((event) => ({
           eventId: event.eventId,
           contactId: event.contactId,
           kind: event.type === 'open' ? 'email_open' : 'email_click',
@@ -151,17 +153,19 @@ export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
       return c.json(ingested.value);
     })
     .get('/tenants/:tenantId/contacts', async (c) => {
-      const params = readParams(c, tenantParamsSchema);
-      if (!params.ok) return params.error;
-      const query = readQuery(c, contactsQuerySchema);
-      if (!query.ok) return query.error;
-      const tenant = await store.getTenant(params.value);
+      const input = readInput(c, {
+        params: readParams(c, tenantParamsSchema),
+        query: readQuery(c, contactsQuerySchema),
+      });
+      if (!input.ok) return input.error;
+      const { params, query } = input.value;
+      const tenant = await store.getTenant(params);
       if (!tenant.ok) return storeFailure(c, tenant.error);
-      const { afterId, limit } = query.value;
+      const { afterId, limit } = query;
       // One more than asked says whether a next page exists: `nextAfterId` is null on the last page, as the
       // audit's `nextBeforeId` is, not only on the empty page after it.
       const page = await store.listContacts({
-        tenantId: params.value.tenantId,
+        tenantId: params.tenantId,
         limit: limit + 1,
         ...(afterId === undefined ? {} : { afterId }),
       });
@@ -174,11 +178,9 @@ export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
       });
     })
     .get('/tenants/:tenantId/contacts/:contactId', async (c) => {
-      const noQuery = readNoQuery(c);
-      if (!noQuery.ok) return noQuery.error;
-      const params = readParams(c, contactParamsSchema);
-      if (!params.ok) return params.error;
-      const { tenantId, contactId } = params.value;
+      const input = readInput(c, { params: readParams(c, contactParamsSchema), query: readNoQuery(c) });
+      if (!input.ok) return input.error;
+      const { tenantId, contactId } = input.value.params;
       const tenant = await store.getTenant({ tenantId });
       if (!tenant.ok) return storeFailure(c, tenant.error);
       const found = await store.getContacts({ tenantId, ids: [contactId] });
@@ -190,13 +192,14 @@ export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
       return c.json({ contact: contactView({ ...stored, links: links.value }) });
     })
     .patch('/tenants/:tenantId/contacts/:contactId', async (c) => {
-      const noQuery = readNoQuery(c);
-      if (!noQuery.ok) return noQuery.error;
-      const params = readParams(c, contactParamsSchema);
-      if (!params.ok) return params.error;
-      const patch = await readBody(c, contactPatchBodySchema(runner.clock()));
-      if (!patch.ok) return patch.error;
-      const { tenantId, contactId } = params.value;
+      const input = readInput(c, {
+        params: readParams(c, contactParamsSchema),
+        query: readNoQuery(c),
+        body: await readBody(c, contactPatchBodySchema(runner.clock())),
+      });
+      if (!input.ok) return input.error;
+      const { params, body: patch } = input.value;
+      const { tenantId, contactId } = params;
       const tenant = await store.getTenant({ tenantId });
       if (!tenant.ok) return storeFailure(c, tenant.error);
       const found = await store.getContacts({ tenantId, ids: [contactId] });
@@ -209,7 +212,7 @@ export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
       const merged = validate(
         c,
         identifiable ? identifiableContactSchema : canonicalContactSchema,
-        applyContactEdit(stored.contact, patch.value),
+        applyContactEdit(stored.contact, patch),
         'body',
       );
       if (!merged.ok) return merged.error;

@@ -12,7 +12,7 @@ import {
 } from '../../persistence/storeRpc.ts';
 import { limitBody } from '../adminApi.ts';
 import { bearerAuth } from '../auth.ts';
-import { fail, readNoQuery, validate } from '../http.ts';
+import { fail, readInput, readNoQuery, validate } from '../http.ts';
 
 /**
  * `POST /internal/store/:method`: one allowed data method of this process's store, for the other commands of
@@ -27,7 +27,7 @@ export function storeRpcRoutes(deps: { store: Store; adminToken: string }): Hono
     .use('*', bearerAuth(deps.adminToken))
     .use('*', limitBody())
     .post('/:method', async (c) => {
-      const noQuery = readNoQuery(c);
+      const noQuery = readInput(c, { query: readNoQuery(c) });
       if (!noQuery.ok) return noQuery.error;
       const method = c.req.param('method');
       if (holderOnlyMethods.has(method)) {

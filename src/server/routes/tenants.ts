@@ -4,7 +4,7 @@ import { formatInterval } from '../../core/interval.ts';
 import { type Tenant, tenantInputSchema } from '../../persistence/records.ts';
 import { pullInNextRun } from '../../runner/nextRun.ts';
 import type { AdminApiDeps } from '../adminApi.ts';
-import { readBody, readNoQuery, readParams, storeFailure, tenantParamsSchema } from '../http.ts';
+import { readBody, readInput, readNoQuery, readParams, storeFailure, tenantParamsSchema } from '../http.ts';
 import { intervalSchema } from '../intervals.ts';
 
 export const createTenantBodySchema = z.strictObject({
@@ -38,43 +38,38 @@ export const tenantView = (tenant: Tenant): TenantView => ({
 export function tenantRoutes({ store, runner }: AdminApiDeps): Hono {
   return new Hono()
     .get('/tenants', async (c) => {
-      const noQuery = readNoQuery(c);
-      if (!noQuery.ok) return noQuery.error;
+      const input = readInput(c, { query: readNoQuery(c) });
+      if (!input.ok) return input.error;
       const tenants = await store.listTenants();
       if (!tenants.ok) return storeFailure(c, tenants.error);
       return c.json({ tenants: tenants.value.map(tenantView) });
     })
     .post('/tenants', async (c) => {
-      const noQuery = readNoQuery(c);
-      if (!noQuery.ok) return noQuery.error;
-      const body = await readBody(c, createTenantBodySchema);
-      if (!body.ok) return body.error;
-      const created = await store.createTenant({
-        name: body.value.name,
-        syncIntervalSeconds: body.value.interval,
-      });
+      const input = readInput(c, { query: readNoQuery(c), body: await readBody(c, createTenantBodySchema) });
+      if (!input.ok) return input.error;
+      const { body } = input.value;
+      const created = await store.createTenant({ name: body.name, syncIntervalSeconds: body.interval });
       if (!created.ok) return storeFailure(c, created.error);
       return c.json({ tenant: tenantView(created.value) }, 201);
     })
     .get('/tenants/:tenantId', async (c) => {
-      const noQuery = readNoQuery(c);
-      if (!noQuery.ok) return noQuery.error;
-      const params = readParams(c, tenantParamsSchema);
-      if (!params.ok) return params.error;
-      const tenant = await store.getTenant(params.value);
+      const input = readInput(c, { params: readParams(c, tenantParamsSchema), query: readNoQuery(c) });
+      if (!input.ok) return input.error;
+      const tenant = await store.getTenant(input.value.params);
       if (!tenant.ok) return storeFailure(c, tenant.error);
       return c.json({ tenant: tenantView(tenant.value) });
     })
     .patch('/tenants/:tenantId', async (c) => {
-      const noQuery = readNoQuery(c);
-      if (!noQuery.ok) return noQuery.error;
-      const params = readParams(c, tenantParamsSchema);
-      if (!params.ok) return params.error;
-      const body = await readBody(c, updateTenantBodySchema);
-      if (!body.ok) return body.error;
-      const { tenantId } = params.value;
+      const input = readInput(c, {
+        params: readParams(c, tenantParamsSchema),
+        query: readNoQuery(c),
+        body: await readBody(c, updateTenantBodySchema),
+      });
+      if (!input.ok) return input.error;
+      const { params, body } = input.value;
+      const { tenantId } = params;
       const updated = await store.transaction(async (tx) => {
-        const tenant = await tx.setTenantInterval({ tenantId, syncIntervalSeconds: body.value.interval });
+        const tenant = await tx.setTenantInterval({ tenantId, syncIntervalSeconds: body.interval });
         if (!tenant.ok) return tenant;
         const connections = await tx.listConnections({ tenantId });
         if (!connections.ok) return connections;
