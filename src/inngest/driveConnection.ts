@@ -27,7 +27,10 @@ export type StopReason =
   | 'disabled'
   /** Idle and its next run is still ahead (another run already did this slot's cycle). */
   | 'not_due'
-  /** Already stopped in `error` when the run began: it waits for `retry` or new credentials. */
+  /**
+   * Already stopped in `error` when the run began, for a reason retrying cannot mend (`auth_failed`: new
+   * credentials; `fatal`: an operator's `retry`), or out of attempts and not yet due again.
+   */
   | 'in_error'
   /** Another live worker holds the lease and drives the machine; it was still held on the last attempt. */
   | 'lease_held'
@@ -111,7 +114,8 @@ export async function driveConnection(
     }
   };
   let progress = await steps.run('load', () => settle(idleProgress, () => loadStep(deps, ref)));
-  for (let n = 1; progress.stopped === null && progress.state !== 'error'; n++) {
+  // From `error` only as the first step: the schedule's retry of a cycle whose attempts ran out (`loadStep`).
+  for (let n = 1; progress.stopped === null && (n === 1 || progress.state !== 'error'); n++) {
     if (progress.state === 'idle' && n > 1) break;
     if (n > MAX_PHASE_STEPS) return { ...progress, stopped: 'step_limit' };
     if (progress.state === 'backoff' && progress.resumeAt !== null) {
@@ -125,10 +129,10 @@ export async function driveConnection(
   return progress;
 }
 
-/** The step that runs next from `progress`: the phase in progress, the one backoff resumes, or fetch. */
+/** The step that runs next from `progress`: the phase in progress, the one backoff or error resumes, or fetch. */
 function stepName(progress: ConnectionProgress): string {
   const { state, resumePhase } = progress;
-  if (state === 'backoff' && resumePhase !== null) return stepNames[resumePhase];
+  if ((state === 'backoff' || state === 'error') && resumePhase !== null) return stepNames[resumePhase];
   if (state === 'fetching' || state === 'reconciling' || state === 'pushing' || state === 'auditing') {
     return stepNames[state];
   }
@@ -150,7 +154,11 @@ async function loadStep(deps: RunnerDeps, ref: ConnectionRef): Promise<Connectio
   if (progress.state === 'idle' && !isDueInSlot(connection.value.nextRunAt, now))
     return { ...progress, stopped: 'not_due' };
   if (progress.state === 'error') {
-    // Nothing runs until an operator acts; look again one interval from now, as the runner does.
+    // Out of attempts (a provider down for longer than the backoffs last): the schedule retries the cycle at
+    // the connection's interval, as `crm-sync retry` would, so an outage heals without an operator.
+    if (progress.errorReason === 'attempts_exhausted')
+      return isDueInSlot(connection.value.nextRunAt, now) ? progress : { ...progress, stopped: 'in_error' };
+    // Anything else waits for an operator; look again one interval from now, as the runner does.
     const next = new Date(now.getTime() + connection.value.effectiveIntervalSeconds * 1000);
     const scheduled = await store.setNextRun({ ...ref, nextRunAt: next });
     if (!scheduled.ok) throw stepError({ kind: 'store', message: scheduled.error.message });
@@ -179,7 +187,8 @@ async function phaseStep(
     throw stepError({ kind: 'store', message: connection.error.message });
   }
   if (!connection.value.enabled) return { ...current, stopped: 'disabled' };
-  const run = await runConnection(deps, ref, 'phase', (machine) =>
+  const mode = planned.state === 'error' ? 'retryPhase' : 'phase';
+  const run = await runConnection(deps, ref, mode, (machine) =>
     samePosition(progressOf(machine.state, machine.context), planned),
   );
   if (run.ok) return progressOf(run.value.state, run.value.context);

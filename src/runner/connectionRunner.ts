@@ -69,9 +69,10 @@ export type RunError =
  * `cycle`: run until the machine settles (idle, backoff or error): start a cycle from idle, resume a due backoff,
  * finish a cycle interrupted by a crash. `retry` and `credentials` first lead the machine out of `error`.
  * `phase`: the same start, but run only the phase the machine is then in (all its pages, for fetching) and
- * stop in the next state: the Inngest function runs one phase per step.
+ * stop in the next state: the Inngest function runs one phase per step. `retryPhase`: as `phase`, but first
+ * out of `error` as `retry` does (the schedule's own retry of a cycle whose attempts ran out).
  */
-export type RunMode = 'cycle' | 'retry' | 'credentials' | 'phase';
+export type RunMode = 'cycle' | 'retry' | 'credentials' | 'phase' | 'retryPhase';
 
 /**
  * Whether the machine, read once the run holds the lease, is still where the caller planned from. A phase step
@@ -269,8 +270,9 @@ async function drive(
   }
 
   // In `phase` mode only the phase the machine is in when the run starts may run; the next one waits.
+  const onePhase = mode === 'phase' || mode === 'retryPhase';
   let firstPhase: Phase | null = null;
-  const gate: PhaseGate = (phase) => mode !== 'phase' || firstPhase === null || firstPhase === phase;
+  const gate: PhaseGate = (phase) => !onePhase || firstPhase === null || firstPhase === phase;
   const machine = connectionMachine.provide({
     actors: createConnectionActors(
       {
@@ -357,7 +359,7 @@ async function drive(
     actor.send({ type: 'sync.requested', now, cycleId: deps.newCycleId(), windowTo: now });
   } else if (startState === 'backoff') {
     actor.send({ type: 'sync.resume', now });
-  } else if (startState === 'error' && mode === 'retry') {
+  } else if (startState === 'error' && (mode === 'retry' || mode === 'retryPhase')) {
     actor.send({ type: 'retry.requested' });
   } else if (startState === 'error' && mode === 'credentials') {
     actor.send({ type: 'credentials.updated' });
@@ -375,7 +377,7 @@ async function drive(
       actor,
       (s) => {
         const state = s.value as ConnectionState;
-        return settledStates.has(state) || (mode === 'phase' && state !== firstPhase);
+        return settledStates.has(state) || (onePhase && state !== firstPhase);
       },
       { signal: halt },
     );

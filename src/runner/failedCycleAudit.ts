@@ -20,7 +20,8 @@ export async function failedCycleAudit(
   const stopping = {
     status: lastError.status,
     message: `stopped in error (${context.errorReason ?? lastError.kind}) during ${lastError.phase}: ${lastError.message}`,
-    retry: false,
+    // Out of attempts, the schedule retries it when next due; the other reasons wait for an operator.
+    retry: context.errorReason === 'attempts_exhausted',
   };
   const audit = auditBodySchema.parse({
     cycleId: `${cycle.cycleId}/error@${lastError.at}`,

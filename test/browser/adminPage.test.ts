@@ -8,6 +8,7 @@ import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { getProvider } from '../../src/providers/registry.ts';
+import { withSpec } from '../../src/providers/spec.ts';
 import { runConnection } from '../../src/runner/connectionRunner.ts';
 import { createServerApp } from '../../src/server/app.ts';
 import { startServer } from '../../src/server/serve.ts';
@@ -315,6 +316,37 @@ describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
       await h.close();
     }
   }, 60_000);
+
+  it('tells a connection out of attempts that the schedule retries it, and when', async () => {
+    let offsetMs = 0;
+    const reapit = getProvider('reapit');
+    if (reapit === undefined) throw new Error('reapit is not registered');
+    const spec = withSpec(reapit.spec, { retry: { maxAttempts: 1 } });
+    const h = await createSyncHarness('reapit', {
+      simulator: { contacts: 5 },
+      runner: { clock: () => new Date(Date.now() + offsetMs), providerOptions: () => ({ spec }) },
+    });
+    try {
+      await h.sim.control.faults({ errorRate: 1 });
+      let ran = await h.run();
+      while (ran.ok && ran.value.state === 'backoff') {
+        offsetMs += Date.parse(ran.value.context.resumeAt ?? '') - h.deps.clock().getTime() + 1;
+        ran = await h.run();
+      }
+      if (!ran.ok || ran.value.context.errorReason !== 'attempts_exhausted')
+        throw new Error(`should run out of attempts: ${JSON.stringify(ran)}`);
+      const app = createServerApp({ store: h.store, runner: h.deps, adminToken: TOKEN });
+      await withSignedInPage(app, h.store, 1360, async (page) => {
+        const lastError = card(page, h.connectionId).getByTestId('connection-last-error');
+        await expect.poll(() => lastError.textContent()).toMatch(/attempts_exhausted/);
+        expect(await lastError.textContent()).toMatch(
+          /the schedule retries fetching at .+, or press Retry to resume it now/,
+        );
+      });
+    } finally {
+      await h.close();
+    }
+  }, 90_000);
 
   it('says when a refresh of the cards fails, keeps them, and clears the message once one works', async () => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 5 } });

@@ -8,7 +8,7 @@ import { getProvider } from '../../src/providers/registry.ts';
 import { withSpec } from '../../src/providers/spec.ts';
 import { runConnection } from '../../src/runner/connectionRunner.ts';
 import { capturingClient } from '../support/inngest.ts';
-import { createSyncHarness, type SyncHarness } from '../support/syncHarness.ts';
+import { createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
 
 type Ctx = Parameters<typeof mockCtx>[0];
 
@@ -191,6 +191,79 @@ describe('sync-connection', () => {
       expect(run.ctx.step.sleepUntil).toHaveBeenCalledWith('backoff-2', parked.resumeAt);
       expect(stepIds(run.ctx)).toEqual(['load', 'fetch-1', 'fetch-2', 'reconcile-3', 'push-4', 'audit-5']);
       expect(run.result).toMatchObject({ state: 'idle', stopped: null });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('retries a cycle whose attempts ran out when it is next due, in the same window; not before', async () => {
+    let offsetMs = 0;
+    const spec = withSpec(getProvider('reapit')?.spec ?? fail(), { retry: { maxAttempts: 1 } });
+    const h = await createSyncHarness('reapit', {
+      simulator: { contacts: 6, seed: 3 },
+      runner: { clock: () => new Date(Date.now() + offsetMs), providerOptions: () => ({ spec }) },
+    });
+    try {
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      // The CRM down for longer than the machine's backoffs last: every attempt fails, then the machine stops.
+      await h.sim.control.faults({ errorRate: 1 });
+      let outcome = must(await h.run());
+      while (outcome.state === 'backoff') {
+        offsetMs += Date.parse(outcome.context.resumeAt ?? '') - h.deps.clock().getTime() + 1;
+        outcome = must(await h.run());
+      }
+      expect(outcome).toMatchObject({ state: 'error', context: { errorReason: 'attempts_exhausted' } });
+      const cycleId = outcome.context.cycle?.cycleId;
+      const window = outcome.context.cycle?.window;
+      const failed = await auditOf(h);
+      expect(failed.map((a) => [a.outcome, a.errors.at(-1)?.retry])).toEqual([['failed', true]]);
+      await h.sim.control.faults({});
+
+      // Before its next run: left alone, its next run kept.
+      const nextRunAt = must(await h.store.getConnection(ref)).nextRunAt;
+      const early = await engineFor(h).execute();
+      expect(early.result).toMatchObject({ state: 'error', stopped: 'in_error' });
+      expect(stepIds(early.ctx)).toEqual(['load']);
+      expect(must(await h.store.getConnection(ref)).nextRunAt).toEqual(nextRunAt);
+
+      // Due: the schedule retries it as `crm-sync retry` would, the same cycle and window, to the end.
+      offsetMs += nextRunAt.getTime() - h.deps.clock().getTime() + 1;
+      const due = await engineFor(h).execute();
+      expect(due).not.toHaveProperty('error');
+      expect(stepIds(due.ctx)).toEqual(['load', 'fetch-1', 'reconcile-2', 'push-3', 'audit-4']);
+      expect(due.result).toMatchObject({ state: 'idle', stopped: null, lastAudit: { cycleId } });
+      const audit = await auditOf(h);
+      expect(audit.map((a) => a.outcome)).toEqual(['completed', 'failed']);
+      expect(audit[0]).toMatchObject({ cycleId, window, fetched: 6 });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('leaves an error retrying cannot mend (refused credentials) for an operator, however long it waits', async () => {
+    let offsetMs = 0;
+    const h = await createSyncHarness('reapit', {
+      simulator: { contacts: 4 },
+      runner: { clock: () => new Date(Date.now() + offsetMs) },
+    });
+    try {
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      const credentials = must(await h.store.getConnectionCredentials(ref));
+      must(
+        await h.store.setConnectionCredentials({
+          ...ref,
+          credentials: { ...credentials, clientSecret: 'revoked' },
+        }),
+      );
+      expect(must(await h.run())).toMatchObject({ state: 'error', context: { errorReason: 'auth_failed' } });
+      const requests = (await h.sim.control.stats()).requests;
+
+      offsetMs += must(await h.store.getConnection(ref)).nextRunAt.getTime() - Date.now() + 1;
+      const due = await engineFor(h).execute();
+      expect(due.result).toMatchObject({ state: 'error', stopped: 'in_error', errorReason: 'auth_failed' });
+      expect(stepIds(due.ctx)).toEqual(['load']);
+      expect((await h.sim.control.stats()).requests).toBe(requests);
+      expect((await auditOf(h)).map((a) => a.errors.at(-1)?.retry)).toEqual([false]);
     } finally {
       await h.close();
     }

@@ -154,5 +154,11 @@ function nextStep(connection, error) {
       'stopped (auth_failed): the CRM refused the credentials; set new ones with crm-sync connection ' +
       `set-credentials --tenant … --provider ${connection.provider} --credentials …, then press Retry`
     );
+  // Out of attempts, the schedule retries it at its next run (docs/scheduling.md).
+  if (connection.errorReason === 'attempts_exhausted' && connection.enabled)
+    return (
+      `stopped (attempts_exhausted): the schedule retries ${connection.resumePhase ?? ''} at ` +
+      `${formatInstant(connection.nextRunAt)}, or press Retry to resume it now`
+    );
   return `stopped (${connection.errorReason ?? error.kind}): press Retry to resume ${connection.resumePhase ?? ''}`;
 }
