@@ -6,6 +6,7 @@ import { isPidAlive, ownerGoneOnHost } from '../persistence/leaseOwner.ts';
 import type { Connection, Tenant } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
 import type { CursorPosition, ProviderName } from '../providers/provider.ts';
+import { failedAttempts } from '../server/connectionView.ts';
 import { must } from './app.ts';
 import { clip, formatCursor, formatInstant, formatTable, shellWord } from './output.ts';
 
@@ -26,6 +27,7 @@ export interface ConnectionStatus {
   /** The window of the cycle in progress; `null` when idle. */
   window: FetchWindow | null;
   cycleId: string | null;
+  /** Failed attempts of the current phase in a row, as the admin API's connection view counts them. */
   attempt: number;
   /** ISO instant a `backoff` may resume. */
   resumeAt: string | null;
@@ -98,7 +100,7 @@ export async function readStatus(
     localCursor: context.localCursor,
     window: context.cycle?.window ?? null,
     cycleId: context.cycle?.cycleId ?? null,
-    attempt: context.attempt,
+    attempt: failedAttempts(state, context),
     resumeAt: context.resumeAt,
     lastError: context.lastError,
     errorReason: context.errorReason,

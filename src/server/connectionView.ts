@@ -2,7 +2,13 @@ import type { CursorPosition } from '../core/cursor.ts';
 import { formatInterval } from '../core/interval.ts';
 import type { ProviderName } from '../core/providerName.ts';
 import { err, ok, type Result } from '../core/result.ts';
-import type { ConnectionState, ErrorReason, LastAudit, LastError } from '../machines/connectionContext.ts';
+import type {
+  ConnectionContext,
+  ConnectionState,
+  ErrorReason,
+  LastAudit,
+  LastError,
+} from '../machines/connectionContext.ts';
 import { parsePersistedConnection } from '../machines/persistence.ts';
 import type { Phase } from '../machines/phases.ts';
 import type { Connection } from '../persistence/records.ts';
@@ -28,7 +34,7 @@ export interface ConnectionView {
   running: boolean;
   /** The machine's state; `idle` before the first run; `null` when the stored snapshot is unreadable. */
   state: ConnectionState | null;
-  /** Consecutive failed attempts of the current phase. */
+  /** Failed attempts of the current phase in a row (`failedAttempts`); 5 when attempts ran out. */
   attempt: number;
   /** When `backoff` may resume. */
   resumeAt: string | null;
@@ -42,6 +48,15 @@ export interface ConnectionView {
   stateUpdatedAt: string | null;
   /** Why the stored snapshot could not be read, when it could not. */
   snapshotError: string | null;
+}
+
+/**
+ * Failed attempts of the current phase in a row, the one that stopped the machine in `error` included. The
+ * context's `attempt` counts only the failures that led to `backoff` (the next one's budget), so it alone read 4
+ * after the fifth failure in a row.
+ */
+export function failedAttempts(state: ConnectionState, context: Pick<ConnectionContext, 'attempt'>): number {
+  return state === 'error' ? context.attempt + 1 : context.attempt;
 }
 
 /** Reads a connection and its persisted machine snapshot into a `ConnectionView`. */
@@ -121,7 +136,7 @@ async function viewOf(
   return ok({
     ...base,
     state,
-    attempt: context.attempt,
+    attempt: failedAttempts(state, context),
     resumeAt: context.resumeAt,
     resumePhase: context.resumePhase,
     lastError: context.lastError,

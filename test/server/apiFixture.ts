@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { getProvider } from '../../src/providers/registry.ts';
+import type { RunnerDeps } from '../../src/runner/connectionRunner.ts';
 import { createServerApp, type ServerDeps } from '../../src/server/app.ts';
 import { createSyncHarness, type SyncHarness } from '../support/syncHarness.ts';
 
@@ -31,11 +32,14 @@ export async function createApiFixture(options: {
   store: StoreHandle;
   contacts?: number;
   seed?: number;
+  /** Runner overrides (a clock that can move on, shorter provider waits). */
+  runner?: Partial<RunnerDeps>;
   server?: Partial<ServerDeps>;
 }): Promise<ApiFixture> {
   const h = await createSyncHarness('reapit', {
     store: options.store,
     simulator: { contacts: options.contacts ?? 30, seed: options.seed ?? 4 },
+    ...(options.runner === undefined ? {} : { runner: options.runner }),
   });
   const app = createServerApp({ store: h.store, runner: h.deps, adminToken: ADMIN_TOKEN, ...options.server });
   const call: ApiFixture['call'] = async (method, path, { body, rawBody, token = ADMIN_TOKEN } = {}) => {

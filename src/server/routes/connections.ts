@@ -6,7 +6,7 @@ import { stateInWords } from '../../machines/connectionContext.ts';
 import { type RunError, type RunMode, runConnection } from '../../runner/connectionRunner.ts';
 import { pullInNextRun } from '../../runner/nextRun.ts';
 import type { AdminApiDeps } from '../adminApi.ts';
-import { listConnectionViews, loadConnectionView } from '../connectionView.ts';
+import { type ConnectionView, listConnectionViews, loadConnectionView } from '../connectionView.ts';
 import {
   connectionParamsSchema,
   fail,
@@ -39,6 +39,23 @@ const runStatus: Record<RunError['kind'], 409 | 502 | 503> = {
 };
 
 /**
+ * Why "sync now" leaves the connection alone, or `null` when it runs it. A backoff not yet due stays put (running
+ * it early would spend an attempt against a CRM that asked for the wait, such as a Retry-After), and only retry
+ * leads a machine out of error: a run in either would change nothing but re-save the snapshot and move the
+ * next run.
+ */
+function syncRefusal(view: ConnectionView, now: Date): string | null {
+  if (view.state === 'error')
+    return `connection is in error (${view.errorReason ?? 'unknown reason'}): a sync does not lead it out; retry does (POST …/retry), once the cause is fixed`;
+  if (view.state === 'backoff' && view.resumeAt !== null && Date.parse(view.resumeAt) > now.getTime()) {
+    const after =
+      view.lastError === null ? '' : ` after a ${view.lastError.kind} failure in ${view.lastError.phase}`;
+    return `connection is in backoff until ${view.resumeAt}${after}; it resumes by itself then, and a sync from then on resumes it at once`;
+  }
+  return null;
+}
+
+/**
  * `GET /tenants/:tenantId/connections[/:connectionId]`, `PATCH …/:connectionId` (interval, enabled), and the
  * actions `POST …/:connectionId/sync` and `POST …/:connectionId/retry`, which run the connection here and
  * answer with where it settled.
@@ -64,6 +81,8 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
         `connection is ${before.value.state === null ? 'unreadable' : stateInWords(before.value.state)}, not in error: nothing to retry`,
       );
     }
+    const refusal = mode === 'cycle' ? syncRefusal(before.value, now()) : null;
+    if (refusal !== null) return fail(c, 409, refusal);
     const outcome = await runConnection(runner, ref, mode);
     if (!outcome.ok) return fail(c, runStatus[outcome.error.kind], outcome.error.message);
     const after = await loadConnectionView(store, ref, now());

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { readStatus } from '../../src/cli/connectionStatus.ts';
+import { getProvider } from '../../src/providers/registry.ts';
+import { withSpec } from '../../src/providers/spec.ts';
+import { must } from '../support/syncHarness.ts';
+import { createApiFixture, useSharedStore } from './apiFixture.ts';
+
+const store = useSharedStore();
+
+/**
+ * A connection whose CRM answers every request 500, on a clock the test moves past each `resumeAt`. One request
+ * per phase attempt (no client-side retries), so each sync spends exactly one attempt.
+ */
+async function failingConnection() {
+  const spec = withSpec(getProvider('reapit')?.spec ?? expect.unreachable(), { retry: { maxAttempts: 1 } });
+  const clock = { offsetMs: 0 };
+  const f = await createApiFixture({
+    store: store(),
+    runner: { clock: () => new Date(Date.now() + clock.offsetMs), providerOptions: () => ({ spec }) },
+  });
+  await f.h.sim.control.faults({ errorRate: 1 });
+  const path = `${f.base}/connections/${f.h.connectionId}`;
+  /** Moves the runner's (and the API's) clock just past `instant`. */
+  const passInstant = (instant: string) => {
+    clock.offsetMs = Date.parse(instant) - Date.now() + 1;
+  };
+  return { f, path, passInstant };
+}
+
+describe('"sync now" in backoff and in error', () => {
+  it('leaves a backoff not yet due alone (409 saying until when, nothing written), and resumes one that is due', async () => {
+    const { f, path, passInstant } = await failingConnection();
+    try {
+      const parked = await f.call('POST', `${path}/sync`);
+      expect(parked.json.connection).toMatchObject({ state: 'backoff', attempt: 1, resumePhase: 'fetching' });
+      const before = (await f.call('GET', path)).json.connection;
+
+      const early = await f.call('POST', `${path}/sync`);
+      expect(early.status).toBe(409);
+      expect(early.json).toEqual({
+        error: `connection is in backoff until ${before.resumeAt} after a transient failure in fetching; it resumes by itself then, and a sync from then on resumes it at once`,
+      });
+      // Not re-saved (stateUpdatedAt) and not rescheduled (nextRunAt).
+      expect((await f.call('GET', path)).json.connection).toEqual(before);
+
+      passInstant(before.resumeAt);
+      await f.h.sim.control.faults({});
+      const resumed = await f.call('POST', `${path}/sync`);
+      expect(resumed.status).toBe(200);
+      expect(resumed.json.connection).toMatchObject({ state: 'idle', attempt: 0, lastError: null });
+      expect(resumed.json.connection.lastAudit.counts.fetched).toBe(30);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('counts attempts made (5 when they ran out, in the API and the CLI status) and points a sync in error to retry, writing nothing', async () => {
+    const { f, path, passInstant } = await failingConnection();
+    try {
+      const seen: Array<[string, number]> = [];
+      for (let failure = 1; failure <= 5; failure += 1) {
+        const { json } = await f.call('POST', `${path}/sync`);
+        seen.push([json.connection.state, json.connection.attempt]);
+        if (json.connection.resumeAt !== null) passInstant(json.connection.resumeAt);
+      }
+      expect(seen).toEqual([
+        ['backoff', 1],
+        ['backoff', 2],
+        ['backoff', 3],
+        ['backoff', 4],
+        ['error', 5],
+      ]);
+      const stopped = (await f.call('GET', path)).json.connection;
+      expect(stopped).toMatchObject({ errorReason: 'attempts_exhausted', resumePhase: 'fetching' });
+      const tenant = must(await f.h.store.getTenant({ tenantId: f.h.tenantId }));
+      const ref = { tenantId: f.h.tenantId, connectionId: f.h.connectionId };
+      const connection = must(await f.h.store.getConnection(ref));
+      expect((await readStatus(f.h.store, tenant, connection, f.h.deps.clock())).attempt).toBe(5);
+
+      const sync = await f.call('POST', `${path}/sync`);
+      expect(sync.status).toBe(409);
+      expect(sync.json).toEqual({
+        error:
+          'connection is in error (attempts_exhausted): a sync does not lead it out; retry does (POST …/retry), once the cause is fixed',
+      });
+      // Not re-saved (stateUpdatedAt) and not pushed an interval out (nextRunAt).
+      expect((await f.call('GET', path)).json.connection).toEqual(stopped);
+
+      await f.h.sim.control.faults({});
+      const retried = await f.call('POST', `${path}/retry`);
+      expect(retried.json.connection).toMatchObject({ state: 'idle', attempt: 0, errorReason: null });
+    } finally {
+      await f.close();
+    }
+  });
+});
