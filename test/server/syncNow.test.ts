@@ -1,5 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
 import { readStatus } from '../../src/cli/connectionStatus.ts';
+import { isPidAlive, ownerGoneOnHost } from '../../src/persistence/leaseOwner.ts';
+import { openPgliteStore } from '../../src/persistence/pglite.ts';
+import { createSecretBox } from '../../src/persistence/secrets.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { withSpec } from '../../src/providers/spec.ts';
 import { must } from '../support/syncHarness.ts';
@@ -91,6 +97,38 @@ describe('"sync now" in backoff and in error', () => {
       expect(retried.json.connection).toMatchObject({ state: 'idle', attempt: 0, errorReason: null });
     } finally {
       await f.close();
+    }
+  });
+});
+
+describe('credentials the server cannot decrypt', () => {
+  it('answer 500 on sync, as the store maps decrypt_failed everywhere, and nothing runs', async () => {
+    // Two stores on one database with different keys: what a changed CRM_SYNC_SECRET_KEY does.
+    const db = await PGlite.create();
+    const isOwnerGone = ownerGoneOnHost(hostname(), isPidAlive);
+    const open = () =>
+      openPgliteStore({ dataDir: null, db, secrets: createSecretBox(randomBytes(32)), isOwnerGone });
+    const savedWith = must(await open());
+    const readWith = must(await open());
+    const f = await createApiFixture({
+      store: savedWith,
+      runner: { store: readWith },
+      server: { store: readWith },
+    });
+    const path = `${f.base}/connections/${f.h.connectionId}`;
+    try {
+      const sync = await f.call('POST', `${path}/sync`);
+      expect(sync.status).toBe(500);
+      expect(sync.json.error).toMatch(/^stored credentials cannot be decrypted: CRM_SYNC_SECRET_KEY differs/);
+      const view = await f.call('GET', path);
+      expect(view.status).toBe(200);
+      expect(view.json.connection).toMatchObject({ state: 'idle', stateUpdatedAt: null, running: false });
+      expect((await f.call('GET', `${f.base}/audit`)).json.entries).toEqual([]);
+    } finally {
+      await f.close();
+      // Both close the one database; the second finds it closed.
+      await savedWith.close();
+      await readWith.close();
     }
   });
 });

@@ -83,6 +83,10 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
     }
     const refusal = mode === 'cycle' ? syncRefusal(before.value, now()) : null;
     if (refusal !== null) return fail(c, 409, refusal);
+    // The run reports every store failure as one kind, answered 503 (try again later). Credentials this server
+    // cannot decrypt (another CRM_SYNC_SECRET_KEY) stay so however long one waits: decrypt_failed's 500 (http.ts).
+    const credentials = await store.getConnectionCredentials(ref);
+    if (!credentials.ok) return storeFailure(c, credentials.error);
     const outcome = await runConnection(runner, ref, mode);
     if (!outcome.ok) return fail(c, runStatus[outcome.error.kind], outcome.error.message);
     const after = await loadConnectionView(store, ref, now());
