@@ -86,8 +86,7 @@ describe('"sync now" in backoff and in error', () => {
       const sync = await f.call('POST', `${path}/sync`);
       expect(sync.status).toBe(409);
       expect(sync.json).toEqual({
-        error:
-          'connection is in error (attempts_exhausted): a sync does not lead it out; retry does (POST …/retry), once the cause is fixed',
+        error: `connection is in error (attempts_exhausted): a sync does not lead it out; retry does (POST …/retry) now, and the schedule does at ${stopped.nextRunAt}`,
       });
       // Not re-saved (stateUpdatedAt) and not pushed an interval out (nextRunAt).
       expect((await f.call('GET', path)).json.connection).toEqual(stopped);

@@ -45,8 +45,14 @@ const runStatus: Record<RunError['kind'], 409 | 502 | 503> = {
  * next run.
  */
 function syncRefusal(view: ConnectionView, now: Date): string | null {
-  if (view.state === 'error')
-    return `connection is in error (${view.errorReason ?? 'unknown reason'}): a sync does not lead it out; retry does (POST …/retry), once the cause is fixed`;
+  if (view.state === 'error') {
+    // Out of attempts, the schedule retries it when next due (docs/scheduling.md); other reasons wait for a person.
+    const when =
+      view.errorReason === 'attempts_exhausted'
+        ? `now, and the schedule does at ${view.nextRunAt}`
+        : 'once the cause is fixed';
+    return `connection is in error (${view.errorReason ?? 'unknown reason'}): a sync does not lead it out; retry does (POST …/retry) ${when}`;
+  }
   if (view.state === 'backoff' && view.resumeAt !== null && Date.parse(view.resumeAt) > now.getTime()) {
     const after =
       view.lastError === null ? '' : ` after a ${view.lastError.kind} failure in ${view.lastError.phase}`;
