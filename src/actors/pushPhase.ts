@@ -47,9 +47,10 @@ const refusedUntilChanged = new Set<ProviderError['kind']>(['validation', 'not_f
  * Sends every planned, unacknowledged write through the provider. A write acknowledged in the ledger is never
  * sent again; a create that was sent but never acknowledged is first looked for in the CRM (the provider may
  * have applied it before we died), and one the CRM may still be applying is left for a later run. A 412/409
- * defers the record to the next cycle, a 404/422 until the contact changes; each is noted. A failure
- * that concerns the whole connection (rate limit, quota, auth, network) stops the phase; the machine backs
- * off and the re-run continues with what is still pending.
+ * defers the record to the next cycle, a 404/422 until the contact changes; each is noted. Credentials that
+ * read but may not write (`write_forbidden`) hold every write still pending until a later cycle, with one note;
+ * the cycle completes, so its reads are kept. A failure that concerns the whole connection (rate limit, quota,
+ * auth, network) stops the phase; the machine backs off and the re-run continues with what is still pending.
  */
 export function createPushPhase(deps: PhaseDeps) {
   return async ({ input, signal }: PhaseCall<PushPhaseInput>): Promise<PushPhaseOutput> => {
@@ -63,33 +64,62 @@ export function createPushPhase(deps: PhaseDeps) {
       store.listPendingPushes({ tenantId: ref.tenantId, connectionId: ref.connectionId }),
       clock,
     );
-    const totals = { sent: 0, deferred: 0 };
+    const totals = { sent: 0, deferred: 0, held: 0 };
     let stop: PhaseFailure | null = null;
+    let forbidden: WriteForbidden | null = null;
     const settling: PushEntry[] = [];
     let next = 0;
     const worker = async () => {
-      while (stop === null && next < pending.length) {
+      while (stop === null && forbidden === null && next < pending.length) {
         signal.throwIfAborted();
         const entry = pending[next++] as PushEntry;
         const outcome = await pushOne(deps, ref, entry, signal);
         if (outcome === 'sent') totals.sent += 1;
         else if (outcome === 'deferred') totals.deferred += 1;
         else if (outcome === 'settling') settling.push(entry);
-        else stop ??= outcome;
+        else if (outcome.kind === 'write_forbidden') {
+          totals.held += 1;
+          forbidden ??= outcome;
+        } else stop ??= outcome;
         deps.onPushProgress?.({ done: totals.sent + totals.deferred, total: pending.length });
       }
     };
     await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, pending.length) }, worker));
     // The other writes went out; the phase backs off so that the machine brings the push back for these creates.
-    if (stop === null && settling.length > 0) stop = settlingFailure(deps.provider, settling, clock());
+    if (stop === null && forbidden === null && settling.length > 0)
+      stop = settlingFailure(deps.provider, settling, clock());
     if (stop !== null) {
       await must(store.addCycleNotes({ ...ref, notes: [failureNote('pushing', stop)] }), clock);
       throw stop;
     }
+    if (forbidden !== null) {
+      // Every write would meet the same refusal: those not tried yet stay pending, untouched, for the next cycle.
+      totals.held += pending.length - next + settling.length;
+      await must(store.addCycleNotes({ ...ref, notes: [heldWritesNote(forbidden, totals.held)] }), clock);
+    }
     // The cycle's writes, not this run's: a push resumed after a crash or a backoff sent only the rest, and the
     // status and the audit entry must give one figure (the audit counts the same notes).
     const written = await must(store.cycleNoteTotals(ref), clock);
-    return { sent: written.created + written.updated, deferred: totals.deferred };
+    return { sent: written.created + written.updated, deferred: totals.deferred + totals.held };
+  };
+}
+
+type WriteForbidden = Extract<ProviderError, { kind: 'write_forbidden' }>;
+
+/**
+ * The one note of a push whose writes the credentials may not make. Retried: the held writes go out in the first
+ * cycle whose credentials may write, whether the credentials were entered again or, as with agentOS tiers, the
+ * CRM was changed to let the same ones write.
+ */
+function heldWritesNote(forbidden: WriteForbidden, held: number) {
+  return {
+    kind: 'error' as const,
+    key: 'push:write_forbidden',
+    body: {
+      status: forbidden.status,
+      message: `${held} write${held === 1 ? '' : 's'} held, tried again next cycle; reads go on: ${forbidden.message}`,
+      retry: true,
+    },
   };
 }
 
@@ -98,7 +128,7 @@ async function pushOne(
   ref: CycleRef,
   entry: PushEntry,
   signal: AbortSignal,
-): Promise<'sent' | 'deferred' | 'settling' | PhaseFailure> {
+): Promise<'sent' | 'deferred' | 'settling' | WriteForbidden | PhaseFailure> {
   const { store, provider, clock } = deps;
   const key = {
     tenantId: ref.tenantId,
@@ -206,8 +236,9 @@ async function refuse(
   entry: PushEntry,
   error: ProviderError,
   maybeApplied: ContactPatch | null = null,
-): Promise<'deferred' | PhaseFailure> {
+): Promise<'deferred' | WriteForbidden | PhaseFailure> {
   const { store, clock } = deps;
+  if (error.kind === 'write_forbidden') return error;
   if (!deferredKinds.has(error.kind)) return providerFailure(error, clock());
   await must(
     store.transaction(async (tx) => {

@@ -8,7 +8,8 @@ export { type ProviderName, providerNameSchema, providerNames } from '../core/pr
 /**
  * Expected provider failures, as values. `status` is the HTTP status when there was a response.
  * The machine maps kinds to behaviour: rate_limited/transient → backoff; quota_exhausted → park until
- * `resumeAt`; auth_failed → error; precondition_failed/conflict → defer the record to the next cycle.
+ * `resumeAt`; auth_failed → error; write_forbidden → hold the writes, not the reads; precondition_failed/conflict →
+ * defer the record to the next cycle.
  */
 export type ProviderError =
   | {
@@ -24,6 +25,11 @@ export type ProviderError =
       resumeAt: string;
     }
   | { kind: 'auth_failed'; status: number; message: string }
+  /**
+   * The credentials read but may not write (agentOS: the key lacks the write tier). Only writes return it; the push
+   * holds its writes until a later cycle's are accepted, while reads go on.
+   */
+  | { kind: 'write_forbidden'; status: number; message: string }
   | { kind: 'precondition_failed'; status: number; message: string }
   | {
       kind: 'conflict';

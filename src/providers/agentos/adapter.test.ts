@@ -177,6 +177,49 @@ describe('agentOS adapter', () => {
     );
   });
 
+  it('tells a key without the write tier from a bad key: write_forbidden on creates, reads still served', async () => {
+    await withSim({ contacts: 5, seed: 7, tiers: ['contacts'] }, async ({ make }) => {
+      const provider = make();
+      const listed = await provider.listChanges({
+        window: { from: null, to: new Date().toISOString() },
+        pageToken: null,
+      });
+      expect(listed.ok && listed.value.records).toHaveLength(5);
+      const created = await provider.create({
+        contact: canonicalContactSchema.parse({
+          lastName: 'Prospect',
+          email: 'tier@example.co.uk',
+          marketingConsent: 'grant',
+        }),
+        reference: 'r1',
+      });
+      expect(created).toMatchObject({
+        ok: false,
+        error: {
+          kind: 'write_forbidden',
+          status: 401,
+          message: expect.stringContaining(
+            'lacks the write tier "applications"; enable it for this key in agentOS',
+          ),
+        },
+      });
+    });
+    await withSim({ contacts: 5, seed: 7, tiers: ['applications'] }, async ({ make }) => {
+      const listed = await make().listChanges({
+        window: { from: null, to: new Date().toISOString() },
+        pageToken: null,
+      });
+      expect(listed).toMatchObject({
+        ok: false,
+        error: {
+          kind: 'auth_failed',
+          status: 401,
+          message: expect.stringContaining('"contacts" tier is enabled for this key'),
+        },
+      });
+    });
+  });
+
   it('has no update and no e-mail search', async () => {
     await withSim({ contacts: 1 }, async ({ make }) => {
       const provider = make();

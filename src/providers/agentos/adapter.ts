@@ -14,7 +14,7 @@ import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../pro
 import type { ProviderSpec } from '../spec.ts';
 import { toInboundRecord, toProspect } from './mapping.ts';
 import { type AgentosCredentials, agentosCreatedSchema, agentosPageSchema } from './schemas.ts';
-import { AGENTOS_BLOCK_WAITS, agentosSpec } from './spec.ts';
+import { AGENTOS_BLOCK_WAITS, AGENTOS_TIERS, type AgentosTier, agentosSpec } from './spec.ts';
 
 /**
  * Where a snapshot listing stands: the stamp every record of this listing carries, the next offset, and the
@@ -55,6 +55,30 @@ export function snapshotStamp(window: FetchWindow): string {
   if (from === null || compareModified(window.to, from.modified) > 0) return window.to;
   const at = Date.parse(from.modified);
   return Number.isNaN(at) ? window.to : new Date(at + 1).toISOString();
+}
+
+/**
+ * A 401 says which tier refused the key [G1], so the operator is told what to change. On the write tier it is
+ * `write_forbidden`: the push runs only after the same cycle's reads succeeded with this key, so what is missing is
+ * the write tier, and the writes wait for it while reads go on. On the read tier it is `auth_failed`, as ever.
+ */
+function tierRefused(tier: AgentosTier, refused: ProviderError): ProviderError {
+  if (refused.kind !== 'auth_failed') return refused;
+  if (tier === AGENTOS_TIERS.write) {
+    return {
+      kind: 'write_forbidden',
+      status: refused.status,
+      message:
+        `agentOS refused the API key on the "${tier}" tier (${refused.status}): the key lacks the write tier ` +
+        `"${tier}"; enable it for this key in agentOS (${refused.message})`,
+    };
+  }
+  return {
+    ...refused,
+    message:
+      `agentOS refused the API key on the "${tier}" tier (${refused.status}): check the key and the organisation ` +
+      `short name, and that the "${tier}" tier is enabled for this key in agentOS (${refused.message})`,
+  };
 }
 
 export function createAgentosProvider(params: AgentosProviderParams): CrmProvider {
@@ -104,10 +128,10 @@ export function createAgentosProvider(params: AgentosProviderParams): CrmProvide
     // ASSUMPTION: lettings applicants are the people NurtureHub syncs (prospects we create land there) [G2][G4].
     const response = await send({
       method: 'GET',
-      path: `/v4/contacts/${shortName}/applicants/lettings/${token.offset}/${pageSize}`,
+      path: `/v4/${AGENTOS_TIERS.read}/${shortName}/applicants/lettings/${token.offset}/${pageSize}`,
       signal: p.signal,
     });
-    if (!response.ok) return response;
+    if (!response.ok) return err(tierRefused(AGENTOS_TIERS.read, response.error));
     const page = agentosPageSchema.safeParse(response.value.json);
     if (!page.success)
       return err({ kind: 'validation', status: 200, message: `applicants page: ${page.error.message}` });
@@ -163,11 +187,11 @@ export function createAgentosProvider(params: AgentosProviderParams): CrmProvide
       }
       const response = await send({
         method: 'POST',
-        path: `/v4/applications/${shortName}/prospects/${encodeURIComponent(credentials.branchId)}`,
+        path: `/v4/${AGENTOS_TIERS.write}/${shortName}/prospects/${encodeURIComponent(credentials.branchId)}`,
         body: toProspect(contact, credentials.branchId),
         signal,
       });
-      if (!response.ok) return response;
+      if (!response.ok) return err(tierRefused(AGENTOS_TIERS.write, response.error));
       const id = agentosCreatedSchema.safeParse(response.value.json);
       if (!id.success) {
         return err({

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { SimDb, type SimDialect } from '../simulator/db.ts';
 import type { SeedContact } from '../simulator/generator.ts';
 import {
@@ -9,7 +10,7 @@ import {
 } from '../simulator/server.ts';
 import type { ProviderLimits } from '../spec.ts';
 import type { AgentosApplicant } from './schemas.ts';
-import { agentosSpec } from './spec.ts';
+import { AGENTOS_TIERS, type AgentosTier, agentosSpec } from './spec.ts';
 
 /**
  * agentOS V4 contacts/applications on loopback, following docs/providers.md (agentOS) [G1]–[G5].
@@ -122,8 +123,20 @@ function restWindowMs(limits: ProviderLimits): number {
   return limits.requestsPerSecond !== undefined ? 1_000 : 60_000;
 }
 
-export function startAgentosSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
+const agentosTierSchema = z.enum([AGENTOS_TIERS.read, AGENTOS_TIERS.write]);
+const keyTiersSchema = z.strictObject({ tiers: z.array(agentosTierSchema) });
+
+export interface AgentosSimulatorOptions extends SimulatorOptions {
+  /**
+   * The API tiers the agency enabled for the key this simulator hands out [G1]; default both. `PUT /_sim/tiers`
+   * `{"tiers": [...]}` changes them while it runs (the agency enabling or withdrawing a tier; the key stays).
+   */
+  tiers?: readonly AgentosTier[] | undefined;
+}
+
+export function startAgentosSimulator(options: AgentosSimulatorOptions = {}): Promise<RunningSimulator> {
   const db = new SimDb(agentosDialect, options);
+  let keyTiers = new Set<string>(options.tiers ?? [AGENTOS_TIERS.read, AGENTOS_TIERS.write]);
   const limits: ProviderLimits = { ...agentosSpec.limits, ...options.limits };
   const restMs = restWindowMs(limits);
   // [G3]: calls that keep coming after a 429 are treated as an attack and the key is blocked with 403.
@@ -138,9 +151,10 @@ export function startAgentosSimulator(options: SimulatorOptions = {}): Promise<R
       limits,
       authorize: (req) => {
         const key = req.headers.api_key ?? req.query.get('api_key');
-        const shortName = req.path.split('/')[3];
-        // [G1]: a key that does not reach the tier (or organisation) → 401.
-        if (key !== CREDENTIALS.apiKey || shortName !== CREDENTIALS.shortName)
+        const [, , tier = '', shortName] = req.path.split('/');
+        // [G1]: a key that does not reach the tier (or organisation) → 401. ASSUMPTION: the same ASP.NET body
+        // whatever was wrong, so a client cannot tell a missing tier from a bad key by the answer alone.
+        if (key !== CREDENTIALS.apiKey || shortName !== CREDENTIALS.shortName || !keyTiers.has(tier))
           return failure(401, 'Authorization has been denied for this request.');
         const now = Date.now();
         if (now < blockedUntil) return failure(403, 'Forbidden: API key temporarily blocked');
@@ -165,6 +179,13 @@ export function startAgentosSimulator(options: SimulatorOptions = {}): Promise<R
       serverError: () => failure(500, 'An error has occurred.'),
       route: (req) => route(db, req),
       credentials: () => ({ ...CREDENTIALS }),
+      control: (req) => {
+        if (`${req.method} ${req.path}` !== 'PUT /_sim/tiers') return null;
+        const parsed = keyTiersSchema.safeParse(req.body);
+        if (!parsed.success) return { status: 400, body: { error: z.prettifyError(parsed.error) } };
+        keyTiers = new Set(parsed.data.tiers);
+        return { status: 200, body: parsed.data };
+      },
     },
     options,
   );

@@ -49,6 +49,14 @@ export const agentosSpec = defineSpec({
 });
 
 /**
+ * The API tiers (the `{tier}` of `/v4/{tier}/{shortName}/…` [G1]) the adapter calls: reads list applicants in the
+ * contacts tier [G2], creates post prospects in the applications tier [G4]. The agency enables tiers per key;
+ * a key that does not reach a tier gets 401 there [G1], so a key may read and still be refused every write.
+ */
+export const AGENTOS_TIERS = { read: 'contacts', write: 'applications' } as const;
+export type AgentosTier = (typeof AGENTOS_TIERS)[keyof typeof AGENTOS_TIERS];
+
+/**
  * ASSUMPTION: after hammering past a 429 the key is blocked with 403 "for a while" [G3]; the duration is not
  * published. The client treats a 403 as that block and waits five post-429 waits (5 minutes documented).
  */

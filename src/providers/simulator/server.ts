@@ -40,6 +40,8 @@ export interface SimulatorDefinition<TWire> {
   route(req: SimRequest, baseUrl: string): SimResponse;
   /** What `connection add --credentials` accepts for this simulator. */
   credentials(baseUrl: string): Record<string, unknown>;
+  /** This provider's own `/_sim/` control routes (e.g. agentOS key tiers); `null` when the request is none of them. */
+  control?(req: SimRequest): SimResponse | null;
 }
 
 /** Options every simulator accepts (the `simulator` command's flags). */
@@ -188,6 +190,8 @@ export async function serveSimulator<TWire>(
       gate.faults = parsed.data;
       return { status: 200, body: gate.faults };
     }
+    const own = definition.control?.(req);
+    if (own) return own;
     return { status: 404, body: { error: `no control route ${key}` } };
   }
 
