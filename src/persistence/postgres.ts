@@ -80,22 +80,29 @@ function poolClient(pool: pg.Pool, sessionLocks: SessionLocks): SqlClient {
  * Advisory locks on one dedicated session per process: when the process dies its connection drops,
  * the server releases every lock it held, and a run asked for directly (`crm-sync sync`, Sync now) may take over
  * its leases at once. The schedulers do not: they select only connections without a live lease, so a dead
- * worker's connections wait for their leases to expire (60 s).
+ * worker's connections wait for their leases to expire (60 s). The session also ends under a live process (a
+ * restart, a failover, a dropped connection): `lost` tells the runs holding its locks, which stop at once.
  */
 export function dedicatedSessionLocks(config: pg.ClientConfig): SessionLocks & { end(): Promise<void> } {
-  let session: Promise<pg.Client> | null = null;
+  let session: Promise<{ client: pg.Client; lost: AbortSignal }> | null = null;
+  // The keys locked here, each with the signal of the session that took it.
+  const held = new Map<string, AbortSignal>();
   // Leases are taken concurrently but the session is one connection: its statements go one at a
   // time (pg@8 warns on overlapping queries and pg@9 refuses them).
   let queue: Promise<unknown> = Promise.resolve();
   const connect = () => {
     const opening = (async () => {
       const client = new pg.Client(config);
-      // A dropped session has lost its locks; the next call opens a new one (heartbeats then fail).
-      client.on('error', () => {
+      const lost = new AbortController();
+      // A dropped session has lost its locks: their holders are told, and the next call opens a new session.
+      const drop = () => {
+        lost.abort();
         if (session === opening) session = null;
-      });
+      };
+      client.on('error', drop);
+      client.on('end', drop);
       await client.connect();
-      return client;
+      return { client, lost: lost.signal };
     })().catch((error: unknown) => {
       if (session === opening) session = null;
       throw error;
@@ -107,24 +114,34 @@ export function dedicatedSessionLocks(config: pg.ClientConfig): SessionLocks & {
   const query = (sql: string, key: string) => {
     // As with the pool, a call after `end()` is a bug, and it must not open a session nobody ends.
     if (ended) return Promise.reject(new Error('the session lock connection has been ended'));
-    const result = queue.then(async () => (await (session ?? connect())).query(sql, [key]));
+    const result = queue.then(async () => {
+      const { client, lost } = await (session ?? connect());
+      return { rows: (await client.query(sql, [key])).rows, lost };
+    });
     queue = result.catch(() => undefined);
     return result;
   };
   return {
     async tryLock(key) {
-      const { rows } = await query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', key);
-      return rows[0]?.locked === true;
+      const { rows, lost } = await query(
+        'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
+        key,
+      );
+      if (rows[0]?.locked !== true) return false;
+      held.set(key, lost);
+      return true;
     },
     async unlock(key) {
+      held.delete(key);
       await query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', key);
     },
+    lost: (key) => held.get(key) ?? null,
     async end() {
       ended = true;
       await queue;
       const current = session;
       session = null;
-      if (current !== null) await (await current.catch(() => null))?.end();
+      if (current !== null) await (await current.catch(() => null))?.client.end();
     },
   };
 }

@@ -9,6 +9,12 @@ export interface SessionLocks {
   /** `true` when taken (re-entrant within this process), `false` when another session holds it. */
   tryLock(key: string): Promise<boolean>;
   unlock(key: string): Promise<void>;
+  /**
+   * For a lock this process took, a signal aborted once the session holding it ends (a server restart or
+   * failover, a dropped connection): the lock went with it, and another process may now take what it guarded.
+   * `null` for a key this process does not hold.
+   */
+  lost(key: string): AbortSignal | null;
 }
 
 /** The little the SQL store needs from a driver; PGlite and pg each implement it. */

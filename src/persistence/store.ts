@@ -76,6 +76,15 @@ export interface TenantStore {
 }
 
 /** One run per connection at a time. */
+/** A lease just taken. */
+export type HeldLease = Lease & {
+  /**
+   * On PostgreSQL, aborted once the session advisory lock taken with the lease is gone (`SessionLocks.lost`):
+   * another process may then take the lease over at once, so its holder must stop writing.
+   */
+  sessionLost?: AbortSignal;
+};
+
 export interface LeaseStore {
   /**
    * Take the connection's lease for `ttlMs` (≤ 60 s). Succeeds when the lease is free or expired (a live one is
@@ -83,7 +92,7 @@ export interface LeaseStore {
    * holder is known to be gone (same host, dead pid; or, on Postgres, its session advisory lock was released).
    * Otherwise `lease_held` naming the holder.
    */
-  acquireLease(request: LeaseRequest): StoreResult<Lease>;
+  acquireLease(request: LeaseRequest): StoreResult<HeldLease>;
   /** Extend our lease to `now + ttlMs`; `lease_lost` when another owner took it. */
   heartbeatLease(request: LeaseRequest): StoreResult<Lease>;
   /** Give the lease up; a no-op when it is no longer ours. */

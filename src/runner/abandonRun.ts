@@ -53,10 +53,10 @@ export async function abandonRun(
   reason: string,
 ): Promise<Result<RunOutcome, RunError>> {
   const { store, clock, owner } = deps;
-  const connection = await leaseConnection(deps, ref);
-  if (!connection.ok) return connection;
+  const leased = await leaseConnection(deps, ref);
+  if (!leased.ok) return leased;
   try {
-    return await abandon(store, connection.value, reason, clock());
+    return await abandon(store, leased.value.connection, reason, clock());
   } finally {
     await store.releaseLease({ ...ref, owner });
   }

@@ -7,7 +7,7 @@ import { connectionMachine } from '../machines/connectionMachine.ts';
 import { parsePersistedConnection, toPersisted } from '../machines/persistence.ts';
 import type { Phase } from '../machines/phases.ts';
 import type { Connection } from '../persistence/records.ts';
-import type { ConnectionRef, Store } from '../persistence/store.ts';
+import type { ConnectionRef, HeldLease, Store } from '../persistence/store.ts';
 import { type ConnectionLimiter, createLimiter } from '../providers/limiter.ts';
 import type { CrmProvider } from '../providers/provider.ts';
 import { type CreateProviderParams, getProvider } from '../providers/registry.ts';
@@ -88,7 +88,7 @@ const DEFAULT_LEASE_TTL_MS = 60_000;
 export async function leaseConnection(
   deps: RunnerDeps,
   ref: ConnectionRef,
-): Promise<Result<Connection, RunError>> {
+): Promise<Result<{ connection: Connection; lease: HeldLease }, RunError>> {
   const { store, clock, owner } = deps;
   const connection = await store.getConnection(ref);
   if (!connection.ok) return err({ kind: 'store', message: connection.error.message });
@@ -100,7 +100,7 @@ export async function leaseConnection(
       message: lease.error.message,
     });
   }
-  return connection;
+  return ok({ connection: connection.value, lease: lease.value });
 }
 
 /**
@@ -140,15 +140,21 @@ async function leaseAndDrive(
   const { store, owner } = deps;
   if (deps.stopping?.aborted) return err(stoppingError());
   const ttlMs = deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
-  const connection = await leaseConnection(deps, ref);
-  if (!connection.ok) return connection;
+  const leased = await leaseConnection(deps, ref);
+  if (!leased.ok) return leased;
+  const { connection, lease } = leased.value;
   const lost = new AbortController();
   const heartbeat = keepLease(deps, ref, ttlMs, lost);
+  // Its session lock gone, the lease may be taken over at once by a run elsewhere: this one stops first.
+  const onSessionLost = () => lost.abort();
+  lease.sessionLost?.addEventListener('abort', onSessionLost, { once: true });
   try {
-    const provider = await providerFor(deps, connection.value);
+    if (lease.sessionLost?.aborted) lost.abort();
+    const provider = await providerFor(deps, connection);
     if (!provider.ok) return provider;
-    return await drive(deps, connection.value, provider.value, mode, lost, stillAsPlanned);
+    return await drive(deps, connection, provider.value, mode, lost, stillAsPlanned);
   } finally {
+    lease.sessionLost?.removeEventListener('abort', onSessionLost);
     clearInterval(heartbeat);
     await store.releaseLease({ ...ref, owner });
   }

@@ -69,8 +69,10 @@ export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
         const free = owner === null || expiresAt === null || expiresAt <= request.now;
 
         // Postgres advisory locks are re-entrant per session: when this process already holds the
-        // connection's lock (for any local owner) it is ours to carry, not to take again.
-        const lockedHere = locks !== null && ctx.heldLeases.has(request.connectionId);
+        // connection's lock (for any local owner) it is ours to carry, not to take again; unless its session
+        // ended since, and the lock with it.
+        const lockedHere =
+          locks !== null && ctx.heldLeases.has(request.connectionId) && locks.lost(key)?.aborted === false;
         let locked = lockedHere;
         if (!free) {
           // A live lease may still be taken when its holder is provably gone: a holder in another
@@ -100,7 +102,10 @@ export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
           });
         }
         ctx.heldLeases.set(request.connectionId, request.owner);
-        return parseOne(leaseSchema, rows, 'lease');
+        const lease = parseOne(leaseSchema, rows, 'lease');
+        const sessionLost = locked ? locks?.lost(key) : null;
+        if (!lease.ok || sessionLost == null) return lease;
+        return ok({ ...lease.value, sessionLost });
       }),
 
     heartbeatLease: (input) =>
