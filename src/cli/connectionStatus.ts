@@ -156,7 +156,14 @@ function explain(r: ConnectionStatus): string[] {
       r.errorReason === 'auth_failed'
         ? `crm-sync connection set-credentials, then crm-sync retry --tenant ${tenant} --provider ${r.provider}`
         : `crm-sync retry --tenant ${tenant} --provider ${r.provider}`;
-    lines.push(`stopped (${r.errorReason ?? 'error'}); to continue: ${next}`);
+    // Out of attempts, the schedule retries it at its next run (docs/scheduling.md).
+    const scheduled =
+      r.errorReason === 'attempts_exhausted' && r.enabled
+        ? `; the schedule retries it at ${formatInstant(r.nextRunAt)}`
+        : '';
+    lines.push(
+      `stopped (${r.errorReason ?? 'error'})${scheduled}; to continue${scheduled === '' ? '' : ' now'}: ${next}`,
+    );
   }
   return lines;
 }

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { type ConnectionStatus, formatStatuses } from './connectionStatus.ts';
+import { formatInstant } from './output.ts';
+
+const stopped = (errorReason: ConnectionStatus['errorReason'], enabled = true): ConnectionStatus => ({
+  tenant: 'Harbour Lettings',
+  tenantId: '00000000-0000-4000-8000-000000000001',
+  provider: 'reapit',
+  connectionId: '00000000-0000-4000-8000-000000000002',
+  enabled,
+  state: 'error',
+  cursor: null,
+  localCursor: 0,
+  window: null,
+  cycleId: null,
+  attempt: 5,
+  resumeAt: null,
+  lastError: null,
+  errorReason,
+  lastAudit: null,
+  nextRunAt: '2026-12-01T20:15:00.000Z',
+  runningBy: null,
+  abandonedBy: null,
+  snapshotProblem: null,
+});
+
+const stopLine = (row: ConnectionStatus) =>
+  formatStatuses([row])
+    .split('\n')
+    .find((line) => line.includes('stopped ('));
+
+describe('formatStatuses', () => {
+  it('says when the schedule retries a connection out of attempts, and how to go on now', () => {
+    expect(stopLine(stopped('attempts_exhausted'))).toBe(
+      `  reapit: stopped (attempts_exhausted); the schedule retries it at ${formatInstant('2026-12-01T20:15:00.000Z')}; ` +
+        "to continue now: crm-sync retry --tenant 'Harbour Lettings' --provider reapit",
+    );
+  });
+
+  it('promises no scheduled retry where none comes: refused credentials, a fatal failure, a disabled connection', () => {
+    expect(stopLine(stopped('auth_failed'))).toBe(
+      "  reapit: stopped (auth_failed); to continue: crm-sync connection set-credentials, then crm-sync retry --tenant 'Harbour Lettings' --provider reapit",
+    );
+    expect(stopLine(stopped('fatal'))).not.toMatch(/schedule/);
+    expect(stopLine(stopped('attempts_exhausted', false))).not.toMatch(/schedule/);
+  });
+});
