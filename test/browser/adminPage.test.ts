@@ -342,6 +342,9 @@ describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
         expect(await lastError.textContent()).toMatch(
           /the schedule retries fetching at .+, or press Retry to resume it now/,
         );
+        // Sync now would be refused in error (409); Retry is the button that goes on.
+        expect(await card(page, h.connectionId).getByTestId('sync-now').isDisabled()).toBe(true);
+        expect(await card(page, h.connectionId).getByTestId('retry').isDisabled()).toBe(false);
       });
     } finally {
       await h.close();

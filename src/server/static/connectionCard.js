@@ -125,7 +125,8 @@ export function updateCard(card, connection) {
         `sent ${audit.counts.sent}, conflicts ${audit.counts.conflicts}`;
   find('connection-last-error').replaceChildren(...lastErrorLines(connection));
 
-  find('sync-now').disabled = !connection.enabled || connection.running;
+  // In error the API refuses Sync now (409): Retry is the way on.
+  find('sync-now').disabled = !connection.enabled || connection.running || connection.state === 'error';
   find('retry').disabled = !connection.enabled || connection.running || connection.state !== 'error';
 }
 
