@@ -10,21 +10,43 @@ import { type CursorPosition, compareCursor, compareModified } from '../core/cur
  */
 export const seenAtAnchorSchema = z.array(z.string()).optional();
 
+/** Orders two `modified` values as instants of a listing: at their full precision, or at a provider's grain. */
+export type CompareInstants = (a: string, b: string) => number;
+
+/**
+ * Compares `modified` values as a provider that filters and orders at `grainMs` sees them: cut to that unit. Its
+ * listing may return the records of one such unit in any order of the digits below it, so a listing anchor must
+ * treat the whole unit as one instant (Reapit: 7-digit stamps, listed by the millisecond).
+ */
+export function compareAtGrain(grainMs: number): CompareInstants {
+  return (a, b) => {
+    const ta = Date.parse(a);
+    const tb = Date.parse(b);
+    if (Number.isNaN(ta) || Number.isNaN(tb)) return compareModified(a, b);
+    return Math.sign(Math.floor(ta / grainMs) - Math.floor(tb / grainMs));
+  };
+}
+
 /** Whether a record at `position` is past the anchor `after`, given the ids already returned at its instant. */
 export function pastAnchor(
   position: CursorPosition,
   after: CursorPosition | null,
   seen: readonly string[] | undefined,
+  compareInstants: CompareInstants = compareModified,
 ): boolean {
   if (after === null) return true;
-  const byTime = compareModified(position.modified, after.modified);
+  const byTime = compareInstants(position.modified, after.modified);
   if (byTime !== 0) return byTime > 0;
   return seen === undefined ? compareCursor(position, after) > 0 : !seen.includes(position.externalId);
 }
 
 /** The ids among `positions` (unreadable ones `null`) whose `modified` is `instant`. */
-export function idsAtInstant(positions: ReadonlyArray<CursorPosition | null>, instant: string): string[] {
+export function idsAtInstant(
+  positions: ReadonlyArray<CursorPosition | null>,
+  instant: string,
+  compareInstants: CompareInstants = compareModified,
+): string[] {
   return positions.flatMap((p) =>
-    p !== null && compareModified(p.modified, instant) === 0 ? [p.externalId] : [],
+    p !== null && compareInstants(p.modified, instant) === 0 ? [p.externalId] : [],
   );
 }

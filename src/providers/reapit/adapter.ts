@@ -1,10 +1,5 @@
 import { z } from 'zod';
-import {
-  type CursorPosition,
-  compareModified,
-  cursorPositionSchema,
-  withinLowerBound,
-} from '../../core/cursor.ts';
+import { type CursorPosition, cursorPositionSchema, withinLowerBound } from '../../core/cursor.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import { engagementFields } from '../../core/schemas.ts';
 import {
@@ -16,7 +11,7 @@ import {
 } from '../base.ts';
 import { clientCredentialsTokens } from '../clientCredentials.ts';
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
-import { idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
+import { compareAtGrain, idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
 import type { ProviderSpec } from '../spec.ts';
 import { engagementKeys, engagementOf, toInboundRecord, toReapitCreate, toReapitUpdate } from './mapping.ts';
@@ -26,7 +21,7 @@ import {
   reapitContactPageSchema,
   reapitPositionSchema,
 } from './schemas.ts';
-import { reapitSpec } from './spec.ts';
+import { REAPIT_LISTING_GRAIN_MS, reapitSpec } from './spec.ts';
 
 /**
  * Where a listing stands. Reapit pages by number inside a `modifiedFrom`/`modifiedTo` filter and has no id
@@ -47,6 +42,14 @@ const pageTokenSchema = z.strictObject({
   total: z.number().int().nullable(),
 });
 type PageToken = z.infer<typeof pageTokenSchema>;
+
+/**
+ * Instants as the listing sees them: one millisecond, whatever the ticks below it. Comparing the 7-digit stamps
+ * in full re-anchored a page ending inside a millisecond at its last record's ticks, dropping the records of that
+ * millisecond listed later with lower ticks; a page of them all below the anchor's ticks re-anchored backwards,
+ * onto the same page, for ever.
+ */
+const compareListed = compareAtGrain(REAPIT_LISTING_GRAIN_MS);
 
 export interface ReapitProviderParams {
   baseUrl: string;
@@ -129,7 +132,7 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
       if (!position || token.after === null) return true;
       return token.inclusive
         ? withinLowerBound(position, token.after)
-        : pastAnchor(position, token.after, token.seen);
+        : pastAnchor(position, token.after, token.seen, compareListed);
     });
     const { records, errors } = mapRecords(wanted, toInboundRecord);
     return ok({ records, errors, nextPageToken: nextToken(token, positions, totalCount, totalPageCount) });
@@ -143,9 +146,9 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
   ): string | null {
     if (positions.length < pageSize || token.page >= totalPageCount) return null;
     const last = positions.findLast((position) => position !== null) ?? undefined;
+    // A page that brings nothing past the anchor's millisecond steps on; re-anchoring could not advance.
     const sameRun =
-      last === undefined ||
-      (token.after !== null && compareModified(last.modified, token.after.modified) === 0);
+      last === undefined || (token.after !== null && compareListed(last.modified, token.after.modified) <= 0);
     const next: PageToken = sameRun
       ? { ...token, page: token.page + 1, total: token.total ?? totalCount }
       : {
@@ -153,7 +156,7 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
           after: last,
           inclusive: false,
           // Ties have no documented order: drop what this page returned at the new anchor's instant, by id.
-          seen: idsAtInstant(positions, last.modified),
+          seen: idsAtInstant(positions, last.modified, compareListed),
           page: 1,
           total: null,
         };

@@ -24,8 +24,27 @@ const CREDENTIALS = { clientId: 'sim-client', clientSecret: 'sim-secret', custom
 const OFFICE = 'OXF';
 const NEGOTIATOR = 'JAS';
 
+export interface ReapitSimulatorOptions extends SimulatorOptions {
+  /**
+   * Whether `created`/`modified` carry 100-ns ticks below the millisecond, as .NET writes them (a stable digest of
+   * the record's id and time: ASSUMPTION). The API still filters and orders at the millisecond, so records of one
+   * millisecond are listed in an order unrelated to their ticks. Default false: the four digits are 0.
+   */
+  subMillisecondTicks?: boolean | undefined;
+}
+
+/** The 100-ns ticks (0–9,999) below the millisecond of a record's timestamp. */
+type SubMillisecondTicks = (id: string, ms: number) => number;
+const noTicks: SubMillisecondTicks = () => 0;
+const digestTicks: SubMillisecondTicks = (id, ms) =>
+  createHash('sha1').update(`${id}@${ms}`).digest().readUInt16BE(0) % 10_000;
+
 /** .NET-style 7-digit fractions, as Reapit's timestamps are written (ASSUMPTION on precision). */
-const timestamp = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$10000Z');
+const timestampWith =
+  (ticks: SubMillisecondTicks) =>
+  (id: string, ms: number): string =>
+    new Date(ms).toISOString().replace(/Z$/, `${String(ticks(id, ms)).padStart(4, '0')}Z`);
+type Timestamp = ReturnType<typeof timestampWith>;
 
 const eTag = (record: object) =>
   `"${createHash('md5').update(JSON.stringify(record)).digest('hex').toUpperCase()}"`;
@@ -35,13 +54,13 @@ const withETag = (record: Contact): Contact => {
   return { ...rest, _eTag: eTag(rest) };
 };
 
-export const reapitDialect: SimDialect<Contact> = {
+const reapitDialectWith = (timestamp: Timestamp): SimDialect<Contact> => ({
   newId: (n) => `${OFFICE}25${String(n).padStart(6, '0')}`,
   fromSeed: (contact, id, createdMs, modifiedMs) =>
     withETag({
       id,
-      created: timestamp(createdMs),
-      modified: timestamp(modifiedMs),
+      created: timestamp(id, createdMs),
+      modified: timestamp(id, modifiedMs),
       ...seedFields(contact),
       active: true,
       officeIds: [OFFICE],
@@ -72,12 +91,14 @@ export const reapitDialect: SimDialect<Contact> = {
     archived: r.fromArchive === true,
   }),
   withSeed: (r, contact, modifiedMs) =>
-    withETag({ ...r, ...seedFields(contact), modified: timestamp(modifiedMs) }),
+    withETag({ ...r, ...seedFields(contact), modified: timestamp(r.id, modifiedMs) }),
   // A consent value outside Reapit's enum: the adapter must quarantine this record alone.
   malformed: (r) => withETag({ ...r, marketingConsent: 'yesPlease' }),
   id: (r) => r.id,
   modified: (r) => r.modified,
-};
+});
+
+export const reapitDialect = reapitDialectWith(timestampWith(noTicks));
 
 /** Seed → ContactModel fields; missing values are omitted, as Reapit omits them. */
 function seedFields(c: SeedContact): Partial<Platform.ContactModel> {
@@ -144,8 +165,9 @@ const UPDATABLE = [
   'source',
 ] as const;
 
-export function startReapitSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
-  const db = new SimDb(reapitDialect, options);
+export function startReapitSimulator(options: ReapitSimulatorOptions = {}): Promise<RunningSimulator> {
+  const timestamp = timestampWith(options.subMillisecondTicks ? digestTicks : noTicks);
+  const db = new SimDb(reapitDialectWith(timestamp), options);
   // Client-credentials grant [R1]; served on the API port for convenience (real: connect.reapit.cloud).
   const tokens = simAccessTokens({
     prefix: 'sim-reapit-access-token',
@@ -172,7 +194,7 @@ export function startReapitSimulator(options: SimulatorOptions = {}): Promise<Ru
       },
       rateLimited: () => failure(429, 'Too Many Requests'),
       serverError: () => failure(500, 'An unexpected error occurred'),
-      route: (req, baseUrl) => route(db, req, baseUrl),
+      route: (req, baseUrl) => route(db, timestamp, req, baseUrl),
       credentials: (baseUrl) => ({
         ...CREDENTIALS,
         tokenUrl: `${baseUrl}/token`,
@@ -184,18 +206,18 @@ export function startReapitSimulator(options: SimulatorOptions = {}): Promise<Ru
   );
 }
 
-function route(db: SimDb<Contact>, req: SimRequest, baseUrl: string): SimResponse {
+function route(db: SimDb<Contact>, timestamp: Timestamp, req: SimRequest, baseUrl: string): SimResponse {
   const one = /^\/contacts\/([^/]+)\/?$/.exec(req.path);
   if ((req.path === '/contacts/' || req.path === '/contacts') && req.method === 'GET') return list(db, req);
   if ((req.path === '/contacts/' || req.path === '/contacts') && req.method === 'POST')
-    return create(db, req, baseUrl);
+    return create(db, timestamp, req, baseUrl);
   if (one && req.method === 'GET') {
     const record = db.get(decodeURIComponent(one[1] as string));
     return record
       ? { status: 200, headers: { etag: record._eTag ?? '' }, body: record }
       : failure(404, 'Contact not found');
   }
-  if (one && req.method === 'PATCH') return patch(db, req, decodeURIComponent(one[1] as string));
+  if (one && req.method === 'PATCH') return patch(db, timestamp, req, decodeURIComponent(one[1] as string));
   return failure(404, `No route ${req.method} ${req.path}`);
 }
 
@@ -219,7 +241,8 @@ function list(db: SimDb<Contact>, req: SimRequest): SimResponse {
     return failure(400, 'modifiedFrom/modifiedTo must be ISO-8601 with a zone');
   const emails = q.getAll('email[]').map((e) => e.trim().toLowerCase());
   const ids = q.getAll('id[]');
-  // ASSUMPTION: `modifiedFrom`/`modifiedTo` compare at millisecond precision ("on or after" / "on or before").
+  // ASSUMPTION: `modifiedFrom`/`modifiedTo` compare at millisecond precision ("on or after" / "on or before"), and
+  // the listing is ordered at the millisecond too: ticks below it, if any, play no part.
   const range = db.modifiedRange(from, to);
   const reversed = q.get('sortBy') === '-modified';
   // Every row of the window only when a filter or the reverse order needs them; a plain page is sliced alone.
@@ -287,7 +310,7 @@ function invalid(
   return errors;
 }
 
-function create(db: SimDb<Contact>, req: SimRequest, baseUrl: string): SimResponse {
+function create(db: SimDb<Contact>, timestamp: Timestamp, req: SimRequest, baseUrl: string): SimResponse {
   if (req.body === null || typeof req.body !== 'object') return failure(400, 'Body must be JSON');
   const body = req.body as Record<string, unknown>;
   const errors = invalid(body, true);
@@ -298,8 +321,8 @@ function create(db: SimDb<Contact>, req: SimRequest, baseUrl: string): SimRespon
     withETag({
       ...pick(body),
       id,
-      created: timestamp(at),
-      modified: timestamp(at),
+      created: timestamp(id, at),
+      modified: timestamp(id, at),
       active: true,
       metadata: objectOr(body.metadata),
     }),
@@ -307,7 +330,7 @@ function create(db: SimDb<Contact>, req: SimRequest, baseUrl: string): SimRespon
   return { status: 201, headers: { location: `${baseUrl}/contacts/${record.id}` }, effect: 'create' };
 }
 
-function patch(db: SimDb<Contact>, req: SimRequest, id: string): SimResponse {
+function patch(db: SimDb<Contact>, timestamp: Timestamp, req: SimRequest, id: string): SimResponse {
   const current = db.get(id);
   if (!current) return failure(404, 'Contact not found');
   // [R1]: If-Match is mandatory and must equal the current ETag, quotes included; otherwise 412.
@@ -319,7 +342,7 @@ function patch(db: SimDb<Contact>, req: SimRequest, id: string): SimResponse {
   if (errors.length > 0) return failure(422, 'One or more validation failures have occurred', errors);
   // ASSUMPTION: metadata keys merge shallowly into the stored metadata (Reapit does not document it).
   const metadata = { ...objectOr(current.metadata), ...objectOr(body.metadata) };
-  db.put(withETag({ ...current, ...pick(body), metadata, modified: timestamp(db.stamp()) }));
+  db.put(withETag({ ...current, ...pick(body), metadata, modified: timestamp(id, db.stamp()) }));
   return { status: 204, effect: 'update' };
 }
 

@@ -29,3 +29,10 @@ export const reapitSpec = defineSpec({
     writableFields: contactFields,
   },
 });
+
+/**
+ * ASSUMPTION: Reapit stamps `modified` with 7 fractional digits (.NET ticks) but filters (`modifiedFrom`/`modifiedTo`)
+ * and orders its listing at the millisecond, so the records of one millisecond come in no order of their ticks.
+ * A listing anchor treats each millisecond as one instant (docs/providers.md, "Reapit: completeness").
+ */
+export const REAPIT_LISTING_GRAIN_MS = 1;
