@@ -24,6 +24,13 @@ describe('cursor order', () => {
     expect(withinLowerBound(at('2026-01-01T09:59:59Z', 'Z'), null)).toBe(true);
   });
 
+  test("the lower bound re-reads the cursor's whole millisecond, whatever the digits below it", () => {
+    const cursor = at('2026-01-01T10:00:00.1234567Z', 'X1');
+    // Stamped just before the cursor in its millisecond (Reapit's 7 digits), shown after the window closed.
+    expect(withinLowerBound(at('2026-01-01T10:00:00.1230001Z', 'X9'), cursor)).toBe(true);
+    expect(withinLowerBound(at('2026-01-01T10:00:00.1229999Z', 'X9'), cursor)).toBe(false);
+  });
+
   test('maxCursor keeps the raw string of the larger position', () => {
     const a = at('2026-01-01T10:00:00.0000000+00:00', 'A');
     const b = at('2026-01-01T10:00:00Z', 'B');

@@ -50,11 +50,18 @@ function fraction(timestamp: string): string {
  * Whether a record at `position` is inside a window whose lower bound is the cursor `from`. The cursor's own
  * instant is read again, whatever the ids: a window can end while the CRM is still stamping that instant (its
  * clock behind ours, or whole-second stamps), and a later save at that instant to a record with a lower id
- * would sort before the cursor and never be read. Re-read records whose content is unchanged are dropped at
- * fetch, so this costs a look-up, not a write.
+ * would sort before the cursor and never be read. The instant is the cursor's whole millisecond, whatever finer
+ * digits the CRM writes (Reapit's 7): the staged high water that becomes the cursor is ordered by the
+ * millisecond, and a CRM that lists by the millisecond may show a record saved before the cursor's digits late.
+ * Re-read records whose content is unchanged are dropped at fetch, so this costs a look-up, not a write.
  */
 export function withinLowerBound(position: CursorPosition, from: CursorPosition | null): boolean {
-  return from === null || compareModified(position.modified, from.modified) >= 0;
+  if (from === null) return true;
+  // Date.parse keeps whole milliseconds.
+  const at = Date.parse(position.modified);
+  const bound = Date.parse(from.modified);
+  if (Number.isNaN(at) || Number.isNaN(bound)) return compareModified(position.modified, from.modified) >= 0;
+  return at >= bound;
 }
 
 /** The later of two positions; `null` counts as the beginning of time. */

@@ -82,6 +82,26 @@ describe('reapit adapter', () => {
     );
   });
 
+  it("re-reads the cursor's whole millisecond, records stamped below the cursor's digits included", async () => {
+    await withReapit(
+      { contacts: 400, sameModified: 250, seed: 5, subMillisecondTicks: true },
+      async (provider, sim) => {
+        const raws = (await sim.records()) as Array<{ id: string; modified: string }>;
+        const group = raws.filter(
+          (r) => raws.filter((o) => Date.parse(o.modified) === Date.parse(r.modified)).length === 250,
+        );
+        const [latest] = [...group].sort((a, b) => (a.modified < b.modified ? 1 : -1));
+        if (latest === undefined) throw new Error('no group');
+        const pages = await drain(provider, {
+          from: { modified: latest.modified, externalId: latest.id },
+          to: new Date().toISOString(),
+        });
+        const ids = new Set(pages.flatMap((p) => p.records.map((r) => r.externalId)));
+        expect(group.filter((r) => !ids.has(r.id))).toEqual([]);
+      },
+    );
+  });
+
   it('round-trips every canonical field through Reapit fields and metadata', async () => {
     await withReapit({ contacts: 0 }, async (provider) => {
       const contact = canonicalContactSchema.parse({
