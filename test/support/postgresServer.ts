@@ -11,6 +11,8 @@ const run = promisify(execFile);
 export interface PostgresServer {
   /** `postgres://postgres@127.0.0.1:<port>/postgres`, trust auth. */
   url: string;
+  /** `pg_ctl restart` (fast shutdown): every session ends and the server is back on the same port. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -72,10 +74,14 @@ export async function startPostgres(): Promise<PostgresServer> {
   await exec('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
   const port = await freePort();
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
-  await exec('pg_ctl', ['-D', dataDir, '-o', options, '-l', path.join(dir, 'server.log'), '-w', 'start']);
+  const log = path.join(dir, 'server.log');
+  await exec('pg_ctl', ['-D', dataDir, '-o', options, '-l', log, '-w', 'start']);
 
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    async restart() {
+      await exec('pg_ctl', ['-D', dataDir, '-o', options, '-l', log, '-m', 'fast', '-w', 'restart']);
+    },
     async stop() {
       await exec('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']).catch(() => {});
       rmSync(dir, { recursive: true, force: true });
