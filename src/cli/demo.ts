@@ -1,9 +1,10 @@
+import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { runDemo } from '../demo/runDemo.ts';
 import { shutdownOnSignals } from '../server/serve.ts';
-import { startHolderServer } from './holderServer.ts';
-import { parseIntegerArg } from './usageError.ts';
+import { type HolderServer, startHolderServer } from './holderServer.ts';
+import { parseIntegerArg, UsageError } from './usageError.ts';
 
 /**
  * `demo [--once] [--port N] [--contacts N]`: the main job (`npm start`) on the embedded database and the CRM
@@ -19,6 +20,9 @@ export function registerDemo(program: Command): void {
     .action(async (options: { once?: boolean; port: string; contacts: string }) => {
       const contacts = parseIntegerArg('--contacts', options.contacts, 10, 100_000);
       const port = parseIntegerArg('--port', options.port, 0, 65_535);
+      // Checked before the demo's half minute of work, which a taken port (another dev server on 3000) wasted.
+      const listenError = options.once ? null : await probeListen(port);
+      if (listenError !== null) throw cannotListen(port, listenError);
       const root = process.env.CRM_SYNC_DATA_DIR ?? './.crm-sync';
       const { checks, app, sims } = await runDemo({
         dataDir: path.resolve(root, 'demo'),
@@ -37,7 +41,16 @@ export function registerDemo(program: Command): void {
         process.exitCode = failed.length > 0 ? 1 : 0;
         return;
       }
-      const server = await startHolderServer(app, { port, host: '127.0.0.1', inngestHandler: null });
+      let server: HolderServer;
+      try {
+        server = await startHolderServer(app, { port, host: '127.0.0.1', inngestHandler: null });
+      } catch (error) {
+        await stop();
+        // Taken while the demo ran.
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== undefined) throw cannotListen(port, code);
+        throw error;
+      }
       process.stdout.write(
         `\nadmin page: ${server.url.replace('127.0.0.1', 'localhost')}/admin\n` +
           `admin token: ${server.configured ? '(CRM_SYNC_ADMIN_TOKEN)' : server.adminToken}\n` +
@@ -48,4 +61,18 @@ export function registerDemo(program: Command): void {
         await stop();
       });
     });
+}
+
+const cannotListen = (port: number, code: string) =>
+  new UsageError(
+    `${code === 'EADDRINUSE' ? `port ${port} is in use` : `cannot listen on port ${port} (${code})`}; --port N serves the admin page on another (0: any free port)`,
+  );
+
+/** Why a listener could not take `port` on loopback now (`EADDRINUSE`, `EACCES`), or null when it could. */
+function probeListen(port: number): Promise<string | null> {
+  const probe = createServer();
+  return new Promise((resolve) => {
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(null)));
+  });
 }

@@ -1,0 +1,42 @@
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDirs } from '../support/tempDirs.ts';
+
+const dataRoot = tempDirs('crm-sync-demo-port-');
+
+/** The real CLI as a child process on its own embedded database; never a Postgres the caller may have set. */
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { DATABASE_URL: _ignored, ...env } = process.env;
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', ...args],
+      { env: { ...env, CRM_SYNC_DATA_DIR: dataRoot() }, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const taken = createServer();
+await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+afterAll(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+
+/**
+ * `npm start` serves the admin page on 3000 after its demo; another dev server there crashed it with a stack trace
+ * once the demo's half minute of work was done.
+ */
+describe('demo on a port already in use', () => {
+  it('exits 2 with one line naming the port, before running the demo', async () => {
+    const address = taken.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    const run = await cli('demo', '--port', String(address.port), '--contacts', '10');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`^crm-sync: port ${address.port} is in use; --port N`));
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stdout).toBe('');
+  }, 120_000);
+});
