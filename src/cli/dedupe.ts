@@ -76,7 +76,8 @@ function dedupeCsv({ columns, rows }: Table, idColumn: string, specs: string[]):
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   progress?.(`${clusters.length} clusters from ${candidatePairs} compared pairs in ${seconds} s`);
   const lines = records.map((record, i) => `${csvField(record.id)},${csvField(clusterIds[i] ?? record.id)}`);
-  return `id,cluster\n${lines.join('\n')}\n`;
+  // Each line ends itself: a file of no rows is the header alone, not the header and an empty row.
+  return ['id,cluster', ...lines].map((line) => `${line}\n`).join('');
 }
 
 /**

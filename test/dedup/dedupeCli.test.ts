@@ -51,6 +51,14 @@ describe('crm-sync dedupe', () => {
     expect(stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('prints the header alone for a file of no rows', () => {
+    const headerOnly = join(tempDirs('dedupe-')(), 'header-only.csv');
+    writeFileSync(headerOnly, 'ref,first\n');
+    const { code, stdout } = run(headerOnly, '--id', 'ref', '--map', 'firstName=first');
+    expect(code).toBe(0);
+    expect(stdout).toBe('id,cluster\n');
+  });
+
   it('exits 2 when two rows share an id, since the output pairs ids', () => {
     const repeated = join(tempDirs('dedupe-')(), 'repeated.csv');
     writeFileSync(repeated, 'ref,first\nx1,Ann\nx2,Bob\nx1,Cy\n');
