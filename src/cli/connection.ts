@@ -217,6 +217,7 @@ function parseBaseUrl(text: string): string {
  * the fields at fault, never their values.
  */
 function parseCredentials(entry: ProviderEntry, text: string): Credentials {
+  if (text === '@') throw new UsageError('--credentials @FILE: no file name after @');
   const source = text.startsWith('@') ? readTextFile(text.slice(1)) : text;
   let json: unknown;
   try {
