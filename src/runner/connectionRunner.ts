@@ -8,12 +8,13 @@ import { parsePersistedConnection, toPersisted } from '../machines/persistence.t
 import type { Phase } from '../machines/phases.ts';
 import type { Connection } from '../persistence/records.ts';
 import type { ConnectionRef, HeldLease, Store } from '../persistence/store.ts';
-import { type ConnectionLimiter, createLimiter } from '../providers/limiter.ts';
+import type { ConnectionLimiter } from '../providers/limiter.ts';
 import type { CrmProvider } from '../providers/provider.ts';
-import { type CreateProviderParams, getProvider } from '../providers/registry.ts';
-import type { ProviderSpec } from '../providers/spec.ts';
+import type { CreateProviderParams } from '../providers/registry.ts';
 import { failedCycleAudit } from './failedCycleAudit.ts';
+import { keepLease, leaseLostError } from './keepLease.ts';
 import { PersistQueue } from './persistQueue.ts';
+import { providerFor } from './providerFor.ts';
 
 /** What running connections needs from the process: the store, a clock, ids and this worker's identity. */
 export interface RunnerDeps {
@@ -158,83 +159,6 @@ async function leaseAndDrive(
     clearInterval(heartbeat);
     await store.releaseLease({ ...ref, owner });
   }
-}
-
-/**
- * Renews the lease every third of its time, and aborts `lost` once it may no longer be ours: the store says
- * another owner holds it; the lease ran out unrenewed while this process could not run (stopped, a stalled VM,
- * a query that held the thread), checked first when it runs again, before a pending CRM answer lets the phase
- * send more; or renewals failed for two thirds of it (the database out of this process's reach, not necessarily
- * out of another worker's), which leaves a third to stop in before another worker may take it. A run that went
- * on would write to the CRM beside the worker that took over: twice the creates. A slow renewal still pending is
- * not a loss: the database is slow for every worker alike.
- */
-function keepLease(
-  deps: RunnerDeps,
-  ref: ConnectionRef,
-  ttlMs: number,
-  lost: AbortController,
-): ReturnType<typeof setInterval> {
-  const { store, clock, owner } = deps;
-  const everyMs = ttlMs / 3;
-  let renewedAt = clock().getTime();
-  return setInterval(() => {
-    const now = clock();
-    if (now.getTime() - renewedAt >= ttlMs) {
-      lost.abort();
-      return;
-    }
-    void store.heartbeatLease({ ...ref, owner, ttlMs, now }).then(
-      (renewed) => {
-        if (renewed.ok) renewedAt = Math.max(renewedAt, now.getTime());
-        else if (renewed.error.kind === 'lease_lost' || clock().getTime() - renewedAt >= ttlMs - everyMs)
-          lost.abort();
-      },
-      () => {
-        if (clock().getTime() - renewedAt >= ttlMs - everyMs) lost.abort();
-      },
-    );
-  }, everyMs);
-}
-
-const leaseLostError = (connectionId: string): RunError => ({
-  kind: 'lease_held',
-  message: `the lease on connection ${connectionId} was lost or could not be renewed in time, so another worker may hold it: this run stopped without writing more; whoever holds the lease resumes the cycle`,
-});
-
-async function providerFor(deps: RunnerDeps, connection: Connection): Promise<Result<CrmProvider, RunError>> {
-  const entry = getProvider(connection.provider);
-  if (entry === undefined)
-    return err({ kind: 'provider', message: `provider ${connection.provider} is not available` });
-  const credentials = await deps.store.getConnectionCredentials({
-    tenantId: connection.tenantId,
-    connectionId: connection.id,
-  });
-  if (!credentials.ok) return err({ kind: 'store', message: credentials.error.message });
-  const overrides = deps.providerOptions?.(connection) ?? {};
-  const limiter = overrides.limiter ?? limiterFor(deps, connection.id, overrides.spec ?? entry.spec);
-  const created = entry.createProvider({
-    baseUrl: connection.baseUrl,
-    credentials: credentials.value,
-    ...overrides,
-    ...(limiter === undefined ? {} : { limiter }),
-  });
-  if (!created.ok) return err({ kind: 'provider', message: created.error.message });
-  return ok(created.value);
-}
-
-/** The connection's limiter for the life of the process, so a new cycle respects the last one's pace. */
-function limiterFor(
-  deps: RunnerDeps,
-  connectionId: string,
-  spec: ProviderSpec,
-): ConnectionLimiter | undefined {
-  if (deps.limiters === undefined) return undefined;
-  const existing = deps.limiters.get(connectionId);
-  if (existing !== undefined) return existing;
-  const created = createLimiter(spec);
-  deps.limiters.set(connectionId, created);
-  return created;
 }
 
 async function drive(

@@ -1,0 +1,44 @@
+import type { ConnectionRef } from '../persistence/store.ts';
+import type { RunError, RunnerDeps } from './connectionRunner.ts';
+
+/**
+ * Renews the lease every third of its time, and aborts `lost` once it may no longer be ours: the store says
+ * another owner holds it; the lease ran out unrenewed while this process could not run (stopped, a stalled VM,
+ * a query that held the thread), checked first when it runs again, before a pending CRM answer lets the phase
+ * send more; or renewals failed for two thirds of it (the database out of this process's reach, not necessarily
+ * out of another worker's), which leaves a third to stop in before another worker may take it. A run that went
+ * on would write to the CRM beside the worker that took over: twice the creates. A slow renewal still pending is
+ * not a loss: the database is slow for every worker alike.
+ */
+export function keepLease(
+  deps: RunnerDeps,
+  ref: ConnectionRef,
+  ttlMs: number,
+  lost: AbortController,
+): ReturnType<typeof setInterval> {
+  const { store, clock, owner } = deps;
+  const everyMs = ttlMs / 3;
+  let renewedAt = clock().getTime();
+  return setInterval(() => {
+    const now = clock();
+    if (now.getTime() - renewedAt >= ttlMs) {
+      lost.abort();
+      return;
+    }
+    void store.heartbeatLease({ ...ref, owner, ttlMs, now }).then(
+      (renewed) => {
+        if (renewed.ok) renewedAt = Math.max(renewedAt, now.getTime());
+        else if (renewed.error.kind === 'lease_lost' || clock().getTime() - renewedAt >= ttlMs - everyMs)
+          lost.abort();
+      },
+      () => {
+        if (clock().getTime() - renewedAt >= ttlMs - everyMs) lost.abort();
+      },
+    );
+  }, everyMs);
+}
+
+export const leaseLostError = (connectionId: string): RunError => ({
+  kind: 'lease_held',
+  message: `the lease on connection ${connectionId} was lost or could not be renewed in time, so another worker may hold it: this run stopped without writing more; whoever holds the lease resumes the cycle`,
+});
