@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalContactSchema } from '../../src/core/schemas.ts';
 import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
 import { reapitSpec } from '../../src/providers/reapit/spec.ts';
 import { runConnection } from '../../src/runner/connectionRunner.ts';
+import { leadEmailsIn, newLeads } from '../support/leads.ts';
 import { createSyncHarness, must } from '../support/syncHarness.ts';
 
 const LEADS = 60;
@@ -31,15 +31,7 @@ describe('a run whose lease ran out while it pushed', () => {
     try {
       const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
       must(await h.run());
-      const leads = Array.from({ length: LEADS }, (_, i) => ({
-        id: randomUUID(),
-        contact: canonicalContactSchema.parse({
-          firstName: `Lead${String.fromCharCode(65 + (i % 26))}${String.fromCharCode(65 + Math.floor(i / 26))}`,
-          lastName: `Okonkwo${i}`,
-          email: `lead${i}@example.org`,
-          marketingConsent: 'grant',
-        }),
-      }));
+      const leads = newLeads(LEADS, 'Okonkwo');
       must(await h.store.upsertContacts({ tenantId: h.tenantId, contacts: leads, now: clock() }));
       const leadCopies = async () =>
         (await h.sim.control.records()).filter((r) => /lead\d+@example\.org/.test(JSON.stringify(r)));
@@ -70,7 +62,7 @@ describe('a run whose lease ran out while it pushed', () => {
       expect(audit?.body.written.created).toBe(LEADS);
       const copies = await leadCopies();
       expect(copies).toHaveLength(LEADS);
-      const emails = copies.map((r) => JSON.stringify(r).match(/lead\d+@example\.org/)?.[0]);
+      const emails = leadEmailsIn(copies);
       expect(new Set(emails).size).toBe(LEADS);
     } finally {
       await h.close();

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalContactSchema } from '../../src/core/schemas.ts';
 import { reapitSpec } from '../../src/providers/reapit/spec.ts';
 import { runConnection } from '../../src/runner/connectionRunner.ts';
 import { postgresBackend, unwrap, useBackend } from '../store/backends.ts';
 import { at, tenantWithConnection } from '../store/fixtures.ts';
+import { leadEmailsIn, newLeads } from '../support/leads.ts';
 import { postgresAvailable } from '../support/postgresServer.ts';
 import { createSyncHarness, must } from '../support/syncHarness.ts';
 
@@ -30,15 +30,7 @@ describe.runIf(postgresAvailable('lease session loss'))('a run whose lock sessio
     try {
       const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
       must(await h.run());
-      const leads = Array.from({ length: LEADS }, (_, i) => ({
-        id: randomUUID(),
-        contact: canonicalContactSchema.parse({
-          firstName: `Lead${String.fromCharCode(65 + (i % 26))}${String.fromCharCode(65 + Math.floor(i / 26))}`,
-          lastName: `Adeyemi${i}`,
-          email: `lead${i}@example.org`,
-          marketingConsent: 'grant',
-        }),
-      }));
+      const leads = newLeads(LEADS, 'Adeyemi');
       must(await h.store.upsertContacts({ tenantId: h.tenantId, contacts: leads, now: new Date() }));
 
       const pushing = h.run();
@@ -59,9 +51,7 @@ describe.runIf(postgresAvailable('lease session loss'))('a run whose lock sessio
       const later = { ...other, clock: () => new Date(Date.now() + reapitSpec.capabilities.createSettleMs) };
       expect(must(await runConnection(later, ref)).state).toBe('idle');
 
-      const leadEmails = (await h.sim.control.records())
-        .map((r) => JSON.stringify(r).match(/lead\d+@example\.org/)?.[0])
-        .filter((email) => email !== undefined);
+      const leadEmails = leadEmailsIn(await h.sim.control.records());
       expect(new Set(leadEmails).size).toBe(LEADS);
       expect(leadEmails).toHaveLength(LEADS);
     } finally {

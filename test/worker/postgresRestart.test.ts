@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalContactSchema } from '../../src/core/schemas.ts';
 import { openPostgresStore } from '../../src/persistence/postgres.ts';
 import { createSecretBox } from '../../src/persistence/secrets.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { createEmbeddedWorker } from '../../src/worker/embeddedWorker.ts';
+import { leadEmailsIn, newLeads } from '../support/leads.ts';
 import { postgresAvailable, startPostgres } from '../support/postgresServer.ts';
 import { createSyncHarness, must } from '../support/syncHarness.ts';
 
@@ -43,15 +43,7 @@ describe.runIf(postgresAvailable('a server restart under the workers'))(
       try {
         const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
         const first = must(await h.run()).context.lastAudit?.cycleId;
-        const leads = Array.from({ length: LEADS }, (_, i) => ({
-          id: randomUUID(),
-          contact: canonicalContactSchema.parse({
-            firstName: `Lead${String.fromCharCode(65 + (i % 26))}${String.fromCharCode(65 + Math.floor(i / 26))}`,
-            lastName: `Mensah${i}`,
-            email: `lead${i}@example.org`,
-            marketingConsent: 'grant',
-          }),
-        }));
+        const leads = newLeads(LEADS, 'Mensah');
         must(await h.store.upsertContacts({ tenantId: h.tenantId, contacts: leads, now: new Date() }));
         must(await h.store.setNextRun({ ...ref, nextRunAt: new Date() }));
 
@@ -76,9 +68,7 @@ describe.runIf(postgresAvailable('a server restart under the workers'))(
         expect(must(await h.store.getConnection(ref)).lease).toBeNull();
         const [entry] = must(await h.store.listAudit({ ...ref, limit: 1 })).entries;
         expect(entry?.body.outcome).toBe('completed');
-        const leadEmails = (await h.sim.control.records())
-          .map((r) => JSON.stringify(r).match(/lead\d+@example\.org/)?.[0])
-          .filter((email) => email !== undefined);
+        const leadEmails = leadEmailsIn(await h.sim.control.records());
         expect(new Set(leadEmails).size).toBe(LEADS);
         expect(leadEmails).toHaveLength(LEADS);
       } finally {
