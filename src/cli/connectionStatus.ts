@@ -1,12 +1,17 @@
 import { hostname } from 'node:os';
 import type { FetchWindow } from '../core/cursor.ts';
-import type { ConnectionState, ErrorReason, LastAudit, LastError } from '../machines/connectionContext.ts';
+import {
+  type ConnectionState,
+  type ErrorReason,
+  failedAttempts,
+  type LastAudit,
+  type LastError,
+} from '../machines/connectionContext.ts';
 import { parsePersistedConnection } from '../machines/persistence.ts';
 import { isPidAlive, ownerGoneOnHost } from '../persistence/leaseOwner.ts';
 import type { Connection, Tenant } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
 import type { CursorPosition, ProviderName } from '../providers/provider.ts';
-import { failedAttempts } from '../server/connectionView.ts';
 import { must } from './app.ts';
 import { clip, formatCursor, formatInstant, formatTable, shellWord } from './output.ts';
 

@@ -137,3 +137,12 @@ export function cycleCounts(cycle: Cycle): CycleCounts {
     deferred: cycle.push?.deferred ?? 0,
   };
 }
+
+/**
+ * Failed attempts of the current phase in a row, the one that stopped the machine in `error` included. The
+ * context's `attempt` counts only the failures that led to `backoff` (the next one's budget), so it alone read 4
+ * after the fifth failure in a row.
+ */
+export function failedAttempts(state: ConnectionState, context: Pick<ConnectionContext, 'attempt'>): number {
+  return state === 'error' ? context.attempt + 1 : context.attempt;
+}

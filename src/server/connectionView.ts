@@ -2,12 +2,12 @@ import type { CursorPosition } from '../core/cursor.ts';
 import { formatInterval } from '../core/interval.ts';
 import type { ProviderName } from '../core/providerName.ts';
 import { err, ok, type Result } from '../core/result.ts';
-import type {
-  ConnectionContext,
-  ConnectionState,
-  ErrorReason,
-  LastAudit,
-  LastError,
+import {
+  type ConnectionState,
+  type ErrorReason,
+  failedAttempts,
+  type LastAudit,
+  type LastError,
 } from '../machines/connectionContext.ts';
 import { parsePersistedConnection } from '../machines/persistence.ts';
 import type { Phase } from '../machines/phases.ts';
@@ -48,15 +48,6 @@ export interface ConnectionView {
   stateUpdatedAt: string | null;
   /** Why the stored snapshot could not be read, when it could not. */
   snapshotError: string | null;
-}
-
-/**
- * Failed attempts of the current phase in a row, the one that stopped the machine in `error` included. The
- * context's `attempt` counts only the failures that led to `backoff` (the next one's budget), so it alone read 4
- * after the fifth failure in a row.
- */
-export function failedAttempts(state: ConnectionState, context: Pick<ConnectionContext, 'attempt'>): number {
-  return state === 'error' ? context.attempt + 1 : context.attempt;
 }
 
 /** Reads a connection and its persisted machine snapshot into a `ConnectionView`. */
