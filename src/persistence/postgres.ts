@@ -92,7 +92,9 @@ export function dedicatedSessionLocks(config: pg.ClientConfig): SessionLocks & {
   let queue: Promise<unknown> = Promise.resolve();
   const connect = () => {
     const opening = (async () => {
-      const client = new pg.Client(config);
+      // TCP keepalive: a session a NAT or firewall drops silently is noticed within minutes, not when the server
+      // reaps it (hours later, the locks then free while this process still believes it holds them).
+      const client = new pg.Client({ ...config, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
       const lost = new AbortController();
       // A dropped session has lost its locks: their holders are told, and the next call opens a new session.
       const drop = () => {
