@@ -12,6 +12,8 @@ export const KEY_FILE_NAME = 'secret.key';
 export type SecretError =
   | { kind: 'secret_key_missing'; message: string }
   | { kind: 'secret_key_invalid'; message: string }
+  /** The generated key file cannot be read or written where the data directory says (not a directory, no access). */
+  | { kind: 'key_file_unusable'; message: string }
   | { kind: 'decrypt_failed'; message: string };
 
 /**
@@ -91,16 +93,16 @@ export async function loadSecretBox(params: {
   if (!existing.ok) return existing;
   if (existing.value !== null) return ok(createSecretBox(existing.value));
 
-  await mkdir(params.dataDir, { recursive: true });
   const key = randomBytes(32);
   try {
+    await mkdir(params.dataDir, { recursive: true });
     await writeFile(file, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    await chmod(file, 0o600);
   } catch (error) {
     // Another process created it between our read and write: use theirs.
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadSecretBox(params);
-    throw error;
+    return err(keyFileUnusable(file, error));
   }
-  await chmod(file, 0o600);
   params.notice(
     `crm-sync: generated a credentials key at ${file} (mode 0600); back it up, or set CRM_SYNC_SECRET_KEY instead`,
   );
@@ -109,13 +111,14 @@ export async function loadSecretBox(params: {
 
 async function readKeyFile(file: string): Promise<Result<Buffer | null, SecretError>> {
   let text: string;
+  let mode: number;
   try {
     text = await readFile(file, 'utf8');
+    mode = (await stat(file)).mode & 0o777;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return ok(null);
-    throw error;
+    return err(keyFileUnusable(file, error));
   }
-  const mode = (await stat(file)).mode & 0o777;
   if ((mode & 0o077) !== 0) {
     return err({
       kind: 'secret_key_invalid',
@@ -126,4 +129,15 @@ async function readKeyFile(file: string): Promise<Result<Buffer | null, SecretEr
   if (key === null)
     return err({ kind: 'secret_key_invalid', message: `key file ${file} does not hold a 32-byte key` });
   return ok(key);
+}
+
+/** Why the key file cannot be used, and the ways on: the one line an operator sees instead of a stack trace. */
+function keyFileUnusable(file: string, error: unknown): SecretError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return {
+    kind: 'key_file_unusable',
+    message:
+      `cannot use the credentials key file ${file} (${reason}): make its directory one this user can write, ` +
+      'choose another CRM_SYNC_DATA_DIR, or set CRM_SYNC_SECRET_KEY',
+  };
 }
