@@ -2,11 +2,11 @@ import type { Command } from 'commander';
 import { err, ok, type Result } from '../core/result.ts';
 import { stateInWords } from '../machines/connectionContext.ts';
 import type { Connection, Tenant } from '../persistence/records.ts';
-import type { ConnectionRef } from '../persistence/store.ts';
 import { type RunnerDeps, runConnection } from '../runner/connectionRunner.ts';
+import { syncRefusal } from '../runner/syncRefusal.ts';
 import { type CliApp, must, requireConnection, requireProvider, requireTenant, withApp } from './app.ts';
 import { type ConnectionStatus, formatStatuses, readStatus } from './connectionStatus.ts';
-import { formatInstant, print } from './output.ts';
+import { formatInstant, print, shellWord } from './output.ts';
 import { UsageError } from './usageError.ts';
 
 interface SyncFlags {
@@ -113,7 +113,7 @@ async function runAll(
   const progress = process.stdout.isTTY
     ? (text: string) => process.stderr.write(`crm-sync: ${text}\n`)
     : null;
-  const run = runnerOf(app, connections, mode, progress);
+  const run = runnerOf(app, tenant, mode, progress);
   return Promise.all(
     connections.map(async (connection) => {
       const ref = { tenantId: tenant.id, connectionId: connection.id };
@@ -121,7 +121,7 @@ async function runAll(
       progress?.(`${connection.provider}: running`);
       let runError: string | undefined;
       try {
-        const outcome = await run(ref);
+        const outcome = await run(connection);
         if (!outcome.ok) runError = outcome.error;
       } catch (error) {
         runError = error instanceof Error ? error.message : String(error);
@@ -143,32 +143,40 @@ async function runAll(
  */
 function runnerOf(
   app: CliApp,
-  connections: readonly Connection[],
+  tenant: Tenant,
   mode: Mode,
   progress: ((text: string) => void) | null,
-): (ref: ConnectionRef) => Promise<Result<void, string>> {
-  if (app.via === 'holder') return (ref) => app.runConnection(ref, mode);
-  const runner =
-    progress === null
-      ? app.runner
-      : {
-          ...app.runner,
-          onTransition: progressLine(connections, progress),
-          onPushProgress: pushBar(connections, progress),
-        };
-  return async (ref) => {
-    const run = await runConnection(runner, ref, mode);
+): (connection: Connection) => Promise<Result<void, string>> {
+  const refOf = (connection: Connection) => ({ tenantId: tenant.id, connectionId: connection.id });
+  // The holder's API refuses a sync that would change nothing (its 409 becomes the row's `not run`).
+  if (app.via === 'holder') return (connection) => app.runConnection(refOf(connection), mode);
+  return async (connection) => {
+    const runner =
+      progress === null
+        ? app.runner
+        : {
+            ...app.runner,
+            onTransition: progressLine(connection.provider, progress),
+            onPushProgress: pushBar(connection.provider, progress),
+          };
+    if (mode === 'cycle') {
+      // As the API's Sync now: a backoff not yet due or an error is left as it is, not re-saved and rescheduled.
+      const status = await readStatus(app.store, tenant, connection, app.clock());
+      const retry = `crm-sync retry --tenant ${shellWord(tenant.name)} --provider ${connection.provider}`;
+      const refusal = syncRefusal(status, app.clock(), retry);
+      if (refusal !== null) return err(refusal);
+    }
+    const run = await runConnection(runner, refOf(connection), mode);
     return run.ok ? ok(undefined) : err(run.error.message);
   };
 }
 
 /** One stderr line per phase step: pages and records fetched, then reconcile, push and audit totals. */
 function progressLine(
-  connections: readonly Connection[],
+  provider: Connection['provider'],
   write: (text: string) => void,
 ): NonNullable<RunnerDeps['onTransition']> {
-  const providerOf = new Map(connections.map((c) => [c.id, c.provider]));
-  return ({ connectionId, state, context }) => {
+  return ({ state, context }) => {
     const cycle = context.cycle;
     const detail =
       cycle === null
@@ -180,21 +188,20 @@ function progressLine(
             : state === 'auditing'
               ? ` ${cycle.push?.sent ?? 0} writes sent, ${cycle.push?.deferred ?? 0} deferred`
               : '';
-    write(`${providerOf.get(connectionId) ?? connectionId}: ${state}${detail}`);
+    write(`${provider}: ${state}${detail}`);
   };
 }
 
 /** A bar per connection while its writes go out: every tenth and the last write redraw it. */
 function pushBar(
-  connections: readonly Connection[],
+  provider: Connection['provider'],
   write: (text: string) => void,
 ): NonNullable<RunnerDeps['onPushProgress']> {
-  const providerOf = new Map(connections.map((c) => [c.id, c.provider]));
-  return ({ connectionId, done, total }) => {
+  return ({ done, total }) => {
     if (done % 10 !== 0 && done !== total) return;
     const width = 30;
     const filled = Math.round((done / Math.max(total, 1)) * width);
     const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
-    write(`${providerOf.get(connectionId) ?? connectionId}: [${bar}] ${done}/${total} writes`);
+    write(`${provider}: [${bar}] ${done}/${total} writes`);
   };
 }

@@ -397,6 +397,40 @@ describe('crm-sync operator commands', () => {
   );
 
   it.concurrent(
+    'sync leaves a connection in error as it is: not run, the way on named, its next run kept',
+    async () => {
+      const dir = freshDataDir();
+      const refused = JSON.stringify({ ...sim.credentials, clientSecret: 'revoked' });
+      expect((await cli(dir, 'tenant', 'add', 'harbour')).code).toBe(0);
+      const added = await cli(
+        dir,
+        ...`connection add --tenant harbour --provider reapit --base-url ${sim.baseUrl}`.split(' '),
+        '--credentials',
+        refused,
+      );
+      expect(added.code, added.stderr).toBe(0);
+      type Status = { state: string; errorReason: string | null; nextRunAt: string; runError?: string };
+      const sync = () => cli(dir, 'sync', '--tenant', 'harbour', '--json');
+      const first = await sync();
+      expect(first.code).toBe(1);
+      const [stopped] = JSON.parse(first.stdout) as Status[];
+      expect(stopped).toMatchObject({ state: 'error', errorReason: 'auth_failed' });
+      expect(stopped?.runError).toBeUndefined();
+
+      const again = await sync();
+      expect(again.code).toBe(1);
+      const [left] = JSON.parse(again.stdout) as Status[];
+      expect(left?.runError).toBe(
+        'connection is in error (auth_failed): a sync does not lead it out; retry does ' +
+          '(crm-sync retry --tenant harbour --provider reapit) once the cause is fixed',
+      );
+      // Nothing ran: the next run is where the first sync left it, not pushed an interval on.
+      expect(left?.nextRunAt).toBe(stopped?.nextRunAt);
+    },
+    TIMEOUT_MS,
+  );
+
+  it.concurrent(
     'audit --json lists every item of an entry longer than a page; people get five and the full count',
     async () => {
       const dir = freshDataDir();

@@ -5,8 +5,9 @@ import { ok } from '../../core/result.ts';
 import { stateInWords } from '../../machines/connectionContext.ts';
 import { type RunError, type RunMode, runConnection } from '../../runner/connectionRunner.ts';
 import { pullInNextRun } from '../../runner/nextRun.ts';
+import { syncRefusal } from '../../runner/syncRefusal.ts';
 import type { AdminApiDeps } from '../adminApi.ts';
-import { type ConnectionView, listConnectionViews, loadConnectionView } from '../connectionView.ts';
+import { listConnectionViews, loadConnectionView } from '../connectionView.ts';
 import {
   connectionParamsSchema,
   fail,
@@ -39,29 +40,6 @@ const runStatus: Record<RunError['kind'], 409 | 502 | 503> = {
 };
 
 /**
- * Why "sync now" leaves the connection alone, or `null` when it runs it. A backoff not yet due stays put (running
- * it early would spend an attempt against a CRM that asked for the wait, such as a Retry-After), and only retry
- * leads a machine out of error: a run in either would change nothing but re-save the snapshot and move the
- * next run.
- */
-function syncRefusal(view: ConnectionView, now: Date): string | null {
-  if (view.state === 'error') {
-    // Out of attempts, the schedule retries it when next due (docs/scheduling.md); other reasons wait for a person.
-    const when =
-      view.errorReason === 'attempts_exhausted'
-        ? `now, and the schedule does at ${view.nextRunAt}`
-        : 'once the cause is fixed';
-    return `connection is in error (${view.errorReason ?? 'unknown reason'}): a sync does not lead it out; retry does (POST …/retry) ${when}`;
-  }
-  if (view.state === 'backoff' && view.resumeAt !== null && Date.parse(view.resumeAt) > now.getTime()) {
-    const after =
-      view.lastError === null ? '' : ` after a ${view.lastError.kind} failure in ${view.lastError.phase}`;
-    return `connection is in backoff until ${view.resumeAt}${after}; it resumes by itself then, and a sync from then on resumes it at once`;
-  }
-  return null;
-}
-
-/**
  * `GET /tenants/:tenantId/connections[/:connectionId]`, `PATCH …/:connectionId` (interval, enabled), and the
  * actions `POST …/:connectionId/sync` and `POST …/:connectionId/retry`, which run the connection here and
  * answer with where it settled.
@@ -87,7 +65,7 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
         `connection is ${before.value.state === null ? 'unreadable' : stateInWords(before.value.state)}, not in error: nothing to retry`,
       );
     }
-    const refusal = mode === 'cycle' ? syncRefusal(before.value, now()) : null;
+    const refusal = mode === 'cycle' ? syncRefusal(before.value, now(), 'POST …/retry') : null;
     if (refusal !== null) return fail(c, 409, refusal);
     // The run reports every store failure as one kind, answered 503 (try again later). Credentials this server
     // cannot decrypt (another CRM_SYNC_SECRET_KEY) stay so however long one waits: decrypt_failed's 500 (http.ts).

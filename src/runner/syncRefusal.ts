@@ -1,0 +1,42 @@
+import type { ConnectionState, ErrorReason } from '../machines/connectionContext.ts';
+
+/** What `syncRefusal` reads of a connection: its machine's state and why it waits. */
+export interface WaitingMachine {
+  /** `null` when the stored machine cannot be read. */
+  state: ConnectionState | null;
+  errorReason: ErrorReason | null;
+  /** ISO instants. */
+  nextRunAt: string;
+  resumeAt: string | null;
+  lastError: { kind: string; phase: string } | null;
+}
+
+/**
+ * Why a sync asked for now (the API's Sync now, `crm-sync sync`) leaves the connection alone, or `null` when it
+ * runs it. A backoff not yet due stays put (running it early would spend an attempt against a CRM that asked for
+ * the wait, such as a Retry-After), and only a retry leads a machine out of error (`retryHow`: how to ask for one):
+ * a run in either would change nothing but re-save the snapshot and move the next run, in error an interval on,
+ * past the schedule's own retry of a cycle out of attempts.
+ */
+export function syncRefusal(machine: WaitingMachine, now: Date, retryHow: string): string | null {
+  if (machine.state === 'error') {
+    // Out of attempts, the schedule retries it when next due (docs/scheduling.md); other reasons wait for a person.
+    const when =
+      machine.errorReason === 'attempts_exhausted'
+        ? `now, and the schedule does at ${machine.nextRunAt}`
+        : 'once the cause is fixed';
+    return `connection is in error (${machine.errorReason ?? 'unknown reason'}): a sync does not lead it out; retry does (${retryHow}) ${when}`;
+  }
+  if (
+    machine.state === 'backoff' &&
+    machine.resumeAt !== null &&
+    Date.parse(machine.resumeAt) > now.getTime()
+  ) {
+    const after =
+      machine.lastError === null
+        ? ''
+        : ` after a ${machine.lastError.kind} failure in ${machine.lastError.phase}`;
+    return `connection is in backoff until ${machine.resumeAt}${after}; it resumes by itself then, and a sync from then on resumes it at once`;
+  }
+  return null;
+}
