@@ -148,26 +148,29 @@ function runnerOf(
   progress: ((text: string) => void) | null,
 ): (connection: Connection) => Promise<Result<void, string>> {
   const refOf = (connection: Connection) => ({ tenantId: tenant.id, connectionId: connection.id });
-  // The holder's API refuses a sync that would change nothing (its 409 becomes the row's `not run`).
-  if (app.via === 'holder') return (connection) => app.runConnection(refOf(connection), mode);
+  const run: (connection: Connection) => Promise<Result<void, string>> =
+    app.via === 'holder'
+      ? (connection) => app.runConnection(refOf(connection), mode)
+      : async (connection) => {
+          const runner =
+            progress === null
+              ? app.runner
+              : {
+                  ...app.runner,
+                  onTransition: progressLine(connection.provider, progress),
+                  onPushProgress: pushBar(connection.provider, progress),
+                };
+          const outcome = await runConnection(runner, refOf(connection), mode);
+          return outcome.ok ? ok(undefined) : err(outcome.error.message);
+        };
+  if (mode !== 'cycle') return run;
   return async (connection) => {
-    const runner =
-      progress === null
-        ? app.runner
-        : {
-            ...app.runner,
-            onTransition: progressLine(connection.provider, progress),
-            onPushProgress: pushBar(connection.provider, progress),
-          };
-    if (mode === 'cycle') {
-      // As the API's Sync now: a backoff not yet due or an error is left as it is, not re-saved and rescheduled.
-      const status = await readStatus(app.store, tenant, connection, app.clock());
-      const retry = `crm-sync retry --tenant ${shellWord(tenant.name)} --provider ${connection.provider}`;
-      const refusal = syncRefusal(status, app.clock(), retry);
-      if (refusal !== null) return err(refusal);
-    }
-    const run = await runConnection(runner, refOf(connection), mode);
-    return run.ok ? ok(undefined) : err(run.error.message);
+    // As the API's Sync now: a backoff not yet due or an error is left as it is, not re-saved and rescheduled.
+    // Checked here through a holder too, whose API's refusal would name its route, not the command to run.
+    const status = await readStatus(app.store, tenant, connection, app.clock());
+    const retry = `crm-sync retry --tenant ${shellWord(tenant.name)} --provider ${connection.provider}`;
+    const refusal = syncRefusal(status, app.clock(), retry);
+    return refusal === null ? run(connection) : err(refusal);
   };
 }
 

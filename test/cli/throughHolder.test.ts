@@ -117,6 +117,45 @@ describe('commands go through the serve or worker that holds the embedded databa
   );
 
   it.concurrent(
+    'sync through serve of a connection in error names the crm-sync retry that leads it out, not the API route',
+    async () => {
+      const dir = freshDataDir();
+      // Inngest dev mode: no embedded scheduler in serve, so only the CLI's `sync` runs the connection.
+      const env = cliEnv(dir, { INNGEST_DEV: '1' });
+      const serve = startCliDaemon(env, ['serve', '--port', '0']);
+      try {
+        await serve.waitForLine('stdout', /^admin token: /);
+        expect((await runCli(env, ['tenant', 'add', 'harbour'])).code).toBe(0);
+        const refused = JSON.stringify({ ...sim.credentials, clientSecret: 'revoked' });
+        const added = await runCli(env, [
+          ...['connection', 'add', '--tenant', 'harbour', '--provider', 'reapit'],
+          ...['--base-url', sim.baseUrl, '--credentials', refused],
+        ]);
+        expect(added.code, added.stderr).toBe(0);
+        type Row = { state: string; errorReason: string | null; runError?: string };
+        const first = await runCli(env, ['sync', '--tenant', 'harbour', '--json']);
+        expect(first.code).toBe(1);
+        expect(JSON.parse(first.stdout)).toEqual([
+          expect.objectContaining({ state: 'error', errorReason: 'auth_failed' }),
+        ]);
+
+        const again = await runCli(env, ['sync', '--tenant', 'harbour', '--json']);
+        expect(again.code).toBe(1);
+        const [left] = JSON.parse(again.stdout) as Row[];
+        // The same words as a sync that opens the database itself: a CLI user is told the command, not `POST …/retry`.
+        expect(left?.runError).toBe(
+          'connection is in error (auth_failed): a sync does not lead it out; retry does ' +
+            '(crm-sync retry --tenant harbour --provider reapit) once the cause is fixed',
+        );
+        expect(await serve.stop()).toBe(0);
+      } finally {
+        await serve.stop();
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  it.concurrent(
     'worker: listens on loopback and publishes its URL; a configured token is used, never written or printed',
     async () => {
       const dir = freshDataDir();
