@@ -42,7 +42,7 @@ const parkedMachine = connectionMachine.provide({
  * The scheduler gave up on a run (Inngest ran out of retries, or a step failed for good): a machine in the
  * middle of a cycle (a phase or backoff) takes `sync.abandoned` and stops in `error`, with the failure audit
  * entry every error gets. No phase runs and no provider is built. Idle and error machines are left as they
- * are. Under the connection's lease, like every run.
+ * are. Whatever the machine, its next run is set one interval on. Under the connection's lease, like every run.
  *
  * Idempotent: the failure audit entry is keyed by the cycle and the failure instant, so running this again
  * (a retried `onFailure` step) writes it only if an earlier attempt stopped before it did.
@@ -56,7 +56,15 @@ export async function abandonRun(
   const leased = await leaseConnection(deps, ref);
   if (!leased.ok) return leased;
   try {
-    return await abandon(store, leased.value.connection, reason, clock());
+    const { connection } = leased.value;
+    const outcome = await abandon(store, connection, reason, clock());
+    if (!outcome.ok && outcome.error.kind !== 'snapshot') return outcome;
+    // Looked at again one interval on, whatever the run left: found due at the next tick, a run failing before it
+    // drives the machine (credentials that cannot be decrypted, a snapshot that cannot be read) failed every minute.
+    const next = new Date(clock().getTime() + connection.effectiveIntervalSeconds * 1000);
+    const scheduled = await store.setNextRun({ ...ref, nextRunAt: next });
+    if (!scheduled.ok) return err({ kind: 'store', message: scheduled.error.message });
+    return outcome;
   } finally {
     await store.releaseLease({ ...ref, owner });
   }
@@ -114,10 +122,6 @@ async function abandon(
       now,
     });
     if (!saved.ok) return storeError(saved.error);
-    // A connection in error waits one interval before the scheduler looks at it again (as the runner does).
-    const next = new Date(now.getTime() + connection.effectiveIntervalSeconds * 1000);
-    const scheduled = await store.setNextRun({ ...ref, nextRunAt: next });
-    if (!scheduled.ok) return storeError(scheduled.error);
   }
   if (state === 'error') {
     const audited = await failedCycleAudit(store, after.context, now);

@@ -298,7 +298,10 @@ describe('sync-connection', () => {
         },
       ]);
 
-      // Inngest calls onFailure after a non-retriable error: the machine is already in error, audited once.
+      // Inngest calls onFailure after a non-retriable error: the machine is already in error, audited once, and
+      // looked at again one interval on (here as if the run had failed before it set the next run).
+      must(await h.store.setNextRun({ ...ref, nextRunAt: new Date(Date.now() - 60_000) }));
+      const failedAt = Date.now();
       const failed = await abandonConnectionRun(h.deps, ref, {
         runId: 'run-1',
         message: error.message,
@@ -306,6 +309,9 @@ describe('sync-connection', () => {
       });
       expect(failed).toEqual({ state: 'error' });
       expect(await auditOf(h)).toEqual(audit);
+      expect(must(await h.store.getConnection(ref)).nextRunAt.getTime()).toBeGreaterThanOrEqual(
+        failedAt + 900_000,
+      );
     } finally {
       await h.close();
     }
@@ -373,7 +379,12 @@ describe('sync-connection', () => {
     try {
       const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
       const failure = { runId: 'run-9', message: 'provider reapit is not available', startedAt: new Date() };
+      // Found due, the run failed before it drove the machine: the next tick must not find it due again.
+      must(await h.store.setNextRun({ ...ref, nextRunAt: new Date(Date.now() - 60_000) }));
+      const failedAt = Date.now();
       expect(await abandonConnectionRun(h.deps, ref, failure)).toEqual({ state: 'idle' });
+      const nextRunAt = must(await h.store.getConnection(ref)).nextRunAt.getTime();
+      expect(nextRunAt).toBeGreaterThanOrEqual(failedAt + 900_000);
       expect(await abandonConnectionRun(h.deps, ref, failure)).toEqual({ state: 'idle' });
       const audit = await auditOf(h);
       expect(audit).toHaveLength(1);
