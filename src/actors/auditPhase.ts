@@ -15,7 +15,7 @@ export function createAuditPhase(deps: PhaseDeps) {
     const { store, clock } = deps;
     const ref = { tenantId: input.connection.tenantId, connectionId: input.connection.connectionId };
     const cycleRef = { ...ref, cycleId: input.cycleId };
-    const totals = await must(store.cycleNoteTotals(cycleRef), clock);
+    const { created, updated, unchanged } = await must(store.cycleNoteTotals(cycleRef), clock);
     const highWater = await must(store.stagedHighWater(cycleRef), clock);
     const cursor = maxCursor(input.cursor, highWater);
     const notedLocal = await must(
@@ -27,7 +27,7 @@ export function createAuditPhase(deps: PhaseDeps) {
       typeof notedLocal?.body === 'number' ? notedLocal.body : 0,
     );
     const finishedAt = clock().toISOString();
-    const audit = auditBody({ input, totals, finishedAt });
+    const audit = auditBody({ input, totals: { created, updated, unchanged }, finishedAt });
 
     const committed = await must(
       store.transaction(async (tx) => {

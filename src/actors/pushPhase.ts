@@ -9,6 +9,7 @@ import {
   contactPatchSchema,
 } from '../core/schemas.ts';
 import type { PhaseFailure, PushPhaseInput, PushPhaseOutput } from '../machines/phases.ts';
+import { HELD_WRITES_NOTE_KEY, REFUSED_WRITE_NOTE_PREFIX } from '../persistence/cycleWork.ts';
 import type { PushEntry } from '../persistence/records.ts';
 import type { StoreData, StoreError } from '../persistence/store.ts';
 import type { CrmProvider, ProviderError } from '../providers/provider.ts';
@@ -97,10 +98,11 @@ export function createPushPhase(deps: PhaseDeps) {
       totals.held += pending.length - next + settling.length;
       await must(store.addCycleNotes({ ...ref, notes: [heldWritesNote(forbidden, totals.held)] }), clock);
     }
-    // The cycle's writes, not this run's: a push resumed after a crash or a backoff sent only the rest, and the
-    // status and the audit entry must give one figure (the audit counts the same notes).
+    // The cycle's writes, not this run's: a push resumed after a crash or a backoff sent and refused only the rest,
+    // and the status and the audit entry must give one figure (the audit lists the same notes). Writes held for
+    // want of the write tier are this run's: they were all still pending when it began.
     const written = await must(store.cycleNoteTotals(ref), clock);
-    return { sent: written.created + written.updated, deferred: totals.deferred + totals.held };
+    return { sent: written.created + written.updated, deferred: written.refused + totals.held };
   };
 }
 
@@ -114,7 +116,7 @@ type WriteForbidden = Extract<ProviderError, { kind: 'write_forbidden' }>;
 function heldWritesNote(forbidden: WriteForbidden, held: number) {
   return {
     kind: 'error' as const,
-    key: 'push:write_forbidden',
+    key: HELD_WRITES_NOTE_KEY,
     body: {
       status: forbidden.status,
       message: `${held} write${held === 1 ? '' : 's'} held, tried again next cycle; reads go on: ${forbidden.message}`,
@@ -151,8 +153,7 @@ async function pushOne(
       }
       if (lost.value.kind === 'found') {
         const { externalId, version } = lost.value;
-        await acknowledge(deps, ref, entry, { externalId, version, contact });
-        return 'sent';
+        return acknowledgeCreate(deps, ref, entry, { externalId, version, contact }, null);
       }
       // Not found, but the CRM may not show a create this recent yet: sent again now, it could make a second record.
       if (mayStillBeApplying(entry, provider.capabilities.createSettleMs, clock())) return 'settling';
@@ -160,14 +161,13 @@ async function pushOne(
     await must(store.markPushSent({ ...key, now: clock() }), clock);
     const created = await provider.create({ contact, reference: entry.contactId, signal });
     if (created.ok) {
-      await acknowledge(deps, ref, entry, { ...created.value, contact });
-      return 'sent';
+      const { externalId, version } = created.value;
+      return acknowledgeCreate(deps, ref, entry, { externalId, version, contact }, created.status);
     }
     if (created.error.kind === 'conflict' && created.error.location !== undefined) {
       // The CRM says it already holds this person (Alto's 409 + Location): link to that record.
       const externalId = created.error.location.split('/').filter(Boolean).at(-1) ?? created.error.location;
-      await acknowledge(deps, ref, entry, { externalId, version: null, contact });
-      return 'sent';
+      return acknowledgeCreate(deps, ref, entry, { externalId, version: null, contact }, created.error.status);
     }
     return refuse(deps, ref, entry, created.error);
   }
@@ -258,7 +258,7 @@ async function refuse(
         notes: [
           {
             kind: 'error',
-            key: `push:${entry.idempotencyKey}`,
+            key: `${REFUSED_WRITE_NOTE_PREFIX}${entry.idempotencyKey}`,
             body: {
               status: error.status,
               message: `${entry.kind} of contact ${entry.contactId}${entry.externalId ? ` (${entry.externalId})` : ''} ${refusedUntilChanged.has(error.kind) ? 'refused; sent again when the contact changes' : 'deferred to the next cycle'}: ${error.kind}: ${error.message}`,

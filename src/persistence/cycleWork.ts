@@ -29,6 +29,10 @@ export type StagedRecord = z.infer<typeof stagedRecordSchema>;
 
 /** Key prefix of the meta note each reconciled batch leaves, its body `{ unchanged }` (see `cycleNoteTotals`). */
 export const INBOUND_NOTE_PREFIX = 'inbound:';
+/** Key prefix of the error note a write the CRM refused leaves, `push:<idempotency key>` (see `cycleNoteTotals`). */
+export const REFUSED_WRITE_NOTE_PREFIX = 'push:';
+/** Key of the one error note of writes held because the credentials may not write; not a refusal of its own. */
+export const HELD_WRITES_NOTE_KEY = 'push:write_forbidden';
 /** Key of the meta note fixing the local change sequence a cycle reads up to. */
 export const LOCAL_HIGH_WATER_KEY = 'localHighWater';
 /** The kinds of note whose bodies the cycle's audit entry lists, checked as its items when noted. */
@@ -73,12 +77,13 @@ export interface CycleWorkStore {
     ref: ConnectionRef & { cycleId: string; kind: CycleNoteKind; keyPrefix: string },
   ): StoreResult<CycleNote | null>;
   /**
-   * Counted in the database, however many notes the cycle has: the writes acknowledged by op, and the inbound
-   * records left unchanged (the `unchanged` of its `inbound:` meta notes).
+   * Counted in the database, however many notes the cycle has: the writes acknowledged by op, the inbound
+   * records left unchanged (the `unchanged` of its `inbound:` meta notes), and the writes the CRM refused (its
+   * `push:` error notes), in every run of the cycle's push.
    */
   cycleNoteTotals(
     ref: ConnectionRef & { cycleId: string },
-  ): StoreResult<{ created: number; updated: number; unchanged: number }>;
+  ): StoreResult<{ created: number; updated: number; unchanged: number; refused: number }>;
   /**
    * Of `contactIds`, those that began in NurtureHub (no origin connection) and have no link to this
    * connection yet: the contacts this connection's CRM should receive.

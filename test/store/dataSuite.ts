@@ -207,7 +207,20 @@ export function describeStoreData(name: string, backend: () => Backend) {
       unwrap(
         await store.addCycleNotes({
           ...otherCycle,
-          notes: [{ kind: 'duplicate', key: 'R9', body: duplicate(9) }],
+          notes: [
+            { kind: 'duplicate', key: 'R9', body: duplicate(9) },
+            // Neither is a write the CRM refused: writes held for want of the write tier, a failed phase.
+            {
+              kind: 'error',
+              key: 'push:write_forbidden',
+              body: { status: 403, message: 'held', retry: true },
+            },
+            {
+              kind: 'error',
+              key: 'pushing:2025-06-01T00:00:00.000Z',
+              body: { status: 503, message: 'down', retry: true },
+            },
+          ],
         }),
       );
 
@@ -234,11 +247,17 @@ export function describeStoreData(name: string, backend: () => Backend) {
       expect(
         unwrap(await store.latestCycleNote({ ...otherCycle, kind: 'meta', keyPrefix: 'reconciled:' })),
       ).toBeNull();
-      expect(unwrap(await store.cycleNoteTotals(cycle))).toEqual({ created: 1, updated: 2, unchanged: 7 });
+      expect(unwrap(await store.cycleNoteTotals(cycle))).toEqual({
+        created: 1,
+        updated: 2,
+        unchanged: 7,
+        refused: 1,
+      });
       expect(unwrap(await store.cycleNoteTotals(otherCycle))).toEqual({
         created: 0,
         updated: 0,
         unchanged: 0,
+        refused: 0,
       });
 
       const stopping = { status: null, message: 'stopped', retry: false };

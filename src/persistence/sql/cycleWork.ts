@@ -3,7 +3,9 @@ import { ok } from '../../core/result.ts';
 import {
   type CycleWorkStore,
   cycleNoteSchema,
+  HELD_WRITES_NOTE_KEY,
   INBOUND_NOTE_PREFIX,
+  REFUSED_WRITE_NOTE_PREFIX,
   stagedRecordInputSchema,
   stagedRecordSchema,
 } from '../cycleWork.ts';
@@ -22,6 +24,7 @@ const noteTotalsSchema = z.object({
   created: z.number().int(),
   updated: z.number().int(),
   unchanged: z.number().int(),
+  refused: z.number().int(),
 });
 
 /**
@@ -118,13 +121,21 @@ export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
           `SELECT count(*) FILTER (WHERE kind = 'written' AND body ->> 'op' = 'create')::int AS created,
              count(*) FILTER (WHERE kind = 'written' AND body ->> 'op' = 'update')::int AS updated,
              coalesce(sum((body ->> 'unchanged')::int)
-               FILTER (WHERE kind = 'meta' AND starts_with(note_key, $4)), 0)::int AS unchanged
+               FILTER (WHERE kind = 'meta' AND starts_with(note_key, $4)), 0)::int AS unchanged,
+             count(*) FILTER (WHERE kind = 'error' AND starts_with(note_key, $5) AND note_key <> $6)::int AS refused
            FROM cycle_notes WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3`,
-          [tenantId, connectionId, cycleId, INBOUND_NOTE_PREFIX],
+          [
+            tenantId,
+            connectionId,
+            cycleId,
+            INBOUND_NOTE_PREFIX,
+            REFUSED_WRITE_NOTE_PREFIX,
+            HELD_WRITES_NOTE_KEY,
+          ],
         );
         const parsed = parseRows(noteTotalsSchema, rows, 'cycle note totals');
         if (!parsed.ok) return parsed;
-        return ok(parsed.value[0] ?? { created: 0, updated: 0, unchanged: 0 });
+        return ok(parsed.value[0] ?? { created: 0, updated: 0, unchanged: 0, refused: 0 });
       }),
 
     creationCandidates: ({ tenantId, connectionId, contactIds }) =>
