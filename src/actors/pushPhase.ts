@@ -162,12 +162,18 @@ async function pushOne(
     const created = await provider.create({ contact, reference: entry.contactId, signal });
     if (created.ok) {
       const { externalId, version } = created.value;
-      return acknowledgeCreate(deps, ref, entry, { externalId, version, contact }, created.status);
+      return acknowledgeCreate(deps, ref, entry, { externalId, version, contact }, null);
     }
     if (created.error.kind === 'conflict' && created.error.location !== undefined) {
       // The CRM says it already holds this person (Alto's 409 + Location): link to that record.
       const externalId = created.error.location.split('/').filter(Boolean).at(-1) ?? created.error.location;
-      return acknowledgeCreate(deps, ref, entry, { externalId, version: null, contact }, created.error.status);
+      return acknowledgeCreate(
+        deps,
+        ref,
+        entry,
+        { externalId, version: null, contact },
+        created.error.status,
+      );
     }
     return refuse(deps, ref, entry, created.error);
   }
@@ -192,6 +198,37 @@ async function pushOne(
 }
 
 const staleKinds = new Set<ProviderError['kind']>(['precondition_failed', 'conflict']);
+
+/**
+ * Links a create's contact to the record the CRM answered with — unless that record is another contact's. A CRM
+ * that answers a create with a record it already holds (agentOS by e-mail, Alto's 409 on surname and e-mail) can
+ * name a different person's record: a couple sharing one address. Linked, this contact took over the other's link
+ * (the other was no longer synced) and the other person's CRM edits were copied into this one. Refused until the
+ * contact changes instead, with a note naming both; `status` is the CRM's answer when it refused the create.
+ */
+async function acknowledgeCreate(
+  deps: PhaseDeps,
+  ref: CycleRef,
+  entry: PushEntry,
+  ack: { externalId: string; version: string | null; contact: CanonicalContact },
+  status: number | null,
+): Promise<'sent' | 'deferred'> {
+  const { store, provider, clock } = deps;
+  const [holder] = await must(store.getLinksByExternalIds({ ...ref, externalIds: [ack.externalId] }), clock);
+  if (holder === undefined || holder.contactId === entry.contactId) {
+    await acknowledge(deps, ref, entry, ack);
+    return 'sent';
+  }
+  const crm = providerLabels[provider.name];
+  await deferWithNote(deps, ref, entry, {
+    status,
+    message:
+      `create of contact ${entry.contactId} refused; sent again when the contact changes: ${crm} answered with ` +
+      `record ${ack.externalId}, which is contact ${holder.contactId}'s: ${crm} holds them as one person; not linked`,
+    retry: false,
+  });
+  return 'deferred';
+}
 
 /** Whether a create sent before may be one the CRM has applied but does not show yet (`createSettleMs`). */
 function mayStillBeApplying(entry: PushEntry, createSettleMs: number, now: Date): boolean {
@@ -237,9 +274,31 @@ async function refuse(
   error: ProviderError,
   maybeApplied: ContactPatch | null = null,
 ): Promise<'deferred' | WriteForbidden | PhaseFailure> {
-  const { store, clock } = deps;
   if (error.kind === 'write_forbidden') return error;
-  if (!deferredKinds.has(error.kind)) return providerFailure(error, clock());
+  if (!deferredKinds.has(error.kind)) return providerFailure(error, deps.clock());
+  await deferWithNote(
+    deps,
+    ref,
+    entry,
+    {
+      status: error.status,
+      message: `${entry.kind} of contact ${entry.contactId}${entry.externalId ? ` (${entry.externalId})` : ''} ${refusedUntilChanged.has(error.kind) ? 'refused; sent again when the contact changes' : 'deferred to the next cycle'}: ${error.kind}: ${error.message}`,
+      retry: !refusedUntilChanged.has(error.kind),
+    },
+    maybeApplied,
+  );
+  return 'deferred';
+}
+
+/** Marks a write deferred and notes why, in one transaction (with `maybeApplied`'s echo state, see `refuse`). */
+async function deferWithNote(
+  deps: PhaseDeps,
+  ref: CycleRef,
+  entry: PushEntry,
+  body: { status: number | null; message: string; retry: boolean },
+  maybeApplied: ContactPatch | null = null,
+): Promise<void> {
+  const { store, clock } = deps;
   await must(
     store.transaction(async (tx) => {
       if (maybeApplied !== null && entry.externalId !== null) {
@@ -255,22 +314,11 @@ async function refuse(
       if (!marked.ok) return marked;
       return tx.addCycleNotes({
         ...ref,
-        notes: [
-          {
-            kind: 'error',
-            key: `${REFUSED_WRITE_NOTE_PREFIX}${entry.idempotencyKey}`,
-            body: {
-              status: error.status,
-              message: `${entry.kind} of contact ${entry.contactId}${entry.externalId ? ` (${entry.externalId})` : ''} ${refusedUntilChanged.has(error.kind) ? 'refused; sent again when the contact changes' : 'deferred to the next cycle'}: ${error.kind}: ${error.message}`,
-              retry: !refusedUntilChanged.has(error.kind),
-            },
-          },
-        ],
+        notes: [{ kind: 'error', key: `${REFUSED_WRITE_NOTE_PREFIX}${entry.idempotencyKey}`, body }],
       });
     }),
     clock,
   );
-  return 'deferred';
 }
 
 async function rememberEcho(
