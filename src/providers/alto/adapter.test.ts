@@ -6,9 +6,10 @@ import { canonicalContactSchema } from '../../core/schemas.ts';
 import { decodePageToken, encodePageToken } from '../base.ts';
 import type { CrmProvider } from '../provider.ts';
 import { getProvider } from '../registry.ts';
+import type { AltoSimulatorOptions } from './simulator.ts';
 
 async function withAlto(
-  options: Parameters<typeof startSimulator>[1],
+  options: AltoSimulatorOptions,
   run: (p: CrmProvider, credentials: Record<string, unknown>, baseUrl: string) => Promise<void>,
 ) {
   const sim = await startSimulator('alto', options);
@@ -121,6 +122,20 @@ describe('alto adapter', () => {
       expect(new Set(seen)).toEqual(expected);
       expect(seen.length).toBe(expected.size);
     });
+  });
+
+  it('lists a millisecond holding more records than a page once each, though their digits are not its order', async () => {
+    // 400 records of one millisecond with 7-digit stamps that differ below it, listed in id order: a page ends on
+    // a record whose digits are above those of others of its millisecond still to come.
+    await withAlto(
+      { contacts: 600, sameModified: 400, seed: 5, subMillisecondTicks: true },
+      async (provider) => {
+        const window = { from: null, to: later() };
+        const listed = await ids(provider, window);
+        expect(listed.length).toBe(600);
+        expect(new Set(listed).size).toBe(600);
+      },
+    );
   });
 
   it('restarts from the last record returned when Alto refuses a next-token', async () => {

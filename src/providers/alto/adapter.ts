@@ -10,7 +10,7 @@ import {
 } from '../base.ts';
 import { clientCredentialsTokens } from '../clientCredentials.ts';
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
-import { idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
+import { compareAtGrain, idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
 import type { ChangePage, CrmProvider, FetchWindow, InboundRecord, ProviderError } from '../provider.ts';
 import type { ProviderSpec } from '../spec.ts';
 import {
@@ -28,7 +28,7 @@ import {
   altoPageSchema,
   altoPositionSchema,
 } from './schemas.ts';
-import { altoSpec } from './spec.ts';
+import { ALTO_LISTING_GRAIN_MS, altoSpec } from './spec.ts';
 
 /**
  * Where a listing stands. Alto pages `GET /contacts/all` with its own opaque `next-token` [A1]; the query
@@ -48,6 +48,13 @@ const pageTokenSchema = z.strictObject({
   seen: seenAtAnchorSchema,
 });
 type PageToken = z.infer<typeof pageTokenSchema>;
+
+/**
+ * Instants as the listing sees them: one millisecond, whatever the ticks below it. Comparing the 7-digit stamps in
+ * full dropped, after a page ending inside a millisecond, the records of it listed next with lower ticks (41–174
+ * of 1,000 with 400 in one millisecond), lost for good as the cursor passed them.
+ */
+const compareListed = compareAtGrain(ALTO_LISTING_GRAIN_MS);
 
 /** JSON Patch media type of Alto's PATCH operations [A1]. */
 const JSON_PATCH = 'application/json-patch+json';
@@ -132,17 +139,17 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
       if (!position) return true;
       if (compareModified(position.modified, token.to) > 0) return false;
       if (!withinLowerBound(position, token.from)) return false;
-      return pastAnchor(position, token.after, token.seen);
+      return pastAnchor(position, token.after, token.seen, compareListed);
     });
     const { records, errors } = mapRecords(wanted, fromListItem);
     const reached = positions.findLast((position) => position !== null) ?? undefined;
     const advanced =
       reached !== undefined &&
-      (token.after === null || compareModified(reached.modified, token.after.modified) >= 0);
+      (token.after === null || compareListed(reached.modified, token.after.modified) >= 0);
     // Ties have no documented order: at the last instant, what this page returned is dropped by id, not by
     // comparing ids (a page that continues a tie holds records whose ids sort before the last one's).
     const { after, seen } = advanced
-      ? { after: reached, seen: idsAtInstant(positions, reached.modified) }
+      ? { after: reached, seen: idsAtInstant(positions, reached.modified, compareListed) }
       : token;
     const next = page.data.meta?.nextToken ?? null;
     return ok({

@@ -7,9 +7,10 @@ import {
   type SimulatorOptions,
   serveSimulator,
 } from '../simulator/server.ts';
+import { digestTicks, noTicks } from '../simulator/ticks.ts';
 import {
   type AltoRecord,
-  altoDialect,
+  altoDialectWith,
   BRANCH,
   CREDENTIALS,
   failure,
@@ -18,6 +19,8 @@ import {
   NEGOTIATOR,
   personView,
   searchItem,
+  type Timestamp,
+  timestampWith,
 } from './simulatorRecords.ts';
 import { create, patchContact, patchPerson } from './simulatorWrites.ts';
 import { altoSpec } from './spec.ts';
@@ -27,8 +30,21 @@ import { altoSpec } from './spec.ts';
  * read routes; records and their views are in simulatorRecords.ts, the write routes in simulatorWrites.ts.
  */
 
-export function startAltoSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
-  const db = new SimDb(altoDialect, options);
+export interface AltoSimulatorOptions extends SimulatorOptions {
+  /**
+   * Whether `createdAt`/`modifiedAt` carry 100-ns ticks below the millisecond (`digestTicks`). ASSUMPTION: Alto is
+   * .NET and its example stamp shows 7 digits (`…30.0000000+00:00` [A1]); whether real stamps carry non-zero ones
+   * is not documented. The API still filters and lists at the millisecond (`list`), so the records of one
+   * millisecond come in no order of their ticks. Default false: the four digits are 0.
+   */
+  subMillisecondTicks?: boolean | undefined;
+  /** The CRM's clock for the stamps it writes, in epoch ms; default `Date.now`. A test holds it on one millisecond. */
+  clock?: (() => number) | undefined;
+}
+
+export function startAltoSimulator(options: AltoSimulatorOptions = {}): Promise<RunningSimulator> {
+  const timestamp = timestampWith(options.subMillisecondTicks ? digestTicks : noTicks);
+  const db = new SimDb(altoDialectWith(timestamp), options, options.clock);
   // Client-credentials grant on the API host (secondary [A2]); not counted or limited.
   const tokens = simAccessTokens({
     prefix: 'sim-alto-access-token',
@@ -53,7 +69,7 @@ export function startAltoSimulator(options: SimulatorOptions = {}): Promise<Runn
       // ASSUMPTION: Alto declares no 429 [A4]; the simulator answers its assumed budget with the contacts error body.
       rateLimited: () => failure(429, 'TooManyRequests', 'Too many requests'),
       serverError: () => failure(500, 'InternalServerError', 'An unexpected error occurred'),
-      route: (req, baseUrl) => route(db, req, baseUrl),
+      route: (req, baseUrl) => route(db, timestamp, req, baseUrl),
       credentials: (baseUrl) => ({
         ...CREDENTIALS,
         tokenUrl: `${baseUrl}/token`,
@@ -65,12 +81,12 @@ export function startAltoSimulator(options: SimulatorOptions = {}): Promise<Runn
   );
 }
 
-function route(db: SimDb<AltoRecord>, req: SimRequest, baseUrl: string): SimResponse {
+function route(db: SimDb<AltoRecord>, timestamp: Timestamp, req: SimRequest, baseUrl: string): SimResponse {
   const { method, path } = req;
   if (path === '/contacts/all' && method === 'GET') return list(db, req);
   if (path === '/contacts/search' && method === 'GET') return search(db, req);
   if (path === '/contacts' && method === 'GET') return byIds(db, req);
-  if (path === '/contacts' && method === 'POST') return create(db, req, baseUrl);
+  if (path === '/contacts' && method === 'POST') return create(db, timestamp, req, baseUrl);
   const person = /^\/contacts\/([^/]+)\/persons\/([^/]+)$/.exec(path);
   if (person) {
     const record = db.get(decodeURIComponent(person[1] as string));
@@ -78,7 +94,7 @@ function route(db: SimDb<AltoRecord>, req: SimRequest, baseUrl: string): SimResp
     if (!record || !target) return failure(404, 'NotFound', 'Contact or Person not found');
     if (method === 'GET')
       return { status: 200, body: { ...personView(target), isContactArchived: !record.isActive } };
-    if (method === 'PATCH') return patchPerson(db, req, record, target);
+    if (method === 'PATCH') return patchPerson(db, timestamp, req, record, target);
   }
   const preferences = /^\/contacts\/([^/]+)\/preferences$/.exec(path);
   if (preferences && method === 'GET') {
@@ -90,7 +106,7 @@ function route(db: SimDb<AltoRecord>, req: SimRequest, baseUrl: string): SimResp
     const record = db.get(decodeURIComponent(one[1] as string));
     if (!record) return failure(404, 'NotFound', 'Contact not found');
     if (method === 'GET') return { status: 200, body: fullContact(record) };
-    if (method === 'PATCH') return patchContact(db, req, record);
+    if (method === 'PATCH') return patchContact(db, timestamp, req, record);
   }
   return failure(404, 'NotFound', `No route ${method} ${path}`);
 }
@@ -142,7 +158,8 @@ function list(db: SimDb<AltoRecord>, req: SimRequest): SimResponse {
   const tokenValue = req.query.get('next-token');
   const after = tokenValue === null ? null : decodeToken(tokenValue);
   if (tokenValue !== null && after === null) return failure(400, 'InvalidRequest', 'next-token is not valid');
-  // ASSUMPTION: the date filters are inclusive at millisecond precision; results come in (modifiedAt, id) order.
+  // ASSUMPTION: the date filters are inclusive at millisecond precision; results come in (modifiedAt, id) order with
+  // modifiedAt cut to the millisecond, ticks below it (`subMillisecondTicks`) playing no part.
   // A page starts at the token's instant: the window is read from there, not from the first record.
   const from = after === null ? mFrom : Math.max(mFrom ?? after.m, after.m);
   const rows = db.modifiedBetween(from, mTo).filter((r) => {

@@ -1,5 +1,6 @@
 import type { SimDialect } from '../simulator/db.ts';
 import type { SeedContact } from '../simulator/generator.ts';
+import { type SubMillisecondTicks, sevenDigitStamp } from '../simulator/ticks.ts';
 
 /**
  * The Alto simulator's stored record and how it renders: a record holds what the list item, the full Contact, its
@@ -85,8 +86,14 @@ export const CREDENTIALS = {
 export const BRANCH = '3156';
 export const NEGOTIATOR = '1234';
 
-/** Alto writes .NET timestamps with 7 fractional digits and `+00:00` [A1]. */
-export const timestamp = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$10000+00:00');
+/** The stamp Alto writes on record `id` at `ms`. */
+export type Timestamp = (id: string, ms: number) => string;
+
+/** Alto writes .NET timestamps with 7 fractional digits and `+00:00` [A1]; `ticks` gives the 4 below the ms. */
+export const timestampWith =
+  (ticks: SubMillisecondTicks): Timestamp =>
+  (id, ms) =>
+    sevenDigitStamp(ms, ticks(id, ms), '+00:00');
 
 const CONSENT: Record<SeedContact['marketingConsent'], OptIn> = {
   grant: 'Granted',
@@ -95,6 +102,7 @@ const CONSENT: Record<SeedContact['marketingConsent'], OptIn> = {
 };
 
 export function preferencesFor(
+  timestamp: Timestamp,
   id: string,
   consent: SeedContact['marketingConsent'],
   atMs: number,
@@ -104,7 +112,7 @@ export function preferencesFor(
       id: Number(id) * 10,
       contactId: Number(id),
       versionNumber: 1,
-      dateActioned: consent === 'notAsked' ? null : timestamp(atMs),
+      dateActioned: consent === 'notAsked' ? null : timestamp(id, atMs),
       optInStatus: CONSENT[consent],
       type: 'GeneralMarketing',
       actionedBy: null,
@@ -148,13 +156,13 @@ function addressFromSeed(c: SeedContact): AltoAddress | null {
   };
 }
 
-export const altoDialect: SimDialect<AltoRecord> = {
+export const altoDialectWith = (timestamp: Timestamp): SimDialect<AltoRecord> => ({
   // Numeric string ids of one width, so string order and numeric order agree.
   newId: (n) => String(23_700_000 + n),
   fromSeed: (contact, id, createdMs, modifiedMs) => ({
     id,
-    createdAt: timestamp(createdMs),
-    modifiedAt: timestamp(modifiedMs),
+    createdAt: timestamp(id, createdMs),
+    modifiedAt: timestamp(id, modifiedMs),
     isActive: !contact.archived,
     category: 'Client',
     contactType: { category: 'Client', persona: ['Applicant'] },
@@ -165,7 +173,7 @@ export const altoDialect: SimDialect<AltoRecord> = {
     potentialVendor: false,
     potentialLandlord: false,
     notes: null,
-    preferences: preferencesFor(id, contact.marketingConsent, modifiedMs),
+    preferences: preferencesFor(timestamp, id, contact.marketingConsent, modifiedMs),
   }),
   toSeed: (r) => {
     const person = r.people[0];
@@ -198,18 +206,18 @@ export const altoDialect: SimDialect<AltoRecord> = {
   },
   withSeed: (r, contact, modifiedMs) => ({
     ...r,
-    modifiedAt: timestamp(modifiedMs),
+    modifiedAt: timestamp(r.id, modifiedMs),
     isActive: !contact.archived,
     address: addressFromSeed(contact),
     people: [personFromSeed(contact, r.people[0]?.id ?? '1'), ...r.people.slice(1)],
     // ASSUMPTION: a consent change bumps the contact's modifiedAt (Alto does not say).
-    preferences: preferencesFor(r.id, contact.marketingConsent, modifiedMs),
+    preferences: preferencesFor(timestamp, r.id, contact.marketingConsent, modifiedMs),
   }),
   // `isActive` is a boolean in ContactListItem [A1]: the adapter must quarantine this record alone.
   malformed: (r) => ({ ...r, isActive: 'Y' as unknown as boolean }),
   id: (r) => r.id,
   modified: (r) => r.modifiedAt,
-};
+});
 
 /** Alto's error body on contacts operations [A1]. */
 export const failure = (status: number, code: string, message: string, headers?: Record<string, string>) => ({

@@ -11,14 +11,19 @@ import {
   type PhoneType,
   personView,
   preferencesFor,
-  timestamp,
+  type Timestamp,
 } from './simulatorRecords.ts';
 
 const PHONE_PATTERN = /^[+]?[0-9\s]{10,20}$/;
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
 const str = (v: unknown) => (typeof v === 'string' ? v : null);
 
-export function create(db: SimDb<AltoRecord>, req: SimRequest, baseUrl: string): SimResponse {
+export function create(
+  db: SimDb<AltoRecord>,
+  timestamp: Timestamp,
+  req: SimRequest,
+  baseUrl: string,
+): SimResponse {
   if (!isObject(req.body)) return failure(400, 'InvalidRequest', 'Body must be a JSON object');
   const body = req.body;
   const errors: string[] = [];
@@ -75,8 +80,8 @@ export function create(db: SimDb<AltoRecord>, req: SimRequest, baseUrl: string):
   const address = isObject(body.address) ? body.address : null;
   const record = db.insert((id) => ({
     id,
-    createdAt: timestamp(at),
-    modifiedAt: timestamp(at),
+    createdAt: timestamp(id, at),
+    modifiedAt: timestamp(id, at),
     isActive: true,
     category: 'Client',
     contactType: { category: 'Client', persona: [] },
@@ -112,7 +117,7 @@ export function create(db: SimDb<AltoRecord>, req: SimRequest, baseUrl: string):
     potentialVendor: body.potentialVendor === true,
     potentialLandlord: body.potentialLandlord === true,
     notes: str(body.notes),
-    preferences: preferencesFor(id, 'notAsked', at),
+    preferences: preferencesFor(timestamp, id, 'notAsked', at),
   }));
   return { status: 201, body: fullContact(record), effect: 'create' };
 }
@@ -139,7 +144,12 @@ function operations(req: SimRequest): Array<{ op: string; path: string; value: u
 const bool = (v: unknown) =>
   v === true || v === 'true' ? true : v === false || v === 'false' ? false : null;
 
-export function patchContact(db: SimDb<AltoRecord>, req: SimRequest, record: AltoRecord): SimResponse {
+export function patchContact(
+  db: SimDb<AltoRecord>,
+  timestamp: Timestamp,
+  req: SimRequest,
+  record: AltoRecord,
+): SimResponse {
   const ops = operations(req);
   if (!Array.isArray(ops)) return ops;
   const next = { ...record };
@@ -154,13 +164,14 @@ export function patchContact(db: SimDb<AltoRecord>, req: SimRequest, record: Alt
       return failure(400, 'InvalidPatch', `Path ${o.path} cannot be patched`);
     }
   }
-  next.modifiedAt = timestamp(db.stamp());
+  next.modifiedAt = timestamp(record.id, db.stamp());
   db.put(next);
   return { status: 200, body: fullContact(next), effect: 'update' };
 }
 
 export function patchPerson(
   db: SimDb<AltoRecord>,
+  timestamp: Timestamp,
   req: SimRequest,
   record: AltoRecord,
   target: AltoPerson,
@@ -220,7 +231,7 @@ export function patchPerson(
   db.put({
     ...record,
     people: record.people.map((p) => (p.id === person.id ? person : p)),
-    modifiedAt: timestamp(db.stamp()),
+    modifiedAt: timestamp(record.id, db.stamp()),
   });
   return { status: 200, body: personView(person), effect: 'update' };
 }

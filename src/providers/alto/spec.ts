@@ -40,3 +40,11 @@ export const altoSpec = defineSpec({
     writableFields: ['title', 'firstName', 'lastName', 'email', 'status'],
   },
 });
+
+/**
+ * ASSUMPTION: Alto stamps `modifiedAt` with 7 fractional digits (.NET ticks, `…30.0000000+00:00` [A1]) but filters
+ * (`modified-from`/`modified-to`) and lists at the millisecond, so the records of one millisecond come in no order
+ * of the digits below it. A listing anchor treats each millisecond as one instant (docs/providers.md, "Alto:
+ * completeness").
+ */
+export const ALTO_LISTING_GRAIN_MS = 1;

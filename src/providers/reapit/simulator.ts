@@ -10,6 +10,7 @@ import {
   type SimulatorOptions,
   serveSimulator,
 } from '../simulator/server.ts';
+import { digestTicks, noTicks, type SubMillisecondTicks, sevenDigitStamp } from '../simulator/ticks.ts';
 import { REAPIT_API_VERSION } from './schemas.ts';
 import { reapitSpec } from './spec.ts';
 
@@ -33,17 +34,11 @@ export interface ReapitSimulatorOptions extends SimulatorOptions {
   subMillisecondTicks?: boolean | undefined;
 }
 
-/** The 100-ns ticks (0–9,999) below the millisecond of a record's timestamp. */
-type SubMillisecondTicks = (id: string, ms: number) => number;
-const noTicks: SubMillisecondTicks = () => 0;
-const digestTicks: SubMillisecondTicks = (id, ms) =>
-  createHash('sha1').update(`${id}@${ms}`).digest().readUInt16BE(0) % 10_000;
-
 /** .NET-style 7-digit fractions, as Reapit's timestamps are written (ASSUMPTION on precision). */
 const timestampWith =
   (ticks: SubMillisecondTicks) =>
   (id: string, ms: number): string =>
-    new Date(ms).toISOString().replace(/Z$/, `${String(ticks(id, ms)).padStart(4, '0')}Z`);
+    sevenDigitStamp(ms, ticks(id, ms), 'Z');
 type Timestamp = ReturnType<typeof timestampWith>;
 
 const eTag = (record: object) =>
