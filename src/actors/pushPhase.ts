@@ -161,8 +161,9 @@ async function pushOne(
     await must(store.markPushSent({ ...key, now: clock() }), clock);
     const created = await provider.create({ contact, reference: entry.contactId, signal });
     if (created.ok) {
-      const { externalId, version } = created.value;
-      return acknowledgeCreate(deps, ref, entry, { externalId, version, contact }, null);
+      // The base is the record as the CRM will list it: a field it does not show is not read back as cleared.
+      const { externalId, version, listed } = created.value;
+      return acknowledgeCreate(deps, ref, entry, { externalId, version, contact: listed ?? contact }, null);
     }
     if (created.error.kind === 'conflict' && created.error.location !== undefined) {
       // The CRM says it already holds this person (Alto's 409 + Location): link to that record.

@@ -127,12 +127,19 @@ export interface CrmProvider {
     signal?: AbortSignal;
   }): Promise<Result<ChangePage, ProviderError>>;
 
-  /** Create a contact; `reference` is our stable id, stored where the provider allows for later look-up. */
+  /**
+   * Create a contact; `reference` is our stable id, stored where the provider allows for later look-up.
+   * `listed`: the new record as the provider's listing will show it, where that is not `contact` — a field the
+   * create cannot send (agentOS: the address) or the listing does not show (Alto: one phone) reads back empty.
+   * The engine records it as the link's base, so the first read-back is not taken for an agency clearing them.
+   */
   create(params: {
     contact: CanonicalContact;
     reference: string;
     signal?: AbortSignal;
-  }): Promise<Result<{ externalId: string; version: string | null }, ProviderError>>;
+  }): Promise<
+    Result<{ externalId: string; version: string | null; listed?: CanonicalContact }, ProviderError>
+  >;
 
   /** Change the given fields; `version` is the concurrency token read with the record, if any. */
   update(params: {

@@ -22,16 +22,23 @@ export interface SyncHarness {
 
 export async function createSyncHarness(
   provider: ProviderName,
-  options: { simulator?: SimulatorOptions; runner?: Partial<RunnerDeps>; store?: StoreHandle } = {},
+  options: {
+    simulator?: SimulatorOptions;
+    runner?: Partial<RunnerDeps>;
+    store?: StoreHandle;
+    /** A tenant of `store` to add the connection to (another CRM of the same agency); default a new tenant. */
+    tenantId?: string;
+  } = {},
 ): Promise<SyncHarness> {
   const opened = options.store ? { ok: true as const, value: options.store } : await openMemoryStore();
   if (!opened.ok) throw new Error(opened.error.message);
   const store = opened.value;
   const sim = await startSimulator(provider, options.simulator);
-  const tenant = await store.createTenant({ name: `agency-${randomUUID()}`, syncIntervalSeconds: 900 });
-  if (!tenant.ok) throw new Error(tenant.error.message);
+  const tenantId =
+    options.tenantId ??
+    must(await store.createTenant({ name: `agency-${randomUUID()}`, syncIntervalSeconds: 900 })).id;
   const connection = await store.addConnection({
-    tenantId: tenant.value.id,
+    tenantId,
     provider,
     baseUrl: sim.baseUrl,
     credentials: credentialsSchema.parse(sim.credentials),
@@ -45,7 +52,7 @@ export async function createSyncHarness(
     newCycleId: randomUUID,
     ...options.runner,
   };
-  const ref = { tenantId: tenant.value.id, connectionId: connection.value.id };
+  const ref = { tenantId, connectionId: connection.value.id };
   return {
     store,
     sim,

@@ -124,7 +124,15 @@ describe('agentOS adapter', () => {
         contact: contact(existing.EmailAddress.toUpperCase()),
         reference: 'r1',
       });
-      expect(linked).toEqual({ ok: true, value: { externalId: existing.OID, version: null } });
+      // Listed as agentOS will show it: no address goes with a prospect.
+      expect(linked).toEqual({
+        ok: true,
+        value: {
+          externalId: existing.OID,
+          version: null,
+          listed: expect.objectContaining({ lastName: 'Prospect', address: null, marketingConsent: 'grant' }),
+        },
+      });
       expect((await control.stats()).creates).toBe(0);
       const fresh = await provider.create({ contact: contact('new.person@example.co.uk'), reference: 'r2' });
       const again = await provider.create({ contact: contact('new.person@example.co.uk'), reference: 'r2' });

@@ -12,7 +12,7 @@ import {
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
 import type { ProviderSpec } from '../spec.ts';
-import { toInboundRecord, toProspect } from './mapping.ts';
+import { listedProspect, toInboundRecord, toProspect } from './mapping.ts';
 import { type AgentosCredentials, agentosCreatedSchema, agentosPageSchema } from './schemas.ts';
 import { AGENTOS_BLOCK_WAITS, AGENTOS_TIERS, type AgentosTier, agentosSpec } from './spec.ts';
 
@@ -185,10 +185,11 @@ export function createAgentosProvider(params: AgentosProviderParams): CrmProvide
           field: 'marketingConsent',
         });
       }
+      const prospect = toProspect(contact, credentials.branchId);
       const response = await send({
         method: 'POST',
         path: `/v4/${AGENTOS_TIERS.write}/${shortName}/prospects/${encodeURIComponent(credentials.branchId)}`,
-        body: toProspect(contact, credentials.branchId),
+        body: prospect,
         signal,
       });
       if (!response.ok) return err(tierRefused(AGENTOS_TIERS.write, response.error));
@@ -201,7 +202,8 @@ export function createAgentosProvider(params: AgentosProviderParams): CrmProvide
         });
       }
       // 201 new, 200 linked to the existing contact with that e-mail: either way this is the record's id.
-      return ok({ externalId: id.data, version: null });
+      const listed = listedProspect(prospect, id.data);
+      return ok({ externalId: id.data, version: null, ...(listed ? { listed } : {}) });
     },
 
     async update() {

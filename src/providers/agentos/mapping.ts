@@ -67,6 +67,16 @@ function toAddress(address: AgentosApplicant['Address']): Address | null {
   return Object.values(result).every((v) => v === null) ? null : result;
 }
 
+/**
+ * The applicant a prospect becomes, as the listing will show it (ASSUMPTION: the prospect's fields, no address,
+ * as the simulator keeps them): what the engine records as the base of a record it created.
+ */
+export function listedProspect(prospect: AgentosProspect, oid: string): CanonicalContact | undefined {
+  const { BranchID, ...fields } = prospect;
+  const listed = toInboundRecord({ ...fields, OID: oid, BranchOID: BranchID }, '');
+  return listed.ok ? listed.value.contact : undefined;
+}
+
 /** A canonical contact → the prospect POST body [G4]. Absent values are sent as empty strings. */
 export function toProspect(contact: CanonicalContact, branchId: string): AgentosProspect {
   return {

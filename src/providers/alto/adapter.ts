@@ -17,6 +17,7 @@ import {
   contactOperations,
   fromListItem,
   fromSearchItem,
+  listedCreate,
   personOperations,
   toAltoCreate,
   touchesPerson,
@@ -224,7 +225,8 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
           status: response.value.status,
           message: 'Alto 201 without a Contact',
         });
-      return ok({ externalId: created.data.id, version: null });
+      const listed = listedCreate(body);
+      return ok({ externalId: created.data.id, version: null, ...(listed ? { listed } : {}) });
     },
 
     async update({ externalId, patch, signal }) {

@@ -99,6 +99,27 @@ export function fromSearchItem(
   return record.ok ? ok({ record: record.value, item: wire.data }) : record;
 }
 
+/**
+ * The contact a create makes, as the listing will show it: the first person's names and only its first phone and
+ * e-mail [A1] (a second phone sent with the create is kept by Alto but never listed).
+ */
+export function listedCreate(body: AltoCreateContact): CanonicalContact | undefined {
+  const person = body.people[0];
+  const listed = toRecord(body, {
+    id: 'created',
+    modified: '',
+    archived: false,
+    person: person && {
+      title: person.title,
+      forename: person.forename,
+      surname: person.surname,
+      phone: person.phoneNumbers?.[0]?.number,
+      email: person.emailAddresses?.[0]?.address,
+    },
+  });
+  return listed.ok ? listed.value.contact : undefined;
+}
+
 /** Contact-level JSON Patch operations for a patch (`/Active` only among our fields [A1]). */
 export function contactOperations(patch: ContactPatch): AltoPatchOperation[] {
   return patch.status === undefined
