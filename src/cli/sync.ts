@@ -3,7 +3,7 @@ import { err, ok, type Result } from '../core/result.ts';
 import { stateInWords } from '../machines/connectionContext.ts';
 import type { Connection, Tenant } from '../persistence/records.ts';
 import { type RunnerDeps, runConnection } from '../runner/connectionRunner.ts';
-import { syncRefusal } from '../runner/syncRefusal.ts';
+import { syncRefusal, syncRefusalUnderLease } from '../runner/syncRefusal.ts';
 import { type CliApp, must, requireConnection, requireProvider, requireTenant, withApp } from './app.ts';
 import { type ConnectionStatus, formatStatuses, readStatus } from './connectionStatus.ts';
 import { formatInstant, print, shellWord } from './output.ts';
@@ -104,7 +104,7 @@ type Mode = 'cycle' | 'retry';
  * Runs the connections concurrently (they are independent: one's slowness never delays another) and reads
  * back where each stands. A run that could not happen is reported on its row, not thrown.
  */
-async function runAll(
+export async function runAll(
   app: CliApp,
   tenant: Tenant,
   connections: readonly Connection[],
@@ -148,6 +148,8 @@ function runnerOf(
   progress: ((text: string) => void) | null,
 ): (connection: Connection) => Promise<Result<void, string>> {
   const refOf = (connection: Connection) => ({ tenantId: tenant.id, connectionId: connection.id });
+  const retryHow = (connection: Connection) =>
+    `crm-sync retry --tenant ${shellWord(tenant.name)} --provider ${connection.provider}`;
   const run: (connection: Connection) => Promise<Result<void, string>> =
     app.via === 'holder'
       ? (connection) => app.runConnection(refOf(connection), mode)
@@ -160,16 +162,18 @@ function runnerOf(
                   onTransition: progressLine(connection.provider, progress),
                   onPushProgress: pushBar(connection.provider, progress),
                 };
-          const outcome = await runConnection(runner, refOf(connection), mode);
+          const underLease =
+            mode === 'cycle' ? syncRefusalUnderLease(app.clock, retryHow(connection)) : undefined;
+          const outcome = await runConnection(runner, refOf(connection), mode, underLease);
           return outcome.ok ? ok(undefined) : err(outcome.error.message);
         };
   if (mode !== 'cycle') return run;
   return async (connection) => {
     // As the API's Sync now: a backoff not yet due or an error is left as it is, not re-saved and rescheduled.
-    // Checked here through a holder too, whose API's refusal would name its route, not the command to run.
+    // Checked here through a holder too, whose API's refusal would name its route, not the command to run; the
+    // run decides again under the lease (a scheduled run may settle the machine after this reading).
     const status = await readStatus(app.store, tenant, connection, app.clock());
-    const retry = `crm-sync retry --tenant ${shellWord(tenant.name)} --provider ${connection.provider}`;
-    const refusal = syncRefusal(status, app.clock(), retry);
+    const refusal = syncRefusal(status, app.clock(), retryHow(connection));
     return refusal === null ? run(connection) : err(refusal);
   };
 }

@@ -189,7 +189,7 @@ async function phaseStep(
   if (!connection.value.enabled) return { ...current, stopped: 'disabled' };
   const mode = planned.state === 'error' ? 'retryPhase' : 'phase';
   const run = await runConnection(deps, ref, mode, (machine) =>
-    samePosition(progressOf(machine.state, machine.context), planned),
+    samePosition(progressOf(machine.state, machine.context), planned) ? null : { kind: 'moved_on' },
   );
   if (run.ok) return progressOf(run.value.state, run.value.context);
   if (run.error.kind === 'lease_held' && finalAttempt) return { ...current, stopped: 'lease_held' };
@@ -279,6 +279,7 @@ export function stepError(error: RunError): Error {
       return new RetryAfterError(error.message, STORE_RETRY_MS);
     case 'snapshot':
     case 'provider':
+    case 'refused':
       return new NonRetriableError(error.message);
   }
 }

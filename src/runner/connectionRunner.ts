@@ -2,7 +2,7 @@ import { createActor, waitFor } from 'xstate';
 import type { FetchMode } from '../actors/context.ts';
 import { createConnectionActors, type PhaseGate } from '../actors/createConnectionActors.ts';
 import { err, ok, type Result } from '../core/result.ts';
-import type { ConnectionContext, ConnectionState } from '../machines/connectionContext.ts';
+import type { ConnectionCommand, ConnectionContext, ConnectionState } from '../machines/connectionContext.ts';
 import { connectionMachine } from '../machines/connectionMachine.ts';
 import { parsePersistedConnection, toPersisted } from '../machines/persistence.ts';
 import type { Phase } from '../machines/phases.ts';
@@ -60,6 +60,8 @@ export interface RunOutcome {
 
 export type RunError =
   | { kind: 'lease_held'; message: string }
+  /** The caller's `LeaseCheck` refused the machine as the run found it under the lease; nothing ran or was written. */
+  | { kind: 'refused'; message: string }
   /** The process is stopping (`RunnerDeps.stopping`); the machine stays where it was last persisted. */
   | { kind: 'stopping'; message: string }
   | { kind: 'store'; message: string }
@@ -76,11 +78,23 @@ export type RunError =
 export type RunMode = 'cycle' | 'retry' | 'credentials' | 'phase' | 'retryPhase';
 
 /**
- * Whether the machine, read once the run holds the lease, is still where the caller planned from. A phase step
- * plans from a reading taken before the lease; another worker may have run that phase (or finished the cycle)
- * and released the lease in between, and the step would then run the next phase, or from idle a new cycle.
+ * The caller's look at the machine as the run restores it under the lease, before anything is sent or saved:
+ * `null` runs it. Callers decide from a reading taken before the lease, and another run may have moved the
+ * machine on and released the lease in between: a phase step would then run the next phase (or from idle a new
+ * cycle), a Sync now a machine that settled in `error` or in a backoff not yet due.
  */
-export type StillAsPlanned = (machine: { state: ConnectionState; context: ConnectionContext }) => boolean;
+export type LeaseCheck = (leased: {
+  state: ConnectionState;
+  context: ConnectionContext;
+  /** As read under the lease. */
+  connection: Connection;
+}) => LeaseStop | null;
+
+export type LeaseStop =
+  /** Not where the caller planned from: the run reports where the machine stands (a phase step goes on from there). */
+  | { kind: 'moved_on' }
+  /** Not to be run as it stands: the run ends in `RunError` `refused` with this reason. */
+  | { kind: 'refused'; reason: string };
 
 const settledStates: ReadonlySet<ConnectionState> = new Set(['idle', 'backoff', 'error']);
 const DEFAULT_LEASE_TTL_MS = 60_000;
@@ -91,8 +105,6 @@ export async function leaseConnection(
   ref: ConnectionRef,
 ): Promise<Result<{ connection: Connection; lease: HeldLease }, RunError>> {
   const { store, clock, owner } = deps;
-  const connection = await store.getConnection(ref);
-  if (!connection.ok) return err({ kind: 'store', message: connection.error.message });
   const ttlMs = deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
   const lease = await store.acquireLease({ ...ref, owner, ttlMs, now: clock() });
   if (!lease.ok) {
@@ -100,6 +112,12 @@ export async function leaseConnection(
       kind: lease.error.kind === 'lease_held' ? 'lease_held' : 'store',
       message: lease.error.message,
     });
+  }
+  // Read under the lease: a run that held it just before may have moved the next run (and a first cycle the cursor).
+  const connection = await store.getConnection(ref);
+  if (!connection.ok) {
+    await store.releaseLease({ ...ref, owner });
+    return err({ kind: 'store', message: connection.error.message });
   }
   return ok({ connection: connection.value, lease: lease.value });
 }
@@ -113,9 +131,9 @@ export function runConnection(
   deps: RunnerDeps,
   ref: ConnectionRef,
   mode: RunMode = 'cycle',
-  stillAsPlanned?: StillAsPlanned,
+  check?: LeaseCheck,
 ): Promise<Result<RunOutcome, RunError>> {
-  const run = leaseAndDrive(deps, ref, mode, stillAsPlanned);
+  const run = leaseAndDrive(deps, ref, mode, check);
   const active = deps.activeRuns;
   if (active !== undefined) {
     active.add(run);
@@ -136,7 +154,7 @@ async function leaseAndDrive(
   deps: RunnerDeps,
   ref: ConnectionRef,
   mode: RunMode,
-  stillAsPlanned: StillAsPlanned | undefined,
+  check: LeaseCheck | undefined,
 ): Promise<Result<RunOutcome, RunError>> {
   const { store, owner } = deps;
   if (deps.stopping?.aborted) return err(stoppingError());
@@ -153,7 +171,7 @@ async function leaseAndDrive(
     if (lease.sessionLost?.aborted) lost.abort();
     const provider = await providerFor(deps, connection);
     if (!provider.ok) return provider;
-    return await drive(deps, connection, provider.value, mode, lost, stillAsPlanned);
+    return await drive(deps, connection, provider.value, mode, lost, check);
   } finally {
     lease.sessionLost?.removeEventListener('abort', onSessionLost);
     clearInterval(heartbeat);
@@ -167,7 +185,7 @@ async function drive(
   provider: CrmProvider,
   mode: RunMode,
   lease: AbortController,
-  stillAsPlanned: StillAsPlanned | undefined,
+  check: LeaseCheck | undefined,
 ): Promise<Result<RunOutcome, RunError>> {
   const { store, clock } = deps;
   const leaseLost = lease.signal;
@@ -230,15 +248,22 @@ async function drive(
       });
 
   const restoredAt = actor.getSnapshot();
-  if (stillAsPlanned && !stillAsPlanned({ state: restoredAt.value, context: restoredAt.context })) {
-    // Another run moved the machine on: report where it stands, run nothing, leave its schedule as that run set it.
-    return ok({
-      tenantId: connection.tenantId,
-      connectionId: connection.id,
-      provider: connection.provider,
-      state: restoredAt.value as ConnectionState,
-      context: restoredAt.context,
-    });
+  const standing: RunOutcome = {
+    tenantId: connection.tenantId,
+    connectionId: connection.id,
+    provider: connection.provider,
+    state: restoredAt.value,
+    context: restoredAt.context,
+  };
+  const stop = check?.({ state: restoredAt.value, context: restoredAt.context, connection });
+  if (stop?.kind === 'refused') return err({ kind: 'refused', message: stop.reason });
+  // Another run moved the machine on: report where it stands, run nothing, leave its schedule as that run set it.
+  if (stop?.kind === 'moved_on') return ok(standing);
+  const command = commandFor(restoredAt.value, mode, clock().toISOString(), deps.newCycleId);
+  // Settled where the command cannot move it (error in `cycle` mode, a backoff not yet due): nothing to run, and
+  // re-saving the snapshot and scheduling the next run from now would only push the schedule's own next look on.
+  if (settledStates.has(restoredAt.value) && (command === null || !restoredAt.can(command))) {
+    return ok(standing);
   }
 
   const writes = new PersistQueue();
@@ -283,17 +308,7 @@ async function drive(
   });
 
   actor.start();
-  const now = clock().toISOString();
-  const startState = actor.getSnapshot().value as ConnectionState;
-  if (startState === 'idle') {
-    actor.send({ type: 'sync.requested', now, cycleId: deps.newCycleId(), windowTo: now });
-  } else if (startState === 'backoff') {
-    actor.send({ type: 'sync.resume', now });
-  } else if (startState === 'error' && (mode === 'retry' || mode === 'retryPhase')) {
-    actor.send({ type: 'retry.requested' });
-  } else if (startState === 'error' && mode === 'credentials') {
-    actor.send({ type: 'credentials.updated' });
-  }
+  if (command !== null) actor.send(command);
   const entered = actor.getSnapshot().value as ConnectionState;
   if (firstPhase === null && !settledStates.has(entered)) firstPhase = entered as Phase;
 
@@ -352,6 +367,20 @@ async function drive(
   const scheduled = await store.setNextRun({ ...ref, nextRunAt: next });
   if (!scheduled.ok) return err({ kind: 'store', message: scheduled.error.message });
   return ok(outcome);
+}
+
+/** What the mode sends the machine in `state` to move it on; `null` when nothing is sent (a phase resumes as restored). */
+function commandFor(
+  state: ConnectionState,
+  mode: RunMode,
+  now: string,
+  newCycleId: () => string,
+): ConnectionCommand | null {
+  if (state === 'idle') return { type: 'sync.requested', now, cycleId: newCycleId(), windowTo: now };
+  if (state === 'backoff') return { type: 'sync.resume', now };
+  if (state === 'error' && (mode === 'retry' || mode === 'retryPhase')) return { type: 'retry.requested' };
+  if (state === 'error' && mode === 'credentials') return { type: 'credentials.updated' };
+  return null;
 }
 
 /** Idle and error wait one interval; backoff comes back when it may resume; a cycle in progress at once. */

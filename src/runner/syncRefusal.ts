@@ -1,4 +1,5 @@
 import type { ConnectionState, ErrorReason } from '../machines/connectionContext.ts';
+import type { LeaseCheck } from './connectionRunner.ts';
 
 /** What `syncRefusal` reads of a connection: its machine's state and why it waits. */
 export interface WaitingMachine {
@@ -39,4 +40,23 @@ export function syncRefusal(machine: WaitingMachine, now: Date, retryHow: string
     return `connection is in backoff until ${machine.resumeAt}${after}; it resumes by itself then, and a sync from then on resumes it at once`;
   }
   return null;
+}
+
+/**
+ * `syncRefusal` as the run's `LeaseCheck`, on the machine as restored under the lease: the decision that counts. A
+ * caller's own check before the run answers without taking the lease, but a scheduled run may settle the machine
+ * in error or a backoff between that reading and the lease.
+ */
+export function syncRefusalUnderLease(clock: () => Date, retryHow: string): LeaseCheck {
+  return ({ state, context, connection }) => {
+    const machine = {
+      state,
+      errorReason: context.errorReason,
+      nextRunAt: connection.nextRunAt.toISOString(),
+      resumeAt: context.resumeAt,
+      lastError: context.lastError,
+    };
+    const reason = syncRefusal(machine, clock(), retryHow);
+    return reason === null ? null : { kind: 'refused', reason };
+  };
 }

@@ -8,6 +8,7 @@ import { openPgliteStore } from '../../src/persistence/pglite.ts';
 import { createSecretBox } from '../../src/persistence/secrets.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { withSpec } from '../../src/providers/spec.ts';
+import { beforeNextLease, runElsewhere } from '../support/leaseInterleaving.ts';
 import { must } from '../support/syncHarness.ts';
 import { createApiFixture, useSharedStore } from './apiFixture.ts';
 
@@ -15,14 +16,20 @@ const store = useSharedStore();
 
 /**
  * A connection whose CRM answers every request 500, on a clock the test moves past each `resumeAt`. One request
- * per phase attempt (no client-side retries), so each sync spends exactly one attempt.
+ * per phase attempt (no client-side retries), so each sync spends exactly one attempt. `between` fits another
+ * owner's run in after the route has read the connection and before its run takes the lease.
  */
 async function failingConnection() {
   const spec = withSpec(getProvider('reapit')?.spec ?? expect.unreachable(), { retry: { maxAttempts: 1 } });
   const clock = { offsetMs: 0 };
+  const interleaved = beforeNextLease(store());
   const f = await createApiFixture({
     store: store(),
-    runner: { clock: () => new Date(Date.now() + clock.offsetMs), providerOptions: () => ({ spec }) },
+    runner: {
+      store: interleaved.store,
+      clock: () => new Date(Date.now() + clock.offsetMs),
+      providerOptions: () => ({ spec }),
+    },
   });
   await f.h.sim.control.faults({ errorRate: 1 });
   const path = `${f.base}/connections/${f.h.connectionId}`;
@@ -30,7 +37,11 @@ async function failingConnection() {
   const passInstant = (instant: string) => {
     clock.offsetMs = Date.parse(instant) - Date.now() + 1;
   };
-  return { f, path, passInstant };
+  /** Moves the clock on, so that anything written later carries a later stamp. */
+  const advance = (ms: number) => {
+    clock.offsetMs += ms;
+  };
+  return { f, path, passInstant, advance, between: interleaved.between };
 }
 
 describe('"sync now" in backoff and in error', () => {
@@ -94,6 +105,64 @@ describe('"sync now" in backoff and in error', () => {
       await f.h.sim.control.faults({});
       const retried = await f.call('POST', `${path}/retry`);
       expect(retried.json.connection).toMatchObject({ state: 'idle', attempt: 0, errorReason: null });
+    } finally {
+      await f.close();
+    }
+  });
+});
+
+describe('"sync now" decided under the lease', () => {
+  it('refuses a connection a scheduled run stopped in error after the route read it: 409, snapshot and next run as that run left them', async () => {
+    const { f, path, passInstant, advance, between } = await failingConnection();
+    try {
+      for (let failure = 1; failure <= 4; failure += 1) {
+        const { json } = await f.call('POST', `${path}/sync`);
+        expect(json.connection).toMatchObject({ state: 'backoff', attempt: failure });
+        passInstant(json.connection.resumeAt);
+      }
+      // The last backoff is due, so the route's own check lets the sync through; before its run takes the lease,
+      // the scheduled run resumes the phase, fails a fifth time and stops in error.
+      let stopped: Record<string, unknown> | null = null;
+      between(async () => {
+        expect(must(await runElsewhere(f.h, 'phase'))).toMatchObject({ state: 'error' });
+        stopped = (await f.call('GET', path)).json.connection;
+        advance(1_000);
+      });
+
+      const sync = await f.call('POST', `${path}/sync`);
+      expect(stopped).toMatchObject({ state: 'error', errorReason: 'attempts_exhausted', running: false });
+      const { nextRunAt } = stopped ?? expect.unreachable();
+      expect(sync.status).toBe(409);
+      expect(sync.json).toEqual({
+        error: `connection is in error (attempts_exhausted): a sync does not lead it out; retry does (POST …/retry) now, and the schedule does at ${nextRunAt}`,
+      });
+      // Not re-saved (stateUpdatedAt) and the schedule's retry not pushed an interval on (nextRunAt).
+      expect((await f.call('GET', path)).json.connection).toEqual(stopped);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('refuses a connection a scheduled run parked in a backoff not yet due after the route read it idle', async () => {
+    const { f, path, advance, between } = await failingConnection();
+    try {
+      let parked: Record<string, unknown> | null = null;
+      between(async () => {
+        expect(must(await runElsewhere(f.h, 'phase'))).toMatchObject({
+          state: 'backoff',
+          context: { attempt: 1 },
+        });
+        parked = (await f.call('GET', path)).json.connection;
+        advance(1_000);
+      });
+
+      const sync = await f.call('POST', `${path}/sync`);
+      const { resumeAt } = parked ?? expect.unreachable();
+      expect(sync.status).toBe(409);
+      expect(sync.json).toEqual({
+        error: `connection is in backoff until ${resumeAt} after a transient failure in fetching; it resumes by itself then, and a sync from then on resumes it at once`,
+      });
+      expect((await f.call('GET', path)).json.connection).toEqual(parked);
     } finally {
       await f.close();
     }

@@ -5,7 +5,7 @@ import { ok } from '../../core/result.ts';
 import { stateInWords } from '../../machines/connectionContext.ts';
 import { type RunError, type RunMode, runConnection } from '../../runner/connectionRunner.ts';
 import { pullInNextRun } from '../../runner/nextRun.ts';
-import { syncRefusal } from '../../runner/syncRefusal.ts';
+import { syncRefusal, syncRefusalUnderLease } from '../../runner/syncRefusal.ts';
 import type { AdminApiDeps } from '../adminApi.ts';
 import { listConnectionViews, loadConnectionView } from '../connectionView.ts';
 import {
@@ -33,6 +33,7 @@ export const updateConnectionBodySchema = z
 
 const runStatus: Record<RunError['kind'], 409 | 502 | 503> = {
   lease_held: 409,
+  refused: 409,
   stopping: 503,
   snapshot: 409,
   provider: 502,
@@ -65,13 +66,20 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
         `connection is ${before.value.state === null ? 'unreadable' : stateInWords(before.value.state)}, not in error: nothing to retry`,
       );
     }
-    const refusal = mode === 'cycle' ? syncRefusal(before.value, now(), 'POST …/retry') : null;
+    const retryHow = 'POST …/retry';
+    // Answered here without taking the lease; the run decides again on the machine as it finds it under the lease.
+    const refusal = mode === 'cycle' ? syncRefusal(before.value, now(), retryHow) : null;
     if (refusal !== null) return fail(c, 409, refusal);
     // The run reports every store failure as one kind, answered 503 (try again later). Credentials this server
     // cannot decrypt (another CRM_SYNC_SECRET_KEY) stay so however long one waits: decrypt_failed's 500 (http.ts).
     const credentials = await store.getConnectionCredentials(ref);
     if (!credentials.ok) return storeFailure(c, credentials.error);
-    const outcome = await runConnection(runner, ref, mode);
+    const outcome = await runConnection(
+      runner,
+      ref,
+      mode,
+      mode === 'cycle' ? syncRefusalUnderLease(now, retryHow) : undefined,
+    );
     if (!outcome.ok) return fail(c, runStatus[outcome.error.kind], outcome.error.message);
     const after = await loadConnectionView(store, ref, now());
     if (!after.ok) return storeFailure(c, after.error);
