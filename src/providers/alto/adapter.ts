@@ -18,6 +18,7 @@ import {
   fromListItem,
   fromSearchItem,
   listedCreate,
+  overLongName,
   personOperations,
   toAltoCreate,
   touchesPerson,
@@ -198,6 +199,8 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
           field: 'lastName',
         });
       }
+      const tooLong = overLongName(contact);
+      if (tooLong !== null) return err({ kind: 'validation', status: null, ...tooLong });
       // Our reference is not written: Alto has no app-data field, and `notes` are read by agency staff.
       // A create whose acknowledgement was lost is found again by Alto's own duplicate check (409 below).
       const body = toAltoCreate({
@@ -232,6 +235,8 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
     async update({ externalId, patch, signal }) {
       // No ETag/If-Match on Alto [A1]: `version` is ignored; fields outside writableFields are skipped.
       const id = encodeURIComponent(externalId);
+      const tooLong = overLongName(patch);
+      if (tooLong !== null) return err({ kind: 'validation', status: null, ...tooLong });
       if (touchesPerson(patch)) {
         const current = await getContact(externalId, signal);
         if (!current.ok) return current;

@@ -11,6 +11,7 @@ import {
   altoContactListItemSchema,
   altoSearchItemSchema,
 } from './schemas.ts';
+import { ALTO_ADDRESS_LIMITS, ALTO_PERSON_LIMITS } from './spec.ts';
 
 /** The person fields we read, whichever Alto response they came from. */
 interface PersonView {
@@ -162,6 +163,50 @@ export function personOperations(
   return ops;
 }
 
+/**
+ * The address as Alto's create takes it, or nothing when a part is longer than Alto takes (`ALTO_ADDRESS_LIMITS`):
+ * one over-long line would refuse the whole create, and sync never reads Alto's address back (it is not on the
+ * delta feed). Left out whole rather than cut: a shortened or partial address would look right and be wrong.
+ */
+function altoAddress(a: NonNullable<CanonicalContact['address']>): AltoCreateContact['address'] {
+  const address = {
+    ...(a.line1 ? { street: a.line1 } : {}),
+    ...(a.line2 ? { locality: a.line2 } : {}),
+    ...(a.line3 ? { town: a.line3 } : {}),
+    ...(a.line4 ? { county: a.line4 } : {}),
+    ...(a.postcode ? { postcode: a.postcode } : {}),
+    ...(a.countryCode ? { countryCode: a.countryCode } : {}),
+  };
+  const fits = Object.entries(address).every(
+    ([part, value]) => value.length <= ALTO_ADDRESS_LIMITS[part as keyof typeof ALTO_ADDRESS_LIMITS],
+  );
+  return fits ? address : undefined;
+}
+
+/**
+ * The first name (title, forename, surname) of a contact or a patch longer than Alto's `Person` takes, as the
+ * refusal to give instead of sending it; `null` when every one fits. Cutting a name to fit would write a wrong one.
+ */
+export function overLongName(names: Pick<ContactPatch, 'title' | 'firstName' | 'lastName'>): {
+  field: 'title' | 'firstName' | 'lastName';
+  message: string;
+} | null {
+  const checks = [
+    ['title', 'title', ALTO_PERSON_LIMITS.title],
+    ['firstName', 'forename', ALTO_PERSON_LIMITS.forename],
+    ['lastName', 'surname', ALTO_PERSON_LIMITS.surname],
+  ] as const;
+  for (const [field, altoField, limit] of checks) {
+    const value = names[field];
+    if (typeof value === 'string' && value.length > limit)
+      return {
+        field,
+        message: `Alto takes a ${altoField} of at most ${limit} characters; this one has ${value.length}`,
+      };
+  }
+  return null;
+}
+
 /** Alto's phone pattern `^[\+]?[0-9\s]{10,20}$` [A1]: keep digits, spaces and a leading plus. */
 function altoPhone(value: string | null): string | null {
   if (value === null) return null;
@@ -188,23 +233,12 @@ export function toAltoCreate(params: {
       ['Work', altoPhone(c.workPhone)],
     ] as const
   ).flatMap(([type, number]) => (number ? [{ type, number }] : []));
-  const a = c.address;
+  const address = c.address === null ? undefined : altoAddress(c.address);
   return {
     branchId: params.branchId,
     ...(params.negotiatorId ? { negotiatorId: params.negotiatorId } : {}),
     category: 'Client',
-    ...(a
-      ? {
-          address: {
-            ...(a.line1 ? { street: a.line1 } : {}),
-            ...(a.line2 ? { locality: a.line2 } : {}),
-            ...(a.line3 ? { town: a.line3 } : {}),
-            ...(a.line4 ? { county: a.line4 } : {}),
-            ...(a.postcode ? { postcode: a.postcode } : {}),
-            ...(a.countryCode ? { countryCode: a.countryCode } : {}),
-          },
-        }
-      : {}),
+    ...(address ? { address } : {}),
     people: [
       {
         ...(c.title ? { title: c.title } : {}),

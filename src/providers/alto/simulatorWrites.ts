@@ -13,10 +13,25 @@ import {
   preferencesFor,
   type Timestamp,
 } from './simulatorRecords.ts';
+import { ALTO_ADDRESS_LIMITS, ALTO_PERSON_LIMITS } from './spec.ts';
 
 const PHONE_PATTERN = /^[+]?[0-9\s]{10,20}$/;
+/** `maxLength` of the create's person and address fields [A1]; ASSUMPTION: a person's PATCH keeps the same. */
+const LIMITS: Record<string, Record<string, number>> = {
+  person: ALTO_PERSON_LIMITS,
+  address: ALTO_ADDRESS_LIMITS,
+};
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
 const str = (v: unknown) => (typeof v === 'string' ? v : null);
+
+/** A message for each of `fields` longer than the request's `maxLength` allows. */
+function tooLong(kind: 'person' | 'address', fields: Record<string, unknown>): string[] {
+  const limits = LIMITS[kind] ?? {};
+  return Object.entries(limits).flatMap(([field, max]) => {
+    const value = str(fields[field]);
+    return value !== null && value.length > max ? [`${kind}.${field} must be at most ${max} characters`] : [];
+  });
+}
 
 export function create(
   db: SimDb<AltoRecord>,
@@ -30,11 +45,13 @@ export function create(
   if (!str(body.branchId)) errors.push('branchId is required');
   const people = Array.isArray(body.people) ? body.people : [];
   if (people.length < 1 || people.length > 2) errors.push('people must hold 1 or 2 people');
+  if (isObject(body.address)) errors.push(...tooLong('address', body.address));
   for (const p of people) {
     if (!isObject(p) || !str(p.surname)) {
       errors.push('people[].surname is required');
       continue;
     }
+    errors.push(...tooLong('person', p));
     const phones = Array.isArray(p.phoneNumbers) ? p.phoneNumbers : [];
     const emails = Array.isArray(p.emailAddresses) ? p.emailAddresses : [];
     if (phones.length > 4) errors.push('at most 4 phone numbers per person');
@@ -180,6 +197,8 @@ export function patchPerson(
   if (!Array.isArray(ops)) return ops;
   const person: AltoPerson = { ...target };
   for (const o of ops) {
+    const [tooLongName] = tooLong('person', { [o.path.slice(1)]: o.value });
+    if (tooLongName !== undefined) return failure(400, 'InvalidPatch', tooLongName);
     if (o.path === '/title' || o.path === '/forename') {
       if (o.value !== null && typeof o.value !== 'string')
         return failure(400, 'InvalidPatch', `${o.path} must be text`);

@@ -48,3 +48,18 @@ export const altoSpec = defineSpec({
  * completeness").
  */
 export const ALTO_LISTING_GRAIN_MS = 1;
+
+/** Longest text Alto's `Person` request takes per field [A1] (`Requests.Person`: `maxLength`). */
+export const ALTO_PERSON_LIMITS = { title: 20, forename: 50, surname: 50 } as const;
+
+/** Longest text Alto's `Address` request takes per field [A1] (`Requests.Address`: `maxLength`). */
+export const ALTO_ADDRESS_LIMITS = {
+  subDwelling: 50,
+  nameNumber: 50,
+  street: 50,
+  locality: 50,
+  town: 50,
+  county: 50,
+  postcode: 20,
+  countryCode: 2,
+} as const;
