@@ -65,7 +65,8 @@ describe('a phase looping over store batches on PGlite', () => {
       await h.close();
       await real.close();
     }
-  });
+    // A first sync of a few thousand contacts: about 15 s alone, over 60 s beside other CPU-bound work.
+  }, 180_000);
 });
 
 function expectEachLater(turnsAt: number[]) {

@@ -12,6 +12,8 @@ const leaseRowSchema = z.object({
 });
 
 const lockKey = (connectionId: string) => `crm-sync:lease:${connectionId}`;
+/** Claims of one `acquireLease`: another after losing the race to a release, not a loop under contention. */
+const CLAIM_ATTEMPTS = 2;
 
 export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
   const { client } = ctx;
@@ -54,58 +56,73 @@ export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
     return parseOne(leaseRowSchema, rows, `connection ${request.connectionId}`);
   };
 
+  /** One compare-and-set attempt at the lease; `free_again` when it lost the race to a release and may try again. */
+  const acquireOnce = async (
+    request: z.output<typeof leaseRequestSchema>,
+    mayRetry: boolean,
+  ): Promise<Awaited<ReturnType<LeaseStore['acquireLease']>> | 'free_again'> => {
+    const seen = await readLease(request);
+    if (!seen.ok) return seen;
+    const { owner, expiresAt, sessionLocked } = seen.value;
+    const key = lockKey(request.connectionId);
+    // A live lease is held even by the owner asking again: an owner is a process, and two runs of one
+    // connection in one process (Sync now beside the scheduler) must not run the same cycle side by side.
+    const free = owner === null || expiresAt === null || expiresAt <= request.now;
+
+    // Postgres advisory locks are re-entrant per session: when this process already holds the
+    // connection's lock (for any local owner) it is ours to carry, not to take again; unless its session
+    // ended since, and the lock with it.
+    const lockedHere =
+      locks !== null && ctx.heldLeases.has(request.connectionId) && locks.lost(key)?.aborted === false;
+    let locked = lockedHere;
+    if (!free) {
+      // A live lease may still be taken when its holder is provably gone: a holder in another
+      // process whose session lock went with its connection, or a dead pid on this host.
+      const sessionGone = locks !== null && sessionLocked && !lockedHere && (await locks.tryLock(key));
+      if (sessionGone) locked = true;
+      else if (!ctx.isOwnerGone(owner)) {
+        return err({
+          kind: 'lease_held',
+          message: `connection ${request.connectionId} is leased by ${owner} until ${expiresAt.toISOString()}`,
+          owner,
+          expiresAt,
+        });
+      }
+    }
+    if (locks !== null && !locked) locked = await locks.tryLock(key);
+    const rows = await claim(request, seen.value, locked);
+    if (rows.length === 0) {
+      if (locked && !lockedHere) await locks?.unlock(key);
+      const now = await readLease(request);
+      if (!now.ok) return now;
+      const freed =
+        now.value.owner === null || now.value.expiresAt === null || now.value.expiresAt <= request.now;
+      if (freed && mayRetry) return 'free_again';
+      return err({
+        kind: 'lease_held',
+        message: `connection ${request.connectionId} was leased by ${now.value.owner ?? 'another worker'} meanwhile`,
+        owner: now.value.owner ?? '',
+        expiresAt: now.value.expiresAt ?? request.now,
+      });
+    }
+    ctx.heldLeases.set(request.connectionId, request.owner);
+    const lease = parseOne(leaseSchema, rows, 'lease');
+    const sessionLost = locked ? locks?.lost(key) : null;
+    if (!lease.ok || sessionLost == null) return lease;
+    return ok({ ...lease.value, sessionLost });
+  };
+
   return {
     acquireLease: (input) =>
       guarded(async () => {
         const parsed = parseInput(leaseRequestSchema, input);
         if (!parsed.ok) return parsed;
-        const request = parsed.value;
-        const seen = await readLease(request);
-        if (!seen.ok) return seen;
-        const { owner, expiresAt, sessionLocked } = seen.value;
-        const key = lockKey(request.connectionId);
-        // A live lease is held even by the owner asking again: an owner is a process, and two runs of one
-        // connection in one process (Sync now beside the scheduler) must not run the same cycle side by side.
-        const free = owner === null || expiresAt === null || expiresAt <= request.now;
-
-        // Postgres advisory locks are re-entrant per session: when this process already holds the
-        // connection's lock (for any local owner) it is ours to carry, not to take again; unless its session
-        // ended since, and the lock with it.
-        const lockedHere =
-          locks !== null && ctx.heldLeases.has(request.connectionId) && locks.lost(key)?.aborted === false;
-        let locked = lockedHere;
-        if (!free) {
-          // A live lease may still be taken when its holder is provably gone: a holder in another
-          // process whose session lock went with its connection, or a dead pid on this host.
-          const sessionGone = locks !== null && sessionLocked && !lockedHere && (await locks.tryLock(key));
-          if (sessionGone) locked = true;
-          else if (!ctx.isOwnerGone(owner)) {
-            return err({
-              kind: 'lease_held',
-              message: `connection ${request.connectionId} is leased by ${owner} until ${expiresAt.toISOString()}`,
-              owner,
-              expiresAt,
-            });
-          }
+        // A claim beaten only by the holder releasing (or a lease running out) between our read and our write
+        // finds the lease free: taken then, not reported held by "another worker" that is nobody.
+        for (let attempt = 1; ; attempt++) {
+          const acquired = await acquireOnce(parsed.value, attempt < CLAIM_ATTEMPTS);
+          if (acquired !== 'free_again') return acquired;
         }
-        if (locks !== null && !locked) locked = await locks.tryLock(key);
-        const rows = await claim(request, seen.value, locked);
-        if (rows.length === 0) {
-          if (locked && !lockedHere) await locks?.unlock(key);
-          const now = await readLease(request);
-          if (!now.ok) return now;
-          return err({
-            kind: 'lease_held',
-            message: `connection ${request.connectionId} was leased by ${now.value.owner ?? 'another worker'} meanwhile`,
-            owner: now.value.owner ?? '',
-            expiresAt: now.value.expiresAt ?? request.now,
-          });
-        }
-        ctx.heldLeases.set(request.connectionId, request.owner);
-        const lease = parseOne(leaseSchema, rows, 'lease');
-        const sessionLost = locked ? locks?.lost(key) : null;
-        if (!lease.ok || sessionLost == null) return lease;
-        return ok({ ...lease.value, sessionLost });
       }),
 
     heartbeatLease: (input) =>
