@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { hashPushedFields } from '../core/merge.ts';
 import { providerLabels } from '../core/providerName.ts';
-import { ok, type Result } from '../core/result.ts';
 import {
   type CanonicalContact,
   type ContactPatch,
@@ -9,13 +7,14 @@ import {
   contactPatchSchema,
 } from '../core/schemas.ts';
 import type { PhaseFailure, PushPhaseInput, PushPhaseOutput } from '../machines/phases.ts';
-import { HELD_WRITES_NOTE_KEY, REFUSED_WRITE_NOTE_PREFIX } from '../persistence/cycleWork.ts';
+import { HELD_WRITES_NOTE_KEY } from '../persistence/cycleWork.ts';
 import type { PushEntry } from '../persistence/records.ts';
-import type { StoreData, StoreError } from '../persistence/store.ts';
 import type { CrmProvider, ProviderError } from '../providers/provider.ts';
+import { answeredPerson, otherPersonMessage } from './answeredRecord.ts';
 import type { PhaseCall, PhaseDeps } from './context.ts';
 import { failureNote, providerFailure } from './failures.ts';
 import { findLostCreate } from './findLostCreate.ts';
+import { acknowledge, deferWithNote } from './pushLedger.ts';
 import type { CycleRef } from './reconcilePhase.ts';
 import { must } from './storeCall.ts';
 
@@ -152,8 +151,9 @@ async function pushOne(
         return 'sent';
       }
       if (lost.value.kind === 'found') {
+        // Found as the same person: linked like a record the create made.
         const { externalId, version } = lost.value;
-        return acknowledgeCreate(deps, ref, entry, { externalId, version, contact }, null);
+        return acknowledgeCreate(deps, ref, entry, { externalId, version, contact }, MADE, signal);
       }
       // Not found, but the CRM may not show a create this recent yet: sent again now, it could make a second record.
       if (mayStillBeApplying(entry, provider.capabilities.createSettleMs, clock())) return 'settling';
@@ -162,19 +162,22 @@ async function pushOne(
     const created = await provider.create({ contact, reference: entry.contactId, signal });
     if (created.ok) {
       // The base is the record as the CRM will list it: a field it does not show is not read back as cleared.
-      const { externalId, version, listed } = created.value;
-      return acknowledgeCreate(deps, ref, entry, { externalId, version, contact: listed ?? contact }, null);
-    }
-    if (created.error.kind === 'conflict' && created.error.location !== undefined) {
-      // The CRM says it already holds this person (Alto's 409 + Location): link to that record.
-      const externalId = created.error.location.split('/').filter(Boolean).at(-1) ?? created.error.location;
+      const { externalId, version, listed, existing } = created.value;
+      const answer = existing === true ? { held: contact, status: null } : MADE;
       return acknowledgeCreate(
         deps,
         ref,
         entry,
-        { externalId, version: null, contact },
-        created.error.status,
+        { externalId, version, contact: listed ?? contact },
+        answer,
+        signal,
       );
+    }
+    if (created.error.kind === 'conflict' && created.error.location !== undefined) {
+      // The CRM says it already holds this person (Alto's 409 + Location): that record, if it is this person.
+      const externalId = created.error.location.split('/').filter(Boolean).at(-1) ?? created.error.location;
+      const answer = { held: contact, status: created.error.status };
+      return acknowledgeCreate(deps, ref, entry, { externalId, version: null, contact }, answer, signal);
     }
     return refuse(deps, ref, entry, created.error);
   }
@@ -201,34 +204,58 @@ async function pushOne(
 const staleKinds = new Set<ProviderError['kind']>(['precondition_failed', 'conflict']);
 
 /**
- * Links a create's contact to the record the CRM answered with — unless that record is another contact's. A CRM
- * that answers a create with a record it already holds (agentOS by e-mail, Alto's 409 on surname and e-mail) can
- * name a different person's record: a couple sharing one address. Linked, this contact took over the other's link
- * (the other was no longer synced) and the other person's CRM edits were copied into this one. Refused until the
- * contact changes instead, with a note naming both; `status` is the CRM's answer when it refused the create.
+ * How the CRM answered a create: with a record it made for it (or a lost create found as this person), or with one
+ * it already `held` — the contact sent is scored against it; `status` when the CRM refused the create (Alto's 409).
+ */
+type CreateAnswer = { held: null; status: null } | { held: CanonicalContact; status: number | null };
+const MADE: CreateAnswer = { held: null, status: null };
+
+/**
+ * Links a create's contact to the record the CRM answered with — unless that record is another contact's, or,
+ * held by the CRM before, another person. A CRM that answers a create with a record it already holds (agentOS by
+ * e-mail, Alto's 409 on surname and e-mail) can name a different person's record: a couple sharing one address.
+ * Linked to the other contact's record, this contact took over its link (the other was no longer synced) and its
+ * CRM edits were copied into this one; linked to a record no contact holds yet (the agency keyed in the partner
+ * after our last fetch), the next fetch read the partner's values as agency edits and this contact became the
+ * partner, who never got a contact of their own. Refused until the contact changes instead, with a note.
  */
 async function acknowledgeCreate(
   deps: PhaseDeps,
   ref: CycleRef,
   entry: PushEntry,
   ack: { externalId: string; version: string | null; contact: CanonicalContact },
-  status: number | null,
-): Promise<'sent' | 'deferred'> {
+  answer: CreateAnswer,
+  signal: AbortSignal,
+): Promise<'sent' | 'deferred' | WriteForbidden | PhaseFailure> {
   const { store, provider, clock } = deps;
   const [holder] = await must(store.getLinksByExternalIds({ ...ref, externalIds: [ack.externalId] }), clock);
-  if (holder === undefined || holder.contactId === entry.contactId) {
-    await acknowledge(deps, ref, entry, ack);
-    return 'sent';
-  }
   const crm = providerLabels[provider.name];
-  await deferWithNote(deps, ref, entry, {
-    status,
-    message:
-      `create of contact ${entry.contactId} refused; sent again when the contact changes: ${crm} answered with ` +
-      `record ${ack.externalId}, which is contact ${holder.contactId}'s: ${crm} holds them as one person; not linked`,
-    retry: false,
-  });
-  return 'deferred';
+  if (holder !== undefined && holder.contactId !== entry.contactId) {
+    await deferWithNote(deps, ref, entry, {
+      status: answer.status,
+      message:
+        `create of contact ${entry.contactId} refused; sent again when the contact changes: ${crm} answered with ` +
+        `record ${ack.externalId}, which is contact ${holder.contactId}'s: ${crm} holds them as one person; not linked`,
+      retry: false,
+    });
+    return 'deferred';
+  }
+  if (holder === undefined && answer.held !== null) {
+    const sent = { contactId: entry.contactId, contact: answer.held };
+    const person = await answeredPerson(deps, ack.externalId, sent, signal);
+    if (!person.ok) return refuse(deps, ref, entry, person.error);
+    if (person.value.kind === 'other') {
+      const { why } = person.value;
+      await deferWithNote(deps, ref, entry, {
+        status: answer.status,
+        message: otherPersonMessage(provider.name, entry.contactId, ack.externalId, why),
+        retry: false,
+      });
+      return 'deferred';
+    }
+  }
+  await acknowledge(deps, ref, entry, ack);
+  return 'sent';
 }
 
 /** Whether a create sent before may be one the CRM has applied but does not show yet (`createSettleMs`). */
@@ -289,121 +316,4 @@ async function refuse(
     maybeApplied,
   );
   return 'deferred';
-}
-
-/** Marks a write deferred and notes why, in one transaction (with `maybeApplied`'s echo state, see `refuse`). */
-async function deferWithNote(
-  deps: PhaseDeps,
-  ref: CycleRef,
-  entry: PushEntry,
-  body: { status: number | null; message: string; retry: boolean },
-  maybeApplied: ContactPatch | null = null,
-): Promise<void> {
-  const { store, clock } = deps;
-  await must(
-    store.transaction(async (tx) => {
-      if (maybeApplied !== null && entry.externalId !== null) {
-        const echoed = await rememberEcho(tx, ref, entry.externalId, maybeApplied, clock());
-        if (!echoed.ok) return echoed;
-      }
-      const marked = await tx.markPushDeferred({
-        tenantId: ref.tenantId,
-        connectionId: ref.connectionId,
-        idempotencyKey: entry.idempotencyKey,
-        now: clock(),
-      });
-      if (!marked.ok) return marked;
-      return tx.addCycleNotes({
-        ...ref,
-        notes: [{ kind: 'error', key: `${REFUSED_WRITE_NOTE_PREFIX}${entry.idempotencyKey}`, body }],
-      });
-    }),
-    clock,
-  );
-}
-
-async function rememberEcho(
-  tx: StoreData,
-  ref: CycleRef,
-  externalId: string,
-  patch: ContactPatch,
-  now: Date,
-): Promise<Result<void, StoreError>> {
-  const links = await tx.getLinksByExternalIds({ ...ref, externalIds: [externalId] });
-  if (!links.ok) return links;
-  const link = links.value[0];
-  if (link === undefined) return ok(undefined);
-  const { connectionId: _, updatedAt: __, ...input } = link;
-  const pushedHashes = { ...link.pushedHashes, ...hashPushedFields(patch) };
-  return tx.upsertLinks({ ...ref, links: [{ ...input, pushedHashes }], now });
-}
-
-/**
- * Records an acknowledged write, its link and its note in one transaction: for a create, the new link with
- * the sent contact as base; for an update, the pushed fields become the base and their hashes the echo state;
- * for a lost create whose contact reconcile has linked since, the link as it is.
- */
-async function acknowledge(
-  deps: PhaseDeps,
-  ref: CycleRef,
-  entry: PushEntry,
-  ack: { externalId: string; version: string | null } & (
-    | { contact: CanonicalContact }
-    | { patch: ContactPatch }
-    | { linked: true }
-  ),
-): Promise<void> {
-  const { store, clock } = deps;
-  const now = clock();
-  await must(
-    store.transaction(async (tx) => {
-      const links = await tx.getLinksByExternalIds({ ...ref, externalIds: [ack.externalId] });
-      if (!links.ok) return links;
-      const previous = links.value[0];
-      const link =
-        'contact' in ack
-          ? {
-              externalId: ack.externalId,
-              contactId: entry.contactId,
-              base: ack.contact,
-              pushedHashes: hashPushedFields(ack.contact),
-              remoteVersion: ack.version,
-              remoteHash: previous?.remoteHash ?? null,
-            }
-          : 'linked' in ack || previous === undefined
-            ? null
-            : {
-                externalId: previous.externalId,
-                contactId: previous.contactId,
-                base: { ...previous.base, ...ack.patch },
-                pushedHashes: { ...previous.pushedHashes, ...hashPushedFields(ack.patch) },
-                remoteVersion: ack.version ?? previous.remoteVersion,
-                remoteHash: previous.remoteHash,
-              };
-      if (link !== null) {
-        const saved = await tx.upsertLinks({ ...ref, links: [link], now });
-        if (!saved.ok) return saved;
-      }
-      const acked = await tx.markPushAcknowledged({
-        tenantId: ref.tenantId,
-        connectionId: ref.connectionId,
-        idempotencyKey: entry.idempotencyKey,
-        responseId: ack.externalId,
-        responseVersion: ack.version,
-        now,
-      });
-      if (!acked.ok) return acked;
-      return tx.addCycleNotes({
-        ...ref,
-        notes: [
-          {
-            kind: 'written',
-            key: entry.idempotencyKey,
-            body: { op: entry.kind, externalId: ack.externalId },
-          },
-        ],
-      });
-    }),
-    clock,
-  );
 }

@@ -65,6 +65,9 @@ export interface InboundRecord {
   removed: boolean;
 }
 
+/** One record read by id (`CrmProvider.getRecord`). */
+export type RecordRead = Omit<InboundRecord, 'modified'>;
+
 /** A record the provider returned that failed its schema: quarantined, the rest of the page goes on. */
 export interface InboundRecordError {
   /** The id if one could be read from the raw payload. */
@@ -100,6 +103,11 @@ export interface ProviderCapabilities {
    */
   createMergesByEmail: boolean;
   /**
+   * `getRecord` reads one record by id. Required where a create can be answered with a record the CRM already
+   * holds (agentOS's e-mail match, Alto's 409): the engine reads that record to tell whether it is the same person.
+   */
+  canGetRecord: boolean;
+  /**
    * How long after a create is sent the CRM may still not show the record (listing, search, GET), in ms; 0 when a
    * create is applied before it is answered. A lost create is not sent again before this has passed.
    */
@@ -132,13 +140,19 @@ export interface CrmProvider {
    * `listed`: the new record as the provider's listing will show it, where that is not `contact` — a field the
    * create cannot send (agentOS: the address) or the listing does not show (Alto: one phone) reads back empty.
    * The engine records it as the link's base, so the first read-back is not taken for an agency clearing them.
+   * `existing`: the CRM answered with a record it already held instead of making one (agentOS: 200 for a prospect
+   * whose e-mail it knows); the engine links to it only if it is the same person (`getRecord`). A CRM that refuses
+   * such a create instead answers `conflict` with the record's `location` (Alto's 409).
    */
   create(params: {
     contact: CanonicalContact;
     reference: string;
     signal?: AbortSignal;
   }): Promise<
-    Result<{ externalId: string; version: string | null; listed?: CanonicalContact }, ProviderError>
+    Result<
+      { externalId: string; version: string | null; listed?: CanonicalContact; existing?: boolean },
+      ProviderError
+    >
   >;
 
   /** Change the given fields; `version` is the concurrency token read with the record, if any. */
@@ -154,4 +168,10 @@ export interface CrmProvider {
     email: string;
     signal?: AbortSignal;
   }): Promise<Result<InboundRecord[], ProviderError>>;
+
+  /**
+   * One record by its id, as the listing shows it (a listing's `modified` aside: a read of one record has no
+   * place in a window). `not_found` when the CRM has no such record; `unsupported` where `canGetRecord` is false.
+   */
+  getRecord(params: { externalId: string; signal?: AbortSignal }): Promise<Result<RecordRead, ProviderError>>;
 }

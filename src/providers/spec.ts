@@ -62,6 +62,8 @@ export const providerCapabilitiesSchema = z.strictObject({
   canUpdate: z.boolean(),
   canSearchByEmail: z.boolean(),
   createMergesByEmail: z.boolean(),
+  /** `ProviderCapabilities.canGetRecord`; default false: `getRecord` answers `unsupported`. */
+  canGetRecord: z.boolean().default(false),
   /**
    * How long after a create is sent the CRM may not show it yet, in ms (`ProviderCapabilities.createSettleMs`).
    * Default 0: the create is applied before it is answered. Keep it well inside the connection's backoff (its

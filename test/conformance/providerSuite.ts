@@ -219,7 +219,34 @@ export function describeProvider(name: string, makeHarness: MakeHarness, options
         const again = await provider.create({ contact, reference: 'nh-ref-2' });
         if (!first.ok || !again.ok) throw new Error('create refused');
         expect(again.value.externalId).toBe(first.value.externalId);
+        // The second answer names a record the CRM already held: the engine reads it before linking.
+        expect([first.value.existing, again.value.existing]).toEqual([false, true]);
         expect((await h.control.stats()).creates).toBe(1);
+      });
+    });
+
+    it('reads a record by id as the listing shows it where it declares canGetRecord', async () => {
+      await withHarness({ contacts: 10, seed: 9 }, async (h) => {
+        const provider = h.provider();
+        const unknown = await provider.getRecord({ externalId: '999999999' });
+        if (!provider.capabilities.canGetRecord) {
+          expect(unknown).toMatchObject({ ok: false, error: { kind: 'unsupported' } });
+          return;
+        }
+        expect(unknown).toMatchObject({ ok: false, error: { kind: 'not_found' } });
+        const created = provider.capabilities.canCreate
+          ? await provider.create({ contact: newContact('read1'), reference: 'nh-ref-read1' })
+          : null;
+        if (created !== null && !created.ok) throw new Error(created.error.message);
+        const listed = (await drain(provider, { from: null, to: NOW() })).flatMap((page) => page.records);
+        expect(listed.length).toBeGreaterThanOrEqual(10);
+        if (created !== null) expect(listed.map((r) => r.externalId)).toContain(created.value.externalId);
+        for (const { modified: _, ...record } of listed) {
+          expect(await provider.getRecord({ externalId: record.externalId })).toEqual({
+            ok: true,
+            value: record,
+          });
+        }
       });
     });
 

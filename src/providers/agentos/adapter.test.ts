@@ -124,12 +124,14 @@ describe('agentOS adapter', () => {
         contact: contact(existing.EmailAddress.toUpperCase()),
         reference: 'r1',
       });
-      // Listed as agentOS will show it: no address goes with a prospect.
+      // Listed as agentOS will show it: no address goes with a prospect. `existing`: the record was held before
+      // (200), so the engine reads it before linking.
       expect(linked).toEqual({
         ok: true,
         value: {
           externalId: existing.OID,
           version: null,
+          existing: true,
           listed: expect.objectContaining({ lastName: 'Prospect', address: null, marketingConsent: 'grant' }),
         },
       });
@@ -137,6 +139,7 @@ describe('agentOS adapter', () => {
       const fresh = await provider.create({ contact: contact('new.person@example.co.uk'), reference: 'r2' });
       const again = await provider.create({ contact: contact('new.person@example.co.uk'), reference: 'r2' });
       expect(fresh.ok && again.ok && fresh.value.externalId === again.value.externalId).toBe(true);
+      expect([fresh.ok && fresh.value.existing, again.ok && again.value.existing]).toEqual([false, true]);
       expect((await control.stats()).creates).toBe(1);
       const refused = await provider.create({
         contact: canonicalContactSchema.parse({ lastName: 'NoMail' }),

@@ -201,9 +201,11 @@ export function createAgentosProvider(params: AgentosProviderParams): CrmProvide
           message: 'agentOS prospect response carried no applicant OID',
         });
       }
-      // 201 new, 200 linked to the existing contact with that e-mail: either way this is the record's id.
+      // 201 new, 200 linked to the existing contact with that e-mail: either way this is the record's id, but
+      // the existing one may be another person sharing the address (the engine reads it: `getRecord`).
       const listed = listedProspect(prospect, id.data);
-      return ok({ externalId: id.data, version: null, ...(listed ? { listed } : {}) });
+      const existing = response.value.status === 200;
+      return ok({ externalId: id.data, version: null, existing, ...(listed ? { listed } : {}) });
     },
 
     async update() {
@@ -220,6 +222,26 @@ export function createAgentosProvider(params: AgentosProviderParams): CrmProvide
         status: null,
         message: 'agentOS documents no e-mail search; creates de-duplicate on e-mail instead [G2][G4]',
       });
+    },
+
+    async getRecord({ externalId, signal }) {
+      // [G2]: one lettings applicant by id; ASSUMPTION: the applicant as the listing serves it.
+      const response = await send({
+        method: 'GET',
+        path: `/v4/${AGENTOS_TIERS.read}/${shortName}/applicants/lettings/${encodeURIComponent(externalId)}`,
+        signal,
+      });
+      if (!response.ok) return err(tierRefused(AGENTOS_TIERS.read, response.error));
+      // A read of one record has no listing stamp; `modified` is dropped.
+      const read = toInboundRecord(response.value.json, '');
+      if (!read.ok)
+        return err({
+          kind: 'validation',
+          status: 200,
+          message: `applicant ${externalId}: ${read.error.message}`,
+        });
+      const { modified: _, ...record } = read.value;
+      return ok(record);
     },
   };
 }

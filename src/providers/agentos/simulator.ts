@@ -194,6 +194,12 @@ export function startAgentosSimulator(options: AgentosSimulatorOptions = {}): Pr
 function route(db: SimDb<Applicant>, req: SimRequest): SimResponse {
   const list = /^\/v4\/contacts\/[^/]+\/applicants\/lettings\/([^/]+)\/([^/]+)\/?$/.exec(req.path);
   if (list && req.method === 'GET') return listing(db, list[1] as string, list[2] as string);
+  const one = /^\/v4\/contacts\/[^/]+\/applicants\/lettings\/([^/]+)\/?$/.exec(req.path);
+  if (one && req.method === 'GET') {
+    // [G2] names the route; ASSUMPTION: the applicant as listed, 404 for an OID it does not hold.
+    const record = db.get(decodeURIComponent(one[1] as string));
+    return record ? { status: 200, body: served(record) } : failure(404, 'Applicant not found');
+  }
   const post = /^\/v4\/applications\/[^/]+\/prospects\/([^/]+)\/?$/.exec(req.path);
   if (post && req.method === 'POST') return prospect(db, req, decodeURIComponent(post[1] as string));
   return failure(404, `No HTTP resource was found that matches ${req.method} ${req.path}`);

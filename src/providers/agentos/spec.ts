@@ -26,6 +26,9 @@ export const agentosSpec = defineSpec({
     canSearchByEmail: false,
     // [G4], above: a prospect whose e-mail exists is linked to that contact.
     createMergesByEmail: true,
+    // [G2]: `/applicants/lettings/{lettingsApplicantID}` reads one; the engine reads the contact a prospect was
+    // linked to (200), which may be another person sharing the e-mail.
+    canGetRecord: true,
     // Nothing documented [G4]; a repeated prospect is merged by e-mail in any case.
     createSettleMs: 0,
     maxPageSize: 1_000,

@@ -15,6 +15,7 @@ import type { ChangePage, CrmProvider, FetchWindow, InboundRecord, ProviderError
 import type { ProviderSpec } from '../spec.ts';
 import {
   contactOperations,
+  fromContact,
   fromListItem,
   fromSearchItem,
   listedCreate,
@@ -161,7 +162,7 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
     });
   }
 
-  /** The full contact, for its first person's id and e-mail list. */
+  /** The full contact: its first person's id and e-mail list for an update, the record for `getRecord`. */
   async function getContact(
     externalId: string,
     signal: AbortSignal | undefined,
@@ -286,6 +287,15 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
         if (emails.includes(wanted)) records.push(mapped.value.record);
       }
       return ok(records);
+    },
+
+    async getRecord({ externalId, signal }) {
+      const contact = await getContact(externalId, signal);
+      if (!contact.ok) return contact;
+      const read = fromContact(contact.value);
+      return read.ok
+        ? read
+        : err({ kind: 'validation', status: 200, message: `contact ${externalId}: ${read.error.message}` });
     },
   };
 }

@@ -2,7 +2,7 @@ import { normalisePhone } from '../../core/normalise/phone.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import { type CanonicalContact, type ContactPatch, canonicalContactSchema } from '../../core/schemas.ts';
 import { recordError, textOrNull } from '../base.ts';
-import type { InboundRecord, InboundRecordError } from '../provider.ts';
+import type { InboundRecord, InboundRecordError, RecordRead } from '../provider.ts';
 import {
   type AltoContact,
   type AltoCreateContact,
@@ -99,6 +99,32 @@ export function fromSearchItem(
   });
   return record.ok ? ok({ record: record.value, item: wire.data }) : record;
 }
+
+/**
+ * A full `Contact` (`GET /contacts/{id}`) → the record as the listing shows it: the first person, their first phone
+ * and e-mail in preference order [A1].
+ */
+export function fromContact(contact: AltoContact): Result<RecordRead, InboundRecordError> {
+  const person = contact.people[0];
+  const read = toRecord(contact, {
+    id: contact.id,
+    modified: '',
+    archived: contact.archived === true,
+    person: person && {
+      title: person.title,
+      forename: person.forename,
+      surname: person.surname,
+      phone: preferred(person.phoneNumbers ?? [])?.number,
+      email: preferred(person.emailAddresses ?? [])?.address,
+    },
+  });
+  if (!read.ok) return read;
+  const { modified: _, ...record } = read.value;
+  return ok(record);
+}
+
+const preferred = <T extends { preferenceOrder?: number | null | undefined }>(items: readonly T[]) =>
+  [...items].sort((a, b) => (a.preferenceOrder ?? 0) - (b.preferenceOrder ?? 0))[0];
 
 /**
  * The contact a create makes, as the listing will show it: the first person's names and only its first phone and

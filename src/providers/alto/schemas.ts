@@ -57,12 +57,17 @@ export type AltoSearchItem = z.infer<typeof altoSearchItemSchema>;
 /** `Person` inside the full `Contact` (`GET /contacts/{id}`, `POST /contacts` → 201). */
 export const altoPersonSchema = z.object({
   id: z.string().min(1),
+  title: text,
+  forename: text,
+  surname: text,
+  phoneNumbers: z.array(z.object({ preferenceOrder: z.number().int().nullish(), number: text })).nullish(),
   emailAddresses: z.array(z.object({ preferenceOrder: z.number().int().nullish(), address: text })).nullish(),
 });
 
-/** The full `Contact`; we read only the people (for the person id and the e-mail list). */
+/** The full `Contact`: the people (ids, names, phones, e-mails) and whether it is archived. */
 export const altoContactSchema = z.object({
   id: z.string().min(1),
+  archived: z.boolean().nullish(),
   people: z.array(altoPersonSchema).min(1),
 });
 export type AltoContact = z.infer<typeof altoContactSchema>;

@@ -26,6 +26,8 @@ export const altoSpec = defineSpec({
     canSearchByEmail: true,
     // Alto's 409 on a duplicate create [A1] names no rule; the search is asked first.
     createMergesByEmail: false,
+    // `GET /contacts/{id}` [A1]: the engine reads the record a 409 names, which may be another person.
+    canGetRecord: true,
     // [A1]: the 201 carries the created Contact: the record exists when the create is answered.
     createSettleMs: 0,
     maxPageSize: 250,

@@ -282,5 +282,13 @@ export function createFakeProvider(params: {
         return { ok: true, value: found };
       });
     },
+
+    async getRecord() {
+      return err({
+        kind: 'unsupported',
+        status: null,
+        message: 'fake: getRecord is not needed (its creates never answer with a record it already holds)',
+      });
+    },
   };
 }

@@ -218,5 +218,14 @@ export function createLoopProvider(params: LoopProviderParams): CrmProvider {
         message: 'Loop: no e-mail search is assumed (no public contacts API documentation)',
       });
     },
+
+    async getRecord() {
+      return err({
+        kind: 'unsupported',
+        status: null,
+        message:
+          'Loop: getRecord is not needed (a create is assumed never to answer with a record Loop already holds)',
+      });
+    },
   };
 }

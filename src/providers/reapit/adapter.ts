@@ -261,6 +261,15 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
       const wanted = email.trim().toLowerCase();
       return ok(records.filter((r) => r.contact.email?.toLowerCase() === wanted));
     },
+
+    async getRecord() {
+      return err({
+        kind: 'unsupported',
+        status: null,
+        message:
+          'Reapit: getRecord is not needed (a create never answers with a record Reapit already holds)',
+      });
+    },
   };
 
   async function getContact(externalId: string, signal: AbortSignal | undefined) {

@@ -180,5 +180,13 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
       const wanted = email.trim().toLowerCase();
       return ok(records.filter((r) => r.contact.email?.toLowerCase() === wanted));
     },
+
+    async getRecord() {
+      return err({
+        kind: 'unsupported',
+        status: null,
+        message: 'Street: getRecord is not needed (Street cannot create people)',
+      });
+    },
   };
 }

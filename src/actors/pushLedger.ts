@@ -1,0 +1,128 @@
+import { hashPushedFields } from '../core/merge.ts';
+import { ok, type Result } from '../core/result.ts';
+import type { CanonicalContact, ContactPatch } from '../core/schemas.ts';
+import { REFUSED_WRITE_NOTE_PREFIX } from '../persistence/cycleWork.ts';
+import type { PushEntry } from '../persistence/records.ts';
+import type { StoreData, StoreError } from '../persistence/store.ts';
+import type { PhaseDeps } from './context.ts';
+import type { CycleRef } from './reconcilePhase.ts';
+import { must } from './storeCall.ts';
+
+// The push's ledger writes: a write acknowledged with its link, or deferred with its note, each one transaction.
+
+/** Marks a write deferred and notes why, in one transaction (with `maybeApplied`'s echo state, see `refuse`). */
+export async function deferWithNote(
+  deps: PhaseDeps,
+  ref: CycleRef,
+  entry: PushEntry,
+  body: { status: number | null; message: string; retry: boolean },
+  maybeApplied: ContactPatch | null = null,
+): Promise<void> {
+  const { store, clock } = deps;
+  await must(
+    store.transaction(async (tx) => {
+      if (maybeApplied !== null && entry.externalId !== null) {
+        const echoed = await rememberEcho(tx, ref, entry.externalId, maybeApplied, clock());
+        if (!echoed.ok) return echoed;
+      }
+      const marked = await tx.markPushDeferred({
+        tenantId: ref.tenantId,
+        connectionId: ref.connectionId,
+        idempotencyKey: entry.idempotencyKey,
+        now: clock(),
+      });
+      if (!marked.ok) return marked;
+      return tx.addCycleNotes({
+        ...ref,
+        notes: [{ kind: 'error', key: `${REFUSED_WRITE_NOTE_PREFIX}${entry.idempotencyKey}`, body }],
+      });
+    }),
+    clock,
+  );
+}
+
+async function rememberEcho(
+  tx: StoreData,
+  ref: CycleRef,
+  externalId: string,
+  patch: ContactPatch,
+  now: Date,
+): Promise<Result<void, StoreError>> {
+  const links = await tx.getLinksByExternalIds({ ...ref, externalIds: [externalId] });
+  if (!links.ok) return links;
+  const link = links.value[0];
+  if (link === undefined) return ok(undefined);
+  const { connectionId: _, updatedAt: __, ...input } = link;
+  const pushedHashes = { ...link.pushedHashes, ...hashPushedFields(patch) };
+  return tx.upsertLinks({ ...ref, links: [{ ...input, pushedHashes }], now });
+}
+
+/**
+ * Records an acknowledged write, its link and its note in one transaction: for a create, the new link with
+ * the sent contact as base; for an update, the pushed fields become the base and their hashes the echo state;
+ * for a lost create whose contact reconcile has linked since, the link as it is.
+ */
+export async function acknowledge(
+  deps: PhaseDeps,
+  ref: CycleRef,
+  entry: PushEntry,
+  ack: { externalId: string; version: string | null } & (
+    | { contact: CanonicalContact }
+    | { patch: ContactPatch }
+    | { linked: true }
+  ),
+): Promise<void> {
+  const { store, clock } = deps;
+  const now = clock();
+  await must(
+    store.transaction(async (tx) => {
+      const links = await tx.getLinksByExternalIds({ ...ref, externalIds: [ack.externalId] });
+      if (!links.ok) return links;
+      const previous = links.value[0];
+      const link =
+        'contact' in ack
+          ? {
+              externalId: ack.externalId,
+              contactId: entry.contactId,
+              base: ack.contact,
+              pushedHashes: hashPushedFields(ack.contact),
+              remoteVersion: ack.version,
+              remoteHash: previous?.remoteHash ?? null,
+            }
+          : 'linked' in ack || previous === undefined
+            ? null
+            : {
+                externalId: previous.externalId,
+                contactId: previous.contactId,
+                base: { ...previous.base, ...ack.patch },
+                pushedHashes: { ...previous.pushedHashes, ...hashPushedFields(ack.patch) },
+                remoteVersion: ack.version ?? previous.remoteVersion,
+                remoteHash: previous.remoteHash,
+              };
+      if (link !== null) {
+        const saved = await tx.upsertLinks({ ...ref, links: [link], now });
+        if (!saved.ok) return saved;
+      }
+      const acked = await tx.markPushAcknowledged({
+        tenantId: ref.tenantId,
+        connectionId: ref.connectionId,
+        idempotencyKey: entry.idempotencyKey,
+        responseId: ack.externalId,
+        responseVersion: ack.version,
+        now,
+      });
+      if (!acked.ok) return acked;
+      return tx.addCycleNotes({
+        ...ref,
+        notes: [
+          {
+            kind: 'written',
+            key: entry.idempotencyKey,
+            body: { op: entry.kind, externalId: ack.externalId },
+          },
+        ],
+      });
+    }),
+    clock,
+  );
+}
