@@ -17,7 +17,7 @@ import { ALTO_ADDRESS_LIMITS, ALTO_PERSON_LIMITS } from './spec.ts';
 
 const PHONE_PATTERN = /^[+]?[0-9\s]{10,20}$/;
 /** `maxLength` of the create's person and address fields [A1]; ASSUMPTION: a person's PATCH keeps the same. */
-const LIMITS: Record<string, Record<string, number>> = {
+const LIMITS: Record<'person' | 'address', Readonly<Record<string, number>>> = {
   person: ALTO_PERSON_LIMITS,
   address: ALTO_ADDRESS_LIMITS,
 };
@@ -26,8 +26,7 @@ const str = (v: unknown) => (typeof v === 'string' ? v : null);
 
 /** A message for each of `fields` longer than the request's `maxLength` allows. */
 function tooLong(kind: 'person' | 'address', fields: Record<string, unknown>): string[] {
-  const limits = LIMITS[kind] ?? {};
-  return Object.entries(limits).flatMap(([field, max]) => {
+  return Object.entries(LIMITS[kind]).flatMap(([field, max]) => {
     const value = str(fields[field]);
     return value !== null && value.length > max ? [`${kind}.${field} must be at most ${max} characters`] : [];
   });
