@@ -153,7 +153,8 @@ async function pushOne(
       if (lost.value.kind === 'found') {
         // Found as the same person: linked like a record the create made.
         const { externalId, version } = lost.value;
-        return acknowledgeCreate(deps, ref, entry, { externalId, version, contact }, MADE, signal);
+        const listed = provider.createdAsListed(contact);
+        return acknowledgeCreate(deps, ref, entry, { externalId, version, contact: listed }, MADE, signal);
       }
       // Not found, but the CRM may not show a create this recent yet: sent again now, it could make a second record.
       if (mayStillBeApplying(entry, provider.capabilities.createSettleMs, clock())) return 'settling';
@@ -162,16 +163,10 @@ async function pushOne(
     const created = await provider.create({ contact, reference: entry.contactId, signal });
     if (created.ok) {
       // The base is the record as the CRM will list it: a field it does not show is not read back as cleared.
-      const { externalId, version, listed, existing } = created.value;
+      const { externalId, version, existing } = created.value;
       const answer = existing === true ? { held: contact, status: null } : MADE;
-      return acknowledgeCreate(
-        deps,
-        ref,
-        entry,
-        { externalId, version, contact: listed ?? contact },
-        answer,
-        signal,
-      );
+      const listed = provider.createdAsListed(contact);
+      return acknowledgeCreate(deps, ref, entry, { externalId, version, contact: listed }, answer, signal);
     }
     if (created.error.kind === 'conflict' && created.error.location !== undefined) {
       // The CRM says it already holds this person (Alto's 409 + Location): that record, if it is this person.

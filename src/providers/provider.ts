@@ -137,9 +137,6 @@ export interface CrmProvider {
 
   /**
    * Create a contact; `reference` is our stable id, stored where the provider allows for later look-up.
-   * `listed`: the new record as the provider's listing will show it, where that is not `contact` — a field the
-   * create cannot send (agentOS: the address) or the listing does not show (Alto: one phone) reads back empty.
-   * The engine records it as the link's base, so the first read-back is not taken for an agency clearing them.
    * `existing`: the CRM answered with a record it already held instead of making one (agentOS: 200 for a prospect
    * whose e-mail it knows); the engine links to it only if it is the same person (`getRecord`). A CRM that refuses
    * such a create instead answers `conflict` with the record's `location` (Alto's 409).
@@ -148,12 +145,15 @@ export interface CrmProvider {
     contact: CanonicalContact;
     reference: string;
     signal?: AbortSignal;
-  }): Promise<
-    Result<
-      { externalId: string; version: string | null; listed?: CanonicalContact; existing?: boolean },
-      ProviderError
-    >
-  >;
+  }): Promise<Result<{ externalId: string; version: string | null; existing?: boolean }, ProviderError>>;
+
+  /**
+   * The record a create of `contact` makes, as the provider's listing will show it. Pure. It differs from
+   * `contact` where a field the create cannot send (agentOS: the address) or the listing does not show (Alto: one
+   * phone) reads back empty. The engine records it as the link's base — whether the create was answered or, its
+   * answer lost, found later — so the first read-back is not taken for an agency clearing those fields.
+   */
+  createdAsListed(contact: CanonicalContact): CanonicalContact;
 
   /** Change the given fields; `version` is the concurrency token read with the record, if any. */
   update(params: {

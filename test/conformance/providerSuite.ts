@@ -225,6 +225,31 @@ export function describeProvider(name: string, makeHarness: MakeHarness, options
       });
     });
 
+    it('lists a record it created as createdAsListed says, whatever the contact held', async () => {
+      await withHarness({ contacts: 10, seed: 9 }, async (h) => {
+        const provider = h.provider();
+        if (!provider.capabilities.canCreate) return;
+        // Every contact field set: a field the create drops or the listing hides must show in createdAsListed.
+        const contact = canonicalContactSchema.parse({
+          ...newContact('listed1'),
+          homePhone: '01632 960123',
+          workPhone: '020 7946 0321',
+          dateOfBirth: '1984-03-09',
+        });
+        const created = await provider.create({ contact, reference: 'nh-ref-listed1' });
+        if (!created.ok) throw new Error(created.error.message);
+        const listed = (await drain(provider, { from: null, to: NOW() }))
+          .flatMap((page) => page.records)
+          .find((r) => r.externalId === created.value.externalId);
+        // A field the CRM does not store is not read (the merge sets its value aside).
+        const stored = (c: CanonicalContact | undefined) =>
+          c === undefined
+            ? undefined
+            : Object.fromEntries(provider.capabilities.storedFields.map((f) => [f, c[f]]));
+        expect(stored(listed?.contact)).toEqual(stored(provider.createdAsListed(contact)));
+      });
+    });
+
     it('reads a record by id as the listing shows it where it declares canGetRecord', async () => {
       await withHarness({ contacts: 10, seed: 9 }, async (h) => {
         const provider = h.provider();

@@ -40,6 +40,7 @@ async function loseCreate(
   provider: (typeof creators)[number],
   lost: 'response' | 'request' = 'response',
   simulator: SimulatorOptions = {},
+  sent: CanonicalContact = lead,
 ) {
   let offsetMs = 0;
   let dropNextCreateResponse = true;
@@ -63,7 +64,7 @@ async function loseCreate(
   if (!first.ok) throw new Error(first.error.message);
   const saved = await h.store.upsertContacts({
     tenantId: h.tenantId,
-    contacts: [{ id: LEAD_ID, contact: lead }],
+    contacts: [{ id: LEAD_ID, contact: sent }],
     now: new Date(),
   });
   if (!saved.ok) throw new Error(saved.error.message);
@@ -133,6 +134,24 @@ describe('regression: a create lost on the way', () => {
       }
     },
   );
+
+  it('alto: the record found takes the base Alto lists it with, so its unlisted home phone is kept everywhere', async () => {
+    // Alto lists one phone per person: with the sent contact as the base, the first read-back looked like the
+    // agency clearing the home phone, and the lead lost it.
+    const withHomePhone = { ...lead, homePhone: '01632 960123' };
+    const { h, resume, expectOneLinkedCreate } = await loseCreate('alto', 'response', {}, withHomePhone);
+    try {
+      await resume();
+      await expectOneLinkedCreate();
+      const readBack = must(await h.run());
+      expect(readBack.state).toBe('idle');
+      expect(readBack.context.lastAudit?.counts).toMatchObject({ upserts: 0, plannedWrites: 0, sent: 0 });
+      const [held] = must(await h.store.getContacts({ tenantId: h.tenantId, ids: [LEAD_ID] }));
+      expect(held?.contact.homePhone).toBe('01632 960123');
+    } finally {
+      await h.close();
+    }
+  });
 
   it('is acknowledged as the link it has when the contact was linked since, asking the CRM nothing', async () => {
     const { h, before, copies, leadLinks, resume } = await loseCreate('loop');

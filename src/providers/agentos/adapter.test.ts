@@ -124,16 +124,10 @@ describe('agentOS adapter', () => {
         contact: contact(existing.EmailAddress.toUpperCase()),
         reference: 'r1',
       });
-      // Listed as agentOS will show it: no address goes with a prospect. `existing`: the record was held before
-      // (200), so the engine reads it before linking.
+      // `existing`: the record was held before (200), so the engine reads it before linking.
       expect(linked).toEqual({
         ok: true,
-        value: {
-          externalId: existing.OID,
-          version: null,
-          existing: true,
-          listed: expect.objectContaining({ lastName: 'Prospect', address: null, marketingConsent: 'grant' }),
-        },
+        value: { externalId: existing.OID, version: null, existing: true },
       });
       expect((await control.stats()).creates).toBe(0);
       const fresh = await provider.create({ contact: contact('new.person@example.co.uk'), reference: 'r2' });

@@ -203,10 +203,10 @@ export function createAgentosProvider(params: AgentosProviderParams): CrmProvide
       }
       // 201 new, 200 linked to the existing contact with that e-mail: either way this is the record's id, but
       // the existing one may be another person sharing the address (the engine reads it: `getRecord`).
-      const listed = listedProspect(prospect, id.data);
-      const existing = response.value.status === 200;
-      return ok({ externalId: id.data, version: null, existing, ...(listed ? { listed } : {}) });
+      return ok({ externalId: id.data, version: null, existing: response.value.status === 200 });
     },
+
+    createdAsListed: (contact) => listedProspect(toProspect(contact, credentials.branchId)) ?? contact,
 
     async update() {
       return err({

@@ -71,9 +71,9 @@ function toAddress(address: AgentosApplicant['Address']): Address | null {
  * The applicant a prospect becomes, as the listing will show it (ASSUMPTION: the prospect's fields, no address,
  * as the simulator keeps them): what the engine records as the base of a record it created.
  */
-export function listedProspect(prospect: AgentosProspect, oid: string): CanonicalContact | undefined {
+export function listedProspect(prospect: AgentosProspect): CanonicalContact | undefined {
   const { BranchID, ...fields } = prospect;
-  const listed = toInboundRecord({ ...fields, OID: oid, BranchOID: BranchID }, '');
+  const listed = toInboundRecord({ ...fields, OID: 'created', BranchOID: BranchID }, '');
   return listed.ok ? listed.value.contact : undefined;
 }
 

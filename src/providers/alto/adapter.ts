@@ -229,9 +229,17 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
           status: response.value.status,
           message: 'Alto 201 without a Contact',
         });
-      const listed = listedCreate(body);
-      return ok({ externalId: created.data.id, version: null, ...(listed ? { listed } : {}) });
+      return ok({ externalId: created.data.id, version: null });
     },
+
+    createdAsListed: (contact) =>
+      listedCreate(
+        toAltoCreate({
+          contact,
+          branchId: credentials.branchId ?? '',
+          negotiatorId: credentials.negotiatorId,
+        }),
+      ) ?? contact,
 
     async update({ externalId, patch, signal }) {
       // No ETag/If-Match on Alto [A1]: `version` is ignored; fields outside writableFields are skipped.

@@ -254,6 +254,8 @@ export function createFakeProvider(params: {
       });
     },
 
+    createdAsListed: (contact) => contact,
+
     update({ externalId, patch, version }) {
       return call('write', () => {
         const current = backend.db.get(externalId);

@@ -187,6 +187,9 @@ export function createLoopProvider(params: LoopProviderParams): CrmProvider {
       return ok({ externalId: created.data.id, version: null });
     },
 
+    // ASSUMPTION: the listing shows every field a create sends (Loop documents neither [L1]).
+    createdAsListed: (contact) => contact,
+
     async update({ externalId, patch, signal }) {
       // Last-write-wins, no ETag (ASSUMPTION): `version` is ignored; fields Loop cannot hold are skipped.
       const fields = Object.fromEntries(

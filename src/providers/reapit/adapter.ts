@@ -210,6 +210,9 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
       return ok({ externalId: decodeURIComponent(externalId), version: null });
     },
 
+    // Every field a create sends is listed.
+    createdAsListed: (contact) => contact,
+
     async update({ externalId, patch, version, signal }) {
       if (version === null) {
         return err({

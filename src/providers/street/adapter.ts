@@ -151,6 +151,9 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
       });
     },
 
+    // Street cannot create people.
+    createdAsListed: (contact) => contact,
+
     async update({ externalId, patch, signal }) {
       // No ETag/If-Match [S3]: `version` is ignored; fields Street cannot write are skipped.
       const attributes = toStreetUpdate(patch);
