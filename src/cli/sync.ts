@@ -3,7 +3,7 @@ import { err, ok, type Result } from '../core/result.ts';
 import { stateInWords } from '../machines/connectionContext.ts';
 import type { Connection, Tenant } from '../persistence/records.ts';
 import { type RunnerDeps, runConnection } from '../runner/connectionRunner.ts';
-import { syncRefusal, syncRefusalUnderLease } from '../runner/syncRefusal.ts';
+import { retryRefusalUnderLease, syncRefusal, syncRefusalUnderLease } from '../runner/syncRefusal.ts';
 import { type CliApp, must, requireConnection, requireProvider, requireTenant, withApp } from './app.ts';
 import { type ConnectionStatus, formatStatuses, readStatus } from './connectionStatus.ts';
 import { formatInstant, print, shellWord } from './output.ts';
@@ -163,7 +163,9 @@ function runnerOf(
                   onPushProgress: pushBar(connection.provider, progress),
                 };
           const underLease =
-            mode === 'cycle' ? syncRefusalUnderLease(app.clock, retryHow(connection)) : undefined;
+            mode === 'cycle'
+              ? syncRefusalUnderLease(app.clock, retryHow(connection))
+              : retryRefusalUnderLease;
           const outcome = await runConnection(runner, refOf(connection), mode, underLease);
           return outcome.ok ? ok(undefined) : err(outcome.error.message);
         };

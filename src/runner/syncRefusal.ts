@@ -1,4 +1,4 @@
-import type { ConnectionState, ErrorReason } from '../machines/connectionContext.ts';
+import { type ConnectionState, type ErrorReason, stateInWords } from '../machines/connectionContext.ts';
 import type { LeaseCheck } from './connectionRunner.ts';
 
 /** What `syncRefusal` reads of a connection: its machine's state and why it waits. */
@@ -60,3 +60,18 @@ export function syncRefusalUnderLease(clock: () => Date, retryHow: string): Leas
     return reason === null ? null : { kind: 'refused', reason };
   };
 }
+
+/** Why a retry asked for (the API's Retry, `crm-sync retry`) has nothing to do, or `null` when it runs. */
+export function retryRefusal(state: ConnectionState | null): string | null {
+  if (state === 'error') return null;
+  return `connection is ${state === null ? 'unreadable' : stateInWords(state)}, not in error: nothing to retry`;
+}
+
+/**
+ * `retryRefusal` as the run's `LeaseCheck`: a scheduled run may have retried the machine out of error between the
+ * caller's reading and the lease, and the retry then has nothing left to do.
+ */
+export const retryRefusalUnderLease: LeaseCheck = ({ state }) => {
+  const reason = retryRefusal(state);
+  return reason === null ? null : { kind: 'refused', reason };
+};

@@ -169,6 +169,37 @@ describe('"sync now" decided under the lease', () => {
   });
 });
 
+describe('"retry" decided under the lease', () => {
+  it('answers 409 when a scheduled run retried the connection out of error after the route read it, writing nothing', async () => {
+    const { f, path, passInstant, advance, between } = await failingConnection();
+    try {
+      for (let failure = 1; failure <= 5; failure += 1) {
+        const { json } = await f.call('POST', `${path}/sync`);
+        if (json.connection.resumeAt !== null) passInstant(json.connection.resumeAt);
+      }
+      expect((await f.call('GET', path)).json.connection).toMatchObject({ state: 'error' });
+      // The route reads the connection in error; before its run takes the lease, the schedule's own retry runs
+      // the cycle to idle.
+      await f.h.sim.control.faults({});
+      let retried: Record<string, unknown> | null = null;
+      between(async () => {
+        expect(must(await runElsewhere(f.h, 'retry'))).toMatchObject({ state: 'idle' });
+        retried = (await f.call('GET', path)).json.connection;
+        advance(1_000);
+      });
+
+      const retry = await f.call('POST', `${path}/retry`);
+      expect(retried).toMatchObject({ state: 'idle', attempt: 0 });
+      expect(retry.status).toBe(409);
+      expect(retry.json).toEqual({ error: 'connection is idle, not in error: nothing to retry' });
+      // Not re-saved (stateUpdatedAt) and not rescheduled (nextRunAt).
+      expect((await f.call('GET', path)).json.connection).toEqual(retried);
+    } finally {
+      await f.close();
+    }
+  });
+});
+
 describe('credentials the server cannot decrypt', () => {
   it('answer 500 on sync, as the store maps decrypt_failed everywhere, and nothing runs', async () => {
     // Two stores on one database with different keys: what a changed CRM_SYNC_SECRET_KEY does.

@@ -2,10 +2,14 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { ok } from '../../core/result.ts';
-import { stateInWords } from '../../machines/connectionContext.ts';
 import { type RunError, type RunMode, runConnection } from '../../runner/connectionRunner.ts';
 import { pullInNextRun } from '../../runner/nextRun.ts';
-import { syncRefusal, syncRefusalUnderLease } from '../../runner/syncRefusal.ts';
+import {
+  retryRefusal,
+  retryRefusalUnderLease,
+  syncRefusal,
+  syncRefusalUnderLease,
+} from '../../runner/syncRefusal.ts';
 import type { AdminApiDeps } from '../adminApi.ts';
 import { listConnectionViews, loadConnectionView } from '../connectionView.ts';
 import {
@@ -59,16 +63,10 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
     const before = await loadConnectionView(store, ref, now());
     if (!before.ok) return storeFailure(c, before.error);
     if (!before.value.enabled) return fail(c, 409, 'connection is disabled; enable it first');
-    if (mode === 'retry' && before.value.state !== 'error') {
-      return fail(
-        c,
-        409,
-        `connection is ${before.value.state === null ? 'unreadable' : stateInWords(before.value.state)}, not in error: nothing to retry`,
-      );
-    }
     const retryHow = 'POST …/retry';
     // Answered here without taking the lease; the run decides again on the machine as it finds it under the lease.
-    const refusal = mode === 'cycle' ? syncRefusal(before.value, now(), retryHow) : null;
+    const refusal =
+      mode === 'cycle' ? syncRefusal(before.value, now(), retryHow) : retryRefusal(before.value.state);
     if (refusal !== null) return fail(c, 409, refusal);
     // The run reports every store failure as one kind, answered 503 (try again later). Credentials this server
     // cannot decrypt (another CRM_SYNC_SECRET_KEY) stay so however long one waits: decrypt_failed's 500 (http.ts).
@@ -78,7 +76,7 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
       runner,
       ref,
       mode,
-      mode === 'cycle' ? syncRefusalUnderLease(now, retryHow) : undefined,
+      mode === 'cycle' ? syncRefusalUnderLease(now, retryHow) : retryRefusalUnderLease,
     );
     if (!outcome.ok) return fail(c, runStatus[outcome.error.kind], outcome.error.message);
     const after = await loadConnectionView(store, ref, now());
