@@ -225,6 +225,28 @@ describe('agentOS adapter', () => {
     });
   });
 
+  it('tells a key revoked outright from one without the write tier even when a create is the first call', async () => {
+    // A push resumed after a backoff or a restart creates before anything is read with the key.
+    await withSim({ contacts: 5, seed: 7, tiers: [] }, async ({ make }) => {
+      const created = await make().create({
+        contact: canonicalContactSchema.parse({
+          lastName: 'Prospect',
+          email: 'revoked@example.co.uk',
+          marketingConsent: 'grant',
+        }),
+        reference: 'r1',
+      });
+      expect(created).toMatchObject({
+        ok: false,
+        error: {
+          kind: 'auth_failed',
+          status: 401,
+          message: expect.stringContaining('"contacts" tier is enabled for this key'),
+        },
+      });
+    });
+  });
+
   it('has no update and no e-mail search', async () => {
     await withSim({ contacts: 1 }, async ({ make }) => {
       const provider = make();

@@ -59,8 +59,8 @@ export function snapshotStamp(window: FetchWindow): string {
 
 /**
  * A 401 says which tier refused the key [G1], so the operator is told what to change. On the write tier it is
- * `write_forbidden`: the push runs only after the same cycle's reads succeeded with this key, so what is missing is
- * the write tier, and the writes wait for it while reads go on. On the read tier it is `auth_failed`, as ever.
+ * `write_forbidden` when the key still reads (see `writeRefused`): what is missing is the write tier, and the writes
+ * wait for it while reads go on. On the read tier it is `auth_failed`, as ever.
  */
 function tierRefused(tier: AgentosTier, refused: ProviderError): ProviderError {
   if (refused.kind !== 'auth_failed') return refused;
@@ -112,6 +112,24 @@ export function createAgentosProvider(params: AgentosProviderParams): CrmProvide
       message: `agentOS blocked the API key after repeated calls past a 429: ${response.error.message}`,
       retryAfterMs: blockWaitMs,
     });
+  }
+
+  /**
+   * A write refused: a 401 is `write_forbidden` only if the key still reads. A push resumed after a backoff or a
+   * restart runs without this cycle's reads, and a key revoked outright is `auth_failed` (one listing row asked).
+   */
+  async function writeRefused(
+    refused: ProviderError,
+    signal: AbortSignal | undefined,
+  ): Promise<ProviderError> {
+    if (refused.kind !== 'auth_failed') return refused;
+    const read = await send({
+      method: 'GET',
+      path: `/v4/${AGENTOS_TIERS.read}/${shortName}/applicants/lettings/0/1`,
+      signal,
+    });
+    if (!read.ok && read.error.kind === 'auth_failed') return tierRefused(AGENTOS_TIERS.read, read.error);
+    return tierRefused(AGENTOS_TIERS.write, refused);
   }
 
   async function listChanges(p: {
@@ -192,7 +210,7 @@ export function createAgentosProvider(params: AgentosProviderParams): CrmProvide
         body: prospect,
         signal,
       });
-      if (!response.ok) return err(tierRefused(AGENTOS_TIERS.write, response.error));
+      if (!response.ok) return err(await writeRefused(response.error, signal));
       const id = agentosCreatedSchema.safeParse(response.value.json);
       if (!id.success) {
         return err({
