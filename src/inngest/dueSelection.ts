@@ -50,16 +50,19 @@ export function dueEventId(connectionId: string, slot: string): string {
  * The connections due in the slot `now` falls in: enabled, next run before the slot ends (`isDueInSlot`;
  * each run sets it from the tenant's or the connection's interval as stored now), no live lease at `now`.
  * Read fresh every tick, so an interval changed through the CLI or API applies from the next tick.
+ * `tickMs`: a scheduler ticking more often than once a slot looks only as far as its next tick; a backoff due
+ * later in the slot was otherwise selected at every tick before it, each run handing it back.
  */
 export async function selectDue(
   store: Pick<Store, 'listDueConnections'>,
-  params: { now: Date; limit?: number },
+  params: { now: Date; limit?: number; tickMs?: number },
 ): Promise<Result<DueConnection[], StoreError>> {
   const { now } = params;
-  // The store takes one instant for both tests: asked at the slot's last millisecond, it also counts as
-  // free a lease that expires later in the slot, so leases are judged again here at `now`.
+  const horizonMs = Math.min(slotEndMs(now), now.getTime() + (params.tickMs ?? SLOT_MS));
+  // The store takes one instant for both tests: asked at the horizon's last millisecond, it also counts as
+  // free a lease that expires before then, so leases are judged again here at `now`.
   const due = await store.listDueConnections({
-    now: new Date(slotEndMs(now) - 1),
+    now: new Date(horizonMs - 1),
     limit: params.limit ?? DEFAULT_DUE_LIMIT,
   });
   if (!due.ok) return due;

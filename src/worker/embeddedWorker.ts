@@ -91,7 +91,7 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
 
   const selectAndStart = async () => {
     if (stopping.signal.aborted) return { selected: 0, started: [] };
-    const due = await selectDue(deps.store, { now: deps.clock(), limit });
+    const due = await selectDue(deps.store, { now: deps.clock(), limit, tickMs });
     if (!due.ok) {
       options.log(`tick: selecting due connections failed: ${due.error.message}`);
       return { selected: 0, started: [] };

@@ -167,6 +167,37 @@ describe('embedded worker', () => {
     }
   });
 
+  it('ticking more often than once a minute, leaves a backoff due later in the minute alone until its tick', async () => {
+    const reapit = getProvider('reapit');
+    if (reapit === undefined) throw new Error('reapit is not registered');
+    const spec = withSpec(reapit.spec, { retry: { maxAttempts: 1 } });
+    // The clock one second into a minute, so that the first backoff (15–30 s) ends within that minute.
+    const offsetMs = 61_000 - (Date.now() % 60_000);
+    const clock = () => new Date(Date.now() + offsetMs);
+    const h = await createSyncHarness('reapit', {
+      simulator: { contacts: 5 },
+      runner: { clock, providerOptions: () => ({ spec }) },
+    });
+    try {
+      await h.sim.control.faults({ errorRate: 1 });
+      const lines: string[] = [];
+      const worker = createEmbeddedWorker(h.deps, { tickMs: 1_000, log: (line) => lines.push(line) });
+      expect((await worker.tick()).started).toHaveLength(1);
+      const [report] = await worker.drain();
+      const resumeAt = Date.parse(report?.progress?.resumeAt ?? '');
+      expect(Math.floor(resumeAt / 60_000)).toBe(Math.floor(clock().getTime() / 60_000));
+      expect(resumeAt - clock().getTime()).toBeGreaterThan(1_000);
+
+      // The next ticks, before the backoff ends: nothing selected, nothing run.
+      expect(await worker.tick()).toEqual({ selected: 0, started: [] });
+      expect(await worker.tick()).toEqual({ selected: 0, started: [] });
+      expect(lines).toHaveLength(1);
+      await worker.stop();
+    } finally {
+      await h.close();
+    }
+  });
+
   it('a tick whose store throws logs the failure and carries on: the timer-driven tick never rejects', async () => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 5 } });
     try {
