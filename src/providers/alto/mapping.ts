@@ -169,7 +169,7 @@ export function personOperations(
   person: AltoContact['people'][number],
 ): AltoPatchOperation[] {
   const ops: AltoPatchOperation[] = [];
-  // ASSUMPTION: an empty string clears a name; Alto requires a surname, so a null surname is left alone.
+  // ASSUMPTION: an empty string clears a name. A surname cannot be cleared: `update` refuses such a patch.
   if ('title' in patch) ops.push({ op: 'replace', path: '/Title', value: patch.title ?? '' });
   if ('firstName' in patch) ops.push({ op: 'replace', path: '/Forename', value: patch.firstName ?? '' });
   if (patch.lastName) ops.push({ op: 'replace', path: '/Surname', value: patch.lastName });

@@ -155,7 +155,16 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
     createdAsListed: (contact) => contact,
 
     async update({ externalId, patch, signal }) {
-      // No ETag/If-Match [S3]: `version` is ignored; fields Street cannot write are skipped.
+      // No ETag/If-Match [S3]: `version` is ignored; fields Street cannot write are skipped. A surname clear is
+      // refused rather than left out: an update acknowledged without it moved the link's base to no surname, and
+      // the next read-back took Street's surname for an agency edit and undid NurtureHub's.
+      if ('lastName' in patch && !patch.lastName)
+        return err({
+          kind: 'validation',
+          status: null,
+          message: 'Street requires a surname; it cannot be cleared',
+          field: 'lastName',
+        });
       const attributes = toStreetUpdate(patch);
       if (Object.keys(attributes).length === 0) return ok({ version: null });
       const response = await http.send({

@@ -89,7 +89,7 @@ export function toStreetUpdate(patch: ContactPatch): StreetPersonUpdate {
   const body: StreetPersonUpdate = {};
   if ('title' in patch) body.title = patch.title ?? null;
   if ('firstName' in patch) body.first_name = patch.firstName ?? null;
-  // A surname cannot be cleared (ASSUMPTION: Street requires one), so a null surname is left alone.
+  // A surname cannot be cleared (ASSUMPTION: Street requires one): `update` refuses such a patch.
   if (patch.lastName) body.last_name = patch.lastName;
   if (patch.marketingConsent === 'grant' || patch.marketingConsent === 'deny')
     body.marketing_consent = patch.marketingConsent === 'grant';
