@@ -3,6 +3,7 @@ import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { withSpec } from '../../src/providers/spec.ts';
+import type { RunnerDeps } from '../../src/runner/connectionRunner.ts';
 import { createEmbeddedWorker } from '../../src/worker/embeddedWorker.ts';
 import { createSyncHarness, type SyncHarness } from '../support/syncHarness.ts';
 
@@ -22,6 +23,17 @@ async function connectionOf(h: SyncHarness) {
   const connection = await h.store.getConnection({ tenantId: h.tenantId, connectionId: h.connectionId });
   if (!connection.ok) throw new Error(connection.error.message);
   return connection.value;
+}
+
+/** A Reapit connection whose CRM answers every request 500, one attempt a phase. */
+async function failingConnection(runner: Partial<RunnerDeps> = {}) {
+  const spec = withSpec(getProvider('reapit')?.spec ?? expect.unreachable(), { retry: { maxAttempts: 1 } });
+  const h = await createSyncHarness('reapit', {
+    simulator: { contacts: 5 },
+    runner: { ...runner, providerOptions: () => ({ spec }) },
+  });
+  await h.sim.control.faults({ errorRate: 1 });
+  return h;
 }
 
 describe('embedded worker', () => {
@@ -139,15 +151,8 @@ describe('embedded worker', () => {
   });
 
   it('hands a backoff longer than one tick back to the schedule: the run ends, the next run is due at resumeAt', async () => {
-    const reapit = getProvider('reapit');
-    if (reapit === undefined) throw new Error('reapit is not registered');
-    const spec = withSpec(reapit.spec, { retry: { maxAttempts: 1 } });
-    const h = await createSyncHarness('reapit', {
-      simulator: { contacts: 5 },
-      runner: { providerOptions: () => ({ spec }) },
-    });
+    const h = await failingConnection();
     try {
-      await h.sim.control.faults({ errorRate: 1 });
       const lines: string[] = [];
       const worker = createEmbeddedWorker(h.deps, { tickMs: 1_000, log: (line) => lines.push(line) });
       expect((await worker.tick()).started).toHaveLength(1);
@@ -168,18 +173,11 @@ describe('embedded worker', () => {
   });
 
   it('ticking more often than once a minute, leaves a backoff due later in the minute alone until its tick', async () => {
-    const reapit = getProvider('reapit');
-    if (reapit === undefined) throw new Error('reapit is not registered');
-    const spec = withSpec(reapit.spec, { retry: { maxAttempts: 1 } });
     // The clock one second into a minute, so that the first backoff (15–30 s) ends within that minute.
     const offsetMs = 61_000 - (Date.now() % 60_000);
     const clock = () => new Date(Date.now() + offsetMs);
-    const h = await createSyncHarness('reapit', {
-      simulator: { contacts: 5 },
-      runner: { clock, providerOptions: () => ({ spec }) },
-    });
+    const h = await failingConnection({ clock });
     try {
-      await h.sim.control.faults({ errorRate: 1 });
       const lines: string[] = [];
       const worker = createEmbeddedWorker(h.deps, { tickMs: 1_000, log: (line) => lines.push(line) });
       expect((await worker.tick()).started).toHaveLength(1);
