@@ -201,7 +201,13 @@ const updaters: Array<{ provider: ProviderName; refused: Partial<Record<EditName
     },
   },
   { provider: 'loop', refused: { clearedSurname: /lastName cannot be cleared/ } },
-  { provider: 'street', refused: { clearedSurname: /Street requires a surname; it cannot be cleared/ } },
+  {
+    provider: 'street',
+    refused: {
+      clearedFirstName: /Street requires a first name; it cannot be cleared/,
+      clearedSurname: /Street requires a surname; it cannot be cleared/,
+    },
+  },
 ];
 
 describe.each(updaters)(

@@ -12,7 +12,7 @@ import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
 import { idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
 import type { ProviderSpec } from '../spec.ts';
-import { toInboundRecord, toStreetUpdate } from './mapping.ts';
+import { clearedName, toInboundRecord, toStreetUpdate } from './mapping.ts';
 import { JSON_API, type StreetCredentials, streetPageSchema, streetPositionSchema } from './schemas.ts';
 import { streetSpec } from './spec.ts';
 
@@ -155,16 +155,11 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
     createdAsListed: (contact) => contact,
 
     async update({ externalId, patch, signal }) {
-      // No ETag/If-Match [S3]: `version` is ignored; fields Street cannot write are skipped. A surname clear is
-      // refused rather than left out: an update acknowledged without it moved the link's base to no surname, and
-      // the next read-back took Street's surname for an agency edit and undid NurtureHub's.
-      if ('lastName' in patch && !patch.lastName)
-        return err({
-          kind: 'validation',
-          status: null,
-          message: 'Street requires a surname; it cannot be cleared',
-          field: 'lastName',
-        });
+      // No ETag/If-Match [S3]: `version` is ignored; fields Street cannot write are skipped. A name clear is refused,
+      // not left out: an update acknowledged without it moved the link's base to no name, and the next read-back
+      // took Street's name for an agency edit and undid NurtureHub's.
+      const cleared = clearedName(patch);
+      if (cleared !== null) return err({ kind: 'validation', status: null, ...cleared });
       const attributes = toStreetUpdate(patch);
       if (Object.keys(attributes).length === 0) return ok({ version: null });
       const response = await http.send({

@@ -82,14 +82,29 @@ export function toInboundRecord(raw: unknown): Result<InboundRecord, InboundReco
 }
 
 /**
+ * The name a patch clears where Street's PATCH takes none, as the refusal to give instead of sending it; `null`
+ * when it clears neither. [S3]'s request types `first_name` and `last_name` as strings, where `title` may be null
+ * (ASSUMPTION: an empty string is refused too, as a surname is).
+ */
+export function clearedName(
+  patch: ContactPatch,
+): { field: 'firstName' | 'lastName'; message: string } | null {
+  if ('firstName' in patch && !patch.firstName)
+    return { field: 'firstName', message: 'Street requires a first name; it cannot be cleared' };
+  if ('lastName' in patch && !patch.lastName)
+    return { field: 'lastName', message: 'Street requires a surname; it cannot be cleared' };
+  return null;
+}
+
+/**
  * The writable part of a patch → PATCH attributes [S3]; everything else is skipped. `marketing_consent` is a
- * boolean, so `notAsked` cannot be written and is skipped too (ASSUMPTION: Street would refuse a null).
+ * boolean, so `notAsked` cannot be written and is skipped too (ASSUMPTION: Street would refuse a null). A name
+ * clear is refused by `update` (`clearedName`) before this.
  */
 export function toStreetUpdate(patch: ContactPatch): StreetPersonUpdate {
   const body: StreetPersonUpdate = {};
   if ('title' in patch) body.title = patch.title ?? null;
-  if ('firstName' in patch) body.first_name = patch.firstName ?? null;
-  // A surname cannot be cleared (ASSUMPTION: Street requires one): `update` refuses such a patch.
+  if (patch.firstName) body.first_name = patch.firstName;
   if (patch.lastName) body.last_name = patch.lastName;
   if (patch.marketingConsent === 'grant' || patch.marketingConsent === 'deny')
     body.marketing_consent = patch.marketingConsent === 'grant';

@@ -62,11 +62,11 @@ export const streetPageSchema = z.object({
   }),
 });
 
-/** `PATCH /people/{id}` attributes [S3]: the only writable ones. */
+/** `PATCH /people/{id}` attributes [S3]: the only writable ones; only `title` may be null. */
 export interface StreetPersonUpdate {
   title?: string | null;
-  first_name?: string | null;
-  last_name?: string | null;
+  first_name?: string;
+  last_name?: string;
   marketing_consent?: boolean;
 }
 

@@ -346,11 +346,15 @@ function patch(db: SimDb<StreetRecord>, req: SimRequest, record: StreetRecord): 
       if (typeof value !== 'string' || value.trim() === '')
         return failure(422, 'Unprocessable Entity', 'last_name is required', pointer);
       next.last_name = value;
+    } else if (key === 'first_name') {
+      // [S3]: the request's `first_name` is a string (only `title` may be null). ASSUMPTION: an empty one is refused.
+      if (typeof value !== 'string' || value.trim() === '')
+        return failure(422, 'Unprocessable Entity', 'first_name is required', pointer);
+      next.first_name = value;
     } else {
       if (value !== null && typeof value !== 'string')
         return failure(422, 'Unprocessable Entity', 'must be a string or null', pointer);
-      if (key === 'title') next.title = value;
-      else next.first_name = value;
+      next.title = value;
     }
   }
   next.full_name = [next.title, next.first_name, next.last_name].filter(Boolean).join(' ');
