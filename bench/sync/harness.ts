@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { hostname, setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -112,7 +112,11 @@ export async function startSim(provider: ProviderName, options: SimOptions): Pro
  * process, a request that a stall held between being sent and being read reached the window late and bunched
  * with the next, now and then a 429 (agentOS's costs a minute: efficiency 0.29 in one --quick run in two).
  */
-export async function startSimProcess(provider: ProviderName, options: SimOptions): Promise<Sim> {
+export async function startSimProcess(
+  provider: ProviderName,
+  options: SimOptions,
+  niceness = 0,
+): Promise<Sim> {
   const child = spawn(
     process.execPath,
     [
@@ -126,6 +130,7 @@ export async function startSimProcess(provider: ProviderName, options: SimOption
     ],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
+  if (niceness !== 0 && child.pid !== undefined) setPriority(child.pid, niceness);
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   const first = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next();
   if (first.done === true) throw new Error(`simulator child ${provider} exited ${await exited}`);
