@@ -17,7 +17,7 @@ import {
   unlimited,
 } from './harness.ts';
 
-/** The Postgres sync's niceness beside PGlite's (see `benchMemory`): one A/B of `--quick --only memory`, 170 s → 148 s. */
+/** The Postgres sync's niceness beside PGlite's (`benchMemory`): `--quick --only memory` 170/159 s → 148/144 s. */
 const BESIDE_PGLITE_NICENESS = 10;
 
 export interface ChildJob {
