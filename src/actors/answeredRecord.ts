@@ -1,14 +1,15 @@
 import { toMatchRecord } from '../core/dedup/matchRecord.ts';
 import { isConflict, type PairScore, scorePair } from '../core/dedup/scorePair.ts';
 import { matchFields } from '../core/dedup/weights.ts';
+import { isEmpty } from '../core/merge.ts';
 import { providerLabels } from '../core/providerName.ts';
 import { ok, type Result } from '../core/result.ts';
-import type { CanonicalContact } from '../core/schemas.ts';
+import { type CanonicalContact, contactFields } from '../core/schemas.ts';
 import type { ProviderError, ProviderName, RecordRead } from '../providers/provider.ts';
 import type { PhaseDeps } from './context.ts';
 
 /** Whether a record the CRM answered a create with is the contact's person; `why` names what tells them apart. */
-export type AnsweredPerson = { kind: 'same' } | { kind: 'other'; why: string };
+export type AnsweredPerson = { kind: 'same'; held: CanonicalContact } | { kind: 'other'; why: string };
 
 /**
  * Reads the record a CRM answered a create with, one it already held (agentOS's prospect matched by e-mail, Alto's
@@ -35,7 +36,21 @@ function samePerson(
     toMatchRecord(sent.contactId, sent.contact),
     toMatchRecord(record.externalId, record.contact),
   );
-  return pair.isMatch ? { kind: 'same' } : { kind: 'other', why: describeMismatch(pair) };
+  return pair.isMatch
+    ? { kind: 'same', held: record.contact }
+    : { kind: 'other', why: describeMismatch(pair) };
+}
+
+/**
+ * The base of a link to a record the CRM already held, so that the next fetch merges it as a first link would (see
+ * docs/sync-semantics.md, "First link"): where the record is empty the base is too, so the lead's value there is not
+ * read as the agency clearing it; elsewhere it is the contact sent, so the record's differing value reads as the
+ * CRM's change and wins a field the CRM owns.
+ */
+export function heldRecordBase(sent: CanonicalContact, held: CanonicalContact): CanonicalContact {
+  const base: Record<string, unknown> = { ...sent };
+  for (const field of contactFields) if (isEmpty(field, held[field])) base[field] = held[field];
+  return base as CanonicalContact;
 }
 
 /** The rule that kept the pair apart (with the score when it fell short), the fields that differ and that agree. */

@@ -10,7 +10,7 @@ import type { PhaseFailure, PushPhaseInput, PushPhaseOutput } from '../machines/
 import { HELD_WRITES_NOTE_KEY } from '../persistence/cycleWork.ts';
 import type { PushEntry } from '../persistence/records.ts';
 import type { CrmProvider, ProviderError } from '../providers/provider.ts';
-import { answeredPerson, otherPersonMessage } from './answeredRecord.ts';
+import { answeredPerson, heldRecordBase, otherPersonMessage } from './answeredRecord.ts';
 import type { PhaseCall, PhaseDeps } from './context.ts';
 import { failureNote, providerFailure } from './failures.ts';
 import { findLostCreate } from './findLostCreate.ts';
@@ -248,6 +248,9 @@ async function acknowledgeCreate(
       });
       return 'deferred';
     }
+    // The record held what the agency keyed in, not what was sent: what it lacks is not an agency clear.
+    await acknowledge(deps, ref, entry, { ...ack, contact: heldRecordBase(ack.contact, person.value.held) });
+    return 'sent';
   }
   await acknowledge(deps, ref, entry, ack);
   return 'sent';

@@ -379,7 +379,7 @@ const emptyContact: CanonicalContact = canonicalContactSchema.parse({});
  * Empty: `null`, an object whose members are all `null` (a blank address), or the field's schema
  * default (`0` opens, `notAsked` consent). `status` has no empty value: `active` is a real state.
  */
-function isEmpty(field: ContactField, value: FieldValue): boolean {
+export function isEmpty(field: ContactField, value: FieldValue): boolean {
   if (value === null) return true;
   if (typeof value === 'object') return Object.values(value).every((member) => member === null);
   return field !== 'status' && value === emptyContact[field];

@@ -94,12 +94,16 @@ describe.each([
     canonicalContactSchema.parse({ firstName, lastName: 'Okafor', email, marketingConsent: 'grant' });
 
   /** A first sync, then Tunde saved in NurtureHub; the agency creates `keyed` in the CRM between fetch and push. */
-  async function pushedAfterAgencyCreates(h: SyncHarness, keyed: CanonicalContact) {
+  async function pushedAfterAgencyCreates(
+    h: SyncHarness,
+    keyed: CanonicalContact,
+    lead: CanonicalContact = okafor('Tunde'),
+  ) {
     await auditedCycle(h);
     must(
       await h.store.upsertContacts({
         tenantId: h.tenantId,
-        contacts: [{ id: TUNDE, contact: okafor('Tunde') }],
+        contacts: [{ id: TUNDE, contact: lead }],
         now: new Date(),
       }),
     );
@@ -181,6 +185,33 @@ describe.each([
       expect(await recordsHolding(h, 'okafors@example.org')).toHaveLength(1);
       expect(await linkOf(h, TUNDE)).toBeUndefined();
       expect(await holderOf(h, record)).toBe(nadia);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('merges the record the agency keyed in with less as a first link: what it lacks is kept, what it adds is taken', async () => {
+    const h = await createSyncHarness(provider, { simulator: { contacts: 5, seed: 3 } });
+    try {
+      // The agency keyed in Tunde with a title and no phone; NurtureHub's lead has a mobile and no title. With the
+      // contact sent as the base, the next fetch read the missing mobile as the agency clearing it.
+      const lead = { ...okafor('Tunde'), mobilePhone: '07700 900123' };
+      const { record, audit } = await pushedAfterAgencyCreates(h, { ...okafor('Tunde'), title: 'Mr' }, lead);
+      expect(audit?.errors).toEqual([]);
+      expect(await linkOf(h, TUNDE)).toBe(record);
+
+      await auditedCycle(h);
+      for (const cycle of [await auditedCycle(h), await auditedCycle(h)]) {
+        expect(cycle?.errors).toEqual([]);
+        expect(cycle?.written).toMatchObject({ created: 0, updated: 0 });
+      }
+      const [tunde] = must(await h.store.getContacts({ tenantId: h.tenantId, ids: [TUNDE] }));
+      expect(tunde?.contact).toMatchObject({
+        firstName: 'Tunde',
+        title: 'Mr',
+        mobilePhone: lead.mobilePhone,
+      });
+      expect(await recordsHolding(h, 'okafors@example.org')).toHaveLength(1);
     } finally {
       await h.close();
     }
