@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { err, ok, type Result } from '../core/result.ts';
@@ -76,6 +76,16 @@ export type PgliteStoreOptions = {
     }
 );
 
+/**
+ * `dir`, created or narrowed to its owner (0700): PGlite writes the database's files readable and writable by every
+ * user (0666), and they hold every agency's contacts and sealed credentials.
+ */
+async function ownerOnlyDirectory(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  return dir;
+}
+
 /** Open (creating if needed) the embedded store and bring its schema up to date. */
 export async function openPgliteStore(options: PgliteStoreOptions): Promise<Result<StoreHandle, OpenError>> {
   let lock: DataDirLock | null = null;
@@ -102,7 +112,7 @@ export async function openPgliteStore(options: PgliteStoreOptions): Promise<Resu
     db =
       options.dataDir === null
         ? (options.db ?? (await PGlite.create()))
-        : await PGlite.create(path.join(options.dataDir, PGLITE_SUBDIR));
+        : await PGlite.create(await ownerOnlyDirectory(path.join(options.dataDir, PGLITE_SUBDIR)));
   } catch (error) {
     await lock?.release();
     return err({
