@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { INNGEST_PATH } from '../inngest/serve.ts';
 import { STORE_RPC_PATH } from '../persistence/storeRpc.ts';
 import { type AdminApiDeps, createAdminApi } from './adminApi.ts';
@@ -43,7 +44,7 @@ export function createServerApp(deps: ServerDeps): Hono {
   });
   // Registered before the admin API, whose token check would otherwise answer Inngest's requests first.
   if (deps.inngestHandler !== undefined) {
-    app.on(['GET', 'POST', 'PUT'], INNGEST_PATH, deps.inngestHandler);
+    app.on(['GET', 'POST', 'PUT'], INNGEST_PATH, limitInngestBody, deps.inngestHandler);
   }
   app.route('/api', createAdminApi(deps));
   app.route(STORE_RPC_PATH, storeRpcRoutes(deps));
@@ -51,6 +52,15 @@ export function createServerApp(deps: ServerDeps): Hono {
   app.get('/', (c) => c.redirect('/admin'));
   return app;
 }
+
+/**
+ * Inngest caps a run's state (its events and step results, what a call carries) at 32 MB. The SDK reads a body
+ * whole before it checks the signature, so without a limit any client could make this process hold one of any size.
+ */
+const limitInngestBody = bodyLimit({
+  maxSize: 32 * 1024 * 1024,
+  onError: (c) => c.json({ message: 'the request body is above 32 MiB' }, 413),
+});
 
 /** The methods some route answers on `path` (none: the path is unknown). Middleware (`ALL`) does not count. */
 function allowedMethods(app: Hono, path: string): string[] {

@@ -2,10 +2,10 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { createInngestHandler, INNGEST_PATH, type InngestHandler } from '../../src/inngest/serve.ts';
 import { runConnection } from '../../src/runner/connectionRunner.ts';
+import { createServerApp } from '../../src/server/app.ts';
 import { silentLogger } from '../support/inngest.ts';
 import { createSyncHarness, type SyncHarness } from '../support/syncHarness.ts';
 
@@ -39,10 +39,17 @@ async function standInInngest(): Promise<{ url: string; received: Received[]; cl
   return { ...(await listen(server)), received };
 }
 
-/** A minimal server mounting the Inngest handler the way `serve` does. */
-async function mount(handler: InngestHandler): Promise<{ url: string; close(): Promise<void> }> {
-  const app = new Hono();
-  app.on(['GET', 'POST', 'PUT'], INNGEST_PATH, (c) => handler(c));
+/** The server `serve` runs, with the Inngest handler mounted. */
+async function mount(
+  h: SyncHarness,
+  handler: InngestHandler,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const app = createServerApp({
+    store: h.store,
+    runner: h.deps,
+    adminToken: 'test-admin-token-0123456789abcdef',
+    inngestHandler: handler,
+  });
   const server = await new Promise<Server>((resolve) => {
     const created = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
       resolve(created as Server),
@@ -117,6 +124,50 @@ function rawRequest(
   });
 }
 
+/**
+ * POSTs `bytes` of one JSON document, declared by Content-Length or sent chunked, in 1 MiB writes that stop as soon as
+ * the server answers (a server that refuses a body need not read it).
+ */
+function postLargeBody(
+  url: string,
+  { bytes, chunked }: { bytes: number; chunked: boolean },
+): Promise<{ status: number; text: string }> {
+  const chunk = Buffer.alloc(1024 * 1024, 'x');
+  const head = Buffer.from('{"pad":"');
+  const tail = Buffer.from('"}');
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (!chunked) headers['content-length'] = String(bytes);
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = request(url, { method: 'POST', headers }, (res) => {
+      answered = true;
+      let text = '';
+      res.on('data', (data) => {
+        text += data;
+      });
+      res.on('end', () => {
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, text });
+      });
+    });
+    // Writing on after the server has answered may meet a closed socket; the answer is what counts.
+    req.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    let left = bytes - head.length - tail.length;
+    const pump = () => {
+      while (left > 0 && !answered) {
+        const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
+        left -= part.length;
+        if (!req.write(part)) return void req.once('drain', pump);
+      }
+      if (!answered) req.end(tail);
+    };
+    req.write(head);
+    pump();
+  });
+}
+
 type Served = { url: string; close(): Promise<void> };
 type StandIn = Awaited<ReturnType<typeof standInInngest>>;
 
@@ -127,6 +178,7 @@ async function withCloudEndpoint(
   const h = await createSyncHarness('reapit', { simulator: { contacts: 1 } });
   const inngest = await standInInngest();
   const server = await mount(
+    h,
     handlerFor(h, {
       INNGEST_SIGNING_KEY: SIGNING_KEY,
       INNGEST_EVENT_KEY: 'event-key',
@@ -146,7 +198,7 @@ describe('the serve endpoint, over HTTP', () => {
   it('reports both functions on introspection and registers their triggers and flow control', async () => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 1 } });
     const inngest = await standInInngest();
-    const server = await mount(handlerFor(h, { INNGEST_DEV: '1', INNGEST_BASE_URL: inngest.url }));
+    const server = await mount(h, handlerFor(h, { INNGEST_DEV: '1', INNGEST_BASE_URL: inngest.url }));
     try {
       const introspection = await fetch(`${server.url}${INNGEST_PATH}`);
       expect(introspection.status).toBe(200);
@@ -227,7 +279,7 @@ describe('the serve endpoint, over HTTP', () => {
   it('runs onFailure when Inngest calls it: a machine left mid-cycle stops in error with an audit entry', async () => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 6 } });
     const inngest = await standInInngest();
-    const server = await mount(handlerFor(h, { INNGEST_DEV: '1', INNGEST_BASE_URL: inngest.url }));
+    const server = await mount(h, handlerFor(h, { INNGEST_DEV: '1', INNGEST_BASE_URL: inngest.url }));
     try {
       const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
       const phase = await runConnection(h.deps, ref, 'phase');
@@ -344,6 +396,17 @@ describe('the serve endpoint, over HTTP', () => {
         );
         expect(response.status).toBe(400);
         expect(await response.json()).toEqual({ message: expect.stringMatching(/not JSON/) });
+      }
+    });
+  });
+
+  it('refuses a body above 32 MiB with 413 before it is held: unsigned, it was read whole first (regression)', async () => {
+    await withCloudEndpoint(async ({ server }) => {
+      const url = `${server.url}${INNGEST_PATH}?fnId=crm-sync-sync-connection&stepId=step`;
+      for (const chunked of [false, true]) {
+        const answer = await postLargeBody(url, { bytes: 50 * 1024 * 1024, chunked });
+        expect(answer.status).toBe(413);
+        expect(JSON.parse(answer.text)).toEqual({ message: expect.stringMatching(/above 32 MiB/) });
       }
     });
   });
