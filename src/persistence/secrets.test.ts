@@ -40,6 +40,30 @@ describe('secret box', () => {
     expect(second.value.decrypt(first.value.encrypt('x', 'c'), 'c')).toEqual({ ok: true, value: 'x' });
   });
 
+  it('names the key it holds when that is not the key the credentials were sealed with', async () => {
+    const sealedWith = await loadSecretBox({ secretKey: undefined, dataDir: tempDir(), notice: () => {} });
+    if (!sealedWith.ok) throw new Error('expected a key');
+    const sealed = sealedWith.value.encrypt('{"apiKey":"k"}', 'connection:a:1');
+    // The key file lost (a data directory restored without it): a new one is generated beside the old credentials.
+    const dataDir = tempDir();
+    const fromFile = await loadSecretBox({ secretKey: undefined, dataDir, notice: () => {} });
+    const fromEnv = await loadSecretBox({
+      secretKey: randomBytes(32).toString('hex'),
+      dataDir,
+      notice: () => {},
+    });
+    if (!fromFile.ok || !fromEnv.ok) throw new Error('expected keys');
+    const fileFailure = fromFile.value.decrypt(sealed, 'connection:a:1');
+    expect(fileFailure).toMatchObject({ ok: false, error: { kind: 'decrypt_failed' } });
+    if (!fileFailure.ok) {
+      expect(fileFailure.error.message).toContain(path.join(dataDir, KEY_FILE_NAME));
+      expect(fileFailure.error.message).not.toContain('CRM_SYNC_SECRET_KEY');
+    }
+    const envFailure = fromEnv.value.decrypt(sealed, 'connection:a:1');
+    if (envFailure.ok) throw new Error('expected a failure');
+    expect(envFailure.error.message).toContain('CRM_SYNC_SECRET_KEY');
+  });
+
   it('refuses a key file other users can read', async () => {
     const dataDir = tempDir();
     await loadSecretBox({ secretKey: undefined, dataDir, notice: () => {} });

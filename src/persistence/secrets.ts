@@ -26,7 +26,8 @@ export interface SecretBox {
   decrypt(sealed: string, context: string): Result<string, SecretError>;
 }
 
-export function createSecretBox(key: Buffer): SecretBox {
+/** `keyName` says in messages which key this is (`CRM_SYNC_SECRET_KEY`, the key file), so a wrong one can be found. */
+export function createSecretBox(key: Buffer, keyName = 'the credentials key'): SecretBox {
   if (key.length !== 32) throw new Error(`AES-256 needs a 32-byte key, got ${key.length}`);
   return {
     encrypt(plaintext, context) {
@@ -53,7 +54,8 @@ export function createSecretBox(key: Buffer): SecretBox {
         return err({
           kind: 'decrypt_failed',
           message:
-            'stored credentials cannot be decrypted: CRM_SYNC_SECRET_KEY differs from the key they were saved with',
+            `stored credentials cannot be decrypted with ${keyName}, which is not the key they were saved with: ` +
+            'restore that key, or enter the credentials again (crm-sync connection set-credentials)',
         });
       }
     },
@@ -79,7 +81,7 @@ export async function loadSecretBox(params: {
         message: 'CRM_SYNC_SECRET_KEY must be 32 bytes as 64 hex digits or base64',
       });
     }
-    return ok(createSecretBox(key));
+    return ok(createSecretBox(key, 'CRM_SYNC_SECRET_KEY'));
   }
   if (params.dataDir === null) {
     return err({
@@ -91,7 +93,8 @@ export async function loadSecretBox(params: {
   const file = path.join(params.dataDir, KEY_FILE_NAME);
   const existing = await readKeyFile(file);
   if (!existing.ok) return existing;
-  if (existing.value !== null) return ok(createSecretBox(existing.value));
+  const keyName = `the key file ${file}`;
+  if (existing.value !== null) return ok(createSecretBox(existing.value, keyName));
 
   const key = randomBytes(32);
   try {
@@ -106,7 +109,7 @@ export async function loadSecretBox(params: {
   params.notice(
     `crm-sync: generated a credentials key at ${file} (mode 0600); back it up, or set CRM_SYNC_SECRET_KEY instead`,
   );
-  return ok(createSecretBox(key));
+  return ok(createSecretBox(key, keyName));
 }
 
 async function readKeyFile(file: string): Promise<Result<Buffer | null, SecretError>> {
