@@ -5,6 +5,7 @@ import { isStorableText, toStorableText, UNSTORABLE_TEXT } from '../core/storabl
 import { Deadline } from './deadline.ts';
 import type { CallKind, ConnectionLimiter } from './limiter.ts';
 import type { InboundRecord, InboundRecordError, ProviderError } from './provider.ts';
+import { redactQuery } from './redactQuery.ts';
 import type { ProviderSpec } from './spec.ts';
 
 /** How one attempt ended, before classification. */
@@ -147,7 +148,8 @@ export function createHttpTransport(params: {
       ...(params.now ? { now: params.now } : {}),
       attempt: async () => {
         const deadline = new Deadline(timeoutMs, request.signal);
-        const label = `${request.method} ${request.path}`;
+        // Messages reach the audit, the admin API and logs: personal values in the query stay out of them.
+        const label = `${request.method} ${redactQuery(request.path, params.spec.personalQueryParams)}`;
         try {
           const response = await deadline.race(
             fetchImpl(`${base}${request.path}`, {

@@ -13,6 +13,8 @@ export const agentosSpec = defineSpec({
   // [G1]: offset + count, count ≤ 1,000; [G2][G6]: path segments `/{offset}/{count}`.
   // The adapter asks for `defaultPageSize` per page (1,000: at 50 requests a minute, fewer calls matter most).
   pagination: { type: 'offset', maxPageSize: 1_000, defaultPageSize: 1_000 },
+  // No search: no call puts personal data in its URL (paths carry tiers, offsets, branch and record ids).
+  personalQueryParams: [],
   capabilities: {
     // [G2]: no modified-since filter on the V4 contacts listings: every cycle lists everything and the engine
     // drops records whose content hash equals the stored link's.

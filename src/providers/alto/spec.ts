@@ -15,6 +15,8 @@ export const altoSpec = defineSpec({
   },
   // [A1]: `max-results` default 50, maximum 250; `next-token` cursor.
   pagination: { type: 'cursor', maxPageSize: 250, defaultPageSize: 50 },
+  // `findByEmail` sends the address as `query` on `GET /contacts/search` [A1].
+  personalQueryParams: ['query'],
   capabilities: {
     // `GET /contacts/all` with `modified-from`/`modified-to` and a `next-token` cursor [A1].
     deltaMode: 'cursorToken',

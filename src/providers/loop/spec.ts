@@ -16,6 +16,8 @@ export const loopSpec = defineSpec({
   },
   // ASSUMPTION: pageSize 1–100 (default 25), pageNumber from 1.
   pagination: { type: 'page', maxPageSize: 100, defaultPageSize: 25 },
+  // No e-mail search is assumed: no call puts personal data in its URL.
+  personalQueryParams: [],
   capabilities: {
     // ASSUMPTION: `modifiedSince` (inclusive) on `GET /contacts`, results in (updatedAt, id) order.
     deltaMode: 'modifiedSince',

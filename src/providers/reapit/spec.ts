@@ -12,6 +12,8 @@ export const reapitSpec = defineSpec({
   },
   // [R3]: pageSize 1–100, default 25; pageNumber > 0.
   pagination: { type: 'page', maxPageSize: 100, defaultPageSize: 25 },
+  // `findByEmail` sends the address as `email[]` on `GET /contacts/` [R3].
+  personalQueryParams: ['email[]'],
   capabilities: {
     deltaMode: 'modifiedSince',
     writeMode: 'patchIfMatch',

@@ -14,6 +14,8 @@ export const streetSpec = defineSpec({
   // [S2]: `page[size]` 1–100, capped at 100 (the OpenAPI says 250 [S3]; we follow the guide). Default not
   // stated; ASSUMPTION 25, as in the docs' own link examples.
   pagination: { type: 'page', maxPageSize: 100, defaultPageSize: 25 },
+  // `findByEmail` sends the address as `filter[email_address]` on `GET /people` [S3].
+  personalQueryParams: ['filter[email_address]'],
   capabilities: {
     // `filter[updated_from]`/`filter[updated_to]` on `GET /people` [S3].
     deltaMode: 'modifiedSince',
