@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { type Env, parseEnv } from './config/env.ts';
@@ -60,6 +61,8 @@ export async function openApp(params: {
   }
   const limiters = new Map<string, ConnectionLimiter>();
   const stopping = new AbortController();
+  // Every run in progress listens to it: more than Node's default of 10 is no leak, and not to be warned of.
+  setMaxListeners(0, stopping.signal);
   const activeRuns = new Set<Promise<unknown>>();
   const runner: RunnerDeps = {
     store: store.value,

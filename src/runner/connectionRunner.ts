@@ -198,8 +198,6 @@ async function drive(
     persistFailure ??= message;
     persistFailed.abort();
   };
-  // Each ends the run where it was last persisted: the process stopping, the lease lost, the store failing.
-  const halt = AbortSignal.any([leaseLost, persistFailed.signal, ...(deps.stopping ? [deps.stopping] : [])]);
   const ref = { tenantId: connection.tenantId, connectionId: connection.id };
   const stored = await store.loadSnapshot(ref);
   if (!stored.ok) return err({ kind: 'store', message: stored.error.message });
@@ -276,10 +274,12 @@ async function drive(
   ) {
     firstPhase = restored.value.state as Phase;
   }
+  // Each ends the run where it was last persisted: the process stopping, the lease lost, the store failing.
+  const halt = anyAborted([leaseLost, persistFailed.signal, ...(deps.stopping ? [deps.stopping] : [])]);
   const subscription = actor.subscribe((snapshot) => {
     // What a phase does once the process is stopping (its calls aborted, its limiter closed) is not the CRM's
     // or the store's answer: the machine stays where it was last persisted.
-    if (halt.aborted) return;
+    if (halt.signal.aborted) return;
     const state = snapshot.value as ConnectionState;
     deps.onTransition?.({ connectionId: connection.id, state, context: snapshot.context });
     const persisted = toPersisted(actor);
@@ -324,13 +324,14 @@ async function drive(
         const state = s.value as ConnectionState;
         return settledStates.has(state) || (onePhase && state !== firstPhase);
       },
-      { signal: halt },
+      { signal: halt.signal },
     );
   } catch (error) {
-    if (!halt.aborted) throw error;
+    if (!halt.signal.aborted) throw error;
     stopped = true;
   } finally {
     subscription.unsubscribe();
+    halt.release();
     leaseLost.removeEventListener('abort', stopOnLoss);
     persistFailed.signal.removeEventListener('abort', stopOnLoss);
   }
@@ -367,6 +368,26 @@ async function drive(
   const scheduled = await store.setNextRun({ ...ref, nextRunAt: next });
   if (!scheduled.ok) return err({ kind: 'store', message: scheduled.error.message });
   return ok(outcome);
+}
+
+/**
+ * A signal that aborts when any of `signals` does, until `release`. Not `AbortSignal.any`: on Node 20 every
+ * signal composed from the process's `stopping` left an entry in it that nothing removed while the process ran,
+ * one per run.
+ */
+function anyAborted(signals: AbortSignal[]): { signal: AbortSignal; release: () => void } {
+  const any = new AbortController();
+  const abort = () => any.abort();
+  for (const signal of signals) {
+    if (signal.aborted) any.abort();
+    else signal.addEventListener('abort', abort, { once: true });
+  }
+  return {
+    signal: any.signal,
+    release: () => {
+      for (const signal of signals) signal.removeEventListener('abort', abort);
+    },
+  };
 }
 
 /** What the mode sends the machine in `state` to move it on; `null` when nothing is sent (a phase resumes as restored). */
