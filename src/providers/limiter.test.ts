@@ -26,6 +26,28 @@ describe('createLimiter', () => {
     await limiter.stop();
   });
 
+  it('is idle for a span only once no call waits or runs and none ended within it', async () => {
+    let now = 0;
+    const limiter = createLimiter({ limits: { maxConcurrent: 1, rolling: true } }, { now: () => now });
+    expect(limiter.idleFor(1_000)).toBe(false);
+    now = 1_000;
+    expect(limiter.idleFor(1_000)).toBe(true);
+    let answer = () => {};
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    const running = limiter.schedule('read', () => answered);
+    const waiting = limiter.schedule('read', async () => {});
+    now = 5_000;
+    expect(limiter.idleFor(1_000)).toBe(false);
+    answer();
+    await Promise.all([running, waiting]);
+    expect(limiter.idleFor(1_000)).toBe(false);
+    now = 6_000;
+    expect(limiter.idleFor(1_000)).toBe(true);
+    await limiter.stop();
+  });
+
   it('counts a call its timer held back from when it started, so the next window keeps its distance', async () => {
     const limiter = createLimiter({ limits: { requestsPerSecond: 2, rolling: true } });
     const origin = Date.now();

@@ -16,6 +16,8 @@ export interface ConnectionLimiter {
   quotaResetAt(): string | null;
   /** Stops accepting work and waits for running calls. */
   stop(): Promise<void>;
+  /** No call waits or runs, and none has ended within the last `ms`. */
+  idleFor(ms: number): boolean;
 }
 
 export interface LimiterOptions {
@@ -72,36 +74,48 @@ export function createLimiter(
   const gate = new PauseGate(now, Math.max(allSpacing, 1));
   const latency = new RecentLatency();
   const quota = new DailyQuota(limits, now);
+  let unfinished = 0;
+  let lastEnded = now();
+  const tracked = <T>(call: Promise<T>): Promise<T> => {
+    unfinished += 1;
+    return call.finally(() => {
+      unfinished -= 1;
+      lastEnded = now();
+    });
+  };
 
   return {
     schedule: (kind, task) =>
-      calls.schedule(async () => {
-        // The gate again after every wait for window room: a 429 met while this call waited pauses it too
-        // (agentOS blocks a key that keeps calling past a 429).
-        for (;;) {
-          await gate.pass();
-          const at = now();
-          const start = windows.earliestStart(kind, at);
-          if (start <= at) break;
-          await new Promise((resolve) => setTimeout(resolve, start - at));
-        }
-        // Booked when it really starts, not when its timer was due: a call a busy event loop held back counts
-        // from when it went, so the calls after it keep their distance from it as the provider sees them.
-        const started = now();
-        const booking = windows.record(kind, started);
-        quota.take();
-        try {
-          return await task();
-        } finally {
-          // A call that took longer than the quickest of late may have reached the provider late (a stall on
-          // either side), up to that much after it started: it counts from then, for the calls still to come.
-          booking.at = started + latency.excess(now() - started);
-          booking.settled = true;
-        }
-      }),
+      tracked(
+        calls.schedule(async () => {
+          // The gate again after every wait for window room: a 429 met while this call waited pauses it too
+          // (agentOS blocks a key that keeps calling past a 429).
+          for (;;) {
+            await gate.pass();
+            const at = now();
+            const start = windows.earliestStart(kind, at);
+            if (start <= at) break;
+            await new Promise((resolve) => setTimeout(resolve, start - at));
+          }
+          // Booked when it really starts, not when its timer was due: a call a busy event loop held back counts
+          // from when it went, so the calls after it keep their distance from it as the provider sees them.
+          const started = now();
+          const booking = windows.record(kind, started);
+          quota.take();
+          try {
+            return await task();
+          } finally {
+            // A call that took longer than the quickest of late may have reached the provider late (a stall on
+            // either side), up to that much after it started: it counts from then, for the calls still to come.
+            booking.at = started + latency.excess(now() - started);
+            booking.settled = true;
+          }
+        }),
+      ),
     pause: (ms) => gate.pause(ms),
     quotaResetAt: () => quota.resetAt(),
     stop: () => calls.stop({ dropWaitingJobs: false }),
+    idleFor: (ms) => unfinished === 0 && now() - lastEnded >= ms,
   };
 }
 

@@ -31,16 +31,28 @@ export async function providerFor(
   return ok(created.value);
 }
 
-/** The connection's limiter for the life of the process, so a new cycle respects the last one's pace. */
+/**
+ * A limiter unused this long holds nothing a new one would not: its rate windows have passed and its daily quota's
+ * UTC day has turned.
+ */
+const LIMITER_IDLE_MS = 86_400_000;
+
+/**
+ * The connection's limiter for the life of the process, so a new cycle respects the last one's pace. Creating one
+ * drops those left idle for a day, so the process keeps limiters for the connections it runs, not for every one it
+ * ever ran (disabled since, or of an agency that left).
+ */
 function limiterFor(
   deps: RunnerDeps,
   connectionId: string,
   spec: ProviderSpec,
 ): ConnectionLimiter | undefined {
-  if (deps.limiters === undefined) return undefined;
-  const existing = deps.limiters.get(connectionId);
+  const { limiters } = deps;
+  if (limiters === undefined) return undefined;
+  const existing = limiters.get(connectionId);
   if (existing !== undefined) return existing;
+  for (const [id, limiter] of limiters) if (limiter.idleFor(LIMITER_IDLE_MS)) limiters.delete(id);
   const created = createLimiter(spec);
-  deps.limiters.set(connectionId, created);
+  limiters.set(connectionId, created);
   return created;
 }

@@ -1,6 +1,9 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { openApp } from '../../src/main.ts';
+import { type ConnectionLimiter, createLimiter } from '../../src/providers/limiter.ts';
+import { getProvider } from '../../src/providers/registry.ts';
+import { noRateLimits, withSpec } from '../../src/providers/spec.ts';
 import { createSyncHarness, must } from '../support/syncHarness.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
@@ -11,6 +14,8 @@ const newDataDir = tempDirs('crm-sync-long-lived-');
  * a run leaves behind in the process grows with the number of runs, and anything kept per connection should go
  * once the connection no longer runs.
  */
+
+const DAY_MS = 86_400_000;
 
 /**
  * The signals Node keeps composed from `signal` (`AbortSignal.any`). Node 20 removes none of them until `signal`
@@ -60,6 +65,43 @@ describe('a long-lived process', () => {
       for (const run of runs) stopping.removeEventListener('abort', run);
       process.off('warning', onWarning);
       await app.close();
+    }
+  });
+
+  it('drops the limiter of a connection that has not run for a day once it creates another', async () => {
+    const spec = withSpec(getProvider('reapit')?.spec ?? expect.unreachable(), { limits: noRateLimits });
+    const limiters = new Map<string, ConnectionLimiter>();
+    const runner = { limiters, providerOptions: () => ({ spec }) };
+    const retired = await createSyncHarness('reapit', { simulator: { contacts: 5 }, runner });
+    const store = retired.store;
+    const running = await createSyncHarness('reapit', { store, simulator: { contacts: 5 }, runner });
+    const added = await createSyncHarness('reapit', { store, simulator: { contacts: 5 }, runner });
+    try {
+      // The retired connection's limiter, on a clock the test moves.
+      let now = Date.now();
+      const retiredLimiter = createLimiter(spec, { now: () => now });
+      limiters.set(retired.connectionId, retiredLimiter);
+      expect(must(await retired.run()).state).toBe('idle');
+      must(
+        await store.setConnectionEnabled({
+          tenantId: retired.tenantId,
+          connectionId: retired.connectionId,
+          enabled: false,
+        }),
+      );
+
+      // Unused for less than a day: kept.
+      now += DAY_MS - 1;
+      expect(must(await running.run()).state).toBe('idle');
+      expect([...limiters.keys()]).toEqual([retired.connectionId, running.connectionId]);
+
+      now += 1;
+      expect(must(await added.run()).state).toBe('idle');
+      expect([...limiters.keys()]).toEqual([running.connectionId, added.connectionId]);
+    } finally {
+      await added.close();
+      await running.close();
+      await retired.close();
     }
   });
 });
