@@ -2,7 +2,7 @@ import { contentHash } from '../core/canonicalJson.ts';
 import { matchKeys } from '../core/dedup/blocking.ts';
 import { type MatchRecord, toMatchRecord } from '../core/dedup/matchRecord.ts';
 import { idempotencyKey } from '../core/ids.ts';
-import { decideInbound, type ProviderFields } from '../core/reconcile.ts';
+import { decideInbound, fieldsNewerElsewhere, type ProviderFields } from '../core/reconcile.ts';
 import { ok } from '../core/result.ts';
 import type { CanonicalContact, ContactPatch } from '../core/schemas.ts';
 import type { ReconcilePhaseInput, ReconcilePhaseOutput } from '../machines/phases.ts';
@@ -14,6 +14,7 @@ import {
 } from '../persistence/cycleWork.ts';
 import type { LinkInput, PushPlan, SuppressedRecord } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
+import { basesElsewhere } from './basesElsewhere.ts';
 import { DEFAULT_BATCH_SIZE, type PhaseCall, type PhaseDeps } from './context.ts';
 import { assignOwners, MatchCache } from './inboundOwners.ts';
 import { planLocalChanges } from './localChanges.ts';
@@ -165,6 +166,12 @@ async function reconcileBatch(
   const neededIds = [...new Set(targets)];
   const stored = await must(store.getContacts({ tenantId: ref.tenantId, ids: neededIds }), clock);
   const working = new Map(stored.map((c) => [c.id, c.contact]));
+  const storedOf = new Map(stored.map((c) => [c.id, c]));
+  // Records linked for the first time to a contact already here: what the tenant's other CRMs hold of it.
+  const firstLinkedLocal = unlinked
+    .map(contactIdOf)
+    .filter((id): id is string => id !== undefined && storedOf.has(id));
+  const elsewhere = await basesElsewhere(deps, ref, [...new Set(firstLinkedLocal)]);
   const storedSeq = new Map(stored.map((c) => [c.id, c.changeSeq]));
   // A contact two records of this batch reconcile into holds neither one's values alone: left unsynced.
   const sharedContacts = new Set(targets.filter((id, index) => targets.indexOf(id) !== index));
@@ -184,6 +191,8 @@ async function reconcileBatch(
       continue;
     }
     const link = linkOf.get(record.externalId) ?? null;
+    const storedContact = storedOf.get(contactId);
+    const others = elsewhere.get(contactId);
     const decision = decideInbound(
       {
         externalId: record.externalId,
@@ -193,6 +202,9 @@ async function reconcileBatch(
         contactId,
         local: working.get(contactId) ?? null,
         link,
+        ...(link === null && storedContact !== undefined && others !== undefined
+          ? { newerElsewhere: fieldsNewerElsewhere(storedContact, record.modified, others) }
+          : {}),
       },
       fields,
     );

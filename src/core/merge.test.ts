@@ -286,3 +286,38 @@ describe('mergeContact with bad input', () => {
     expect(result.error.fields).toHaveLength(fields.length);
   });
 });
+
+describe('mergeContact on a first link with newerElsewhere', () => {
+  const newerElsewhere = new Set<ContactField>(['email']);
+
+  test('a differing CRM value there is the older copy: the local value wins and goes to the CRM', () => {
+    const outcome = merged({ base: null, crm: { email: A }, local: { email: B }, newerElsewhere });
+    expect(decisionOf(outcome, 'email')).toMatchObject({
+      merged: B,
+      reason: 'both-changed-resolved-by-recency',
+      winner: 'nurturehub',
+    });
+    expect(outcome.crmPatch).toEqual({ email: B });
+    expect(outcome.localPatch).toEqual({});
+    expect(outcome.conflicts).toEqual([
+      { field: 'email', base: null, crm: A, local: B, winner: 'nurturehub' },
+    ]);
+  });
+
+  test('other fields, agreeing values and an empty side follow the first-link rules', () => {
+    const outcome = merged({
+      base: null,
+      crm: { email: A, mobilePhone: '+447700900123', firstName: 'Ann' },
+      local: { email: A, mobilePhone: '+447700900999' },
+      newerElsewhere: new Set<ContactField>(['email', 'firstName']),
+    });
+    expect(decisionOf(outcome, 'email').reason).toBe('both-changed-to-same');
+    expect(decisionOf(outcome, 'firstName')).toMatchObject({ reason: 'only-crm-changed', merged: 'Ann' });
+    expect(decisionOf(outcome, 'mobilePhone')).toMatchObject({ reason: conflict, winner: 'crm' });
+  });
+
+  test('is ignored once the link has a base', () => {
+    const outcome = merged({ base: { email: C }, crm: { email: A }, local: { email: B }, newerElsewhere });
+    expect(decisionOf(outcome, 'email')).toMatchObject({ reason: conflict, winner: 'crm', merged: A });
+  });
+});

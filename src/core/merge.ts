@@ -25,6 +25,7 @@ export const mergeReasons = [
   'only-crm-changed',
   'only-local-changed',
   'both-changed-resolved-by-authority',
+  'both-changed-resolved-by-recency',
   'both-changed-to-same',
   'unchanged',
 ] as const;
@@ -58,7 +59,10 @@ export interface FieldDecision {
   localIgnored?: 'empty';
 }
 
-/** Both sides changed a field to different values; the field's owner won. Kept for the audit log. */
+/**
+ * Both sides changed a field to different values: the field's owner won, or on a first link the local value the
+ * tenant's other CRMs hold where it is the newer (`MergeOptions.newerElsewhere`). Kept for the audit log.
+ */
 export interface FieldConflict {
   /** The conflicting field. */
   field: ContactField;
@@ -68,7 +72,7 @@ export interface FieldConflict {
   crm: FieldValue;
   /** NurtureHub's new value. */
   local: FieldValue;
-  /** The field's owner, whose value was kept. */
+  /** The side whose value was kept: the field's owner, except where the newer value elsewhere won. */
   winner: FieldOwner;
 }
 
@@ -131,6 +135,12 @@ export interface MergeOptions {
    * fields are returned in `skippedFields` instead of `crmPatch`. Default: every field.
    */
   writableFields?: readonly ContactField[];
+  /**
+   * On a first link only: fields whose local value the tenant's other CRMs hold and which changed after this
+   * CRM's record was last modified (see `fieldsNewerElsewhere`). Where the two sides differ there, the CRM's value
+   * is the older copy: the local value wins (`both-changed-resolved-by-recency`) instead of the owner's.
+   */
+  newerElsewhere?: ReadonlySet<ContactField>;
 }
 
 /** Already-validated contacts, for the sync engine's hot path. */
@@ -196,6 +206,7 @@ export function mergeContact(params: MergeContactParams): Result<MergeOutcome, M
       lastPushed: lastPushed.value,
       ...(params.storedFields ? { storedFields: params.storedFields } : {}),
       ...(params.writableFields ? { writableFields: params.writableFields } : {}),
+      ...(params.newerElsewhere ? { newerElsewhere: params.newerElsewhere } : {}),
     }),
   );
 }
@@ -225,6 +236,7 @@ interface Context {
   lastPushed: LastPushed;
   stored: ReadonlySet<ContactField>;
   writable: ReadonlySet<ContactField>;
+  newerElsewhere: ReadonlySet<ContactField>;
 }
 
 /** The merge over validated contacts; total and deterministic. */
@@ -236,6 +248,7 @@ export function mergeValidated(params: MergeValidatedParams): MergeOutcome {
     lastPushed: params.lastPushed ?? {},
     stored: new Set(params.storedFields ?? contactFields),
     writable: new Set(params.writableFields ?? contactFields),
+    newerElsewhere: params.base === null ? (params.newerElsewhere ?? new Set()) : new Set(),
   };
   const merged: Partial<Record<ContactField, FieldValue>> = {};
   const nextBase: Partial<Record<ContactField, FieldValue>> = {};
@@ -248,10 +261,8 @@ export function mergeValidated(params: MergeValidatedParams): MergeOutcome {
   for (const field of contactFields) {
     const decision = decideField(field, ctx);
     decisions.push(decision);
-    if (decision.reason === 'both-changed-resolved-by-authority') {
-      const { base, crm, local } = decision;
-      conflicts.push({ field, base, crm, local, winner: fieldOwner(field) });
-    }
+    const { base, crm, local, winner, reason } = decision;
+    if (winner !== null && conflictReasons.has(reason)) conflicts.push({ field, base, crm, local, winner });
     merged[field] = decision.merged;
     nextBase[field] = decision.merged;
     if (!same(decision.merged, decision.local)) localPatch[field] = decision.merged;
@@ -278,6 +289,11 @@ export function mergeValidated(params: MergeValidatedParams): MergeOutcome {
   };
 }
 
+const conflictReasons: ReadonlySet<MergeReason> = new Set([
+  'both-changed-resolved-by-authority',
+  'both-changed-resolved-by-recency',
+]);
+
 function decideField(field: ContactField, ctx: Context): FieldDecision {
   const base = ctx.base === null ? null : ctx.base[field];
   const crm = ctx.crm[field];
@@ -289,8 +305,13 @@ function decideField(field: ContactField, ctx: Context): FieldDecision {
   let taken: FieldOwner;
   if (crmSide.changed && localSide.changed) {
     const agree = equivalent(field, crm, local);
-    reason = agree ? 'both-changed-to-same' : 'both-changed-resolved-by-authority';
-    taken = agree ? 'nurturehub' : fieldOwner(field);
+    const newerHere = ctx.newerElsewhere.has(field);
+    reason = agree
+      ? 'both-changed-to-same'
+      : newerHere
+        ? 'both-changed-resolved-by-recency'
+        : 'both-changed-resolved-by-authority';
+    taken = agree || newerHere ? 'nurturehub' : fieldOwner(field);
   } else if (crmSide.changed) {
     reason = 'only-crm-changed';
     taken = 'crm';

@@ -1,6 +1,12 @@
 import { sameValue } from './canonicalJson.ts';
 import { type FieldConflict, type LastPushed, lastPushedSchema, mergeValidated } from './merge.ts';
-import type { CanonicalContact, ContactField, ContactPatch } from './schemas.ts';
+import {
+  type CanonicalContact,
+  type ContactField,
+  type ContactPatch,
+  contactFields,
+  fieldOwner,
+} from './schemas.ts';
 
 /** What the engine knows about one inbound CRM record once link look-up and dedup have run. */
 export interface InboundDecisionInput {
@@ -16,6 +22,8 @@ export interface InboundDecisionInput {
   local: CanonicalContact | null;
   /** The link's base and echo state; `null` on a first link. */
   link: { base: CanonicalContact; pushedHashes: Record<string, string> } | null;
+  /** On a first link: where the local value is newer than this record (`fieldsNewerElsewhere`). */
+  newerElsewhere?: ReadonlySet<ContactField>;
 }
 
 export interface ProviderFields {
@@ -72,6 +80,7 @@ export function decideInbound(input: InboundDecisionInput, fields: ProviderField
     lastPushed: readLastPushed(input.link?.pushedHashes),
     storedFields: fields.storedFields,
     writableFields: fields.writableFields,
+    ...(input.newerElsewhere ? { newerElsewhere: input.newerElsewhere } : {}),
   });
   const pending = Object.fromEntries(
     Object.keys(outcome.crmPatch).map((field) => [field, input.crm[field as ContactField]]),
@@ -102,6 +111,47 @@ export function decideLocalChange(
     writableFields: fields.writableFields,
   }).crmPatch;
 }
+
+/** A local contact as stored, with when each field last changed; see `fieldsNewerElsewhere`. */
+export interface StampedContact {
+  contact: CanonicalContact;
+  /** Per field, the ISO instant its local value last changed. */
+  fieldStamps: Partial<Record<ContactField, string>>;
+  createdAt: Date;
+}
+
+/**
+ * The fields where a CRM record met on its first link is the older copy (pure): the local value is one another
+ * CRM of the tenant holds as synced (a link's base), it changed after the contact came in (so its stamp dates an
+ * edit, to within a sync interval, not the day some CRM was connected), and after this record was last modified
+ * (`modified` as the CRM sent it; one that does not parse as an instant proves nothing). Without this, a CRM added
+ * to a tenant with an old copy of a person overrode what the tenant's other CRMs had since changed, and the old
+ * values were sent on to them.
+ */
+export function fieldsNewerElsewhere(
+  local: StampedContact,
+  crmModified: string,
+  /** What the tenant's other CRMs hold of the contact: their links' bases, each cut to the fields it stores. */
+  basesElsewhere: readonly Partial<CanonicalContact>[],
+): Set<ContactField> {
+  const modifiedMs = instantPattern.test(crmModified) ? Date.parse(crmModified) : Number.NaN;
+  const newer = new Set<ContactField>();
+  if (Number.isNaN(modifiedMs) || basesElsewhere.length === 0) return newer;
+  const createdMs = local.createdAt.getTime();
+  // NurtureHub's own fields win a first link anyway.
+  for (const field of contactFields.filter((f) => fieldOwner(f) === 'crm')) {
+    const stamp = local.fieldStamps[field];
+    const changedMs = stamp === undefined ? Number.NaN : Date.parse(stamp);
+    if (!(changedMs > createdMs && changedMs > modifiedMs)) continue;
+    if (basesElsewhere.some((base) => field in base && sameValue(base[field], local.contact[field]))) {
+      newer.add(field);
+    }
+  }
+  return newer;
+}
+
+/** An ISO-8601 instant with its offset (`Date.parse` also reads looser strings, e.g. `snapshot-7`, as dates). */
+const instantPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
 
 /** Stored echo state that no longer parses is dropped: at worst one echo is treated as a CRM edit. */
 function readLastPushed(hashes: Record<string, string> | undefined): LastPushed {
