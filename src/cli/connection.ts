@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { formatInterval } from '../core/interval.ts';
 import type { Connection, Credentials, Tenant } from '../persistence/records.ts';
+import { isCredentialEndpoint, PLAIN_HTTP_REFUSED } from '../providers/credentialEndpoint.ts';
 import type { ProviderEntry } from '../providers/registry.ts';
 import {
   bringForward,
@@ -209,6 +210,7 @@ function parseBaseUrl(text: string): string {
       '--base-url must not hold a user name or password; put credentials in --credentials',
     );
   }
+  if (!isCredentialEndpoint(url)) throw new UsageError(`--base-url ${PLAIN_HTTP_REFUSED}, got "${text}"`);
   return text;
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { canonicalContactSchema, contactFields, isoInstantSchema, storable } from '../core/schemas.ts';
+import { credentialEndpointSchema } from '../providers/credentialEndpoint.ts';
 import { cursorPositionSchema, providerNameSchema } from '../providers/provider.ts';
 
 /** Zod schemas for what goes into the store (strict) and for what comes back out (rows, JSONB). */
@@ -39,7 +40,8 @@ export type Tenant = z.infer<typeof tenantSchema>;
 export const connectionInputSchema = z.strictObject({
   tenantId: id,
   provider: providerNameSchema,
-  baseUrl: z.url(),
+  /** Every call carries the connection's credentials to it: https, or plain http to this machine only. */
+  baseUrl: credentialEndpointSchema,
   /** Stored encrypted; read back only through `getConnectionCredentials`. */
   credentials: jsonObject,
   enabled: z.boolean().default(true),

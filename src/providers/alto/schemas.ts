@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { credentialEndpointSchema } from '../credentialEndpoint.ts';
 
 /**
  * Alto wire shapes [A1] (`Alto.Contacts.Api.Models.*` in the Alto OpenAPI). Read schemas list only the
@@ -107,8 +108,11 @@ export const altoCredentialsSchema = z.strictObject({
   clientSecret: z.string().min(1),
   /** The agency's `AgencyRef` header value, required on every contacts call [A1]. */
   agencyRef: z.string().min(1),
-  /** Client-credentials endpoint: `POST /token` on the API host (secondary [A2]). */
-  tokenUrl: z.url().default('https://api.alto.zoopla.co.uk/token'),
+  /**
+   * Client-credentials endpoint: `POST /token` on the API host (secondary [A2]). It is sent the client secret:
+   * https, or plain http to this machine only.
+   */
+  tokenUrl: credentialEndpointSchema.default('https://api.alto.zoopla.co.uk/token'),
   /** Alto requires a branch on every new contact (`branchId*` [A1]); creates fail without it. */
   branchId: z.string().min(1).optional(),
   negotiatorId: z.string().min(1).optional(),

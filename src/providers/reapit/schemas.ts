@@ -1,6 +1,7 @@
 import type { Platform } from '@reapit/foundations-ts-definitions';
 import { z } from 'zod';
 import { contactFieldTable } from '../../core/schemas.ts';
+import { credentialEndpointSchema } from '../credentialEndpoint.ts';
 
 /**
  * Reapit wire shapes. Read schemas list only the fields we use (`z.object` strips the rest); the
@@ -75,8 +76,8 @@ export const reapitCredentialsSchema = z.strictObject({
   clientSecret: z.string().min(1),
   /** `reapit-customer` header value; `SBOX` is Reapit's sandbox. */
   customerId: z.string().min(1),
-  /** Client-credentials token endpoint. */
-  tokenUrl: z.url().default('https://connect.reapit.cloud/token'),
+  /** Client-credentials token endpoint; it is sent the client secret: https, or plain http to this machine only. */
+  tokenUrl: credentialEndpointSchema.default('https://connect.reapit.cloud/token'),
   /** Reapit requires an office and a negotiator on every new contact [R3]. */
   officeId: z.string().min(1).optional(),
   negotiatorId: z.string().min(1).optional(),

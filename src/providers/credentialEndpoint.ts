@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+/**
+ * Why plain http is refused, after the field's name. The simulators and tests serve plain http on 127.0.0.1: traffic
+ * to this machine never crosses a network.
+ */
+export const PLAIN_HTTP_REFUSED =
+  'must be https: plain http would carry the credentials in clear text, so it is taken only for this machine ' +
+  '(localhost, 127.0.0.0/8, ::1)';
+
+/** `localhost`, 127.0.0.0/8 or ::1, as `URL` writes a host (`127.1` and `0x7f000001` become `127.0.0.1`). */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** Whether credentials may be sent to `url`: https anywhere, plain http only to this machine. */
+export function isCredentialEndpoint(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname));
+}
+
+/** A URL credentials are sent to: a connection's base URL (API keys, tokens), an OAuth token URL (client secret). */
+export const credentialEndpointSchema = z
+  .url({ protocol: /^https?$/ })
+  // Zod runs a refinement after a failed check too: a text that is no URL is reported by `url` alone.
+  .refine((text) => !URL.canParse(text) || isCredentialEndpoint(new URL(text)), PLAIN_HTTP_REFUSED);
