@@ -116,6 +116,47 @@ describe('street adapter', () => {
     });
   });
 
+  it('sends both names with every update, as Street requires, the unchanged one as Street holds it', async () => {
+    await withStreet({ contacts: 200, seed: 2 }, async (provider, sim) => {
+      const records = (await drain(provider, { from: null, to: later() }))
+        .flatMap((p) => p.records)
+        .filter((r) => !r.removed);
+      const named = records.find((r) => r.contact.firstName !== null && r.contact.lastName !== null);
+      const surnameOnly = records.find((r) => r.contact.firstName === null);
+      if (named === undefined || surnameOnly === undefined) throw new Error('the seed lacks a case');
+      const consent = await provider.update({
+        externalId: named.externalId,
+        patch: { marketingConsent: 'grant' },
+        version: null,
+      });
+      expect(consent.ok).toBe(true);
+      const after = (await drain(provider, { from: null, to: later() }))
+        .flatMap((p) => p.records)
+        .find((r) => r.externalId === named.externalId);
+      expect(after?.contact).toMatchObject({
+        firstName: named.contact.firstName,
+        lastName: named.contact.lastName,
+        marketingConsent: 'grant',
+      });
+
+      const writes = (await sim.control.stats()).writes;
+      const refused = await provider.update({
+        externalId: surnameOnly.externalId,
+        patch: { title: 'Dr' },
+        version: null,
+      });
+      expect(refused).toMatchObject({
+        ok: false,
+        error: {
+          kind: 'validation',
+          field: 'firstName',
+          message: expect.stringMatching(/no first name there/),
+        },
+      });
+      expect((await sim.control.stats()).writes).toBe(writes);
+    });
+  });
+
   it("reads the cursor's whole second again, so a clock running ahead of Street's loses no later save", async () => {
     await withStreet({ contacts: 40, seed: 5 }, async (provider) => {
       const ahead = { from: null, to: new Date(Date.now() + 3_600_000).toISOString() };

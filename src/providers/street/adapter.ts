@@ -12,8 +12,15 @@ import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
 import { idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
 import type { ProviderSpec } from '../spec.ts';
-import { clearedName, toInboundRecord, toStreetUpdate } from './mapping.ts';
-import { JSON_API, type StreetCredentials, streetPageSchema, streetPositionSchema } from './schemas.ts';
+import { clearedName, toInboundRecord, toStreetUpdate, withBothNames } from './mapping.ts';
+import {
+  JSON_API,
+  type StreetCredentials,
+  type StreetPersonUpdate,
+  streetPageSchema,
+  streetPersonSchema,
+  streetPositionSchema,
+} from './schemas.ts';
 import { streetSpec } from './spec.ts';
 
 /**
@@ -138,6 +145,26 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
     return ok({ records, errors, nextPageToken: encodePageToken(next) });
   }
 
+  /** `changed` with the names it lacks as the person holds them now (`withBothNames`): one read first. */
+  async function withNamesListed(
+    externalId: string,
+    changed: StreetPersonUpdate,
+    signal: AbortSignal | undefined,
+  ): Promise<Result<StreetPersonUpdate, ProviderError>> {
+    if (changed.first_name !== undefined && changed.last_name !== undefined) return ok(changed);
+    const response = await http.send({
+      method: 'GET',
+      path: `/people/${encodeURIComponent(externalId)}`,
+      signal,
+    });
+    if (!response.ok) return response;
+    const person = z.object({ data: streetPersonSchema }).safeParse(response.value.json);
+    if (!person.success)
+      return err({ kind: 'validation', status: 200, message: `person: ${person.error.message}` });
+    const named = withBothNames(changed, person.data.data.attributes);
+    return named.ok ? named : err({ kind: 'validation', status: null, ...named.error });
+  }
+
   return {
     name: 'street',
     capabilities: spec.capabilities,
@@ -160,12 +187,14 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
       // took Street's name for an agency edit and undid NurtureHub's.
       const cleared = clearedName(patch);
       if (cleared !== null) return err({ kind: 'validation', status: null, ...cleared });
-      const attributes = toStreetUpdate(patch);
-      if (Object.keys(attributes).length === 0) return ok({ version: null });
+      const changed = toStreetUpdate(patch);
+      if (Object.keys(changed).length === 0) return ok({ version: null });
+      const attributes = await withNamesListed(externalId, changed, signal);
+      if (!attributes.ok) return attributes;
       const response = await http.send({
         method: 'PATCH',
         path: `/people/${encodeURIComponent(externalId)}`,
-        body: { data: { type: 'person', id: externalId, attributes } },
+        body: { data: { type: 'person', id: externalId, attributes: attributes.value } },
         contentType: JSON_API,
         signal,
       });

@@ -97,6 +97,30 @@ export function clearedName(
 }
 
 /**
+ * PATCH attributes with both names, which Street's request body requires whatever else changes [S3]
+ * (`PersonRequestBody.required: [first_name, last_name]`): those the patch does not change are sent as the person
+ * holds them (`listed`, read just before). A person without one of them in Street cannot be updated.
+ */
+export function withBothNames(
+  attributes: StreetPersonUpdate,
+  listed: { first_name?: string | null | undefined; last_name?: string | null | undefined },
+): Result<StreetPersonUpdate, { field: 'firstName' | 'lastName'; message: string }> {
+  const first_name = attributes.first_name ?? listed.first_name;
+  const last_name = attributes.last_name ?? listed.last_name;
+  if (!first_name?.trim())
+    return err({
+      field: 'firstName',
+      message: 'Street requires both names on an update; this person has no first name there',
+    });
+  if (!last_name?.trim())
+    return err({
+      field: 'lastName',
+      message: 'Street requires both names on an update; this person has no surname there',
+    });
+  return ok({ ...attributes, first_name, last_name });
+}
+
+/**
  * The writable part of a patch → PATCH attributes [S3]; everything else is skipped. `marketing_consent` is a
  * boolean, so `notAsked` cannot be written and is skipped too (ASSUMPTION: Street would refuse a null). A name
  * clear is refused by `update` (`clearedName`) before this.

@@ -329,6 +329,11 @@ function patch(db: SimDb<StreetRecord>, req: SimRequest, record: StreetRecord): 
   if (data.type !== 'person' || data.id !== record.id)
     return failure(409, '409 Conflict', 'data.type/data.id do not match the resource');
   const attributes = data.attributes;
+  // [S3]: the request body (`PersonRequestBody`) requires both names, whatever else the update changes.
+  for (const name of ['first_name', 'last_name']) {
+    if (!(name in attributes))
+      return failure(422, 'Unprocessable Entity', `${name} is required`, `/data/attributes/${name}`);
+  }
   const next = { ...record.attributes };
   for (const [key, value] of Object.entries(attributes)) {
     const pointer = `/data/attributes/${key}`;
