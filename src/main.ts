@@ -9,6 +9,7 @@ import { formatLeaseOwner } from './persistence/leaseOwner.ts';
 import { openStore } from './persistence/openStore.ts';
 import { createRemoteStore } from './persistence/remoteStore.ts';
 import type { ConnectionRef, LockHolder, Store, StoreHandle } from './persistence/store.ts';
+import { ClientCredentialsTokenCache } from './providers/clientCredentials.ts';
 import type { ConnectionLimiter } from './providers/limiter.ts';
 import type { RunnerDeps } from './runner/connectionRunner.ts';
 import { runConnectionInHolder } from './server/adminApiClient.ts';
@@ -16,7 +17,7 @@ import { runConnectionInHolder } from './server/adminApiClient.ts';
 /**
  * The composition root: parses the environment once, opens the store it names, and builds what runs
  * connections in this process. The only place that reads `process.env`, opens the database and owns the
- * per-connection limiters.
+ * per-connection limiters and OAuth tokens.
  */
 export interface App {
   env: Env;
@@ -70,6 +71,7 @@ export async function openApp(params: {
     owner: formatLeaseOwner({ host: hostname(), pid: process.pid, id: randomUUID() }),
     newCycleId: randomUUID,
     limiters,
+    tokenCache: new ClientCredentialsTokenCache(),
     stopping: stopping.signal,
     activeRuns,
   };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
 import { Deadline } from './deadline.ts';
@@ -12,10 +13,74 @@ const tokenResponseSchema = z.object({
 const RENEW_EARLY_MS = 60_000;
 const TOKEN_TIMEOUT_MS = 30_000;
 
+/** A token and when to stop using it. */
+interface HeldToken {
+  token: string;
+  expiresAt: number;
+}
+
+/**
+ * Client-credentials tokens for the life of the process, shared by every provider it builds: the runner builds one
+ * per phase, and each asking its token endpoint again was a round trip per phase that invites throttling. Tokens
+ * sit in private fields, out of reach of a logger or `JSON.stringify`.
+ */
+export class ClientCredentialsTokenCache {
+  readonly #held = new Map<string, HeldToken>();
+  readonly #requests = new Map<string, Promise<Result<HeldToken, ProviderError>>>();
+
+  /** The token held for `key` while it is valid, else one from `request`, which concurrent callers share. */
+  async get(
+    key: string,
+    request: () => Promise<Result<HeldToken, ProviderError>>,
+  ): Promise<Result<string, ProviderError>> {
+    const held = this.#held.get(key);
+    if (held && held.expiresAt > Date.now()) return ok(held.token);
+    let pending = this.#requests.get(key);
+    if (pending === undefined) {
+      pending = request()
+        .then((result) => {
+          if (result.ok) this.#hold(key, result.value);
+          return result;
+        })
+        .finally(() => this.#requests.delete(key));
+      this.#requests.set(key, pending);
+    }
+    const result = await pending;
+    return result.ok ? ok(result.value.token) : result;
+  }
+
+  /** Forgets `token` if it is still the one held for `key` (a newer one is kept). */
+  drop(key: string, token: string): void {
+    if (this.#held.get(key)?.token === token) this.#held.delete(key);
+  }
+
+  /** Holds `token`, dropping those expired so the cache keeps only tokens still in use. */
+  #hold(key: string, token: HeldToken): void {
+    const now = Date.now();
+    for (const [heldKey, held] of this.#held) if (held.expiresAt <= now) this.#held.delete(heldKey);
+    this.#held.set(key, token);
+  }
+}
+
+/**
+ * What identifies a token: a new secret (`set-credentials`) or another endpoint, client or form field never gets an
+ * old one. The secret is hashed, so the key carries none of it.
+ */
+function tokenKey(params: {
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  extraBody?: Record<string, string>;
+}): string {
+  const secretHash = createHash('sha256').update(params.clientSecret).digest('hex');
+  const extra = Object.entries(params.extraBody ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify([params.tokenUrl, params.clientId, secretHash, extra]);
+}
+
 /**
  * An OAuth2 client-credentials token (`POST tokenUrl`, HTTP Basic client id and secret, form body), fetched
  * once and reused until a minute before it expires (or until the API refuses it: `invalidate`); concurrent callers
- * share one request. A 400/401/403 is `auth_failed` (the credentials need fixing), anything else that fails is
+ * share one request. Held in `cache` when given (the process's), else for this provider alone. A 400/401/403 is `auth_failed` (the credentials need fixing), anything else that fails is
  * `transient`. Headers carry it as `Authorization: Bearer <token>`.
  */
 export function clientCredentialsTokens(params: {
@@ -27,12 +92,13 @@ export function clientCredentialsTokens(params: {
   /** Form fields beyond `grant_type`, e.g. Reapit's `client_id`. */
   extraBody?: Record<string, string>;
   fetch: typeof fetch;
+  cache?: ClientCredentialsTokenCache | undefined;
 }) {
   const { label } = params;
-  let cached: { token: string; expiresAt: number } | null = null;
-  let pending: Promise<Result<string, ProviderError>> | null = null;
+  const cache = params.cache ?? new ClientCredentialsTokenCache();
+  const key = tokenKey(params);
 
-  async function fetchToken(signal?: AbortSignal): Promise<Result<string, ProviderError>> {
+  async function fetchToken(signal?: AbortSignal): Promise<Result<HeldToken, ProviderError>> {
     const basic = Buffer.from(`${params.clientId}:${params.clientSecret}`).toString('base64');
     const deadline = new Deadline(TOKEN_TIMEOUT_MS, signal);
     try {
@@ -58,11 +124,10 @@ export function clientCredentialsTokens(params: {
       if (!body.success) {
         return err({ kind: 'validation', status: response.status, message: `${label} token response` });
       }
-      cached = {
+      return ok({
         token: body.data.access_token,
         expiresAt: Date.now() + body.data.expires_in * 1000 - RENEW_EARLY_MS,
-      };
-      return ok(body.data.access_token);
+      });
     } catch (error) {
       return err({
         kind: 'transient',
@@ -76,19 +141,16 @@ export function clientCredentialsTokens(params: {
 
   return {
     /** A valid token, from the cache or a new request. */
-    async get(signal?: AbortSignal): Promise<Result<string, ProviderError>> {
-      if (cached && cached.expiresAt > Date.now()) return ok(cached.token);
-      pending ??= fetchToken(signal).finally(() => {
-        pending = null;
-      });
-      return pending;
+    get(signal?: AbortSignal): Promise<Result<string, ProviderError>> {
+      return cache.get(key, () => fetchToken(signal));
     },
     /**
      * Forgets the token of `refused` (the headers of a call the API answered 401) before its stated expiry: it
      * was revoked, or outlived by a call that waited or retried. A newer token another call fetched is kept.
      */
     invalidate(refused: Readonly<Record<string, string>>): void {
-      if (cached && refused.authorization === `Bearer ${cached.token}`) cached = null;
+      const bearer = /^Bearer (.+)$/.exec(refused.authorization ?? '');
+      if (bearer?.[1] !== undefined) cache.drop(key, bearer[1]);
     },
   };
 }

@@ -8,6 +8,7 @@ import { createAltoProvider } from './alto/adapter.ts';
 import { altoCredentialsSchema } from './alto/schemas.ts';
 import { startAltoSimulator } from './alto/simulator.ts';
 import { altoSpec } from './alto/spec.ts';
+import type { ClientCredentialsTokenCache } from './clientCredentials.ts';
 import type { ConnectionLimiter } from './limiter.ts';
 import { createLoopProvider } from './loop/adapter.ts';
 import { loopCredentialsSchema } from './loop/schemas.ts';
@@ -34,6 +35,8 @@ export interface CreateProviderParams {
   /** Defaults to the provider's documented spec; tests pass a scaled copy (`withSpec`). */
   spec?: ProviderSpec;
   fetch?: typeof fetch;
+  /** The process's OAuth client-credentials tokens (Reapit, Alto); each provider keeps its own without it. */
+  tokenCache?: ClientCredentialsTokenCache;
 }
 
 /** Everything the rest of the system needs to know about one provider. */

@@ -8,6 +8,7 @@ import { parsePersistedConnection, toPersisted } from '../machines/persistence.t
 import type { Phase } from '../machines/phases.ts';
 import type { Connection } from '../persistence/records.ts';
 import type { ConnectionRef, HeldLease, Store } from '../persistence/store.ts';
+import type { ClientCredentialsTokenCache } from '../providers/clientCredentials.ts';
 import type { ConnectionLimiter } from '../providers/limiter.ts';
 import type { CrmProvider } from '../providers/provider.ts';
 import type { CreateProviderParams } from '../providers/registry.ts';
@@ -31,6 +32,8 @@ export interface RunnerDeps {
   }) => void;
   /** One limiter per connection for the life of the process, so pacing carries over between cycles. */
   limiters?: Map<string, ConnectionLimiter>;
+  /** OAuth tokens for the life of the process, so a connection's phases and cycles do not each fetch one. */
+  tokenCache?: ClientCredentialsTokenCache;
   /** Per-connection provider overrides (tests shrink waits and windows; `fetch` for fault injection). */
   providerOptions?: (connection: Connection) => Partial<CreateProviderParams>;
   /** Lease length; a holder that died blocks the next run for at most this long. */

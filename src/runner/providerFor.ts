@@ -6,7 +6,7 @@ import { getProvider } from '../providers/registry.ts';
 import type { ProviderSpec } from '../providers/spec.ts';
 import type { RunError, RunnerDeps } from './connectionRunner.ts';
 
-/** The connection's provider, built with its stored credentials and the process's limiter for it. */
+/** The connection's provider, built with its stored credentials and the process's limiter and OAuth tokens. */
 export async function providerFor(
   deps: RunnerDeps,
   connection: Connection,
@@ -21,11 +21,13 @@ export async function providerFor(
   if (!credentials.ok) return err({ kind: 'store', message: credentials.error.message });
   const overrides = deps.providerOptions?.(connection) ?? {};
   const limiter = overrides.limiter ?? limiterFor(deps, connection.id, overrides.spec ?? entry.spec);
+  const tokenCache = overrides.tokenCache ?? deps.tokenCache;
   const created = entry.createProvider({
     baseUrl: connection.baseUrl,
     credentials: credentials.value,
     ...overrides,
     ...(limiter === undefined ? {} : { limiter }),
+    ...(tokenCache === undefined ? {} : { tokenCache }),
   });
   if (!created.ok) return err({ kind: 'provider', message: created.error.message });
   return ok(created.value);

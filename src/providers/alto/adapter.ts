@@ -8,7 +8,7 @@ import {
   type HttpTransport,
   mapRecords,
 } from '../base.ts';
-import { clientCredentialsTokens } from '../clientCredentials.ts';
+import { type ClientCredentialsTokenCache, clientCredentialsTokens } from '../clientCredentials.ts';
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
 import { compareAtGrain, idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
 import type { ChangePage, CrmProvider, FetchWindow, InboundRecord, ProviderError } from '../provider.ts';
@@ -70,6 +70,8 @@ export interface AltoProviderParams {
   /** Defaults to the assumed `altoSpec`; tests pass a scaled copy. */
   spec?: ProviderSpec;
   fetch?: typeof fetch;
+  /** The process's OAuth tokens; without it the provider keeps its own. */
+  tokenCache?: ClientCredentialsTokenCache;
 }
 
 /** ISO instant `ms` earlier than `value`: a lower bound sent early, applied exactly on our side. */
@@ -85,6 +87,7 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
     clientId: credentials.clientId,
     clientSecret: credentials.clientSecret,
     fetch: fetchImpl,
+    cache: params.tokenCache,
   });
   const http: HttpTransport = createHttpTransport({
     baseUrl: params.baseUrl,

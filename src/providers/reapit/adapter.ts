@@ -9,7 +9,7 @@ import {
   type HttpTransport,
   mapRecords,
 } from '../base.ts';
-import { clientCredentialsTokens } from '../clientCredentials.ts';
+import { type ClientCredentialsTokenCache, clientCredentialsTokens } from '../clientCredentials.ts';
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
 import { compareAtGrain, idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
@@ -59,6 +59,8 @@ export interface ReapitProviderParams {
   /** Defaults to the documented `reapitSpec`; tests pass a scaled copy. */
   spec?: ProviderSpec;
   fetch?: typeof fetch;
+  /** The process's OAuth tokens; without it the provider keeps its own. */
+  tokenCache?: ClientCredentialsTokenCache;
 }
 
 export function createReapitProvider(params: ReapitProviderParams): CrmProvider {
@@ -72,6 +74,7 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
     clientSecret: credentials.clientSecret,
     extraBody: { client_id: credentials.clientId },
     fetch: fetchImpl,
+    cache: params.tokenCache,
   });
   const http: HttpTransport = createHttpTransport({
     baseUrl: params.baseUrl,
