@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { NonRetriableError } from 'inngest';
 import {
   abandonConnectionRun,
@@ -71,6 +72,9 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
   const limit = options.dueLimit ?? DEFAULT_DUE_LIMIT;
   const perProvider = options.providerConcurrency ?? PROVIDER_CONCURRENCY;
   const stopping = new AbortController();
+  // Every run sleeping in backoff listens to it (one CRM down across agencies): more than Node's default of 10 is
+  // no leak, and not to be warned of.
+  setMaxListeners(0, stopping.signal);
   const inFlight = new Map<string, { connection: DueConnection; report: Promise<RunReport> }>();
   let timer: NodeJS.Timeout | null = null;
   let ticking: Promise<unknown> = Promise.resolve();

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { openMemoryStore } from '../../src/persistence/openStore.ts';
+import { credentialsSchema } from '../../src/persistence/records.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { withSpec } from '../../src/providers/spec.ts';
 import type { RunnerDeps } from '../../src/runner/connectionRunner.ts';
 import { createEmbeddedWorker } from '../../src/worker/embeddedWorker.ts';
-import { createSyncHarness, type SyncHarness } from '../support/syncHarness.ts';
+import { createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
 
 const OTHER_WORKER = 'other-host:4242:7a1c';
 
@@ -192,6 +193,44 @@ describe('embedded worker', () => {
       expect(lines).toHaveLength(1);
       await worker.stop();
     } finally {
+      await h.close();
+    }
+  });
+
+  it('sleeps more runs in backoff at once than Node warns of, without a leak warning', async () => {
+    // One CRM down for many agencies: each run waits out its backoff (15–30 s, within the minute's tick) in-process.
+    const h = await failingConnection();
+    const refs = [{ tenantId: h.tenantId, connectionId: h.connectionId }];
+    for (let i = 0; i < 11; i++) {
+      const tenant = must(await h.store.createTenant({ name: `agency-${i}`, syncIntervalSeconds: 900 }));
+      const connection = await h.store.addConnection({
+        tenantId: tenant.id,
+        provider: 'reapit',
+        baseUrl: h.sim.baseUrl,
+        credentials: credentialsSchema.parse(h.sim.credentials),
+        nextRunAt: new Date(),
+      });
+      refs.push({ tenantId: tenant.id, connectionId: must(connection).id });
+    }
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const worker = createEmbeddedWorker(h.deps, { providerConcurrency: refs.length, log: () => {} });
+    try {
+      expect((await worker.tick()).started).toHaveLength(refs.length);
+      // A run released its lease with its next run at the backoff's end: it went on to sleep.
+      const sleeping = async () => {
+        const connections = await Promise.all(refs.map((ref) => h.store.getConnection(ref)));
+        return connections.filter((c) => c.ok && c.value.lease === null && c.value.nextRunAt > new Date())
+          .length;
+      };
+      while ((await sleeping()) < refs.length) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(worker.running()).toHaveLength(refs.length);
+      expect(warnings).toEqual([]);
+    } finally {
+      await worker.stop();
+      process.off('warning', onWarning);
       await h.close();
     }
   });
