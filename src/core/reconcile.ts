@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { sameValue } from './canonicalJson.ts';
 import { type FieldConflict, type LastPushed, lastPushedSchema, mergeValidated } from './merge.ts';
 import {
@@ -134,7 +135,7 @@ export function fieldsNewerElsewhere(
   /** What the tenant's other CRMs hold of the contact: their links' bases, each cut to the fields it stores. */
   basesElsewhere: readonly Partial<CanonicalContact>[],
 ): Set<ContactField> {
-  const modifiedMs = instantPattern.test(crmModified) ? Date.parse(crmModified) : Number.NaN;
+  const modifiedMs = isoInstant.safeParse(crmModified).success ? Date.parse(crmModified) : Number.NaN;
   const newer = new Set<ContactField>();
   if (Number.isNaN(modifiedMs) || basesElsewhere.length === 0) return newer;
   const createdMs = local.createdAt.getTime();
@@ -151,7 +152,7 @@ export function fieldsNewerElsewhere(
 }
 
 /** An ISO-8601 instant with its offset (`Date.parse` also reads looser strings, e.g. `snapshot-7`, as dates). */
-const instantPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
+const isoInstant = z.iso.datetime({ offset: true });
 
 /** Stored echo state that no longer parses is dropped: at worst one echo is treated as a CRM edit. */
 function readLastPushed(hashes: Record<string, string> | undefined): LastPushed {
