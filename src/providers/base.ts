@@ -1,8 +1,9 @@
 import type { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
 import { classifyFailure, type RetrySettings } from '../core/retryPolicy.ts';
-import { isStorableText, toStorableText, UNSTORABLE_TEXT } from '../core/storableText.ts';
+import { isStorableText, UNSTORABLE_TEXT } from '../core/storableText.ts';
 import { Deadline } from './deadline.ts';
+import { describeErrorBody } from './errorBody.ts';
 import type { CallKind, ConnectionLimiter } from './limiter.ts';
 import type { InboundRecord, InboundRecordError, ProviderError } from './provider.ts';
 import { redactQuery } from './redactQuery.ts';
@@ -148,7 +149,7 @@ export function createHttpTransport(params: {
       ...(params.now ? { now: params.now } : {}),
       attempt: async () => {
         const deadline = new Deadline(timeoutMs, request.signal);
-        // Messages reach the audit, the admin API and logs: personal values in the query stay out of them.
+        // Messages reach the audit, the admin API and logs: personal values in the query and body stay out of them.
         const label = `${request.method} ${redactQuery(request.path, params.spec.personalQueryParams)}`;
         try {
           const response = await deadline.race(
@@ -175,7 +176,13 @@ export function createHttpTransport(params: {
             ok: false,
             status: response.status,
             retryAfter: response.headers.get(retryAfterHeader),
-            message: `${label} → ${response.status} ${toStorableText(text.slice(0, 300))}`.trim(),
+            message: `${label} → ${response.status}${describeErrorBody({
+              shape: params.spec.errorBody,
+              status: response.status,
+              text,
+              json,
+              contentType: response.headers.get('content-type'),
+            })}`,
           };
         } catch (error) {
           const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -75,6 +75,25 @@ export const providerCapabilitiesSchema = z.strictObject({
   writableFields: z.array(contactFieldSchema).readonly(),
 });
 
+/**
+ * A place in a JSON error body: property names joined by `.`, `[]` after a name for each item of the array there,
+ * and `{}` at the end for the keys of the object there (`errors[].code`, `errors[].source.pointer`, `ModelState{}`).
+ */
+const errorBodyPathSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z_$][\w$]*(\[\])?(\.[A-Za-z_$][\w$]*(\[\])?)*(\{\})?$/,
+    'a path such as errors[].code or errors{}',
+  );
+
+export const providerErrorBodySchema = z.strictObject({
+  /** Where the body says what kind of error it is: a code, a problem type, a title that does not vary per call. */
+  kind: z.array(errorBodyPathSchema).readonly(),
+  /** Where it names the fields it refused (the names, never their messages, which may quote the value). */
+  fields: z.array(errorBodyPathSchema).readonly(),
+});
+export type ProviderErrorBody = z.infer<typeof providerErrorBodySchema>;
+
 export const providerSpecSchema = z
   .strictObject({
     limits: providerLimitsSchema,
@@ -88,6 +107,13 @@ export const providerSpecSchema = z
      * provider decides it; `[]` when no call puts personal data in its URL.
      */
     personalQueryParams: z.array(z.string().min(1)).readonly(),
+    /**
+     * What a failed call's message may show of a JSON error body: only values at these places, documented as
+     * codes or field names, and only those that read as one (`errorBody.ts`). The rest of the body, free text
+     * that may quote the e-mail or phone sent, and any body not JSON, is not shown; its size is. Required, so a new
+     * provider decides it; `{ kind: [], fields: [] }` shows status and size alone.
+     */
+    errorBody: providerErrorBodySchema,
   })
   .refine(
     (s) => s.pagination.defaultPageSize <= s.pagination.maxPageSize,

@@ -114,9 +114,16 @@ const creators: Array<{ provider: ProviderName; refused: Partial<Record<LeadName
   },
   {
     provider: 'agentos',
-    refused: { onlyEmail: /Surname is required/, onlyPhone: /agentOS creates need an e-mail/ },
+    refused: {
+      onlyEmail: /POST \S+ → 400 \(fields: prospect\.Surname\)/,
+      onlyPhone: /agentOS creates need an e-mail/,
+    },
   },
-  { provider: 'loop', refused: { onlyEmail: /lastName is required/, onlyPhone: /lastName is required/ } },
+  // Loop's assumed `{ message }` is free text, not shown: the note names the call and its status.
+  {
+    provider: 'loop',
+    refused: { onlyEmail: /POST \/api\/contacts → 422;/, onlyPhone: /POST \/api\/contacts → 422;/ },
+  },
 ];
 
 describe.each(creators)(
@@ -192,7 +199,7 @@ type EditName = keyof typeof EDITS | 'otherForms';
 
 /** Each CRM that updates, with the edits it refuses and what their note must say. */
 const updaters: Array<{ provider: ProviderName; refused: Partial<Record<EditName, RegExp>> }> = [
-  { provider: 'reapit', refused: { clearedSurname: /"field":"surname","message":"cannot be cleared"/ } },
+  { provider: 'reapit', refused: { clearedSurname: /PATCH \S+ → 422 \(fields: surname\)/ } },
   {
     provider: 'alto',
     refused: {
@@ -200,7 +207,7 @@ const updaters: Array<{ provider: ProviderName; refused: Partial<Record<EditName
       clearedSurname: /Alto requires a surname; it cannot be cleared/,
     },
   },
-  { provider: 'loop', refused: { clearedSurname: /lastName cannot be cleared/ } },
+  { provider: 'loop', refused: { clearedSurname: /PUT \/api\/contacts\/\S+ → 422;/ } },
   {
     provider: 'street',
     refused: {

@@ -117,6 +117,15 @@ function served(r: Applicant): Record<string, unknown> {
 /** ASSUMPTION: ASP.NET Web API error body `{ Message }`. */
 const failure = (status: number, message: string): SimResponse => ({ status, body: { Message: message } });
 
+/**
+ * ASSUMPTION: a prospect that fails validation gets ASP.NET Web API's answer, `ModelState` keyed by the parameter
+ * and field; its messages, like the framework's, may quote the value sent.
+ */
+const invalidProspect = (field: string, message: string): SimResponse => ({
+  status: 400,
+  body: { Message: 'The request is invalid.', ModelState: { [`prospect.${field}`]: [message] } },
+});
+
 /** The window a client must rest for after a 429: the tightest declared (60 s documented). */
 function restWindowMs(limits: ProviderLimits): number {
   if (limits.requestsPerMinute !== undefined) return 60_000;
@@ -233,11 +242,14 @@ function prospect(db: SimDb<Applicant>, req: SimRequest, branchId: string): SimR
   const body = req.body as Record<string, unknown>;
   for (const key of PROSPECT_TEXT) {
     if (body[key] !== undefined && typeof body[key] !== 'string')
-      return failure(400, `The request is invalid: ${key} must be text`);
+      return invalidProspect(
+        key,
+        `Error converting value ${JSON.stringify(body[key])} to type 'System.String'.`,
+      );
   }
   // ASSUMPTION: a surname is required, as for any person record.
   if (typeof body.Surname !== 'string' || body.Surname.trim() === '')
-    return failure(400, 'The request is invalid: Surname is required');
+    return invalidProspect('Surname', 'The Surname field is required.');
   const email = typeof body.EmailAddress === 'string' ? body.EmailAddress.trim().toLowerCase() : '';
   // [G4]: a prospect whose e-mail exists links to that contact instead of creating a duplicate.
   // ASSUMPTION: the existing contact is left unchanged and its OID returned with 200.

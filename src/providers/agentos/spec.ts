@@ -15,6 +15,11 @@ export const agentosSpec = defineSpec({
   pagination: { type: 'offset', maxPageSize: 1_000, defaultPageSize: 1_000 },
   // No search: no call puts personal data in its URL (paths carry tiers, offsets, branch and record ids).
   personalQueryParams: [],
+  // ASSUMPTION: agentOS runs ASP.NET Web API (its Swagger at `/swagger/ui/index`, `/swagger/docs/…` is Swashbuckle's
+  // [G1][G5]), whose errors are `{ Message }`, plus `ModelState: { <field>: [messages] }` when a request fails
+  // validation; no error body is published. `Message` and the messages are free text (model binding quotes the
+  // rejected value): only the field names show.
+  errorBody: { kind: [], fields: ['ModelState{}'] },
   capabilities: {
     // [G2]: no modified-since filter on the V4 contacts listings: every cycle lists everything and the engine
     // drops records whose content hash equals the stored link's.

@@ -17,6 +17,11 @@ export const altoSpec = defineSpec({
   pagination: { type: 'cursor', maxPageSize: 250, defaultPageSize: 50 },
   // `findByEmail` sends the address as `query` on `GET /contacts/search` [A1].
   personalQueryParams: ['query'],
+  // [A1]: `{ errors: [{ code, message }] }` on contacts operations: the codes. [A4]: other Alto subsystems answer
+  // ASP.NET ProblemDetails `{ type, title, status, detail, instance }`: the type and title (RFC 9457: the same for
+  // every occurrence of a problem type); `message` and `detail` are per call and may quote values. ASSUMPTION:
+  // a validation ProblemDetails carries ASP.NET's `errors: { <field>: [messages] }`: its keys, the field names.
+  errorBody: { kind: ['errors[].code', 'type', 'title'], fields: ['errors{}'] },
   capabilities: {
     // `GET /contacts/all` with `modified-from`/`modified-to` and a `next-token` cursor [A1].
     deltaMode: 'cursorToken',

@@ -28,8 +28,9 @@ export const fakeSpec = defineSpec({
   limits: { requestsPerSecond: 100, maxConcurrent: 10, rolling: true },
   retry: { waitAfter429Ms: 50, maxAttempts: 4, transientBaseMs: 10, transientMaxMs: 100, timeoutMs: 5_000 },
   pagination: { type: 'cursor', maxPageSize: 100, defaultPageSize: 50 },
-  // In memory: no URLs.
+  // In memory: no URLs and no error bodies.
   personalQueryParams: [],
+  errorBody: { kind: [], fields: [] },
   capabilities: {
     deltaMode: 'modifiedSince',
     writeMode: 'patchIfMatch',

@@ -18,6 +18,8 @@ export const loopSpec = defineSpec({
   pagination: { type: 'page', maxPageSize: 100, defaultPageSize: 25 },
   // No e-mail search is assumed: no call puts personal data in its URL.
   personalQueryParams: [],
+  // ASSUMPTION: errors are `{ message }`, free text, so a failure shows its status and the body's size alone.
+  errorBody: { kind: [], fields: [] },
   capabilities: {
     // ASSUMPTION: `modifiedSince` (inclusive) on `GET /contacts`, results in (updatedAt, id) order.
     deltaMode: 'modifiedSince',

@@ -14,6 +14,9 @@ export const reapitSpec = defineSpec({
   pagination: { type: 'page', maxPageSize: 100, defaultPageSize: 25 },
   // `findByEmail` sends the address as `email[]` on `GET /contacts/` [R3].
   personalQueryParams: ['email[]'],
+  // [R1]: `{ statusCode, dateTime, description, errors: [{ field, message }] }`. The field names are shown;
+  // `description` and each `message` are free text, which nothing says never quotes the record, so they are not.
+  errorBody: { kind: [], fields: ['errors[].field'] },
   capabilities: {
     deltaMode: 'modifiedSince',
     writeMode: 'patchIfMatch',

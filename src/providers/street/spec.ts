@@ -16,6 +16,12 @@ export const streetSpec = defineSpec({
   pagination: { type: 'page', maxPageSize: 100, defaultPageSize: 25 },
   // `findByEmail` sends the address as `filter[email_address]` on `GET /people` [S3].
   personalQueryParams: ['filter[email_address]'],
+  // [S3]: JSON:API `{ errors: [{ title, detail, code, source: { pointer, parameter } }] }`. JSON:API's `title` does
+  // not change from occurrence to occurrence; `detail` does and may quote values, so it is not shown.
+  errorBody: {
+    kind: ['errors[].code', 'errors[].title'],
+    fields: ['errors[].source.pointer', 'errors[].source.parameter'],
+  },
   capabilities: {
     // `filter[updated_from]`/`filter[updated_to]` on `GET /people` [S3].
     deltaMode: 'modifiedSince',
