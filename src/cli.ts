@@ -7,6 +7,7 @@ import { registerContact } from './cli/contact.ts';
 import { registerDedupe } from './cli/dedupe.ts';
 import { registerDemo } from './cli/demo.ts';
 import { registerEngagement } from './cli/engagement.ts';
+import { registerReset } from './cli/reset.ts';
 import { registerServe } from './cli/serve.ts';
 import { registerSimulator } from './cli/simulator.ts';
 import { registerStatus } from './cli/status.ts';
@@ -36,6 +37,7 @@ const commands: Array<(program: Command) => void> = [
   registerStatus,
   registerAudit,
   registerRetry,
+  registerReset,
   registerContact,
   registerEngagement,
   registerDedupe,

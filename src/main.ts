@@ -99,8 +99,8 @@ export interface HolderApp {
   /** The holder's store: the data methods of `remoteStoreMethods`; the others and transactions fail. */
   store: Store;
   clock: () => Date;
-  /** Runs a connection in the holder (its admin API's sync or retry) until it settles; the failure's reason. */
-  runConnection(ref: ConnectionRef, mode: 'cycle' | 'retry'): Promise<Result<void, string>>;
+  /** Runs a connection in the holder (its admin API's sync, retry or reset) until it settles; the failure's reason. */
+  runConnection(ref: ConnectionRef, mode: 'cycle' | 'retry' | 'reset'): Promise<Result<void, string>>;
 }
 
 /**

@@ -7,11 +7,11 @@ import {
   type LastAudit,
   type LastError,
 } from '../machines/connectionContext.ts';
-import { parsePersistedConnection } from '../machines/persistence.ts';
 import { isPidAlive, ownerGoneOnHost } from '../persistence/leaseOwner.ts';
 import type { Connection, Tenant } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
 import type { CursorPosition, ProviderName } from '../providers/provider.ts';
+import { readStoredMachine, unrestorableWords } from '../runner/restartMachine.ts';
 import { must } from './app.ts';
 import { clip, formatCursor, formatInstant, formatTable, shellWord } from './output.ts';
 
@@ -84,20 +84,22 @@ export async function readStatus(
     abandonedBy: live !== null && isOwnerGone(live) ? live : null,
     snapshotProblem: null,
   };
-  if (stored === null) return base;
-  const restored = parsePersistedConnection({
-    machineVersion: Number(stored.machineVersion),
-    snapshot: stored.snapshot,
-  });
-  if (!restored.ok) {
-    const problem = restored.error;
+  const machine = readStoredMachine(stored);
+  if (machine.kind === 'unrestorable') {
     return {
       ...base,
-      state: typeof stored.stateValue === 'string' ? (stored.stateValue as ConnectionState) : 'idle',
-      snapshotProblem: 'message' in problem ? problem.message : `${problem.kind} (found ${problem.found})`,
+      state:
+        typeof machine.record.stateValue === 'string'
+          ? (machine.record.stateValue as ConnectionState)
+          : 'idle',
+      snapshotProblem: unrestorableWords(
+        machine.error,
+        `crm-sync reset --tenant ${shellWord(tenant.name)} --provider ${connection.provider}`,
+      ),
     };
   }
-  const { state, context } = restored.value;
+  if (machine.kind === 'none') return base;
+  const { state, context } = machine.restored;
   return {
     ...base,
     state,
@@ -140,8 +142,7 @@ function describeLastAudit(audit: LastAudit | null): string {
 function explain(r: ConnectionStatus): string[] {
   const lines: string[] = [];
   if (r.runError !== undefined) lines.push(`not run: ${r.runError}`);
-  if (r.snapshotProblem !== null)
-    lines.push(`stored machine cannot be read: ${clip(r.snapshotProblem, 200)}`);
+  if (r.snapshotProblem !== null) lines.push(clip(r.snapshotProblem, 400));
   if (r.runningBy !== null) lines.push(`running now (${r.runningBy})`);
   if (r.abandonedBy !== null) lines.push(`interrupted: its run (${r.abandonedBy}) is gone; sync resumes it`);
   if (r.window !== null) {

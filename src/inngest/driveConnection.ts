@@ -6,11 +6,11 @@ import type {
   LastAudit,
   LastError,
 } from '../machines/connectionContext.ts';
-import { parsePersistedConnection } from '../machines/persistence.ts';
 import type { Phase } from '../machines/phases.ts';
 import type { ConnectionRef, Store } from '../persistence/store.ts';
 import { abandonRun, failedRunAudit } from '../runner/abandonRun.ts';
 import { type RunError, type RunnerDeps, runConnection } from '../runner/connectionRunner.ts';
+import { readStoredMachine, restartsOnItsOwn, unrestorableWords } from '../runner/restartMachine.ts';
 import { isDueInSlot } from './dueSelection.ts';
 
 /**
@@ -220,25 +220,21 @@ const idleProgress: ConnectionProgress = {
   stopped: null,
 };
 
-/** The machine as persisted; a connection that never ran is idle. */
+/** The machine as persisted; a connection that never ran, or that its next run restarts, is idle. */
 export async function readProgress(
   store: Pick<Store, 'loadSnapshot'>,
   ref: ConnectionRef,
 ): Promise<ConnectionProgress> {
   const stored = await store.loadSnapshot(ref);
   if (!stored.ok) throw stepError({ kind: 'store', message: stored.error.message });
-  if (stored.value === null) return idleProgress;
-  const restored = parsePersistedConnection({
-    machineVersion: Number(stored.value.machineVersion),
-    snapshot: stored.value.snapshot,
-  });
-  if (!restored.ok) {
-    throw stepError({
-      kind: 'snapshot',
-      message: `stored machine snapshot cannot be restored: ${JSON.stringify(restored.error)}`,
-    });
+  const machine = readStoredMachine(stored.value);
+  if (machine.kind === 'none') return idleProgress;
+  if (machine.kind === 'unrestorable') {
+    // The run restarts it idle at its committed cursor, as a machine that never ran.
+    if (restartsOnItsOwn(machine.error)) return idleProgress;
+    throw stepError({ kind: 'snapshot', message: unrestorableWords(machine.error) });
   }
-  return progressOf(restored.value.state, restored.value.context);
+  return progressOf(machine.restored.state, machine.restored.context);
 }
 
 function progressOf(state: ConnectionState, context: ConnectionContext): ConnectionProgress {

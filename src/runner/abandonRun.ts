@@ -2,7 +2,7 @@ import { createActor, fromPromise } from 'xstate';
 import { err, ok, type Result } from '../core/result.ts';
 import type { ConnectionContext, ConnectionInput, ConnectionState } from '../machines/connectionContext.ts';
 import { connectionMachine } from '../machines/connectionMachine.ts';
-import { parsePersistedConnection, toPersisted } from '../machines/persistence.ts';
+import { toPersisted } from '../machines/persistence.ts';
 import type {
   AuditPhaseInput,
   AuditPhaseOutput,
@@ -18,6 +18,12 @@ import type { Connection } from '../persistence/records.ts';
 import type { ConnectionRef, Store, StoreError } from '../persistence/store.ts';
 import { leaseConnection, type RunError, type RunnerDeps, type RunOutcome } from './connectionRunner.ts';
 import { failedCycleAudit } from './failedCycleAudit.ts';
+import {
+  readStoredMachine,
+  restartAtCommittedCursor,
+  restartsOnItsOwn,
+  unrestorableWords,
+} from './restartMachine.ts';
 
 /** A phase actor that never runs: a restored phase state waits, doing nothing, until it is left. */
 function parked<TOutput, TInput>() {
@@ -57,7 +63,7 @@ export async function abandonRun(
   if (!leased.ok) return leased;
   try {
     const { connection } = leased.value;
-    const outcome = await abandon(store, connection, reason, clock());
+    const outcome = await abandon(store, connection, reason, clock(), owner);
     if (!outcome.ok && outcome.error.kind !== 'snapshot') return outcome;
     // Looked at again one interval on, whatever the run left: found due at the next tick, a run failing before it
     // drives the machine (credentials that cannot be decrypted, a snapshot that cannot be read) failed every minute.
@@ -75,6 +81,7 @@ async function abandon(
   connection: Connection,
   reason: string,
   now: Date,
+  owner: string,
 ): Promise<Result<RunOutcome, RunError>> {
   const ref = { tenantId: connection.tenantId, connectionId: connection.id };
   const storeError = (error: StoreError) => err({ kind: 'store' as const, message: error.message });
@@ -87,24 +94,22 @@ async function abandon(
     cursor: connection.cursor,
     localCursor: connection.localCursor,
   };
-  if (stored.value === null) {
-    // Never ran: nothing is in progress to abandon.
-    return ok({ ...ref, provider: connection.provider, state: 'idle', context: initialContext(input) });
-  }
-  const restored = parsePersistedConnection({
-    machineVersion: Number(stored.value.machineVersion),
-    snapshot: stored.value.snapshot,
-  });
-  if (!restored.ok) {
-    return err({
-      kind: 'snapshot',
-      message: `stored machine snapshot cannot be restored: ${JSON.stringify(restored.error)}`,
-    });
+  const machine = readStoredMachine(stored.value);
+  const idle = () =>
+    ok({ ...ref, provider: connection.provider, state: 'idle' as const, context: initialContext(input) });
+  // Never ran: nothing is in progress to abandon.
+  if (machine.kind === 'none') return idle();
+  if (machine.kind === 'unrestorable') {
+    if (!restartsOnItsOwn(machine.error))
+      return err({ kind: 'snapshot', message: unrestorableWords(machine.error) });
+    // What the next run would do first: the cycle of the older machine is abandoned with its own audit entry.
+    const restarted = await restartAtCommittedCursor(store, connection, machine, now, owner);
+    return restarted.ok ? idle() : storeError(restarted.error);
   }
 
-  const actor = createActor(parkedMachine, restored.value.actorOptions);
+  const actor = createActor(parkedMachine, machine.restored.actorOptions);
   actor.start();
-  const before = restored.value.state;
+  const before = machine.restored.state;
   if (before !== 'idle' && before !== 'error') {
     actor.send({ type: 'sync.abandoned', message: reason, at: now.toISOString() });
   }

@@ -4,7 +4,7 @@ import { createConnectionActors, type PhaseGate } from '../actors/createConnecti
 import { err, ok, type Result } from '../core/result.ts';
 import type { ConnectionCommand, ConnectionContext, ConnectionState } from '../machines/connectionContext.ts';
 import { connectionMachine } from '../machines/connectionMachine.ts';
-import { parsePersistedConnection, toPersisted } from '../machines/persistence.ts';
+import { toPersisted } from '../machines/persistence.ts';
 import type { Phase } from '../machines/phases.ts';
 import type { Connection } from '../persistence/records.ts';
 import type { ConnectionRef, HeldLease, Store } from '../persistence/store.ts';
@@ -16,6 +16,12 @@ import { failedCycleAudit } from './failedCycleAudit.ts';
 import { keepLease, leaseLostError } from './keepLease.ts';
 import { PersistQueue } from './persistQueue.ts';
 import { providerFor } from './providerFor.ts';
+import {
+  readStoredMachine,
+  restartAtCommittedCursor,
+  restartsOnItsOwn,
+  unrestorableWords,
+} from './restartMachine.ts';
 
 /** What running connections needs from the process: the store, a clock, ids and this worker's identity. */
 export interface RunnerDeps {
@@ -202,21 +208,16 @@ async function drive(
     persistFailed.abort();
   };
   const ref = { tenantId: connection.tenantId, connectionId: connection.id };
-  const stored = await store.loadSnapshot(ref);
-  if (!stored.ok) return err({ kind: 'store', message: stored.error.message });
-  const restored =
-    stored.value === null
-      ? null
-      : parsePersistedConnection({
-          machineVersion: Number(stored.value.machineVersion),
-          snapshot: stored.value.snapshot,
-        });
-  if (restored !== null && !restored.ok) {
-    return err({
-      kind: 'snapshot',
-      message: `stored machine snapshot cannot be restored: ${JSON.stringify(restored.error)}`,
-    });
+  const record = await store.loadSnapshot(ref);
+  if (!record.ok) return err({ kind: 'store', message: record.error.message });
+  const stored = readStoredMachine(record.value);
+  if (stored.kind === 'unrestorable') {
+    if (!restartsOnItsOwn(stored.error))
+      return err({ kind: 'snapshot', message: unrestorableWords(stored.error) });
+    const restarted = await restartAtCommittedCursor(store, connection, stored, clock(), deps.owner);
+    if (!restarted.ok) return err({ kind: 'store', message: restarted.error.message });
   }
+  const restored = stored.kind === 'restored' ? stored.restored : null;
 
   // In `phase` mode only the phase the machine is in when the run starts may run; the next one waits.
   const onePhase = mode === 'phase' || mode === 'retryPhase';
@@ -236,8 +237,8 @@ async function drive(
       gate,
     ),
   });
-  const actor = restored?.value
-    ? createActor(machine, restored.value.actorOptions)
+  const actor = restored
+    ? createActor(machine, restored.actorOptions)
     : createActor(machine, {
         input: {
           connectionId: connection.id,
@@ -268,14 +269,9 @@ async function drive(
   }
 
   const writes = new PersistQueue();
-  let previous: ConnectionState = restored?.value?.state ?? 'idle';
-  if (
-    restored?.value &&
-    restored.value.state !== 'idle' &&
-    restored.value.state !== 'backoff' &&
-    restored.value.state !== 'error'
-  ) {
-    firstPhase = restored.value.state as Phase;
+  let previous: ConnectionState = restored?.state ?? 'idle';
+  if (restored && restored.state !== 'idle' && restored.state !== 'backoff' && restored.state !== 'error') {
+    firstPhase = restored.state as Phase;
   }
   // Each ends the run where it was last persisted: the process stopping, the lease lost, the store failing.
   const halt = anyAborted([leaseLost, persistFailed.signal, ...(deps.stopping ? [deps.stopping] : [])]);

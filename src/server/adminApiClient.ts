@@ -5,15 +5,15 @@ import type { HolderAddress } from '../persistence/remoteStore.ts';
 import type { ConnectionRef } from '../persistence/store.ts';
 
 /**
- * Runs one connection in the holder through its admin API (`POST …/connections/:id/sync` or `…/retry`, see
- * `routes/connections.ts`) and waits until it settles. The failure is the API's one-line reason.
+ * Runs one connection in the holder through its admin API (`POST …/connections/:id/sync`, `…/retry` or `…/reset`,
+ * see `routes/connections.ts`) and waits until it settles. The failure is the API's one-line reason.
  */
 export async function runConnectionInHolder(
   address: HolderAddress,
   ref: ConnectionRef,
-  mode: 'cycle' | 'retry',
+  mode: 'cycle' | 'retry' | 'reset',
 ): Promise<Result<void, string>> {
-  const action = mode === 'retry' ? 'retry' : 'sync';
+  const action = mode === 'cycle' ? 'sync' : mode;
   const url = `${address.adminUrl}/api/tenants/${ref.tenantId}/connections/${ref.connectionId}/${action}`;
   const answer = await post(url, address.token);
   if (!answer.ok) return err(`${address.holderName} at ${address.adminUrl} did not answer (${answer.error})`);

@@ -9,10 +9,10 @@ import {
   type LastAudit,
   type LastError,
 } from '../machines/connectionContext.ts';
-import { parsePersistedConnection } from '../machines/persistence.ts';
 import type { Phase } from '../machines/phases.ts';
 import type { Connection } from '../persistence/records.ts';
 import type { ConnectionRef, Store, StoreError } from '../persistence/store.ts';
+import { readStoredMachine, unrestorableWords } from '../runner/restartMachine.ts';
 
 /** One connection as the admin API shows it: its settings, its committed cursor and its machine's state. */
 export interface ConnectionView {
@@ -108,22 +108,19 @@ async function viewOf(
     lastAudit: null,
     snapshotError: null,
   };
-  if (stored.value === null) return ok({ ...base, ...fresh, state: 'idle', stateUpdatedAt: null });
-  const stateUpdatedAt = stored.value.updatedAt.toISOString();
-  const restored = parsePersistedConnection({
-    machineVersion: Number(stored.value.machineVersion),
-    snapshot: stored.value.snapshot,
-  });
-  if (!restored.ok) {
+  const machine = readStoredMachine(stored.value);
+  if (machine.kind === 'none') return ok({ ...base, ...fresh, state: 'idle', stateUpdatedAt: null });
+  if (machine.kind === 'unrestorable') {
     return ok({
       ...base,
       ...fresh,
       state: null,
-      stateUpdatedAt,
-      snapshotError: `stored machine snapshot cannot be read: ${JSON.stringify(restored.error)}`,
+      stateUpdatedAt: machine.record.updatedAt.toISOString(),
+      snapshotError: unrestorableWords(machine.error, 'POST …/reset'),
     });
   }
-  const { state, context } = restored.value;
+  const stateUpdatedAt = machine.record.updatedAt.toISOString();
+  const { state, context } = machine.restored;
   return ok({
     ...base,
     state,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ok } from '../../core/result.ts';
 import { type RunError, type RunMode, runConnection } from '../../runner/connectionRunner.ts';
 import { pullInNextRun } from '../../runner/nextRun.ts';
+import { resetConnection } from '../../runner/resetConnection.ts';
 import {
   retryRefusal,
   retryRefusalUnderLease,
@@ -47,7 +48,7 @@ const runStatus: Record<RunError['kind'], 409 | 502 | 503> = {
 /**
  * `GET /tenants/:tenantId/connections[/:connectionId]`, `PATCH …/:connectionId` (interval, enabled), and the
  * actions `POST …/:connectionId/sync` and `POST …/:connectionId/retry`, which run the connection here and
- * answer with where it settled.
+ * answer with where it settled, and `POST …/:connectionId/reset`.
  */
 export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
   const now = () => runner.clock();
@@ -82,6 +83,27 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
     const after = await loadConnectionView(store, ref, now());
     if (!after.ok) return storeFailure(c, after.error);
     return c.json({ connection: after.value });
+  }
+
+  /** Replaces a snapshot that cannot be restored with a fresh idle machine at the committed cursors. */
+  async function reset(c: Context) {
+    const input = readInput(c, {
+      params: readParams(c, connectionParamsSchema),
+      query: readNoQuery(c),
+      body: await readNoBody(c),
+    });
+    if (!input.ok) return input.error;
+    const ref = input.value.params;
+    const before = await loadConnectionView(store, ref, now());
+    if (!before.ok) return storeFailure(c, before.error);
+    const outcome = await resetConnection(runner, ref);
+    if (!outcome.ok) {
+      const { kind, message } = outcome.error;
+      return fail(c, kind === 'nothing_to_reset' ? 409 : runStatus[kind], message);
+    }
+    const after = await loadConnectionView(store, ref, now());
+    if (!after.ok) return storeFailure(c, after.error);
+    return c.json({ connection: after.value, reset: outcome.value });
   }
 
   return new Hono()
@@ -127,5 +149,6 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
       return c.json({ connection: view.value });
     })
     .post('/tenants/:tenantId/connections/:connectionId/sync', (c) => run(c, 'cycle'))
-    .post('/tenants/:tenantId/connections/:connectionId/retry', (c) => run(c, 'retry'));
+    .post('/tenants/:tenantId/connections/:connectionId/retry', (c) => run(c, 'retry'))
+    .post('/tenants/:tenantId/connections/:connectionId/reset', reset);
 }

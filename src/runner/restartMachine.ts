@@ -1,0 +1,185 @@
+import { createActor } from 'xstate';
+import { z } from 'zod';
+import { err, ok, type Result } from '../core/result.ts';
+import { connectionMachine } from '../machines/connectionMachine.ts';
+import {
+  type PersistedConnectionError,
+  parsePersistedConnection,
+  type RestoredConnection,
+  toPersisted,
+} from '../machines/persistence.ts';
+import { auditBodySchema } from '../persistence/audit.ts';
+import { auditedNoteKinds } from '../persistence/cycleWork.ts';
+import type { Connection, SnapshotRecord } from '../persistence/records.ts';
+import type { Store, StoreData, StoreError } from '../persistence/store.ts';
+
+/*
+ * A stored snapshot this crm-sync cannot restore can always be replaced by a fresh idle machine at the connection's
+ * committed cursors, losing nothing: the cursors are committed in the connection row with each cycle's audit, and
+ * writes still to send wait in the push ledger, which any cycle's push takes up. A cycle that was in progress is
+ * abandoned and its window fetched again by the next, as any re-run of a window (idempotent upserts).
+ */
+
+/** The stored snapshot as this machine reads it: restored, absent (never ran), or unrestorable and why. */
+export type StoredMachine =
+  | { kind: 'restored'; restored: RestoredConnection; record: SnapshotRecord }
+  | { kind: 'none' }
+  | { kind: 'unrestorable'; error: PersistedConnectionError; record: SnapshotRecord };
+
+export function readStoredMachine(record: SnapshotRecord | null): StoredMachine {
+  if (record === null) return { kind: 'none' };
+  const restored = parsePersistedConnection({
+    machineVersion: Number(record.machineVersion),
+    snapshot: record.snapshot,
+  });
+  return restored.ok
+    ? { kind: 'restored', restored: restored.value, record }
+    : { kind: 'unrestorable', error: restored.error, record };
+}
+
+/**
+ * An older machine version's snapshot, left by the crm-sync this one replaced, is restarted by the next run on its
+ * own: otherwise an upgrade would stop every connection. A snapshot of this version that does not validate (a
+ * defect, a hand edit) or of a newer one (a rollback) waits for an operator's `crm-sync reset`.
+ */
+export const restartsOnItsOwn = (error: PersistedConnectionError): boolean => error.kind === 'older_version';
+
+/** Why the snapshot cannot be restored and what happens next, in words for the views and failures; `resetHow` names the reset. */
+export function unrestorableWords(error: PersistedConnectionError, resetHow = 'crm-sync reset'): string {
+  const why =
+    error.kind === 'older_version' || error.kind === 'newer_version'
+      ? `it was written by machine version ${error.found} and this crm-sync runs version ${error.expected}`
+      : `${error.kind}: ${error.message}`;
+  const next = restartsOnItsOwn(error)
+    ? 'its next run restarts it at its committed cursor'
+    : `${resetHow} restarts it at its committed cursor (the window of a cycle it was in is fetched again)`;
+  return `stored machine snapshot cannot be restored: ${why}; ${next}`;
+}
+
+/** A cycle id in a snapshot of any version, when it has one where this version keeps it. */
+const cycleIdSchema = z.looseObject({
+  context: z.looseObject({ cycle: z.looseObject({ cycleId: z.string().min(1) }) }),
+});
+
+/** What a restart replaced. */
+export interface Restarted {
+  /** The stored snapshot's state (its `state_value`, as the machine that wrote it named it). */
+  fromState: string;
+  /** The cycle abandoned, when the snapshot had one this version can find. */
+  abandonedCycleId: string | null;
+  /** Id of the audit entry of the abandoned cycle; `null` when the machine was idle. */
+  auditCycleId: string | null;
+}
+
+/**
+ * Replaces an unrestorable snapshot with a fresh idle machine at the committed cursors, in one transaction with,
+ * when a cycle was in progress, its audit entry (`failed`, listing the conflicts, duplicates and errors it had
+ * noted) and the removal of its staged pages and notes. Keyed by the replaced snapshot's save instant, so a run
+ * that stops after it and redoes it writes the entry once. Only under the connection's lease (`leaseOwner`).
+ */
+export async function restartAtCommittedCursor(
+  store: Pick<Store, 'transaction'>,
+  connection: Connection,
+  unrestorable: Extract<StoredMachine, { kind: 'unrestorable' }>,
+  now: Date,
+  leaseOwner: string,
+): Promise<Result<Restarted, StoreError>> {
+  const { record, error } = unrestorable;
+  const ref = { tenantId: connection.tenantId, connectionId: connection.id };
+  const fromState =
+    typeof record.stateValue === 'string' ? record.stateValue : JSON.stringify(record.stateValue);
+  const found = cycleIdSchema.safeParse(record.snapshot);
+  const abandonedCycleId = found.success ? found.data.context.cycle.cycleId : null;
+  // A machine in error or backoff is still in its cycle, whose notes the abandonment audit lists.
+  const auditCycleId =
+    fromState !== 'idle'
+      ? `${abandonedCycleId ?? 'unknown-cycle'}/restarted@${record.updatedAt.toISOString()}`
+      : null;
+  const fresh = freshSnapshot(connection);
+  const restarted = await store.transaction(async (tx): Promise<Result<void, StoreError>> => {
+    if (auditCycleId !== null) {
+      const audited = await abandonedCycleAudit(tx, connection, {
+        auditCycleId,
+        abandonedCycleId,
+        fromState,
+        why: unrestorableWords(error),
+        since: record.updatedAt,
+        now,
+      });
+      if (!audited.ok) return audited;
+    }
+    if (abandonedCycleId !== null) {
+      const cleared = await tx.clearCycleWork({ ...ref, cycleId: abandonedCycleId });
+      if (!cleared.ok) return cleared;
+    }
+    return tx.saveSnapshot({
+      ...ref,
+      machineVersion: String(fresh.machineVersion),
+      snapshot: fresh.snapshot,
+      stateValue: 'idle',
+      now,
+      leaseOwner,
+    });
+  });
+  return restarted.ok ? ok({ fromState, abandonedCycleId, auditCycleId }) : restarted;
+}
+
+async function abandonedCycleAudit(
+  tx: StoreData,
+  connection: Connection,
+  params: {
+    auditCycleId: string;
+    abandonedCycleId: string | null;
+    fromState: string;
+    why: string;
+    since: Date;
+    now: Date;
+  },
+): Promise<Result<unknown, StoreError>> {
+  const { auditCycleId, abandonedCycleId, fromState, why, since, now } = params;
+  const audit = auditBodySchema.safeParse({
+    cycleId: auditCycleId,
+    window: { from: connection.cursor, to: now.toISOString() },
+    fetched: 0,
+    written: { created: 0, updated: 0, unchanged: 0 },
+    conflicts: [],
+    duplicatesSuppressed: [],
+    errors: [
+      {
+        status: null,
+        message: `cycle ${abandonedCycleId ?? '(id unreadable)'} abandoned while ${fromState}, restarted at the committed cursor: ${why}`,
+        // The next cycle fetches the same window again.
+        retry: true,
+      },
+    ],
+    startedAt: since.toISOString(),
+    finishedAt: now.toISOString(),
+    outcome: 'failed',
+  });
+  if (!audit.success) return err({ kind: 'invalid_input', message: audit.error.message });
+  return tx.commitCycle({
+    tenantId: connection.tenantId,
+    connectionId: connection.id,
+    audit: audit.data,
+    // What the abandoned cycle resolved and refused is in the store already: its notes are its only record.
+    ...(abandonedCycleId === null ? {} : { notesOf: { cycleId: abandonedCycleId, kinds: auditedNoteKinds } }),
+  });
+}
+
+/** A never-run machine's snapshot at the connection row's committed cursors. */
+function freshSnapshot(connection: Connection) {
+  const actor = createActor(connectionMachine, {
+    input: {
+      connectionId: connection.id,
+      tenantId: connection.tenantId,
+      provider: connection.provider,
+      cursor: connection.cursor,
+      localCursor: connection.localCursor,
+    },
+  });
+  // Idle invokes nothing: starting it runs no phase. Persisted before stopping, as a stopped actor's is not restorable.
+  actor.start();
+  const persisted = toPersisted(actor);
+  actor.stop();
+  return persisted;
+}
