@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
 import { formatInterval } from '../core/interval.ts';
 import type { Connection, Credentials, Tenant } from '../persistence/records.ts';
-import { isCredentialEndpoint, PLAIN_HTTP_REFUSED } from '../providers/credentialEndpoint.ts';
+import {
+  credentialEndpointProblem,
+  isCredentialEndpoint,
+  PLAIN_HTTP_REFUSED,
+} from '../providers/credentialEndpoint.ts';
 import type { ProviderEntry } from '../providers/registry.ts';
 import {
   bringForward,
@@ -12,8 +16,9 @@ import {
   requireTenant,
   withApp,
 } from './app.ts';
+import { setBaseUrlCommand } from './connectionStatus.ts';
 import { describeIssues } from './jsonLines.ts';
-import { formatCursor, formatInstant, formatTable, print } from './output.ts';
+import { formatCursor, formatInstant, formatTable, print, shellWord } from './output.ts';
 import { readTextFile } from './textFile.ts';
 import { UsageError } from './usageError.ts';
 
@@ -32,7 +37,10 @@ interface ConnectionFlags {
   provider: string;
 }
 
-/** `connection add|list|enable|disable|set-interval`: a tenant's CRMs. Credentials go in and never come out. */
+/**
+ * `connection add|list|enable|disable|set-credentials|set-base-url|set-interval`: a tenant's CRMs. Credentials go
+ * in and never come out.
+ */
 export function registerConnection(program: Command): void {
   const connection = program
     .command('connection')
@@ -52,7 +60,7 @@ export function registerConnection(program: Command): void {
     .option('--json', 'print the connection as JSON')
     .action(async (flags: AddFlags) => {
       const entry = requireProvider(flags.provider);
-      const baseUrl = parseBaseUrl(flags.baseUrl);
+      const baseUrl = parseBaseUrl(flags.baseUrl, '--base-url');
       const credentials = parseCredentials(entry, flags.credentials);
       const seconds = flags.interval === undefined ? null : parseIntervalArg(flags.interval);
       await withApp('connection add', async ({ store, clock }) => {
@@ -113,10 +121,14 @@ export function registerConnection(program: Command): void {
                     { header: 'interval', cell: (r) => describeInterval(r.connection) },
                     { header: 'next run', cell: (r) => formatInstant(r.connection.nextRunAt) },
                     { header: 'cursor', cell: (r) => formatCursor(r.connection.cursor) },
-                    { header: 'base url', cell: (r) => r.connection.baseUrl },
+                    {
+                      header: 'base url',
+                      cell: (r) =>
+                        `${r.connection.baseUrl}${credentialEndpointProblem(r.connection.baseUrl) === null ? '' : ' (refused)'}`,
+                    },
                   ],
                   rows,
-                ),
+                ) + rows.map(refusedBaseUrlLine).join(''),
         );
       });
     });
@@ -173,6 +185,27 @@ export function registerConnection(program: Command): void {
     });
 
   connection
+    .command('set-base-url')
+    .description("replace a connection's base URL (https, or plain http to this machine only)")
+    .requiredOption('--tenant <name>', 'tenant name')
+    .requiredOption('--provider <name>', 'provider of the connection')
+    .argument('<url>', "the CRM API's base URL")
+    .action(async (text: string, flags: ConnectionFlags) => {
+      const entry = requireProvider(flags.provider);
+      const baseUrl = parseBaseUrl(text, 'base URL');
+      await withApp('connection set-base-url', async ({ store }) => {
+        const tenant = await requireTenant(store, flags.tenant);
+        const row = await requireConnection(store, tenant, entry.name);
+        const ref = { tenantId: tenant.id, connectionId: row.id };
+        const updated = must(await store.setConnectionBaseUrl({ ...ref, baseUrl }), 'storing the base URL');
+        process.stdout.write(
+          `base URL of the ${entry.name} connection of ${tenant.name} is now ${updated.baseUrl}; a connection ` +
+            `stopped in error continues with crm-sync retry --tenant ${shellWord(tenant.name)} --provider ${entry.name}\n`,
+        );
+      });
+    });
+
+  connection
     .command('set-interval')
     .description("give one connection its own sync interval, or 'tenant' to follow the tenant's again")
     .requiredOption('--tenant <name>', 'tenant name')
@@ -198,20 +231,28 @@ export function registerConnection(program: Command): void {
     });
 }
 
-/** An http(s) URL; exit 2 otherwise. */
-function parseBaseUrl(text: string): string {
+/** A URL credentials may be sent to (`label` names it in the refusal); exit 2 otherwise. */
+function parseBaseUrl(text: string, label: string): string {
   if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
-    throw new UsageError(`--base-url must be an http or https URL, got "${text}"`);
+    throw new UsageError(`${label} must be an http or https URL, got "${text}"`);
   }
   const url = new URL(text);
   // The URL is listed by `connection list`; secrets belong in --credentials, which is stored encrypted.
   if (url.username !== '' || url.password !== '') {
-    throw new UsageError(
-      '--base-url must not hold a user name or password; put credentials in --credentials',
-    );
+    throw new UsageError(`${label} must not hold a user name or password; put credentials in --credentials`);
   }
-  if (!isCredentialEndpoint(url)) throw new UsageError(`--base-url ${PLAIN_HTTP_REFUSED}, got "${text}"`);
+  if (!isCredentialEndpoint(url)) throw new UsageError(`${label} ${PLAIN_HTTP_REFUSED}, got "${text}"`);
   return text;
+}
+
+/** A line under the table for a base URL the runs refuse (stored as plain http by an earlier version). */
+function refusedBaseUrlLine({ tenant, connection }: { tenant: Tenant; connection: Connection }): string {
+  const problem = credentialEndpointProblem(connection.baseUrl);
+  if (problem === null) return '';
+  return (
+    `  ${tenant.name} ${connection.provider}: base url refused: ${problem}; change it with ` +
+    `${setBaseUrlCommand(tenant.name, connection.provider)}\n`
+  );
 }
 
 /**
@@ -250,6 +291,7 @@ function connectionJson(tenant: Tenant, c: Connection) {
     tenantId: tenant.id,
     provider: c.provider,
     baseUrl: c.baseUrl,
+    baseUrlProblem: credentialEndpointProblem(c.baseUrl),
     enabled: c.enabled,
     interval: formatInterval(c.effectiveIntervalSeconds),
     intervalSeconds: c.effectiveIntervalSeconds,

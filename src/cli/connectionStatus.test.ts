@@ -8,6 +8,8 @@ const stopped = (errorReason: ConnectionStatus['errorReason'], enabled = true): 
   provider: 'reapit',
   connectionId: '00000000-0000-4000-8000-000000000002',
   enabled,
+  baseUrl: 'https://platform.reapit.cloud',
+  baseUrlProblem: null,
   state: 'error',
   cursor: null,
   localCursor: 0,

@@ -10,6 +10,7 @@ import {
 import { isPidAlive, ownerGoneOnHost } from '../persistence/leaseOwner.ts';
 import type { Connection, Tenant } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
+import { credentialEndpointProblem } from '../providers/credentialEndpoint.ts';
 import type { CursorPosition, ProviderName } from '../providers/provider.ts';
 import { readStoredMachine, unrestorableWords } from '../runner/restartMachine.ts';
 import { must } from './app.ts';
@@ -24,6 +25,9 @@ export interface ConnectionStatus {
   provider: ProviderName;
   connectionId: string;
   enabled: boolean;
+  baseUrl: string;
+  /** Why runs refuse the base URL (plain http to another host, stored by an earlier version); `null` when they send. */
+  baseUrlProblem: string | null;
   /** The machine's state; `idle` for a connection never run. */
   state: ConnectionState;
   /** Committed provider cursor; `null` before the first completed cycle. */
@@ -69,6 +73,8 @@ export async function readStatus(
     provider: connection.provider,
     connectionId: connection.id,
     enabled: connection.enabled,
+    baseUrl: connection.baseUrl,
+    baseUrlProblem: credentialEndpointProblem(connection.baseUrl),
     state: 'idle',
     cursor: connection.cursor,
     localCursor: connection.localCursor,
@@ -142,6 +148,12 @@ function describeLastAudit(audit: LastAudit | null): string {
 function explain(r: ConnectionStatus): string[] {
   const lines: string[] = [];
   if (r.runError !== undefined) lines.push(`not run: ${r.runError}`);
+  if (r.baseUrlProblem !== null) {
+    lines.push(
+      `base url ${r.baseUrl} refused: ${r.baseUrlProblem}; no run sends to it until it is changed: ` +
+        `${setBaseUrlCommand(r.tenant, r.provider)}`,
+    );
+  }
   if (r.snapshotProblem !== null) lines.push(clip(r.snapshotProblem, 400));
   if (r.runningBy !== null) lines.push(`running now (${r.runningBy})`);
   if (r.abandonedBy !== null) lines.push(`interrupted: its run (${r.abandonedBy}) is gone; sync resumes it`);
@@ -158,10 +170,14 @@ function explain(r: ConnectionStatus): string[] {
   }
   if (r.state === 'error') {
     const tenant = shellWord(r.tenant);
+    const retry = `crm-sync retry --tenant ${tenant} --provider ${r.provider}`;
+    // A retry sends to the base URL: one the runs refuse stops it again.
     const next =
-      r.errorReason === 'auth_failed'
-        ? `crm-sync connection set-credentials, then crm-sync retry --tenant ${tenant} --provider ${r.provider}`
-        : `crm-sync retry --tenant ${tenant} --provider ${r.provider}`;
+      r.baseUrlProblem !== null
+        ? `${setBaseUrlCommand(r.tenant, r.provider)}, then ${retry}`
+        : r.errorReason === 'auth_failed'
+          ? `crm-sync connection set-credentials, then ${retry}`
+          : retry;
     // Out of attempts, the schedule retries it at its next run (docs/scheduling.md).
     const scheduled =
       r.errorReason === 'attempts_exhausted' && r.enabled
@@ -172,4 +188,9 @@ function explain(r: ConnectionStatus): string[] {
     );
   }
   return lines;
+}
+
+/** The command that gives a connection a new base URL, `URL` standing for it. */
+export function setBaseUrlCommand(tenant: string, provider: ProviderName): string {
+  return `crm-sync connection set-base-url --tenant ${shellWord(tenant)} --provider ${provider} URL`;
 }

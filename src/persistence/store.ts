@@ -65,6 +65,11 @@ export interface TenantStore {
   getConnectionCredentials(ref: ConnectionRef): StoreResult<Credentials>;
   setConnectionCredentials(ref: ConnectionRef & { credentials: Credentials }): StoreResult<void>;
   setConnectionEnabled(ref: ConnectionRef & { enabled: boolean }): StoreResult<Connection>;
+  /**
+   * Replace the base URL (checked as `addConnection` checks it: https, or plain http to this machine); the way
+   * on for one an earlier version stored as plain http to another host, which runs refuse.
+   */
+  setConnectionBaseUrl(ref: ConnectionRef & { baseUrl: string }): StoreResult<Connection>;
   /** `null` returns the connection to the tenant's interval. */
   setConnectionInterval(ref: ConnectionRef & { syncIntervalSeconds: number | null }): StoreResult<Connection>;
   setNextRun(ref: ConnectionRef & { nextRunAt: Date }): StoreResult<void>;

@@ -64,6 +64,10 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
     output: noOutput,
   },
   setConnectionEnabled: { input: connectionRef.extend({ enabled: z.boolean() }), output: connectionSchema },
+  setConnectionBaseUrl: {
+    input: connectionRef.extend({ baseUrl: connectionInputSchema.shape.baseUrl }),
+    output: connectionSchema,
+  },
   setConnectionInterval: {
     input: connectionRef.extend({ syncIntervalSeconds: intervalSeconds.nullable() }),
     output: connectionSchema,

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
 import { classifyFailure, type RetrySettings } from '../core/retryPolicy.ts';
 import { isStorableText, UNSTORABLE_TEXT } from '../core/storableText.ts';
+import { credentialEndpointProblem } from './credentialEndpoint.ts';
 import { Deadline } from './deadline.ts';
 import { describeErrorBody } from './errorBody.ts';
 import type { CallKind, ConnectionLimiter } from './limiter.ts';
@@ -131,6 +132,9 @@ export function createHttpTransport(params: {
 }): HttpTransport {
   const fetchImpl = params.fetch ?? fetch;
   const base = params.baseUrl.replace(/\/+$/, '');
+  // Checked here, where every call and token request starts: a base URL stored before plain http was refused
+  // would be sent the credentials in clear text.
+  const endpointProblem = credentialEndpointProblem(params.baseUrl);
   const { timeoutMs, ...retry } = params.spec.retry;
   // A provider that documents no wait header may still send the standard one (RFC 9110): the server's own word on
   // when to come back beats the documented fallback wait.
@@ -196,6 +200,15 @@ export function createHttpTransport(params: {
 
   return {
     async send(request) {
+      if (endpointProblem !== null) {
+        return err({
+          kind: 'endpoint_refused',
+          status: null,
+          message:
+            `the connection's base URL ${endpointProblem}; nothing was sent to it. Give it another with ` +
+            'crm-sync connection set-base-url, then crm-sync retry',
+        });
+      }
       const auth = await params.headers(request.signal);
       if (!auth.ok) return auth;
       const sent = await sendWith(request, auth.value);

@@ -23,3 +23,12 @@ export const credentialEndpointSchema = z
   .url({ protocol: /^https?$/ })
   // Zod runs a refinement after a failed check too: a text that is no URL is reported by `url` alone.
   .refine((text) => !URL.canParse(text) || isCredentialEndpoint(new URL(text)), PLAIN_HTTP_REFUSED);
+
+/**
+ * Why credentials may not be sent to a stored URL, or `null` when they may. Earlier versions stored a base URL of
+ * plain http to any host: such rows are read and listed as they are, and refused where the credentials would go.
+ */
+export function credentialEndpointProblem(url: string): string | null {
+  const checked = credentialEndpointSchema.safeParse(url);
+  return checked.success ? null : (checked.error.issues[0]?.message ?? 'is not a URL');
+}

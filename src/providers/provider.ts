@@ -40,6 +40,11 @@ export type ProviderError =
   | { kind: 'validation'; status: number | null; message: string; field?: string }
   | { kind: 'not_found'; status: number; message: string }
   | { kind: 'unsupported'; status: null; message: string }
+  /**
+   * The connection's base URL is not one its credentials may be sent to (plain http to another host, stored by an
+   * earlier version): nothing was sent. The machine stops in error until the URL is changed.
+   */
+  | { kind: 'endpoint_refused'; status: null; message: string }
   | { kind: 'transient'; status: number | null; message: string };
 
 export type ProviderErrorKind = ProviderError['kind'];

@@ -12,6 +12,7 @@ import {
 import type { Phase } from '../machines/phases.ts';
 import type { Connection } from '../persistence/records.ts';
 import type { ConnectionRef, Store, StoreError } from '../persistence/store.ts';
+import { credentialEndpointProblem } from '../providers/credentialEndpoint.ts';
 import { readStoredMachine, unrestorableWords } from '../runner/restartMachine.ts';
 
 /** One connection as the admin API shows it: its settings, its committed cursor and its machine's state. */
@@ -20,6 +21,11 @@ export interface ConnectionView {
   tenantId: string;
   provider: ProviderName;
   baseUrl: string;
+  /**
+   * Why runs refuse the base URL (plain http to another host, which an earlier version stored); `null` when they
+   * send to it. `crm-sync connection set-base-url` changes it.
+   */
+  baseUrlProblem: string | null;
   enabled: boolean;
   /** The connection's own interval (`15m`), `null` when it follows the tenant's. */
   interval: string | null;
@@ -90,6 +96,7 @@ async function viewOf(
     tenantId: connection.tenantId,
     provider: connection.provider,
     baseUrl: connection.baseUrl,
+    baseUrlProblem: credentialEndpointProblem(connection.baseUrl),
     enabled: connection.enabled,
     interval: connection.syncIntervalSeconds === null ? null : formatInterval(connection.syncIntervalSeconds),
     effectiveInterval: formatInterval(connection.effectiveIntervalSeconds),

@@ -125,6 +125,12 @@ describe('store calls of other local commands (POST /internal/store/:method)', (
       const connection = await f.h.store.getConnection(ref);
       expect(connection.ok && connection.value.nextRunAt).toEqual(nextRunAt);
 
+      // `connection set-base-url` through a holder: plain http to another host is refused on the way in too.
+      const moved = await remote.setConnectionBaseUrl({ ...ref, baseUrl: `${f.h.sim.baseUrl}/` });
+      expect(moved.ok && moved.value.baseUrl).toBe(`${f.h.sim.baseUrl}/`);
+      const plain = await remote.setConnectionBaseUrl({ ...ref, baseUrl: 'http://api.crm.invalid' });
+      expect(plain).toMatchObject({ ok: false, error: { message: /must be https/ } });
+
       // A store failure comes back as the same value, not as an HTTP error.
       const taken = await remote.createTenant({ name: tenant.value.name, syncIntervalSeconds: 60 });
       expect(taken).toMatchObject({ ok: false, error: { kind: 'conflict' } });

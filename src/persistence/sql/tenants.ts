@@ -170,6 +170,13 @@ export function tenantMethods(ctx: SqlContext): TenantStore {
 
     setConnectionEnabled: (ref) => updateConnection(ref, 'enabled = $3', [ref.enabled]),
 
+    setConnectionBaseUrl: (ref) => {
+      // Parsed as a field, so a refusal names it (`baseUrl: must be https: …`), as `addConnection`'s does.
+      const parsed = parseInput(connectionInputSchema.pick({ baseUrl: true }), { baseUrl: ref.baseUrl });
+      if (!parsed.ok) return Promise.resolve(parsed);
+      return updateConnection(ref, 'base_url = $3', [parsed.value.baseUrl]);
+    },
+
     setConnectionInterval: (ref) => {
       const parsed = parseInput(connectionInputSchema.shape.syncIntervalSeconds, ref.syncIntervalSeconds);
       if (!parsed.ok) return Promise.resolve(parsed);

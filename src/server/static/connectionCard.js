@@ -52,6 +52,7 @@ export function createCard(connection, actions) {
           field('Cursor', 'connection-cursor'),
           field('Next run', 'connection-next-run'),
           field('Interval', 'connection-interval'),
+          field('Base URL', 'connection-base-url'),
           field('Last cycle', 'connection-last-cycle'),
           field('Last error', 'connection-last-error'),
         ),
@@ -117,6 +118,7 @@ export function updateCard(card, connection) {
     connection.interval === null
       ? `${connection.effectiveInterval} (the tenant's)`
       : `${connection.effectiveInterval} (this connection's own)`;
+  find('connection-base-url').replaceChildren(...baseUrlLines(connection));
   const audit = connection.lastAudit;
   find('connection-last-cycle').textContent =
     audit === null
@@ -128,6 +130,21 @@ export function updateCard(card, connection) {
   // In error the API refuses Sync now (409): Retry is the way on.
   find('sync-now').disabled = !connection.enabled || connection.running || connection.state === 'error';
   find('retry').disabled = !connection.enabled || connection.running || connection.state !== 'error';
+}
+
+/** The base URL, and why runs refuse it when they do (plain http to another host, stored by an earlier version). */
+function baseUrlLines(connection) {
+  if (connection.baseUrlProblem === null) return [el('span', { text: connection.baseUrl })];
+  return [
+    el('span', { text: connection.baseUrl }),
+    el('br'),
+    el('span', {
+      class: 'error',
+      text:
+        `refused: ${connection.baseUrlProblem}; set another with crm-sync connection set-base-url ` +
+        `--tenant … --provider ${connection.provider} URL`,
+    }),
+  ];
 }
 
 function lastErrorLines(connection) {
@@ -149,6 +166,9 @@ function nextStep(connection, error) {
   if (connection.state === 'backoff')
     return `retrying: attempt ${connection.attempt}, resumes ${formatInstant(connection.resumeAt)}`;
   if (connection.state !== 'error') return '';
+  // Retrying sends to the base URL again, and this page cannot change it.
+  if (connection.baseUrlProblem !== null)
+    return `stopped (${connection.errorReason ?? error.kind}): set another base URL, then press Retry`;
   // Retrying with the credentials the CRM refused fails again, and this page cannot change them.
   if (connection.errorReason === 'auth_failed')
     return (
