@@ -19,6 +19,14 @@ interface HeldToken {
   expiresAt: number;
 }
 
+/** A token request in flight, shared by the calls waiting on it. */
+interface SharedRequest {
+  result: Promise<Result<HeldToken, ProviderError>>;
+  /** Aborts the request: done when the last call waiting on it gives up. */
+  controller: AbortController;
+  waiting: number;
+}
+
 /**
  * Client-credentials tokens for the life of the process, shared by every provider it builds: the runner builds one
  * per phase, and each asking its token endpoint again was a round trip per phase that invites throttling. Tokens
@@ -26,27 +34,53 @@ interface HeldToken {
  */
 export class ClientCredentialsTokenCache {
   readonly #held = new Map<string, HeldToken>();
-  readonly #requests = new Map<string, Promise<Result<HeldToken, ProviderError>>>();
+  readonly #requests = new Map<string, SharedRequest>();
 
-  /** The token held for `key` while it is valid, else one from `request`, which concurrent callers share. */
+  /**
+   * The token held for `key` while it is valid, else one from `request`, which concurrent callers share. A caller
+   * whose `signal` aborts stops waiting (`abandoned` says why); the request goes on for the others, and is aborted
+   * only once every caller waiting on it has given up. It followed the first caller's signal: one run stopping
+   * (its lease lost, its phase over) failed the token of every other run that had joined its request.
+   */
   async get(
     key: string,
-    request: () => Promise<Result<HeldToken, ProviderError>>,
+    request: (signal: AbortSignal) => Promise<Result<HeldToken, ProviderError>>,
+    signal: AbortSignal | undefined,
+    abandoned: (reason: unknown) => ProviderError,
   ): Promise<Result<string, ProviderError>> {
     const held = this.#held.get(key);
     if (held && held.expiresAt > Date.now()) return ok(held.token);
-    let pending = this.#requests.get(key);
-    if (pending === undefined) {
-      pending = request()
-        .then((result) => {
-          if (result.ok) this.#hold(key, result.value);
-          return result;
+    if (signal?.aborted) return err(abandoned(signal.reason));
+    let shared = this.#requests.get(key);
+    if (shared === undefined) {
+      const controller = new AbortController();
+      const result = request(controller.signal)
+        .then((outcome) => {
+          if (outcome.ok) this.#hold(key, outcome.value);
+          return outcome;
         })
         .finally(() => this.#requests.delete(key));
-      this.#requests.set(key, pending);
+      shared = { result, controller, waiting: 0 };
+      this.#requests.set(key, shared);
     }
-    const result = await pending;
-    return result.ok ? ok(result.value.token) : result;
+    const joined = shared;
+    joined.waiting += 1;
+    let onAbort: (() => void) | undefined;
+    const gaveUp = new Promise<Result<HeldToken, ProviderError>>((resolve) => {
+      onAbort = () => {
+        joined.waiting -= 1;
+        if (joined.waiting === 0) joined.controller.abort(signal?.reason);
+        resolve(err(abandoned(signal?.reason)));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      const outcome = await Promise.race([joined.result, gaveUp]);
+      return outcome.ok ? ok(outcome.value.token) : outcome;
+    } finally {
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+      if (!signal?.aborted) joined.waiting -= 1;
+    }
   }
 
   /** Forgets `token` if it is still the one held for `key` (a newer one is kept). */
@@ -98,7 +132,7 @@ export function clientCredentialsTokens(params: {
   const cache = params.cache ?? new ClientCredentialsTokenCache();
   const key = tokenKey(params);
 
-  async function fetchToken(signal?: AbortSignal): Promise<Result<HeldToken, ProviderError>> {
+  async function fetchToken(signal: AbortSignal): Promise<Result<HeldToken, ProviderError>> {
     const basic = Buffer.from(`${params.clientId}:${params.clientSecret}`).toString('base64');
     const deadline = new Deadline(TOKEN_TIMEOUT_MS, signal);
     try {
@@ -142,7 +176,11 @@ export function clientCredentialsTokens(params: {
   return {
     /** A valid token, from the cache or a new request. */
     get(signal?: AbortSignal): Promise<Result<string, ProviderError>> {
-      return cache.get(key, () => fetchToken(signal));
+      return cache.get(key, fetchToken, signal, (reason) => ({
+        kind: 'transient',
+        status: null,
+        message: `${label} token request failed: ${String(reason)}`,
+      }));
     },
     /**
      * Forgets the token of `refused` (the headers of a call the API answered 401) before its stated expiry: it
