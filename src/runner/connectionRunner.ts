@@ -75,6 +75,7 @@ export type RunError =
   | { kind: 'stopping'; message: string }
   | { kind: 'store'; message: string }
   | { kind: 'snapshot'; message: string }
+  /** The connection's CRM client cannot be built: no such provider, or credentials that cannot be decrypted. */
   | { kind: 'provider'; message: string };
 
 /**

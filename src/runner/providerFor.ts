@@ -18,7 +18,11 @@ export async function providerFor(
     tenantId: connection.tenantId,
     connectionId: connection.id,
   });
-  if (!credentials.ok) return err({ kind: 'store', message: credentials.error.message });
+  if (!credentials.ok) {
+    // Credentials sealed with another key stay so however often the run is retried: not a store outage.
+    const kind = credentials.error.kind === 'decrypt_failed' ? 'provider' : 'store';
+    return err({ kind, message: credentials.error.message });
+  }
   const overrides = deps.providerOptions?.(connection) ?? {};
   const limiter = overrides.limiter ?? limiterFor(deps, connection.id, overrides.spec ?? entry.spec);
   const tokenCache = overrides.tokenCache ?? deps.tokenCache;
