@@ -41,11 +41,12 @@ export async function planLocalChanges(
     );
     const last = changed.at(-1);
     if (last === undefined) break;
-    afterSeq = last.changeSeq;
     const writes = await planBatch(deps, ref, changed, signal);
+    // A contact changed again since it was listed: the batch is listed and planned again with what it holds now.
+    if (!(await commitBatch(deps, ref, writes)).ok) continue;
+    afterSeq = last.changeSeq;
     totals.upserts += writes.contacts.size;
     totals.plannedWrites += writes.pushes.length;
-    await commitBatch(deps, ref, writes);
   }
   return totals;
 }
@@ -100,7 +101,10 @@ async function planBatch(
       },
       fields,
     );
-    if (decision.localWrite !== 'unchanged') writes.contacts.set(stored.id, decision.contact);
+    if (decision.localWrite !== 'unchanged') {
+      writes.contacts.set(stored.id, decision.contact);
+      writes.readSeqs.set(stored.id, stored.changeSeq);
+    }
     writes.links.push(decision.link);
     if (Object.keys(decision.crmPatch).length > 0) {
       writes.pushes.push(

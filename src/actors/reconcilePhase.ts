@@ -3,7 +3,7 @@ import { matchKeys } from '../core/dedup/blocking.ts';
 import { type MatchRecord, toMatchRecord } from '../core/dedup/matchRecord.ts';
 import { idempotencyKey } from '../core/ids.ts';
 import { decideInbound, fieldsNewerElsewhere, type ProviderFields } from '../core/reconcile.ts';
-import { ok } from '../core/result.ts';
+import { err, ok, type Result } from '../core/result.ts';
 import type { CanonicalContact, ContactPatch } from '../core/schemas.ts';
 import type { ReconcilePhaseInput, ReconcilePhaseOutput } from '../machines/phases.ts';
 import {
@@ -13,9 +13,10 @@ import {
   type StagedRecord,
 } from '../persistence/cycleWork.ts';
 import type { LinkInput, PushPlan, SuppressedRecord } from '../persistence/records.ts';
-import type { Store } from '../persistence/store.ts';
+import type { Store, StoreError } from '../persistence/store.ts';
 import { basesElsewhere } from './basesElsewhere.ts';
 import { DEFAULT_BATCH_SIZE, type PhaseCall, type PhaseDeps } from './context.ts';
+import { storeFailure } from './failures.ts';
 import { assignOwners, MatchCache } from './inboundOwners.ts';
 import { planLocalChanges } from './localChanges.ts';
 import { must } from './storeCall.ts';
@@ -35,6 +36,8 @@ export interface BatchWrites {
   /** Links (by external id) whose contact this batch writes: synced at the change number the write gets. */
   syncedOnWrite: Set<string>;
   pushes: PushPlan[];
+  /** The change number each contact in `contacts` that was already stored had when the batch read it. */
+  readSeqs: Map<string, number>;
   /** Records suppressed as duplicates, remembered with their content so an unchanged re-read is skipped. */
   suppressed: SuppressedRecord[];
   notes: CycleNote[];
@@ -46,6 +49,7 @@ export const emptyWrites = (): BatchWrites => ({
   links: [],
   syncedOnWrite: new Set(),
   pushes: [],
+  readSeqs: new Map(),
   suppressed: [],
   notes: [],
 });
@@ -95,18 +99,21 @@ export function createReconcilePhase(deps: PhaseDeps) {
       const byContact = new WeakMap<CanonicalContact, MatchRecord>();
       const writes = await reconcileBatch(deps, ref, staged, matchCache, linkless, byContact);
       writes.notes.push({ kind: 'meta', key: `${reconciledKey}${last}`, body: last });
-      after = last;
-      totals.upserts += writes.contacts.size;
-      totals.plannedWrites += writes.pushes.length;
-      totals.conflicts += writes.notes.filter((n) => n.kind === 'conflict').length;
       const normalised = new Map<string, MatchRecord>();
-      const changeSeqs = await commitBatch(deps, ref, writes, (id, contact) => {
+      const committed = await commitBatch(deps, ref, writes, (id, contact) => {
         const known = byContact.get(contact);
         const record = known === undefined ? toMatchRecord(id, contact) : { ...known, id };
         normalised.set(id, record);
         // Keys depend on the fields only: `known` has its keys computed already.
         return known ?? record;
       });
+      // A contact of the batch changed in NurtureHub since the batch read it: merged again with what it holds now.
+      if (!committed.ok) continue;
+      const changeSeqs = committed.value;
+      after = last;
+      totals.upserts += writes.contacts.size;
+      totals.plannedWrites += writes.pushes.length;
+      totals.conflicts += writes.notes.filter((n) => n.kind === 'conflict').length;
       for (const [id, record] of normalised) {
         const changeSeq = changeSeqs[id];
         if (changeSeq !== undefined) matchCache.put(id, changeSeq, record);
@@ -210,6 +217,8 @@ async function reconcileBatch(
     );
     working.set(contactId, decision.contact);
     if (decision.localWrite !== 'unchanged') writes.contacts.set(contactId, decision.contact);
+    const readSeq = storedSeq.get(contactId);
+    if (decision.localWrite === 'updated' && readSeq !== undefined) writes.readSeqs.set(contactId, readSeq);
     if (decision.localWrite === 'created') writes.createdContacts.push(contactId);
     if (sharedContacts.has(contactId)) writes.links.push(decision.link);
     else if (decision.localWrite !== 'unchanged') {
@@ -261,70 +270,81 @@ export function updatePlan(
   };
 }
 
+/** A contact the batch read has changed since (an engagement event, an agent's edit, another CRM's cycle). */
+export interface StaleRead {
+  kind: 'stale';
+}
+const STALE: StaleRead = { kind: 'stale' };
+
 /**
  * Writes one batch's decisions and notes in one transaction. Returns the new change sequence number of each
- * contact written; `normalise` gives the match record its keys come from.
+ * contact written; `normalise` gives the match record its keys come from. A contact changed since the batch read
+ * it (`readSeqs`) writes nothing and is `stale`: written as merged, that change would be lost, and the link would
+ * record the contact as synced.
  */
 export async function commitBatch(
   deps: PhaseDeps,
   ref: CycleRef,
   writes: BatchWrites,
   normalise: (id: string, contact: CanonicalContact) => MatchRecord = toMatchRecord,
-): Promise<Record<string, number>> {
+): Promise<Result<Record<string, number>, StaleRead>> {
   const { store, clock } = deps;
   const now = clock();
   const created = new Set(writes.createdContacts);
-  const contacts = [...writes.contacts].map(([id, contact]) =>
-    created.has(id) ? { id, contact, originConnectionId: ref.connectionId } : { id, contact },
-  );
+  const contacts = [...writes.contacts].map(([id, contact]) => {
+    if (created.has(id)) return { id, contact, originConnectionId: ref.connectionId };
+    const expectedChangeSeq = writes.readSeqs.get(id);
+    return expectedChangeSeq === undefined ? { id, contact } : { id, contact, expectedChangeSeq };
+  });
   let changeSeqs: Record<string, number> = {};
-  await must(
-    store.transaction(async (tx) => {
-      const syncedLinks = () =>
-        writes.links.map((link) =>
-          writes.syncedOnWrite.has(link.externalId)
-            ? { ...link, syncedSeq: changeSeqs[link.contactId] ?? null }
-            : link,
-        );
-      const steps = [
-        async () => {
-          if (contacts.length === 0) return ok(undefined);
-          const outcome = await tx.upsertContacts({ tenantId: ref.tenantId, contacts, now });
-          if (outcome.ok) changeSeqs = outcome.value.changeSeqs;
-          return outcome;
-        },
-        () =>
-          contacts.length === 0
-            ? Promise.resolve(ok(undefined))
-            : tx.replaceMatchKeys({
-                tenantId: ref.tenantId,
-                entries: contacts.map(({ id, contact }) => ({
-                  contactId: id,
-                  keys: matchKeys(normalise(id, contact)),
-                })),
-                created: writes.createdContacts,
-              }),
-        () =>
-          writes.links.length === 0
-            ? Promise.resolve(ok(undefined))
-            : tx.upsertLinks({ ...ref, links: syncedLinks(), now }),
-        () =>
-          writes.pushes.length === 0
-            ? Promise.resolve(ok(undefined))
-            : tx.planPushes({ ...ref, entries: writes.pushes, now }),
-        () =>
-          writes.suppressed.length === 0
-            ? Promise.resolve(ok(undefined))
-            : tx.markSuppressed({ ...ref, records: writes.suppressed, now }),
-        () => tx.addCycleNotes({ ...ref, notes: writes.notes }),
-      ];
-      for (const step of steps) {
-        const result = await step();
-        if (!result.ok) return result;
-      }
-      return ok(undefined);
-    }),
-    clock,
-  );
-  return changeSeqs;
+  const committed = await store.transaction<void, StoreError | StaleRead>(async (tx) => {
+    const syncedLinks = () =>
+      writes.links.map((link) =>
+        writes.syncedOnWrite.has(link.externalId)
+          ? { ...link, syncedSeq: changeSeqs[link.contactId] ?? null }
+          : link,
+      );
+    const steps = [
+      async () => {
+        if (contacts.length === 0) return ok(undefined);
+        const outcome = await tx.upsertContacts({ tenantId: ref.tenantId, contacts, now });
+        if (!outcome.ok)
+          return outcome.error.kind === 'conflict' && writes.readSeqs.size > 0 ? err(STALE) : outcome;
+        changeSeqs = outcome.value.changeSeqs;
+        return ok(undefined);
+      },
+      () =>
+        contacts.length === 0
+          ? Promise.resolve(ok(undefined))
+          : tx.replaceMatchKeys({
+              tenantId: ref.tenantId,
+              entries: contacts.map(({ id, contact }) => ({
+                contactId: id,
+                keys: matchKeys(normalise(id, contact)),
+              })),
+              created: writes.createdContacts,
+            }),
+      () =>
+        writes.links.length === 0
+          ? Promise.resolve(ok(undefined))
+          : tx.upsertLinks({ ...ref, links: syncedLinks(), now }),
+      () =>
+        writes.pushes.length === 0
+          ? Promise.resolve(ok(undefined))
+          : tx.planPushes({ ...ref, entries: writes.pushes, now }),
+      () =>
+        writes.suppressed.length === 0
+          ? Promise.resolve(ok(undefined))
+          : tx.markSuppressed({ ...ref, records: writes.suppressed, now }),
+      () => tx.addCycleNotes({ ...ref, notes: writes.notes }),
+    ];
+    for (const step of steps) {
+      const result = await step();
+      if (!result.ok) return result;
+    }
+    return ok(undefined);
+  });
+  if (committed.ok) return ok(changeSeqs);
+  if (committed.error.kind === 'stale') return err(STALE);
+  throw storeFailure(committed.error, clock());
 }

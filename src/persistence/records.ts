@@ -125,6 +125,11 @@ export const contactUpsertSchema = z.strictObject({
    * that has none yet (first origin wins); absent for contacts that begin in NurtureHub.
    */
   originConnectionId: id.optional(),
+  /**
+   * The change number the contact had when the writer read it: if another write has given it a new one since, the
+   * call writes nothing and fails `conflict` (the writer read it again). Absent: written whatever came between.
+   */
+  expectedChangeSeq: z.number().int().optional(),
 });
 export type ContactUpsert = z.input<typeof contactUpsertSchema>;
 

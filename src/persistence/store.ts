@@ -138,6 +138,7 @@ export interface ContactStore {
   /**
    * Insert or update contacts in one statement. Fields whose value changed get `now` as their
    * last-change stamp and the contact gets a new change sequence number; identical contacts are untouched.
+   * `conflict`, with nothing written, when a contact given an `expectedChangeSeq` has changed since.
    */
   upsertContacts(params: {
     tenantId: string;

@@ -100,8 +100,20 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
           match_record: storeMatchRecord(toMatchRecord(c.id, c.contact)),
         }));
         const stamp = now.toISOString();
+        const expected = parsed.value.flatMap((c) =>
+          c.expectedChangeSeq === undefined ? [] : [{ id: c.id, expected: c.expectedChangeSeq }],
+        );
         const result = await client.transaction(async (tx) => {
           await lockTenantChanges(tx, tenantId);
+          // Under the lock, so no writer of the tenant's contacts can come between this check and the write.
+          if (expected.length > 0) {
+            const moved = await tx.query(
+              `SELECT c.id FROM jsonb_to_recordset($2::jsonb) AS i(id uuid, expected bigint)
+               JOIN contacts c ON c.tenant_id = $1 AND c.id = i.id WHERE c.change_seq <> i.expected`,
+              [tenantId, json(expected)],
+            );
+            if (moved.rows.length > 0) return { stale: moved.rows.map((row) => String(row.id)) };
+          }
           return tx.query(
             `INSERT INTO contacts AS c (tenant_id, id, data, field_stamps, created_at, updated_at, origin_connection_id,
                match_record)
@@ -120,6 +132,11 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
             [tenantId, json(rows), stamp, now],
           );
         });
+        if ('stale' in result)
+          return err({
+            kind: 'conflict',
+            message: `contacts changed since they were read: ${result.stale.join(', ')}`,
+          });
         const written = parseRows(upsertRowSchema, result.rows, 'upsert outcome');
         if (!written.ok) return written;
         const created = written.value.filter((r) => r.inserted).map((r) => r.id);

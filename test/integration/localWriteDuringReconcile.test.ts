@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { openMemoryStore } from '../../src/persistence/openStore.ts';
+import type { StoreHandle } from '../../src/persistence/store.ts';
+import { getProvider } from '../../src/providers/registry.ts';
+import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
+
+/**
+ * The store, with what `between` is given run once right after the next `getContacts` that asks for `id`: a
+ * NurtureHub write (an engagement webhook, an agent's edit) fitted deterministically between a reconcile's reading
+ * of a contact and its writing of the merged one.
+ */
+function afterNextRead(store: StoreHandle) {
+  let pending: { id: string; run: () => Promise<void> } | null = null;
+  const wrapped: StoreHandle = new Proxy(store, {
+    get(target, key) {
+      if (key === 'getContacts') {
+        return (async (request) => {
+          const read = await target.getContacts(request);
+          const armed = pending;
+          if (armed !== null && request.ids.includes(armed.id)) {
+            pending = null;
+            await armed.run();
+          }
+          return read;
+        }) satisfies StoreHandle['getContacts'];
+      }
+      const value = Reflect.get(target, key);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return {
+    store: wrapped,
+    between: (id: string, run: () => Promise<void>) => {
+      pending = { id, run };
+    },
+  };
+}
+
+describe('a NurtureHub write while a cycle reconciles the same contact', () => {
+  it('is kept, merged with the CRM edit, and reaches the CRM', async () => {
+    const store = must(await openMemoryStore());
+    const interleave = afterNextRead(store);
+    const h = await createSyncHarness('reapit', {
+      store: interleave.store,
+      simulator: { contacts: 5, seed: 3 },
+    });
+    try {
+      const { tenantId } = h;
+      await auditedCycle(h);
+      const [person] = must(await store.listContacts({ tenantId, limit: 10 })).filter(
+        (c) => c.links.length === 1,
+      );
+      const link = person?.links[0];
+      if (person === undefined || link === undefined) throw new Error('no linked contact');
+
+      // The agency edits the person in Reapit ...
+      const reapit = getProvider('reapit')?.createProvider({
+        baseUrl: h.sim.baseUrl,
+        credentials: h.sim.credentials,
+      });
+      if (!reapit?.ok) throw new Error('reapit provider');
+      const edited = await reapit.value.update({
+        externalId: link.externalId,
+        patch: { title: 'Dame' },
+        version: link.remoteVersion,
+      });
+      expect(edited.ok).toBe(true);
+
+      // ... and while the next cycle reconciles that edit, NurtureHub records an open of the person's e-mail.
+      const opens = person.contact.emailOpens;
+      interleave.between(person.id, async () => {
+        const ingested = must(
+          await store.ingestEngagementEvents({
+            tenantId,
+            events: [
+              {
+                eventId: randomUUID(),
+                contactId: person.id,
+                kind: 'email_open',
+                occurredAt: new Date().toISOString(),
+              },
+            ],
+            now: new Date(),
+          }),
+        );
+        expect(ingested.inserted).toHaveLength(1);
+      });
+      await auditedCycle(h);
+
+      const [after] = must(await store.getContacts({ tenantId, ids: [person.id] }));
+      expect(after?.contact.title).toBe('Dame');
+      expect(after?.contact.emailOpens).toBe(opens + 1);
+
+      // The open reaches Reapit, and then both sides rest.
+      await auditedCycle(h);
+      const inReapit = (await h.sim.control.records()).find(
+        (r) => (r as { id: string }).id === link.externalId,
+      );
+      expect(inReapit).toMatchObject({ title: 'Dame', metadata: { nurturehub: { emailOpens: opens + 1 } } });
+      const quiet = await auditedCycle(h);
+      expect(quiet?.written).toMatchObject({ created: 0, updated: 0 });
+    } finally {
+      await h.close();
+      await store.close();
+    }
+  });
+});
