@@ -151,6 +151,10 @@ describe('mergeContact', () => {
     expect(respaced.localPatch).toEqual({});
     const renumbered = merged({ base, crm: { ...base, mobilePhone: '07700 900613' }, local: base });
     expect(renumbered.localPatch).toEqual({ mobilePhone: '07700 900613' });
+    // So is another extension of the same switchboard: another desk.
+    const desk = { ...base, workPhone: '020 7946 0000 ext 214' };
+    const moved = merged({ base: desk, crm: { ...desk, workPhone: '020 7946 0000 ext 300' }, local: desk });
+    expect(moved.localPatch).toEqual({ workPhone: '020 7946 0000 ext 300' });
     // Only the phone and e-mail fields: a surname's letter case is the agency's to correct.
     const recased = merged({ base, crm: { ...base, lastName: 'OKAFOR' }, local: base });
     expect(recased.localPatch).toEqual({ lastName: 'OKAFOR' });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { contentHash, sameValue } from './canonicalJson.ts';
-import { normalisePhone } from './normalise/phone.ts';
+import { phoneValue } from './normalise/phone.ts';
 import { err, ok, type Result } from './result.ts';
 import {
   type CanonicalContact,
@@ -376,7 +376,7 @@ const phoneFields: ReadonlySet<ContactField> = new Set(['mobilePhone', 'homePhon
 
 /**
  * The same value written another way: an e-mail address in another letter case, a phone number spaced or
- * prefixed otherwise (`07700 900123`, `+447700900123`). Such a difference is neither a change nor a conflict, and
+ * prefixed otherwise (`07700 900123`, `+447700900123`; another extension is another number). Such a difference is neither a change nor a conflict, and
  * is not written to either side: each keeps the form its users typed.
  */
 function equivalent(field: ContactField, a: FieldValue | null, b: FieldValue | null): boolean {
@@ -384,8 +384,8 @@ function equivalent(field: ContactField, a: FieldValue | null, b: FieldValue | n
   if (typeof a !== 'string' || typeof b !== 'string') return false;
   if (field === 'email') return a.trim().toLowerCase() === b.trim().toLowerCase();
   if (!phoneFields.has(field)) return false;
-  const phone = normalisePhone(a);
-  return phone !== null && phone === normalisePhone(b);
+  const phone = phoneValue(a);
+  return phone !== null && phone === phoneValue(b);
 }
 
 /** `sameValue`, with the canonical JSON only for objects: most fields are primitives, compared often. */

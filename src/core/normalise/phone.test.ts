@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalisePhone } from './phone.ts';
+import { normalisePhone, phoneValue } from './phone.ts';
 
 describe('normalisePhone', () => {
   it.each(['07700 900123', '+44 7700 900123', '0044 7700900123', '(07700) 900123', '07700-900-123'])(
@@ -16,5 +16,20 @@ describe('normalisePhone', () => {
 
   it.each(['', 'n/a', '123', null])('gives null for %j', (raw) => {
     expect(normalisePhone(raw)).toBeNull();
+  });
+});
+
+describe('phoneValue', () => {
+  it('is the E.164 number, whatever the spacing or prefix', () => {
+    expect(phoneValue('+44 (0)20 7946 0000')).toBe('+442079460000');
+    expect(phoneValue('0044 20 7946 0000')).toBe(phoneValue('020 7946 0000'));
+  });
+
+  it('keeps the extension, in any of its spellings', () => {
+    expect(phoneValue('020 7946 0000 ext. 214')).toBe('+442079460000;ext=214');
+    expect(phoneValue('+44 20 7946 0000 x214')).toBe('+442079460000;ext=214');
+    expect(phoneValue('020 7946 0000 ext 300')).not.toBe(phoneValue('020 7946 0000 ext 214'));
+    expect(phoneValue('020 7946 0000 ext 214')).not.toBe(phoneValue('020 7946 0000'));
+    expect(normalisePhone('020 7946 0000 ext 214')).toBe('+442079460000');
   });
 });
