@@ -91,17 +91,27 @@ describe('street adapter', () => {
     });
   });
 
-  it('writes only the PATCH-able attributes and skips the rest', async () => {
+  it('writes only the PATCH-able attributes, skips the rest and refuses consent it cannot hold', async () => {
     await withStreet({ contacts: 5, seed: 2 }, async (provider, sim) => {
       const [target] = (await drain(provider, { from: null, to: later() })).flatMap((p) => p.records);
       if (!target) throw new Error('no records');
       const before = (await sim.control.stats()).writes;
       const skipped = await provider.update({
         externalId: target.externalId,
-        patch: { email: 'x@example.com', emailOpens: 3, marketingConsent: 'notAsked' },
+        patch: { email: 'x@example.com', emailOpens: 3 },
         version: null,
       });
       expect(skipped.ok).toBe(true);
+      // A boolean cannot say "not asked": refused, not skipped and acknowledged as if written.
+      const notAsked = await provider.update({
+        externalId: target.externalId,
+        patch: { title: 'Dr', marketingConsent: 'notAsked' },
+        version: null,
+      });
+      expect(notAsked).toMatchObject({
+        ok: false,
+        error: { kind: 'validation', status: null, field: 'marketingConsent' },
+      });
       expect((await sim.control.stats()).writes).toBe(before);
       const patch = { firstName: 'Siobhan', marketingConsent: 'deny' as const, email: 'y@example.com' };
       expect((await provider.update({ externalId: target.externalId, patch, version: null })).ok).toBe(true);

@@ -187,6 +187,15 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
       // took Street's name for an agency edit and undid NurtureHub's.
       const cleared = clearedName(patch);
       if (cleared !== null) return err({ kind: 'validation', status: null, ...cleared });
+      // Refused for the same reason: acknowledged without it, the base took `notAsked`, and the next agency edit
+      // of the person read Street's consent as a change and undid NurtureHub's.
+      if (patch.marketingConsent === 'notAsked')
+        return err({
+          kind: 'validation',
+          status: null,
+          field: 'marketingConsent',
+          message: 'Street holds marketing consent as yes or no; it cannot record it as not asked',
+        });
       const changed = toStreetUpdate(patch);
       if (Object.keys(changed).length === 0) return ok({ version: null });
       const attributes = await withNamesListed(externalId, changed, signal);

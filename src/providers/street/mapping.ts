@@ -122,8 +122,8 @@ export function withBothNames(
 
 /**
  * The writable part of a patch → PATCH attributes [S3]; everything else is skipped. `marketing_consent` is a
- * boolean, so `notAsked` cannot be written and is skipped too (ASSUMPTION: Street would refuse a null). A name
- * clear is refused by `update` (`clearedName`) before this.
+ * boolean (ASSUMPTION: Street would refuse a null): `notAsked`, like a name clear (`clearedName`), is refused by
+ * `update` before this.
  */
 export function toStreetUpdate(patch: ContactPatch): StreetPersonUpdate {
   const body: StreetPersonUpdate = {};
