@@ -29,6 +29,36 @@ export function storeFailure(error: StoreError, at: Date): PhaseFailure {
   return error.kind === 'unavailable' ? { ...base, kind: 'transient' } : { ...base, kind: 'fatal' };
 }
 
+/**
+ * Times in a row a batch is reconciled again because contacts it read changed before it wrote them (engagement
+ * arriving, an agent's edit, another CRM's cycle): each try reads afresh, so a clash twice running is rare; a
+ * contact changing faster than a batch can be merged makes the phase back off and run again, rather than spin.
+ */
+export const STALE_BATCH_TRIES = 5;
+
+/** Counts a batch's tries against `STALE_BATCH_TRIES`; the one over it throws a retryable failure. */
+export function staleBatchTries(clock: () => Date) {
+  let tries = 0;
+  return {
+    /** A try found contacts changed since they were read. */
+    again(): void {
+      tries += 1;
+      if (tries < STALE_BATCH_TRIES) return;
+      const failure: PhaseFailure = {
+        kind: 'transient',
+        message: `contacts of a batch changed in NurtureHub while it was merged, ${tries} times running; the phase runs again after a backoff`,
+        status: null,
+        at: clock().toISOString(),
+      };
+      throw failure;
+    },
+    /** A try was written. */
+    done(): void {
+      tries = 0;
+    },
+  };
+}
+
 /** Whether the machine will try again after this failure (the audit's `retry` flag). */
 export function willRetry(failure: PhaseFailure): boolean {
   return (

@@ -5,7 +5,7 @@ import { idempotencyKey } from '../core/ids.ts';
 import { decideInbound, decideLocalChange, type ProviderFields } from '../core/reconcile.ts';
 import type { StoredContact } from '../persistence/records.ts';
 import { DEFAULT_BATCH_SIZE, type PhaseDeps } from './context.ts';
-import { providerFailure } from './failures.ts';
+import { providerFailure, staleBatchTries } from './failures.ts';
 import { describeMatch, duplicateNote } from './inboundOwners.ts';
 import { type BatchWrites, type CycleRef, commitBatch, emptyWrites, updatePlan } from './reconcilePhase.ts';
 import { must } from './storeCall.ts';
@@ -26,6 +26,7 @@ export async function planLocalChanges(
   const { store, clock } = deps;
   const totals = { upserts: 0, plannedWrites: 0 };
   let afterSeq = range.afterSeq;
+  const staleTries = staleBatchTries(clock);
   while (afterSeq < range.upToSeq) {
     await yieldTurn();
     signal.throwIfAborted();
@@ -43,7 +44,11 @@ export async function planLocalChanges(
     if (last === undefined) break;
     const writes = await planBatch(deps, ref, changed, signal);
     // A contact changed again since it was listed: the batch is listed and planned again with what it holds now.
-    if (!(await commitBatch(deps, ref, writes)).ok) continue;
+    if (!(await commitBatch(deps, ref, writes)).ok) {
+      staleTries.again();
+      continue;
+    }
+    staleTries.done();
     afterSeq = last.changeSeq;
     totals.upserts += writes.contacts.size;
     totals.plannedWrites += writes.pushes.length;

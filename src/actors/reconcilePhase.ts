@@ -16,7 +16,7 @@ import type { LinkInput, PushPlan, SuppressedRecord } from '../persistence/recor
 import type { Store, StoreError } from '../persistence/store.ts';
 import { basesElsewhere } from './basesElsewhere.ts';
 import { DEFAULT_BATCH_SIZE, type PhaseCall, type PhaseDeps } from './context.ts';
-import { storeFailure } from './failures.ts';
+import { staleBatchTries, storeFailure } from './failures.ts';
 import { assignOwners, MatchCache } from './inboundOwners.ts';
 import { planLocalChanges } from './localChanges.ts';
 import { must } from './storeCall.ts';
@@ -81,6 +81,7 @@ export function createReconcilePhase(deps: PhaseDeps) {
     // only lists more of them).
     const matchCache = new MatchCache(localHighWater);
     const totals = { upserts: 0, plannedWrites: 0, conflicts: 0 };
+    const staleTries = staleBatchTries(clock);
     for (;;) {
       await yieldTurn();
       signal.throwIfAborted();
@@ -108,7 +109,11 @@ export function createReconcilePhase(deps: PhaseDeps) {
         return known ?? record;
       });
       // A contact of the batch changed in NurtureHub since the batch read it: merged again with what it holds now.
-      if (!committed.ok) continue;
+      if (!committed.ok) {
+        staleTries.again();
+        continue;
+      }
+      staleTries.done();
       const changeSeqs = committed.value;
       after = last;
       totals.upserts += writes.contacts.size;

@@ -106,3 +106,73 @@ describe('a NurtureHub write while a cycle reconciles the same contact', () => {
     }
   });
 });
+
+describe('a contact that changes in NurtureHub every time a cycle reads it', () => {
+  it('makes the reconcile back off after a few tries instead of merging it again forever', async () => {
+    const store = must(await openMemoryStore());
+    const interleave = afterNextRead(store);
+    const h = await createSyncHarness('reapit', {
+      store: interleave.store,
+      simulator: { contacts: 5, seed: 3 },
+    });
+    try {
+      const { tenantId } = h;
+      await auditedCycle(h);
+      const [person] = must(await store.listContacts({ tenantId, limit: 10 })).filter(
+        (c) => c.links.length === 1,
+      );
+      const link = person?.links[0];
+      if (person === undefined || link === undefined) throw new Error('no linked contact');
+      const reapit = getProvider('reapit')?.createProvider({
+        baseUrl: h.sim.baseUrl,
+        credentials: h.sim.credentials,
+      });
+      if (!reapit?.ok) throw new Error('reapit provider');
+      expect(
+        (
+          await reapit.value.update({
+            externalId: link.externalId,
+            patch: { title: 'Dame' },
+            version: link.remoteVersion,
+          })
+        ).ok,
+      ).toBe(true);
+
+      // An open lands after every read of the person: no try of the batch can write it as read.
+      let opensRecorded = 0;
+      const openAfterRead = async () => {
+        must(
+          await store.ingestEngagementEvents({
+            tenantId,
+            events: [
+              {
+                eventId: randomUUID(),
+                contactId: person.id,
+                kind: 'email_open',
+                occurredAt: new Date().toISOString(),
+              },
+            ],
+            now: new Date(),
+          }),
+        );
+        opensRecorded += 1;
+        interleave.between(person.id, openAfterRead);
+      };
+      interleave.between(person.id, openAfterRead);
+      const outcome = must(await h.run());
+      expect(outcome.state).toBe('backoff');
+      expect(outcome.context.lastError).toMatchObject({
+        kind: 'transient',
+        phase: 'reconciling',
+        message: expect.stringMatching(/changed in NurtureHub while it was merged, 5 times running/),
+      });
+      expect(opensRecorded).toBe(5);
+      // Nothing of the batch was written over the opens.
+      const [after] = must(await store.getContacts({ tenantId, ids: [person.id] }));
+      expect(after?.contact.emailOpens).toBe(person.contact.emailOpens + 5);
+    } finally {
+      await h.close();
+      await store.close();
+    }
+  });
+});
