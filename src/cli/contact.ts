@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { type CanonicalContact, identifiableContactSchema } from '../core/schemas.ts';
-import type { Link, StoredContact } from '../persistence/records.ts';
+import { FUTURE_EVENT, isFutureEvent, type Link, type StoredContact } from '../persistence/records.ts';
 import type { ProviderName } from '../providers/provider.ts';
 import { must, requireTenant, withApp } from './app.ts';
 import { importContacts } from './importContacts.ts';
@@ -65,7 +65,7 @@ export function registerContact(program: Command): void {
     .argument('<file>', 'JSONL file: one canonical contact object per line')
     .option('--json', 'print {created, matched} with line numbers as JSON')
     .action(async (file: string, flags: { tenant: string; json?: boolean }) => {
-      const lines = readJsonLines(file, identifiableContactSchema);
+      const lines = readJsonLines(file, importedContactSchema(new Date()));
       await withApp(
         'contact import',
         async ({ store, clock }) => {
@@ -85,6 +85,20 @@ export function registerContact(program: Command): void {
       );
     });
 }
+
+/**
+ * A line of `contact import`, read at `now`: a contact that names or reaches someone, whose last open or click is
+ * not dated more than a day ahead. Engagement only ever moves those instants later, so such a date would stay the
+ * contact's for good and be pushed to every CRM; engagement ingest and the API's contact edit refuse it too.
+ */
+const importedContactSchema = (now: Date) =>
+  identifiableContactSchema.superRefine((contact, ctx) => {
+    for (const field of ['lastOpenedAt', 'lastClickedAt'] as const) {
+      const at = contact[field];
+      if (at !== null && isFutureEvent(at, now))
+        ctx.addIssue({ code: 'custom', path: [field], message: FUTURE_EVENT });
+    }
+  });
 
 /** Why `contact import` cannot go through a running holder. */
 const IN_ONE_TRANSACTION = {
