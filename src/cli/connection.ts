@@ -179,7 +179,7 @@ export function registerConnection(program: Command): void {
         must(await store.setConnectionCredentials({ ...ref, credentials }), 'storing the credentials');
         process.stdout.write(
           `credentials of the ${entry.name} connection of ${tenant.name} replaced; a connection stopped in error ` +
-            `continues with crm-sync retry --tenant ${tenant.name} --provider ${entry.name}\n`,
+            `continues with crm-sync retry --tenant ${shellWord(tenant.name)} --provider ${entry.name}\n`,
         );
       });
     });

@@ -92,7 +92,7 @@ async function requireEnabled(
   const connection = await requireConnection(app.store, tenant, provider);
   if (!connection.enabled) {
     throw new UsageError(
-      `the ${provider} connection of ${tenant.name} is disabled (crm-sync connection enable --tenant ${tenant.name} --provider ${provider})`,
+      `the ${provider} connection of ${tenant.name} is disabled (crm-sync connection enable --tenant ${shellWord(tenant.name)} --provider ${provider})`,
     );
   }
   return connection;

@@ -1,0 +1,46 @@
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { cliEnv, runCli } from '../support/cliProcess.ts';
+import { tempDirs } from '../support/tempDirs.ts';
+
+const scratch = tempDirs('crm-sync-suggested-');
+
+/**
+ * A command the CLI prints for the operator to run next names the tenant as one shell word: pasted as printed,
+ * `--tenant Harbour Lettings` would be read as the tenant `Harbour` and a stray argument.
+ */
+it('quotes a tenant name with a space in the commands it suggests', async () => {
+  const env = cliEnv(join(scratch(), 'data'));
+  const added = await runCli(env, ['tenant', 'add', 'Harbour Lettings']);
+  expect(added.code, added.stderr).toBe(0);
+  const connection = ['--tenant', 'Harbour Lettings', '--provider', 'loop'];
+  const connected = await runCli(env, [
+    'connection',
+    'add',
+    ...connection,
+    '--base-url',
+    'http://127.0.0.1:1',
+    '--credentials',
+    '{"apiKey":"key"}',
+    '--disabled',
+  ]);
+  expect(connected.code, connected.stderr).toBe(0);
+
+  const sync = await runCli(env, ['sync', ...connection]);
+  expect(sync.code).toBe(2);
+  expect(sync.stderr.trim()).toBe(
+    "crm-sync: the loop connection of Harbour Lettings is disabled (crm-sync connection enable --tenant 'Harbour Lettings' --provider loop)",
+  );
+
+  const replaced = await runCli(env, [
+    'connection',
+    'set-credentials',
+    ...connection,
+    '--credentials',
+    '{"apiKey":"new"}',
+  ]);
+  expect(replaced.code, replaced.stderr).toBe(0);
+  expect(replaced.stdout).toBe(
+    "credentials of the loop connection of Harbour Lettings replaced; a connection stopped in error continues with crm-sync retry --tenant 'Harbour Lettings' --provider loop\n",
+  );
+}, 300_000);
