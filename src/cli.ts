@@ -30,6 +30,13 @@ const program = new Command('crm-sync')
       ),
   });
 
+// A reader that stops early (`crm-sync audit --json | head`) closes the pipe: the rest of the output is not wanted,
+// which is no failure. Left unhandled, the next write's EPIPE ended the command with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const commands: Array<(program: Command) => void> = [
   registerTenant,
   registerConnection,
