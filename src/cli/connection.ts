@@ -239,7 +239,9 @@ function parseBaseUrl(text: string, label: string): string {
   const url = new URL(text);
   // The URL is listed by `connection list`; secrets belong in --credentials, which is stored encrypted.
   if (url.username !== '' || url.password !== '') {
-    throw new UsageError(`${label} must not hold a user name or password; put credentials in --credentials`);
+    throw new UsageError(
+      `${label} must not hold a user name or password: it is listed in the clear; credentials go in the connection's --credentials (connection add, set-credentials)`,
+    );
   }
   if (!isCredentialEndpoint(url)) throw new UsageError(`${label} ${PLAIN_HTTP_REFUSED}, got "${text}"`);
   return text;

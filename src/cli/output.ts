@@ -57,7 +57,6 @@ export function clip(text: string, max: number): string {
   return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
 }
 
-/** `1 contact` / `2 contacts`. */
 /**
  * `text` as one word a POSIX shell reads back unchanged: as it is when it holds only safe characters, else in
  * single quotes. For commands printed to be pasted: a tenant named `<a> & "b"` would otherwise redirect and
@@ -67,6 +66,7 @@ export function shellWord(text: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
+/** `1 contact` / `2 contacts`. */
 export const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
 /**
