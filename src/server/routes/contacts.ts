@@ -82,6 +82,9 @@ export const contactPatchBodySchema = (now: Date) =>
       }
     });
 
+/** Tries of an edit whose contact changed between its read and its write, before it answers the conflict. */
+const EDIT_ATTEMPTS = 3;
+
 /** A local contact as the API shows it. */
 export interface ContactView {
   id: string;
@@ -202,35 +205,41 @@ export function contactRoutes({ store, runner }: AdminApiDeps): Hono {
       const { tenantId, contactId } = params;
       const tenant = await store.getTenant({ tenantId });
       if (!tenant.ok) return storeFailure(c, tenant.error);
-      const found = await store.getContacts({ tenantId, ids: [contactId] });
-      if (!found.ok) return storeFailure(c, found.error);
-      const [stored] = found.value;
-      if (stored === undefined) return fail(c, 404, `contact ${contactId} not found`);
-      // An edit may not leave a contact without a name, e-mail address or phone; one the CRM sent that way
-      // (nothing to lose) still takes edits of its other fields, such as its intent score.
-      const identifiable = identifiableContactSchema.safeParse(stored.contact).success;
-      const merged = validate(
-        c,
-        identifiable ? identifiableContactSchema : canonicalContactSchema,
-        applyContactEdit(stored.contact, patch),
-        'body',
-      );
-      if (!merged.ok) return merged.error;
-      const contact = merged.value;
-      const saved = await store.transaction(async (tx) => {
-        const upserted = await tx.upsertContacts({
-          tenantId,
-          contacts: [{ id: contactId, contact }],
-          now: runner.clock(),
+      // The patch is applied to the contact as read and written only if nothing changed it meanwhile (an engagement
+      // event, a cycle): written over, that change was lost. A merge patch names its fields, so it is applied
+      // again to what the contact then holds.
+      for (let attempt = 1; ; attempt++) {
+        const found = await store.getContacts({ tenantId, ids: [contactId] });
+        if (!found.ok) return storeFailure(c, found.error);
+        const [stored] = found.value;
+        if (stored === undefined) return fail(c, 404, `contact ${contactId} not found`);
+        // An edit may not leave a contact without a name, e-mail address or phone; one the CRM sent that way
+        // (nothing to lose) still takes edits of its other fields, such as its intent score.
+        const identifiable = identifiableContactSchema.safeParse(stored.contact).success;
+        const merged = validate(
+          c,
+          identifiable ? identifiableContactSchema : canonicalContactSchema,
+          applyContactEdit(stored.contact, patch),
+          'body',
+        );
+        if (!merged.ok) return merged.error;
+        const contact = merged.value;
+        const saved = await store.transaction(async (tx) => {
+          const upserted = await tx.upsertContacts({
+            tenantId,
+            contacts: [{ id: contactId, contact, expectedChangeSeq: stored.changeSeq }],
+            now: runner.clock(),
+          });
+          if (!upserted.ok) return upserted;
+          // Keep the dedup index in step with the new values, as the reconcile phase does for CRM changes.
+          const keys = matchKeys(toMatchRecord(contactId, contact));
+          const indexed = await tx.replaceMatchKeys({ tenantId, entries: [{ contactId, keys }] });
+          if (!indexed.ok) return indexed;
+          return ok(undefined);
         });
-        if (!upserted.ok) return upserted;
-        // Keep the dedup index in step with the new values, as the reconcile phase does for CRM changes.
-        const keys = matchKeys(toMatchRecord(contactId, contact));
-        const indexed = await tx.replaceMatchKeys({ tenantId, entries: [{ contactId, keys }] });
-        if (!indexed.ok) return indexed;
-        return ok(undefined);
-      });
-      if (!saved.ok) return storeFailure(c, saved.error);
+        if (saved.ok) break;
+        if (saved.error.kind !== 'conflict' || attempt === EDIT_ATTEMPTS) return storeFailure(c, saved.error);
+      }
       const reread = await store.getContacts({ tenantId, ids: [contactId] });
       if (!reread.ok) return storeFailure(c, reread.error);
       const [updated] = reread.value;
