@@ -22,8 +22,8 @@ describe('output to a pipe the reader closes early', () => {
       const dir = dataDir();
       const env = cliEnv(dir);
       expect((await runCli(env, ['tenant', 'add', 'acme'])).code).toBe(0);
-      // About 1 MB of --json: far beyond what a pipe holds before the reader has gone.
-      const leads = Array.from({ length: 3000 }, (_, i) =>
+      // About 300 kB of --json: far beyond what a pipe holds before the reader has gone.
+      const leads = Array.from({ length: 600 }, (_, i) =>
         JSON.stringify({ firstName: `Lead${i}`, lastName: `Person${i}`, email: `lead${i}@example.org` }),
       );
       const file = join(dir, '..', 'leads.jsonl');
