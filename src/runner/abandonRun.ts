@@ -19,6 +19,7 @@ import type { ConnectionRef, Store, StoreError } from '../persistence/store.ts';
 import { leaseConnection, type RunError, type RunnerDeps, type RunOutcome } from './connectionRunner.ts';
 import { failedCycleAudit } from './failedCycleAudit.ts';
 import {
+  committedInput,
   readStoredMachine,
   restartAtCommittedCursor,
   restartsOnItsOwn,
@@ -87,13 +88,7 @@ async function abandon(
   const storeError = (error: StoreError) => err({ kind: 'store' as const, message: error.message });
   const stored = await store.loadSnapshot(ref);
   if (!stored.ok) return storeError(stored.error);
-  const input: ConnectionInput = {
-    connectionId: connection.id,
-    tenantId: connection.tenantId,
-    provider: connection.provider,
-    cursor: connection.cursor,
-    localCursor: connection.localCursor,
-  };
+  const input = committedInput(connection);
   const machine = readStoredMachine(stored.value);
   const idle = () =>
     ok({ ...ref, provider: connection.provider, state: 'idle' as const, context: initialContext(input) });

@@ -17,6 +17,7 @@ import { keepLease, leaseLostError } from './keepLease.ts';
 import { PersistQueue } from './persistQueue.ts';
 import { providerFor } from './providerFor.ts';
 import {
+  committedInput,
   readStoredMachine,
   restartAtCommittedCursor,
   restartsOnItsOwn,
@@ -240,15 +241,7 @@ async function drive(
   });
   const actor = restored
     ? createActor(machine, restored.actorOptions)
-    : createActor(machine, {
-        input: {
-          connectionId: connection.id,
-          tenantId: connection.tenantId,
-          provider: connection.provider,
-          cursor: connection.cursor,
-          localCursor: connection.localCursor,
-        },
-      });
+    : createActor(machine, { input: committedInput(connection) });
 
   const restoredAt = actor.getSnapshot();
   const standing: RunOutcome = {

@@ -1,6 +1,7 @@
 import { createActor } from 'xstate';
 import { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
+import type { ConnectionInput } from '../machines/connectionContext.ts';
 import { connectionMachine } from '../machines/connectionMachine.ts';
 import {
   type PersistedConnectionError,
@@ -166,17 +167,20 @@ async function abandonedCycleAudit(
   });
 }
 
+/** A machine's input at the connection row's committed cursors: a never-run machine, or a restarted one. */
+export function committedInput(connection: Connection): ConnectionInput {
+  return {
+    connectionId: connection.id,
+    tenantId: connection.tenantId,
+    provider: connection.provider,
+    cursor: connection.cursor,
+    localCursor: connection.localCursor,
+  };
+}
+
 /** A never-run machine's snapshot at the connection row's committed cursors. */
 function freshSnapshot(connection: Connection) {
-  const actor = createActor(connectionMachine, {
-    input: {
-      connectionId: connection.id,
-      tenantId: connection.tenantId,
-      provider: connection.provider,
-      cursor: connection.cursor,
-      localCursor: connection.localCursor,
-    },
-  });
+  const actor = createActor(connectionMachine, { input: committedInput(connection) });
   // Idle invokes nothing: starting it runs no phase. Persisted before stopping, as a stopped actor's is not restorable.
   actor.start();
   const persisted = toPersisted(actor);

@@ -1,41 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { openMemoryStore } from '../../src/persistence/openStore.ts';
-import type { StoreHandle } from '../../src/persistence/store.ts';
 import { getProvider } from '../../src/providers/registry.ts';
+import { afterNextRead } from '../support/afterNextRead.ts';
 import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
-
-/**
- * The store, with what `between` is given run once right after the next `getContacts` that asks for `id`: a
- * NurtureHub write (an engagement webhook, an agent's edit) fitted deterministically between a reconcile's reading
- * of a contact and its writing of the merged one.
- */
-function afterNextRead(store: StoreHandle) {
-  let pending: { id: string; run: () => Promise<void> } | null = null;
-  const wrapped: StoreHandle = new Proxy(store, {
-    get(target, key) {
-      if (key === 'getContacts') {
-        return (async (request) => {
-          const read = await target.getContacts(request);
-          const armed = pending;
-          if (armed !== null && request.ids.includes(armed.id)) {
-            pending = null;
-            await armed.run();
-          }
-          return read;
-        }) satisfies StoreHandle['getContacts'];
-      }
-      const value = Reflect.get(target, key);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return {
-    store: wrapped,
-    between: (id: string, run: () => Promise<void>) => {
-      pending = { id, run };
-    },
-  };
-}
 
 describe('a NurtureHub write while a cycle reconciles the same contact', () => {
   it('is kept, merged with the CRM edit, and reaches the CRM', async () => {

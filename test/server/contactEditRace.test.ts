@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { openMemoryStore } from '../../src/persistence/openStore.ts';
-import type { StoreHandle } from '../../src/persistence/store.ts';
+import { afterNextRead } from '../support/afterNextRead.ts';
 import { must } from '../support/syncHarness.ts';
 import { createApiFixture } from './apiFixture.ts';
 
@@ -10,28 +10,6 @@ import { createApiFixture } from './apiFixture.ts';
  * (or a cycle) landing between the read and the write was overwritten, the open gone from the contact's totals.
  * The write now checks the change number it read and applies the patch again to what the contact then holds.
  */
-function afterNextRead(store: StoreHandle) {
-  let pending: { id: string; run: () => Promise<void> } | null = null;
-  const wrapped: StoreHandle = new Proxy(store, {
-    get(target, key) {
-      if (key === 'getContacts') {
-        return (async (request) => {
-          const read = await target.getContacts(request);
-          const armed = pending;
-          if (armed !== null && request.ids.includes(armed.id)) {
-            pending = null;
-            await armed.run();
-          }
-          return read;
-        }) satisfies StoreHandle['getContacts'];
-      }
-      const value = Reflect.get(target, key);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { store: wrapped, between: (id: string, run: () => Promise<void>) => (pending = { id, run }) };
-}
-
 describe('an edit through the admin API while the contact changes', () => {
   it('keeps both: the edited field and the open recorded between its read and its write', async () => {
     const store = must(await openMemoryStore());
