@@ -18,13 +18,7 @@ import type { Connection } from '../persistence/records.ts';
 import type { ConnectionRef, Store, StoreError } from '../persistence/store.ts';
 import { leaseConnection, type RunError, type RunnerDeps, type RunOutcome } from './connectionRunner.ts';
 import { failedCycleAudit } from './failedCycleAudit.ts';
-import {
-  committedInput,
-  readStoredMachine,
-  restartAtCommittedCursor,
-  restartsOnItsOwn,
-  unrestorableWords,
-} from './restartMachine.ts';
+import { committedInput, loadMachine } from './restartMachine.ts';
 
 /** A phase actor that never runs: a restored phase state waits, doing nothing, until it is left. */
 function parked<TOutput, TInput>() {
@@ -86,25 +80,18 @@ async function abandon(
 ): Promise<Result<RunOutcome, RunError>> {
   const ref = { tenantId: connection.tenantId, connectionId: connection.id };
   const storeError = (error: StoreError) => err({ kind: 'store' as const, message: error.message });
-  const stored = await store.loadSnapshot(ref);
-  if (!stored.ok) return storeError(stored.error);
-  const input = committedInput(connection);
-  const machine = readStoredMachine(stored.value);
-  const idle = () =>
-    ok({ ...ref, provider: connection.provider, state: 'idle' as const, context: initialContext(input) });
-  // Never ran: nothing is in progress to abandon.
-  if (machine.kind === 'none') return idle();
-  if (machine.kind === 'unrestorable') {
-    if (!restartsOnItsOwn(machine.error))
-      return err({ kind: 'snapshot', message: unrestorableWords(machine.error) });
-    // What the next run would do first: the cycle of the older machine is abandoned with its own audit entry.
-    const restarted = await restartAtCommittedCursor(store, connection, machine, now, owner);
-    return restarted.ok ? idle() : storeError(restarted.error);
+  // What the next run would do first: an older machine's cycle is abandoned with its own audit entry.
+  const loaded = await loadMachine(store, connection, now, owner);
+  if (!loaded.ok) return loaded;
+  // Never ran, or restarted: nothing is in progress to abandon.
+  if (loaded.value.kind === 'fresh') {
+    const context = initialContext(committedInput(connection));
+    return ok({ ...ref, provider: connection.provider, state: 'idle', context });
   }
-
-  const actor = createActor(parkedMachine, machine.restored.actorOptions);
+  const { restored } = loaded.value;
+  const actor = createActor(parkedMachine, restored.actorOptions);
   actor.start();
-  const before = machine.restored.state;
+  const before = restored.state;
   if (before !== 'idle' && before !== 'error') {
     actor.send({ type: 'sync.abandoned', message: reason, at: now.toISOString() });
   }

@@ -16,13 +16,7 @@ import { failedCycleAudit } from './failedCycleAudit.ts';
 import { keepLease, leaseLostError } from './keepLease.ts';
 import { PersistQueue } from './persistQueue.ts';
 import { providerFor } from './providerFor.ts';
-import {
-  committedInput,
-  readStoredMachine,
-  restartAtCommittedCursor,
-  restartsOnItsOwn,
-  unrestorableWords,
-} from './restartMachine.ts';
+import { committedInput, loadMachine } from './restartMachine.ts';
 
 /** What running connections needs from the process: the store, a clock, ids and this worker's identity. */
 export interface RunnerDeps {
@@ -210,16 +204,9 @@ async function drive(
     persistFailed.abort();
   };
   const ref = { tenantId: connection.tenantId, connectionId: connection.id };
-  const record = await store.loadSnapshot(ref);
-  if (!record.ok) return err({ kind: 'store', message: record.error.message });
-  const stored = readStoredMachine(record.value);
-  if (stored.kind === 'unrestorable') {
-    if (!restartsOnItsOwn(stored.error))
-      return err({ kind: 'snapshot', message: unrestorableWords(stored.error) });
-    const restarted = await restartAtCommittedCursor(store, connection, stored, clock(), deps.owner);
-    if (!restarted.ok) return err({ kind: 'store', message: restarted.error.message });
-  }
-  const restored = stored.kind === 'restored' ? stored.restored : null;
+  const loaded = await loadMachine(store, connection, clock(), deps.owner);
+  if (!loaded.ok) return loaded;
+  const restored = loaded.value.kind === 'restored' ? loaded.value.restored : null;
 
   // In `phase` mode only the phase the machine is in when the run starts may run; the next one waits.
   const onePhase = mode === 'phase' || mode === 'retryPhase';

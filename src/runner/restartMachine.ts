@@ -167,6 +167,34 @@ async function abandonedCycleAudit(
   });
 }
 
+/** The machine a run goes on from: the stored one, or a fresh one at the committed cursors. */
+export type LoadedMachine = { kind: 'restored'; restored: RestoredConnection } | { kind: 'fresh' };
+
+/** Why no machine could be loaded: the store failed, or the snapshot waits for `crm-sync reset`. */
+export type LoadMachineError = { kind: 'store' | 'snapshot'; message: string };
+
+/**
+ * The connection's stored machine as a run takes it up: restored; fresh when it never ran; fresh after
+ * restarting an older version's snapshot at the committed cursors (`restartAtCommittedCursor`); refused for any
+ * other snapshot it cannot restore. Only under the connection's lease (`leaseOwner`).
+ */
+export async function loadMachine(
+  store: Pick<Store, 'loadSnapshot' | 'transaction'>,
+  connection: Connection,
+  now: Date,
+  leaseOwner: string,
+): Promise<Result<LoadedMachine, LoadMachineError>> {
+  const record = await store.loadSnapshot({ tenantId: connection.tenantId, connectionId: connection.id });
+  if (!record.ok) return err({ kind: 'store', message: record.error.message });
+  const stored = readStoredMachine(record.value);
+  if (stored.kind === 'restored') return ok({ kind: 'restored', restored: stored.restored });
+  if (stored.kind === 'none') return ok({ kind: 'fresh' });
+  if (!restartsOnItsOwn(stored.error))
+    return err({ kind: 'snapshot', message: unrestorableWords(stored.error) });
+  const restarted = await restartAtCommittedCursor(store, connection, stored, now, leaseOwner);
+  return restarted.ok ? ok({ kind: 'fresh' }) : err({ kind: 'store', message: restarted.error.message });
+}
+
 /** A machine's input at the connection row's committed cursors: a never-run machine, or a restarted one. */
 export function committedInput(connection: Connection): ConnectionInput {
   return {
