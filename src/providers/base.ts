@@ -13,7 +13,9 @@ import type { ProviderSpec } from './spec.ts';
 /** How one attempt ended, before classification. */
 export type AttemptOutcome<T> =
   | { ok: true; value: T }
-  | { ok: false; status: number | null; retryAfter: string | null; message: string };
+  | { ok: false; status: number | null; retryAfter: string | null; message: string }
+  /** A failure the attempt has classified itself: returned as it is, never retried. */
+  | { ok: false; final: ProviderError };
 
 /**
  * The one request loop every adapter uses: runs `attempt` through the connection's limiter, classifies
@@ -46,6 +48,7 @@ export async function runPaced<T>(params: {
     }
     const outcome = await params.limiter.schedule(params.kind, params.attempt);
     if (outcome.ok) return ok(outcome.value);
+    if ('final' in outcome) return err(outcome.final);
     const decision = classifyFailure(
       {
         status: outcome.status,
@@ -169,8 +172,20 @@ export function createHttpTransport(params: {
               },
               ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
               signal: deadline.signal,
+              // Followed, a redirect to another host would carry a key sent in a header of its own (agentOS's
+              // `api_key`, Loop's `x-api-key`: fetch drops only `Authorization`), and a 301/302 turns a POST into a GET.
+              redirect: 'manual',
             }),
           );
+          const location = response.headers.get('location');
+          if (
+            isRedirect(response.status) &&
+            location !== null &&
+            !request.accept?.includes(response.status)
+          ) {
+            await response.body?.cancel();
+            return { ok: false, final: redirectRefused(label, response.status, location, base) };
+          }
           const text = await deadline.race(response.text());
           const json = parseJson(text);
           if (response.status < 400 || request.accept?.includes(response.status)) {
@@ -221,6 +236,24 @@ export function createHttpTransport(params: {
       if (!renewed.ok) return renewed;
       return sendWith(request, renewed.value);
     },
+  };
+}
+
+const isRedirect = (status: number) => status >= 300 && status < 400;
+
+/** A redirect not followed. Only the origin is named: the path and query may carry what a search looked for. */
+function redirectRefused(label: string, status: number, location: string, base: string): ProviderError {
+  let target = 'another address';
+  try {
+    target = new URL(location, `${base}/`).origin;
+  } catch {}
+  return {
+    kind: 'endpoint_refused',
+    status,
+    message:
+      `${label} → ${status} redirected to ${target}, not followed: the credentials are sent to the connection's ` +
+      'base URL only. If the CRM has moved its API, give the connection the new base URL with crm-sync connection ' +
+      'set-base-url, then crm-sync retry',
   };
 }
 

@@ -42,9 +42,10 @@ export type ProviderError =
   | { kind: 'unsupported'; status: null; message: string }
   /**
    * The connection's base URL is not one its credentials may be sent to (plain http to another host, stored by an
-   * earlier version): nothing was sent. The machine stops in error until the URL is changed.
+   * earlier version): nothing was sent (`status` null). Or the CRM answered with a redirect (`status` 3xx), which is
+   * not followed. The machine stops in error until the URL is changed.
    */
-  | { kind: 'endpoint_refused'; status: null; message: string }
+  | { kind: 'endpoint_refused'; status: number | null; message: string }
   | { kind: 'transient'; status: number | null; message: string };
 
 export type ProviderErrorKind = ProviderError['kind'];
