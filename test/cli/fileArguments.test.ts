@@ -1,4 +1,6 @@
+import { constants } from 'node:buffer';
 import { execFile } from 'node:child_process';
+import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDirs } from '../support/tempDirs.ts';
@@ -55,3 +57,19 @@ describe('a file argument that cannot be read', () => {
     60_000,
   );
 });
+
+/**
+ * A file whose text cannot fit one string (over about 512 MB) is refused by its size, before it is read: it was
+ * read whole and then reported as "not UTF-8 text". Sparse, so the test writes nothing to disk.
+ */
+it('a file argument too large to read is refused by its size', async () => {
+  const file = join(scratch(), 'contacts.jsonl');
+  writeFileSync(file, '');
+  truncateSync(file, constants.MAX_STRING_LENGTH + 1);
+  const run = await cli('contact', 'import', '--tenant', 'acme', file);
+  expect(run.code).toBe(2);
+  const limit = constants.MAX_STRING_LENGTH;
+  expect(run.stderr.trim()).toBe(
+    `crm-sync: ${file} is too large to read (${limit + 1} bytes; at most ${limit}, about 512 MB): split it into smaller files`,
+  );
+}, 60_000);
