@@ -1,7 +1,7 @@
 import { createActor } from 'xstate';
 import { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
-import type { ConnectionInput } from '../machines/connectionContext.ts';
+import { type ConnectionInput, type LastAudit, lastAuditSchema } from '../machines/connectionContext.ts';
 import { connectionMachine } from '../machines/connectionMachine.ts';
 import {
   type PersistedConnectionError,
@@ -62,6 +62,9 @@ const cycleIdSchema = z.looseObject({
   context: z.looseObject({ cycle: z.looseObject({ cycleId: z.string().min(1) }) }),
 });
 
+/** The last completed cycle in a snapshot of any version, when it keeps one as this version does. */
+const lastAuditOfSchema = z.looseObject({ context: z.looseObject({ lastAudit: lastAuditSchema }) });
+
 /** What a restart replaced. */
 export interface Restarted {
   /** The stored snapshot's state (its `state_value`, as the machine that wrote it named it). */
@@ -96,7 +99,8 @@ export async function restartAtCommittedCursor(
     fromState !== 'idle'
       ? `${abandonedCycleId ?? 'unknown-cycle'}/restarted@${record.updatedAt.toISOString()}`
       : null;
-  const fresh = freshSnapshot(connection);
+  const kept = lastAuditOfSchema.safeParse(record.snapshot);
+  const fresh = freshSnapshot(connection, kept.success ? kept.data.context.lastAudit : null);
   const restarted = await store.transaction(async (tx): Promise<Result<void, StoreError>> => {
     if (auditCycleId !== null) {
       const audited = await abandonedCycleAudit(tx, connection, {
@@ -206,12 +210,18 @@ export function committedInput(connection: Connection): ConnectionInput {
   };
 }
 
-/** A never-run machine's snapshot at the connection row's committed cursors. */
-function freshSnapshot(connection: Connection) {
+/**
+ * A fresh idle machine's snapshot at the connection row's committed cursors, keeping the replaced machine's last
+ * completed cycle: history rather than state, which `status` and the admin view show until the next one completes.
+ */
+function freshSnapshot(connection: Connection, lastAudit: LastAudit | null) {
   const actor = createActor(connectionMachine, { input: committedInput(connection) });
   // Idle invokes nothing: starting it runs no phase. Persisted before stopping, as a stopped actor's is not restorable.
   actor.start();
   const persisted = toPersisted(actor);
+  const context = actor.getSnapshot().context;
   actor.stop();
-  return persisted;
+  // The machine sets `lastAudit` only when a cycle completes; a snapshot's context is data it validates on restore.
+  const snapshot = { ...(persisted.snapshot as object), context: { ...context, lastAudit } };
+  return { ...persisted, snapshot };
 }

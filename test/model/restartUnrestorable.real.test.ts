@@ -152,12 +152,17 @@ describe('a stored machine this crm-sync cannot restore (real system)', () => {
         auditCycleId: null,
       });
       const stored = await storedMachine(world);
-      const context = (stored.snapshot as { context: { cursor: unknown; localCursor: number } }).context;
+      const context = (
+        stored.snapshot as { context: { cursor: unknown; localCursor: number; lastAudit: unknown } }
+      ).context;
       expect([stored.machineVersion, context.cursor, context.localCursor]).toEqual([
         String(CONNECTION_MACHINE_VERSION),
         cursors.cursor,
         cursors.localCursor,
       ]);
+      // The replaced machine's last completed cycle is kept: status showed none until the next cycle completed.
+      expect(context.lastAudit).toEqual(first.value.context.lastAudit);
+      expect(first.value.context.lastAudit?.cycleId).toBe('first-cycle');
       // An idle machine abandons no cycle: no audit entry.
       expect((await auditEntries(world)).map((e) => e.cycleId)).toEqual(['first-cycle']);
 
