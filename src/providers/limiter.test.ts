@@ -26,6 +26,29 @@ describe('createLimiter', () => {
     await limiter.stop();
   });
 
+  it.each([
+    ['a full window', () => {}],
+    ['a pause after a 429', (limiter: ReturnType<typeof createLimiter>) => limiter.pause(500)],
+  ])('keeps pacing through %s when the wall clock steps an hour back (NTP)', async (_, hold) => {
+    let stepBack = 0;
+    const limiter = createLimiter(
+      { limits: { requestsPerSecond: 2, rolling: true } },
+      { now: () => Date.now() - stepBack },
+    );
+    const origin = performance.now();
+    await limiter.schedule('read', async () => {});
+    await limiter.schedule('read', async () => {});
+    hold(limiter);
+    stepBack = 3_600_000;
+    // Measured on the wall clock, the window (or the pause) ended an hour and a second from now.
+    const third = limiter.schedule('read', async () => performance.now() - origin);
+    const late = new Promise<'stalled'>((resolve) => setTimeout(() => resolve('stalled'), 3_000).unref());
+    const started = await Promise.race([third, late]);
+    expect(started).not.toBe('stalled');
+    expect(started).toBeLessThan(2_000);
+    await limiter.stop();
+  });
+
   it('is idle for a span only once no call waits or runs and none ended within it', async () => {
     let now = 0;
     const limiter = createLimiter({ limits: { maxConcurrent: 1, rolling: true } }, { now: () => now });

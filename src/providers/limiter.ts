@@ -21,8 +21,14 @@ export interface ConnectionLimiter {
 }
 
 export interface LimiterOptions {
-  /** Clock in epoch ms; defaults to `Date.now`. */
+  /** Wall clock in epoch ms, for the daily quota's UTC day and `idleFor`; defaults to `Date.now`. */
   now?: () => number;
+  /**
+   * Monotonic clock in ms, for the rate windows and pauses; defaults to `performance.now`. Not the wall clock: one
+   * stepped back (NTP) held every call of the connection until it caught up with the last call's window, for as
+   * long as it had stepped, in every later run too, since the limiter lives as long as the process.
+   */
+  elapsed?: () => number;
   /**
    * Arrival-time jitter (ms) the windows must absorb. If the provider sees the first call of a window late
    * (a stalled event loop, a slow hop) and a later one on time, the two bunch into one window; widening each
@@ -63,6 +69,7 @@ export function createLimiter(
   options: LimiterOptions = {},
 ): ConnectionLimiter {
   const now = options.now ?? Date.now;
+  const elapsed = options.elapsed ?? (() => performance.now());
   const jitter = options.jitterMs ?? DEFAULT_JITTER_MS;
   const limits = spec.limits;
   const windows = new RollingWindows(limits, jitter);
@@ -71,7 +78,7 @@ export function createLimiter(
     { perSecond: limits.requestsPerSecond, perMinute: limits.requestsPerMinute },
     jitter,
   );
-  const gate = new PauseGate(now, Math.max(allSpacing, 1));
+  const gate = new PauseGate(elapsed, Math.max(allSpacing, 1));
   const latency = new RecentLatency();
   const quota = new DailyQuota(limits, now);
   let unfinished = 0;
@@ -92,14 +99,14 @@ export function createLimiter(
           // (agentOS blocks a key that keeps calling past a 429).
           for (;;) {
             await gate.pass();
-            const at = now();
+            const at = elapsed();
             const start = windows.earliestStart(kind, at);
             if (start <= at) break;
             await new Promise((resolve) => setTimeout(resolve, start - at));
           }
           // Booked when it really starts, not when its timer was due: a call a busy event loop held back counts
           // from when it went, so the calls after it keep their distance from it as the provider sees them.
-          const started = now();
+          const started = elapsed();
           const booking = windows.record(kind, started);
           quota.take();
           try {
@@ -107,7 +114,7 @@ export function createLimiter(
           } finally {
             // A call that took longer than the quickest of late may have reached the provider late (a stall on
             // either side), up to that much after it started: it counts from then, for the calls still to come.
-            booking.at = started + latency.excess(now() - started);
+            booking.at = started + latency.excess(elapsed() - started);
             booking.settled = true;
           }
         }),
@@ -209,6 +216,7 @@ const RECENT_CALLS = 20;
 class PauseGate {
   private pausedUntil = 0;
   private releaseAt = 0;
+  private pauses = 0;
 
   constructor(
     private readonly now: () => number,
@@ -218,6 +226,7 @@ class PauseGate {
   pause(ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
     this.releaseAt = Math.max(this.releaseAt, this.pausedUntil);
+    this.pauses += 1;
   }
 
   async pass(): Promise<void> {
@@ -225,8 +234,10 @@ class PauseGate {
       const wait = this.releaseAt - this.now();
       if (wait <= 0) return;
       this.releaseAt += this.spacing;
+      const pauses = this.pauses;
       await new Promise((resolve) => setTimeout(resolve, wait));
-      if (this.now() >= this.pausedUntil) return;
+      // Waits again only for a pause begun meanwhile: a timer may fire a little early by the clock's reckoning.
+      if (this.pauses === pauses || this.now() >= this.pausedUntil) return;
     }
   }
 }
