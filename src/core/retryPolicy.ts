@@ -50,7 +50,9 @@ export function classifyFailure(attempt: FailedAttempt, settings: RetrySettings)
     if (attempt.quotaResetAt !== null)
       return { retry: false, reason: 'quota_exhausted', resumeAt: attempt.quotaResetAt };
     const waitMs = parseRetryAfter(attempt.retryAfter, attempt.nowMs) ?? settings.waitAfter429Ms;
-    return canRetry
+    // A longer wait is the machine's backoff: persisted, shown, the worker and the lease free meanwhile.
+    const waitInCall = waitMs <= Math.max(MAX_IN_CALL_WAIT_MS, settings.waitAfter429Ms);
+    return canRetry && waitInCall
       ? { retry: true, reason: 'rate_limited', waitMs }
       : { retry: false, reason: 'rate_limited', waitMs };
   }
@@ -81,11 +83,20 @@ function clientErrorReason(
   }
 }
 
-/** Retry-After as delay-seconds or an HTTP-date; `null` when absent or unreadable. Never negative. */
+/** The longest 429 wait spent inside a call (unless the spec's own wait is longer); a longer one ends the call. */
+const MAX_IN_CALL_WAIT_MS = 60_000;
+/** The longest wait a Retry-After is taken to ask for: years would hold a connection for good. */
+const MAX_RETRY_AFTER_MS = 86_400_000;
+
+/**
+ * Retry-After as delay-seconds or an HTTP-date, at most `MAX_RETRY_AFTER_MS`; `null` when absent or neither (a
+ * negative number, text): `Date.parse` alone reads `-5` as a date in 2001, a wait of nothing. Never negative.
+ */
 export function parseRetryAfter(value: string | null, nowMs: number): number | null {
   if (value === null) return null;
   const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.min(MAX_RETRY_AFTER_MS, Math.round(Number(trimmed) * 1000));
+  // Every HTTP-date form starts with the day's name (RFC 9110 §5.6.7).
+  const at = /^[A-Za-z]{3,9},? /.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
+  return Number.isNaN(at) ? null : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, at - nowMs));
 }

@@ -41,3 +41,52 @@ describe('a 429 carrying Retry-After from a provider that documents none', () =>
     expect(waits).toEqual([7_000, spec.retry.waitAfter429Ms]);
   });
 });
+
+describe('a 429 whose Retry-After is absurd or unreadable', () => {
+  let server: Server;
+  let baseUrl: string;
+  const calls = new Map<string, number>();
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      const value = decodeURIComponent((request.url ?? '/').slice(1));
+      calls.set(value, (calls.get(value) ?? 0) + 1);
+      response.writeHead(429, { 'content-type': 'application/json', 'retry-after': value }).end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const DAY_MS = 86_400_000;
+  const fallbackMs = 40;
+  it.each([
+    // Far past a day: the call would hold the connection's lease and worker for ever (or Date overflows).
+    { retryAfter: '99999999999999999999', waitMs: DAY_MS, requests: 1 },
+    { retryAfter: 'Fri, 01 Jan 2999 00:00:00 GMT', waitMs: DAY_MS, requests: 1 },
+    // Longer than a call should wait: the machine's backoff waits it, persisted, with the worker free.
+    { retryAfter: '3600', waitMs: 3_600_000, requests: 1 },
+    // Neither delay-seconds nor an HTTP-date (a lenient date parser reads '-5' as May 2001, a wait of 0, and the
+    // call went straight back at a CRM that had just said stop): the spec's wait applies.
+    { retryAfter: '-5', waitMs: fallbackMs, requests: 3 },
+    { retryAfter: '1 2', waitMs: fallbackMs, requests: 3 },
+    { retryAfter: 'soon', waitMs: fallbackMs, requests: 3 },
+  ])(
+    'Retry-After: $retryAfter ends the call with a wait of $waitMs ms after $requests request(s)',
+    async ({ retryAfter, waitMs, requests }) => {
+      const reapit = getProvider('reapit');
+      if (reapit === undefined) throw new Error('reapit is not registered');
+      const spec = withSpec(reapit.spec, { retry: { maxAttempts: 3, waitAfter429Ms: fallbackMs } });
+      const transport = createHttpTransport({
+        baseUrl,
+        spec,
+        limiter: createLimiter(spec),
+        headers: async () => ({ ok: true, value: {} }),
+      });
+      const sent = await transport.send({ method: 'GET', path: `/${encodeURIComponent(retryAfter)}` });
+      if (sent.ok || sent.error.kind !== 'rate_limited')
+        throw new Error(`expected rate_limited: ${JSON.stringify(sent)}`);
+      expect(sent.error.retryAfterMs).toBe(waitMs);
+      expect(calls.get(retryAfter)).toBe(requests);
+    },
+  );
+});
