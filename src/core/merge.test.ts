@@ -155,6 +155,9 @@ describe('mergeContact', () => {
     const desk = { ...base, workPhone: '020 7946 0000 ext 214' };
     const moved = merged({ base: desk, crm: { ...desk, workPhone: '020 7946 0000 ext 300' }, local: desk });
     expect(moved.localPatch).toEqual({ workPhone: '020 7946 0000 ext 300' });
+    // And a note typed beside the number: the parser drops it, the people dialling it do not.
+    const noted = merged({ base, crm: { ...base, mobilePhone: '+447700900612 DO NOT CALL' }, local: base });
+    expect(noted.localPatch).toEqual({ mobilePhone: '+447700900612 DO NOT CALL' });
     // Only the phone and e-mail fields: a surname's letter case is the agency's to correct.
     const recased = merged({ base, crm: { ...base, lastName: 'OKAFOR' }, local: base });
     expect(recased.localPatch).toEqual({ lastName: 'OKAFOR' });

@@ -376,7 +376,7 @@ const phoneFields: ReadonlySet<ContactField> = new Set(['mobilePhone', 'homePhon
 
 /**
  * The same value written another way: an e-mail address in another letter case, a phone number spaced or
- * prefixed otherwise (`07700 900123`, `+447700900123`; another extension is another number). Such a difference is neither a change nor a conflict, and
+ * prefixed otherwise (`07700 900123`, `+447700900123`; another extension or a note beside it is another value). Such a difference is neither a change nor a conflict, and
  * is not written to either side: each keeps the form its users typed.
  */
 function equivalent(field: ContactField, a: FieldValue | null, b: FieldValue | null): boolean {

@@ -32,4 +32,12 @@ describe('phoneValue', () => {
     expect(phoneValue('020 7946 0000 ext 214')).not.toBe(phoneValue('020 7946 0000'));
     expect(normalisePhone('020 7946 0000 ext 214')).toBe('+442079460000');
   });
+
+  it('keeps a note typed beside the number, which the parser drops', () => {
+    expect(phoneValue(' 07700 900123 DO NOT CALL ')).toBe('07700 900123 DO NOT CALL');
+    expect(phoneValue('07700 900123 (husband)')).not.toBe(phoneValue('07700 900123'));
+    expect(phoneValue('020 7946 0000 ext 214 (reception)')).not.toBe(phoneValue('020 7946 0000 ext 214'));
+    expect(phoneValue('020 7946 0000, ext: 214')).toBe('+442079460000;ext=214');
+    expect(normalisePhone('07700 900123 (husband)')).toBe('+447700900123');
+  });
 });

@@ -13,13 +13,22 @@ export function normalisePhone(raw: string | null | undefined): string | null {
 
 /**
  * The number as a field's value: E.164 as `normalisePhone` gives it, with its extension (`+442079460000;ext=214`,
- * RFC 3966). Two extensions of one switchboard reach different desks, so they are different values.
+ * RFC 3966). Two extensions of one switchboard reach different desks, so they are different values. A note typed
+ * beside the number (`(husband)`, `DO NOT CALL`) is part of the value too, which is then the trimmed text as typed:
+ * the parser reads the number and drops the note.
  */
 export function phoneValue(raw: string | null | undefined): string | null {
   const parsed = parse(raw);
   if (parsed === null) return null;
+  const typed = raw?.trim() ?? '';
+  if (!numberOnly.test(typed.replace(extension, ''))) return typed;
   return parsed.ext === null ? parsed.number : `${parsed.number};ext=${parsed.ext}`;
 }
+
+/** An extension ending the text, in the spellings the parser reads: `ext. 214`, `x214`, `#214`, `;ext=214`. */
+const extension = /(?:;ext=|ext(?:ension|n)?\.?|x|#)\s*:?\s*\d+$/i;
+/** Digits and what people space or group them with; anything else is a note. */
+const numberOnly = /^[\d\s+().,/-]*$/;
 
 function parse(raw: string | null | undefined): ParsedPhone | null {
   const value = raw?.trim() ?? '';
