@@ -188,6 +188,26 @@ export function createHttpTransport(params: {
           }
           const text = await deadline.race(response.text());
           const json = parseJson(text);
+          const body = () =>
+            describeErrorBody({
+              shape: params.spec.errorBody,
+              status: response.status,
+              text,
+              json,
+              contentType: response.headers.get('content-type'),
+            });
+          // A proxy's or maintenance page, a page cut short, a listing with no body: not the CRM's answer to what
+          // was sent, so not a refusal. As no answer, it is retried, and a create it answered may have been made.
+          const unreadable = json === undefined && (text.length > 0 || request.method === 'GET');
+          if (response.status < 300 && unreadable) {
+            const what = text.length > 0 ? 'a body that is not JSON' : 'no body';
+            return {
+              ok: false,
+              status: null,
+              retryAfter: null,
+              message: `${label} → ${response.status} with ${what}${body()}`,
+            };
+          }
           if (response.status < 400 || request.accept?.includes(response.status)) {
             return { ok: true, value: { status: response.status, headers: response.headers, json } };
           }
@@ -195,13 +215,7 @@ export function createHttpTransport(params: {
             ok: false,
             status: response.status,
             retryAfter: response.headers.get(retryAfterHeader),
-            message: `${label} → ${response.status}${describeErrorBody({
-              shape: params.spec.errorBody,
-              status: response.status,
-              text,
-              json,
-              contentType: response.headers.get('content-type'),
-            })}`,
+            message: `${label} → ${response.status}${body()}`,
           };
         } catch (error) {
           const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
