@@ -31,9 +31,9 @@ describe('stored match records', () => {
     const digest = createHash('sha256');
     for (const row of devSet) digest.update(`${storeMatchRecord(toMatchRecord(row.id, row.fields))}\n`);
     expect({ version: MATCH_RECORD_VERSION, rows: devSet.length, digest: digest.digest('hex') }).toEqual({
-      version: 1,
+      version: 2,
       rows: devSet.length,
-      digest: '9c1bc918b598e8a362100cfc917ee3a16d57c4eef8c906f099cd054abd3cdac8',
+      digest: '276d0eef61155f9004dc7ccf9c8f781c35e41ed0e3acb582487675bb4519e15d',
     });
   });
 });

@@ -11,6 +11,9 @@ describe('names', () => {
     ['Rt. Hon. Lady Violet', { first: 'violet', middleInitials: '' }],
     ['Capt John A', { first: 'john', middleInitials: 'a' }],
     ['Thomas 1st', { first: 'thomas', middleInitials: '' }],
+    // Pasted with characters that show as nothing: zero-width space, soft hyphen, word joiner.
+    ['Am\u200Bira', { first: 'amira', middleInitials: '' }],
+    ['Am\u00ADira Jo\u2060y', { first: 'amira', middleInitials: 'j' }],
   ])('given name %s', (raw, expected) => {
     expect(normaliseGivenName(raw)).toEqual(expected);
   });
