@@ -186,7 +186,15 @@ export function createHttpTransport(params: {
             await response.body?.cancel();
             return { ok: false, final: redirectRefused(label, response.status, location, base) };
           }
-          const text = await deadline.race(response.text());
+          const text = await deadline.race(readBody(response));
+          if (text === null) {
+            return {
+              ok: false,
+              status: null,
+              retryAfter: null,
+              message: `${label} → ${response.status} with a body over ${MAX_BODY_BYTES / 2 ** 20} MB, not read`,
+            };
+          }
           const json = parseJson(text);
           const body = () =>
             describeErrorBody({
@@ -254,6 +262,36 @@ export function createHttpTransport(params: {
 }
 
 const isRedirect = (status: number) => status >= 300 && status < 400;
+
+/**
+ * The most of one answer read: many times the largest page any of the five APIs documents (agentOS's 1,000
+ * contacts), so that a proxy or a fault sending without end cannot fill the process's memory before the timeout.
+ */
+const MAX_BODY_BYTES = 64 * 2 ** 20;
+
+/** The answer's text, read until `MAX_BODY_BYTES`; `null` (and the rest left unread) when it is longer. */
+async function readBody(response: Response): Promise<string | null> {
+  const declared = Number(response.headers.get('content-length'));
+  if (response.body === null) return '';
+  if (declared > MAX_BODY_BYTES) {
+    await response.body.cancel();
+    return null;
+  }
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  const parts: string[] = [];
+  let bytes = 0;
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    bytes += read.value.byteLength;
+    if (bytes > MAX_BODY_BYTES) {
+      await reader.cancel();
+      return null;
+    }
+    parts.push(decoder.decode(read.value, { stream: true }));
+  }
+  parts.push(decoder.decode());
+  return parts.join('');
+}
 
 /** A redirect not followed. Only the origin is named: the path and query may carry what a search looked for. */
 function redirectRefused(label: string, status: number, location: string, base: string): ProviderError {
