@@ -163,6 +163,42 @@ describe('mergeContact', () => {
     expect(recased.localPatch).toEqual({ lastName: 'OKAFOR' });
   });
 
+  test('text in another Unicode form or a postcode spaced or cased otherwise is the same value', () => {
+    const composed = 'Jos\u00e9';
+    const decomposed = 'Jose\u0301';
+    // A first link: no conflict for a name the two sides merely encode differently, nothing written.
+    const firstLink = merged({
+      base: null,
+      crm: { firstName: decomposed, lastName: 'Okafor' },
+      local: { firstName: composed, lastName: 'Okafor' },
+    });
+    expect(firstLink.conflicts).toEqual([]);
+    expect([firstLink.crmPatch, firstLink.localPatch]).toEqual([{}, {}]);
+
+    // Two CRMs that store a postcode each in their own form do not hand it back and forth.
+    const address = { line1: '1 Rue de la Paix', postcode: 'SW1A 1AA', countryCode: 'GB' };
+    const base = { lastName: 'Okafor', address };
+    const reformatted = merged({
+      base,
+      crm: {
+        ...base,
+        address: { ...address, line1: '1 Rue de la Paix'.normalize('NFD'), postcode: 'sw1a1aa' },
+      },
+      local: base,
+    });
+    expect(decisionOf(reformatted, 'address').reason).toBe('unchanged');
+    expect([reformatted.crmPatch, reformatted.localPatch]).toEqual([{}, {}]);
+    // Another postcode, or another line, is a change.
+    const moved = merged({
+      base,
+      crm: { ...base, address: { ...address, postcode: 'SW1A 2AA' } },
+      local: base,
+    });
+    expect(moved.localPatch.address).toMatchObject({ ...address, postcode: 'SW1A 2AA' });
+    const cleared = merged({ base, crm: { ...base, address: { ...address, line1: null } }, local: base });
+    expect(cleared.localPatch.address).toMatchObject({ ...address, line1: null });
+  });
+
   test('a CRM value equal to our last push is an echo, so the newer local edit wins', () => {
     const params = { base: { email: A }, crm: { email: B }, local: { email: C } };
     expect(merged(params).merged.email).toBe(B);
