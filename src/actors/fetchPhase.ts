@@ -1,5 +1,5 @@
 import { contentHash } from '../core/canonicalJson.ts';
-import { readBehind, withinLowerBound } from '../core/cursor.ts';
+import { withinLowerBound } from '../core/cursor.ts';
 import { ok } from '../core/result.ts';
 import { toStorableJson, toStorableText } from '../core/storableText.ts';
 import type { FetchPhaseInput, FetchPhaseOutput } from '../machines/phases.ts';
@@ -12,9 +12,8 @@ import { must } from './storeCall.ts';
 
 /**
  * Fetches ONE page of the window and stages it, with the page's malformed records quarantined, in one
- * transaction. Records already seen with the same content (the lower bound re-reads the cursor's instant, and
- * `createSettleMs` before it where the CRM shows creates late; snapshot-diff providers list everything) are
- * dropped here, so later phases see only changes.
+ * transaction. Records already seen with the same content (the lower bound re-reads the cursor's instant;
+ * snapshot-diff providers list everything) are dropped here, so later phases see only changes.
  * Re-running with the same input re-stages the same page: staging is keyed by (cycle, external id).
  * With `fetchMode: 'full'` the listing starts from the beginning and every record is staged (benchmark baseline).
  */
@@ -26,9 +25,7 @@ export function createFetchPhase(deps: PhaseDeps) {
     const { store, provider, clock } = deps;
     const ref = { tenantId: input.connection.tenantId, connectionId: input.connection.connectionId };
     const full = deps.fetchMode === 'full';
-    const window = full
-      ? { ...input.window, from: null }
-      : readBehind(input.window, provider.capabilities.createSettleMs);
+    const window = full ? { ...input.window, from: null } : input.window;
     const page = await provider.listChanges({ window, pageToken: input.pageToken, signal });
     if (!page.ok) {
       const failure = providerFailure(page.error, clock());

@@ -64,19 +64,6 @@ export function withinLowerBound(position: CursorPosition, from: CursorPosition 
   return at >= bound;
 }
 
-/**
- * The window a listing reads: `window` with its lower bound `ms` earlier. A CRM that applies creates in the
- * background (`createSettleMs`) stamps a record when the create is sent and shows it up to `ms` later, so a cycle
- * may list past its stamp while it is hidden; reading that far behind the cursor finds it once shown. The cursor
- * itself is untouched, and records read again unchanged are dropped at fetch.
- */
-export function readBehind(window: FetchWindow, ms: number): FetchWindow {
-  if (window.from === null || ms <= 0) return window;
-  const at = Date.parse(window.from.modified);
-  if (Number.isNaN(at)) return window;
-  return { ...window, from: { ...window.from, modified: new Date(at - ms).toISOString() } };
-}
-
 /** The later of two positions; `null` counts as the beginning of time. */
 export function maxCursor(a: CursorPosition | null, b: CursorPosition | null): CursorPosition | null {
   if (a === null) return b;

@@ -115,8 +115,7 @@ export interface ProviderCapabilities {
   canGetRecord: boolean;
   /**
    * How long after a create is sent the CRM may still not show the record (listing, search, GET), in ms; 0 when a
-   * create is applied before it is answered. A lost create is not sent again before this has passed, and every
-   * listing reads this far behind the cursor, for records stamped before they were shown.
+   * create is applied before it is answered. A lost create is not sent again before this has passed.
    */
   createSettleMs: number;
   /** Largest page the API accepts. */
