@@ -16,7 +16,9 @@ export function providerFailure(error: ProviderError, at: Date): PhaseFailure {
     case 'auth_failed':
       return { ...base, kind: 'auth_failed' };
     case 'transient':
-      return { ...base, kind: 'transient' };
+      return error.retryAfterMs === undefined
+        ? { ...base, kind: 'transient' }
+        : { ...base, kind: 'transient', retryAfterMs: error.retryAfterMs };
     default:
       // A whole-page validation error, a 404 on the list endpoint or an unsupported call mean the adapter
       // and the API disagree: retrying the same request cannot help.

@@ -39,7 +39,9 @@ export type FailureReason =
 
 export type RetryDecision =
   | { retry: true; reason: 'rate_limited' | 'transient'; waitMs: number }
-  | { retry: false; reason: Exclude<FailureReason, 'rate_limited' | 'quota_exhausted'> }
+  /** `retryAfterMs`: the server's own word on when to come back (a 503's Retry-After), when it gave one. */
+  | { retry: false; reason: 'transient'; retryAfterMs?: number }
+  | { retry: false; reason: Exclude<FailureReason, 'rate_limited' | 'quota_exhausted' | 'transient'> }
   | { retry: false; reason: 'rate_limited'; waitMs: number }
   | { retry: false; reason: 'quota_exhausted'; resumeAt: string };
 
@@ -57,8 +59,19 @@ export function classifyFailure(attempt: FailedAttempt, settings: RetrySettings)
       : { retry: false, reason: 'rate_limited', waitMs };
   }
   if (status === null || status === 408 || status >= 500) {
-    const waitMs = Math.min(settings.transientMaxMs, settings.transientBaseMs * 2 ** (attempt.attempt - 1));
-    return canRetry ? { retry: true, reason: 'transient', waitMs } : { retry: false, reason: 'transient' };
+    const backoffMs = Math.min(
+      settings.transientMaxMs,
+      settings.transientBaseMs * 2 ** (attempt.attempt - 1),
+    );
+    // A 503 in a maintenance window says how long it lasts (RFC 9110 §10.2.3): retrying sooner spends the attempts.
+    const hintMs = parseRetryAfter(attempt.retryAfter, attempt.nowMs);
+    if (hintMs === null)
+      return canRetry
+        ? { retry: true, reason: 'transient', waitMs: backoffMs }
+        : { retry: false, reason: 'transient' };
+    return canRetry && hintMs <= MAX_IN_CALL_WAIT_MS
+      ? { retry: true, reason: 'transient', waitMs: Math.max(backoffMs, hintMs) }
+      : { retry: false, reason: 'transient', retryAfterMs: hintMs };
   }
   return { retry: false, reason: clientErrorReason(status) };
 }
@@ -83,7 +96,10 @@ function clientErrorReason(
   }
 }
 
-/** The longest 429 wait spent inside a call (unless the spec's own wait is longer); a longer one ends the call. */
+/**
+ * The longest wait a Retry-After gets inside a call (a 429's: unless the spec's own wait is longer); a longer one
+ * ends the call, for the machine's backoff.
+ */
 const MAX_IN_CALL_WAIT_MS = 60_000;
 /** The longest wait a Retry-After is taken to ask for: years would hold a connection for good. */
 const MAX_RETRY_AFTER_MS = 86_400_000;

@@ -83,6 +83,9 @@ function toProviderError(
     case 'quota_exhausted':
       return { kind: 'quota_exhausted', status: status ?? 429, message, resumeAt: decision.resumeAt };
     case 'transient':
+      return decision.retryAfterMs === undefined
+        ? { kind: 'transient', status, message }
+        : { kind: 'transient', status, message, retryAfterMs: decision.retryAfterMs };
     case 'validation':
       return { kind: decision.reason, status, message };
     default:

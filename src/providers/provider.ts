@@ -46,7 +46,8 @@ export type ProviderError =
    * not followed. The machine stops in error until the URL is changed.
    */
   | { kind: 'endpoint_refused'; status: number | null; message: string }
-  | { kind: 'transient'; status: number | null; message: string };
+  /** `retryAfterMs`: the server's Retry-After with a 5xx, when longer than a call waits; the backoff's least wait. */
+  | { kind: 'transient'; status: number | null; message: string; retryAfterMs?: number };
 
 export type ProviderErrorKind = ProviderError['kind'];
 

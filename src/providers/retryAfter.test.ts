@@ -90,3 +90,66 @@ describe('a 429 whose Retry-After is absurd or unreadable', () => {
     },
   );
 });
+
+/**
+ * A 503 with Retry-After (a maintenance window, RFC 9110): the wait it names is kept, not the transient backoff's
+ * few seconds, which spent every attempt inside the window and then stopped the connection in error.
+ */
+describe('a 503 carrying Retry-After', () => {
+  let server: Server;
+  let baseUrl: string;
+  const calls = new Map<string, number>();
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      const path = request.url ?? '/';
+      const count = (calls.get(path) ?? 0) + 1;
+      calls.set(path, count);
+      // `/short` is back after its one-second window; `/long` names an hour; `/none` gives no hint.
+      if (path === '/short' && count > 1) return void response.writeHead(200).end('{"ok":true}');
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (path === '/short') headers['retry-after'] = '1';
+      if (path === '/long') headers['retry-after'] = '3600';
+      response.writeHead(503, headers).end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  function transport() {
+    const reapit = getProvider('reapit');
+    if (reapit === undefined) throw new Error('reapit is not registered');
+    const spec = withSpec(reapit.spec, { retry: { maxAttempts: 3, transientBaseMs: 1, transientMaxMs: 1 } });
+    return createHttpTransport({
+      baseUrl,
+      spec,
+      limiter: createLimiter(spec),
+      headers: async () => ({ ok: true, value: {} }),
+    });
+  }
+
+  it('ends the call at once with the hour it names, for the backoff to wait', async () => {
+    const sent = await transport().send({ method: 'GET', path: '/long' });
+    expect(sent.ok ? 'sent' : sent.error).toMatchObject({
+      kind: 'transient',
+      status: 503,
+      retryAfterMs: 3_600_000,
+    });
+    expect(calls.get('/long')).toBe(1);
+  });
+
+  it('waits a short one out inside the call, then succeeds', async () => {
+    const started = Date.now();
+    const sent = await transport().send({ method: 'GET', path: '/short' });
+    expect(sent.ok).toBe(true);
+    expect(calls.get('/short')).toBe(2);
+    expect(Date.now() - started).toBeGreaterThan(900);
+  });
+
+  it('without one, retries on the transient backoff and ends with no wait of its own', async () => {
+    const sent = await transport().send({ method: 'GET', path: '/none' });
+    expect(sent.ok ? 'sent' : sent.error).toMatchObject({ kind: 'transient', status: 503 });
+    expect(sent.ok ? null : 'retryAfterMs' in sent.error).toBe(false);
+    expect(calls.get('/none')).toBe(3);
+  });
+});
