@@ -79,6 +79,8 @@ async function planBatch(
 
   if (!provider.capabilities.canCreate) return writes;
   const candidates = new Set(await must(store.creationCandidates({ ...ref, contactIds: ids }), clock));
+  /** Records this batch links, by external id: each is one contact's. */
+  const linkedHere = new Map<string, string>();
   for (const stored of changed) {
     if (!candidates.has(stored.id) || stored.contact.status !== 'active') continue;
     const existing = await findInCrm(deps, stored, signal);
@@ -92,6 +94,20 @@ async function planBatch(
         externalId: null,
         payload: { contact: stored.contact },
       });
+      continue;
+    }
+    const holder = await holderOf(deps, ref, existing.record.externalId, linkedHere);
+    if (holder !== undefined) {
+      // The record is another contact's: linked, this contact took the link over, the other was no longer synced
+      // and its engagement and enrolment were copied into this one. Neither linked nor created.
+      writes.notes.push(
+        duplicateNote(
+          stored.id,
+          existing.record.externalId,
+          `already in ${provider.name} as record ${existing.record.externalId}, which is contact ${holder}'s: ` +
+            `not linked, not created (NurtureHub holds them as two contacts): ${existing.reason}`,
+        ),
+      );
       continue;
     }
     const decision = decideInbound(
@@ -111,6 +127,7 @@ async function planBatch(
       writes.readSeqs.set(stored.id, stored.changeSeq);
     }
     writes.links.push(decision.link);
+    linkedHere.set(existing.record.externalId, stored.id);
     if (Object.keys(decision.crmPatch).length > 0) {
       writes.pushes.push(
         updatePlan(ref, stored.id, existing.record.externalId, decision.crmPatch, existing.record.version),
@@ -121,6 +138,22 @@ async function planBatch(
     );
   }
   return writes;
+}
+
+/** The contact a CRM record is linked to already (stored, or by this batch), if any. */
+async function holderOf(
+  deps: PhaseDeps,
+  ref: CycleRef,
+  externalId: string,
+  linkedHere: ReadonlyMap<string, string>,
+): Promise<string | undefined> {
+  const batch = linkedHere.get(externalId);
+  if (batch !== undefined) return batch;
+  const [link] = await must(
+    deps.store.getLinksByExternalIds({ ...ref, externalIds: [externalId] }),
+    deps.clock,
+  );
+  return link?.contactId;
 }
 
 /** The CRM record a NurtureHub contact duplicates, by the provider's e-mail search, or `null`. */
