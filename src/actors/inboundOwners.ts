@@ -132,6 +132,16 @@ export async function assignOwners(
       ? []
       : await must(store.getLinksByContactIds({ ...ref, contactIds: matchedIds }), clock);
   const linkedHere = new Map(alreadyHere.map((link) => [link.contactId, link.externalId]));
+  // Records of the batch that do not match each other may each match one stored contact: the best match joins it,
+  // as the first to arrive would in an earlier batch, and the others are the CRM holding the person twice.
+  const joins = new Map<string, { recordId: string; score: number }>();
+  for (const leader of leaders) {
+    const match = matches.get(leader.id);
+    if (match === undefined || linkedHere.has(match.matchedId)) continue;
+    const best = joins.get(match.matchedId);
+    if (best === undefined || match.score > best.score)
+      joins.set(match.matchedId, { recordId: leader.id, score: match.score });
+  }
 
   for (const leader of leaders) {
     const match = matches.get(leader.id);
@@ -139,6 +149,17 @@ export async function assignOwners(
       contactOf.set(
         leader.id,
         stableId({ ...ref, provider: provider.name, objectType: 'contact', externalId: leader.id }),
+      );
+      continue;
+    }
+    const joined = joins.get(match.matchedId)?.recordId;
+    if (joined !== undefined && joined !== leader.id) {
+      notes.push(
+        duplicateNote(
+          leader.id,
+          match.matchedId,
+          `duplicate of ${provider.name} record ${joined} in the same batch, which joins the same stored contact; suppressed: ${describeMatch(match)}`,
+        ),
       );
       continue;
     }
