@@ -81,3 +81,45 @@ describe.each(Object.keys(answers))('a 2xx answered with a %s body', (name) => {
     },
   );
 });
+
+/**
+ * A create answered with a success status and JSON that carries no id: the CRM accepted it and may have made the
+ * record. Read as a refusal (validation), the contact was noted as refused, and sent again when it next changed,
+ * into a CRM already holding it; as no answer (transient), the push looks for it first (Reapit's 201 without a
+ * Location and Alto's without a Contact were transient already).
+ */
+describe.each([
+  { provider: 'loop', credentials: { apiKey: 'key' } },
+  { provider: 'agentos', credentials: { apiKey: 'key', shortName: 'acme', branchId: 'B1' } },
+] as const)('a $provider create answered 2xx without an id', ({ provider, credentials }) => {
+  let server: Server;
+  let baseUrl: string;
+  const requests: string[] = [];
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      requests.push(request.method ?? '');
+      response.writeHead(201, { 'content-type': 'application/json' }).end('{"status":"queued"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('fails as transient, sent once', async () => {
+    const entry = getProvider(provider);
+    if (entry === undefined) throw new Error(`${provider} is not registered`);
+    const made = entry.createProvider({
+      baseUrl,
+      credentials,
+      spec: entry.spec,
+      limiter: createLimiter(entry.spec),
+    });
+    if (!made.ok) throw new Error(made.error.message);
+    const lead = newLeads(1, 'Queued')[0];
+    if (lead === undefined) throw new Error('no lead');
+    const contact = { ...lead.contact, email: 'queued.lead@example.com', marketingConsent: 'grant' as const };
+    const created = await made.value.create({ contact, reference: lead.id });
+    expect(created.ok ? created.value : created.error).toMatchObject({ kind: 'transient', status: 201 });
+    expect(requests).toEqual(['POST']);
+  });
+});

@@ -212,9 +212,11 @@ export function createAgentosProvider(params: AgentosProviderParams): CrmProvide
       });
       if (!response.ok) return err(await writeRefused(response.error, signal));
       const id = agentosCreatedSchema.safeParse(response.value.json);
+      // agentOS accepted the prospect and may have made it: as with no answer, it is sent again later, which
+      // agentOS merges by e-mail.
       if (!id.success) {
         return err({
-          kind: 'validation',
+          kind: 'transient',
           status: response.value.status,
           message: 'agentOS prospect response carried no applicant OID',
         });

@@ -182,8 +182,9 @@ export function createLoopProvider(params: LoopProviderParams): CrmProvider {
       });
       if (!response.ok) return response;
       const created = loopPositionSchema.safeParse(response.value.json);
+      // The CRM accepted the create and may have made the record: as with no answer, the push looks for it.
       if (!created.success)
-        return err({ kind: 'validation', status: response.value.status, message: 'Loop 201 without an id' });
+        return err({ kind: 'transient', status: response.value.status, message: 'Loop 201 without an id' });
       return ok({ externalId: created.data.id, version: null });
     },
 
