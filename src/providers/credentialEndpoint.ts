@@ -8,6 +8,13 @@ export const PLAIN_HTTP_REFUSED =
   'must be https: plain http would carry the credentials in clear text, so it is taken only for this machine ' +
   '(localhost, 127.0.0.0/8, ::1)';
 
+/**
+ * Why a URL holding a user name or password is refused: fetch refuses it with an error that quotes the URL whole,
+ * which became a connection's last error, its audit and the worker's log.
+ */
+export const USERINFO_REFUSED =
+  "must not hold a user name or password: messages and listings may quote the URL; they go in the connection's credentials";
+
 /** `localhost`, 127.0.0.0/8 or ::1, as `URL` writes a host (`127.1` and `0x7f000001` become `127.0.0.1`). */
 function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
@@ -18,11 +25,14 @@ export function isCredentialEndpoint(url: URL): boolean {
   return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname));
 }
 
+const hasUserinfo = (url: URL) => url.username !== '' || url.password !== '';
+
 /** A URL credentials are sent to: a connection's base URL (API keys, tokens), an OAuth token URL (client secret). */
 export const credentialEndpointSchema = z
   .url({ protocol: /^https?$/ })
   // Zod runs a refinement after a failed check too: a text that is no URL is reported by `url` alone.
-  .refine((text) => !URL.canParse(text) || isCredentialEndpoint(new URL(text)), PLAIN_HTTP_REFUSED);
+  .refine((text) => !URL.canParse(text) || isCredentialEndpoint(new URL(text)), PLAIN_HTTP_REFUSED)
+  .refine((text) => !URL.canParse(text) || !hasUserinfo(new URL(text)), USERINFO_REFUSED);
 
 /**
  * Why credentials may not be sent to a stored URL, or `null` when they may. Earlier versions stored a base URL of

@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openMemoryStore } from '../../src/persistence/openStore.ts';
-import { PLAIN_HTTP_REFUSED } from '../../src/providers/credentialEndpoint.ts';
+import {
+  credentialEndpointProblem,
+  PLAIN_HTTP_REFUSED,
+  USERINFO_REFUSED,
+} from '../../src/providers/credentialEndpoint.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { type CliRun, cliEnv, runCli } from '../support/cliProcess.ts';
 import { must } from '../support/syncHarness.ts';
@@ -85,6 +89,38 @@ describe('URLs that credentials are sent to', () => {
     },
     TIMEOUT_MS,
   );
+
+  it(
+    'a tokenUrl holding a user name or password is refused: a failed token request quoted it in the last error',
+    async () => {
+      const env = cliEnv(freshDataDir());
+      const cli = (...args: string[]) => runCli(env, args);
+      expect((await cli('tenant', 'add', 'acme')).code).toBe(0);
+      // fetch refuses such a URL with an error quoting it whole, which became the connection's last error.
+      const added = await cli(
+        ...'connection add --tenant acme --provider reapit --base-url http://127.0.0.1:1'.split(' '),
+        '--credentials',
+        reapit(`http://id:${SECRET}@127.0.0.1:1/token`),
+      );
+      expectRefused(added, /--credentials do not fit reapit: tokenUrl: /);
+      expect(added.stderr.trim()).toBe(
+        `crm-sync: --credentials do not fit reapit: tokenUrl: ${USERINFO_REFUSED}`,
+      );
+    },
+    TIMEOUT_MS,
+  );
+
+  it('a stored tokenUrl or base URL holding a user name or password is refused, without quoting it', async () => {
+    const created = getProvider('alto')?.createProvider({
+      baseUrl: 'https://api.alto.zoopla.co.uk',
+      credentials: JSON.parse(alto(`https://id:${SECRET}@api.alto.zoopla.co.uk/token`)),
+    });
+    expect(created?.ok).toBe(false);
+    const message = created?.ok === false ? created.error.message : '';
+    expect(message).toContain('tokenUrl');
+    expect(message).not.toContain(SECRET);
+    expect(credentialEndpointProblem(`https://user:${SECRET}@crm.example.com/api`)).toBe(USERINFO_REFUSED);
+  });
 
   it('the store refuses a plain-http base URL to another host, naming the field', async () => {
     const store = must(await openMemoryStore());
