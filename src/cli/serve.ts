@@ -5,6 +5,7 @@ import type { App } from '../main.ts';
 import { shutdownOnSignals } from '../server/serve.ts';
 import { createEmbeddedWorker } from '../worker/embeddedWorker.ts';
 import { openOwnApp } from './app.ts';
+import { diagnostics } from './diagnostics.ts';
 import { type HolderServer, startHolderServer } from './holderServer.ts';
 import { parseIntegerArg, UsageError } from './usageError.ts';
 
@@ -54,13 +55,14 @@ export function registerServe(program: Command): void {
       const worker =
         inngestHandler === null
           ? createEmbeddedWorker(app.runner, {
-              log: (line) => process.stderr.write(`crm-sync worker: ${line}\n`),
+              log: diagnostics(app.env.LOG_LEVEL, 'crm-sync worker'),
             })
           : null;
       if (inngestHandler !== null) process.stdout.write(`inngest: ${running.url}${INNGEST_PATH}\n`);
       else {
-        process.stderr.write(
-          `crm-sync: Inngest is not configured (INNGEST_DEV=1, or INNGEST_SIGNING_KEY and INNGEST_EVENT_KEY): ${INNGEST_PATH} is not served; the embedded scheduler runs due connections every minute in this process\n`,
+        diagnostics(app.env.LOG_LEVEL, 'crm-sync')(
+          `Inngest is not configured (INNGEST_DEV=1, or INNGEST_SIGNING_KEY and INNGEST_EVENT_KEY): ${INNGEST_PATH} is not served; the embedded scheduler runs due connections every minute in this process`,
+          'warn',
         );
         worker?.start();
       }

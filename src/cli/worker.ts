@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { PROVIDER_CONCURRENCY } from '../inngest/functions/syncConnection.ts';
 import { createEmbeddedWorker } from '../worker/embeddedWorker.ts';
 import { openOwnApp } from './app.ts';
+import { diagnostics } from './diagnostics.ts';
 import { startHolderServer } from './holderServer.ts';
 import { parseIntegerArg } from './usageError.ts';
 
@@ -33,9 +34,8 @@ export function registerWorker(program: Command): void {
       const tickMs = parseIntegerArg('--tick-ms', flags.tickMs, 100, 3_600_000);
       const providerConcurrency = parseIntegerArg('--concurrency', flags.concurrency, 1, 1_000);
       const graceMs = parseIntegerArg('--grace-ms', flags.graceMs, 0, 600_000);
-      const log = (line: string) => process.stderr.write(`crm-sync worker: ${line}\n`);
-
       const app = await openOwnApp('worker');
+      const log = diagnostics(app.env.LOG_LEVEL, 'crm-sync worker');
       // Other commands on an embedded data directory go through this process (PGlite admits one), so it
       // listens on loopback; on Postgres they open the database themselves.
       const server =

@@ -24,9 +24,15 @@ export interface EmbeddedWorkerOptions {
   dueLimit?: number;
   /** Connections running at once per provider; `PROVIDER_CONCURRENCY` by default. */
   providerConcurrency?: number;
-  /** Receives one line per finished run and per notable event; stderr at the CLI. */
-  log: (line: string) => void;
+  /**
+   * Receives one line per finished run and per notable event, with its severity (`info` when left out); stderr at
+   * the CLI, filtered by `LOG_LEVEL`.
+   */
+  log: (line: string, severity?: Severity) => void;
 }
+
+/** A report (`info`), a run that ended in error or failed (`warn`), the worker's own failure (`error`). */
+export type Severity = 'info' | 'warn' | 'error';
 
 /** How one run of one connection ended. */
 export interface RunReport {
@@ -88,7 +94,7 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
     try {
       return await selectAndStart();
     } catch (error) {
-      options.log(`tick failed: ${error instanceof Error ? error.message : String(error)}`);
+      options.log(`tick failed: ${error instanceof Error ? error.message : String(error)}`, 'error');
       return { selected: 0, started: [] };
     }
   };
@@ -97,7 +103,7 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
     if (stopping.signal.aborted) return { selected: 0, started: [] };
     const due = await selectDue(deps.store, { now: deps.clock(), limit, tickMs });
     if (!due.ok) {
-      options.log(`tick: selecting due connections failed: ${due.error.message}`);
+      options.log(`tick: selecting due connections failed: ${due.error.message}`, 'error');
       return { selected: 0, started: [] };
     }
     const started: DueConnection[] = [];
@@ -106,7 +112,8 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
       if (inFlight.has(connection.connectionId) || runningFor(connection.provider) >= perProvider) continue;
       const report = runOne(connection).then((r) => {
         inFlight.delete(connection.connectionId);
-        options.log(formatReport(r));
+        const failed = r.progress?.state === 'error' || r.interrupted?.kind === 'failed';
+        options.log(formatReport(r), failed ? 'warn' : 'info');
         return r;
       });
       inFlight.set(connection.connectionId, { connection, report });
@@ -159,6 +166,7 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
         }).catch((abandonError: unknown) =>
           options.log(
             `abandoning connection ${connection.connectionId} failed: ${abandonError instanceof Error ? abandonError.message : String(abandonError)}`,
+            'error',
           ),
         );
       }

@@ -47,7 +47,7 @@ async function seed(sim: StartedSimulator) {
   }
 }
 
-function startWorker(dataDir: string, graceMs = 20_000): ChildProcess {
+function startWorker(dataDir: string, graceMs = 20_000, env: Record<string, string> = {}): ChildProcess {
   return spawn(
     process.execPath,
     ['--import', 'tsx', cli, 'worker', '--tick-ms', '500', '--grace-ms', String(graceMs)],
@@ -57,6 +57,7 @@ function startWorker(dataDir: string, graceMs = 20_000): ChildProcess {
         HOME: process.env.HOME,
         CRM_SYNC_DATA_DIR: dataDir,
         CRM_SYNC_SECRET_KEY: secretKey,
+        ...env,
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
@@ -143,6 +144,24 @@ describe('crm-sync worker', () => {
       await sim.close();
     }
   }, 120_000);
+
+  // LOG_LEVEL was parsed and documented but applied to nothing: every line was written whatever it said.
+  it('at LOG_LEVEL=warn writes none of its info lines (started, a run, stopped)', async () => {
+    const sim = await startSimulator('reapit', { contacts: 25, seed: 4 });
+    try {
+      const { dataDir } = await seed(sim);
+      const proc = startWorker(dataDir, 20_000, { LOG_LEVEL: 'warn' });
+      const exit = exited(proc);
+      const out = lines(proc);
+      // Started and ticking: its first run has reached the CRM.
+      await firstRequest(sim);
+      proc.kill('SIGTERM');
+      expect(await exit).toEqual({ code: 0, signal: null });
+      expect(out.seen.filter((line) => line !== '')).toEqual([]);
+    } finally {
+      await sim.close();
+    }
+  }, 60_000);
 
   it('stopped with SIGTERM mid-phase past its grace, leaves the machine mid-cycle (not in error), no lease, no lock', async () => {
     const sim = await startSimulator('reapit', { contacts: 250, seed: 6 });
