@@ -5,6 +5,7 @@ import {
   credentialEndpointProblem,
   isCredentialEndpoint,
   PLAIN_HTTP_REFUSED,
+  shownUrl,
 } from '../providers/credentialEndpoint.ts';
 import type { ProviderEntry } from '../providers/registry.ts';
 import {
@@ -124,7 +125,7 @@ export function registerConnection(program: Command): void {
                     {
                       header: 'base url',
                       cell: (r) =>
-                        `${r.connection.baseUrl}${credentialEndpointProblem(r.connection.baseUrl) === null ? '' : ' (refused)'}`,
+                        `${shownUrl(r.connection.baseUrl)}${credentialEndpointProblem(r.connection.baseUrl) === null ? '' : ' (refused)'}`,
                     },
                   ],
                   rows,
@@ -292,7 +293,7 @@ function connectionJson(tenant: Tenant, c: Connection) {
     tenant: tenant.name,
     tenantId: tenant.id,
     provider: c.provider,
-    baseUrl: c.baseUrl,
+    baseUrl: shownUrl(c.baseUrl),
     baseUrlProblem: credentialEndpointProblem(c.baseUrl),
     enabled: c.enabled,
     interval: formatInterval(c.effectiveIntervalSeconds),

@@ -10,7 +10,7 @@ import {
 import { isPidAlive, ownerGoneOnHost } from '../persistence/leaseOwner.ts';
 import type { Connection, Tenant } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
-import { credentialEndpointProblem } from '../providers/credentialEndpoint.ts';
+import { credentialEndpointProblem, shownUrl } from '../providers/credentialEndpoint.ts';
 import type { CursorPosition, ProviderName } from '../providers/provider.ts';
 import { readStoredMachine, unrestorableWords } from '../runner/restartMachine.ts';
 import { must } from './app.ts';
@@ -73,7 +73,7 @@ export async function readStatus(
     provider: connection.provider,
     connectionId: connection.id,
     enabled: connection.enabled,
-    baseUrl: connection.baseUrl,
+    baseUrl: shownUrl(connection.baseUrl),
     baseUrlProblem: credentialEndpointProblem(connection.baseUrl),
     state: 'idle',
     cursor: connection.cursor,

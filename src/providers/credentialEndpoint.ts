@@ -42,3 +42,16 @@ export function credentialEndpointProblem(url: string): string | null {
   const checked = credentialEndpointSchema.safeParse(url);
   return checked.success ? null : (checked.error.issues[0]?.message ?? 'is not a URL');
 }
+
+/**
+ * A stored URL as listings show it: a user name or password in it replaced by `***`. Refused since dc45c6f, but a
+ * row stored before keeps it, and `connection list`, `status` and the admin API printed it whole.
+ */
+export function shownUrl(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  if (!hasUserinfo(parsed)) return url;
+  parsed.username = '***';
+  parsed.password = '';
+  return parsed.href;
+}

@@ -12,7 +12,7 @@ import {
 import type { Phase } from '../machines/phases.ts';
 import type { Connection } from '../persistence/records.ts';
 import type { ConnectionRef, Store, StoreError } from '../persistence/store.ts';
-import { credentialEndpointProblem } from '../providers/credentialEndpoint.ts';
+import { credentialEndpointProblem, shownUrl } from '../providers/credentialEndpoint.ts';
 import { readStoredMachine, unrestorableWords } from '../runner/restartMachine.ts';
 
 /** One connection as the admin API shows it: its settings, its committed cursor and its machine's state. */
@@ -95,7 +95,7 @@ async function viewOf(
     id: connection.id,
     tenantId: connection.tenantId,
     provider: connection.provider,
-    baseUrl: connection.baseUrl,
+    baseUrl: shownUrl(connection.baseUrl),
     baseUrlProblem: credentialEndpointProblem(connection.baseUrl),
     enabled: connection.enabled,
     interval: connection.syncIntervalSeconds === null ? null : formatInterval(connection.syncIntervalSeconds),

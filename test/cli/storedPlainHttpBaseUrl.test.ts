@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PGLITE_SUBDIR } from '../../src/persistence/pglite.ts';
-import { PLAIN_HTTP_REFUSED } from '../../src/providers/credentialEndpoint.ts';
+import { PLAIN_HTTP_REFUSED, USERINFO_REFUSED } from '../../src/providers/credentialEndpoint.ts';
 import { type CliRun, cliEnv, runCli } from '../support/cliProcess.ts';
 import { startSimulator } from '../support/simulators.ts';
 import { tempDirs } from '../support/tempDirs.ts';
@@ -80,6 +80,35 @@ describe('crm-sync and a base URL stored as plain http to another host', () => {
         ok(await cli('retry', '--tenant', 'acme', '--provider', 'loop', '--json')),
       ) as StatusJson;
       expect(retried).toMatchObject({ state: 'idle', baseUrl: sim.baseUrl, baseUrlProblem: null });
+    },
+    TIMEOUT_MS,
+  );
+  it(
+    'a base URL stored with a user name and password is listed without them: connection list and sync printed it whole',
+    async () => {
+      const dataDir = join(freshRoot(), 'data');
+      const cli = (...args: string[]) => runCli(cliEnv(dataDir), args);
+      ok(await cli('tenant', 'add', 'acme'));
+      const addArgs = ['--tenant', 'acme', '--provider', 'loop', '--base-url', sim.baseUrl];
+      ok(await cli('connection', 'add', ...addArgs, '--credentials', JSON.stringify(sim.credentials)));
+      // As a version before dc45c6f could store it.
+      const db = await PGlite.create(join(dataDir, PGLITE_SUBDIR));
+      await db.query('UPDATE connections SET base_url = $1', [
+        'https://agency:S3CRET-PASS@crm.example.com/api',
+      ]);
+      await db.close();
+      const shown = 'https://***@crm.example.com/api';
+
+      const list = ok(await cli('connection', 'list'));
+      expect(list).toContain(`${shown} (refused)`);
+      const [listed] = JSON.parse(ok(await cli('connection', 'list', '--json')));
+      expect(listed).toMatchObject({ baseUrl: shown, baseUrlProblem: USERINFO_REFUSED });
+      const sync = await cli('sync', '--tenant', 'acme', '--json');
+      expect(sync.code, sync.stderr).toBe(1);
+      const [synced] = JSON.parse(sync.stdout) as StatusJson[];
+      expect(synced).toMatchObject({ state: 'error', baseUrl: shown, baseUrlProblem: USERINFO_REFUSED });
+      for (const out of [list, JSON.stringify(listed), sync.stdout, sync.stderr])
+        expect(out).not.toContain('S3CRET');
     },
     TIMEOUT_MS,
   );
