@@ -24,6 +24,22 @@ function ok(run: CliRun): string {
   return run.stdout;
 }
 
+/**
+ * A fresh data directory whose tenant acme has a Loop connection to the simulator, its base URL then set to
+ * `baseUrl` as an earlier version could have stored it (no process holds the directory meanwhile); the CLI on it.
+ */
+async function connectionStoredWith(baseUrl: string) {
+  const dataDir = join(freshRoot(), 'data');
+  const cli = (...args: string[]) => runCli(cliEnv(dataDir), args);
+  ok(await cli('tenant', 'add', 'acme'));
+  const addArgs = ['--tenant', 'acme', '--provider', 'loop', '--base-url', sim.baseUrl];
+  ok(await cli('connection', 'add', ...addArgs, '--credentials', JSON.stringify(sim.credentials)));
+  const db = await PGlite.create(join(dataDir, PGLITE_SUBDIR));
+  await db.query('UPDATE connections SET base_url = $1', [baseUrl]);
+  await db.close();
+  return cli;
+}
+
 interface StatusJson {
   state: string;
   baseUrl: string;
@@ -35,15 +51,7 @@ describe('crm-sync and a base URL stored as plain http to another host', () => {
   it(
     'connection list and status show it refused, sync refuses the run, set-base-url changes it and retry goes on',
     async () => {
-      const dataDir = join(freshRoot(), 'data');
-      const cli = (...args: string[]) => runCli(cliEnv(dataDir), args);
-      ok(await cli('tenant', 'add', 'acme'));
-      const addArgs = ['--tenant', 'acme', '--provider', 'loop', '--base-url', sim.baseUrl];
-      ok(await cli('connection', 'add', ...addArgs, '--credentials', JSON.stringify(sim.credentials)));
-      // As an earlier version left it; no process holds the data directory now.
-      const db = await PGlite.create(join(dataDir, PGLITE_SUBDIR));
-      await db.query('UPDATE connections SET base_url = $1', [OLD_BASE_URL]);
-      await db.close();
+      const cli = await connectionStoredWith(OLD_BASE_URL);
 
       const list = ok(await cli('connection', 'list'));
       expect(list).toContain(`${OLD_BASE_URL} (refused)`);
@@ -86,17 +94,8 @@ describe('crm-sync and a base URL stored as plain http to another host', () => {
   it(
     'a base URL stored with a user name and password is listed without them: connection list and sync printed it whole',
     async () => {
-      const dataDir = join(freshRoot(), 'data');
-      const cli = (...args: string[]) => runCli(cliEnv(dataDir), args);
-      ok(await cli('tenant', 'add', 'acme'));
-      const addArgs = ['--tenant', 'acme', '--provider', 'loop', '--base-url', sim.baseUrl];
-      ok(await cli('connection', 'add', ...addArgs, '--credentials', JSON.stringify(sim.credentials)));
       // As a version before dc45c6f could store it.
-      const db = await PGlite.create(join(dataDir, PGLITE_SUBDIR));
-      await db.query('UPDATE connections SET base_url = $1', [
-        'https://agency:S3CRET-PASS@crm.example.com/api',
-      ]);
-      await db.close();
+      const cli = await connectionStoredWith('https://agency:S3CRET-PASS@crm.example.com/api');
       const shown = 'https://***@crm.example.com/api';
 
       const list = ok(await cli('connection', 'list'));
