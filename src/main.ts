@@ -12,6 +12,7 @@ import type { ConnectionRef, LockHolder, Store, StoreHandle } from './persistenc
 import { ClientCredentialsTokenCache } from './providers/clientCredentials.ts';
 import type { ConnectionLimiter } from './providers/limiter.ts';
 import type { RunnerDeps } from './runner/connectionRunner.ts';
+import { startDatabaseClock } from './runner/databaseClock.ts';
 import { runConnectionInHolder } from './server/adminApiClient.ts';
 
 /**
@@ -47,6 +48,8 @@ export async function openApp(params: {
   notice?: (message: string) => void;
   /** The environment; `process.env` by default. */
   source?: Record<string, string | undefined>;
+  /** The host's wall clock in epoch ms, `Date.now` by default: used only if the database's time cannot be read. */
+  wallClock?: () => number;
 }): Promise<Result<App, AppError>> {
   const env = parseEnv(params.source ?? process.env);
   if (!env.ok) return err({ kind: 'env', message: env.error.message });
@@ -60,6 +63,10 @@ export async function openApp(params: {
         : { kind: error.kind === 'unreachable' ? 'unreachable' : 'store', message: error.message },
     );
   }
+  const clock = await startDatabaseClock({
+    read: () => store.value.databaseTime(),
+    wallClock: params.wallClock ?? Date.now,
+  });
   const limiters = new Map<string, ConnectionLimiter>();
   const stopping = new AbortController();
   // Every run in progress listens to it: more than Node's default of 10 is no leak, and not to be warned of.
@@ -67,7 +74,7 @@ export async function openApp(params: {
   const activeRuns = new Set<Promise<unknown>>();
   const runner: RunnerDeps = {
     store: store.value,
-    clock: () => new Date(),
+    clock: clock.now,
     owner: formatLeaseOwner({ host: hostname(), pid: process.pid, id: randomUUID() }),
     newCycleId: randomUUID,
     limiters,
@@ -87,6 +94,7 @@ export async function openApp(params: {
     stopRuns,
     close: async () => {
       await stopRuns();
+      clock.stop();
       for (const limiter of limiters.values()) await limiter.stop();
       await store.value.close();
     },

@@ -7,7 +7,7 @@ import { loadMigrations, migrate } from './migrate.ts';
 import { createTableUpkeep, type TableUpkeep } from './pgliteUpkeep.ts';
 import type { SecretBox } from './secrets.ts';
 import { type Row, type SqlClient, withSavepoint } from './sqlClient.ts';
-import { createSqlStore } from './sqlStore.ts';
+import { createSqlStore, readDatabaseTime } from './sqlStore.ts';
 import type { LockHolder, OpenError, StoreHandle } from './store.ts';
 
 /** Directory of the PGlite database inside the data directory. */
@@ -138,6 +138,7 @@ export async function openPgliteStore(options: PgliteStoreOptions): Promise<Resu
   return ok({
     ...store,
     backend: 'pglite',
+    databaseTime: () => readDatabaseTime(client),
     schemaVersions: migrated.value,
     publishAdminUrl: async (url) => {
       await lock?.setAdminUrl(url);

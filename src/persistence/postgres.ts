@@ -3,7 +3,7 @@ import { err, ok, type Result } from '../core/result.ts';
 import { loadMigrations, migrate } from './migrate.ts';
 import type { SecretBox } from './secrets.ts';
 import { type SessionLocks, type SqlClient, withSavepoint } from './sqlClient.ts';
-import { createSqlStore } from './sqlStore.ts';
+import { createSqlStore, readDatabaseTime } from './sqlStore.ts';
 import type { OpenError, StoreHandle } from './store.ts';
 
 export interface PostgresStoreOptions {
@@ -206,6 +206,7 @@ export async function openPostgresStore(
   return ok({
     ...store,
     backend: 'postgres',
+    databaseTime: () => readDatabaseTime(client),
     schemaVersions: migrated.value,
     publishAdminUrl: async () => {},
     close: shutdown,

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { err, type Result } from '../core/result.ts';
+import { z } from 'zod';
+import { err, ok, type Result } from '../core/result.ts';
 import type { SecretBox } from './secrets.ts';
 import { auditMethods } from './sql/audit.ts';
 import { contactMethods } from './sql/contacts.ts';
-import { type SqlContext, transact } from './sql/context.ts';
+import { parseOne, type SqlContext, transact } from './sql/context.ts';
 import { cycleWorkMethods } from './sql/cycleWork.ts';
 import { leaseMethods } from './sql/leases.ts';
 import { ledgerMethods } from './sql/ledger.ts';
 import { linkMethods } from './sql/links.ts';
 import { tenantMethods } from './sql/tenants.ts';
-import { classifyDbError, type SqlClient } from './sqlClient.ts';
+import { classifyDbError, guarded, type SqlClient } from './sqlClient.ts';
 import type { Store, StoreData, StoreError } from './store.ts';
 
 export interface SqlStoreOptions {
@@ -59,4 +60,15 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       }
     },
   };
+}
+
+const databaseTimeSchema = z.object({ now: z.coerce.date() });
+
+/** The database server's clock, read now (not the transaction's start, as `now()` would be). */
+export function readDatabaseTime(client: SqlClient): Promise<Result<Date, StoreError>> {
+  return guarded(async () => {
+    const { rows } = await client.query('SELECT clock_timestamp() AS now');
+    const row = parseOne(databaseTimeSchema, rows, 'database time');
+    return row.ok ? ok(row.value.now) : row;
+  });
 }

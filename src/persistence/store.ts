@@ -318,6 +318,8 @@ export interface StoreHandle extends Store {
   readonly backend: 'pglite' | 'postgres';
   /** Schema versions applied, oldest first. */
   readonly schemaVersions: readonly string[];
+  /** The database server's clock now: the one time every process on this database shares. */
+  databaseTime(): StoreResult<Date>;
   /**
    * Publish where this process's admin API listens. Embedded: written to the data directory's lock
    * file, so a second process can go through this one instead of failing; a no-op on Postgres.

@@ -133,7 +133,12 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
 };
 
 /** Methods of a store handle that are not data methods: never served, whatever the caller sends. */
-export const holderOnlyMethods: ReadonlySet<string> = new Set(['transaction', 'close', 'publishAdminUrl']);
+export const holderOnlyMethods: ReadonlySet<string> = new Set([
+  'transaction',
+  'close',
+  'publishAdminUrl',
+  'databaseTime',
+]);
 
 /** The wire body of a call: `{ input }`. */
 export const callBodySchema = z.strictObject({ input: z.unknown() });
