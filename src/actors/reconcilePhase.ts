@@ -1,5 +1,5 @@
 import { contentHash } from '../core/canonicalJson.ts';
-import { matchKeys } from '../core/dedup/blocking.ts';
+import { MAX_HOLDERS_PER_KEY, matchKeys } from '../core/dedup/blocking.ts';
 import { type MatchRecord, toMatchRecord } from '../core/dedup/matchRecord.ts';
 import { idempotencyKey } from '../core/ids.ts';
 import { decideInbound, fieldsNewerElsewhere, type ProviderFields } from '../core/reconcile.ts';
@@ -13,11 +13,11 @@ import {
   type StagedRecord,
 } from '../persistence/cycleWork.ts';
 import type { LinkInput, PushPlan, SuppressedRecord } from '../persistence/records.ts';
-import type { Store, StoreError } from '../persistence/store.ts';
+import type { Store, StoreData, StoreError } from '../persistence/store.ts';
 import { basesElsewhere } from './basesElsewhere.ts';
 import { DEFAULT_BATCH_SIZE, type PhaseCall, type PhaseDeps } from './context.ts';
 import { staleBatchTries, storeFailure } from './failures.ts';
-import { assignOwners, MatchCache } from './inboundOwners.ts';
+import { assignOwners, CHANGES_PER_CHECK, MatchCache } from './inboundOwners.ts';
 import { planLocalChanges } from './localChanges.ts';
 import { must } from './storeCall.ts';
 import { yieldTurn } from './yieldTurn.ts';
@@ -41,6 +41,11 @@ export interface BatchWrites {
   /** Records suppressed as duplicates, remembered with their content so an unchanged re-read is skipped. */
   suppressed: SuppressedRecord[];
   notes: CycleNote[];
+  /**
+   * The tenant's change high water read before the batch looked for stored contacts its records match; a contact
+   * changed after it may be one the batch's new contacts duplicate (see `commitBatch`).
+   */
+  matchedThrough?: number;
 }
 
 export const emptyWrites = (): BatchWrites => ({
@@ -170,6 +175,10 @@ async function reconcileBatch(
   const linkOf = new Map(links.map((link) => [link.externalId, link]));
 
   const unlinked = staged.filter((record) => !linkOf.has(record.externalId));
+  const matchedThrough =
+    unlinked.length === 0
+      ? undefined
+      : await must(store.localChangeHighWater({ tenantId: ref.tenantId }), clock);
   const owners = await assignOwners(deps, ref, unlinked, matchCache, normalised);
   const contactIdOf = (record: StagedRecord) =>
     linkOf.get(record.externalId)?.contactId ?? owners.contactOf.get(record.externalId);
@@ -188,7 +197,10 @@ async function reconcileBatch(
   // A contact two records of this batch reconcile into holds neither one's values alone: left unsynced.
   const sharedContacts = new Set(targets.filter((id, index) => targets.indexOf(id) !== index));
 
-  const writes = emptyWrites();
+  const writes: BatchWrites = {
+    ...emptyWrites(),
+    ...(matchedThrough === undefined ? {} : { matchedThrough }),
+  };
   writes.notes.push(...owners.notes);
   let unchanged = 0;
   for (const record of staged) {
@@ -285,7 +297,9 @@ const STALE: StaleRead = { kind: 'stale' };
  * Writes one batch's decisions and notes in one transaction. Returns the new change sequence number of each
  * contact written; `normalise` gives the match record its keys come from. A contact changed since the batch read
  * it (`readSeqs`) writes nothing and is `stale`: written as merged, that change would be lost, and the link would
- * record the contact as synced.
+ * record the contact as synced. So is a batch creating a contact that shares a match key with one changed since
+ * it looked for matches (`matchedThrough`): another CRM's cycle of the tenant, reconciling the same people at
+ * once, made it meanwhile, and created, each person would be in NurtureHub twice for good.
  */
 export async function commitBatch(
   deps: PhaseDeps,
@@ -301,6 +315,7 @@ export async function commitBatch(
     const expectedChangeSeq = writes.readSeqs.get(id);
     return expectedChangeSeq === undefined ? { id, contact } : { id, contact, expectedChangeSeq };
   });
+  const keysOf = new Map(contacts.map(({ id, contact }) => [id, matchKeys(normalise(id, contact))]));
   let changeSeqs: Record<string, number> = {};
   const committed = await store.transaction<void, StoreError | StaleRead>(async (tx) => {
     const syncedLinks = () =>
@@ -318,15 +333,14 @@ export async function commitBatch(
         changeSeqs = outcome.value.changeSeqs;
         return ok(undefined);
       },
+      // After the upsert, which holds the tenant's change lock to the commit: no contact can come in unseen.
+      () => matchedMeanwhile(tx, ref.tenantId, writes, keysOf),
       () =>
         contacts.length === 0
           ? Promise.resolve(ok(undefined))
           : tx.replaceMatchKeys({
               tenantId: ref.tenantId,
-              entries: contacts.map(({ id, contact }) => ({
-                contactId: id,
-                keys: matchKeys(normalise(id, contact)),
-              })),
+              entries: contacts.map(({ id }) => ({ contactId: id, keys: keysOf.get(id) ?? [] })),
               created: writes.createdContacts,
             }),
       () =>
@@ -352,4 +366,32 @@ export async function commitBatch(
   if (committed.ok) return ok(changeSeqs);
   if (committed.error.kind === 'stale') return err(STALE);
   throw storeFailure(committed.error, clock());
+}
+
+/** `stale` when a contact the batch creates shares a match key with one changed after `matchedThrough`. */
+async function matchedMeanwhile(
+  tx: StoreData,
+  tenantId: string,
+  writes: BatchWrites,
+  keysOf: ReadonlyMap<string, string[]>,
+): Promise<Result<void, StoreError | StaleRead>> {
+  const through = writes.matchedThrough;
+  if (through === undefined || writes.createdContacts.length === 0) return ok(undefined);
+  // Mostly nothing but this batch's own writes came since: then no look-up by key is needed.
+  const limit = writes.contacts.size + CHANGES_PER_CHECK;
+  const changed = await tx.listChangeSeqs({ tenantId, afterSeq: through, limit });
+  if (!changed.ok) return changed;
+  if (changed.value.length < limit && changed.value.every((c) => writes.contacts.has(c.id)))
+    return ok(undefined);
+  const keys = [...new Set(writes.createdContacts.flatMap((id) => keysOf.get(id) ?? []))];
+  if (keys.length === 0) return ok(undefined);
+  const held = await tx.findCandidates({ tenantId, keys, maxHoldersPerKey: MAX_HOLDERS_PER_KEY });
+  if (!held.ok) return held;
+  const others = [...new Set(held.value.flatMap((hit) => hit.contactIds))].filter(
+    (id) => !writes.contacts.has(id),
+  );
+  if (others.length === 0) return ok(undefined);
+  const seen = await tx.getMatchRecords({ tenantId, ids: others });
+  if (!seen.ok) return seen;
+  return seen.value.some((c) => c.changeSeq > through) ? err(STALE) : ok(undefined);
 }
