@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { formatInterval } from '../core/interval.ts';
 import type { Connection, Credentials, Tenant } from '../persistence/records.ts';
 import {
-  credentialEndpointProblem,
+  BASE_URL_QUERY_REFUSED,
+  baseUrlProblem,
   isCredentialEndpoint,
   PLAIN_HTTP_REFUSED,
   shownUrl,
@@ -125,7 +126,7 @@ export function registerConnection(program: Command): void {
                     {
                       header: 'base url',
                       cell: (r) =>
-                        `${shownUrl(r.connection.baseUrl)}${credentialEndpointProblem(r.connection.baseUrl) === null ? '' : ' (refused)'}`,
+                        `${shownUrl(r.connection.baseUrl)}${baseUrlProblem(r.connection.baseUrl) === null ? '' : ' (refused)'}`,
                     },
                   ],
                   rows,
@@ -245,12 +246,13 @@ function parseBaseUrl(text: string, label: string): string {
     );
   }
   if (!isCredentialEndpoint(url)) throw new UsageError(`${label} ${PLAIN_HTTP_REFUSED}, got "${text}"`);
+  if (/[?#]/.test(text)) throw new UsageError(`${label} ${BASE_URL_QUERY_REFUSED}, got "${text}"`);
   return text;
 }
 
 /** A line under the table for a base URL the runs refuse (stored as plain http by an earlier version). */
 function refusedBaseUrlLine({ tenant, connection }: { tenant: Tenant; connection: Connection }): string {
-  const problem = credentialEndpointProblem(connection.baseUrl);
+  const problem = baseUrlProblem(connection.baseUrl);
   if (problem === null) return '';
   return (
     `  ${tenant.name} ${connection.provider}: base url refused: ${problem}; change it with ` +
@@ -294,7 +296,7 @@ function connectionJson(tenant: Tenant, c: Connection) {
     tenantId: tenant.id,
     provider: c.provider,
     baseUrl: shownUrl(c.baseUrl),
-    baseUrlProblem: credentialEndpointProblem(c.baseUrl),
+    baseUrlProblem: baseUrlProblem(c.baseUrl),
     enabled: c.enabled,
     interval: formatInterval(c.effectiveIntervalSeconds),
     intervalSeconds: c.effectiveIntervalSeconds,

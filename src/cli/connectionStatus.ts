@@ -10,7 +10,7 @@ import {
 import { isPidAlive, ownerGoneOnHost } from '../persistence/leaseOwner.ts';
 import type { Connection, Tenant } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
-import { credentialEndpointProblem, shownUrl } from '../providers/credentialEndpoint.ts';
+import { baseUrlProblem, shownUrl } from '../providers/credentialEndpoint.ts';
 import type { CursorPosition, ProviderName } from '../providers/provider.ts';
 import { readStoredMachine, unrestorableWords } from '../runner/restartMachine.ts';
 import { must } from './app.ts';
@@ -74,7 +74,7 @@ export async function readStatus(
     connectionId: connection.id,
     enabled: connection.enabled,
     baseUrl: shownUrl(connection.baseUrl),
-    baseUrlProblem: credentialEndpointProblem(connection.baseUrl),
+    baseUrlProblem: baseUrlProblem(connection.baseUrl),
     state: 'idle',
     cursor: connection.cursor,
     localCursor: connection.localCursor,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { canonicalContactSchema, contactFields, isoInstantSchema, storable } from '../core/schemas.ts';
-import { credentialEndpointSchema } from '../providers/credentialEndpoint.ts';
+import { baseUrlSchema } from '../providers/credentialEndpoint.ts';
 import { cursorPositionSchema, providerNameSchema } from '../providers/provider.ts';
 
 /** Zod schemas for what goes into the store (strict) and for what comes back out (rows, JSONB). */
@@ -41,7 +41,7 @@ export const connectionInputSchema = z.strictObject({
   tenantId: id,
   provider: providerNameSchema,
   /** Every call carries the connection's credentials to it: https, or plain http to this machine only. */
-  baseUrl: credentialEndpointSchema,
+  baseUrl: baseUrlSchema,
   /** Stored encrypted; read back only through `getConnectionCredentials`. */
   credentials: jsonObject,
   enabled: z.boolean().default(true),

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
 import { classifyFailure, type RetrySettings } from '../core/retryPolicy.ts';
 import { isStorableText, UNSTORABLE_TEXT } from '../core/storableText.ts';
-import { credentialEndpointProblem } from './credentialEndpoint.ts';
+import { baseUrlProblem } from './credentialEndpoint.ts';
 import { Deadline } from './deadline.ts';
 import { describeErrorBody } from './errorBody.ts';
 import type { CallKind, ConnectionLimiter } from './limiter.ts';
@@ -138,9 +138,9 @@ export function createHttpTransport(params: {
 }): HttpTransport {
   const fetchImpl = params.fetch ?? fetch;
   const base = params.baseUrl.replace(/\/+$/, '');
-  // Checked here, where every call and token request starts: a base URL stored before plain http was refused
-  // would be sent the credentials in clear text.
-  const endpointProblem = credentialEndpointProblem(params.baseUrl);
+  // Checked here, where every call and token request starts: a base URL stored before plain http (or a query) was
+  // refused would be sent the credentials in clear text (or every request to a wrong path).
+  const endpointProblem = baseUrlProblem(params.baseUrl);
   const { timeoutMs, ...retry } = params.spec.retry;
   // A provider that documents no wait header may still send the standard one (RFC 9110): the server's own word on
   // when to come back beats the documented fallback wait.

@@ -15,6 +15,14 @@ export const PLAIN_HTTP_REFUSED =
 export const USERINFO_REFUSED =
   "must not hold a user name or password: messages and listings may quote the URL; they go in the connection's credentials";
 
+/**
+ * Why a base URL holding a query or a fragment is refused: every request's path is written after the base URL, so
+ * `https://crm.example.com/api?office=1` sent `/api?office=1/contacts`, and `…/api#v2` sent every request to
+ * `/api` itself, the rest being a fragment no request carries.
+ */
+export const BASE_URL_QUERY_REFUSED =
+  "must not hold a query (?…) or fragment (#…): each request's path is added after it";
+
 /** `localhost`, 127.0.0.0/8 or ::1, as `URL` writes a host (`127.1` and `0x7f000001` become `127.0.0.1`). */
 function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
@@ -34,12 +42,27 @@ export const credentialEndpointSchema = z
   .refine((text) => !URL.canParse(text) || isCredentialEndpoint(new URL(text)), PLAIN_HTTP_REFUSED)
   .refine((text) => !URL.canParse(text) || !hasUserinfo(new URL(text)), USERINFO_REFUSED);
 
+/** A connection's base URL: a URL credentials are sent to, that request paths are added after. */
+export const baseUrlSchema = credentialEndpointSchema.refine(
+  (text) => !URL.canParse(text) || !/[?#]/.test(text),
+  BASE_URL_QUERY_REFUSED,
+);
+
 /**
  * Why credentials may not be sent to a stored URL, or `null` when they may. Earlier versions stored a base URL of
  * plain http to any host: such rows are read and listed as they are, and refused where the credentials would go.
  */
 export function credentialEndpointProblem(url: string): string | null {
-  const checked = credentialEndpointSchema.safeParse(url);
+  return problemOf(credentialEndpointSchema, url);
+}
+
+/** Why a stored base URL cannot be called, or `null` when it can: `credentialEndpointProblem`, or a query or fragment. */
+export function baseUrlProblem(url: string): string | null {
+  return problemOf(baseUrlSchema, url);
+}
+
+function problemOf(schema: z.ZodType<string>, url: string): string | null {
+  const checked = schema.safeParse(url);
   return checked.success ? null : (checked.error.issues[0]?.message ?? 'is not a URL');
 }
 

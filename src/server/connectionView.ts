@@ -12,7 +12,7 @@ import {
 import type { Phase } from '../machines/phases.ts';
 import type { Connection } from '../persistence/records.ts';
 import type { ConnectionRef, Store, StoreError } from '../persistence/store.ts';
-import { credentialEndpointProblem, shownUrl } from '../providers/credentialEndpoint.ts';
+import { baseUrlProblem, shownUrl } from '../providers/credentialEndpoint.ts';
 import { readStoredMachine, unrestorableWords } from '../runner/restartMachine.ts';
 
 /** One connection as the admin API shows it: its settings, its committed cursor and its machine's state. */
@@ -96,7 +96,7 @@ async function viewOf(
     tenantId: connection.tenantId,
     provider: connection.provider,
     baseUrl: shownUrl(connection.baseUrl),
-    baseUrlProblem: credentialEndpointProblem(connection.baseUrl),
+    baseUrlProblem: baseUrlProblem(connection.baseUrl),
     enabled: connection.enabled,
     interval: connection.syncIntervalSeconds === null ? null : formatInterval(connection.syncIntervalSeconds),
     effectiveInterval: formatInterval(connection.effectiveIntervalSeconds),

@@ -157,6 +157,7 @@ describe('crm-sync operator commands', () => {
         emptyEventId,
         yearZero,
         userInUrl,
+        queryInUrl,
         ghost,
       ] = await Promise.all([
         add('--provider', 'reapit', '--credentials', '{"clientId": '),
@@ -198,6 +199,14 @@ describe('crm-sync operator commands', () => {
         ),
         cli(
           dir,
+          ...`connection add --tenant acme --provider loop --base-url https://crm.example.com/api?office=1`.split(
+            ' ',
+          ),
+          '--credentials',
+          '{}',
+        ),
+        cli(
+          dir,
           ...`connection add --tenant ghost --provider reapit --base-url ${sim.baseUrl}`.split(' '),
           '--credentials',
           credentials,
@@ -212,6 +221,7 @@ describe('crm-sync operator commands', () => {
       expectUsageError(yearZero, /--at: expected a year from 0001/);
       expectUsageError(userInUrl, /--base-url must not hold a user name or password/);
       expect(userInUrl.stderr).not.toContain('hunter2');
+      expectUsageError(queryInUrl, /--base-url must not hold a query \(\?…\) or fragment/);
       expectUsageError(ghost, /unknown tenant "ghost"/);
       const connections = await cli(dir, 'connection', 'list', '--json');
       expect(JSON.parse(connections.stdout)).toEqual([
