@@ -1,7 +1,8 @@
 import { fromPromise } from 'xstate';
-import type { Phase } from '../machines/phases.ts';
+import { type Phase, phaseFailureSchema } from '../machines/phases.ts';
 import { createAuditPhase } from './auditPhase.ts';
 import type { PhaseCall, PhaseDeps } from './context.ts';
+import { failureNote } from './failures.ts';
 import { createFetchPhase } from './fetchPhase.ts';
 import { createPushPhase } from './pushPhase.ts';
 import { createReconcilePhase } from './reconcilePhase.ts';
@@ -15,13 +16,35 @@ export type PhaseGate = (phase: Phase) => boolean;
 
 const openGate: PhaseGate = () => true;
 
-/** The four phase actors of one connection, for `connectionMachine.provide({ actors })`. */
+/**
+ * The four phase actors of one connection, for `connectionMachine.provide({ actors })`. Every failure a phase
+ * rejects with is noted for the cycle's audit entry (once: a phase that noted it already keeps its note), so a
+ * reconcile's failed CRM search or a store outage is listed as a failed fetch is.
+ */
 export function createConnectionActors(deps: PhaseDeps, gate: PhaseGate = openGate) {
   const gated =
-    <TInput, TOutput>(phase: Phase, run: (call: PhaseCall<TInput>) => Promise<TOutput>) =>
+    <TInput extends { cycleId: string; connection: { tenantId: string; connectionId: string } }, TOutput>(
+      phase: Phase,
+      run: (call: PhaseCall<TInput>) => Promise<TOutput>,
+    ) =>
     async ({ input, signal }: PhaseCall<TInput>): Promise<TOutput> => {
       if (!gate(phase)) await untilAborted(signal);
-      return run({ input, signal });
+      try {
+        return await run({ input, signal });
+      } catch (error) {
+        const failure = phaseFailureSchema.safeParse(error);
+        if (failure.success) {
+          const { tenantId, connectionId } = input.connection;
+          // Best effort: the store may be what failed; the machine records the failure either way.
+          await deps.store.addCycleNotes({
+            tenantId,
+            connectionId,
+            cycleId: input.cycleId,
+            notes: [failureNote(phase, failure.data)],
+          });
+        }
+        throw error;
+      }
     };
   return {
     fetchPhase: fromPromise(gated('fetching', createFetchPhase(deps))),

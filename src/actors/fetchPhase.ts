@@ -7,7 +7,7 @@ import type { StagedRecordInput } from '../persistence/cycleWork.ts';
 import type { QuarantineInput } from '../persistence/records.ts';
 import type { InboundRecord } from '../providers/provider.ts';
 import type { PhaseCall, PhaseDeps } from './context.ts';
-import { failureNote, providerFailure, storeFailure } from './failures.ts';
+import { providerFailure, storeFailure } from './failures.ts';
 import { must } from './storeCall.ts';
 
 /**
@@ -27,15 +27,7 @@ export function createFetchPhase(deps: PhaseDeps) {
     const full = deps.fetchMode === 'full';
     const window = full ? { ...input.window, from: null } : input.window;
     const page = await provider.listChanges({ window, pageToken: input.pageToken, signal });
-    if (!page.ok) {
-      const failure = providerFailure(page.error, clock());
-      await store.addCycleNotes({
-        ...ref,
-        cycleId: input.cycleId,
-        notes: [failureNote('fetching', failure)],
-      });
-      throw failure;
-    }
+    if (!page.ok) throw providerFailure(page.error, clock());
 
     const inWindow = page.value.records.filter((record) =>
       withinLowerBound({ modified: record.modified, externalId: record.externalId }, window.from),

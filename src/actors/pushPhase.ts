@@ -12,7 +12,7 @@ import type { PushEntry } from '../persistence/records.ts';
 import type { CrmProvider, ProviderError } from '../providers/provider.ts';
 import { answeredPerson, heldRecordBase, otherPersonMessage } from './answeredRecord.ts';
 import type { PhaseCall, PhaseDeps } from './context.ts';
-import { failureNote, providerFailure } from './failures.ts';
+import { providerFailure } from './failures.ts';
 import { findLostCreate } from './findLostCreate.ts';
 import { acknowledge, deferWithNote } from './pushLedger.ts';
 import type { CycleRef } from './reconcilePhase.ts';
@@ -88,10 +88,7 @@ export function createPushPhase(deps: PhaseDeps) {
     // The other writes went out; the phase backs off so that the machine brings the push back for these creates.
     if (stop === null && forbidden === null && settling.length > 0)
       stop = settlingFailure(deps.provider, settling, clock());
-    if (stop !== null) {
-      await must(store.addCycleNotes({ ...ref, notes: [failureNote('pushing', stop)] }), clock);
-      throw stop;
-    }
+    if (stop !== null) throw stop;
     if (forbidden !== null) {
       // Every write would meet the same refusal: those not tried yet stay pending, untouched, for the next cycle.
       totals.held += pending.length - next + settling.length;

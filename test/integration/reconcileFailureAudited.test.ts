@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { getProvider } from '../../src/providers/registry.ts';
+import { withSpec } from '../../src/providers/spec.ts';
+import { newLeads } from '../support/leads.ts';
+import { createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
+
+/**
+ * A Reapit connection after its first cycle, holding a NurtureHub lead to look for in Reapit, whose e-mail
+ * searches the simulator answers 500 (`failingSearches` of them), one request per attempt, on a clock the test
+ * moves to each backoff's end.
+ */
+async function leadWithFailingSearch(failingSearches: number) {
+  const spec = withSpec(getProvider('reapit')?.spec ?? expect.unreachable(), { retry: { maxAttempts: 1 } });
+  const clock = { offsetMs: 0 };
+  const fails = { left: 0 };
+  let sim: SyncHarness['sim'] | undefined;
+  const h = await createSyncHarness('reapit', {
+    simulator: { contacts: 5, seed: 6 },
+    runner: {
+      clock: () => new Date(Date.now() + clock.offsetMs),
+      providerOptions: () => ({
+        spec,
+        // The simulator's own fault, on for the search request only.
+        fetch: async (...[input, init]: Parameters<typeof fetch>) => {
+          if (fails.left === 0 || !String(input).includes('email%5B%5D=')) return fetch(input, init);
+          fails.left -= 1;
+          await sim?.control.faults({ errorRate: 1 });
+          try {
+            return await fetch(input, init);
+          } finally {
+            await sim?.control.faults({});
+          }
+        },
+      }),
+    },
+  });
+  sim = h.sim;
+  expect(must(await h.run()).state).toBe('idle');
+  must(
+    await h.store.upsertContacts({ tenantId: h.tenantId, contacts: newLeads(1, 'Achebe'), now: new Date() }),
+  );
+  fails.left = failingSearches;
+  /** Runs until the machine is idle or in error, each backoff waited out on the test's clock. */
+  const settle = async () => {
+    for (;;) {
+      const outcome = must(await h.run());
+      if (outcome.state !== 'backoff') return outcome;
+      clock.offsetMs = Date.parse(outcome.context.resumeAt ?? '') - Date.now() + 1;
+    }
+  };
+  return { h, settle };
+}
+
+const searchFailed = {
+  status: 500,
+  message: expect.stringMatching(/^reconciling: GET \/contacts\/\?.*email%5B%5D=… → 500/),
+  retry: true,
+};
+
+/**
+ * A reconcile that fails on a CRM call (the e-mail search for a NurtureHub lead) is an error the cycle met, as a
+ * failed fetch or push is: its audit entry lists it with its status and retry state. It was never noted, so a
+ * cycle that backed off in reconcile and completed said it had met no error.
+ */
+describe('a reconcile whose CRM search fails', () => {
+  it('is listed in the audit entry of the cycle that completes after the backoff', async () => {
+    const { h, settle } = await leadWithFailingSearch(1);
+    try {
+      expect((await settle()).state).toBe('idle');
+      const [entry] = must(await h.store.listAudit({ tenantId: h.tenantId, limit: 1 })).entries;
+      expect(entry?.body.outcome).toBe('completed');
+      expect(entry?.body.errors).toEqual([searchFailed]);
+      expect(entry?.body.written.created).toBe(1);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('is listed, each attempt, in the failed entry of a cycle it stops in error', async () => {
+    const { h, settle } = await leadWithFailingSearch(Number.POSITIVE_INFINITY);
+    try {
+      expect((await settle()).state).toBe('error');
+      const [entry] = must(await h.store.listAudit({ tenantId: h.tenantId, limit: 1 })).entries;
+      expect(entry?.body.outcome).toBe('failed');
+      const errors = entry?.body.errors ?? [];
+      // The attempts that backed off, then the one that stopped the machine.
+      expect(errors.slice(0, -1)).toEqual(Array(errors.length - 1).fill(searchFailed));
+      expect(errors.length).toBeGreaterThan(1);
+      expect(errors.at(-1)).toMatchObject({
+        status: 500,
+        message: expect.stringMatching(/^stopped in error \(attempts_exhausted\) during reconciling: /),
+      });
+    } finally {
+      await h.close();
+    }
+  });
+});
