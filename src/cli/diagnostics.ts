@@ -1,3 +1,4 @@
+import pino from 'pino';
 import type { Env } from '../config/env.ts';
 import type { Severity } from '../worker/embeddedWorker.ts';
 
@@ -13,11 +14,18 @@ const rank: Readonly<Record<Env['LOG_LEVEL'], number>> = {
 };
 
 /**
- * The diagnostic lines of a long-running process (`worker`, `serve`): `prefix: line` on stderr when the line's
- * severity is at `level` or above, so `LOG_LEVEL=warn` keeps the runs that failed and the process's own failures.
+ * The diagnostic lines of a long-running process (`worker`, `serve`) on stderr, when the line's severity is at
+ * `LOG_LEVEL` or above: `LOG_LEVEL=warn` keeps the runs that failed and the process's own failures. As
+ * `prefix: line` (`LOG_FORMAT=text`, the default), or one pino JSON object a line (`json`) for a log collector:
+ * `level`, `time`, `pid`, `hostname`, `name` (the prefix) and `msg`.
  */
-export function diagnostics(level: Env['LOG_LEVEL'], prefix: string) {
+export function diagnostics(env: Pick<Env, 'LOG_LEVEL' | 'LOG_FORMAT'>, prefix: string) {
+  if (env.LOG_FORMAT === 'json') {
+    // Synchronous, as the text lines are: a line written just before the process exits is not lost.
+    const logger = pino({ name: prefix, level: env.LOG_LEVEL }, pino.destination({ fd: 2, sync: true }));
+    return (line: string, severity: Severity = 'info'): void => logger[severity](line);
+  }
   return (line: string, severity: Severity = 'info'): void => {
-    if (rank[severity] >= rank[level]) process.stderr.write(`${prefix}: ${line}\n`);
+    if (rank[severity] >= rank[env.LOG_LEVEL]) process.stderr.write(`${prefix}: ${line}\n`);
   };
 }

@@ -55,12 +55,12 @@ export function registerServe(program: Command): void {
       const worker =
         inngestHandler === null
           ? createEmbeddedWorker(app.runner, {
-              log: diagnostics(app.env.LOG_LEVEL, 'crm-sync worker'),
+              log: diagnostics(app.env, 'crm-sync worker'),
             })
           : null;
       if (inngestHandler !== null) process.stdout.write(`inngest: ${running.url}${INNGEST_PATH}\n`);
       else {
-        diagnostics(app.env.LOG_LEVEL, 'crm-sync')(
+        diagnostics(app.env, 'crm-sync')(
           `Inngest is not configured (INNGEST_DEV=1, or INNGEST_SIGNING_KEY and INNGEST_EVENT_KEY): ${INNGEST_PATH} is not served; the embedded scheduler runs due connections every minute in this process`,
           'warn',
         );

@@ -35,7 +35,7 @@ export function registerWorker(program: Command): void {
       const providerConcurrency = parseIntegerArg('--concurrency', flags.concurrency, 1, 1_000);
       const graceMs = parseIntegerArg('--grace-ms', flags.graceMs, 0, 600_000);
       const app = await openOwnApp('worker');
-      const log = diagnostics(app.env.LOG_LEVEL, 'crm-sync worker');
+      const log = diagnostics(app.env, 'crm-sync worker');
       // Other commands on an embedded data directory go through this process (PGlite admits one), so it
       // listens on loopback; on Postgres they open the database themselves.
       const server =

@@ -50,6 +50,8 @@ export const envSchema = z.object({
   /** HTTP port of `serve`. */
   PORT: z.coerce.number().int().min(1).max(65_535).default(3000),
   LOG_LEVEL: z.enum(logLevels).default('info'),
+  /** `text` (`crm-sync worker: line`) or `json` (one pino object a line) for the diagnostic lines. */
+  LOG_FORMAT: z.enum(['text', 'json']).default('text'),
 });
 export type Env = z.infer<typeof envSchema>;
 

@@ -163,6 +163,30 @@ describe('crm-sync worker', () => {
     }
   }, 60_000);
 
+  it('at LOG_FORMAT=json writes each line as one JSON object, with its level, for a log collector', async () => {
+    const sim = await startSimulator('reapit', { contacts: 25, seed: 4 });
+    try {
+      const { dataDir } = await seed(sim);
+      const proc = startWorker(dataDir, 20_000, { LOG_FORMAT: 'json' });
+      const exit = exited(proc);
+      const out = lines(proc);
+      await firstRequest(sim);
+      proc.kill('SIGTERM');
+      expect(await exit).toEqual({ code: 0, signal: null });
+      const written = out.seen.filter((line) => line !== '').map((line) => JSON.parse(line));
+      expect(written[0]).toMatchObject({
+        level: 30,
+        name: 'crm-sync worker',
+        pid: proc.pid,
+        msg: expect.stringMatching(/^started \(pid \d+, pglite, tick 500 ms\)$/),
+      });
+      expect(written.at(-1)).toMatchObject({ level: 30, name: 'crm-sync worker', msg: 'stopped' });
+      expect(written.every((entry) => typeof entry.time === 'number')).toBe(true);
+    } finally {
+      await sim.close();
+    }
+  }, 60_000);
+
   it('stopped with SIGTERM mid-phase past its grace, leaves the machine mid-cycle (not in error), no lease, no lock', async () => {
     const sim = await startSimulator('reapit', { contacts: 250, seed: 6 });
     try {
