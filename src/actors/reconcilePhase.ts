@@ -85,7 +85,7 @@ export function createReconcilePhase(deps: PhaseDeps) {
     // Every change after the cycle's local high water is one the cache must account for (a re-run's older mark
     // only lists more of them).
     const matchCache = new MatchCache(localHighWater);
-    const totals = { upserts: 0, plannedWrites: 0, conflicts: 0 };
+    const totals = { upserts: 0, plannedWrites: 0 };
     const staleTries = staleBatchTries(clock);
     for (;;) {
       await yieldTurn();
@@ -123,7 +123,6 @@ export function createReconcilePhase(deps: PhaseDeps) {
       after = last;
       totals.upserts += writes.contacts.size;
       totals.plannedWrites += writes.pushes.length;
-      totals.conflicts += writes.notes.filter((n) => n.kind === 'conflict').length;
       for (const [id, record] of normalised) {
         const changeSeq = changeSeqs[id];
         if (changeSeq !== undefined) matchCache.put(id, changeSeq, record);
@@ -137,7 +136,10 @@ export function createReconcilePhase(deps: PhaseDeps) {
     );
     totals.upserts += local.upserts;
     totals.plannedWrites += local.plannedWrites;
-    return { ...totals, complete: true };
+    // The cycle's conflicts, not this run's: a reconcile resumed after a backoff or a crash merges only the batches
+    // left, and the status must give the figure the audit entry lists (its conflicts are the same notes).
+    const { conflicts } = await must(store.cycleNoteTotals(ref), clock);
+    return { ...totals, conflicts, complete: true };
   };
 }
 

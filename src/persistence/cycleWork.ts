@@ -78,12 +78,12 @@ export interface CycleWorkStore {
   ): StoreResult<CycleNote | null>;
   /**
    * Counted in the database, however many notes the cycle has: the writes acknowledged by op, the inbound
-   * records left unchanged (the `unchanged` of its `inbound:` meta notes), and the writes the CRM refused (its
-   * `push:` error notes), in every run of the cycle's push.
+   * records left unchanged (the `unchanged` of its `inbound:` meta notes), the writes the CRM refused (its
+   * `push:` error notes), in every run of the cycle's push, and the conflicts noted, in every run of its reconcile.
    */
   cycleNoteTotals(
     ref: ConnectionRef & { cycleId: string },
-  ): StoreResult<{ created: number; updated: number; unchanged: number; refused: number }>;
+  ): StoreResult<{ created: number; updated: number; unchanged: number; refused: number; conflicts: number }>;
   /**
    * Of `contactIds`, those that began in NurtureHub (no origin connection) and have no link to this
    * connection yet: the contacts this connection's CRM should receive.

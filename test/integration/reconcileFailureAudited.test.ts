@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { toInboundRecord } from '../../src/providers/reapit/mapping.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { withSpec } from '../../src/providers/spec.ts';
 import { newLeads } from '../support/leads.ts';
@@ -51,6 +52,33 @@ async function leadWithFailingSearch(failingSearches: number) {
   return { h, settle };
 }
 
+/** The agency and an agent each change the e-mail of a linked contact to another address: a conflict. */
+async function conflictOnEmail(h: SyncHarness) {
+  const [person] = must(await h.store.listContacts({ tenantId: h.tenantId, limit: 10 })).filter(
+    (c) => c.links.length === 1,
+  );
+  const externalId = person?.links[0]?.externalId;
+  if (person === undefined || externalId === undefined) throw new Error('no linked contact');
+  const crm = getProvider('reapit')?.createProvider({
+    baseUrl: h.sim.baseUrl,
+    credentials: h.sim.credentials,
+  });
+  if (!crm?.ok) throw new Error('no Reapit provider');
+  const raw = (await h.sim.control.records()).find((r) => (r as { id: string }).id === externalId);
+  const listed = toInboundRecord(raw);
+  if (!listed.ok) throw new Error('the record does not map');
+  const patch = { email: 'agency.edit@example.org' };
+  expect((await crm.value.update({ externalId, patch, version: listed.value.version })).ok).toBe(true);
+  const contact = { ...person.contact, email: 'agent.edit@example.org' };
+  must(
+    await h.store.upsertContacts({
+      tenantId: h.tenantId,
+      contacts: [{ id: person.id, contact }],
+      now: new Date(),
+    }),
+  );
+}
+
 const searchFailed = {
   status: 500,
   message: expect.stringMatching(/^reconciling: GET \/contacts\/\?.*email%5B%5D=… → 500/),
@@ -90,6 +118,20 @@ describe('a reconcile whose CRM search fails', () => {
         status: 500,
         message: expect.stringMatching(/^stopped in error \(attempts_exhausted\) during reconciling: /),
       });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('leaves the status counting the conflicts the audit entry lists, though the re-run merged nothing', async () => {
+    const { h, settle } = await leadWithFailingSearch(1);
+    try {
+      await conflictOnEmail(h);
+      const outcome = await settle();
+      expect(outcome.state).toBe('idle');
+      const [entry] = must(await h.store.listAudit({ tenantId: h.tenantId, limit: 1 })).entries;
+      expect(entry?.itemCounts.conflicts).toBe(1);
+      expect(outcome.context.lastAudit?.counts.conflicts).toBe(1);
     } finally {
       await h.close();
     }

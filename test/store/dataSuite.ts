@@ -252,12 +252,14 @@ export function describeStoreData(name: string, backend: () => Backend) {
         updated: 2,
         unchanged: 7,
         refused: 1,
+        conflicts: 1,
       });
       expect(unwrap(await store.cycleNoteTotals(otherCycle))).toEqual({
         created: 0,
         updated: 0,
         unchanged: 0,
         refused: 0,
+        conflicts: 0,
       });
 
       const stopping = { status: null, message: 'stopped', retry: false };

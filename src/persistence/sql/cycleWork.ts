@@ -25,6 +25,7 @@ const noteTotalsSchema = z.object({
   updated: z.number().int(),
   unchanged: z.number().int(),
   refused: z.number().int(),
+  conflicts: z.number().int(),
 });
 
 /**
@@ -122,7 +123,8 @@ export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
              count(*) FILTER (WHERE kind = 'written' AND body ->> 'op' = 'update')::int AS updated,
              coalesce(sum((body ->> 'unchanged')::int)
                FILTER (WHERE kind = 'meta' AND starts_with(note_key, $4)), 0)::int AS unchanged,
-             count(*) FILTER (WHERE kind = 'error' AND starts_with(note_key, $5) AND note_key <> $6)::int AS refused
+             count(*) FILTER (WHERE kind = 'error' AND starts_with(note_key, $5) AND note_key <> $6)::int AS refused,
+             count(*) FILTER (WHERE kind = 'conflict')::int AS conflicts
            FROM cycle_notes WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3`,
           [
             tenantId,
@@ -135,7 +137,7 @@ export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
         );
         const parsed = parseRows(noteTotalsSchema, rows, 'cycle note totals');
         if (!parsed.ok) return parsed;
-        return ok(parsed.value[0] ?? { created: 0, updated: 0, unchanged: 0, refused: 0 });
+        return ok(parsed.value[0] ?? { created: 0, updated: 0, unchanged: 0, refused: 0, conflicts: 0 });
       }),
 
     creationCandidates: ({ tenantId, connectionId, contactIds }) =>
