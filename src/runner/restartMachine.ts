@@ -62,6 +62,13 @@ const cycleIdSchema = z.looseObject({
   context: z.looseObject({ cycle: z.looseObject({ cycleId: z.string().min(1) }) }),
 });
 
+/** How many records the cycle of a snapshot of any version fetched, when it keeps the count as this version does. */
+const fetchedOfSchema = z.looseObject({
+  context: z.looseObject({
+    cycle: z.looseObject({ fetch: z.looseObject({ records: z.number().int().nonnegative() }) }),
+  }),
+});
+
 /** The last completed cycle in a snapshot of any version, when it keeps one as this version does. */
 const lastAuditOfSchema = z.looseObject({ context: z.looseObject({ lastAudit: lastAuditSchema }) });
 
@@ -106,6 +113,7 @@ export async function restartAtCommittedCursor(
       const audited = await abandonedCycleAudit(tx, connection, {
         auditCycleId,
         abandonedCycleId,
+        fetched: fetchedOfSchema.safeParse(record.snapshot).data?.context.cycle.fetch.records ?? 0,
         fromState,
         why: unrestorableWords(error),
         since: record.updatedAt,
@@ -135,18 +143,25 @@ async function abandonedCycleAudit(
   params: {
     auditCycleId: string;
     abandonedCycleId: string | null;
+    fetched: number;
     fromState: string;
     why: string;
     since: Date;
     now: Date;
   },
 ): Promise<Result<unknown, StoreError>> {
-  const { auditCycleId, abandonedCycleId, fromState, why, since, now } = params;
+  const { auditCycleId, abandonedCycleId, fetched, fromState, why, since, now } = params;
+  const ref = { tenantId: connection.tenantId, connectionId: connection.id };
+  // The writes the CRM acknowledged before the cycle was abandoned: no later entry counts them.
+  const totals =
+    abandonedCycleId === null ? null : await tx.cycleNoteTotals({ ...ref, cycleId: abandonedCycleId });
+  if (totals !== null && !totals.ok) return totals;
+  const { created, updated, unchanged } = totals?.value ?? { created: 0, updated: 0, unchanged: 0 };
   const audit = auditBodySchema.safeParse({
     cycleId: auditCycleId,
     window: { from: connection.cursor, to: now.toISOString() },
-    fetched: 0,
-    written: { created: 0, updated: 0, unchanged: 0 },
+    fetched,
+    written: { created, updated, unchanged },
     conflicts: [],
     duplicatesSuppressed: [],
     errors: [
@@ -163,8 +178,7 @@ async function abandonedCycleAudit(
   });
   if (!audit.success) return err({ kind: 'invalid_input', message: audit.error.message });
   return tx.commitCycle({
-    tenantId: connection.tenantId,
-    connectionId: connection.id,
+    ...ref,
     audit: audit.data,
     // What the abandoned cycle resolved and refused is in the store already: its notes are its only record.
     ...(abandonedCycleId === null ? {} : { notesOf: { cycleId: abandonedCycleId, kinds: auditedNoteKinds } }),

@@ -81,6 +81,15 @@ describe('a stored machine this crm-sync cannot restore (real system)', () => {
         limit: 10,
       });
       expect(staged.ok && staged.value.length).toBeGreaterThan(0);
+      // What the cycle fetched and the CRM acknowledged before the upgrade: in no other entry once it is abandoned.
+      const noted = await world.store.cycleNoteTotals({ ...refOf(world), cycleId: 'old-cycle' });
+      if (!noted.ok) throw new Error(noted.error.message);
+      const { created, updated, unchanged } = noted.value;
+      expect(created + updated).toBeGreaterThan(0);
+      const fetched = (
+        (await storedMachine(world)).snapshot as { context: { cycle: { fetch: { records: number } } } }
+      ).context.cycle.fetch.records;
+      expect(fetched).toBeGreaterThan(0);
       await restamp(world, String(CONNECTION_MACHINE_VERSION - 1));
 
       const run = await runConnection(processDeps(world, 'upgraded'), refOf(world), 'cycle');
@@ -95,7 +104,12 @@ describe('a stored machine this crm-sync cannot restore (real system)', () => {
       const entries = await auditEntries(world);
       const abandoned = entries.filter((e) => e.cycleId.startsWith('old-cycle/restarted@'));
       expect(abandoned).toHaveLength(1);
-      expect(abandoned[0]).toMatchObject({ outcome: 'failed', window: { from: before.cursor } });
+      expect(abandoned[0]).toMatchObject({
+        outcome: 'failed',
+        window: { from: before.cursor },
+        fetched,
+        written: { created, updated, unchanged },
+      });
       expect(abandoned[0]?.errors.at(-1)?.message).toMatch(
         /^cycle old-cycle abandoned while pushing, restarted at the committed cursor: .*written by machine version 0 and this crm-sync runs version 1/,
       );
