@@ -1,6 +1,6 @@
 import { describe, expect, it, test } from 'vitest';
 import { createActor, fromPromise, waitFor } from 'xstate';
-import type { ConnectionInput, ConnectionState } from './connectionContext.ts';
+import { type ConnectionInput, type ConnectionState, failedAttempts } from './connectionContext.ts';
 import { CONNECTION_MACHINE_VERSION, connectionMachine } from './connectionMachine.ts';
 import { parsePersistedConnection, toPersisted } from './persistence.ts';
 import type {
@@ -269,6 +269,9 @@ describe('failures', () => {
     await waitFor(driven, (s) => s.value === 'error');
     expect(driven.getSnapshot().context).toMatchObject({ errorReason: 'attempts_exhausted', attempt: 4 });
     expect(drive.calls.filter((c) => c.id === 'pushPhase')).toHaveLength(5);
+    // What status and the admin API show: five failures in a row, the one that stopped it included.
+    expect(failedAttempts('error', driven.getSnapshot().context)).toBe(5);
+    expect(failedAttempts('backoff', { attempt: 4 })).toBe(4);
   });
 
   it('treats a rejection that is not a PhaseFailure as fatal, with its message', async () => {
@@ -287,6 +290,18 @@ describe('failures', () => {
 });
 
 describe('cycle', () => {
+  it("fixes the window's upper bound at the caller's windowTo, not at the request's now", () => {
+    const { machine, calls } = scripted();
+    const actor = createActor(machine, { input }).start();
+    const windowTo = '2025-01-06T08:55:00.000Z';
+    actor.send({ ...syncRequested, windowTo });
+    expect(actor.getSnapshot().context.cycle?.window).toEqual({ from: input.cursor, to: windowTo });
+    expect(calls).toMatchObject([
+      { id: 'fetchPhase', input: { window: { from: input.cursor, to: windowTo } } },
+    ]);
+    actor.stop();
+  });
+
   it('moves the cursors only when the audit succeeds, to what it returned', async () => {
     const { machine } = scripted(structuredClone(scriptsTo.idle));
     const actor = createActor(machine, { input }).start();
