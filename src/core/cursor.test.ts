@@ -31,6 +31,13 @@ describe('cursor order', () => {
     expect(withinLowerBound(at('2026-01-01T10:00:00.1229999Z', 'X9'), cursor)).toBe(false);
   });
 
+  test('the lower bound compares modified values that are no instants as raw strings', () => {
+    const cursor = at('token-b', 'X1');
+    expect(withinLowerBound(at('token-b', 'X0'), cursor)).toBe(true);
+    expect(withinLowerBound(at('token-c', 'X0'), cursor)).toBe(true);
+    expect(withinLowerBound(at('token-a', 'Z'), cursor)).toBe(false);
+  });
+
   test('maxCursor keeps the raw string of the larger position', () => {
     const a = at('2026-01-01T10:00:00.0000000+00:00', 'A');
     const b = at('2026-01-01T10:00:00Z', 'B');

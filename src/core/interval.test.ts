@@ -8,6 +8,10 @@ describe('parseInterval', () => {
     ['90s', 90],
     ['1d', 86_400],
     [' 5m ', 300],
+    // The bounds themselves are allowed.
+    ['1m', 60],
+    ['60s', 60],
+    ['24h', 86_400],
   ])('%s → %i seconds', (text, seconds) => {
     expect(parseInterval(text)).toEqual({ ok: true, value: seconds });
   });

@@ -158,6 +158,10 @@ describe('mergeContact', () => {
     // And a note typed beside the number: the parser drops it, the people dialling it do not.
     const noted = merged({ base, crm: { ...base, mobilePhone: '+447700900612 DO NOT CALL' }, local: base });
     expect(noted.localPatch).toEqual({ mobilePhone: '+447700900612 DO NOT CALL' });
+    // Text that reads as no number at all is compared as text: two different notes are two values.
+    const note = { ...base, workPhone: 'ask for Sue' };
+    const renoted = merged({ base: note, crm: { ...note, workPhone: 'reception only' }, local: note });
+    expect(renoted.localPatch).toEqual({ workPhone: 'reception only' });
     // Only the phone and e-mail fields: a surname's letter case is the agency's to correct.
     const recased = merged({ base, crm: { ...base, lastName: 'OKAFOR' }, local: base });
     expect(recased.localPatch).toEqual({ lastName: 'OKAFOR' });

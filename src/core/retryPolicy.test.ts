@@ -75,6 +75,14 @@ describe('classifyFailure', () => {
       reason: 'transient',
     });
   });
+
+  it('stops doubling a transient wait at transientMaxMs', () => {
+    const patient = { ...settings, maxAttempts: 10 };
+    const waits = [1, 2, 3, 4, 5].map(
+      (n) => (classifyFailure(attempt(503, { attempt: n }), patient) as { waitMs: number }).waitMs,
+    );
+    expect(waits).toEqual([200, 400, 500, 500, 500]);
+  });
 });
 
 describe('parseRetryAfter', () => {
@@ -84,6 +92,9 @@ describe('parseRetryAfter', () => {
     ['0', 0],
     ['1.5', 1500],
     [new Date(now - 5000).toUTCString(), 0],
+    // Date.parse alone would read '-5' as a date in 2001: a wait of nothing.
+    ['-5', null],
+    ['99999999999', 86_400_000],
   ])('%s → %s', (value, expected) => {
     expect(parseRetryAfter(value, now)).toBe(expected);
   });
