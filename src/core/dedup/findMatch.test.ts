@@ -58,6 +58,13 @@ describe('findMatch', () => {
     expect(findMatch(incoming, [...copies].reverse())?.matchedId).toBe('c-0');
   });
 
+  it('never answers with the incoming record itself, found among the stored candidates', () => {
+    const fields = { firstName: 'Elizabeth', lastName: 'Khan', email: 'ekhan@outlook.com' };
+    const incoming = toMatchRecord('c-7', fields);
+    expect(findMatch(incoming, [toMatchRecord('c-7', fields)])).toBeNull();
+    expect(findMatch(incoming, [toMatchRecord('c-7', fields), ...stored])?.matchedId).toBe('c-1');
+  });
+
   it('shares a blocking key with what it should find', () => {
     const incoming = toMatchRecord('crm-9', {
       firstName: 'Liz',

@@ -133,6 +133,9 @@ describe('scorePair', () => {
     expect(score(father, { ...son, email: father.email }).rule).toBe('dateOfBirthConflict');
     expect(score(father, { ...son, dateOfBirth: '1953-05-17' }).levels.dateOfBirth).toBe('close');
     expect(score(father, { ...son, dateOfBirth: '1953-05-17' }).rule).not.toBe('dateOfBirthConflict');
+    // A generation is 15 years, not 30: a slip of 20 years (1958 / 1978) keeps them apart too.
+    expect(score(father, { ...son, dateOfBirth: '1978-05-17' }).levels.dateOfBirth).toBe('close');
+    expect(score(father, { ...son, dateOfBirth: '1978-05-17' }).rule).toBe('dateOfBirthConflict');
   });
 
   it('reads one e-mail address with nothing else differing as one person, however little else there is', () => {
