@@ -20,6 +20,8 @@ export type ConnectionSnapshot = SnapshotFrom<typeof connectionMachine>;
 /** Fixed instants the model's events carry. */
 export const MODEL_TIMES = {
   start: '2025-01-06T09:00:00.000Z',
+  /** A cycle's upper bound: a minute before it starts. */
+  windowTo: '2025-01-06T08:59:00.000Z',
   failedAt: '2025-01-06T09:01:00.000Z',
   quotaResetAt: '2025-01-06T15:00:00.000Z',
   /** Later than any backoff the model can schedule (cap 15 min, quota reset above). */
@@ -106,7 +108,8 @@ const commandSamples: Array<{ label: string; event: ConnectionCommand }> = [
       type: 'sync.requested',
       now: MODEL_TIMES.start,
       cycleId: 'model-cycle',
-      windowTo: MODEL_TIMES.start,
+      // Before `now`, as a provider's settle lag makes it: a window ending at the request's now is then caught.
+      windowTo: MODEL_TIMES.windowTo,
     },
   },
   { label: 'sync.resume (not due)', event: { type: 'sync.resume', now: MODEL_TIMES.failedAt } },
