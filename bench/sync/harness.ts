@@ -176,6 +176,7 @@ export function retryingControl(control: SimControl): SimControl {
   return {
     records: again(control.records),
     edits: again(control.edits),
+    remove: again(control.remove),
     faults: again(control.faults),
     stats: again(control.stats),
   };

@@ -5,8 +5,11 @@ import { type MatchRecord, toMatchRecord } from '../core/dedup/matchRecord.ts';
 import { stableId } from '../core/ids.ts';
 import type { CanonicalContact } from '../core/schemas.ts';
 import type { CycleNote, StagedRecord } from '../persistence/cycleWork.ts';
+import type { Link } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
+import type { ProviderError } from '../providers/provider.ts';
 import type { PhaseDeps } from './context.ts';
+import { providerFailure } from './failures.ts';
 import type { CycleRef } from './reconcilePhase.ts';
 import { must } from './storeCall.ts';
 
@@ -105,6 +108,7 @@ export async function assignOwners(
   ref: CycleRef,
   unlinked: StagedRecord[],
   matchCache: MatchCache,
+  cycleStart: Date,
   normalised: WeakMap<CanonicalContact, MatchRecord> = new WeakMap(),
 ): Promise<{ contactOf: Map<string, string>; notes: CycleNote[] }> {
   const { store, provider, clock } = deps;
@@ -131,7 +135,13 @@ export async function assignOwners(
     matchedIds.length === 0
       ? []
       : await must(store.getLinksByContactIds({ ...ref, contactIds: matchedIds }), clock);
-  const linkedHere = new Map(alreadyHere.map((link) => [link.contactId, link.externalId]));
+  const gone = await goneFromCrm(deps, alreadyHere, cycleStart);
+  const linkedHere = new Map(
+    alreadyHere.filter((link) => !gone.has(link.externalId)).map((link) => [link.contactId, link.externalId]),
+  );
+  const replacedOf = new Map(
+    alreadyHere.filter((link) => gone.has(link.externalId)).map((link) => [link.contactId, link.externalId]),
+  );
   // Records of the batch that do not match each other may each match one stored contact: the best match joins it,
   // as the first to arrive would in an earlier batch, and the others are the CRM holding the person twice.
   const joins = new Map<string, { recordId: string; score: number }>();
@@ -166,11 +176,14 @@ export async function assignOwners(
     const existing = linkedHere.get(match.matchedId);
     if (existing === undefined) {
       contactOf.set(leader.id, match.matchedId);
+      const replaced = replacedOf.get(match.matchedId);
       notes.push(
         duplicateNote(
           leader.id,
           match.matchedId,
-          `linked to stored contact instead of creating one: ${describeMatch(match)}`,
+          replaced === undefined
+            ? `linked to stored contact instead of creating one: ${describeMatch(match)}`
+            : `linked to stored contact in place of ${provider.name} record ${replaced}, which ${provider.name} no longer has (404: deleted, or merged into another): ${describeMatch(match)}`,
         ),
       );
     } else {
@@ -194,6 +207,39 @@ export async function assignOwners(
   }
   return { contactOf, notes };
 }
+
+/**
+ * Of the records these links hold, those the CRM answers 404 for: the agency deleted the record (or merged it into
+ * another) and keyed the person in again, so the new record takes the contact's link instead of being suppressed
+ * as the CRM holding the person twice, which left it unsynced for good and the contact pushing to a record that is
+ * gone. Only links not written this cycle are asked about, one read each: a record reconciled since `cycleStart`
+ * was listed, so it is there (a first sync's duplicates cost no call). A CRM that cannot read one record leaves
+ * them all in place; a failure to read stops the phase, as a failed search does.
+ */
+async function goneFromCrm(
+  { provider, clock }: PhaseDeps,
+  links: readonly Link[],
+  cycleStart: Date,
+): Promise<Set<string>> {
+  const gone = new Set<string>();
+  if (!provider.capabilities.canGetRecord) return gone;
+  for (const link of links) {
+    if (link.updatedAt.getTime() >= cycleStart.getTime()) continue;
+    const read = await provider.getRecord({ externalId: link.externalId });
+    if (read.ok) continue;
+    if (read.error.kind === 'not_found') gone.add(link.externalId);
+    else if (stopsThePhase.has(read.error.kind)) throw providerFailure(read.error, clock());
+  }
+  return gone;
+}
+
+/** Failures of a read that another attempt may get past; any other answer leaves the record in place. */
+const stopsThePhase = new Set<ProviderError['kind']>([
+  'transient',
+  'rate_limited',
+  'quota_exhausted',
+  'auth_failed',
+]);
 
 async function storedCandidates(
   store: Store,

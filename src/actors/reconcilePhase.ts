@@ -85,6 +85,7 @@ export function createReconcilePhase(deps: PhaseDeps) {
     // Every change after the cycle's local high water is one the cache must account for (a re-run's older mark
     // only lists more of them).
     const matchCache = new MatchCache(localHighWater);
+    const cycleStart = new Date(input.window.to);
     const totals = { upserts: 0, plannedWrites: 0 };
     const staleTries = staleBatchTries(clock);
     for (;;) {
@@ -103,7 +104,7 @@ export function createReconcilePhase(deps: PhaseDeps) {
       // Staged contacts as dedup normalised them: a record that creates its contact as it came is not
       // normalised again for its match keys.
       const byContact = new WeakMap<CanonicalContact, MatchRecord>();
-      const writes = await reconcileBatch(deps, ref, staged, matchCache, linkless, byContact);
+      const writes = await reconcileBatch(deps, ref, staged, matchCache, linkless, byContact, cycleStart);
       writes.notes.push({ kind: 'meta', key: `${reconciledKey}${last}`, body: last });
       const normalised = new Map<string, MatchRecord>();
       const committed = await commitBatch(deps, ref, writes, (id, contact) => {
@@ -165,6 +166,7 @@ async function reconcileBatch(
   matchCache: MatchCache,
   linkless: boolean,
   normalised: WeakMap<CanonicalContact, MatchRecord>,
+  cycleStart: Date,
 ): Promise<BatchWrites> {
   const { store, provider, clock } = deps;
   const fields: ProviderFields = provider.capabilities;
@@ -181,7 +183,7 @@ async function reconcileBatch(
     unlinked.length === 0
       ? undefined
       : await must(store.localChangeHighWater({ tenantId: ref.tenantId }), clock);
-  const owners = await assignOwners(deps, ref, unlinked, matchCache, normalised);
+  const owners = await assignOwners(deps, ref, unlinked, matchCache, cycleStart, normalised);
   const contactIdOf = (record: StagedRecord) =>
     linkOf.get(record.externalId)?.contactId ?? owners.contactOf.get(record.externalId);
 

@@ -207,7 +207,10 @@ export interface ContactStore {
   getLinksByContactIds(ref: ConnectionRef & { contactIds: string[] }): StoreResult<Link[]>;
   /** Whether the connection has any link yet (`false` until its first records are linked). */
   hasLinks(ref: ConnectionRef): StoreResult<boolean>;
-  /** Insert or replace links by (connection, external id); a linked record is no longer suppressed. */
+  /**
+   * Insert or replace links by (connection, external id); a linked record is no longer suppressed. A contact holds
+   * one record per connection: its link to any other record of the connection is dropped.
+   */
   upsertLinks(ref: ConnectionRef & { links: LinkInput[]; now: Date }): StoreResult<void>;
   /**
    * Remember records suppressed as duplicates with the content they had, replacing what was remembered. Rows

@@ -112,6 +112,7 @@ export interface ProviderCapabilities {
   /**
    * `getRecord` reads one record by id. Required where a create can be answered with a record the CRM already
    * holds (agentOS's e-mail match, Alto's 409): the engine reads that record to tell whether it is the same person.
+   * Elsewhere it lets the engine tell a linked record the CRM deleted (404) from one it still holds.
    */
   canGetRecord: boolean;
   /**

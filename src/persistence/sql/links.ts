@@ -196,12 +196,16 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
           // a record is never both linked and remembered as suppressed. The suppressed rows are found by primary
           // key from an id array: as `IN (SELECT … FROM linked)` the planner, on statistics of a small table,
           // compared every suppressed record of the connection with every link of the batch (quadratic over a
-          // first sync: 17 of 51 s at 30,000 contacts on PostgreSQL).
+          // first sync: 17 of 51 s at 30,000 contacts on PostgreSQL). A contact holds one record of a connection:
+          // a record linked to it in place of another (deleted in the CRM and keyed in again) replaces that link.
           await client.query(
             `WITH linked AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x(external_id text, contact_id uuid,
                base jsonb, pushed_hashes jsonb, remote_version text, remote_hash text, synced_seq bigint)),
              forgotten AS (DELETE FROM suppressed_records
-               WHERE connection_id = $2 AND external_id = ANY($5::text[]) AND tenant_id = $1)
+               WHERE connection_id = $2 AND external_id = ANY($5::text[]) AND tenant_id = $1),
+             replaced AS (DELETE FROM links
+               WHERE tenant_id = $1 AND connection_id = $2 AND contact_id IN (SELECT contact_id FROM linked)
+                 AND NOT external_id = ANY($5::text[]))
              INSERT INTO links (tenant_id, connection_id, external_id, contact_id, base, pushed_hashes,
                remote_version, remote_hash, synced_seq, updated_at)
              SELECT $1, $2, x.external_id, x.contact_id, x.base, x.pushed_hashes, x.remote_version, x.remote_hash,

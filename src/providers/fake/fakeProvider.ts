@@ -136,6 +136,7 @@ export function createFakeBackend(options: SimulatorOptions = {}): FakeBackend {
     control: {
       records: async () => db.list(),
       edits: async (params) => ({ changed: db.applyEdits(params) }),
+      remove: async (ids) => ({ removed: db.remove(ids) }),
       faults: async (faults) => {
         gate.faults = faults;
       },

@@ -223,13 +223,23 @@ export function createLoopProvider(params: LoopProviderParams): CrmProvider {
       });
     },
 
-    async getRecord() {
-      return err({
-        kind: 'unsupported',
-        status: null,
-        message:
-          'Loop: getRecord is not needed (a create is assumed never to answer with a record Loop already holds)',
+    async getRecord({ externalId, signal }) {
+      // ASSUMPTION: one contact by id, as the listing serves it; a read of one record drops its `modified`.
+      const response = await http.send({
+        method: 'GET',
+        path: `/api/contacts/${encodeURIComponent(externalId)}`,
+        signal,
       });
+      if (!response.ok) return response;
+      const read = toInboundRecord(response.value.json);
+      if (!read.ok)
+        return err({
+          kind: 'validation',
+          status: 200,
+          message: `contact ${externalId}: ${read.error.message}`,
+        });
+      const { modified: _, ...record } = read.value;
+      return ok(record);
     },
   };
 }

@@ -30,6 +30,8 @@ export const loopSpec = defineSpec({
     // ASSUMPTION: no e-mail filter (none is assumed on the listing).
     canSearchByEmail: false,
     createMergesByEmail: false,
+    // ASSUMPTION: GET /api/contacts/{id} answers the contact as listed, 404 for one Loop does not hold.
+    canGetRecord: true,
     // ASSUMPTION: a create is applied before it is answered.
     createSettleMs: 0,
     maxPageSize: 100,

@@ -268,13 +268,12 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
       return ok(records.filter((r) => r.contact.email?.toLowerCase() === wanted));
     },
 
-    async getRecord() {
-      return err({
-        kind: 'unsupported',
-        status: null,
-        message:
-          'Reapit: getRecord is not needed (a create never answers with a record Reapit already holds)',
-      });
+    async getRecord({ externalId, signal }) {
+      // [R1]: one contact by id, as the listing serves it; a read of one record drops its `modified`.
+      const read = await getContact(externalId, signal);
+      if (!read.ok) return read;
+      const { modified: _, ...record } = read.value;
+      return ok(record);
     },
   };
 

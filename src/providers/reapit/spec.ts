@@ -28,6 +28,8 @@ export const reapitSpec = defineSpec({
     // ASSUMPTION: 60 s. No figure is published; queued work of this kind lands in seconds, and a minute leaves a
     // wide margin while the re-send still comes on the second or third backoff retry (30 s doubling).
     createSettleMs: 60_000,
+    // [R1]: GET /contacts/{id}, 404 for a contact Reapit does not hold.
+    canGetRecord: true,
     maxPageSize: 100,
     // Contact fields map to ContactModel; engagement lives in `metadata` (app-specific JSON) [R3].
     storedFields: contactFields,

@@ -185,6 +185,17 @@ export class SimDb<TWire> {
     this.ordered = null;
   }
 
+  /**
+   * Deletes records outright, as an agency user deleting a contact (or the loser of a merge) does: no longer
+   * listed, found or served, and its id never handed out again. Returns the ids it held.
+   */
+  remove(ids: readonly string[]): string[] {
+    const removed = ids.filter((id) => this.records.delete(id));
+    for (const id of removed) this.hiddenUntil.delete(id);
+    if (removed.length > 0) this.ordered = null;
+    return removed;
+  }
+
   /** Adds a record built by `build` from a fresh id. */
   insert(build: (id: string) => TWire): TWire {
     this.created += 1;

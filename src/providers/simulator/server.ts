@@ -82,6 +82,8 @@ export interface SimControl {
   records(): Promise<unknown[]>;
   /** Applies `count` agency-style edits; returns the ids changed. */
   edits(params: { count: number; seed: number }): Promise<{ changed: string[] }>;
+  /** Deletes records outright (an agency user deleting a contact); returns the ids it held. */
+  remove(ids: string[]): Promise<{ removed: string[] }>;
   /** Fault injection from now on; `{}` clears. */
   faults(faults: SimFaults): Promise<void>;
   stats(): Promise<SimStats>;
@@ -103,6 +105,8 @@ export function simControlClient(baseUrl: string): SimControl {
     records: async () => z.array(z.unknown()).parse(await call('GET', 'records')),
     edits: async (params) =>
       z.object({ changed: z.array(z.string()) }).parse(await call('POST', 'edits', params)),
+    remove: async (ids) =>
+      z.object({ removed: z.array(z.string()) }).parse(await call('POST', 'remove', { ids })),
     faults: async (faults) => {
       await call('POST', 'faults', faults);
     },
@@ -183,6 +187,11 @@ export async function serveSimulator<TWire>(
         .safeParse(req.body);
       if (!parsed.success) return { status: 400, body: { error: z.prettifyError(parsed.error) } };
       return { status: 200, body: { changed: definition.db.applyEdits(parsed.data) } };
+    }
+    if (key === 'POST /_sim/remove') {
+      const parsed = z.strictObject({ ids: z.array(z.string()) }).safeParse(req.body);
+      if (!parsed.success) return { status: 400, body: { error: z.prettifyError(parsed.error) } };
+      return { status: 200, body: { removed: definition.db.remove(parsed.data.ids) } };
     }
     if (key === 'POST /_sim/faults') {
       const parsed = simFaultsSchema.safeParse(req.body ?? {});
