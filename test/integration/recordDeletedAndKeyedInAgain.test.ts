@@ -8,56 +8,59 @@ import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts
  * has: the agency's edits of it never reached NurtureHub, and NurtureHub's changes of the contact went to the
  * deleted record, refused with 404 each time it changed.
  */
-describe.each(['reapit', 'loop'] as const)('a %s record deleted and the person keyed in again', (name) => {
-  it('takes the contact’s link: one contact, synced with the new record, nothing pushed to the old', async () => {
-    const h = await createSyncHarness(name, { simulator: { contacts: 5, seed: 5 } });
-    try {
-      const { tenantId } = h;
-      await auditedCycle(h);
-      const before = must(await h.store.listContacts({ tenantId, limit: 20 }));
-      const person = before.find((c) => c.contact.email !== null && c.contact.lastName !== null);
-      const deletedId = person?.links[0]?.externalId;
-      if (person === undefined || deletedId === undefined) throw new Error('no linked contact');
-      expect(await h.sim.control.remove([deletedId])).toEqual({ removed: [deletedId] });
-      const agency = getProvider(name)?.createProvider({
-        baseUrl: h.sim.baseUrl,
-        credentials: h.sim.credentials,
-      });
-      if (!agency?.ok) throw new Error(`${name} provider`);
-      const keyedIn = must(
-        await agency.value.create({ contact: person.contact, reference: 'keyed in again' }),
-      );
+describe.each(['reapit', 'loop', 'alto'] as const)(
+  'a %s record deleted and the person keyed in again',
+  (name) => {
+    it('takes the contact’s link: one contact, synced with the new record, nothing pushed to the old', async () => {
+      const h = await createSyncHarness(name, { simulator: { contacts: 5, seed: 5 } });
+      try {
+        const { tenantId } = h;
+        await auditedCycle(h);
+        const before = must(await h.store.listContacts({ tenantId, limit: 20 }));
+        const person = before.find((c) => c.contact.email !== null && c.contact.lastName !== null);
+        const deletedId = person?.links[0]?.externalId;
+        if (person === undefined || deletedId === undefined) throw new Error('no linked contact');
+        expect(await h.sim.control.remove([deletedId])).toEqual({ removed: [deletedId] });
+        const agency = getProvider(name)?.createProvider({
+          baseUrl: h.sim.baseUrl,
+          credentials: h.sim.credentials,
+        });
+        if (!agency?.ok) throw new Error(`${name} provider`);
+        const keyedIn = must(
+          await agency.value.create({ contact: person.contact, reference: 'keyed in again' }),
+        );
 
-      const relinked = await auditedCycle(h);
-      expect(relinked?.duplicatesSuppressed).toEqual([
-        {
-          incoming: keyedIn.externalId,
-          matched: person.id,
-          reason: expect.stringContaining(
-            `in place of ${name} record ${deletedId}, which ${name} no longer has`,
-          ),
-        },
-      ]);
-      expect(relinked?.errors).toEqual([]);
-      const links = must(await h.store.getLinksByContactIds({ ...h, contactIds: [person.id] }));
-      expect(links.map((l) => l.externalId)).toEqual([keyedIn.externalId]);
-      expect(must(await h.store.listContacts({ tenantId, limit: 20 }))).toHaveLength(before.length);
+        const relinked = await auditedCycle(h);
+        expect(relinked?.duplicatesSuppressed).toEqual([
+          {
+            incoming: keyedIn.externalId,
+            matched: person.id,
+            reason: expect.stringContaining(
+              `in place of ${name} record ${deletedId}, which ${name} no longer has`,
+            ),
+          },
+        ]);
+        expect(relinked?.errors).toEqual([]);
+        const links = must(await h.store.getLinksByContactIds({ ...h, contactIds: [person.id] }));
+        expect(links.map((l) => l.externalId)).toEqual([keyedIn.externalId]);
+        expect(must(await h.store.listContacts({ tenantId, limit: 20 }))).toHaveLength(before.length);
 
-      // NurtureHub's next change goes to the new record, not to the deleted one.
-      must(
-        await h.store.upsertContacts({
-          tenantId,
-          contacts: [{ id: person.id, contact: { ...person.contact, firstName: 'Renamed' } }],
-          now: new Date(),
-        }),
-      );
-      const pushed = await auditedCycle(h);
-      expect(pushed?.errors).toEqual([]);
-      expect(pushed?.written).toMatchObject({ created: 0, updated: 1 });
-      expect(JSON.stringify(await h.sim.control.records())).toContain('Renamed');
-      expect((await auditedCycle(h))?.written).toMatchObject({ created: 0, updated: 0 });
-    } finally {
-      await h.close();
-    }
-  });
-});
+        // NurtureHub's next change goes to the new record, not to the deleted one.
+        must(
+          await h.store.upsertContacts({
+            tenantId,
+            contacts: [{ id: person.id, contact: { ...person.contact, firstName: 'Renamed' } }],
+            now: new Date(),
+          }),
+        );
+        const pushed = await auditedCycle(h);
+        expect(pushed?.errors).toEqual([]);
+        expect(pushed?.written).toMatchObject({ created: 0, updated: 1 });
+        expect(JSON.stringify(await h.sim.control.records())).toContain('Renamed');
+        expect((await auditedCycle(h))?.written).toMatchObject({ created: 0, updated: 0 });
+      } finally {
+        await h.close();
+      }
+    });
+  },
+);

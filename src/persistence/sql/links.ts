@@ -197,14 +197,15 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
           // key from an id array: as `IN (SELECT … FROM linked)` the planner, on statistics of a small table,
           // compared every suppressed record of the connection with every link of the batch (quadratic over a
           // first sync: 17 of 51 s at 30,000 contacts on PostgreSQL). A contact holds one record of a connection:
-          // a record linked to it in place of another (deleted in the CRM and keyed in again) replaces that link.
+          // a record linked to it in place of another (deleted in the CRM and keyed in again) replaces that link,
+          // found by the (tenant, contact, connection) index from an id array for the same reason.
           await client.query(
             `WITH linked AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x(external_id text, contact_id uuid,
                base jsonb, pushed_hashes jsonb, remote_version text, remote_hash text, synced_seq bigint)),
              forgotten AS (DELETE FROM suppressed_records
                WHERE connection_id = $2 AND external_id = ANY($5::text[]) AND tenant_id = $1),
              replaced AS (DELETE FROM links
-               WHERE tenant_id = $1 AND connection_id = $2 AND contact_id IN (SELECT contact_id FROM linked)
+               WHERE tenant_id = $1 AND contact_id = ANY($6::uuid[]) AND connection_id = $2
                  AND NOT external_id = ANY($5::text[]))
              INSERT INTO links (tenant_id, connection_id, external_id, contact_id, base, pushed_hashes,
                remote_version, remote_hash, synced_seq, updated_at)
@@ -214,7 +215,14 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
              ON CONFLICT (connection_id, external_id) DO UPDATE SET contact_id = excluded.contact_id,
                base = excluded.base, pushed_hashes = excluded.pushed_hashes, remote_version = excluded.remote_version,
                remote_hash = excluded.remote_hash, synced_seq = excluded.synced_seq, updated_at = excluded.updated_at`,
-            [tenantId, connectionId, json(rows), now, rows.map((r) => r.external_id)],
+            [
+              tenantId,
+              connectionId,
+              json(rows),
+              now,
+              rows.map((r) => r.external_id),
+              rows.map((r) => r.contact_id),
+            ],
           );
           return ok(undefined);
         },
