@@ -299,13 +299,18 @@ async function refuse(
 ): Promise<'deferred' | WriteForbidden | PhaseFailure> {
   if (error.kind === 'write_forbidden') return error;
   if (!deferredKinds.has(error.kind)) return providerFailure(error, deps.clock());
+  // A bare `GET /contacts/X → 404` does not tell an agency that the CRM no longer has the person's record.
+  const gone =
+    error.kind === 'not_found'
+      ? `${providerLabels[deps.provider.name]} has no such record (deleted, trashed or merged into another): `
+      : '';
   await deferWithNote(
     deps,
     ref,
     entry,
     {
       status: error.status,
-      message: `${entry.kind} of contact ${entry.contactId}${entry.externalId ? ` (${entry.externalId})` : ''} ${refusedUntilChanged.has(error.kind) ? 'refused; sent again when the contact changes' : 'deferred to the next cycle'}: ${error.kind}: ${error.message}`,
+      message: `${entry.kind} of contact ${entry.contactId}${entry.externalId ? ` (${entry.externalId})` : ''} ${refusedUntilChanged.has(error.kind) ? 'refused; sent again when the contact changes' : 'deferred to the next cycle'}: ${gone}${error.kind}: ${error.message}`,
       retry: !refusedUntilChanged.has(error.kind),
     },
     maybeApplied,

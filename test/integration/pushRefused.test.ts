@@ -43,7 +43,9 @@ describe('a write the CRM refuses with 404', () => {
       expect(refused?.errors).toEqual([
         {
           status: 404,
-          message: expect.stringMatching(/refused; sent again when the contact changes: not_found/),
+          message: expect.stringMatching(
+            /refused; sent again when the contact changes: Street has no such record \(deleted, trashed or merged into another\): not_found/,
+          ),
           retry: false,
         },
       ]);
