@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { postgresAvailable } from '../support/postgresServer.ts';
+import {
+  type Backend,
+  pgliteBackend,
+  postgresBackend,
+  type TestDatabase,
+  unwrap,
+  useBackend,
+} from './backends.ts';
+
+/**
+ * A database as a crm-sync before 20250612000000_tenant_names_ignore_case left it, with the tenants it could hold:
+ * opened by this version (all migrations), then rolled back to that schema with the rows written straight in.
+ */
+async function storeBeforeTenantNamesIgnoreCase(database: TestDatabase, names: string[]): Promise<void> {
+  const store = unwrap(await database.open());
+  await database.raw('DROP INDEX tenants_name_lower_idx');
+  await database.raw(`DELETE FROM schema_migrations WHERE version >= '20250612000000'`);
+  for (const name of names) {
+    await database.raw(
+      `INSERT INTO tenants (id, name, sync_interval_seconds, created_at, updated_at) VALUES ($1, $2, 900, now(), now())`,
+      [randomUUID(), name],
+    );
+  }
+  await store.close();
+}
+
+function describeUpgrade(name: string, backend: () => Backend): void {
+  describe(`upgrading a store on ${name}`, () => {
+    it('finds a tenant an earlier version stored with its name decomposed, and adds no second one', async () => {
+      const database = await backend().createDatabase();
+      try {
+        // "José" typed as e + U+0301, as some keyboards send it: stored as typed before names were kept in NFC.
+        await storeBeforeTenantNamesIgnoreCase(database, ['Jose\u0301 Lettings']);
+        const store = unwrap(await database.open());
+        const found = await store.getTenantByName({ name: 'Jos\u00e9 Lettings' });
+        expect(found).toMatchObject({ ok: true, value: { name: 'Jos\u00e9 Lettings' } });
+        const again = await store.createTenant({ name: 'Jos\u00e9 Lettings', syncIntervalSeconds: 900 });
+        expect(again).toMatchObject({ ok: false, error: { kind: 'conflict' } });
+        await store.close();
+      } finally {
+        await database.drop();
+      }
+    });
+  });
+}
+
+describeUpgrade('PGlite', useBackend(pgliteBackend));
+describe.runIf(postgresAvailable('the upgrade suite'))('PostgreSQL server', () => {
+  describeUpgrade('Postgres', useBackend(postgresBackend));
+});
