@@ -32,33 +32,59 @@ export async function loadMigrations(dir: URL = migrationsDir): Promise<Migratio
 export async function migrate(
   client: SqlClient,
   migrations: readonly Migration[],
-): Promise<Result<string[], Extract<OpenError, { kind: 'schema_too_new' }>>> {
-  return client.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', ['crm-sync:migrate']);
-    await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+): Promise<Result<string[], Extract<OpenError, { kind: 'schema_too_new' | 'migration_failed' }>>> {
+  // Set by the migration whose statement threw, read once the transaction has rolled back.
+  const failed: { at?: { migration: Migration; error: unknown } } = {};
+  try {
+    return await client.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', ['crm-sync:migrate']);
+      await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version text PRIMARY KEY,
       name text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
-    const { rows } = await tx.query('SELECT version FROM schema_migrations ORDER BY version');
-    const applied = rows.map((row) => String(row.version));
-    const known = new Set(migrations.map((m) => m.version));
-    const unknown = applied.filter((v) => !known.has(v));
-    if (unknown.length > 0) {
-      const latest = migrations.at(-1)?.version ?? 'none';
-      return err({
-        kind: 'schema_too_new',
-        message: `the database has schema version ${unknown.at(-1)}, which this crm-sync does not know (it knows up to ${latest}): it was written by a newer crm-sync; upgrade crm-sync to open it`,
-      });
-    }
-    for (const migration of migrations) {
-      if (applied.includes(migration.version)) continue;
-      await tx.exec(migration.sql);
-      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
-        migration.version,
-        migration.name,
-      ]);
-    }
-    return ok(migrations.map((m) => m.version));
-  });
+      const { rows } = await tx.query('SELECT version FROM schema_migrations ORDER BY version');
+      const applied = rows.map((row) => String(row.version));
+      const known = new Set(migrations.map((m) => m.version));
+      const unknown = applied.filter((v) => !known.has(v));
+      if (unknown.length > 0) {
+        const latest = migrations.at(-1)?.version ?? 'none';
+        return err({
+          kind: 'schema_too_new',
+          message: `the database has schema version ${unknown.at(-1)}, which this crm-sync does not know (it knows up to ${latest}): it was written by a newer crm-sync; upgrade crm-sync to open it`,
+        });
+      }
+      for (const migration of migrations) {
+        if (applied.includes(migration.version)) continue;
+        try {
+          await tx.exec(migration.sql);
+        } catch (error) {
+          failed.at = { migration, error };
+          throw error;
+        }
+        await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+          migration.version,
+          migration.name,
+        ]);
+      }
+      return ok(migrations.map((m) => m.version));
+    });
+  } catch (error) {
+    // The database refused a migration's statement (a row an earlier version allowed): the transaction rolled back,
+    // so the version that wrote the database still opens it. Anything else (the connection lost) stays a throw.
+    if (failed.at === undefined || !isDatabaseError(failed.at.error)) throw error;
+    const { migration, error: cause } = failed.at;
+    const detail = cause.detail ? ` (${cause.detail})` : '';
+    return err({
+      kind: 'migration_failed',
+      message: `cannot upgrade the database to this crm-sync: migration ${migration.version}_${migration.name} failed: ${cause.message}${detail}; nothing was changed, and the crm-sync that wrote it still opens it; src/persistence/migrations/${migration.version}_${migration.name}.sql says what to change first`,
+    });
+  }
+}
+
+/** An error the database server answered with (pg's and PGlite's `DatabaseError`: a severity and an SQLSTATE). */
+function isDatabaseError(error: unknown): error is Error & { code: string; detail?: string } {
+  return (
+    error instanceof Error && 'severity' in error && typeof (error as { code?: unknown }).code === 'string'
+  );
 }

@@ -338,6 +338,8 @@ export type OpenError =
   | { kind: 'unreachable'; message: string }
   | { kind: 'auth_failed'; message: string }
   | { kind: 'schema_too_new'; message: string }
+  /** A migration this version needs could not apply to what the database holds; nothing was changed. */
+  | { kind: 'migration_failed'; message: string }
   | { kind: 'locked'; message: string; holder: LockHolder }
   | { kind: 'secret_key'; message: string }
   | { kind: 'data_dir'; message: string };

@@ -44,6 +44,24 @@ function describeUpgrade(name: string, backend: () => Backend): void {
         await database.drop();
       }
     });
+
+    it('refuses with one message naming the migration when a migration cannot apply, and changes nothing', async () => {
+      const database = await backend().createDatabase();
+      try {
+        await storeBeforeTenantNamesIgnoreCase(database, ['Harbour', 'harbour']);
+        const opened = await database.open();
+        expect(opened).toMatchObject({ ok: false, error: { kind: 'migration_failed' } });
+        if (!opened.ok) {
+          expect(opened.error.message).toMatch(/20250612000000_tenant_names_ignore_case/);
+          expect(opened.error.message).toMatch(/\(lower\(name\)\)=\(harbour\) is duplicated/);
+          expect(opened.error.message).not.toContain('\n');
+        }
+        // Rolled back whole, so nothing is recorded as applied: opened again, it is refused the same way.
+        expect(await database.open()).toMatchObject({ ok: false, error: { kind: 'migration_failed' } });
+      } finally {
+        await database.drop();
+      }
+    });
   });
 }
 
