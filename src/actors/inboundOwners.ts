@@ -135,7 +135,7 @@ export async function assignOwners(
     matchedIds.length === 0
       ? []
       : await must(store.getLinksByContactIds({ ...ref, contactIds: matchedIds }), clock);
-  const gone = await goneFromCrm(deps, alreadyHere, cycleStart);
+  const gone = await goneFromCrm(deps, ref, alreadyHere, cycleStart, matches);
   const linkedHere = new Map(
     alreadyHere.filter((link) => !gone.has(link.externalId)).map((link) => [link.contactId, link.externalId]),
   );
@@ -212,19 +212,34 @@ export async function assignOwners(
  * Of the records these links hold, those the CRM answers 404 for: the agency deleted the record (or merged it into
  * another) and keyed the person in again, so the new record takes the contact's link instead of being suppressed
  * as the CRM holding the person twice, which left it unsynced for good and the contact pushing to a record that is
- * gone. Only links not written this cycle are asked about, one read each: a record reconciled since `cycleStart`
- * was listed, so it is there (a first sync's duplicates cost no call). A CRM that cannot read one record leaves
- * them all in place; a failure to read stops the phase, as a failed search does.
+ * gone. Asked once per new record, one read each: not for a link written this cycle (a record reconciled since
+ * `cycleStart` was listed, so a first sync's duplicates cost no call), nor for a record suppressed before (its twin
+ * was there when it was first seen; asked on every change, a CRM's duplicates would add a read to each cycle they
+ * change in, which the delta's request count must not grow by). A CRM that cannot read one record leaves them all
+ * in place; a failure to read stops the phase, as a failed search does.
  */
 async function goneFromCrm(
-  { provider, clock }: PhaseDeps,
+  { store, provider, clock }: PhaseDeps,
+  ref: CycleRef,
   links: readonly Link[],
   cycleStart: Date,
+  matches: ReadonlyMap<string, { matchedId: string }>,
 ): Promise<Set<string>> {
   const gone = new Set<string>();
-  if (!provider.capabilities.canGetRecord) return gone;
-  for (const link of links) {
-    if (link.updatedAt.getTime() >= cycleStart.getTime()) continue;
+  const earlier = links.filter((link) => link.updatedAt.getTime() < cycleStart.getTime());
+  if (!provider.capabilities.canGetRecord || earlier.length === 0) return gone;
+  const heldBefore = new Set(earlier.map((link) => link.contactId));
+  const asking = [...matches].filter(([, match]) => heldBefore.has(match.matchedId));
+  const suppressedBefore = new Set(
+    (await must(store.getSuppressed({ ...ref, externalIds: asking.map(([id]) => id) }), clock)).map(
+      (record) => record.externalId,
+    ),
+  );
+  const askedFor = new Set(
+    asking.filter(([id]) => !suppressedBefore.has(id)).map(([, match]) => match.matchedId),
+  );
+  for (const link of earlier) {
+    if (!askedFor.has(link.contactId)) continue;
     const read = await provider.getRecord({ externalId: link.externalId });
     if (read.ok) continue;
     if (read.error.kind === 'not_found') gone.add(link.externalId);
