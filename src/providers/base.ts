@@ -6,7 +6,7 @@ import { baseUrlProblem } from './credentialEndpoint.ts';
 import { Deadline } from './deadline.ts';
 import { describeErrorBody } from './errorBody.ts';
 import type { CallKind, ConnectionLimiter } from './limiter.ts';
-import type { InboundRecord, InboundRecordError, ProviderError } from './provider.ts';
+import type { InboundRecord, InboundRecordError, ProviderError, RecordRead } from './provider.ts';
 import { redactQuery } from './redactQuery.ts';
 import type { ProviderSpec } from './spec.ts';
 
@@ -349,6 +349,17 @@ export function mapRecords(
       });
   }
   return { records, errors };
+}
+
+/** One record read by id (`getRecord`), mapped as its listing maps it; a read has no listing stamp (`modified`). */
+export function recordRead(
+  mapped: Result<InboundRecord, InboundRecordError>,
+  what: string,
+): Result<RecordRead, ProviderError> {
+  if (!mapped.ok)
+    return err({ kind: 'validation', status: 200, message: `${what}: ${mapped.error.message}` });
+  const { modified: _, ...record } = mapped.value;
+  return ok(record);
 }
 
 /** A record error from a failed zod parse, with the id when the raw payload has one. */

@@ -8,6 +8,7 @@ import {
   type HttpRequest,
   type HttpResponse,
   mapRecords,
+  recordRead,
 } from '../base.ts';
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
@@ -252,16 +253,8 @@ export function createAgentosProvider(params: AgentosProviderParams): CrmProvide
         signal,
       });
       if (!response.ok) return err(tierRefused(AGENTOS_TIERS.read, response.error));
-      // A read of one record has no listing stamp; `modified` is dropped.
-      const read = toInboundRecord(response.value.json, '');
-      if (!read.ok)
-        return err({
-          kind: 'validation',
-          status: 200,
-          message: `applicant ${externalId}: ${read.error.message}`,
-        });
-      const { modified: _, ...record } = read.value;
-      return ok(record);
+      // A read of one record has no listing stamp to give its mapping.
+      return recordRead(toInboundRecord(response.value.json, ''), `applicant ${externalId}`);
     },
   };
 }

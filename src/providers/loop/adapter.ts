@@ -7,7 +7,7 @@ import {
 } from '../../core/cursor.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import type { ContactPatch } from '../../core/schemas.ts';
-import { createHttpTransport, decodePageToken, encodePageToken, mapRecords } from '../base.ts';
+import { createHttpTransport, decodePageToken, encodePageToken, mapRecords, recordRead } from '../base.ts';
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
 import { idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
@@ -224,22 +224,14 @@ export function createLoopProvider(params: LoopProviderParams): CrmProvider {
     },
 
     async getRecord({ externalId, signal }) {
-      // ASSUMPTION: one contact by id, as the listing serves it; a read of one record drops its `modified`.
+      // ASSUMPTION: one contact by id, as the listing serves it.
       const response = await http.send({
         method: 'GET',
         path: `/api/contacts/${encodeURIComponent(externalId)}`,
         signal,
       });
       if (!response.ok) return response;
-      const read = toInboundRecord(response.value.json);
-      if (!read.ok)
-        return err({
-          kind: 'validation',
-          status: 200,
-          message: `contact ${externalId}: ${read.error.message}`,
-        });
-      const { modified: _, ...record } = read.value;
-      return ok(record);
+      return recordRead(toInboundRecord(response.value.json), `contact ${externalId}`);
     },
   };
 }
