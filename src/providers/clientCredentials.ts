@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
 import { Deadline } from './deadline.ts';
+import { headerValueSchema } from './headerValue.ts';
 import type { ProviderError } from './provider.ts';
 
 const tokenResponseSchema = z.object({
-  access_token: z.string().min(1),
+  // Sent as `Authorization: Bearer …`: one fetch refuses would be quoted whole in the call's error.
+  access_token: headerValueSchema,
   expires_in: z.number().positive(),
 });
 

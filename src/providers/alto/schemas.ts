@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { credentialEndpointSchema } from '../credentialEndpoint.ts';
+import { headerValueSchema } from '../headerValue.ts';
 
 /**
  * Alto wire shapes [A1] (`Alto.Contacts.Api.Models.*` in the Alto OpenAPI). Read schemas list only the
@@ -107,7 +108,7 @@ export const altoCredentialsSchema = z.strictObject({
   clientId: z.string().min(1),
   clientSecret: z.string().min(1),
   /** The agency's `AgencyRef` header value, required on every contacts call [A1]. */
-  agencyRef: z.string().min(1),
+  agencyRef: headerValueSchema,
   /**
    * Client-credentials endpoint: `POST /token` on the API host (secondary [A2]). It is sent the client secret:
    * https, or plain http to this machine only.

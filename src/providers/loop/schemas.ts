@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { headerValueSchema } from '../headerValue.ts';
 
 /**
  * Loop wire shapes — ALL ASSUMPTION (no public contacts documentation [L1]); camelCase like the
@@ -63,6 +64,6 @@ export interface LoopContactWrite {
 
 export const loopCredentialsSchema = z.strictObject({
   /** Sent as header `x-api-key` (the third-party client's default [L1]). */
-  apiKey: z.string().min(1),
+  apiKey: headerValueSchema,
 });
 export type LoopCredentials = z.infer<typeof loopCredentialsSchema>;

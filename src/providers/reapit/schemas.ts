@@ -2,6 +2,7 @@ import type { Platform } from '@reapit/foundations-ts-definitions';
 import { z } from 'zod';
 import { contactFieldTable } from '../../core/schemas.ts';
 import { credentialEndpointSchema } from '../credentialEndpoint.ts';
+import { headerValueSchema } from '../headerValue.ts';
 
 /**
  * Reapit wire shapes. Read schemas list only the fields we use (`z.object` strips the rest); the
@@ -75,7 +76,7 @@ export const reapitCredentialsSchema = z.strictObject({
   clientId: z.string().min(1),
   clientSecret: z.string().min(1),
   /** `reapit-customer` header value; `SBOX` is Reapit's sandbox. */
-  customerId: z.string().min(1),
+  customerId: headerValueSchema,
   /** Client-credentials token endpoint; it is sent the client secret: https, or plain http to this machine only. */
   tokenUrl: credentialEndpointSchema.default('https://connect.reapit.cloud/token'),
   /** Reapit requires an office and a negotiator on every new contact [R3]. */

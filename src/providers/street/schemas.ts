@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { headerValueSchema } from '../headerValue.ts';
 
 /**
  * Street Open API wire shapes [S3] (JSON:API, `application/vnd.api+json`). Read schemas list only the fields
@@ -72,6 +73,6 @@ export interface StreetPersonUpdate {
 
 export const streetCredentialsSchema = z.strictObject({
   /** Bearer token generated in the agency's Street account [S1][S5]. */
-  apiToken: z.string().min(1),
+  apiToken: headerValueSchema,
 });
 export type StreetCredentials = z.infer<typeof streetCredentialsSchema>;
