@@ -116,7 +116,8 @@ function tokenKey(params: {
 /**
  * An OAuth2 client-credentials token (`POST tokenUrl`, HTTP Basic client id and secret, form body), fetched
  * once and reused until a minute before it expires (or until the API refuses it: `invalidate`); concurrent callers
- * share one request. Held in `cache` when given (the process's), else for this provider alone. A 400/401/403 is `auth_failed` (the credentials need fixing), anything else that fails is
+ * share one request. Held in `cache` when given (the process's), else for this provider alone. A 4xx but 408 and
+ * 429 is `auth_failed` (the credentials, token URL included, need fixing); anything else that fails is
  * `transient`. Headers carry it as `Authorization: Bearer <token>`.
  */
 export function clientCredentialsTokens(params: {
@@ -146,11 +147,14 @@ export function clientCredentialsTokens(params: {
           signal: deadline.signal,
         }),
       );
-      if (response.status === 400 || response.status === 401 || response.status === 403) {
+      // The token URL is one of the credentials: a 4xx (a 404 or 405 from a wrong path included) is mended only by
+      // entering them again, never by waiting. No answer, a 408, a 429 or a 5xx may pass.
+      const passing = response.status === 408 || response.status === 429 || response.status >= 500;
+      if (response.status >= 400 && !passing) {
         return err({
           kind: 'auth_failed',
           status: response.status,
-          message: `${label} token request refused`,
+          message: `${label} token request refused (${response.status})`,
         });
       }
       if (!response.ok) {
