@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { PROVIDER_CONCURRENCY } from '../inngest/functions/syncConnection.ts';
+import { isSignalEcho } from '../server/serve.ts';
 import { createEmbeddedWorker } from '../worker/embeddedWorker.ts';
 import { openOwnApp } from './app.ts';
 import { diagnostics } from './diagnostics.ts';
@@ -20,7 +21,8 @@ const CLOSE_TIMEOUT_MS = 5_000;
  * without an Inngest server. Every tick it syncs the connections that are due, as the Inngest functions
  * would. On the embedded database it also serves the admin API on a free loopback port, published in the
  * lock file, so other commands go through it. SIGINT/SIGTERM stop it: no new work, running phases get `--grace-ms` to finish, leases are
- * released, the database is closed, exit 0. A second signal exits at once; whatever a killed worker leaves
+ * released, the database is closed, exit 0. A second signal exits at once (the first one relayed by tsx is not
+ * one: `isSignalEcho`); whatever a killed worker leaves
  * (a snapshot mid-cycle, a lease) is resumed by the next run.
  */
 export function registerWorker(program: Command): void {
@@ -57,9 +59,12 @@ export function registerWorker(program: Command): void {
         if (server !== null)
           log(`admin API at ${server.url}/api; other commands on this data directory go through it`);
       });
-      const now = () => process.exit(130);
-      process.once('SIGINT', now);
-      process.once('SIGTERM', now);
+      const signalledAt = Date.now();
+      const now = (again: NodeJS.Signals) => {
+        if (!isSignalEcho(signal, again, Date.now() - signalledAt)) process.exit(130);
+      };
+      process.on('SIGINT', now);
+      process.on('SIGTERM', now);
       log(`${signal}: stopping; running phases have ${graceMs} ms to finish (signal again to exit now)`);
       const { abandoned } = await worker.stop({ graceMs });
       // Runs still in a phase, the worker's and any started through the admin API, stop where they were last

@@ -61,20 +61,32 @@ function clientHost(host: string): string {
 }
 
 /**
+ * How soon the first signal coming again is the same one, not a second. One Ctrl-C reaches the whole process
+ * group, and tsx (which `npm start` and `npm run crm-sync` go through) passes it on to its child too when the
+ * child has not acknowledged it within 30 ms; a person asking again takes longer.
+ */
+const SIGNAL_ECHO_MS = 1_000;
+
+/** Whether `signal`, arriving `sinceFirstMs` after `first`, is that one relayed rather than a second. */
+export const isSignalEcho = (first: NodeJS.Signals, signal: NodeJS.Signals, sinceFirstMs: number): boolean =>
+  signal === first && sinceFirstMs < SIGNAL_ECHO_MS;
+
+/**
  * Runs `shutdown` once on the first SIGINT or SIGTERM, then exits (0, or 1 when shutdown failed). A second
- * signal while shutting down exits at once.
+ * signal while shutting down exits at once (the first one relayed is not a second: `SIGNAL_ECHO_MS`).
  */
 export function shutdownOnSignals(
   shutdown: () => Promise<void>,
   notice: (message: string) => void = (message) => process.stderr.write(`crm-sync: ${message}\n`),
 ): void {
-  let stopping = false;
+  let first: { signal: NodeJS.Signals; at: number } | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (first !== null) {
+      if (isSignalEcho(first.signal, signal, Date.now() - first.at)) return;
       notice(`${signal} again: exiting without waiting`);
       process.exit(1);
     }
-    stopping = true;
+    first = { signal, at: Date.now() };
     notice(`${signal}: shutting down`);
     shutdown().then(
       () => process.exit(0),

@@ -219,6 +219,36 @@ describe('crm-sync worker', () => {
     }
   }, 120_000);
 
+  // One Ctrl-C reaches the whole process group, and tsx (which npm run crm-sync goes through) passes it on to its
+  // child as well when the child has not acknowledged it within 30 ms: the worker read the echo as a second signal
+  // and exited 130 at once, its phase cut without the grace and its lease left behind.
+  it('takes a SIGINT repeated 50 ms later, as one Ctrl-C relayed by tsx, as the same one: stops gracefully', async () => {
+    const sim = await startSimulator('reapit', { contacts: 50, seed: 6 });
+    try {
+      await sim.control.faults({ latencyMs: 5_000 });
+      const { dataDir, ref } = await seed(sim);
+      const proc = startWorker(dataDir, 300);
+      const exit = exited(proc);
+      const out = lines(proc);
+      await firstRequest(sim);
+      proc.kill('SIGINT');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      proc.kill('SIGINT');
+      expect(await exit).toEqual({ code: 0, signal: null });
+      expect(out.seen.at(-1)).toBe('crm-sync worker: stopped');
+      expect(await readDataDirLock(dataDir)).toBeNull();
+      const store = await open(dataDir);
+      try {
+        const left = await store.getConnection(ref);
+        expect(left.ok && left.value.lease).toBeNull();
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await sim.close();
+    }
+  }, 120_000);
+
   it('killed mid-phase (SIGKILL), leaves a snapshot and a lease the next run resumes from at once', async () => {
     const sim = await startSimulator('reapit', { contacts: 250, seed: 6 });
     try {
