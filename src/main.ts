@@ -8,7 +8,7 @@ import { readAdminTokenFile } from './persistence/adminTokenFile.ts';
 import { formatLeaseOwner } from './persistence/leaseOwner.ts';
 import { openStore } from './persistence/openStore.ts';
 import { createRemoteStore } from './persistence/remoteStore.ts';
-import type { ConnectionRef, LockHolder, Store, StoreHandle } from './persistence/store.ts';
+import type { ConnectionRef, LockHolder, RepairStore, Store, StoreHandle } from './persistence/store.ts';
 import { ClientCredentialsTokenCache } from './providers/clientCredentials.ts';
 import type { ConnectionLimiter } from './providers/limiter.ts';
 import type { RunnerDeps } from './runner/connectionRunner.ts';
@@ -50,11 +50,18 @@ export async function openApp(params: {
   source?: Record<string, string | undefined>;
   /** The host's wall clock in epoch ms, `Date.now` by default: used only if the database's time cannot be read. */
   wallClock?: () => number;
+  /** Runs when a pending migration is refused, before they are tried once more (`openStore`). */
+  repair?: (store: RepairStore) => Promise<void>;
 }): Promise<Result<App, AppError>> {
   const env = parseEnv(params.source ?? process.env);
   if (!env.ok) return err({ kind: 'env', message: env.error.message });
   const notice = params.notice ?? ((message: string) => process.stderr.write(`${message}\n`));
-  const store = await openStore({ env: env.value, command: params.command, notice });
+  const store = await openStore({
+    env: env.value,
+    command: params.command,
+    notice,
+    ...(params.repair === undefined ? {} : { repair: params.repair }),
+  });
   if (!store.ok) {
     const { error } = store;
     return err(

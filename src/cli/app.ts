@@ -2,7 +2,7 @@ import { parseInterval } from '../core/interval.ts';
 import type { Result } from '../core/result.ts';
 import { type App, type AppError, type HolderApp, openApp, openThroughHolder } from '../main.ts';
 import type { Connection, Tenant } from '../persistence/records.ts';
-import type { Store, StoreError } from '../persistence/store.ts';
+import type { RepairStore, Store, StoreError } from '../persistence/store.ts';
 import type { ProviderName } from '../providers/provider.ts';
 import { type ProviderEntry, registeredProviders } from '../providers/registry.ts';
 import type { RunnerDeps } from '../runner/connectionRunner.ts';
@@ -29,14 +29,18 @@ export type CliApp = {
  * arguments (they may carry credentials). When a running `serve` or `worker` holds the embedded database,
  * the command goes through it (one stderr line says so; stdout stays the command's own); when it cannot
  * (no admin URL, no token, another host), or the command passes `ownDatabaseOnly` (why it needs the database
- * itself), it is one line naming the holder, exit 2.
+ * itself), it is one line naming the holder, exit 2. `repair` runs on a database a pending migration refuses,
+ * before the migrations are tried once more (`openStore`).
  */
 export async function withApp<T>(
   command: string,
   use: (app: CliApp) => Promise<T>,
-  options: { ownDatabaseOnly?: string } = {},
+  options: { ownDatabaseOnly?: string; repair?: (store: RepairStore) => Promise<void> } = {},
 ): Promise<T> {
-  const opened = await openApp({ command: `crm-sync ${command}` });
+  const opened = await openApp({
+    command: `crm-sync ${command}`,
+    ...(options.repair === undefined ? {} : { repair: options.repair }),
+  });
   if (opened.ok) {
     const app = opened.value;
     try {
@@ -93,10 +97,13 @@ export function must<T>(result: Result<T, StoreError>, doing: string): T {
 export async function requireTenant(store: Store, name: string): Promise<Tenant> {
   // Trimmed, as `tenant add` stores it.
   const tenant = await store.getTenantByName({ name: name.trim() });
-  if (!tenant.ok && tenant.error.kind === 'not_found') {
-    throw new UsageError(`unknown tenant "${name}" (crm-sync tenant list shows them)`);
-  }
+  if (!tenant.ok && tenant.error.kind === 'not_found') throw unknownTenant(name);
   return must(tenant, `reading tenant "${name}"`);
+}
+
+/** What a command names when no tenant is called `name`. */
+export function unknownTenant(name: string): UsageError {
+  return new UsageError(`unknown tenant "${name}" (crm-sync tenant list shows them)`);
 }
 
 /** A registered provider by name; exit 2 naming the known ones otherwise. Needs no database. */

@@ -1,18 +1,21 @@
 import type { Command } from 'commander';
 import { formatInterval } from '../core/interval.ts';
-import type { Connection, Tenant } from '../persistence/records.ts';
-import { bringForward, must, parseIntervalArg, requireTenant, withApp } from './app.ts';
+import { ok, type Result } from '../core/result.ts';
+import { type Connection, type Tenant, tenantInputSchema } from '../persistence/records.ts';
+import type { RepairStore, StoreError } from '../persistence/store.ts';
+import { bringForward, must, parseIntervalArg, requireTenant, unknownTenant, withApp } from './app.ts';
+import { CommandFailed } from './commandFailed.ts';
 import { formatInstant, formatTable, print } from './output.ts';
 import { UsageError } from './usageError.ts';
 
 /** Interval of a tenant added without `--interval`. */
 const DEFAULT_INTERVAL = '15m';
 
-/** `tenant add|list|set-interval`: the agencies crm-sync syncs and how often. */
+/** `tenant add|list|set-interval|rename`: the agencies crm-sync syncs and how often. */
 export function registerTenant(program: Command): void {
   const tenant = program
     .command('tenant')
-    .description('add and list tenants (agencies); set their sync interval');
+    .description('add, list and rename tenants (agencies); set their sync interval');
 
   tenant
     .command('add')
@@ -95,6 +98,89 @@ export function registerTenant(program: Command): void {
         );
       });
     });
+
+  tenant
+    .command('rename')
+    .description(
+      'rename a tenant; its connections, contacts and audit stay. Also runs on a database an upgrade refuses for two names alike but for letter case',
+    )
+    .argument('<name>', 'tenant name')
+    .argument('<new-name>', 'unique new name, as for tenant add')
+    .option('--json', 'print the renamed tenant as JSON')
+    .action(async (name: string, newName: string, options: { json?: boolean }) => {
+      const wanted = parseTenantNameArg(newName);
+      // On a database a migration refuses (names an earlier crm-sync allowed), the rename runs before the
+      // migrations are tried once more, and is kept here: it stands whether or not they then apply.
+      const before: { renamed?: Result<Renamed, StoreError> } = {};
+      const repair = async (store: RepairStore) => {
+        before.renamed = await renameByName(store, name, wanted);
+      };
+      try {
+        await withApp(
+          'tenant rename',
+          async ({ store }) => {
+            const { tenant: row, previousName } = renamedOrThrow(
+              before.renamed ?? (await renameByName(store, name, wanted)),
+              name,
+            );
+            const connections = must(
+              await store.listConnections({ tenantId: row.id }),
+              'listing connections',
+            );
+            print(
+              options.json,
+              { ...tenantJson(row, connections.length), previousName },
+              () => `renamed tenant ${previousName} to ${row.name} (${row.id})\n`,
+            );
+          },
+          { repair },
+        );
+      } catch (error) {
+        if (before.renamed === undefined || !(error instanceof UsageError)) throw error;
+        // Renamed, yet the migrations are still refused (another two names alike): the line says both.
+        const { tenant: row, previousName } = renamedOrThrow(before.renamed, name);
+        throw new CommandFailed(`renamed tenant ${previousName} to ${row.name}, but ${error.message}`);
+      }
+    });
+}
+
+/** A tenant as renamed, and the name it had. */
+interface Renamed {
+  tenant: Tenant;
+  previousName: string;
+}
+
+/** Renames the tenant `name` to `newName` (already checked); what a store on a refused database can run too. */
+async function renameByName(
+  store: RepairStore,
+  name: string,
+  newName: string,
+): Promise<Result<Renamed, StoreError>> {
+  // Trimmed, as `tenant add` stores it.
+  const found = await store.getTenantByName({ name: name.trim() });
+  if (!found.ok) return found;
+  const renamed = await store.renameTenant({ tenantId: found.value.id, name: newName });
+  return renamed.ok ? ok({ tenant: renamed.value, previousName: found.value.name }) : renamed;
+}
+
+/** The rename's value; exit 2 for an unknown tenant, a name taken or ambiguous, exit 1 for a store failure. */
+function renamedOrThrow(result: Result<Renamed, StoreError>, name: string): Renamed {
+  if (result.ok) return result.value;
+  if (result.error.kind === 'not_found') throw unknownTenant(name);
+  if (result.error.kind === 'conflict' || result.error.kind === 'invalid_input') {
+    throw new UsageError(result.error.message);
+  }
+  return must(result, `renaming tenant "${name}"`);
+}
+
+/**
+ * A new tenant name, checked and normalised by the schema the store keeps names with, before anything is opened:
+ * through a running holder, a name refused at its API would be a 400's multi-line text.
+ */
+function parseTenantNameArg(text: string): string {
+  const parsed = tenantInputSchema.shape.name.safeParse(text);
+  if (parsed.success) return parsed.data;
+  throw new UsageError(`name: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
 }
 
 function tenantJson(tenant: Tenant, connections: number) {

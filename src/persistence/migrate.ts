@@ -8,9 +8,12 @@ export interface Migration {
   version: string;
   name: string;
   sql: string;
+  /** What to do when the database refuses it, told to the operator: its `-- remedy: …` line; `null` without one. */
+  remedy: string | null;
 }
 
 const fileName = /^(\d{14})_([a-z0-9_]+)\.sql$/;
+const remedyLine = /^-- remedy: (.+)$/m;
 const migrationsDir = new URL('./migrations/', import.meta.url);
 
 /** The migrations shipped with this version, oldest first. */
@@ -19,7 +22,8 @@ export async function loadMigrations(dir: URL = migrationsDir): Promise<Migratio
   return Promise.all(
     files.map(async (file) => {
       const [, version = '', name = ''] = fileName.exec(file) ?? [];
-      return { version, name, sql: await readFile(new URL(file, dir), 'utf8') };
+      const sql = await readFile(new URL(file, dir), 'utf8');
+      return { version, name, sql, remedy: remedyLine.exec(sql)?.[1] ?? null };
     }),
   );
 }
@@ -75,11 +79,28 @@ export async function migrate(
     if (failed.at === undefined || !isDatabaseError(failed.at.error)) throw error;
     const { migration, error: cause } = failed.at;
     const detail = cause.detail ? ` (${cause.detail})` : '';
+    const file = `${migration.version}_${migration.name}`;
+    const remedy = migration.remedy ?? `src/persistence/migrations/${file}.sql says what to change first`;
     return err({
       kind: 'migration_failed',
-      message: `cannot upgrade the database to this crm-sync: migration ${migration.version}_${migration.name} failed: ${cause.message}${detail}; nothing was changed, and the crm-sync that wrote it still opens it; src/persistence/migrations/${migration.version}_${migration.name}.sql says what to change first`,
+      message: `cannot upgrade the database to this crm-sync: migration ${file} failed: ${cause.message}${detail}; nothing was changed, and the crm-sync that wrote it still opens it; ${remedy}`,
     });
   }
+}
+
+/**
+ * `migrate`, and when a migration is refused and there is a `repair`: runs it (its own statements on the schema
+ * as it is, kept whatever follows), then tries the migrations once more.
+ */
+export async function migrateRepairing(
+  client: SqlClient,
+  migrations: readonly Migration[],
+  repair: (() => Promise<void>) | undefined,
+): ReturnType<typeof migrate> {
+  const migrated = await migrate(client, migrations);
+  if (migrated.ok || migrated.error.kind !== 'migration_failed' || repair === undefined) return migrated;
+  await repair();
+  return migrate(client, migrations);
 }
 
 /** An error the database server answered with (pg's and PGlite's `DatabaseError`: a severity and an SQLSTATE). */

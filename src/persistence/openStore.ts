@@ -7,7 +7,7 @@ import { isPidAlive, ownerGoneOnHost } from './leaseOwner.ts';
 import { openPgliteStore } from './pglite.ts';
 import { openPostgresStore } from './postgres.ts';
 import { createSecretBox, loadSecretBox, type SecretBox } from './secrets.ts';
-import type { OpenError, StoreHandle } from './store.ts';
+import type { OpenError, RepairStore, StoreHandle } from './store.ts';
 
 /**
  * Open the store the environment asks for: Postgres when `DATABASE_URL` is set, else embedded
@@ -19,8 +19,14 @@ export async function openStore(params: {
   command: string;
   /** One-time notices for the user (stderr at the edge), e.g. "generated a key file". */
   notice: (message: string) => void;
+  /**
+   * Runs when a pending migration is refused, before they are tried once more: the way on for what an earlier
+   * version allowed and a migration refuses (`crm-sync tenant rename`).
+   */
+  repair?: (store: RepairStore) => Promise<void>;
 }): Promise<Result<StoreHandle, OpenError>> {
   const { env } = params;
+  const repair = params.repair === undefined ? {} : { repair: params.repair };
   const isOwnerGone = ownerGoneOnHost(hostname(), isPidAlive);
   const secretsFor = async (dataDir: string | null): Promise<Result<SecretBox, OpenError>> => {
     const loaded = await loadSecretBox({
@@ -34,7 +40,7 @@ export async function openStore(params: {
   if (env.DATABASE_URL !== undefined) {
     const secrets = await secretsFor(null);
     if (!secrets.ok) return secrets;
-    return openPostgresStore({ url: env.DATABASE_URL, secrets: secrets.value, isOwnerGone });
+    return openPostgresStore({ url: env.DATABASE_URL, secrets: secrets.value, isOwnerGone, ...repair });
   }
   const dataDir = path.resolve(env.CRM_SYNC_DATA_DIR);
   const secrets = await secretsFor(dataDir);
@@ -43,6 +49,7 @@ export async function openStore(params: {
     dataDir,
     secrets: secrets.value,
     isOwnerGone,
+    ...repair,
     holder: {
       pid: process.pid,
       host: hostname(),

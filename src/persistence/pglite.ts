@@ -3,12 +3,12 @@ import path from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { err, ok, type Result } from '../core/result.ts';
 import { acquireDataDirLock, type DataDirLock } from './dataDirLock.ts';
-import { loadMigrations, migrate } from './migrate.ts';
+import { loadMigrations, migrateRepairing } from './migrate.ts';
 import { createTableUpkeep, type TableUpkeep } from './pgliteUpkeep.ts';
 import type { SecretBox } from './secrets.ts';
 import { type Row, type SqlClient, withSavepoint } from './sqlClient.ts';
 import { createSqlStore, readDatabaseTime } from './sqlStore.ts';
-import type { LockHolder, OpenError, StoreHandle } from './store.ts';
+import type { LockHolder, OpenError, RepairStore, StoreHandle } from './store.ts';
 
 /** Directory of the PGlite database inside the data directory. */
 export const PGLITE_SUBDIR = 'db';
@@ -60,6 +60,8 @@ export function pgliteClient(db: PGlite, upkeep: TableUpkeep): SqlClient {
 export type PgliteStoreOptions = {
   secrets: SecretBox;
   isOwnerGone: (owner: string) => boolean;
+  /** Runs when a pending migration is refused, before they are tried once more (see `migrateRepairing`). */
+  repair?: (store: RepairStore) => Promise<void>;
 } & (
   | {
       /** In memory; gone when closed. */
@@ -122,7 +124,9 @@ export async function openPgliteStore(options: PgliteStoreOptions): Promise<Resu
   }
 
   const client = pgliteClient(db, await createTableUpkeep(db));
-  const migrated = await migrate(client, await loadMigrations());
+  const store = createSqlStore({ client, secrets: options.secrets, isOwnerGone: options.isOwnerGone });
+  const { repair } = options;
+  const migrated = await migrateRepairing(client, await loadMigrations(), repair && (() => repair(store)));
   if (!migrated.ok) {
     await db.close();
     await lock?.release();
@@ -134,7 +138,6 @@ export async function openPgliteStore(options: PgliteStoreOptions): Promise<Resu
     await db.close();
     await lock?.release();
   };
-  const store = createSqlStore({ client, secrets: options.secrets, isOwnerGone: options.isOwnerGone });
   return ok({
     ...store,
     backend: 'pglite',

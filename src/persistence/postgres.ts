@@ -1,10 +1,10 @@
 import pg from 'pg';
 import { err, ok, type Result } from '../core/result.ts';
-import { loadMigrations, migrate } from './migrate.ts';
+import { loadMigrations, migrateRepairing } from './migrate.ts';
 import type { SecretBox } from './secrets.ts';
 import { type SessionLocks, type SqlClient, withSavepoint } from './sqlClient.ts';
 import { createSqlStore, readDatabaseTime } from './sqlStore.ts';
-import type { OpenError, StoreHandle } from './store.ts';
+import type { OpenError, RepairStore, StoreHandle } from './store.ts';
 
 export interface PostgresStoreOptions {
   /** `postgres://` URL (DATABASE_URL). */
@@ -15,6 +15,8 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
   /** How long to wait for a connection before reporting the server unreachable; default 5000 ms. */
   connectTimeoutMs?: number;
+  /** Runs when a pending migration is refused, before they are tried once more (see `migrateRepairing`). */
+  repair?: (store: RepairStore) => Promise<void>;
 }
 
 /** `host:port/database` of a URL, without user or password, for messages. */
@@ -197,12 +199,13 @@ export async function openPostgresStore(
   }
 
   const client = poolClient(pool, locks);
-  const migrated = await migrate(client, await loadMigrations());
+  const store = createSqlStore({ client, secrets: options.secrets, isOwnerGone: options.isOwnerGone });
+  const { repair } = options;
+  const migrated = await migrateRepairing(client, await loadMigrations(), repair && (() => repair(store)));
   if (!migrated.ok) {
     await shutdown();
     return migrated;
   }
-  const store = createSqlStore({ client, secrets: options.secrets, isOwnerGone: options.isOwnerGone });
   return ok({
     ...store,
     backend: 'postgres',

@@ -50,11 +50,22 @@ export interface TenantStore {
   /** Create a tenant; `conflict` when the name is taken, in any letter case (names are stored in NFC). */
   createTenant(input: TenantInput): StoreResult<Tenant>;
   getTenant(params: { tenantId: string }): StoreResult<Tenant>;
-  /** By unique name, in any letter case and Unicode spelling (the CLI's handle for a tenant). */
+  /**
+   * By unique name, in any letter case and Unicode spelling (the CLI's handle for a tenant). On a database
+   * 20250612000000_tenant_names_ignore_case has not been applied to, names may differ in case alone: the one
+   * spelled exactly as `name` is found, and `conflict` names them all when none is.
+   */
   getTenantByName(params: { name: string }): StoreResult<Tenant>;
   /** Every tenant, by name (admin use). */
   listTenants(): StoreResult<Tenant[]>;
   setTenantInterval(params: { tenantId: string; syncIntervalSeconds: number }): StoreResult<Tenant>;
+  /**
+   * Give the tenant a new name, checked and normalised as `createTenant` checks it; its id, and so its
+   * connections, contacts and audit, stay. `conflict` when another tenant holds the name in any letter case
+   * (the same tenant may change the case of its own). Its statements need only the first migration's schema,
+   * so it also runs where a pending migration is refused (`RepairStore`).
+   */
+  renameTenant(params: { tenantId: string; name: string }): StoreResult<Tenant>;
 
   /** Add a connection; credentials are sealed with AES-256-GCM before they reach SQL. */
   addConnection(input: ConnectionInput): StoreResult<Connection>;
@@ -331,6 +342,13 @@ export interface StoreHandle extends Store {
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
+
+/**
+ * What may run on a database whose pending migrations are refused (`migration_failed`) before they are tried
+ * again: methods whose statements the schema of any earlier version holds, enough to change what a migration
+ * refuses (two tenants named alike but for letter case).
+ */
+export type RepairStore = Pick<TenantStore, 'getTenantByName' | 'renameTenant'>;
 
 /** Why a store could not be opened; `message` is one line a user can act on. */
 export type OpenError =

@@ -55,6 +55,7 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
     input: tenantRef.extend({ syncIntervalSeconds: intervalSeconds }),
     output: tenantSchema,
   },
+  renameTenant: { input: tenantRef.extend({ name: tenantInputSchema.shape.name }), output: tenantSchema },
   addConnection: { input: connectionInputSchema, output: connectionSchema },
   getConnection: { input: connectionRef, output: connectionSchema },
   listConnections: { input: tenantRef, output: z.array(connectionSchema) },

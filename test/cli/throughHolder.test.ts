@@ -96,6 +96,25 @@ describe('commands go through the serve or worker that holds the embedded databa
           expect.objectContaining({ id: audit[0]?.id }),
         ]);
 
+        // Renamed in the holder: the same tenant, its audit found under the new name.
+        const renamed = await runCli(env, ['tenant', 'rename', 'ACME', 'Acme Lettings', '--json']);
+        expect(parsed(renamed)).toMatchObject({ id: tenant.id, name: 'Acme Lettings', previousName: 'acme' });
+        expect(renamed.stderr.trim().split('\n')).toEqual([expect.stringMatching(goingThrough('serve'))]);
+        expect((await api<{ tenant: unknown }>(`/tenants/${tenant.id}`)).tenant).toMatchObject({
+          name: 'Acme Lettings',
+        });
+        expect(parsed(await runCli(env, ['audit', '--tenant', 'acme lettings', '--json']))).toEqual([
+          expect.objectContaining({ id: audit[0]?.id }),
+        ]);
+        const taken = await runCli(env, ['tenant', 'add', 'harbour']);
+        expect(taken.code, taken.stderr).toBe(0);
+        const refusedName = await runCli(env, ['tenant', 'rename', 'acme lettings', 'HARBOUR']);
+        expect(refusedName.code).toBe(2);
+        expect(refusedName.stderr.trim().split('\n')).toEqual([
+          expect.stringMatching(goingThrough('serve')),
+          'crm-sync: a tenant named "harbour" already exists (names are compared ignoring letter case)',
+        ]);
+
         const leads = join(dir, '..', 'leads.jsonl');
         writeFileSync(leads, `${JSON.stringify({ firstName: 'Ann', email: 'ann@example.org' })}\n`);
         const refused = await runCli(env, ['contact', 'import', '--tenant', 'acme', leads]);
