@@ -12,7 +12,7 @@ import type { PushEntry } from '../persistence/records.ts';
 import type { CrmProvider, ProviderError } from '../providers/provider.ts';
 import { answeredPerson, heldRecordBase, otherPersonMessage } from './answeredRecord.ts';
 import type { PhaseCall, PhaseDeps } from './context.ts';
-import { providerFailure } from './failures.ts';
+import { failureNote, providerFailure } from './failures.ts';
 import { findLostCreate } from './findLostCreate.ts';
 import { acknowledge, deferWithNote } from './pushLedger.ts';
 import type { CycleRef } from './reconcilePhase.ts';
@@ -50,7 +50,8 @@ const refusedUntilChanged = new Set<ProviderError['kind']>(['validation', 'not_f
  * defers the record to the next cycle, a 404/422 until the contact changes; each is noted. Credentials that
  * read but may not write (`write_forbidden`) hold every write still pending until a later cycle, with one note;
  * the cycle completes, so its reads are kept. A failure that concerns the whole connection (rate limit, quota,
- * auth, network) stops the phase; the machine backs off and the re-run continues with what is still pending.
+ * auth, network) stops the phase once the writes in flight have settled, each that failed noted; the machine backs
+ * off and the re-run continues with what is still pending.
  */
 export function createPushPhase(deps: PhaseDeps) {
   return async ({ input, signal }: PhaseCall<PushPhaseInput>): Promise<PushPhaseOutput> => {
@@ -65,12 +66,13 @@ export function createPushPhase(deps: PhaseDeps) {
       clock,
     );
     const totals = { sent: 0, deferred: 0, held: 0 };
-    let stop: PhaseFailure | null = null;
+    // Every write that failed for the connection, not the first only: the writes in flight with it fail alike.
+    const failed: PhaseFailure[] = [];
     let forbidden: WriteForbidden | null = null;
     const settling: PushEntry[] = [];
     let next = 0;
     const worker = async () => {
-      while (stop === null && forbidden === null && next < pending.length) {
+      while (failed.length === 0 && forbidden === null && next < pending.length) {
         signal.throwIfAborted();
         const entry = pending[next++] as PushEntry;
         const outcome = await pushOne(deps, ref, entry, signal);
@@ -80,15 +82,24 @@ export function createPushPhase(deps: PhaseDeps) {
         else if (outcome.kind === 'write_forbidden') {
           totals.held += 1;
           forbidden ??= outcome;
-        } else stop ??= outcome;
+        } else failed.push({ ...outcome, message: `${writeLabel(entry)}: ${outcome.message}` });
         deps.onPushProgress?.({ done: totals.sent + totals.deferred, total: pending.length });
       }
     };
     await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, pending.length) }, worker));
+    const [stop] = failed;
+    if (stop !== undefined) {
+      // The phase fails with the first, noted under the key the phase's failure note takes (so once); each of the
+      // others is an error of the cycle too. Best effort, as that note: the store may be failing as well.
+      const notes = failed.map((failure, i) => {
+        const note = failureNote('pushing', failure);
+        return i === 0 ? note : { ...note, key: `${note.key}#${i}` };
+      });
+      await store.addCycleNotes({ ...ref, notes });
+      throw stop;
+    }
     // The other writes went out; the phase backs off so that the machine brings the push back for these creates.
-    if (stop === null && forbidden === null && settling.length > 0)
-      stop = settlingFailure(deps.provider, settling, clock());
-    if (stop !== null) throw stop;
+    if (forbidden === null && settling.length > 0) throw settlingFailure(deps.provider, settling, clock());
     if (forbidden !== null) {
       // Every write would meet the same refusal: those not tried yet stay pending, untouched, for the next cycle.
       totals.held += pending.length - next + settling.length;
@@ -103,6 +114,10 @@ export function createPushPhase(deps: PhaseDeps) {
 }
 
 type WriteForbidden = Extract<ProviderError, { kind: 'write_forbidden' }>;
+
+/** The write as its notes name it: `update of contact <id> (<record>)`, a create without a record. */
+const writeLabel = (entry: PushEntry) =>
+  `${entry.kind} of contact ${entry.contactId}${entry.externalId ? ` (${entry.externalId})` : ''}`;
 
 /**
  * The one note of a push whose writes the credentials may not make. Retried: the held writes go out in the first
@@ -310,7 +325,7 @@ async function refuse(
     entry,
     {
       status: error.status,
-      message: `${entry.kind} of contact ${entry.contactId}${entry.externalId ? ` (${entry.externalId})` : ''} ${refusedUntilChanged.has(error.kind) ? 'refused; sent again when the contact changes' : 'deferred to the next cycle'}: ${gone}${error.kind}: ${error.message}`,
+      message: `${writeLabel(entry)} ${refusedUntilChanged.has(error.kind) ? 'refused; sent again when the contact changes' : 'deferred to the next cycle'}: ${gone}${error.kind}: ${error.message}`,
       retry: !refusedUntilChanged.has(error.kind),
     },
     maybeApplied,

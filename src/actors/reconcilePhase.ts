@@ -86,7 +86,6 @@ export function createReconcilePhase(deps: PhaseDeps) {
     // only lists more of them).
     const matchCache = new MatchCache(localHighWater);
     const cycleStart = new Date(input.window.to);
-    const totals = { upserts: 0, plannedWrites: 0 };
     const staleTries = staleBatchTries(clock);
     for (;;) {
       await yieldTurn();
@@ -122,25 +121,28 @@ export function createReconcilePhase(deps: PhaseDeps) {
       staleTries.done();
       const changeSeqs = committed.value;
       after = last;
-      totals.upserts += writes.contacts.size;
-      totals.plannedWrites += writes.pushes.length;
       for (const [id, record] of normalised) {
         const changeSeq = changeSeqs[id];
         if (changeSeq !== undefined) matchCache.put(id, changeSeq, record);
       }
     }
+    // The local side is planned afresh by every run (from the committed local cursor): this run's figures are its.
     const local = await planLocalChanges(
       deps,
       ref,
       { afterSeq: input.localCursor, upToSeq: localHighWater },
       signal,
     );
-    totals.upserts += local.upserts;
-    totals.plannedWrites += local.plannedWrites;
-    // The cycle's conflicts, not this run's: a reconcile resumed after a backoff or a crash merges only the batches
-    // left, and the status must give the figure the audit entry lists (its conflicts are the same notes).
-    const { conflicts } = await must(store.cycleNoteTotals(ref), clock);
-    return { ...totals, conflicts, complete: true };
+    // The merge's figures are the cycle's, not this run's: a reconcile resumed after a backoff or a crash merges only
+    // the batches left, and the status must give the figures of the whole cycle (its conflicts are the notes the
+    // audit entry lists; each batch notes the contacts it wrote and the CRM writes it planned).
+    const merged = await must(store.cycleNoteTotals(ref), clock);
+    return {
+      upserts: merged.upserts + local.upserts,
+      plannedWrites: merged.plannedWrites + local.plannedWrites,
+      conflicts: merged.conflicts,
+      complete: true,
+    };
   };
 }
 
@@ -268,7 +270,7 @@ async function reconcileBatch(
   writes.notes.push({
     kind: 'meta',
     key: `${INBOUND_NOTE_PREFIX}${staged[0]?.externalId}`,
-    body: { unchanged },
+    body: { unchanged, upserts: writes.contacts.size, plannedWrites: writes.pushes.length },
   });
   return writes;
 }

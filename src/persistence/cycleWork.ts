@@ -27,7 +27,10 @@ export const stagedRecordSchema = z.object({
 });
 export type StagedRecord = z.infer<typeof stagedRecordSchema>;
 
-/** Key prefix of the meta note each reconciled batch leaves, its body `{ unchanged }` (see `cycleNoteTotals`). */
+/**
+ * Key prefix of the meta note each reconciled batch of CRM records leaves, its body `{ unchanged, upserts,
+ * plannedWrites }` (see `cycleNoteTotals`).
+ */
 export const INBOUND_NOTE_PREFIX = 'inbound:';
 /** Key prefix of the error note a write the CRM refused leaves, `push:<idempotency key>` (see `cycleNoteTotals`). */
 export const REFUSED_WRITE_NOTE_PREFIX = 'push:';
@@ -55,6 +58,17 @@ export const cycleNoteSchema = z.discriminatedUnion('kind', [
 export type CycleNote = z.infer<typeof cycleNoteSchema>;
 export type CycleNoteKind = CycleNote['kind'];
 
+/** What a cycle's notes add up to (`CycleWorkStore.cycleNoteTotals`). */
+export interface CycleNoteTotals {
+  created: number;
+  updated: number;
+  unchanged: number;
+  refused: number;
+  conflicts: number;
+  upserts: number;
+  plannedWrites: number;
+}
+
 /** A cycle's staged inbound records and its notes for the audit. */
 export interface CycleWorkStore {
   /** Stage records of one fetched page; a record staged again (same cycle) is replaced. */
@@ -79,11 +93,11 @@ export interface CycleWorkStore {
   /**
    * Counted in the database, however many notes the cycle has: the writes acknowledged by op, the inbound
    * records left unchanged (the `unchanged` of its `inbound:` meta notes), the writes the CRM refused (its
-   * `push:` error notes), in every run of the cycle's push, and the conflicts noted, in every run of its reconcile.
+   * `push:` error notes), in every run of the cycle's push, and the conflicts noted, the contacts written
+   * (`upserts`) and the CRM writes planned (`plannedWrites`) by the merge of CRM records (its `inbound:` meta
+   * notes), in every run of its reconcile.
    */
-  cycleNoteTotals(
-    ref: ConnectionRef & { cycleId: string },
-  ): StoreResult<{ created: number; updated: number; unchanged: number; refused: number; conflicts: number }>;
+  cycleNoteTotals(ref: ConnectionRef & { cycleId: string }): StoreResult<CycleNoteTotals>;
   /**
    * Of `contactIds`, those that began in NurtureHub (no origin connection) and have no link to this
    * connection yet: the contacts this connection's CRM should receive.

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { CanonicalContact } from '../../src/core/schemas.ts';
 import { toInboundRecord } from '../../src/providers/reapit/mapping.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { withSpec } from '../../src/providers/spec.ts';
@@ -52,8 +53,14 @@ async function leadWithFailingSearch(failingSearches: number) {
   return { h, settle };
 }
 
-/** The agency and an agent each change the e-mail of a linked contact to another address: a conflict. */
-async function conflictOnEmail(h: SyncHarness) {
+/**
+ * The agency changes the e-mail of a linked contact in Reapit, and an agent makes `agentChange` to it in NurtureHub:
+ * by default the e-mail to another address, a conflict.
+ */
+async function editBothSides(
+  h: SyncHarness,
+  agentChange: Partial<CanonicalContact> = { email: 'agent.edit@example.org' },
+) {
   const [person] = must(await h.store.listContacts({ tenantId: h.tenantId, limit: 10 })).filter(
     (c) => c.links.length === 1,
   );
@@ -69,7 +76,7 @@ async function conflictOnEmail(h: SyncHarness) {
   if (!listed.ok) throw new Error('the record does not map');
   const patch = { email: 'agency.edit@example.org' };
   expect((await crm.value.update({ externalId, patch, version: listed.value.version })).ok).toBe(true);
-  const contact = { ...person.contact, email: 'agent.edit@example.org' };
+  const contact = { ...person.contact, ...agentChange };
   must(
     await h.store.upsertContacts({
       tenantId: h.tenantId,
@@ -126,7 +133,7 @@ describe('a reconcile whose CRM search fails', () => {
   it('leaves the status counting the conflicts the audit entry lists, though the re-run merged nothing', async () => {
     const { h, settle } = await leadWithFailingSearch(1);
     try {
-      await conflictOnEmail(h);
+      await editBothSides(h);
       const outcome = await settle();
       expect(outcome.state).toBe('idle');
       const [entry] = must(await h.store.listAudit({ tenantId: h.tenantId, limit: 1 })).entries;
@@ -136,4 +143,23 @@ describe('a reconcile whose CRM search fails', () => {
       await h.close();
     }
   });
+
+  it.each([
+    ['a cycle whose search succeeds', 0],
+    ['a cycle whose reconcile ran again after its search failed', 1],
+  ])(
+    'leaves the status counting the upserts and planned writes of every run of the reconcile: %s',
+    async (_, failures) => {
+      const { h, settle } = await leadWithFailingSearch(failures);
+      try {
+        await editBothSides(h, { firstName: 'Agentedit' });
+        const outcome = await settle();
+        expect(outcome.state).toBe('idle');
+        // The agency's e-mail merged into the contact; its new first name and the lead planned as writes to Reapit.
+        expect(outcome.context.lastAudit?.counts).toMatchObject({ upserts: 1, plannedWrites: 2 });
+      } finally {
+        await h.close();
+      }
+    },
+  );
 });

@@ -190,7 +190,7 @@ export function describeStoreData(name: string, backend: () => Backend) {
           notes: [
             { kind: 'meta', key: 'localHighWater', body: 17 },
             { kind: 'duplicate', key: 'R2', body: duplicate(2) },
-            { kind: 'meta', key: 'inbound:A', body: { unchanged: 3 } },
+            { kind: 'meta', key: 'inbound:A', body: { unchanged: 3, upserts: 2, plannedWrites: 1 } },
             { kind: 'meta', key: 'reconciled:A', body: 'A' },
             { kind: 'conflict', key: 'C:email', body: conflict },
             { kind: 'duplicate', key: 'R1', body: duplicate(1) },
@@ -253,6 +253,9 @@ export function describeStoreData(name: string, backend: () => Backend) {
         unchanged: 7,
         refused: 1,
         conflicts: 1,
+        // Of the batch notes: `inbound:B`, noted by an earlier version, counts none.
+        upserts: 2,
+        plannedWrites: 1,
       });
       expect(unwrap(await store.cycleNoteTotals(otherCycle))).toEqual({
         created: 0,
@@ -260,6 +263,8 @@ export function describeStoreData(name: string, backend: () => Backend) {
         unchanged: 0,
         refused: 0,
         conflicts: 0,
+        upserts: 0,
+        plannedWrites: 0,
       });
 
       const stopping = { status: null, message: 'stopped', retry: false };

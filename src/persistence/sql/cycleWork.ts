@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ok } from '../../core/result.ts';
 import {
+  type CycleNoteTotals,
   type CycleWorkStore,
   cycleNoteSchema,
   HELD_WRITES_NOTE_KEY,
@@ -26,7 +27,9 @@ const noteTotalsSchema = z.object({
   unchanged: z.number().int(),
   refused: z.number().int(),
   conflicts: z.number().int(),
-});
+  upserts: z.number().int(),
+  plannedWrites: z.number().int(),
+}) satisfies z.ZodType<CycleNoteTotals>;
 
 /**
  * Contacts begun in NurtureHub with no link to the connection. The connection is compared as text, as in
@@ -38,6 +41,9 @@ export const creationCandidatesSql = `SELECT c.id FROM contacts c
     AND NOT EXISTS (SELECT 1 FROM links l
                     WHERE l.tenant_id = c.tenant_id AND l.contact_id = c.id AND l.connection_id::text = $2::uuid::text)
   ORDER BY c.id`;
+
+/** The meta notes of committed batches of CRM records (`$4`: `INBOUND_NOTE_PREFIX`), in `cycleNoteTotals`. */
+const inbound = `kind = 'meta' AND starts_with(note_key, $4)`;
 
 export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
   const { client } = ctx;
@@ -121,10 +127,11 @@ export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
         const { rows } = await client.query(
           `SELECT count(*) FILTER (WHERE kind = 'written' AND body ->> 'op' = 'create')::int AS created,
              count(*) FILTER (WHERE kind = 'written' AND body ->> 'op' = 'update')::int AS updated,
-             coalesce(sum((body ->> 'unchanged')::int)
-               FILTER (WHERE kind = 'meta' AND starts_with(note_key, $4)), 0)::int AS unchanged,
+             coalesce(sum((body ->> 'unchanged')::int) FILTER (WHERE ${inbound}), 0)::int AS unchanged,
              count(*) FILTER (WHERE kind = 'error' AND starts_with(note_key, $5) AND note_key <> $6)::int AS refused,
-             count(*) FILTER (WHERE kind = 'conflict')::int AS conflicts
+             count(*) FILTER (WHERE kind = 'conflict')::int AS conflicts,
+             coalesce(sum((body ->> 'upserts')::int) FILTER (WHERE ${inbound}), 0)::int AS upserts,
+             coalesce(sum((body ->> 'plannedWrites')::int) FILTER (WHERE ${inbound}), 0)::int AS "plannedWrites"
            FROM cycle_notes WHERE tenant_id = $1 AND connection_id = $2 AND cycle_id = $3`,
           [
             tenantId,
@@ -137,7 +144,17 @@ export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
         );
         const parsed = parseRows(noteTotalsSchema, rows, 'cycle note totals');
         if (!parsed.ok) return parsed;
-        return ok(parsed.value[0] ?? { created: 0, updated: 0, unchanged: 0, refused: 0, conflicts: 0 });
+        return ok(
+          parsed.value[0] ?? {
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            refused: 0,
+            conflicts: 0,
+            upserts: 0,
+            plannedWrites: 0,
+          },
+        );
       }),
 
     creationCandidates: ({ tenantId, connectionId, contactIds }) =>
