@@ -6,6 +6,7 @@ import { auditMethods } from './sql/audit.ts';
 import { contactMethods } from './sql/contacts.ts';
 import { parseOne, type SqlContext, transact } from './sql/context.ts';
 import { cycleWorkMethods } from './sql/cycleWork.ts';
+import { dailyRequestMethods } from './sql/dailyRequests.ts';
 import { leaseMethods } from './sql/leases.ts';
 import { ledgerMethods } from './sql/ledger.ts';
 import { linkMethods } from './sql/links.ts';
@@ -26,6 +27,7 @@ function dataMethods(ctx: SqlContext): StoreData {
   return {
     ...tenantMethods(ctx),
     ...leaseMethods(ctx),
+    ...dailyRequestMethods(ctx),
     ...contactMethods(ctx),
     ...linkMethods(ctx),
     ...ledgerMethods(ctx),

@@ -135,6 +135,17 @@ export interface SnapshotStore {
   loadSnapshot(ref: ConnectionRef): StoreResult<SnapshotRecord | null>;
 }
 
+/**
+ * Each connection's requests of a UTC day, counted by every process that runs it: what its daily quota has left.
+ * Runs add what they spent when they save their machine, not on every request.
+ */
+export interface DailyRequestStore {
+  /** The connection's requests counted on `day` (`YYYY-MM-DD`, UTC); 0 when none. */
+  getDailyRequests(ref: ConnectionRef & { day: string }): StoreResult<number>;
+  /** Adds `requests` to `day`'s count and answers the new count; the connection's earlier days are dropped. */
+  addDailyRequests(ref: ConnectionRef & { day: string; requests: number }): StoreResult<number>;
+}
+
 /** What a bulk upsert did, by contact id. */
 export interface UpsertOutcome {
   created: string[];
@@ -314,6 +325,7 @@ export interface StoreData
   extends TenantStore,
     LeaseStore,
     SnapshotStore,
+    DailyRequestStore,
     ContactStore,
     LedgerStore,
     CycleWorkStore {}

@@ -80,6 +80,8 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   releaseLease: null,
   saveSnapshot: null,
   loadSnapshot: { input: connectionRef, output: snapshotRecordSchema.nullable() },
+  getDailyRequests: null,
+  addDailyRequests: null,
   upsertContacts: null,
   getContacts: null,
   getMatchRecords: null,

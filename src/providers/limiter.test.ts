@@ -26,6 +26,36 @@ describe('createLimiter', () => {
     await limiter.stop();
   });
 
+  it("counts the day from the store's count of every process's calls, plus its own not yet stored", async () => {
+    let now = Date.parse('2025-06-01T23:59:00Z');
+    const limiter = createLimiter({ limits: { requestsPerDay: 5, rolling: true } }, { now: () => now });
+    limiter.storedUsage('2025-06-01', 3);
+    await limiter.schedule('read', async () => {});
+    expect(limiter.quotaResetAt()).toBeNull();
+    expect(limiter.unstoredUsage()).toEqual([{ day: '2025-06-01', requests: 1 }]);
+
+    // Saving that call, the store answers 4 (3 + 1); a call made while the save went is still this limiter's own.
+    await limiter.schedule('read', async () => {});
+    limiter.storedUsage('2025-06-01', 4, 1);
+    expect(limiter.unstoredUsage()).toEqual([{ day: '2025-06-01', requests: 1 }]);
+    expect(limiter.quotaResetAt()).toBe('2025-06-02T00:00:00.000Z');
+
+    // Past midnight the new day counts from 0; the old day's call is still to be stored, under its own day.
+    now = Date.parse('2025-06-02T00:00:01Z');
+    expect(limiter.quotaResetAt()).toBeNull();
+    await limiter.schedule('read', async () => {});
+    expect(limiter.unstoredUsage()).toEqual([
+      { day: '2025-06-01', requests: 1 },
+      { day: '2025-06-02', requests: 1 },
+    ]);
+    limiter.storedUsage('2025-06-02', 5, 1);
+    // Stored late, the old day's count does not stand for today's.
+    limiter.storedUsage('2025-06-01', 5, 1);
+    expect(limiter.unstoredUsage()).toEqual([]);
+    expect(limiter.quotaResetAt()).toBe('2025-06-03T00:00:00.000Z');
+    await limiter.stop();
+  });
+
   it.each([
     ['a full window', () => {}],
     ['a pause after a 429', (limiter: ReturnType<typeof createLimiter>) => limiter.pause(500)],

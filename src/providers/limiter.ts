@@ -14,14 +14,34 @@ export interface ConnectionLimiter {
   pause(ms: number): void;
   /** When the daily quota is spent: the ISO instant it resets; otherwise `null`. */
   quotaResetAt(): string | null;
+  /**
+   * The calls of each UTC day counted against the quota here and not yet in the store's count (`storedUsage`),
+   * oldest day first. The quota is the customer's, spent by every process that runs the connection.
+   */
+  unstoredUsage(): DayUsage[];
+  /**
+   * The store counts `total` calls of `day` by every process, `added` of them (default 0) just taken from
+   * `unstoredUsage`: the quota goes by that total and the calls counted here since.
+   */
+  storedUsage(day: string, total: number, added?: number): void;
   /** Stops accepting work and waits for running calls. */
   stop(): Promise<void>;
   /** No call waits or runs, and none has ended within the last `ms`. */
   idleFor(ms: number): boolean;
 }
 
+/** Calls counted against one UTC day's quota. */
+export interface DayUsage {
+  /** `YYYY-MM-DD`, UTC. */
+  day: string;
+  requests: number;
+}
+
 export interface LimiterOptions {
-  /** Wall clock in epoch ms, for the daily quota's UTC day and `idleFor`; defaults to `Date.now`. */
+  /**
+   * Wall clock in epoch ms, for the daily quota's UTC day and `idleFor`; defaults to `Date.now`. The runner passes
+   * its own (the database's), so that every process turns the day at the same instant.
+   */
   now?: () => number;
   /**
    * Monotonic clock in ms, for the rate windows and pauses; defaults to `performance.now`. Not the wall clock: one
@@ -121,6 +141,8 @@ export function createLimiter(
       ),
     pause: (ms) => gate.pause(ms),
     quotaResetAt: () => quota.resetAt(),
+    unstoredUsage: () => quota.unstored(),
+    storedUsage: (day, total, added = 0) => quota.stored(day, total, added),
     stop: () => calls.stop({ dropWaitingJobs: false }),
     idleFor: (ms) => unfinished === 0 && now() - lastEnded >= ms,
   };
@@ -242,10 +264,14 @@ class PauseGate {
   }
 }
 
-/** Counts calls per UTC day (ASSUMPTION: providers reset daily quotas at UTC midnight; none documents it). */
+/**
+ * Counts calls per UTC day (ASSUMPTION: providers reset daily quotas at UTC midnight; none documents it): the
+ * store's count of the day as last known, plus the calls counted here that it does not hold yet.
+ */
 class DailyQuota {
-  private day = -1;
-  private used = 0;
+  private knownDay = '';
+  private knownTotal = 0;
+  private readonly unstoredByDay = new Map<string, number>();
 
   constructor(
     private readonly limits: ProviderLimits,
@@ -253,21 +279,37 @@ class DailyQuota {
   ) {}
 
   take(): void {
-    this.roll();
-    this.used += 1;
+    const day = utcDay(this.now());
+    this.unstoredByDay.set(day, (this.unstoredByDay.get(day) ?? 0) + 1);
   }
 
   resetAt(): string | null {
     if (this.limits.requestsPerDay === undefined) return null;
-    this.roll();
-    return this.used >= this.limits.requestsPerDay ? new Date((this.day + 1) * DAY_MS).toISOString() : null;
+    const now = this.now();
+    const day = utcDay(now);
+    const used = (day === this.knownDay ? this.knownTotal : 0) + (this.unstoredByDay.get(day) ?? 0);
+    return used >= this.limits.requestsPerDay
+      ? new Date((Math.floor(now / DAY_MS) + 1) * DAY_MS).toISOString()
+      : null;
   }
 
-  private roll(): void {
-    const day = Math.floor(this.now() / DAY_MS);
-    if (day !== this.day) {
-      this.day = day;
-      this.used = 0;
+  unstored(): DayUsage[] {
+    return [...this.unstoredByDay]
+      .map(([day, requests]) => ({ day, requests }))
+      .sort((a, b) => a.day.localeCompare(b.day));
+  }
+
+  stored(day: string, total: number, added: number): void {
+    const left = (this.unstoredByDay.get(day) ?? 0) - added;
+    if (left > 0) this.unstoredByDay.set(day, left);
+    else this.unstoredByDay.delete(day);
+    // A count of an earlier day, saved late, says nothing of today's.
+    if (day >= this.knownDay) {
+      this.knownDay = day;
+      this.knownTotal = total;
     }
   }
 }
+
+/** The UTC day of an instant in epoch ms, `YYYY-MM-DD`: how the store names a day's count. */
+export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);

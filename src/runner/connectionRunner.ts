@@ -17,6 +17,7 @@ import { keepLease, leaseLostError } from './keepLease.ts';
 import { PersistQueue } from './persistQueue.ts';
 import { providerFor } from './providerFor.ts';
 import { committedInput, loadMachine } from './restartMachine.ts';
+import { loadStoredQuota, type StoredQuota } from './storedQuota.ts';
 
 /** What running connections needs from the process: the store, a clock, ids and this worker's identity. */
 export interface RunnerDeps {
@@ -172,12 +173,18 @@ async function leaseAndDrive(
   // Its session lock gone, the lease may be taken over at once by a run elsewhere: this one stops first.
   const onSessionLost = () => lost.abort();
   lease.sessionLost?.addEventListener('abort', onSessionLost, { once: true });
+  let quota: StoredQuota | null = null;
   try {
     if (lease.sessionLost?.aborted) lost.abort();
-    const provider = await providerFor(deps, connection);
-    if (!provider.ok) return provider;
-    return await drive(deps, connection, provider.value, mode, lost, check);
+    const built = await providerFor(deps, connection);
+    if (!built.ok) return built;
+    const loaded = await loadStoredQuota(store, ref, built.value.limiter, deps.clock());
+    if (!loaded.ok) return loaded;
+    quota = loaded.value;
+    return await drive(deps, connection, built.value.provider, mode, lost, check, quota);
   } finally {
+    // Before the lease goes, so the next run of the connection, in any process, counts from what this one spent.
+    await quota?.save();
     lease.sessionLost?.removeEventListener('abort', onSessionLost);
     clearInterval(heartbeat);
     await store.releaseLease({ ...ref, owner });
@@ -191,6 +198,7 @@ async function drive(
   mode: RunMode,
   lease: AbortController,
   check: LeaseCheck | undefined,
+  quota: StoredQuota,
 ): Promise<Result<RunOutcome, RunError>> {
   const { store, clock } = deps;
   const leaseLost = lease.signal;
@@ -275,6 +283,8 @@ async function drive(
       });
       if (!saved.ok && saved.error.kind === 'lease_lost') onLeaseLost();
       else if (!saved.ok) onPersistFailed(`saving the machine snapshot failed: ${saved.error.message}`);
+      // A transition ends a phase: its calls join the day's count.
+      await quota.save();
     });
     if (state === 'error' && previous !== 'error') {
       const context = snapshot.context;

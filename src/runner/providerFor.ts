@@ -6,11 +6,14 @@ import { getProvider } from '../providers/registry.ts';
 import type { ProviderSpec } from '../providers/spec.ts';
 import type { RunError, RunnerDeps } from './connectionRunner.ts';
 
-/** The connection's provider, built with its stored credentials and the process's limiter and OAuth tokens. */
+/**
+ * The connection's provider, built with its stored credentials and the process's limiter and OAuth tokens; and
+ * that limiter, whose daily quota the run keeps in step with the store's count.
+ */
 export async function providerFor(
   deps: RunnerDeps,
   connection: Connection,
-): Promise<Result<CrmProvider, RunError>> {
+): Promise<Result<{ provider: CrmProvider; limiter: ConnectionLimiter }, RunError>> {
   const entry = getProvider(connection.provider);
   if (entry === undefined)
     return err({ kind: 'provider', message: `provider ${connection.provider} is not available` });
@@ -30,11 +33,11 @@ export async function providerFor(
     baseUrl: connection.baseUrl,
     credentials: credentials.value,
     ...overrides,
-    ...(limiter === undefined ? {} : { limiter }),
+    limiter,
     ...(tokenCache === undefined ? {} : { tokenCache }),
   });
   if (!created.ok) return err({ kind: 'provider', message: created.error.message });
-  return ok(created.value);
+  return ok({ provider: created.value, limiter });
 }
 
 /**
@@ -44,21 +47,19 @@ export async function providerFor(
 const LIMITER_IDLE_MS = 86_400_000;
 
 /**
- * The connection's limiter for the life of the process, so a new cycle respects the last one's pace. Creating one
- * drops those left idle for a day, so the process keeps limiters for the connections it runs, not for every one it
- * ever ran (disabled since, or of an agency that left).
+ * The connection's limiter for the life of the process, so a new cycle respects the last one's pace (without
+ * `deps.limiters`, one for this run). Creating one drops those left idle for a day, so the process keeps limiters
+ * for the connections it runs, not for every one it ever ran (disabled since, or of an agency that left). Its day
+ * turns by the runner's clock, as the day of the store's count does.
  */
-function limiterFor(
-  deps: RunnerDeps,
-  connectionId: string,
-  spec: ProviderSpec,
-): ConnectionLimiter | undefined {
-  const { limiters } = deps;
-  if (limiters === undefined) return undefined;
+function limiterFor(deps: RunnerDeps, connectionId: string, spec: ProviderSpec): ConnectionLimiter {
+  const { limiters, clock } = deps;
+  const created = () => createLimiter(spec, { now: () => clock().getTime() });
+  if (limiters === undefined) return created();
   const existing = limiters.get(connectionId);
   if (existing !== undefined) return existing;
   for (const [id, limiter] of limiters) if (limiter.idleFor(LIMITER_IDLE_MS)) limiters.delete(id);
-  const created = createLimiter(spec);
-  limiters.set(connectionId, created);
-  return created;
+  const limiter = created();
+  limiters.set(connectionId, limiter);
+  return limiter;
 }

@@ -305,5 +305,31 @@ export function describeStore(name: string, backend: () => Backend) {
         updatedAt: at(2),
       });
     });
+
+    it("counts a connection's requests per UTC day, adding what each caller spent, and forgets earlier days", async () => {
+      const { ref } = await tenantWithConnection(store);
+      const other = await tenantWithConnection(store);
+      const day = '2025-06-01';
+      expect(unwrap(await store.getDailyRequests({ ...ref, day }))).toBe(0);
+      expect(unwrap(await store.addDailyRequests({ ...ref, day, requests: 3 }))).toBe(3);
+      expect(unwrap(await store.addDailyRequests({ ...ref, day, requests: 4 }))).toBe(7);
+      expect(unwrap(await store.getDailyRequests({ ...ref, day }))).toBe(7);
+      expect(unwrap(await store.getDailyRequests({ ...other.ref, day }))).toBe(0);
+      // Another tenant cannot add to the connection's count.
+      const foreign = { tenantId: other.ref.tenantId, connectionId: ref.connectionId, day, requests: 1 };
+      expect(await store.addDailyRequests(foreign)).toMatchObject({
+        ok: false,
+        error: { kind: 'not_found' },
+      });
+
+      // The next day counts from 0, and the day before is no longer kept.
+      expect(unwrap(await store.addDailyRequests({ ...ref, day: '2025-06-02', requests: 2 }))).toBe(2);
+      expect(unwrap(await store.getDailyRequests({ ...ref, day }))).toBe(0);
+      expect(unwrap(await store.getDailyRequests({ ...ref, day: '2025-06-02' }))).toBe(2);
+      expect(await store.getDailyRequests({ ...ref, day: '1 June' })).toMatchObject({
+        ok: false,
+        error: { kind: 'invalid_input' },
+      });
+    });
   });
 }
