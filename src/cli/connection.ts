@@ -180,8 +180,9 @@ export function registerConnection(program: Command): void {
         const ref = { tenantId: tenant.id, connectionId: row.id };
         must(await store.setConnectionCredentials({ ...ref, credentials }), 'storing the credentials');
         process.stdout.write(
-          `credentials of the ${entry.name} connection of ${tenant.name} replaced; a connection stopped in error ` +
-            `continues with crm-sync retry --tenant ${shellWord(tenant.name)} --provider ${entry.name}\n`,
+          `credentials of the ${entry.name} connection of ${tenant.name} replaced; if the CRM had refused the ` +
+            'earlier ones, its next scheduled run resumes it; a connection stopped in error continues now with ' +
+            `crm-sync retry --tenant ${shellWord(tenant.name)} --provider ${entry.name}\n`,
         );
       });
     });

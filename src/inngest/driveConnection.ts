@@ -7,6 +7,7 @@ import type {
   LastError,
 } from '../machines/connectionContext.ts';
 import type { Phase } from '../machines/phases.ts';
+import type { Connection } from '../persistence/records.ts';
 import type { ConnectionRef, Store } from '../persistence/store.ts';
 import { abandonRun, failedRunAudit } from '../runner/abandonRun.ts';
 import { type RunError, type RunnerDeps, runConnection } from '../runner/connectionRunner.ts';
@@ -28,8 +29,8 @@ export type StopReason =
   /** Idle and its next run is still ahead (another run already did this slot's cycle). */
   | 'not_due'
   /**
-   * Already stopped in `error` when the run began, for a reason retrying cannot mend (`auth_failed`: new
-   * credentials; `fatal`: an operator's `retry`), or out of attempts and not yet due again.
+   * Already stopped in `error` when the run began, for a reason retrying cannot mend (`auth_failed` with no
+   * credentials stored since; `fatal`: an operator's `retry`), or out of attempts and not yet due again.
    */
   | 'in_error'
   /** Another live worker holds the lease and drives the machine; it was still held on the last attempt. */
@@ -154,6 +155,8 @@ async function loadStep(deps: RunnerDeps, ref: ConnectionRef): Promise<Connectio
   if (progress.state === 'idle' && !isDueInSlot(connection.value.nextRunAt, now))
     return { ...progress, stopped: 'not_due' };
   if (progress.state === 'error') {
+    // The CRM refused the credentials and new ones were stored since: resumed as `credentials.updated` does.
+    if (credentialsReplaced(progress, connection.value)) return progress;
     // Out of attempts (a provider down for longer than the backoffs last): the schedule retries the cycle at
     // the connection's interval, as `crm-sync retry` would, so an outage heals without an operator.
     if (progress.errorReason === 'attempts_exhausted')
@@ -187,13 +190,35 @@ async function phaseStep(
     throw stepError({ kind: 'store', message: connection.error.message });
   }
   if (!connection.value.enabled) return { ...current, stopped: 'disabled' };
-  const mode = planned.state === 'error' ? 'retryPhase' : 'phase';
+  const fromError = planned.state === 'error';
+  const byCredentials = fromError && credentialsReplaced(planned, connection.value);
+  const mode = fromError ? (byCredentials ? 'credentialsPhase' : 'retryPhase') : 'phase';
+  // Decided again under the lease, on the machine and the connection as the run reads them there.
   const run = await runConnection(deps, ref, mode, (machine) =>
-    samePosition(progressOf(machine.state, machine.context), planned) ? null : { kind: 'moved_on' },
+    samePosition(progressOf(machine.state, machine.context), planned) &&
+    (!byCredentials || credentialsReplaced(planned, machine.connection))
+      ? null
+      : { kind: 'moved_on' },
   );
   if (run.ok) return progressOf(run.value.state, run.value.context);
   if (run.error.kind === 'lease_held' && finalAttempt) return { ...current, stopped: 'lease_held' };
   throw stepError(run.error);
+}
+
+/**
+ * Whether the machine stands in `error` because the CRM refused its credentials (`auth_failed`) and they were
+ * replaced after that failure: its next run resumes it, as `credentials.updated`. The same credentials entered
+ * again count too (the operator may have mended the CRM's side, e.g. re-enabled the key): one more try, and a
+ * second refusal stops it again, after them. Any other `error` is left as it is.
+ */
+export function credentialsReplaced(
+  machine: Pick<ConnectionProgress, 'state' | 'errorReason' | 'lastError'>,
+  connection: Pick<Connection, 'credentialsSetAt'>,
+): boolean {
+  const { credentialsSetAt } = connection;
+  if (machine.state !== 'error' || machine.errorReason !== 'auth_failed') return false;
+  if (credentialsSetAt === null || machine.lastError === null) return false;
+  return credentialsSetAt.getTime() > Date.parse(machine.lastError.at);
 }
 
 /** Whether two readings show the machine at the same point: same state, cycle, attempt and failure. */

@@ -76,6 +76,11 @@ export const connectionSchema = z.object({
   /** Local change sequence already pushed to this connection. */
   localCursor: bigint,
   cursorCommittedAt: instant.nullable(),
+  /**
+   * When `setConnectionCredentials` last replaced the credentials (the database's clock); `null` while they are
+   * the ones the connection was added with. A machine stopped in `error` for `auth_failed` before then resumes.
+   */
+  credentialsSetAt: instant.nullable(),
   createdAt: instant,
   updatedAt: instant,
 });

@@ -74,6 +74,10 @@ export interface TenantStore {
   listConnections(params: { tenantId: string }): StoreResult<Connection[]>;
   /** The only way credentials come back out of the store, decrypted. */
   getConnectionCredentials(ref: ConnectionRef): StoreResult<Credentials>;
+  /**
+   * Replace the credentials and stamp `credentialsSetAt`. A machine stopped in `error` because the CRM refused
+   * the earlier ones (`auth_failed`) is made due at once: its next run resumes it (`credentials.updated`).
+   */
   setConnectionCredentials(ref: ConnectionRef & { credentials: Credentials }): StoreResult<void>;
   setConnectionEnabled(ref: ConnectionRef & { enabled: boolean }): StoreResult<Connection>;
   /**

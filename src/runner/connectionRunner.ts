@@ -79,9 +79,11 @@ export type RunError =
  * finish a cycle interrupted by a crash. `retry` and `credentials` first lead the machine out of `error`.
  * `phase`: the same start, but run only the phase the machine is then in (all its pages, for fetching) and
  * stop in the next state: the Inngest function runs one phase per step. `retryPhase`: as `phase`, but first
- * out of `error` as `retry` does (the schedule's own retry of a cycle whose attempts ran out).
+ * out of `error` as `retry` does (the schedule's own retry of a cycle whose attempts ran out). `credentialsPhase`:
+ * as `phase`, but first out of `error` as `credentials` does (the schedule's resumption of a machine whose refused
+ * credentials were replaced).
  */
-export type RunMode = 'cycle' | 'retry' | 'credentials' | 'phase' | 'retryPhase';
+export type RunMode = 'cycle' | 'retry' | 'credentials' | 'phase' | 'retryPhase' | 'credentialsPhase';
 
 /**
  * The caller's look at the machine as the run restores it under the lease, before anything is sent or saved:
@@ -217,7 +219,7 @@ async function drive(
   const restored = loaded.value.kind === 'restored' ? loaded.value.restored : null;
 
   // In `phase` mode only the phase the machine is in when the run starts may run; the next one waits.
-  const onePhase = mode === 'phase' || mode === 'retryPhase';
+  const onePhase = mode === 'phase' || mode === 'retryPhase' || mode === 'credentialsPhase';
   let firstPhase: Phase | null = null;
   const gate: PhaseGate = (phase) => !onePhase || firstPhase === null || firstPhase === phase;
   const machine = connectionMachine.provide({
@@ -390,7 +392,8 @@ function commandFor(
   if (state === 'idle') return { type: 'sync.requested', now, cycleId: newCycleId(), windowTo: now };
   if (state === 'backoff') return { type: 'sync.resume', now };
   if (state === 'error' && (mode === 'retry' || mode === 'retryPhase')) return { type: 'retry.requested' };
-  if (state === 'error' && mode === 'credentials') return { type: 'credentials.updated' };
+  if (state === 'error' && (mode === 'credentials' || mode === 'credentialsPhase'))
+    return { type: 'credentials.updated' };
   return null;
 }
 

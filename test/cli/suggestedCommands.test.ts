@@ -41,6 +41,6 @@ it('quotes a tenant name with a space in the commands it suggests', async () => 
   ]);
   expect(replaced.code, replaced.stderr).toBe(0);
   expect(replaced.stdout).toBe(
-    "credentials of the loop connection of Harbour Lettings replaced; a connection stopped in error continues with crm-sync retry --tenant 'Harbour Lettings' --provider loop\n",
+    "credentials of the loop connection of Harbour Lettings replaced; if the CRM had refused the earlier ones, its next scheduled run resumes it; a connection stopped in error continues now with crm-sync retry --tenant 'Harbour Lettings' --provider loop\n",
   );
 }, 300_000);

@@ -22,7 +22,7 @@ export const connectionSelect = `SELECT c.id, c.tenant_id AS "tenantId", c.provi
   CASE WHEN c.lease_owner IS NULL THEN NULL ELSE jsonb_build_object(
     'owner', c.lease_owner, 'expiresAt', c.lease_expires_at, 'heartbeatAt', c.lease_heartbeat_at) END AS lease,
   c.cursor, c.local_cursor AS "localCursor", c.cursor_committed_at AS "cursorCommittedAt",
-  c.created_at AS "createdAt", c.updated_at AS "updatedAt"
+  c.credentials_set_at AS "credentialsSetAt", c.created_at AS "createdAt", c.updated_at AS "updatedAt"
   FROM connections c JOIN tenants t ON t.id = c.tenant_id`;
 
 const nameTaken = (name: string) =>
@@ -201,7 +201,17 @@ export function tenantMethods(ctx: SqlContext): TenantStore {
       const parsed = parseInput(credentialsSchema, ref.credentials);
       if (!parsed.ok) return parsed;
       const sealed = ctx.secrets.encrypt(JSON.stringify(parsed.value), credentialsContext(ref));
-      const updated = await updateConnection(ref, 'credentials_sealed = $3', [sealed]);
+      // A machine stopped because the CRM refused the credentials is resumed by its next run
+      // (`credentialsSetAt`): make that the next tick rather than up to an interval away. Keep in step with the
+      // context's `errorReason`, set only in `error`; no other machine is moved (nothing resumes it).
+      const updated = await updateConnection(
+        ref,
+        `credentials_sealed = $3, credentials_set_at = now(),
+         next_run_at = CASE WHEN EXISTS (SELECT 1 FROM machine_snapshots s WHERE s.connection_id = connections.id
+             AND s.snapshot #>> '{context,errorReason}' = 'auth_failed')
+           THEN least(next_run_at, now()) ELSE next_run_at END`,
+        [sealed],
+      );
       return updated.ok ? ok(undefined) : updated;
     },
 
