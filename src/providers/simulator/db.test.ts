@@ -84,3 +84,39 @@ describe('SimDb.insertCreated with createVisibleAfterMs', () => {
     expect(db.list().map(reapitDialect.id)).toContain(id);
   });
 });
+
+describe('SimDb.applyEdits', () => {
+  const modifiedOf = (db: SimDb<ReturnType<typeof reapitDialect.fromSeed>>, ids: string[]) =>
+    ids.map((id) => {
+      const record = db.get(id);
+      if (record === undefined) throw new Error(`${id} not shown`);
+      return Date.parse(reapitDialect.modified(record));
+    });
+
+  it('saves every edit of a call at one instant by default (a bulk save)', () => {
+    const nowMs = Date.parse('2025-06-01T09:00:00Z');
+    const db = new SimDb(reapitDialect, { contacts: 50, seed: 4 }, () => nowMs);
+    const changed = db.applyEdits({ count: 20, seed: 2 });
+    expect(changed.length).toBeGreaterThan(1);
+    expect([...new Set(modifiedOf(db, changed))]).toEqual([nowMs]);
+  });
+
+  it('with apart, saves each edit on its own millisecond up to now, none before an earlier stamp', () => {
+    let nowMs = Date.parse('2025-06-01T09:00:00Z');
+    const db = new SimDb(reapitDialect, { contacts: 50, seed: 4 }, () => nowMs);
+    db.applyEdits({ count: 5, seed: 1 });
+    nowMs += 10_000;
+    const changed = db.applyEdits({ count: 20, seed: 2, apart: true });
+    const stamps = modifiedOf(db, changed);
+    // A record edited twice in the call shows its later save: the distinct ids hold distinct stamps.
+    expect(new Set(stamps).size).toBe(changed.length);
+    expect(Math.max(...stamps)).toBe(nowMs);
+    expect(Math.min(...stamps)).toBeGreaterThanOrEqual(nowMs - 19);
+
+    // Closer to the last stamp than the call has edits: the earliest share that stamp, none goes before it.
+    nowMs += 3;
+    const close = modifiedOf(db, db.applyEdits({ count: 20, seed: 3, apart: true }));
+    expect(Math.min(...close)).toBe(nowMs - 3);
+    expect(Math.max(...close)).toBe(nowMs);
+  });
+});

@@ -225,11 +225,16 @@ export class SimDb<TWire> {
 
   /**
    * `count` edits as agency users would make them, deterministic for a seed: mostly single-field changes,
-   * about 10% creates and 8% archives. All edits of one call share one `modified` value (a bulk save).
+   * about 10% creates and 8% archives. By default all edits of one call share one `modified` value (a bulk save);
+   * `apart` saves them one by one, each on its own millisecond up to now (the last `count` milliseconds, or fewer
+   * where the last stamp handed out is closer: those share its value), as users editing records in turn do.
    */
-  applyEdits(params: { count: number; seed: number }): string[] {
+  applyEdits(params: { count: number; seed: number; apart?: boolean | undefined }): string[] {
     const r = createRandom(params.seed);
-    const at = this.stamp();
+    const handedOut = this.lastStampMs;
+    const last = this.stamp();
+    const stampOf = (i: number) =>
+      params.apart === true ? Math.max(handedOut, last - (params.count - 1 - i)) : last;
     this.revealDue();
     // Agency users edit what the CRM shows them.
     const ids = [...this.records.keys()].filter((id) => !this.hiddenUntil.has(id)).sort();
@@ -237,6 +242,7 @@ export class SimDb<TWire> {
     for (let i = 0; i < params.count; i++) {
       const roll = r.next();
       const target = ids.length > 0 ? this.records.get(r.pick(ids)) : undefined;
+      const at = stampOf(i);
       if (roll < 0.1 || target === undefined) {
         const created = this.insert((id) => this.dialect.fromSeed(generateContact(r), id, at, at));
         changed.push(this.dialect.id(created));

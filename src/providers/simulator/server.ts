@@ -80,8 +80,8 @@ export interface SimulatorOptions {
 export interface SimControl {
   /** Every record held, in the provider's own wire shape (creates not shown yet included). */
   records(): Promise<unknown[]>;
-  /** Applies `count` agency-style edits; returns the ids changed. */
-  edits(params: { count: number; seed: number }): Promise<{ changed: string[] }>;
+  /** Applies `count` agency-style edits (one bulk save, or `apart`: one save each); returns the ids changed. */
+  edits(params: { count: number; seed: number; apart?: boolean }): Promise<{ changed: string[] }>;
   /** Deletes records outright (an agency user deleting a contact); returns the ids it held. */
   remove(ids: string[]): Promise<{ removed: string[] }>;
   /** Fault injection from now on; `{}` clears. */
@@ -183,7 +183,11 @@ export async function serveSimulator<TWire>(
     if (key === 'GET /_sim/stats') return { status: 200, body: gate.stats };
     if (key === 'POST /_sim/edits') {
       const parsed = z
-        .strictObject({ count: z.number().int().min(0), seed: z.number().int() })
+        .strictObject({
+          count: z.number().int().min(0),
+          seed: z.number().int(),
+          apart: z.boolean().optional(),
+        })
         .safeParse(req.body);
       if (!parsed.success) return { status: 400, body: { error: z.prettifyError(parsed.error) } };
       return { status: 200, body: { changed: definition.db.applyEdits(parsed.data) } };
