@@ -20,6 +20,8 @@ import { registerWorker } from './cli/worker.ts';
 const program = new Command('crm-sync')
   .description('CRM Sync Orchestrator of NurtureHub')
   .exitOverride()
+  // Each command parses the options after its name: `audit --tenant T` and `audit prune --tenant T` are two.
+  .enablePositionalOptions()
   .configureOutput({
     outputError: (text, write) =>
       write(

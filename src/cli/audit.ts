@@ -3,8 +3,9 @@ import type { AuditEntry, AuditItem, AuditListName } from '../persistence/audit.
 import type { Tenant } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
 import { must, requireConnection, requireProvider, requireTenant, withApp } from './app.ts';
+import { registerAuditPrune } from './auditPrune.ts';
 import { clip, formatInstant, formatTable, printJsonStreamed } from './output.ts';
-import { parseIntegerArg } from './usageError.ts';
+import { parseIntegerArg, UsageError } from './usageError.ts';
 
 /** Cycles listed when `--limit` is not given. */
 const DEFAULT_LIMIT = 20;
@@ -20,19 +21,24 @@ export const ITEMS_PER_PAGE = 1000;
  * no more memory than a small one.
  */
 export function registerAudit(program: Command): void {
-  program
+  const audit = program
     .command('audit')
     .description('what each sync cycle did, newest first: counts, conflicts, duplicates suppressed, errors')
-    .requiredOption('--tenant <name>', 'tenant name')
+    // `audit prune` has a --tenant of its own: options after `prune` are its (positional options), and this one is
+    // checked below, since commander checks a required option of every command up to the one run.
+    .enablePositionalOptions()
+    .option('--tenant <name>', 'tenant name (required)')
     .option('--provider <name>', 'only this connection')
     .option('--limit <n>', `cycles to show, 1 to 1000 (default ${DEFAULT_LIMIT})`)
     .option('--json', 'print an array of audit entries as JSON, every item of every list')
-    .action(async (flags: { tenant: string; provider?: string; limit?: string; json?: boolean }) => {
+    .action(async (flags: { tenant?: string; provider?: string; limit?: string; json?: boolean }) => {
+      if (flags.tenant === undefined) throw new UsageError("required option '--tenant <name>' not specified");
+      const tenantName = flags.tenant;
       const entry = flags.provider === undefined ? null : requireProvider(flags.provider);
       const limit =
         flags.limit === undefined ? DEFAULT_LIMIT : parseIntegerArg('--limit', flags.limit, 1, 1000);
       await withApp('audit', async ({ store }) => {
-        const tenant = await requireTenant(store, flags.tenant);
+        const tenant = await requireTenant(store, tenantName);
         const connection = entry === null ? null : await requireConnection(store, tenant, entry.name);
         const page = must(
           await store.listAudit({
@@ -53,6 +59,7 @@ export function registerAudit(program: Command): void {
         }
       });
     });
+  registerAuditPrune(audit);
 }
 
 /** An entry as `--json` prints it; its lists are read from the store as they are written. */

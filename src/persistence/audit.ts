@@ -106,3 +106,27 @@ export const auditItemsPageSchema = z.strictObject({
   nextOffset: z.number().int().min(1).nullable(),
 });
 export type AuditItemsPage = z.infer<typeof auditItemsPageSchema>;
+
+/**
+ * Which audit entries `pruneAudit` removes: those of cycles that finished before `before` (of one tenant, or of
+ * all), never a connection's latest entry. `dryRun` counts them and removes nothing.
+ */
+export const auditPruneQuerySchema = z.strictObject({
+  before: z.date(),
+  tenantId: z.uuid().optional(),
+  dryRun: z.boolean().default(false),
+});
+export type AuditPruneQuery = z.input<typeof auditPruneQuerySchema>;
+
+/** What a prune removed (or would remove) of one connection's audit log. */
+export const auditPrunedSchema = z.strictObject({
+  tenantId: z.uuid(),
+  connectionId: z.uuid(),
+  provider: providerNameSchema,
+  entries: z.number().int().min(1),
+  /** Their conflicts, suppressed duplicates and errors (rows of `audit_items`). */
+  items: z.number().int().min(0),
+  oldestFinishedAt: z.date(),
+  newestFinishedAt: z.date(),
+});
+export type AuditPruned = z.infer<typeof auditPrunedSchema>;

@@ -1,7 +1,15 @@
 import type { MatchRecord } from '../core/dedup/matchRecord.ts';
 import type { Result } from '../core/result.ts';
 import type { CursorPosition } from '../providers/provider.ts';
-import type { AuditBody, AuditEntry, AuditItemsPage, AuditItemsQuery, AuditQuery } from './audit.ts';
+import type {
+  AuditBody,
+  AuditEntry,
+  AuditItemsPage,
+  AuditItemsQuery,
+  AuditPruned,
+  AuditPruneQuery,
+  AuditQuery,
+} from './audit.ts';
 import type { AuditedNoteKind, CycleWorkStore } from './cycleWork.ts';
 import type {
   Connection,
@@ -322,6 +330,12 @@ export interface LedgerStore {
    * entry's order, cut in the database. `not_found` when the tenant has no such entry.
    */
   listAuditItems(query: AuditItemsQuery): StoreResult<AuditItemsPage>;
+  /**
+   * Remove the audit entries (and their items) of cycles that finished before `before`, but never a connection's
+   * latest entry (what `status` and the admin page show, and what makes committing its cycle again a no-op);
+   * with `dryRun`, only count them. What went (or would go), per connection.
+   */
+  pruneAudit(query: AuditPruneQuery): StoreResult<AuditPruned[]>;
 }
 
 /** Every data method; the same methods are available inside a transaction. */

@@ -1,7 +1,14 @@
 import { parse, stringify } from 'superjson';
 import { z } from 'zod';
 import type { Result } from '../core/result.ts';
-import { auditEntrySchema, auditItemsPageSchema, auditItemsQuerySchema, auditQuerySchema } from './audit.ts';
+import {
+  auditEntrySchema,
+  auditItemsPageSchema,
+  auditItemsQuerySchema,
+  auditPrunedSchema,
+  auditPruneQuerySchema,
+  auditQuerySchema,
+} from './audit.ts';
 import {
   connectionInputSchema,
   connectionSchema,
@@ -125,6 +132,7 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
     output: z.strictObject({ entries: z.array(auditEntrySchema), nextBeforeId: z.number().int().nullable() }),
   },
   listAuditItems: { input: auditItemsQuerySchema, output: auditItemsPageSchema },
+  pruneAudit: { input: auditPruneQuerySchema, output: z.array(auditPrunedSchema) },
   stageRecords: null,
   listStaged: null,
   stagedHighWater: null,

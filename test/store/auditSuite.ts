@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditItemsPage, AuditItemsQuery } from '../../src/persistence/audit.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { type Backend, type TestDatabase, unwrap } from './backends.ts';
-import { auditBody, tenantWithConnection } from './fixtures.ts';
+import { at, auditBody, tenantWithConnection } from './fixtures.ts';
 
 const duplicate = (n: number) => ({ incoming: `R${n}`, matched: `M${n}`, reason: `same e-mail ${n}` });
 const conflict = (n: number) => ({
@@ -133,6 +133,92 @@ export function describeStoreAudit(name: string, backend: () => Backend) {
           ok: false,
           error: { kind: 'invalid_input', message: expect.stringMatching(/^itemsPerList: /) },
         });
+      }
+    });
+  });
+
+  describe(`store on ${name}: pruning the audit log`, () => {
+    it("removes entries finished before the date with their items, never a connection's latest", async () => {
+      const database = await backend().createDatabase();
+      const store = unwrap(await database.open());
+      try {
+        const finishing = (seconds: number, overrides: Parameters<typeof auditBody>[0] = {}) =>
+          auditBody({ finishedAt: at(seconds).toISOString(), ...overrides });
+        const agency = await tenantWithConnection(store);
+        const alto = unwrap(
+          await store.addConnection({
+            tenantId: agency.tenant.id,
+            provider: 'alto',
+            baseUrl: 'https://alto.example.test/api',
+            credentials: { clientId: 'id-2', clientSecret: 'secret-2' },
+            nextRunAt: at(0),
+          }),
+        );
+        const other = await tenantWithConnection(store);
+        const withItems = finishing(10, { conflicts: [conflict(1)], errors: [error(1), error(2)] });
+        const reapitIds: number[] = [];
+        for (const body of [finishing(5), withItems, finishing(20)]) {
+          reapitIds.push(unwrap(await store.commitCycle({ ...agency.ref, audit: body })).auditId);
+        }
+        // Alto's one entry is its latest, however old.
+        unwrap(
+          await store.commitCycle({ tenantId: agency.tenant.id, connectionId: alto.id, audit: finishing(5) }),
+        );
+        for (const seconds of [5, 10]) {
+          unwrap(await store.commitCycle({ ...other.ref, audit: finishing(seconds) }));
+        }
+        const entriesOf = async (tenantId: string) =>
+          unwrap(await store.listAudit({ tenantId })).entries.map((e) => e.id);
+        const agencyBefore = await entriesOf(agency.tenant.id);
+        const expected = [
+          {
+            tenantId: agency.tenant.id,
+            connectionId: agency.ref.connectionId,
+            provider: 'reapit',
+            entries: 2,
+            items: 3,
+            oldestFinishedAt: at(5),
+            newestFinishedAt: at(10),
+          },
+        ];
+
+        const query = { before: at(15), tenantId: agency.tenant.id };
+        expect(unwrap(await store.pruneAudit({ ...query, dryRun: true }))).toEqual(expected);
+        expect(await entriesOf(agency.tenant.id)).toEqual(agencyBefore);
+
+        expect(unwrap(await store.pruneAudit(query))).toEqual(expected);
+        expect(await entriesOf(agency.tenant.id)).toEqual(
+          agencyBefore.filter((id) => id > (reapitIds[1] ?? 0)),
+        );
+        expect(
+          await store.listAuditItems({
+            tenantId: agency.tenant.id,
+            auditId: reapitIds[1] ?? 0,
+            list: 'errors',
+          }),
+        ).toMatchObject({ ok: false, error: { kind: 'not_found' } });
+        expect(await database.raw('SELECT count(*)::int AS n FROM audit_items')).toEqual([{ n: 0 }]);
+        expect(await entriesOf(other.tenant.id)).toHaveLength(2);
+        expect(unwrap(await store.pruneAudit(query))).toEqual([]);
+
+        // Every tenant, any date: each connection keeps its latest entry.
+        const everything = unwrap(await store.pruneAudit({ before: at(1_000_000) }));
+        expect(everything.map(({ tenantId, entries }) => ({ tenantId, entries }))).toEqual([
+          { tenantId: other.tenant.id, entries: 1 },
+        ]);
+        const left = await database.raw(
+          'SELECT connection_id AS "connectionId", count(*)::int AS n FROM audit_log GROUP BY connection_id',
+        );
+        expect(left).toHaveLength(3);
+        expect(left.every((row) => row.n === 1)).toBe(true);
+
+        expect(await store.pruneAudit({ before: at(1), tenantId: 'acme' })).toMatchObject({
+          ok: false,
+          error: { kind: 'invalid_input', message: expect.stringMatching(/^tenantId: /) },
+        });
+      } finally {
+        await store.close();
+        await database.drop();
       }
     });
   });

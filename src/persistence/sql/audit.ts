@@ -8,6 +8,8 @@ import {
   auditItemSchemas,
   auditItemsQuerySchema,
   auditListNameSchema,
+  auditPrunedSchema,
+  auditPruneQuerySchema,
   auditQuerySchema,
 } from '../audit.ts';
 import { type AuditedNoteKind, auditedNoteKinds } from '../cycleWork.ts';
@@ -64,6 +66,24 @@ const markSeq = (tenant: string, connection: string, cycle: string, mark: string
     AND m.connection_id = ${connection} AND m.cycle_id = ${cycle} AND m.kind = 'meta'
     AND starts_with(m.note_key, ${mark}::text)), 0)`;
 
+/**
+ * The entries a prune takes (`$1` before, `$2` tenant or null): finished before the date, and not the latest of
+ * their connection (found through `audit_log_connection_idx`). Their items go with them (`ON DELETE CASCADE`).
+ */
+const prunableSql = `SELECT a.id, a.tenant_id, a.connection_id, a.provider, a.finished_at,
+    a.conflict_count + a.duplicate_count + a.error_count AS items
+  FROM audit_log a
+  WHERE a.finished_at < $1 AND ($2::uuid IS NULL OR a.tenant_id = $2::uuid)
+    AND a.id < (SELECT max(l.id) FROM audit_log l WHERE l.connection_id = a.connection_id)`;
+
+/** What a prune took, per connection, from `pruned` (the entries themselves or, removed, their returned rows). */
+const prunedPerConnectionSql = (
+  pruned: string,
+) => `SELECT tenant_id AS "tenantId", connection_id AS "connectionId",
+    provider, count(*)::int AS entries, sum(items)::int AS items,
+    min(finished_at) AS "oldestFinishedAt", max(finished_at) AS "newestFinishedAt"
+  FROM ${pruned} GROUP BY tenant_id, connection_id, provider ORDER BY tenant_id, provider`;
+
 const idRowSchema = z.object({ id: z.coerce.number().int() });
 const providerRowSchema = z.object({ provider: z.string() });
 const countRowSchema = z.object({ kind: z.enum(auditedNoteKinds), count: z.coerce.number().int() });
@@ -74,7 +94,7 @@ const countRowSchema = z.object({ kind: z.enum(auditedNoteKinds), count: z.coerc
  */
 export function auditMethods(
   ctx: SqlContext,
-): Pick<LedgerStore, 'commitCycle' | 'listAudit' | 'listAuditItems'> {
+): Pick<LedgerStore, 'commitCycle' | 'listAudit' | 'listAuditItems' | 'pruneAudit'> {
   const { client } = ctx;
   return {
     commitCycle: (ref) =>
@@ -227,6 +247,22 @@ export function auditMethods(
         const { total, items } = page.value;
         const end = offset + items.length;
         return ok({ items, total, nextOffset: end < total ? end : null });
+      }),
+
+    pruneAudit: (query) =>
+      guarded(async () => {
+        const parsed = parseInput(auditPruneQuerySchema, query);
+        if (!parsed.ok) return parsed;
+        const { before, tenantId, dryRun } = parsed.value;
+        const { rows } = await client.query(
+          dryRun
+            ? `WITH prunable AS (${prunableSql}) ${prunedPerConnectionSql('prunable')}`
+            : `WITH prunable AS (${prunableSql}),
+                 removed AS (DELETE FROM audit_log a USING prunable p WHERE a.id = p.id RETURNING p.*)
+               ${prunedPerConnectionSql('removed')}`,
+          [before, tenantId ?? null],
+        );
+        return parseRows(auditPrunedSchema, rows, 'pruned audit entries');
       }),
   };
 }

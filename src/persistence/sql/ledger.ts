@@ -16,7 +16,7 @@ const quarantineColumns = `connection_id AS "connectionId", external_id AS "exte
 
 export function ledgerMethods(
   ctx: SqlContext,
-): Omit<LedgerStore, 'commitCycle' | 'listAudit' | 'listAuditItems'> {
+): Omit<LedgerStore, 'commitCycle' | 'listAudit' | 'listAuditItems' | 'pruneAudit'> {
   const { client } = ctx;
 
   const readPush = async (ref: ConnectionRef, key: string) => {
