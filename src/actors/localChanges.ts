@@ -4,10 +4,11 @@ import { toMatchRecord } from '../core/dedup/matchRecord.ts';
 import { idempotencyKey } from '../core/ids.ts';
 import { decideInbound, decideLocalChange, type ProviderFields } from '../core/reconcile.ts';
 import type { StoredContact } from '../persistence/records.ts';
+import { type BatchWrites, commitBatch, emptyWrites, updatePlan } from './commitBatch.ts';
 import { DEFAULT_BATCH_SIZE, type PhaseDeps } from './context.ts';
 import { providerFailure, staleBatchTries } from './failures.ts';
 import { describeMatch, duplicateNote } from './inboundOwners.ts';
-import { type BatchWrites, type CycleRef, commitBatch, emptyWrites, updatePlan } from './reconcilePhase.ts';
+import type { CycleRef } from './reconcilePhase.ts';
 import { must } from './storeCall.ts';
 import { yieldTurn } from './yieldTurn.ts';
 

@@ -1,6 +1,7 @@
 import { ok, type Result } from '../core/result.ts';
 import type { Connection } from '../persistence/records.ts';
 import type { Store, StoreError } from '../persistence/store.ts';
+import type { RunOutcome } from './connectionRunner.ts';
 
 /**
  * A shorter interval takes effect now: a run scheduled further out than one new interval from `now` is
@@ -20,4 +21,14 @@ export async function pullInNextRun(
     nextRunAt: due,
   });
   return moved.ok ? ok(true) : moved;
+}
+
+/** Idle and error wait one interval; backoff comes back when it may resume; a cycle in progress at once. */
+export function nextRunAt(outcome: RunOutcome, connection: Connection, now: Date): Date {
+  if (outcome.state === 'backoff' && outcome.context.resumeAt !== null)
+    return new Date(outcome.context.resumeAt);
+  if (outcome.state === 'idle' || outcome.state === 'error') {
+    return new Date(now.getTime() + connection.effectiveIntervalSeconds * 1000);
+  }
+  return now;
 }
