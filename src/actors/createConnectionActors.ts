@@ -2,6 +2,7 @@ import { fromPromise } from 'xstate';
 import { type Phase, phaseFailureSchema } from '../machines/phases.ts';
 import { createAuditPhase } from './auditPhase.ts';
 import type { PhaseCall, PhaseDeps } from './context.ts';
+import { withCurrentMatchKeys } from './currentMatchKeys.ts';
 import { failureNote } from './failures.ts';
 import { createFetchPhase } from './fetchPhase.ts';
 import { createPushPhase } from './pushPhase.ts';
@@ -48,7 +49,8 @@ export function createConnectionActors(deps: PhaseDeps, gate: PhaseGate = openGa
     };
   return {
     fetchPhase: fromPromise(gated('fetching', createFetchPhase(deps))),
-    reconcilePhase: fromPromise(gated('reconciling', createReconcilePhase(deps))),
+    // Reconcile looks candidates up by the tenant's stored match keys, which must be of the current normalisation.
+    reconcilePhase: fromPromise(gated('reconciling', withCurrentMatchKeys(deps, createReconcilePhase(deps)))),
     pushPhase: fromPromise(gated('pushing', createPushPhase(deps))),
     auditPhase: fromPromise(gated('auditing', createAuditPhase(deps))),
   };

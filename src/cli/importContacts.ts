@@ -1,3 +1,4 @@
+import { refreshOutdatedMatchKeys } from '../actors/currentMatchKeys.ts';
 import { describeMatch } from '../actors/inboundOwners.ts';
 import { contentHash } from '../core/canonicalJson.ts';
 import { MAX_HOLDERS_PER_KEY, matchKeys } from '../core/dedup/blocking.ts';
@@ -40,13 +41,16 @@ export function importedContactId(tenantId: string, contact: CanonicalContact): 
  * looked up by its own id, then matched against stored contacts and the file's earlier lines with the dedup
  * core (`matchKeys` → `findCandidates` → `findMatch`). A match is left as stored (the CRM owns contact fields);
  * anything else is created with its match keys, without an origin connection, so the next cycle of each of the
- * tenant's connections creates it in that CRM.
+ * tenant's connections creates it in that CRM. Contacts stored by an older normalisation get current match keys
+ * first (`refreshOutdatedMatchKeys`), in transactions of their own.
  */
 export async function importContacts(
   store: Store,
   params: { tenantId: string; lines: readonly NumberedLine<CanonicalContact>[]; now: Date },
 ): Promise<ContactImport> {
   const { tenantId, now } = params;
+  // Candidates are looked up by stored match keys, which must be of the current normalisation.
+  must(await refreshOutdatedMatchKeys(store, tenantId), 'bringing match keys up to date');
   const result = await store.transaction<ContactImport, StoreError>(async (tx) => {
     const outcome: ContactImport = { created: [], matched: [] };
     // Contacts created by this import, by blocking key: a later line may duplicate an earlier one.

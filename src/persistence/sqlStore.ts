@@ -10,6 +10,7 @@ import { dailyRequestMethods } from './sql/dailyRequests.ts';
 import { leaseMethods } from './sql/leases.ts';
 import { ledgerMethods } from './sql/ledger.ts';
 import { linkMethods } from './sql/links.ts';
+import { matchVersionMethods } from './sql/matchVersions.ts';
 import { tenantMethods } from './sql/tenants.ts';
 import { classifyDbError, guarded, type SqlClient } from './sqlClient.ts';
 import type { Store, StoreData, StoreError } from './store.ts';
@@ -30,6 +31,7 @@ function dataMethods(ctx: SqlContext): StoreData {
     ...dailyRequestMethods(ctx),
     ...contactMethods(ctx),
     ...linkMethods(ctx),
+    ...matchVersionMethods(ctx),
     ...ledgerMethods(ctx),
     ...auditMethods(ctx),
     ...cycleWorkMethods(ctx),

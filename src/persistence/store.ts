@@ -237,6 +237,12 @@ export interface ContactStore {
      */
     maxHoldersPerKey?: number;
   }): StoreResult<Array<{ key: string; contactIds: string[] }>>;
+  /**
+   * Normalise again up to `limit` of the tenant's contacts whose stored match record is of an older
+   * `MATCH_RECORD_VERSION` (or missing), storing the record and replacing the keys, in one transaction; 0 refreshed
+   * when none is left. Keys looked up before this says 0 may miss contacts stored by an older normalisation.
+   */
+  refreshMatchKeys(params: { tenantId: string; limit: number }): StoreResult<{ refreshed: number }>;
   getLinksByExternalIds(ref: ConnectionRef & { externalIds: string[] }): StoreResult<Link[]>;
   getLinksByContactIds(ref: ConnectionRef & { contactIds: string[] }): StoreResult<Link[]>;
   /** Whether the connection has any link yet (`false` until its first records are linked). */

@@ -104,6 +104,7 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   listLocalChanges: null,
   replaceMatchKeys: null,
   findCandidates: null,
+  refreshMatchKeys: null,
   getLinksByExternalIds: null,
   getLinksByContactIds: null,
   hasLinks: null,

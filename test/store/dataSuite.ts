@@ -4,6 +4,7 @@ import { err } from '../../src/core/result.ts';
 import { type Backend, type SharedDatabase, unwrap } from './backends.ts';
 import { contactCases } from './contactCases.ts';
 import { at, auditBody, contact, T0, tenantWithConnection } from './fixtures.ts';
+import { matchVersionCases } from './matchVersionCases.ts';
 
 /** Contacts, links, engagement, ledger, audit, atomicity and migrations: the same cases on every backend. */
 export function describeStoreData(name: string, backend: () => Backend) {
@@ -19,6 +20,7 @@ export function describeStoreData(name: string, backend: () => Backend) {
     });
 
     contactCases(shared);
+    matchVersionCases(shared);
     it('ingests an engagement event once, however often it arrives', async () => {
       const { store } = shared;
       const { tenant } = await tenantWithConnection(store);
