@@ -179,6 +179,7 @@ export function retryingControl(control: SimControl): SimControl {
     remove: again(control.remove),
     faults: again(control.faults),
     stats: again(control.stats),
+    writeAccess: again(control.writeAccess),
   };
 }
 

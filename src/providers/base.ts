@@ -9,6 +9,7 @@ import type { CallKind, ConnectionLimiter } from './limiter.ts';
 import type { InboundRecord, InboundRecordError, ProviderError, RecordRead } from './provider.ts';
 import { redactQuery } from './redactQuery.ts';
 import type { ProviderSpec } from './spec.ts';
+import { withWriteScope } from './writeScope.ts';
 
 /** How one attempt ended, before classification. */
 export type AttemptOutcome<T> =
@@ -238,7 +239,7 @@ export function createHttpTransport(params: {
     });
   }
 
-  return {
+  const transport: HttpTransport = {
     async send(request) {
       if (endpointProblem !== null) {
         return err({
@@ -262,6 +263,8 @@ export function createHttpTransport(params: {
       return sendWith(request, renewed.value);
     },
   };
+  // A write the credentials may not make while they still read is told apart for every adapter alike.
+  return withWriteScope(transport, params.spec);
 }
 
 const isRedirect = (status: number) => status >= 300 && status < 400;

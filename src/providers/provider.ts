@@ -26,7 +26,8 @@ export type ProviderError =
     }
   | { kind: 'auth_failed'; status: number; message: string }
   /**
-   * The credentials read but may not write (agentOS: the key lacks the write tier). Only writes return it; the push
+   * The credentials read but may not write (agentOS: the key lacks the write tier; a spec's `writeScope`: Reapit's
+   * 403 "scope"). Only writes return it; the push
    * holds its writes until a later cycle's are accepted, while reads go on.
    */
   | { kind: 'write_forbidden'; status: number; message: string }

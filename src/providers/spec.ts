@@ -94,6 +94,24 @@ export const providerErrorBodySchema = z.strictObject({
 });
 export type ProviderErrorBody = z.infer<typeof providerErrorBodySchema>;
 
+/**
+ * How the CRM refuses a write the credentials may not make while they still read (a write scope the agency did not
+ * grant). Such a write is `write_forbidden` when `probe` is still served — the push holds its writes, the reads go on
+ * — and `auth_failed` when the probe is refused too: credentials revoked outright.
+ */
+export const providerWriteScopeSchema = z.strictObject({
+  /** What the CRM answers such a write with (statuses the retry policy reads as a refused credential). */
+  statuses: z
+    .array(z.union([z.literal(401), z.literal(403)]))
+    .nonempty()
+    .readonly(),
+  /** One cheap read (`GET`, path and query) the same credentials must be served. */
+  probe: z.string().startsWith('/'),
+  /** What the operator must grant, as the held writes' note tells them. */
+  grant: z.string().min(1),
+});
+export type ProviderWriteScope = z.infer<typeof providerWriteScopeSchema>;
+
 export const providerSpecSchema = z
   .strictObject({
     limits: providerLimitsSchema,
@@ -114,6 +132,8 @@ export const providerSpecSchema = z
      * provider decides it; `{ kind: [], fields: [] }` shows status and size alone.
      */
     errorBody: providerErrorBodySchema,
+    /** Absent where the CRM documents no refusal of writes alone. */
+    writeScope: providerWriteScopeSchema.optional(),
   })
   .refine(
     (s) => s.pagination.defaultPageSize <= s.pagination.maxPageSize,

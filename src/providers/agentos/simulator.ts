@@ -185,6 +185,8 @@ export function startAgentosSimulator(options: AgentosSimulatorOptions = {}): Pr
         // [G3]: 429, no Retry-After or rate-limit headers documented.
         return failure(429, 'Too many requests: wait 60 seconds before calling again');
       },
+      // [G1]: a key without the write tier ("applications") → 401, as `PUT /_sim/tiers` without it.
+      writeRefused: () => failure(401, 'Authorization has been denied for this request.'),
       serverError: () => failure(500, 'An error has occurred.'),
       route: (req) => route(db, req),
       credentials: () => ({ ...CREDENTIALS }),

@@ -55,8 +55,9 @@ describe('alto adapter', () => {
     });
   });
 
-  it('maps a wrong AgencyRef (403) to auth_failed', async () => {
-    await withAlto({ contacts: 3 }, async (_provider, credentials, baseUrl) => {
+  it('maps a wrong AgencyRef (403) to auth_failed, on writes too (not a write scope: reads are refused as well)', async () => {
+    await withAlto({ contacts: 3 }, async (provider, credentials, baseUrl) => {
+      const [target] = await ids(provider, { from: null, to: later() });
       const created = getProvider('alto')?.createProvider({
         baseUrl,
         credentials: { ...credentials, agencyRef: 'SOMEONE-ELSE' },
@@ -67,6 +68,12 @@ describe('alto adapter', () => {
         pageToken: null,
       });
       expect(result).toMatchObject({ ok: false, error: { kind: 'auth_failed', status: 403 } });
+      const write = await created.value.update({
+        externalId: target ?? '',
+        patch: { status: 'archived' },
+        version: null,
+      });
+      expect(write).toMatchObject({ ok: false, error: { kind: 'auth_failed', status: 403 } });
     });
   });
 

@@ -66,6 +66,9 @@ export function startAltoSimulator(options: AltoSimulatorOptions = {}): Promise<
           return failure(403, 'Forbidden', 'AgencyRef header missing or not authorised for this integration');
         return null;
       },
+      // [A1]: scopes are per route (`alto/route:get-contacts-all`): a client without a write route's scope is refused
+      // that route alone. ASSUMPTION: 403 with the contacts error body, the code and wording.
+      writeRefused: () => failure(403, 'Forbidden', 'The client is not authorised for this route'),
       // ASSUMPTION: Alto declares no 429 [A4]; the simulator answers its assumed budget with the contacts error body.
       rateLimited: () => failure(429, 'TooManyRequests', 'Too many requests'),
       serverError: () => failure(500, 'InternalServerError', 'An unexpected error occurred'),

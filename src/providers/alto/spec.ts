@@ -22,6 +22,15 @@ export const altoSpec = defineSpec({
   // every occurrence of a problem type); `message` and `detail` are per call and may quote values. ASSUMPTION:
   // a validation ProblemDetails carries ASP.NET's `errors: { <field>: [messages] }`: its keys, the field names.
   errorBody: { kind: ['errors[].code', 'type', 'title'], fields: ['errors{}'] },
+  // [A1]: scopes are per route (`alto/route:get-contacts-all`), so a client without a write route's scope is refused
+  // that route alone. A wrong AgencyRef is a 403 on every route [A4]: the probe is refused too, `auth_failed`.
+  writeScope: {
+    statuses: [403],
+    probe: '/contacts/all?max-results=1',
+    grant:
+      'grant this client the scopes of the contacts write routes (alto/route:…, for POST /contacts, ' +
+      'PATCH /contacts/{id} and PATCH /contacts/{id}/persons/{personId}) in Alto',
+  },
   capabilities: {
     // `GET /contacts/all` with `modified-from`/`modified-to` and a `next-token` cursor [A1].
     deltaMode: 'cursorToken',

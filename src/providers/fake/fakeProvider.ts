@@ -141,6 +141,8 @@ export function createFakeBackend(options: SimulatorOptions = {}): FakeBackend {
         gate.faults = faults;
       },
       stats: async () => ({ ...gate.stats }),
+      // Not a CRM: no documented refusal of writes alone.
+      writeAccess: async () => false,
     },
   };
 }

@@ -187,6 +187,9 @@ export function startReapitSimulator(options: ReapitSimulatorOptions = {}): Prom
           return failure(400, 'api-version header is required');
         return null;
       },
+      // [R1]: 403 is "scope": an app whose customer did not grant it the write scope, refused on POST and PATCH
+      // while its GETs are served. ASSUMPTION: the wording of the description.
+      writeRefused: () => failure(403, 'The app has not been granted the scope this request requires'),
       rateLimited: () => failure(429, 'Too Many Requests'),
       serverError: () => failure(500, 'An unexpected error occurred'),
       route: (req, baseUrl) => route(db, timestamp, req, baseUrl),

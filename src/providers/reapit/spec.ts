@@ -17,6 +17,15 @@ export const reapitSpec = defineSpec({
   // [R1]: `{ statusCode, dateTime, description, errors: [{ field, message }] }`. The field names are shown;
   // `description` and each `message` are free text, which nothing says never quotes the record, so they are not.
   errorBody: { kind: [], fields: ['errors[].field'] },
+  // [R1][R3]: 403 is "scope": POST /contacts and PATCH /contacts/{id} refused to an app the customer did not grant
+  // the write scope, while its GETs are served.
+  writeScope: {
+    statuses: [403],
+    probe: '/contacts/?pageSize=1',
+    grant:
+      'grant this app the contacts write scope (the customer accepts the scopes an app asks for when installing ' +
+      'it from the Reapit AppMarket)',
+  },
   capabilities: {
     deltaMode: 'modifiedSince',
     writeMode: 'patchIfMatch',

@@ -40,6 +40,12 @@ export interface SimulatorDefinition<TWire> {
   route(req: SimRequest, baseUrl: string): SimResponse;
   /** What `connection add --credentials` accepts for this simulator. */
   credentials(baseUrl: string): Record<string, unknown>;
+  /**
+   * The provider's documented answer to a write the credentials may not make while they still read (a write scope
+   * the agency did not grant), served on every write while `PUT /_sim/write-access` says so; absent where the
+   * provider documents none (Loop).
+   */
+  writeRefused?(): SimResponse;
   /** This provider's own `/_sim/` control routes (e.g. agentOS key tiers); `null` when the request is none of them. */
   control?(req: SimRequest): SimResponse | null;
 }
@@ -87,6 +93,11 @@ export interface SimControl {
   /** Fault injection from now on; `{}` clears. */
   faults(faults: SimFaults): Promise<void>;
   stats(): Promise<SimStats>;
+  /**
+   * Grants or withdraws the credentials' write access, reads kept: withdrawn, every write is answered as the provider
+   * documents a write without its scope (`SimulatorDefinition.writeRefused`). `false` when it documents none.
+   */
+  writeAccess(granted: boolean): Promise<boolean>;
 }
 
 /** A `SimControl` over HTTP for a simulator at `baseUrl`. */
@@ -111,6 +122,17 @@ export function simControlClient(baseUrl: string): SimControl {
       await call('POST', 'faults', faults);
     },
     stats: async () => simStatsSchema.parse(await call('GET', 'stats')),
+    writeAccess: async (granted) => {
+      const response = await fetch(`${baseUrl}/_sim/write-access`, {
+        method: 'PUT',
+        body: JSON.stringify({ granted }),
+        headers: { 'content-type': 'application/json' },
+      });
+      await response.body?.cancel();
+      if (response.status === 404) return false;
+      if (!response.ok) throw new Error(`/_sim/write-access → ${response.status}`);
+      return true;
+    },
   };
 }
 
@@ -133,6 +155,7 @@ export async function serveSimulator<TWire>(
     now: Date.now,
   });
   let baseUrl = '';
+  let writesGranted = true;
   const server = createServer((req, res) => {
     readBody(req)
       .then((body) => handle({ req, res, body }))
@@ -168,7 +191,8 @@ export async function serveSimulator<TWire>(
     }
     try {
       if (admission.latencyMs > 0) await new Promise((r) => setTimeout(r, admission.latencyMs));
-      const response = definition.route(simReq, baseUrl);
+      const refused = writesGranted || simReq.method === 'GET' ? undefined : definition.writeRefused?.();
+      const response = refused ?? definition.route(simReq, baseUrl);
       if (response.effect && response.status < 300) gate.wrote(response.effect);
       send(res, response);
     } finally {
@@ -202,6 +226,12 @@ export async function serveSimulator<TWire>(
       if (!parsed.success) return { status: 400, body: { error: z.prettifyError(parsed.error) } };
       gate.faults = parsed.data;
       return { status: 200, body: gate.faults };
+    }
+    if (key === 'PUT /_sim/write-access' && definition.writeRefused !== undefined) {
+      const parsed = z.strictObject({ granted: z.boolean() }).safeParse(req.body);
+      if (!parsed.success) return { status: 400, body: { error: z.prettifyError(parsed.error) } };
+      writesGranted = parsed.data.granted;
+      return { status: 200, body: parsed.data };
     }
     const own = definition.control?.(req);
     if (own) return own;

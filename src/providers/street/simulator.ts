@@ -208,6 +208,10 @@ export function startStreetSimulator(options: SimulatorOptions = {}): Promise<Ru
         req.headers.authorization === `Bearer ${API_TOKEN}`
           ? null
           : failure(401, '401 Unauthorized', 'The API token is missing or invalid.'),
+      // [S3]: PATCH /people/{id} declares 403. ASSUMPTION: a token that may read people but not edit them, answered
+      // with a JSON:API error document.
+      writeRefused: () =>
+        failure(403, '403 Forbidden', 'This application is not permitted to perform this action.'),
       // [S3] documents no 429; ASSUMPTION: a JSON:API error document, no Retry-After.
       rateLimited: () => failure(429, 'Too Many Requests'),
       serverError: () => failure(500, '500 Internal Server Error'),

@@ -22,6 +22,15 @@ export const streetSpec = defineSpec({
     kind: ['errors[].code', 'errors[].title'],
     fields: ['errors[].source.pointer', 'errors[].source.parameter'],
   },
+  // [S3]: PATCH /people/{id} declares 403 (GET /people does not): a token that may read people but not edit them.
+  // ASSUMPTION: what the agency changes is the token's permissions; the Open API does not name them.
+  writeScope: {
+    statuses: [403],
+    probe: '/people?page%5Bsize%5D=1',
+    grant:
+      'give the Street API token permission to edit people (tokens are made in Street under Settings > ' +
+      'Account Administration > Applications)',
+  },
   capabilities: {
     // `filter[updated_from]`/`filter[updated_to]` on `GET /people` [S3].
     deltaMode: 'modifiedSince',
