@@ -49,15 +49,19 @@ export function dueEventId(connectionId: string, slot: string): string {
 /**
  * The connections due in the slot `now` falls in: enabled, next run before the slot ends (`isDueInSlot`;
  * each run sets it from the tenant's or the connection's interval as stored now), no live lease at `now`.
- * Read fresh every tick, so an interval changed through the CLI or API applies from the next tick.
+ * Read fresh every tick, so an interval changed through the CLI or API applies from the next tick. First every
+ * next run further out than one interval from `now` is brought to it (`boundNextRuns`): a host clock stepped
+ * back, or an interval shortened by SQL, left it late by as much; a backoff's wait is kept.
  * `tickMs`: a scheduler ticking more often than once a slot looks only as far as its next tick; a backoff due
  * later in the slot was otherwise selected at every tick before it, each run handing it back.
  */
 export async function selectDue(
-  store: Pick<Store, 'listDueConnections'>,
+  store: Pick<Store, 'boundNextRuns' | 'listDueConnections'>,
   params: { now: Date; limit?: number; tickMs?: number },
 ): Promise<Result<DueConnection[], StoreError>> {
   const { now } = params;
+  const bounded = await store.boundNextRuns({ now });
+  if (!bounded.ok) return bounded;
   const horizonMs = Math.min(slotEndMs(now), now.getTime() + (params.tickMs ?? SLOT_MS));
   // The store takes one instant for both tests: asked at the horizon's last millisecond, it also counts as
   // free a lease that expires before then, so leases are judged again here at `now`.

@@ -101,6 +101,13 @@ export interface TenantStore {
    * earliest first. Served by a partial index.
    */
   listDueConnections(params: { now: Date; limit: number }): StoreResult<Connection[]>;
+  /**
+   * Brings every enabled connection's next run within one interval (its own, else its tenant's) of `now`,
+   * unless its machine waits in backoff: a Retry-After or a daily quota parked until midnight ends when it
+   * ends. A host clock stepped back, or an interval shortened behind the CLI, otherwise left runs late by as
+   * much. Returns how many moved.
+   */
+  boundNextRuns(params: { now: Date }): StoreResult<number>;
 }
 
 /** One run per connection at a time. */

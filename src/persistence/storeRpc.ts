@@ -82,6 +82,7 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   },
   setNextRun: { input: connectionRef.extend({ nextRunAt: z.date() }), output: noOutput },
   listDueConnections: null,
+  boundNextRuns: null,
   acquireLease: null,
   heartbeatLease: null,
   releaseLease: null,

@@ -224,6 +224,23 @@ export function describeStore(name: string, backend: () => Backend) {
       expect(inherited).toMatchObject({ syncIntervalSeconds: null, effectiveIntervalSeconds: 300 });
     });
 
+    it('brings next runs further out than one interval within it, enabled connections only', async () => {
+      const { ref } = await tenantWithConnection(store);
+      const nextRun = async () => unwrap(await store.getConnection(ref)).nextRunAt;
+      unwrap(await store.setNextRun({ ...ref, nextRunAt: at(3_600) }));
+      unwrap(await store.setConnectionEnabled({ ...ref, enabled: false }));
+      unwrap(await store.boundNextRuns({ now: at(0) }));
+      expect(await nextRun()).toEqual(at(3_600));
+
+      unwrap(await store.setConnectionEnabled({ ...ref, enabled: true }));
+      expect(unwrap(await store.boundNextRuns({ now: at(0) }))).toBeGreaterThanOrEqual(1);
+      expect(await nextRun()).toEqual(at(300));
+      // Within one interval already: left where it is.
+      unwrap(await store.setConnectionInterval({ ...ref, syncIntervalSeconds: 600 }));
+      unwrap(await store.boundNextRuns({ now: at(0) }));
+      expect(await nextRun()).toEqual(at(300));
+    });
+
     it('gives a lease to one owner at a time and hands it over at expiry', async () => {
       const { ref } = await tenantWithConnection(store);
       const lease = unwrap(

@@ -245,5 +245,19 @@ export function tenantMethods(ctx: SqlContext): TenantStore {
         );
         return parseRows(connectionSchema, rows, 'connection');
       }),
+
+    boundNextRuns: ({ now }) =>
+      guarded(async () => {
+        const oneInterval = `$1::timestamptz + make_interval(secs => coalesce(c.sync_interval_seconds, t.sync_interval_seconds))`;
+        const { rowCount } = await client.query(
+          `UPDATE connections c SET next_run_at = ${oneInterval}, updated_at = now()
+           FROM tenants t
+           WHERE t.id = c.tenant_id AND c.enabled AND c.next_run_at > ${oneInterval}
+             AND NOT EXISTS (SELECT 1 FROM machine_snapshots s
+                             WHERE s.connection_id = c.id AND s.state_value = '"backoff"'::jsonb)`,
+          [now],
+        );
+        return ok(rowCount);
+      }),
   };
 }
