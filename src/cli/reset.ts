@@ -4,8 +4,8 @@ import { stateInWords } from '../machines/connectionContext.ts';
 import { resetConnection } from '../runner/resetConnection.ts';
 import { requireConnection, requireProvider, requireTenant, withApp } from './app.ts';
 import { CommandFailed } from './commandFailed.ts';
-import { formatStatuses, readStatus } from './connectionStatus.ts';
-import { print } from './output.ts';
+import { type ConnectionStatus, formatStatuses, readStatus } from './connectionStatus.ts';
+import { formatInstant, print, shellWord } from './output.ts';
 import { UsageError } from './usageError.ts';
 
 /**
@@ -30,11 +30,7 @@ export function registerReset(program: Command): void {
         const what = `the ${entry.name} connection of ${tenant.name}`;
         // Answered without the lease, as retry does; the reset decides again under it.
         const before = await readStatus(app.store, tenant, connection, app.clock());
-        if (before.snapshotProblem === null) {
-          throw new UsageError(
-            `${what} is ${stateInWords(before.state)} and its stored machine restores: nothing to reset (crm-sync retry leads it out of error)`,
-          );
-        }
+        if (before.snapshotProblem === null) throw new UsageError(nothingToReset(what, before));
         const reset =
           app.via === 'holder'
             ? await app.runConnection(ref, 'reset')
@@ -44,4 +40,23 @@ export function registerReset(program: Command): void {
         print(flags.json, status, () => formatStatuses([status]));
       });
     });
+}
+
+/** The refusal of a reset whose machine restores: what happens next to that machine without one. */
+function nothingToReset(what: string, status: ConnectionStatus): string {
+  const refused = `${what} is ${stateInWords(status.state)} and its stored machine restores: nothing to reset`;
+  const target = `--tenant ${shellWord(status.tenant)} --provider ${status.provider}`;
+  if (!status.enabled) {
+    return `${refused}; it is disabled and runs once enabled (crm-sync connection enable ${target})`;
+  }
+  switch (status.state) {
+    case 'idle':
+      return `${refused}; its next scheduled run proceeds as planned, at ${formatInstant(status.nextRunAt)}`;
+    case 'backoff':
+      return `${refused}; it resumes its cycle at ${formatInstant(status.resumeAt)}`;
+    case 'error':
+      return `${refused}; crm-sync retry ${target} leads it out of error`;
+    default:
+      return `${refused}; its next run goes on with its cycle, at ${formatInstant(status.nextRunAt)}`;
+  }
 }
