@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { formatInterval } from '../core/interval.ts';
 import { ok, type Result } from '../core/result.ts';
 import { type Connection, type Tenant, tenantInputSchema } from '../persistence/records.ts';
-import type { RepairStore, StoreError } from '../persistence/store.ts';
+import type { RepairStore, Store, StoreError } from '../persistence/store.ts';
 import { bringForward, must, parseIntervalArg, requireTenant, unknownTenant, withApp } from './app.ts';
 import { CommandFailed } from './commandFailed.ts';
+import { type ConnectionStatus, readStatus } from './connectionStatus.ts';
 import { formatInstant, formatTable, print } from './output.ts';
 import { UsageError } from './usageError.ts';
 
@@ -34,7 +35,7 @@ export function registerTenant(program: Command): void {
         const row = must(created, 'adding the tenant');
         print(
           options.json,
-          tenantJson(row, 0),
+          tenantJson(row, []),
           () => `added tenant ${row.name} (${row.id}), syncing every ${formatInterval(seconds)}\n`,
         );
       });
@@ -42,10 +43,10 @@ export function registerTenant(program: Command): void {
 
   tenant
     .command('list')
-    .description('list tenants with their interval and connection counts')
-    .option('--json', 'print an array of tenants as JSON')
+    .description('list tenants with their interval and connections')
+    .option('--json', 'print an array of tenants, each with its connections, as JSON')
     .action(async (options: { json?: boolean }) => {
-      await withApp('tenant list', async ({ store }) => {
+      await withApp('tenant list', async ({ store, clock }) => {
         const tenants = must(await store.listTenants(), 'listing tenants');
         const rows = await Promise.all(
           tenants.map(async (t) => ({
@@ -56,22 +57,27 @@ export function registerTenant(program: Command): void {
             ),
           })),
         );
-        print(
-          options.json,
-          rows.map((r) => tenantJson(r.tenant, r.connections.length)),
-          () =>
-            rows.length === 0
-              ? 'no tenants yet (crm-sync tenant add NAME)\n'
-              : formatTable(
-                  [
-                    { header: 'name', cell: (r) => r.tenant.name },
-                    { header: 'interval', cell: (r) => formatInterval(r.tenant.syncIntervalSeconds) },
-                    { header: 'connections', cell: (r) => describeConnections(r.connections) },
-                    { header: 'id', cell: (r) => r.tenant.id },
-                    { header: 'created', cell: (r) => formatInstant(r.tenant.createdAt) },
-                  ],
-                  rows,
-                ),
+        // Machines are read for the JSON only: the table names the providers.
+        const listed = options.json
+          ? await Promise.all(
+              rows.map(async (r) =>
+                tenantJson(r.tenant, await statusesOf(store, r.tenant, r.connections, clock())),
+              ),
+            )
+          : [];
+        print(options.json, listed, () =>
+          rows.length === 0
+            ? 'no tenants yet (crm-sync tenant add NAME)\n'
+            : formatTable(
+                [
+                  { header: 'name', cell: (r) => r.tenant.name },
+                  { header: 'interval', cell: (r) => formatInterval(r.tenant.syncIntervalSeconds) },
+                  { header: 'connections', cell: (r) => describeConnections(r.connections) },
+                  { header: 'id', cell: (r) => r.tenant.id },
+                  { header: 'created', cell: (r) => formatInstant(r.tenant.createdAt) },
+                ],
+                rows,
+              ),
         );
       });
     });
@@ -118,7 +124,7 @@ export function registerTenant(program: Command): void {
       try {
         await withApp(
           'tenant rename',
-          async ({ store }) => {
+          async ({ store, clock }) => {
             const { tenant: row, previousName } = renamedOrThrow(
               before.renamed ?? (await renameByName(store, name, wanted)),
               name,
@@ -129,7 +135,7 @@ export function registerTenant(program: Command): void {
             );
             print(
               options.json,
-              { ...tenantJson(row, connections.length), previousName },
+              { ...tenantJson(row, await statusesOf(store, row, connections, clock())), previousName },
               () => `renamed tenant ${previousName} to ${row.name} (${row.id})\n`,
             );
           },
@@ -183,13 +189,34 @@ function parseTenantNameArg(text: string): string {
   throw new UsageError(`name: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
 }
 
-function tenantJson(tenant: Tenant, connections: number) {
+/** Each connection's machine read as `status` reads it, for the connections' part of the JSON. */
+function statusesOf(
+  store: Store,
+  tenant: Tenant,
+  connections: readonly Connection[],
+  now: Date,
+): Promise<ConnectionStatus[]> {
+  return Promise.all(connections.map((c) => readStatus(store, tenant, c, now)));
+}
+
+/**
+ * A tenant as `tenant add|list|rename --json` print it: `connections` counts them and `connectionList` lists
+ * them by provider, with the fields of `status --json` a script looks for first.
+ */
+function tenantJson(tenant: Tenant, statuses: readonly ConnectionStatus[]) {
   return {
     id: tenant.id,
     name: tenant.name,
     interval: formatInterval(tenant.syncIntervalSeconds),
     intervalSeconds: tenant.syncIntervalSeconds,
-    connections,
+    connections: statuses.length,
+    connectionList: statuses.map((s) => ({
+      provider: s.provider,
+      connectionId: s.connectionId,
+      enabled: s.enabled,
+      state: s.state,
+      nextRunAt: s.nextRunAt,
+    })),
     createdAt: tenant.createdAt.toISOString(),
   };
 }
