@@ -4,12 +4,12 @@ import type { Result } from '../../src/core/result.ts';
 import { toInboundRecord as agentosMap } from '../../src/providers/agentos/mapping.ts';
 import { agentosDialect } from '../../src/providers/agentos/simulator.ts';
 import { fromListItem as altoMap } from '../../src/providers/alto/mapping.ts';
-import { mapRecords } from '../../src/providers/base.ts';
 import { toInboundRecord as loopMap } from '../../src/providers/loop/mapping.ts';
 import { loopDialect } from '../../src/providers/loop/simulator.ts';
 import type { InboundRecord, InboundRecordError, ProviderName } from '../../src/providers/provider.ts';
 import { toInboundRecord as reapitMap } from '../../src/providers/reapit/mapping.ts';
 import { reapitDialect } from '../../src/providers/reapit/simulator.ts';
+import { mapRecords } from '../../src/providers/records.ts';
 import { registeredProviders } from '../../src/providers/registry.ts';
 import {
   createRandom,

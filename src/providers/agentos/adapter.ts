@@ -1,17 +1,11 @@
 import { z } from 'zod';
 import { compareModified } from '../../core/cursor.ts';
 import { err, ok, type Result } from '../../core/result.ts';
-import {
-  createHttpTransport,
-  decodePageToken,
-  encodePageToken,
-  type HttpRequest,
-  type HttpResponse,
-  mapRecords,
-  recordRead,
-} from '../base.ts';
+import { createHttpTransport, type HttpRequest, type HttpResponse } from '../base.ts';
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
+import { decodePageToken, encodePageToken } from '../pageToken.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
+import { mapRecords, recordRead } from '../records.ts';
 import type { ProviderSpec } from '../spec.ts';
 import { listedProspect, toInboundRecord, toProspect } from './mapping.ts';
 import { type AgentosCredentials, agentosCreatedSchema, agentosPageSchema } from './schemas.ts';

@@ -1,7 +1,7 @@
 import { err, ok, type Result } from '../../core/result.ts';
 import { type Address, type CanonicalContact, canonicalContactSchema } from '../../core/schemas.ts';
-import { recordError, textOrNull } from '../base.ts';
 import type { InboundRecord, InboundRecordError } from '../provider.ts';
+import { recordError, textOrNull } from '../records.ts';
 import { type AgentosApplicant, type AgentosProspect, agentosApplicantSchema } from './schemas.ts';
 
 /**

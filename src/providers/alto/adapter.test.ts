@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { drain } from '../../../test/conformance/providerSuite.ts';
 import { startSimulator } from '../../../test/support/simulators.ts';
 import { canonicalContactSchema } from '../../core/schemas.ts';
-import { decodePageToken, encodePageToken } from '../base.ts';
+import { decodePageToken, encodePageToken } from '../pageToken.ts';
 import type { CrmProvider } from '../provider.ts';
 import { getProvider } from '../registry.ts';
 import type { AltoSimulatorOptions } from './simulator.ts';

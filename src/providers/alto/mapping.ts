@@ -1,8 +1,8 @@
 import { normalisePhone } from '../../core/normalise/phone.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import { type CanonicalContact, type ContactPatch, canonicalContactSchema } from '../../core/schemas.ts';
-import { recordError, textOrNull } from '../base.ts';
 import type { InboundRecord, InboundRecordError, RecordRead } from '../provider.ts';
+import { recordError, textOrNull } from '../records.ts';
 import {
   type AltoContact,
   type AltoCreateContact,

@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { compareCursor, compareModified, cursorPositionSchema } from '../../core/cursor.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import { type CanonicalContactInput, canonicalContactSchema, contactFields } from '../../core/schemas.ts';
-import { type AttemptOutcome, decodePageToken, encodePageToken, recordError, runPaced } from '../base.ts';
+import { type AttemptOutcome, runPaced } from '../base.ts';
 import { type CallKind, type ConnectionLimiter, createLimiter } from '../limiter.ts';
+import { decodePageToken, encodePageToken } from '../pageToken.ts';
 import type {
   CrmProvider,
   InboundRecord,
@@ -12,6 +13,7 @@ import type {
   ProviderError,
   ProviderName,
 } from '../provider.ts';
+import { recordError } from '../records.ts';
 import { SimDb, type SimDialect } from '../simulator/db.ts';
 import { SimGate } from '../simulator/gate.ts';
 import type { SeedContact } from '../simulator/generator.ts';

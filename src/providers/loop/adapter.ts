@@ -7,10 +7,12 @@ import {
 } from '../../core/cursor.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import type { ContactPatch } from '../../core/schemas.ts';
-import { createHttpTransport, decodePageToken, encodePageToken, mapRecords, recordRead } from '../base.ts';
+import { createHttpTransport } from '../base.ts';
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
 import { idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
+import { decodePageToken, encodePageToken } from '../pageToken.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
+import { mapRecords, recordRead } from '../records.ts';
 import type { ProviderSpec } from '../spec.ts';
 import { needsCurrent, toInboundRecord, toLoopCreate, toLoopWrite } from './mapping.ts';
 import {

@@ -6,8 +6,8 @@ import {
   canonicalContactSchema,
   type MarketingConsent,
 } from '../../core/schemas.ts';
-import { recordError, textOrNull } from '../base.ts';
 import type { InboundRecord, InboundRecordError } from '../provider.ts';
+import { recordError, textOrNull } from '../records.ts';
 import {
   type LoopAddress,
   type LoopContact,

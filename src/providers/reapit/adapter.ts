@@ -2,17 +2,13 @@ import { z } from 'zod';
 import { type CursorPosition, cursorPositionSchema, withinLowerBound } from '../../core/cursor.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import { engagementFields } from '../../core/schemas.ts';
-import {
-  createHttpTransport,
-  decodePageToken,
-  encodePageToken,
-  type HttpTransport,
-  mapRecords,
-} from '../base.ts';
+import { createHttpTransport, type HttpTransport } from '../base.ts';
 import { type ClientCredentialsTokenCache, clientCredentialsTokens } from '../clientCredentials.ts';
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
 import { compareAtGrain, idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
+import { decodePageToken, encodePageToken } from '../pageToken.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
+import { mapRecords } from '../records.ts';
 import type { ProviderSpec } from '../spec.ts';
 import { engagementKeys, engagementOf, toInboundRecord, toReapitCreate, toReapitUpdate } from './mapping.ts';
 import {

@@ -7,8 +7,8 @@ import {
   canonicalContactSchema,
   engagementFields,
 } from '../../core/schemas.ts';
-import { recordError, textOrNull } from '../base.ts';
 import type { InboundRecord, InboundRecordError } from '../provider.ts';
+import { recordError, textOrNull } from '../records.ts';
 import { type NurtureHubMetadata, type ReapitContact, reapitContactSchema } from './schemas.ts';
 
 type ReapitAddress = NonNullable<ReapitContact['primaryAddress']>;

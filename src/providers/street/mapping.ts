@@ -1,8 +1,8 @@
 import { normalisePhone } from '../../core/normalise/phone.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import { type Address, type ContactPatch, canonicalContactSchema } from '../../core/schemas.ts';
-import { recordError, textOrNull } from '../base.ts';
 import type { InboundRecord, InboundRecordError } from '../provider.ts';
+import { recordError, textOrNull } from '../records.ts';
 import { type StreetPerson, type StreetPersonUpdate, streetPersonSchema } from './schemas.ts';
 
 type ContactPoint = { value?: string | null | undefined; primary?: boolean | null | undefined };
