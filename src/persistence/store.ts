@@ -1,4 +1,3 @@
-import type { MatchRecord } from '../core/dedup/matchRecord.ts';
 import type { Result } from '../core/result.ts';
 import type { CursorPosition } from '../providers/provider.ts';
 import type {
@@ -10,28 +9,20 @@ import type {
   AuditPruneQuery,
   AuditQuery,
 } from './audit.ts';
+import type { DailyRequestStore, LeaseStore, SnapshotStore, TenantStore } from './connectionStore.ts';
+import type { ContactStore } from './contactStore.ts';
 import type { AuditedNoteKind, CycleWorkStore } from './cycleWork.ts';
-import type {
-  Connection,
-  ConnectionInput,
-  ContactUpsert,
-  Credentials,
-  EngagementEvent,
-  Lease,
-  LeaseRequest,
-  Link,
-  LinkInput,
-  MatchKeysInput,
-  PushEntry,
-  PushPlan,
-  QuarantineEntry,
-  QuarantineInput,
-  SnapshotRecord,
-  StoredContact,
-  SuppressedRecord,
-  Tenant,
-  TenantInput,
-} from './records.ts';
+import type { PushEntry, PushPlan, QuarantineEntry, QuarantineInput } from './records.ts';
+
+// The parts of the store kept in files of their own; importers take them from here with the rest.
+export type {
+  DailyRequestStore,
+  HeldLease,
+  LeaseStore,
+  SnapshotStore,
+  TenantStore,
+} from './connectionStore.ts';
+export type { ContactStore, UpsertOutcome } from './contactStore.ts';
 
 /** Expected store failures, as values. */
 export type StoreError =
@@ -51,230 +42,6 @@ export type StoreResult<T> = Promise<Result<T, StoreError>>;
 export interface ConnectionRef {
   tenantId: string;
   connectionId: string;
-}
-
-/** Tenants and connections. */
-export interface TenantStore {
-  /** Create a tenant; `conflict` when the name is taken, in any letter case (names are stored in NFC). */
-  createTenant(input: TenantInput): StoreResult<Tenant>;
-  getTenant(params: { tenantId: string }): StoreResult<Tenant>;
-  /**
-   * By unique name, in any letter case and Unicode spelling (the CLI's handle for a tenant). On a database
-   * 20250612000000_tenant_names_ignore_case has not been applied to, names may differ in case alone: the one
-   * spelled exactly as `name` is found, and `conflict` names them all when none is.
-   */
-  getTenantByName(params: { name: string }): StoreResult<Tenant>;
-  /** Every tenant, by name (admin use). */
-  listTenants(): StoreResult<Tenant[]>;
-  setTenantInterval(params: { tenantId: string; syncIntervalSeconds: number }): StoreResult<Tenant>;
-  /**
-   * Give the tenant a new name, checked and normalised as `createTenant` checks it; its id, and so its
-   * connections, contacts and audit, stay. `conflict` when another tenant holds the name in any letter case
-   * (the same tenant may change the case of its own). Its statements need only the first migration's schema,
-   * so it also runs where a pending migration is refused (`RepairStore`).
-   */
-  renameTenant(params: { tenantId: string; name: string }): StoreResult<Tenant>;
-
-  /** Add a connection; credentials are sealed with AES-256-GCM before they reach SQL. */
-  addConnection(input: ConnectionInput): StoreResult<Connection>;
-  getConnection(ref: ConnectionRef): StoreResult<Connection>;
-  /** The tenant's connections, without credentials. */
-  listConnections(params: { tenantId: string }): StoreResult<Connection[]>;
-  /** The only way credentials come back out of the store, decrypted. */
-  getConnectionCredentials(ref: ConnectionRef): StoreResult<Credentials>;
-  /**
-   * Replace the credentials and stamp `credentialsSetAt`. A machine stopped in `error` because the CRM refused
-   * the earlier ones (`auth_failed`) is made due at once: its next run resumes it (`credentials.updated`).
-   */
-  setConnectionCredentials(ref: ConnectionRef & { credentials: Credentials }): StoreResult<void>;
-  setConnectionEnabled(ref: ConnectionRef & { enabled: boolean }): StoreResult<Connection>;
-  /**
-   * Replace the base URL (checked as `addConnection` checks it: https, or plain http to this machine); the way
-   * on for one an earlier version stored as plain http to another host, which runs refuse.
-   */
-  setConnectionBaseUrl(ref: ConnectionRef & { baseUrl: string }): StoreResult<Connection>;
-  /** `null` returns the connection to the tenant's interval. */
-  setConnectionInterval(ref: ConnectionRef & { syncIntervalSeconds: number | null }): StoreResult<Connection>;
-  setNextRun(ref: ConnectionRef & { nextRunAt: Date }): StoreResult<void>;
-  /**
-   * Scheduler view, across tenants: enabled connections with `nextRunAt <= now` and no live lease,
-   * earliest first. Served by a partial index.
-   */
-  listDueConnections(params: { now: Date; limit: number }): StoreResult<Connection[]>;
-  /**
-   * Brings every enabled connection's next run within one interval (its own, else its tenant's) of `now`,
-   * unless its machine waits in backoff: a Retry-After or a daily quota parked until midnight ends when it
-   * ends. A host clock stepped back, or an interval shortened behind the CLI, otherwise left runs late by as
-   * much. Returns how many moved.
-   */
-  boundNextRuns(params: { now: Date }): StoreResult<number>;
-}
-
-/** One run per connection at a time. */
-/** A lease just taken. */
-export type HeldLease = Lease & {
-  /**
-   * On PostgreSQL, aborted once the session advisory lock taken with the lease is gone (`SessionLocks.lost`):
-   * another process may then take the lease over at once, so its holder must stop writing.
-   */
-  sessionLost?: AbortSignal;
-};
-
-export interface LeaseStore {
-  /**
-   * Take the connection's lease for `ttlMs` (≤ 60 s). Succeeds when the lease is free or expired (a live one is
-   * held, by this owner too: one run per connection, and an owner is a process); takes over at once when the
-   * holder is known to be gone (same host, dead pid; or, on Postgres, its session advisory lock was released).
-   * Otherwise `lease_held` naming the holder.
-   */
-  acquireLease(request: LeaseRequest): StoreResult<HeldLease>;
-  /** Extend our lease to `now + ttlMs`; `lease_lost` when another owner took it. */
-  heartbeatLease(request: LeaseRequest): StoreResult<Lease>;
-  /** Give the lease up; a no-op when it is no longer ours. */
-  releaseLease(ref: ConnectionRef & { owner: string }): StoreResult<void>;
-}
-
-/** Persisted machine snapshots, one per connection. */
-export interface SnapshotStore {
-  /**
-   * Upsert; one statement, cheap enough for every transition. With `leaseOwner`, written only while that owner
-   * holds the connection's lease (`lease_lost` otherwise): a run that lost its lease cannot overwrite the
-   * snapshot of the worker that took over.
-   */
-  saveSnapshot(
-    ref: ConnectionRef & {
-      machineVersion: string;
-      snapshot: unknown;
-      stateValue: unknown;
-      now: Date;
-      leaseOwner?: string;
-    },
-  ): StoreResult<void>;
-  /** `null` before the first save. */
-  loadSnapshot(ref: ConnectionRef): StoreResult<SnapshotRecord | null>;
-}
-
-/**
- * Each connection's requests of a UTC day, counted by every process that runs it: what its daily quota has left.
- * Runs add what they spent when they save their machine, not on every request.
- */
-export interface DailyRequestStore {
-  /** The connection's requests counted on `day` (`YYYY-MM-DD`, UTC); 0 when none. */
-  getDailyRequests(ref: ConnectionRef & { day: string }): StoreResult<number>;
-  /** Adds `requests` to `day`'s count and answers the new count; the connection's earlier days are dropped. */
-  addDailyRequests(ref: ConnectionRef & { day: string; requests: number }): StoreResult<number>;
-}
-
-/** What a bulk upsert did, by contact id. */
-export interface UpsertOutcome {
-  created: string[];
-  updated: string[];
-  unchanged: string[];
-  /** The new change sequence number of each created or updated contact. */
-  changeSeqs: Record<string, number>;
-}
-
-/** Local contacts, match keys and links. */
-export interface ContactStore {
-  /**
-   * Insert or update contacts in one statement. Fields whose value changed get `now` as their
-   * last-change stamp and the contact gets a new change sequence number; identical contacts are untouched.
-   * `conflict`, with nothing written, when a contact given an `expectedChangeSeq` has changed since.
-   */
-  upsertContacts(params: {
-    tenantId: string;
-    contacts: ContactUpsert[];
-    now: Date;
-  }): StoreResult<UpsertOutcome>;
-  getContacts(params: { tenantId: string; ids: string[] }): StoreResult<StoredContact[]>;
-  /**
-   * The listed contacts that exist, each with its change sequence number and stored match record (`null` when
-   * none can be trusted: normalise its document).
-   */
-  getMatchRecords(params: {
-    tenantId: string;
-    ids: string[];
-  }): StoreResult<Array<{ id: string; changeSeq: number; matchRecord: MatchRecord | null }>>;
-  /**
-   * The first `limit` contacts changed after `afterSeq`, in change order, by id and change number only. Writers
-   * of a tenant's contacts take their numbers one at a time (see `lockTenantChanges`), so a reader that has seen
-   * every number up to N has seen every change committed before N's.
-   */
-  listChangeSeqs(params: {
-    tenantId: string;
-    afterSeq: number;
-    limit: number;
-  }): StoreResult<Array<{ id: string; changeSeq: number }>>;
-  /** Page by id (`afterId` exclusive), each contact with its links. */
-  listContacts(params: {
-    tenantId: string;
-    afterId?: string;
-    limit: number;
-  }): StoreResult<Array<StoredContact & { links: Link[] }>>;
-  /** The highest change sequence number now stored for the tenant (0 when none). */
-  localChangeHighWater(params: { tenantId: string }): StoreResult<number>;
-  /**
-   * Contacts changed after `afterSeq` and at most `upToSeq`, in change order. With `connectionId`, without
-   * the contacts that connection's reconcile wrote or confirmed at their current change (its link's
-   * `syncedSeq`): that change came from its CRM and needs no push back.
-   */
-  listLocalChanges(params: {
-    tenantId: string;
-    afterSeq: number;
-    upToSeq: number;
-    limit: number;
-    connectionId?: string;
-  }): StoreResult<StoredContact[]>;
-  /**
-   * Replace each listed contact's match keys with the given set. `created` names contacts created in the same
-   * transaction: they hold no keys yet, so there is nothing of theirs to delete (a first sync's every contact).
-   */
-  replaceMatchKeys(params: {
-    tenantId: string;
-    entries: MatchKeysInput[];
-    created?: readonly string[];
-  }): StoreResult<void>;
-  /** Each of `keys` that some contact holds, with its holders' ids (in id order; keys in key order). */
-  findCandidates(params: {
-    tenantId: string;
-    keys: string[];
-    /**
-     * Leave out every key held by more than this many contacts (not selective: a common surname block). Each
-     * key's index range is read no further than one past the limit, and a left-out key returns no rows.
-     */
-    maxHoldersPerKey?: number;
-  }): StoreResult<Array<{ key: string; contactIds: string[] }>>;
-  /**
-   * Normalise again up to `limit` of the tenant's contacts whose stored match record is of an older
-   * `MATCH_RECORD_VERSION` (or missing), storing the record and replacing the keys, in one transaction; 0 refreshed
-   * when none is left. Keys looked up before this says 0 may miss contacts stored by an older normalisation.
-   */
-  refreshMatchKeys(params: { tenantId: string; limit: number }): StoreResult<{ refreshed: number }>;
-  getLinksByExternalIds(ref: ConnectionRef & { externalIds: string[] }): StoreResult<Link[]>;
-  getLinksByContactIds(ref: ConnectionRef & { contactIds: string[] }): StoreResult<Link[]>;
-  /** Whether the connection has any link yet (`false` until its first records are linked). */
-  hasLinks(ref: ConnectionRef): StoreResult<boolean>;
-  /**
-   * Insert or replace links by (connection, external id); a linked record is no longer suppressed. A contact holds
-   * one record per connection: its link to any other record of the connection is dropped.
-   */
-  upsertLinks(ref: ConnectionRef & { links: LinkInput[]; now: Date }): StoreResult<void>;
-  /**
-   * Remember records suppressed as duplicates with the content they had, replacing what was remembered. Rows
-   * are written with the links of the same batch, so a connection without links has none.
-   */
-  markSuppressed(ref: ConnectionRef & { records: SuppressedRecord[]; now: Date }): StoreResult<void>;
-  /** The remembered suppressions among `externalIds`. */
-  getSuppressed(ref: ConnectionRef & { externalIds: string[] }): StoreResult<SuppressedRecord[]>;
-  /**
-   * Record engagement events once each. New events add to the contact's counters and last-open/click
-   * instants and bump its change sequence; repeated event ids and unknown contacts change nothing.
-   */
-  ingestEngagementEvents(params: {
-    tenantId: string;
-    events: EngagementEvent[];
-    now: Date;
-  }): StoreResult<{ inserted: string[]; duplicates: string[]; unknownContact: string[] }>;
 }
 
 /** Outbound writes, quarantine, audit and the cycle commit. */
