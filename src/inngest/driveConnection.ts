@@ -12,7 +12,7 @@ import type { ConnectionRef, Store } from '../persistence/store.ts';
 import { abandonRun, failedRunAudit } from '../runner/abandonRun.ts';
 import { type RunError, type RunnerDeps, runConnection } from '../runner/connectionRunner.ts';
 import { readStoredMachine, restartsOnItsOwn, unrestorableWords } from '../runner/restartMachine.ts';
-import { isDueInSlot } from './dueSelection.ts';
+import { isDueInSlot, SLOT_MS } from './dueSelection.ts';
 
 /**
  * One run of one connection, as durable steps: the code path of the Inngest per-connection function and of
@@ -82,6 +82,8 @@ export const MAX_PHASE_STEPS = 100;
 export const LEASE_RETRY_MS = 15_000;
 /** Wait before retrying a step that could not reach the store. */
 export const STORE_RETRY_MS = 10_000;
+/** A wake before `resumeAt` by the runner's clock sleeps on this long, doubling each time, at most `SLOT_MS`. */
+export const EARLY_WAKE_MS = 1_000;
 
 const stepNames: Record<Phase, string> = {
   fetching: 'fetch',
@@ -115,19 +117,34 @@ export async function driveConnection(
     }
   };
   let progress = await steps.run('load', () => settle(idleProgress, () => loadStep(deps, ref)));
+  /** Wakes in a row that found the backoff not yet due by the runner's clock. */
+  let early = 0;
   // From `error` only as the first step: the schedule's retry of a cycle whose attempts ran out (`loadStep`).
   for (let n = 1; progress.stopped === null && (n === 1 || progress.state !== 'error'); n++) {
     if (progress.state === 'idle' && n > 1) break;
     if (n > MAX_PHASE_STEPS) return { ...progress, stopped: 'step_limit' };
     if (progress.state === 'backoff' && progress.resumeAt !== null) {
-      await steps.sleepUntil(`backoff-${n}`, progress.resumeAt);
+      await steps.sleepUntil(`backoff-${n}`, wakeAt(progress.resumeAt, early));
     }
     const planned = progress;
     progress = await steps.run(`${stepName(planned)}-${n}`, () =>
       settle(planned, () => phaseStep(deps, ref, planned, steps.finalAttempt)),
     );
+    early = planned.state === 'backoff' && samePosition(progress, planned) ? early + 1 : 0;
   }
   return progress;
+}
+
+/**
+ * When to wake for a backoff after `early` wakes that found it not yet due. `resumeAt` is by the runner's clock (the
+ * database's), Inngest wakes by its own: when Inngest's runs ahead, `resumeAt` has passed for it, and sleeping until
+ * it again returns at once, two steps a time. A doubling wait past it bounds a minute's skew to about seven wakes.
+ */
+function wakeAt(resumeAt: string, early: number): string {
+  if (early === 0) return resumeAt;
+  let laterMs = 0;
+  for (let k = 0; k < early; k++) laterMs += Math.min(EARLY_WAKE_MS * 2 ** k, SLOT_MS);
+  return new Date(Date.parse(resumeAt) + laterMs).toISOString();
 }
 
 /** The step that runs next from `progress`: the phase in progress, the one backoff or error resumes, or fetch. */
