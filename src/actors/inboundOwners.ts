@@ -10,6 +10,7 @@ import type { Store } from '../persistence/store.ts';
 import type { ProviderError } from '../providers/provider.ts';
 import type { PhaseDeps } from './context.ts';
 import { providerFailure } from './failures.ts';
+import { readRecords } from './readRecords.ts';
 import type { CycleRef } from './reconcilePhase.ts';
 import { must } from './storeCall.ts';
 
@@ -209,10 +210,12 @@ export async function assignOwners(
 }
 
 /**
- * Of the records these links hold, those the CRM answers 404 for: the agency deleted the record (or merged it into
+ * Of the records these links hold, those the CRM no longer has (`not_found`: a 404, or left out of the answer to a
+ * read of several by id): the agency deleted the record (or merged it into
  * another) and keyed the person in again, so the new record takes the contact's link instead of being suppressed
  * as the CRM holding the person twice, which left it unsynced for good and the contact pushing to a record that is
- * gone. Asked once per new record, one read each: not for a link written this cycle (a record reconciled since
+ * gone. Asked once per new record, in one request per `maxIdsPerRead` records where the CRM reads several by id
+ * (Reapit, Alto), else one read each: not for a link written this cycle (a record reconciled since
  * `cycleStart` was listed, so a first sync's duplicates cost no call), nor for a record suppressed before (its twin
  * was there when it was first seen; asked on every change, a CRM's duplicates would add a read to each cycle they
  * change in, which the delta's request count must not grow by). A CRM that cannot read one record leaves them all
@@ -238,11 +241,12 @@ async function goneFromCrm(
   const askedFor = new Set(
     asking.filter(([id]) => !suppressedBefore.has(id)).map(([, match]) => match.matchedId),
   );
-  for (const link of earlier) {
-    if (!askedFor.has(link.contactId)) continue;
-    const read = await provider.getRecord({ externalId: link.externalId });
+  const ids = [
+    ...new Set(earlier.filter((link) => askedFor.has(link.contactId)).map((link) => link.externalId)),
+  ];
+  for await (const [externalId, read] of readRecords(provider, ids)) {
     if (read.ok) continue;
-    if (read.error.kind === 'not_found') gone.add(link.externalId);
+    if (read.error.kind === 'not_found') gone.add(externalId);
     else if (stopsThePhase.has(read.error.kind)) throw providerFailure(read.error, clock());
   }
   return gone;

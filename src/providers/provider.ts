@@ -76,6 +76,12 @@ export interface InboundRecord {
 /** One record read by id (`CrmProvider.getRecord`). */
 export type RecordRead = Omit<InboundRecord, 'modified'>;
 
+/**
+ * What a read of several records by id (`CrmProvider.getRecords`) answers for each id asked: what `getRecord`
+ * would have answered for it.
+ */
+export type RecordsById = ReadonlyMap<string, Result<RecordRead, ProviderError>>;
+
 /** A record the provider returned that failed its schema: quarantined, the rest of the page goes on. */
 export interface InboundRecordError {
   /** The id if one could be read from the raw payload. */
@@ -116,6 +122,11 @@ export interface ProviderCapabilities {
    * Elsewhere it lets the engine tell a linked record the CRM deleted (404) from one it still holds.
    */
   canGetRecord: boolean;
+  /**
+   * `getRecords` reads up to this many records by id in one request (Reapit's `id[]` filter, Alto's
+   * `GET /contacts?id=`); `null` where the CRM documents no such read, and the engine reads one at a time.
+   */
+  maxIdsPerRead: number | null;
   /**
    * How long after a create is sent the CRM may still not show the record (listing, search, GET), in ms; 0 when a
    * create is applied before it is answered. A lost create is not sent again before this has passed.
@@ -183,4 +194,14 @@ export interface CrmProvider {
    * place in a window). `not_found` when the CRM has no such record; `unsupported` where `canGetRecord` is false.
    */
   getRecord(params: { externalId: string; signal?: AbortSignal }): Promise<Result<RecordRead, ProviderError>>;
+
+  /**
+   * Up to `capabilities.maxIdsPerRead` records by id in one request, present where that is set. Each id is answered
+   * as `getRecord` answers it, archived records included: the read, `not_found` when the CRM's answer lacks it,
+   * `validation` when its record fails the schema. A failure of the request itself is the whole answer.
+   */
+  getRecords?(params: {
+    externalIds: readonly string[];
+    signal?: AbortSignal;
+  }): Promise<Result<RecordsById, ProviderError>>;
 }

@@ -65,6 +65,11 @@ export const providerCapabilitiesSchema = z.strictObject({
   /** `ProviderCapabilities.canGetRecord`; default false: `getRecord` answers `unsupported`. */
   canGetRecord: z.boolean().default(false),
   /**
+   * `ProviderCapabilities.maxIdsPerRead`: ids `getRecords` reads in one request, where the CRM documents a read of
+   * several records by id. Default null: one `getRecord` per record.
+   */
+  maxIdsPerRead: z.number().int().positive().nullable().default(null),
+  /**
    * How long after a create is sent the CRM may not show it yet, in ms (`ProviderCapabilities.createSettleMs`).
    * Default 0: the create is applied before it is answered. Keep it well inside the connection's backoff (its
    * first four retries wait at least 3¾ minutes in all), or a lost create would stop the connection in error.
@@ -142,6 +147,10 @@ export const providerSpecSchema = z
   .refine(
     (s) => s.capabilities.maxPageSize === s.pagination.maxPageSize,
     'capabilities.maxPageSize ≠ pagination',
+  )
+  .refine(
+    (s) => s.capabilities.maxIdsPerRead === null || s.capabilities.canGetRecord,
+    'maxIdsPerRead needs canGetRecord (each id is answered as getRecord answers it)',
   )
   .refine(
     (s) => s.capabilities.writableFields.every((f) => s.capabilities.storedFields.includes(f)),

@@ -13,6 +13,7 @@ import { getProvider } from '../../src/providers/registry.ts';
 import type { SimControl, SimulatorOptions } from '../../src/providers/simulator/server.ts';
 import { type ProviderLimits, type ProviderSpec, rateWindows, withSpec } from '../../src/providers/spec.ts';
 import { startSimulator } from '../support/simulators.ts';
+import { batchReadCase } from './batchReadCase.ts';
 import { writeScopeCase } from './writeScopeCase.ts';
 
 /** One provider under test: a backing simulator (or the fake's store) and a way to build clients on it. */
@@ -277,6 +278,7 @@ export function describeProvider(name: string, makeHarness: MakeHarness, options
     });
 
     writeScopeCase({ withHarness, newContact });
+    batchReadCase({ withHarness });
 
     it('maps a refused credential to auth_failed', async () => {
       await withHarness({ contacts: 5 }, async (h) => {

@@ -44,6 +44,8 @@ export const altoSpec = defineSpec({
     createMergesByEmail: false,
     // `GET /contacts/{id}` [A1]: the engine reads the record a 409 names, which may be another person.
     canGetRecord: true,
+    // [A1]: `GET /contacts?id=…`, up to 50 ids (answered as an array: ASSUMPTION, docs/providers.md).
+    maxIdsPerRead: 50,
     // [A1]: the 201 carries the created Contact: the record exists when the create is answered.
     createSettleMs: 0,
     maxPageSize: 250,

@@ -9,6 +9,7 @@ import { compareAtGrain, idsAtInstant, pastAnchor, seenAtAnchorSchema } from '..
 import { decodePageToken, encodePageToken } from '../pageToken.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
 import { mapRecords } from '../records.ts';
+import { readByIds } from '../recordsById.ts';
 import type { ProviderSpec } from '../spec.ts';
 import { engagementKeys, engagementOf, toInboundRecord, toReapitCreate, toReapitUpdate } from './mapping.ts';
 import {
@@ -271,6 +272,34 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
       const { modified: _, ...record } = read.value;
       return ok(record);
     },
+
+    getRecords: ({ externalIds, signal }) =>
+      readByIds({
+        externalIds,
+        maxIds: spec.capabilities.maxIdsPerRead,
+        what: 'Reapit GET /contacts/?id[]=',
+        // [R3]: `id[]` as repeated keys, one page of as many; no `fromArchive`/`active` filter, which omitted means
+        // none [R1], so an archived contact is answered as `GET /contacts/{id}` answers it.
+        send: async (ids) => {
+          const query = new URLSearchParams({ pageSize: String(ids.length) });
+          for (const id of ids) query.append('id[]', id);
+          const response = await http.send({ method: 'GET', path: `/contacts/?${query}`, signal });
+          if (!response.ok) return response;
+          const page = reapitContactPageSchema.safeParse(response.value.json);
+          if (!page.success)
+            return err({ kind: 'validation', status: 200, message: `contacts page: ${page.error.message}` });
+          // A record on another page would be taken for absent: such an answer says nothing of any id.
+          if (page.data.totalCount > page.data._embedded.length)
+            return err({ kind: 'validation', status: 200, message: 'contacts by id: more than one page' });
+          return ok({ status: response.value.status, raws: page.data._embedded });
+        },
+        read: (raw) => {
+          const read = toInboundRecord(raw);
+          if (!read.ok) return read;
+          const { modified: _, ...record } = read.value;
+          return ok(record);
+        },
+      }),
   };
 
   async function getContact(externalId: string, signal: AbortSignal | undefined) {

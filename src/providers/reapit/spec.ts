@@ -39,6 +39,8 @@ export const reapitSpec = defineSpec({
     createSettleMs: 60_000,
     // [R1]: GET /contacts/{id}, 404 for a contact Reapit does not hold.
     canGetRecord: true,
+    // [R3]: `GET /contacts/?id[]=…` filters the listing by ids, a page of at most 100 holding them all.
+    maxIdsPerRead: 100,
     maxPageSize: 100,
     // Contact fields map to ContactModel; engagement lives in `metadata` (app-specific JSON) [R3].
     storedFields: contactFields,
