@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { addLoopConnection, HARBOUR_LOOP } from '../support/cliLoopConnection.ts';
 import { cliEnv, runCli } from '../support/cliProcess.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
@@ -11,25 +12,11 @@ const scratch = tempDirs('crm-sync-reset-');
  */
 it('tells of an idle machine that there is nothing to reset and when its next run is, not to retry', async () => {
   const env = cliEnv(join(scratch(), 'data'));
-  const added = await runCli(env, ['tenant', 'add', 'Harbour Lettings']);
-  expect(added.code, added.stderr).toBe(0);
-  const connection = ['--tenant', 'Harbour Lettings', '--provider', 'loop'];
-  const connect = (...flags: string[]) =>
-    runCli(env, [
-      'connection',
-      'add',
-      ...connection,
-      '--base-url',
-      'http://127.0.0.1:1',
-      '--credentials',
-      '{"apiKey":"key"}',
-      ...flags,
-    ]);
-  expect((await connect()).code).toBe(0);
+  await addLoopConnection(env);
   const status = await runCli(env, ['status', '--tenant', 'Harbour Lettings', '--json']);
   const [{ nextRunAt }] = JSON.parse(status.stdout) as [{ nextRunAt: string }];
 
-  const reset = await runCli(env, ['reset', ...connection]);
+  const reset = await runCli(env, ['reset', ...HARBOUR_LOOP]);
 
   expect(reset.code).toBe(2);
   expect(reset.stdout).toBe('');
@@ -37,9 +24,9 @@ it('tells of an idle machine that there is nothing to reset and when its next ru
     `crm-sync: the loop connection of Harbour Lettings is idle and its stored machine restores: nothing to reset; its next scheduled run proceeds as planned, at ${nextRunAt.replace(/\.\d{3}Z$/, 'Z')}`,
   );
 
-  const disabled = await runCli(env, ['connection', 'disable', ...connection]);
+  const disabled = await runCli(env, ['connection', 'disable', ...HARBOUR_LOOP]);
   expect(disabled.code, disabled.stderr).toBe(0);
-  const resetDisabled = await runCli(env, ['reset', ...connection]);
+  const resetDisabled = await runCli(env, ['reset', ...HARBOUR_LOOP]);
   expect(resetDisabled.code).toBe(2);
   expect(resetDisabled.stderr.trim()).toBe(
     "crm-sync: the loop connection of Harbour Lettings is idle and its stored machine restores: nothing to reset; it is disabled and runs once enabled (crm-sync connection enable --tenant 'Harbour Lettings' --provider loop)",

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { addLoopConnection, HARBOUR_LOOP } from '../support/cliLoopConnection.ts';
 import { cliEnv, runCli } from '../support/cliProcess.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
@@ -11,22 +12,9 @@ const scratch = tempDirs('crm-sync-suggested-');
  */
 it('quotes a tenant name with a space in the commands it suggests', async () => {
   const env = cliEnv(join(scratch(), 'data'));
-  const added = await runCli(env, ['tenant', 'add', 'Harbour Lettings']);
-  expect(added.code, added.stderr).toBe(0);
-  const connection = ['--tenant', 'Harbour Lettings', '--provider', 'loop'];
-  const connected = await runCli(env, [
-    'connection',
-    'add',
-    ...connection,
-    '--base-url',
-    'http://127.0.0.1:1',
-    '--credentials',
-    '{"apiKey":"key"}',
-    '--disabled',
-  ]);
-  expect(connected.code, connected.stderr).toBe(0);
+  await addLoopConnection(env, '--disabled');
 
-  const sync = await runCli(env, ['sync', ...connection]);
+  const sync = await runCli(env, ['sync', ...HARBOUR_LOOP]);
   expect(sync.code).toBe(2);
   expect(sync.stderr.trim()).toBe(
     "crm-sync: the loop connection of Harbour Lettings is disabled (crm-sync connection enable --tenant 'Harbour Lettings' --provider loop)",
@@ -35,7 +23,7 @@ it('quotes a tenant name with a space in the commands it suggests', async () => 
   const replaced = await runCli(env, [
     'connection',
     'set-credentials',
-    ...connection,
+    ...HARBOUR_LOOP,
     '--credentials',
     '{"apiKey":"new"}',
   ]);

@@ -1,16 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import { PGlite } from '@electric-sql/pglite';
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { importContacts } from '../../src/cli/importContacts.ts';
 import { matchKeys } from '../../src/core/dedup/blocking.ts';
 import { type MatchFields, toMatchRecord } from '../../src/core/dedup/matchRecord.ts';
 import { MATCH_RECORD_VERSION, storeMatchRecord } from '../../src/core/dedup/storedMatchRecord.ts';
 import { type CanonicalContact, canonicalContactSchema } from '../../src/core/schemas.ts';
-import { isPidAlive, ownerGoneOnHost } from '../../src/persistence/leaseOwner.ts';
-import { openPgliteStore } from '../../src/persistence/pglite.ts';
-import { createSecretBox } from '../../src/persistence/secrets.ts';
 import { getProvider } from '../../src/providers/registry.ts';
+import { openStoreWithDb } from '../support/storeWithDb.ts';
 import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
 
 const address = { line1: '12 Park Row', line2: 'Headingley' };
@@ -46,15 +42,7 @@ describe.each([
   ['stored before the upgrade, with version 1 keys', true],
 ] as const)('a NurtureHub lead %s', (_, beforeUpgrade) => {
   it('is linked to the CRM record of the same person; neither side is doubled', async () => {
-    const db = await PGlite.create();
-    const store = must(
-      await openPgliteStore({
-        dataDir: null,
-        db,
-        secrets: createSecretBox(randomBytes(32)),
-        isOwnerGone: ownerGoneOnHost(hostname(), isPidAlive),
-      }),
-    );
+    const { db, store } = await openStoreWithDb();
     const h = await createSyncHarness('reapit', { store, simulator: { contacts: 3, seed: 5 } });
     try {
       const { tenantId } = h;
@@ -107,15 +95,7 @@ describe.each([
 
 describe('a lead imported after the upgrade', () => {
   it('is matched to the contact stored before it with version 1 keys; nothing is created', async () => {
-    const db = await PGlite.create();
-    const store = must(
-      await openPgliteStore({
-        dataDir: null,
-        db,
-        secrets: createSecretBox(randomBytes(32)),
-        isOwnerGone: ownerGoneOnHost(hostname(), isPidAlive),
-      }),
-    );
+    const { db, store } = await openStoreWithDb();
     try {
       const tenantId = must(await store.createTenant({ name: 'agency', syncIntervalSeconds: 900 })).id;
       const storedId = randomUUID();

@@ -1,17 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
-import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
 import { selectDue } from '../../src/inngest/dueSelection.ts';
-import { isPidAlive, ownerGoneOnHost } from '../../src/persistence/leaseOwner.ts';
-import { openPgliteStore } from '../../src/persistence/pglite.ts';
-import { createSecretBox } from '../../src/persistence/secrets.ts';
 import { PLAIN_HTTP_REFUSED } from '../../src/providers/credentialEndpoint.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { withSpec } from '../../src/providers/spec.ts';
 import { type RunnerDeps, runConnection } from '../../src/runner/connectionRunner.ts';
 import { listConnectionViews, loadConnectionView } from '../../src/server/connectionView.ts';
 import { createEmbeddedWorker } from '../../src/worker/embeddedWorker.ts';
+import { openStoreWithDb } from '../support/storeWithDb.ts';
 import { createSyncHarness, must } from '../support/syncHarness.ts';
 
 /**
@@ -24,15 +19,7 @@ const OLD_BASE_URL = 'http://api.crm.invalid';
 
 describe('a connection whose stored base URL is plain http to another host', () => {
   it('is listed and shown, its run is refused before any request and stops in error, and the others run', async () => {
-    const db = await PGlite.create();
-    const store = must(
-      await openPgliteStore({
-        dataDir: null,
-        db,
-        secrets: createSecretBox(randomBytes(32)),
-        isOwnerGone: ownerGoneOnHost(hostname(), isPidAlive),
-      }),
-    );
+    const { db, store } = await openStoreWithDb();
     const good = await createSyncHarness('street', { store, simulator: { contacts: 4, seed: 7 } });
     const old = await createSyncHarness('reapit', { store, simulator: { contacts: 4, seed: 8 } });
     try {
