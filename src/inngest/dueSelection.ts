@@ -51,7 +51,7 @@ export function dueEventId(connectionId: string, slot: string): string {
  * each run sets it from the tenant's or the connection's interval as stored now), no live lease at `now`.
  * Read fresh every tick, so an interval changed through the CLI or API applies from the next tick. First every
  * next run further out than one interval from `now` is brought to it (`boundNextRuns`): a host clock stepped
- * back, or an interval shortened by SQL, left it late by as much; a backoff's wait is kept.
+ * back, or an interval shortened by SQL, left it late by as much; a backoff's to its own wait from `now`.
  * `tickMs`: a scheduler ticking more often than once a slot looks only as far as its next tick; a backoff due
  * later in the slot was otherwise selected at every tick before it, each run handing it back.
  */

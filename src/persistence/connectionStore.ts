@@ -59,10 +59,11 @@ export interface TenantStore {
    */
   listDueConnections(params: { now: Date; limit: number }): StoreResult<Connection[]>;
   /**
-   * Brings every enabled connection's next run within one interval (its own, else its tenant's) of `now`,
-   * unless its machine waits in backoff: a Retry-After or a daily quota parked until midnight ends when it
-   * ends. A host clock stepped back, or an interval shortened behind the CLI, otherwise left runs late by as
-   * much. Returns how many moved.
+   * Brings every enabled connection's next run within one interval (its own, else its tenant's) of `now`; a
+   * machine in backoff within the wait it asked (its `resumeAt` less its failure's `at`; a daily quota spent,
+   * the next UTC midnight) of `now`, its snapshot's `resumeAt` with it, unless its run holds a live lease. A
+   * host clock stepped back, or an interval shortened behind the CLI, otherwise left runs late by as much.
+   * Returns how many next runs moved.
    */
   boundNextRuns(params: { now: Date }): StoreResult<number>;
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { type Backend, type TestDatabase, unwrap } from './backends.ts';
+import { backoffBoundCases } from './backoffBoundCases.ts';
 import { at, auditBody, contact, T0, tenantWithConnection } from './fixtures.ts';
 
 /** A pid that surely belongs to no running process: a child that has exited. */
@@ -240,6 +241,8 @@ export function describeStore(name: string, backend: () => Backend) {
       unwrap(await store.boundNextRuns({ now: at(0) }));
       expect(await nextRun()).toEqual(at(300));
     });
+
+    backoffBoundCases(() => store);
 
     it('gives a lease to one owner at a time and hands it over at expiry', async () => {
       const { ref } = await tenantWithConnection(store);

@@ -26,9 +26,12 @@ async function nextRunOf(h: SyncHarness): Promise<Date> {
   return must(await h.store.getConnection({ tenantId: h.tenantId, connectionId: h.connectionId })).nextRunAt;
 }
 
-/** One tick of a worker on the harness's store and clock; the ids it started, once their runs ended. */
-async function tickOnce(h: SyncHarness): Promise<string[]> {
-  const worker = createEmbeddedWorker(h.deps, { log: () => {} });
+/**
+ * One tick of a worker on the harness's store and clock; the ids it started, once their runs ended. `tickMs`: a
+ * backoff longer than it is handed back to the schedule rather than slept in the run.
+ */
+async function tickOnce(h: SyncHarness, tickMs?: number): Promise<string[]> {
+  const worker = createEmbeddedWorker(h.deps, { log: () => {}, ...(tickMs === undefined ? {} : { tickMs }) });
   const { started } = await worker.tick();
   await worker.drain();
   await worker.stop();
@@ -82,6 +85,48 @@ describe('a next run further out than one interval (PGlite)', () => {
       expect(await tickOnce(h)).toEqual([]);
       time.shift(FIVE_MINUTES * 1000);
       expect(await tickOnce(h)).toEqual([h.connectionId]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('brings a short backoff within its own wait of now after the host clock steps back an hour', async () => {
+    const time = settableClock();
+    // Loop answers a 429 with Retry-After; an injected burst says 1 s, so the backoff is the machine's first
+    // (15 to 30 s), which Retry-After sets a floor under.
+    const h = await createSyncHarness('loop', {
+      simulator: { contacts: 3, seed: 1 },
+      runner: { clock: time.clock },
+    });
+    try {
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      must(await h.store.setTenantInterval({ tenantId: h.tenantId, syncIntervalSeconds: FIVE_MINUTES }));
+      await h.sim.control.faults({ rateLimitBurst: 1_000 });
+      expect(await tickOnce(h, 1_000)).toEqual([h.connectionId]);
+      expect(must(await h.store.loadSnapshot(ref))).toMatchObject({
+        stateValue: 'backoff',
+        snapshot: { context: { lastError: { kind: 'rate_limited' } } },
+      });
+      // The run handed the backoff to the schedule: its next run is the backoff's resumeAt.
+      const waitMs = (await nextRunOf(h)).getTime() - time.clock().getTime();
+      expect(waitMs).toBeGreaterThanOrEqual(1_000);
+      expect(waitMs).toBeLessThanOrEqual(30_000);
+      await h.sim.control.faults({});
+      const { requests } = await h.sim.control.stats();
+
+      // The wait asked is honoured: not run before it ends.
+      time.shift(waitMs / 2);
+      expect(await tickOnce(h, 1_000)).toEqual([]);
+      time.shift(-waitMs / 2 - HOUR_MS);
+      expect(await tickOnce(h, 1_000)).toEqual([]);
+      // Due one wait from now, not an hour and a wait.
+      expect((await nextRunOf(h)).getTime()).toBeLessThanOrEqual(time.clock().getTime() + waitMs);
+      expect((await h.sim.control.stats()).requests).toBe(requests);
+
+      time.shift(waitMs);
+      expect(await tickOnce(h, 1_000)).toEqual([h.connectionId]);
+      expect(must(await h.store.loadSnapshot(ref))?.stateValue).toBe('idle');
+      expect((await h.sim.control.stats()).requests).toBeGreaterThan(requests);
     } finally {
       await h.close();
     }

@@ -31,6 +31,23 @@ const nameTaken = (name: string) =>
 /** Associated data for the credentials cipher: a sealed value only opens on its own row. */
 const credentialsContext = (ref: ConnectionRef) => `connection:${ref.tenantId}:${ref.connectionId}`;
 
+const oneIntervalSql =
+  '$1::timestamptz + make_interval(secs => coalesce(c.sync_interval_seconds, t.sync_interval_seconds))';
+
+/**
+ * Machines in backoff, with the latest resume they may have at `$1` (`bound`): their own wait (`resumeAt` less
+ * the failure's `at`, a Retry-After honoured within it), or for a daily quota spent the next UTC midnight. One
+ * whose run holds a live lease is its run's to schedule.
+ */
+const backoffBoundsSql = `SELECT c.id,
+    CASE WHEN s.snapshot #>> '{context,lastError,kind}' = 'quota_exhausted'
+      THEN (date_trunc('day', $1::timestamptz AT TIME ZONE 'UTC') + interval '1 day') AT TIME ZONE 'UTC'
+      ELSE $1::timestamptz + ((s.snapshot #>> '{context,resumeAt}')::timestamptz
+        - (s.snapshot #>> '{context,lastError,at}')::timestamptz)
+    END AS bound
+  FROM machine_snapshots s JOIN connections c ON c.id = s.connection_id
+  WHERE s.state_value = '"backoff"'::jsonb AND c.enabled AND (c.lease_owner IS NULL OR c.lease_expires_at <= $1)`;
+
 export function tenantMethods(ctx: SqlContext): TenantStore {
   const { client } = ctx;
 
@@ -248,16 +265,29 @@ export function tenantMethods(ctx: SqlContext): TenantStore {
 
     boundNextRuns: ({ now }) =>
       guarded(async () => {
-        const oneInterval = `$1::timestamptz + make_interval(secs => coalesce(c.sync_interval_seconds, t.sync_interval_seconds))`;
-        const { rowCount } = await client.query(
-          `UPDATE connections c SET next_run_at = ${oneInterval}, updated_at = now()
-           FROM tenants t
-           WHERE t.id = c.tenant_id AND c.enabled AND c.next_run_at > ${oneInterval}
-             AND NOT EXISTS (SELECT 1 FROM machine_snapshots s
-                             WHERE s.connection_id = c.id AND s.state_value = '"backoff"'::jsonb)`,
+        // Two parts on disjoint connections, so that a tick reads only the snapshots of machines in backoff.
+        const { rows } = await client.query(
+          `WITH intervals AS (
+               UPDATE connections c SET next_run_at = ${oneIntervalSql}, updated_at = now()
+               FROM tenants t
+               WHERE t.id = c.tenant_id AND c.enabled AND c.next_run_at > ${oneIntervalSql}
+                 AND NOT EXISTS (SELECT 1 FROM machine_snapshots s
+                                 WHERE s.connection_id = c.id AND s.state_value = '"backoff"'::jsonb)
+               RETURNING 1),
+             backoffs AS (${backoffBoundsSql}),
+             resumed AS (
+               UPDATE machine_snapshots s
+                 SET snapshot = jsonb_set(s.snapshot, '{context,resumeAt}',
+                   to_jsonb(to_char(b.bound AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+               FROM backoffs b
+               WHERE s.connection_id = b.id AND (s.snapshot #>> '{context,resumeAt}')::timestamptz > b.bound),
+             waits AS (
+               UPDATE connections c SET next_run_at = b.bound, updated_at = now()
+               FROM backoffs b WHERE c.id = b.id AND c.next_run_at > b.bound RETURNING 1)
+           SELECT (SELECT count(*) FROM intervals)::int + (SELECT count(*) FROM waits)::int AS moved`,
           [now],
         );
-        return ok(rowCount);
+        return ok(Number(rows[0]?.moved ?? 0));
       }),
   };
 }
