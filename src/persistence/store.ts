@@ -113,7 +113,8 @@ export interface LedgerStore {
   /**
    * Remove the audit entries (and their items) of cycles that finished before `before`, but never a connection's
    * latest entry (what `status` and the admin page show, and what makes committing its cycle again a no-op);
-   * with `dryRun`, only count them. What went (or would go), per connection.
+   * with `dryRun`, only count them. What went (or would go), per connection. Removed `PRUNE_BATCH_ENTRIES`
+   * entries at a time, each batch its own transaction, so that the store's other work goes on between them.
    */
   pruneAudit(query: AuditPruneQuery): StoreResult<AuditPruned[]>;
 }

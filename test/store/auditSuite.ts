@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditItemsPage, AuditItemsQuery } from '../../src/persistence/audit.ts';
+import { PRUNE_BATCH_ENTRIES } from '../../src/persistence/sql/audit.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { type Backend, type TestDatabase, unwrap } from './backends.ts';
 import { at, auditBody, tenantWithConnection } from './fixtures.ts';
@@ -216,6 +217,100 @@ export function describeStoreAudit(name: string, backend: () => Backend) {
           ok: false,
           error: { kind: 'invalid_input', message: expect.stringMatching(/^tenantId: /) },
         });
+      } finally {
+        await store.close();
+        await database.drop();
+      }
+    });
+  });
+
+  describe(`store on ${name}: pruning a long audit log`, () => {
+    it('removes it in batches of PRUNE_BATCH_ENTRIES, each its own transaction, and counts them as one', async () => {
+      const database = await backend().createDatabase();
+      const store = unwrap(await database.open());
+      try {
+        const agency = await tenantWithConnection(store);
+        const other = await tenantWithConnection(store);
+        const withItems = auditBody({
+          finishedAt: at(5).toISOString(),
+          conflicts: [conflict(1)],
+          errors: [error(1), error(2)],
+        });
+        unwrap(await store.commitCycle({ ...agency.ref, audit: withItems }));
+        // Over two batches of the agency's entries, every third one the other tenant's, so batches mix them.
+        const bulk = 2 * PRUNE_BATCH_ENTRIES + 700;
+        await database.raw(
+          `INSERT INTO audit_log (tenant_id, connection_id, provider, cycle_id, outcome, started_at, finished_at, body)
+           SELECT t.tenant_id, t.connection_id, 'reapit', 'bulk-' || n, 'completed', $5::timestamptz, $5::timestamptz + n * interval '1 second', '{}'
+           FROM generate_series(1, $6::int) n,
+             LATERAL (SELECT CASE WHEN n % 3 = 0 THEN $3::uuid ELSE $1::uuid END AS tenant_id,
+                             CASE WHEN n % 3 = 0 THEN $4::uuid ELSE $2::uuid END AS connection_id) t`,
+          [
+            agency.ref.tenantId,
+            agency.ref.connectionId,
+            other.ref.tenantId,
+            other.ref.connectionId,
+            at(10),
+            bulk,
+          ],
+        );
+        for (const { ref } of [agency, other]) {
+          unwrap(
+            await store.commitCycle({ ...ref, audit: auditBody({ finishedAt: at(100_000).toISOString() }) }),
+          );
+        }
+        // Each DELETE of audit_log noted with its transaction and how many entries it removed.
+        await database.raw('CREATE TABLE prune_statements (xid bigint NOT NULL, removed int NOT NULL)');
+        await database.raw(`CREATE FUNCTION note_prune() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN INSERT INTO prune_statements SELECT txid_current(), count(*) FROM gone; RETURN NULL; END $$`);
+        await database.raw(`CREATE TRIGGER note_prune AFTER DELETE ON audit_log REFERENCING OLD TABLE AS gone
+          FOR EACH STATEMENT EXECUTE FUNCTION note_prune()`);
+
+        const lastBulk = (third: boolean) =>
+          Array.from({ length: bulk }, (_, i) => i + 1)
+            .filter((n) => (n % 3 === 0) === third)
+            .at(-1) ?? 0;
+        const agencyEntries = bulk - Math.floor(bulk / 3) + 1;
+        const query = { before: at(50_000), tenantId: agency.tenant.id };
+        const expected = [
+          {
+            tenantId: agency.tenant.id,
+            connectionId: agency.ref.connectionId,
+            provider: 'reapit',
+            entries: agencyEntries,
+            items: 3,
+            oldestFinishedAt: at(5),
+            newestFinishedAt: at(10 + lastBulk(false)),
+          },
+        ];
+        expect(unwrap(await store.pruneAudit({ ...query, dryRun: true }))).toEqual(expected);
+        expect(unwrap(await store.pruneAudit(query))).toEqual(expected);
+
+        const statements = await database.raw('SELECT xid::text, removed FROM prune_statements');
+        expect(statements.length).toBe(Math.ceil(agencyEntries / PRUNE_BATCH_ENTRIES));
+        expect(new Set(statements.map((s) => s.xid)).size).toBe(statements.length);
+        expect(statements.every((s) => Number(s.removed) <= PRUNE_BATCH_ENTRIES)).toBe(true);
+        expect(statements.reduce((sum, s) => sum + Number(s.removed), 0)).toBe(agencyEntries);
+        expect(unwrap(await store.listAudit({ tenantId: agency.tenant.id })).entries).toHaveLength(1);
+        expect(await database.raw('SELECT count(*)::int AS n FROM audit_items')).toEqual([{ n: 0 }]);
+
+        const everything = unwrap(await store.pruneAudit({ before: at(50_000) }));
+        expect(everything).toEqual([
+          {
+            tenantId: other.tenant.id,
+            connectionId: other.ref.connectionId,
+            provider: 'reapit',
+            entries: Math.floor(bulk / 3),
+            items: 0,
+            oldestFinishedAt: at(13),
+            newestFinishedAt: at(10 + lastBulk(true)),
+          },
+        ]);
+        const left = await database.raw('SELECT connection_id AS "connectionId" FROM audit_log ORDER BY id');
+        expect(left.map((row) => row.connectionId)).toEqual([
+          agency.ref.connectionId,
+          other.ref.connectionId,
+        ]);
       } finally {
         await store.close();
         await database.drop();

@@ -3,6 +3,7 @@ import { ok } from '../../core/result.ts';
 import { cursorPositionSchema } from '../../providers/provider.ts';
 import {
   type AuditListName,
+  type AuditPruned,
   auditBodySchema,
   auditEntrySchema,
   auditItemSchemas,
@@ -83,6 +84,50 @@ const prunedPerConnectionSql = (
     provider, count(*)::int AS entries, sum(items)::int AS items,
     min(finished_at) AS "oldestFinishedAt", max(finished_at) AS "newestFinishedAt"
   FROM ${pruned} GROUP BY tenant_id, connection_id, provider ORDER BY tenant_id, provider`;
+
+/**
+ * Entries a prune removes per statement, each its own transaction: a year of a busy tenant is hundreds of
+ * thousands of entries, which one statement held in one transaction (PGlite's memory, Postgres's locks and
+ * WAL) while the embedded store's other work waited behind it.
+ */
+export const PRUNE_BATCH_ENTRIES = 2_000;
+
+/** One batch of a prune (`$3` the last id removed before it, `$4` its size), per connection, with its last id. */
+const pruneBatchSql = `WITH batch AS (${prunableSql} AND a.id > $3 ORDER BY a.id LIMIT $4),
+    removed AS (DELETE FROM audit_log a USING batch b WHERE a.id = b.id RETURNING b.*)
+  SELECT tenant_id AS "tenantId", connection_id AS "connectionId", provider, count(*)::int AS entries,
+    sum(items)::int AS items, min(finished_at) AS "oldestFinishedAt", max(finished_at) AS "newestFinishedAt",
+    max(id)::text AS "lastId"
+  FROM removed GROUP BY tenant_id, connection_id, provider`;
+
+const prunedBatchRowSchema = auditPrunedSchema.extend({ lastId: z.coerce.bigint() });
+
+/** The batches' per-connection counts as one prune's: summed, in the dry run's order (tenant, provider). */
+function sumBatches(rows: Iterable<AuditPruned>): AuditPruned[] {
+  const byConnection = new Map<string, AuditPruned>();
+  for (const row of rows) {
+    const seen = byConnection.get(row.connectionId);
+    byConnection.set(
+      row.connectionId,
+      seen === undefined
+        ? row
+        : {
+            ...seen,
+            entries: seen.entries + row.entries,
+            items: seen.items + row.items,
+            oldestFinishedAt: new Date(
+              Math.min(seen.oldestFinishedAt.getTime(), row.oldestFinishedAt.getTime()),
+            ),
+            newestFinishedAt: new Date(
+              Math.max(seen.newestFinishedAt.getTime(), row.newestFinishedAt.getTime()),
+            ),
+          },
+    );
+  }
+  const order = (a: AuditPruned, b: AuditPruned) =>
+    a.tenantId === b.tenantId ? (a.provider < b.provider ? -1 : 1) : a.tenantId < b.tenantId ? -1 : 1;
+  return [...byConnection.values()].sort(order);
+}
 
 const idRowSchema = z.object({ id: z.coerce.number().int() });
 const providerRowSchema = z.object({ provider: z.string() });
@@ -254,15 +299,33 @@ export function auditMethods(
         const parsed = parseInput(auditPruneQuerySchema, query);
         if (!parsed.ok) return parsed;
         const { before, tenantId, dryRun } = parsed.value;
-        const { rows } = await client.query(
-          dryRun
-            ? `WITH prunable AS (${prunableSql}) ${prunedPerConnectionSql('prunable')}`
-            : `WITH prunable AS (${prunableSql}),
-                 removed AS (DELETE FROM audit_log a USING prunable p WHERE a.id = p.id RETURNING p.*)
-               ${prunedPerConnectionSql('removed')}`,
-          [before, tenantId ?? null],
-        );
-        return parseRows(auditPrunedSchema, rows, 'pruned audit entries');
+        if (dryRun) {
+          const { rows } = await client.query(
+            `WITH prunable AS (${prunableSql}) ${prunedPerConnectionSql('prunable')}`,
+            [before, tenantId ?? null],
+          );
+          return parseRows(auditPrunedSchema, rows, 'pruned audit entries');
+        }
+        // A connection's latest entry is never prunable, so removing a batch never makes another entry its latest.
+        const pruned: AuditPruned[] = [];
+        let lastId = 0n;
+        for (;;) {
+          const { rows } = await client.query(pruneBatchSql, [
+            before,
+            tenantId ?? null,
+            lastId.toString(),
+            PRUNE_BATCH_ENTRIES,
+          ]);
+          const batch = parseRows(prunedBatchRowSchema, rows, 'pruned audit entries');
+          if (!batch.ok) return batch;
+          let removed = 0;
+          for (const { lastId: batchLast, ...row } of batch.value) {
+            pruned.push(row);
+            removed += row.entries;
+            if (batchLast > lastId) lastId = batchLast;
+          }
+          if (removed < PRUNE_BATCH_ENTRIES) return ok(sumBatches(pruned));
+        }
       }),
   };
 }
