@@ -59,11 +59,15 @@ export function registerContact(program: Command): void {
     .command('import')
     .description(
       'import NurtureHub-originated contacts (e.g. web leads) from JSONL, one canonical contact per line; ' +
-        "duplicates of stored contacts are not created; the next cycle creates the new ones in the tenant's CRMs",
+        'duplicates of stored contacts are not created but add the engagement they lack; ' +
+        "the next cycle creates the new ones in the tenant's CRMs",
     )
     .requiredOption('--tenant <name>', 'tenant name')
     .argument('<file>', 'JSONL file: one canonical contact object per line')
-    .option('--json', 'print {created, matched} with line numbers as JSON')
+    .option(
+      '--json',
+      'print {created, matched} with line numbers (and the engagement each match took) as JSON',
+    )
     .action(async (file: string, flags: { tenant: string; json?: boolean }) => {
       const lines = readJsonLines(file, importedContactSchema(new Date()));
       await withApp(
@@ -76,7 +80,16 @@ export function registerContact(program: Command): void {
             const more = outcome.matched.length - listed.length;
             return (
               `${file}: ${plural(lines.length, 'contact')}: created ${outcome.created.length}, matched ${outcome.matched.length}\n` +
-              listed.map((m) => `  line ${m.line}: matches ${m.matchedId}: ${m.reason}\n`).join('') +
+              listed
+                .map(
+                  (m) =>
+                    `  line ${m.line}: matches ${m.matchedId}: ${m.reason}` +
+                    (m.engagementAdded.length > 0
+                      ? `; engagement added: ${m.engagementAdded.join(', ')}`
+                      : '') +
+                    '\n',
+                )
+                .join('') +
               (more > 0 ? `  … and ${more} more (--json lists them all)\n` : '')
             );
           });

@@ -5,6 +5,7 @@ import { MAX_HOLDERS_PER_KEY, matchKeys } from '../core/dedup/blocking.ts';
 import { findMatch } from '../core/dedup/findMatch.ts';
 import { type MatchRecord, toMatchRecord } from '../core/dedup/matchRecord.ts';
 import { stableId } from '../core/ids.ts';
+import { foldImportedEngagement, type ImportedEngagementField } from '../core/importedEngagement.ts';
 import { ok } from '../core/result.ts';
 import type { CanonicalContact } from '../core/schemas.ts';
 import type { Store, StoreData, StoreError } from '../persistence/store.ts';
@@ -14,8 +15,16 @@ import type { NumberedLine } from './jsonLines.ts';
 /** What importing NurtureHub-originated contacts did, line by line. */
 export interface ContactImport {
   created: Array<{ line: number; id: string }>;
-  /** Lines that are a contact already stored (or an earlier line of the same file): nothing was written. */
-  matched: Array<{ line: number; matchedId: string; reason: string }>;
+  /**
+   * Lines that are a contact already stored (or an earlier line of the same file): not created; the line's
+   * engagement the contact lacked was added to it (`engagementAdded`, see `foldImportedEngagement`).
+   */
+  matched: Array<{
+    line: number;
+    matchedId: string;
+    reason: string;
+    engagementAdded: ImportedEngagementField[];
+  }>;
 }
 
 /** Lines looked up together. */
@@ -39,10 +48,11 @@ export function importedContactId(tenantId: string, contact: CanonicalContact): 
 /**
  * Imports contacts that began in NurtureHub (web leads and the like), in one transaction. Each line is first
  * looked up by its own id, then matched against stored contacts and the file's earlier lines with the dedup
- * core (`matchKeys` → `findCandidates` → `findMatch`). A match is left as stored (the CRM owns contact fields);
- * anything else is created with its match keys, without an origin connection, so the next cycle of each of the
- * tenant's connections creates it in that CRM. Contacts stored by an older normalisation get current match keys
- * first (`refreshOutdatedMatchKeys`), in transactions of their own.
+ * core (`matchKeys` → `findCandidates` → `findMatch`). A match keeps its contact fields (the CRM owns them) and
+ * takes the line's engagement it lacks (`foldImportedEngagement`); anything else is created with its match keys,
+ * without an origin connection, so the next cycle of each of the tenant's connections creates it in that CRM.
+ * Contacts stored by an older normalisation get current match keys first (`refreshOutdatedMatchKeys`), in
+ * transactions of their own.
  */
 export async function importContacts(
   store: Store,
@@ -65,6 +75,7 @@ export async function importContacts(
       });
       const stored = await storedCandidates(tx, tenantId, chunk);
       const writes: Array<{ id: string; contact: CanonicalContact; keys: string[] }> = [];
+      const folds: Array<{ matched: ContactImport['matched'][number]; line: CanonicalContact }> = [];
       for (const item of chunk) {
         const earlierLine = createdOnLine.get(item.id);
         if (stored.ids.has(item.id) || earlierLine !== undefined) {
@@ -75,6 +86,8 @@ export async function importContacts(
               earlierLine === undefined
                 ? 'the same contact was imported before'
                 : `the same contact as line ${earlierLine}`,
+            // The same id is the same content: nothing the line holds is new to the contact.
+            engagementAdded: [],
           });
           continue;
         }
@@ -85,7 +98,14 @@ export async function importContacts(
         }
         const match = findMatch(item.record, [...candidates.values()]);
         if (match !== null) {
-          outcome.matched.push({ line: item.line, matchedId: match.matchedId, reason: describeMatch(match) });
+          const matched = {
+            line: item.line,
+            matchedId: match.matchedId,
+            reason: describeMatch(match),
+            engagementAdded: [],
+          };
+          outcome.matched.push(matched);
+          folds.push({ matched, line: item.value });
           continue;
         }
         writes.push({ id: item.id, contact: item.value, keys: item.keys });
@@ -93,26 +113,69 @@ export async function importContacts(
         createdOnLine.set(item.id, item.line);
         for (const key of item.keys) createdByKey.set(key, [...(createdByKey.get(key) ?? []), item.record]);
       }
-      if (writes.length === 0) continue;
-      must(
-        await tx.upsertContacts({
-          tenantId,
-          contacts: writes.map(({ id, contact }) => ({ id, contact })),
-          now,
-        }),
-        'storing contacts',
-      );
-      must(
-        await tx.replaceMatchKeys({
-          tenantId,
-          entries: writes.map(({ id, keys }) => ({ contactId: id, keys })),
-        }),
-        'storing match keys',
-      );
+      if (writes.length > 0) {
+        must(
+          await tx.upsertContacts({
+            tenantId,
+            contacts: writes.map(({ id, contact }) => ({ id, contact })),
+            now,
+          }),
+          'storing contacts',
+        );
+        must(
+          await tx.replaceMatchKeys({
+            tenantId,
+            entries: writes.map(({ id, keys }) => ({ contactId: id, keys })),
+          }),
+          'storing match keys',
+        );
+      }
+      // After the creates: a line may match a contact an earlier line of this chunk created.
+      await addMatchedEngagement(tx, tenantId, folds, now);
     }
     return ok(outcome);
   });
   return must(result, 'importing contacts');
+}
+
+/**
+ * Folds each matched line's engagement into the contact it matched (`foldImportedEngagement`), lines matching one
+ * contact in file order, and stores the contacts that changed; their match keys stay, as engagement is not
+ * matched on. Written only if nothing changed a contact since it was read here (a cycle of a worker on the same
+ * PostgreSQL): the import then fails whole, to be run again.
+ */
+async function addMatchedEngagement(
+  tx: StoreData,
+  tenantId: string,
+  folds: ReadonlyArray<{ matched: ContactImport['matched'][number]; line: CanonicalContact }>,
+  now: Date,
+): Promise<void> {
+  if (folds.length === 0) return;
+  const ids = [...new Set(folds.map((fold) => fold.matched.matchedId))];
+  const held = new Map(
+    must(await tx.getContacts({ tenantId, ids }), 'reading contacts').map((c) => [c.id, c]),
+  );
+  const folded = new Map<string, CanonicalContact>();
+  for (const { matched, line } of folds) {
+    const stored = held.get(matched.matchedId);
+    if (stored === undefined) continue;
+    const { contact, changed } = foldImportedEngagement(folded.get(stored.id) ?? stored.contact, line);
+    matched.engagementAdded = changed;
+    if (changed.length > 0) folded.set(stored.id, contact);
+  }
+  if (folded.size === 0) return;
+  must(
+    await tx.upsertContacts({
+      tenantId,
+      contacts: [...folded].map(([id, contact]) => ({
+        id,
+        contact,
+        expectedChangeSeq: held.get(id)?.changeSeq,
+      })),
+      now,
+    }),
+    'adding engagement to matched contacts',
+  );
 }
 
 /** The chunk's own ids already stored, and the stored contacts holding each of its (selective) keys. */

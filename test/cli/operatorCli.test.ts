@@ -263,13 +263,18 @@ describe('crm-sync operator commands', () => {
       );
       type Imported = {
         created: Array<{ line: number; id: string }>;
-        matched: Array<{ line: number; matchedId: string; reason: string }>;
+        matched: Array<{ line: number; matchedId: string; reason: string; engagementAdded: string[] }>;
       };
       const first = await json<Imported>(cli(dir, 'contact', 'import', '--tenant', 'acme', leads, '--json'));
       expect(first.created.map((c) => c.line)).toEqual([1, 3]);
       expect(first.matched).toEqual([
         expect.objectContaining({ line: 2, matchedId: first.created[0]?.id }),
-        { line: 4, matchedId: first.created[1]?.id, reason: 'the same contact as line 3' },
+        {
+          line: 4,
+          matchedId: first.created[1]?.id,
+          reason: 'the same contact as line 3',
+          engagementAdded: [],
+        },
       ]);
       const again = await json<Imported>(cli(dir, 'contact', 'import', '--tenant', 'acme', leads, '--json'));
       expect(again.created).toEqual([]);
