@@ -7,13 +7,19 @@ import { err, ok, type Result } from '../core/result.ts';
 /** The Inngest app id: function ids are prefixed with it (`crm-sync-sync-connection`). Never change it. */
 export const INNGEST_APP_ID = 'crm-sync';
 
-/** One connection is due in one schedule slot; sent by the tick, consumed by the per-connection function. */
+/**
+ * One connection is due in one schedule slot; sent by the tick, consumed by the per-connection function. Strict, so
+ * a hand-sent event with a misspelt key is refused, except for `_inngest`: Inngest's own metadata (`fn_id`,
+ * `correlation_id`), which it adds to the data of every invoked run (`inngest/function.invoked`: the dashboard's
+ * Invoke, `step.invoke`), and which the SDK validates with the rest.
+ */
 export const connectionSyncDueSchema = z.strictObject({
   tenantId: z.uuid(),
   connectionId: z.uuid(),
   provider: providerNameSchema,
   /** The schedule slot (UTC minute, `2025-06-01T12:34Z`) that selected the connection; see dueSelection.ts. */
   slot: z.string().min(1),
+  _inngest: z.record(z.string(), z.unknown()).optional(),
 });
 export type ConnectionSyncDue = z.infer<typeof connectionSyncDueSchema>;
 

@@ -1,81 +1,17 @@
 import { createHmac } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { createInngestHandler, INNGEST_PATH, type InngestHandler } from '../../src/inngest/serve.ts';
+import { createInngestHandler, INNGEST_PATH } from '../../src/inngest/serve.ts';
 import { runConnection } from '../../src/runner/connectionRunner.ts';
-import { createServerApp } from '../../src/server/app.ts';
-import { silentLogger } from '../support/inngest.ts';
+import {
+  executeFunction,
+  handlerFor,
+  mount,
+  type Served,
+  type StandIn,
+  standInInngest,
+} from '../support/inngestEndpoint.ts';
 import { createSyncHarness, type SyncHarness } from '../support/syncHarness.ts';
-
-interface Received {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: unknown;
-}
-
-/** Stands in for the Inngest server at INNGEST_BASE_URL: records what the SDK sends, accepts registration. */
-async function standInInngest(): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
-  const received: Received[] = [];
-  const server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (chunk) => {
-      text += chunk;
-    });
-    req.on('end', () => {
-      const path = new URL(req.url ?? '/', 'http://x').pathname;
-      received.push({
-        method: req.method ?? '',
-        path,
-        headers: req.headers,
-        body: text ? JSON.parse(text) : null,
-      });
-      res.writeHead(path === '/fn/register' ? 200 : 404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(path === '/fn/register' ? { ok: true, modified: true } : { error: 'not here' }));
-    });
-  });
-  return { ...(await listen(server)), received };
-}
-
-/** The server `serve` runs, with the Inngest handler mounted. */
-async function mount(
-  h: SyncHarness,
-  handler: InngestHandler,
-): Promise<{ url: string; close(): Promise<void> }> {
-  const app = createServerApp({
-    store: h.store,
-    runner: h.deps,
-    adminToken: 'test-admin-token-0123456789abcdef',
-    inngestHandler: handler,
-  });
-  const server = await new Promise<Server>((resolve) => {
-    const created = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
-      resolve(created as Server),
-    );
-  });
-  return listen(server);
-}
-
-async function listen(server: Server) {
-  if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-function handlerFor(h: SyncHarness, env: Parameters<typeof createInngestHandler>[0]['env']): InngestHandler {
-  const handler = createInngestHandler({ env, runner: h.deps, logger: silentLogger });
-  if (!handler.ok) throw new Error(handler.error);
-  return handler.value;
-}
 
 interface FunctionConfig {
   id: string;
@@ -167,9 +103,6 @@ function postLargeBody(
     pump();
   });
 }
-
-type Served = { url: string; close(): Promise<void> };
-type StandIn = Awaited<ReturnType<typeof standInInngest>>;
 
 /** A one-contact Reapit harness, a stand-in Inngest and the endpoint served in cloud mode; all closed after `use`. */
 async function withCloudEndpoint(
@@ -306,40 +239,13 @@ describe('the serve endpoint, over HTTP', () => {
         },
         ts: Date.now(),
       };
-      // The executor's request: the failure handler of sync-connection, no step done yet.
-      let steps: Record<string, unknown> = {};
-      let response: Response | null = null;
-      for (let call = 0; call < 3; call++) {
-        response = await fetch(
-          `${server.url}${INNGEST_PATH}?fnId=crm-sync-sync-connection-failure&stepId=step`,
-          {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({
-              version: 1,
-              event: failed,
-              events: [failed],
-              steps,
-              ctx: {
-                run_id: 'failure-run',
-                attempt: 0,
-                disable_immediate_execution: false,
-                use_api: false,
-                stack: null,
-              },
-            }),
-          },
-        );
-        if (response.status !== 206) break;
-        // A step ran: hand its result back as the executor would.
-        const ops = (await response.json()) as Array<{ id: string; data: unknown }>;
-        steps = {
-          ...steps,
-          ...Object.fromEntries(ops.map((op) => [op.id, { type: 'data', data: op.data }])),
-        };
-      }
-      expect(response?.status).toBe(200);
-      expect(await response?.json()).toEqual({ state: 'error' });
+      // The executor's requests: the failure handler of sync-connection, one step at a time.
+      const answer = await executeFunction(server.url, 'crm-sync-sync-connection-failure', failed, {
+        runId: 'failure-run',
+        maxCalls: 3,
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.body).toEqual({ state: 'error' });
 
       const snapshot = await h.store.loadSnapshot(ref);
       expect(snapshot.ok && snapshot.value?.stateValue).toBe('error');
