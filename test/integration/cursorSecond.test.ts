@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { getProvider } from '../../src/providers/registry.ts';
 import { unwrap } from '../store/backends.ts';
+import { agencyClient } from '../support/simulators.ts';
 import { createSyncHarness } from '../support/syncHarness.ts';
 
 /**
@@ -17,12 +17,7 @@ describe('a save in the cursor’s own second', () => {
       runner: { clock: hourAhead },
     });
     try {
-      const created = getProvider('street')?.createProvider({
-        baseUrl: h.sim.baseUrl,
-        credentials: h.sim.credentials,
-      });
-      if (!created?.ok) throw new Error('street provider');
-      const street = created.value;
+      const street = agencyClient('street', h.sim);
       expect(unwrap(await h.run()).state).toBe('idle');
       const ids = (await h.sim.control.records())
         .filter((r) => (r as { attributes: { deleted_at: string | null } }).attributes.deleted_at === null)

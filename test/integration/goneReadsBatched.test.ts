@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProviderName } from '../../src/providers/provider.ts';
-import { getProvider } from '../../src/providers/registry.ts';
 import { defineSpec, type ProviderSpec } from '../../src/providers/spec.ts';
+import { agencyClient } from '../support/simulators.ts';
 import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
 
 /**
@@ -31,16 +31,11 @@ async function keyedInAgain(name: ProviderName, spec?: ProviderSpec) {
     const deletedIds = people.map((person) => person.links[0]?.externalId ?? '');
     expect(deletedIds.filter((id) => id !== '')).toHaveLength(3);
     expect(await h.sim.control.remove(deletedIds)).toEqual({ removed: deletedIds });
-    const agency = getProvider(name)?.createProvider({
-      baseUrl: h.sim.baseUrl,
-      credentials: h.sim.credentials,
-    });
-    if (!agency?.ok) throw new Error(`${name} provider`);
+    const agency = agencyClient(name, h.sim);
     const keyedIn: string[] = [];
     for (const [index, person] of people.entries())
       keyedIn.push(
-        must(await agency.value.create({ contact: person.contact, reference: `keyed in ${index}` }))
-          .externalId,
+        must(await agency.create({ contact: person.contact, reference: `keyed in ${index}` })).externalId,
       );
 
     requests.length = 0;

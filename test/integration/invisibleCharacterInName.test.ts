@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { importContacts } from '../../src/cli/importContacts.ts';
 import { canonicalContactSchema } from '../../src/core/schemas.ts';
-import { getProvider } from '../../src/providers/registry.ts';
+import { agencyClient } from '../support/simulators.ts';
 import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
 
 /**
@@ -24,13 +24,9 @@ describe.each([
       await auditedCycle(h);
       const email = 'amira.okafor@example.org';
       const person = { lastName: 'Okafor', email, mobilePhone: '07700 900777', marketingConsent: 'grant' };
-      const reapit = getProvider('reapit')?.createProvider({
-        baseUrl: h.sim.baseUrl,
-        credentials: h.sim.credentials,
-      });
-      if (!reapit?.ok) throw new Error('reapit provider');
+      const reapit = agencyClient('reapit', h.sim);
       must(
-        await reapit.value.create({
+        await reapit.create({
           contact: canonicalContactSchema.parse({ ...person, firstName: pasted }),
           reference: randomUUID(),
         }),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { importContacts } from '../../src/cli/importContacts.ts';
 import { canonicalContactSchema, type NurtureSequence } from '../../src/core/schemas.ts';
-import { getProvider } from '../../src/providers/registry.ts';
+import { agencyClient } from '../support/simulators.ts';
 import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
 
 const enrolment: NurtureSequence = {
@@ -56,14 +56,10 @@ describe('a NurtureHub lead found in the CRM as a record another contact holds',
       const leadId = imported.created[0]?.id;
       if (leadId === undefined) throw new Error('the lead matched the enrolled contact at import');
 
-      const agency = getProvider('reapit')?.createProvider({
-        baseUrl: h.sim.baseUrl,
-        credentials: h.sim.credentials,
-      });
-      if (!agency?.ok) throw new Error('reapit provider');
+      const agency = agencyClient('reapit', h.sim);
       const records = (await h.sim.control.records()) as Array<{ id: string; _eTag?: string }>;
       must(
-        await agency.value.update({
+        await agency.update({
           externalId,
           patch: { email: newEmail },
           version: records.find((r) => r.id === externalId)?._eTag ?? null,

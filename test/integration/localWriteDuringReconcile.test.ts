@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { openMemoryStore } from '../../src/persistence/openStore.ts';
-import { getProvider } from '../../src/providers/registry.ts';
 import { afterNextRead } from '../support/afterNextRead.ts';
+import { agencyClient } from '../support/simulators.ts';
 import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
 
 describe('a NurtureHub write while a cycle reconciles the same contact', () => {
@@ -23,12 +23,8 @@ describe('a NurtureHub write while a cycle reconciles the same contact', () => {
       if (person === undefined || link === undefined) throw new Error('no linked contact');
 
       // The agency edits the person in Reapit ...
-      const reapit = getProvider('reapit')?.createProvider({
-        baseUrl: h.sim.baseUrl,
-        credentials: h.sim.credentials,
-      });
-      if (!reapit?.ok) throw new Error('reapit provider');
-      const edited = await reapit.value.update({
+      const reapit = agencyClient('reapit', h.sim);
+      const edited = await reapit.update({
         externalId: link.externalId,
         patch: { title: 'Dame' },
         version: link.remoteVersion,
@@ -91,14 +87,10 @@ describe('a contact that changes in NurtureHub every time a cycle reads it', () 
       );
       const link = person?.links[0];
       if (person === undefined || link === undefined) throw new Error('no linked contact');
-      const reapit = getProvider('reapit')?.createProvider({
-        baseUrl: h.sim.baseUrl,
-        credentials: h.sim.credentials,
-      });
-      if (!reapit?.ok) throw new Error('reapit provider');
+      const reapit = agencyClient('reapit', h.sim);
       expect(
         (
-          await reapit.value.update({
+          await reapit.update({
             externalId: link.externalId,
             patch: { title: 'Dame' },
             version: link.remoteVersion,

@@ -5,7 +5,7 @@ import { matchKeys } from '../../src/core/dedup/blocking.ts';
 import { type MatchFields, toMatchRecord } from '../../src/core/dedup/matchRecord.ts';
 import { MATCH_RECORD_VERSION, storeMatchRecord } from '../../src/core/dedup/storedMatchRecord.ts';
 import { type CanonicalContact, canonicalContactSchema } from '../../src/core/schemas.ts';
-import { getProvider } from '../../src/providers/registry.ts';
+import { agencyClient } from '../support/simulators.ts';
 import { openStoreWithDb } from '../support/storeWithDb.ts';
 import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
 
@@ -60,13 +60,9 @@ describe.each([
         must(await store.replaceMatchKeys({ tenantId, entries: [{ contactId: leadId, keys }] }));
       }
 
-      const reapit = getProvider('reapit')?.createProvider({
-        baseUrl: h.sim.baseUrl,
-        credentials: h.sim.credentials,
-      });
-      if (!reapit?.ok) throw new Error('reapit provider');
+      const reapit = agencyClient('reapit', h.sim);
       must(
-        await reapit.value.create({
+        await reapit.create({
           contact: canonicalContactSchema.parse({
             firstName: 'Amira',
             lastName: 'Okafor',

@@ -3,7 +3,7 @@ import type { ContactField } from '../../src/core/schemas.ts';
 import { toInboundRecord as fromLoop } from '../../src/providers/loop/mapping.ts';
 import type { ProviderName } from '../../src/providers/provider.ts';
 import { toInboundRecord as fromReapit } from '../../src/providers/reapit/mapping.ts';
-import { getProvider } from '../../src/providers/registry.ts';
+import { agencyClient } from '../support/simulators.ts';
 import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
 
 /**
@@ -60,11 +60,7 @@ describe.each(cases)('$what beside a phone number, in $provider', (c) => {
       );
       if (person === undefined) throw new Error('no linked contact');
       const externalId = person.links[0]?.externalId ?? '';
-      const crm = getProvider(c.provider)?.createProvider({
-        baseUrl: h.sim.baseUrl,
-        credentials: h.sim.credentials,
-      });
-      if (!crm?.ok) throw new Error(`${c.provider} provider`);
+      const crm = agencyClient(c.provider, h.sim);
       const inCrm = async () => {
         const raw = (await h.sim.control.records()).find((r) => (r as { id: string }).id === externalId);
         const mapped = toInbound[c.provider]?.(raw);
@@ -73,7 +69,7 @@ describe.each(cases)('$what beside a phone number, in $provider', (c) => {
       };
       const agencySets = async (value: string) => {
         const { version } = await inCrm();
-        expect((await crm.value.update({ externalId, patch: { [c.field]: value }, version })).ok).toBe(true);
+        expect((await crm.update({ externalId, patch: { [c.field]: value }, version })).ok).toBe(true);
         await auditedCycle(h);
       };
       const local = async () =>

@@ -4,6 +4,7 @@ import { toInboundRecord } from '../../src/providers/reapit/mapping.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { withSpec } from '../../src/providers/spec.ts';
 import { newLeads } from '../support/leads.ts';
+import { agencyClient } from '../support/simulators.ts';
 import { createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
 
 /**
@@ -66,16 +67,12 @@ async function editBothSides(
   );
   const externalId = person?.links[0]?.externalId;
   if (person === undefined || externalId === undefined) throw new Error('no linked contact');
-  const crm = getProvider('reapit')?.createProvider({
-    baseUrl: h.sim.baseUrl,
-    credentials: h.sim.credentials,
-  });
-  if (!crm?.ok) throw new Error('no Reapit provider');
+  const crm = agencyClient('reapit', h.sim);
   const raw = (await h.sim.control.records()).find((r) => (r as { id: string }).id === externalId);
   const listed = toInboundRecord(raw);
   if (!listed.ok) throw new Error('the record does not map');
   const patch = { email: 'agency.edit@example.org' };
-  expect((await crm.value.update({ externalId, patch, version: listed.value.version })).ok).toBe(true);
+  expect((await crm.update({ externalId, patch, version: listed.value.version })).ok).toBe(true);
   const contact = { ...person.contact, ...agentChange };
   must(
     await h.store.upsertContacts({

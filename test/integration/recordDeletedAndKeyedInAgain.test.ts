@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { getProvider } from '../../src/providers/registry.ts';
+import { agencyClient } from '../support/simulators.ts';
 import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
 
 /**
@@ -21,14 +21,8 @@ describe.each(['reapit', 'loop', 'alto'] as const)(
         const deletedId = person?.links[0]?.externalId;
         if (person === undefined || deletedId === undefined) throw new Error('no linked contact');
         expect(await h.sim.control.remove([deletedId])).toEqual({ removed: [deletedId] });
-        const agency = getProvider(name)?.createProvider({
-          baseUrl: h.sim.baseUrl,
-          credentials: h.sim.credentials,
-        });
-        if (!agency?.ok) throw new Error(`${name} provider`);
-        const keyedIn = must(
-          await agency.value.create({ contact: person.contact, reference: 'keyed in again' }),
-        );
+        const agency = agencyClient(name, h.sim);
+        const keyedIn = must(await agency.create({ contact: person.contact, reference: 'keyed in again' }));
 
         const relinked = await auditedCycle(h);
         expect(relinked?.duplicatesSuppressed).toEqual([
@@ -79,12 +73,8 @@ describe.each(['reapit', 'loop'] as const)('a %s duplicate suppressed before', (
       const contacts = must(await h.store.listContacts({ tenantId, limit: 20 }));
       const [person, other] = contacts.filter((c) => c.contact.email !== null && c.links.length === 1);
       if (person === undefined || other === undefined) throw new Error('two linked contacts wanted');
-      const agency = getProvider(name)?.createProvider({
-        baseUrl: h.sim.baseUrl,
-        credentials: h.sim.credentials,
-      });
-      if (!agency?.ok) throw new Error(`${name} provider`);
-      const twin = must(await agency.value.create({ contact: person.contact, reference: 'typed twice' }));
+      const agency = agencyClient(name, h.sim);
+      const twin = must(await agency.create({ contact: person.contact, reference: 'typed twice' }));
       const first = await auditedCycle(h);
       expect(first?.duplicatesSuppressed).toEqual([
         expect.objectContaining({ incoming: twin.externalId, matched: person.id }),
@@ -92,8 +82,8 @@ describe.each(['reapit', 'loop'] as const)('a %s duplicate suppressed before', (
 
       /** Requests of one cycle after the agency gives `externalId` a title in the CRM (the person's match unchanged). */
       const cycleAfterTitling = async (externalId: string, title: string) => {
-        const read = must(await agency.value.getRecord({ externalId }));
-        must(await agency.value.update({ externalId, patch: { title }, version: read.version }));
+        const read = must(await agency.getRecord({ externalId }));
+        must(await agency.update({ externalId, patch: { title }, version: read.version }));
         const before = (await h.sim.control.stats()).requests;
         const audit = await auditedCycle(h);
         return { audit, requests: (await h.sim.control.stats()).requests - before };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { getProvider } from '../../src/providers/registry.ts';
+import { agencyClient } from '../support/simulators.ts';
 import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
 
 /**
@@ -37,14 +37,8 @@ describe('a consent reset to "not asked" in NurtureHub, for a Street person', ()
         expect.objectContaining({ retry: false, message: expect.stringMatching(/not asked/) }),
       ]);
 
-      const street = getProvider('street')?.createProvider({
-        baseUrl: h.sim.baseUrl,
-        credentials: h.sim.credentials,
-      });
-      if (!street?.ok) throw new Error('street provider');
-      expect((await street.value.update({ externalId, patch: { title: 'Prof' }, version: null })).ok).toBe(
-        true,
-      );
+      const street = agencyClient('street', h.sim);
+      expect((await street.update({ externalId, patch: { title: 'Prof' }, version: null })).ok).toBe(true);
       await auditedCycle(h);
       const [after] = must(await h.store.getContacts({ tenantId, ids: [person.id] }));
       expect(after?.contact).toMatchObject({ title: 'Prof', marketingConsent: 'notAsked' });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { importContacts } from '../../src/cli/importContacts.ts';
 import { canonicalContactSchema, type NurtureSequence } from '../../src/core/schemas.ts';
-import { getProvider } from '../../src/providers/registry.ts';
+import { agencyClient } from '../support/simulators.ts';
 import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
 
 const enrolment: NurtureSequence = {
@@ -29,14 +29,10 @@ describe('two CRM records of one batch that each match the same NurtureHub lead'
     const h = await createSyncHarness('reapit', { simulator: { contacts: 2, seed: 5 } });
     try {
       const { tenantId } = h;
-      const agency = getProvider('reapit')?.createProvider({
-        baseUrl: h.sim.baseUrl,
-        credentials: h.sim.credentials,
-      });
-      if (!agency?.ok) throw new Error('reapit provider');
+      const agency = agencyClient('reapit', h.sim);
       const signal = new AbortController().signal;
       const keyedIn = async (contact: Record<string, string>, reference: string) =>
-        must(await agency.value.create({ contact: canonicalContactSchema.parse(contact), reference, signal }))
+        must(await agency.create({ contact: canonicalContactSchema.parse(contact), reference, signal }))
           .externalId;
       const byEmail = await keyedIn(
         { firstName: 'Priya', lastName: 'Raman', email: 'priya.raman@example.org' },

@@ -1,4 +1,4 @@
-import type { ProviderName } from '../../src/providers/provider.ts';
+import type { CrmProvider, ProviderName } from '../../src/providers/provider.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import {
   type SimControl,
@@ -29,4 +29,21 @@ export async function startSimulator(
     control: simControlClient(running.baseUrl),
     close: running.close,
   };
+}
+
+/**
+ * The agency's own client of a simulator: the provider's adapter over HTTP with the simulator's credentials, through
+ * which a test edits, creates or deletes records in the CRM as the agency's staff would.
+ */
+export function agencyClient(
+  provider: ProviderName,
+  sim: Pick<StartedSimulator, 'baseUrl' | 'credentials'>,
+): CrmProvider {
+  const created = getProvider(provider)?.createProvider({
+    baseUrl: sim.baseUrl,
+    credentials: sim.credentials,
+  });
+  if (created === undefined) throw new Error(`${provider}: no such provider`);
+  if (!created.ok) throw new Error(`${provider} provider: ${created.error.message}`);
+  return created.value;
 }
