@@ -17,6 +17,21 @@ export interface PhaseDeps {
   fetchMode?: FetchMode;
   /** Told after each outbound write settles, for progress displays. Must not throw. */
   onPushProgress?: (progress: { done: number; total: number }) => void;
+  /** How long this run of the phase may go before it hands over to the next (a step's ceiling); none: unbounded. */
+  stepBudget?: StepBudget;
+}
+
+/**
+ * A bound on one run of a phase: a step of the Inngest function may run for two hours at most, and a first push to
+ * a CRM allowing 50 requests a minute takes a day. A phase asks `spent()` between units of work it has committed
+ * (a reconcile batch, a settled write), and once it has committed one in this run and the time is spent, ends the
+ * run there with `handOver`: the run stops where the machine was last persisted, and the next step resumes the
+ * phase from its committed progress, as after a crash but with nothing in flight.
+ */
+export interface StepBudget {
+  spent(): boolean;
+  /** Stops the run here; settles only by rejecting once `signal` aborts (the run stops the machine's actor). */
+  handOver(signal: AbortSignal): Promise<never>;
 }
 
 export type FetchMode = 'delta' | 'full';

@@ -33,6 +33,9 @@ export function createConnectionActors(deps: PhaseDeps, gate: PhaseGate = openGa
       try {
         return await run({ input, signal });
       } catch (error) {
+        // Stopped (its state left, or the run halted: a step handing over, a lease lost, the process stopping):
+        // what it threw is that abort, not the CRM's or the store's answer, and no failure of the cycle.
+        if (signal.aborted) throw error;
         const failure = phaseFailureSchema.safeParse(error);
         if (failure.success) {
           const { tenantId, connectionId } = input.connection;

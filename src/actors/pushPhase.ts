@@ -71,8 +71,10 @@ export function createPushPhase(deps: PhaseDeps) {
     let forbidden: WriteForbidden | null = null;
     const settling: PushEntry[] = [];
     let next = 0;
+    // Once one write went out in this run and its time is spent, no worker takes another; those in flight settle.
+    const budgetSpent = () => next > 0 && deps.stepBudget?.spent() === true;
     const worker = async () => {
-      while (failed.length === 0 && forbidden === null && next < pending.length) {
+      while (failed.length === 0 && forbidden === null && next < pending.length && !budgetSpent()) {
         signal.throwIfAborted();
         const entry = pending[next++] as PushEntry;
         const outcome = await pushOne(deps, ref, entry, signal);
@@ -87,6 +89,9 @@ export function createPushPhase(deps: PhaseDeps) {
       }
     };
     await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, pending.length) }, worker));
+    // Every write taken has settled, acknowledged or noted in the ledger: the next step sends what is still pending.
+    if (failed.length === 0 && forbidden === null && next < pending.length && deps.stepBudget !== undefined)
+      await deps.stepBudget.handOver(signal);
     const [stop] = failed;
     if (stop !== undefined) {
       // The phase fails with the first, noted under the key the phase's failure note takes (so once); each of the

@@ -47,6 +47,7 @@ export function createReconcilePhase(deps: PhaseDeps) {
     const matchCache = new MatchCache(localHighWater);
     const cycleStart = new Date(input.window.to);
     const staleTries = staleBatchTries(clock);
+    let committedBatches = 0;
     for (;;) {
       await yieldTurn();
       signal.throwIfAborted();
@@ -60,6 +61,8 @@ export function createReconcilePhase(deps: PhaseDeps) {
       );
       const last = staged.at(-1)?.externalId;
       if (last === undefined) break;
+      // More to do, and each batch committed its `reconciled:` note: a step whose time is spent hands over here.
+      if (committedBatches > 0 && deps.stepBudget?.spent()) await deps.stepBudget.handOver(signal);
       // Staged contacts as dedup normalised them: a record that creates its contact as it came is not
       // normalised again for its match keys.
       const byContact = new WeakMap<CanonicalContact, MatchRecord>();
@@ -79,6 +82,7 @@ export function createReconcilePhase(deps: PhaseDeps) {
         continue;
       }
       staleTries.done();
+      committedBatches += 1;
       const changeSeqs = committed.value;
       after = last;
       for (const [id, record] of normalised) {

@@ -74,6 +74,12 @@ export interface SyncSteps {
    * an operator after a database failover. `throw` (the default) fails the step.
    */
   readonly storeFailureOnFinalAttempt?: 'throw' | 'stop';
+  /**
+   * How long one phase step may run before it hands over to the next step of the same phase (`RunBounds`): a host
+   * that bounds a step's time (Inngest: two hours) sets it well inside that bound. None: a step runs its phase to
+   * the end.
+   */
+  readonly stepBudgetMs?: number;
 }
 
 /** Steps one run may take before it yields to the next tick (Inngest allows 1,000 per run). */
@@ -128,7 +134,7 @@ export async function driveConnection(
     }
     const planned = progress;
     progress = await steps.run(`${stepName(planned)}-${n}`, () =>
-      settle(planned, () => phaseStep(deps, ref, planned, steps.finalAttempt)),
+      settle(planned, () => phaseStep(deps, ref, planned, steps)),
     );
     early = planned.state === 'backoff' && samePosition(progress, planned) ? early + 1 : 0;
   }
@@ -196,7 +202,7 @@ async function phaseStep(
   deps: RunnerDeps,
   ref: ConnectionRef,
   planned: ConnectionProgress,
-  finalAttempt: boolean,
+  steps: Pick<SyncSteps, 'finalAttempt' | 'stepBudgetMs'>,
 ): Promise<ConnectionProgress> {
   const current = await readProgress(deps.store, ref);
   if (!samePosition(current, planned)) return current;
@@ -211,14 +217,20 @@ async function phaseStep(
   const byCredentials = fromError && credentialsReplaced(planned, connection.value);
   const mode = fromError ? (byCredentials ? 'credentialsPhase' : 'retryPhase') : 'phase';
   // Decided again under the lease, on the machine and the connection as the run reads them there.
-  const run = await runConnection(deps, ref, mode, (machine) =>
-    samePosition(progressOf(machine.state, machine.context), planned) &&
-    (!byCredentials || credentialsReplaced(planned, machine.connection))
-      ? null
-      : { kind: 'moved_on' },
+  // A phase that hands over leaves the machine where this step found it, so the next step runs the same phase.
+  const run = await runConnection(
+    deps,
+    ref,
+    mode,
+    (machine) =>
+      samePosition(progressOf(machine.state, machine.context), planned) &&
+      (!byCredentials || credentialsReplaced(planned, machine.connection))
+        ? null
+        : { kind: 'moved_on' },
+    steps.stepBudgetMs === undefined ? {} : { stepBudgetMs: steps.stepBudgetMs },
   );
   if (run.ok) return progressOf(run.value.state, run.value.context);
-  if (run.error.kind === 'lease_held' && finalAttempt) return { ...current, stopped: 'lease_held' };
+  if (run.error.kind === 'lease_held' && steps.finalAttempt) return { ...current, stopped: 'lease_held' };
   throw stepError(run.error);
 }
 

@@ -96,6 +96,14 @@ export type LeaseStop =
   /** Not to be run as it stands: the run ends in `RunError` `refused` with this reason. */
   | { kind: 'refused'; reason: string };
 
+export interface RunBounds {
+  /**
+   * In a phase mode, how long the phase may run before it hands over (`StepBudget`): the run then ends `ok`, the
+   * machine still in the phase where it was last persisted, and the caller's next step resumes it. None: unbounded.
+   */
+  stepBudgetMs?: number;
+}
+
 const DEFAULT_LEASE_TTL_MS = 60_000;
 
 /** The connection, under this owner's lease: every run, cycle or abandonment, starts here. */
@@ -131,8 +139,9 @@ export function runConnection(
   ref: ConnectionRef,
   mode: RunMode = 'cycle',
   check?: LeaseCheck,
+  bounds: RunBounds = {},
 ): Promise<Result<RunOutcome, RunError>> {
-  const run = leaseAndDrive(deps, ref, mode, check);
+  const run = leaseAndDrive(deps, ref, mode, check, bounds);
   const active = deps.activeRuns;
   if (active !== undefined) {
     active.add(run);
@@ -149,6 +158,7 @@ async function leaseAndDrive(
   ref: ConnectionRef,
   mode: RunMode,
   check: LeaseCheck | undefined,
+  bounds: RunBounds,
 ): Promise<Result<RunOutcome, RunError>> {
   const { store, owner } = deps;
   if (deps.stopping?.aborted) return err(stoppingError());
@@ -169,7 +179,7 @@ async function leaseAndDrive(
     const loaded = await loadStoredQuota(store, ref, built.value.limiter, deps.clock());
     if (!loaded.ok) return loaded;
     quota = loaded.value;
-    return await drive(deps, connection, built.value.provider, mode, lost, check, quota);
+    return await drive(deps, connection, built.value.provider, mode, lost, { check, quota, ...bounds });
   } finally {
     // Before the lease goes, so the next run of the connection, in any process, counts from what this one spent.
     await quota?.save();

@@ -1,13 +1,15 @@
+import { performance } from 'node:perf_hooks';
 import { createActor, waitFor } from 'xstate';
+import type { StepBudget } from '../actors/context.ts';
 import { createConnectionActors, type PhaseGate } from '../actors/createConnectionActors.ts';
 import { err, ok, type Result } from '../core/result.ts';
-import type { ConnectionCommand, ConnectionState } from '../machines/connectionContext.ts';
+import type { ConnectionCommand, ConnectionContext, ConnectionState } from '../machines/connectionContext.ts';
 import { connectionMachine } from '../machines/connectionMachine.ts';
 import { toPersisted } from '../machines/persistence.ts';
 import type { Phase } from '../machines/phases.ts';
 import type { Connection } from '../persistence/records.ts';
 import type { CrmProvider } from '../providers/provider.ts';
-import type { LeaseCheck, RunError, RunMode, RunnerDeps, RunOutcome } from './connectionRunner.ts';
+import type { LeaseCheck, RunBounds, RunError, RunMode, RunnerDeps, RunOutcome } from './connectionRunner.ts';
 import { failedCycleAudit } from './failedCycleAudit.ts';
 import { leaseLostError } from './keepLease.ts';
 import { nextRunAt } from './nextRun.ts';
@@ -32,10 +34,10 @@ export async function drive(
   provider: CrmProvider,
   mode: RunMode,
   lease: AbortController,
-  check: LeaseCheck | undefined,
-  quota: StoredQuota,
+  options: { check: LeaseCheck | undefined; quota: StoredQuota } & RunBounds,
 ): Promise<Result<RunOutcome, RunError>> {
   const { store, clock } = deps;
+  const { check, quota } = options;
   const leaseLost = lease.signal;
   const onLeaseLost = () => lease.abort();
   // A snapshot or failure audit the store did not take (down, failing over): the run stops where the machine was
@@ -55,6 +57,17 @@ export async function drive(
   const onePhase = mode === 'phase' || mode === 'retryPhase' || mode === 'credentialsPhase';
   let firstPhase: Phase | null = null;
   const gate: PhaseGate = (phase) => !onePhase || firstPhase === null || firstPhase === phase;
+  // The phase's budget, from here: where it hands over, the machine as it was last persisted, which the run reports.
+  const handedOver = new AbortController();
+  const handOff: { at: { state: ConnectionState; context: ConnectionContext } | null } = { at: null };
+  const handOver = () => {
+    if (handOff.at !== null) return;
+    const at = actor.getSnapshot();
+    handOff.at = { state: at.value as ConnectionState, context: at.context };
+    handedOver.abort();
+  };
+  const stepBudget =
+    onePhase && options.stepBudgetMs !== undefined ? budgetOf(options.stepBudgetMs, handOver) : null;
   const machine = connectionMachine.provide({
     actors: createConnectionActors(
       {
@@ -65,6 +78,7 @@ export async function drive(
         ...(deps.onPushProgress === undefined
           ? {}
           : { onPushProgress: (p) => deps.onPushProgress?.({ connectionId: connection.id, ...p }) }),
+        ...(stepBudget === null ? {} : { stepBudget }),
       },
       gate,
     ),
@@ -74,6 +88,7 @@ export async function drive(
     : createActor(machine, { input: committedInput(connection) });
 
   const restoredAt = actor.getSnapshot();
+  const pagesAtStart = pagesFetched(restoredAt.context);
   const standing: RunOutcome = {
     tenantId: connection.tenantId,
     connectionId: connection.id,
@@ -98,7 +113,12 @@ export async function drive(
     firstPhase = restored.state as Phase;
   }
   // Each ends the run where it was last persisted: the process stopping, the lease lost, the store failing.
-  const halt = anyAborted([leaseLost, persistFailed.signal, ...(deps.stopping ? [deps.stopping] : [])]);
+  const halt = anyAborted([
+    leaseLost,
+    persistFailed.signal,
+    handedOver.signal,
+    ...(deps.stopping ? [deps.stopping] : []),
+  ]);
   const subscription = actor.subscribe((snapshot) => {
     // What a phase does once the process is stopping (its calls aborted, its limiter closed) is not the CRM's
     // or the store's answer: the machine stays where it was last persisted.
@@ -129,6 +149,10 @@ export async function drive(
         if (!audited.ok) onPersistFailed(`writing the failure audit failed: ${audited.error.message}`);
       });
     }
+    // A fetch moves on one page a transition, each persisted with its page token: a page is its unit of work, and
+    // the run hands over once it has fetched one.
+    if (state === 'fetching' && stepBudget?.spent() && pagesFetched(snapshot.context) > pagesAtStart)
+      handOver();
     previous = state;
   });
 
@@ -169,7 +193,10 @@ export async function drive(
     await writes.flush();
     actor.stop();
     if (leaseLost.aborted) return err(leaseLostError(connection.id));
-    return err(persistFailure === null ? stoppingError() : unpersisted());
+    if (persistFailure !== null) return err(unpersisted());
+    if (handOff.at === null || deps.stopping?.aborted) return err(stoppingError());
+    // Handed over within the phase: nothing scheduled, the caller's next step goes on with it.
+    return ok({ ...standing, ...handOff.at });
   }
   const final = actor.getSnapshot();
   // Persist the final snapshot before stopping: a stopped actor's snapshot is not restorable.
@@ -193,6 +220,23 @@ export async function drive(
   const scheduled = await store.setNextRun({ ...ref, nextRunAt: next });
   if (!scheduled.ok) return err({ kind: 'store', message: scheduled.error.message });
   return ok(outcome);
+}
+
+const pagesFetched = (context: ConnectionContext): number => context.cycle?.fetch.pages ?? 0;
+
+/** A phase's budget of `ms` from now, on the monotonic clock; `handOver` ends the run (see `StepBudget`). */
+function budgetOf(ms: number, handOver: () => void): StepBudget {
+  const startedAt = performance.now();
+  return {
+    spent: () => performance.now() - startedAt >= ms,
+    handOver: (signal) => {
+      handOver();
+      return new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+    },
+  };
 }
 
 /**

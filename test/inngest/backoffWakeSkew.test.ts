@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createSyncConnection } from '../../src/inngest/functions/syncConnection.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { withSpec } from '../../src/providers/spec.ts';
-import { capturingClient } from '../support/inngest.ts';
+import { capturingClient, dueEvent } from '../support/inngest.ts';
 import { createSyncHarness } from '../support/syncHarness.ts';
 
 type Ctx = Parameters<typeof mockCtx>[0];
@@ -26,12 +26,7 @@ describe('sync-connection, a backoff under a clock skew between Inngest and the 
       const { client } = capturingClient();
       const engine = new InngestTestEngine({
         function: createSyncConnection(client, h.deps),
-        events: [
-          {
-            name: 'crm/connection.sync.due',
-            data: { tenantId: h.tenantId, connectionId: h.connectionId, provider: 'reapit', slot: 'x' },
-          },
-        ],
+        events: [dueEvent(h)],
         transformCtx: (ctx: Ctx) => {
           const mocked = mockCtx(ctx) as Ctx;
           // Inngest wakes the run at `until` by its own clock, SKEW_MS before it by the database's; the CRM is

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runConnection } from '../../src/runner/connectionRunner.ts';
+import { dueData } from '../support/inngest.ts';
 import {
   type ExecutedEvent,
   executeFunction,
@@ -30,15 +31,6 @@ async function withEndpoint(use: (h: SyncHarness, server: Served) => Promise<voi
     await inngest.close();
     await h.close();
   }
-}
-
-function dueData(h: SyncHarness) {
-  return {
-    tenantId: h.tenantId,
-    connectionId: h.connectionId,
-    provider: 'reapit',
-    slot: '2025-06-02T09:15Z',
-  };
 }
 
 /** The event of an invoked run, as Inngest's executor hands it to the function. */

@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createInngestHandler, INNGEST_PATH } from '../../src/inngest/serve.ts';
 import { runConnection } from '../../src/runner/connectionRunner.ts';
+import { dueData } from '../support/inngest.ts';
 import {
   executeFunction,
   handlerFor,
@@ -218,12 +219,7 @@ describe('the serve endpoint, over HTTP', () => {
       const phase = await runConnection(h.deps, ref, 'phase');
       expect(phase.ok && phase.value.state).toBe('reconciling');
 
-      const due = {
-        tenantId: h.tenantId,
-        connectionId: h.connectionId,
-        provider: 'reapit',
-        slot: '2025-06-02T09:15Z',
-      };
+      const due = dueData(h);
       const failed = {
         name: 'inngest/function.failed',
         data: {

@@ -7,7 +7,7 @@ import type { Context } from 'hono';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createInngestHandler, INNGEST_PATH } from '../../src/inngest/serve.ts';
 import { createServerApp } from '../../src/server/app.ts';
-import { silentLogger } from '../support/inngest.ts';
+import { dueEvent, silentLogger } from '../support/inngest.ts';
 import { createSyncHarness, type SyncHarness } from '../support/syncHarness.ts';
 
 /** A full collection on demand, as `node --expose-gc` gives, without starting the worker with the flag. */
@@ -49,13 +49,7 @@ async function driveRuns(url: string, h: SyncHarness, prefix: string, count: num
     // Due again, so the run drives a cycle instead of stopping at once.
     await h.store.setNextRun({ tenantId: h.tenantId, connectionId: h.connectionId, nextRunAt: new Date(0) });
     const event = {
-      name: 'crm/connection.sync.due',
-      data: {
-        tenantId: h.tenantId,
-        connectionId: h.connectionId,
-        provider: 'reapit',
-        slot: '2025-06-02T09:15Z',
-      },
+      ...dueEvent(h),
       id: `${prefix}-${run}`,
       ts: Date.now(),
     };

@@ -7,7 +7,7 @@ import type { StoreHandle } from '../../src/persistence/store.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { withSpec } from '../../src/providers/spec.ts';
 import { runConnection } from '../../src/runner/connectionRunner.ts';
-import { capturingClient } from '../support/inngest.ts';
+import { capturingClient, dueEvent } from '../support/inngest.ts';
 import { createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
 
 type Ctx = Parameters<typeof mockCtx>[0];
@@ -16,15 +16,7 @@ type Ctx = Parameters<typeof mockCtx>[0];
 function engineFor(h: SyncHarness, options: { attempt?: number; recorded?: Map<string, unknown> } = {}) {
   const { client } = capturingClient();
   const fn = createSyncConnection(client, h.deps);
-  const event = {
-    name: 'crm/connection.sync.due',
-    data: {
-      tenantId: h.tenantId,
-      connectionId: h.connectionId,
-      provider: 'reapit',
-      slot: '2025-06-02T09:15Z',
-    },
-  };
+  const event = dueEvent(h);
   return new InngestTestEngine({
     function: fn,
     events: [event],

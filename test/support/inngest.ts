@@ -1,5 +1,6 @@
 import type { Inngest, Logger } from 'inngest';
 import { createInngestClient } from '../../src/inngest/client.ts';
+import type { ProviderName } from '../../src/providers/provider.ts';
 
 /** The Inngest SDK logs every failed step; the tests assert on results instead. */
 export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
@@ -29,4 +30,17 @@ export function capturingClient(): { client: Inngest; sent: SentEvent[] } {
     { fetch, logger: silentLogger },
   );
   return { client, sent };
+}
+
+/** The data of the tick's `crm/connection.sync.due` event for a harness's connection (Reapit unless said). */
+export function dueData(
+  h: { tenantId: string; connectionId: string },
+  provider: ProviderName = 'reapit',
+): { tenantId: string; connectionId: string; provider: ProviderName; slot: string } {
+  return { tenantId: h.tenantId, connectionId: h.connectionId, provider, slot: '2025-06-02T09:15Z' };
+}
+
+/** The tick's `crm/connection.sync.due` event for a harness's connection, as the per-connection function gets it. */
+export function dueEvent(h: { tenantId: string; connectionId: string }, provider: ProviderName = 'reapit') {
+  return { name: 'crm/connection.sync.due', data: dueData(h, provider) };
 }

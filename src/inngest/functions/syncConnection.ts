@@ -13,9 +13,19 @@ export const SYNC_RETRIES = 4;
 /** Steps running at once per provider across all connections (sleeping runs do not count). */
 export const PROVIDER_CONCURRENCY = 10;
 
+/**
+ * How long one phase step runs before it hands over to the next step of its phase. Inngest allows a step two hours
+ * at most (its usage limits) and ends the request then, while a first push of 100,000 contacts to agentOS (50
+ * requests a minute) takes about 33 hours and a first reconcile of 1,000,000 about one: well inside the bound, and
+ * long enough that the hand-overs cost nothing to speak of (one step, one lease and one snapshot read each).
+ */
+export const STEP_BUDGET_MS = 10 * 60_000;
+
 export interface SyncConnectionOptions {
   /** Per-provider concurrency; `PROVIDER_CONCURRENCY` by default. */
   providerConcurrency?: number;
+  /** A phase step's budget; `STEP_BUDGET_MS` by default. */
+  stepBudgetMs?: number;
 }
 
 /**
@@ -66,6 +76,7 @@ export function createSyncConnection(client: Inngest, deps: RunnerDeps, options:
           finalAttempt: attempt >= SYNC_RETRIES,
           // A database failover outlasting the retries must not park every mid-cycle machine in error.
           storeFailureOnFinalAttempt: 'stop',
+          stepBudgetMs: options.stepBudgetMs ?? STEP_BUDGET_MS,
         },
       );
       if (progress.state === 'error' && progress.stopped === null) throw machineStoppedError(progress);
