@@ -1,6 +1,7 @@
 import { type MatchRecord, toMatchRecord } from '../core/dedup/matchRecord.ts';
 import { decideInbound, fieldsNewerElsewhere, type ProviderFields } from '../core/reconcile.ts';
 import type { CanonicalContact } from '../core/schemas.ts';
+import { withheldAsUnchanged, withholdsDetails } from '../core/withheldDetails.ts';
 import type { ReconcilePhaseInput, ReconcilePhaseOutput } from '../machines/phases.ts';
 import { INBOUND_NOTE_PREFIX, LOCAL_HIGH_WATER_KEY, type StagedRecord } from '../persistence/cycleWork.ts';
 import type { Store } from '../persistence/store.ts';
@@ -163,6 +164,11 @@ async function reconcileBatch(
     .map(contactIdOf)
     .filter((id): id is string => id !== undefined && storedOf.has(id));
   const elsewhere = await basesElsewhere(deps, ref, [...new Set(firstLinkedLocal)]);
+  // Linked records listing a person removed with their details withheld (rare): whether another CRM holds them too.
+  const withheld = staged.filter((record) => withholdsDetails(record) && linkOf.has(record.externalId));
+  const heldElsewhere = await basesElsewhere(deps, ref, [
+    ...new Set(withheld.map((record) => linkOf.get(record.externalId)?.contactId ?? '')),
+  ]);
   const storedSeq = new Map(stored.map((c) => [c.id, c.changeSeq]));
   // A contact two records of this batch reconcile into holds neither one's values alone: left unsynced.
   const sharedContacts = new Set(targets.filter((id, index) => targets.indexOf(id) !== index));
@@ -187,11 +193,17 @@ async function reconcileBatch(
     const link = linkOf.get(record.externalId) ?? null;
     const storedContact = storedOf.get(contactId);
     const others = elsewhere.get(contactId);
+    // Withheld details of a person another CRM holds are no agency clearing them: cleared here, the other CRMs were
+    // sent the clearing. Held by this CRM alone, they are cleared: we may not keep what it no longer shows us.
+    const crm =
+      link !== null && heldElsewhere.has(contactId) && withholdsDetails(record)
+        ? withheldAsUnchanged(record.contact, link.base)
+        : record.contact;
     const decision = decideInbound(
       {
         externalId: record.externalId,
         version: record.version,
-        crm: record.contact,
+        crm,
         contentHash: record.contentHash,
         contactId,
         local: working.get(contactId) ?? null,

@@ -134,6 +134,8 @@ function restWindowMs(limits: ProviderLimits): number {
 
 const agentosTierSchema = z.enum([AGENTOS_TIERS.read, AGENTOS_TIERS.write]);
 const keyTiersSchema = z.strictObject({ tiers: z.array(agentosTierSchema) });
+/** `PUT /_sim/third-party-marketing`: people giving or withdrawing their consent, as the agency records it. */
+const consentChangeSchema = z.strictObject({ ids: z.array(z.string().min(1)).min(1), granted: z.boolean() });
 
 export interface AgentosSimulatorOptions extends SimulatorOptions {
   /**
@@ -191,7 +193,9 @@ export function startAgentosSimulator(options: AgentosSimulatorOptions = {}): Pr
       route: (req) => route(db, req),
       credentials: () => ({ ...CREDENTIALS }),
       control: (req) => {
-        if (`${req.method} ${req.path}` !== 'PUT /_sim/tiers') return null;
+        const key = `${req.method} ${req.path}`;
+        if (key === 'PUT /_sim/third-party-marketing') return changeConsent(db, req.body);
+        if (key !== 'PUT /_sim/tiers') return null;
         const parsed = keyTiersSchema.safeParse(req.body);
         if (!parsed.success) return { status: 400, body: { error: z.prettifyError(parsed.error) } };
         keyTiers = new Set(parsed.data.tiers);
@@ -200,6 +204,24 @@ export function startAgentosSimulator(options: AgentosSimulatorOptions = {}): Pr
     },
     options,
   );
+}
+
+/** Sets the consent flag of the people named; answers the ids it holds. Their details stay held, hidden while denied. */
+function changeConsent(db: SimDb<Applicant>, body: unknown): SimResponse {
+  const parsed = consentChangeSchema.safeParse(body);
+  if (!parsed.success) return { status: 400, body: { error: z.prettifyError(parsed.error) } };
+  const changed: string[] = [];
+  for (const id of parsed.data.ids) {
+    const record = db.get(id);
+    if (record === undefined) continue;
+    db.put({
+      ...record,
+      ThirdPartyMarketing: parsed.data.granted,
+      _sim: { ...record._sim, modified: iso(db.stamp()) },
+    });
+    changed.push(id);
+  }
+  return { status: 200, body: { changed } };
 }
 
 function route(db: SimDb<Applicant>, req: SimRequest): SimResponse {
