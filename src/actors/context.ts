@@ -22,8 +22,8 @@ export interface PhaseDeps {
 }
 
 /**
- * A bound on one run of a phase: a step of the Inngest function may run for two hours at most, and a first push to
- * a CRM allowing 50 requests a minute takes a day. A phase asks `spent()` between units of work it has committed
+ * A bound on one run of a phase: a step of the Inngest function may run for two hours at most, and a first push of
+ * 100,000 contacts to a CRM allowing 50 requests a minute takes more than a day. A phase asks `spent()` between units of work it has committed
  * (a reconcile batch, a settled write), and once it has committed one in this run and the time is spent, ends the
  * run there with `handOver`: the run stops where the machine was last persisted, and the next step resumes the
  * phase from its committed progress, as after a crash but with nothing in flight.

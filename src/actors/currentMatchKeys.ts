@@ -9,8 +9,8 @@ import { yieldTurn } from './yieldTurn.ts';
  * Brings the tenant's stored match keys up to the current normalisation before anything looks candidates up by
  * them: a contact stored before `MATCH_RECORD_VERSION` last changed holds keys of the old folding, and a record
  * whose new keys miss them all would become a second contact. Batch by batch, each its own transaction, so it
- * resumes where a stopped process (or a step that spent its budget, after a batch) left it; once every contact is current it is one index probe. Returns how many
- * contacts were refreshed, or the store's failure.
+ * resumes where a stopped process (or a step that spent its budget, after a batch) left it; once every contact is
+ * current it is one index probe. Returns how many contacts were refreshed, or the store's failure.
  */
 export async function refreshOutdatedMatchKeys(
   store: Store,

@@ -217,7 +217,7 @@ async function phaseStep(
   const byCredentials = fromError && credentialsReplaced(planned, connection.value);
   const mode = fromError ? (byCredentials ? 'credentialsPhase' : 'retryPhase') : 'phase';
   // Decided again under the lease, on the machine and the connection as the run reads them there.
-  // A phase that hands over leaves the machine where this step found it, so the next step runs the same phase.
+  // A phase that hands over leaves the machine in the same phase, cycle and attempt: the next step goes on with it.
   const run = await runConnection(
     deps,
     ref,
