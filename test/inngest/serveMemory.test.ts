@@ -5,9 +5,10 @@ import { runInNewContext } from 'node:vm';
 import { serve } from '@hono/node-server';
 import type { Context } from 'hono';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createInngestHandler, INNGEST_PATH } from '../../src/inngest/serve.ts';
+import { createInngestHandler } from '../../src/inngest/serve.ts';
 import { createServerApp } from '../../src/server/app.ts';
 import { dueEvent, silentLogger } from '../support/inngest.ts';
+import { executeFunction } from '../support/inngestEndpoint.ts';
 import { createSyncHarness, type SyncHarness } from '../support/syncHarness.ts';
 
 /** A full collection on demand, as `node --expose-gc` gives, without starting the worker with the flag. */
@@ -48,34 +49,12 @@ async function driveRuns(url: string, h: SyncHarness, prefix: string, count: num
   for (let run = 0; run < count; run++) {
     // Due again, so the run drives a cycle instead of stopping at once.
     await h.store.setNextRun({ tenantId: h.tenantId, connectionId: h.connectionId, nextRunAt: new Date(0) });
-    const event = {
-      ...dueEvent(h),
-      id: `${prefix}-${run}`,
-      ts: Date.now(),
-    };
-    let steps: Record<string, unknown> = {};
-    for (let call = 0; ; call++) {
-      if (call === 20) throw new Error(`run ${prefix}-${run} did not finish in 20 calls`);
-      const response = await fetch(`${url}?fnId=crm-sync-sync-connection&stepId=step`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          version: 1,
-          event,
-          events: [event],
-          steps,
-          ctx: { run_id: `${prefix}-${run}`, attempt: 0, disable_immediate_execution: false, use_api: false },
-        }),
-      });
-      if (response.status !== 206) {
-        expect(response.status).toBe(200);
-        await response.text();
-        break;
-      }
-      // A step ran: hand its result back, as the executor does on its next call.
-      const ops = (await response.json()) as Array<{ id: string; data: unknown }>;
-      steps = { ...steps, ...Object.fromEntries(ops.map((op) => [op.id, { type: 'data', data: op.data }])) };
-    }
+    const event = { ...dueEvent(h), id: `${prefix}-${run}`, ts: Date.now() };
+    const answer = await executeFunction(url, 'crm-sync-sync-connection', event, {
+      runId: `${prefix}-${run}`,
+      maxCalls: 20,
+    });
+    expect(answer.status, `run ${prefix}-${run} did not finish in 20 calls`).toBe(200);
   }
 }
 
@@ -124,7 +103,7 @@ describe('the serve endpoint, run after run', () => {
         resolve(created as Server),
       );
     });
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${INNGEST_PATH}`;
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       // The first runs may leave one long-lived thing behind (a pool, a timer made inside a run's async
       // context); what must not happen is a run that stays reachable after it has finished.
