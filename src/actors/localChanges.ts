@@ -4,6 +4,7 @@ import { toMatchRecord } from '../core/dedup/matchRecord.ts';
 import { idempotencyKey } from '../core/ids.ts';
 import { decideInbound, decideLocalChange, type ProviderFields } from '../core/reconcile.ts';
 import type { StoredContact } from '../persistence/records.ts';
+import { editedAt } from './basesElsewhere.ts';
 import { type BatchWrites, commitBatch, emptyWrites, updatePlan } from './commitBatch.ts';
 import { DEFAULT_BATCH_SIZE, type PhaseDeps } from './context.ts';
 import { providerFailure, staleBatchTries } from './failures.ts';
@@ -115,6 +116,7 @@ async function planBatch(
       {
         externalId: existing.record.externalId,
         version: existing.record.version,
+        modified: editedAt(provider.capabilities, existing.record.modified),
         crm: existing.record.contact,
         contentHash: contentHash(existing.record.contact),
         contactId: stored.id,

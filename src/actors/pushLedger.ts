@@ -98,6 +98,10 @@ export async function acknowledge(
                 pushedHashes: { ...previous.pushedHashes, ...hashPushedFields(ack.patch) },
                 remoteVersion: ack.version ?? previous.remoteVersion,
                 remoteHash: previous.remoteHash,
+                // The CRM holds our values of the patched fields now: no edit of its own dates them.
+                fieldModified: Object.fromEntries(
+                  Object.entries(previous.fieldModified).filter(([field]) => !(field in ack.patch)),
+                ),
               };
       if (link !== null) {
         const saved = await tx.upsertLinks({ ...ref, links: [link], now });

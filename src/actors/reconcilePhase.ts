@@ -1,11 +1,17 @@
 import { type MatchRecord, toMatchRecord } from '../core/dedup/matchRecord.ts';
-import { decideInbound, fieldsNewerElsewhere, type ProviderFields } from '../core/reconcile.ts';
+import {
+  bothChanged,
+  decideInbound,
+  fieldsEditedLaterElsewhere,
+  fieldsNewerElsewhere,
+  type ProviderFields,
+} from '../core/reconcile.ts';
 import type { CanonicalContact } from '../core/schemas.ts';
 import { withheldAsUnchanged, withholdsDetails } from '../core/withheldDetails.ts';
 import type { ReconcilePhaseInput, ReconcilePhaseOutput } from '../machines/phases.ts';
 import { INBOUND_NOTE_PREFIX, LOCAL_HIGH_WATER_KEY, type StagedRecord } from '../persistence/cycleWork.ts';
 import type { Store } from '../persistence/store.ts';
-import { basesElsewhere } from './basesElsewhere.ts';
+import { basesElsewhere, editedAt } from './basesElsewhere.ts';
 import { type BatchWrites, commitBatch, emptyWrites, updatePlan } from './commitBatch.ts';
 import { DEFAULT_BATCH_SIZE, type PhaseCall, type PhaseDeps } from './context.ts';
 import { staleBatchTries } from './failures.ts';
@@ -159,16 +165,22 @@ async function reconcileBatch(
   const stored = await must(store.getContacts({ tenantId: ref.tenantId, ids: neededIds }), clock);
   const working = new Map(stored.map((c) => [c.id, c.contact]));
   const storedOf = new Map(stored.map((c) => [c.id, c]));
-  // Records linked for the first time to a contact already here: what the tenant's other CRMs hold of it.
+  // What the tenant's other CRMs hold of a contact, for: records linked for the first time to a contact already
+  // here; linked records listing a person removed with their details withheld (rare: does another CRM hold them?);
+  // and linked records whose CRM-owned fields both sides changed (which change is the later?).
   const firstLinkedLocal = unlinked
     .map(contactIdOf)
     .filter((id): id is string => id !== undefined && storedOf.has(id));
-  const elsewhere = await basesElsewhere(deps, ref, [...new Set(firstLinkedLocal)]);
-  // Linked records listing a person removed with their details withheld (rare): whether another CRM holds them too.
-  const withheld = staged.filter((record) => withholdsDetails(record) && linkOf.has(record.externalId));
-  const heldElsewhere = await basesElsewhere(deps, ref, [
-    ...new Set(withheld.map((record) => linkOf.get(record.externalId)?.contactId ?? '')),
-  ]);
+  const linkedAsking = staged.flatMap((record) => {
+    const link = linkOf.get(record.externalId);
+    const local = link && storedOf.get(link.contactId)?.contact;
+    if (!link || !local) return [];
+    return withholdsDetails(record) || bothChanged(link.base, record.contact, local, fields)
+      ? [link.contactId]
+      : [];
+  });
+  const elsewhere = await basesElsewhere(deps, ref, [...new Set([...firstLinkedLocal, ...linkedAsking])]);
+  const modifiedOf = (record: StagedRecord) => editedAt(provider.capabilities, record.modified);
   const storedSeq = new Map(stored.map((c) => [c.id, c.changeSeq]));
   // A contact two records of this batch reconcile into holds neither one's values alone: left unsynced.
   const sharedContacts = new Set(targets.filter((id, index) => targets.indexOf(id) !== index));
@@ -196,21 +208,27 @@ async function reconcileBatch(
     // Withheld details of a person another CRM holds are no agency clearing them: cleared here, the other CRMs were
     // sent the clearing. Held by this CRM alone, they are cleared: we may not keep what it no longer shows us.
     const crm =
-      link !== null && heldElsewhere.has(contactId) && withholdsDetails(record)
+      link !== null && others !== undefined && withholdsDetails(record)
         ? withheldAsUnchanged(record.contact, link.base)
         : record.contact;
+    const local = working.get(contactId) ?? null;
+    const newerElsewhere =
+      others === undefined
+        ? undefined
+        : link === null
+          ? storedContact && fieldsNewerElsewhere(storedContact, record.modified, others)
+          : local && fieldsEditedLaterElsewhere(local, modifiedOf(record), others);
     const decision = decideInbound(
       {
         externalId: record.externalId,
         version: record.version,
+        modified: modifiedOf(record),
         crm,
         contentHash: record.contentHash,
         contactId,
-        local: working.get(contactId) ?? null,
+        local,
         link,
-        ...(link === null && storedContact !== undefined && others !== undefined
-          ? { newerElsewhere: fieldsNewerElsewhere(storedContact, record.modified, others) }
-          : {}),
+        ...(newerElsewhere ? { newerElsewhere } : {}),
       },
       fields,
     );

@@ -334,7 +334,7 @@ describe('mergeContact with bad input', () => {
   });
 });
 
-describe('mergeContact on a first link with newerElsewhere', () => {
+describe('mergeContact with newerElsewhere', () => {
   const newerElsewhere = new Set<ContactField>(['email']);
 
   test('a differing CRM value there is the older copy: the local value wins and goes to the CRM', () => {
@@ -363,8 +363,15 @@ describe('mergeContact on a first link with newerElsewhere', () => {
     expect(decisionOf(outcome, 'mobilePhone')).toMatchObject({ reason: conflict, winner: 'crm' });
   });
 
-  test('is ignored once the link has a base', () => {
+  test('on a linked record, a conflict there goes to the local value; a change on one side still flows', () => {
     const outcome = merged({ base: { email: C }, crm: { email: A }, local: { email: B }, newerElsewhere });
-    expect(decisionOf(outcome, 'email')).toMatchObject({ reason: conflict, winner: 'crm', merged: A });
+    expect(decisionOf(outcome, 'email')).toMatchObject({
+      reason: 'both-changed-resolved-by-recency',
+      winner: 'nurturehub',
+      merged: B,
+    });
+    expect(outcome.crmPatch).toEqual({ email: B });
+    const crmOnly = merged({ base: { email: C }, crm: { email: A }, local: { email: C }, newerElsewhere });
+    expect(decisionOf(crmOnly, 'email')).toMatchObject({ reason: 'only-crm-changed', merged: A });
   });
 });

@@ -60,8 +60,8 @@ export interface FieldDecision {
 }
 
 /**
- * Both sides changed a field to different values: the field's owner won, or on a first link the local value the
- * tenant's other CRMs hold where it is the newer (`MergeOptions.newerElsewhere`). Kept for the audit log.
+ * Both sides changed a field to different values: the field's owner won, or the local value the tenant's other
+ * CRMs hold where it is the newer (`MergeOptions.newerElsewhere`). Kept for the audit log.
  */
 export interface FieldConflict {
   /** The conflicting field. */
@@ -136,9 +136,10 @@ export interface MergeOptions {
    */
   writableFields?: readonly ContactField[];
   /**
-   * On a first link only: fields whose local value the tenant's other CRMs hold and which changed after this
-   * CRM's record was last modified (see `fieldsNewerElsewhere`). Where the two sides differ there, the CRM's value
-   * is the older copy: the local value wins (`both-changed-resolved-by-recency`) instead of the owner's.
+   * Fields whose local value the tenant's other CRMs hold and which changed after this CRM's record was last
+   * modified (on a first link `fieldsNewerElsewhere`, on a linked record `fieldsEditedLaterElsewhere`). Where both
+   * sides changed the field to different values, the CRM's value is the older edit: the local value wins
+   * (`both-changed-resolved-by-recency`) instead of the owner's.
    */
   newerElsewhere?: ReadonlySet<ContactField>;
 }
@@ -248,7 +249,7 @@ export function mergeValidated(params: MergeValidatedParams): MergeOutcome {
     lastPushed: params.lastPushed ?? {},
     stored: new Set(params.storedFields ?? contactFields),
     writable: new Set(params.writableFields ?? contactFields),
-    newerElsewhere: params.base === null ? (params.newerElsewhere ?? new Set()) : new Set(),
+    newerElsewhere: params.newerElsewhere ?? new Set(),
   };
   const merged: Partial<Record<ContactField, FieldValue>> = {};
   const nextBase: Partial<Record<ContactField, FieldValue>> = {};

@@ -1,5 +1,14 @@
 import { describe, expect, test } from 'vitest';
-import { fieldsNewerElsewhere, type StampedContact } from './reconcile.ts';
+import {
+  bothChanged,
+  decideInbound,
+  type FieldModified,
+  fieldsEditedLaterElsewhere,
+  fieldsNewerElsewhere,
+  type HeldElsewhere,
+  type InboundDecisionInput,
+  type StampedContact,
+} from './reconcile.ts';
 import { type CanonicalContactInput, canonicalContactSchema } from './schemas.ts';
 
 const contact = (fields: CanonicalContactInput) => canonicalContactSchema.parse(fields);
@@ -11,8 +20,12 @@ const local: StampedContact = {
   fieldStamps: { firstName: createdAt.toISOString(), email: edited, intentScore: edited },
   createdAt,
 };
+const held = (base: HeldElsewhere['base'], fieldModified: FieldModified = {}): HeldElsewhere => ({
+  base,
+  fieldModified,
+});
 /** What the tenant's other CRM was last synced to: the same values as here. */
-const elsewhere = [local.contact];
+const elsewhere = [held(local.contact)];
 
 describe('fieldsNewerElsewhere', () => {
   test('a value another CRM holds, edited after this record was last modified, is the newer', () => {
@@ -34,16 +47,133 @@ describe('fieldsNewerElsewhere', () => {
   });
 
   test('a value no other CRM holds is NurtureHub’s own: the CRM decides', () => {
-    const other = [contact({ firstName: 'Ann', email: 'ann@example.org' })];
+    const other = [held(contact({ firstName: 'Ann', email: 'ann@example.org' }))];
     expect(fieldsNewerElsewhere(local, '2026-05-01T00:00:00Z', other)).toEqual(new Set());
     expect(fieldsNewerElsewhere(local, '2026-05-01T00:00:00Z', [])).toEqual(new Set());
     // Another CRM that cannot store e-mail: its base holds NurtureHub's value, which that CRM never had.
     const { email: _, ...withoutEmail } = local.contact;
-    expect(fieldsNewerElsewhere(local, '2026-05-01T00:00:00Z', [withoutEmail])).toEqual(new Set());
+    expect(fieldsNewerElsewhere(local, '2026-05-01T00:00:00Z', [held(withoutEmail)])).toEqual(new Set());
   });
 
   test('a modified value that is no instant proves nothing', () => {
     expect(fieldsNewerElsewhere(local, 'snapshot-7', elsewhere)).toEqual(new Set());
     expect(fieldsNewerElsewhere(local, '2026-05-01 00:00', elsewhere)).toEqual(new Set());
+  });
+});
+
+describe('fieldsEditedLaterElsewhere', () => {
+  const now = contact({ firstName: 'Ann', email: 'ann.new@example.org', mobilePhone: '+447700900123' });
+  /** Another CRM that sent the e-mail at 10:05 and the name on 1 March. */
+  const other = [held(now, { email: '2026-06-01T10:05:00.000Z', firstName: '2026-03-01T09:00:00.000Z' })];
+
+  test('a value another CRM sent with a later modified instant than this record is the later edit', () => {
+    expect(fieldsEditedLaterElsewhere(now, '2026-06-01T10:00:00Z', other)).toEqual(new Set(['email']));
+    expect(fieldsEditedLaterElsewhere(now, '2026-06-01T11:04:59.9999999+01:00', other)).toEqual(
+      new Set(['email']),
+    );
+  });
+
+  test('this record modified at or after the other CRM sent it: this edit is the later', () => {
+    expect(fieldsEditedLaterElsewhere(now, '2026-06-01T10:05:00Z', other)).toEqual(new Set());
+    expect(fieldsEditedLaterElsewhere(now, '2026-06-01T10:06:00Z', other)).toEqual(new Set());
+  });
+
+  test('a value without evidence (one we pushed there) or held by no other CRM proves nothing', () => {
+    expect(fieldsEditedLaterElsewhere(now, '2026-01-01T00:00:00Z', other).has('mobilePhone')).toBe(false);
+    expect(fieldsEditedLaterElsewhere(now, '2026-01-01T00:00:00Z', [])).toEqual(new Set());
+    const otherValue = [held({ ...now, email: 'ann@example.org' }, { email: '2026-06-01T10:05:00.000Z' })];
+    expect(fieldsEditedLaterElsewhere(now, '2026-01-01T00:00:00Z', otherValue)).toEqual(new Set());
+  });
+
+  test('a record whose modified dates no edit (a snapshot listing) proves nothing', () => {
+    expect(fieldsEditedLaterElsewhere(now, null, other)).toEqual(new Set());
+    expect(fieldsEditedLaterElsewhere(now, 'snapshot-7', other)).toEqual(new Set());
+  });
+
+  test('NurtureHub’s own fields are left to their owner', () => {
+    const scored = contact({ intentScore: 80 });
+    const withScore = [held(scored, { intentScore: '2026-06-01T10:05:00.000Z' })];
+    expect(fieldsEditedLaterElsewhere(scored, '2026-01-01T00:00:00Z', withScore)).toEqual(new Set());
+  });
+});
+
+describe('bothChanged', () => {
+  const fields = { storedFields: ['email', 'intentScore'] as const, writableFields: ['email'] as const };
+  const base = contact({ email: 'ann@example.org', intentScore: 10 });
+
+  test('both sides changed a CRM-owned field this CRM stores, to different values', () => {
+    expect(bothChanged(base, { ...base, email: 'a@x.org' }, { ...base, email: 'b@x.org' }, fields)).toBe(
+      true,
+    );
+  });
+
+  test('one side only, the same value on both, or a field the CRM does not own or store', () => {
+    expect(bothChanged(base, { ...base, email: 'a@x.org' }, base, fields)).toBe(false);
+    expect(bothChanged(base, { ...base, email: 'a@x.org' }, { ...base, email: 'a@x.org' }, fields)).toBe(
+      false,
+    );
+    expect(bothChanged(base, { ...base, intentScore: 20 }, { ...base, intentScore: 30 }, fields)).toBe(false);
+    expect(bothChanged(base, { ...base, firstName: 'A' }, { ...base, firstName: 'B' }, fields)).toBe(false);
+  });
+});
+
+describe('decideInbound records when the CRM sent each value (fieldModified)', () => {
+  const fields = {
+    storedFields: ['email', 'firstName', 'mobilePhone'] as const,
+    writableFields: ['email'] as const,
+  };
+  const base = contact({ email: 'ann@example.org', firstName: 'Ann', mobilePhone: '+447700900123' });
+  const input = (over: Partial<InboundDecisionInput>): InboundDecisionInput => ({
+    externalId: 'r1',
+    version: null,
+    modified: '2026-06-01T10:00:00.1234567+01:00',
+    crm: base,
+    contentHash: 'h',
+    contactId: '00000000-0000-4000-8000-000000000001',
+    local: base,
+    link: { base, pushedHashes: {}, fieldModified: { firstName: '2026-03-01T09:00:00.000Z' } },
+    ...over,
+  });
+
+  test('a field the CRM changed is dated by the record; one it left keeps its date', () => {
+    const decision = decideInbound(input({ crm: { ...base, email: 'ann.new@example.org' } }), fields);
+    expect(decision.link.fieldModified).toEqual({
+      email: '2026-06-01T09:00:00.123Z',
+      firstName: '2026-03-01T09:00:00.000Z',
+    });
+  });
+
+  test('a conflict the CRM lost still dates the CRM’s value, which the base keeps until the push lands', () => {
+    const decision = decideInbound(
+      input({
+        crm: { ...base, email: 'crm@example.org' },
+        local: { ...base, email: 'later@example.org' },
+        newerElsewhere: new Set(['email']),
+      }),
+      fields,
+    );
+    expect(decision.crmPatch).toEqual({ email: 'later@example.org' });
+    expect(decision.link.base.email).toBe('crm@example.org');
+    expect(decision.link.fieldModified.email).toBe('2026-06-01T09:00:00.123Z');
+  });
+
+  test('a record whose modified dates no edit records none', () => {
+    const decision = decideInbound(
+      input({ modified: null, crm: { ...base, email: 'ann.new@example.org' } }),
+      fields,
+    );
+    expect(decision.link.fieldModified).toEqual({ firstName: '2026-03-01T09:00:00.000Z' });
+  });
+
+  test('a new contact dates each value its record holds, and nothing it lacks', () => {
+    const crm = contact({ email: 'ann@example.org', firstName: 'Ann' });
+    const decision = decideInbound(
+      input({ crm, local: null, link: null, modified: '2026-06-01T10:00:00Z' }),
+      fields,
+    );
+    expect(decision.link.fieldModified).toEqual({
+      email: '2026-06-01T10:00:00.000Z',
+      firstName: '2026-06-01T10:00:00.000Z',
+    });
   });
 });

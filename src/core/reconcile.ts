@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { sameValue } from './canonicalJson.ts';
-import { type FieldConflict, type LastPushed, lastPushedSchema, mergeValidated } from './merge.ts';
+import {
+  type FieldConflict,
+  type LastPushed,
+  lastPushedSchema,
+  type MergeReason,
+  mergeValidated,
+} from './merge.ts';
 import {
   type CanonicalContact,
   type ContactField,
@@ -21,11 +27,26 @@ export interface InboundDecisionInput {
   contactId: string;
   /** The local contact, `null` when this record creates it. */
   local: CanonicalContact | null;
-  /** The link's base and echo state; `null` on a first link. */
-  link: { base: CanonicalContact; pushedHashes: Record<string, string> } | null;
-  /** On a first link: where the local value is newer than this record (`fieldsNewerElsewhere`). */
+  /**
+   * The record's modified instant as the CRM sent it, where it dates an edit; `null` where it does not (a snapshot
+   * listing stamps every record with the time of listing). Recorded per field the CRM changes (`fieldModified`).
+   */
+  modified: string | null;
+  /** The link's base, echo state and per-field evidence; `null` on a first link. */
+  link: {
+    base: CanonicalContact;
+    pushedHashes: Record<string, string>;
+    fieldModified?: FieldModified;
+  } | null;
+  /**
+   * Where the local value is newer than this record: on a first link `fieldsNewerElsewhere`, on a linked record
+   * `fieldsEditedLaterElsewhere`.
+   */
   newerElsewhere?: ReadonlySet<ContactField>;
 }
+
+/** Per field, the ISO instant (UTC) of the CRM record's modified value when it last sent a new value of the field. */
+export type FieldModified = Partial<Record<ContactField, string>>;
 
 export interface ProviderFields {
   storedFields: readonly ContactField[];
@@ -45,6 +66,7 @@ export interface InboundDecision {
     pushedHashes: Record<string, string>;
     remoteVersion: string | null;
     remoteHash: string;
+    fieldModified: FieldModified;
   };
   crmPatch: ContactPatch;
   conflicts: FieldConflict[];
@@ -57,19 +79,26 @@ export interface InboundDecision {
  * never lands, the next merge sees them as local-only changes and plans them again.
  */
 export function decideInbound(input: InboundDecisionInput, fields: ProviderFields): InboundDecision {
-  const linkBase = (base: CanonicalContact, pushedHashes: Record<string, string>) => ({
+  const linkBase = (
+    base: CanonicalContact,
+    pushedHashes: Record<string, string>,
+    fieldModified: FieldModified,
+  ) => ({
     externalId: input.externalId,
     contactId: input.contactId,
     base,
     pushedHashes,
     remoteVersion: input.version,
     remoteHash: input.contentHash,
+    fieldModified,
   });
+  const at = instantOf(input.modified);
   if (input.local === null) {
+    const sent = fields.storedFields.filter((field) => input.crm[field] !== null);
     return {
       contact: input.crm,
       localWrite: 'created',
-      link: linkBase(input.crm, {}),
+      link: linkBase(input.crm, {}, at === null ? {} : Object.fromEntries(sent.map((field) => [field, at]))),
       crmPatch: {},
       conflicts: [],
     };
@@ -86,10 +115,18 @@ export function decideInbound(input: InboundDecisionInput, fields: ProviderField
   const pending = Object.fromEntries(
     Object.keys(outcome.crmPatch).map((field) => [field, input.crm[field as ContactField]]),
   );
+  const previous = input.link?.fieldModified ?? {};
+  const fieldModified: FieldModified = {};
+  for (const { field, reason } of outcome.decisions) {
+    if (!fields.storedFields.includes(field)) continue;
+    // The base keeps the CRM's value of every stored field (merged, still to be pushed, or not writable).
+    const dated = crmChangedReasons.has(reason) ? at : (previous[field] ?? null);
+    if (dated !== null) fieldModified[field] = dated;
+  }
   return {
     contact: outcome.merged,
     localWrite: sameValue(outcome.merged, input.local) ? 'unchanged' : 'updated',
-    link: linkBase({ ...outcome.nextBase, ...pending }, {}),
+    link: linkBase({ ...outcome.nextBase, ...pending }, {}, fieldModified),
     crmPatch: outcome.crmPatch,
     conflicts: outcome.conflicts,
   };
@@ -132,24 +169,92 @@ export interface StampedContact {
 export function fieldsNewerElsewhere(
   local: StampedContact,
   crmModified: string,
-  /** What the tenant's other CRMs hold of the contact: their links' bases, each cut to the fields it stores. */
-  basesElsewhere: readonly Partial<CanonicalContact>[],
+  elsewhere: readonly HeldElsewhere[],
 ): Set<ContactField> {
   const modifiedMs = isoInstant.safeParse(crmModified).success ? Date.parse(crmModified) : Number.NaN;
   const newer = new Set<ContactField>();
-  if (Number.isNaN(modifiedMs) || basesElsewhere.length === 0) return newer;
+  if (Number.isNaN(modifiedMs) || elsewhere.length === 0) return newer;
   const createdMs = local.createdAt.getTime();
   // NurtureHub's own fields win a first link anyway.
   for (const field of contactFields.filter((f) => fieldOwner(f) === 'crm')) {
     const stamp = local.fieldStamps[field];
     const changedMs = stamp === undefined ? Number.NaN : Date.parse(stamp);
     if (!(changedMs > createdMs && changedMs > modifiedMs)) continue;
-    if (basesElsewhere.some((base) => field in base && sameValue(base[field], local.contact[field]))) {
+    if (elsewhere.some(({ base }) => field in base && sameValue(base[field], local.contact[field]))) {
       newer.add(field);
     }
   }
   return newer;
 }
+
+/**
+ * Whether both sides changed a CRM-owned field this CRM stores, to different values (pure): a cheap test of which
+ * linked records need what the tenant's other CRMs hold (`fieldsEditedLaterElsewhere`). Values are compared as
+ * stored, so a number written another way also counts; the merge decides.
+ */
+export function bothChanged(
+  base: CanonicalContact,
+  crm: CanonicalContact,
+  local: CanonicalContact,
+  fields: ProviderFields,
+): boolean {
+  return fields.storedFields.some(
+    (field) =>
+      fieldOwner(field) === 'crm' &&
+      !sameValue(crm[field], base[field]) &&
+      !sameValue(local[field], base[field]) &&
+      !sameValue(crm[field], local[field]),
+  );
+}
+
+/** What another CRM of the tenant holds of a contact: its link's base and evidence, cut to the fields it stores. */
+export interface HeldElsewhere {
+  base: Partial<CanonicalContact>;
+  fieldModified: FieldModified;
+}
+
+/**
+ * The CRM-owned fields where a linked record's change is older than the local value (pure): another CRM of the
+ * tenant holds the local value as synced (its link's base) and sent it with a modified instant later than this
+ * record's. Between two CRMs that both changed a field, the later edit wins; otherwise the field's owner decided,
+ * and the CRM whose cycle ran last won whichever edit was newer, its older value sent on to the other CRMs. A
+ * `modified` that dates no edit (`null`, or not an instant) proves nothing, and a value only NurtureHub holds still
+ * yields to the CRM.
+ */
+export function fieldsEditedLaterElsewhere(
+  local: CanonicalContact,
+  crmModified: string | null,
+  elsewhere: readonly HeldElsewhere[],
+): Set<ContactField> {
+  const later = new Set<ContactField>();
+  const at = instantOf(crmModified);
+  if (at === null) return later;
+  const modifiedMs = Date.parse(at);
+  for (const field of contactFields.filter((f) => fieldOwner(f) === 'crm')) {
+    const held = elsewhere.some(
+      ({ base, fieldModified }) =>
+        field in base &&
+        sameValue(base[field], local[field]) &&
+        Date.parse(fieldModified[field] ?? '') > modifiedMs,
+    );
+    if (held) later.add(field);
+  }
+  return later;
+}
+
+/** `modified` as an ISO instant in UTC, or `null` where it is none. */
+function instantOf(modified: string | null): string | null {
+  if (modified === null || !isoInstant.safeParse(modified).success) return null;
+  return new Date(Date.parse(modified)).toISOString();
+}
+
+/** The merge reasons for which the CRM changed the field since the link's base. */
+const crmChangedReasons: ReadonlySet<MergeReason> = new Set([
+  'only-crm-changed',
+  'both-changed-to-same',
+  'both-changed-resolved-by-authority',
+  'both-changed-resolved-by-recency',
+]);
 
 /** An ISO-8601 instant with its offset (`Date.parse` also reads looser strings, e.g. `snapshot-7`, as dates). */
 const isoInstant = z.iso.datetime({ offset: true });

@@ -157,10 +157,20 @@ export const linkInputSchema = z.strictObject({
    * next cycle does not read the contact back as a local change while it stays at that number. Absent: unknown.
    */
   syncedSeq: z.number().int().nullable().optional(),
+  /**
+   * Per field: when the CRM last sent a new value of it, as the record's modified instant (`fieldsEditedLaterElsewhere`).
+   * A field missing has no such evidence: a value we pushed, or a CRM whose listings carry no modified instant.
+   * Absent on input: none.
+   */
+  fieldModified: fieldStampsSchema.optional(),
 });
 export type LinkInput = z.input<typeof linkInputSchema>;
 
-export const linkSchema = linkInputSchema.extend({ connectionId: id, updatedAt: instant });
+export const linkSchema = linkInputSchema.extend({
+  connectionId: id,
+  updatedAt: instant,
+  fieldModified: fieldStampsSchema,
+});
 
 /** A CRM record suppressed as a duplicate, as it was when suppressed: read again unchanged, it is skipped. */
 export const suppressedRecordSchema = z.strictObject({

@@ -273,7 +273,7 @@ export function contactCases(shared: SharedDatabase) {
     expect(unwrap(await changes(seqA2 ?? 0))).toEqual([]);
   });
 
-  it('stores links with merge base, pushed hashes and remote version, looked up in bulk', async () => {
+  it('stores links with merge base, pushed hashes, remote version and field dates, looked up in bulk', async () => {
     const { store } = shared;
     const { tenant, ref } = await tenantWithConnection(store);
     const id = randomUUID();
@@ -291,6 +291,7 @@ export function contactCases(shared: SharedDatabase) {
       pushedHashes: { emailOpens: 'abc' },
       remoteVersion: 'W/"etag-1"',
       remoteHash: 'hash-1',
+      fieldModified: { firstName: '2026-01-05T09:30:00.123Z' },
     };
     expect(unwrap(await store.hasLinks(ref))).toBe(false);
     unwrap(await store.upsertLinks({ ...ref, links: [link], now: T0 }));
@@ -310,6 +311,11 @@ export function contactCases(shared: SharedDatabase) {
     expect(unwrap(await store.getLinksByContactIds({ ...ref, contactIds: [id] }))).toEqual(byExternal);
     const listed = unwrap(await store.listContacts({ tenantId: tenant.id, limit: 10 }));
     expect(listed.map((c) => [c.id, c.links.map((l) => l.externalId)])).toEqual([[id, ['RPT-1']]]);
+    // A link written without field dates (a create we made) has none, whatever it had.
+    const { fieldModified: _, ...undated } = link;
+    unwrap(await store.upsertLinks({ ...ref, links: [undated], now: at(2) }));
+    const [rewritten] = unwrap(await store.getLinksByExternalIds({ ...ref, externalIds: ['RPT-1'] }));
+    expect(rewritten?.fieldModified).toEqual({});
   });
 
   it('leaves out a key held by more contacts than the limit, and returns every holder of the others', async () => {

@@ -7,7 +7,7 @@ import { json, parseInput, parseRows, type SqlContext } from './context.ts';
 
 export const linkColumns = `connection_id AS "connectionId", external_id AS "externalId", contact_id AS "contactId",
   base, pushed_hashes AS "pushedHashes", remote_version AS "remoteVersion", remote_hash AS "remoteHash",
-  updated_at AS "updatedAt"`;
+  field_modified AS "fieldModified", updated_at AS "updatedAt"`;
 
 /** A uuid as Postgres writes one in text. */
 const uuidPattern = '[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}';
@@ -191,6 +191,7 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
             remote_version: l.remoteVersion,
             remote_hash: l.remoteHash,
             synced_seq: l.syncedSeq ?? null,
+            field_modified: l.fieldModified ?? {},
           }));
           // The (tenant, connection) foreign key keeps a conflicting row inside the same tenant. One statement, so
           // a record is never both linked and remembered as suppressed. The suppressed rows are found by primary
@@ -201,20 +202,22 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
           // found by the (tenant, contact, connection) index from an id array for the same reason.
           await client.query(
             `WITH linked AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x(external_id text, contact_id uuid,
-               base jsonb, pushed_hashes jsonb, remote_version text, remote_hash text, synced_seq bigint)),
+               base jsonb, pushed_hashes jsonb, remote_version text, remote_hash text, synced_seq bigint,
+               field_modified jsonb)),
              forgotten AS (DELETE FROM suppressed_records
                WHERE connection_id = $2 AND external_id = ANY($5::text[]) AND tenant_id = $1),
              replaced AS (DELETE FROM links
                WHERE tenant_id = $1 AND contact_id = ANY($6::uuid[]) AND connection_id = $2
                  AND NOT external_id = ANY($5::text[]))
              INSERT INTO links (tenant_id, connection_id, external_id, contact_id, base, pushed_hashes,
-               remote_version, remote_hash, synced_seq, updated_at)
+               remote_version, remote_hash, synced_seq, field_modified, updated_at)
              SELECT $1, $2, x.external_id, x.contact_id, x.base, x.pushed_hashes, x.remote_version, x.remote_hash,
-               x.synced_seq, $4
+               x.synced_seq, x.field_modified, $4
              FROM linked AS x
              ON CONFLICT (connection_id, external_id) DO UPDATE SET contact_id = excluded.contact_id,
                base = excluded.base, pushed_hashes = excluded.pushed_hashes, remote_version = excluded.remote_version,
-               remote_hash = excluded.remote_hash, synced_seq = excluded.synced_seq, updated_at = excluded.updated_at`,
+               remote_hash = excluded.remote_hash, synced_seq = excluded.synced_seq,
+               field_modified = excluded.field_modified, updated_at = excluded.updated_at`,
             [
               tenantId,
               connectionId,
