@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
+import { createHttpTransport, type HttpTransport } from './base.ts';
 import { Deadline } from './deadline.ts';
 import { headerValueSchema } from './headerValue.ts';
+import { type ConnectionLimiter, createLimiter } from './limiter.ts';
 import type { ProviderError } from './provider.ts';
+import type { ProviderSpec } from './spec.ts';
 
 const tokenResponseSchema = z.object({
   // Sent as `Authorization: Bearer …`: one fetch refuses would be quoted whole in the call's error.
@@ -197,4 +200,49 @@ export function clientCredentialsTokens(params: {
       if (bearer?.[1] !== undefined) cache.drop(key, bearer[1]);
     },
   };
+}
+
+/**
+ * A provider's paced HTTP client that authenticates with client-credentials tokens (`clientCredentialsTokens`): each
+ * call carries `Authorization: Bearer <token>` and the provider's own `headers`, and a 401 renews the token once.
+ */
+export function clientCredentialsTransport(params: {
+  /** Named in error messages, e.g. `Reapit`. */
+  label: string;
+  baseUrl: string;
+  spec: ProviderSpec;
+  credentials: { tokenUrl: string; clientId: string; clientSecret: string };
+  /** Form fields of the token request beyond `grant_type`, e.g. Reapit's `client_id`. */
+  extraBody?: Record<string, string>;
+  /** Sent with the token on every call, e.g. the customer or agency a key serves. */
+  headers: Record<string, string>;
+  /** The connection's limiter; defaults to one built from `spec`. */
+  limiter?: ConnectionLimiter | undefined;
+  fetch?: typeof fetch | undefined;
+  /** The process's tokens; without it the provider keeps its own. */
+  tokenCache?: ClientCredentialsTokenCache | undefined;
+}): HttpTransport {
+  const fetchImpl = params.fetch ?? fetch;
+  const { tokenUrl, clientId, clientSecret } = params.credentials;
+  const tokens = clientCredentialsTokens({
+    label: params.label,
+    tokenUrl,
+    clientId,
+    clientSecret,
+    ...(params.extraBody ? { extraBody: params.extraBody } : {}),
+    fetch: fetchImpl,
+    cache: params.tokenCache,
+  });
+  return createHttpTransport({
+    baseUrl: params.baseUrl,
+    spec: params.spec,
+    limiter: params.limiter ?? createLimiter(params.spec),
+    fetch: fetchImpl,
+    renewAuth: tokens.invalidate,
+    headers: async (signal) => {
+      const token = await tokens.get(signal);
+      if (!token.ok) return token;
+      return ok({ authorization: `Bearer ${token.value}`, ...params.headers });
+    },
+  });
 }

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { compareModified, cursorPositionSchema, withinLowerBound } from '../../core/cursor.ts';
 import { err, ok, type Result } from '../../core/result.ts';
-import { createHttpTransport, type HttpTransport } from '../base.ts';
-import { type ClientCredentialsTokenCache, clientCredentialsTokens } from '../clientCredentials.ts';
-import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
+import type { HttpTransport } from '../base.ts';
+import { type ClientCredentialsTokenCache, clientCredentialsTransport } from '../clientCredentials.ts';
+import type { ConnectionLimiter } from '../limiter.ts';
 import { compareAtGrain, idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
 import { decodePageToken, encodePageToken } from '../pageToken.ts';
 import type { ChangePage, CrmProvider, FetchWindow, InboundRecord, ProviderError } from '../provider.ts';
@@ -76,28 +76,17 @@ const earlier = (value: string, ms: number) => new Date(Date.parse(value) - ms).
 
 export function createAltoProvider(params: AltoProviderParams): CrmProvider {
   const spec = params.spec ?? altoSpec;
-  const fetchImpl = params.fetch ?? fetch;
   const credentials = params.credentials;
-  const tokens = clientCredentialsTokens({
+  const http: HttpTransport = clientCredentialsTransport({
     label: 'Alto',
-    tokenUrl: credentials.tokenUrl,
-    clientId: credentials.clientId,
-    clientSecret: credentials.clientSecret,
-    fetch: fetchImpl,
-    cache: params.tokenCache,
-  });
-  const http: HttpTransport = createHttpTransport({
     baseUrl: params.baseUrl,
     spec,
-    limiter: params.limiter ?? createLimiter(spec),
-    fetch: fetchImpl,
-    renewAuth: tokens.invalidate,
-    headers: async (signal) => {
-      const token = await tokens.get(signal);
-      if (!token.ok) return token;
-      // [A1]: `AgencyRef` is required on every contacts operation (wrong/missing → 403 [A4]).
-      return ok({ authorization: `Bearer ${token.value}`, agencyref: credentials.agencyRef });
-    },
+    credentials,
+    // [A1]: `AgencyRef` is required on every contacts operation (wrong/missing → 403 [A4]).
+    headers: { agencyref: credentials.agencyRef },
+    limiter: params.limiter,
+    fetch: params.fetch,
+    tokenCache: params.tokenCache,
   });
   const pageSize = spec.pagination.maxPageSize;
 

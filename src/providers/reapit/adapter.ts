@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { type CursorPosition, cursorPositionSchema, withinLowerBound } from '../../core/cursor.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import { engagementFields } from '../../core/schemas.ts';
-import { createHttpTransport, type HttpTransport } from '../base.ts';
-import { type ClientCredentialsTokenCache, clientCredentialsTokens } from '../clientCredentials.ts';
-import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
+import type { HttpTransport } from '../base.ts';
+import { type ClientCredentialsTokenCache, clientCredentialsTransport } from '../clientCredentials.ts';
+import type { ConnectionLimiter } from '../limiter.ts';
 import { compareAtGrain, idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
 import { decodePageToken, encodePageToken } from '../pageToken.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
@@ -62,32 +62,17 @@ export interface ReapitProviderParams {
 
 export function createReapitProvider(params: ReapitProviderParams): CrmProvider {
   const spec = params.spec ?? reapitSpec;
-  const fetchImpl = params.fetch ?? fetch;
   const credentials = params.credentials;
-  const tokens = clientCredentialsTokens({
+  const http: HttpTransport = clientCredentialsTransport({
     label: 'Reapit',
-    tokenUrl: credentials.tokenUrl,
-    clientId: credentials.clientId,
-    clientSecret: credentials.clientSecret,
-    extraBody: { client_id: credentials.clientId },
-    fetch: fetchImpl,
-    cache: params.tokenCache,
-  });
-  const http: HttpTransport = createHttpTransport({
     baseUrl: params.baseUrl,
     spec,
-    limiter: params.limiter ?? createLimiter(spec),
-    fetch: fetchImpl,
-    renewAuth: tokens.invalidate,
-    headers: async (signal) => {
-      const token = await tokens.get(signal);
-      if (!token.ok) return token;
-      return ok({
-        authorization: `Bearer ${token.value}`,
-        'reapit-customer': credentials.customerId,
-        'api-version': REAPIT_API_VERSION,
-      });
-    },
+    credentials,
+    extraBody: { client_id: credentials.clientId },
+    headers: { 'reapit-customer': credentials.customerId, 'api-version': REAPIT_API_VERSION },
+    limiter: params.limiter,
+    fetch: params.fetch,
+    tokenCache: params.tokenCache,
   });
   const pageSize = spec.pagination.maxPageSize;
 
