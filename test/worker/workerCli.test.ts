@@ -98,6 +98,45 @@ async function firstRequest(sim: StartedSimulator): Promise<void> {
   while ((await sim.control.stats()).requests < 1) await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
+/** A worker process over a database seeded with one due connection to a Reapit simulator; both stopped after `body`. */
+async function withWorker(
+  options: {
+    contacts: number;
+    seed: number;
+    latencyMs?: number;
+    graceMs?: number;
+    env?: Record<string, string>;
+  },
+  body: (worker: {
+    sim: StartedSimulator;
+    dataDir: string;
+    ref: ConnectionRef;
+    proc: ChildProcess;
+    exit: ReturnType<typeof exited>;
+    out: ReturnType<typeof lines>;
+  }) => Promise<void>,
+): Promise<void> {
+  const sim = await startSimulator('reapit', { contacts: options.contacts, seed: options.seed });
+  try {
+    if (options.latencyMs !== undefined) await sim.control.faults({ latencyMs: options.latencyMs });
+    const { dataDir, ref } = await seed(sim);
+    const proc = startWorker(dataDir, options.graceMs, options.env);
+    await body({ sim, dataDir, ref, proc, exit: exited(proc), out: lines(proc) });
+  } finally {
+    await sim.close();
+  }
+}
+
+/** The worker's database opened here, closed after `body`. */
+async function inStore(dataDir: string, body: (store: StoreHandle) => Promise<void>): Promise<void> {
+  const store = await open(dataDir);
+  try {
+    await body(store);
+  } finally {
+    await store.close();
+  }
+}
+
 /** Runs the connection's cycle in this process and expects it to finish idle, having fetched `fetched`. */
 async function expectResumedHere(store: StoreHandle, ref: ConnectionRef, fetched: number): Promise<void> {
   const deps = {
@@ -113,12 +152,7 @@ async function expectResumedHere(store: StoreHandle, ref: ConnectionRef, fetched
 
 describe('crm-sync worker', () => {
   it('syncs the due connection, then exits 0 promptly on SIGTERM, leaving no lease behind', async () => {
-    const sim = await startSimulator('reapit', { contacts: 25, seed: 4 });
-    try {
-      const { dataDir, ref } = await seed(sim);
-      const proc = startWorker(dataDir);
-      const exit = exited(proc);
-      const out = lines(proc);
+    await withWorker({ contacts: 25, seed: 4 }, async ({ dataDir, ref, proc, exit, out }) => {
       const run = await out.until(/run tenant=/);
       expect(run).toContain(
         `tenant=${ref.tenantId} provider=reapit connection=${ref.connectionId} state=idle`,
@@ -131,45 +165,30 @@ describe('crm-sync worker', () => {
       expect(Date.now() - signalledAt).toBeLessThan(10_000);
       expect(out.seen.at(-1)).toBe('crm-sync worker: stopped');
 
-      const store = await open(dataDir);
-      try {
+      await inStore(dataDir, async (store) => {
         const connection = await store.getConnection(ref);
         expect(connection.ok && connection.value.lease).toBeNull();
         const audit = await store.listAudit({ tenantId: ref.tenantId });
         expect(audit.ok && audit.value.entries.map((e) => e.body.outcome)).toEqual(['completed']);
-      } finally {
-        await store.close();
-      }
-    } finally {
-      await sim.close();
-    }
+      });
+    });
   }, 120_000);
 
   // LOG_LEVEL was parsed and documented but applied to nothing: every line was written whatever it said.
   it('at LOG_LEVEL=warn writes none of its info lines (started, a run, stopped)', async () => {
-    const sim = await startSimulator('reapit', { contacts: 25, seed: 4 });
-    try {
-      const { dataDir } = await seed(sim);
-      const proc = startWorker(dataDir, 20_000, { LOG_LEVEL: 'warn' });
-      const exit = exited(proc);
-      const out = lines(proc);
+    const env = { LOG_LEVEL: 'warn' };
+    await withWorker({ contacts: 25, seed: 4, env }, async ({ sim, proc, exit, out }) => {
       // Started and ticking: its first run has reached the CRM.
       await firstRequest(sim);
       proc.kill('SIGTERM');
       expect(await exit).toEqual({ code: 0, signal: null });
       expect(out.seen.filter((line) => line !== '')).toEqual([]);
-    } finally {
-      await sim.close();
-    }
+    });
   }, 60_000);
 
   it('at LOG_FORMAT=json writes each line as one JSON object, with its level, for a log collector', async () => {
-    const sim = await startSimulator('reapit', { contacts: 25, seed: 4 });
-    try {
-      const { dataDir } = await seed(sim);
-      const proc = startWorker(dataDir, 20_000, { LOG_FORMAT: 'json' });
-      const exit = exited(proc);
-      const out = lines(proc);
+    const env = { LOG_FORMAT: 'json' };
+    await withWorker({ contacts: 25, seed: 4, env }, async ({ sim, proc, exit, out }) => {
       await firstRequest(sim);
       proc.kill('SIGTERM');
       expect(await exit).toEqual({ code: 0, signal: null });
@@ -182,19 +201,12 @@ describe('crm-sync worker', () => {
       });
       expect(written.at(-1)).toMatchObject({ level: 30, name: 'crm-sync worker', msg: 'stopped' });
       expect(written.every((entry) => typeof entry.time === 'number')).toBe(true);
-    } finally {
-      await sim.close();
-    }
+    });
   }, 60_000);
 
   it('stopped with SIGTERM mid-phase past its grace, leaves the machine mid-cycle (not in error), no lease, no lock', async () => {
-    const sim = await startSimulator('reapit', { contacts: 250, seed: 6 });
-    try {
-      await sim.control.faults({ latencyMs: 5_000 });
-      const { dataDir, ref } = await seed(sim);
-      const proc = startWorker(dataDir, 300);
-      const exit = exited(proc);
-      const out = lines(proc);
+    const options = { contacts: 250, seed: 6, latencyMs: 5_000, graceMs: 300 };
+    await withWorker(options, async ({ sim, dataDir, ref, proc, exit, out }) => {
       await firstRequest(sim);
       proc.kill('SIGTERM');
       expect(await exit).toEqual({ code: 0, signal: null });
@@ -202,8 +214,7 @@ describe('crm-sync worker', () => {
       expect(out.seen.at(-1)).toBe('crm-sync worker: stopped');
       expect(await readDataDirLock(dataDir)).toBeNull();
       await sim.control.faults({});
-      const store = await open(dataDir);
-      try {
+      await inStore(dataDir, async (store) => {
         const left = await store.getConnection(ref);
         expect(left.ok && left.value.lease).toBeNull();
         const snapshot = await store.loadSnapshot(ref);
@@ -211,25 +222,16 @@ describe('crm-sync worker', () => {
         const audit = await store.listAudit({ tenantId: ref.tenantId });
         expect(audit.ok && audit.value.entries).toEqual([]);
         await expectResumedHere(store, ref, 250);
-      } finally {
-        await store.close();
-      }
-    } finally {
-      await sim.close();
-    }
+      });
+    });
   }, 120_000);
 
   // One Ctrl-C reaches the whole process group, and tsx (which npm run crm-sync goes through) passes it on to its
   // child as well when the child has not acknowledged it within 30 ms: the worker read the echo as a second signal
   // and exited 130 at once, its phase cut without the grace and its lease left behind.
   it('takes a SIGINT repeated 50 ms later, as one Ctrl-C relayed by tsx, as the same one: stops gracefully', async () => {
-    const sim = await startSimulator('reapit', { contacts: 50, seed: 6 });
-    try {
-      await sim.control.faults({ latencyMs: 5_000 });
-      const { dataDir, ref } = await seed(sim);
-      const proc = startWorker(dataDir, 300);
-      const exit = exited(proc);
-      const out = lines(proc);
+    const options = { contacts: 50, seed: 6, latencyMs: 5_000, graceMs: 300 };
+    await withWorker(options, async ({ sim, dataDir, ref, proc, exit, out }) => {
       await firstRequest(sim);
       proc.kill('SIGINT');
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -237,46 +239,33 @@ describe('crm-sync worker', () => {
       expect(await exit).toEqual({ code: 0, signal: null });
       expect(out.seen.at(-1)).toBe('crm-sync worker: stopped');
       expect(await readDataDirLock(dataDir)).toBeNull();
-      const store = await open(dataDir);
-      try {
+      await inStore(dataDir, async (store) => {
         const left = await store.getConnection(ref);
         expect(left.ok && left.value.lease).toBeNull();
-      } finally {
-        await store.close();
-      }
-    } finally {
-      await sim.close();
-    }
+      });
+    });
   }, 120_000);
 
   it('killed mid-phase (SIGKILL), leaves a snapshot and a lease the next run resumes from at once', async () => {
-    const sim = await startSimulator('reapit', { contacts: 250, seed: 6 });
-    try {
-      await sim.control.faults({ latencyMs: 5_000 });
-      const { dataDir, ref } = await seed(sim);
-      const proc = startWorker(dataDir);
-      const exit = exited(proc);
-      lines(proc);
-      // Kill it while the first page is in flight (each response takes 5 s).
-      await firstRequest(sim);
-      proc.kill('SIGKILL');
-      expect((await exit).signal).toBe('SIGKILL');
-      await sim.control.faults({});
-      const store = await open(dataDir);
-      try {
-        const left = await store.getConnection(ref);
-        expect(left.ok && left.value.lease?.owner).toMatch(new RegExp(`^${hostname()}:${proc.pid}:`));
-        const snapshot = await store.loadSnapshot(ref);
-        expect(snapshot.ok && snapshot.value?.stateValue).toBe('fetching');
-        // The dead worker's lease is taken over at once (same host, pid gone); the cycle completes.
-        await expectResumedHere(store, ref, 250);
-        const audit = await store.listAudit({ tenantId: ref.tenantId });
-        expect(audit.ok && audit.value.entries.map((e) => e.body.outcome)).toEqual(['completed']);
-      } finally {
-        await store.close();
-      }
-    } finally {
-      await sim.close();
-    }
+    await withWorker(
+      { contacts: 250, seed: 6, latencyMs: 5_000 },
+      async ({ sim, dataDir, ref, proc, exit }) => {
+        // Kill it while the first page is in flight (each response takes 5 s).
+        await firstRequest(sim);
+        proc.kill('SIGKILL');
+        expect((await exit).signal).toBe('SIGKILL');
+        await sim.control.faults({});
+        await inStore(dataDir, async (store) => {
+          const left = await store.getConnection(ref);
+          expect(left.ok && left.value.lease?.owner).toMatch(new RegExp(`^${hostname()}:${proc.pid}:`));
+          const snapshot = await store.loadSnapshot(ref);
+          expect(snapshot.ok && snapshot.value?.stateValue).toBe('fetching');
+          // The dead worker's lease is taken over at once (same host, pid gone); the cycle completes.
+          await expectResumedHere(store, ref, 250);
+          const audit = await store.listAudit({ tenantId: ref.tenantId });
+          expect(audit.ok && audit.value.entries.map((e) => e.body.outcome)).toEqual(['completed']);
+        });
+      },
+    );
   }, 120_000);
 });
