@@ -10,20 +10,28 @@ import { must } from './storeCall.ts';
 
 // The push's ledger writes: a write acknowledged with its link, or deferred with its note, each one transaction.
 
-/** Marks a write deferred and notes why, in one transaction (with `maybeApplied`'s echo state, see `refuse`). */
+/**
+ * Marks a write deferred and notes why, in one transaction, with what the refusal tells of its record (see
+ * `refuse`): `maybeApplied`, values the CRM may hold already (echo state); `gone`, the CRM no longer has it (its
+ * link is dropped).
+ */
 export async function deferWithNote(
   deps: PhaseDeps,
   ref: CycleRef,
   entry: PushEntry,
   body: { status: number | null; message: string; retry: boolean },
-  maybeApplied: ContactPatch | null = null,
+  record: { maybeApplied?: ContactPatch; gone?: true } = {},
 ): Promise<void> {
   const { store, clock } = deps;
   await must(
     store.transaction(async (tx) => {
-      if (maybeApplied !== null && entry.externalId !== null) {
-        const echoed = await rememberEcho(tx, ref, entry.externalId, maybeApplied, clock());
+      if (record.maybeApplied !== undefined && entry.externalId !== null) {
+        const echoed = await rememberEcho(tx, ref, entry.externalId, record.maybeApplied, clock());
         if (!echoed.ok) return echoed;
+      }
+      if (record.gone && entry.externalId !== null) {
+        const dropped = await tx.dropLinks({ ...ref, externalIds: [entry.externalId] });
+        if (!dropped.ok) return dropped;
       }
       const marked = await tx.markPushDeferred({
         tenantId: ref.tenantId,

@@ -308,7 +308,12 @@ function settlingFailure(provider: CrmProvider, entries: PushEntry[], at: Date):
 /**
  * Defers a refused write to the next cycle, with a note. `maybeApplied`: an update the CRM may have applied
  * before we crashed; its values join the link's echo state, so the next cycle reads them as our own write, not
- * as an agency edit that would override NurtureHub changes made since.
+ * as an agency edit that would override NurtureHub changes made since. An update the CRM answers `not_found` went
+ * to a record it no longer has (deleted, trashed, or merged into the person's other record): the link is dropped.
+ * Kept, every later change of the contact was sent to the gone record and refused, and the record the agency kept
+ * for the person, suppressed as the CRM holding them twice, never synced (it is read again only when it changes).
+ * Unlinked, that record links to the contact when it next comes in, as a record of a person this CRM does not hold.
+ * A record the CRM listed as removed (Street's trash answers a write 404) is kept linked: it may be restored.
  */
 async function refuse(
   deps: PhaseDeps,
@@ -319,21 +324,37 @@ async function refuse(
 ): Promise<'deferred' | WriteForbidden | PhaseFailure> {
   if (error.kind === 'write_forbidden') return error;
   if (!deferredKinds.has(error.kind)) return providerFailure(error, deps.clock());
+  const crm = providerLabels[deps.provider.name];
   // A bare `GET /contacts/X → 404` does not tell an agency that the CRM no longer has the person's record.
-  const gone =
-    error.kind === 'not_found'
-      ? `${providerLabels[deps.provider.name]} has no such record (deleted, trashed or merged into another): `
-      : '';
+  const gone = error.kind === 'not_found';
+  // A record the CRM listed as removed (Street's trash) is still there, to be restored: its link stays.
+  const unlinked = gone && entry.kind === 'update' && (await listedActive(deps, ref, entry.externalId));
+  const what = gone ? `${crm} has no such record (deleted, trashed or merged into another): ` : '';
+  const next = unlinked
+    ? `refused; the contact is no longer linked to it, and links to the person's record in ${crm} when that record next changes`
+    : refusedUntilChanged.has(error.kind)
+      ? 'refused; sent again when the contact changes'
+      : 'deferred to the next cycle';
   await deferWithNote(
     deps,
     ref,
     entry,
     {
       status: error.status,
-      message: `${writeLabel(entry)} ${refusedUntilChanged.has(error.kind) ? 'refused; sent again when the contact changes' : 'deferred to the next cycle'}: ${gone}${error.kind}: ${error.message}`,
+      message: `${writeLabel(entry)} ${next}: ${what}${error.kind}: ${error.message}`,
       retry: !refusedUntilChanged.has(error.kind),
     },
-    maybeApplied,
+    { ...(maybeApplied === null ? {} : { maybeApplied }), ...(unlinked ? { gone: true as const } : {}) },
   );
   return 'deferred';
+}
+
+/** Whether the CRM last listed this record as active (its link's base), so a 404 means it no longer has it. */
+async function listedActive(deps: PhaseDeps, ref: CycleRef, externalId: string | null): Promise<boolean> {
+  if (externalId === null) return false;
+  const [link] = await must(
+    deps.store.getLinksByExternalIds({ ...ref, externalIds: [externalId] }),
+    deps.clock,
+  );
+  return link?.base.status === 'active';
 }

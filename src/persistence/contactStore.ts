@@ -104,6 +104,8 @@ export interface ContactStore {
    * one record per connection: its link to any other record of the connection is dropped.
    */
   upsertLinks(ref: ConnectionRef & { links: LinkInput[]; now: Date }): StoreResult<void>;
+  /** Forget the links of these records (ones the CRM no longer has): their contacts are no longer linked here. */
+  dropLinks(ref: ConnectionRef & { externalIds: string[] }): StoreResult<void>;
   /**
    * Remember records suppressed as duplicates with the content they had, replacing what was remembered. Rows
    * are written with the links of the same batch, so a connection without links has none.

@@ -110,6 +110,7 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   getLinksByContactIds: null,
   hasLinks: null,
   upsertLinks: null,
+  dropLinks: null,
   markSuppressed: null,
   getSuppressed: null,
   ingestEngagementEvents: {

@@ -273,7 +273,7 @@ export function contactCases(shared: SharedDatabase) {
     expect(unwrap(await changes(seqA2 ?? 0))).toEqual([]);
   });
 
-  it('stores links with merge base, pushed hashes, remote version and field dates, looked up in bulk', async () => {
+  it('stores links with merge base, pushed hashes, remote version and field dates, looked up in bulk, and drops them', async () => {
     const { store } = shared;
     const { tenant, ref } = await tenantWithConnection(store);
     const id = randomUUID();
@@ -316,6 +316,12 @@ export function contactCases(shared: SharedDatabase) {
     unwrap(await store.upsertLinks({ ...ref, links: [undated], now: at(2) }));
     const [rewritten] = unwrap(await store.getLinksByExternalIds({ ...ref, externalIds: ['RPT-1'] }));
     expect(rewritten?.fieldModified).toEqual({});
+    // Dropped (the CRM no longer has the record): gone for this connection; an unknown id changes nothing.
+    unwrap(await store.dropLinks({ ...ref, externalIds: ['RPT-404'] }));
+    expect(unwrap(await store.hasLinks(ref))).toBe(true);
+    unwrap(await store.dropLinks({ ...ref, externalIds: ['RPT-1'] }));
+    expect(unwrap(await store.getLinksByContactIds({ ...ref, contactIds: [id] }))).toEqual([]);
+    expect(unwrap(await store.hasLinks(ref))).toBe(false);
   });
 
   it('leaves out a key held by more contacts than the limit, and returns every holder of the others', async () => {

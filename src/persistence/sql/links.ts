@@ -29,6 +29,7 @@ type LinkMethods = Pick<
   | 'getLinksByContactIds'
   | 'hasLinks'
   | 'upsertLinks'
+  | 'dropLinks'
   | 'markSuppressed'
   | 'getSuppressed'
 >;
@@ -160,6 +161,17 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
       guarded(async () => {
         const { rows } = await client.query(linksByContactSql, [tenantId, connectionId, contactIds]);
         return parseRows(linkSchema, rows, 'link');
+      }),
+
+    dropLinks: ({ tenantId, connectionId, externalIds }) =>
+      guarded(async () => {
+        const parsed = parseInput(z.array(z.string().min(1)), externalIds);
+        if (!parsed.ok) return parsed;
+        await client.query(
+          'DELETE FROM links WHERE tenant_id = $1 AND connection_id = $2 AND external_id = ANY($3::text[])',
+          [tenantId, connectionId, parsed.value],
+        );
+        return ok(undefined);
       }),
 
     hasLinks: ({ tenantId, connectionId }) =>
