@@ -175,7 +175,9 @@ async function reconcileBatch(
     const link = linkOf.get(record.externalId);
     const local = link && storedOf.get(link.contactId)?.contact;
     if (!link || !local) return [];
-    return withholdsDetails(record) || bothChanged(link.base, record.contact, local, fields)
+    // A record as the link last saw it changed nothing since (a full listing reads every record each time).
+    const changed = record.contentHash !== link.remoteHash;
+    return withholdsDetails(record) || (changed && bothChanged(link.base, record.contact, local, fields))
       ? [link.contactId]
       : [];
   });

@@ -165,10 +165,20 @@ describe('decideInbound records when the CRM sent each value (fieldModified)', (
     expect(decision.link.fieldModified).toEqual({ firstName: '2026-03-01T09:00:00.000Z' });
   });
 
-  test('a new contact dates each value its record holds, and nothing it lacks', () => {
+  test('a record that creates its contact dates nothing: no other CRM holds the contact yet', () => {
     const crm = contact({ email: 'ann@example.org', firstName: 'Ann' });
     const decision = decideInbound(
       input({ crm, local: null, link: null, modified: '2026-06-01T10:00:00Z' }),
+      fields,
+    );
+    expect(decision.link.fieldModified).toEqual({});
+  });
+
+  test('a first link to a contact another CRM holds dates each value the record holds', () => {
+    const crm = contact({ email: 'ann@example.org', firstName: 'Ann' });
+    const local = contact({ email: 'ann@example.org', mobilePhone: '+447700900123' });
+    const decision = decideInbound(
+      input({ crm, local, link: null, modified: '2026-06-01T10:00:00Z' }),
       fields,
     );
     expect(decision.link.fieldModified).toEqual({

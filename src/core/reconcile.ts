@@ -92,13 +92,12 @@ export function decideInbound(input: InboundDecisionInput, fields: ProviderField
     remoteHash: input.contentHash,
     fieldModified,
   });
-  const at = instantOf(input.modified);
   if (input.local === null) {
-    const sent = fields.storedFields.filter((field) => input.crm[field] !== null);
+    // Undated: a contact no other CRM holds yet meets no edit of another; every later edit here is dated.
     return {
       contact: input.crm,
       localWrite: 'created',
-      link: linkBase(input.crm, {}, at === null ? {} : Object.fromEntries(sent.map((field) => [field, at]))),
+      link: linkBase(input.crm, {}, {}),
       crmPatch: {},
       conflicts: [],
     };
@@ -115,6 +114,7 @@ export function decideInbound(input: InboundDecisionInput, fields: ProviderField
   const pending = Object.fromEntries(
     Object.keys(outcome.crmPatch).map((field) => [field, input.crm[field as ContactField]]),
   );
+  const at = instantOf(input.modified);
   const previous = input.link?.fieldModified ?? {};
   const fieldModified: FieldModified = {};
   for (const { field, reason } of outcome.decisions) {
