@@ -158,11 +158,12 @@ describe('decideInbound records when the CRM sent each value (fieldModified)', (
   });
 
   test('a record whose modified dates no edit records none', () => {
-    const decision = decideInbound(
-      input({ modified: null, crm: { ...base, email: 'ann.new@example.org' } }),
-      fields,
-    );
-    expect(decision.link.fieldModified).toEqual({ firstName: '2026-03-01T09:00:00.000Z' });
+    const changed = { ...base, email: 'ann.new@example.org' };
+    for (const modified of [null, 'snapshot-7', '0001-01-01T00:30:00+01:00']) {
+      const decision = decideInbound(input({ modified, crm: changed }), fields);
+      // The last is an instant before year 1 in UTC, which the store could not read back.
+      expect(decision.link.fieldModified).toEqual({ firstName: '2026-03-01T09:00:00.000Z' });
+    }
   });
 
   test('a record that creates its contact dates nothing: no other CRM holds the contact yet', () => {

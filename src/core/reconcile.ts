@@ -13,6 +13,7 @@ import {
   type ContactPatch,
   contactFields,
   fieldOwner,
+  isoInstantSchema,
 } from './schemas.ts';
 
 /** What the engine knows about one inbound CRM record once link look-up and dedup have run. */
@@ -242,10 +243,15 @@ export function fieldsEditedLaterElsewhere(
   return later;
 }
 
-/** `modified` as an ISO instant in UTC, or `null` where it is none. */
+/**
+ * `modified` as an ISO instant in UTC, or `null` where it is none. An instant UTC would put before year 1 (year 1
+ * with an offset east of it) is none either: the store keeps instants as `isoInstantSchema` reads them.
+ */
 function instantOf(modified: string | null): string | null {
   if (modified === null || !isoInstant.safeParse(modified).success) return null;
-  return new Date(Date.parse(modified)).toISOString();
+  const ms = Date.parse(modified);
+  const utc = Number.isNaN(ms) ? null : new Date(ms).toISOString();
+  return utc !== null && isoInstantSchema.safeParse(utc).success ? utc : null;
 }
 
 /** The merge reasons for which the CRM changed the field since the link's base. */
