@@ -214,12 +214,14 @@ export async function assignOwners(
  * read of several by id): the agency deleted the record (or merged it into
  * another) and keyed the person in again, so the new record takes the contact's link instead of being suppressed
  * as the CRM holding the person twice, which left it unsynced for good and the contact pushing to a record that is
- * gone. Asked once per new record, in one request per `maxIdsPerRead` records where the CRM reads several by id
+ * gone. Asked for a new record, in one request per `maxIdsPerRead` records where the CRM reads several by id
  * (Reapit, Alto), else one read each: not for a link written this cycle (a record reconciled since
- * `cycleStart` was listed, so a first sync's duplicates cost no call), nor for a record suppressed before (its twin
- * was there when it was first seen; asked on every change, a CRM's duplicates would add a read to each cycle they
- * change in, which the delta's request count must not grow by). A CRM that cannot read one record leaves them all
- * in place; a failure to read stops the phase, as a failed search does.
+ * `cycleStart` was listed, so a first sync's duplicates cost no call), nor for a record suppressed within
+ * `TWIN_RECHECK_AFTER_MS` (its twin was there then; asked on every change, a CRM's duplicates would add a read to
+ * each cycle they change in, which the delta's request count must not grow by). A duplicate suppressed longer ago
+ * is asked about when it changes: merging the two records in the CRM, as the audit advises, often keeps the
+ * suppressed one and saves it. A CRM that cannot read one record leaves them all in place; a failure to read stops
+ * the phase, as a failed search does.
  */
 async function goneFromCrm(
   { store, provider, clock }: PhaseDeps,
@@ -233,13 +235,13 @@ async function goneFromCrm(
   if (!provider.capabilities.canGetRecord || earlier.length === 0) return gone;
   const heldBefore = new Set(earlier.map((link) => link.contactId));
   const asking = [...matches].filter(([, match]) => heldBefore.has(match.matchedId));
-  const suppressedBefore = new Set(
-    (await must(store.getSuppressed({ ...ref, externalIds: asking.map(([id]) => id) }), clock)).map(
-      (record) => record.externalId,
-    ),
+  const suppressedLately = new Set(
+    (await must(store.getSuppressed({ ...ref, externalIds: asking.map(([id]) => id) }), clock))
+      .filter((record) => cycleStart.getTime() - record.suppressedAt.getTime() < TWIN_RECHECK_AFTER_MS)
+      .map((record) => record.externalId),
   );
   const askedFor = new Set(
-    asking.filter(([id]) => !suppressedBefore.has(id)).map(([, match]) => match.matchedId),
+    asking.filter(([id]) => !suppressedLately.has(id)).map(([, match]) => match.matchedId),
   );
   const ids = [
     ...new Set(earlier.filter((link) => askedFor.has(link.contactId)).map((link) => link.externalId)),
@@ -251,6 +253,9 @@ async function goneFromCrm(
   }
   return gone;
 }
+
+/** How long a suppressed duplicate's twin is taken to be there: at most one read an hour per duplicate that changes. */
+export const TWIN_RECHECK_AFTER_MS = 60 * 60 * 1000;
 
 /** Failures of a read that another attempt may get past; any other answer leaves the record in place. */
 const stopsThePhase = new Set<ProviderError['kind']>([

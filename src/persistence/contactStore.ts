@@ -6,6 +6,7 @@ import type {
   LinkInput,
   MatchKeysInput,
   StoredContact,
+  StoredSuppressedRecord,
   SuppressedRecord,
 } from './records.ts';
 import type { ConnectionRef, StoreResult } from './store.ts';
@@ -111,8 +112,8 @@ export interface ContactStore {
    * are written with the links of the same batch, so a connection without links has none.
    */
   markSuppressed(ref: ConnectionRef & { records: SuppressedRecord[]; now: Date }): StoreResult<void>;
-  /** The remembered suppressions among `externalIds`. */
-  getSuppressed(ref: ConnectionRef & { externalIds: string[] }): StoreResult<SuppressedRecord[]>;
+  /** The remembered suppressions among `externalIds`, each with when it was last suppressed (`now` above). */
+  getSuppressed(ref: ConnectionRef & { externalIds: string[] }): StoreResult<StoredSuppressedRecord[]>;
   /**
    * Record engagement events once each. New events add to the contact's counters and last-open/click
    * instants and bump its change sequence; repeated event ids and unknown contacts change nothing.

@@ -179,6 +179,9 @@ export const suppressedRecordSchema = z.strictObject({
   remoteVersion: z.string().nullable(),
 });
 export type SuppressedRecord = z.infer<typeof suppressedRecordSchema>;
+/** As stored: `suppressedAt` is when it was last suppressed (its twin was listed or read then). */
+export const storedSuppressedRecordSchema = suppressedRecordSchema.extend({ suppressedAt: instant });
+export type StoredSuppressedRecord = z.infer<typeof storedSuppressedRecordSchema>;
 export type Link = z.infer<typeof linkSchema>;
 
 export const engagementEventSchema = z.strictObject({

@@ -1,6 +1,35 @@
 import { describe, expect, it } from 'vitest';
+import { TWIN_RECHECK_AFTER_MS } from '../../src/actors/inboundOwners.ts';
+import type { ProviderName } from '../../src/providers/provider.ts';
 import { agencyClient } from '../support/simulators.ts';
-import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
+import { auditedCycle, createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
+
+/**
+ * After a first sync, an active person with an e-mail keyed into the CRM a second time: the new record (`keptId`, the
+ * one the merge will keep) is suppressed as the CRM holding the person twice beside `removedId`.
+ */
+async function keyedInTwice(h: SyncHarness, name: ProviderName) {
+  await auditedCycle(h);
+  const before = must(await h.store.listContacts({ tenantId: h.tenantId, limit: 50 }));
+  const person = before.find(
+    (c) =>
+      c.contact.status === 'active' &&
+      c.contact.email !== null &&
+      c.contact.lastName !== null &&
+      c.links.length === 1,
+  );
+  const removedId = person?.links[0]?.externalId;
+  if (person === undefined || removedId === undefined) throw new Error('the seed holds no such person');
+  const agency = agencyClient(name, h.sim);
+  const keptId = must(
+    await agency.create({ contact: person.contact, reference: 'keyed in twice' }),
+  ).externalId;
+  const twice = await auditedCycle(h);
+  expect(twice?.duplicatesSuppressed).toEqual([
+    expect.objectContaining({ incoming: keptId, matched: person.id }),
+  ]);
+  return { before, person, removedId, keptId, agency };
+}
 
 /**
  * A person keyed into Reapit twice: the second record is suppressed as the CRM holding the person twice, and the
@@ -15,21 +44,7 @@ describe('two records of one person merged in the CRM into the one that was supp
     try {
       const { store, tenantId } = h;
       const ref = { tenantId, connectionId: h.connectionId };
-      await auditedCycle(h);
-      const before = must(await store.listContacts({ tenantId, limit: 50 }));
-      const person = before.find(
-        (c) => c.contact.status === 'active' && c.contact.email !== null && c.contact.lastName !== null,
-      );
-      const removedId = person?.links[0]?.externalId;
-      if (person === undefined || removedId === undefined) throw new Error('the seed holds no such person');
-      const agency = agencyClient('reapit', h.sim);
-      const keptId = must(
-        await agency.create({ contact: person.contact, reference: 'keyed in twice' }),
-      ).externalId;
-      const twice = await auditedCycle(h);
-      expect(twice?.duplicatesSuppressed).toEqual([
-        expect.objectContaining({ incoming: keptId, matched: person.id }),
-      ]);
+      const { before, person, removedId, keptId, agency } = await keyedInTwice(h, 'reapit');
 
       // The merge in Reapit: the linked record goes, the suppressed one stays. Then NurtureHub scores the contact.
       expect(await h.sim.control.remove([removedId])).toEqual({ removed: [removedId] });
@@ -57,13 +72,13 @@ describe('two records of one person merged in the CRM into the one that was supp
       expect(must(await store.getLinksByContactIds({ ...ref, contactIds: [person.id] }))).toEqual([]);
 
       const { version } = must(await agency.getRecord({ externalId: keptId }));
-      must(await agency.update({ externalId: keptId, patch: { title: 'Dr' }, version }));
+      must(await agency.update({ externalId: keptId, patch: { title: 'Prof' }, version }));
       const relinked = await auditedCycle(h);
       expect(relinked?.errors).toEqual([]);
       const links = must(await store.getLinksByContactIds({ ...ref, contactIds: [person.id] }));
       expect(links.map((link) => link.externalId)).toEqual([keptId]);
       const [after] = must(await store.getContacts({ tenantId, ids: [person.id] }));
-      expect(after?.contact).toMatchObject({ title: 'Dr', intentScore: 70 });
+      expect(after?.contact).toMatchObject({ title: 'Prof', intentScore: 70 });
       expect(must(await agency.getRecord({ externalId: keptId })).contact.intentScore).toBe(70);
       expect(must(await store.listContacts({ tenantId, limit: 50 }))).toHaveLength(before.length);
     } finally {
@@ -71,3 +86,63 @@ describe('two records of one person merged in the CRM into the one that was supp
     }
   }, 60_000);
 });
+
+/**
+ * The same merge, with the kept record saved by the merge (or edited) an hour or more after it was last
+ * suppressed, before NurtureHub changes the contact: its change no longer waits for a write to the removed record.
+ * Before, it was suppressed again without asking about its twin (a duplicate suppressed before never was), so it
+ * stayed unsynced until a change of the contact was refused with a 404 and the kept record changed once more.
+ */
+describe.each(['reapit', 'loop'] as const)(
+  'two %s records of one person merged into the suppressed one, which then changes',
+  (name) => {
+    it('links the kept record in place of the removed one at that change, with no write refused', async () => {
+      let lateByMs = 0;
+      const h = await createSyncHarness(name, {
+        simulator: { contacts: 12, seed: 5 },
+        runner: { clock: () => new Date(Date.now() + lateByMs) },
+      });
+      try {
+        const { store, tenantId } = h;
+        const ref = { tenantId, connectionId: h.connectionId };
+        const { before, person, removedId, keptId, agency } = await keyedInTwice(h, name);
+
+        lateByMs = TWIN_RECHECK_AFTER_MS;
+        expect(await h.sim.control.remove([removedId])).toEqual({ removed: [removedId] });
+        const { version } = must(await agency.getRecord({ externalId: keptId }));
+        must(await agency.update({ externalId: keptId, patch: { title: 'Prof' }, version }));
+        const merged = await auditedCycle(h);
+        expect(merged?.errors).toEqual([]);
+        expect(merged?.duplicatesSuppressed).toEqual([
+          {
+            incoming: keptId,
+            matched: person.id,
+            reason: expect.stringContaining(
+              `in place of ${name} record ${removedId}, which ${name} no longer has`,
+            ),
+          },
+        ]);
+        const links = must(await store.getLinksByContactIds({ ...ref, contactIds: [person.id] }));
+        expect(links.map((link) => link.externalId)).toEqual([keptId]);
+        const [linked] = must(await store.getContacts({ tenantId, ids: [person.id] }));
+        if (linked === undefined) throw new Error('no contact');
+        expect(linked.contact.title).toBe('Prof');
+
+        must(
+          await store.upsertContacts({
+            tenantId,
+            contacts: [{ id: person.id, contact: { ...linked.contact, firstName: 'Renamed' } }],
+            now: new Date(Date.now() + lateByMs),
+          }),
+        );
+        const pushed = await auditedCycle(h);
+        expect(pushed?.errors).toEqual([]);
+        expect(pushed?.written).toMatchObject({ created: 0, updated: 1 });
+        expect(must(await agency.getRecord({ externalId: keptId })).contact.firstName).toBe('Renamed');
+        expect(must(await store.listContacts({ tenantId, limit: 50 }))).toHaveLength(before.length);
+      } finally {
+        await h.close();
+      }
+    }, 60_000);
+  },
+);

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { err, ok } from '../../core/result.ts';
-import { linkInputSchema, linkSchema, matchKeysInputSchema, suppressedRecordSchema } from '../records.ts';
+import {
+  linkInputSchema,
+  linkSchema,
+  matchKeysInputSchema,
+  storedSuppressedRecordSchema,
+  suppressedRecordSchema,
+} from '../records.ts';
 import { guarded } from '../sqlClient.ts';
 import type { ContactStore } from '../store.ts';
 import { json, parseInput, parseRows, type SqlContext } from './context.ts';
@@ -272,12 +278,13 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
     getSuppressed: ({ tenantId, connectionId, externalIds }) =>
       guarded(async () => {
         const { rows } = await client.query(
-          `SELECT external_id AS "externalId", content_hash AS "contentHash", remote_version AS "remoteVersion"
+          `SELECT external_id AS "externalId", content_hash AS "contentHash", remote_version AS "remoteVersion",
+             updated_at AS "suppressedAt"
            FROM suppressed_records
            WHERE connection_id = $2 AND tenant_id = $1 AND external_id = ANY($3::text[])`,
           [tenantId, connectionId, externalIds],
         );
-        return parseRows(suppressedRecordSchema, rows, 'suppressed record');
+        return parseRows(storedSuppressedRecordSchema, rows, 'suppressed record');
       }),
   };
 }
