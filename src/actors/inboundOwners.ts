@@ -103,6 +103,7 @@ export async function refreshMatchCache(
  * same CRM (in this batch, or one already linked) is suppressed: noted with the reason, neither linked nor
  * written, so one CRM record's values never overwrite another's. A record that matches a stored contact not
  * yet in this CRM (a NurtureHub lead, or a contact from another CRM) joins it; any other creates a contact.
+ * `replacing` holds, by record, the link a record takes over from a record the CRM no longer has.
  */
 export async function assignOwners(
   deps: PhaseDeps,
@@ -111,11 +112,12 @@ export async function assignOwners(
   matchCache: MatchCache,
   cycleStart: Date,
   normalised: WeakMap<CanonicalContact, MatchRecord> = new WeakMap(),
-): Promise<{ contactOf: Map<string, string>; notes: CycleNote[] }> {
+): Promise<{ contactOf: Map<string, string>; notes: CycleNote[]; replacing: Map<string, Link> }> {
   const { store, provider, clock } = deps;
   const contactOf = new Map<string, string>();
   const notes: CycleNote[] = [];
-  if (unlinked.length === 0) return { contactOf, notes };
+  const replacing = new Map<string, Link>();
+  if (unlinked.length === 0) return { contactOf, notes, replacing };
 
   const records = unlinked.map((r) => {
     const record = toMatchRecord(r.externalId, r.contact);
@@ -141,7 +143,7 @@ export async function assignOwners(
     alreadyHere.filter((link) => !gone.has(link.externalId)).map((link) => [link.contactId, link.externalId]),
   );
   const replacedOf = new Map(
-    alreadyHere.filter((link) => gone.has(link.externalId)).map((link) => [link.contactId, link.externalId]),
+    alreadyHere.filter((link) => gone.has(link.externalId)).map((link) => [link.contactId, link]),
   );
   // Records of the batch that do not match each other may each match one stored contact: the best match joins it,
   // as the first to arrive would in an earlier batch, and the others are the CRM holding the person twice.
@@ -178,13 +180,14 @@ export async function assignOwners(
     if (existing === undefined) {
       contactOf.set(leader.id, match.matchedId);
       const replaced = replacedOf.get(match.matchedId);
+      if (replaced !== undefined) replacing.set(leader.id, replaced);
       notes.push(
         duplicateNote(
           leader.id,
           match.matchedId,
           replaced === undefined
             ? `linked to stored contact instead of creating one: ${describeMatch(match)}`
-            : `linked to stored contact in place of ${provider.name} record ${replaced}, which ${provider.name} no longer has (404: deleted, or merged into another): ${describeMatch(match)}`,
+            : `linked to stored contact in place of ${provider.name} record ${replaced.externalId}, which ${provider.name} no longer has (404: deleted, or merged into another): ${describeMatch(match)}`,
         ),
       );
     } else {
@@ -206,7 +209,7 @@ export async function assignOwners(
       ),
     );
   }
-  return { contactOf, notes };
+  return { contactOf, notes, replacing };
 }
 
 /**

@@ -204,7 +204,12 @@ async function reconcileBatch(
       });
       continue;
     }
-    const link = linkOf.get(record.externalId) ?? null;
+    // A record taking the link of one the CRM no longer has merges against that link's base, not as a first link:
+    // what NurtureHub changed since is no conflict with the CRM (the other record's echo state and dates are its own).
+    const replaced = owners.replacing.get(record.externalId);
+    const link =
+      linkOf.get(record.externalId) ??
+      (replaced === undefined ? null : { base: replaced.base, pushedHashes: {}, fieldModified: {} });
     const storedContact = storedOf.get(contactId);
     const others = elsewhere.get(contactId);
     // Withheld details of a person another CRM holds are no agency clearing them: cleared here, the other CRMs were
