@@ -218,8 +218,8 @@ export async function assignOwners(
  * another) and keyed the person in again, so the new record takes the contact's link instead of being suppressed
  * as the CRM holding the person twice, which left it unsynced for good and the contact pushing to a record that is
  * gone. Asked for a new record, in one request per `maxIdsPerRead` records where the CRM reads several by id
- * (Reapit, Alto), else one read each: not for a link written this cycle (a record reconciled since
- * `cycleStart` was listed, so a first sync's duplicates cost no call), nor for a record suppressed within
+ * (Reapit, Alto), else one read each: not for a record listed this cycle (staged; a link written this cycle was
+ * listed too, so a first sync's duplicates cost no call), nor for a record suppressed within
  * `TWIN_RECHECK_AFTER_MS` (its twin was there then; asked on every change, a CRM's duplicates would add a read to
  * each cycle they change in, which the delta's request count must not grow by). A duplicate suppressed longer ago
  * is asked about when it changes: merging the two records in the CRM, as the audit advises, often keeps the
@@ -246,9 +246,14 @@ async function goneFromCrm(
   const askedFor = new Set(
     asking.filter(([id]) => !suppressedLately.has(id)).map(([, match]) => match.matchedId),
   );
-  const ids = [
+  const linked = [
     ...new Set(earlier.filter((link) => askedFor.has(link.contactId)).map((link) => link.externalId)),
   ];
+  // A record the CRM listed this cycle is there (both records of a person saved at once: a bulk edit).
+  const listed = new Set(
+    linked.length === 0 ? [] : await must(store.stagedAmong({ ...ref, externalIds: linked }), clock),
+  );
+  const ids = linked.filter((id) => !listed.has(id));
   for await (const [externalId, read] of readRecords(provider, ids)) {
     if (read.ok) continue;
     if (read.error.kind === 'not_found') gone.add(externalId);

@@ -80,6 +80,8 @@ export interface CycleWorkStore {
   listStaged(
     ref: ConnectionRef & { cycleId: string; afterExternalId: string | null; limit: number },
   ): StoreResult<StagedRecord[]>;
+  /** Of `externalIds`, those staged in the cycle: records the CRM listed this cycle, so holds. */
+  stagedAmong(ref: ConnectionRef & { cycleId: string; externalIds: string[] }): StoreResult<string[]>;
   /** The largest (modified, externalId) staged in the cycle; `null` when nothing was staged. */
   stagedHighWater(
     ref: ConnectionRef & { cycleId: string },

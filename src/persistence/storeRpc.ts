@@ -138,6 +138,7 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   pruneAudit: { input: auditPruneQuerySchema, output: z.array(auditPrunedSchema) },
   stageRecords: null,
   listStaged: null,
+  stagedAmong: null,
   stagedHighWater: null,
   addCycleNotes: null,
   latestCycleNote: null,

@@ -87,29 +87,42 @@ describe.each(['reapit', 'loop'] as const)('a %s duplicate suppressed before', (
         expect.objectContaining({ incoming: twin.externalId, matched: person.id }),
       ]);
 
-      /** Requests of one cycle after the agency gives `externalId` a title in the CRM (the person's match unchanged). */
-      const cycleAfterTitling = async (externalId: string, title: string) => {
-        const read = must(await agency.getRecord({ externalId }));
-        must(await agency.update({ externalId, patch: { title }, version: read.version }));
+      /** Requests of one cycle after the agency gives records titles in the CRM (the person's match unchanged). */
+      const cycleAfterTitling = async (...titles: Array<[externalId: string, title: string]>) => {
+        for (const [externalId, title] of titles) {
+          const read = must(await agency.getRecord({ externalId }));
+          must(await agency.update({ externalId, patch: { title }, version: read.version }));
+        }
         const before = (await h.sim.control.stats()).requests;
         const audit = await auditedCycle(h);
         return { audit, requests: (await h.sim.control.stats()).requests - before };
       };
-      const linkedEdit = await cycleAfterTitling(other.links[0]?.externalId ?? '', 'Dr');
-      const twinEdit = await cycleAfterTitling(twin.externalId, 'Prof');
+      const linkedEdit = await cycleAfterTitling([other.links[0]?.externalId ?? '', 'Dr']);
+      const twinEdit = await cycleAfterTitling([twin.externalId, 'Prof']);
       expect(twinEdit.audit?.duplicatesSuppressed).toEqual([
         expect.objectContaining({ incoming: twin.externalId, matched: person.id }),
       ]);
       expect(twinEdit.requests).toBe(linkedEdit.requests);
 
       lateByMs = TWIN_RECHECK_AFTER_MS;
-      const lateTwinEdit = await cycleAfterTitling(twin.externalId, 'Rev');
+      const lateTwinEdit = await cycleAfterTitling([twin.externalId, 'Rev']);
       expect(lateTwinEdit.audit?.duplicatesSuppressed).toEqual([
         expect.objectContaining({ incoming: twin.externalId, matched: person.id }),
       ]);
       expect(lateTwinEdit.requests).toBe(linkedEdit.requests + 1);
-      const asked = await cycleAfterTitling(twin.externalId, 'Sir');
+      const asked = await cycleAfterTitling([twin.externalId, 'Mx']);
       expect(asked.requests).toBe(linkedEdit.requests);
+
+      // Both of the person's records saved at once (a bulk edit): the linked one was listed, so it is there.
+      lateByMs = 3 * TWIN_RECHECK_AFTER_MS;
+      const bothEdited = await cycleAfterTitling(
+        [person.links[0]?.externalId ?? '', 'Canon'],
+        [twin.externalId, 'Judge'],
+      );
+      expect(bothEdited.audit?.duplicatesSuppressed).toEqual([
+        expect.objectContaining({ incoming: twin.externalId, matched: person.id }),
+      ]);
+      expect(bothEdited.requests).toBe(linkedEdit.requests);
     } finally {
       await h.close();
     }

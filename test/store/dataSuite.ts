@@ -173,6 +173,30 @@ export function describeStoreData(name: string, backend: () => Backend) {
       expect(unwrap(await store.listAudit({ tenantId: tenant.id, since: at(6) })).entries).toEqual([]);
     });
 
+    it('tells which records a cycle staged, of a connection’s own cycle only', async () => {
+      const { store } = shared;
+      const { ref } = await tenantWithConnection(store);
+      const other = await tenantWithConnection(store);
+      const cycle = { ...ref, cycleId: randomUUID() };
+      const staged = (externalId: string) => ({
+        externalId,
+        modified: T0.toISOString(),
+        version: null,
+        removed: externalId === 'R3',
+        contact: contact({ lastName: externalId }),
+        contentHash: `h-${externalId}`,
+      });
+      unwrap(await store.stageRecords({ ...cycle, records: ['R1', 'R3'].map(staged) }));
+      unwrap(await store.stageRecords({ ...other.ref, cycleId: cycle.cycleId, records: [staged('R2')] }));
+      const among = async (c: typeof cycle) =>
+        unwrap(await store.stagedAmong({ ...c, externalIds: ['R1', 'R2', 'R3', 'R4'] })).sort();
+      // A record listed as removed was listed: the CRM holds it still.
+      expect(await among(cycle)).toEqual(['R1', 'R3']);
+      expect(await among({ ...cycle, cycleId: randomUUID() })).toEqual([]);
+      expect(await among({ ...other.ref, cycleId: cycle.cycleId })).toEqual(['R2']);
+      expect(unwrap(await store.stagedAmong({ ...cycle, externalIds: [] }))).toEqual([]);
+    });
+
     it('keeps a cycle’s notes for its audit: checked when noted, counted and listed by the database', async () => {
       const { store } = shared;
       const { tenant, ref } = await tenantWithConnection(store);

@@ -21,6 +21,7 @@ function withInstant<T extends { modified: string }>(record: T): T & { modifiedA
 
 const idRowSchema = z.object({ id: z.uuid() });
 const highWaterSchema = z.object({ modified: z.string(), externalId: z.string() });
+const externalIdRowSchema = z.object({ externalId: z.string() });
 const noteTotalsSchema = z.object({
   created: z.number().int(),
   updated: z.number().int(),
@@ -79,6 +80,17 @@ export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
           [tenantId, connectionId, cycleId, limit, ...(afterExternalId === null ? [] : [afterExternalId])],
         );
         return parseRows(stagedRecordSchema, rows, 'staged record');
+      }),
+
+    stagedAmong: ({ tenantId, connectionId, cycleId, externalIds }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT external_id AS "externalId" FROM cycle_staging
+           WHERE connection_id = $2 AND cycle_id = $3 AND external_id = ANY($4::text[]) AND tenant_id = $1`,
+          [tenantId, connectionId, cycleId, externalIds],
+        );
+        const parsed = parseRows(externalIdRowSchema, rows, 'staged id');
+        return parsed.ok ? ok(parsed.value.map((row) => row.externalId)) : parsed;
       }),
 
     stagedHighWater: ({ tenantId, connectionId, cycleId }) =>
