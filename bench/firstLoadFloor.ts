@@ -8,6 +8,9 @@
  * `--bulk` times the fastest way PGlite has to write the same contacts, keys and links, as a first load into an
  * empty tenant could: `COPY … FROM` CSV built before the clock, 10,000 contacts a transaction, no staging, no
  * read-back, no look-ups. It bounds any redesign of the first load that keeps this schema.
+ * `--keys gin` keeps the match keys another way, to bound that redesign too: one row per contact holding its keys as
+ * 64-bit hashes (salted with the tenant) in an array under a GIN index, in place of a row per key in two B-trees;
+ * holders are looked up per key through the GIN index, stopped one past the limit as the store's look-up is.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,16 +32,25 @@ import { seedToContact } from '../src/providers/fake/fakeProvider.ts';
 import { generateContacts } from '../src/providers/simulator/generator.ts';
 
 const { values } = parseArgs({
-  options: { contacts: { type: 'string', default: '100000' }, bulk: { type: 'boolean', default: false } },
+  options: {
+    contacts: { type: 'string', default: '100000' },
+    bulk: { type: 'boolean', default: false },
+    keys: { type: 'string', default: 'table' },
+  },
 });
 const contacts = Number(values.contacts);
-if (!Number.isInteger(contacts) || contacts < 1) {
-  process.stderr.write('usage: bench:first-load-floor [-- --contacts N] [-- --bulk]\n');
+const ginKeys = values.keys === 'gin';
+if (!Number.isInteger(contacts) || contacts < 1 || !['table', 'gin'].includes(values.keys)) {
+  process.stderr.write('usage: bench:first-load-floor [-- --contacts N] [-- --bulk] [-- --keys table|gin]\n');
   process.exit(2);
 }
 
+/** A key as a signed 64-bit hash salted with the tenant, as `--keys gin` stores it. */
+const keyHash = (tenantId: string, key: string) =>
+  createHash('sha256').update(tenantId).update(key).digest().readBigInt64BE(0).toString();
+
 /** The rows a page carries, built before the clock starts: the floor times the database only. */
-function pages() {
+function pages(tenantId: string) {
   const seeded = generateContacts({ count: contacts, seed: 11 });
   const out = [];
   for (let from = 0; from < seeded.length; from += DEFAULT_BATCH_SIZE) {
@@ -47,13 +59,15 @@ function pages() {
         const id = randomUUID();
         const contact = canonicalContactSchema.parse(seedToContact(s.contact));
         const text = JSON.stringify(contact);
+        const keys = matchKeys(toMatchRecord(id, contact));
         return {
           externalId: `RPT${String(from + k).padStart(9, '0')}`,
           id,
           contact,
           modified: new Date(s.modifiedMs).toISOString(),
           contentHash: createHash('sha256').update(text).digest('hex'),
-          keys: matchKeys(toMatchRecord(id, contact)),
+          keys,
+          keyHashes: keys.map((key) => keyHash(tenantId, key)),
         };
       }),
     );
@@ -90,7 +104,9 @@ async function perPage(client: SqlClient, prepared: Row[][], { tenantId, connect
       ),
     );
     await timed('candidates', () =>
-      client.query(findCandidatesSql, [tenantId, rows.flatMap((r) => r.keys), MAX_HOLDERS_PER_KEY]),
+      ginKeys
+        ? client.query(ginCandidatesSql, [rows.flatMap((r) => r.keyHashes), MAX_HOLDERS_PER_KEY])
+        : client.query(findCandidatesSql, [tenantId, rows.flatMap((r) => r.keys), MAX_HOLDERS_PER_KEY]),
     );
     await client.transaction(async (tx) => {
       await timed('contacts', () =>
@@ -101,11 +117,17 @@ async function perPage(client: SqlClient, prepared: Row[][], { tenantId, connect
         ),
       );
       await timed('keys', () =>
-        tx.query(
-          `INSERT INTO contact_match_keys (tenant_id, key, contact_id)
-           SELECT $1, u.key, u.contact_id FROM unnest($2::text[], $3::uuid[]) AS u(key, contact_id)`,
-          [tenantId, rows.flatMap((r) => r.keys), rows.flatMap((r) => r.keys.map(() => r.id))],
-        ),
+        ginKeys
+          ? tx.query(
+              `INSERT INTO contact_key_sets (tenant_id, contact_id, keys)
+               SELECT $1, r.id, r.keys FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, keys bigint[])`,
+              [tenantId, JSON.stringify(rows.map((r) => ({ id: r.id, keys: pgArray(r.keyHashes) })))],
+            )
+          : tx.query(
+              `INSERT INTO contact_match_keys (tenant_id, key, contact_id)
+               SELECT $1, u.key, u.contact_id FROM unnest($2::text[], $3::uuid[]) AS u(key, contact_id)`,
+              [tenantId, rows.flatMap((r) => r.keys), rows.flatMap((r) => r.keys.map(() => r.id))],
+            ),
       );
       await timed('links', () =>
         tx.query(
@@ -123,6 +145,19 @@ async function perPage(client: SqlClient, prepared: Row[][], { tenantId, connect
 }
 
 const csv = (value: string) => `"${value.replaceAll('"', '""')}"`;
+const pgArray = (values: readonly string[]) => `{${values.join(',')}}`;
+
+/** `--keys gin`: a contact's keys as hashes in one array, and each key's holders through the GIN index. */
+const ginKeysDdl = `CREATE TABLE contact_key_sets (tenant_id uuid NOT NULL, contact_id uuid PRIMARY KEY, keys bigint[] NOT NULL);
+  CREATE INDEX contact_key_sets_keys_idx ON contact_key_sets USING gin (keys) WITH (fastupdate = off);`;
+const ginCandidatesSql = `SELECT k.key, array_to_string(m.ids, ',') AS ids
+  FROM (SELECT DISTINCT key FROM unnest($1::bigint[]) AS u(key)) AS k
+  CROSS JOIN LATERAL (
+    SELECT array_agg(contact_id ORDER BY contact_id) AS ids FROM (
+      SELECT contact_id FROM contact_key_sets WHERE keys @> ARRAY[k.key] LIMIT $2 + 1
+    ) AS s
+  ) AS m
+  WHERE cardinality(m.ids) <= $2`;
 
 /** The same rows as CSV, 10,000 contacts a chunk, built before the clock starts. */
 function bulkChunks(prepared: Row[][], { tenantId, connectionId }: Ids) {
@@ -135,7 +170,9 @@ function bulkChunks(prepared: Row[][], { tenantId, connectionId }: Ids) {
       contacts: part
         .map((r) => [tenantId, r.id, csv(JSON.stringify(r.contact)), '{}', now, now].join(','))
         .join('\n'),
-      keys: part.flatMap((r) => r.keys.map((key) => [tenantId, csv(key), r.id].join(','))).join('\n'),
+      keys: ginKeys
+        ? part.map((r) => [tenantId, r.id, csv(pgArray(r.keyHashes))].join(',')).join('\n')
+        : part.flatMap((r) => r.keys.map((key) => [tenantId, csv(key), r.id].join(','))).join('\n'),
       links: part
         .map((r) =>
           [tenantId, connectionId, r.externalId, r.id, csv(JSON.stringify(r.contact)), '{}', now].join(','),
@@ -165,7 +202,14 @@ async function bulk(chunks: ReturnType<typeof bulkChunks>, timed: Timed) {
           'contacts (tenant_id, id, data, field_stamps, created_at, updated_at)',
           chunk.contacts,
         );
-        await copy(tx, 'keys', 'contact_match_keys (tenant_id, key, contact_id)', chunk.keys);
+        await copy(
+          tx,
+          'keys',
+          ginKeys
+            ? 'contact_key_sets (tenant_id, contact_id, keys)'
+            : 'contact_match_keys (tenant_id, key, contact_id)',
+          chunk.keys,
+        );
         await copy(
           tx,
           'links',
@@ -193,7 +237,8 @@ try {
      VALUES ($1, $2, 'reapit', 'http://127.0.0.1:1', 'sealed', now(), now(), now())`,
     [ids.connectionId, ids.tenantId],
   );
-  const prepared = pages();
+  if (ginKeys) await client.exec(ginKeysDdl);
+  const prepared = pages(ids.tenantId);
   const chunks = values.bulk ? bulkChunks(prepared, ids) : [];
   const keysPerContact = prepared.flat().reduce((n, r) => n + r.keys.length, 0) / contacts;
   const ms: Record<Part, number> = {
@@ -227,6 +272,7 @@ try {
       bench: 'first-load-floor',
       backend: 'pglite',
       mode: values.bulk ? 'bulk' : 'per-page',
+      keys: values.keys,
       contacts,
       keysPerContact: Math.round(keysPerContact * 10) / 10,
       seconds: Math.round(seconds * 10) / 10,
