@@ -179,7 +179,7 @@ export const suppressedRecordSchema = z.strictObject({
   remoteVersion: z.string().nullable(),
 });
 export type SuppressedRecord = z.infer<typeof suppressedRecordSchema>;
-/** As stored: `suppressedAt` is when it was last suppressed (its twin was listed or read then). */
+/** As stored: `suppressedAt` is when it was last suppressed (the engine reads its twin again an hour after). */
 export const storedSuppressedRecordSchema = suppressedRecordSchema.extend({ suppressedAt: instant });
 export type StoredSuppressedRecord = z.infer<typeof storedSuppressedRecordSchema>;
 export type Link = z.infer<typeof linkSchema>;
