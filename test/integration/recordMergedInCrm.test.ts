@@ -90,9 +90,10 @@ describe('two records of one person merged in the CRM into the one that was supp
 
 /**
  * The same merge, with the kept record saved by the merge (or edited) an hour or more after it was last
- * suppressed, before NurtureHub changes the contact: its change no longer waits for a write to the removed record.
- * Before, it was suppressed again without asking about its twin (a duplicate suppressed before never was), so it
- * stayed unsynced until a change of the contact was refused with a 404 and the kept record changed once more.
+ * suppressed: its change no longer waits for a write to the removed record. Before, it was suppressed again without
+ * asking about its twin (a duplicate suppressed before never was), so it stayed unsynced until a change of the
+ * contact was refused with a 404 and the kept record changed once more. An agent's correction made in NurtureHub
+ * meanwhile is merged against the removed record's link, so it stays and reaches the kept record.
  */
 describe.each(['reapit', 'loop'] as const)(
   'two %s records of one person merged into the suppressed one, which then changes',
