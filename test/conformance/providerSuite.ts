@@ -227,6 +227,25 @@ export function describeProvider(name: string, makeHarness: MakeHarness, options
       });
     });
 
+    it('answers not_found to an update of a record it created that it no longer has', async () => {
+      await withHarness({ contacts: 10, seed: 9 }, async (h) => {
+        const provider = h.provider();
+        if (!provider.capabilities.canCreate || !provider.capabilities.canUpdate) return;
+        const created = await provider.create({ contact: newContact('gone1'), reference: 'nh-ref-gone1' });
+        if (!created.ok) throw new Error(created.error.message);
+        // Deleted by the agency before a listing brought its version (Reapit's _eTag), which the create left unknown.
+        expect(await h.control.remove([created.value.externalId])).toEqual({
+          removed: [created.value.externalId],
+        });
+        const refused = await provider.update({
+          externalId: created.value.externalId,
+          patch: { title: 'Prof' },
+          version: created.value.version,
+        });
+        expect(refused).toMatchObject({ ok: false, error: { kind: 'not_found' } });
+      });
+    });
+
     it('lists a record it created as createdAsListed says, whatever the contact held', async () => {
       await withHarness({ contacts: 10, seed: 9 }, async (h) => {
         const provider = h.provider();

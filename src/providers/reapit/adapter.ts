@@ -200,6 +200,10 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
 
     async update({ externalId, patch, version, signal }) {
       if (version === null) {
+        // A record we created and have not listed since: its _eTag comes with the next delta. One the agency deleted
+        // meanwhile never will; the read tells, so its 404 reaches the engine as any update's would (link dropped).
+        const current = await getContact(externalId, signal);
+        if (!current.ok) return current;
         return err({
           kind: 'precondition_failed',
           status: 428,
