@@ -98,12 +98,16 @@ export async function refreshMatchCache(
   else cache.reset(await must(store.localChangeHighWater({ tenantId }), clock));
 }
 
+/** The link of a record the CRM no longer has, whose base a record taking its contact merges against. */
+type Replaced = Pick<Link, 'externalId' | 'base'>;
+
 /**
  * Decides which local contact each unlinked record belongs to. A record that duplicates another record of the
  * same CRM (in this batch, or one already linked) is suppressed: noted with the reason, neither linked nor
  * written, so one CRM record's values never overwrite another's. A record that matches a stored contact not
  * yet in this CRM (a NurtureHub lead, or a contact from another CRM) joins it; any other creates a contact.
- * `replacing` holds, by record, the link a record takes over from a record the CRM no longer has.
+ * `replacing` holds, by record, the link a record takes over from a record the CRM no longer has: one found gone
+ * now (`goneFromCrm`), or one a write's 404 dropped (the contact's gone link).
  */
 export async function assignOwners(
   deps: PhaseDeps,
@@ -112,11 +116,11 @@ export async function assignOwners(
   matchCache: MatchCache,
   cycleStart: Date,
   normalised: WeakMap<CanonicalContact, MatchRecord> = new WeakMap(),
-): Promise<{ contactOf: Map<string, string>; notes: CycleNote[]; replacing: Map<string, Link> }> {
+): Promise<{ contactOf: Map<string, string>; notes: CycleNote[]; replacing: Map<string, Replaced> }> {
   const { store, provider, clock } = deps;
   const contactOf = new Map<string, string>();
   const notes: CycleNote[] = [];
-  const replacing = new Map<string, Link>();
+  const replacing = new Map<string, Replaced>();
   if (unlinked.length === 0) return { contactOf, notes, replacing };
 
   const records = unlinked.map((r) => {
@@ -142,9 +146,15 @@ export async function assignOwners(
   const linkedHere = new Map(
     alreadyHere.filter((link) => !gone.has(link.externalId)).map((link) => [link.contactId, link.externalId]),
   );
-  const replacedOf = new Map(
+  const replacedOf = new Map<string, Replaced>(
     alreadyHere.filter((link) => gone.has(link.externalId)).map((link) => [link.contactId, link]),
   );
+  // A contact whose link a write's 404 dropped: the record the CRM kept for the person takes that link's place.
+  const unheld = matchedIds.filter((id) => !linkedHere.has(id) && !replacedOf.has(id));
+  if (unheld.length > 0) {
+    const dropped = await must(store.goneLinks({ ...ref, contactIds: unheld }), clock);
+    for (const link of dropped) replacedOf.set(link.contactId, link);
+  }
   // Records of the batch that do not match each other may each match one stored contact: the best match joins it,
   // as the first to arrive would in an earlier batch, and the others are the CRM holding the person twice.
   const joins = new Map<string, { recordId: string; score: number }>();

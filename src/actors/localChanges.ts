@@ -81,6 +81,16 @@ async function planBatch(
 
   if (!provider.capabilities.canCreate) return writes;
   const candidates = new Set(await must(store.creationCandidates({ ...ref, contactIds: ids }), clock));
+  // A lead whose record a write's 404 unlinked (the agency deleted it, or merged it into the person's other record):
+  // the record the search finds takes that link's place, merged against its base as the gone record would have been.
+  const goneOf = new Map(
+    candidates.size === 0 || !provider.capabilities.canSearchByEmail
+      ? []
+      : (await must(store.goneLinks({ ...ref, contactIds: [...candidates] }), clock)).map((link) => [
+          link.contactId,
+          link,
+        ]),
+  );
   /** Records this batch links, by external id: each is one contact's. */
   const linkedHere = new Map<string, string>();
   for (const stored of changed) {
@@ -112,6 +122,7 @@ async function planBatch(
       );
       continue;
     }
+    const gone = goneOf.get(stored.id);
     const decision = decideInbound(
       {
         externalId: existing.record.externalId,
@@ -121,7 +132,7 @@ async function planBatch(
         contentHash: contentHash(existing.record.contact),
         contactId: stored.id,
         local: stored.contact,
-        link: null,
+        link: gone === undefined ? null : { base: gone.base, pushedHashes: {}, fieldModified: {} },
       },
       fields,
     );
@@ -136,8 +147,16 @@ async function planBatch(
         updatePlan(ref, stored.id, existing.record.externalId, decision.crmPatch, existing.record.version),
       );
     }
+    const inPlaceOf =
+      gone === undefined
+        ? ''
+        : ` in place of record ${gone.externalId}, which ${provider.name} no longer has (404: deleted, or merged into another)`;
     writes.notes.push(
-      duplicateNote(stored.id, existing.record.externalId, `already in ${provider.name}: ${existing.reason}`),
+      duplicateNote(
+        stored.id,
+        existing.record.externalId,
+        `already in ${provider.name}${inPlaceOf}: ${existing.reason}`,
+      ),
     );
   }
   return writes;

@@ -30,7 +30,7 @@ export async function deferWithNote(
         if (!echoed.ok) return echoed;
       }
       if (record.gone && entry.externalId !== null) {
-        const dropped = await tx.dropLinks({ ...ref, externalIds: [entry.externalId] });
+        const dropped = await tx.dropLinks({ ...ref, externalIds: [entry.externalId], now: clock() });
         if (!dropped.ok) return dropped;
       }
       const marked = await tx.markPushDeferred({

@@ -312,7 +312,8 @@ function settlingFailure(provider: CrmProvider, entries: PushEntry[], at: Date):
  * to a record it no longer has (deleted, trashed, or merged into the person's other record): the link is dropped.
  * Kept, every later change of the contact was sent to the gone record and refused, and the record the agency kept
  * for the person, suppressed as the CRM holding them twice, never synced (it is read again only when it changes).
- * Unlinked, that record links to the contact when it next comes in, as a record of a person this CRM does not hold.
+ * Unlinked, that record links to the contact when it next comes in, merged against the dropped link's base (kept
+ * as the contact's gone link), so the change refused here is no conflict the kept record's old value wins.
  * A record the CRM listed as removed (Street's trash answers a write 404) is kept linked: it may be restored.
  */
 async function refuse(

@@ -2,6 +2,7 @@ import type { MatchRecord } from '../core/dedup/matchRecord.ts';
 import type {
   ContactUpsert,
   EngagementEvent,
+  GoneLink,
   Link,
   LinkInput,
   MatchKeysInput,
@@ -102,11 +103,16 @@ export interface ContactStore {
   hasLinks(ref: ConnectionRef): StoreResult<boolean>;
   /**
    * Insert or replace links by (connection, external id); a linked record is no longer suppressed. A contact holds
-   * one record per connection: its link to any other record of the connection is dropped.
+   * one record per connection: its link to any other record of the connection is dropped, and its gone link cleared.
    */
   upsertLinks(ref: ConnectionRef & { links: LinkInput[]; now: Date }): StoreResult<void>;
-  /** Forget the links of these records (ones the CRM no longer has): their contacts are no longer linked here. */
-  dropLinks(ref: ConnectionRef & { externalIds: string[] }): StoreResult<void>;
+  /**
+   * Forget the links of these records (ones the CRM no longer has): their contacts are no longer linked here. Each
+   * is kept as its contact's gone link of the connection (`goneLinks`) until the contact is linked here again.
+   */
+  dropLinks(ref: ConnectionRef & { externalIds: string[]; now: Date }): StoreResult<void>;
+  /** The gone links of these contacts (`dropLinks`), one at most per contact: the latest dropped. */
+  goneLinks(ref: ConnectionRef & { contactIds: string[] }): StoreResult<GoneLink[]>;
   /**
    * Remember records suppressed as duplicates with the content they had, replacing what was remembered. Rows
    * are written with the links of the same batch, so a connection without links has none.

@@ -183,6 +183,17 @@ export type SuppressedRecord = z.infer<typeof suppressedRecordSchema>;
 export const storedSuppressedRecordSchema = suppressedRecordSchema.extend({ suppressedAt: instant });
 export type StoredSuppressedRecord = z.infer<typeof storedSuppressedRecordSchema>;
 export type Link = z.infer<typeof linkSchema>;
+/**
+ * A link dropped because the CRM answered a write to its record 404 (deleted, or merged into the person's other
+ * record): the base of the record the CRM keeps for the person when that record links to the contact.
+ */
+export const goneLinkSchema = z.strictObject({
+  contactId: id,
+  externalId: z.string().min(1),
+  base: canonicalContactSchema,
+  goneAt: instant,
+});
+export type GoneLink = z.infer<typeof goneLinkSchema>;
 
 export const engagementEventSchema = z.strictObject({
   /** Unique per tenant: the same event ingested twice changes nothing. */

@@ -111,6 +111,7 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   hasLinks: null,
   upsertLinks: null,
   dropLinks: null,
+  goneLinks: null,
   markSuppressed: null,
   getSuppressed: null,
   ingestEngagementEvents: {

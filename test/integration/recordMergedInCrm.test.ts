@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TWIN_RECHECK_AFTER_MS } from '../../src/actors/inboundOwners.ts';
+import { importContacts } from '../../src/cli/importContacts.ts';
+import { type CanonicalContact, canonicalContactSchema } from '../../src/core/schemas.ts';
 import type { ProviderName } from '../../src/providers/provider.ts';
 import { agencyClient } from '../support/simulators.ts';
 import { auditedCycle, createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
@@ -37,7 +39,8 @@ async function keyedInTwice(h: SyncHarness, name: ProviderName) {
  * audit says to merge the two in the CRM. The agency does, keeping the second record. The contact stayed linked to
  * the record the merge removed: every change of it was sent there and refused (404), and the record kept was never
  * read again unless it changed, when it was suppressed again. Now the 404 drops the link, and the kept record links
- * to the contact when it next comes in.
+ * to the contact when it next comes in, merged against the dropped link's base: before, it linked as a first link,
+ * and the kept record's old e-mail address overwrote the agent's correction that the 404 had refused.
  */
 describe('two records of one person merged in the CRM into the one that was suppressed', () => {
   it('unlinks the removed record at its 404 and links the kept one when it next changes', async () => {
@@ -47,14 +50,16 @@ describe('two records of one person merged in the CRM into the one that was supp
       const ref = { tenantId, connectionId: h.connectionId };
       const { before, person, removedId, keptId, agency } = await keyedInTwice(h, 'reapit');
 
-      // The merge in Reapit: the linked record goes, the suppressed one stays. Then NurtureHub scores the contact.
+      // The merge in Reapit: the linked record goes, the suppressed one stays. Then NurtureHub scores the contact,
+      // and an agent corrects the person's e-mail address there.
       expect(await h.sim.control.remove([removedId])).toEqual({ removed: [removedId] });
       const [stored] = must(await store.getContacts({ tenantId, ids: [person.id] }));
       if (stored === undefined) throw new Error('no contact');
+      const email = 'corrected.address@example.org';
       must(
         await store.upsertContacts({
           tenantId,
-          contacts: [{ id: person.id, contact: { ...stored.contact, intentScore: 70 } }],
+          contacts: [{ id: person.id, contact: { ...stored.contact, intentScore: 70, email } }],
           now: new Date(),
         }),
       );
@@ -71,16 +76,34 @@ describe('two records of one person merged in the CRM into the one that was supp
         },
       ]);
       expect(must(await store.getLinksByContactIds({ ...ref, contactIds: [person.id] }))).toEqual([]);
+      const dropped = must(await store.goneLinks({ ...ref, contactIds: [person.id] }));
+      expect(dropped.map((link) => link.externalId)).toEqual([removedId]);
 
       const { version } = must(await agency.getRecord({ externalId: keptId }));
       must(await agency.update({ externalId: keptId, patch: { title: 'Prof' }, version }));
       const relinked = await auditedCycle(h);
       expect(relinked?.errors).toEqual([]);
+      expect(relinked?.duplicatesSuppressed).toEqual([
+        {
+          incoming: keptId,
+          matched: person.id,
+          reason: expect.stringContaining(
+            `in place of reapit record ${removedId}, which reapit no longer has`,
+          ),
+        },
+      ]);
       const links = must(await store.getLinksByContactIds({ ...ref, contactIds: [person.id] }));
       expect(links.map((link) => link.externalId)).toEqual([keptId]);
+      expect(must(await store.goneLinks({ ...ref, contactIds: [person.id] }))).toEqual([]);
+      // Merged against the dropped link's base, not as a first link: the kept record still holds the address the
+      // contact had, so the agent's correction is no conflict, stays, and reaches the kept record.
+      expect(relinked?.conflicts).toEqual([]);
       const [after] = must(await store.getContacts({ tenantId, ids: [person.id] }));
-      expect(after?.contact).toMatchObject({ title: 'Prof', intentScore: 70 });
-      expect(must(await agency.getRecord({ externalId: keptId })).contact.intentScore).toBe(70);
+      expect(after?.contact).toMatchObject({ title: 'Prof', intentScore: 70, email });
+      expect(must(await agency.getRecord({ externalId: keptId })).contact).toMatchObject({
+        intentScore: 70,
+        email,
+      });
       expect(must(await store.listContacts({ tenantId, limit: 50 }))).toHaveLength(before.length);
     } finally {
       await h.close();
@@ -152,3 +175,80 @@ describe.each(['reapit', 'loop'] as const)(
     }, 60_000);
   },
 );
+
+/**
+ * A NurtureHub lead created in Reapit, keyed in there a second time by the agency (suppressed), and the two merged
+ * into the second. A write to the first answers 404 and unlinks the lead; at its next change the lead is looked
+ * for by e-mail, found as the kept record and linked. Before, it was linked as a first link, so the kept record's
+ * old mobile number overwrote the agent's correction that the 404 had refused; now it merges against the dropped
+ * link's base, and the correction reaches the kept record.
+ */
+describe('a NurtureHub lead whose CRM record was merged into the one that was suppressed', () => {
+  it('links the record found by e-mail in place of the removed one, keeping NurtureHub’s edits since', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 3, seed: 5 } });
+    try {
+      const { store, tenantId } = h;
+      const ref = { tenantId, connectionId: h.connectionId };
+      await auditedCycle(h);
+      const lead = canonicalContactSchema.parse({
+        title: 'Prof',
+        firstName: 'Ada',
+        lastName: 'Quill',
+        email: 'ada.quill@example.org',
+        mobilePhone: '07700 900123',
+      });
+      const imported = await importContacts(store, {
+        tenantId,
+        lines: [{ line: 1, value: lead }],
+        now: new Date(),
+      });
+      const leadId = imported.created[0]?.id;
+      if (leadId === undefined) throw new Error('the lead matched a seeded contact');
+      expect((await auditedCycle(h))?.written).toMatchObject({ created: 1 });
+      const [created] = must(await store.getLinksByContactIds({ ...ref, contactIds: [leadId] }));
+      const removedId = created?.externalId;
+      if (removedId === undefined) throw new Error('the lead was not created in Reapit');
+      const agency = agencyClient('reapit', h.sim);
+      const keptId = must(await agency.create({ contact: lead, reference: 'keyed in twice' })).externalId;
+      expect((await auditedCycle(h))?.duplicatesSuppressed).toEqual([
+        expect.objectContaining({ incoming: keptId, matched: leadId }),
+      ]);
+
+      // The merge, then an agent corrects the lead's mobile number in NurtureHub: sent to the removed record, 404.
+      expect(await h.sim.control.remove([removedId])).toEqual({ removed: [removedId] });
+      const edit = async (change: Partial<CanonicalContact>) => {
+        const [stored] = must(await store.getContacts({ tenantId, ids: [leadId] }));
+        if (stored === undefined) throw new Error('no lead');
+        const contacts = [{ id: leadId, contact: { ...stored.contact, ...change } }];
+        must(await store.upsertContacts({ tenantId, contacts, now: new Date() }));
+      };
+      const mobilePhone = '07700 900456';
+      await edit({ mobilePhone });
+      expect((await auditedCycle(h))?.errors).toEqual([
+        expect.objectContaining({ status: 404, retry: false }),
+      ]);
+
+      await edit({ title: 'Mx' });
+      const relinked = await auditedCycle(h);
+      expect(relinked?.errors).toEqual([]);
+      expect(relinked?.duplicatesSuppressed).toEqual([
+        {
+          incoming: leadId,
+          matched: keptId,
+          reason: expect.stringContaining(`in place of record ${removedId}, which reapit no longer has`),
+        },
+      ]);
+      expect(relinked?.conflicts).toEqual([]);
+      const links = must(await store.getLinksByContactIds({ ...ref, contactIds: [leadId] }));
+      expect(links.map((link) => link.externalId)).toEqual([keptId]);
+      const [after] = must(await store.getContacts({ tenantId, ids: [leadId] }));
+      expect(after?.contact).toMatchObject({ title: 'Mx', mobilePhone });
+      expect(must(await agency.getRecord({ externalId: keptId })).contact).toMatchObject({
+        title: 'Mx',
+        mobilePhone,
+      });
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+});

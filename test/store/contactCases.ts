@@ -317,11 +317,23 @@ export function contactCases(shared: SharedDatabase) {
     const [rewritten] = unwrap(await store.getLinksByExternalIds({ ...ref, externalIds: ['RPT-1'] }));
     expect(rewritten?.fieldModified).toEqual({});
     // Dropped (the CRM no longer has the record): gone for this connection; an unknown id changes nothing.
-    unwrap(await store.dropLinks({ ...ref, externalIds: ['RPT-404'] }));
+    unwrap(await store.dropLinks({ ...ref, externalIds: ['RPT-404'], now: at(3) }));
     expect(unwrap(await store.hasLinks(ref))).toBe(true);
-    unwrap(await store.dropLinks({ ...ref, externalIds: ['RPT-1'] }));
+    expect(unwrap(await store.goneLinks({ ...ref, contactIds: [id] }))).toEqual([]);
+    unwrap(await store.dropLinks({ ...ref, externalIds: ['RPT-1'], now: at(4) }));
     expect(unwrap(await store.getLinksByContactIds({ ...ref, contactIds: [id] }))).toEqual([]);
     expect(unwrap(await store.hasLinks(ref))).toBe(false);
+    // Its base is kept as the contact's gone link of this connection, until the contact is linked here again.
+    const gone = { contactId: id, externalId: 'RPT-1', base: link.base, goneAt: at(4) };
+    expect(unwrap(await store.goneLinks({ ...ref, contactIds: [id, randomUUID()] }))).toEqual([gone]);
+    expect(unwrap(await store.goneLinks({ ...other.ref, contactIds: [id] }))).toEqual([]);
+    unwrap(await store.upsertLinks({ ...ref, links: [{ ...link, externalId: 'RPT-2' }], now: at(5) }));
+    expect(unwrap(await store.goneLinks({ ...ref, contactIds: [id] }))).toEqual([]);
+    // Dropped again, the latest drop is the one kept.
+    unwrap(await store.dropLinks({ ...ref, externalIds: ['RPT-2'], now: at(6) }));
+    expect(unwrap(await store.goneLinks({ ...ref, contactIds: [id] }))).toEqual([
+      { ...gone, externalId: 'RPT-2', goneAt: at(6) },
+    ]);
   });
 
   it('leaves out a key held by more contacts than the limit, and returns every holder of the others', async () => {
