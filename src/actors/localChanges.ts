@@ -84,7 +84,7 @@ async function planBatch(
   // A lead whose record a write's 404 unlinked (the agency deleted it, or merged it into the person's other record):
   // the record the search finds takes that link's place, merged against its base as the gone record would have been.
   const goneOf = new Map(
-    candidates.size === 0 || !provider.capabilities.canSearchByEmail
+    candidates.size === 0
       ? []
       : (await must(store.goneLinks({ ...ref, contactIds: [...candidates] }), clock)).map((link) => [
           link.contactId,
@@ -96,6 +96,21 @@ async function planBatch(
   for (const stored of changed) {
     if (!candidates.has(stored.id) || stored.contact.status !== 'active') continue;
     const existing = await findInCrm(deps, stored, signal);
+    const gone = goneOf.get(stored.id);
+    if (existing === null && gone !== undefined) {
+      // Created again, a record the agency deleted would come back, and one merged into the person's other record
+      // would be a third: that record links when the CRM lists it, or when the search finds it.
+      writes.notes.push(
+        duplicateNote(
+          stored.id,
+          gone.externalId,
+          `not created in ${provider.name}: its record ${gone.externalId} is gone (404 at ` +
+            `${gone.goneAt.toISOString()}: deleted, or merged into another); linked to the person's record when ` +
+            `${provider.name} lists it${provider.capabilities.canSearchByEmail ? ' or its e-mail search finds it' : ''}`,
+        ),
+      );
+      continue;
+    }
     if (existing === null) {
       writes.pushes.push({
         // One create per contact and connection, whatever the cycle: a retried cycle never plans a second.
@@ -122,7 +137,6 @@ async function planBatch(
       );
       continue;
     }
-    const gone = goneOf.get(stored.id);
     const decision = decideInbound(
       {
         externalId: existing.record.externalId,

@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { TWIN_RECHECK_AFTER_MS } from '../../src/actors/inboundOwners.ts';
 import { importContacts } from '../../src/cli/importContacts.ts';
-import { type CanonicalContact, canonicalContactSchema } from '../../src/core/schemas.ts';
+import { canonicalContactSchema } from '../../src/core/schemas.ts';
 import type { ProviderName } from '../../src/providers/provider.ts';
 import { agencyClient } from '../support/simulators.ts';
-import { auditedCycle, createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
+import {
+  auditedCycle,
+  createSyncHarness,
+  editContact,
+  must,
+  type SyncHarness,
+} from '../support/syncHarness.ts';
 
 /**
  * After a first sync, an active person with an e-mail keyed into the CRM a second time: the new record (`keptId`, the
@@ -216,19 +222,13 @@ describe('a NurtureHub lead whose CRM record was merged into the one that was su
 
       // The merge, then an agent corrects the lead's mobile number in NurtureHub: sent to the removed record, 404.
       expect(await h.sim.control.remove([removedId])).toEqual({ removed: [removedId] });
-      const edit = async (change: Partial<CanonicalContact>) => {
-        const [stored] = must(await store.getContacts({ tenantId, ids: [leadId] }));
-        if (stored === undefined) throw new Error('no lead');
-        const contacts = [{ id: leadId, contact: { ...stored.contact, ...change } }];
-        must(await store.upsertContacts({ tenantId, contacts, now: new Date() }));
-      };
       const mobilePhone = '07700 900456';
-      await edit({ mobilePhone });
+      await editContact(h, leadId, { mobilePhone });
       expect((await auditedCycle(h))?.errors).toEqual([
         expect.objectContaining({ status: 404, retry: false }),
       ]);
 
-      await edit({ title: 'Mx' });
+      await editContact(h, leadId, { title: 'Mx' });
       const relinked = await auditedCycle(h);
       expect(relinked?.errors).toEqual([]);
       expect(relinked?.duplicatesSuppressed).toEqual([

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { CanonicalContact } from '../../src/core/schemas.ts';
 import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
 import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
@@ -79,4 +80,12 @@ export async function auditedCycle(h: SyncHarness) {
   if (outcome.state !== 'idle') throw new Error(`the cycle ended ${outcome.state}, not idle`);
   const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
   return must(await h.store.listAudit({ ...ref, limit: 1 })).entries[0]?.body;
+}
+
+/** An edit of a stored contact in NurtureHub (an agent's, say): the fields given, the rest as stored. */
+export async function editContact(h: SyncHarness, contactId: string, change: Partial<CanonicalContact>) {
+  const [stored] = must(await h.store.getContacts({ tenantId: h.tenantId, ids: [contactId] }));
+  if (stored === undefined) throw new Error(`no contact ${contactId}`);
+  const contacts = [{ id: contactId, contact: { ...stored.contact, ...change } }];
+  must(await h.store.upsertContacts({ tenantId: h.tenantId, contacts, now: new Date() }));
 }
