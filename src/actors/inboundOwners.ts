@@ -102,6 +102,14 @@ export async function refreshMatchCache(
 type Replaced = Pick<Link, 'externalId' | 'base'>;
 
 /**
+ * The link a record taking a gone record's place merges through: its base, so what NurtureHub changed since is no
+ * conflict with the CRM; not the gone record's echo state or field dates, which were that record's own.
+ */
+export function linkInPlaceOf(replaced: Replaced): Pick<Link, 'base' | 'pushedHashes' | 'fieldModified'> {
+  return { base: replaced.base, pushedHashes: {}, fieldModified: {} };
+}
+
+/**
  * Decides which local contact each unlinked record belongs to. A record that duplicates another record of the
  * same CRM (in this batch, or one already linked) is suppressed: noted with the reason, neither linked nor
  * written, so one CRM record's values never overwrite another's. A record that matches a stored contact not

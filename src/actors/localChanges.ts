@@ -8,7 +8,7 @@ import { editedAt } from './basesElsewhere.ts';
 import { type BatchWrites, commitBatch, emptyWrites, updatePlan } from './commitBatch.ts';
 import { DEFAULT_BATCH_SIZE, type PhaseDeps } from './context.ts';
 import { providerFailure, staleBatchTries } from './failures.ts';
-import { describeMatch, duplicateNote } from './inboundOwners.ts';
+import { describeMatch, duplicateNote, linkInPlaceOf } from './inboundOwners.ts';
 import type { CycleRef } from './reconcilePhase.ts';
 import { must } from './storeCall.ts';
 import { yieldTurn } from './yieldTurn.ts';
@@ -146,7 +146,7 @@ async function planBatch(
         contentHash: contentHash(existing.record.contact),
         contactId: stored.id,
         local: stored.contact,
-        link: gone === undefined ? null : { base: gone.base, pushedHashes: {}, fieldModified: {} },
+        link: gone === undefined ? null : linkInPlaceOf(gone),
       },
       fields,
     );

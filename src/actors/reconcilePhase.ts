@@ -15,7 +15,7 @@ import { basesElsewhere, editedAt } from './basesElsewhere.ts';
 import { type BatchWrites, commitBatch, emptyWrites, updatePlan } from './commitBatch.ts';
 import { DEFAULT_BATCH_SIZE, type PhaseCall, type PhaseDeps } from './context.ts';
 import { staleBatchTries } from './failures.ts';
-import { assignOwners, MatchCache } from './inboundOwners.ts';
+import { assignOwners, linkInPlaceOf, MatchCache } from './inboundOwners.ts';
 import { planLocalChanges } from './localChanges.ts';
 import { must } from './storeCall.ts';
 import { yieldTurn } from './yieldTurn.ts';
@@ -204,12 +204,9 @@ async function reconcileBatch(
       });
       continue;
     }
-    // A record taking the link of one the CRM no longer has merges against that link's base, not as a first link:
-    // what NurtureHub changed since is no conflict with the CRM (the other record's echo state and dates are its own).
+    // A record taking the link of one the CRM no longer has merges against that link's base, not as a first link.
     const replaced = owners.replacing.get(record.externalId);
-    const link =
-      linkOf.get(record.externalId) ??
-      (replaced === undefined ? null : { base: replaced.base, pushedHashes: {}, fieldModified: {} });
+    const link = linkOf.get(record.externalId) ?? (replaced === undefined ? null : linkInPlaceOf(replaced));
     const storedContact = storedOf.get(contactId);
     const others = elsewhere.get(contactId);
     // Withheld details of a person another CRM holds are no agency clearing them: cleared here, the other CRMs were
