@@ -182,7 +182,7 @@ describe('regression: a create lost on the way', () => {
 });
 
 /** How long the Reapit simulator keeps a new record out of view (real time): [R1]'s "often asynchronous". */
-const VISIBLE_AFTER_MS = 2_000;
+const VISIBLE_AFTER_MS = 4_000;
 /** Past the first backoff (15–30 s) but inside Reapit's settle time: the push comes back "right away". */
 const SOON_AFTER_MS = 40_000;
 /** Past every backoff of the cycle so far and Reapit's settle time. */
