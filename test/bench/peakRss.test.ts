@@ -6,11 +6,12 @@ import { ownPeakRss } from '../../bench/peakRss.ts';
 const run = promisify(execFile);
 const PARENT_HOLDS_MB = 400;
 
-/** A child that reports its own peak and its current RSS, in MB. */
+/** A child that reports its own peak and its current RSS, in MB: the RSS first, so the peak read after holds it. */
 const childScript = `
 const { ownPeakRss } = await import(${JSON.stringify(new URL('../../bench/peakRss.ts', import.meta.url).href)});
+const rss = process.memoryUsage().rss / 1048576;
 const peak = ownPeakRss();
-console.log(JSON.stringify({ peak, rss: process.memoryUsage().rss / 1048576 }));
+console.log(JSON.stringify({ peak, rss }));
 `;
 
 describe('ownPeakRss', () => {

@@ -9,9 +9,10 @@ import { type StartedSimulator, startSimulator } from '../support/simulators.ts'
  * Reapit and Alto take OAuth2 client-credentials tokens that expire (`expires_in: 3600` [R1][A2]) and answer an
  * expired or revoked one with 401. A 401 is `auth_failed`, which stops the connection until someone enters the
  * credentials again, so a token that lapsed while the client still held it must be renewed, not reported.
- * Regression: the client kept using a refused token and reported `auth_failed`.
+ * Regression: the client kept using a refused token and reported `auth_failed`. The simulator's tokens live 1 s here:
+ * long enough that a renewed one reaches it before lapsing too, on a loaded machine (300 ms left a stall no room).
  */
-const TOKEN_TTL_MS = 300;
+const TOKEN_TTL_MS = 1_000;
 
 async function withTokenProvider(
   name: 'reapit' | 'alto',

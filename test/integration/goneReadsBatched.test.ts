@@ -13,9 +13,12 @@ import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts
  */
 async function keyedInAgain(name: ProviderName, spec?: ProviderSpec) {
   const requests: string[] = [];
-  const countingFetch: typeof fetch = (input, init) => {
-    requests.push(`${init?.method ?? 'GET'} ${String(input)}`);
-    return fetch(input, init);
+  // Answered requests only: the agency's own calls share the CRM's rate limit, and a request answered 429 is sent
+  // again.
+  const countingFetch: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    if (response.status !== 429) requests.push(`${init?.method ?? 'GET'} ${String(input)}`);
+    return response;
   };
   const h = await createSyncHarness(name, {
     simulator: { contacts: 12, seed: 5 },

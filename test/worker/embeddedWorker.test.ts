@@ -135,7 +135,9 @@ describe('embedded worker', () => {
     const slow = await createSyncHarness('reapit', { store, simulator: { contacts: 60 } });
     const fast = await createSyncHarness('reapit', { store, simulator: { contacts: 5 } });
     try {
-      await slow.sim.control.faults({ latencyMs: 400 });
+      // Each of the slow connection's requests waits 1 s: far longer than the fast one's whole cycle, even on a
+      // loaded machine.
+      await slow.sim.control.faults({ latencyMs: 1_000 });
       const lines: string[] = [];
       const worker = workerFor(slow, lines);
       expect((await worker.tick()).started).toHaveLength(2);

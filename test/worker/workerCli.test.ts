@@ -162,7 +162,8 @@ describe('crm-sync worker', () => {
       const signalledAt = Date.now();
       proc.kill('SIGTERM');
       expect(await exit).toEqual({ code: 0, signal: null });
-      expect(Date.now() - signalledAt).toBeLessThan(10_000);
+      // Promptly, not hung: closing the file-backed PGlite and the tsx process take 1-3 s, more on a loaded machine.
+      expect(Date.now() - signalledAt).toBeLessThan(20_000);
       expect(out.seen.at(-1)).toBe('crm-sync worker: stopped');
 
       await inStore(dataDir, async (store) => {
