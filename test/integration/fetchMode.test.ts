@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { answeredRequests } from '../support/simulators.ts';
 import { createSyncHarness } from '../support/syncHarness.ts';
 
 describe('fetchMode', () => {
@@ -12,19 +13,15 @@ describe('fetchMode', () => {
 
       const fetchedBy = async (fetchMode: 'delta' | 'full') => {
         h.deps.fetchMode = fetchMode;
-        const before = await h.sim.control.stats();
+        // Answered requests: each run's limiter is new, so back-to-back runs may meet a 429 and send again.
+        const before = await answeredRequests(h.sim);
         const run = await h.run();
         if (!run.ok) throw new Error(run.error.message);
         expect(run.value.state).toBe('idle');
-        const after = await h.sim.control.stats();
+        const after = await answeredRequests(h.sim);
         const audit = await h.store.listAudit({ tenantId: h.tenantId });
         if (!audit.ok) throw new Error(audit.error.message);
-        // Answered requests: each run's limiter is new, so back-to-back runs may meet a 429 and send again.
-        const answered = (stats: typeof before) => stats.requests - stats.rateLimited;
-        return {
-          fetched: audit.value.entries[0]?.body.fetched,
-          requests: answered(after) - answered(before),
-        };
+        return { fetched: audit.value.entries[0]?.body.fetched, requests: after - before };
       };
       const full = await fetchedBy('full');
       expect(full.fetched).toBe(total);

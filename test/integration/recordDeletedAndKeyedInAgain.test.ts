@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TWIN_RECHECK_AFTER_MS } from '../../src/actors/inboundOwners.ts';
-import { agencyClient } from '../support/simulators.ts';
+import { agencyClient, answeredRequests } from '../support/simulators.ts';
 import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
 
 /**
@@ -87,21 +87,15 @@ describe.each(['reapit', 'loop'] as const)('a %s duplicate suppressed before', (
         expect.objectContaining({ incoming: twin.externalId, matched: person.id }),
       ]);
 
-      // The agency's own calls share the CRM's rate limit, so a cycle may meet a 429 and send its listing again:
-      // only the requests answered are the cycle's reads.
-      const answered = async () => {
-        const stats = await h.sim.control.stats();
-        return stats.requests - stats.rateLimited;
-      };
       /** Requests of one cycle after the agency gives records titles in the CRM (the person's match unchanged). */
       const cycleAfterTitling = async (...titles: Array<[externalId: string, title: string]>) => {
         for (const [externalId, title] of titles) {
           const read = must(await agency.getRecord({ externalId }));
           must(await agency.update({ externalId, patch: { title }, version: read.version }));
         }
-        const before = await answered();
+        const before = await answeredRequests(h.sim);
         const audit = await auditedCycle(h);
-        return { audit, requests: (await answered()) - before };
+        return { audit, requests: (await answeredRequests(h.sim)) - before };
       };
       const linkedEdit = await cycleAfterTitling([other.links[0]?.externalId ?? '', 'Dr']);
       const twinEdit = await cycleAfterTitling([twin.externalId, 'Prof']);

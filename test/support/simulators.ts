@@ -47,3 +47,12 @@ export function agencyClient(
   if (!created.ok) throw new Error(`${provider} provider: ${created.error.message}`);
   return created.value;
 }
+
+/**
+ * Requests the simulator answered so far, those answered 429 left out: a test's own agency calls share the CRM's
+ * rate limit with the engine, whose request then answered 429 is sent again and counted twice in `requests`.
+ */
+export async function answeredRequests(sim: Pick<StartedSimulator, 'control'>): Promise<number> {
+  const stats = await sim.control.stats();
+  return stats.requests - stats.rateLimited;
+}
