@@ -13,6 +13,13 @@ describe('spacingMs', () => {
   });
 });
 
+/**
+ * How early, by the limiter's clock (performance.now), a pause gate may let a call through: Node's timers keep whole
+ * milliseconds (the delay and the loop's time both cut), and the gate does not wait again for that (limiter.ts,
+ * PauseGate).
+ */
+const GATE_TIMER_EARLY_MS = 2;
+
 describe('createLimiter', () => {
   it('reports a spent daily quota with the next UTC midnight, and a new day resets it', async () => {
     let now = Date.parse('2025-06-01T23:59:00Z');
@@ -162,12 +169,9 @@ describe('createLimiter', () => {
     await Promise.all(calls);
     await limiter.stop();
     expect(starts).toHaveLength(4);
-    // Node's timers keep whole milliseconds (the delay and the loop's time both cut), so the gate's may fire up to
-    // two early by this clock (it does not wait again for that: limiter.ts, PauseGate); without the pause the two
-    // would start at about 1,000 ms.
-    const timerEarlyMs = 2;
-    expect(starts[2]).toBeGreaterThanOrEqual(pausedAt + 2_000 - timerEarlyMs);
-    expect(starts[3]).toBeGreaterThanOrEqual(pausedAt + 2_000 - timerEarlyMs);
+    // Without the pause the two would start at about 1,000 ms.
+    expect(starts[2]).toBeGreaterThanOrEqual(pausedAt + 2_000 - GATE_TIMER_EARLY_MS);
+    expect(starts[3]).toBeGreaterThanOrEqual(pausedAt + 2_000 - GATE_TIMER_EARLY_MS);
   });
 
   it('holds the calls a pause released one by one when another pause begins before their turn', async () => {
@@ -188,9 +192,8 @@ describe('createLimiter', () => {
     await Promise.all(calls);
     await limiter.stop();
     expect(starts).toHaveLength(6);
-    // The pause counts from when it is called, and its gate's timer may fire up to two milliseconds early.
-    const timerEarlyMs = 2;
-    expect(starts.filter((t) => t >= pausedAt && t < pausedAt + 1_000 - timerEarlyMs)).toEqual([]);
+    // The pause counts from when it is called.
+    expect(starts.filter((t) => t >= pausedAt && t < pausedAt + 1_000 - GATE_TIMER_EARLY_MS)).toEqual([]);
     expect(starts.filter((t) => t < pausedAt).length).toBeGreaterThanOrEqual(2);
   });
 });
