@@ -175,11 +175,12 @@ export const contactParamsSchema = tenantParamsSchema.extend({ contactId: z.uuid
 
 /**
  * A whole number from `min` to `max` as a query or path parameter, written in decimal digits: a coerced number
- * would read `0x10` as 16, `1e2` as 100 and an empty `limit=` as 0.
+ * would read `0x10` as 16, `1e2` as 100 and an empty `limit=` as 0. Any number of digits: one past `max` is
+ * refused by the range (a digit count would refuse `Number.MAX_SAFE_INTEGER`'s 16 as not a number at all).
  */
 export const decimalParam = (min: number, max: number) =>
   z
     .string()
-    .regex(/^\d{1,15}$/, 'expected a whole number in decimal digits')
+    .regex(/^\d+$/, 'expected a whole number in decimal digits')
     .transform(Number)
     .pipe(z.number().min(min).max(max));

@@ -39,6 +39,11 @@ describe('admin API: audit entries with long lists', () => {
       expect(first.json).toEqual({ items: duplicates.slice(0, 100), total: 250, nextOffset: 100 });
       const rest = await f.call('GET', `${items}/duplicatesSuppressed?offset=100&limit=1000`);
       expect(rest.json).toEqual({ items: duplicates.slice(100), total: 250, nextOffset: null });
+      const past = await f.call('GET', `${items}/duplicatesSuppressed?offset=9007199254740991`);
+      expect(past.json).toEqual({ items: [], total: 250, nextOffset: null });
+      const older = await f.call('GET', `${f.base}/audit?beforeId=9007199254740991&items=0`);
+      expect(older.status).toBe(200);
+      expect(older.json.entries).toHaveLength(1);
       const empty = await f.call('GET', `${items}/conflicts`);
       expect(empty.json).toEqual({ items: [], total: 0, nextOffset: null });
     } finally {
@@ -60,6 +65,10 @@ describe('admin API: audit entries with long lists', () => {
         [`${items}/errors?offset=-1`, 'offset'],
         [`${items}/errors?offset=%201`, 'offset'],
         [`${f.base}/audit/0x1/items/errors`, 'auditId'],
+        // One past the largest id and offset the API takes (2^53 - 1): refused by the range.
+        [`${f.base}/audit/9007199254740992/items/errors`, 'auditId'],
+        [`${items}/errors?offset=9007199254740992`, 'offset'],
+        [`${f.base}/audit?beforeId=9007199254740992`, 'beforeId'],
         [`${items}/errors?page=2`, ''],
         [`/api/tenants/acme/audit/${auditId}/items/errors`, 'tenantId'],
       ];
@@ -79,6 +88,8 @@ describe('admin API: audit entries with long lists', () => {
         `/api/tenants/${other.json.tenant.id}/audit/${auditId}/items/duplicatesSuppressed`,
         `/api/tenants/00000000-0000-4000-8000-000000000000/audit/${auditId}/items/duplicatesSuppressed`,
         `${f.base}/audit/${auditId + 1_000_000}/items/duplicatesSuppressed`,
+        // The largest id the API takes: 16 digits, a number like any other.
+        `${f.base}/audit/9007199254740991/items/duplicatesSuppressed`,
       ]) {
         const response = await f.call('GET', path);
         expect(response.status, path).toBe(404);
