@@ -95,6 +95,18 @@ describe('admin API: engagement and contacts', () => {
       });
       expect(sameAgain.json.duplicates).toEqual(['rep-2']);
       expect([await opens(first), await opens(second)]).toEqual([2, 0]);
+      // Each list in the order sent: a repeat within the call among the events recorded before, where it was sent.
+      const mixed = await f.call('POST', `${f.base}/engagement`, {
+        body: {
+          events: [event('z-9', first), event('z-9', first), event('rep-2', first), event('b-1', first)],
+        },
+      });
+      expect(mixed.json).toEqual({
+        inserted: ['z-9', 'b-1'],
+        duplicates: ['z-9', 'rep-2'],
+        unknownContact: [],
+      });
+      expect([await opens(first), await opens(second)]).toEqual([4, 0]);
 
       const ahead = new Date(Date.now() + 2 * 24 * 60 * 60 * 1000).toISOString();
       const future = await f.call('POST', `${f.base}/engagement`, {

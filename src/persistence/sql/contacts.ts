@@ -251,11 +251,7 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
           });
         // The first of an event id counts; a repeat in the same call is a duplicate, as one sent again later is.
         const firstOf = new Map<string, EngagementEvent>();
-        const repeats: string[] = [];
-        for (const e of parsed.value) {
-          if (firstOf.has(e.eventId)) repeats.push(e.eventId);
-          else firstOf.set(e.eventId, e);
-        }
+        for (const e of parsed.value) if (!firstOf.has(e.eventId)) firstOf.set(e.eventId, e);
         const input = [...firstOf.values()].map((e, index) => ({
           event_index: index,
           event_id: e.eventId,
@@ -332,13 +328,24 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
         }
         const outcomes = parseRows(ingestRowSchema, written.rows, 'ingest outcome');
         if (!outcomes.ok) return outcomes;
-        const ids = (outcome: string) =>
-          outcomes.value.filter((o) => o.outcome === outcome).map((o) => o.eventId);
-        return ok({
-          inserted: ids('inserted'),
-          duplicates: [...ids('duplicate'), ...repeats],
-          unknownContact: ids('unknownContact'),
-        });
+        // Each list in the order the events were sent, whatever order the statement answered in.
+        const outcomeOf = new Map(outcomes.value.map((o) => [o.eventId, o.outcome]));
+        const answer = {
+          inserted: [] as string[],
+          duplicates: [] as string[],
+          unknownContact: [] as string[],
+        };
+        const listOf = {
+          inserted: answer.inserted,
+          duplicate: answer.duplicates,
+          unknownContact: answer.unknownContact,
+        };
+        for (const [index, { eventId }] of parsed.value.entries()) {
+          const first = firstOf.get(eventId) === parsed.value[index];
+          const outcome = first ? outcomeOf.get(eventId) : 'duplicate';
+          if (outcome !== undefined) listOf[outcome].push(eventId);
+        }
+        return ok(answer);
       }),
   };
 }
