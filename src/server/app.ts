@@ -36,7 +36,7 @@ export function createServerApp(deps: ServerDeps): Hono {
     return fail(c, 500, 'internal error');
   });
   app.notFound((c) => {
-    if (!c.req.path.startsWith('/api/')) return c.text('not found', 404);
+    if (c.req.path !== '/api' && !c.req.path.startsWith('/api/')) return c.text('not found', 404);
     const allowed = allowedMethods(app, c.req.path);
     if (allowed.length === 0) return fail(c, 404, `no route ${c.req.method} ${c.req.path}`);
     c.header('Allow', allowed.join(', '));

@@ -232,6 +232,9 @@ describe('admin API: invalid input is a 400 with the zod issues, never a 500', (
         ['GET', `${f.base}/audit/`],
         ['GET', `${f.base}/connections/%2e%2e`],
         ['PATCH', `${f.base}/`],
+        // The API's own root serves nothing either: a JSON 404 as under it, not the plain text of other paths.
+        ['GET', '/api'],
+        ['POST', '/api'],
       ] as const) {
         const response = await f.call(method, path);
         expect(response.status, `${method} ${path}`).toBe(404);
