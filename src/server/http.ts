@@ -104,7 +104,7 @@ export async function readBody<T>(c: Context, schema: z.ZodType<T>): Promise<Res
   if (type === undefined || !JSON_MEDIA_TYPE.test(type))
     return err({
       status: 415,
-      error: `expected Content-Type: application/json, got ${type === undefined ? 'none' : type.slice(0, 100)}`,
+      error: `expected Content-Type: application/json (or a JSON type, application/*+json), got ${type === undefined ? 'none' : type.slice(0, 100)}`,
     });
   let json: unknown;
   try {

@@ -72,7 +72,7 @@ describe('a request bad in more than one part', () => {
       expect(undeclared.status).toBe(400);
       const body = (await undeclared.json()) as { error: string; issues: Issue[] };
       expect(body.error).toMatch(
-        /^invalid path: [\s\S]*\ninvalid query: [\s\S]*\nexpected Content-Type: application\/json, got text\/plain$/,
+        /^invalid path: [\s\S]*\ninvalid query: [\s\S]*\nexpected Content-Type: application\/json \(or a JSON type, application\/\*\+json\), got text\/plain$/,
       );
       expect(where(body.issues)).toEqual(['tenantId', '{x}']);
     } finally {
