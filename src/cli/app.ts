@@ -87,10 +87,16 @@ function openFailure(error: Exclude<AppError, { kind: 'locked' }>): Error {
   return error.kind === 'unreachable' ? new CommandFailed(error.message) : new UsageError(error.message);
 }
 
-/** The value of a store call, or `CommandFailed` with the store's message. */
+/**
+ * The value of a store call, or `CommandFailed` with the store's message; `UsageError` when the holder gone through
+ * refused the admin token: configuration, which running the command again cannot fix.
+ */
 export function must<T>(result: Result<T, StoreError>, doing: string): T {
   if (result.ok) return result.value;
-  throw new CommandFailed(`${doing}: ${result.error.message}`);
+  const { error } = result;
+  if (error.kind === 'unavailable' && error.adminTokenRefused)
+    throw new UsageError(`${doing}: ${error.message}`);
+  throw new CommandFailed(`${doing}: ${error.message}`);
 }
 
 /** The tenant named `name`; exit 2 when there is none. */

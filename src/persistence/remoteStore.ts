@@ -85,9 +85,11 @@ export function createRemoteStore(address: HolderAddress): Store {
     const message = reason.success ? reason.data.error : `HTTP ${status}`;
     if (status === 400) return err({ kind: 'invalid_input', message });
     if (status === 401) {
-      return unavailable(
-        `${holderName} refused the admin token (CRM_SYNC_ADMIN_TOKEN must match the one it was started with)`,
-      );
+      return err({
+        kind: 'unavailable',
+        message: `${holderName} refused the admin token (CRM_SYNC_ADMIN_TOKEN must match the one it was started with)`,
+        adminTokenRefused: true,
+      });
     }
     return unavailable(`${holderName} refused the call: ${message}`);
   }

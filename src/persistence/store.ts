@@ -34,7 +34,11 @@ export type StoreError =
   | { kind: 'decrypt_failed'; message: string }
   /** A stored row or JSON value no longer matches its schema. */
   | { kind: 'corrupt'; message: string }
-  | { kind: 'unavailable'; message: string };
+  /**
+   * The database, or the holder gone through, did not serve the call. `adminTokenRefused`: the holder refused the
+   * admin token, which no retry fixes (the caller's configuration is wrong).
+   */
+  | { kind: 'unavailable'; message: string; adminTokenRefused?: true };
 
 export type StoreResult<T> = Promise<Result<T, StoreError>>;
 

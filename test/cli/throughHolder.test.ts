@@ -201,9 +201,16 @@ describe('commands go through the serve or worker that holds the embedded databa
           'tenant',
           'list',
         ]);
-        expect(wrong.code).toBe(1);
+        // Configuration, which running the command again cannot fix: exit 2, as for no token at all. The line
+        // follows the notice that the command goes through the worker.
+        expect(wrong.code).toBe(2);
         expect(wrong.stdout).toBe('');
-        expect(wrong.stderr).toMatch(/refused the admin token/);
+        const [notice, refused, ...more] = wrong.stderr.trimEnd().split('\n');
+        expect(notice).toMatch(goingThrough('worker'));
+        expect(refused).toMatch(
+          /^crm-sync: listing tenants: the running crm-sync worker \(pid \d+\) refused the admin token \(CRM_SYNC_ADMIN_TOKEN must match the one it was started with\)$/,
+        );
+        expect(more).toEqual([]);
 
         expect(await worker.stop()).toBe(0);
         const { stdout, stderr } = worker.output();
