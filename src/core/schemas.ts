@@ -120,18 +120,32 @@ export const contactPatchSchema = z.strictObject(presentOnly(shape)) as unknown 
 
 /**
  * A local edit of a contact, as the admin API takes it: a JSON Merge Patch (RFC 7396). The fields present
- * replace the stored ones; an address names only the lines it changes (`{"address": {"postcode": …}}` keeps the
- * other lines), and `"address": null` clears it.
+ * replace the stored ones; an object field (the address, the nurture sequence) names only the members it
+ * changes (`{"address": {"postcode": …}}` keeps the other lines, `{"nurtureSequence": {"step": 3}}` the
+ * sequence, its state and enrolment), and `null` clears the field.
  */
-export type ContactEdit = Omit<ContactPatch, 'address'> & { address?: Partial<Address> | null };
+export type ContactEdit = Omit<ContactPatch, 'address' | 'nurtureSequence'> & {
+  address?: Partial<Address> | null;
+  nurtureSequence?: Partial<NurtureSequence> | null;
+};
 export const contactEditSchema = z.strictObject({
   ...presentOnly(shape),
   address: z.strictObject(presentOnly(addressSchema.shape)).nullable().optional(),
+  nurtureSequence: z.strictObject(presentOnly(nurtureSequenceSchema.shape)).nullable().optional(),
 }) as unknown as z.ZodType<ContactEdit>;
 
-/** `contact` with `edit` applied: the edit's fields replace the contact's, an address line by line. */
+/**
+ * `contact` with `edit` applied: the edit's fields replace the contact's, an object field member by member. An
+ * object field the contact lacks gets the members the edit names, which its schema then checks whole.
+ */
 export function applyContactEdit(contact: CanonicalContact, edit: ContactEdit): CanonicalContactInput {
-  const { address, ...fields } = edit;
-  if (address === undefined) return { ...contact, ...fields };
-  return { ...contact, ...fields, address: address === null ? null : { ...contact.address, ...address } };
+  const { address, nurtureSequence, ...fields } = edit;
+  const merged = <T extends object>(held: T | null, members: Partial<T> | null | undefined) =>
+    members === undefined ? held : members === null ? null : { ...held, ...members };
+  return {
+    ...contact,
+    ...fields,
+    address: merged(contact.address, address),
+    nurtureSequence: merged(contact.nurtureSequence, nurtureSequence),
+  } as CanonicalContactInput;
 }

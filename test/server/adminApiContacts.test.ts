@@ -212,6 +212,37 @@ describe('admin API: engagement and contacts', () => {
     }
   });
 
+  it('edits a nurture sequence member by member (a JSON merge patch), and refuses a partial one where none is held', async () => {
+    const f = await createApiFixture({ store: store() });
+    try {
+      await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
+      const { json } = await f.call('GET', `${f.base}/contacts?limit=2`);
+      const [enrolled, other] = json.contacts.map((c: { id: string }) => `${f.base}/contacts/${c.id}`);
+      const sequence = {
+        sequenceId: 'spring-valuations',
+        step: 1,
+        state: 'active',
+        enrolledAt: '2025-06-01T09:00:00.000Z',
+      };
+      expect((await f.call('PATCH', enrolled, { body: { nurtureSequence: sequence } })).status).toBe(200);
+
+      const stepped = await f.call('PATCH', enrolled, { body: { nurtureSequence: { step: 3 } } });
+      expect(stepped.status).toBe(200);
+      expect(stepped.json.contact.contact.nurtureSequence).toEqual({ ...sequence, step: 3 });
+
+      // Where no sequence is held, the members named are the whole sequence, which lacks its id, state and date.
+      const partial = await f.call('PATCH', other, { body: { nurtureSequence: { step: 3 } } });
+      expect(partial.status).toBe(400);
+      expect(partial.json.error).toContain('nurtureSequence.sequenceId');
+      expect((await f.call('GET', other)).json.contact.contact.nurtureSequence).toBeNull();
+
+      const ended = await f.call('PATCH', enrolled, { body: { nurtureSequence: null } });
+      expect(ended.json.contact.contact.nurtureSequence).toBeNull();
+    } finally {
+      await f.close();
+    }
+  });
+
   it('refuses an edit that leaves a contact without a name, e-mail address or phone number, changing nothing', async () => {
     const f = await createApiFixture({ store: store() });
     try {
