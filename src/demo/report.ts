@@ -1,3 +1,4 @@
+import { formatInstant } from '../cli/output.ts';
 import { formatInterval } from '../core/interval.ts';
 import { parsePersistedConnection } from '../machines/persistence.ts';
 import type { App } from '../main.ts';
@@ -14,7 +15,7 @@ export function table(rows: string[][]): string[] {
 }
 
 /** Every tenant's connections: machine state, cursor, attempt, last error, next run. */
-export async function printStatusTable(app: App, out: (line: string) => void): Promise<void> {
+export async function printStatusTable(app: Pick<App, 'store'>, out: (line: string) => void): Promise<void> {
   const tenants = await app.store.listTenants();
   if (!tenants.ok) throw new Error(tenants.error.message);
   const rows = [['TENANT', 'PROVIDER', 'STATE', 'CURSOR', 'ATTEMPT', 'INTERVAL', 'NEXT RUN', 'LAST ERROR']];
@@ -38,7 +39,7 @@ export async function printStatusTable(app: App, out: (line: string) => void): P
         c.cursor ? `${c.cursor.modified} ${c.cursor.externalId}` : '-',
         String(context?.attempt ?? 0),
         formatInterval(c.effectiveIntervalSeconds),
-        c.nextRunAt.toISOString(),
+        formatInstant(c.nextRunAt),
         context?.lastError ? `${context.lastError.kind}: ${context.lastError.message}`.slice(0, 60) : '-',
       ]);
     }
@@ -47,7 +48,7 @@ export async function printStatusTable(app: App, out: (line: string) => void): P
 }
 
 /** The newest audit entries of every tenant, one line each. */
-export async function printAuditSummary(app: App, out: (line: string) => void): Promise<void> {
+export async function printAuditSummary(app: Pick<App, 'store'>, out: (line: string) => void): Promise<void> {
   const tenants = await app.store.listTenants();
   if (!tenants.ok) throw new Error(tenants.error.message);
   const rows = [
@@ -80,7 +81,7 @@ export async function printAuditSummary(app: App, out: (line: string) => void): 
         String(itemCounts.conflicts),
         String(itemCounts.duplicatesSuppressed),
         String(itemCounts.errors),
-        body.finishedAt,
+        formatInstant(body.finishedAt),
       ]);
     }
   }
