@@ -226,6 +226,21 @@ describe('admin API: engagement and contacts', () => {
       };
       expect((await f.call('PATCH', enrolled, { body: { nurtureSequence: sequence } })).status).toBe(200);
 
+      // Instants come back in UTC with milliseconds, as every instant the API answers, whatever zone they came in.
+      const zoned = await f.call('PATCH', enrolled, {
+        body: {
+          lastOpenedAt: '2025-06-02T11:00:00+01:00',
+          nurtureSequence: { enrolledAt: '2025-06-01T10:00:00+01:00' },
+        },
+      });
+      expect(zoned.json.contact.contact).toMatchObject({
+        lastOpenedAt: '2025-06-02T10:00:00.000Z',
+        nurtureSequence: { enrolledAt: '2025-06-01T09:00:00.000Z' },
+      });
+      expect((await f.call('GET', enrolled)).json.contact.contact.lastOpenedAt).toBe(
+        '2025-06-02T10:00:00.000Z',
+      );
+
       const stepped = await f.call('PATCH', enrolled, { body: { nurtureSequence: { step: 3 } } });
       expect(stepped.status).toBe(200);
       expect(stepped.json.contact.contact.nurtureSequence).toEqual({ ...sequence, step: 3 });
@@ -303,7 +318,7 @@ describe('admin API: engagement and contacts', () => {
       const after = (await f.call('GET', path)).json.contact;
       expect([after.contact, after.changeSeq]).toEqual([target.contact, target.changeSeq]);
       const past = await f.call('PATCH', path, { body: { lastOpenedAt: '2025-06-01T10:00:00Z' } });
-      expect(past.json.contact.contact.lastOpenedAt).toBe('2025-06-01T10:00:00Z');
+      expect(past.json.contact.contact.lastOpenedAt).toBe('2025-06-01T10:00:00.000Z');
     } finally {
       await f.close();
     }
