@@ -70,6 +70,17 @@ export function describeStore(name: string, backend: () => Backend) {
       });
     });
 
+    it('lists tenants by name ignoring letter case, as names are compared', async () => {
+      const tag = randomUUID();
+      for (const name of [`Zed Lettings ${tag}`, `aardvark homes ${tag}`, `Mews ${tag}`])
+        unwrap(await store.createTenant({ name, syncIntervalSeconds: 600 }));
+      const listed = unwrap(await store.listTenants())
+        .map((t) => t.name)
+        .filter((n) => n.endsWith(tag));
+      // In the database's byte order, capitals first, Zed came before aardvark.
+      expect(listed).toEqual([`aardvark homes ${tag}`, `Mews ${tag}`, `Zed Lettings ${tag}`]);
+    });
+
     it('seals credentials at rest and returns them only through the dedicated method', async () => {
       const { connection, ref } = await tenantWithConnection(store);
       const credentials = unwrap(await store.getConnectionCredentials(ref));

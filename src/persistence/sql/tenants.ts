@@ -119,7 +119,7 @@ export function tenantMethods(ctx: SqlContext): TenantStore {
 
     listTenants: () =>
       guarded(async () => {
-        const { rows } = await client.query(`SELECT ${tenantColumns} FROM tenants ORDER BY name`);
+        const { rows } = await client.query(`SELECT ${tenantColumns} FROM tenants ORDER BY lower(name)`);
         return parseRows(tenantSchema, rows, 'tenant');
       }),
 
