@@ -26,9 +26,9 @@ export function registerTenant(program: Command): void {
     .option('--json', 'print the tenant as JSON')
     .action(async (name: string, options: { interval: string; json?: boolean }) => {
       const seconds = parseIntervalArg(options.interval);
-      if (name.trim() === '') throw new UsageError('the tenant name must not be empty');
+      const tenantName = parseTenantNameArg(name);
       await withApp('tenant add', async ({ store }) => {
-        const created = await store.createTenant({ name: name.trim(), syncIntervalSeconds: seconds });
+        const created = await store.createTenant({ name: tenantName, syncIntervalSeconds: seconds });
         if (!created.ok && created.error.kind === 'conflict') throw new UsageError(created.error.message);
         if (!created.ok && created.error.kind === 'invalid_input')
           throw new UsageError(created.error.message);
@@ -180,10 +180,12 @@ function renamedOrThrow(result: Result<Renamed, StoreError>, name: string): Rena
 }
 
 /**
- * A new tenant name, checked and normalised by the schema the store keeps names with, before anything is opened:
- * through a running holder, a name refused at its API would be a 400's multi-line text.
+ * A tenant name for `tenant add` and `tenant rename`, checked and normalised by the schema the store keeps names
+ * with, before anything is opened: through a running holder, a name refused at its API would be a 400's
+ * multi-line text. An empty name says so in words, not in the schema's (`Too small: expected string …`).
  */
 function parseTenantNameArg(text: string): string {
+  if (text.trim() === '') throw new UsageError('the tenant name must not be empty');
   const parsed = tenantInputSchema.shape.name.safeParse(text);
   if (parsed.success) return parsed.data;
   throw new UsageError(`name: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);

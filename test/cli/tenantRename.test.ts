@@ -206,15 +206,22 @@ describe('tenant rename on a database in use', () => {
       );
 
       // A malformed name is refused before the database is opened, so those run beside the one that opens it.
-      const [ghost, twoLines, blank, help] = await Promise.all([
+      const [ghost, twoLines, blank, empty, addEmpty, addTwoLines, help] = await Promise.all([
         cli('tenant', 'rename', 'Nobody & Co', 'X'),
         cli('tenant', 'rename', 'Northgate', 'Two\nLines'),
         cli('tenant', 'rename', 'Northgate', '  '),
+        cli('tenant', 'rename', 'Northgate', ''),
+        cli('tenant', 'add', ''),
+        cli('tenant', 'add', 'Two\nLines'),
         cli('tenant', 'rename', '--help'),
       ]);
       expectUsageError(ghost, /unknown tenant "Nobody & Co" \(crm-sync tenant list shows them\)/);
-      expectUsageError(twoLines, /name: expected no control characters/);
-      expectUsageError(blank, /name: /);
+      expectUsageError(twoLines, /^crm-sync: name: expected no control characters/);
+      // The checks and words of `tenant add`, not the schema's (`name: Too small: expected string …`).
+      expectUsageError(blank, /^crm-sync: the tenant name must not be empty$/m);
+      expectUsageError(empty, /^crm-sync: the tenant name must not be empty$/m);
+      expect(addEmpty.stderr).toBe(empty.stderr);
+      expect(addTwoLines.stderr).toBe(twoLines.stderr);
       expect(help.code).toBe(0);
       expect(help.stdout).toMatch(/Usage: crm-sync tenant rename \[options\] <name> <new-name>/);
       expectUsageError(
