@@ -29,6 +29,29 @@ describe('parseEnv', () => {
     expect(parsed.error.message).not.toContain('secretpw');
   });
 
+  it('refuses a PORT that is not a port number in words, quoting it (no secret), beside the other bad variables', () => {
+    for (const port of ['x', '0', '65536', '80.5', '0x50', '1e3', ' 80', '-1', 'a\nb']) {
+      const parsed = parseEnv({ PORT: port, LOG_LEVEL: 'loud' });
+      expect(parsed.ok, port).toBe(false);
+      if (parsed.ok) continue;
+      expect(parsed.error.problems[0]).toBe(
+        `PORT: expected a port number from 1 to 65535, got ${JSON.stringify(port)}`,
+      );
+      expect(parsed.error.problems).toHaveLength(2);
+      expect(parsed.error.message).not.toContain('\n');
+    }
+    expect(parseEnv({ PORT: 'x' })).toMatchObject({
+      ok: false,
+      error: { message: 'invalid environment: PORT: expected a port number from 1 to 65535, got "x"' },
+    });
+    for (const [text, port] of [
+      ['1', 1],
+      ['8080', 8080],
+      ['65535', 65_535],
+    ] as const)
+      expect(parseEnv({ PORT: text }), text).toMatchObject({ ok: true, value: { PORT: port } });
+  });
+
   it('refuses an admin token no client could present (a space or tab in it), without echoing it', () => {
     for (const token of ['with space inside token', 'tab\tinside-token-xxxxx', ' leading-space-token-x']) {
       const parsed = parseEnv({ CRM_SYNC_ADMIN_TOKEN: token });

@@ -10,6 +10,20 @@ const postgresUrl = z
   });
 
 /**
+ * A TCP port, written in decimal digits (`Number` alone would take `0x50`, `1e3` and ` 80`). Not a secret, so the
+ * refusal quotes what it got.
+ */
+const portNumber = z.string().transform((text, ctx) => {
+  const port = Number(text);
+  if (/^\d{1,5}$/.test(text) && port >= 1 && port <= 65_535) return port;
+  ctx.addIssue({
+    code: 'custom',
+    message: `expected a port number from 1 to 65535, got ${JSON.stringify(text)}`,
+  });
+  return z.NEVER;
+});
+
+/**
  * Every environment variable crm-sync reads. Parsed once at the composition root; nothing else
  * touches `process.env`. Empty strings count as unset.
  */
@@ -48,14 +62,14 @@ export const envSchema = z.object({
   INNGEST_EVENT_KEY: z.string().min(1).optional(),
   INNGEST_BASE_URL: z.url().optional(),
   /** HTTP port of `serve`. */
-  PORT: z.coerce.number().int().min(1).max(65_535).default(3000),
+  PORT: portNumber.default(3000),
   LOG_LEVEL: z.enum(logLevels).default('info'),
   /** `text` (`crm-sync worker: line`) or `json` (one pino object a line) for the diagnostic lines. */
   LOG_FORMAT: z.enum(['text', 'json']).default('text'),
 });
 export type Env = z.infer<typeof envSchema>;
 
-/** One line per bad variable, e.g. `PORT: expected a number`. */
+/** One line per bad variable, e.g. `PORT: expected a port number from 1 to 65535, got "x"`. */
 export interface EnvError {
   kind: 'invalid_env';
   message: string;
@@ -72,7 +86,7 @@ export function parseEnv(source: Record<string, string | undefined>): Result<Env
   );
   const parsed = envSchema.safeParse(present);
   if (parsed.success) return ok(parsed.data);
-  // Never echo values back: some of these variables are secrets.
+  // Never echo values back (PORT's refusal aside): some of these variables are secrets.
   const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
   return err({ kind: 'invalid_env', message: `invalid environment: ${problems.join('; ')}`, problems });
 }
