@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { canonicalContactSchema, contactFields, isoInstantSchema, storable } from '../core/schemas.ts';
+import { isStorableText, UNSTORABLE_TEXT } from '../core/storableText.ts';
 import { baseUrlSchema } from '../providers/credentialEndpoint.ts';
 import { cursorPositionSchema, providerNameSchema } from '../providers/provider.ts';
 
@@ -19,6 +20,7 @@ export const tenantInputSchema = z.strictObject({
     .min(1)
     .max(200)
     .regex(/^\P{Cc}*$/u, 'expected no control characters (line breaks, tabs)')
+    .refine(isStorableText, UNSTORABLE_TEXT)
     // One spelling of each name: `é` typed as one character or as `e` and an accent is the same name.
     .transform((name) => name.normalize('NFC')),
   /** Default interval between cycles of the tenant's connections. */

@@ -103,6 +103,8 @@ describe('admin API: invalid input is a 400 with the zod issues, never a 500', (
       ['POST', '/api/tenants', { body: { name: 'A', interval: '5 minutes' } }, 'interval'],
       ['POST', '/api/tenants', { body: { name: 'A', interval: '30s' } }, 'interval'],
       ['POST', '/api/tenants', { body: { name: 'A', interval: '5m', admin: true } }, ''],
+      // Text the store cannot hold is the body's problem, at its path, as in a contact edit.
+      ['POST', '/api/tenants', { body: { name: 'Harbour \ud800', interval: '5m' } }, 'name'],
       ['POST', '/api/tenants', { rawBody: '{"name": "A",' }, ''],
       ['POST', '/api/tenants', { body: [1, 2] }, ''],
       ['PATCH', f.base, { body: { interval: 15 } }, 'interval'],
