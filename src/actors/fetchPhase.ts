@@ -21,6 +21,9 @@ export function createFetchPhase(deps: PhaseDeps) {
   // A connection with no link when its cycle's fetch starts gets none before reconcile (links are written by
   // its own reconcile and push, after the fetch, under its lease), so a first sync skips the look-ups.
   let linkless: { cycleId: string; value: boolean } | null = null;
+  // Whether the connection may hold quarantined records, which leave the quarantine once listed valid: asked once
+  // a cycle (most connections hold none, and their pages skip the release), and so from a page that adds one.
+  let quarantining: { cycleId: string; value: boolean } | null = null;
   return async ({ input, signal }: PhaseCall<FetchPhaseInput>): Promise<FetchPhaseOutput> => {
     const { store, provider, clock } = deps;
     const ref = { tenantId: input.connection.tenantId, connectionId: input.connection.connectionId };
@@ -63,10 +66,20 @@ export function createFetchPhase(deps: PhaseDeps) {
     });
 
     const errors = page.value.errors;
+    if (quarantining?.cycleId !== input.cycleId) {
+      const held = await must(store.listQuarantine({ ...ref, limit: 1 }), clock);
+      quarantining = { cycleId: input.cycleId, value: held.length > 0 };
+    }
+    const valid = quarantining.value ? page.value.records.map((r) => r.externalId) : [];
+    if (errors.length > 0) quarantining.value = true;
     const now = clock();
     const committed = await store.transaction(async (tx) => {
       const staged = await tx.stageRecords({ ...ref, cycleId: input.cycleId, records: changed });
       if (!staged.ok) return staged;
+      if (valid.length > 0) {
+        const released = await tx.releaseQuarantine({ ...ref, externalIds: valid });
+        if (!released.ok) return released;
+      }
       if (errors.length === 0) return ok(undefined);
       const quarantined = await tx.quarantineRecords({
         ...ref,

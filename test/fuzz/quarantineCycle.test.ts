@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type ProviderName, providerNames } from '../../src/providers/provider.ts';
 import type { SimulatorOptions } from '../../src/providers/simulator/server.ts';
 import { useSharedStore } from '../support/sharedStore.ts';
+import { agencyClient } from '../support/simulators.ts';
 import { createSyncHarness } from '../support/syncHarness.ts';
 
 const MALFORMED = 3;
@@ -63,6 +64,38 @@ describe('a cycle over malformed CRM records', () => {
       }
     },
   );
+
+  it('releases a quarantined record once the CRM lists it valid, and syncs it', async () => {
+    const { h, quarantine } = await cycleToIdle('reapit', { malformed: MALFORMED, seed: 23 });
+    try {
+      const held = quarantine.value.map((entry) => entry.externalId);
+      expect(held).toHaveLength(MALFORMED);
+      // The agency corrects each record (Reapit's simulator breaks a record's marketing consent).
+      const agency = agencyClient('reapit', h.sim);
+      const raws = (await h.sim.control.records()) as Array<{ id: string; _eTag: string }>;
+      for (const externalId of held) {
+        if (externalId === null) throw new Error('a quarantined record without an id');
+        const version = raws.find((r) => r.id === externalId)?._eTag ?? null;
+        const fixed = await agency.update({ externalId, patch: { marketingConsent: 'grant' }, version });
+        expect(fixed.ok, externalId).toBe(true);
+      }
+      const run = await h.run();
+      if (!run.ok) throw new Error(run.error.message);
+      expect(run.value.state).toBe('idle');
+      // Before, the quarantine kept them for good, though they had synced.
+      const after = await h.store.listQuarantine({ tenantId: h.tenantId, limit: 100 });
+      expect(after).toEqual({ ok: true, value: [] });
+      // Each was reconciled as any new record is: linked, or noted a duplicate of one already held.
+      const contacts = await h.store.listContacts({ tenantId: h.tenantId, limit: 100 });
+      const audit = await h.store.listAudit({ tenantId: h.tenantId, limit: 1 });
+      if (!contacts.ok || !audit.ok) throw new Error('could not read the contacts or the audit log');
+      const linked = contacts.value.flatMap((c) => c.links.map((l) => l.externalId));
+      const suppressed = audit.value.entries[0]?.body.duplicatesSuppressed.map((d) => d.incoming) ?? [];
+      for (const externalId of held) expect([...linked, ...suppressed]).toContain(externalId);
+    } finally {
+      await h.close();
+    }
+  });
 
   it.each([...providerNames])(
     '%s: quarantines a record whose name holds U+0000, which the store cannot hold, and keeps its payload',
