@@ -52,8 +52,12 @@ export function dueEventId(connectionId: string, slot: string): string {
  * Read fresh every tick, so an interval changed through the CLI or API applies from the next tick. First every
  * next run further out than one interval from `now` is brought to it (`boundNextRuns`): a host clock stepped
  * back, or an interval shortened by SQL, left it late by as much; a backoff's to its own wait from `now`.
- * `tickMs`: a scheduler ticking more often than once a slot looks only as far as its next tick; a backoff due
- * later in the slot was otherwise selected at every tick before it, each run handing it back.
+ * `tickMs`, for a scheduler that ticks every so often from whenever it started (the embedded worker), not at
+ * each slot's start as the cron does: due before its next tick instead. Looking only to its slot's end, a
+ * worker ticking late in the minute left every run one tick late (a run ending after the minute turned set its
+ * next run past the next tick's minute): a 1m interval ran every 2 minutes. Ticking more often than once a
+ * slot, it looks only as far as its next tick; a backoff due later was otherwise selected at every tick before
+ * it, each run handing it back.
  */
 export async function selectDue(
   store: Pick<Store, 'boundNextRuns' | 'listDueConnections'>,
@@ -62,7 +66,7 @@ export async function selectDue(
   const { now } = params;
   const bounded = await store.boundNextRuns({ now });
   if (!bounded.ok) return bounded;
-  const horizonMs = Math.min(slotEndMs(now), now.getTime() + (params.tickMs ?? SLOT_MS));
+  const horizonMs = params.tickMs === undefined ? slotEndMs(now) : now.getTime() + params.tickMs;
   // The store takes one instant for both tests: asked at the horizon's last millisecond, it also counts as
   // free a lease that expires before then, so leases are judged again here at `now`.
   const due = await store.listDueConnections({
