@@ -37,9 +37,11 @@ export type StopReason =
   | 'lease_held'
   /**
    * The store was still out of reach on the last attempt: the machine stays where it was last persisted and
-   * the next tick resumes it. Only when the steps ask for it (`SyncSteps.storeFailureOnFinalAttempt`).
+   * the next tick resumes it. Only when the steps ask for it (`SyncSteps.interruptedOnFinalAttempt`).
    */
   | 'store_unavailable'
+  /** The process was stopping (a deploy's SIGTERM) on the last attempt: as `store_unavailable`. */
+  | 'process_stopping'
   /** The run took `MAX_PHASE_STEPS` steps; the next tick goes on from the snapshot. */
   | 'step_limit';
 
@@ -68,12 +70,13 @@ export interface SyncSteps {
   /** `true` when a failing step will not be retried again: a lease still held then ends the run quietly. */
   readonly finalAttempt: boolean;
   /**
-   * What a step does when the store is out of reach on the final attempt. `stop` ends the run quietly
-   * (`stopped: 'store_unavailable'`), the machine left where it was persisted for the next tick to resume;
-   * under Inngest a failed run goes to onFailure, which would stop a mid-cycle machine in `error` and wait for
-   * an operator after a database failover. `throw` (the default) fails the step.
+   * What a step does when, on the final attempt, the store is out of reach or the process is stopping. `stop`
+   * ends the run quietly (`stopped: 'store_unavailable'` or `'process_stopping'`), the machine left where it was
+   * persisted for the next tick to resume; under Inngest a failed run goes to onFailure, which would stop a
+   * mid-cycle machine in `error` and wait for an operator after a database failover or a deploy. `throw` (the
+   * default) fails the step.
    */
-  readonly storeFailureOnFinalAttempt?: 'throw' | 'stop';
+  readonly interruptedOnFinalAttempt?: 'throw' | 'stop';
   /**
    * How long one phase step may run before it hands over to the next step of the same phase (`RunBounds`): a host
    * that bounds a step's time (Inngest: two hours) sets it well inside that bound. None: a step runs its phase to
@@ -110,14 +113,20 @@ export async function driveConnection(
   ref: ConnectionRef,
   steps: SyncSteps,
 ): Promise<ConnectionProgress> {
-  const stopOnStoreFailure = steps.finalAttempt && steps.storeFailureOnFinalAttempt === 'stop';
-  /** Runs a step's work; a store out of reach on the final attempt becomes a quiet stop where asked. */
+  const stopQuietly = steps.finalAttempt && steps.interruptedOnFinalAttempt === 'stop';
+  /**
+   * Runs a step's work; a store out of reach, or the process stopping, on the final attempt becomes a quiet stop
+   * where asked.
+   */
   const settle = async (planned: ConnectionProgress, work: () => Promise<ConnectionProgress>) => {
     try {
       return await work();
     } catch (error) {
-      if (stopOnStoreFailure && error instanceof StoreUnavailableError) {
+      if (stopQuietly && error instanceof StoreUnavailableError) {
         return { ...planned, stopped: 'store_unavailable' as const };
+      }
+      if (stopQuietly && error instanceof ProcessStoppingError) {
+        return { ...planned, stopped: 'process_stopping' as const };
       }
       throw error;
     }
@@ -316,6 +325,16 @@ export class StoreUnavailableError extends RetryAfterError {
 }
 
 /**
+ * A step cut short because this process is stopping (`RunnerDeps.stopping`: a deploy's SIGTERM): retried after
+ * `STORE_RETRY_MS`, by a process that is not. Named `RetryAfterError`, as `StoreUnavailableError` is.
+ */
+export class ProcessStoppingError extends RetryAfterError {
+  constructor(message: string) {
+    super(message, STORE_RETRY_MS);
+  }
+}
+
+/**
  * A failed step, in Inngest's retry terms: a held lease, an unreachable store or a process that was stopping are
  * worth another attempt after a short wait; a snapshot that cannot be restored or a provider that cannot be built are not.
  */
@@ -326,7 +345,7 @@ export function stepError(error: RunError): Error {
     case 'store':
       return new StoreUnavailableError(error.message);
     case 'stopping':
-      return new RetryAfterError(error.message, STORE_RETRY_MS);
+      return new ProcessStoppingError(error.message);
     case 'snapshot':
     case 'provider':
     case 'refused':

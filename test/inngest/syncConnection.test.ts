@@ -423,6 +423,30 @@ describe('sync-connection', () => {
       await h.close();
     }
   });
+
+  it('leaves the machine mid-cycle when the process is stopping on the last attempt, for the next tick to resume (regression: onFailure stopped it in error)', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 7 } });
+    try {
+      const fetched = await engineFor(h).executeStep('fetch-1');
+      const atReconcile = fetched.result as ConnectionProgress;
+      // A deploy's SIGTERM reaches `serve` while the run's last attempt begins its next step.
+      const stopping = { ...h, deps: { ...h.deps, stopping: AbortSignal.abort() } };
+      const replayed = [
+        { id: 'load', handler: () => ({ ...atReconcile, state: 'idle', cycleId: null }) },
+        { id: 'fetch-1', handler: () => atReconcile },
+      ];
+      const last = await engineFor(stopping, { attempt: SYNC_RETRIES }).execute({ steps: replayed });
+      expect(last).not.toHaveProperty('error');
+      expect(last.result).toMatchObject({ state: 'reconciling', stopped: 'process_stopping' });
+      expect(await stateOf(h)).toBe('reconciling');
+
+      const next = await engineFor(h).execute();
+      expect(next.result).toMatchObject({ state: 'idle', stopped: null });
+      expect((await auditOf(h)).map((a) => a.outcome)).toEqual(['completed']);
+    } finally {
+      await h.close();
+    }
+  });
 });
 
 function fail(): never {

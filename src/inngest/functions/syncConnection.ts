@@ -74,8 +74,9 @@ export function createSyncConnection(client: Inngest, deps: RunnerDeps, options:
             await step.sleepUntil(id, until);
           },
           finalAttempt: attempt >= SYNC_RETRIES,
-          // A database failover outlasting the retries must not park every mid-cycle machine in error.
-          storeFailureOnFinalAttempt: 'stop',
+          // A database failover outlasting the retries, or a deploy stopping the process on the last one, must
+          // not park every mid-cycle machine in error.
+          interruptedOnFinalAttempt: 'stop',
           stepBudgetMs: options.stepBudgetMs ?? STEP_BUDGET_MS,
         },
       );
