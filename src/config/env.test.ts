@@ -86,6 +86,23 @@ describe('parseEnv', () => {
       expect(parseEnv({ INNGEST_SIGNING_KEY: key }).ok, key).toBe(true);
   });
 
+  // `new URL` takes `localhost:8288` as a URL of scheme `localhost:`: the environment check passed it, then serve
+  // died on the SDK's `TypeError: Invalid URL` with a stack trace and exit 1, not this refusal and exit 2.
+  it("refuses an INNGEST_DEV or INNGEST_BASE_URL the Inngest client cannot use, in the environment's one line", () => {
+    for (const dev of ['localhost:8288', '127.0.0.1:8288', 'ftp://localhost:8288', 'yes', 'TRUE', '1 ']) {
+      const parsed = parseEnv({ INNGEST_DEV: dev, INNGEST_BASE_URL: 'localhost:8288' });
+      expect(parsed.ok, dev).toBe(false);
+      if (parsed.ok) continue;
+      expect(parsed.error.problems).toEqual([
+        "INNGEST_DEV: expected 1, true, 0, false or the dev server's http(s) URL",
+        'INNGEST_BASE_URL: expected an http(s) URL',
+      ]);
+    }
+    for (const dev of ['1', 'true', '0', 'false', 'http://localhost:8288', 'https://inngest.internal:8288/'])
+      expect(parseEnv({ INNGEST_DEV: dev }), dev).toMatchObject({ ok: true, value: { INNGEST_DEV: dev } });
+    expect(parseEnv({ INNGEST_BASE_URL: 'https://inngest.internal' }).ok).toBe(true);
+  });
+
   it('accepts a 32-byte key as hex or base64', () => {
     const hex = 'ab'.repeat(32);
     const base64 = Buffer.alloc(32, 7).toString('base64');

@@ -10,6 +10,13 @@ const postgresUrl = z
   });
 
 /**
+ * An http(s) URL. `new URL` alone (and zod's `z.url()`) takes `localhost:8288` as a URL of scheme `localhost:`,
+ * against which the Inngest SDK cannot resolve its paths: `serve` died with `TypeError: Invalid URL`.
+ */
+const isHttpUrl = (value: string): boolean =>
+  URL.canParse(value) && /^https?:$/.test(new URL(value).protocol);
+
+/**
  * A TCP port, written in decimal digits (`Number` alone would take `0x50`, `1e3` and ` 80`). Not a secret, so the
  * refusal quotes what it got.
  */
@@ -46,8 +53,16 @@ export const envSchema = z.object({
     // Sent as `Authorization: Bearer <token>`, one word: a token with a space could never be presented.
     .regex(/^\S+$/, 'expected no spaces or tabs')
     .optional(),
-  /** `1`/`true` to use a local Inngest dev server, or its URL. */
-  INNGEST_DEV: z.union([z.enum(['0', '1', 'true', 'false']), z.url()]).optional(),
+  /**
+   * `1`/`true` to use a local Inngest dev server (at `http://localhost:8288`), or its http(s) URL; `0`/`false`, as
+   * unset, is off. What `inngestSettings` (src/inngest/client.ts) reads; anything else is refused at start.
+   */
+  INNGEST_DEV: z
+    .string()
+    .refine((value) => ['1', 'true', '0', 'false'].includes(value) || isHttpUrl(value), {
+      message: "expected 1, true, 0, false or the dev server's http(s) URL",
+    })
+    .optional(),
   /**
    * Inngest's signing key (`signkey-prod-` and hex digits). The SDK reads what follows the prefix as hex and stops
    * at the first other character, so a key pasted with a stray character would start and then refuse every request.
@@ -60,7 +75,8 @@ export const envSchema = z.object({
     )
     .optional(),
   INNGEST_EVENT_KEY: z.string().min(1).optional(),
-  INNGEST_BASE_URL: z.url().optional(),
+  /** A self-hosted Inngest server's http(s) URL. */
+  INNGEST_BASE_URL: z.string().refine(isHttpUrl, { message: 'expected an http(s) URL' }).optional(),
   /** HTTP port of `serve`. */
   PORT: portNumber.default(3000),
   LOG_LEVEL: z.enum(logLevels).default('info'),

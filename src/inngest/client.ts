@@ -37,8 +37,9 @@ export interface InngestSettings {
 }
 
 /**
- * Reads the Inngest variables of the environment. `INNGEST_DEV=1` (or a dev server URL) is dev mode, which
- * needs no keys; anything else is cloud mode, which refuses to start without `INNGEST_SIGNING_KEY` (every
+ * Reads the Inngest variables of the environment. `INNGEST_DEV=1` or `true`, or a dev server's http(s) URL, is
+ * dev mode, which needs no keys; otherwise (`0`, `false` or unset: src/config/env.ts refuses any other value) it
+ * is cloud mode, which refuses to start without `INNGEST_SIGNING_KEY` (every
  * request from Inngest is signed with it) and `INNGEST_EVENT_KEY` (the tick sends its fan-out with it).
  */
 export function inngestSettings(
