@@ -5,7 +5,7 @@ import type { App } from '../main.ts';
 import { shutdownOnSignals } from '../server/serve.ts';
 import { createEmbeddedWorker } from '../worker/embeddedWorker.ts';
 import { openOwnApp } from './app.ts';
-import { diagnostics } from './diagnostics.ts';
+import { diagnostics, diagnosticsLogger } from './diagnostics.ts';
 import { type HolderServer, startHolderServer } from './holderServer.ts';
 import { parseIntegerArg, UsageError } from './usageError.ts';
 
@@ -28,6 +28,7 @@ export function registerServe(program: Command): void {
     .action(async (flags: ServeFlags) => {
       const port = flags.port === undefined ? undefined : parseIntegerArg('--port', flags.port, 0, 65_535);
       const app = await openOwnApp('serve');
+      const log = diagnostics(app.env, 'crm-sync');
       const inngest = inngestHandlerFor(app);
       if (!inngest.ok) {
         await app.close();
@@ -60,7 +61,7 @@ export function registerServe(program: Command): void {
           : null;
       if (inngestHandler !== null) process.stdout.write(`inngest: ${running.url}${INNGEST_PATH}\n`);
       else {
-        diagnostics(app.env, 'crm-sync')(
+        log(
           `Inngest is not configured (INNGEST_DEV=1, or INNGEST_SIGNING_KEY and INNGEST_EVENT_KEY): ${INNGEST_PATH} is not served; the embedded scheduler runs due connections every minute in this process`,
           'warn',
         );
@@ -75,7 +76,7 @@ export function registerServe(program: Command): void {
         await app.stopRuns();
         await running.close();
         await app.close();
-      });
+      }, log);
     });
 }
 
@@ -87,5 +88,11 @@ function inngestHandlerFor(app: App): Result<InngestHandler | null, string> {
   const { env } = app;
   const dev = env.INNGEST_DEV !== undefined && env.INNGEST_DEV !== '0' && env.INNGEST_DEV !== 'false';
   if (!dev && env.INNGEST_SIGNING_KEY === undefined && env.INNGEST_EVENT_KEY === undefined) return ok(null);
-  return createInngestHandler({ env, runner: app.runner });
+  // The SDK's own messages (a failed registration, a request it could not parse) are diagnostic lines too:
+  // without a logger it wrote them to the console whatever LOG_LEVEL and LOG_FORMAT said.
+  return createInngestHandler({
+    env,
+    runner: app.runner,
+    logger: diagnosticsLogger(env, 'crm-sync inngest'),
+  });
 }

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { StoreHandle } from '../persistence/store.ts';
+import type { Severity } from '../worker/embeddedWorker.ts';
 
 /** A listening admin server. */
 export interface RunningServer {
@@ -73,25 +74,27 @@ export const isSignalEcho = (first: NodeJS.Signals, signal: NodeJS.Signals, sinc
 
 /**
  * Runs `shutdown` once on the first SIGINT or SIGTERM, then exits (0, or 1 when shutdown failed). A second
- * signal while shutting down exits at once (the first one relayed is not a second: `SIGNAL_ECHO_MS`).
+ * signal while shutting down exits at once (the first one relayed is not a second: `SIGNAL_ECHO_MS`). Its lines
+ * go to `log`: `serve` passes its diagnostics (`LOG_LEVEL`, `LOG_FORMAT`), the shutdown at `info`, the second
+ * signal at `warn`, a failed shutdown at `error`; by default `crm-sync: line`.
  */
 export function shutdownOnSignals(
   shutdown: () => Promise<void>,
-  notice: (message: string) => void = (message) => process.stderr.write(`crm-sync: ${message}\n`),
+  log: (line: string, severity: Severity) => void = (line) => process.stderr.write(`crm-sync: ${line}\n`),
 ): void {
   let first: { signal: NodeJS.Signals; at: number } | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
     if (first !== null) {
       if (isSignalEcho(first.signal, signal, Date.now() - first.at)) return;
-      notice(`${signal} again: exiting without waiting`);
+      log(`${signal} again: exiting without waiting`, 'warn');
       process.exit(1);
     }
     first = { signal, at: Date.now() };
-    notice(`${signal}: shutting down`);
+    log(`${signal}: shutting down`, 'info');
     shutdown().then(
       () => process.exit(0),
       (error: unknown) => {
-        notice(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+        log(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`, 'error');
         process.exit(1);
       },
     );

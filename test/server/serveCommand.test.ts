@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openApp } from '../../src/main.ts';
@@ -23,6 +24,51 @@ function waitForLine(child: ReturnType<typeof spawn>, pattern: RegExp): Promise<
 }
 
 const freshDataDir = tempDirs('crm-sync-serve-');
+
+/** A loopback port nothing listens on (taken, then let go). */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/**
+ * Runs serve against a dev server URL nobody answers on, syncs it (`PUT /api/inngest`: the SDK fails to register
+ * and logs it), stops it with SIGTERM, and returns its stderr lines and exit code.
+ */
+async function serveLogLines(logEnv: { LOG_FORMAT: string; LOG_LEVEL: string }) {
+  const env = {
+    ...process.env,
+    ...logEnv,
+    CRM_SYNC_DATA_DIR: freshDataDir(),
+    // Set, so the only stderr lines are the diagnostic ones (no notice of a generated key).
+    CRM_SYNC_SECRET_KEY: 'ab'.repeat(32),
+    CRM_SYNC_ADMIN_TOKEN: '',
+    INNGEST_DEV: `http://127.0.0.1:${await closedPort()}`,
+    INNGEST_SIGNING_KEY: '',
+    INNGEST_EVENT_KEY: '',
+    INNGEST_BASE_URL: '',
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0'], { env });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  try {
+    const origin = (await waitForLine(child, /^inngest: /))
+      .slice('inngest: '.length)
+      .replace(/\/api\/inngest$/, '');
+    const sync = await fetch(`${origin}/api/inngest`, { method: 'PUT' });
+    expect(await sync.json()).toMatchObject({ message: expect.stringMatching(/^Failed to register/) });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    return { code: await exited, lines: stderr.split('\n').filter((line) => line !== '') };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
 
 describe('crm-sync serve', () => {
   it('prints the page URL and a generated token, publishes its URL, serves Inngest, and stops on SIGTERM', async () => {
@@ -68,6 +114,35 @@ describe('crm-sync serve', () => {
     }
     // A fresh embedded database is created and migrated in the child: slow on a busy machine.
   }, 120_000);
+
+  // LOG_FORMAT and LOG_LEVEL govern serve's diagnostic lines, but its shutdown line was written as plain text
+  // whatever they said, and the Inngest SDK, given no logger, wrote its own messages (a failed registration and its
+  // stack) to the console: LOG_FORMAT=json LOG_LEVEL=silent still wrote both, neither one JSON object a line.
+  it('writes its shutdown line and the Inngest SDK messages as LOG_FORMAT and LOG_LEVEL say', async () => {
+    const json = await serveLogLines({ LOG_FORMAT: 'json', LOG_LEVEL: 'info' });
+    expect(json.code).toBe(0);
+    const entries = json.lines.map((line) => JSON.parse(line));
+    expect(entries).toEqual([
+      expect.objectContaining({
+        level: 50,
+        name: 'crm-sync inngest',
+        msg: 'Failed to register',
+        err: expect.objectContaining({ message: expect.stringContaining('fetch failed') }),
+      }),
+      expect.objectContaining({ level: 30, name: 'crm-sync', msg: 'SIGTERM: shutting down' }),
+    ]);
+
+    const silent = await serveLogLines({ LOG_FORMAT: 'json', LOG_LEVEL: 'silent' });
+    expect(silent).toEqual({ code: 0, lines: [] });
+
+    const text = await serveLogLines({ LOG_FORMAT: 'text', LOG_LEVEL: 'info' });
+    expect(text.lines).toEqual([
+      expect.stringMatching(
+        /^crm-sync inngest: Failed to register: fetch failed \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)$/,
+      ),
+      'crm-sync: SIGTERM: shutting down',
+    ]);
+  }, 180_000);
 
   it('without Inngest, runs the embedded scheduler: a due connection is synced while it serves', async () => {
     const dataDir = freshDataDir();

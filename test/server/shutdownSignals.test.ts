@@ -3,12 +3,20 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const serveModule = path.join(import.meta.dirname, '..', '..', 'src', 'server', 'serve.ts');
+const diagnosticsModule = path.join(import.meta.dirname, '..', '..', 'src', 'cli', 'diagnostics.ts');
 
-/** A process that shuts down through `shutdownOnSignals` (as serve and demo do) in `shutdownMs`. */
-function start(shutdownMs: number): ChildProcess {
+/**
+ * A process that shuts down through `shutdownOnSignals` (as serve and demo do) in `shutdownMs`; with `logEnv`, its
+ * lines go through `diagnostics` as serve's do.
+ */
+function start(shutdownMs: number, logEnv?: { LOG_FORMAT: string; LOG_LEVEL: string }): ChildProcess {
+  const log =
+    logEnv === undefined
+      ? ''
+      : `, (await import(${JSON.stringify(diagnosticsModule)})).diagnostics(${JSON.stringify(logEnv)}, 'crm-sync')`;
   const script = `
     const { shutdownOnSignals } = await import(${JSON.stringify(serveModule)});
-    shutdownOnSignals(() => new Promise((resolve) => setTimeout(resolve, ${shutdownMs})));
+    shutdownOnSignals(() => new Promise((resolve) => setTimeout(resolve, ${shutdownMs}))${log});
     setInterval(() => {}, 1000);
     process.stderr.write('ready\\n');`;
   return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
@@ -16,8 +24,12 @@ function start(shutdownMs: number): ChildProcess {
   });
 }
 
-async function run(shutdownMs: number, secondAfterMs: number) {
-  const proc = start(shutdownMs);
+async function run(
+  shutdownMs: number,
+  secondAfterMs: number,
+  logEnv?: { LOG_FORMAT: string; LOG_LEVEL: string },
+) {
+  const proc = start(shutdownMs, logEnv);
   let stderr = '';
   const ready = new Promise<void>((resolve) =>
     proc.stderr?.on('data', (chunk: Buffer) => {
@@ -49,6 +61,15 @@ describe('shutdownOnSignals', () => {
     expect(lines).toEqual([
       'crm-sync: SIGINT: shutting down',
       'crm-sync: SIGINT again: exiting without waiting',
+    ]);
+    expect(code).toBe(1);
+  }, 30_000);
+
+  // serve passes its diagnostics: the lines were plain `crm-sync: …` whatever LOG_FORMAT and LOG_LEVEL said.
+  it("writes its lines through serve's diagnostics: the shutdown at info, a second signal at warn", async () => {
+    const { code, lines } = await run(10_000, 3_000, { LOG_FORMAT: 'json', LOG_LEVEL: 'warn' });
+    expect(lines.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({ level: 40, name: 'crm-sync', msg: 'SIGINT again: exiting without waiting' }),
     ]);
     expect(code).toBe(1);
   }, 30_000);
