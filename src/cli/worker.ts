@@ -20,10 +20,10 @@ const CLOSE_TIMEOUT_MS = 5_000;
  * `worker [--tick-ms N] [--concurrency N] [--grace-ms N]`: the embedded scheduler for a single machine
  * without an Inngest server. Every tick it syncs the connections that are due, as the Inngest functions
  * would. On the embedded database it also serves the admin API on a free loopback port, published in the
- * lock file, so other commands go through it. SIGINT/SIGTERM stop it: no new work, running phases get `--grace-ms` to finish, leases are
- * released, the database is closed, exit 0. A second signal exits at once (the first one relayed by tsx is not
- * one: `isSignalEcho`); whatever a killed worker leaves
- * (a snapshot mid-cycle, a lease) is resumed by the next run.
+ * lock file, so other commands go through it. SIGINT/SIGTERM stop it: no new work, running phases get
+ * `--grace-ms` to finish, leases are released, the database is closed, exit 0. A second signal exits at once, 130
+ * (the first one relayed by tsx is not one: `isSignalEcho`); whatever a killed worker leaves (a snapshot
+ * mid-cycle, a lease) is resumed by the next run.
  */
 export function registerWorker(program: Command): void {
   program

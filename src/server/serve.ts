@@ -74,9 +74,9 @@ export const isSignalEcho = (first: NodeJS.Signals, signal: NodeJS.Signals, sinc
 
 /**
  * Runs `shutdown` once on the first SIGINT or SIGTERM, then exits (0, or 1 when shutdown failed). A second
- * signal while shutting down exits at once (the first one relayed is not a second: `SIGNAL_ECHO_MS`). Its lines
- * go to `log`: `serve` passes its diagnostics (`LOG_LEVEL`, `LOG_FORMAT`), the shutdown at `info`, the second
- * signal at `warn`, a failed shutdown at `error`; by default `crm-sync: line`.
+ * signal while shutting down exits at once, 130 (the first one relayed is not a second: `SIGNAL_ECHO_MS`). Its
+ * lines go to `log`: `serve` passes its diagnostics (`LOG_LEVEL`, `LOG_FORMAT`), the shutdown at `info`, the
+ * second signal at `warn`, a failed shutdown at `error`; by default `crm-sync: line`.
  */
 export function shutdownOnSignals(
   shutdown: () => Promise<void>,
@@ -87,7 +87,8 @@ export function shutdownOnSignals(
     if (first !== null) {
       if (isSignalEcho(first.signal, signal, Date.now() - first.at)) return;
       log(`${signal} again: exiting without waiting`, 'warn');
-      process.exit(1);
+      // 130, as worker exits on a second signal: 1 is a shutdown that failed.
+      process.exit(130);
     }
     first = { signal, at: Date.now() };
     log(`${signal}: shutting down`, 'info');
