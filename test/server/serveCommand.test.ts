@@ -101,6 +101,14 @@ describe('crm-sync serve', () => {
       const inngest = await fetch(`${origin}/api/inngest`);
       expect(inngest.status).toBe(200);
       expect(await inngest.json()).toMatchObject({ mode: 'dev' });
+      // Methods Inngest does not use fall through to the admin API (docs/scheduling.md): its 401, or with the
+      // token its 405.
+      expect((await fetch(`${origin}/api/inngest`, { method: 'DELETE' })).status).toBe(401);
+      const deleted = await fetch(`${origin}/api/inngest`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(deleted.status).toBe(405);
 
       const lock = JSON.parse(readFileSync(join(dataDir, 'db.lock'), 'utf8'));
       expect(lock).toMatchObject({ command: 'crm-sync serve', adminUrl: origin });
