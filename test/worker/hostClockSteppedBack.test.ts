@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { utcDay } from '../../src/providers/limiter.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { withSpec } from '../../src/providers/spec.ts';
-import { createEmbeddedWorker } from '../../src/worker/embeddedWorker.ts';
 import { createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
+import { tickOnce } from '../support/workerTick.ts';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -24,18 +24,6 @@ function settableClock() {
 
 async function nextRunOf(h: SyncHarness): Promise<Date> {
   return must(await h.store.getConnection({ tenantId: h.tenantId, connectionId: h.connectionId })).nextRunAt;
-}
-
-/**
- * One tick of a worker on the harness's store and clock; the ids it started, once their runs ended. `tickMs`: a
- * backoff longer than it is handed back to the schedule rather than slept in the run.
- */
-async function tickOnce(h: SyncHarness, tickMs?: number): Promise<string[]> {
-  const worker = createEmbeddedWorker(h.deps, { log: () => {}, ...(tickMs === undefined ? {} : { tickMs }) });
-  const { started } = await worker.tick();
-  await worker.drain();
-  await worker.stop();
-  return started.map((c) => c.connectionId);
 }
 
 /**

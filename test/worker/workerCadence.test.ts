@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createEmbeddedWorker } from '../../src/worker/embeddedWorker.ts';
-import { createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
+import { createSyncHarness, must } from '../support/syncHarness.ts';
+import { tickOnce } from '../support/workerTick.ts';
 
 const DAY_MS = 86_400_000;
 const ONE_MINUTE = 60;
 
 /** Tomorrow at 10:01:50 UTC, late in a minute, standing still. */
 const lateInAMinute = new Date((Math.floor(Date.now() / DAY_MS) + 1) * DAY_MS + 36_110_000);
-
-/** One tick of a worker with the default tick (a minute) at the harness's clock; the ids it started. */
-async function tickOnce(h: SyncHarness): Promise<string[]> {
-  const worker = createEmbeddedWorker(h.deps, { log: () => {} });
-  const { started } = await worker.tick();
-  await worker.drain();
-  await worker.stop();
-  return started.map((c) => c.connectionId);
-}
 
 /**
  * The embedded worker ticks a minute after its last tick, at whatever second of the minute it started, not at
