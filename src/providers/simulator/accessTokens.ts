@@ -1,6 +1,9 @@
 import type { SimRequest, SimResponse } from './server.ts';
 
-/** What the documented token endpoints announce: `expires_in: 3600` (Reapit [R1]; Alto's guide, secondary [A2]). */
+/**
+ * What the token endpoints announce: `expires_in: 3600`, Reapit's documented lifetime [R1]; Alto's is an
+ * ASSUMPTION, the same ([A2] documents its client-credentials grant, not the token's answer).
+ */
 const EXPIRES_IN_SECONDS = 3_600;
 
 /**
