@@ -292,6 +292,7 @@ function invalid(
   }
   if (required && !(typeof body.surname === 'string' && body.surname.length > 0))
     errors.push({ field: 'surname', message: 'required' });
+  // ASSUMPTION: an update may not clear what a create requires (the surname); Reapit documents neither way.
   if (!required && body.surname === '') errors.push({ field: 'surname', message: 'cannot be cleared' });
   for (const key of ['officeIds', 'negotiatorIds'] as const) {
     if (required && !(Array.isArray(body[key]) && body[key].length > 0))
