@@ -330,22 +330,18 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
         if (!outcomes.ok) return outcomes;
         // Each list in the order the events were sent, whatever order the statement answered in.
         const outcomeOf = new Map(outcomes.value.map((o) => [o.eventId, o.outcome]));
-        const answer = {
-          inserted: [] as string[],
-          duplicates: [] as string[],
-          unknownContact: [] as string[],
-        };
-        const listOf = {
-          inserted: answer.inserted,
-          duplicate: answer.duplicates,
-          unknownContact: answer.unknownContact,
-        };
-        for (const [index, { eventId }] of parsed.value.entries()) {
-          const first = firstOf.get(eventId) === parsed.value[index];
-          const outcome = first ? outcomeOf.get(eventId) : 'duplicate';
-          if (outcome !== undefined) listOf[outcome].push(eventId);
+        const lists = { inserted: [] as string[], duplicate: [] as string[], unknownContact: [] as string[] };
+        const seen = new Set<string>();
+        for (const { eventId } of parsed.value) {
+          const outcome = seen.has(eventId) ? 'duplicate' : outcomeOf.get(eventId);
+          seen.add(eventId);
+          if (outcome !== undefined) lists[outcome].push(eventId);
         }
-        return ok(answer);
+        return ok({
+          inserted: lists.inserted,
+          duplicates: lists.duplicate,
+          unknownContact: lists.unknownContact,
+        });
       }),
   };
 }
