@@ -44,7 +44,7 @@ export type AppError =
 export async function openApp(params: {
   /** This process's command line, recorded in the embedded database's lock file. */
   command: string;
-  /** Where one-time notices go (stderr by default). */
+  /** Where one-time notices go (a `crm-sync: ` line on stderr by default). */
   notice?: (message: string) => void;
   /** The environment; `process.env` by default. */
   source?: Record<string, string | undefined>;
@@ -55,7 +55,7 @@ export async function openApp(params: {
 }): Promise<Result<App, AppError>> {
   const env = parseEnv(params.source ?? process.env);
   if (!env.ok) return err({ kind: 'env', message: env.error.message });
-  const notice = params.notice ?? ((message: string) => process.stderr.write(`${message}\n`));
+  const notice = params.notice ?? ((message: string) => process.stderr.write(`crm-sync: ${message}\n`));
   const store = await openStore({
     env: env.value,
     command: params.command,

@@ -1,3 +1,4 @@
+import { parseEnv } from '../config/env.ts';
 import { parseInterval } from '../core/interval.ts';
 import type { Result } from '../core/result.ts';
 import { type App, type AppError, type HolderApp, openApp, openThroughHolder } from '../main.ts';
@@ -8,6 +9,7 @@ import { type ProviderEntry, registeredProviders } from '../providers/registry.t
 import type { RunnerDeps } from '../runner/connectionRunner.ts';
 import { pullInNextRun } from '../runner/nextRun.ts';
 import { CommandFailed } from './commandFailed.ts';
+import { diagnostics } from './diagnostics.ts';
 import { UsageError } from './usageError.ts';
 
 /**
@@ -67,10 +69,17 @@ export async function withApp<T>(
 
 /**
  * Opens the app for a process that must hold the database itself (`serve`, `worker`): a live holder is one line
- * naming it, exit 2 — going through it, which other commands do, is no way to run a second one.
+ * naming it, exit 2 — going through it, which other commands do, is no way to run a second one. A one-time notice
+ * (a generated credentials key) is a warning among the process's diagnostic lines (`LOG_LEVEL`, `LOG_FORMAT`), so
+ * a log collector reading JSON lines gets one too.
  */
-export async function openOwnApp(command: 'serve' | 'worker'): Promise<App> {
-  const opened = await openApp({ command: `crm-sync ${command}` });
+export async function openOwnApp(command: 'serve' | 'worker', logPrefix: string): Promise<App> {
+  const env = parseEnv(process.env);
+  const log = env.ok ? diagnostics(env.value, logPrefix) : undefined;
+  const opened = await openApp({
+    command: `crm-sync ${command}`,
+    ...(log === undefined ? {} : { notice: (message: string) => log(message, 'warn') }),
+  });
   if (opened.ok) return opened.value;
   if (opened.error.kind !== 'locked') throw openFailure(opened.error);
   const { holder } = opened.error;

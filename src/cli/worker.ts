@@ -36,7 +36,7 @@ export function registerWorker(program: Command): void {
       const tickMs = parseIntegerArg('--tick-ms', flags.tickMs, 100, 3_600_000);
       const providerConcurrency = parseIntegerArg('--concurrency', flags.concurrency, 1, 1_000);
       const graceMs = parseIntegerArg('--grace-ms', flags.graceMs, 0, 600_000);
-      const app = await openOwnApp('worker');
+      const app = await openOwnApp('worker', 'crm-sync worker');
       const log = diagnostics(app.env, 'crm-sync worker');
       // Other commands on an embedded data directory go through this process (PGlite admits one), so it
       // listens on loopback; on Postgres they open the database themselves.

@@ -107,7 +107,7 @@ export async function loadSecretBox(params: {
     return err(keyFileUnusable(file, error));
   }
   params.notice(
-    `crm-sync: generated a credentials key at ${file} (mode 0600); back it up, or set CRM_SYNC_SECRET_KEY instead`,
+    `generated a credentials key at ${file} (mode 0600); back it up, or set CRM_SYNC_SECRET_KEY instead`,
   );
   return ok(createSecretBox(key, keyName));
 }
