@@ -137,7 +137,12 @@ export async function openThroughHolder(params: {
   const token =
     env.value.CRM_SYNC_ADMIN_TOKEN ?? (await readAdminTokenFile(path.resolve(env.value.CRM_SYNC_DATA_DIR)));
   if (token === null) return err('no admin token to reach it: set CRM_SYNC_ADMIN_TOKEN');
-  const address = { adminUrl, token, holderName: `the running ${holder.command} (pid ${holder.pid})` };
+  const address = {
+    adminUrl,
+    token,
+    holderName: `the running ${holder.command} (pid ${holder.pid})`,
+    tokenAccepted: { value: false },
+  };
   return ok({
     holder: { ...holder, adminUrl },
     store: createRemoteStore(address),

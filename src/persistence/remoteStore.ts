@@ -18,6 +18,29 @@ export interface HolderAddress {
   token: string;
   /** How failures name the holder, e.g. `the running crm-sync serve (pid 4121)`. */
   holderName: string;
+  /**
+   * Set once the holder has accepted `token` (any answer but 401), shared by the calls of one command: a 401 after
+   * that means the holder restarted with another token (a `serve` on a fixed port, its token generated afresh).
+   * Set on the address object itself when left out.
+   */
+  tokenAccepted?: { value: boolean };
+}
+
+/**
+ * Why the holder answered 401. Before it ever accepted the token: configuration, which running the command again
+ * cannot fix (`adminTokenRefused`). After: it has restarted since, and the command run again reads its new token.
+ */
+export function tokenRefusal(address: HolderAddress): StoreError {
+  return address.tokenAccepted?.value === true
+    ? {
+        kind: 'unavailable',
+        message: `${address.holderName} refused the admin token it had accepted earlier in this command: it has restarted with another; run the command again`,
+      }
+    : {
+        kind: 'unavailable',
+        message: `${address.holderName} refused the admin token (CRM_SYNC_ADMIN_TOKEN must match the one it was started with)`,
+        adminTokenRefused: true,
+      };
 }
 
 const storeErrorSchema = z.looseObject({
@@ -61,6 +84,8 @@ export function createRemoteStore(address: HolderAddress): Store {
     } catch (error) {
       return unavailable(`${holderName} at ${adminUrl} did not answer (${networkCode(error)})`);
     }
+    if (status === 401) return err(tokenRefusal(address));
+    tokenWasAccepted(address);
     if (status !== 200) return refusal(status, text);
     const answer = answerSchema.safeParse(safeDecode(text));
     if (!answer.success) return unavailable(`${holderName} answered ${method} with an unreadable body`);
@@ -84,13 +109,6 @@ export function createRemoteStore(address: HolderAddress): Store {
     const reason = errorBodySchema.safeParse(safeJson(text));
     const message = reason.success ? reason.data.error : `HTTP ${status}`;
     if (status === 400) return err({ kind: 'invalid_input', message });
-    if (status === 401) {
-      return err({
-        kind: 'unavailable',
-        message: `${holderName} refused the admin token (CRM_SYNC_ADMIN_TOKEN must match the one it was started with)`,
-        adminTokenRefused: true,
-      });
-    }
     return unavailable(`${holderName} refused the call: ${message}`);
   }
 
@@ -110,6 +128,12 @@ export function createRemoteStore(address: HolderAddress): Store {
       return unavailable(`transactions run only in ${holderName}, which holds the database`);
     },
   };
+}
+
+/** Notes that the holder accepted the address's token (see `HolderAddress.tokenAccepted`). */
+export function tokenWasAccepted(address: HolderAddress): void {
+  address.tokenAccepted ??= { value: true };
+  address.tokenAccepted.value = true;
 }
 
 const errorBodySchema = z.object({ error: z.string() });

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
-import type { HolderAddress } from '../persistence/remoteStore.ts';
+import { type HolderAddress, tokenRefusal, tokenWasAccepted } from '../persistence/remoteStore.ts';
 import type { ConnectionRef } from '../persistence/store.ts';
 
 /**
@@ -17,8 +17,9 @@ export async function runConnectionInHolder(
   const url = `${address.adminUrl}/api/tenants/${ref.tenantId}/connections/${ref.connectionId}/${action}`;
   const answer = await post(url, address.token);
   if (!answer.ok) return err(`${address.holderName} at ${address.adminUrl} did not answer (${answer.error})`);
+  if (answer.value.status === 401) return err(tokenRefusal(address).message);
+  tokenWasAccepted(address);
   if (answer.value.status === 200) return ok(undefined);
-  if (answer.value.status === 401) return err(`${address.holderName} refused the admin token`);
   return err(errorOf(answer.value.body) ?? `${address.holderName} answered HTTP ${answer.value.status}`);
 }
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createRemoteStore } from '../../src/persistence/remoteStore.ts';
 import { decodeWire, encodeWire, STORE_RPC_PATH } from '../../src/persistence/storeRpc.ts';
+import { runConnectionInHolder } from '../../src/server/adminApiClient.ts';
+import { createServerApp } from '../../src/server/app.ts';
 import { startServer } from '../../src/server/serve.ts';
 import { commitDuplicatesAudit } from '../support/auditEntries.ts';
 import { ADMIN_TOKEN, type ApiFixture, createApiFixture, useSharedStore } from './apiFixture.ts';
@@ -198,5 +200,64 @@ describe('store calls of other local commands (POST /internal/store/:method)', (
       ok: false,
       error: { kind: 'unavailable', message: `the test holder at ${url} did not answer (ECONNREFUSED)` },
     });
+  });
+});
+
+describe('a holder that restarted with another admin token mid-command (a serve on a fixed port)', () => {
+  it('is a failure a retry fixes (no adminTokenRefused), for store calls and for a run in it', async () => {
+    const f = await createApiFixture({ store: store() });
+    const ref = { tenantId: f.h.tenantId, connectionId: f.h.connectionId };
+    const before = await startServer({
+      app: f.app,
+      store: { publishAdminUrl: async () => {} },
+      port: 0,
+      host: '127.0.0.1',
+    });
+    const address = {
+      adminUrl: before.url,
+      token: ADMIN_TOKEN,
+      holderName: 'the test holder',
+      tokenAccepted: { value: false },
+    };
+    const remote = createRemoteStore(address);
+    let after: Awaited<ReturnType<typeof startServer>> | null = null;
+    try {
+      expect((await remote.listTenants()).ok).toBe(true);
+      await before.close();
+      const restarted = createServerApp({ store: f.h.store, runner: f.h.deps, adminToken: 'b'.repeat(32) });
+      const port = Number(new URL(before.url).port);
+      after = await startServer({
+        app: restarted,
+        store: { publishAdminUrl: async () => {} },
+        port,
+        host: '127.0.0.1',
+      });
+
+      const restartedAnswer =
+        /^the test holder refused the admin token it had accepted earlier in this command: it has restarted with another; run the command again$/;
+      const listed = await remote.listTenants();
+      expect(listed).toEqual({
+        ok: false,
+        error: { kind: 'unavailable', message: expect.stringMatching(restartedAnswer) },
+      });
+      expect(await runConnectionInHolder(address, ref, 'cycle')).toEqual({
+        ok: false,
+        error: expect.stringMatching(restartedAnswer),
+      });
+
+      // A token it never accepted is configuration, as before.
+      const neverAccepted = createRemoteStore({
+        adminUrl: after.url,
+        token: ADMIN_TOKEN,
+        holderName: 'the test holder',
+      });
+      expect(await neverAccepted.listTenants()).toMatchObject({
+        ok: false,
+        error: { kind: 'unavailable', message: /CRM_SYNC_ADMIN_TOKEN must match/, adminTokenRefused: true },
+      });
+    } finally {
+      await (after ?? before).close();
+      await f.close();
+    }
   });
 });
