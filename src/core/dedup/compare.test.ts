@@ -33,6 +33,12 @@ describe('compareGivenName', () => {
     ['gwilym', 'iorwerth', 'different'],
     ['jack', 'jake', 'different'],
     ['john', 'joan', 'different'],
+    // Both known names, one starting with the other: a brother and a sister (or two men), not a name cut short.
+    ['paul', 'pauline', 'different'],
+    ['louis', 'louise', 'different'],
+    ['nathan', 'nathaniel', 'different'],
+    ['kath', 'katherine', 'close'],
+    ['chris', 'christopher', 'close'],
     ['olivia', 'connor', 'different'],
     ['j', 'john', 'missing'],
   ])('%s and %s are %s', (a, b, level) => {

@@ -64,11 +64,12 @@ export function compareGivenName(a: string | null, b: string | null): Comparison
   if (a === b) return 'exact';
   if (a.length === 1 || b.length === 1) return a[0] === b[0] ? 'missing' : 'different';
   if (areNicknames(a, b)) return 'close';
-  const [shorter, longer] = a.length < b.length ? [a, b] : [b, a];
-  if (shorter.length >= 3 && longer.startsWith(shorter)) return 'close';
   const aKnown = isKnownGivenName(a);
   const bKnown = isKnownGivenName(b);
+  // Before the shortened form: Paul/Pauline and Louis/Louise are a brother and a sister, not one name cut short.
   if (aKnown && bKnown) return 'different';
+  const [shorter, longer] = a.length < b.length ? [a, b] : [b, a];
+  if (shorter.length >= 3 && longer.startsWith(shorter)) return 'close';
   if (isLooseTypo(a, b)) return 'close';
   // Two spellings that are not names, each a slip away from one name or from names of one nickname row
   // (Rhomas and Thomzs for Thomas, Thomzs and Tomm for Thomas/Tom): that name mistyped twice.
