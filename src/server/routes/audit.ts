@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { providerNameSchema } from '../../core/providerName.ts';
+import { isoInstantSchema } from '../../core/schemas.ts';
 import { auditListNameSchema } from '../../persistence/audit.ts';
 import type { AdminApiDeps } from '../adminApi.ts';
 import { decimalParam, readInput, readParams, readQuery, storeFailure, tenantParamsSchema } from '../http.ts';
@@ -9,10 +10,7 @@ export const auditQuerySchema = z.strictObject({
   provider: providerNameSchema.optional(),
   connectionId: z.uuid().optional(),
   /** Entries whose cycle finished at or after this ISO instant. */
-  since: z.iso
-    .datetime({ offset: true })
-    .transform((text) => new Date(text))
-    .optional(),
+  since: isoInstantSchema.transform((text) => new Date(text)).optional(),
   /** The previous page's `nextBeforeId`. */
   beforeId: decimalParam(1, Number.MAX_SAFE_INTEGER).optional(),
   limit: decimalParam(1, 200).default(50),
