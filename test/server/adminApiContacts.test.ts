@@ -70,6 +70,12 @@ describe('admin API: engagement and contacts', () => {
         unknownContact: [],
       });
       expect([await opens(first), await opens(second)]).toEqual([2, 0]);
+      // Repeated for no contact, it was never counted: listed once, under unknownContact alone.
+      const nobody = '00000000-0000-4000-8000-00000000abcd';
+      const unknownTwice = await f.call('POST', `${f.base}/engagement`, {
+        body: { events: [event('rep-u', nobody), event('rep-u', nobody)] },
+      });
+      expect(unknownTwice.json).toEqual({ inserted: [], duplicates: [], unknownContact: ['rep-u'] });
 
       // The same id for another contact (or time) is not a duplicate to drop: one of the two is wrong, so neither
       // is recorded and the caller hears which.

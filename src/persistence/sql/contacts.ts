@@ -333,7 +333,10 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
         const lists = { inserted: [] as string[], duplicate: [] as string[], unknownContact: [] as string[] };
         const seen = new Set<string>();
         for (const { eventId } of parsed.value) {
-          const outcome = seen.has(eventId) ? 'duplicate' : outcomeOf.get(eventId);
+          const first = outcomeOf.get(eventId);
+          // A repeat of a counted event is a duplicate where it was sent; one of an event for no contact was
+          // never counted (no duplicate), and is listed once under unknownContact.
+          const outcome = !seen.has(eventId) ? first : first === 'unknownContact' ? undefined : 'duplicate';
           seen.add(eventId);
           if (outcome !== undefined) lists[outcome].push(eventId);
         }
