@@ -107,6 +107,14 @@ export async function drive(
     return ok(standing);
   }
 
+  // A cycle run ahead of its schedule (a sync or retry asked for) is due from now: one cut short (the process
+  // stopping or killed, the store failing, the lease lost) is resumed at the next look, not an interval on.
+  const startedAt = clock();
+  if (connection.nextRunAt > startedAt) {
+    const due = await store.setNextRun({ ...ref, nextRunAt: startedAt });
+    if (!due.ok) return err({ kind: 'store', message: due.error.message });
+  }
+
   const writes = new PersistQueue();
   let previous: ConnectionState = restored?.state ?? 'idle';
   if (restored && restored.state !== 'idle' && restored.state !== 'backoff' && restored.state !== 'error') {
