@@ -295,7 +295,11 @@ export async function readProgress(
   if (machine.kind === 'unrestorable') {
     // The run restarts it idle at its committed cursor, as a machine that never ran.
     if (restartsOnItsOwn(machine.error)) return idleProgress;
-    throw stepError({ kind: 'snapshot', message: unrestorableWords(machine.error) });
+    throw stepError({
+      kind: 'snapshot',
+      message: unrestorableWords(machine.error),
+      unrestorable: machine.error,
+    });
   }
   return progressOf(machine.restored.state, machine.restored.context);
 }

@@ -1,6 +1,7 @@
 import type { FetchMode } from '../actors/context.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import type { ConnectionContext, ConnectionState } from '../machines/connectionContext.ts';
+import type { PersistedConnectionError } from '../machines/persistence.ts';
 import type { Connection } from '../persistence/records.ts';
 import type { ConnectionRef, HeldLease, Store } from '../persistence/store.ts';
 import type { ClientCredentialsTokenCache } from '../providers/clientCredentials.ts';
@@ -62,7 +63,8 @@ export type RunError =
   /** The process is stopping (`RunnerDeps.stopping`); the machine stays where it was last persisted. */
   | { kind: 'stopping'; message: string }
   | { kind: 'store'; message: string }
-  | { kind: 'snapshot'; message: string }
+  /** The stored snapshot cannot be restored and waits for a reset (`unrestorable`: why; `message` names `crm-sync reset`). */
+  | { kind: 'snapshot'; message: string; unrestorable: PersistedConnectionError }
   /** The connection's CRM client cannot be built: no such provider, or credentials that cannot be decrypted. */
   | { kind: 'provider'; message: string };
 

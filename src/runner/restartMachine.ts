@@ -188,8 +188,13 @@ async function abandonedCycleAudit(
 /** The machine a run goes on from: the stored one, or a fresh one at the committed cursors. */
 export type LoadedMachine = { kind: 'restored'; restored: RestoredConnection } | { kind: 'fresh' };
 
-/** Why no machine could be loaded: the store failed, or the snapshot waits for `crm-sync reset`. */
-export type LoadMachineError = { kind: 'store' | 'snapshot'; message: string };
+/**
+ * Why no machine could be loaded: the store failed, or the snapshot waits for a reset (`unrestorable`, for a
+ * caller to name its own way to reset; `message` names `crm-sync reset`).
+ */
+export type LoadMachineError =
+  | { kind: 'store'; message: string }
+  | { kind: 'snapshot'; message: string; unrestorable: PersistedConnectionError };
 
 /**
  * The connection's stored machine as a run takes it up: restored; fresh when it never ran; fresh after
@@ -208,7 +213,7 @@ export async function loadMachine(
   if (stored.kind === 'restored') return ok({ kind: 'restored', restored: stored.restored });
   if (stored.kind === 'none') return ok({ kind: 'fresh' });
   if (!restartsOnItsOwn(stored.error))
-    return err({ kind: 'snapshot', message: unrestorableWords(stored.error) });
+    return err({ kind: 'snapshot', message: unrestorableWords(stored.error), unrestorable: stored.error });
   const restarted = await restartAtCommittedCursor(store, connection, stored, now, leaseOwner);
   return restarted.ok ? ok({ kind: 'fresh' }) : err({ kind: 'store', message: restarted.error.message });
 }

@@ -15,6 +15,9 @@ import type { ConnectionRef, Store, StoreError } from '../persistence/store.ts';
 import { baseUrlProblem, shownUrl } from '../providers/credentialEndpoint.ts';
 import { readStoredMachine, unrestorableWords } from '../runner/restartMachine.ts';
 
+/** How an API client resets a connection whose snapshot cannot be restored, as the API's messages name it. */
+export const resetHow = 'POST …/reset';
+
 /** One connection as the admin API shows it: its settings, its committed cursor and its machine's state. */
 export interface ConnectionView {
   id: string;
@@ -123,7 +126,7 @@ async function viewOf(
       ...fresh,
       state: null,
       stateUpdatedAt: machine.record.updatedAt.toISOString(),
-      snapshotError: unrestorableWords(machine.error, 'POST …/reset'),
+      snapshotError: unrestorableWords(machine.error, resetHow),
     });
   }
   const stateUpdatedAt = machine.record.updatedAt.toISOString();

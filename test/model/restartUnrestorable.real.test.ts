@@ -154,6 +154,7 @@ describe('a stored machine this crm-sync cannot restore (real system)', () => {
       const refused = await runConnection(processDeps(world, 'refused'), refOf(world), 'cycle');
       expect(refused.ok ? refused.value.state : refused.error).toEqual({
         kind: 'snapshot',
+        unrestorable: { kind: 'newer_version', found: 2, expected: 1 },
         message: `stored machine snapshot cannot be restored: it was written by machine version 2 and this crm-sync runs version 1; crm-sync reset restarts it at its committed cursor (the window of a cycle it was in is fetched again)`,
       });
       expect((await world.sim.control.stats()).requests).toBe(requests);

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
 import { readStatus } from '../../src/cli/connectionStatus.ts';
+import { CONNECTION_MACHINE_VERSION } from '../../src/machines/connectionMachine.ts';
 import { isPidAlive, ownerGoneOnHost } from '../../src/persistence/leaseOwner.ts';
 import { openPgliteStore } from '../../src/persistence/pglite.ts';
 import { createSecretBox } from '../../src/persistence/secrets.ts';
@@ -230,6 +231,43 @@ describe('credentials the server cannot decrypt', () => {
       // Both close the one database; the second finds it closed.
       await savedWith.close();
       await readWith.close();
+    }
+  });
+});
+
+describe('"sync now" of a connection whose stored machine cannot be restored', () => {
+  it("answers 409 naming the API's reset (POST …/reset), not the CLI's; after the reset it syncs", async () => {
+    const f = await createApiFixture({ store: store() });
+    const path = `${f.base}/connections/${f.h.connectionId}`;
+    const ref = { tenantId: f.h.tenantId, connectionId: f.h.connectionId };
+    try {
+      expect((await f.call('POST', `${path}/sync`)).status).toBe(200);
+      // As a newer crm-sync (one rolled back from) left it.
+      const stored = must(await f.h.store.loadSnapshot(ref)) ?? expect.unreachable();
+      must(
+        await f.h.store.saveSnapshot({
+          ...ref,
+          machineVersion: String(CONNECTION_MACHINE_VERSION + 1),
+          snapshot: stored.snapshot,
+          stateValue: stored.stateValue,
+          now: new Date(),
+        }),
+      );
+
+      const refused = await f.call('POST', `${path}/sync`);
+      expect(refused.status).toBe(409);
+      expect(refused.json.error).toBe(
+        `stored machine snapshot cannot be restored: it was written by machine version ${CONNECTION_MACHINE_VERSION + 1} and this crm-sync runs version ${CONNECTION_MACHINE_VERSION}; POST …/reset restarts it at its committed cursor (the window of a cycle it was in is fetched again)`,
+      );
+      // The same words as the connection's view.
+      expect((await f.call('GET', path)).json.connection.snapshotError).toBe(refused.json.error);
+
+      expect((await f.call('POST', `${path}/reset`)).status).toBe(200);
+      const synced = await f.call('POST', `${path}/sync`);
+      expect(synced.status).toBe(200);
+      expect(synced.json.connection).toMatchObject({ state: 'idle', snapshotError: null });
+    } finally {
+      await f.close();
     }
   });
 });

@@ -5,6 +5,7 @@ import { ok } from '../../core/result.ts';
 import { type RunError, type RunMode, runConnection } from '../../runner/connectionRunner.ts';
 import { pullInNextRun } from '../../runner/nextRun.ts';
 import { resetConnection } from '../../runner/resetConnection.ts';
+import { unrestorableWords } from '../../runner/restartMachine.ts';
 import {
   retryRefusal,
   retryRefusalUnderLease,
@@ -12,7 +13,7 @@ import {
   syncRefusalUnderLease,
 } from '../../runner/syncRefusal.ts';
 import type { AdminApiDeps } from '../adminApi.ts';
-import { listConnectionViews, loadConnectionView } from '../connectionView.ts';
+import { listConnectionViews, loadConnectionView, resetHow } from '../connectionView.ts';
 import {
   connectionParamsSchema,
   fail,
@@ -79,7 +80,12 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
       mode,
       mode === 'cycle' ? syncRefusalUnderLease(now, retryHow) : retryRefusalUnderLease,
     );
-    if (!outcome.ok) return fail(c, runStatus[outcome.error.kind], outcome.error.message);
+    if (!outcome.ok) {
+      const { error } = outcome;
+      const message =
+        error.kind === 'snapshot' ? unrestorableWords(error.unrestorable, resetHow) : error.message;
+      return fail(c, runStatus[error.kind], message);
+    }
     const after = await loadConnectionView(store, ref, now());
     if (!after.ok) return storeFailure(c, after.error);
     return c.json({ connection: after.value });
