@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { formatInterval } from '../core/interval.ts';
+import { describeIssues } from '../core/zodIssues.ts';
 import type { Connection, Credentials, Tenant } from '../persistence/records.ts';
 import {
   BASE_URL_QUERY_REFUSED,
@@ -19,7 +20,6 @@ import {
   withApp,
 } from './app.ts';
 import { setBaseUrlCommand } from './connectionStatus.ts';
-import { describeIssues } from './jsonLines.ts';
 import { formatCursor, formatInstant, formatTable, print, shellWord } from './output.ts';
 import { readTextFile } from './textFile.ts';
 import { UsageError } from './usageError.ts';

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { ok } from '../core/result.ts';
+import { describeIssues } from '../core/zodIssues.ts';
 import {
   CONFLICTING_REPEAT,
   conflictingRepeats,
@@ -11,7 +12,7 @@ import {
 } from '../persistence/records.ts';
 import type { Store, StoreError } from '../persistence/store.ts';
 import { must, requireTenant, withApp } from './app.ts';
-import { describeIssues, type NumberedLine, readJsonLines } from './jsonLines.ts';
+import { type NumberedLine, readJsonLines } from './jsonLines.ts';
 import { plural, print } from './output.ts';
 import { UsageError } from './usageError.ts';
 

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { describeIssues } from '../core/zodIssues.ts';
 import { readTextFile } from './textFile.ts';
 import { UsageError } from './usageError.ts';
 
@@ -46,17 +47,4 @@ export function readJsonLines<TSchema extends z.ZodType>(
   }
   if (valid.length === 0) throw new UsageError(`${file}: no lines to import`);
   return valid;
-}
-
-/** Zod issues as `path: message; …`, without the input's values (they may be personal data or secrets). */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const message =
-        issue.code === 'invalid_type' && /received undefined$/.test(issue.message)
-          ? 'required'
-          : issue.message;
-      return issue.path.length === 0 ? message : `${issue.path.join('.')}: ${message}`;
-    })
-    .join('; ');
 }

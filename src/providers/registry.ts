@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
+import { describeIssues } from '../core/zodIssues.ts';
 import { createAgentosProvider } from './agentos/adapter.ts';
 import { agentosCredentialsSchema } from './agentos/schemas.ts';
 import { startAgentosSimulator } from './agentos/simulator.ts';
@@ -70,7 +71,7 @@ export function defineProvider<TCredentials>(entry: {
         return err({
           kind: 'validation',
           status: null,
-          message: `${entry.name} credentials: ${credentials.error.message}`,
+          message: `${entry.name} credentials: ${describeIssues(credentials.error)}`,
         });
       }
       return ok(entry.create({ ...params, credentials: credentials.data }));

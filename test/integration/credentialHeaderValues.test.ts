@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeIssues } from '../../src/cli/jsonLines.ts';
+import { describeIssues } from '../../src/core/zodIssues.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
 import type { ProviderName } from '../../src/providers/provider.ts';
 import { getProvider } from '../../src/providers/registry.ts';
