@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { isoInstantSchema } from '../core/schemas.ts';
 import type { AuditPruned } from '../persistence/audit.ts';
 import { must, requireTenant, withApp } from './app.ts';
 import { formatInstant, formatTable, plural, print } from './output.ts';
 import { UsageError } from './usageError.ts';
 
-/** A day (midnight UTC) or an instant with a zone: what `--before` takes. */
-const beforeSchema = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
+/** A day (midnight UTC) or an instant with a zone, from year 0001 (the database's first): what `--before` takes. */
+const beforeSchema = z.union([z.iso.date().refine((text) => !text.startsWith('0000')), isoInstantSchema]);
 
 /** `--before` as an instant; exit 2 for anything else, before the database is opened. */
 export function parseBeforeArg(text: string): Date {
