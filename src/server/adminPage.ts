@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { Hono } from 'hono';
+import { providerLabels } from '../core/providerName.ts';
 import { connectionMachine } from '../machines/connectionMachine.ts';
 import { machineDiagramDefs, machineGraph, renderMachineDiagram } from './machineDiagram.ts';
 
@@ -23,8 +24,9 @@ const contentSecurityPolicy = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+const javascript = 'text/javascript; charset=utf-8';
 const contentTypes: Record<string, string> = {
-  '.js': 'text/javascript; charset=utf-8',
+  '.js': javascript,
   '.css': 'text/css; charset=utf-8',
 };
 
@@ -36,6 +38,11 @@ function readAssets(): Map<string, { body: string; type: string }> {
     const type = contentTypes[name.slice(name.lastIndexOf('.'))];
     if (type !== undefined) assets.set(name, { body: readFileSync(new URL(name, dir), 'utf8'), type });
   }
+  // How each CRM spells its name, from the one table the server's messages use, not a copy in the page.
+  assets.set('providers.js', {
+    body: `export const providerLabels = ${JSON.stringify(providerLabels)};\n`,
+    type: javascript,
+  });
   return assets;
 }
 

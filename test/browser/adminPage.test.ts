@@ -351,6 +351,40 @@ describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
     }
   }, 90_000);
 
+  it('keeps Sync now off in a backoff not yet due, says why, and turns it on once due', async () => {
+    const h = await createSyncHarness('agentos', { simulator: { contacts: 5 } });
+    try {
+      await h.sim.control.faults({ errorRate: 1 });
+      const ran = await h.run();
+      if (!ran.ok || ran.value.state !== 'backoff' || !ran.value.context.resumeAt)
+        throw new Error(`should wait in backoff: ${JSON.stringify(ran)}`);
+      const resumeAt = Date.parse(ran.value.context.resumeAt);
+      const app = createServerApp({ store: h.store, runner: h.deps, adminToken: TOKEN });
+      await withSignedInPage(
+        app,
+        h.store,
+        1360,
+        async (page) => {
+          const agentos = card(page, h.connectionId);
+          await agentos.waitFor();
+          // The CRM's own spelling, from the server's table.
+          expect(await agentos.locator('h3').textContent()).toBe('agentOS');
+          // The API would refuse it (409) until resumeAt: the button says so rather than failing on click.
+          const syncNow = agentos.getByTestId('sync-now');
+          expect(await syncNow.isDisabled()).toBe(true);
+          expect(await syncNow.getAttribute('title')).toMatch(/^in backoff: it resumes by itself at /);
+          // Past resumeAt, the next refresh turns it on.
+          await page.clock.runFor(resumeAt - Date.now() + 10_000);
+          await expect.poll(() => syncNow.isDisabled()).toBe(false);
+          expect(await syncNow.getAttribute('title')).toBe('');
+        },
+        (page) => page.clock.install(),
+      );
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+
   it('says when a refresh of the cards fails, keeps them, and clears the message once one works', async () => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 5 } });
     try {

@@ -127,9 +127,22 @@ export function updateCard(card, connection) {
         `sent ${audit.counts.sent}, conflicts ${audit.counts.conflicts}`;
   find('connection-last-error').replaceChildren(...lastErrorLines(connection));
 
-  // In error the API refuses Sync now (409): Retry is the way on.
-  find('sync-now').disabled = !connection.enabled || connection.running || connection.state === 'error';
+  const syncNow = find('sync-now');
+  const refusal = syncRefusal(connection, Date.now());
+  syncNow.disabled = refusal !== null;
+  syncNow.title = refusal ?? '';
   find('retry').disabled = !connection.enabled || connection.running || connection.state !== 'error';
+}
+
+/** Why the API would refuse Sync now (409) in this state, or null when it takes it. */
+function syncRefusal(connection, now) {
+  if (!connection.enabled) return 'disabled';
+  if (connection.running) return 'a run is in progress';
+  if (connection.state === null) return 'its stored snapshot cannot be restored';
+  if (connection.state === 'error') return 'in error: Retry leads it out';
+  if (connection.state === 'backoff' && Date.parse(connection.resumeAt) > now)
+    return `in backoff: it resumes by itself at ${formatInstant(connection.resumeAt)}`;
+  return null;
 }
 
 /** The base URL, and why runs refuse it when they do (plain http to another host, stored by an earlier version). */

@@ -1,5 +1,7 @@
 // DOM and formatting helpers of the admin page. Text only ever goes in through textContent or text nodes.
 
+import { providerLabels } from './providers.js';
+
 export const byId = (id) => {
   const element = document.getElementById(id);
   if (element === null) throw new Error(`page is missing #${id}`);
@@ -55,5 +57,5 @@ export function formatValue(value) {
 
 export const winnerName = (winner) =>
   winner === 'crm' ? 'CRM' : winner === 'nurturehub' ? 'NurtureHub' : winner;
-export const providerName = (provider) => provider.charAt(0).toUpperCase() + provider.slice(1);
+export const providerName = (provider) => providerLabels[provider] ?? provider;
 export const shortId = (id) => (typeof id === 'string' && id.length > 12 ? `${id.slice(0, 8)}…` : String(id));
