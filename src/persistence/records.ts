@@ -17,12 +17,17 @@ export const tenantInputSchema = z.strictObject({
   name: z
     .string()
     .trim()
-    .min(1)
-    .max(200)
-    .regex(/^\P{Cc}*$/u, 'expected no control characters (line breaks, tabs)')
     .refine(isStorableText, UNSTORABLE_TEXT)
-    // One spelling of each name: `é` typed as one character or as `e` and an accent is the same name.
-    .transform((name) => name.normalize('NFC')),
+    // One spelling of each name: `é` typed as one character or as `e` and an accent is the same name. Its
+    // length is the stored one's: NFC writes a few characters as two.
+    .transform((name) => name.normalize('NFC'))
+    .pipe(
+      z
+        .string()
+        .min(1)
+        .max(200)
+        .regex(/^\P{Cc}*$/u, 'expected no control characters (line breaks, tabs)'),
+    ),
   /** Default interval between cycles of the tenant's connections. */
   syncIntervalSeconds: z.number().int().min(1).max(86_400),
   settings: jsonObject.default({}),

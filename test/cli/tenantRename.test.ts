@@ -89,8 +89,8 @@ async function blockedDatabase(database: CliDatabase): Promise<{ tenantId: strin
     await opened.value.close();
   }
   await database.raw([
-    ['DROP INDEX tenants_name_lower_idx'],
-    [`DELETE FROM schema_migrations WHERE version IN ('20250612000000', '20250613000000')`],
+    ['DROP INDEX tenants_name_folded_idx'],
+    [`DELETE FROM schema_migrations WHERE version IN ('20250612000000', '20250613000000', '20250619000000')`],
     ...['Harbour', 'acme', 'ACME'].map(
       (name): Statement => [
         'INSERT INTO tenants (id, name, sync_interval_seconds, created_at, updated_at) VALUES ($1, $2, 900, now(), now())',
@@ -166,7 +166,7 @@ function describeBlockedUpgrade(backend: string, makeDatabase: () => Promise<Cli
         ]);
         expectUsageError(
           await cli('tenant', 'add', 'HARBOUR'),
-          /a tenant named "HARBOUR" already exists \(names are compared ignoring letter case\)/,
+          /a tenant named "Harbour" already exists \(names are compared ignoring letter case\)/,
         );
       },
       TIMEOUT_MS,

@@ -70,6 +70,40 @@ export function describeStore(name: string, backend: () => Backend) {
       });
     });
 
+    it('compares names as Unicode case folding does (final sigma) and names a clash as the tenant spells it', async () => {
+      const tag = randomUUID();
+      const held = unwrap(
+        await store.createTenant({ name: `Οδός Lettings ${tag}`, syncIntervalSeconds: 600 }),
+      );
+      // `lower` makes σ of Σ and keeps ς: these were two tenants.
+      const shouted = `ΟΔΌΣ LETTINGS ${tag.toUpperCase()}`;
+      expect(await store.createTenant({ name: shouted, syncIntervalSeconds: 60 })).toEqual({
+        ok: false,
+        error: {
+          kind: 'conflict',
+          message: `a tenant named "${held.name}" already exists (names are compared ignoring letter case)`,
+        },
+      });
+      expect(unwrap(await store.getTenantByName({ name: shouted })).id).toBe(held.id);
+      const other = unwrap(await store.createTenant({ name: `Other ${tag}`, syncIntervalSeconds: 600 }));
+      expect(await store.renameTenant({ tenantId: other.id, name: shouted })).toMatchObject({
+        ok: false,
+        error: { kind: 'conflict', message: expect.stringContaining(`"${held.name}"`) },
+      });
+    });
+
+    it('holds a name to 200 characters as stored, after NFC', async () => {
+      // U+0958 is a composition exclusion: NFC writes it as two characters (क़ → क + ◌़).
+      const growing = '\u0958'.repeat(101);
+      expect(growing.normalize('NFC')).toHaveLength(202);
+      expect(await store.createTenant({ name: growing, syncIntervalSeconds: 60 })).toMatchObject({
+        ok: false,
+        error: { kind: 'invalid_input' },
+      });
+      const fits = unwrap(await store.createTenant({ name: '\u0958'.repeat(100), syncIntervalSeconds: 60 }));
+      expect(fits.name).toHaveLength(200);
+    });
+
     it('lists tenants by name ignoring letter case, as names are compared', async () => {
       const tag = randomUUID();
       for (const name of [`Zed Lettings ${tag}`, `aardvark homes ${tag}`, `Mews ${tag}`])

@@ -16,9 +16,27 @@ import {
  */
 async function storeBeforeTenantNamesIgnoreCase(database: TestDatabase, names: string[]): Promise<void> {
   const store = unwrap(await database.open());
-  await database.raw('DROP INDEX tenants_name_lower_idx');
-  // Those two only: a later migration stays applied, as its tables stay made.
-  await database.raw(`DELETE FROM schema_migrations WHERE version IN ('20250612000000', '20250613000000')`);
+  await database.raw('DROP INDEX tenants_name_folded_idx');
+  // Those three only (20250619000000 replaces 20250612000000's index): a later migration stays applied, as its
+  // tables stay made.
+  await database.raw(
+    `DELETE FROM schema_migrations WHERE version IN ('20250612000000', '20250613000000', '20250619000000')`,
+  );
+  for (const name of names) {
+    await database.raw(
+      `INSERT INTO tenants (id, name, sync_interval_seconds, created_at, updated_at) VALUES ($1, $2, 900, now(), now())`,
+      [randomUUID(), name],
+    );
+  }
+  await store.close();
+}
+
+/** A database as a crm-sync before 20250619000000_tenant_names_final_sigma left it, holding `names`. */
+async function storeBeforeFinalSigma(database: TestDatabase, names: string[]): Promise<void> {
+  const store = unwrap(await database.open());
+  await database.raw('DROP INDEX tenants_name_folded_idx');
+  await database.raw('CREATE UNIQUE INDEX tenants_name_lower_idx ON tenants (lower(name))');
+  await database.raw(`DELETE FROM schema_migrations WHERE version = '20250619000000'`);
   for (const name of names) {
     await database.raw(
       `INSERT INTO tenants (id, name, sync_interval_seconds, created_at, updated_at) VALUES ($1, $2, 900, now(), now())`,
@@ -61,6 +79,21 @@ function describeUpgrade(name: string, backend: () => Backend): void {
         }
         // Rolled back whole, so nothing is recorded as applied: opened again, it is refused the same way.
         expect(await database.open()).toMatchObject({ ok: false, error: { kind: 'migration_failed' } });
+      } finally {
+        await database.drop();
+      }
+    });
+
+    it('refuses two names apart only by a final sigma, naming the migration and the command that unblocks it', async () => {
+      const database = await backend().createDatabase();
+      try {
+        await storeBeforeFinalSigma(database, ['Οδός Lettings', 'ΟΔΌΣ LETTINGS']);
+        const opened = await database.open();
+        expect(opened).toMatchObject({ ok: false, error: { kind: 'migration_failed' } });
+        if (!opened.ok) {
+          expect(opened.error.message).toMatch(/20250619000000_tenant_names_final_sigma/);
+          expect(opened.error.message).toContain('rename one of them: crm-sync tenant rename NAME NEW-NAME');
+        }
       } finally {
         await database.drop();
       }

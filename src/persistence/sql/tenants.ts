@@ -28,6 +28,9 @@ export const connectionSelect = `SELECT c.id, c.tenant_id AS "tenantId", c.provi
 const nameTaken = (name: string) =>
   `a tenant named "${name}" already exists (names are compared ignoring letter case)`;
 
+/** A name as tenants_name_folded_idx compares names: lower case, with Greek's final sigma as σ. */
+const foldedName = (sql: string) => `replace(lower(${sql}), 'ς', 'σ')`;
+
 /** Associated data for the credentials cipher: a sealed value only opens on its own row. */
 const credentialsContext = (ref: ConnectionRef) => `connection:${ref.tenantId}:${ref.connectionId}`;
 
@@ -71,6 +74,21 @@ export function tenantMethods(ctx: SqlContext): TenantStore {
       return getConnection(ref);
     });
 
+  /**
+   * The name of another tenant (than `exceptId`) that `name` would be taken for, as that tenant spells it.
+   * Compared as tenants_name_folded_idx compares, and in NFC as 20250613000000 stores names (a database whose
+   * migrations are refused may hold names in neither).
+   */
+  const nameHeldBy = async (name: string, exceptId: string | null): Promise<string | null> => {
+    const { rows } = await client.query(
+      `SELECT name FROM tenants WHERE id IS DISTINCT FROM $1
+         AND ${foldedName('normalize(name, NFC)')} = ${foldedName('$2')} LIMIT 1`,
+      [exceptId, name],
+    );
+    const [clash] = rows;
+    return clash === undefined ? null : String(clash.name);
+  };
+
   return {
     createTenant: (input) =>
       guarded(
@@ -78,6 +96,9 @@ export function tenantMethods(ctx: SqlContext): TenantStore {
           const parsed = parseInput(tenantInputSchema, input);
           if (!parsed.ok) return parsed;
           const { name, syncIntervalSeconds, settings } = parsed.value;
+          // Named as the tenant holding it spells it; the index still refuses a create racing this one.
+          const clash = await nameHeldBy(name, null);
+          if (clash !== null) return err({ kind: 'conflict', message: nameTaken(clash) });
           const { rows } = await client.query(
             `INSERT INTO tenants (id, name, sync_interval_seconds, settings, created_at, updated_at)
              VALUES ($1, $2, $3, $4::jsonb, now(), now()) RETURNING ${tenantColumns}`,
@@ -99,10 +120,11 @@ export function tenantMethods(ctx: SqlContext): TenantStore {
         // No tenant has a name the store cannot hold, and asking for one would fail the statement.
         if (!isStorableText(name)) return err({ kind: 'not_found', message: `tenant "${name}" not found` });
         const wanted = name.normalize('NFC');
-        // As names are kept unique: ignoring letter case (tenants_name_lower_idx), in NFC. Before that index is
+        // As names are kept unique: ignoring letter case (tenants_name_folded_idx), in NFC. Before that index is
         // made (a database its migration refuses) several may match: the one spelled as asked comes first.
         const { rows } = await client.query(
-          `SELECT ${tenantColumns} FROM tenants WHERE lower(name) = lower($1) ORDER BY name = $1 DESC`,
+          `SELECT ${tenantColumns} FROM tenants WHERE ${foldedName('name')} = ${foldedName('$1')}
+           ORDER BY name = $1 DESC`,
           [wanted],
         );
         const found = parseRows(tenantSchema, rows, 'tenant');
@@ -119,7 +141,9 @@ export function tenantMethods(ctx: SqlContext): TenantStore {
 
     listTenants: () =>
       guarded(async () => {
-        const { rows } = await client.query(`SELECT ${tenantColumns} FROM tenants ORDER BY lower(name)`);
+        const { rows } = await client.query(
+          `SELECT ${tenantColumns} FROM tenants ORDER BY ${foldedName('name')}`,
+        );
         return parseRows(tenantSchema, rows, 'tenant');
       }),
 
@@ -141,15 +165,10 @@ export function tenantMethods(ctx: SqlContext): TenantStore {
           const parsed = parseInput(tenantInputSchema.pick({ name: true }), { name });
           if (!parsed.ok) return parsed;
           const wanted = parsed.value.name;
-          // Compared as tenants_name_lower_idx compares, and in NFC as 20250613000000 stores names: on a database
-          // whose migrations are refused, where renaming is the way on, neither has been applied and only this
-          // check keeps names apart. Where they have, the index also refuses a rename racing this one.
-          const { rows: taken } = await client.query(
-            'SELECT name FROM tenants WHERE id <> $1 AND lower(normalize(name, NFC)) = lower($2) LIMIT 1',
-            [tenantId, wanted],
-          );
-          const [clash] = taken;
-          if (clash !== undefined) return err({ kind: 'conflict', message: nameTaken(String(clash.name)) });
+          // On a database whose migrations are refused, where renaming is the way on, only this check keeps names
+          // apart. Where they have been applied, the index also refuses a rename racing this one.
+          const clash = await nameHeldBy(wanted, tenantId);
+          if (clash !== null) return err({ kind: 'conflict', message: nameTaken(clash) });
           const { rows } = await client.query(
             `UPDATE tenants SET name = $2, updated_at = now() WHERE id = $1 RETURNING ${tenantColumns}`,
             [tenantId, wanted],
