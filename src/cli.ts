@@ -13,7 +13,7 @@ import { registerSimulator } from './cli/simulator.ts';
 import { registerStatus } from './cli/status.ts';
 import { registerRetry, registerSync } from './cli/sync.ts';
 import { registerTenant } from './cli/tenant.ts';
-import { UsageError } from './cli/usageError.ts';
+import { refuseUndecodedArguments, UsageError } from './cli/usageError.ts';
 import { registerWorker } from './cli/worker.ts';
 
 /** The single command-line entry. Each command lives in src/cli/<command>.ts and registers itself here. */
@@ -58,6 +58,7 @@ const commands: Array<(program: Command) => void> = [
 for (const register of commands) register(program);
 
 try {
+  refuseUndecodedArguments(process.argv.slice(2));
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {

@@ -13,3 +13,16 @@ export function parseIntegerArg(flag: string, text: string, min: number, max: nu
   }
   return Number(text);
 }
+
+/**
+ * Refuses an argument holding U+FFFD. Node decodes the command line as UTF-8 and writes each byte that is not as
+ * U+FFFD, which would then be stored and pushed as a name or a value; text worth keeping never holds U+FFFD.
+ */
+export function refuseUndecodedArguments(args: readonly string[]): void {
+  const index = args.findIndex((arg) => arg.includes('\uFFFD'));
+  if (index === -1) return;
+  throw new UsageError(
+    `argument ${index + 1} ("${args[index]?.slice(0, 100)}") is not UTF-8 text (a byte in it is not UTF-8, ` +
+      'shown as U+FFFD): set the terminal to UTF-8 and type it again',
+  );
+}

@@ -92,6 +92,8 @@ export function readInput<TParts extends Record<string, Result<unknown, InputPro
   );
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** `application/json` or a JSON-based type (`application/merge-patch+json`), parameters aside. */
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
 
@@ -106,9 +108,20 @@ export async function readBody<T>(c: Context, schema: z.ZodType<T>): Promise<Res
       status: 415,
       error: `expected Content-Type: application/json (or a JSON type, application/*+json), got ${type === undefined ? 'none' : type.slice(0, 100)}`,
     });
+  let text: string;
+  try {
+    // Fatal: JSON is UTF-8 (RFC 8259), and a byte that is not would otherwise become U+FFFD, stored and pushed.
+    text = utf8.decode(await c.req.arrayBuffer());
+  } catch {
+    return err({
+      status: 400,
+      error: 'invalid body: expected UTF-8 text; a byte in it is not UTF-8',
+      issues: [],
+    });
+  }
   let json: unknown;
   try {
-    json = await c.req.json();
+    json = JSON.parse(text);
   } catch {
     return err({ status: 400, error: 'invalid body: expected a JSON document', issues: [] });
   }

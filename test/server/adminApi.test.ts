@@ -98,7 +98,9 @@ describe('admin API: invalid input is a 400 with the zod issues, never a 500', (
     const f = await createApiFixture({ store: store() });
     const connection = `${f.base}/connections/${f.h.connectionId}`;
     const contactId = '8f2b6a1e-4c8d-4b6e-9a51-2f3c4d5e6f70';
-    const cases: Array<[string, string, { body?: unknown; rawBody?: string }, string]> = [
+    // "Café" written in Latin-1: é as the byte E9, which is not UTF-8. Decoded leniently it was stored as U+FFFD.
+    const latin1 = (json: string) => new Uint8Array(Buffer.from(json, 'latin1'));
+    const cases: Array<[string, string, { body?: unknown; rawBody?: string | Uint8Array }, string]> = [
       ['POST', '/api/tenants', { body: {} }, 'name'],
       ['POST', '/api/tenants', { body: { name: 'A', interval: '5 minutes' } }, 'interval'],
       ['POST', '/api/tenants', { body: { name: 'A', interval: '30s' } }, 'interval'],
@@ -106,6 +108,8 @@ describe('admin API: invalid input is a 400 with the zod issues, never a 500', (
       // Text the store cannot hold is the body's problem, at its path, as in a contact edit.
       ['POST', '/api/tenants', { body: { name: 'Harbour \ud800', interval: '5m' } }, 'name'],
       ['POST', '/api/tenants', { rawBody: '{"name": "A",' }, ''],
+      ['POST', '/api/tenants', { rawBody: latin1('{"name": "Caf\u00e9 Lettings", "interval": "5m"}') }, ''],
+      ['PATCH', `${f.base}/contacts/${contactId}`, { rawBody: latin1('{"lastName": "Caf\u00e9"}') }, ''],
       ['POST', '/api/tenants', { body: [1, 2] }, ''],
       ['PATCH', f.base, { body: { interval: 15 } }, 'interval'],
       ['PATCH', connection, { body: {} }, ''],

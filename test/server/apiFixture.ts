@@ -17,7 +17,7 @@ export interface ApiFixture {
   call(
     method: string,
     path: string,
-    options?: { body?: unknown; rawBody?: string; token?: string | null },
+    options?: { body?: unknown; rawBody?: string | Uint8Array; token?: string | null },
     // biome-ignore lint/suspicious/noExplicitAny: assertions read into arbitrary JSON responses
   ): Promise<{ status: number; json: any }>;
   /** Runs a cycle through the API ("sync now") and returns the first local contact as the API lists it. */
