@@ -141,7 +141,7 @@ export async function openThroughHolder(params: {
     adminUrl,
     token,
     holderName: `the running ${holder.command} (pid ${holder.pid})`,
-    tokenAccepted: { value: false },
+    tokenAccepted: false,
   };
   return ok({
     holder: { ...holder, adminUrl },

@@ -68,19 +68,22 @@ export async function withApp<T>(
 }
 
 /**
- * Opens the app for a process that must hold the database itself (`serve`, `worker`): a live holder is one line
- * naming it, exit 2 — going through it, which other commands do, is no way to run a second one. A one-time notice
- * (a generated credentials key) is a warning among the process's diagnostic lines (`LOG_LEVEL`, `LOG_FORMAT`), so
- * a log collector reading JSON lines gets one too.
+ * Opens the app, and its diagnostic lines' logger, for a process that must hold the database itself (`serve`,
+ * `worker`): a live holder is one line naming it, exit 2 — going through it, which other commands do, is no way to
+ * run a second one. A one-time notice (a generated credentials key) is a warning among those diagnostic lines
+ * (`LOG_LEVEL`, `LOG_FORMAT`), so a log collector reading JSON lines gets one too.
  */
-export async function openOwnApp(command: 'serve' | 'worker', logPrefix: string): Promise<App> {
+export async function openOwnApp(
+  command: 'serve' | 'worker',
+  logPrefix: string,
+): Promise<{ app: App; log: ReturnType<typeof diagnostics> }> {
   const env = parseEnv(process.env);
   const log = env.ok ? diagnostics(env.value, logPrefix) : undefined;
   const opened = await openApp({
     command: `crm-sync ${command}`,
     ...(log === undefined ? {} : { notice: (message: string) => log(message, 'warn') }),
   });
-  if (opened.ok) return opened.value;
+  if (opened.ok) return { app: opened.value, log: log ?? diagnostics(opened.value.env, logPrefix) };
   if (opened.error.kind !== 'locked') throw openFailure(opened.error);
   const { holder } = opened.error;
   throw new UsageError(

@@ -27,8 +27,7 @@ export function registerServe(program: Command): void {
     .option('--host <address>', 'address to listen on; 0.0.0.0 exposes it beyond this machine', '127.0.0.1')
     .action(async (flags: ServeFlags) => {
       const port = flags.port === undefined ? undefined : parseIntegerArg('--port', flags.port, 0, 65_535);
-      const app = await openOwnApp('serve', 'crm-sync');
-      const log = diagnostics(app.env, 'crm-sync');
+      const { app, log } = await openOwnApp('serve', 'crm-sync');
       const inngest = inngestHandlerFor(app);
       if (!inngest.ok) {
         await app.close();

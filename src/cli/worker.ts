@@ -3,7 +3,6 @@ import { PROVIDER_CONCURRENCY } from '../inngest/functions/syncConnection.ts';
 import { isSignalEcho } from '../server/serve.ts';
 import { createEmbeddedWorker } from '../worker/embeddedWorker.ts';
 import { openOwnApp } from './app.ts';
-import { diagnostics } from './diagnostics.ts';
 import { startHolderServer } from './holderServer.ts';
 import { parseIntegerArg } from './usageError.ts';
 
@@ -36,8 +35,7 @@ export function registerWorker(program: Command): void {
       const tickMs = parseIntegerArg('--tick-ms', flags.tickMs, 100, 3_600_000);
       const providerConcurrency = parseIntegerArg('--concurrency', flags.concurrency, 1, 1_000);
       const graceMs = parseIntegerArg('--grace-ms', flags.graceMs, 0, 600_000);
-      const app = await openOwnApp('worker', 'crm-sync worker');
-      const log = diagnostics(app.env, 'crm-sync worker');
+      const { app, log } = await openOwnApp('worker', 'crm-sync worker');
       // Other commands on an embedded data directory go through this process (PGlite admits one), so it
       // listens on loopback; on Postgres they open the database themselves.
       const server =

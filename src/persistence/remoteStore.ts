@@ -21,9 +21,9 @@ export interface HolderAddress {
   /**
    * Set once the holder has accepted `token` (any answer but 401), shared by the calls of one command: a 401 after
    * that means the holder restarted with another token (a `serve` on a fixed port, its token generated afresh).
-   * Set on the address object itself when left out.
+   * Kept on the address object, which those calls share.
    */
-  tokenAccepted?: { value: boolean };
+  tokenAccepted?: boolean;
 }
 
 /**
@@ -31,7 +31,7 @@ export interface HolderAddress {
  * cannot fix (`adminTokenRefused`). After: it has restarted since, and the command run again reads its new token.
  */
 export function tokenRefusal(address: HolderAddress): StoreError {
-  return address.tokenAccepted?.value === true
+  return address.tokenAccepted === true
     ? {
         kind: 'unavailable',
         message: `${address.holderName} refused the admin token it had accepted earlier in this command: it has restarted with another; run the command again`,
@@ -132,8 +132,7 @@ export function createRemoteStore(address: HolderAddress): Store {
 
 /** Notes that the holder accepted the address's token (see `HolderAddress.tokenAccepted`). */
 export function tokenWasAccepted(address: HolderAddress): void {
-  address.tokenAccepted ??= { value: true };
-  address.tokenAccepted.value = true;
+  address.tokenAccepted = true;
 }
 
 const errorBodySchema = z.object({ error: z.string() });

@@ -217,7 +217,7 @@ describe('a holder that restarted with another admin token mid-command (a serve 
       adminUrl: before.url,
       token: ADMIN_TOKEN,
       holderName: 'the test holder',
-      tokenAccepted: { value: false },
+      tokenAccepted: false,
     };
     const remote = createRemoteStore(address);
     let after: Awaited<ReturnType<typeof startServer>> | null = null;
