@@ -1,7 +1,11 @@
 import { createServer } from 'node:net';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { parseEnv } from '../config/env.ts';
 import { runDemo } from '../demo/runDemo.ts';
+import { readDataDirLock } from '../persistence/dataDirLock.ts';
+import { isPidAlive } from '../persistence/leaseOwner.ts';
 import { shutdownOnSignals } from '../server/serve.ts';
 import { type HolderServer, startHolderServer } from './holderServer.ts';
 import { parseIntegerArg, UsageError } from './usageError.ts';
@@ -23,9 +27,18 @@ export function registerDemo(program: Command): void {
       // Checked before the demo's half minute of work, which a taken port (another dev server on 3000) wasted.
       const listenError = options.once ? null : await probeListen(port);
       if (listenError !== null) throw cannotListen(port, listenError);
-      const root = process.env.CRM_SYNC_DATA_DIR ?? './.crm-sync';
+      // Always the embedded database: DATABASE_URL is not the demo's to use (nor to refuse).
+      const env = parseEnv({ ...process.env, DATABASE_URL: undefined });
+      if (!env.ok) throw new UsageError(env.error.message);
+      const dataDir = path.resolve(env.value.CRM_SYNC_DATA_DIR, 'demo');
+      // The demo deletes its directory first: never from under a demo still serving it.
+      const holder = await readDataDirLock(dataDir);
+      if (holder !== null && (holder.host !== hostname() || isPidAlive(holder.pid)))
+        throw new UsageError(
+          `the demo's database in ${dataDir} is in use by pid ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.startedAt}); stop it first, or set CRM_SYNC_DATA_DIR to run another demo elsewhere`,
+        );
       const { checks, app, sims } = await runDemo({
-        dataDir: path.resolve(root, 'demo'),
+        dataDir,
         contactsPerCrm: contacts,
         out: (line) => process.stdout.write(`${line}\n`),
         env: process.env,

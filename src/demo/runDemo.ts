@@ -19,7 +19,7 @@ interface Check {
 }
 
 export interface DemoOptions {
-  /** The embedded database's directory; recreated on every run. */
+  /** The embedded database's directory; recreated on every run, so the caller makes sure no process holds it. */
   dataDir: string;
   contactsPerCrm: number;
   out: (line: string) => void;
@@ -81,24 +81,28 @@ export async function runDemo(
   for (const sim of sims) await sim.control.edits({ count: 8, seed: 5 });
   await recordEngagement(app, connections);
   await syncAll(app, connections, out);
-  if (reapit && conflict) {
-    const audit = await latestAudit(app, reapit);
-    const fields = audit?.body.conflicts ?? [];
-    const crmWin = fields.find((f) => f.contactId === conflict.contactId && f.winner === 'crm');
-    const hubWin = fields.find((f) => f.contactId === conflict.contactId && f.winner === 'nurturehub');
+  if (reapit) {
+    // No conflict made (no linked contact to edit, an edit refused) fails both claims rather than skip them.
+    const fields = conflict === null ? [] : ((await latestAudit(app, reapit))?.body.conflicts ?? []);
+    const won = (winner: 'crm' | 'nurturehub') =>
+      fields.find((f) => f.contactId === conflict?.contactId && f.winner === winner);
+    const notSeen =
+      conflict === null ? 'no conflict could be made: no Reapit contact was edited' : 'not seen';
+    const crmWin = won('crm');
+    const hubWin = won('nurturehub');
     checks.push({
       claim: 'a contact-field conflict is resolved for the CRM',
       holds: crmWin !== undefined,
       detail: crmWin
         ? `${crmWin.field}: CRM ${JSON.stringify(crmWin.crm)} beat local ${JSON.stringify(crmWin.local)}`
-        : 'not seen',
+        : notSeen,
     });
     checks.push({
       claim: 'an engagement-field conflict is resolved for NurtureHub',
       holds: hubWin !== undefined,
       detail: hubWin
         ? `${hubWin.field}: local ${JSON.stringify(hubWin.local)} beat CRM ${JSON.stringify(hubWin.crm)}`
-        : 'not seen',
+        : notSeen,
     });
   }
 
@@ -293,7 +297,9 @@ async function importLead(app: App, tenantId: string): Promise<{ id: string; ema
 
 function runCrashChild(dataDir: string, connection: Connection): Promise<NodeJS.Signals | null> {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'crashChild.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', script, connection.tenantId, connection.id], {
+  // tsx by its resolved URL: `--import tsx` is looked up from the working directory, which may be anywhere.
+  const tsx = import.meta.resolve('tsx');
+  const child = spawn(process.execPath, ['--import', tsx, script, connection.tenantId, connection.id], {
     env: { ...process.env, CRM_SYNC_DATA_DIR: dataDir, DATABASE_URL: '' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
