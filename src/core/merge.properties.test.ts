@@ -22,7 +22,7 @@ const blankAddress = {
   countryCode: null,
 };
 const sequence = (sequenceId: string, step: number) =>
-  ({ sequenceId, step, state: 'active', enrolledAt: '2024-03-01T08:00:00Z' }) as const;
+  ({ sequenceId, step, state: 'active', enrolledAt: '2024-03-01T08:00:00.000Z' }) as const;
 
 /** Few values per field, empties included, so that sides often agree with base and with each other. */
 const pools: { [K in ContactField]: readonly CanonicalContact[K][] } = {
@@ -44,8 +44,8 @@ const pools: { [K in ContactField]: readonly CanonicalContact[K][] } = {
   marketingConsent: ['notAsked', 'grant', 'deny'],
   emailOpens: [0, 3, 12],
   emailClicks: [0, 1, 5],
-  lastOpenedAt: [null, '2024-05-01T10:00:00Z', '2024-06-01T09:30:00+01:00'],
-  lastClickedAt: [null, '2024-05-02T11:00:00Z'],
+  lastOpenedAt: [null, '2024-05-01T10:00:00.000Z', '2024-06-01T08:30:00.000Z'],
+  lastClickedAt: [null, '2024-05-02T11:00:00.000Z'],
   intentScore: [null, 0, 55, 90],
   nurtureSequence: [null, sequence('spring-valuation', 0), sequence('spring-valuation', 2)],
 };

@@ -228,7 +228,7 @@ describe('mergeContact', () => {
   });
 
   test('regression: an echoed engagement value is not erased by an empty local value that did not change', () => {
-    const openedAt = '2024-06-01T09:30:00+01:00';
+    const openedAt = '2024-06-01T08:30:00.000Z';
     const outcome = merged({
       base: {},
       crm: { lastOpenedAt: openedAt },

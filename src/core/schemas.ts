@@ -10,10 +10,21 @@ import { isStorableText, UNSTORABLE_TEXT } from './storableText.ts';
 /** Storable: a CRM record whose name holds a NUL is quarantined, not a page that fails on every retry. */
 export const storable = <T extends z.ZodString>(schema: T) => schema.refine(isStorableText, UNSTORABLE_TEXT);
 const text = (max: number) => storable(z.string().trim().min(1).max(max)).nullable().default(null);
-/** An ISO instant with a zone. Year 0000 is ISO's (and JavaScript's) 1 BC, but PostgreSQL refuses it as text. */
+const FIRST_INSTANT_MS = Date.parse('0001-01-01T00:00:00.000Z');
+const LAST_INSTANT_MS = Date.parse('9999-12-31T23:59:59.999Z');
+/**
+ * An ISO instant with a zone, kept as `Date.toISOString` writes it: UTC, to the millisecond. One instant then has
+ * one spelling, so an edit giving a held instant in another zone, or a repeat of an event a microsecond apart,
+ * changes nothing, in memory and in the store alike. Its UTC year is 0001 to 9999: ISO's year 0000 is 1 BC, which
+ * PostgreSQL's text drops the era of, and year 10000 is out of its text's range.
+ */
 export const isoInstantSchema = z.iso
   .datetime({ offset: true })
-  .refine((text) => !text.startsWith('0000'), 'expected a year from 0001');
+  .refine((text) => {
+    const ms = Date.parse(text);
+    return ms >= FIRST_INSTANT_MS && ms <= LAST_INSTANT_MS;
+  }, 'expected a year from 0001 to 9999 in UTC')
+  .transform((text) => new Date(text).toISOString());
 const isoDateTime = isoInstantSchema.nullable().default(null);
 
 export const contactStatusSchema = z.enum(['active', 'archived']);
@@ -142,10 +153,13 @@ export function applyContactEdit(contact: CanonicalContact, edit: ContactEdit): 
   const { address, nurtureSequence, ...fields } = edit;
   const merged = <T extends object>(held: T | null, members: Partial<T> | null | undefined) =>
     members === undefined ? held : members === null ? null : { ...held, ...members };
+  const mergedAddress = merged(contact.address, address);
   return {
     ...contact,
     ...fields,
-    address: merged(contact.address, address),
+    // An address with no line, postcode or country is none: `{}` where none is held, or every member cleared.
+    address:
+      mergedAddress !== null && Object.values(mergedAddress).every((v) => v == null) ? null : mergedAddress,
     nurtureSequence: merged(contact.nurtureSequence, nurtureSequence),
   } as CanonicalContactInput;
 }

@@ -89,9 +89,10 @@ it('adds a matched line’s engagement the contact lacks, once, leaving its cont
     emailOpens: 3,
     emailClicks: 2,
     lastOpenedAt: '2025-06-03T10:00:00.000Z',
-    lastClickedAt: '2025-06-02T12:00:00Z',
+    // Instants are kept in UTC to the millisecond, whatever spelling the file gave.
+    lastClickedAt: '2025-06-02T12:00:00.000Z',
     intentScore: 70,
-    nurtureSequence: enrolment,
+    nurtureSequence: { ...enrolment, enrolledAt: '2025-05-20T08:00:00.000Z' },
   };
   const listed = async () => {
     const run = await runCli(env, ['contact', 'list', '--tenant', 'acme', '--json']);

@@ -8,7 +8,7 @@ const enrolment: NurtureSequence = {
   sequenceId: 'vendor-valuation',
   step: 2,
   state: 'active',
-  enrolledAt: '2025-06-01T09:00:00Z',
+  enrolledAt: '2025-06-01T09:00:00.000Z',
 };
 
 /**

@@ -8,7 +8,7 @@ const enrolment: NurtureSequence = {
   sequenceId: 'first-time-buyer',
   step: 1,
   state: 'active',
-  enrolledAt: '2025-06-01T09:00:00Z',
+  enrolledAt: '2025-06-01T09:00:00.000Z',
 };
 
 type ReapitRecord = {

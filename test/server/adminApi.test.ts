@@ -139,8 +139,22 @@ describe('admin API: invalid input is a 400 with the zod issues, never a 500', (
       ['GET', `${f.base}/audit?limit=1&limit=300`, {}, 'limit'],
       ['GET', `${f.base}/audit?provider=salesforce`, {}, 'provider'],
       ['GET', `${f.base}/audit?since=last-week`, {}, 'since'],
-      // Year 0000 parses, but the database refuses it: answered as its bare error, without issues.
+      // Instants are UTC years 0001 to 9999: the database refuses year 0000 and 10000, and drops 1 BC's era.
       ['GET', `${f.base}/audit?since=0000-01-01T00:00:00Z`, {}, 'since'],
+      ['GET', `${f.base}/audit?since=9999-12-31T23:59:59-00:01`, {}, 'since'],
+      ['GET', `${f.base}/audit?since=0001-01-01T00:00:00%2B14:00`, {}, 'since'],
+      [
+        'POST',
+        `${f.base}/engagement`,
+        { body: { events: [{ eventId: 'e', contactId, type: 'open', at: '0001-01-01T00:00:00+14:00' }] } },
+        'events.0.at',
+      ],
+      [
+        'PATCH',
+        `${f.base}/contacts/${contactId}`,
+        { body: { nurtureSequence: { enrolledAt: '9999-12-31T23:59:59-00:01' } } },
+        'nurtureSequence.enrolledAt',
+      ],
       ['GET', `${f.base}/audit?colour=blue`, {}, ''],
       ['GET', `${f.base}/contacts?afterId=7`, {}, 'afterId'],
       ['GET', '/api/tenants/not-a-uuid/connections', {}, 'tenantId'],

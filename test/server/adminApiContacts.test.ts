@@ -264,6 +264,45 @@ describe('admin API: engagement and contacts', () => {
     }
   });
 
+  it('changes nothing for an edit or event that only respells what is held: an instant in another zone or past the millisecond, an empty address', async () => {
+    const f = await createApiFixture({ store: store() });
+    try {
+      await f.call('POST', `${f.base}/connections/${f.h.connectionId}/sync`);
+      const { json } = await f.call('GET', `${f.base}/contacts?limit=100`);
+      const target = json.contacts.find((c: { contact: { address: unknown } }) => c.contact.address === null);
+      expect(target).toBeDefined();
+      const path = `${f.base}/contacts/${target.id}`;
+      const held = (await f.call('PATCH', path, { body: { lastOpenedAt: '2025-06-02T10:00:00Z' } })).json
+        .contact;
+
+      const respelt = await f.call('PATCH', path, {
+        body: { lastOpenedAt: '2025-06-02T11:00:00.000+01:00', address: {} },
+      });
+      expect(respelt.status).toBe(200);
+      expect(respelt.json.contact).toEqual(held);
+      expect((await f.call('GET', path)).json.contact).toEqual(held);
+
+      // Instants are kept to the millisecond, so a repeat a microsecond apart is the same event in one call and
+      // across calls alike (it was a duplicate in one call, and a different event, refused, in the next).
+      const event = (at: string) => ({ eventId: 'sub-ms', contactId: target.id, type: 'click', at });
+      const once = await f.call('POST', `${f.base}/engagement`, {
+        body: { events: [event('2025-06-03T10:00:00.000100Z'), event('2025-06-03T10:00:00.000200Z')] },
+      });
+      expect(once.json).toEqual({ inserted: ['sub-ms'], duplicates: ['sub-ms'], unknownContact: [] });
+      const again = await f.call('POST', `${f.base}/engagement`, {
+        body: { events: [event('2025-06-03T11:00:00.000300+01:00')] },
+      });
+      expect(again.status).toBe(200);
+      expect(again.json).toEqual({ inserted: [], duplicates: ['sub-ms'], unknownContact: [] });
+      expect((await f.call('GET', path)).json.contact.contact).toMatchObject({
+        emailClicks: 1,
+        lastClickedAt: '2025-06-03T10:00:00.000Z',
+      });
+    } finally {
+      await f.close();
+    }
+  });
+
   it('refuses an edit that leaves a contact without a name, e-mail address or phone number, changing nothing', async () => {
     const f = await createApiFixture({ store: store() });
     try {

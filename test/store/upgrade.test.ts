@@ -9,6 +9,7 @@ import {
   unwrap,
   useBackend,
 } from './backends.ts';
+import { contact, T0, tenantWithConnection } from './fixtures.ts';
 
 /**
  * A database as a crm-sync before 20250612000000_tenant_names_ignore_case left it, with the tenants it could hold:
@@ -46,6 +47,30 @@ async function storeBeforeFinalSigma(database: TestDatabase, names: string[]): P
   await store.close();
 }
 
+/**
+ * A database as a crm-sync before 20250620000000_contact_instants_in_utc left it: a contact whose instants an
+ * edit stored as written, one of them in 1 BC in UTC. Answers the contact's id and tenant.
+ */
+async function storeBeforeInstantsInUtc(database: TestDatabase): Promise<{ tenantId: string; id: string }> {
+  const store = unwrap(await database.open());
+  const { tenant } = await tenantWithConnection(store);
+  const id = randomUUID();
+  unwrap(
+    await store.upsertContacts({ tenantId: tenant.id, contacts: [{ id, contact: contact({}) }], now: T0 }),
+  );
+  await database.raw(`UPDATE contacts SET data = data || $2::jsonb WHERE id = $1`, [
+    id,
+    JSON.stringify({
+      lastOpenedAt: '0001-01-01T00:00:00+14:00',
+      lastClickedAt: '2025-06-02T11:00:00.0004+01:00',
+      nurtureSequence: { sequenceId: 's', step: 1, state: 'active', enrolledAt: '9999-12-31T23:59:59-00:01' },
+    }),
+  ]);
+  await database.raw(`DELETE FROM schema_migrations WHERE version = '20250620000000'`);
+  await store.close();
+  return { tenantId: tenant.id, id };
+}
+
 function describeUpgrade(name: string, backend: () => Backend): void {
   describe(`upgrading a store on ${name}`, () => {
     it('finds a tenant an earlier version stored with its name decomposed, and adds no second one', async () => {
@@ -58,6 +83,23 @@ function describeUpgrade(name: string, backend: () => Backend): void {
         expect(found).toMatchObject({ ok: true, value: { name: 'Jos\u00e9 Lettings' } });
         const again = await store.createTenant({ name: 'Jos\u00e9 Lettings', syncIntervalSeconds: 900 });
         expect(again).toMatchObject({ ok: false, error: { kind: 'conflict' } });
+        await store.close();
+      } finally {
+        await database.drop();
+      }
+    });
+
+    it('rewrites the instants an edit stored as written in UTC, one outside years 0001 to 9999 at the nearer end', async () => {
+      const database = await backend().createDatabase();
+      try {
+        const { tenantId, id } = await storeBeforeInstantsInUtc(database);
+        const store = unwrap(await database.open());
+        const [stored] = unwrap(await store.getContacts({ tenantId, ids: [id] }));
+        expect(stored?.contact).toMatchObject({
+          lastOpenedAt: '0001-01-01T00:00:00.000Z',
+          lastClickedAt: '2025-06-02T10:00:00.000Z',
+          nurtureSequence: { enrolledAt: '9999-12-31T23:59:59.999Z' },
+        });
         await store.close();
       } finally {
         await database.drop();

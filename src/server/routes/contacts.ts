@@ -97,27 +97,9 @@ export interface ContactView {
   links?: Array<{ connectionId: string; externalId: string }>;
 }
 
-/** An instant as the API answers every instant: UTC with milliseconds, however it was written when stored. */
-const utc = (instant: string | null): string | null =>
-  instant === null ? null : new Date(instant).toISOString();
-
-/** The contact with its engagement instants in UTC: an edit or import may have given them another zone. */
-const withUtcInstants = (contact: StoredContact['contact']): StoredContact['contact'] => ({
-  ...contact,
-  lastOpenedAt: utc(contact.lastOpenedAt),
-  lastClickedAt: utc(contact.lastClickedAt),
-  nurtureSequence:
-    contact.nurtureSequence === null
-      ? null
-      : {
-          ...contact.nurtureSequence,
-          enrolledAt: new Date(contact.nurtureSequence.enrolledAt).toISOString(),
-        },
-});
-
 const contactView = (stored: StoredContact & { links?: Link[] }): ContactView => ({
   id: stored.id,
-  contact: withUtcInstants(stored.contact),
+  contact: stored.contact,
   fieldStamps: stored.fieldStamps,
   changeSeq: stored.changeSeq,
   updatedAt: stored.updatedAt.toISOString(),
