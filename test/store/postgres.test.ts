@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { isPidAlive } from '../../src/persistence/leaseOwner.ts';
 import { postgresAvailable } from '../support/postgresServer.ts';
 import { describeStoreAudit } from './auditSuite.ts';
 import { postgresBackend, unwrap, useBackend } from './backends.ts';
@@ -14,6 +16,28 @@ describe.runIf(postgresAvailable('the store suite'))('PostgreSQL server', () => 
   describeStoreData('Postgres', backend);
   describeStoreAudit('Postgres', backend);
   describeStorePlans('Postgres', backend);
+
+  it('holds a lease whose holder’s session lock is held, though its pid is none here (a container on a host of the same name)', async () => {
+    const database = await backend().createDatabase();
+    const [mine, theirs] = [unwrap(await database.open()), unwrap(await database.open())];
+    try {
+      const { ref } = await tenantWithConnection(mine);
+      const pid = 4_194_303;
+      expect(isPidAlive(pid)).toBe(false);
+      const sameHostName = `${hostname()}:${pid}:${randomUUID()}`;
+      unwrap(await theirs.acquireLease({ ...ref, owner: sameHostName, ttlMs: 60_000, now: at(0) }));
+      const local = `${hostname()}:${process.pid}:${randomUUID()}`;
+      expect(await mine.acquireLease({ ...ref, owner: local, ttlMs: 60_000, now: at(1) })).toMatchObject({
+        ok: false,
+        error: { kind: 'lease_held', owner: sameHostName },
+      });
+      unwrap(await theirs.heartbeatLease({ ...ref, owner: sameHostName, ttlMs: 60_000, now: at(2) }));
+    } finally {
+      await mine.close();
+      await theirs.close();
+      await database.drop();
+    }
+  });
 
   it('takes over at once a lease whose holder’s database session has ended', async () => {
     const database = await backend().createDatabase();

@@ -77,10 +77,12 @@ export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
     let locked = lockedHere;
     if (!free) {
       // A live lease may still be taken when its holder is provably gone: a holder in another
-      // process whose session lock went with its connection, or a dead pid on this host.
-      const sessionGone = locks !== null && sessionLocked && !lockedHere && (await locks.tryLock(key));
+      // process whose session lock went with its connection, or a dead pid on this host. A session lock
+      // still held outranks the pid: another container may share this host name, not its pids.
+      const sessionHeld = locks !== null && sessionLocked && !lockedHere;
+      const sessionGone = sessionHeld && (await locks.tryLock(key));
       if (sessionGone) locked = true;
-      else if (!ctx.isOwnerGone(owner)) {
+      else if (sessionHeld || !ctx.isOwnerGone(owner)) {
         return err({
           kind: 'lease_held',
           message: `connection ${request.connectionId} is leased by ${owner} until ${expiresAt.toISOString()}`,
