@@ -5,7 +5,7 @@ describe('parseInterval', () => {
   test.each([
     ['15m', 900],
     ['1h', 3600],
-    ['90s', 90],
+    ['120s', 120],
     ['1d', 86_400],
     [' 5m ', 300],
     // The bounds themselves are allowed.
@@ -22,6 +22,7 @@ describe('parseInterval', () => {
     ['1.5h', 'malformed'],
     ['-5m', 'malformed'],
     ['30s', 'below the 1m minimum'],
+    ['90s', 'not a whole number of minutes'],
     ['2d', 'above the 1d maximum'],
   ])('%s is refused (%s)', (text, reason) => {
     const result = parseInterval(text);
@@ -32,7 +33,7 @@ describe('parseInterval', () => {
   test.each([
     [900, '15m'],
     [3600, '1h'],
-    [90, '90s'],
+    [120, '2m'],
     [86_400, '1d'],
   ])('formats %i as %s and parses back', (seconds, text) => {
     expect(formatInterval(seconds)).toBe(text);

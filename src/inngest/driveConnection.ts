@@ -83,6 +83,11 @@ export interface SyncSteps {
    * the end.
    */
   readonly stepBudgetMs?: number;
+  /**
+   * How far ahead the selection that started this run counted a connection due (`selectDue`'s horizon): the
+   * embedded worker's next tick. None: the end of the minute the run loads in, as the cron's selection counts.
+   */
+  readonly dueBefore?: Date;
 }
 
 /** Steps one run may take before it yields to the next tick (Inngest allows 1,000 per run). */
@@ -131,7 +136,9 @@ export async function driveConnection(
       throw error;
     }
   };
-  let progress = await steps.run('load', () => settle(idleProgress, () => loadStep(deps, ref)));
+  let progress = await steps.run('load', () =>
+    settle(idleProgress, () => loadStep(deps, ref, steps.dueBefore)),
+  );
   /** Wakes in a row that found the backoff not yet due by the runner's clock. */
   let early = 0;
   // From `error` only as the first step: the schedule's retry of a cycle whose attempts ran out (`loadStep`).
@@ -173,7 +180,7 @@ function stepName(progress: ConnectionProgress): string {
 }
 
 /** Reads the connection and its machine, and decides whether this run has anything to do. */
-async function loadStep(deps: RunnerDeps, ref: ConnectionRef): Promise<ConnectionProgress> {
+async function loadStep(deps: RunnerDeps, ref: ConnectionRef, dueBefore?: Date): Promise<ConnectionProgress> {
   const { store, clock } = deps;
   const connection = await store.getConnection(ref);
   if (!connection.ok) {
@@ -183,16 +190,27 @@ async function loadStep(deps: RunnerDeps, ref: ConnectionRef): Promise<Connectio
   const progress = await readProgress(store, ref);
   const now = clock();
   if (!connection.value.enabled) return { ...progress, stopped: 'disabled' };
-  // Due by the tick's own measure, else a run started in the slot its next run falls in would stop here.
-  if (progress.state === 'idle' && !isDueInSlot(connection.value.nextRunAt, now))
+  // Due by the selection's own measure, else a run it started for a next run before its horizon stops here: a
+  // worker ticking late in the minute ran a 1m interval every 2 minutes.
+  const isDue = (at: Date) => isDueInSlot(at, now) || (dueBefore !== undefined && at < dueBefore);
+  if (progress.state === 'idle' && !isDue(connection.value.nextRunAt))
     return { ...progress, stopped: 'not_due' };
+  if (progress.state === 'backoff' && progress.resumeAt !== null) {
+    // A backoff's next run is its resumeAt. One brought in since (an interval shortened) would have every tick
+    // until then select it again, only to find it waiting.
+    const resumeAt = new Date(progress.resumeAt);
+    if (connection.value.nextRunAt < resumeAt && !isDue(resumeAt)) {
+      const scheduled = await store.setNextRun({ ...ref, nextRunAt: resumeAt });
+      if (!scheduled.ok) throw stepError({ kind: 'store', message: scheduled.error.message });
+    }
+  }
   if (progress.state === 'error') {
     // The CRM refused the credentials and new ones were stored since: resumed as `credentials.updated` does.
     if (credentialsReplaced(progress, connection.value)) return progress;
     // Out of attempts (a provider down for longer than the backoffs last): the schedule retries the cycle at
     // the connection's interval, as `crm-sync retry` would, so an outage heals without an operator.
     if (progress.errorReason === 'attempts_exhausted')
-      return isDueInSlot(connection.value.nextRunAt, now) ? progress : { ...progress, stopped: 'in_error' };
+      return isDue(connection.value.nextRunAt) ? progress : { ...progress, stopped: 'in_error' };
     // Anything else waits for an operator; look again one interval from now, as the runner does.
     const next = new Date(now.getTime() + connection.value.effectiveIntervalSeconds * 1000);
     const scheduled = await store.setNextRun({ ...ref, nextRunAt: next });

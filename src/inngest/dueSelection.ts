@@ -38,6 +38,11 @@ function slotEndMs(now: Date): number {
   return (Math.floor(now.getTime() / SLOT_MS) + 1) * SLOT_MS;
 }
 
+/** How far ahead `selectDue` counts a connection due: its slot's end, or a ticking scheduler's next tick. */
+export function dueHorizon(now: Date, tickMs?: number): Date {
+  return new Date(tickMs === undefined ? slotEndMs(now) : now.getTime() + tickMs);
+}
+
 /**
  * The id of the due event for a connection in a slot. Inngest keeps one run per event id for 24 hours, so
  * a tick that is retried, or runs twice in the same minute, cannot start a second run for the slot.
@@ -66,7 +71,7 @@ export async function selectDue(
   const { now } = params;
   const bounded = await store.boundNextRuns({ now });
   if (!bounded.ok) return bounded;
-  const horizonMs = params.tickMs === undefined ? slotEndMs(now) : now.getTime() + params.tickMs;
+  const horizonMs = dueHorizon(now, params.tickMs).getTime();
   // The store takes one instant for both tests: asked at the horizon's last millisecond, it also counts as
   // free a lease that expires before then, so leases are judged again here at `now`.
   const due = await store.listDueConnections({

@@ -44,7 +44,14 @@ export function createServerApp(deps: ServerDeps): Hono {
   });
   // Registered before the admin API, whose token check would otherwise answer Inngest's requests first.
   if (deps.inngestHandler !== undefined) {
-    app.on(['GET', 'POST', 'PUT'], INNGEST_PATH, limitInngestBody, deps.inngestHandler);
+    // Hono serves HEAD with the GET route, so a probe reached the SDK as an introspection: unsigned, in cloud mode,
+    // a 401 and an error in the log. Inngest sends no HEAD.
+    app.use(INNGEST_PATH, async (c, next) => {
+      if (c.req.raw.method !== 'HEAD') return next();
+      c.header('Allow', INNGEST_METHODS.join(', '));
+      return c.body(null, 405);
+    });
+    app.on(INNGEST_METHODS, INNGEST_PATH, limitInngestBody, deps.inngestHandler);
   }
   app.route('/api', createAdminApi(deps));
   app.route(STORE_RPC_PATH, storeRpcRoutes(deps));
@@ -57,6 +64,9 @@ export function createServerApp(deps: ServerDeps): Hono {
  * Inngest caps a run's state (its events and step results, what a call carries) at 32 MB. The SDK reads a body
  * whole before it checks the signature, so without a limit any client could make this process hold one of any size.
  */
+/** The methods Inngest calls its endpoint with: introspection, registration, function calls. */
+const INNGEST_METHODS = ['GET', 'PUT', 'POST'];
+
 const limitInngestBody = bodyLimit({
   maxSize: 32 * 1024 * 1024,
   onError: (c) => c.json({ message: 'the request body is above 32 MiB' }, 413),

@@ -6,7 +6,7 @@ import {
   driveConnection,
   type SyncSteps,
 } from '../inngest/driveConnection.ts';
-import { DEFAULT_DUE_LIMIT, type DueConnection, selectDue } from '../inngest/dueSelection.ts';
+import { DEFAULT_DUE_LIMIT, type DueConnection, dueHorizon, selectDue } from '../inngest/dueSelection.ts';
 import { PROVIDER_CONCURRENCY } from '../inngest/functions/syncConnection.ts';
 import type { RunnerDeps } from '../runner/connectionRunner.ts';
 
@@ -101,7 +101,8 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
 
   const selectAndStart = async () => {
     if (stopping.signal.aborted) return { selected: 0, started: [] };
-    const due = await selectDue(deps.store, { now: deps.clock(), limit, tickMs });
+    const now = deps.clock();
+    const due = await selectDue(deps.store, { now, limit, tickMs });
     if (!due.ok) {
       options.log(`tick: selecting due connections failed: ${due.error.message}`, 'error');
       return { selected: 0, started: [] };
@@ -110,7 +111,7 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
     for (const connection of due.value) {
       if (stopping.signal.aborted) break;
       if (inFlight.has(connection.connectionId) || runningFor(connection.provider) >= perProvider) continue;
-      const report = runOne(connection).then((r) => {
+      const report = runOne(connection, dueHorizon(now, tickMs)).then((r) => {
         inFlight.delete(connection.connectionId);
         const failed = r.progress?.state === 'error' || r.interrupted?.kind === 'failed';
         options.log(formatReport(r), failed ? 'warn' : 'info');
@@ -122,7 +123,7 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
     return { selected: due.value.length, started };
   };
 
-  const runOne = async (connection: DueConnection): Promise<RunReport> => {
+  const runOne = async (connection: DueConnection, dueBefore: Date): Promise<RunReport> => {
     const ref = { tenantId: connection.tenantId, connectionId: connection.connectionId };
     let steps = 0;
     let last: ConnectionProgress | null = null;
@@ -142,6 +143,7 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
       },
       // No retries in-process: a lease still held ends the run; the next tick tries again.
       finalAttempt: true,
+      dueBefore,
     };
     try {
       const progress = await driveConnection(deps, ref, tools);

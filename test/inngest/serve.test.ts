@@ -187,6 +187,9 @@ describe('the serve endpoint, over HTTP', () => {
       });
       const unsigned = await fetch(`${server.url}${INNGEST_PATH}`);
       expect(unsigned.status).toBe(401);
+      // A probe's HEAD is no Inngest request: not the SDK's, so not its 401 and error line.
+      const probe = await fetch(`${server.url}${INNGEST_PATH}`, { method: 'HEAD' });
+      expect([probe.status, probe.headers.get('allow')]).toEqual([405, 'GET, PUT, POST']);
 
       // Inngest's own sync is signed and names the URL to register in its body; the SDK answers in band.
       const syncBody = { url: `https://crm-sync.example.test${INNGEST_PATH}` };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import type { ConnectionRef } from '../../src/persistence/store.ts';
 import { postgresAvailable } from '../support/postgresServer.ts';
 import {
   type Backend,
@@ -71,6 +72,17 @@ async function storeBeforeInstantsInUtc(database: TestDatabase): Promise<{ tenan
   return { tenantId: tenant.id, id };
 }
 
+/** A database as a crm-sync before 20250621000000_whole_minute_intervals left it: a tenant and a connection on 90 s. */
+async function storeBeforeWholeMinuteIntervals(database: TestDatabase): Promise<ConnectionRef> {
+  const store = unwrap(await database.open());
+  const { ref } = await tenantWithConnection(store);
+  unwrap(await store.setTenantInterval({ tenantId: ref.tenantId, syncIntervalSeconds: 90 }));
+  unwrap(await store.setConnectionInterval({ ...ref, syncIntervalSeconds: 150 }));
+  await database.raw(`DELETE FROM schema_migrations WHERE version = '20250621000000'`);
+  await store.close();
+  return ref;
+}
+
 function describeUpgrade(name: string, backend: () => Backend): void {
   describe(`upgrading a store on ${name}`, () => {
     it('finds a tenant an earlier version stored with its name decomposed, and adds no second one', async () => {
@@ -100,6 +112,19 @@ function describeUpgrade(name: string, backend: () => Backend): void {
           lastClickedAt: '2025-06-02T10:00:00.000Z',
           nurtureSequence: { enrolledAt: '9999-12-31T23:59:59.999Z' },
         });
+        await store.close();
+      } finally {
+        await database.drop();
+      }
+    });
+
+    it('sets an interval of seconds to the whole minutes it ran a cycle every', async () => {
+      const database = await backend().createDatabase();
+      try {
+        const ref = await storeBeforeWholeMinuteIntervals(database);
+        const store = unwrap(await database.open());
+        expect(unwrap(await store.getTenant({ tenantId: ref.tenantId })).syncIntervalSeconds).toBe(60);
+        expect(unwrap(await store.getConnection(ref)).syncIntervalSeconds).toBe(120);
         await store.close();
       } finally {
         await database.drop();
