@@ -46,4 +46,20 @@ describe('formatStatuses', () => {
     expect(stopLine(stopped('fatal'))).not.toMatch(/schedule/);
     expect(stopLine(stopped('attempts_exhausted', false))).not.toMatch(/schedule/);
   });
+
+  it('prints the window of a cycle in progress without milliseconds, its cursor as the CRM sent it', () => {
+    const midCycle: ConnectionStatus = {
+      ...stopped(null),
+      state: 'fetching',
+      attempt: 0,
+      cycleId: 'cycle-1',
+      window: {
+        from: { modified: '2025-06-01T07:58:12.0000000Z', externalId: 'OXF1' },
+        to: '2025-06-01T08:00:01.120Z',
+      },
+    };
+    expect(formatStatuses([midCycle])).toContain(
+      '  reapit: cycle cycle-1 not finished, window 2025-06-01T07:58:12.0000000Z OXF1 → 2025-06-01T08:00:01Z',
+    );
+  });
 });

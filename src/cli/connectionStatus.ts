@@ -159,7 +159,7 @@ function explain(r: ConnectionStatus): string[] {
   if (r.abandonedBy !== null) lines.push(`interrupted: its run (${r.abandonedBy}) is gone; sync resumes it`);
   if (r.window !== null) {
     const from = r.window.from === null ? 'the beginning' : formatCursor(r.window.from);
-    lines.push(`cycle ${r.cycleId} not finished, window ${from} → ${r.window.to}`);
+    lines.push(`cycle ${r.cycleId} not finished, window ${from} → ${formatInstant(r.window.to)}`);
   }
   if (r.lastError !== null) {
     const e = r.lastError;

@@ -12,7 +12,7 @@ import {
 } from '../persistence/records.ts';
 import type { Store, StoreError } from '../persistence/store.ts';
 import { must, requireTenant, withApp } from './app.ts';
-import { type NumberedLine, readJsonLines } from './jsonLines.ts';
+import { type NumberedLine, readJsonLines, refuseFile } from './jsonLines.ts';
 import { plural, print } from './output.ts';
 import { UsageError } from './usageError.ts';
 
@@ -147,8 +147,7 @@ function refuseConflictingRepeats(file: string, lines: readonly NumberedLine<Eng
     ({ index, firstIndex }) =>
       `${file}:${lines[index]?.line}: event ${lines[index]?.value.eventId} ${CONFLICTING_REPEAT} (line ${lines[firstIndex]?.line})`,
   );
-  process.stderr.write(`${problems.join('\n')}\n`);
-  throw new UsageError(`${file}: ${conflicts.length} invalid line(s); nothing imported`);
+  refuseFile(file, problems);
 }
 
 /** Why `engagement import` cannot go through a running holder. */

@@ -39,12 +39,15 @@ export function readJsonLines<TSchema extends z.ZodType>(
     if (parsed.success) valid.push({ line, value: parsed.data });
     else problems.push(`${file}:${line}: ${describeIssues(parsed.error)}`);
   });
-  if (problems.length > 0) {
-    const shown = problems.slice(0, listedProblems);
-    const more = problems.length - shown.length;
-    process.stderr.write(`${shown.join('\n')}\n${more > 0 ? `… and ${more} more\n` : ''}`);
-    throw new UsageError(`${file}: ${problems.length} invalid line(s); nothing imported`);
-  }
+  if (problems.length > 0) refuseFile(file, problems);
   if (valid.length === 0) throw new UsageError(`${file}: no lines to import`);
   return valid;
+}
+
+/** Refuses a whole file for its bad lines: the first ones to stderr as `FILE:LINE: …`, the rest counted. */
+export function refuseFile(file: string, problems: readonly string[]): never {
+  const shown = problems.slice(0, listedProblems);
+  const more = problems.length - shown.length;
+  process.stderr.write(`${shown.join('\n')}\n${more > 0 ? `… and ${more} more\n` : ''}`);
+  throw new UsageError(`${file}: ${problems.length} invalid line(s); nothing imported`);
 }

@@ -180,12 +180,16 @@ function runnerOf(
   };
 }
 
-/** One stderr line per phase step: pages and records fetched, then reconcile, push and audit totals. */
-function progressLine(
+/**
+ * One stderr line per phase step: pages and records fetched, then reconcile, push and audit totals. Not idle: the
+ * run's own `running` and `… after N s` lines open and close it.
+ */
+export function progressLine(
   provider: Connection['provider'],
   write: (text: string) => void,
 ): NonNullable<RunnerDeps['onTransition']> {
   return ({ state, context }) => {
+    if (state === 'idle') return;
     const cycle = context.cycle;
     const detail =
       cycle === null

@@ -26,7 +26,11 @@ export const tenantInputSchema = z.strictObject({
         .string()
         .min(1)
         .max(200)
-        .regex(/^\P{Cc}*$/u, 'expected no control characters (line breaks, tabs)'),
+        // U+2028 and U+2029 are line breaks too, though not control characters.
+        .regex(
+          /^[^\p{Cc}\p{Zl}\p{Zp}]*$/u,
+          'expected no control characters or line separators (line breaks, tabs, U+2028, U+2029)',
+        ),
     ),
   /** Default interval between cycles of the tenant's connections. */
   syncIntervalSeconds: z.number().int().min(1).max(86_400),

@@ -332,11 +332,12 @@ describe('crm-sync operator commands', () => {
         duplicates: ['nh-ev-1', 'nh-ev-2'],
         unknownContact: [],
       });
-      // An id repeated for another contact is not a duplicate to drop: the file is refused, naming both lines.
+      // An id repeated for another contact is not a duplicate to drop: the file is refused, naming both lines; the
+      // first 20 such lines, as for any bad line, then a count.
       const clash = join(dir, '..', 'clash.jsonl');
       writeFileSync(
         clash,
-        [randomUUID(), priya]
+        [randomUUID(), ...Array.from({ length: 22 }, () => priya)]
           .map((contactId) =>
             JSON.stringify({ eventId: 'nh-ev-3', contactId, type: 'click', at: '2025-06-02T09:30:00Z' }),
           )
@@ -347,6 +348,9 @@ describe('crm-sync operator commands', () => {
       expect(clashRun.stderr).toMatch(
         /clash\.jsonl:2: event nh-ev-3 repeats an earlier event id with another contact, type or time \(line 1\)/,
       );
+      expect(clashRun.stderr).toContain('clash.jsonl:21:');
+      expect(clashRun.stderr).not.toContain('clash.jsonl:22:');
+      expect(clashRun.stderr).toMatch(/… and 2 more\n.*22 invalid line\(s\); nothing imported/);
       // So is a file repeating, as another event, an id recorded before: one line naming it, nothing imported.
       const recorded = join(dir, '..', 'recorded.jsonl');
       writeFileSync(

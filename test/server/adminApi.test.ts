@@ -130,6 +130,9 @@ describe('admin API: invalid input is a 400 with the zod issues, never a 500', (
       ['PATCH', `${f.base}/contacts/${contactId}`, { body: { email: 'not-an-email' } }, 'email'],
       ['PATCH', `${f.base}/contacts/${contactId}`, { body: { favouriteColour: 'blue' } }, ''],
       ['PATCH', `${f.base}/contacts/${contactId}`, { body: {} }, ''],
+      ['POST', '/api/tenants', { body: { name: 'Two\u2028Lines', interval: '15m' } }, 'name'],
+      // The scheduler ticks once a minute: 90 s ran a cycle every minute.
+      ['POST', '/api/tenants', { body: { name: 'Ninety', interval: '90s' } }, 'interval'],
       ['GET', `${f.base}/audit?limit=0`, {}, 'limit'],
       // Decimal digits only: a coerced number would read these as 16, 100 and 0.
       ['GET', `${f.base}/audit?limit=0x10`, {}, 'limit'],
