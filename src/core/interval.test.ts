@@ -24,6 +24,8 @@ describe('parseInterval', () => {
     ['30s', 'below the 1m minimum'],
     ['90s', 'not a whole number of minutes'],
     ['2d', 'above the 1d maximum'],
+    // Past 2^53 the product loses its last digits: still too long, not a fraction of a minute.
+    ['999999999999999999999999m', 'above the 1d maximum'],
   ])('%s is refused (%s)', (text, reason) => {
     const result = parseInterval(text);
     expect(result.ok).toBe(false);

@@ -67,8 +67,11 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
     if (!before.value.enabled) return fail(c, 409, 'connection is disabled; enable it first');
     const retryHow = 'POST …/retry';
     // Answered here without taking the lease; the run decides again on the machine as it finds it under the lease.
+    // A retry of a snapshot it cannot restore is told why and what to do, as the view's snapshotError says it.
     const refusal =
-      mode === 'cycle' ? syncRefusal(before.value, now(), retryHow) : retryRefusal(before.value.state);
+      mode === 'cycle'
+        ? syncRefusal(before.value, now(), retryHow)
+        : (before.value.snapshotError ?? retryRefusal(before.value.state));
     if (refusal !== null) return fail(c, 409, refusal);
     // The run reports every store failure as one kind, answered 503 (try again later). Credentials this server
     // cannot decrypt (another CRM_SYNC_SECRET_KEY) stay so however long one waits: decrypt_failed's 500 (http.ts).
