@@ -18,7 +18,7 @@ export function parseInterval(text: string): Result<number, string> {
   const seconds = Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
   if (seconds < MIN_INTERVAL_SECONDS) return err(`interval "${text}" is below the 1m minimum`);
   if (seconds > MAX_INTERVAL_SECONDS) return err(`interval "${text}" is above the 1d maximum`);
-  if (seconds % 60 !== 0)
+  if (seconds % UNIT_SECONDS.m !== 0)
     return err(`interval "${text}" is not a whole number of minutes: the scheduler ticks once a minute`);
   return ok(seconds);
 }

@@ -108,10 +108,11 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
       return { selected: 0, started: [] };
     }
     const started: DueConnection[] = [];
+    const dueBefore = dueHorizon(now, tickMs);
     for (const connection of due.value) {
       if (stopping.signal.aborted) break;
       if (inFlight.has(connection.connectionId) || runningFor(connection.provider) >= perProvider) continue;
-      const report = runOne(connection, dueHorizon(now, tickMs)).then((r) => {
+      const report = runOne(connection, dueBefore).then((r) => {
         inFlight.delete(connection.connectionId);
         const failed = r.progress?.state === 'error' || r.interrupted?.kind === 'failed';
         options.log(formatReport(r), failed ? 'warn' : 'info');

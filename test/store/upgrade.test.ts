@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { ConnectionRef } from '../../src/persistence/store.ts';
+import type { ConnectionRef, StoreHandle } from '../../src/persistence/store.ts';
 import { postgresAvailable } from '../support/postgresServer.ts';
 import {
   type Backend,
@@ -13,74 +13,88 @@ import {
 import { contact, T0, tenantWithConnection } from './fixtures.ts';
 
 /**
- * A database as a crm-sync before 20250612000000_tenant_names_ignore_case left it, with the tenants it could hold:
- * opened by this version (all migrations), then rolled back to that schema with the rows written straight in.
+ * A database as a crm-sync before the migrations `versions` left it: opened by this version (all migrations), then
+ * `change`d back to that schema or data (with SQL, or through the store), and `versions` marked not applied.
  */
-async function storeBeforeTenantNamesIgnoreCase(database: TestDatabase, names: string[]): Promise<void> {
+async function rolledBackBefore<T>(
+  database: TestDatabase,
+  versions: string[],
+  change: (store: StoreHandle) => Promise<T>,
+): Promise<T> {
   const store = unwrap(await database.open());
-  await database.raw('DROP INDEX tenants_name_folded_idx');
-  // Those three only (20250619000000 replaces 20250612000000's index): a later migration stays applied, as its
-  // tables stay made.
-  await database.raw(
-    `DELETE FROM schema_migrations WHERE version IN ('20250612000000', '20250613000000', '20250619000000')`,
-  );
-  for (const name of names) {
-    await database.raw(
-      `INSERT INTO tenants (id, name, sync_interval_seconds, created_at, updated_at) VALUES ($1, $2, 900, now(), now())`,
-      [randomUUID(), name],
-    );
+  try {
+    const changed = await change(store);
+    await database.raw('DELETE FROM schema_migrations WHERE version = ANY($1)', [versions]);
+    return changed;
+  } finally {
+    await store.close();
   }
-  await store.close();
 }
 
-/** A database as a crm-sync before 20250619000000_tenant_names_final_sigma left it, holding `names`. */
-async function storeBeforeFinalSigma(database: TestDatabase, names: string[]): Promise<void> {
-  const store = unwrap(await database.open());
-  await database.raw('DROP INDEX tenants_name_folded_idx');
-  await database.raw('CREATE UNIQUE INDEX tenants_name_lower_idx ON tenants (lower(name))');
-  await database.raw(`DELETE FROM schema_migrations WHERE version = '20250619000000'`);
+async function insertTenants(database: TestDatabase, names: string[]): Promise<void> {
   for (const name of names) {
     await database.raw(
       `INSERT INTO tenants (id, name, sync_interval_seconds, created_at, updated_at) VALUES ($1, $2, 900, now(), now())`,
       [randomUUID(), name],
     );
   }
-  await store.close();
+}
+
+/** Before 20250612000000_tenant_names_ignore_case, holding `names`. */
+function storeBeforeTenantNamesIgnoreCase(database: TestDatabase, names: string[]): Promise<void> {
+  // Those three only (20250619000000 replaces 20250612000000's index): a later migration stays applied, as its
+  // tables stay made.
+  return rolledBackBefore(database, ['20250612000000', '20250613000000', '20250619000000'], async () => {
+    await database.raw('DROP INDEX tenants_name_folded_idx');
+    await insertTenants(database, names);
+  });
+}
+
+/** Before 20250619000000_tenant_names_final_sigma, holding `names`. */
+function storeBeforeFinalSigma(database: TestDatabase, names: string[]): Promise<void> {
+  return rolledBackBefore(database, ['20250619000000'], async () => {
+    await database.raw('DROP INDEX tenants_name_folded_idx');
+    await database.raw('CREATE UNIQUE INDEX tenants_name_lower_idx ON tenants (lower(name))');
+    await insertTenants(database, names);
+  });
 }
 
 /**
- * A database as a crm-sync before 20250620000000_contact_instants_in_utc left it: a contact whose instants an
- * edit stored as written, one of them in 1 BC in UTC. Answers the contact's id and tenant.
+ * Before 20250620000000_contact_instants_in_utc: a contact whose instants an edit stored as written, one of them in
+ * 1 BC in UTC. Answers the contact's id and tenant.
  */
-async function storeBeforeInstantsInUtc(database: TestDatabase): Promise<{ tenantId: string; id: string }> {
-  const store = unwrap(await database.open());
-  const { tenant } = await tenantWithConnection(store);
-  const id = randomUUID();
-  unwrap(
-    await store.upsertContacts({ tenantId: tenant.id, contacts: [{ id, contact: contact({}) }], now: T0 }),
-  );
-  await database.raw(`UPDATE contacts SET data = data || $2::jsonb WHERE id = $1`, [
-    id,
-    JSON.stringify({
-      lastOpenedAt: '0001-01-01T00:00:00+14:00',
-      lastClickedAt: '2025-06-02T11:00:00.0004+01:00',
-      nurtureSequence: { sequenceId: 's', step: 1, state: 'active', enrolledAt: '9999-12-31T23:59:59-00:01' },
-    }),
-  ]);
-  await database.raw(`DELETE FROM schema_migrations WHERE version = '20250620000000'`);
-  await store.close();
-  return { tenantId: tenant.id, id };
+function storeBeforeInstantsInUtc(database: TestDatabase): Promise<{ tenantId: string; id: string }> {
+  return rolledBackBefore(database, ['20250620000000'], async (store) => {
+    const { tenant } = await tenantWithConnection(store);
+    const id = randomUUID();
+    unwrap(
+      await store.upsertContacts({ tenantId: tenant.id, contacts: [{ id, contact: contact({}) }], now: T0 }),
+    );
+    await database.raw(`UPDATE contacts SET data = data || $2::jsonb WHERE id = $1`, [
+      id,
+      JSON.stringify({
+        lastOpenedAt: '0001-01-01T00:00:00+14:00',
+        lastClickedAt: '2025-06-02T11:00:00.0004+01:00',
+        nurtureSequence: {
+          sequenceId: 's',
+          step: 1,
+          state: 'active',
+          enrolledAt: '9999-12-31T23:59:59-00:01',
+        },
+      }),
+    ]);
+    return { tenantId: tenant.id, id };
+  });
 }
 
-/** A database as a crm-sync before 20250621000000_whole_minute_intervals left it: a tenant and a connection on 90 s. */
-async function storeBeforeWholeMinuteIntervals(database: TestDatabase): Promise<ConnectionRef> {
-  const store = unwrap(await database.open());
-  const { ref } = await tenantWithConnection(store);
-  unwrap(await store.setTenantInterval({ tenantId: ref.tenantId, syncIntervalSeconds: 90 }));
-  unwrap(await store.setConnectionInterval({ ...ref, syncIntervalSeconds: 150 }));
-  await database.raw(`DELETE FROM schema_migrations WHERE version = '20250621000000'`);
-  await store.close();
-  return ref;
+/** Before 20250621000000_whole_minute_intervals: a tenant and a connection on 90 s. */
+function storeBeforeWholeMinuteIntervals(database: TestDatabase): Promise<ConnectionRef> {
+  return rolledBackBefore(database, ['20250621000000'], async (store) => {
+    const { ref } = await tenantWithConnection(store);
+    unwrap(await store.setTenantInterval({ tenantId: ref.tenantId, syncIntervalSeconds: 90 }));
+    unwrap(await store.setConnectionInterval({ ...ref, syncIntervalSeconds: 150 }));
+    return ref;
+  });
 }
 
 function describeUpgrade(name: string, backend: () => Backend): void {
