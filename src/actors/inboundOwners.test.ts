@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { openMemoryStore } from '../../test/support/memoryStore.ts';
 import { findMatch } from '../core/dedup/findMatch.ts';
 import { toMatchRecord } from '../core/dedup/matchRecord.ts';
 import { canonicalContactSchema } from '../core/schemas.ts';
-import { openMemoryStore } from '../persistence/openStore.ts';
 import { describeMatch, MATCH_CACHE_SIZE, MatchCache, refreshMatchCache } from './inboundOwners.ts';
 
 const record = (id: string) => toMatchRecord(id, { firstName: 'Ann', lastName: 'Lee' });

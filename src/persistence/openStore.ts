@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import type { PGlite } from '@electric-sql/pglite';
 import type { Env } from '../config/env.ts';
 import { err, type Result } from '../core/result.ts';
 import { isPidAlive, ownerGoneOnHost } from './leaseOwner.ts';
@@ -60,10 +61,11 @@ export async function openStore(params: {
   });
 }
 
-/** An in-memory embedded store with a throwaway key: tests and demos. */
-export async function openMemoryStore(): Promise<Result<StoreHandle, OpenError>> {
+/** An in-memory embedded store with a throwaway key: tests and demos. `db`, an empty database to use, if given. */
+export async function openMemoryStore(db?: PGlite): Promise<Result<StoreHandle, OpenError>> {
   return openPgliteStore({
     dataDir: null,
+    ...(db && { db }),
     secrets: createSecretBox(randomBytes(32)),
     isOwnerGone: ownerGoneOnHost(hostname(), isPidAlive),
   });

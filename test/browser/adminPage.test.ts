@@ -4,7 +4,6 @@ import type { Hono } from 'hono';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
-import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { getProvider } from '../../src/providers/registry.ts';
@@ -14,6 +13,7 @@ import { createServerApp } from '../../src/server/app.ts';
 import { startServer } from '../../src/server/serve.ts';
 import { editInCrm } from '../server/apiFixture.ts';
 import { commitDuplicatesAudit } from '../support/auditEntries.ts';
+import { openMemoryStore } from '../support/memoryStore.ts';
 import { auditedCycle, createSyncHarness, type SyncHarness } from '../support/syncHarness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';

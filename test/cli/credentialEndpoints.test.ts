@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import {
   credentialEndpointProblem,
   PLAIN_HTTP_REFUSED,
@@ -9,6 +8,7 @@ import {
 } from '../../src/providers/credentialEndpoint.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { type CliRun, cliEnv, runCli } from '../support/cliProcess.ts';
+import { openMemoryStore } from '../support/memoryStore.ts';
 import { must } from '../support/syncHarness.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 

@@ -4,11 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { dueEventId, slotOf } from '../../src/inngest/dueSelection.ts';
 import { createScheduleTick, type TickResult } from '../../src/inngest/functions/scheduleTick.ts';
 import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
-import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import type { ProviderName } from '../../src/providers/provider.ts';
 import type { RunnerDeps } from '../../src/runner/connectionRunner.ts';
 import { capturingClient } from '../support/inngest.ts';
+import { openMemoryStore } from '../support/memoryStore.ts';
 import { createSyncHarness } from '../support/syncHarness.ts';
 
 const T0 = new Date('2025-06-02T09:15:20.000Z');

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BATCH_SIZE } from '../../src/actors/context.ts';
-import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { noRateLimits, withSpec } from '../../src/providers/spec.ts';
+import { openMemoryStore } from '../support/memoryStore.ts';
 import { createSyncHarness } from '../support/syncHarness.ts';
 
 /**

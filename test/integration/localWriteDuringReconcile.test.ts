@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import { afterNextRead } from '../support/afterNextRead.ts';
+import { openMemoryStore } from '../support/memoryStore.ts';
 import { agencyClient } from '../support/simulators.ts';
 import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
 

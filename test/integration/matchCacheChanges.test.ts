@@ -4,9 +4,9 @@ import { DEFAULT_BATCH_SIZE } from '../../src/actors/context.ts';
 import { matchKeys } from '../../src/core/dedup/blocking.ts';
 import { toMatchRecord } from '../../src/core/dedup/matchRecord.ts';
 import type { CanonicalContact } from '../../src/core/schemas.ts';
-import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { toInboundRecord } from '../../src/providers/reapit/mapping.ts';
+import { openMemoryStore } from '../support/memoryStore.ts';
 import { createSyncHarness } from '../support/syncHarness.ts';
 
 /**

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
 import { matchKeys } from '../../src/core/dedup/blocking.ts';
 import { toMatchRecord } from '../../src/core/dedup/matchRecord.ts';
@@ -8,6 +7,7 @@ import { isPidAlive, ownerGoneOnHost } from '../../src/persistence/leaseOwner.ts
 import { openPgliteStore } from '../../src/persistence/pglite.ts';
 import { createSecretBox } from '../../src/persistence/secrets.ts';
 import { toInboundRecord } from '../../src/providers/reapit/mapping.ts';
+import { freshMemoryPglite } from '../support/pgliteTemplate.ts';
 import { createSyncHarness } from '../support/syncHarness.ts';
 
 // A stored contact is matched by its stored match record, or, when it has none it can trust (written before
@@ -18,7 +18,7 @@ describe.each([
   ['its document, its record being of another version', `UPDATE contacts SET match_record = '{"v":0}'`],
 ] as const)('a NurtureHub lead found by %s', (_name, legacySql) => {
   it('takes the CRM record that duplicates it instead of a new contact', async () => {
-    const db = await PGlite.create();
+    const db = await freshMemoryPglite();
     const opened = await openPgliteStore({
       dataDir: null,
       db,

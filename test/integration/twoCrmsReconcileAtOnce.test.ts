@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
+import { openMemoryStore } from '../support/memoryStore.ts';
 import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import { afterNextRead } from '../support/afterNextRead.ts';
+import { openMemoryStore } from '../support/memoryStore.ts';
 import { must } from '../support/syncHarness.ts';
 import { createApiFixture } from './apiFixture.ts';
 

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
 import { readStatus } from '../../src/cli/connectionStatus.ts';
 import { CONNECTION_MACHINE_VERSION } from '../../src/machines/connectionMachine.ts';
@@ -10,6 +9,7 @@ import { createSecretBox } from '../../src/persistence/secrets.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { withSpec } from '../../src/providers/spec.ts';
 import { beforeNextLease, runElsewhere } from '../support/leaseInterleaving.ts';
+import { freshMemoryPglite } from '../support/pgliteTemplate.ts';
 import { must } from '../support/syncHarness.ts';
 import { createApiFixture, useSharedStore } from './apiFixture.ts';
 
@@ -204,7 +204,7 @@ describe('"retry" decided under the lease', () => {
 describe('credentials the server cannot decrypt', () => {
   it('answer 500 on sync, as the store maps decrypt_failed everywhere, and nothing runs', async () => {
     // Two stores on one database with different keys: what a changed CRM_SYNC_SECRET_KEY does.
-    const db = await PGlite.create();
+    const db = await freshMemoryPglite();
     const isOwnerGone = ownerGoneOnHost(hostname(), isPidAlive);
     const open = () =>
       openPgliteStore({ dataDir: null, db, secrets: createSecretBox(randomBytes(32)), isOwnerGone });

@@ -11,6 +11,7 @@ import { openPgliteStore } from '../../src/persistence/pglite.ts';
 import { openPostgresStore } from '../../src/persistence/postgres.ts';
 import { createSecretBox } from '../../src/persistence/secrets.ts';
 import type { OpenError, StoreHandle } from '../../src/persistence/store.ts';
+import { freshPgliteDir } from '../support/pgliteTemplate.ts';
 import { startPostgres } from '../support/postgresServer.ts';
 
 /** One empty database of a backend, opened as often as a test needs (PGlite: one open at a time). */
@@ -40,7 +41,7 @@ export async function pgliteBackend(): Promise<Backend> {
   return {
     name: 'pglite',
     async createDatabase() {
-      const dir = mkdtempSync(path.join(tmpdir(), 'crm-sync-pglite-'));
+      const dir = await freshPgliteDir(mkdtempSync(path.join(tmpdir(), 'crm-sync-pglite-')));
       let db: PGlite | null = null;
       return {
         async open() {

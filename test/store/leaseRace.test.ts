@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadMigrations, migrate } from '../../src/persistence/migrate.ts';
 import { pgliteClient } from '../../src/persistence/pglite.ts';
@@ -8,6 +8,7 @@ import { createSecretBox } from '../../src/persistence/secrets.ts';
 import type { SqlClient } from '../../src/persistence/sqlClient.ts';
 import { createSqlStore } from '../../src/persistence/sqlStore.ts';
 import type { Store } from '../../src/persistence/store.ts';
+import { freshMemoryPglite } from '../support/pgliteTemplate.ts';
 import { unwrap } from './backends.ts';
 import { at, tenantWithConnection } from './fixtures.ts';
 
@@ -24,7 +25,7 @@ describe('a lease released between a taker’s read and its claim', () => {
   });
 
   it('is taken, not reported held by another worker', async () => {
-    db = await PGlite.create();
+    db = await freshMemoryPglite();
     const client = pgliteClient(db, await createTableUpkeep(db));
     unwrap(await migrate(client, await loadMigrations()));
     const storeOver = (over: SqlClient): Store =>

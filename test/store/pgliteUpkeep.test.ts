@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTableUpkeep, type TableUpkeep } from '../../src/persistence/pgliteUpkeep.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
+import { freshMemoryPglite } from '../support/pgliteTemplate.ts';
 import { pgliteBackend, type TestDatabase, unwrap } from './backends.ts';
 import { contact, T0, tenantWithConnection } from './fixtures.ts';
 
@@ -51,7 +52,7 @@ describe('PGlite table upkeep', () => {
   });
 
   it('does a table again only after the pause, like autovacuum’s naptime', async () => {
-    const db = await PGlite.create();
+    const db = await freshMemoryPglite();
     try {
       await db.exec('CREATE TABLE t (id int PRIMARY KEY, v text)');
       let clock = 0;
@@ -75,7 +76,7 @@ describe('PGlite table upkeep', () => {
   });
 
   it('vacuums a table that only grows, so an index-only look-up stays off the table', async () => {
-    const db = await PGlite.create();
+    const db = await freshMemoryPglite();
     try {
       await db.exec('CREATE TABLE t (id int PRIMARY KEY, v text)');
       let clock = 0;
@@ -101,7 +102,7 @@ describe('PGlite table upkeep', () => {
   });
 
   it('counts a statement’s rows to its own table, not to a table its CTE writes', async () => {
-    const db = await PGlite.create();
+    const db = await freshMemoryPglite();
     try {
       await db.exec(
         'CREATE TABLE remembered (id int PRIMARY KEY); CREATE TABLE linked (id int PRIMARY KEY, v text)',

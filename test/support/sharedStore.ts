@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
-import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
+import { openMemoryStore } from './memoryStore.ts';
 
 /**
  * One in-memory store for a test file (opening one migrates a fresh database, which takes seconds); each case

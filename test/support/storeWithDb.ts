@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { isPidAlive, ownerGoneOnHost } from '../../src/persistence/leaseOwner.ts';
 import { openPgliteStore } from '../../src/persistence/pglite.ts';
 import { createSecretBox } from '../../src/persistence/secrets.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
+import { freshMemoryPglite } from './pgliteTemplate.ts';
 import { must } from './syncHarness.ts';
 
 /**
@@ -12,7 +13,7 @@ import { must } from './syncHarness.ts';
  * stored them; credentials are sealed with a key of its own.
  */
 export async function openStoreWithDb(): Promise<{ db: PGlite; store: StoreHandle }> {
-  const db = await PGlite.create();
+  const db = await freshMemoryPglite();
   const store = must(
     await openPgliteStore({
       dataDir: null,

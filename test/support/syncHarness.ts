@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { CanonicalContact } from '../../src/core/schemas.ts';
 import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
-import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import type { ProviderName } from '../../src/providers/provider.ts';
 import type { SimulatorOptions } from '../../src/providers/simulator/server.ts';
 import type { RunMode, RunnerDeps } from '../../src/runner/connectionRunner.ts';
 import { runConnection } from '../../src/runner/connectionRunner.ts';
+import { openMemoryStore } from './memoryStore.ts';
 import { type StartedSimulator, startSimulator } from './simulators.ts';
 
 /** A tenant with one connection to a provider simulator, on an in-memory store: the real system, small. */

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { openMemoryStore } from '../../src/persistence/openStore.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { withSpec } from '../../src/providers/spec.ts';
 import type { RunnerDeps } from '../../src/runner/connectionRunner.ts';
 import { createEmbeddedWorker } from '../../src/worker/embeddedWorker.ts';
+import { openMemoryStore } from '../support/memoryStore.ts';
 import { createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
 
 const OTHER_WORKER = 'other-host:4242:7a1c';

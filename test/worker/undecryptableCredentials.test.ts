@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
 import { isPidAlive, ownerGoneOnHost } from '../../src/persistence/leaseOwner.ts';
 import { openPgliteStore } from '../../src/persistence/pglite.ts';
 import { createSecretBox } from '../../src/persistence/secrets.ts';
 import { createEmbeddedWorker } from '../../src/worker/embeddedWorker.ts';
+import { freshMemoryPglite } from '../support/pgliteTemplate.ts';
 import { createSyncHarness, must } from '../support/syncHarness.ts';
 
 /**
@@ -17,7 +17,7 @@ import { createSyncHarness, must } from '../support/syncHarness.ts';
 describe('a connection whose credentials the worker cannot decrypt', () => {
   it('is audited once and put off an interval, not run again every tick', async () => {
     // Two stores on one database with different keys: what a changed CRM_SYNC_SECRET_KEY does.
-    const db = await PGlite.create();
+    const db = await freshMemoryPglite();
     const isOwnerGone = ownerGoneOnHost(hostname(), isPidAlive);
     const open = () =>
       openPgliteStore({ dataDir: null, db, secrets: createSecretBox(randomBytes(32)), isOwnerGone });
