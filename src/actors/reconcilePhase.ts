@@ -220,7 +220,7 @@ async function reconcileBatch(
       others === undefined
         ? undefined
         : link === null
-          ? storedContact && fieldsNewerElsewhere(storedContact, record.modified, others)
+          ? storedContact && fieldsNewerElsewhere(storedContact, modifiedOf(record), others)
           : local && fieldsEditedLaterElsewhere(local, modifiedOf(record), others);
     const decision = decideInbound(
       {
@@ -258,9 +258,11 @@ async function reconcileBatch(
         body: {
           contactId,
           field: conflict.field,
+          base: conflict.base,
           crm: conflict.crm,
           local: conflict.local,
           winner: conflict.winner,
+          reason: conflict.reason,
         },
       });
     }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { ConflictReason } from '../core/merge.ts';
 import type { AuditEntry, AuditItem, AuditListName } from '../persistence/audit.ts';
 import type { Tenant } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
@@ -103,7 +104,7 @@ async function* itemPages(store: Store, entry: AuditEntry, list: AuditListName):
 }
 
 /** One aligned line per cycle, each followed by its indented conflict, duplicate and error lines. */
-function formatAudit(entries: readonly AuditEntry[]): string {
+export function formatAudit(entries: readonly AuditEntry[]): string {
   const table = formatTable<AuditEntry>(
     [
       { header: 'finished', cell: (e) => formatInstant(e.body.finishedAt) },
@@ -129,11 +130,16 @@ function formatAudit(entries: readonly AuditEntry[]): string {
     .join('');
 }
 
+const WON_BECAUSE: Record<ConflictReason, string> = {
+  'both-changed-resolved-by-authority': " as the field's owner",
+  'both-changed-resolved-by-recency': ', the later edit another CRM of the tenant holds',
+};
+
 /** The entry's first items of each kind (the body holds no more), then how many more there are. */
 function details({ body, itemCounts }: AuditEntry): string[] {
   const conflicts = body.conflicts.map(
     (c) =>
-      `conflict  ${c.contactId} ${c.field}: crm ${clip(JSON.stringify(c.crm), 60)}, local ${clip(JSON.stringify(c.local), 60)} → ${c.winner} wins`,
+      `conflict  ${c.contactId} ${c.field}: ${c.base === undefined ? '' : `was ${clip(JSON.stringify(c.base), 60)}, `}crm ${clip(JSON.stringify(c.crm), 60)}, local ${clip(JSON.stringify(c.local), 60)} → ${c.winner} wins${c.reason === undefined ? '' : WON_BECAUSE[c.reason]}`,
   );
   const duplicates = body.duplicatesSuppressed.map(
     (d) => `duplicate ${d.incoming} → ${d.matched}: ${clip(d.reason, 160)}`,

@@ -81,12 +81,15 @@ const mergeInput: fc.Arbitrary<MergeValidatedParams> = contactFrom(fieldValue).c
       local: near(anchor),
       storedFields: fieldList,
       writableFields: fieldList,
+      // Fields whose local value the tenant's other CRMs hold as the later edit.
+      newerElsewhere: fieldList,
     })
-    .chain(({ storedFields, writableFields, ...records }) =>
+    .chain(({ storedFields, writableFields, newerElsewhere, ...records }) =>
       fc.option(lastPushedFor(records.crm), { nil: undefined }).map((lastPushed) => ({
         ...records,
         ...(storedFields ? { storedFields } : {}),
         ...(writableFields ? { writableFields } : {}),
+        ...(newerElsewhere ? { newerElsewhere: new Set(newerElsewhere) } : {}),
         ...(lastPushed ? { lastPushed } : {}),
       })),
     ),
@@ -141,16 +144,23 @@ describe('mergeValidated properties', () => {
     );
   });
 
-  test("on every conflicting field the owner's value wins", () => {
+  test("on every conflicting field the owner's value wins, unless the other CRMs hold the later edit", () => {
     fc.assert(
       fc.property(mergeInput, (input) => {
         const outcome = mergeValidated(input);
         for (const conflict of outcome.conflicts) {
-          const owner = fieldOwner(conflict.field);
-          expect(conflict.winner).toBe(owner);
+          const newerElsewhere = input.newerElsewhere?.has(conflict.field) ?? false;
+          const winner = newerElsewhere ? 'nurturehub' : fieldOwner(conflict.field);
+          expect(conflict).toMatchObject({
+            winner,
+            reason: newerElsewhere
+              ? 'both-changed-resolved-by-recency'
+              : 'both-changed-resolved-by-authority',
+            base: input.base === null ? null : input.base[conflict.field],
+          });
           expect(sameValue(conflict.crm, conflict.local)).toBe(false);
-          const ownersValue = owner === 'crm' ? input.crm[conflict.field] : input.local[conflict.field];
-          expect(outcome.merged[conflict.field]).toEqual(ownersValue);
+          const winnersValue = winner === 'crm' ? input.crm[conflict.field] : input.local[conflict.field];
+          expect(outcome.merged[conflict.field]).toEqual(winnersValue);
         }
       }),
       { numRuns },

@@ -100,7 +100,9 @@ describe.each([
     expect(outcome.merged[field]).toEqual(value);
     expect(outcome.crmPatch).toEqual(patched === 'crm' ? { [field]: value } : {});
     expect(outcome.localPatch).toEqual(patched === 'local' ? { [field]: value } : {});
-    expect(outcome.conflicts).toEqual(reason === conflict ? [{ field, base, crm, local, winner }] : []);
+    expect(outcome.conflicts).toEqual(
+      reason === conflict ? [{ field, base, crm, local, winner, reason }] : [],
+    );
     expect(outcome.firstLink).toBe(rows === firstLink);
   });
 });
@@ -347,7 +349,14 @@ describe('mergeContact with newerElsewhere', () => {
     expect(outcome.crmPatch).toEqual({ email: B });
     expect(outcome.localPatch).toEqual({});
     expect(outcome.conflicts).toEqual([
-      { field: 'email', base: null, crm: A, local: B, winner: 'nurturehub' },
+      {
+        field: 'email',
+        base: null,
+        crm: A,
+        local: B,
+        winner: 'nurturehub',
+        reason: 'both-changed-resolved-by-recency',
+      },
     ]);
   });
 

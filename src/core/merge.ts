@@ -31,6 +31,13 @@ export const mergeReasons = [
 ] as const;
 export type MergeReason = (typeof mergeReasons)[number];
 
+/** The reasons of a real conflict: both sides changed a field to different values. */
+export const conflictReasons = [
+  'both-changed-resolved-by-authority',
+  'both-changed-resolved-by-recency',
+] as const;
+export type ConflictReason = (typeof conflictReasons)[number];
+
 /**
  * Why the CRM's value did not count as a change: the provider cannot hold the field, it is our own
  * earlier push coming back, or it is an empty engagement value that must not erase the local one.
@@ -74,6 +81,8 @@ export interface FieldConflict {
   local: FieldValue;
   /** The side whose value was kept: the field's owner, except where the newer value elsewhere won. */
   winner: FieldOwner;
+  /** Why it won: it owns the field (authority), or the tenant's other CRMs hold its later edit (recency). */
+  reason: ConflictReason;
 }
 
 export interface MergeOutcome {
@@ -263,7 +272,8 @@ export function mergeValidated(params: MergeValidatedParams): MergeOutcome {
     const decision = decideField(field, ctx);
     decisions.push(decision);
     const { base, crm, local, winner, reason } = decision;
-    if (winner !== null && conflictReasons.has(reason)) conflicts.push({ field, base, crm, local, winner });
+    if (winner !== null && isConflictReason(reason))
+      conflicts.push({ field, base, crm, local, winner, reason });
     merged[field] = decision.merged;
     nextBase[field] = decision.merged;
     if (!same(decision.merged, decision.local)) localPatch[field] = decision.merged;
@@ -290,10 +300,8 @@ export function mergeValidated(params: MergeValidatedParams): MergeOutcome {
   };
 }
 
-const conflictReasons: ReadonlySet<MergeReason> = new Set([
-  'both-changed-resolved-by-authority',
-  'both-changed-resolved-by-recency',
-]);
+const isConflictReason = (reason: MergeReason): reason is ConflictReason =>
+  (conflictReasons as readonly MergeReason[]).includes(reason);
 
 function decideField(field: ContactField, ctx: Context): FieldDecision {
   const base = ctx.base === null ? null : ctx.base[field];

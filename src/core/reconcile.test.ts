@@ -38,6 +38,10 @@ describe('fieldsNewerElsewhere', () => {
     );
   });
 
+  test('a record with no edit instant (agentOS, stamped with the time of listing) proves nothing older', () => {
+    expect(fieldsNewerElsewhere(local, null, elsewhere)).toEqual(new Set());
+  });
+
   test('nothing is newer than a record modified after the edit', () => {
     expect(fieldsNewerElsewhere(local, '2026-06-02T00:00:00Z', elsewhere)).toEqual(new Set());
   });

@@ -163,16 +163,18 @@ export interface StampedContact {
  * The fields where a CRM record met on its first link is the older copy (pure): the local value is one another
  * CRM of the tenant holds as synced (a link's base), it changed after the contact came in (so its stamp dates an
  * edit, to within a sync interval, not the day some CRM was connected), and after this record was last modified
- * (`modified` as the CRM sent it; one that does not parse as an instant proves nothing). Without this, a CRM added
+ * (`modified` as the CRM sent it, `null` where it dates no edit, as agentOS's listing stamp; one that is null or
+ * does not parse as an instant proves nothing). Without this, a CRM added
  * to a tenant with an old copy of a person overrode what the tenant's other CRMs had since changed, and the old
  * values were sent on to them.
  */
 export function fieldsNewerElsewhere(
   local: StampedContact,
-  crmModified: string,
+  crmModified: string | null,
   elsewhere: readonly HeldElsewhere[],
 ): Set<ContactField> {
-  const modifiedMs = isoInstant.safeParse(crmModified).success ? Date.parse(crmModified) : Number.NaN;
+  const modifiedMs =
+    crmModified !== null && isoInstant.safeParse(crmModified).success ? Date.parse(crmModified) : Number.NaN;
   const newer = new Set<ContactField>();
   if (Number.isNaN(modifiedMs) || elsewhere.length === 0) return newer;
   const createdMs = local.createdAt.getTime();

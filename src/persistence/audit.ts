@@ -1,13 +1,18 @@
 import { z } from 'zod';
+import { conflictReasons } from '../core/merge.ts';
 import { contactFields } from '../core/schemas.ts';
 import { cursorPositionSchema, providerNameSchema } from '../providers/provider.ts';
 
 export const auditConflictSchema = z.strictObject({
   contactId: z.string(),
   field: z.enum(contactFields as [string, ...string[]]),
+  // base and reason are optional only because entries committed by earlier versions lack them; new ones hold both.
+  /** The value both sides changed from: `null` on a first link. */
+  base: z.json().optional(),
   crm: z.json(),
   local: z.json(),
   winner: z.enum(['crm', 'nurturehub']),
+  reason: z.enum(conflictReasons).optional(),
 });
 export const auditDuplicateSchema = z.strictObject({
   incoming: z.string(),

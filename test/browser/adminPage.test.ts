@@ -54,7 +54,11 @@ async function arrangeTenant(
   const base = `/api/tenants/${h.tenantId}`;
   await api('POST', `${base}/connections/${h.connectionId}/sync`);
   const page = (await api('GET', `${base}/contacts?limit=1`)) as {
-    contacts: Array<{ id: string; links: Array<{ externalId: string }> }>;
+    contacts: Array<{
+      id: string;
+      contact: { lastName: string | null };
+      links: Array<{ externalId: string }>;
+    }>;
   };
   const target = page.contacts[0];
   const externalId = target?.links[0]?.externalId;
@@ -77,7 +81,8 @@ async function arrangeTenant(
   const ran = await runConnection(h.deps, { tenantId: h.tenantId, connectionId: added.value.id });
   if (!ran.ok || ran.value.state !== 'backoff')
     throw new Error(`alto should wait in backoff: ${JSON.stringify(ran)}`);
-  return { altoId: added.value.id };
+  // The conflict's base: the surname both sides changed from (formatted as the page formats a value).
+  return { altoId: added.value.id, surnameBefore: target.contact.lastName ?? '—' };
 }
 
 const card = (page: Page, connectionId: string) =>
@@ -132,7 +137,7 @@ describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
     };
     let browser: Browser | undefined;
     try {
-      const { altoId } = await arrangeTenant(h, api);
+      const { altoId, surnameBefore } = await arrangeTenant(h, api);
       browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
       const page = await browser.newPage({ viewport: { width: 1360, height: 1000 } });
       const pageErrors: string[] = [];
@@ -185,6 +190,7 @@ describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
       const conflict = detail.getByTestId('conflict-row');
       expect(await conflict.count()).toBe(1);
       expect(await conflict.getByTestId('conflict-field').textContent()).toBe('lastName');
+      expect(await conflict.getByTestId('conflict-base').textContent()).toBe(surnameBefore);
       expect(await conflict.getByTestId('conflict-crm').textContent()).toBe(CRM_SURNAME);
       expect(await conflict.getByTestId('conflict-local').textContent()).toBe(LOCAL_SURNAME);
       expect(await conflict.getByTestId('conflict-winner').textContent()).toBe('CRM');

@@ -59,10 +59,22 @@ describe('the same field edited in two of a tenant’s CRMs between cycles', () 
 
       // Before: Alto's cycle took 'Older-Alto' as the CRM's value and Reapit was sent it.
       expect(altoCycle?.conflicts).toContainEqual(
-        expect.objectContaining({ contactId: personA.id, field: 'lastName', winner: 'nurturehub' }),
+        expect.objectContaining({
+          contactId: personA.id,
+          field: 'lastName',
+          base: personA.contact.lastName,
+          winner: 'nurturehub',
+          reason: 'both-changed-resolved-by-recency',
+        }),
       );
       expect(altoCycle?.conflicts).toContainEqual(
-        expect.objectContaining({ contactId: personB.id, field: 'lastName', winner: 'crm' }),
+        expect.objectContaining({
+          contactId: personB.id,
+          field: 'lastName',
+          base: personB.contact.lastName,
+          winner: 'crm',
+          reason: 'both-changed-resolved-by-authority',
+        }),
       );
       const held = new Map(
         must(await store.getContacts({ tenantId, ids: [personA.id, personB.id] })).map((c) => [

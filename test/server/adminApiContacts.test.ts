@@ -420,9 +420,11 @@ describe('admin API: engagement and contacts', () => {
         {
           contactId: target.id,
           field: 'mobilePhone',
+          base: target.contact.mobilePhone,
           crm: '07700 900222',
           local: '07700 900111',
           winner: 'crm',
+          reason: 'both-changed-resolved-by-authority',
         },
       ]);
     } finally {

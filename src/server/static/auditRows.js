@@ -63,16 +63,24 @@ const itemLists = [
   {
     list: 'conflicts',
     title: 'Conflicts',
-    headings: ['Contact', 'Field', 'CRM value', 'Local value', 'Winner'],
+    headings: ['Contact', 'Field', 'Was', 'CRM value', 'Local value', 'Winner'],
     row: (c) =>
       el(
         'tr',
         { 'data-testid': 'conflict-row' },
         el('td', { title: c.contactId, text: shortId(c.contactId) }),
         el('td', { 'data-testid': 'conflict-field', text: c.field }),
+        // An entry committed before conflicts recorded their base has none to show.
+        el('td', { 'data-testid': 'conflict-base', text: 'base' in c ? formatValue(c.base) : '' }),
         el('td', { 'data-testid': 'conflict-crm', text: formatValue(c.crm) }),
         el('td', { 'data-testid': 'conflict-local', text: formatValue(c.local) }),
-        el('td', { 'data-testid': 'conflict-winner', text: winnerName(c.winner) }),
+        el('td', {
+          'data-testid': 'conflict-winner',
+          ...(c.reason === 'both-changed-resolved-by-recency' && {
+            title: 'the later edit another CRM of the tenant holds',
+          }),
+          text: winnerName(c.winner),
+        }),
       ),
   },
   {
