@@ -19,17 +19,19 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('run the end-to-end demo on the embedded database and the CRM simulators')
     .option('--once', 'run the demo and exit instead of serving the admin page')
-    .option('--port <n>', 'port of the admin page after the demo', '3000')
+    .option('--port <n>', 'port of the admin page after the demo (default: PORT, else 3000)')
     .option('--contacts <n>', 'contacts seeded per CRM simulator', '150')
-    .action(async (options: { once?: boolean; port: string; contacts: string }) => {
+    .action(async (options: { once?: boolean; port?: string; contacts: string }) => {
       const contacts = parseIntegerArg('--contacts', options.contacts, 10, 100_000);
-      const port = parseIntegerArg('--port', options.port, 0, 65_535);
-      // Checked before the demo's half minute of work, which a taken port (another dev server on 3000) wasted.
-      const listenError = options.once ? null : await probeListen(port);
-      if (listenError !== null) throw cannotListen(port, listenError);
       // Always the embedded database: DATABASE_URL is not the demo's to use (nor to refuse).
       const env = parseEnv({ ...process.env, DATABASE_URL: undefined });
       if (!env.ok) throw new UsageError(env.error.message);
+      // As serve's: --port, else PORT (which parseEnv checked), else 3000.
+      const port =
+        options.port === undefined ? env.value.PORT : parseIntegerArg('--port', options.port, 0, 65_535);
+      // Checked before the demo's half minute of work, which a taken port (another dev server on 3000) wasted.
+      const listenError = options.once ? null : await probeListen(port);
+      if (listenError !== null) throw cannotListen(port, listenError);
       const dataDir = path.resolve(env.value.CRM_SYNC_DATA_DIR, 'demo');
       // The demo deletes its directory first: never from under a demo still serving it.
       const holder = await readDataDirLock(dataDir);

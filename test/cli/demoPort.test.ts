@@ -6,13 +6,16 @@ import { tempDirs } from '../support/tempDirs.ts';
 const dataRoot = tempDirs('crm-sync-demo-port-');
 
 /** The real CLI as a child process on its own embedded database; never a Postgres the caller may have set. */
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { DATABASE_URL: _ignored, ...env } = process.env;
+function cli(
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { DATABASE_URL: _ignored, PORT: _port, ...env } = process.env;
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'src/cli.ts', ...args],
-      { env: { ...env, CRM_SYNC_DATA_DIR: dataRoot() }, encoding: 'utf8' },
+      { env: { ...env, CRM_SYNC_DATA_DIR: dataRoot(), ...extraEnv }, encoding: 'utf8' },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
         resolve({ code, stdout, stderr });
@@ -30,13 +33,27 @@ afterAll(() => new Promise<void>((resolve) => taken.close(() => resolve())));
  * once the demo's half minute of work was done.
  */
 describe('demo on a port already in use', () => {
-  it('exits 2 with one line naming the port, before running the demo', async () => {
+  const takenPort = () => {
     const address = taken.address();
     if (address === null || typeof address === 'string') throw new Error('no port');
-    const run = await cli('demo', '--port', String(address.port), '--contacts', '10');
+    return String(address.port);
+  };
+  const expectRefusedBeforeTheDemo = (run: { code: number; stdout: string; stderr: string }) => {
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(new RegExp(`^crm-sync: port ${address.port} is in use; --port N`));
+    expect(run.stderr).toMatch(new RegExp(`^crm-sync: port ${takenPort()} is in use; --port N`));
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stdout).toBe('');
+  };
+
+  it('exits 2 with one line naming the port, before running the demo', async () => {
+    expectRefusedBeforeTheDemo(await cli(['demo', '--port', takenPort(), '--contacts', '10']));
+  }, 120_000);
+
+  // README: PORT is the server's port; the demo ignored it and served on 3000.
+  it('takes its port from PORT, as serve does, unless --port names one', async () => {
+    expectRefusedBeforeTheDemo(await cli(['demo', '--contacts', '10'], { PORT: takenPort() }));
+    const bad = await cli(['demo', '--contacts', '10'], { PORT: 'x' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^crm-sync: .*PORT: expected a port number/);
   }, 120_000);
 });
