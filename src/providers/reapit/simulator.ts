@@ -180,6 +180,7 @@ export function startReapitSimulator(options: ReapitSimulatorOptions = {}): Prom
         // [R1]: 401 for a missing or invalid Authorization, an expired token included.
         if (!tokens.accepts(req.headers.authorization))
           return failure(401, 'Authorization header missing or invalid');
+        // ASSUMPTION: a reapit-customer other than the token's is refused with 401 (undocumented either way).
         if (req.headers['reapit-customer'] !== CREDENTIALS.customerId)
           return failure(401, 'Unknown reapit-customer');
         // ASSUMPTION: a missing api-version is refused with 400 (the docs only say the header is required).

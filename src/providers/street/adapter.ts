@@ -53,8 +53,9 @@ export interface StreetProviderParams {
 
 /**
  * `filter[updated_from]` is documented as "updated after" [S3] and `updated_at` has whole seconds (the spec's
- * example `2019-08-24T14:15:22Z`). ASSUMPTION-proofing: the lower bound is sent one second early and the exact
- * inclusive (modified, id) bound is applied here, so neither an exclusive filter nor truncation loses a record.
+ * example `2019-08-24T14:15:22Z`). ASSUMPTION-proofing: the lower bound is sent one second early and the inclusive
+ * bound (the cursor's whole millisecond, whatever the ids: `withinLowerBound`) is applied here, so neither an
+ * exclusive filter nor truncation loses a record.
  */
 const LOWER_BOUND_SLACK_MS = 1_000;
 const earlier = (value: string) => new Date(Date.parse(value) - LOWER_BOUND_SLACK_MS).toISOString();
