@@ -111,3 +111,24 @@ describe('Loop adapter (assumed API)', () => {
     });
   });
 });
+
+describe('Loop simulator (assumed API)', () => {
+  // The window counts every request the limits let through, whatever its answer: a Retry-After counted from the
+  // requests that reached the API alone said 1 s after a minute's budget spent on injected 500s.
+  it("answers a full window's 429 with the wait the window needs, requests that failed included", async () => {
+    const sim = await startLoopSimulator({ limits: { requestsPerMinute: 3, requestsPerSecond: undefined } });
+    try {
+      await simControlClient(sim.baseUrl).faults({ errorRate: 1 });
+      const get = () =>
+        fetch(`${sim.baseUrl}/api/contacts`, { headers: { 'x-api-key': String(sim.credentials.apiKey) } });
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await get()).status);
+      const limited = await get();
+      expect([...statuses, limited.status]).toEqual([500, 500, 500, 429]);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(50);
+      expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    } finally {
+      await sim.close();
+    }
+  });
+});

@@ -99,37 +99,9 @@ const failure = (status: number, message: string, headers?: Record<string, strin
   ...(headers ? { headers } : {}),
 });
 
-/**
- * ASSUMPTION: `Retry-After` (whole seconds, at least 1) says when the fullest window frees a slot. Computed
- * from the requests this simulator answered; a 429 that is not a full window (an injected burst) says 1.
- */
-function retryAfterClock(limits: ProviderLimits) {
-  const windows = [
-    ...(limits.requestsPerSecond === undefined ? [] : [{ limit: limits.requestsPerSecond, ms: 1_000 }]),
-    ...(limits.requestsPerMinute === undefined ? [] : [{ limit: limits.requestsPerMinute, ms: 60_000 }]),
-  ];
-  let answered: number[] = [];
-  return {
-    answered(now: number) {
-      answered.push(now);
-      answered = answered.filter((t) => t > now - 60_000);
-    },
-    seconds(now: number): number {
-      let waitMs = 0;
-      for (const w of windows) {
-        const recent = answered.filter((t) => t > now - w.ms);
-        const oldest = recent[recent.length - w.limit];
-        if (oldest !== undefined) waitMs = Math.max(waitMs, oldest + w.ms - now);
-      }
-      return Math.max(1, Math.ceil(waitMs / 1000));
-    },
-  };
-}
-
 export function startLoopSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const db = new SimDb(loopDialect, options);
   const limits: ProviderLimits = { ...loopSpec.limits, ...options.limits };
-  const clock = retryAfterClock(limits);
   return serveSimulator(
     'loop',
     {
@@ -137,13 +109,13 @@ export function startLoopSimulator(options: SimulatorOptions = {}): Promise<Runn
       limits,
       authorize: (req) =>
         req.headers['x-api-key'] === CREDENTIALS.apiKey ? null : failure(401, 'Invalid API key'),
-      rateLimited: () =>
-        failure(429, 'Too Many Requests', { 'retry-after': String(clock.seconds(Date.now())) }),
+      // ASSUMPTION: `Retry-After` (whole seconds, at least 1) says when the fullest window frees a slot, counting
+      // every request the limits let through, whatever its answer; a 429 that is not a full window (an injected
+      // burst, too many in flight) says 1.
+      rateLimited: ({ freeInMs = 0 }) =>
+        failure(429, 'Too Many Requests', { 'retry-after': String(Math.max(1, Math.ceil(freeInMs / 1000))) }),
       serverError: () => failure(500, 'Internal Server Error'),
-      route: (req) => {
-        clock.answered(Date.now());
-        return route(db, req);
-      },
+      route: (req) => route(db, req),
       credentials: () => ({ ...CREDENTIALS }),
     },
     options,

@@ -32,7 +32,12 @@ export type SimStats = z.infer<typeof simStatsSchema>;
 
 export type Admission =
   | { kind: 'ok'; latencyMs: number; release: () => void }
-  | { kind: 'rate_limited'; reason: 'window' | 'concurrency' | 'quota' | 'burst' }
+  | {
+      kind: 'rate_limited';
+      reason: 'window' | 'concurrency' | 'quota' | 'burst';
+      /** For a full window: when the fullest one frees a slot, by the requests the gate let through. */
+      freeInMs?: number;
+    }
   | { kind: 'error' | 'drop' | 'timeout' };
 
 const DAY_MS = 86_400_000;
@@ -65,7 +70,10 @@ export class SimGate {
     const limited = this.limitReason(kind);
     if (limited !== null) {
       this.stats.rateLimited += 1;
-      return { kind: 'rate_limited', reason: limited };
+      if (limited !== 'window') return { kind: 'rate_limited', reason: limited };
+      const now = this.options.now();
+      const freeInMs = Math.max(...this.applicable(kind).map((w) => w.freeInMs(now)));
+      return { kind: 'rate_limited', reason: limited, freeInMs };
     }
     if (kind === 'write') this.stats.writeCalls += 1;
     if (this.random.chance(this.faults.dropRate ?? 0)) return { kind: 'drop' };
@@ -101,11 +109,15 @@ export class SimGate {
     if (dayIndex !== this.day.index) this.day = { index: dayIndex, used: 0 };
     if (this.limits.requestsPerDay !== undefined && this.day.used >= this.limits.requestsPerDay)
       return 'quota';
-    const applicable = this.windows.filter((w) => w.kind === 'all' || w.kind === kind);
+    const applicable = this.applicable(kind);
     if (applicable.some((w) => w.full(now))) return 'window';
     for (const w of applicable) w.record(now);
     this.day.used += 1;
     return null;
+  }
+
+  private applicable(kind: CallKind): SlidingWindow[] {
+    return this.windows.filter((w) => w.kind === 'all' || w.kind === kind);
   }
 }
 
@@ -126,6 +138,13 @@ class SlidingWindow {
     while (drop < this.times.length && (this.times[drop] as number) <= start) drop++;
     if (drop > 0) this.times = this.times.slice(drop);
     return this.times.length >= this.limit;
+  }
+
+  /** How long until a full window has room again (0 when it has room now). */
+  freeInMs(now: number): number {
+    if (!this.full(now)) return 0;
+    if (!this.rolling) return (Math.floor(now / this.windowMs) + 1) * this.windowMs - now;
+    return (this.times[this.times.length - this.limit] as number) + this.windowMs - now;
   }
 
   record(now: number): void {

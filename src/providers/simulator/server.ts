@@ -3,7 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { ProviderLimits } from '../spec.ts';
 import type { SimDb } from './db.ts';
-import { type SimFaults, SimGate, type SimStats, simFaultsSchema, simStatsSchema } from './gate.ts';
+import {
+  type Admission,
+  type SimFaults,
+  SimGate,
+  type SimStats,
+  simFaultsSchema,
+  simStatsSchema,
+} from './gate.ts';
 
 export interface SimRequest {
   method: string;
@@ -34,7 +41,7 @@ export interface SimulatorDefinition<TWire> {
   /** `null` when the request carries valid credentials; otherwise the provider's 401/403. */
   authorize(req: SimRequest): SimResponse | null;
   /** The provider's 429 response. */
-  rateLimited(): SimResponse;
+  rateLimited(admission: Extract<Admission, { kind: 'rate_limited' }>): SimResponse;
   /** The provider's 500 response. */
   serverError(): SimResponse;
   route(req: SimRequest, baseUrl: string): SimResponse;
@@ -179,7 +186,7 @@ export async function serveSimulator<TWire>(
     const admission = gate.admit(simReq.method === 'GET' ? 'read' : 'write');
     switch (admission.kind) {
       case 'rate_limited':
-        return send(res, definition.rateLimited());
+        return send(res, definition.rateLimited(admission));
       case 'error':
         return send(res, definition.serverError());
       case 'drop':
