@@ -26,3 +26,24 @@ describe('SimGate', () => {
     expect(gate.stats).toMatchObject({ requests: 9, rateLimited: 2, writeCalls: 3 });
   });
 });
+
+describe('SimGate, the wait a full window answers with', () => {
+  const fullWindow = (rolling: boolean) => {
+    let now = 10_000;
+    const gate = new SimGate({ requestsPerMinute: 2, rolling }, { seed: 1, latencyMs: 0, now: () => now });
+    gate.faults = { errorRate: 1 };
+    const admit = () => gate.admit('read');
+    // Both let through, then failed as injected 500s: they count against the window all the same.
+    expect([admit().kind, admit().kind]).toEqual(['error', 'error']);
+    now = 25_000;
+    return admit();
+  };
+
+  it('rolling: until the oldest request counted leaves the window', () => {
+    expect(fullWindow(true)).toEqual({ kind: 'rate_limited', reason: 'window', freeInMs: 45_000 });
+  });
+
+  it('clock-aligned: until the next window starts', () => {
+    expect(fullWindow(false)).toEqual({ kind: 'rate_limited', reason: 'window', freeInMs: 35_000 });
+  });
+});
