@@ -1,5 +1,5 @@
 /**
- * `npm run bench:first-load-floor [-- --contacts N] [-- --bulk]`: what a first sync costs in PGlite with nothing but its SQL.
+ * `npm run bench:first-load-floor -- [--contacts N] [--bulk] [--keys table|gin]`: what a first sync costs in PGlite with nothing but its SQL.
  * The statements a first sync cannot do without, in the schema the store has, on the rows the Reapit simulator
  * would list (the same generator, the real match keys): stage each page, read it back, look up its match keys'
  * holders, then write its contacts, keys and links in one transaction (and the upkeep that stands in for autovacuum) — no HTTP, no parsing, no scoring, no merge.
@@ -41,7 +41,9 @@ const { values } = parseArgs({
 const contacts = Number(values.contacts);
 const ginKeys = values.keys === 'gin';
 if (!Number.isInteger(contacts) || contacts < 1 || !['table', 'gin'].includes(values.keys)) {
-  process.stderr.write('usage: bench:first-load-floor [-- --contacts N] [-- --bulk] [-- --keys table|gin]\n');
+  process.stderr.write(
+    'usage: npm run bench:first-load-floor -- [--contacts N] [--bulk] [--keys table|gin]\n',
+  );
   process.exit(2);
 }
 

@@ -1,8 +1,8 @@
 /**
- * `npm run bench:sync [-- --quick] [-- --only <bench>]`: the sync engine end to end, through the provider
+ * `npm run bench:sync -- [--quick] [--only <bench>]`: the sync engine end to end, through the provider
  * simulators over HTTP and a real store (file-backed PGlite; a throwaway PostgreSQL 15 server). One JSON line
- * per figure: delta-scaling, delta-vs-full, initial-throughput, memory, push-vs-limit. `--quick` runs every
- * figure at a tenth of the sizes. See docs/BENCHMARKS.md, "Sync". The figures live in ./sync/; this file is also
+ * per figure: delta-scaling, delta-vs-full, initial-throughput, memory, push-vs-limit. `--quick` runs the stores'
+ * sizes at a tenth and push-vs-limit at 200 of its 1,000 updates; delta-scaling's 100 edits a cycle stay 100. See docs/BENCHMARKS.md, "Sync". The figures live in ./sync/; this file is also
  * the entry of the child processes some of them start (`--sim-child`, `--memory-child`, `--push-child`).
  */
 import { performance } from 'node:perf_hooks';

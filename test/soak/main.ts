@@ -1,5 +1,5 @@
 /**
- * `npm run soak [-- --rounds N | --cycles N] [-- --tenants N] [-- --seed N] [-- --crash-rate P]`: every registered provider ×
+ * `npm run soak -- [--rounds N | --cycles N] [--tenants N] [--seed N] [--crash-rate P]`: every registered provider ×
  * N tenants, N cycles per connection (the initial sync included), against simulators injecting transient
  * failures, timeouts, dropped connections and 429 bursts, in a child process killed with SIGKILL at random;
  * then compared with a fault-free replay of the same edits. A JSON line per round on stderr, the summary on
