@@ -6,7 +6,11 @@ import { parseFieldMap, rowToMatchFields } from '../src/core/dedup/fieldMap.ts';
 import { valueFrequencies } from '../src/core/dedup/frequencies.ts';
 import { type MatchRecord, toMatchRecord } from '../src/core/dedup/matchRecord.ts';
 import { isConflict, scorePair } from '../src/core/dedup/scorePair.ts';
+import { benchArgs } from './benchArgs.ts';
 import { dataDirExists, type LabelledSet, loadSets } from './dedupSets.ts';
+
+// It takes no flags: one given is a mistake, not to be run past.
+benchArgs('bench:dedup', {});
 
 /**
  * Scores the labelled sets of ../shared/data at the shipped threshold and prints one JSON line per set:

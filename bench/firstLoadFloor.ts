@@ -17,7 +17,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { DEFAULT_BATCH_SIZE } from '../src/actors/context.ts';
 import { MAX_HOLDERS_PER_KEY, matchKeys } from '../src/core/dedup/blocking.ts';
@@ -30,13 +29,12 @@ import { findCandidatesSql } from '../src/persistence/sql/links.ts';
 import type { SqlClient } from '../src/persistence/sqlClient.ts';
 import { seedToContact } from '../src/providers/fake/fakeProvider.ts';
 import { generateContacts } from '../src/providers/simulator/generator.ts';
+import { benchArgs } from './benchArgs.ts';
 
-const { values } = parseArgs({
-  options: {
-    contacts: { type: 'string', default: '100000' },
-    bulk: { type: 'boolean', default: false },
-    keys: { type: 'string', default: 'table' },
-  },
+const values = benchArgs('bench:first-load-floor', {
+  contacts: { type: 'string', default: '100000' },
+  bulk: { type: 'boolean', default: false },
+  keys: { type: 'string', default: 'table' },
 });
 const contacts = Number(values.contacts);
 const ginKeys = values.keys === 'gin';

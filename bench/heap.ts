@@ -9,7 +9,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { isPidAlive, ownerGoneOnHost } from '../src/persistence/leaseOwner.ts';
 import { openMemoryStore } from '../src/persistence/openStore.ts';
 import { openPostgresStore } from '../src/persistence/postgres.ts';
@@ -18,13 +17,12 @@ import { getProvider } from '../src/providers/registry.ts';
 import { noRateLimits, withSpec } from '../src/providers/spec.ts';
 import { startPostgres } from '../test/support/postgresServer.ts';
 import { createSyncHarness } from '../test/support/syncHarness.ts';
+import { benchArgs } from './benchArgs.ts';
 import { ownPeakRss } from './peakRss.ts';
 
-const { values } = parseArgs({
-  options: {
-    contacts: { type: 'string', default: '20000' },
-    backend: { type: 'string', default: 'postgres' },
-  },
+const values = benchArgs('bench:heap', {
+  contacts: { type: 'string', default: '20000' },
+  backend: { type: 'string', default: 'postgres' },
 });
 const contacts = Number(values.contacts);
 if (!Number.isInteger(contacts) || contacts < 1 || !['pglite', 'postgres'].includes(values.backend)) {

@@ -1,5 +1,9 @@
 import { mergeContact, mergeValidated } from '../src/core/merge.ts';
 import { type CanonicalContact, canonicalContactSchema } from '../src/core/schemas.ts';
+import { benchArgs } from './benchArgs.ts';
+
+// It takes no flags: one given is a mistake, not to be run past.
+benchArgs('bench:merge', {});
 
 /**
  * Throughput of the three-way merge over 10,000 links, each with a few one-sided edits and some

@@ -10,8 +10,9 @@ import type { CrmProvider, InboundRecord } from '../src/providers/provider.ts';
 import { type ProviderEntry, registeredProviders } from '../src/providers/registry.ts';
 import { simControlClient } from '../src/providers/simulator/server.ts';
 import type { ProviderLimits } from '../src/providers/spec.ts';
+import { quickFlag } from './benchArgs.ts';
 
-const quick = process.argv.includes('--quick');
+const quick = quickFlag('bench:pacing');
 /** In-flight updates the unpaced client keeps going (the paced one queues everything in its limiter). */
 const UNPACED_PARALLELISM = 10;
 

@@ -19,8 +19,9 @@ import { dueEvent, FAN_OUT_CHUNK } from '../src/inngest/functions/scheduleTick.t
 import { openPgliteStore } from '../src/persistence/pglite.ts';
 import { createSecretBox } from '../src/persistence/secrets.ts';
 import type { StoreHandle } from '../src/persistence/store.ts';
+import { quickFlag } from './benchArgs.ts';
 
-const quick = process.argv.includes('--quick');
+const quick = quickFlag('bench:schedule');
 const fleets = quick
   ? [
       { tenants: 1_000, perTenant: 1 },

@@ -13,8 +13,9 @@ import { openPostgresStore } from '../src/persistence/postgres.ts';
 import { createSecretBox } from '../src/persistence/secrets.ts';
 import type { StoreHandle } from '../src/persistence/store.ts';
 import { findPostgresBin, startPostgres } from '../test/support/postgresServer.ts';
+import { quickFlag } from './benchArgs.ts';
 
-const quick = process.argv.includes('--quick');
+const quick = quickFlag('bench:store');
 const sizes = quick ? [10_000] : [10_000, 1_000_000];
 const LOOKUPS = 300;
 const secrets = createSecretBox(randomBytes(32));

@@ -17,6 +17,26 @@ function flagValue<T>(flag: string, schema: z.ZodType<T>, expected: string): T |
   return parsed.success ? parsed.data : usage(`${flag} takes ${expected}; got ${argv[at + 1] ?? 'nothing'}`);
 }
 
+/** The flags `npm run bench:sync` takes, and whether each takes a value; its child processes take their own. */
+const FLAGS: Record<string, boolean> = {
+  '--quick': false,
+  '--only': true,
+  '--memory-backend': true,
+  '--providers': true,
+  '--memory-sizes': true,
+  '--memory-heap-mb': true,
+};
+const CHILD_MODES = ['--memory-child', '--push-child', '--sim-child'];
+// An unknown flag (`--qiuck`) is refused: ignored, it ran every figure at full size, for half an hour and more.
+if (!CHILD_MODES.includes(argv[0] ?? '')) {
+  for (let i = 0; i < argv.length; i++) {
+    const takesValue = FLAGS[argv[i] as string];
+    if (takesValue === undefined)
+      usage(`unknown option ${argv[i]}; it takes ${Object.keys(FLAGS).join(', ')}`);
+    if (takesValue) i++;
+  }
+}
+
 export const quick = argv.includes('--quick');
 /** What `--only` can name (`delta-vs-full` also prints the initial-throughput lines). */
 const FIGURES = ['push-vs-limit', 'delta-scaling', 'delta-vs-full', 'memory'] as const;

@@ -5,19 +5,17 @@
  * then compared with a fault-free replay of the same edits. A JSON line per round on stderr, the summary on
  * stdout; exit 1 when any check fails. See docs/BENCHMARKS.md, "Soak".
  */
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../../bench/benchArgs.ts';
 import { DEFAULT_FAULTS, runSoak } from './runSoak.ts';
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '200' },
-    /** The issue's name for `--rounds`. */
-    cycles: { type: 'string' },
-    tenants: { type: 'string', default: '3' },
-    seed: { type: 'string', default: '1' },
-    'crash-rate': { type: 'string', default: '0.15' },
-    'error-rate': { type: 'string', default: String(DEFAULT_FAULTS.errorRate) },
-  },
+const values = benchArgs('soak', {
+  rounds: { type: 'string', default: '200' },
+  /** The issue's name for `--rounds`. */
+  cycles: { type: 'string' },
+  tenants: { type: 'string', default: '3' },
+  seed: { type: 'string', default: '1' },
+  'crash-rate': { type: 'string', default: '0.15' },
+  'error-rate': { type: 'string', default: String(DEFAULT_FAULTS.errorRate) },
 });
 
 const positive = (name: string, value: string) => {
