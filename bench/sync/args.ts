@@ -9,28 +9,35 @@ function usage(message: string): never {
   process.exit(2);
 }
 
-/** The value after `flag` read by `schema`, or undefined when the flag is absent; a bad value stops the bench. */
-function flagValue<T>(flag: string, schema: z.ZodType<T>, expected: string): T | undefined {
-  const at = argv.indexOf(flag);
-  if (at === -1) return undefined;
-  const parsed = schema.safeParse(argv[at + 1]);
-  return parsed.success ? parsed.data : usage(`${flag} takes ${expected}; got ${argv[at + 1] ?? 'nothing'}`);
-}
-
-/** The flags `npm run bench:sync` takes, and whether each takes a value; its child processes take their own. */
-const FLAGS: Record<string, boolean> = {
+/**
+ * The flags `npm run bench:sync` takes, and whether each takes a value: the one list both the check of the command
+ * line and `flagValue` read. Its child processes take their own modes.
+ */
+const FLAGS = {
   '--quick': false,
   '--only': true,
   '--memory-backend': true,
   '--providers': true,
   '--memory-sizes': true,
   '--memory-heap-mb': true,
-};
+} as const;
+type ValueFlag = {
+  [F in keyof typeof FLAGS]: (typeof FLAGS)[F] extends true ? F : never;
+}[keyof typeof FLAGS];
 const CHILD_MODES = ['--memory-child', '--push-child', '--sim-child'];
+
+/** The value after `flag` read by `schema`, or undefined when the flag is absent; a bad value stops the bench. */
+function flagValue<T>(flag: ValueFlag, schema: z.ZodType<T>, expected: string): T | undefined {
+  const at = argv.indexOf(flag);
+  if (at === -1) return undefined;
+  const parsed = schema.safeParse(argv[at + 1]);
+  return parsed.success ? parsed.data : usage(`${flag} takes ${expected}; got ${argv[at + 1] ?? 'nothing'}`);
+}
+
 // An unknown flag (`--qiuck`) is refused: ignored, it ran every figure at full size, for half an hour and more.
 if (!CHILD_MODES.includes(argv[0] ?? '')) {
   for (let i = 0; i < argv.length; i++) {
-    const takesValue = FLAGS[argv[i] as string];
+    const takesValue = (FLAGS as Record<string, boolean>)[argv[i] as string];
     if (takesValue === undefined)
       usage(`unknown option ${argv[i]}; it takes ${Object.keys(FLAGS).join(', ')}`);
     if (takesValue) i++;
