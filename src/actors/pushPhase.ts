@@ -73,22 +73,37 @@ export function createPushPhase(deps: PhaseDeps) {
     let next = 0;
     // Once one write went out in this run and its time is spent, no worker takes another; those in flight settle.
     const budgetSpent = () => next > 0 && deps.stepBudget?.spent() === true;
+    // A write that threw (the store failing, an abort) stops every worker: Promise.all would reject at once and
+    // leave the others taking writes after the phase had failed, alongside the re-run that sends them again.
+    const thrown: unknown[] = [];
     const worker = async () => {
-      while (failed.length === 0 && forbidden === null && next < pending.length && !budgetSpent()) {
-        signal.throwIfAborted();
-        const entry = pending[next++] as PushEntry;
-        const outcome = await pushOne(deps, ref, entry, signal);
-        if (outcome === 'sent') totals.sent += 1;
-        else if (outcome === 'deferred') totals.deferred += 1;
-        else if (outcome === 'settling') settling.push(entry);
-        else if (outcome.kind === 'write_forbidden') {
-          totals.held += 1;
-          forbidden ??= outcome;
-        } else failed.push({ ...outcome, message: `${writeLabel(entry)}: ${outcome.message}` });
-        deps.onPushProgress?.({ done: totals.sent + totals.deferred, total: pending.length });
+      try {
+        while (
+          thrown.length === 0 &&
+          failed.length === 0 &&
+          forbidden === null &&
+          next < pending.length &&
+          !budgetSpent()
+        ) {
+          signal.throwIfAborted();
+          const entry = pending[next++] as PushEntry;
+          const outcome = await pushOne(deps, ref, entry, signal);
+          if (outcome === 'sent') totals.sent += 1;
+          else if (outcome === 'deferred') totals.deferred += 1;
+          else if (outcome === 'settling') settling.push(entry);
+          else if (outcome.kind === 'write_forbidden') {
+            totals.held += 1;
+            forbidden ??= outcome;
+          } else failed.push({ ...outcome, message: `${writeLabel(entry)}: ${outcome.message}` });
+          deps.onPushProgress?.({ done: totals.sent + totals.deferred, total: pending.length });
+        }
+      } catch (error) {
+        thrown.push(error);
       }
     };
     await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, pending.length) }, worker));
+    // Thrown once every write in flight has settled: the re-run finds each acknowledged or still pending.
+    if (thrown.length > 0) throw thrown[0];
     // Every write taken has settled, acknowledged or noted in the ledger: the next step sends what is still pending.
     if (failed.length === 0 && forbidden === null && next < pending.length && deps.stepBudget !== undefined)
       await deps.stepBudget.handOver(signal);
