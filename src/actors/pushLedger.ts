@@ -1,4 +1,5 @@
 import { hashPushedFields } from '../core/merge.ts';
+import { providerLabels } from '../core/providerName.ts';
 import { ok, type Result } from '../core/result.ts';
 import type { CanonicalContact, ContactPatch } from '../core/schemas.ts';
 import { REFUSED_WRITE_NOTE_PREFIX } from '../persistence/cycleWork.ts';
@@ -131,6 +132,48 @@ export async function acknowledge(
             kind: 'written',
             key: entry.idempotencyKey,
             body: { op: entry.kind, externalId: ack.externalId },
+          },
+        ],
+      });
+    }),
+    clock,
+  );
+}
+
+/**
+ * A create never sent whose contact is linked since it was planned, to `externalId`, a record the CRM holds already:
+ * closed unsent, in one transaction with its note as the duplicate it would have made.
+ */
+export async function supersede(
+  deps: PhaseDeps,
+  ref: CycleRef,
+  entry: PushEntry,
+  externalId: string,
+): Promise<void> {
+  const { store, clock } = deps;
+  const crm = providerLabels[deps.provider.name];
+  await must(
+    store.transaction(async (tx) => {
+      const closed = await tx.markPushAcknowledged({
+        tenantId: ref.tenantId,
+        connectionId: ref.connectionId,
+        idempotencyKey: entry.idempotencyKey,
+        responseId: externalId,
+        responseVersion: null,
+        now: clock(),
+      });
+      if (!closed.ok) return closed;
+      return tx.addCycleNotes({
+        ...ref,
+        notes: [
+          {
+            kind: 'duplicate',
+            key: entry.idempotencyKey,
+            body: {
+              incoming: entry.contactId,
+              matched: externalId,
+              reason: `not created in ${crm}: linked since it was planned to ${crm} record ${externalId}, which holds the person already`,
+            },
           },
         ],
       });

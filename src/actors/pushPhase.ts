@@ -14,7 +14,7 @@ import { answeredPerson, heldRecordBase, otherPersonMessage } from './answeredRe
 import type { PhaseCall, PhaseDeps } from './context.ts';
 import { failureNote, providerFailure } from './failures.ts';
 import { findLostCreate } from './findLostCreate.ts';
-import { acknowledge, deferWithNote } from './pushLedger.ts';
+import { acknowledge, deferWithNote, supersede } from './pushLedger.ts';
 import type { CycleRef } from './reconcilePhase.ts';
 import { must } from './storeCall.ts';
 
@@ -65,7 +65,7 @@ export function createPushPhase(deps: PhaseDeps) {
       store.listPendingPushes({ tenantId: ref.tenantId, connectionId: ref.connectionId }),
       clock,
     );
-    const totals = { sent: 0, deferred: 0, held: 0 };
+    const totals = { sent: 0, deferred: 0, superseded: 0, held: 0 };
     // Every write that failed for the connection, not the first only: the writes in flight with it fail alike.
     const failed: PhaseFailure[] = [];
     let forbidden: WriteForbidden | null = null;
@@ -90,12 +90,24 @@ export function createPushPhase(deps: PhaseDeps) {
           const outcome = await pushOne(deps, ref, entry, signal);
           if (outcome === 'sent') totals.sent += 1;
           else if (outcome === 'deferred') totals.deferred += 1;
+          else if (outcome === 'superseded') totals.superseded += 1;
           else if (outcome === 'settling') settling.push(entry);
           else if (outcome.kind === 'write_forbidden') {
+            // Not applied: planned again unless an earlier attempt was sent (its create may be in the CRM).
+            if (entry.status === 'planned') {
+              const { tenantId, connectionId } = ref;
+              await must(
+                store.markPushUnsent({ tenantId, connectionId, idempotencyKey: entry.idempotencyKey }),
+                clock,
+              );
+            }
             totals.held += 1;
             forbidden ??= outcome;
           } else failed.push({ ...outcome, message: `${writeLabel(entry)}: ${outcome.message}` });
-          deps.onPushProgress?.({ done: totals.sent + totals.deferred, total: pending.length });
+          deps.onPushProgress?.({
+            done: totals.sent + totals.deferred + totals.superseded,
+            total: pending.length,
+          });
         }
       } catch (error) {
         thrown.push(error);
@@ -161,7 +173,7 @@ async function pushOne(
   ref: CycleRef,
   entry: PushEntry,
   signal: AbortSignal,
-): Promise<'sent' | 'deferred' | 'settling' | WriteForbidden | PhaseFailure> {
+): Promise<'sent' | 'deferred' | 'superseded' | 'settling' | WriteForbidden | PhaseFailure> {
   const { store, provider, clock } = deps;
   const key = {
     tenantId: ref.tenantId,
@@ -171,6 +183,16 @@ async function pushOne(
 
   if (entry.kind === 'create') {
     const { contact } = createPayloadSchema.parse(entry.payload);
+    if (entry.status === 'planned') {
+      // Held since an earlier cycle (credentials that could not write), the contact may have been linked meanwhile
+      // to a record the agency keyed in. Sent, the CRM held the person twice, and the create's link replaced the one
+      // to the agency's record.
+      const [link] = await must(store.getLinksByContactIds({ ...ref, contactIds: [entry.contactId] }), clock);
+      if (link !== undefined) {
+        await supersede(deps, ref, entry, link.externalId);
+        return 'superseded';
+      }
+    }
     if (entry.status === 'sent') {
       const lost = await findLostCreate(deps, ref, entry.contactId, contact, signal);
       if (!lost.ok) return providerFailure(lost.error, clock());

@@ -67,6 +67,12 @@ export interface LedgerStore {
   ): StoreResult<PushEntry>;
   /** The provider refused the write for now (412/409/422): it is no longer pending; a later plan revives it. */
   markPushDeferred(ref: ConnectionRef & { idempotencyKey: string; now: Date }): StoreResult<PushEntry>;
+  /**
+   * A write the CRM refused without applying it (403: the credentials may not write) that no earlier attempt sent:
+   * planned again, as never sent (its attempts kept). A create so held is checked against the contact's links
+   * before it goes out, as a create sent before is.
+   */
+  markPushUnsent(ref: ConnectionRef & { idempotencyKey: string }): StoreResult<PushEntry>;
   /** Entries planned or sent but not acknowledged, oldest first; only the cycle's when `cycleId` is given. */
   listPendingPushes(ref: ConnectionRef & { cycleId?: string }): StoreResult<PushEntry[]>;
   /** Upsert by (connection, external id, else payload hash): first seen kept, last seen and count move. */

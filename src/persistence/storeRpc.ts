@@ -126,6 +126,7 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   markPushSent: null,
   markPushAcknowledged: null,
   markPushDeferred: null,
+  markPushUnsent: null,
   listPendingPushes: null,
   quarantineRecords: null,
   listQuarantine: null,

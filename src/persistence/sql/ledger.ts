@@ -95,6 +95,16 @@ export function ledgerMethods(
         return readPush(ref, ref.idempotencyKey);
       }),
 
+    markPushUnsent: (ref) =>
+      guarded(async () => {
+        await client.query(
+          `UPDATE push_ledger SET status = 'planned', sent_at = NULL
+           WHERE tenant_id = $1 AND connection_id = $2 AND idempotency_key = $3 AND status = 'sent'`,
+          [ref.tenantId, ref.connectionId, ref.idempotencyKey],
+        );
+        return readPush(ref, ref.idempotencyKey);
+      }),
+
     listPendingPushes: ({ tenantId, connectionId, cycleId }) =>
       guarded(async () => {
         const { rows } = await client.query(
