@@ -2,6 +2,7 @@ import { contentHash } from '../core/canonicalJson.ts';
 import { MAX_HOLDERS_PER_KEY, matchKeys } from '../core/dedup/blocking.ts';
 import { type MatchRecord, toMatchRecord } from '../core/dedup/matchRecord.ts';
 import { idempotencyKey } from '../core/ids.ts';
+import type { FieldConflict } from '../core/merge.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import type { CanonicalContact, ContactPatch } from '../core/schemas.ts';
 import type { CycleNote } from '../persistence/cycleWork.ts';
@@ -11,6 +12,19 @@ import type { PhaseDeps } from './context.ts';
 import { storeFailure } from './failures.ts';
 import { CHANGES_PER_CHECK } from './inboundOwners.ts';
 import type { CycleRef } from './reconcilePhase.ts';
+
+/** The audit's note of each field both sides changed, merging `externalId` into `contactId`: one per record and field. */
+export function conflictNotes(
+  externalId: string,
+  contactId: string,
+  conflicts: readonly FieldConflict[],
+): CycleNote[] {
+  return conflicts.map(({ field, base, crm, local, winner, reason }) => ({
+    kind: 'conflict',
+    key: `${externalId}:${field}`,
+    body: { contactId, field, base, crm, local, winner, reason },
+  }));
+}
 
 /** Everything one reconcile batch writes, in one transaction. */
 export interface BatchWrites {

@@ -5,7 +5,7 @@ import { idempotencyKey } from '../core/ids.ts';
 import { decideInbound, decideLocalChange, type ProviderFields } from '../core/reconcile.ts';
 import type { StoredContact } from '../persistence/records.ts';
 import { editedAt } from './basesElsewhere.ts';
-import { type BatchWrites, commitBatch, emptyWrites, updatePlan } from './commitBatch.ts';
+import { type BatchWrites, commitBatch, conflictNotes, emptyWrites, updatePlan } from './commitBatch.ts';
 import { DEFAULT_BATCH_SIZE, type PhaseDeps } from './context.ts';
 import { providerFailure, staleBatchTries } from './failures.ts';
 import { describeMatch, duplicateNote, linkInPlaceOf } from './inboundOwners.ts';
@@ -155,6 +155,7 @@ async function planBatch(
       writes.readSeqs.set(stored.id, stored.changeSeq);
     }
     writes.links.push(decision.link);
+    writes.notes.push(...conflictNotes(existing.record.externalId, stored.id, decision.conflicts));
     linkedHere.set(existing.record.externalId, stored.id);
     if (Object.keys(decision.crmPatch).length > 0) {
       writes.pushes.push(

@@ -12,7 +12,7 @@ import type { ReconcilePhaseInput, ReconcilePhaseOutput } from '../machines/phas
 import { INBOUND_NOTE_PREFIX, LOCAL_HIGH_WATER_KEY, type StagedRecord } from '../persistence/cycleWork.ts';
 import type { Store } from '../persistence/store.ts';
 import { basesElsewhere, editedAt } from './basesElsewhere.ts';
-import { type BatchWrites, commitBatch, emptyWrites, updatePlan } from './commitBatch.ts';
+import { type BatchWrites, commitBatch, conflictNotes, emptyWrites, updatePlan } from './commitBatch.ts';
 import { DEFAULT_BATCH_SIZE, type PhaseCall, type PhaseDeps } from './context.ts';
 import { staleBatchTries } from './failures.ts';
 import { assignOwners, linkInPlaceOf, MatchCache } from './inboundOwners.ts';
@@ -251,21 +251,7 @@ async function reconcileBatch(
     } else {
       unchanged += 1;
     }
-    for (const conflict of decision.conflicts) {
-      writes.notes.push({
-        kind: 'conflict',
-        key: `${record.externalId}:${conflict.field}`,
-        body: {
-          contactId,
-          field: conflict.field,
-          base: conflict.base,
-          crm: conflict.crm,
-          local: conflict.local,
-          winner: conflict.winner,
-          reason: conflict.reason,
-        },
-      });
-    }
+    writes.notes.push(...conflictNotes(record.externalId, contactId, decision.conflicts));
   }
   writes.notes.push({
     kind: 'meta',
