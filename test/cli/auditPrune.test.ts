@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { openApp } from '../../src/main.ts';
 import { auditBodySchema } from '../../src/persistence/audit.ts';
 import { type CliRun, cliEnv, runCli } from '../support/cliProcess.ts';
+import { seededDataDir } from '../support/pgliteTemplate.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
 /** Each CLI spawn takes ~2 s on an idle machine, up to ten times that beside other suites; a case spawns eight. */
@@ -31,8 +32,8 @@ const entryOn = (day: number, errors = 0) => {
  * An embedded database with two agencies: harbour's reapit connection audited on 1, 2 (two errors) and 3 January
  * and its alto connection once on 1 January; acme's reapit connection on 1 and 2 January.
  */
-async function seededDataDir(): Promise<NodeJS.ProcessEnv> {
-  const env = cliEnv(join(freshRoot(), 'data'));
+async function auditedDataDir(): Promise<NodeJS.ProcessEnv> {
+  const env = cliEnv(await seededDataDir(join(freshRoot(), 'data')));
   const opened = await openApp({ command: 'test', source: env });
   if (!opened.ok) throw new Error(opened.error.message);
   const { store } = opened.value;
@@ -88,7 +89,7 @@ describe('crm-sync audit prune on an embedded database', () => {
   it(
     "removes a tenant's entries finished before the date with their items, never a connection's latest, and says what went",
     async () => {
-      const env = await seededDataDir();
+      const env = await auditedDataDir();
       const cli = (...args: string[]) => runCli(env, args);
       const cyclesOf = async (tenant: string) =>
         parsed<Array<{ provider: string; cycleId: string }>>(
@@ -145,7 +146,7 @@ describe('crm-sync audit prune on an embedded database', () => {
   it(
     'refuses a malformed or future date, an unknown tenant and options before "prune", removing nothing',
     async () => {
-      const env = await seededDataDir();
+      const env = await auditedDataDir();
       const cli = (...args: string[]) => runCli(env, args);
       expectUsageError(
         await cli('audit', 'prune', '--before', 'last year'),

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliEnv, runCli } from '../support/cliProcess.ts';
+import { seededDataDir } from '../support/pgliteTemplate.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
 /**
@@ -12,14 +13,14 @@ import { tempDirs } from '../support/tempDirs.ts';
 const TIMEOUT_MS = 300_000;
 const dataDir = (() => {
   const root = tempDirs('crm-sync-pipe-');
-  return () => join(root(), 'data');
+  return () => seededDataDir(join(root(), 'data'));
 })();
 
 describe('output to a pipe the reader closes early', () => {
   it(
     'ends the command quietly, exit 0, no stack trace',
     async () => {
-      const dir = dataDir();
+      const dir = await dataDir();
       const env = cliEnv(dir);
       expect((await runCli(env, ['tenant', 'add', 'acme'])).code).toBe(0);
       // About 300 kB of --json: far beyond what a pipe holds before the reader has gone.

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { cliEnv, runCli } from '../support/cliProcess.ts';
+import { seededDataDir } from '../support/pgliteTemplate.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
 const scratch = tempDirs('crm-sync-import-future-');
@@ -13,7 +14,7 @@ const scratch = tempDirs('crm-sync-import-future-');
  */
 it('refuses a lead whose last open or click is more than a day ahead, naming the line, importing nothing', async () => {
   const dir = scratch();
-  const env = cliEnv(join(dir, 'data'));
+  const env = cliEnv(await seededDataDir(join(dir, 'data')));
   const added = await runCli(env, ['tenant', 'add', 'acme']);
   expect(added.code, added.stderr).toBe(0);
   const leads = join(dir, 'leads.jsonl');

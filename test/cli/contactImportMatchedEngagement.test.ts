@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { cliEnv, runCli } from '../support/cliProcess.ts';
+import { seededDataDir } from '../support/pgliteTemplate.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
 const scratch = tempDirs('crm-sync-import-matched-engagement-');
@@ -16,7 +17,7 @@ const jsonLines = (lines: object[]) => lines.map((line) => `${JSON.stringify(lin
  */
 it('adds a matched line’s engagement the contact lacks, once, leaving its contact fields', async () => {
   const dir = scratch();
-  const env = cliEnv(join(dir, 'data'));
+  const env = cliEnv(await seededDataDir(join(dir, 'data')));
   expect((await runCli(env, ['tenant', 'add', 'acme'])).code).toBe(0);
   const first = join(dir, 'first.jsonl');
   writeFileSync(

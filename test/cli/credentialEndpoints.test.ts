@@ -9,6 +9,7 @@ import {
 import { getProvider } from '../../src/providers/registry.ts';
 import { type CliRun, cliEnv, runCli } from '../support/cliProcess.ts';
 import { openMemoryStore } from '../support/memoryStore.ts';
+import { seededDataDir } from '../support/pgliteTemplate.ts';
 import { must } from '../support/syncHarness.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
@@ -22,7 +23,7 @@ const TIMEOUT_MS = 240_000;
 
 const freshDataDir = (() => {
   const root = tempDirs('crm-sync-endpoints-');
-  return () => join(root(), 'data');
+  return () => seededDataDir(join(root(), 'data'));
 })();
 
 const SECRET = 'client-secret-never-in-clear';
@@ -45,7 +46,7 @@ describe('URLs that credentials are sent to', () => {
   it(
     'crm-sync connection add and set-credentials refuse plain http to another host, and take it to this machine',
     async () => {
-      const env = cliEnv(freshDataDir());
+      const env = cliEnv(await freshDataDir());
       const cli = (...args: string[]) => runCli(env, args);
       expect((await cli('tenant', 'add', 'acme')).code).toBe(0);
       const added = await cli(
@@ -93,7 +94,7 @@ describe('URLs that credentials are sent to', () => {
   it(
     'a tokenUrl holding a user name or password is refused: a failed token request quoted it in the last error',
     async () => {
-      const env = cliEnv(freshDataDir());
+      const env = cliEnv(await freshDataDir());
       const cli = (...args: string[]) => runCli(env, args);
       expect((await cli('tenant', 'add', 'acme')).code).toBe(0);
       // fetch refuses such a URL with an error quoting it whole, which became the connection's last error.

@@ -7,6 +7,7 @@ import { ITEMS_PER_PAGE } from '../../src/cli/audit.ts';
 import { openApp } from '../../src/main.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
 import { commitDuplicatesAudit } from '../support/auditEntries.ts';
+import { seededDataDir } from '../support/pgliteTemplate.ts';
 import { startSimulator } from '../support/simulators.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
@@ -47,7 +48,7 @@ async function json<T>(run: Promise<{ code: number; stdout: string; stderr: stri
 const TIMEOUT_MS = 300_000;
 
 const freshRoot = tempDirs('crm-sync-cli-');
-const freshDataDir = () => join(freshRoot(), 'data');
+const freshDataDir = () => seededDataDir(join(freshRoot(), 'data'));
 
 const sim = await startSimulator('reapit', { contacts: 30, seed: 3 });
 afterAll(() => sim.close());
@@ -83,7 +84,7 @@ describe('crm-sync operator commands', () => {
   it.concurrent(
     'adds tenants, changes their interval, and refuses bad arguments without changing anything',
     async () => {
-      const dir = freshDataDir();
+      const dir = await freshDataDir();
       const added = await cli(dir, 'tenant', 'add', 'Harbour Lettings', '--interval', '15m');
       expect(added.code, added.stderr).toBe(0);
       // A name typed with stray spaces finds the tenant, as `tenant add` trimmed it.
@@ -138,7 +139,7 @@ describe('crm-sync operator commands', () => {
   it.concurrent(
     'connects a tenant to Reapit, imports leads and events, syncs, and reports status and audit',
     async () => {
-      const dir = freshDataDir();
+      const dir = await freshDataDir();
       const credentials = JSON.stringify(sim.credentials);
       const add = (...extra: string[]) =>
         cli(dir, 'connection', 'add', '--tenant', 'acme', '--base-url', sim.baseUrl, ...extra);
@@ -418,7 +419,7 @@ describe('crm-sync operator commands', () => {
   it.concurrent(
     'sync leaves a connection in error as it is: not run, the way on named, its next run kept',
     async () => {
-      const dir = freshDataDir();
+      const dir = await freshDataDir();
       const refused = JSON.stringify({ ...sim.credentials, clientSecret: 'revoked' });
       expect((await cli(dir, 'tenant', 'add', 'harbour')).code).toBe(0);
       const added = await cli(
@@ -452,7 +453,7 @@ describe('crm-sync operator commands', () => {
   it.concurrent(
     'audit --json lists every item of an entry longer than a page; people get five and the full count',
     async () => {
-      const dir = freshDataDir();
+      const dir = await freshDataDir();
       const { large, small } = await seedAudit(dir);
 
       type Audit = { id: number; cycleId: string; duplicatesSuppressed: unknown[] };

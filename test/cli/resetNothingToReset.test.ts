@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { addLoopConnection, HARBOUR_LOOP } from '../support/cliLoopConnection.ts';
 import { cliEnv, runCli } from '../support/cliProcess.ts';
+import { seededDataDir } from '../support/pgliteTemplate.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
 const scratch = tempDirs('crm-sync-reset-');
@@ -11,7 +12,7 @@ const scratch = tempDirs('crm-sync-reset-');
  * machine's state, which for an idle machine (docs QA) means nothing: there is no error to lead it out of.
  */
 it('tells of an idle machine that there is nothing to reset and when its next run is, not to retry', async () => {
-  const env = cliEnv(join(scratch(), 'data'));
+  const env = cliEnv(await seededDataDir(join(scratch(), 'data')));
   await addLoopConnection(env);
   const status = await runCli(env, ['status', '--tenant', 'Harbour Lettings', '--json']);
   const [{ nextRunAt }] = JSON.parse(status.stdout) as [{ nextRunAt: string }];

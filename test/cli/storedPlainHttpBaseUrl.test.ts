@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PGLITE_SUBDIR } from '../../src/persistence/pglite.ts';
 import { PLAIN_HTTP_REFUSED, USERINFO_REFUSED } from '../../src/providers/credentialEndpoint.ts';
 import { type CliRun, cliEnv, runCli } from '../support/cliProcess.ts';
+import { seededDataDir } from '../support/pgliteTemplate.ts';
 import { startSimulator } from '../support/simulators.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
@@ -29,7 +30,7 @@ function ok(run: CliRun): string {
  * `baseUrl` as an earlier version could have stored it (no process holds the directory meanwhile); the CLI on it.
  */
 async function connectionStoredWith(baseUrl: string) {
-  const dataDir = join(freshRoot(), 'data');
+  const dataDir = await seededDataDir(join(freshRoot(), 'data'));
   const cli = (...args: string[]) => runCli(cliEnv(dataDir), args);
   ok(await cli('tenant', 'add', 'acme'));
   const addArgs = ['--tenant', 'acme', '--provider', 'loop', '--base-url', sim.baseUrl];

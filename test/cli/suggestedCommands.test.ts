@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { addLoopConnection, HARBOUR_LOOP } from '../support/cliLoopConnection.ts';
 import { cliEnv, runCli } from '../support/cliProcess.ts';
+import { seededDataDir } from '../support/pgliteTemplate.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
 const scratch = tempDirs('crm-sync-suggested-');
@@ -11,7 +12,7 @@ const scratch = tempDirs('crm-sync-suggested-');
  * `--tenant Harbour Lettings` would be read as the tenant `Harbour` and a stray argument.
  */
 it('quotes a tenant name with a space in the commands it suggests', async () => {
-  const env = cliEnv(join(scratch(), 'data'));
+  const env = cliEnv(await seededDataDir(join(scratch(), 'data')));
   await addLoopConnection(env, '--disabled');
 
   const sync = await runCli(env, ['sync', ...HARBOUR_LOOP]);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { type CliRun, cliEnv, runCli } from '../support/cliProcess.ts';
+import { seededDataDir } from '../support/pgliteTemplate.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
 const scratch = tempDirs('crm-sync-tenant-list-');
@@ -16,7 +17,7 @@ const parsed = <T>(run: CliRun): T => {
  * pinned here is the one docs/cli.md states.
  */
 it("lists each tenant with its connections' provider, id, enabled, state and next run, as status shows them", async () => {
-  const env = cliEnv(join(scratch(), 'data'));
+  const env = cliEnv(await seededDataDir(join(scratch(), 'data')));
   const harbour = parsed<{ id: string; createdAt: string }>(
     await runCli(env, ['tenant', 'add', 'Harbour Lettings', '--interval', '10m', '--json']),
   );

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp } from '../../src/main.ts';
 import { commitDuplicatesAudit } from '../support/auditEntries.ts';
 import { type CliRun, cliEnv, runCli } from '../support/cliProcess.ts';
+import { seededDataDir } from '../support/pgliteTemplate.ts';
 import { type PostgresServer, postgresAvailable, startPostgres } from '../support/postgresServer.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
@@ -26,8 +27,8 @@ interface CliDatabase {
   raw(statements: Statement[]): Promise<void>;
 }
 
-function pgliteDatabase(): CliDatabase {
-  const dataDir = join(freshRoot(), 'data');
+async function pgliteDatabase(): Promise<CliDatabase> {
+  const dataDir = await seededDataDir(join(freshRoot(), 'data'));
   return {
     env: cliEnv(dataDir),
     async raw(statements) {
@@ -193,7 +194,7 @@ describe('tenant rename on a database in use', () => {
   it.concurrent(
     'renames, letter case alone included; refuses an unknown tenant, a name taken or malformed, changing nothing',
     async () => {
-      const database = pgliteDatabase();
+      const database = await pgliteDatabase();
       const cli = (...args: string[]) => runCli(database.env, args);
       expect((await cli('tenant', 'add', 'Harbour Lettings')).code).toBe(0);
       expect((await cli('tenant', 'add', 'Northgate')).code).toBe(0);

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CliRun, cliEnv, runCli, startCliDaemon } from '../support/cliProcess.ts';
+import { seededDataDir } from '../support/pgliteTemplate.ts';
 import { closedPort } from '../support/ports.ts';
 import { startSimulator } from '../support/simulators.ts';
 import { tempDirs } from '../support/tempDirs.ts';
@@ -16,7 +17,7 @@ import { tempDirs } from '../support/tempDirs.ts';
 const TIMEOUT_MS = 300_000;
 
 const freshRoot = tempDirs('crm-sync-holder-');
-const freshDataDir = () => join(freshRoot(), 'data');
+const freshDataDir = () => seededDataDir(join(freshRoot(), 'data'));
 
 const sim = await startSimulator('reapit', { contacts: 20, seed: 5 });
 afterAll(() => sim.close());
@@ -35,7 +36,7 @@ describe('commands go through the serve or worker that holds the embedded databa
   it.concurrent(
     'serve: tenants, connections, status, sync and audit land in the holder; import is refused',
     async () => {
-      const dir = freshDataDir();
+      const dir = await freshDataDir();
       // Inngest dev mode: no embedded scheduler in serve, so only the CLI's `sync` runs the connection.
       const env = cliEnv(dir, { INNGEST_DEV: '1' });
       const serve = startCliDaemon(env, ['serve', '--port', '0']);
@@ -138,7 +139,7 @@ describe('commands go through the serve or worker that holds the embedded databa
   it.concurrent(
     'sync through serve of a connection in error names the crm-sync retry that leads it out, not the API route',
     async () => {
-      const dir = freshDataDir();
+      const dir = await freshDataDir();
       // Inngest dev mode: no embedded scheduler in serve, so only the CLI's `sync` runs the connection.
       const env = cliEnv(dir, { INNGEST_DEV: '1' });
       const serve = startCliDaemon(env, ['serve', '--port', '0']);
@@ -177,7 +178,7 @@ describe('commands go through the serve or worker that holds the embedded databa
   it.concurrent(
     'worker: listens on loopback and publishes its URL; a configured token is used, never written or printed',
     async () => {
-      const dir = freshDataDir();
+      const dir = await freshDataDir();
       const configured = 'configured-admin-token-0123456789';
       const env = cliEnv(dir, { CRM_SYNC_ADMIN_TOKEN: configured });
       const worker = startCliDaemon(env, ['worker', '--tick-ms', '3600000']);
@@ -225,7 +226,7 @@ describe('commands go through the serve or worker that holds the embedded databa
   it.concurrent(
     'a holder that died (stale lock) is taken over as before: the command opens the database itself',
     async () => {
-      const dir = freshDataDir();
+      const dir = await freshDataDir();
       mkdirSync(dir, { recursive: true });
       const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
         encoding: 'utf8',
@@ -242,7 +243,7 @@ describe('commands go through the serve or worker that holds the embedded databa
   it.concurrent(
     'a live holder that stops answering mid-command: one line naming it, exit 1',
     async () => {
-      const dir = freshDataDir();
+      const dir = await freshDataDir();
       mkdirSync(dir, { recursive: true });
       // This test process is the live "holder"; its published port has nobody listening any more.
       writeLock(dir, { pid: process.pid, adminUrl: `http://127.0.0.1:${await closedPort()}` });
