@@ -54,8 +54,16 @@ const named = Object.hasOwn(commands, process.argv[2] ?? '')
   : undefined;
 for (const load of named === undefined ? Object.values(commands) : [named]) (await load())(program);
 
+/** The long options, of `command` and every command under it, that take a value (`--credentials <json>`). */
+function valueFlags(command: Command): string[] {
+  return [
+    ...command.options.flatMap((option) => (option.required || option.optional ? (option.long ?? []) : [])),
+    ...command.commands.flatMap(valueFlags),
+  ];
+}
+
 try {
-  refuseUndecodedArguments(process.argv.slice(2));
+  refuseUndecodedArguments(process.argv.slice(2), new Set(valueFlags(program)));
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {

@@ -49,4 +49,19 @@ describe('audit, human output', () => {
     const [, , line] = formatAudit([entry([{ ...conflict, winner: 'crm' }])]).split('\n');
     expect(line).toBe('    conflict  7d2e mobilePhone: crm "07700 900123", local "07700 900999" → crm wins');
   });
+
+  it("shows a CRM's control characters in conflict, duplicate and error lines rather than writing them", () => {
+    const sequence = '\u001b]0;pwned\u0007\u001b[2J';
+    const audited = entry([{ ...conflict, crm: `${sequence}x`, winner: 'crm' }]);
+    audited.body.duplicatesSuppressed = [
+      { incoming: `OX${sequence}`, matched: '7d2e', reason: `same email${sequence}` },
+    ];
+    audited.body.errors = [{ status: 400, message: `bad${sequence}\u009b2J`, retry: false }];
+    audited.itemCounts = { conflicts: 1, duplicatesSuppressed: 1, errors: 1 };
+    const text = formatAudit([audited]);
+    expect(text.replaceAll('\n', '')).not.toMatch(/\p{Cc}/u);
+    expect(text).toContain('crm "\\u001b]0;pwned\\u0007\\u001b[2Jx"');
+    expect(text).toContain('duplicate OX\\u001b]0;pwned\\u0007\\u001b[2J → 7d2e');
+    expect(text).toContain('error     400 bad\\u001b]0;pwned\\u0007\\u001b[2J\\u009b2J');
+  });
 });

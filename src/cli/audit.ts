@@ -5,7 +5,7 @@ import type { Tenant } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
 import { must, requireConnection, requireProvider, requireTenant, withApp } from './app.ts';
 import { registerAuditPrune } from './auditPrune.ts';
-import { clip, formatInstant, formatTable, printJsonStreamed } from './output.ts';
+import { clip, formatInstant, formatTable, printJsonStreamed, showControls } from './output.ts';
 import { parseIntegerArg, UsageError } from './usageError.ts';
 
 /** Cycles listed when `--limit` is not given. */
@@ -124,7 +124,11 @@ export function formatAudit(entries: readonly AuditEntry[]): string {
   const [header = '', ...lines] = table.split('\n');
   return [
     header,
-    ...entries.flatMap((entry, i) => [lines[i] ?? '', ...details(entry).map((d) => `    ${d}`)]),
+    // Ids and values come from the CRMs: their control characters are shown, not obeyed by the terminal.
+    ...entries.flatMap((entry, i) => [
+      lines[i] ?? '',
+      ...details(entry).map((d) => `    ${showControls(d)}`),
+    ]),
   ]
     .map((line) => `${line}\n`)
     .join('');

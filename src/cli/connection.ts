@@ -7,6 +7,7 @@ import {
   baseUrlProblem,
   isCredentialEndpoint,
   PLAIN_HTTP_REFUSED,
+  quotedUrl,
   shownUrl,
 } from '../providers/credentialEndpoint.ts';
 import type { ProviderEntry } from '../providers/registry.ts';
@@ -234,10 +235,13 @@ export function registerConnection(program: Command): void {
     });
 }
 
-/** A URL credentials may be sent to (`label` names it in the refusal); exit 2 otherwise. */
-function parseBaseUrl(text: string, label: string): string {
+/**
+ * A URL credentials may be sent to (`label` names it in the refusal); exit 2 otherwise. A refusal never shows a
+ * user name or password typed into it (`quotedUrl`).
+ */
+export function parseBaseUrl(text: string, label: string): string {
   if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
-    throw new UsageError(`${label} must be an http or https URL, got "${text}"`);
+    throw new UsageError(`${label} must be an http or https URL, got ${quotedUrl(text)}`);
   }
   const url = new URL(text);
   // The URL is listed by `connection list`; secrets belong in --credentials, which is stored encrypted.
@@ -246,8 +250,14 @@ function parseBaseUrl(text: string, label: string): string {
       `${label} must not hold a user name or password: it is listed in the clear; credentials go in the connection's --credentials (connection add, set-credentials)`,
     );
   }
-  if (!isCredentialEndpoint(url)) throw new UsageError(`${label} ${PLAIN_HTTP_REFUSED}, got "${text}"`);
-  if (/[?#]/.test(text)) throw new UsageError(`${label} ${BASE_URL_QUERY_REFUSED}, got "${text}"`);
+  if (!isCredentialEndpoint(url))
+    throw new UsageError(`${label} ${PLAIN_HTTP_REFUSED}, got ${quotedUrl(text)}`);
+  // A query may carry an API key (`?api_key=…`): shown up to its `?` or `#`, the character at fault.
+  if (/[?#]/.test(text)) {
+    throw new UsageError(
+      `${label} ${BASE_URL_QUERY_REFUSED}, got "${text.replace(/([?#])[\s\S]*$/, '$1…')}"`,
+    );
+  }
   return text;
 }
 

@@ -62,4 +62,30 @@ describe('formatStatuses', () => {
       '  reapit: cycle cycle-1 not finished, window 2025-06-01T07:58:12.0000000Z OXF1 → 2025-06-01T08:00:01Z',
     );
   });
+
+  it("shows the control characters of a CRM's answer and cursor rather than writing them", () => {
+    const sequence = '\u001b]0;pwned\u0007\u009b2J';
+    const failed: ConnectionStatus = {
+      ...stopped('fatal'),
+      cursor: { modified: '2025-06-01T07:58:12Z', externalId: `OX${sequence}` },
+      cycleId: 'cycle-1',
+      window: {
+        from: { modified: '2025-06-01T07:58:12Z', externalId: `OX${sequence}` },
+        to: '2025-06-01T08:00:01Z',
+      },
+      lastError: {
+        kind: 'fatal',
+        message: `rejected${sequence}`,
+        status: 400,
+        phase: 'fetching',
+        at: '2025-06-01T08:00:00.000Z',
+      },
+    };
+    const text = formatStatuses([failed]);
+    expect(text.replaceAll('\n', '')).not.toMatch(/\p{Cc}/u);
+    expect(text).toContain(
+      '\n  reapit: cycle cycle-1 not finished, window 2025-06-01T07:58:12Z OX\\u001b]0;pwned\\u0007\\u009b2J →',
+    );
+    expect(text).toContain(': fatal 400: rejected\\u001b]0;pwned\\u0007\\u009b2J\n');
+  });
 });

@@ -14,7 +14,7 @@ import { baseUrlProblem, shownUrl } from '../providers/credentialEndpoint.ts';
 import type { CursorPosition, ProviderName } from '../providers/provider.ts';
 import { readStoredMachine, unrestorableWords } from '../runner/restartMachine.ts';
 import { must } from './app.ts';
-import { clip, formatCursor, formatInstant, formatTable, shellWord } from './output.ts';
+import { clip, formatCursor, formatInstant, formatTable, shellWord, showControls } from './output.ts';
 
 const isOwnerGone = ownerGoneOnHost(hostname(), isPidAlive);
 
@@ -135,7 +135,8 @@ export function formatStatuses(rows: readonly ConnectionStatus[]): string {
     ],
     rows,
   );
-  const details = rows.flatMap((r) => explain(r).map((line) => `  ${r.provider}: ${line}\n`));
+  // A last error quotes what the CRM answered: its control characters are shown, not obeyed by the terminal.
+  const details = rows.flatMap((r) => explain(r).map((line) => `  ${r.provider}: ${showControls(line)}\n`));
   return table + details.join('');
 }
 

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { formatTable, printJsonStreamed, shellWord } from './output.ts';
+import { clip, formatTable, printJsonStreamed, shellWord, showControls } from './output.ts';
 
 /** Keeps what is written to stdout from now on, call by call, instead of writing it. */
 function captureStdout(): string[] {
@@ -85,6 +85,45 @@ describe('formatTable', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+/** What the audit PATCHed as a contact's first name: retitles the terminal, clears it, turns the text red. */
+const EVIL_NAME = '\u001b]0;pwned\u0007\u001b[2J\u001b[31mEVIL';
+const SHOWN_EVIL_NAME = '\\u001b]0;pwned\\u0007\\u001b[2J\\u001b[31mEVIL';
+
+describe('control characters in human output', () => {
+  it('shows C0, DEL and C1 controls as \\u escapes, and leaves other text alone', () => {
+    expect(showControls(EVIL_NAME)).toBe(SHOWN_EVIL_NAME);
+    expect(showControls('\u0000\u001f\u007f\u0080\u009b\u009f')).toBe(
+      '\\u0000\\u001f\\u007f\\u0080\\u009b\\u009f',
+    );
+    expect(showControls('Zoë 東京 \u00a0 \\ ~')).toBe('Zoë 東京 \u00a0 \\ ~');
+  });
+
+  it('writes no control character into a table cell, and pads by what is shown', () => {
+    const table = formatTable(
+      [
+        { header: 'name', cell: (r: { name: string }) => r.name },
+        { header: 'n', cell: () => '1' },
+      ],
+      [{ name: EVIL_NAME }, { name: 'csi \u009b2J' }],
+    );
+    expect(table).toBe(
+      [
+        `NAME${' '.repeat(SHOWN_EVIL_NAME.length - 4)}  N`,
+        `${SHOWN_EVIL_NAME}  1`,
+        `csi \\u009b2J${' '.repeat(SHOWN_EVIL_NAME.length - 12)}  1`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('clips control characters shown, never cutting an escape in half', () => {
+    expect(clip(EVIL_NAME, 80)).toBe(SHOWN_EVIL_NAME);
+    expect(clip('ab\u001bcd', 6)).toBe('ab…');
+    expect(clip('ab\u001bcd', 9)).toBe('ab\\u001b…');
+    expect(clip('a\nb\tc', 10)).toBe('a b c');
   });
 });
 

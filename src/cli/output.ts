@@ -16,7 +16,7 @@ export interface Column<TRow> {
  * columns, not UTF-16 units: a CJK character or an emoji takes two, a combining accent none.
  */
 export function formatTable<TRow>(columns: readonly Column<TRow>[], rows: readonly TRow[]): string {
-  const cells = rows.map((row) => columns.map((column) => column.cell(row)));
+  const cells = rows.map((row) => columns.map((column) => showControls(column.cell(row))));
   const widths = columns.map((column, i) =>
     Math.max(stringWidth(column.header), ...cells.map((line) => stringWidth(line[i] ?? ''))),
   );
@@ -51,10 +51,26 @@ export function formatCursor(cursor: { modified: string; externalId: string } | 
   return cursor === null ? '-' : `${cursor.modified} ${cursor.externalId}`;
 }
 
-/** Shortens text to `max` characters with an ellipsis; one line. */
+/**
+ * C0 controls, DEL and C1 controls. Cells and messages come from contacts, CRMs and the admin API: written raw,
+ * `ESC ] 0 ; … BEL` retitles the terminal, `ESC [ 2 J` clears it, U+009B (CSI) starts such a sequence on its own.
+ */
+const CONTROL_CHARACTER = /\p{Cc}/gu;
+
+/** `text` with each control character written as a JSON-style escape (`\u001b`), visible and harmless. */
+export function showControls(text: string): string {
+  return text.replace(
+    CONTROL_CHARACTER,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** Shortens text to `max` characters with an ellipsis; one line, its control characters shown (`showControls`). */
 export function clip(text: string, max: number): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+  const line = showControls(text.replace(/\s+/g, ' ').trim());
+  if (line.length <= max) return line;
+  // Cut whole escapes only: half of `\u001b` would read as something else.
+  return `${line.slice(0, max - 1).replace(/\\u[0-9a-f]{0,3}$/, '')}…`;
 }
 
 /**

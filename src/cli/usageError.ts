@@ -17,12 +17,23 @@ export function parseIntegerArg(flag: string, text: string, min: number, max: nu
 /**
  * Refuses an argument holding U+FFFD. Node decodes the command line as UTF-8 and writes each byte that is not as
  * U+FFFD, which would then be stored and pushed as a name or a value; text worth keeping never holds U+FFFD.
+ * `valueFlags` are the options that take a value (`--credentials`): the refusal names the one the argument is the
+ * value of. It never quotes the argument: it may be a secret (`--credentials`), and which ones are cannot be told.
  */
-export function refuseUndecodedArguments(args: readonly string[]): void {
+export function refuseUndecodedArguments(args: readonly string[], valueFlags: ReadonlySet<string>): void {
   const index = args.findIndex((arg) => arg.includes('\uFFFD'));
   if (index === -1) return;
   throw new UsageError(
-    `argument ${index + 1} ("${args[index]?.slice(0, 100)}") is not UTF-8 text (a byte in it is not UTF-8, ` +
-      'shown as U+FFFD): set the terminal to UTF-8 and type it again',
+    `${describeArgument(args, index, valueFlags)} is not UTF-8 text (a byte in it is not UTF-8, shown as ` +
+      'U+FFFD; not shown: it may be a secret): set the terminal to UTF-8 and type it again',
   );
+}
+
+/** `argument 3`, or `the value of --credentials (argument 10)` when it is one (`--credentials=…` too). */
+function describeArgument(args: readonly string[], index: number, valueFlags: ReadonlySet<string>): string {
+  const position = `argument ${index + 1}`;
+  const inline = /^(--[^=\s]+)=/.exec(args[index] ?? '')?.[1];
+  const previous = args[index - 1];
+  const flag = inline ?? (previous !== undefined && valueFlags.has(previous) ? previous : undefined);
+  return flag === undefined ? position : `the value of ${flag} (${position})`;
 }

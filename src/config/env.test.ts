@@ -52,15 +52,34 @@ describe('parseEnv', () => {
       expect(parseEnv({ PORT: text }), text).toMatchObject({ ok: true, value: { PORT: port } });
   });
 
-  it('refuses an admin token no client could present (a space or tab in it), without echoing it', () => {
-    for (const token of ['with space inside token', 'tab\tinside-token-xxxxx', ' leading-space-token-x']) {
-      const parsed = parseEnv({ CRM_SYNC_ADMIN_TOKEN: token });
-      expect(parsed.ok, JSON.stringify(token)).toBe(false);
-      if (parsed.ok) continue;
-      expect(parsed.error.problems).toEqual(['CRM_SYNC_ADMIN_TOKEN: expected no spaces or tabs']);
-      expect(parsed.error.message).not.toContain('inside');
-    }
+  // A space ends the header's word; above U+00FF fetch cannot send it ("Cannot convert argument to a ByteString");
+  // curl refuses a Latin-1 letter such as `ö`; a control character breaks the header line.
+  it.each([
+    ['a space', 'with space inside token'],
+    ['a tab', 'tab\tinside-token-xxxxx'],
+    ['a leading space', ' leading-space-inside-x'],
+    ['a character above U+00FF', 'inside-token-\u20ac\u20ac\u20ac\u20ac'],
+    ['a Latin-1 letter', 'inside-t\u00f6ken-xxxxxxxx'],
+    ['a no-break space', 'inside-token\u00a0xxxxxxxx'],
+    ['a control character', 'inside-token-\u0007xxxxxxx'],
+  ])('refuses an admin token with %s, no client could present, without echoing it', (_, token) => {
+    const parsed = parseEnv({ CRM_SYNC_ADMIN_TOKEN: token });
+    expect(parsed.ok).toBe(false);
+    if (parsed.ok) return;
+    expect(parsed.error.problems).toEqual([
+      'CRM_SYNC_ADMIN_TOKEN: expected printable ASCII only (letters, digits and punctuation, ! to ~): no spaces, tabs or accented letters',
+    ]);
+    expect(parsed.error.message).not.toContain('inside');
+  });
+
+  it('takes an admin token of 16 printable ASCII characters or more', () => {
     expect(parseEnv({ CRM_SYNC_ADMIN_TOKEN: 'a-long-enough-token-0123' }).ok).toBe(true);
+    expect(parseEnv({ CRM_SYNC_ADMIN_TOKEN: '!"#$%&\'()*+,-./09:;<=>?@AZ[\\]^_`az{|}~' }).ok).toBe(true);
+    expect(parseEnv({ CRM_SYNC_ADMIN_TOKEN: 'x'.repeat(16) }).ok).toBe(true);
+    expect(parseEnv({ CRM_SYNC_ADMIN_TOKEN: 'x'.repeat(15) })).toMatchObject({
+      ok: false,
+      error: { problems: ['CRM_SYNC_ADMIN_TOKEN: expected at least 16 characters'] },
+    });
   });
 
   it('refuses an Inngest signing key the SDK would read wrongly, without echoing it', () => {

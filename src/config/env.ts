@@ -50,8 +50,13 @@ export const envSchema = z.object({
   CRM_SYNC_ADMIN_TOKEN: z
     .string()
     .min(16, 'expected at least 16 characters')
-    // Sent as `Authorization: Bearer <token>`, one word: a token with a space could never be presented.
-    .regex(/^\S+$/, 'expected no spaces or tabs')
+    // Sent as `Authorization: Bearer <token>`, one word of a header fetch writes as Latin-1: a space ends the word,
+    // a character above U+00FF fails every request ("Cannot convert argument to a ByteString"), and curl refuses
+    // even `ö`.
+    .regex(
+      /^[\x21-\x7e]+$/,
+      'expected printable ASCII only (letters, digits and punctuation, ! to ~): no spaces, tabs or accented letters',
+    )
     .optional(),
   /**
    * `1`/`true` to use a local Inngest dev server (at `http://localhost:8288`), or its http(s) URL; `0`/`false`, as

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { credentialEndpointSchema } from './credentialEndpoint.ts';
+import { credentialEndpointSchema, quotedUrl } from './credentialEndpoint.ts';
 
 describe('credentialEndpointSchema', () => {
   it.each([
@@ -28,5 +28,23 @@ describe('credentialEndpointSchema', () => {
     'not a url',
   ])('refuses %s', (url) => {
     expect(credentialEndpointSchema.safeParse(url).success).toBe(false);
+  });
+});
+
+describe('quotedUrl', () => {
+  it.each([
+    ['https://crm.example.com/api', '"https://crm.example.com/api"'],
+    ['crm.example.com/api', '"crm.example.com/api"'],
+    ['https://admin:s3cret@crm.example.com/api', '"https://***@crm.example.com/api"'],
+    // Does not parse (port out of range): the password cannot be told from the rest.
+    [
+      'https://admin:s3cret@crm.example.com:99999/api',
+      'a text holding "@" (not shown: it may hold a password)',
+    ],
+    // Parses as a URL of scheme `admin:`, the password in its path.
+    ['admin:s3cret@crm.example.com', 'a text holding "@" (not shown: it may hold a password)'],
+    ['ftp://admin:s3cret@crm.example.com', 'a text holding "@" (not shown: it may hold a password)'],
+  ])('shows %s as %s', (text, shown) => {
+    expect(quotedUrl(text)).toBe(shown);
   });
 });

@@ -78,3 +78,14 @@ export function shownUrl(url: string): string {
   parsed.password = '';
   return parsed.href;
 }
+
+/**
+ * `text`, typed as a URL, as an error message may quote it: in quotes, a user name or password replaced as
+ * `shownUrl` does, or words in its place when it holds an `@` and is no http(s) URL. No parser finds the password
+ * of such a text: `https://admin:s3cret@host:99999/api` (a port out of range) does not parse, and
+ * `admin:s3cret@host` parses as a URL of scheme `admin:`.
+ */
+export function quotedUrl(text: string): string {
+  if (URL.canParse(text) && /^https?:$/.test(new URL(text).protocol)) return `"${shownUrl(text)}"`;
+  return text.includes('@') ? 'a text holding "@" (not shown: it may hold a password)' : `"${text}"`;
+}

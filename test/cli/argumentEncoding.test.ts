@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { type CliRun, cliEnv, runCli } from '../support/cliProcess.ts';
+import { seededDataDir } from '../support/pgliteTemplate.ts';
 
-const dataDir = mkdtempSync(path.join(tmpdir(), 'crm-sync-argv-'));
+const dataDir = await seededDataDir(mkdtempSync(path.join(tmpdir(), 'crm-sync-argv-')));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 /** The CLI with `args` as a shell passes them, printf's octal escapes as raw bytes: Node gets no say in them. */
 function runCliWithBytes(args: string[]): Promise<CliRun> {
-  const script = `exec "$0" --import tsx src/cli.ts ${args.map((arg) => `"$(printf '${arg}')"`).join(' ')}`;
+  const script = `exec "$0" --import tsx src/cli.ts ${args.map((arg) => `"$(printf -- '${arg}')"`).join(' ')}`;
   return new Promise((resolve) => {
     execFile(
       '/bin/sh',
@@ -29,7 +30,7 @@ function runCliWithBytes(args: string[]): Promise<CliRun> {
 it('refuses an argument that is not UTF-8 (Latin-1 "Café") rather than store it with U+FFFD', async () => {
   const refused = await runCliWithBytes(['tenant', 'add', 'Caf\\351 Lettings']);
   expect(refused.code, refused.stderr).toBe(2);
-  expect(refused.stderr).toMatch(/^crm-sync: argument 3 \("Caf\uFFFD Lettings"\) is not UTF-8 text/);
+  expect(refused.stderr).toMatch(/^crm-sync: argument 3 is not UTF-8 text/);
   expect(refused.stderr.trim().split('\n')).toHaveLength(1);
 
   // The same name in UTF-8 bytes is taken, and is the only tenant.
@@ -37,4 +38,22 @@ it('refuses an argument that is not UTF-8 (Latin-1 "Café") rather than store it
   expect(added.code, added.stderr).toBe(0);
   const listed = await runCli(cliEnv(dataDir), ['tenant', 'list', '--json']);
   expect(JSON.parse(listed.stdout).map((tenant: { name: string }) => tenant.name)).toEqual(['Café Lettings']);
+}, 120_000);
+
+it('names a --credentials value that is not UTF-8 by its flag, never printing it', async () => {
+  const refused = await runCliWithBytes([
+    'connection',
+    'add',
+    '--tenant',
+    'a',
+    '--provider',
+    'loop',
+    '--base-url',
+    'http://127.0.0.1:1',
+    '--credentials',
+    '{"apiKey":"SUPER-SECRET\\377"}',
+  ]);
+  expect(refused.code, refused.stderr).toBe(2);
+  expect(refused.stderr).toMatch(/^crm-sync: the value of --credentials \(argument 10\) is not UTF-8 text/);
+  expect(refused.stderr).not.toContain('SECRET');
 }, 120_000);
