@@ -1,5 +1,5 @@
 import { fromPromise } from 'xstate';
-import { type Phase, phaseFailureSchema } from '../machines/phases.ts';
+import { type Phase, toPhaseFailure } from '../machines/phases.ts';
 import { createAuditPhase } from './auditPhase.ts';
 import type { PhaseCall, PhaseDeps } from './context.ts';
 import { withCurrentMatchKeys } from './currentMatchKeys.ts';
@@ -36,18 +36,19 @@ export function createConnectionActors(deps: PhaseDeps, gate: PhaseGate = openGa
         // Stopped (its state left, or the run halted: a step handing over, a lease lost, the process stopping):
         // what it threw is that abort, not the CRM's or the store's answer, and no failure of the cycle.
         if (signal.aborted) throw error;
-        const failure = phaseFailureSchema.safeParse(error);
-        if (failure.success) {
-          const { tenantId, connectionId } = input.connection;
-          // Best effort: the store may be what failed; the machine records the failure either way.
-          await deps.store.addCycleNotes({
-            tenantId,
-            connectionId,
-            cycleId: input.cycleId,
-            notes: [failureNote(phase, failure.data)],
-          });
-        }
-        throw error;
+        // A throw that is no PhaseFailure (a bug, a ledger row that no longer parses) is fatal, dated now. The
+        // machine, which has no clock, dated it the cycle's start: the same again after a retry, so the second
+        // failure's audit entry took the first one's id and was lost.
+        const failure = toPhaseFailure(error, deps.clock().toISOString());
+        const { tenantId, connectionId } = input.connection;
+        // Best effort: the store may be what failed; the machine records the failure either way.
+        await deps.store.addCycleNotes({
+          tenantId,
+          connectionId,
+          cycleId: input.cycleId,
+          notes: [failureNote(phase, failure)],
+        });
+        throw failure;
       }
     };
   return {
