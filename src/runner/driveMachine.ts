@@ -96,6 +96,19 @@ export async function drive(
     state: restoredAt.value,
     context: restoredAt.context,
   };
+  // The snapshot stopping the machine in error and the failure's audit entry are two writes: a process that died,
+  // or a store that failed, between them left the failure in no entry, and no later run wrote it. Written now,
+  // dated when it failed; keyed by the failure, so an entry already written stays one.
+  if (restoredAt.value === 'error') {
+    const failedAt = restoredAt.context.lastError?.at;
+    const audited = await failedCycleAudit(
+      store,
+      restoredAt.context,
+      failedAt ? new Date(failedAt) : clock(),
+    );
+    if (!audited.ok)
+      return err({ kind: 'store', message: `writing the failure audit failed: ${audited.error.message}` });
+  }
   const stop = check?.({ state: restoredAt.value, context: restoredAt.context, connection });
   if (stop?.kind === 'refused') return err({ kind: 'refused', message: stop.reason });
   // Another run moved the machine on: report where it stands, run nothing, leave its schedule as that run set it.
