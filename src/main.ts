@@ -10,6 +10,7 @@ import { openStore } from './persistence/openStore.ts';
 import { createRemoteStore } from './persistence/remoteStore.ts';
 import type { ConnectionRef, LockHolder, RepairStore, Store, StoreHandle } from './persistence/store.ts';
 import { ClientCredentialsTokenCache } from './providers/clientCredentials.ts';
+import { isLoopback } from './providers/credentialEndpoint.ts';
 import type { ConnectionLimiter } from './providers/limiter.ts';
 import type { RunnerDeps } from './runner/connectionRunner.ts';
 import { startDatabaseClock } from './runner/databaseClock.ts';
@@ -134,6 +135,13 @@ export async function openThroughHolder(params: {
   if (adminUrl === null) return err('it serves no admin API');
   // Its published address is a loopback one, meaningful only on its own host.
   if (holder.host !== hostname()) return err(`it runs on another host (${holder.host})`);
+  // Its store is served to loopback only: bound to another address (`serve --host 192.0.2.2`), every call it was
+  // sent was refused, and each command failed with exit 1 as if the holder had broken.
+  const listening = URL.canParse(adminUrl) ? new URL(adminUrl) : null;
+  if (listening === null || !isLoopback(listening.hostname))
+    return err(
+      `it listens on ${listening?.host ?? adminUrl}, not on loopback, and serves its store to loopback only: run it with --host 127.0.0.1 or 0.0.0.0`,
+    );
   const token =
     env.value.CRM_SYNC_ADMIN_TOKEN ?? (await readAdminTokenFile(path.resolve(env.value.CRM_SYNC_DATA_DIR)));
   if (token === null) return err('no admin token to reach it: set CRM_SYNC_ADMIN_TOKEN');

@@ -24,7 +24,7 @@ export const BASE_URL_QUERY_REFUSED =
   "must not hold a query (?…) or fragment (#…): each request's path is added after it";
 
 /** `localhost`, 127.0.0.0/8 or ::1, as `URL` writes a host (`127.1` and `0x7f000001` become `127.0.0.1`). */
-function isLoopback(hostname: string): boolean {
+export function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
