@@ -18,7 +18,7 @@ describe('openThroughHolder', () => {
   // Its store route answers loopback callers only: `serve --host 192.0.2.2` refused every call, and each command
   // failed with exit 1, as if the holder had broken, instead of saying why it cannot go through it (exit 2).
   it('refuses a holder listening on an address other than loopback, naming the address', async () => {
-    for (const [adminUrl, host] of [
+    for (const [adminUrl, host] of <Array<[string, string]>>[
       ['http://192.0.2.2:4000', '192.0.2.2:4000'],
       ['http://[2001:db8::1]:4000', '[2001:db8::1]:4000'],
       ['http://crm-sync.internal:4000', 'crm-sync.internal:4000'],
