@@ -149,8 +149,12 @@ export function readQuery<T>(c: Context, schema: z.ZodType<T>): Result<T, InputP
         input: undefined,
       }),
     );
+  // Hono leaves a parameter without a name out of `query()` (`?=1`): refused as one the route does not take.
+  const unnamed: z.core.$ZodIssue[] = new URL(c.req.url).searchParams.has('')
+    ? [{ code: 'custom', path: [''], message: 'a parameter without a name', input: undefined }]
+    : [];
   const parsed = schema.safeParse(c.req.query());
-  const issues = [...repeated, ...(parsed.success ? [] : parsed.error.issues)];
+  const issues = [...repeated, ...unnamed, ...(parsed.success ? [] : parsed.error.issues)];
   if (parsed.success && issues.length === 0) return ok(parsed.data);
   return err({ status: 400, error: `invalid query: ${z.prettifyError(new z.ZodError(issues))}`, issues });
 }

@@ -209,6 +209,9 @@ describe('admin API: invalid input is a 400 with the zod issues, never a 500', (
         ['PATCH', `${f.base}/contacts/${target.id}?dryRun=1`, { body: { firstName: 'Dry' } }],
         ['POST', `${connection}/sync?full=1`, {}],
         ['POST', `${connection}/retry?x=1`, {}],
+        // A parameter without a name, which Hono's query() leaves out.
+        ['PATCH', `${f.base}?=1`, { body: { interval: '1h' } }],
+        ['POST', `${connection}/retry?=`, {}],
       ];
       for (const [method, path, options] of writes) {
         const response = await f.call(method, path, options);
