@@ -18,11 +18,12 @@ describe('openThroughHolder', () => {
   // Its store route answers loopback callers only: `serve --host 192.0.2.2` refused every call, and each command
   // failed with exit 1, as if the holder had broken, instead of saying why it cannot go through it (exit 2).
   it('refuses a holder listening on an address other than loopback, naming the address', async () => {
-    for (const [adminUrl, host] of <Array<[string, string]>>[
+    const elsewhere: Array<[adminUrl: string, host: string]> = [
       ['http://192.0.2.2:4000', '192.0.2.2:4000'],
       ['http://[2001:db8::1]:4000', '[2001:db8::1]:4000'],
       ['http://crm-sync.internal:4000', 'crm-sync.internal:4000'],
-    ]) {
+    ];
+    for (const [adminUrl, host] of elsewhere) {
       expect(await openThroughHolder({ holder: holderAt(adminUrl), source })).toEqual({
         ok: false,
         error: `it listens on ${host}, not on loopback, and serves its store to loopback only: run it with --host 127.0.0.1 or 0.0.0.0`,
