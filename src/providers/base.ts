@@ -3,7 +3,7 @@ import { classifyFailure, type RetrySettings } from '../core/retryPolicy.ts';
 import { baseUrlProblem } from './credentialEndpoint.ts';
 import { Deadline } from './deadline.ts';
 import { describeErrorBody } from './errorBody.ts';
-import type { CallKind, ConnectionLimiter } from './limiter.ts';
+import { type CallKind, type ConnectionLimiter, waitUnlessAborted } from './limiter.ts';
 import type { ProviderError } from './provider.ts';
 import { redactQuery } from './redactQuery.ts';
 import type { ProviderSpec } from './spec.ts';
@@ -32,10 +32,16 @@ export async function runPaced<T>(params: {
    * the record before sending it again. Default `true`.
    */
   repeatable?: boolean;
+  /** The caller's: once it aborts, no attempt starts and no wait goes on (each would count against the limits). */
+  signal?: AbortSignal | undefined;
   now?: () => number;
 }): Promise<Result<T, ProviderError>> {
   const now = params.now ?? Date.now;
+  const { signal } = params;
+  const stopped = (): Result<T, ProviderError> =>
+    err({ kind: 'transient', status: null, message: `stopped: ${String(signal?.reason)}` });
   for (let attempt = 1; ; attempt++) {
+    if (signal?.aborted) return stopped();
     const spentUntil = params.limiter.quotaResetAt();
     if (spentUntil !== null) {
       return err({
@@ -45,7 +51,13 @@ export async function runPaced<T>(params: {
         resumeAt: spentUntil,
       });
     }
-    const outcome = await params.limiter.schedule(params.kind, params.attempt);
+    let outcome: AttemptOutcome<T>;
+    try {
+      outcome = await params.limiter.schedule(params.kind, params.attempt, signal);
+    } catch (error) {
+      if (signal?.aborted) return stopped();
+      throw error;
+    }
     if (outcome.ok) return ok(outcome.value);
     if ('final' in outcome) return err(outcome.final);
     const decision = classifyFailure(
@@ -64,7 +76,7 @@ export async function runPaced<T>(params: {
     }
     if (decision.retry) {
       if (decision.reason === 'rate_limited') params.limiter.pause(decision.waitMs);
-      else await sleep(decision.waitMs);
+      else await waitUnlessAborted(decision.waitMs, signal);
       continue;
     }
     return err(toProviderError(decision, outcome.status, outcome.message));
@@ -91,8 +103,6 @@ function toProviderError(
       return { kind: decision.reason, status: status ?? 0, message };
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A response read in full. `json` is `undefined` for an empty or non-JSON body. */
 export interface HttpResponse {
@@ -155,6 +165,7 @@ export function createHttpTransport(params: {
       kind,
       // A POST creates: repeating it blind after a lost response could create the contact twice.
       repeatable: request.method !== 'POST',
+      signal: request.signal,
       ...(params.now ? { now: params.now } : {}),
       attempt: async () => {
         const deadline = new Deadline(timeoutMs, request.signal);

@@ -8,8 +8,11 @@ export type CallKind = 'read' | 'write';
  * Built from the provider's documented limits so a cycle cannot exceed them by construction.
  */
 export interface ConnectionLimiter {
-  /** Runs `task` when the limits allow; counts it against the daily quota. */
-  schedule<T>(kind: CallKind, task: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `task` when the limits allow; counts it against the daily quota. Rejects with `signal`'s reason, the task
+   * not run, once `signal` aborts while the call waits (a pause, a full window).
+   */
+  schedule<T>(kind: CallKind, task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
   /** Holds every call of this connection for `ms` (after a 429), then releases them spaced out. */
   pause(ms: number): void;
   /** When the daily quota is spent: the ISO instant it resets; otherwise `null`. */
@@ -112,18 +115,20 @@ export function createLimiter(
   };
 
   return {
-    schedule: (kind, task) =>
+    schedule: (kind, task, signal) =>
       tracked(
         calls.schedule(async () => {
           // The gate again after every wait for window room: a 429 met while this call waited pauses it too
           // (agentOS blocks a key that keeps calling past a 429).
           for (;;) {
-            await gate.pass();
+            signal?.throwIfAborted();
+            await gate.pass(signal);
             const at = elapsed();
             const start = windows.earliestStart(kind, at);
             if (start <= at) break;
-            await new Promise((resolve) => setTimeout(resolve, start - at));
+            await waitUnlessAborted(start - at, signal);
           }
+          signal?.throwIfAborted();
           // Booked when it really starts, not when its timer was due: a call a busy event loop held back counts
           // from when it went, so the calls after it keep their distance from it as the provider sees them.
           const started = elapsed();
@@ -146,6 +151,23 @@ export function createLimiter(
     stop: () => calls.stop({ dropWaitingJobs: false }),
     idleFor: (ms) => unfinished === 0 && now() - lastEnded >= ms,
   };
+}
+
+/**
+ * Waits `ms`, or less once `signal` aborts: a call its phase stopped waited out a minute's pause or window, and
+ * stopping the process waited for it.
+ */
+export function waitUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** The widening of a window that absorbs `jitterMs` of arrival-time jitter (at least 2%). */
@@ -251,13 +273,14 @@ class PauseGate {
     this.pauses += 1;
   }
 
-  async pass(): Promise<void> {
+  async pass(signal?: AbortSignal): Promise<void> {
     for (;;) {
       const wait = this.releaseAt - this.now();
       if (wait <= 0) return;
       this.releaseAt += this.spacing;
       const pauses = this.pauses;
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      await waitUnlessAborted(wait, signal);
+      signal?.throwIfAborted();
       // Waits again only for a pause begun meanwhile: a timer may fire a little early by the clock's reckoning.
       if (this.pauses === pauses || this.now() >= this.pausedUntil) return;
     }
