@@ -21,12 +21,12 @@ export function phoneValue(raw: string | null | undefined): string | null {
   const parsed = parse(raw);
   if (parsed === null) return null;
   const typed = raw?.trim() ?? '';
-  if (!numberOnly.test(typed.replace(extension, ''))) return typed;
+  if (!numberOnly.test(typed.replace(PHONE_EXTENSION, ''))) return typed;
   return parsed.ext === null ? parsed.number : `${parsed.number};ext=${parsed.ext}`;
 }
 
 /** An extension ending the text, in the spellings the parser reads: `ext. 214`, `x214`, `#214`, `;ext=214`. */
-const extension = /(?:;ext=|ext(?:ension|n)?\.?|x|#)\s*:?\s*\d+$/i;
+export const PHONE_EXTENSION = /(?:;ext=|ext(?:ension|n)?\.?|x|#)\s*:?\s*\d+$/i;
 /** Digits and what people space or group them with; anything else is a note. */
 const numberOnly = /^[\d\s+().,/-]*$/;
 

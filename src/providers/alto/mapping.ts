@@ -1,4 +1,4 @@
-import { normalisePhone } from '../../core/normalise/phone.ts';
+import { normalisePhone, PHONE_EXTENSION } from '../../core/normalise/phone.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import { type CanonicalContact, type ContactPatch, canonicalContactSchema } from '../../core/schemas.ts';
 import type { InboundRecord, InboundRecordError, RecordRead } from '../provider.ts';
@@ -233,11 +233,18 @@ export function overLongName(names: Pick<ContactPatch, 'title' | 'firstName' | '
   return null;
 }
 
-/** Alto's phone pattern `^[\+]?[0-9\s]{10,20}$` [A1]: keep digits, spaces and a leading plus. */
-function altoPhone(value: string | null): string | null {
+/**
+ * Alto's phone pattern `^[\+]?[0-9\s]{10,20}$` [A1]: keep digits, spaces and a leading plus. It has no room for an
+ * extension, which is left out (its digits glued on made another number: `020 7946 0000 214`), nor for the `(0)`
+ * of `+44 (0)20 …`, which is not dialled after +44 (kept, it made `+44 0 20 …`).
+ */
+export function altoPhone(value: string | null): string | null {
   if (value === null) return null;
   const cleaned = value
-    .replace(/^\s*00/, '+')
+    .trim()
+    .replace(PHONE_EXTENSION, '')
+    .replace(/^00/, '+')
+    .replace(/^(\+\d{1,3})\s*\(0\)/, '$1 ')
     .replace(/[^\d+\s]/g, ' ')
     .replace(/(?!^)\+/g, '')
     .replace(/\s+/g, ' ')
