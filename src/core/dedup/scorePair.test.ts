@@ -88,6 +88,37 @@ describe('scorePair', () => {
     if (rule !== 'weightAboveThreshold') expect(pair.isMatch).toBe(false);
   });
 
+  // José was on Josephine's nickname row, and Cyrillic or Chinese given names folded to nothing (so never differed):
+  // each pair below, sharing what a household shares, matched as one person.
+  it.each<[string, MatchFields, MatchFields]>([
+    [
+      'José and Josephine sharing an e-mail and an address',
+      { ...base, title: null, firstName: 'José', mobilePhone: null, dateOfBirth: null },
+      { ...base, title: null, firstName: 'Josephine', mobilePhone: null, dateOfBirth: null },
+    ],
+    [
+      'Иван and Ольга sharing a home phone and an address',
+      { ...base, firstName: 'Иван', lastName: 'Петров', email: null, mobilePhone: null, dateOfBirth: null },
+      { ...base, firstName: 'Ольга', lastName: 'Петров', email: null, mobilePhone: null, dateOfBirth: null },
+    ],
+    [
+      '伟 and 娜 sharing an e-mail',
+      { firstName: '伟', lastName: '王', email: 'family@example.org' },
+      { firstName: '娜', lastName: '王', email: 'family@example.org' },
+    ],
+  ])('keeps apart %s', (_, a, b) => {
+    expect(score(a, b)).toMatchObject({ isMatch: false });
+  });
+
+  it('reads Søren typed Soren, and Michał typed Michal, as one person', () => {
+    expect(score({ ...base, firstName: 'Søren' }, { ...base, firstName: 'Soren' })).toMatchObject({
+      isMatch: true,
+    });
+    expect(score({ ...base, firstName: 'Michał' }, { ...base, firstName: 'Michal' })).toMatchObject({
+      isMatch: true,
+    });
+  });
+
   it('refuses a conflicting middle initial when both have one', () => {
     const pair = score({ ...base, firstName: 'Elizabeth B' }, { ...base, firstName: 'Elizabeth A' });
     expect(pair.rule).toBe('middleInitialConflict');

@@ -14,7 +14,7 @@ dennis derek diana diane dylan edith elaine eli elijah ella ellie elliot elsie e
 evelyn evie ewan faye felix finley finn florence frank freya gail gary gavin gemma george georgia gordon grace
 graham hannah harley harper harriet harrison harvey hayley hazel heather heidi holly hugo ian imogen irene iris
 isaac isla ivy jack jackson jacqueline jade jake jamal jasmine jason jayden jean jeremy jesse jill joan joanne
-jodie joel jordan josh joy joyce julia julie justin karen karl kate katie kayla keith kelly kevin kieran kyle
+jodie joel jordan jose josh joy joyce julia julie justin karen karl kate katie kayla keith kelly kevin kieran kyle
 lacey laura lauren layla leah lee leo leon leslie lexi liam lily lisa logan lola lorraine louie luca lucas lucy
 luke lydia lynn mabel maddison maisie malcolm marcus maria marie marion mark martha maureen max maya megan
 melanie mia millie mila mohammed muhammad molly morgan nancy naomi nathan neil niamh nigel noah norman olive

@@ -14,6 +14,13 @@ describe('names', () => {
     // Pasted with characters that show as nothing: zero-width space, soft hyphen, word joiner.
     ['Am\u200Bira', { first: 'amira', middleInitials: '' }],
     ['Am\u00ADira Jo\u2060y', { first: 'amira', middleInitials: 'j' }],
+    // Letters NFKD leaves whole, as an English keyboard types them: they split the name (`s r`, `micha l`).
+    ['Søren', { first: 'soren', middleInitials: '' }],
+    ['Michał', { first: 'michal', middleInitials: '' }],
+    ['Æthelred', { first: 'aethelred', middleInitials: '' }],
+    // Other scripts kept: folded to a–z they were no name at all.
+    ['Иван', { first: 'иван', middleInitials: '' }],
+    ['伟', { first: '伟', middleInitials: '' }],
   ])('given name %s', (raw, expected) => {
     expect(normaliseGivenName(raw)).toEqual(expected);
   });
@@ -23,6 +30,9 @@ describe('names', () => {
     ['Smith-Jones', 'smithjones'],
     ['smith jones', 'smithjones'],
     ['MÜLLER', 'muller'],
+    ['Ødegaard', 'odegaard'],
+    ['Weiß', 'weiss'],
+    ['Петрова', 'петрова'],
   ])('surname %s → %s', (raw, expected) => {
     expect(normaliseSurname(raw)).toBe(expected);
   });

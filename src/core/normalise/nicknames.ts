@@ -76,7 +76,7 @@ export const nicknameTable: readonly (readonly string[])[] = [
   ['john', 'jack', 'johnny', 'jon', 'jonny'],
   ['jonathan', 'jon', 'jonny', 'johnny'],
   ['joseph', 'joe', 'joey', 'jo'],
-  ['josephine', 'jo', 'josie', 'jose'],
+  ['josephine', 'jo', 'josie'],
   ['joshua', 'josh'],
   ['judith', 'judy', 'jude'],
   ['julian', 'jules'],
