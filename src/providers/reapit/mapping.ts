@@ -117,11 +117,17 @@ export function toReapitCreate(params: {
   officeId: string;
   negotiatorId: string;
 }): Platform.CreateContactModel {
-  const fields = toReapitUpdate(params.contact);
-  // A new contact is never created archived; `fromArchive` is not part of Reapit's create model.
-  delete fields.fromArchive;
+  // Only the fields the contact holds: an update sends '' to clear one, which a create has no need of, and
+  // `dateOfBirth: ''` is no date (`CreateContactModel` types it `date` [R3]), nor an all-empty `primaryAddress`
+  // an address. A new contact is never created archived; `fromArchive` is not part of Reapit's create model.
+  const { fromArchive: _, ...fields } = toReapitUpdate(params.contact);
+  const held = Object.fromEntries(
+    Object.entries(fields).filter(([field, value]) =>
+      field === 'primaryAddress' ? params.contact.address !== null : value !== '',
+    ),
+  );
   return {
-    ...fields,
+    ...held,
     surname: params.contact.lastName ?? '',
     marketingConsent: params.contact.marketingConsent,
     officeIds: [params.officeId],
