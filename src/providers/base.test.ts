@@ -1,6 +1,10 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { runPaced } from './base.ts';
+import { createHttpTransport, runPaced } from './base.ts';
 import { createLimiter } from './limiter.ts';
+import { getProvider } from './registry.ts';
+import { withSpec } from './spec.ts';
 
 const retry = { maxAttempts: 4, waitAfter429Ms: 60_000, transientBaseMs: 5_000, transientMaxMs: 5_000 };
 
@@ -54,6 +58,89 @@ describe('runPaced with a signal that aborts', () => {
       ok: false,
       error: { kind: 'transient', status: null, message: 'stopped: Error: process stopping' },
     });
+    expect(attempts).toBe(0);
+    await limiter.stop();
+  });
+});
+
+/** A CRM answering every request 502, counting them: a write it applied whose answer was lost on the way. */
+async function answering502(): Promise<{
+  baseUrl: string;
+  requests: () => number;
+  close: () => Promise<void>;
+}> {
+  let count = 0;
+  const server = createServer((_, response) => {
+    count += 1;
+    response.writeHead(502, { 'content-type': 'application/json' }).end('{"description":"Bad Gateway"}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests: () => count,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('a write answered 502', () => {
+  const spec = withSpec(getProvider('reapit')?.spec ?? expect.unreachable(), {
+    retry: { maxAttempts: 3, transientBaseMs: 1, transientMaxMs: 1 },
+  });
+  const transportTo = (baseUrl: string) =>
+    createHttpTransport({
+      baseUrl,
+      spec,
+      limiter: createLimiter(spec),
+      headers: async () => ({ ok: true, value: {} }),
+    });
+
+  // Repeated, a conditional write Reapit had applied was refused 412 as stale, and the push took it for a write
+  // the CRM never held: the next fetch read NurtureHub's own values as an agency edit.
+  it('is not repeated inside the call when it is conditional (If-Match), and is when it is not', async () => {
+    const crm = await answering502();
+    try {
+      const transport = transportTo(crm.baseUrl);
+      const conditional = await transport.send({
+        method: 'PATCH',
+        path: '/contacts/OXF1',
+        headers: { 'If-Match': '"4DF1"' },
+        body: { forename: 'Ada' },
+      });
+      expect(conditional).toMatchObject({ ok: false, error: { kind: 'transient', status: 502 } });
+      expect(crm.requests()).toBe(1);
+      await transport.send({ method: 'PATCH', path: '/contacts/OXF1', body: { forename: 'Ada' } });
+      expect(crm.requests()).toBe(1 + 3);
+    } finally {
+      await crm.close();
+    }
+  });
+});
+
+describe('a 429 on the last attempt', () => {
+  // Only a retried call paused the connection: the others in flight went straight on into the 429.
+  it('holds the connection’s other calls for its wait too', async () => {
+    const limiter = createLimiter({ limits: { requestsPerSecond: 10, rolling: true } });
+    const limited = await runPaced({
+      limiter,
+      retry: { ...retry, maxAttempts: 1 },
+      kind: 'read',
+      attempt: async () => ({ ok: false, status: 429, retryAfter: '30', message: 'GET /contacts → 429' }),
+    });
+    expect(limited).toMatchObject({ ok: false, error: { kind: 'rate_limited', retryAfterMs: 30_000 } });
+    const stopping = new AbortController();
+    setTimeout(() => stopping.abort(new Error('phase stopped')), 50);
+    let attempts = 0;
+    const next = await runPaced({
+      limiter,
+      retry,
+      kind: 'read',
+      signal: stopping.signal,
+      attempt: async () => {
+        attempts += 1;
+        return { ok: true, value: 'listed' };
+      },
+    });
+    expect(next.ok).toBe(false);
     expect(attempts).toBe(0);
     await limiter.stop();
   });

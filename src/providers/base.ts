@@ -79,9 +79,15 @@ export async function runPaced<T>(params: {
       else await waitUnlessAborted(decision.waitMs, signal);
       continue;
     }
+    // The CRM's word on when to come back holds for every call of the connection, not only a retried one: the
+    // others in flight went straight on into the 429 (agentOS blocks a key that keeps calling past one).
+    if (decision.reason === 'rate_limited') params.limiter.pause(decision.waitMs);
     return err(toProviderError(decision, outcome.status, outcome.message));
   }
 }
+
+const hasHeader = (headers: Record<string, string> | undefined, name: string) =>
+  Object.keys(headers ?? {}).some((key) => key.toLowerCase() === name);
 
 function toProviderError(
   decision: Exclude<ReturnType<typeof classifyFailure>, { retry: true }>,
@@ -163,8 +169,10 @@ export function createHttpTransport(params: {
       limiter: params.limiter,
       retry,
       kind,
-      // A POST creates: repeating it blind after a lost response could create the contact twice.
-      repeatable: request.method !== 'POST',
+      // A POST creates: repeating it blind after a lost response could create the contact twice. A conditional
+      // write (If-Match) applied before its answer was lost is refused as stale when repeated (412), and the push
+      // would not know the CRM may hold its values: returned instead, the push re-sends it as a write sent before.
+      repeatable: request.method !== 'POST' && !hasHeader(request.headers, 'if-match'),
       signal: request.signal,
       ...(params.now ? { now: params.now } : {}),
       attempt: async () => {
