@@ -13,6 +13,26 @@ const retry = { maxAttempts: 4, waitAfter429Ms: 60_000, transientBaseMs: 5_000, 
  * attempt failed as "no answer" and was retried after its backoff, counted against the rate windows and the
  * day's quota though nothing left the process, and stopping the process waited for it (a minute behind a pause).
  */
+/** A call through `limiter` whose attempt would succeed, and how many attempts it started. */
+function succeedingCall(
+  limiter: ReturnType<typeof createLimiter>,
+  kind: 'read' | 'write',
+  signal: AbortSignal,
+) {
+  let started = 0;
+  const call = runPaced({
+    limiter,
+    retry,
+    kind,
+    signal,
+    attempt: async () => {
+      started += 1;
+      return { ok: true, value: kind };
+    },
+  });
+  return { call, attempts: () => started };
+}
+
 describe('runPaced with a signal that aborts', () => {
   it('starts no further attempt and waits out no backoff', async () => {
     const limiter = createLimiter({ limits: { requestsPerDay: 100, rolling: true } });
@@ -42,23 +62,13 @@ describe('runPaced with a signal that aborts', () => {
     const limiter = createLimiter({ limits: { requestsPerSecond: 10, rolling: true } });
     limiter.pause(60_000);
     const stopping = new AbortController();
-    let attempts = 0;
-    const call = runPaced({
-      limiter,
-      retry,
-      kind: 'write',
-      signal: stopping.signal,
-      attempt: async () => {
-        attempts += 1;
-        return { ok: true, value: 'sent' };
-      },
-    });
+    const { call, attempts } = succeedingCall(limiter, 'write', stopping.signal);
     setTimeout(() => stopping.abort(new Error('process stopping')), 20);
     expect(await call).toEqual({
       ok: false,
       error: { kind: 'transient', status: null, message: 'stopped: Error: process stopping' },
     });
-    expect(attempts).toBe(0);
+    expect(attempts()).toBe(0);
     await limiter.stop();
   });
 });
@@ -129,19 +139,9 @@ describe('a 429 on the last attempt', () => {
     expect(limited).toMatchObject({ ok: false, error: { kind: 'rate_limited', retryAfterMs: 30_000 } });
     const stopping = new AbortController();
     setTimeout(() => stopping.abort(new Error('phase stopped')), 50);
-    let attempts = 0;
-    const next = await runPaced({
-      limiter,
-      retry,
-      kind: 'read',
-      signal: stopping.signal,
-      attempt: async () => {
-        attempts += 1;
-        return { ok: true, value: 'listed' };
-      },
-    });
-    expect(next.ok).toBe(false);
-    expect(attempts).toBe(0);
+    const { call, attempts } = succeedingCall(limiter, 'read', stopping.signal);
+    expect((await call).ok).toBe(false);
+    expect(attempts()).toBe(0);
     await limiter.stop();
   });
 });
