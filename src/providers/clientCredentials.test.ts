@@ -25,9 +25,11 @@ afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
 });
 
-/** A token endpoint on 127.0.0.1 that holds each request until `release`. */
-async function heldTokenServer(): Promise<TokenServer> {
-  const held: ServerResponse[] = [];
+/** A token endpoint on 127.0.0.1 whose `respond` answers each request (now or later); `release` is passed on. */
+async function tokenServer(
+  respond: (res: ServerResponse, received: number) => void,
+  release: () => void = () => {},
+): Promise<TokenServer> {
   const state = { received: 0, abandoned: 0 };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     state.received += 1;
@@ -35,11 +37,11 @@ async function heldTokenServer(): Promise<TokenServer> {
     res.on('close', () => {
       if (!res.writableEnded) state.abandoned += 1;
     });
-    held.push(res);
+    respond(res, state.received);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const tokenServer: TokenServer = {
+  const started: TokenServer = {
     url: `http://127.0.0.1:${port}/token`,
     get received() {
       return state.received;
@@ -47,20 +49,41 @@ async function heldTokenServer(): Promise<TokenServer> {
     get abandoned() {
       return state.abandoned;
     },
-    release() {
-      for (const res of held.splice(0)) {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ access_token: `token-${state.received}`, expires_in: 3600 }));
-      }
-    },
+    release,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
-  servers.push(tokenServer);
-  return tokenServer;
+  servers.push(started);
+  return started;
+}
+
+/** A token endpoint that holds each request until `release`, then answers `token-<requests received>`. */
+function heldTokenServer(): Promise<TokenServer> {
+  const held: ServerResponse[] = [];
+  let received = 0;
+  return tokenServer(
+    (res, count) => {
+      received = count;
+      held.push(res);
+    },
+    () => {
+      for (const res of held.splice(0)) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ access_token: `token-${received}`, expires_in: 3600 }));
+      }
+    },
+  );
+}
+
+/** A token endpoint answering every request at once with `body` (its `{n}` the request's number). */
+function answeringTokenServer(body: string): Promise<TokenServer> {
+  return tokenServer((res, count) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(body.replace('{n}', String(count)));
+  });
 }
 
 const tokensFor = (server: TokenServer, cache: ClientCredentialsTokenCache) =>
@@ -112,5 +135,38 @@ describe('a token request shared by several callers', () => {
     await until(() => server.received === 2);
     server.release();
     expect(await later).toEqual({ ok: true, value: 'token-2' });
+  });
+});
+
+describe('a token answer', () => {
+  it('without expires_in (only RECOMMENDED by RFC 6749) is used, and held for the next call', async () => {
+    const server = await answeringTokenServer('{"access_token":"token-{n}","token_type":"Bearer"}');
+    const tokens = tokensFor(server, new ClientCredentialsTokenCache());
+    expect(await tokens.get()).toEqual({ ok: true, value: 'token-1' });
+    expect(await tokens.get()).toEqual({ ok: true, value: 'token-1' });
+    expect(server.received).toBe(1);
+  });
+
+  it('with expires_in as a string of digits is read as seconds', async () => {
+    const server = await answeringTokenServer('{"access_token":"token-{n}","expires_in":"3600"}');
+    const tokens = tokensFor(server, new ClientCredentialsTokenCache());
+    expect(await tokens.get()).toEqual({ ok: true, value: 'token-1' });
+    expect(await tokens.get()).toEqual({ ok: true, value: 'token-1' });
+  });
+
+  it('stating a life under a minute is still held, for half of it, not fetched again on every call', async () => {
+    const server = await answeringTokenServer('{"access_token":"token-{n}","expires_in":50}');
+    const tokens = tokensFor(server, new ClientCredentialsTokenCache());
+    expect(await tokens.get()).toEqual({ ok: true, value: 'token-1' });
+    expect(await tokens.get()).toEqual({ ok: true, value: 'token-1' });
+    expect(server.received).toBe(1);
+  });
+
+  it('unreadable fails as validation naming the field at fault and none of the answer', async () => {
+    const server = await answeringTokenServer('{"access_token":"secret-{n}","expires_in":-5}');
+    const outcome = await tokensFor(server, new ClientCredentialsTokenCache()).get();
+    expect(outcome).toMatchObject({ ok: false, error: { kind: 'validation' } });
+    const message = outcome.ok ? '' : outcome.error.message;
+    expect(message).toBe('Reapit token response unreadable: expires_in');
   });
 });

@@ -11,12 +11,28 @@ import type { ProviderSpec } from './spec.ts';
 const tokenResponseSchema = z.object({
   // Sent as `Authorization: Bearer …`: one fetch refuses would be quoted whole in the call's error.
   access_token: headerValueSchema,
-  expires_in: z.number().positive(),
+  // RECOMMENDED, not required (RFC 6749 §5.1); some servers send it as a string of digits.
+  expires_in: z.coerce.number().positive().finite().optional(),
 });
 
 /** Renew this long before the token's stated expiry, so a call never carries a token that lapses in flight. */
 const RENEW_EARLY_MS = 60_000;
+/**
+ * How long a token whose answer states no lifetime is held (Alto's answer is undocumented [A2]): short, as its life
+ * may be far shorter than Reapit's hour [R1]; a 401 before then renews it anyway.
+ */
+const UNSTATED_LIFETIME_MS = 5 * 60_000;
 const TOKEN_TIMEOUT_MS = 30_000;
+
+/**
+ * How long to use a token stated to last `expiresInSeconds`: to a minute before its expiry, or half its life when
+ * that is shorter (held to a minute before a 50 s token, it was fetched again on every call).
+ */
+function heldFor(expiresInSeconds: number | undefined): number {
+  if (expiresInSeconds === undefined) return UNSTATED_LIFETIME_MS;
+  const lifetime = expiresInSeconds * 1000;
+  return lifetime - Math.min(RENEW_EARLY_MS, lifetime / 2);
+}
 
 /** A token and when to stop using it. */
 interface HeldToken {
@@ -165,12 +181,15 @@ export function clientCredentialsTokens(params: {
       }
       const body = tokenResponseSchema.safeParse(await deadline.race(response.json()));
       if (!body.success) {
-        return err({ kind: 'validation', status: response.status, message: `${label} token response` });
+        // Names the fields at fault, never their values: the answer carries a secret.
+        const fields = [...new Set(body.error.issues.map((issue) => issue.path.join('.') || '(body)'))];
+        return err({
+          kind: 'validation',
+          status: response.status,
+          message: `${label} token response unreadable: ${fields.join(', ')}`,
+        });
       }
-      return ok({
-        token: body.data.access_token,
-        expiresAt: Date.now() + body.data.expires_in * 1000 - RENEW_EARLY_MS,
-      });
+      return ok({ token: body.data.access_token, expiresAt: Date.now() + heldFor(body.data.expires_in) });
     } catch (error) {
       return err({
         kind: 'transient',
