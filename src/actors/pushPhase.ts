@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { providerLabels } from '../core/providerName.ts';
 import {
   type CanonicalContact,
+  type ContactField,
   type ContactPatch,
   canonicalContactSchema,
   contactPatchSchema,
@@ -14,6 +15,7 @@ import { answeredPerson, heldRecordBase, otherPersonMessage } from './answeredRe
 import type { PhaseCall, PhaseDeps } from './context.ts';
 import { failureNote, providerFailure } from './failures.ts';
 import { findLostCreate } from './findLostCreate.ts';
+import { fieldsPlannedLater, owedOfEarlierPlan, unsentReason } from './heldUpdate.ts';
 import { acknowledge, deferWithNote, supersede } from './pushLedger.ts';
 import type { CycleRef } from './reconcilePhase.ts';
 import { must } from './storeCall.ts';
@@ -65,6 +67,11 @@ export function createPushPhase(deps: PhaseDeps) {
       store.listPendingPushes({ tenantId: ref.tenantId, connectionId: ref.connectionId }),
       clock,
     );
+    const sentLater = fieldsPlannedLater(
+      pending,
+      ref.cycleId,
+      (entry) => updatePayloadSchema.parse(entry.payload).patch,
+    );
     const totals = { sent: 0, deferred: 0, superseded: 0, held: 0 };
     // Every write that failed for the connection, not the first only: the writes in flight with it fail alike.
     const failed: PhaseFailure[] = [];
@@ -87,7 +94,7 @@ export function createPushPhase(deps: PhaseDeps) {
         ) {
           signal.throwIfAborted();
           const entry = pending[next++] as PushEntry;
-          const outcome = await pushOne(deps, ref, entry, signal);
+          const outcome = await pushOne(deps, ref, entry, sentLater, signal);
           if (outcome === 'sent') totals.sent += 1;
           else if (outcome === 'deferred') totals.deferred += 1;
           else if (outcome === 'superseded') totals.superseded += 1;
@@ -172,6 +179,8 @@ async function pushOne(
   deps: PhaseDeps,
   ref: CycleRef,
   entry: PushEntry,
+  /** For each update an earlier cycle planned, the fields later plans of its record carry. */
+  sentLater: ReadonlyMap<string, ReadonlySet<ContactField>>,
   signal: AbortSignal,
 ): Promise<'sent' | 'deferred' | 'superseded' | 'settling' | WriteForbidden | PhaseFailure> {
   const { store, provider, clock } = deps;
@@ -231,8 +240,21 @@ async function pushOne(
     return refuse(deps, ref, entry, created.error);
   }
 
-  const { patch, version } = updatePayloadSchema.parse(entry.payload);
+  const plan = updatePayloadSchema.parse(entry.payload);
   if (entry.externalId === null) throw new Error(`update ${entry.idempotencyKey} has no target record`);
+  const laterFields = sentLater.get(entry.idempotencyKey);
+  const earlier = entry.status === 'planned' && laterFields !== undefined;
+  const target = { ...entry, externalId: entry.externalId };
+  const owed = earlier ? await owedOfEarlierPlan(deps, ref, target, plan.patch, laterFields) : null;
+  if (earlier && (owed === null || Object.keys(owed.patch).length === 0)) {
+    await deferWithNote(deps, ref, entry, {
+      status: null,
+      message: `${writeLabel(entry)} not sent: planned by cycle ${entry.cycleId}, which did not send it; ${unsentReason(owed)}`,
+      retry: false,
+    });
+    return 'deferred';
+  }
+  const { patch, version } = owed ?? plan;
   const sentBefore = entry.status === 'sent';
   await must(store.markPushSent({ ...key, now: clock() }), clock);
   const updated = await provider.update({ externalId: entry.externalId, patch, version, signal });
