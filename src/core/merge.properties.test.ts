@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { contentHash, sameValue } from './canonicalJson.ts';
+import { equivalent } from './equivalentValue.ts';
 import { type LastPushed, type MergeValidatedParams, mergeContact, mergeValidated } from './merge.ts';
 import {
   type CanonicalContact,
@@ -184,7 +185,7 @@ describe('mergeValidated properties', () => {
     );
   });
 
-  test('engagement held by either side is never erased, and patches respect capabilities', () => {
+  test('engagement held by either side is erased only by NurtureHub emptying it, and patches respect capabilities', () => {
     fc.assert(
       fc.property(mergeInput, (input) => {
         const outcome = mergeValidated(input);
@@ -192,10 +193,14 @@ describe('mergeValidated properties', () => {
         const writable = input.writableFields ?? contactFields;
         const isEmpty = (field: ContactField, value: unknown) => sameValue(value, emptyContact[field]);
         for (const field of engagementFields) {
+          const emptiedHere =
+            input.base !== null &&
+            isEmpty(field, input.local[field]) &&
+            !equivalent(field, input.base[field] ?? null, input.local[field] ?? null);
           const held =
             !isEmpty(field, input.local[field]) ||
             (stored.includes(field) && !isEmpty(field, input.crm[field]));
-          if (held) expect(isEmpty(field, outcome.merged[field])).toBe(false);
+          expect(isEmpty(field, outcome.merged[field])).toBe(emptiedHere || !held);
         }
         for (const field of Object.keys(outcome.crmPatch) as ContactField[]) {
           expect(stored.includes(field) && writable.includes(field)).toBe(true);

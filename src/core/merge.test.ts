@@ -68,7 +68,8 @@ const withBase: Row[] = [
   ['conflict: NurtureHub owns engagement', 'intentScore', 40, 55, 70, 70, conflict, 'nurturehub', 'crm'],
   ['CRM emptying engagement erases nothing; the CRM is repaired', 'intentScore', 40, null, 40, 40, 'unchanged', 'nurturehub', 'crm'],
   ['CRM zero opens do not wipe a local change', 'emailOpens', 5, 0, 7, 7, 'only-local-changed', 'nurturehub', 'crm'],
-  ['local emptying engagement erases nothing; local is repaired', 'intentScore', 40, 40, null, 40, 'unchanged', 'crm', 'local'],
+  ['local emptying engagement flows to the CRM: NurtureHub owns it', 'intentScore', 40, 40, null, null, 'only-local-changed', 'nurturehub', 'crm'],
+  ['local emptying engagement beats a CRM change', 'intentScore', 40, 55, null, null, conflict, 'nurturehub', 'crm'],
   ['both emptied engagement', 'intentScore', 40, null, null, null, 'both-changed-to-same', null, 'neither'],
 ];
 

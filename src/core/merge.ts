@@ -62,8 +62,6 @@ export interface FieldDecision {
   reason: MergeReason;
   /** Set when the CRM's value was set aside; `not-stored` on every field outside `storedFields`. */
   crmIgnored?: CrmIgnoredReason;
-  /** Set when the local value was an empty engagement value that must not erase the CRM's. */
-  localIgnored?: 'empty';
 }
 
 /**
@@ -344,7 +342,6 @@ function decideField(field: ContactField, ctx: Context): FieldDecision {
     winner: equivalent(field, crm, local) ? null : taken,
     reason,
     ...(crmSide.ignored ? { crmIgnored: crmSide.ignored } : {}),
-    ...(localSide.ignored ? { localIgnored: localSide.ignored } : {}),
   };
 }
 
@@ -362,13 +359,13 @@ function crmChange(field: ContactField, ctx: Context): SideChange<CrmIgnoredReas
   return { changed: true };
 }
 
-function localChange(field: ContactField, ctx: Context): SideChange<'empty'> {
-  const local = ctx.local[field];
-  if (!changedFromBase(field, local, ctx.base)) return { changed: false };
-  if (ctx.stored.has(field) && erasesEngagement(field, local, ctx.crm[field])) {
-    return { changed: false, ignored: 'empty' };
-  }
-  return { changed: true };
+/**
+ * NurtureHub's change of the field since base. Emptying engagement is one: NurtureHub owns it, and an agent taking a
+ * contact out of its sequence or erasing its score means it (set aside, the CRM's old values came back at its next
+ * read: a phantom enrolment). With no base an empty value is no change, so a new contact erases nothing.
+ */
+function localChange(field: ContactField, ctx: Context): SideChange<never> {
+  return { changed: changedFromBase(field, ctx.local[field], ctx.base) };
 }
 
 /** With no base there is nothing to compare with: a value is a change when it is not empty. */
