@@ -158,7 +158,8 @@ const IN_ONE_TRANSACTION = {
 
 /**
  * Ingests in batches, in one transaction; a repeat of an event id earlier in the file counts as a duplicate (the
- * store reports one in the same batch, or one an earlier batch of the transaction recorded).
+ * store reports one in the same batch, or one an earlier batch of the transaction recorded). A repeat of an event
+ * for no contact was never counted: listed once under unknownContact, as the store lists it within one batch.
  */
 async function ingestAll(
   store: Store,
@@ -169,6 +170,7 @@ async function ingestAll(
   const events = lines.map((line) => line.value);
   const result = await store.transaction<Ingested, StoreError>(async (tx) => {
     const total: Ingested = { inserted: [], duplicates: [], unknownContact: [] };
+    const unknown = new Set<string>();
     for (let start = 0; start < events.length; start += BATCH) {
       const ingested = await tx.ingestEngagementEvents({
         tenantId,
@@ -181,7 +183,12 @@ async function ingestAll(
       const batch = must(ingested, 'recording events');
       total.inserted.push(...batch.inserted);
       total.duplicates.push(...batch.duplicates);
-      total.unknownContact.push(...batch.unknownContact);
+      // An earlier batch's unknown event again: the contacts did not change in between, so neither did its outcome.
+      for (const eventId of batch.unknownContact) {
+        if (unknown.has(eventId)) continue;
+        unknown.add(eventId);
+        total.unknownContact.push(eventId);
+      }
     }
     return ok(total);
   });

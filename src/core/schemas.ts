@@ -27,6 +27,13 @@ export const isoInstantSchema = z.iso
   .transform((text) => new Date(text).toISOString());
 const isoDateTime = isoInstantSchema.nullable().default(null);
 
+/**
+ * A uuid in one spelling, lower case: `z.uuid()` takes `0544D74D-…` as well, which PostgreSQL's uuid type reads as
+ * the same id as `0544d74d-…`. Used as text (a repeat within one call compared, credentials sealed under their
+ * connection's ids, a lease's lock key) the two would differ.
+ */
+export const uuidSchema = z.uuid().toLowerCase();
+
 export const contactStatusSchema = z.enum(['active', 'archived']);
 export type ContactStatus = z.infer<typeof contactStatusSchema>;
 

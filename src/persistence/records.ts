@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { canonicalContactSchema, contactFields, isoInstantSchema, storable } from '../core/schemas.ts';
+import {
+  canonicalContactSchema,
+  contactFields,
+  isoInstantSchema,
+  storable,
+  uuidSchema,
+} from '../core/schemas.ts';
 import { isStorableText, UNSTORABLE_TEXT } from '../core/storableText.ts';
 import { baseUrlSchema } from '../providers/credentialEndpoint.ts';
 import { cursorPositionSchema, providerNameSchema } from '../providers/provider.ts';
@@ -209,7 +215,8 @@ export type GoneLink = z.infer<typeof goneLinkSchema>;
 export const engagementEventSchema = z.strictObject({
   /** Unique per tenant: the same event ingested twice changes nothing. */
   eventId: storable(z.string().min(1).max(200)),
-  contactId: id,
+  /** Lower case: a repeat naming the contact in other letters is the same event (`conflictingRepeats`). */
+  contactId: uuidSchema,
   kind: z.enum(['email_open', 'email_click']),
   occurredAt: isoInstantSchema,
 });

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
+import { uuidSchema } from '../core/schemas.ts';
 import type { StoreError } from '../persistence/store.ts';
 
 /**
@@ -185,10 +186,14 @@ export function storeFailure(c: Context, error: StoreError) {
   return fail(c, storeStatus[error.kind], error.message);
 }
 
-/** Path parameters of the routes under a tenant. */
-export const tenantParamsSchema = z.strictObject({ tenantId: z.uuid() });
-export const connectionParamsSchema = tenantParamsSchema.extend({ connectionId: z.uuid() });
-export const contactParamsSchema = tenantParamsSchema.extend({ contactId: z.uuid() });
+/**
+ * Path parameters of the routes under a tenant, each id in lower case. PostgreSQL reads `0544D74D-…` as the same
+ * uuid, but the store also uses ids as text: a connection's credentials are sealed under them (a Sync now naming
+ * it in capitals could not open them: a 500) and its lease is locked under one (another key, another lock).
+ */
+export const tenantParamsSchema = z.strictObject({ tenantId: uuidSchema });
+export const connectionParamsSchema = tenantParamsSchema.extend({ connectionId: uuidSchema });
+export const contactParamsSchema = tenantParamsSchema.extend({ contactId: uuidSchema });
 
 /**
  * A whole number from `min` to `max` as a query or path parameter, written in decimal digits: a coerced number

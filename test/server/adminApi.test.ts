@@ -346,6 +346,29 @@ describe('admin API: connections and actions', () => {
     }
   });
 
+  it('"sync now" names the connection by ids in capitals as well: the same connection, its credentials read', async () => {
+    const f = await createApiFixture({ store: store() });
+    try {
+      // PostgreSQL reads both spellings as one uuid, but the credentials are sealed under the ids as text: the ids
+      // in capitals failed to open them (a 500 telling the operator to restore the credentials key).
+      const tenant = f.h.tenantId.toUpperCase();
+      const synced = await f.call(
+        'POST',
+        `/api/tenants/${tenant}/connections/${f.h.connectionId.toUpperCase()}/sync`,
+      );
+      expect(synced.status).toBe(200);
+      expect(synced.json.connection).toMatchObject({ id: f.h.connectionId, state: 'idle', lastError: null });
+      expect(synced.json.connection.lastAudit.counts.fetched).toBe(30);
+      const audit = await f.call(
+        'GET',
+        `/api/tenants/${tenant}/audit?connectionId=${f.h.connectionId.toUpperCase()}`,
+      );
+      expect(audit.json.entries).toEqual([expect.objectContaining({ connectionId: f.h.connectionId })]);
+    } finally {
+      await f.close();
+    }
+  });
+
   it('"retry" outside error and a run whose lease is held elsewhere are 409s', async () => {
     const f = await createApiFixture({ store: store() });
     const connection = `${f.base}/connections/${f.h.connectionId}`;

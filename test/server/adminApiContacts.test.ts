@@ -303,6 +303,28 @@ describe('admin API: engagement and contacts', () => {
     }
   });
 
+  it('takes a contact id in capitals as the same contact: a repeat so spelt within one call is a duplicate, not refused', async () => {
+    const f = await createApiFixture({ store: store() });
+    try {
+      const { id } = await f.syncedContact();
+      // The same open twice: the contact in other letters (PostgreSQL's uuid reads both alike), the instant in
+      // another zone. It was refused as another event under a reused id, the whole call with it.
+      const events = [
+        { eventId: 'e1', contactId: id, type: 'open', at: '2025-06-01T09:30:00Z' },
+        { eventId: 'e1', contactId: id.toUpperCase(), type: 'open', at: '2025-06-01T10:30:00+01:00' },
+      ];
+      const once = await f.call('POST', `${f.base}/engagement`, { body: { events } });
+      expect(once.status).toBe(200);
+      expect(once.json).toEqual({ inserted: ['e1'], duplicates: ['e1'], unknownContact: [] });
+      const again = await f.call('POST', `${f.base}/engagement`, { body: { events: events.slice(1) } });
+      expect(again.json).toEqual({ inserted: [], duplicates: ['e1'], unknownContact: [] });
+      const contact = await f.call('GET', `${f.base}/contacts/${id.toUpperCase()}`);
+      expect(contact.json.contact).toMatchObject({ id, contact: { emailOpens: 1 } });
+    } finally {
+      await f.close();
+    }
+  });
+
   it('refuses an edit that leaves a contact without a name, e-mail address or phone number, changing nothing', async () => {
     const f = await createApiFixture({ store: store() });
     try {

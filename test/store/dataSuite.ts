@@ -64,6 +64,36 @@ export function describeStoreData(name: string, backend: () => Backend) {
       expect(stored?.fieldStamps.emailOpens).toBe(at(1).toISOString());
     });
 
+    it('takes a contact id in capitals as the same contact: a repeat so spelt within one call is a duplicate', async () => {
+      const { store } = shared;
+      const { tenant } = await tenantWithConnection(store);
+      const id = randomUUID();
+      unwrap(
+        await store.upsertContacts({ tenantId: tenant.id, contacts: [{ id, contact: contact() }], now: T0 }),
+      );
+      // The same open twice: the contact in other letters, the instant in another zone.
+      const events = [
+        {
+          eventId: `e1-${id}`,
+          contactId: id,
+          kind: 'email_open' as const,
+          occurredAt: '2025-06-01T09:30:00Z',
+        },
+        {
+          eventId: `e1-${id}`,
+          contactId: id.toUpperCase(),
+          kind: 'email_open' as const,
+          occurredAt: '2025-06-01T10:30:00+01:00',
+        },
+      ];
+      const ingested = unwrap(
+        await store.ingestEngagementEvents({ tenantId: tenant.id, events, now: at(1) }),
+      );
+      expect(ingested).toEqual({ inserted: [`e1-${id}`], duplicates: [`e1-${id}`], unknownContact: [] });
+      const [stored] = unwrap(await store.getContacts({ tenantId: tenant.id, ids: [id] }));
+      expect(stored?.contact.emailOpens).toBe(1);
+    });
+
     it('keeps the push ledger exactly-once: re-planning keeps acknowledged entries', async () => {
       const { store } = shared;
       const { tenant, ref } = await tenantWithConnection(store);

@@ -1,14 +1,14 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { providerNameSchema } from '../../core/providerName.ts';
-import { isoInstantSchema } from '../../core/schemas.ts';
+import { isoInstantSchema, uuidSchema } from '../../core/schemas.ts';
 import { auditListNameSchema } from '../../persistence/audit.ts';
 import type { AdminApiDeps } from '../adminApi.ts';
 import { decimalParam, readInput, readParams, readQuery, storeFailure, tenantParamsSchema } from '../http.ts';
 
 export const auditQuerySchema = z.strictObject({
   provider: providerNameSchema.optional(),
-  connectionId: z.uuid().optional(),
+  connectionId: uuidSchema.optional(),
   /** Entries whose cycle finished at or after this ISO instant. */
   since: isoInstantSchema.transform((text) => new Date(text)).optional(),
   /** The previous page's `nextBeforeId`. */

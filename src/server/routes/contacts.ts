@@ -8,6 +8,7 @@ import {
   canonicalContactSchema,
   contactEditSchema,
   identifiableContactSchema,
+  uuidSchema,
 } from '../../core/schemas.ts';
 import {
   CONFLICTING_REPEAT,
@@ -42,7 +43,7 @@ export const engagementBodySchema = (now: Date) =>
           z.strictObject({
             /** Unique per tenant: an event sent again is counted once. */
             eventId: engagementEventSchema.shape.eventId,
-            contactId: z.uuid(),
+            contactId: engagementEventSchema.shape.contactId,
             type: z.enum(['open', 'click']),
             /** ISO instant of the open or click. */
             at: engagementEventSchema.shape.occurredAt.refine((at) => !isFutureEvent(at, now), FUTURE_EVENT),
@@ -63,7 +64,7 @@ export const engagementBodySchema = (now: Date) =>
 
 export const contactsQuerySchema = z.strictObject({
   /** The previous page's `nextAfterId`. */
-  afterId: z.uuid().optional(),
+  afterId: uuidSchema.optional(),
   limit: decimalParam(1, 500).default(50),
 });
 
