@@ -9,6 +9,7 @@ import type { InboundRecord } from '../providers/provider.ts';
 import type { PhaseCall, PhaseDeps } from './context.ts';
 import { providerFailure, storeFailure } from './failures.ts';
 import { must } from './storeCall.ts';
+import { versionUnlistedCreates } from './unlistedCreates.ts';
 
 /**
  * Fetches ONE page of the window and stages it, with the page's malformed records quarantined, in one
@@ -107,6 +108,9 @@ export function createFetchPhase(deps: PhaseDeps) {
       });
     });
     if (!committed.ok) throw storeFailure(committed.error, clock());
+    if (page.value.nextPageToken === null && !full) {
+      await versionUnlistedCreates(deps, ref, new Set(page.value.records.map((r) => r.externalId)));
+    }
     return { nextPageToken: page.value.nextPageToken, records: changed.length, quarantined: errors.length };
   };
 }

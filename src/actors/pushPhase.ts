@@ -19,6 +19,7 @@ import { fieldsPlannedLater, owedOfEarlierPlan, unsentReason } from './heldUpdat
 import { acknowledge, deferWithNote, supersede } from './pushLedger.ts';
 import type { CycleRef } from './reconcilePhase.ts';
 import { must } from './storeCall.ts';
+import { UNLISTED, unlistedNote, versionToSend } from './unlistedCreates.ts';
 
 const createPayloadSchema = z.object({ contact: canonicalContactSchema });
 const updatePayloadSchema = z.object({
@@ -72,7 +73,7 @@ export function createPushPhase(deps: PhaseDeps) {
       ref.cycleId,
       (entry) => updatePayloadSchema.parse(entry.payload).patch,
     );
-    const totals = { sent: 0, deferred: 0, superseded: 0, held: 0 };
+    const totals = { sent: 0, deferred: 0, superseded: 0, held: 0, unlisted: 0 };
     // Every write that failed for the connection, not the first only: the writes in flight with it fail alike.
     const failed: PhaseFailure[] = [];
     let forbidden: WriteForbidden | null = null;
@@ -99,6 +100,7 @@ export function createPushPhase(deps: PhaseDeps) {
           else if (outcome === 'deferred') totals.deferred += 1;
           else if (outcome === 'superseded') totals.superseded += 1;
           else if (outcome === 'settling') settling.push(entry);
+          else if (outcome === UNLISTED) totals.unlisted += 1;
           else if (outcome.kind === 'write_forbidden') {
             // Not applied: planned again unless an earlier attempt was sent (its create may be in the CRM).
             if (entry.status === 'planned') {
@@ -144,6 +146,11 @@ export function createPushPhase(deps: PhaseDeps) {
       totals.held += pending.length - next + settling.length;
       await must(store.addCycleNotes({ ...ref, notes: [heldWritesNote(forbidden, totals.held)] }), clock);
     }
+    if (totals.unlisted > 0) {
+      const crm = providerLabels[deps.provider.name];
+      await must(store.addCycleNotes({ ...ref, notes: [unlistedNote(crm, totals.unlisted)] }), clock);
+      totals.held += totals.unlisted;
+    }
     // The cycle's writes, not this run's: a push resumed after a crash or a backoff sent and refused only the rest,
     // and the status and the audit entry must give one figure (the audit lists the same notes). Writes held for
     // want of the write tier are this run's: they were all still pending when it began.
@@ -182,7 +189,9 @@ async function pushOne(
   /** For each update an earlier cycle planned, the fields later plans of its record carry. */
   sentLater: ReadonlyMap<string, ReadonlySet<ContactField>>,
   signal: AbortSignal,
-): Promise<'sent' | 'deferred' | 'superseded' | 'settling' | WriteForbidden | PhaseFailure> {
+): Promise<
+  'sent' | 'deferred' | 'superseded' | 'settling' | typeof UNLISTED | WriteForbidden | PhaseFailure
+> {
   const { store, provider, clock } = deps;
   const key = {
     tenantId: ref.tenantId,
@@ -246,6 +255,11 @@ async function pushOne(
   const earlier = entry.status === 'planned' && laterFields !== undefined;
   const target = { ...entry, externalId: entry.externalId };
   const owed = earlier ? await owedOfEarlierPlan(deps, ref, target, plan.patch, laterFields) : null;
+  if (earlier && owed !== null && Object.keys(owed.patch).length === 0 && owed.overtaken.length === 0) {
+    // Every field goes with a later plan of the record: nothing of this one is lost, nothing to tell.
+    await must(store.markPushDeferred({ ...key, now: clock() }), clock);
+    return 'superseded';
+  }
   if (earlier && (owed === null || Object.keys(owed.patch).length === 0)) {
     await deferWithNote(deps, ref, entry, {
       status: null,
@@ -254,7 +268,9 @@ async function pushOne(
     });
     return 'deferred';
   }
-  const { patch, version } = owed ?? plan;
+  const { patch, version: planned } = owed ?? plan;
+  const version = await versionToSend(deps, ref, entry.externalId, planned);
+  if (version === UNLISTED) return UNLISTED;
   const sentBefore = entry.status === 'sent';
   await must(store.markPushSent({ ...key, now: clock() }), clock);
   const updated = await provider.update({ externalId: entry.externalId, patch, version, signal });

@@ -114,6 +114,11 @@ export interface ContactStore {
   /** The gone links of these contacts (`dropLinks`), one at most per contact: the latest dropped. */
   goneLinks(ref: ConnectionRef & { contactIds: string[] }): StoreResult<GoneLink[]>;
   /**
+   * Up to `limit` links of the connection without the CRM's version, written since `since`, the latest first. In a
+   * CRM whose updates need a version they are the records a create made that no listing has shown since.
+   */
+  unversionedLinks(ref: ConnectionRef & { since: Date; limit: number }): StoreResult<Link[]>;
+  /**
    * Remember records suppressed as duplicates with the content they had, replacing what was remembered. Rows
    * are written with the links of the same batch, so a connection without links has none.
    */

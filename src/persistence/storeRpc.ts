@@ -112,6 +112,7 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   upsertLinks: null,
   dropLinks: null,
   goneLinks: null,
+  unversionedLinks: null,
   markSuppressed: null,
   getSuppressed: null,
   ingestEngagementEvents: {

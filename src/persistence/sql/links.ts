@@ -38,6 +38,7 @@ type LinkMethods = Pick<
   | 'upsertLinks'
   | 'dropLinks'
   | 'goneLinks'
+  | 'unversionedLinks'
   | 'markSuppressed'
   | 'getSuppressed'
 >;
@@ -197,6 +198,17 @@ export function linkMethods(ctx: SqlContext): LinkMethods {
           [tenantId, connectionId, contactIds],
         );
         return parseRows(goneLinkSchema, rows, 'gone link');
+      }),
+
+    unversionedLinks: ({ tenantId, connectionId, since, limit }) =>
+      guarded(async () => {
+        const { rows } = await client.query(
+          `SELECT ${linkColumns} FROM links
+           WHERE connection_id = $2 AND tenant_id = $1 AND remote_version IS NULL AND updated_at >= $3
+           ORDER BY updated_at DESC, external_id LIMIT $4`,
+          [tenantId, connectionId, since, limit],
+        );
+        return parseRows(linkSchema, rows, 'link');
       }),
 
     hasLinks: ({ tenantId, connectionId }) =>

@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect, it } from 'vitest';
+import { canonicalContactSchema } from '../../src/core/schemas.ts';
+import { agencyClient } from '../support/simulators.ts';
+import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
+
+type ReapitRecord = { id: string; metadata?: { nurturehub?: { emailOpens?: number } } };
+
+/**
+ * Reapit applies a create in the background, and the record keeps the create's `modified`. A cycle run before it
+ * shows ("Sync now" after an agency edit elsewhere) moved the cursor past it, so no delta ever listed it: its
+ * `_eTag` never came, and every update of it, each open recorded, was deferred as a 428 "to the next cycle", for
+ * good. The records a create made that no listing has shown are read by id at the end of each listing.
+ */
+it('sends the opens of a lead whose Reapit record showed only after the cursor had passed it', async () => {
+  const h = await createSyncHarness('reapit', {
+    simulator: { contacts: 5, seed: 3, createVisibleAfterMs: 3_000 },
+  });
+  try {
+    await auditedCycle(h);
+    const leadId = randomUUID();
+    const contact = canonicalContactSchema.parse({
+      firstName: 'Priya',
+      lastName: 'Ramanathan',
+      email: 'priya.r@example.net',
+    });
+    must(
+      await h.store.upsertContacts({
+        tenantId: h.tenantId,
+        now: new Date(),
+        contacts: [{ id: leadId, contact }],
+      }),
+    );
+    expect((await auditedCycle(h))?.written).toMatchObject({ created: 1 });
+
+    // The agency edits another record while the create does not show yet, and the next cycle runs at once.
+    const [other] = must(await h.store.listContacts({ tenantId: h.tenantId, limit: 10 })).filter(
+      (c) => c.id !== leadId && c.links.length === 1,
+    );
+    const otherLink = other?.links[0] ?? expect.unreachable('no linked record');
+    must(
+      await agencyClient('reapit', h.sim).update({
+        externalId: otherLink.externalId,
+        patch: { title: 'Prof' },
+        version: otherLink.remoteVersion,
+      }),
+    );
+    expect((await auditedCycle(h))?.fetched).toBe(1);
+
+    await sleep(3_500);
+    must(
+      await h.store.ingestEngagementEvents({
+        tenantId: h.tenantId,
+        now: new Date(),
+        events: [
+          {
+            eventId: randomUUID(),
+            contactId: leadId,
+            kind: 'email_open',
+            occurredAt: new Date().toISOString(),
+          },
+        ],
+      }),
+    );
+    const sent = await auditedCycle(h);
+    expect(sent?.errors).toEqual([]);
+    expect(sent?.written).toMatchObject({ updated: 1 });
+    const [link] = must(await h.store.getLinksByContactIds({ ...h, contactIds: [leadId] }));
+    expect(link?.remoteVersion).not.toBeNull();
+    const records = (await h.sim.control.records()) as ReapitRecord[];
+    const record = records.find((r) => r.id === link?.externalId);
+    expect(record?.metadata?.nurturehub?.emailOpens).toBe(1);
+
+    // Read by id once: a record with its version is not asked for again.
+    const before = (await h.sim.control.stats()).requests;
+    expect((await auditedCycle(h))?.written).toMatchObject({ updated: 0 });
+    expect((await h.sim.control.stats()).requests - before).toBe(1);
+  } finally {
+    await h.close();
+  }
+}, 120_000);
+
+/**
+ * An open recorded at once after the create, and the next cycle run before Reapit shows the record: the update,
+ * planned without a version, read the record first, and its 404 unlinked the lead as if the agency had deleted
+ * the record. It is held until the record shows, then sent on the version read.
+ */
+it('holds an update of a record Reapit does not show yet, and sends it once it does', async () => {
+  const h = await createSyncHarness('reapit', {
+    simulator: { contacts: 5, seed: 3, createVisibleAfterMs: 3_000 },
+  });
+  try {
+    await auditedCycle(h);
+    const leadId = randomUUID();
+    const contact = canonicalContactSchema.parse({
+      firstName: 'Ines',
+      lastName: 'Okafor',
+      email: 'ines.o@example.net',
+    });
+    must(
+      await h.store.upsertContacts({
+        tenantId: h.tenantId,
+        now: new Date(),
+        contacts: [{ id: leadId, contact }],
+      }),
+    );
+    expect((await auditedCycle(h))?.written).toMatchObject({ created: 1 });
+    const open = () =>
+      h.store.ingestEngagementEvents({
+        tenantId: h.tenantId,
+        now: new Date(),
+        events: [
+          {
+            eventId: randomUUID(),
+            contactId: leadId,
+            kind: 'email_open',
+            occurredAt: new Date().toISOString(),
+          },
+        ],
+      });
+    must(await open());
+    const held = await auditedCycle(h);
+    expect(held?.errors).toEqual([
+      {
+        status: null,
+        retry: true,
+        message: expect.stringMatching(
+          /^1 update held: Reapit has not shown the record NurtureHub created yet/,
+        ),
+      },
+    ]);
+    const [link] = must(await h.store.getLinksByContactIds({ ...h, contactIds: [leadId] }));
+    expect(link?.externalId).toBeDefined();
+
+    await sleep(3_500);
+    const sent = await auditedCycle(h);
+    expect(sent?.errors).toEqual([]);
+    expect(sent?.written).toMatchObject({ updated: 1 });
+    const records = (await h.sim.control.records()) as ReapitRecord[];
+    expect(records.find((r) => r.id === link?.externalId)?.metadata?.nurturehub?.emailOpens).toBe(1);
+  } finally {
+    await h.close();
+  }
+}, 120_000);
