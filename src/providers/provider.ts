@@ -123,7 +123,7 @@ export interface ProviderCapabilities {
    */
   canGetRecord: boolean;
   /**
-   * `getRecords` reads up to this many records by id in one request (Reapit's `id[]` filter, Alto's
+   * `getRecords` reads up to this many records by id in one request (Reapit's `id` filter, Alto's
    * `GET /contacts?id=`); `null` where the CRM documents no such read, and the engine reads one at a time.
    */
   maxIdsPerRead: number | null;

@@ -10,7 +10,7 @@ export async function readByIds(params: {
   externalIds: readonly string[];
   /** `capabilities.maxIdsPerRead`. */
   maxIds: number | null;
-  /** The request, named in messages (`Reapit GET /contacts/?id[]=`). */
+  /** The request, named in messages (`Reapit GET /contacts/?id=`). */
   what: string;
   send(ids: readonly string[]): Promise<Result<{ status: number; raws: readonly unknown[] }, ProviderError>>;
   /** One answered record, mapped as `getRecord` maps the answer for its id. */

@@ -125,9 +125,9 @@ export const providerSpecSchema = z
     capabilities: providerCapabilitiesSchema,
     /**
      * Query parameters whose values are personal data (the e-mail a search looks for), as the API names them
-     * (`email[]`, not `email%5B%5D`). A failed call's message (a connection's last error, the audit, the worker's
-     * log line) shows the request's path and query with these values left out (`query=…`). Required, so a new
-     * provider decides it; `[]` when no call puts personal data in its URL.
+     * (`filter[email_address]`, not `filter%5Bemail_address%5D`). A failed call's message (a connection's last
+     * error, the audit, the worker's log line) shows the request's path and query with these values left out
+     * (`query=…`). Required, so a new provider decides it; `[]` when no call puts personal data in its URL.
      */
     personalQueryParams: z.array(z.string().min(1)).readonly(),
     /**

@@ -8,7 +8,7 @@ import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts
  * Several people whose CRM records the agency deleted and keyed in again come in one delta: each new record is
  * matched to its contact, and the engine asks the CRM whether the record the contact is linked to is still there.
  * It asked with one read per record (5–7 requests in the full-size delta of `bench:sync`); a CRM that documents a
- * read of several records by id (Reapit's `id[]`, Alto's `GET /contacts?id=`) is asked in one request per
+ * read of several records by id (Reapit's `id` filter, Alto's `GET /contacts?id=`) is asked in one request per
  * `maxIdsPerRead` of them, with the same outcome: the new records take the links.
  */
 async function keyedInAgain(name: ProviderName, spec?: ProviderSpec) {

@@ -25,7 +25,7 @@ async function leadWithFailingSearch(failingSearches: number) {
         spec,
         // The simulator's own fault, on for the search request only.
         fetch: async (...[input, init]: Parameters<typeof fetch>) => {
-          if (fails.left === 0 || !String(input).includes('email%5B%5D=')) return fetch(input, init);
+          if (fails.left === 0 || !String(input).includes('&email=')) return fetch(input, init);
           fails.left -= 1;
           await sim?.control.faults({ errorRate: 1 });
           try {
@@ -85,7 +85,7 @@ async function editBothSides(
 
 const searchFailed = {
   status: 500,
-  message: expect.stringMatching(/^reconciling: GET \/contacts\/\?.*email%5B%5D=… → 500/),
+  message: expect.stringMatching(/^reconciling: GET \/contacts\/\?.*&email=… → 500/),
   retry: true,
 };
 

@@ -11,7 +11,7 @@ import { createSyncHarness, must } from '../support/syncHarness.ts';
  * put the address there. Its value is now left out (`query=…`); the route and the rest of the query stay.
  */
 const searches = [
-  { provider: 'reapit' as const, route: 'GET /contacts/?pageSize=100&email%5B%5D=… → 500' },
+  { provider: 'reapit' as const, route: 'GET /contacts/?pageSize=100&email=… → 500' },
   { provider: 'alto' as const, route: 'GET /contacts/search?query=…&max-results=250 → 500' },
   { provider: 'street' as const, route: 'GET /people?filter%5Bemail_address%5D=…&page%5Bsize%5D=100 → 500' },
 ];

@@ -6,7 +6,9 @@ import { canonicalContactSchema } from '../../core/schemas.ts';
 import { decodePageToken, encodePageToken } from '../pageToken.ts';
 import type { CrmProvider } from '../provider.ts';
 import { getProvider } from '../registry.ts';
+import { isSyncedContact } from './mapping.ts';
 import type { AltoSimulatorOptions } from './simulator.ts';
+import type { AltoRecord } from './simulatorRecords.ts';
 
 async function withAlto(
   options: AltoSimulatorOptions,
@@ -29,7 +31,76 @@ const later = () => new Date(Date.now() + 1000).toISOString();
 const ids = async (p: CrmProvider, window: { from: null; to: string }) =>
   (await drain(p, window)).flatMap((page) => page.records.map((r) => r.externalId));
 
+/** A provider on the simulator that keeps each request's URL as sent (`sent`). */
+function recordingProvider(sim: { baseUrl: string; credentials: Record<string, unknown> }) {
+  const sent: URL[] = [];
+  const created = getProvider('alto')?.createProvider({
+    baseUrl: sim.baseUrl,
+    credentials: sim.credentials,
+    fetch: async (input, init) => {
+      sent.push(new URL(input instanceof Request ? input.url : String(input)));
+      return fetch(input, init);
+    },
+  });
+  if (!created?.ok) throw new Error('alto provider');
+  return { provider: created.value, sent };
+}
+
 describe('alto adapter', () => {
+  it('syncs clients and previous clients only: another category is not listed, found or read by id', async () => {
+    const options: AltoSimulatorOptions = { contacts: 40, seed: 4, nonClientContacts: 5 };
+    const sim = await startSimulator('alto', options);
+    try {
+      const raws = (await sim.control.records()) as AltoRecord[];
+      const others = raws.filter((r) => !isSyncedContact(r));
+      const synced = raws.filter(isSyncedContact);
+      expect(new Set(others.map((r) => r.contactType.category))).toEqual(
+        new Set(['Solicitor', 'ContactRelationship', 'Bank', 'Surveyor']),
+      );
+      const previous = synced.find((r) => r.contactType.category === 'PreviousClient');
+      if (previous === undefined) throw new Error('no previous client seeded');
+      const emailOf = (r: AltoRecord) => r.people[0]?.emailAddresses[0]?.address ?? [];
+      const otherEmails = others.flatMap(emailOf);
+      expect(otherEmails.length).toBeGreaterThan(0);
+      const { provider, sent } = recordingProvider(sim);
+      expect(new Set(await ids(provider, { from: null, to: later() }))).toEqual(
+        new Set(synced.map((r) => r.id)),
+      );
+      for (const email of otherEmails) {
+        const found = await provider.findByEmail({ email });
+        expect(found.ok && found.value.filter((r) => others.some((o) => o.id === r.externalId))).toEqual([]);
+      }
+      for (const email of [emailOf(previous)].flat()) {
+        const found = await provider.findByEmail({ email });
+        expect(found.ok && found.value.map((r) => r.externalId)).toContain(previous.id);
+      }
+      const [other] = others;
+      if (other === undefined) throw new Error('no other contact');
+      expect(await provider.getRecord({ externalId: other.id })).toMatchObject({
+        ok: false,
+        error: { kind: 'not_found', message: expect.stringContaining('not as a client') },
+      });
+      const both = await provider.getRecords?.({ externalIds: [other.id, previous.id] });
+      const answered = both?.ok ? Object.fromEntries([...both.value].map(([id, read]) => [id, read.ok])) : {};
+      expect(answered).toEqual({ [other.id]: false, [previous.id]: true });
+      // An update of a name reads the contact first: refused as for a record Alto no longer holds, nothing written.
+      const renamed = await provider.update({
+        externalId: other.id,
+        patch: { firstName: 'X' },
+        version: null,
+      });
+      expect(renamed).toMatchObject({ ok: false, error: { kind: 'not_found' } });
+      expect((await sim.control.stats()).writes).toBe(0);
+      // `category` and `contact-type` take one value each [A1]: neither is asked, the categories are read on our side.
+      const asked = (path: string, name: string) =>
+        new Set(sent.filter((url) => url.pathname === path).map((url) => url.searchParams.get(name)));
+      expect(asked('/contacts/all', 'category')).toEqual(new Set([null]));
+      expect(asked('/contacts/search', 'contact-type')).toEqual(new Set([null]));
+    } finally {
+      await sim.close();
+    }
+  });
+
   it('returns conflict with the Location of the existing contact on a duplicate create', async () => {
     await withAlto({ contacts: 0 }, async (provider, _credentials, baseUrl) => {
       const contact = canonicalContactSchema.parse({

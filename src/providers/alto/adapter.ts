@@ -12,9 +12,11 @@ import { readByIds } from '../recordsById.ts';
 import type { ProviderSpec } from '../spec.ts';
 import {
   contactOperations,
+  filedUnder,
   fromContact,
   fromListItem,
   fromSearchItem,
+  isSyncedContact,
   listedCreate,
   overLongName,
   personOperations,
@@ -71,6 +73,10 @@ export interface AltoProviderParams {
   tokenCache?: ClientCredentialsTokenCache;
 }
 
+/** Why a contact read by id is answered `not_found`: Alto holds it, under a category NurtureHub does not sync. */
+const notAClient = (externalId: string, raw: unknown) =>
+  `Alto files contact ${externalId} under ${filedUnder(raw)}, not as a client: not synced`;
+
 /** ISO instant `ms` earlier than `value`: a lower bound sent early, applied exactly on our side. */
 const earlier = (value: string, ms: number) => new Date(Date.parse(value) - ms).toISOString();
 
@@ -102,6 +108,7 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
     if (!decoded.ok) return decoded;
     const token = decoded.value;
     const lower = token.next === null ? (token.after ?? token.from) : token.from;
+    // Every category: `category` takes one, and previous clients are synced with clients (`ALTO_SYNCED_CATEGORIES`).
     const query = new URLSearchParams({ 'max-results': String(pageSize), 'modified-to': token.to });
     // ASSUMPTION: `modified-from` is inclusive at some precision; sent 1 s early, the exact inclusive
     // (modified, id) bound is applied below, so neither an exclusive bound nor a coarser one loses a record.
@@ -126,7 +133,9 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
       const at = altoPositionSchema.safeParse(raw);
       return at.success ? { modified: at.data.modifiedAt, externalId: at.data.id } : null;
     });
-    const wanted = raws.filter((_, i) => {
+    const wanted = raws.filter((raw, i) => {
+      // Filed under another category than a client's: not ours.
+      if (!isSyncedContact(raw)) return false;
       const position = positions[i];
       if (!position) return true;
       if (compareModified(position.modified, token.to) > 0) return false;
@@ -163,6 +172,12 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
     });
     if (!response.ok) return response;
     const contact = altoContactSchema.safeParse(response.value.json);
+    // Not ours, as the listing does not show it: a linked record the agency refiled (say, as a previous client) reads
+    // as one Alto no longer holds for us, so a client record of the person keyed in again takes its link.
+    if (contact.success && !isSyncedContact(response.value.json)) {
+      const message = notAClient(externalId, response.value.json);
+      return err({ kind: 'not_found', status: response.value.status, message });
+    }
     return contact.success
       ? ok(contact.data)
       : err({ kind: 'validation', status: 200, message: `contact ${externalId}: ${contact.error.message}` });
@@ -285,6 +300,7 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
       // The search matches names, addresses, phones and ids too [A1]: keep exact e-mail matches only.
       const records: InboundRecord[] = [];
       for (const raw of page.data.items ?? []) {
+        if (!isSyncedContact(raw)) continue;
         const mapped = fromSearchItem(raw);
         if (!mapped.ok) continue;
         const emails = (mapped.value.item.people ?? []).flatMap((person) =>
@@ -316,8 +332,9 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
           // ASSUMPTION: an array of full Contacts, archived ones included as `GET /contacts/{id}` serves them (the
           // OpenAPI declares one Contact): any other answer is refused, so no record is taken for absent.
           const contacts = z.array(z.unknown()).safeParse(response.value.json);
+          // A contact filed under another category is left out, so its id is `not_found`, as `getRecord` answers it.
           return contacts.success
-            ? ok({ status: response.value.status, raws: contacts.data })
+            ? ok({ status: response.value.status, raws: contacts.data.filter(isSyncedContact) })
             : err({ kind: 'validation', status: 200, message: 'contacts by id: not an array' });
         },
         read: (raw) => {

@@ -9,9 +9,30 @@ import {
   type AltoPatchOperation,
   type AltoSearchItem,
   altoContactListItemSchema,
+  altoFiledUnderSchema,
   altoSearchItemSchema,
 } from './schemas.ts';
-import { ALTO_ADDRESS_LIMITS, ALTO_PERSON_LIMITS } from './spec.ts';
+import { ALTO_ADDRESS_LIMITS, ALTO_PERSON_LIMITS, ALTO_SYNCED_CATEGORIES } from './spec.ts';
+
+/**
+ * The category Alto files a contact under, from a list item, a search item or a full Contact [A1]; `null` where the
+ * answer does not say, or is not an object (its own schema then reports it).
+ */
+export function filedUnder(raw: unknown): string | null {
+  const read = altoFiledUnderSchema.safeParse(raw);
+  if (!read.success) return null;
+  return read.data.contactType?.category ?? read.data.category ?? null;
+}
+
+/**
+ * Whether a contact is one NurtureHub syncs: filed under `Client` or `PreviousClient`, or under no stated category (a
+ * field the answer left out says nothing against it). A solicitor, bank or guarantor is not ours: never listed,
+ * found or read.
+ */
+export function isSyncedContact(raw: unknown): boolean {
+  const category = filedUnder(raw);
+  return category === null || ALTO_SYNCED_CATEGORIES.has(category);
+}
 
 /** The person fields we read, whichever Alto response they came from. */
 interface PersonView {

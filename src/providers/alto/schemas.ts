@@ -27,6 +27,15 @@ export const altoContactListItemSchema = z.object({
 });
 export type AltoContactListItem = z.infer<typeof altoContactListItemSchema>;
 
+/**
+ * The category a contact is filed under, wherever an answer states it: `contactType.category` on a list item,
+ * `category` on a search item and on the full Contact [A1].
+ */
+export const altoFiledUnderSchema = z.object({
+  contactType: z.object({ category: z.string().nullish() }).nullish(),
+  category: z.string().nullish(),
+});
+
 /** Enough of a list item to place it in (modifiedAt, id) order, even when the rest is malformed. */
 export const altoPositionSchema = z.object({ id: z.string().min(1), modifiedAt: z.string().min(1) });
 

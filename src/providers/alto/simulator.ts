@@ -1,5 +1,6 @@
 import { simAccessTokens } from '../simulator/accessTokens.ts';
 import { SimDb } from '../simulator/db.ts';
+import { createRandom, generateContact } from '../simulator/generator.ts';
 import {
   type RunningSimulator,
   type SimRequest,
@@ -9,6 +10,8 @@ import {
 } from '../simulator/server.ts';
 import { digestTicks, noTicks } from '../simulator/ticks.ts';
 import {
+  ALTO_CATEGORIES,
+  type AltoCategory,
   type AltoRecord,
   altoDialectWith,
   BRANCH,
@@ -40,11 +43,47 @@ export interface AltoSimulatorOptions extends SimulatorOptions {
   subMillisecondTicks?: boolean | undefined;
   /** The CRM's clock for the stamps it writes, in epoch ms; default `Date.now`. A test holds it on one millisecond. */
   clock?: (() => number) | undefined;
+  /**
+   * Contacts filed under other categories than `Client` (a solicitor, a guarantor, a previous client, a bank:
+   * `OTHER_CATEGORIES`), added to the seeded clients, each saved at the instant of a client spread across the book.
+   * Default 0.
+   */
+  nonClientContacts?: number | undefined;
+}
+
+/**
+ * ASSUMPTION (the simulator's choice): the other categories an agency's book holds, in turn. A `ContactRelationship`
+ * is "a non-marketable relationship contact, such as a guarantor" [A1].
+ */
+const OTHER_CATEGORIES: readonly AltoCategory[] = [
+  'Solicitor',
+  'ContactRelationship',
+  'Bank',
+  'Surveyor',
+  'PreviousClient',
+];
+
+function addOtherCategories(db: SimDb<AltoRecord>, count: number, seed: number): void {
+  const clients = db.list();
+  const random = createRandom(seed + 7919);
+  for (let k = 0; k < count; k++) {
+    const beside = clients[Math.floor(((k + 0.5) * clients.length) / count)];
+    const createdMs = beside ? Date.parse(beside.createdAt) : db.stamp();
+    const modifiedMs = beside ? Date.parse(beside.modifiedAt) : createdMs;
+    const category = OTHER_CATEGORIES[k % OTHER_CATEGORIES.length] as AltoCategory;
+    db.insert((id) => ({
+      ...db.dialect.fromSeed(generateContact(random), id, createdMs, modifiedMs),
+      category,
+      // ASSUMPTION: no persona: [A1] filters personas "within the Contact category of Client".
+      contactType: { category, persona: [] },
+    }));
+  }
 }
 
 export function startAltoSimulator(options: AltoSimulatorOptions = {}): Promise<RunningSimulator> {
   const timestamp = timestampWith(options.subMillisecondTicks ? digestTicks : noTicks);
   const db = new SimDb(altoDialectWith(timestamp), options, options.clock);
+  addOtherCategories(db, options.nonClientContacts ?? 0, options.seed ?? 1);
   // Client-credentials grant on the API host (secondary [A2]); not counted or limited.
   const tokens = simAccessTokens({
     prefix: 'sim-alto-access-token',
@@ -122,9 +161,21 @@ function pageSize(req: SimRequest): number | SimResponse {
     : failure(400, 'InvalidRequest', 'max-results must be between 1 and 250');
 }
 
+/**
+ * A category filter (`category` on `/contacts/all`, `contact-type` on search [A1]): null when absent. ASSUMPTION: a
+ * value outside the enum is a 400, as ASP.NET's binding of an enum answers.
+ */
+function categoryFilter(req: SimRequest, name: string): AltoCategory | null | SimResponse {
+  const value = req.query.get(name);
+  if (value === null) return null;
+  const category = ALTO_CATEGORIES.find((c) => c === value);
+  return category ?? failure(400, 'InvalidRequest', `${name} is not a contact category`);
+}
+
 function instant(req: SimRequest, name: string): number | null | SimResponse {
   const value = req.query.get(name);
   if (value === null) return null;
+  // ASSUMPTION: a date-time without a zone is read in the server's local time (`Date.parse`); [A1]: `date-time`.
   const at = Date.parse(value);
   return Number.isNaN(at) ? failure(400, 'InvalidRequest', `${name} must be an ISO-8601 date-time`) : at;
 }
@@ -157,6 +208,8 @@ function list(db: SimDb<AltoRecord>, req: SimRequest): SimResponse {
   const bad = bounds.find((b) => b !== null && typeof b === 'object');
   if (bad) return bad as SimResponse;
   const [mFrom = null, mTo = null, cFrom = null, cTo = null] = bounds as Array<number | null>;
+  const category = categoryFilter(req, 'category');
+  if (typeof category === 'object' && category !== null) return category;
   const active = req.query.get('active');
   const tokenValue = req.query.get('next-token');
   const after = tokenValue === null ? null : decodeToken(tokenValue);
@@ -171,6 +224,7 @@ function list(db: SimDb<AltoRecord>, req: SimRequest): SimResponse {
     if (cFrom !== null && c < cFrom) return false;
     if (cTo !== null && c > cTo) return false;
     if (active !== null && String(r.isActive) !== active) return false;
+    if (category !== null && r.contactType.category !== category) return false;
     return after === null || m > after.m || (m === after.m && db.tieKey(r.id) > db.tieKey(after.id));
   });
   const items = rows.slice(0, size);
@@ -190,10 +244,13 @@ function search(db: SimDb<AltoRecord>, req: SimRequest): SimResponse {
   const size = pageSize(req);
   if (typeof size !== 'number') return size;
   const archived = req.query.get('archived');
+  const contactType = categoryFilter(req, 'contact-type');
+  if (typeof contactType === 'object' && contactType !== null) return contactType;
   const digits = query.replace(/\D/g, '');
   // ASSUMPTION: a case-insensitive substring match over names, e-mails, phone digits, postcode and id.
   const rows = db.list().filter((r) => {
     if (archived !== null && String(r.isActive !== true) !== archived) return false;
+    if (contactType !== null && r.category !== contactType) return false;
     const texts = [
       r.id,
       r.address?.postcode ?? '',

@@ -50,6 +50,37 @@ interface AltoAddress {
   uprn: string | null;
 }
 type OptIn = 'Denied' | 'Granted' | 'Unknown' | 'GrantedOrUnknown';
+/**
+ * The categories Alto files a contact under (`ContactType.category` [A1]); `Client` is the agency's own applicants,
+ * vendors, landlords and tenants, `ContactRelationship` "a non-marketable relationship contact, such as a guarantor".
+ */
+export const ALTO_CATEGORIES = [
+  'Unknown',
+  'Client',
+  'Solicitor',
+  'BuildingSociety',
+  'Bank',
+  'Publication',
+  'EstateAgent',
+  'ManagingAgent',
+  'Developer',
+  'Builder',
+  'Utility',
+  'Service',
+  'PreviousClient',
+  'Miscellaneous',
+  'FinancialAdvisor',
+  'Maintenance',
+  'OnSiteSales',
+  'ExternalPrinter',
+  'OtherCategory1',
+  'EstateAgentLocal',
+  'Surveyor',
+  'Supplier',
+  'ContactRelationship',
+  'Accountant',
+] as const;
+export type AltoCategory = (typeof ALTO_CATEGORIES)[number];
 interface AltoPreference {
   id: number;
   contactId: number;
@@ -66,8 +97,9 @@ export interface AltoRecord {
   createdAt: string;
   modifiedAt: string;
   isActive: boolean;
-  category: 'Client';
-  contactType: { category: 'Client'; persona: string[] };
+  /** The full Contact's and search item's `category`; the list item's `contactType.category` is the same [A1]. */
+  category: AltoCategory;
+  contactType: { category: AltoCategory; persona: string[] };
   branch: { id: string };
   address: AltoAddress | null;
   people: AltoPerson[];

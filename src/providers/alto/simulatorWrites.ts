@@ -88,6 +88,7 @@ export function create(
         ),
     );
   if (duplicate) {
+    // ASSUMPTION: an absolute URL (no example is published); the push reads only its last path segment.
     return failure(409, 'Conflict', 'Duplicate contacts found. Check Location response headers for URI.', {
       location: `${baseUrl}/contacts/${duplicate.id}`,
     });
@@ -154,6 +155,7 @@ function operations(req: SimRequest): Array<{ op: string; path: string; value: u
   const ops = req.body.filter(isObject);
   if (ops.length !== req.body.length || ops.some((o) => !['replace', 'add'].includes(String(o.op))))
     return failure(400, 'InvalidPatch', 'Only replace and add operations are supported');
+  // ASSUMPTION: paths match case-insensitively (`/title` as `/Title`); the adapter sends them as [A1] spells them.
   return ops.map((o) => ({ op: String(o.op), path: String(o.path).toLowerCase(), value: o.value }));
 }
 
@@ -180,6 +182,7 @@ export function patchContact(
       return failure(400, 'InvalidPatch', `Path ${o.path} cannot be patched`);
     }
   }
+  // ASSUMPTION: any contact patch, archiving (`/Active`) among them, moves `modifiedAt` (Alto does not say).
   next.modifiedAt = timestamp(record.id, db.stamp());
   db.put(next);
   return { status: 200, body: fullContact(next), effect: 'update' };
@@ -249,6 +252,8 @@ export function patchPerson(
   db.put({
     ...record,
     people: record.people.map((p) => (p.id === person.id ? person : p)),
+    // ASSUMPTION: a person's edit moves its contact's `modifiedAt` (a Person has no stamp of its own [A1]). If Alto
+    // does not, the delta feed never shows an agency's rename or new e-mail (docs/providers.md, Alto assumptions).
     modifiedAt: timestamp(record.id, db.stamp()),
   });
   return { status: 200, body: personView(person), effect: 'update' };

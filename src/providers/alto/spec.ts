@@ -69,6 +69,15 @@ export const altoSpec = defineSpec({
  */
 export const ALTO_LISTING_GRAIN_MS = 1;
 
+/**
+ * The contact categories NurtureHub syncs. Alto files the agency's solicitors, banks, surveyors and other suppliers
+ * as contacts too, and a guarantor as a `ContactRelationship`, "a non-marketable relationship contact" [A1]: only
+ * its clients (applicants, vendors, landlords, tenants) and previous clients (a past vendor may sell again) are
+ * people to nurture. The listing's `category` and the search's `contact-type` take one value each [A1], so neither
+ * is asked: an item filed under another category is dropped on our side.
+ */
+export const ALTO_SYNCED_CATEGORIES: ReadonlySet<string> = new Set(['Client', 'PreviousClient']);
+
 /** Longest text Alto's `Person` request takes per field [A1] (`Requests.Person`: `maxLength`). */
 export const ALTO_PERSON_LIMITS = { title: 20, forename: 50, surname: 50 } as const;
 

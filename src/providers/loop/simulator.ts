@@ -217,6 +217,7 @@ function create(db: SimDb<Contact>, req: SimRequest): SimResponse {
     createdAt: at,
     updatedAt: at,
   }));
+  // ASSUMPTION (as all of Loop's API): `Location` is a path; the adapter takes the id from the body.
   return { status: 201, headers: { location: `/api/contacts/${record.id}` }, body: record, effect: 'create' };
 }
 

@@ -8,22 +8,61 @@ import { type ReapitSimulatorOptions, startReapitSimulator } from './simulator.t
 
 async function withReapit(
   options: ReapitSimulatorOptions,
-  run: (p: CrmProvider, sim: { records: () => Promise<unknown[]> }) => Promise<void>,
+  run: (
+    p: CrmProvider,
+    sim: { records: () => Promise<unknown[]>; listings: () => URLSearchParams[] },
+  ) => Promise<void>,
 ) {
   const sim = await startReapitSimulator({ ...options, port: 0 });
+  const requested: URL[] = [];
+  const recording: typeof fetch = (input, init) => {
+    requested.push(new URL(input instanceof Request ? input.url : String(input)));
+    return fetch(input, init);
+  };
   try {
     const created = getProvider('reapit')?.createProvider({
       baseUrl: sim.baseUrl,
       credentials: sim.credentials,
+      fetch: recording,
     });
     if (!created?.ok) throw new Error('reapit provider');
-    await run(created.value, simControlClient(sim.baseUrl));
+    const listings = () =>
+      requested.filter((url) => url.pathname === '/contacts/').map((url) => url.searchParams);
+    await run(created.value, { ...simControlClient(sim.baseUrl), listings });
   } finally {
     await sim.close();
   }
 }
 
 describe('reapit adapter', () => {
+  it('filters by `email` and `id` as the OpenAPI names them (repeated keys [R3]), not `email[]` and `id[]`', async () => {
+    // 150 contacts: a listing that ignored the filter would answer the first 100 in modified order alone.
+    await withReapit({ contacts: 150, seed: 4 }, async (provider, sim) => {
+      const raws = (await sim.records()) as Array<{ id: string; modified: string; email?: string | null }>;
+      const latest = [...raws].sort((a, b) => Date.parse(b.modified) - Date.parse(a.modified));
+      const sought = latest
+        .find((r) => r.email)
+        ?.email?.trim()
+        .toLowerCase();
+      if (sought === undefined) throw new Error('no contact with an e-mail');
+      const holders = raws.filter((r) => r.email?.trim().toLowerCase() === sought).map((r) => r.id);
+      const found = await provider.findByEmail({ email: sought });
+      expect(found.ok && found.value.map((r) => r.externalId).sort()).toEqual(holders.sort());
+
+      const asked = latest.slice(0, 3).map((r) => r.id);
+      const read = await provider.getRecords?.({ externalIds: asked });
+      expect(read?.ok && [...read.value].map(([id, answer]) => [id, answer.ok])).toEqual(
+        asked.map((id) => [id, true]),
+      );
+
+      const [search, byIds] = sim.listings();
+      expect(search?.getAll('email')).toEqual([sought]);
+      expect(byIds?.getAll('id')).toEqual(asked);
+      expect([...(search?.keys() ?? []), ...(byIds?.keys() ?? [])]).not.toContain('email[]');
+      expect([...(byIds?.keys() ?? [])]).not.toContain('id[]');
+    });
+  });
+
   it('loses nothing when a record of a long equal-timestamp run leaves the window mid-listing', async () => {
     await withReapit({ contacts: 300, sameModified: 250, seed: 3 }, async (provider) => {
       // `to` is fixed at cycle start, so an edit made during the cycle lands after it.

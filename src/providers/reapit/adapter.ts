@@ -242,8 +242,8 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
     },
 
     async findByEmail({ email, signal }) {
-      const query = new URLSearchParams({ pageSize: String(pageSize) });
-      query.append('email[]', email);
+      // [R3]: the filter is the array parameter `email`, sent as repeated keys (form, explode), not `email[]`.
+      const query = new URLSearchParams({ pageSize: String(pageSize), email });
       const response = await http.send({ method: 'GET', path: `/contacts/?${query}`, signal });
       if (!response.ok) return response;
       const page = reapitContactPageSchema.safeParse(response.value.json);
@@ -266,12 +266,12 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
       readByIds({
         externalIds,
         maxIds: spec.capabilities.maxIdsPerRead,
-        what: 'Reapit GET /contacts/?id[]=',
-        // [R3]: `id[]` as repeated keys, one page of as many; no `fromArchive`/`active` filter, which omitted means
-        // none [R1], so an archived contact is answered as `GET /contacts/{id}` answers it.
+        what: 'Reapit GET /contacts/?id=',
+        // [R3]: the array parameter `id` as repeated keys (form, explode), one page of as many; no `fromArchive`/
+        // `active` filter, which omitted means none [R1], so an archived contact is answered as its GET answers it.
         send: async (ids) => {
           const query = new URLSearchParams({ pageSize: String(ids.length) });
-          for (const id of ids) query.append('id[]', id);
+          for (const id of ids) query.append('id', id);
           const response = await http.send({ method: 'GET', path: `/contacts/?${query}`, signal });
           if (!response.ok) return response;
           const page = reapitContactPageSchema.safeParse(response.value.json);

@@ -191,6 +191,7 @@ export function startReapitSimulator(options: ReapitSimulatorOptions = {}): Prom
       // [R1]: 403 is "scope": an app whose customer did not grant it the write scope, refused on POST and PATCH
       // while its GETs are served. ASSUMPTION: the wording of the description.
       writeRefused: () => failure(403, 'The app has not been granted the scope this request requires'),
+      // ASSUMPTION: Reapit's 429 body is not documented; the documented error body [R1], no Retry-After [R1][R5].
       rateLimited: () => failure(429, 'Too Many Requests'),
       serverError: () => failure(500, 'An unexpected error occurred'),
       route: (req, baseUrl) => route(db, timestamp, req, baseUrl),
@@ -238,11 +239,15 @@ function list(db: SimDb<Contact>, req: SimRequest): SimResponse {
   const to = instant('modifiedTo');
   if (Number.isNaN(from) || Number.isNaN(to))
     return failure(400, 'modifiedFrom/modifiedTo must be ISO-8601 with a zone');
-  const emails = q.getAll('email[]').map((e) => e.trim().toLowerCase());
-  const ids = q.getAll('id[]');
+  // [R3]: array filters are repeated keys of their own name (form, explode: `?id=A&id=B`). ASSUMPTION: a key the
+  // OpenAPI does not declare, such as a bracketed `id[]` or `email[]`, is ignored, so the listing comes unfiltered.
+  const emails = q.getAll('email').map((e) => e.trim().toLowerCase());
+  const ids = q.getAll('id');
   // ASSUMPTION: `modifiedFrom`/`modifiedTo` compare at millisecond precision ("on or after" / "on or before"), and
   // the listing is ordered at the millisecond too: ticks below it, if any, play no part.
   const range = db.modifiedRange(from, to);
+  // ASSUMPTION (a simplification): only the filters the adapter sends are served; `active`, `fromArchive`,
+  // `createdFrom`/`createdTo`, the other filters [R3] and any `sortBy` but `-modified` are ignored.
   const reversed = q.get('sortBy') === '-modified';
   // Every row of the window only when a filter or the reverse order needs them; a plain page is sliced alone.
   let rows: Contact[] | null = null;
@@ -327,6 +332,7 @@ function create(db: SimDb<Contact>, timestamp: Timestamp, req: SimRequest, baseU
       metadata: objectOr(body.metadata),
     }),
   );
+  // ASSUMPTION: `Location` is an absolute URL ([R1] shows none); the adapter reads only its last path segment.
   return { status: 201, headers: { location: `${baseUrl}/contacts/${record.id}` }, effect: 'create' };
 }
 
@@ -346,6 +352,10 @@ function patch(db: SimDb<Contact>, timestamp: Timestamp, req: SimRequest, id: st
   return { status: 204, effect: 'update' };
 }
 
+/**
+ * The members of a create or update the simulator keeps. ASSUMPTION (a simplification): any other is dropped without
+ * a word and the kept ones take any value type, where Reapit validates its model (400/422).
+ */
 function pick(body: Record<string, unknown>): Partial<Platform.ContactModel> {
   return Object.fromEntries(UPDATABLE.filter((k) => k in body).map((k) => [k, body[k]]));
 }

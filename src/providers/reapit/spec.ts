@@ -12,8 +12,8 @@ export const reapitSpec = defineSpec({
   },
   // [R3]: pageSize 1–100, default 25; pageNumber > 0.
   pagination: { type: 'page', maxPageSize: 100, defaultPageSize: 25 },
-  // `findByEmail` sends the address as `email[]` on `GET /contacts/` [R3].
-  personalQueryParams: ['email[]'],
+  // `findByEmail` sends the address as `email` on `GET /contacts/` [R3].
+  personalQueryParams: ['email'],
   // [R1]: `{ statusCode, dateTime, description, errors: [{ field, message }] }`. The field names are shown;
   // `description` and each `message` are free text, which nothing says never quotes the record, so they are not.
   errorBody: { kind: [], fields: ['errors[].field'] },
@@ -39,7 +39,7 @@ export const reapitSpec = defineSpec({
     createSettleMs: 60_000,
     // [R1]: GET /contacts/{id}, 404 for a contact Reapit does not hold.
     canGetRecord: true,
-    // [R3]: `GET /contacts/?id[]=…` filters the listing by ids, a page of at most 100 holding them all.
+    // [R3]: `GET /contacts/?id=…&id=…` filters the listing by ids, a page of at most 100 holding them all.
     maxIdsPerRead: 100,
     maxPageSize: 100,
     // Contact fields map to ContactModel; engagement lives in `metadata` (app-specific JSON) [R3].

@@ -159,6 +159,7 @@ export const streetDialect: SimDialect<StreetRecord> = {
     attributes: {
       ...r.attributes,
       ...attributesFromSeed(contact),
+      // ASSUMPTION: trashing a person moves its `updated_at` ([S3] does not say), so a delta brings it as removed.
       updated_at: timestamp(modifiedMs),
       deleted_at: contact.archived ? (r.attributes.deleted_at ?? timestamp(modifiedMs)) : null,
     },
@@ -247,6 +248,7 @@ function list(db: SimDb<StreetRecord>, req: SimRequest, baseUrl: string): SimRes
   const bounds: Record<string, number | null> = {};
   for (const name of ['updated_from', 'updated_to', 'created_from', 'created_to']) {
     const value = q.get(`filter[${name}]`);
+    // ASSUMPTION: a date-time without a zone is read in the server's local time (`Date.parse`); [S3]: `date-time`.
     const at = value === null ? null : Date.parse(value);
     if (at !== null && Number.isNaN(at))
       return failure(400, '400 Bad Request', `filter[${name}] must be a date-time`, undefined);
