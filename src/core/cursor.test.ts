@@ -4,6 +4,34 @@ import { compareCursor, maxCursor, withinLowerBound } from './cursor.ts';
 
 const at = (modified: string, externalId: string) => ({ modified, externalId });
 
+/**
+ * The instant `ms` plus `below` hundreds of nanoseconds, written as `format` says: `Z` (no fraction), `Z3` (three
+ * digits), `Z7` (seven), `+00:00` (seven), `+01:00` (seven, local time an hour ahead), `+01:00 3` (three). A
+ * writing that cannot hold the instant (no fraction for a non-zero millisecond, three digits with digits below
+ * the millisecond) falls back to seven digits.
+ */
+function written(ms: number, below: number, format: string): string {
+  const digits7 = `${String(ms % 1_000).padStart(3, '0')}${String(below).padStart(4, '0')}`;
+  const local = (offsetMs: number) => new Date(ms + offsetMs).toISOString().slice(0, 19);
+  const exact3 = below === 0;
+  switch (format) {
+    case 'Z':
+      return exact3 && ms % 1_000 === 0 ? `${local(0)}Z` : `${local(0)}.${digits7}Z`;
+    case 'Z3':
+      return exact3 ? new Date(ms).toISOString() : `${local(0)}.${digits7}Z`;
+    case '+00:00':
+      return `${local(0)}.${digits7}+00:00`;
+    case '+01:00':
+      return `${local(3_600_000)}.${digits7}+01:00`;
+    case '+01:00 3':
+      return exact3
+        ? `${local(3_600_000)}.${digits7.slice(0, 3)}+01:00`
+        : `${local(3_600_000)}.${digits7}+01:00`;
+    default:
+      return `${local(0)}.${digits7}Z`;
+  }
+}
+
 describe('cursor order', () => {
   test.each([
     [at('2026-01-01T10:00:00Z', 'B'), at('2026-01-01T10:00:01Z', 'A'), -1],
@@ -45,21 +73,43 @@ describe('cursor order', () => {
     expect(maxCursor(null, a)).toBe(a);
   });
 
-  test('compareCursor is a total order on generated positions', () => {
-    const position = fc.record({
-      modified: fc
-        .date({ min: new Date('2020-01-01'), max: new Date('2030-01-01'), noInvalidDate: true })
-        .map((d) => d.toISOString()),
-      externalId: fc.string({ minLength: 1, maxLength: 4 }),
+  test('compareCursor is a total order on generated positions: by instant, then by id, and 0 only for both equal', () => {
+    // Instants close to each other (a millisecond, a second, an hour apart, the same millisecond with other digits
+    // below it), each written in several ways a CRM may send it: few enough that positions often share an instant.
+    const base = Date.parse('2026-03-29T00:59:59.999Z');
+    const instant = fc.record({
+      ms: fc.constantFrom(0, 1, 1_000, 3_600_000, -1).map((offset) => base + offset),
+      // Hundreds of nanoseconds below the millisecond (Reapit's 7 digits).
+      below: fc.constantFrom(0, 1, 4_567, 9_999),
     });
+    const format = fc.constantFrom('Z', 'Z3', 'Z7', '+00:00', '+01:00', '+01:00 3');
+    const position = fc
+      .record({ instant, format, externalId: fc.constantFrom('A', 'B', 'a', 'C10', 'C9') })
+      .map(({ instant: { ms, below }, format, externalId }) => ({
+        modified: written(ms, below, format),
+        externalId,
+        /** The instant in hundreds of nanoseconds (beyond 2^53, so a bigint): the order must follow it. */
+        key: BigInt(ms) * 10_000n + BigInt(below),
+      }));
+    const order = <T extends bigint | string>(x: T, y: T) => (x < y ? -1 : x > y ? 1 : 0);
+    const seen = { sameInstantWrittenOtherwise: 0, sameMillisecondOtherDigits: 0, sameInstantOtherId: 0 };
     fc.assert(
       fc.property(position, position, position, (a, b, c) => {
+        const cmp = (x: typeof a, y: typeof a) => Math.sign(compareCursor(x, y));
+        // Total: equal only for the same instant (however written) and the same id.
+        expect([a, b, cmp(a, b) === 0]).toEqual([a, b, a.key === b.key && a.externalId === b.externalId]);
+        // By instant first, then by id.
+        expect([a, b, cmp(a, b)]).toEqual([a, b, order(a.key, b.key) || order(a.externalId, b.externalId)]);
         // Antisymmetric; summed, because for equal positions `-Math.sign(0)` is -0, which `toBe` tells from 0.
-        expect(Math.sign(compareCursor(a, b)) + Math.sign(compareCursor(b, a))).toBe(0);
-        if (compareCursor(a, b) <= 0 && compareCursor(b, c) <= 0)
-          expect(compareCursor(a, c)).toBeLessThanOrEqual(0);
+        expect(cmp(a, b) + cmp(b, a)).toBe(0);
+        if (cmp(a, b) <= 0 && cmp(b, c) <= 0) expect(cmp(a, c)).toBeLessThanOrEqual(0);
+        if (a.key === b.key && a.modified !== b.modified) seen.sameInstantWrittenOtherwise += 1;
+        if (a.key !== b.key && a.key / 10_000n === b.key / 10_000n) seen.sameMillisecondOtherDigits += 1;
+        if (a.key === b.key && a.externalId !== b.externalId) seen.sameInstantOtherId += 1;
       }),
       { numRuns: 1000 },
     );
+    // The cases a generator of `toISOString()` instants never made.
+    expect(Math.min(...Object.values(seen))).toBeGreaterThan(0);
   });
 });

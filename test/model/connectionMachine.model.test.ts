@@ -1,6 +1,7 @@
 import { describe, expect, it, test } from 'vitest';
 import { connectionStates } from '../../src/machines/connectionContext.ts';
 import { phaseActorIds, phaseSchema } from '../../src/machines/phases.ts';
+import { checkAfterAllPaths } from './afterAllPaths.ts';
 import { runPath } from './driver.ts';
 import {
   Coverage,
@@ -16,22 +17,18 @@ import { specTransitions } from './spec.ts';
 const paths = generatePaths();
 const coverage = new Coverage(reachableTransitions());
 
-// Tests in a file run in order: the coverage checks at the end read what the path runs recorded.
 describe('connection machine, model-based (pure driver)', () => {
-  it.each(paths.map((path) => [path.covers, path] as const))('%s', async (_covers, path) => {
-    await runPath(path, new PureDriver(), coverage);
-  });
-
-  it('took every transition of the adjacency map, and only those', () => {
-    console.log(coverage.summary());
-    expect(coverage.unexpected()).toEqual([]);
-    expect(coverage.missing()).toEqual([]);
-  });
-
-  it('crashed and restored in every non-idle state, in pushing after the provider acknowledged', () => {
+  // Took every transition of the adjacency map, and only those; crashed and restored in every non-idle state, in
+  // pushing after the provider acknowledged.
+  const passed = checkAfterAllPaths(paths, coverage, () => {
     const crashed = connectionStates.filter((state) => coverage.crashed.has(state));
     expect(crashed).toEqual(connectionStates.filter((state) => state !== 'idle'));
     expect(coverage.crashed.get('pushing')).toContain('afterProviderAck');
+  });
+
+  it.each(paths.map((path) => [path.covers, path] as const))('%s', async (_covers, path) => {
+    await runPath(path, new PureDriver(), coverage);
+    passed(path);
   });
 });
 
@@ -74,13 +71,11 @@ const abstractPaths = generatePaths(MODEL_INPUT, 'abstract');
 const abstractCoverage = new Coverage(reachableTransitions(MODEL_INPUT, 'abstract'), 'abstract');
 
 describe('connection machine, model-based over abstract states (pure driver)', () => {
+  // Took every abstract transition, and only those.
+  const passed = checkAfterAllPaths(abstractPaths, abstractCoverage, () => {});
+
   it.each(abstractPaths.map((path) => [path.covers, path] as const))('%s', async (_covers, path) => {
     await runPath(path, new PureDriver(), abstractCoverage);
-  });
-
-  it('took every abstract transition, and only those', () => {
-    console.log(`abstract ${abstractCoverage.summary()}`);
-    expect(abstractCoverage.unexpected()).toEqual([]);
-    expect(abstractCoverage.missing()).toEqual([]);
+    passed(path);
   });
 });

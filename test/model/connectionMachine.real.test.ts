@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { connectionStates } from '../../src/machines/connectionContext.ts';
 import { useSharedStore } from '../support/sharedStore.ts';
+import { checkAfterAllPaths } from './afterAllPaths.ts';
 import { runPath } from './driver.ts';
 import { Coverage, generatePaths, reachableTransitions } from './paths.ts';
 import { newCrashLog, RealDriver } from './realDriver.ts';
@@ -50,8 +51,21 @@ function faultFreeEndState(inputs: WorldInputs[]): Promise<EndState> {
 
 const sharedStore = useSharedStore();
 
-// Tests in a file run in order: the coverage checks at the end read what the path runs recorded.
 describe('connection machine, model-based (real system: PGlite + Reapit simulator)', () => {
+  // Took every transition of the adjacency map, and only those; crashed in every non-idle state, in pushing after
+  // the CRM applied a write the ledger missed.
+  const passed = checkAfterAllPaths(paths, coverage, () => {
+    const crashed = connectionStates.filter((state) => coverage.crashed.has(state));
+    expect(crashed).toEqual(connectionStates.filter((state) => state !== 'idle'));
+    expect(coverage.crashed.get('pushing')).toContain('afterProviderAck');
+    expect(log.ackLost).toBeGreaterThan(0);
+    expect(log.ackVacuous).toBe(0);
+    console.log(
+      `faults injected: ${[...log.injected].map(([k, f]) => `${k} → ${f}`).join(', ')}; ` +
+        `ack-lost crashes: ${log.ackLost}`,
+    );
+  });
+
   it.each(paths.map((path) => [path.covers, path] as const))('%s', async (_covers, path) => {
     const t0 = Date.now();
     const driver = new RealDriver(sharedStore(), t0, log);
@@ -65,23 +79,6 @@ describe('connection machine, model-based (real system: PGlite + Reapit simulato
     } finally {
       await driver.close();
     }
-  });
-
-  it('took every transition of the adjacency map, and only those', () => {
-    console.log(coverage.summary());
-    expect(coverage.unexpected()).toEqual([]);
-    expect(coverage.missing()).toEqual([]);
-  });
-
-  it('crashed in every non-idle state, in pushing after the CRM applied a write the ledger missed', () => {
-    const crashed = connectionStates.filter((state) => coverage.crashed.has(state));
-    expect(crashed).toEqual(connectionStates.filter((state) => state !== 'idle'));
-    expect(coverage.crashed.get('pushing')).toContain('afterProviderAck');
-    expect(log.ackLost).toBeGreaterThan(0);
-    expect(log.ackVacuous).toBe(0);
-    console.log(
-      `faults injected: ${[...log.injected].map(([k, f]) => `${k} → ${f}`).join(', ')}; ` +
-        `ack-lost crashes: ${log.ackLost}`,
-    );
+    passed(path);
   });
 });

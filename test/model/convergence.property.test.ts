@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { Phase } from '../../src/machines/phases.ts';
 import { useSharedStore } from '../support/sharedStore.ts';
 import { type CycleFault, newCrashLog, RealDriver } from './realDriver.ts';
 import { emptyInputs, endState, sidesDisagree, type WorldInputs } from './realSystem.ts';
@@ -34,21 +35,41 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('lead' as const), n: fc.integer({ min: 1, max: 3 }) }),
 );
 
-const faultArb = fc.constantFrom<CycleFault>(
-  null,
-  'transient',
-  'rate_limited',
-  'quota_exhausted',
-  'auth_failed',
-  'fatal',
-  'crash',
-  'ackCrash',
+/** A third of the entries a fault, the rest a run without one. */
+const faultArb = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(null) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<CycleFault>(
+      'transient',
+      'rate_limited',
+      'quota_exhausted',
+      'auth_failed',
+      'fatal',
+      'crash',
+      'ackCrash',
+    ),
+  },
 );
 
-const scenarioArb = fc.array(
-  fc.record({ ops: fc.array(opArb, { maxLength: 3 }), faults: fc.array(faultArb, { maxLength: 3 }) }),
-  { minLength: 1, maxLength: 2 },
+const PHASES = ['fetching', 'reconciling', 'pushing', 'auditing'] as const satisfies readonly Phase[];
+
+/**
+ * Each phase's faults for one cycle, taken one per run of that phase: one queue for the cycle fed them in order of
+ * phase runs, so a fault that failed fetching sent the next to fetching's re-run, and the audit never met one.
+ * Mostly none, so that a scenario costs about what it did.
+ */
+const phaseFaultsArb = fc.record(
+  Object.fromEntries(PHASES.map((phase) => [phase, fc.array(faultArb, { maxLength: 2 })])) as Record<
+    Phase,
+    fc.Arbitrary<CycleFault[]>
+  >,
 );
+
+const scenarioArb = fc.array(fc.record({ ops: fc.array(opArb, { maxLength: 3 }), faults: phaseFaultsArb }), {
+  minLength: 1,
+  maxLength: 2,
+});
 type Rounds = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
 
 /**
@@ -83,27 +104,37 @@ function toInputs(ops: Op[], leadsSeen: Set<number>): WorldInputs {
  * simulator's agency edit gave a lead whose surname has a space an e-mail with a space in it (`lead
  * lead1@…`), which the mapping rightly quarantines: a fault of the simulated agency, not of the engine.
  */
+const noFaults = (some: Partial<Record<Phase, CycleFault[]>> = {}): Record<Phase, CycleFault[]> => ({
+  fetching: [],
+  reconciling: [],
+  pushing: [],
+  auditing: [],
+  ...some,
+});
+
 const foundBefore: Array<[Rounds]> = [
   [
     [
-      { ops: [{ kind: 'local', target: 2, firstName: 'Ada' }], faults: [null, null, 'ackCrash'] },
-      { ops: [{ kind: 'local', target: 2, firstName: 'Cleo' }], faults: [] },
+      { ops: [{ kind: 'local', target: 2, firstName: 'Ada' }], faults: noFaults({ pushing: ['ackCrash'] }) },
+      { ops: [{ kind: 'local', target: 2, firstName: 'Cleo' }], faults: noFaults() },
     ],
   ],
   [
     [
-      { ops: [{ kind: 'lead', n: 1 }], faults: [] },
-      { ops: [{ kind: 'crm', seed: 16646 }], faults: [] },
+      { ops: [{ kind: 'lead', n: 1 }], faults: noFaults() },
+      { ops: [{ kind: 'crm', seed: 16646 }], faults: noFaults() },
     ],
   ],
 ];
 
 const sharedStore = useSharedStore();
+/** The faulty worlds' log over every run: what the phases' faults led to. */
+const faultLog = newCrashLog();
 
 /** Runs the scenario with its faults, and without; returns both end states and what went wrong. */
 async function runScenario(rounds: Rounds) {
   const t0 = Date.now();
-  const faulty = new RealDriver(sharedStore(), t0, newCrashLog(), emptyInputs(), SEEDED);
+  const faulty = new RealDriver(sharedStore(), t0, faultLog, emptyInputs(), SEEDED);
   const clean = new RealDriver(sharedStore(), t0, newCrashLog(), emptyInputs(), SEEDED);
   try {
     // The two worlds share nothing but the store; running them side by side overlaps their HTTP waits.
@@ -151,5 +182,25 @@ describe('convergence under faults and crashes (real system)', () => {
       { numRuns: RUNS, endOnFailure: false, examples: foundBefore },
     );
     console.log(`convergence: ${RUNS} runs in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    // Every phase met faults that failed it (into backoff or error) and crashes. At the default 200 runs each phase
+    // meets a dozen failures or more (reconcile only when it searches for a lead, the audit only through the store)
+    // and some twenty crashes; fewer runs may miss one by chance.
+    const met = Object.fromEntries(
+      PHASES.map((phase) => {
+        const count = (...outcomes: string[]) =>
+          [...faultLog.cycleFaults]
+            .filter(([key]) => key.startsWith(`${phase} `) && outcomes.some((o) => key.endsWith(` → ${o}`)))
+            .reduce((sum, [, n]) => sum + n, 0);
+        return [phase, { failed: count('backoff', 'error'), crashed: count('crash') }];
+      }),
+    );
+    console.log(`faults met by phase: ${JSON.stringify(met)}`);
+    if (RUNS >= 200)
+      expect(
+        Object.entries(met).flatMap(([phase, { failed, crashed }]) => [
+          ...(failed === 0 ? [`${phase} never failed`] : []),
+          ...(crashed === 0 ? [`${phase} never crashed`] : []),
+        ]),
+      ).toEqual([]);
   }, 3_600_000);
 });

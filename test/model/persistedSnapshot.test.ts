@@ -1,6 +1,6 @@
-import { isDeepStrictEqual } from 'node:util';
 import { beforeAll, describe, expect, it, test } from 'vitest';
 import { createActor } from 'xstate';
+import { type CursorPosition, compareCursor } from '../../src/core/cursor.ts';
 import { CONNECTION_MACHINE_VERSION } from '../../src/machines/connectionMachine.ts';
 import {
   type PersistedConnection,
@@ -63,6 +63,41 @@ const errorKind = (json: unknown) => {
   const parsed = parsePersistedConnection(json);
   return parsed.ok ? 'ok' : parsed.error.kind;
 };
+
+type Cursors = { cursor: CursorPosition | null; localCursor: number };
+
+/** `persisted` with its committed cursors replaced by `change` everywhere it holds them. */
+function withCursors(persisted: PersistedConnection, change: { cursor?: unknown; localCursor?: unknown }) {
+  const copy = structuredClone(persisted);
+  const snapshot = snapshotOf(copy);
+  const replace = (holder: Json) => {
+    if ('cursor' in change && 'cursor' in holder) holder.cursor = change.cursor;
+    if ('localCursor' in change && 'localCursor' in holder) holder.localCursor = change.localCursor;
+    if ('cursor' in change && typeof holder.window === 'object' && holder.window !== null)
+      (holder.window as Json).from = change.cursor;
+  };
+  replace(snapshot.context);
+  if (snapshot.context.cycle !== null) replace(snapshot.context.cycle as Json);
+  for (const child of Object.values(snapshot.children) as Array<{ snapshot: { input: Json } }>)
+    replace(child.snapshot.input);
+  return copy;
+}
+
+/** `modified` (an ISO instant) written at another offset, its fraction padded to `digits`: the same instant. */
+function sameInstant(modified: string, offset: 'Z' | '+00:00' | '+01:00', digits = 0): string {
+  const match = /^(.{19})(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(modified);
+  if (match === null) throw new Error(`not an ISO instant: ${modified}`);
+  const [, seconds, fraction = '', zone] = match;
+  const utc = Date.parse(`${seconds}${zone}`);
+  const local = new Date(utc + (offset === '+01:00' ? 3_600_000 : 0)).toISOString().slice(0, 19);
+  const digitsOut = fraction.padEnd(digits, '0');
+  const written = `${local}${digitsOut === '' ? '' : `.${digitsOut}`}${offset}`;
+  if (written === modified) throw new Error(`${modified} is already written that way`);
+  return written;
+}
+
+const samePosition = (a: CursorPosition | null, b: CursorPosition | null) =>
+  a === null || b === null ? a === b : compareCursor(a, b) === 0;
 
 describe('persisted snapshots of every state the model reaches', () => {
   it('covers every state', () => {
@@ -212,18 +247,95 @@ describe('persisted snapshots of every state the model reaches', () => {
   });
 
   it('never restore a tampered snapshot to a different cursor', () => {
-    // Whatever is accepted must carry exactly the stored cursors: a silent reset re-fetches everything,
-    // a silent advance loses data.
+    // Whatever is accepted must carry exactly the cursors it holds, and they must be the stored position: a value
+    // coerced on the way in (a string read as 0, a float rounded) is a silent reset or advance, and a reset
+    // re-fetches everything, an advance loses data. Each tampering is written everywhere the snapshot holds the
+    // cursors (context, window, the phase actor's input), so that only the validation of the values can refuse it.
+    const tamperings: Array<
+      [string, (cursors: Cursors) => { cursor?: unknown; localCursor?: unknown } | null]
+    > = [
+      ['localCursor as a numeric string', ({ localCursor }) => ({ localCursor: String(localCursor) })],
+      ['localCursor as a float', ({ localCursor }) => ({ localCursor: localCursor + 0.5 })],
+      ['localCursor negative', ({ localCursor }) => ({ localCursor: -localCursor - 1 })],
+      ['localCursor null', () => ({ localCursor: null })],
+      [
+        'modified as epoch milliseconds',
+        ({ cursor }) => cursor && { cursor: { ...cursor, modified: Date.parse(cursor.modified) } },
+      ],
+      [
+        'externalId as a number',
+        ({ cursor }) =>
+          cursor && { cursor: { ...cursor, externalId: Number(cursor.externalId.replace(/\D/g, '')) } },
+      ],
+      ['an extra cursor key', ({ cursor }) => cursor && { cursor: { ...cursor, page: 2 } }],
+      [
+        'modified at +00:00',
+        ({ cursor }) => cursor && { cursor: { ...cursor, modified: sameInstant(cursor.modified, '+00:00') } },
+      ],
+      [
+        'modified at +01:00',
+        ({ cursor }) => cursor && { cursor: { ...cursor, modified: sameInstant(cursor.modified, '+01:00') } },
+      ],
+      [
+        'modified with a longer fraction',
+        ({ cursor }) => cursor && { cursor: { ...cursor, modified: sameInstant(cursor.modified, 'Z', 8) } },
+      ],
+    ];
+    const withCursor = stored.filter((p) => snapshotOf(p).context.cursor !== null);
+    expect(withCursor.length).toBeGreaterThan(0);
+    const outcomes = new Map(tamperings.map(([name]) => [name, { refused: 0, restored: 0 }]));
     for (const persisted of stored) {
-      const parsed = parsePersistedConnection(persisted);
-      if (!parsed.ok) throw new Error(parsed.error.kind);
-      const context = snapshotOf(persisted).context;
-      expect(
-        isDeepStrictEqual(parsed.value.context.cursor, context.cursor) &&
-          parsed.value.context.localCursor === context.localCursor &&
-          isDeepStrictEqual(parsed.value.actorOptions.input.cursor, context.cursor),
-      ).toBe(true);
+      const original = snapshotOf(persisted).context as unknown as Cursors;
+      for (const [name, tamper] of tamperings) {
+        const change = tamper({ cursor: original.cursor, localCursor: original.localCursor });
+        if (change === null) continue;
+        const tampered = withCursors(persisted, change);
+        expect(JSON.stringify(tampered)).not.toBe(JSON.stringify(persisted));
+        const written = snapshotOf(tampered).context as unknown as Cursors;
+        const parsed = parsePersistedConnection(tampered);
+        const outcome = outcomes.get(name) as { refused: number; restored: number };
+        if (!parsed.ok) {
+          expect([name, parsed.error.kind]).toEqual([
+            name,
+            expect.stringMatching(/^(invalid|inconsistent)$/),
+          ]);
+          outcome.refused += 1;
+          continue;
+        }
+        outcome.restored += 1;
+        const actor = createActor(gatedMachine(new Gate<PhaseOutcome>()), parsed.value.actorOptions).start();
+        const restored = actor.getSnapshot().context;
+        actor.stop();
+        for (const cursors of [parsed.value.context, parsed.value.actorOptions.input, restored]) {
+          // Exactly as written, never converted ...
+          expect([name, cursors.cursor, cursors.localCursor]).toStrictEqual([
+            name,
+            written.cursor,
+            written.localCursor,
+          ]);
+          // ... and the stored position: only another way of writing the same instant may pass.
+          expect([name, samePosition(cursors.cursor, original.cursor), cursors.localCursor]).toStrictEqual([
+            name,
+            true,
+            original.localCursor,
+          ]);
+        }
+      }
     }
+    // Every tampering met each snapshot it applies to. Those that change a cursor's value or type were refused; the
+    // same instant written another way is a position as a CRM may send it (kept raw, never re-formatted): restored.
+    expect(Object.fromEntries(outcomes)).toEqual({
+      'localCursor as a numeric string': { refused: stored.length, restored: 0 },
+      'localCursor as a float': { refused: stored.length, restored: 0 },
+      'localCursor negative': { refused: stored.length, restored: 0 },
+      'localCursor null': { refused: stored.length, restored: 0 },
+      'modified as epoch milliseconds': { refused: withCursor.length, restored: 0 },
+      'externalId as a number': { refused: withCursor.length, restored: 0 },
+      'an extra cursor key': { refused: withCursor.length, restored: 0 },
+      'modified at +00:00': { refused: 0, restored: withCursor.length },
+      'modified at +01:00': { refused: 0, restored: withCursor.length },
+      'modified with a longer fraction': { refused: 0, restored: withCursor.length },
+    });
   });
 });
 

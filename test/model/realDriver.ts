@@ -53,6 +53,9 @@ import {
  */
 export type CycleFault = PhaseFailureKind | 'crash' | 'ackCrash' | null;
 
+/** The faults of one cycle, by phase: each run of a phase takes the next of its own (none left: fault-free). */
+export type PhaseFaults = Partial<Record<Phase, CycleFault[]>>;
+
 /** `natural`: run the real phase, fault-free. `step`: make the real phase end as the model step says. */
 type Arrangement =
   | { kind: 'natural' }
@@ -71,6 +74,11 @@ export interface CrashLog {
   synthetic: Set<string>;
   /** Phase × kind → how the fault was injected. */
   injected: Map<string, Fault>;
+  /**
+   * Phase runs given a fault by `cycle`, by `<phase> <fault> → <what followed>`: the state the machine went to,
+   * `crash`, or the next phase where the phase cannot fail that way (the audit makes no provider call).
+   */
+  cycleFaults: Map<string, number>;
 }
 
 export const newCrashLog = (): CrashLog => ({
@@ -78,6 +86,7 @@ export const newCrashLog = (): CrashLog => ({
   ackVacuous: 0,
   synthetic: new Set(),
   injected: new Map(),
+  cycleFaults: new Map(),
 });
 
 /**
@@ -235,8 +244,8 @@ export class RealDriver implements ModelDriver {
     throw new Error(`no quiet cycle after ${maxCycles} fault-free cycles`);
   }
 
-  /** One cycle from idle, with the given phase faults (consumed in order of phase runs), to idle. */
-  async cycle(cycleId: string, faults: CycleFault[] = []): Promise<void> {
+  /** One cycle from idle, with the given faults (each phase's consumed in order of its runs), to idle. */
+  async cycle(cycleId: string, faults: PhaseFaults = {}): Promise<void> {
     const at = iso(this.t0);
     this.live().send({ type: 'sync.requested', now: at, cycleId, windowTo: windowTo(this.t0) });
     await this.persist.flush();
@@ -265,8 +274,9 @@ export class RealDriver implements ModelDriver {
   }
 
   /** Drives the machine to idle: phases run (with the next scheduled fault), backoff resumes, error retries. */
-  private async settle(faults: CycleFault[] = []): Promise<void> {
-    const queue = [...faults];
+  private async settle(faults: PhaseFaults = {}): Promise<void> {
+    const queues = new Map(Object.entries(faults).map(([phase, queue]) => [phase, [...queue]]));
+    const tally = (key: string) => this.log.cycleFaults.set(key, (this.log.cycleFaults.get(key) ?? 0) + 1);
     for (let guard = 0; guard < 200; guard++) {
       const state = this.live().getSnapshot().value as ConnectionState;
       if (state === 'idle') return;
@@ -277,13 +287,14 @@ export class RealDriver implements ModelDriver {
         this.live().send({ type: 'retry.requested' });
         await this.persist.flush();
       } else {
-        const next = queue.shift() ?? null;
+        const phase = state as Phase;
+        const next = queues.get(phase)?.shift() ?? null;
         if (next === 'crash' || next === 'ackCrash') {
           const point = next === 'ackCrash' ? 'afterProviderAck' : 'inFlight';
           await this.crash({ kind: 'crash', label: 'CRASH', state, point });
+          tally(`${phase} ${next} → crash`);
           continue;
         }
-        const phase = state as Phase;
         const fault = next === null ? 'synthetic' : faultFor(phase, next);
         await this.transition(() =>
           this.gate.arrange(
@@ -291,6 +302,7 @@ export class RealDriver implements ModelDriver {
             fault === 'synthetic' ? { kind: 'natural' } : { kind: 'fault', fault },
           ),
         );
+        if (next !== null) tally(`${phase} ${next} → ${String(this.live().getSnapshot().value)}`);
       }
     }
     throw new Error('the machine did not settle in idle');
