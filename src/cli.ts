@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { CommandFailed } from './cli/commandFailed.ts';
+import { showControls } from './cli/output.ts';
 import { refuseUndecodedArguments, UsageError } from './cli/usageError.ts';
 
 /** The single command-line entry. Each command lives in src/cli/<command>.ts and registers itself here. */
@@ -62,6 +63,14 @@ function valueFlags(command: Command): string[] {
   ];
 }
 
+/**
+ * A failure's line on stderr. Its message may quote what was typed or stored (a tenant's name): control characters
+ * are shown escaped, as in stdout's tables, so `ESC [ 2 J` does not clear the terminal it is read in.
+ */
+function errorLine(message: string): string {
+  return `crm-sync: ${message.split('\n').map(showControls).join('\n')}\n`;
+}
+
 try {
   refuseUndecodedArguments(process.argv.slice(2), new Set(valueFlags(program)));
   await program.parseAsync(process.argv);
@@ -71,11 +80,11 @@ try {
     process.exit(error.exitCode === 0 ? 0 : 2);
   }
   if (error instanceof UsageError) {
-    process.stderr.write(`crm-sync: ${error.message}\n`);
+    process.stderr.write(errorLine(error.message));
     process.exit(2);
   }
   if (error instanceof CommandFailed) {
-    process.stderr.write(`crm-sync: ${error.message}\n`);
+    process.stderr.write(errorLine(error.message));
     process.exit(1);
   }
   throw error;

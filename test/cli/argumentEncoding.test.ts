@@ -57,3 +57,11 @@ it('names a --credentials value that is not UTF-8 by its flag, never printing it
   expect(refused.stderr).toMatch(/^crm-sync: the value of --credentials \(argument 10\) is not UTF-8 text/);
   expect(refused.stderr).not.toContain('SECRET');
 }, 120_000);
+
+it('writes an error naming an argument with control characters escaped, never the raw escape sequence', async () => {
+  // `ESC [ 2 J` clears the terminal the operator reads the error in.
+  const refused = await runCli(cliEnv(dataDir), ['status', '--tenant', 'Acme\u001b[2J']);
+  expect(refused.code, refused.stderr).toBe(2);
+  expect(refused.stderr).not.toContain('\u001b');
+  expect(refused.stderr).toContain('unknown tenant "Acme\\u001b[2J"');
+}, 120_000);
