@@ -39,6 +39,11 @@ describe('cursor order', () => {
     [at('2026-01-01T10:00:00Z', 'A'), at('2026-01-01T10:00:00.0000000+00:00', 'A'), 0],
     [at('2026-01-01T10:00:00.0000001Z', 'A'), at('2026-01-01T10:00:00Z', 'Z'), 1],
     [at('2026-01-01T11:00:00+01:00', 'A'), at('2026-01-01T10:00:00Z', 'A'), 0],
+    // Read to the nanosecond, as an instant is: the tenth digit is past it.
+    [at('2026-01-01T10:00:00.1234567890Z', 'A'), at('2026-01-01T10:00:00.123456789Z', 'A'), 0],
+    // A value that is no instant comes after every instant, however its text compares.
+    [at('2026-01-01T10:45:00Zx', 'A'), at('2026-01-01T11:00:00+01:00', 'A'), 1],
+    [at('2026-01-01T10:45:00Zx', 'A'), at('2026-01-01T10:30:00Z', 'A'), 1],
   ])('compare(%o, %o) = %i', (a, b, expected) => {
     expect(Math.sign(compareCursor(a, b))).toBe(expected);
   });

@@ -28,22 +28,27 @@ export function compareCursor(a: CursorPosition, b: CursorPosition): number {
   return a.externalId < b.externalId ? -1 : a.externalId > b.externalId ? 1 : 0;
 }
 
+/**
+ * Instants in time order, the digits below the millisecond included; a value that is no instant after every
+ * instant, such values in text order. (An instant against text compared as text was no order: `a > b > c` with
+ * `a < c`, for a text `b` between two instants written in other zones.)
+ */
 export function compareModified(a: string, b: string): number {
   const ta = Date.parse(a);
   const tb = Date.parse(b);
-  if (!Number.isNaN(ta) && !Number.isNaN(tb) && ta !== tb) return ta < tb ? -1 : 1;
-  if (!Number.isNaN(ta) && !Number.isNaN(tb)) {
-    // Same millisecond: finer precision may still differ in the raw strings (e.g. 7-digit fractions).
-    const fa = fraction(a);
-    const fb = fraction(b);
-    return fa < fb ? -1 : fa > fb ? 1 : 0;
-  }
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (Number.isNaN(ta) !== Number.isNaN(tb)) return Number.isNaN(ta) ? 1 : -1;
+  if (Number.isNaN(ta)) return a < b ? -1 : a > b ? 1 : 0;
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  // Same millisecond: finer precision may still differ in the raw strings (e.g. 7-digit fractions).
+  const fa = fraction(a);
+  const fb = fraction(b);
+  return fa < fb ? -1 : fa > fb ? 1 : 0;
 }
 
+/** The fraction of a second to the nanosecond, the finest an instant is read to: `.1234567890` is `.123456789`. */
 function fraction(timestamp: string): string {
   const match = /\.(\d+)/.exec(timestamp);
-  return (match?.[1] ?? '').padEnd(9, '0');
+  return (match?.[1] ?? '').padEnd(9, '0').slice(0, 9);
 }
 
 /**
