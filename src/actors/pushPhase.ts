@@ -3,7 +3,6 @@ import { providerLabels } from '../core/providerName.ts';
 import {
   type CanonicalContact,
   type ContactField,
-  type ContactPatch,
   canonicalContactSchema,
   contactPatchSchema,
 } from '../core/schemas.ts';
@@ -18,6 +17,7 @@ import { findLostCreate } from './findLostCreate.ts';
 import { fieldsPlannedLater, owedOfEarlierPlan, unsentReason } from './heldUpdate.ts';
 import { acknowledge, deferWithNote, supersede } from './pushLedger.ts';
 import type { CycleRef } from './reconcilePhase.ts';
+import { refuse, type WriteForbidden, writeLabel } from './refusedWrite.ts';
 import { must } from './storeCall.ts';
 import { UNLISTED, unlistedNote, versionToSend } from './unlistedCreates.ts';
 
@@ -29,22 +29,6 @@ const updatePayloadSchema = z.object({
 
 /** How many writes are in flight at once; the connection's limiter paces them within the provider's limits. */
 const IN_FLIGHT = 8;
-
-/** The provider refused this write; the record's other writes go on, and the connection does not back off. */
-const deferredKinds = new Set<ProviderError['kind']>([
-  'precondition_failed',
-  'conflict',
-  'validation',
-  'not_found',
-]);
-
-/**
- * Refusals the same write would meet again: a value the CRM rejects (422), a record it no longer has (404: deleted,
- * or trashed as Street's people are). The CRM record does not change, so no cycle plans it again; a later
- * change of the contact does. A stale version (412) or a conflict (409) comes with a changed CRM record, which the
- * next cycle reads and merges, planning the write afresh.
- */
-const refusedUntilChanged = new Set<ProviderError['kind']>(['validation', 'not_found']);
 
 /**
  * Sends every planned, unacknowledged write through the provider. A write acknowledged in the ledger is never
@@ -158,12 +142,6 @@ export function createPushPhase(deps: PhaseDeps) {
     return { sent: written.created + written.updated, deferred: written.refused + totals.held };
   };
 }
-
-type WriteForbidden = Extract<ProviderError, { kind: 'write_forbidden' }>;
-
-/** The write as its notes name it: `update of contact <id> (<record>)`, a create without a record. */
-const writeLabel = (entry: PushEntry) =>
-  `${entry.kind} of contact ${entry.contactId}${entry.externalId ? ` (${entry.externalId})` : ''}`;
 
 /**
  * The one note of a push whose writes the credentials may not make. Retried: the held writes go out in the first
@@ -378,59 +356,4 @@ function settlingFailure(provider: CrmProvider, entries: PushEntry[], at: Date):
       `not found yet, and ${crm} can take up to ${settleSeconds} s to show a new contact; ` +
       'looked for again after the backoff',
   };
-}
-
-/**
- * Defers a refused write to the next cycle, with a note. `maybeApplied`: an update the CRM may have applied
- * before we crashed; its values join the link's echo state, so the next cycle reads them as our own write, not
- * as an agency edit that would override NurtureHub changes made since. An update the CRM answers `not_found` went
- * to a record it no longer has (deleted, trashed, or merged into the person's other record): the link is dropped.
- * Kept, every later change of the contact was sent to the gone record and refused, and the record the agency kept
- * for the person, suppressed as the CRM holding them twice, never synced (it is read again only when it changes).
- * Unlinked, that record links to the contact when it next comes in, merged against the dropped link's base (kept
- * as the contact's gone link), so the change refused here is no conflict the kept record's old value wins.
- * A record the CRM listed as removed (Street's trash answers a write 404) is kept linked: it may be restored.
- */
-async function refuse(
-  deps: PhaseDeps,
-  ref: CycleRef,
-  entry: PushEntry,
-  error: ProviderError,
-  maybeApplied: ContactPatch | null = null,
-): Promise<'deferred' | WriteForbidden | PhaseFailure> {
-  if (error.kind === 'write_forbidden') return error;
-  if (!deferredKinds.has(error.kind)) return providerFailure(error, deps.clock());
-  const crm = providerLabels[deps.provider.name];
-  // A bare `GET /contacts/X → 404` does not tell an agency that the CRM no longer has the person's record.
-  const gone = error.kind === 'not_found';
-  // A record the CRM listed as removed (Street's trash) is still there, to be restored: its link stays.
-  const unlinked = gone && entry.kind === 'update' && (await listedActive(deps, ref, entry.externalId));
-  const what = gone ? `${crm} has no such record (deleted, trashed or merged into another): ` : '';
-  const next = unlinked
-    ? `refused; the contact is no longer linked to it, and links to the person's record in ${crm} when that record next changes`
-    : refusedUntilChanged.has(error.kind)
-      ? 'refused; sent again when the contact changes'
-      : 'deferred to the next cycle';
-  await deferWithNote(
-    deps,
-    ref,
-    entry,
-    {
-      status: error.status,
-      message: `${writeLabel(entry)} ${next}: ${what}${error.kind}: ${error.message}`,
-      retry: !refusedUntilChanged.has(error.kind),
-    },
-    { ...(maybeApplied === null ? {} : { maybeApplied }), ...(unlinked ? { gone: true as const } : {}) },
-  );
-  return 'deferred';
-}
-
-/** Whether the CRM last listed this record as active (its link's base), so a 404 means it no longer has it. */
-async function listedActive(deps: PhaseDeps, ref: CycleRef, externalId: string | null): Promise<boolean> {
-  if (externalId === null) return false;
-  const [link] = await must(
-    deps.store.getLinksByExternalIds({ ...ref, externalIds: [externalId] }),
-    deps.clock,
-  );
-  return link?.base.status === 'active';
 }
