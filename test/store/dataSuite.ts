@@ -1,10 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { err } from '../../src/core/result.ts';
+import type { Store } from '../../src/persistence/store.ts';
 import { type Backend, type SharedDatabase, unwrap } from './backends.ts';
 import { contactCases } from './contactCases.ts';
 import { at, auditBody, contact, T0, tenantWithConnection } from './fixtures.ts';
 import { matchVersionCases } from './matchVersionCases.ts';
+
+/** A new tenant (with a connection) holding one contact, `id`. */
+async function tenantWithContact(store: Store) {
+  const { tenant } = await tenantWithConnection(store);
+  const id = randomUUID();
+  unwrap(
+    await store.upsertContacts({ tenantId: tenant.id, contacts: [{ id, contact: contact() }], now: T0 }),
+  );
+  return { tenant, id };
+}
 
 /** Contacts, links, engagement, ledger, audit, atomicity and migrations: the same cases on every backend. */
 export function describeStoreData(name: string, backend: () => Backend) {
@@ -23,11 +34,7 @@ export function describeStoreData(name: string, backend: () => Backend) {
     matchVersionCases(shared);
     it('ingests an engagement event once, however often it arrives', async () => {
       const { store } = shared;
-      const { tenant } = await tenantWithConnection(store);
-      const id = randomUUID();
-      unwrap(
-        await store.upsertContacts({ tenantId: tenant.id, contacts: [{ id, contact: contact() }], now: T0 }),
-      );
+      const { tenant, id } = await tenantWithContact(store);
       const events = [
         {
           eventId: `open-${id}-1`,
@@ -66,11 +73,7 @@ export function describeStoreData(name: string, backend: () => Backend) {
 
     it('takes a contact id in capitals as the same contact: a repeat so spelt within one call is a duplicate', async () => {
       const { store } = shared;
-      const { tenant } = await tenantWithConnection(store);
-      const id = randomUUID();
-      unwrap(
-        await store.upsertContacts({ tenantId: tenant.id, contacts: [{ id, contact: contact() }], now: T0 }),
-      );
+      const { tenant, id } = await tenantWithContact(store);
       // The same open twice: the contact in other letters, the instant in another zone.
       const events = [
         {
