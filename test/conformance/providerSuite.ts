@@ -43,14 +43,15 @@ export interface SuiteOptions {
 
 const NOW = () => new Date(Date.now() + 1000).toISOString();
 
-/** Pages a window to the end; fails the test past `maxPages` (a looping token). */
+/** Pages a window to the end, from `pageToken` on; fails the test past `maxPages` (a looping token). */
 export async function drain(
   provider: CrmProvider,
   window: FetchWindow,
+  pageToken: string | null = null,
   maxPages = 200,
 ): Promise<ChangePage[]> {
   const pages: ChangePage[] = [];
-  let token: string | null = null;
+  let token = pageToken;
   do {
     const page = await provider.listChanges({ window, pageToken: token });
     if (!page.ok) throw new Error(`listChanges failed: ${JSON.stringify(page.error)}`);
@@ -127,17 +128,18 @@ export function describeProvider(name: string, makeHarness: MakeHarness, options
       });
     });
 
-    it('resumes from a mid-run checkpoint without losing records', async () => {
+    // The machine's checkpoint mid-fetch is the page token: after a crash, a new process's client goes on from it.
+    // (Not from the highest record read: a listing need not come in modified order, as Street's trash comes last.)
+    it('resumes from a mid-run page token in a fresh client without losing records', async () => {
       await withHarness({ contacts: 400, sameModified: 250, seed: 6 }, async (h) => {
-        const provider = h.provider();
         const window = { from: null, to: NOW() };
-        const first = await provider.listChanges({ window, pageToken: null });
+        const first = await h.provider().listChanges({ window, pageToken: null });
         if (!first.ok) throw new Error(first.error.message);
-        const second = await provider.listChanges({ window, pageToken: first.value.nextPageToken });
+        const second = await h.provider().listChanges({ window, pageToken: first.value.nextPageToken });
         if (!second.ok) throw new Error(second.error.message);
         const seen = [...first.value.records, ...second.value.records];
-        const checkpoint = highest(seen);
-        const rest = await drain(provider, { from: checkpoint, to: window.to });
+        const token = second.value.nextPageToken;
+        const rest = token === null ? [] : await drain(h.provider(), window, token);
         const ids = new Set([...seen, ...rest.flatMap((p) => p.records)].map((r) => r.externalId));
         expect(ids).toEqual(new Set(await syncedIds(h)));
       });

@@ -102,7 +102,7 @@ const targets: FuzzTarget[] = [
   },
   {
     provider: 'street',
-    map: streetMap,
+    map: (raw: unknown) => streetMap(raw, false),
     wire: (c, id, ms) => streetDialect.fromSeed(c, id, ms, ms) as unknown as Wire,
     idPath: 'id',
     modifiedPath: 'attributes.updated_at',

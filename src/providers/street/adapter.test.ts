@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { drain } from '../../../test/conformance/providerSuite.ts';
 import { startSimulator } from '../../../test/support/simulators.ts';
-import type { CrmProvider } from '../provider.ts';
+import type { CrmProvider, FetchWindow } from '../provider.ts';
 import { getProvider } from '../registry.ts';
 import { defineSpec } from '../spec.ts';
 import { streetSpec } from './spec.ts';
@@ -76,18 +76,35 @@ describe('street adapter', () => {
     });
   });
 
-  it('lists trashed people as removed, archived records', async () => {
+  // The Person Street publishes has no deletion attribute [S3] (nor has the simulator's on the wire): a trashed
+  // person is told only by a listing with `filter[trashed]=only`. Listed `with` the trash, they read as live.
+  it('lists trashed people as removed, archived records, in the first window and in a delta', async () => {
     await withStreet({ contacts: 200, seed: 1 }, async (provider, sim) => {
-      const raws = (await sim.control.records()) as Array<{
-        id: string;
-        attributes: { deleted_at: string | null };
-      }>;
-      const trashed = raws.filter((r) => r.attributes.deleted_at !== null).map((r) => r.id);
-      expect(trashed.length).toBeGreaterThan(0);
-      const records = (await drain(provider, { from: null, to: later() })).flatMap((p) => p.records);
-      const removed = records.filter((r) => r.removed);
-      expect(removed.map((r) => r.externalId).sort()).toEqual(trashed.sort());
-      expect(removed.every((r) => r.contact.status === 'archived')).toBe(true);
+      const trashedIds = async () =>
+        ((await sim.control.records()) as Array<{ id: string; attributes: { deleted_at: string | null } }>)
+          .filter((r) => r.attributes.deleted_at !== null)
+          .map((r) => r.id)
+          .sort();
+      const removedIn = async (window: FetchWindow) => {
+        const records = (await drain(provider, window)).flatMap((p) => p.records);
+        const removed = records.filter((r) => r.removed);
+        expect(removed.every((r) => r.contact.status === 'archived')).toBe(true);
+        return { ids: records.map((r) => r.externalId), removed: removed.map((r) => r.externalId).sort() };
+      };
+      const first = await trashedIds();
+      expect(first.length).toBeGreaterThan(0);
+      const to = later();
+      expect((await removedIn({ from: null, to })).removed).toEqual(first);
+
+      // Street stamps whole seconds: the edits land after `to` at that grain too.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const { changed } = await sim.control.edits({ count: 60, seed: 5 });
+      const trashedNow = await trashedIds();
+      expect(trashedNow.filter((id) => !first.includes(id)).length).toBeGreaterThan(0);
+      const delta = await removedIn({ from: { modified: to, externalId: '0' }, to: later() });
+      // Those the edits trashed, and any they edited in the trash.
+      expect(delta.removed).toEqual(trashedNow.filter((id) => changed.includes(id)));
+      expect(delta.ids).toEqual(expect.arrayContaining(changed));
     });
   });
 

@@ -20,12 +20,14 @@ import {
 import { streetSpec } from './spec.ts';
 
 /**
- * Where a listing stands. Street pages by number inside `filter[updated_from]`/`filter[updated_to]` [S3] with
- * no id tie-break, so, as for Reapit, the token re-anchors `updated_from` at the last record returned (`after`)
- * and drops what precedes it; only while a page brings nothing past the anchor's timestamp (a run of equal
- * `updated_at` longer than a page) does it step `page[number]`, and if `meta.pagination.total` changes
- * meanwhile (a record left the window) it re-reads the run from page 1. See docs/providers.md,
- * "Street: completeness".
+ * Where a listing stands. A listing is two passes over the window: the people in it, then those trashed in it
+ * (`filter[trashed]=only` [S3]), every one of them removed: the published Person carries no deletion attribute
+ * [S3], so a person listed with `filter[trashed]=with` could not be told from a live one. Within a pass, Street
+ * pages by number inside `filter[updated_from]`/`filter[updated_to]` [S3] with no id tie-break, so, as for Reapit,
+ * the token re-anchors `updated_from` at the last record returned (`after`) and drops what precedes it; only while
+ * a page brings nothing past the anchor's timestamp (a run of equal `updated_at` longer than a page) does it step
+ * `page[number]`, and if `meta.pagination.total` changes meanwhile (a record left the window) it re-reads the run
+ * from page 1. See docs/providers.md, "Street: completeness".
  */
 const pageTokenSchema = z.strictObject({
   to: z.string(),
@@ -38,6 +40,8 @@ const pageTokenSchema = z.strictObject({
   page: z.number().int().min(1),
   /** `meta.pagination.total` seen on page 1 of this anchor. */
   total: z.number().int().nullable(),
+  /** The second pass: people in the trash. Absent from tokens of the single pass before it, which read the live. */
+  trashed: z.boolean().default(false),
 });
 type PageToken = z.infer<typeof pageTokenSchema>;
 
@@ -87,19 +91,25 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
   }): Promise<Result<ChangePage, ProviderError>> {
     const decoded =
       p.pageToken === null
-        ? ok<PageToken>({ to: p.window.to, from: p.window.from, after: null, page: 1, total: null })
+        ? ok<PageToken>({
+            to: p.window.to,
+            from: p.window.from,
+            after: null,
+            page: 1,
+            total: null,
+            trashed: false,
+          })
         : decodePageToken(pageTokenSchema, p.pageToken);
     if (!decoded.ok) return decoded;
     const token = decoded.value;
     const anchor = token.after ?? token.from;
     const query = new URLSearchParams({
       'filter[updated_to]': wholeSecond(token.to),
-      // [S3]: include trashed people, so removals arrive as records with `removed: true`.
-      'filter[trashed]': 'with',
       'page[number]': String(token.page),
       'page[size]': String(pageSize),
     });
     if (anchor) query.set('filter[updated_from]', earlier(anchor.modified));
+    if (token.trashed) query.set('filter[trashed]', 'only');
     const response = await http.send({ method: 'GET', path: `/people?${query}`, signal: p.signal });
     if (!response.ok) return response;
     const page = streetPageSchema.safeParse(response.value.json);
@@ -126,12 +136,15 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
       if (!withinLowerBound(position, token.from)) return false;
       return pastAnchor(position, token.after, token.seen);
     });
-    const { records, errors } = mapRecords(wanted, toInboundRecord);
+    const { records, errors } = mapRecords(wanted, (raw) => toInboundRecord(raw, token.trashed));
+    const trashPass: PageToken | null = token.trashed
+      ? null
+      : { to: token.to, from: token.from, after: null, page: 1, total: null, trashed: true };
 
     // The page size served, not the one asked for: Street caps `page[size]` at 100 [S2] (its OpenAPI says 250 [S3]).
     const { current_page, total_pages, total, per_page } = meta.pagination;
     if (raws.length < per_page || current_page >= total_pages)
-      return ok({ records, errors, nextPageToken: null });
+      return ok({ records, errors, nextPageToken: trashPass && encodePageToken(trashPass) });
     const last = positions.findLast((position) => position !== null) ?? undefined;
     const progressed =
       last !== undefined && (anchor === null || compareModified(last.modified, anchor.modified) > 0);
@@ -218,7 +231,8 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
       const page = streetPageSchema.safeParse(response.value.json);
       if (!page.success)
         return err({ kind: 'validation', status: 200, message: `people page: ${page.error.message}` });
-      const { records } = mapRecords(page.data.data, toInboundRecord);
+      // A live listing: trashed people are not in it.
+      const { records } = mapRecords(page.data.data, (raw) => toInboundRecord(raw, false));
       const wanted = email.trim().toLowerCase();
       return ok(records.filter((r) => r.contact.email?.toLowerCase() === wanted));
     },

@@ -53,12 +53,14 @@ function toAddress(a: StreetPerson['attributes']['address']): Address | null {
   return Object.values(result).every((v) => v === null) ? null : result;
 }
 
-/** A raw Street person → an inbound record, or a per-record error. */
-export function toInboundRecord(raw: unknown): Result<InboundRecord, InboundRecordError> {
+/**
+ * A raw Street person → an inbound record, or a per-record error. `trashed`: listed with `filter[trashed]=only`,
+ * which alone tells a trashed person (the Person carries no deletion attribute [S3]).
+ */
+export function toInboundRecord(raw: unknown, trashed: boolean): Result<InboundRecord, InboundRecordError> {
   const wire = streetPersonSchema.safeParse(raw);
   if (!wire.success) return err(recordError(raw, wire.error));
   const a = wire.data.attributes;
-  const trashed = textOrNull(a.deleted_at) !== null;
   const contact = canonicalContactSchema.safeParse({
     title: textOrNull(a.title),
     firstName: textOrNull(a.first_name),

@@ -34,11 +34,6 @@ export const streetPersonSchema = z.object({
     email_addresses: z.array(contactPoint).nullish(),
     marketing_consent: z.boolean().nullish(),
     updated_at: z.iso.datetime({ offset: true }),
-    /**
-     * ASSUMPTION: a person listed with `filter[trashed]=with` carries Laravel's `deleted_at` when trashed; the
-     * published Person schema shows no deletion attribute [S3].
-     */
-    deleted_at: z.iso.datetime({ offset: true }).nullish(),
   }),
 });
 export type StreetPerson = z.infer<typeof streetPersonSchema>;

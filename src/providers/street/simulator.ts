@@ -52,7 +52,10 @@ export interface StreetRecord {
     statuses: { vendor: string | null; landlord: string | null; tenant: string | null };
     created_at: string;
     updated_at: string;
-    /** ASSUMPTION: Laravel's soft-delete column, shown on people listed with `filter[trashed]` (not in [S3]). */
+    /**
+     * When the person went to the trash. The simulator's own: [S3]'s Person has no deletion attribute, so it is left
+     * off the wire (`onTheWire`); only `filter[trashed]` tells a trashed person.
+     */
     deleted_at: string | null;
   };
   relationships: Record<string, { data: unknown[] }>;
@@ -173,6 +176,14 @@ export const streetDialect: SimDialect<StreetRecord> = {
   modified: (r) => r.attributes.updated_at,
 };
 
+/** A person as Street's API shows it [S3]: without the simulator's own `deleted_at`. */
+function onTheWire(record: StreetRecord): Omit<StreetRecord, 'attributes'> & {
+  attributes: Omit<StreetRecord['attributes'], 'deleted_at'>;
+} {
+  const { deleted_at: _trashedAt, ...attributes } = record.attributes;
+  return { ...record, attributes };
+}
+
 /** A JSON:API error document [S3]. */
 function failure(status: number, title: string, detail?: string, pointer?: string): SimResponse {
   return {
@@ -237,7 +248,7 @@ function route(db: SimDb<StreetRecord>, req: SimRequest, baseUrl: string): SimRe
     if (!record || record.attributes.deleted_at !== null)
       return failure(404, '404 Not Found', 'Person not found.');
     if (req.method === 'GET')
-      return document({ data: record, included: [], links: { self: `${baseUrl}/people/${id}` } });
+      return document({ data: onTheWire(record), included: [], links: { self: `${baseUrl}/people/${id}` } });
     if (req.method === 'PATCH') return patch(db, req, record);
   }
   return failure(404, '404 Not Found', `No route ${req.method} ${req.path}`);
@@ -299,7 +310,7 @@ function list(db: SimDb<StreetRecord>, req: SimRequest, baseUrl: string): SimRes
     return `${baseUrl}/people?${params}`;
   };
   return document({
-    data,
+    data: data.map(onTheWire),
     included: [],
     meta: {
       pagination: {
@@ -372,5 +383,5 @@ function patch(db: SimDb<StreetRecord>, req: SimRequest, record: StreetRecord): 
   next.updated_at = timestamp(db.stamp());
   const updated = { ...record, attributes: next };
   db.put(updated);
-  return document({ data: updated }, 200, 'update');
+  return document({ data: onTheWire(updated) }, 200, 'update');
 }
