@@ -1,7 +1,9 @@
 import { MAX_HOLDERS_PER_KEY, matchKeys } from '../core/dedup/blocking.ts';
-import { clusterRecords } from '../core/dedup/cluster.ts';
+import { clusterRecords, type MatchExplanation } from '../core/dedup/cluster.ts';
 import { findMatch } from '../core/dedup/findMatch.ts';
+import { explainedFrom } from '../core/dedup/groupRepresentative.ts';
 import { type MatchRecord, toMatchRecord } from '../core/dedup/matchRecord.ts';
+import { cannotMatch } from '../core/dedup/scorePair.ts';
 import { stableId } from '../core/ids.ts';
 import type { CanonicalContact } from '../core/schemas.ts';
 import type { CycleNote, StagedRecord } from '../persistence/cycleWork.ts';
@@ -137,14 +139,23 @@ export async function assignOwners(
     return record;
   });
   const clustering = clusterRecords(records);
-  const leaders = records.filter((record, index) => clustering.clusterIds[index] === record.id);
-  const candidates = await storedCandidates(store, ref.tenantId, leaders, clock, matchCache);
-  const matches = new Map(
-    leaders.flatMap((leader) => {
-      const match = findMatch(leader, candidates.get(leader.id) ?? []);
-      return match === null ? [] : [[leader.id, match] as const];
-    }),
-  );
+  // Every record of a group is looked for among the stored contacts, and the group goes with its best match: by
+  // its first record's alone, a group whose first record lacked what ties the person to a lead created a contact
+  // beside the lead, or not, by the records' ids alone.
+  const candidates = await storedCandidates(store, ref.tenantId, records, clock, matchCache);
+  const bestOfGroup = new Map<string, MatchExplanation>();
+  records.forEach((record, index) => {
+    const match = findMatch(record, candidates.get(record.id) ?? []);
+    const group = clustering.clusterIds[index] as string;
+    const best = bestOfGroup.get(group);
+    if (match !== null && (best === undefined || match.score > best.score)) bestOfGroup.set(group, match);
+  });
+  const matches = new Map([...bestOfGroup.values()].map((match) => [match.recordId, match]));
+  const leaders = records.filter((record, index) => {
+    const group = clustering.clusterIds[index] as string;
+    return (bestOfGroup.get(group)?.recordId ?? group) === record.id;
+  });
+  const byId = new Map(records.map((record) => [record.id, record]));
   const matchedIds = [...new Set([...matches.values()].map((m) => m.matchedId))];
   const alreadyHere =
     matchedIds.length === 0
@@ -184,6 +195,18 @@ export async function assignOwners(
       continue;
     }
     const joined = joins.get(match.matchedId)?.recordId;
+    if (
+      joined !== undefined &&
+      joined !== leader.id &&
+      cannotMatch(leader, byId.get(joined) as MatchRecord)
+    ) {
+      // Two people sharing what the stored contact holds (a family's e-mail): the other is this one's own contact.
+      contactOf.set(
+        leader.id,
+        stableId({ ...ref, provider: provider.name, objectType: 'contact', externalId: leader.id }),
+      );
+      continue;
+    }
     if (joined !== undefined && joined !== leader.id) {
       notes.push(
         duplicateNote(
@@ -218,7 +241,7 @@ export async function assignOwners(
       );
     }
   }
-  for (const explanation of clustering.explanations) {
+  for (const explanation of explainedFrom(clustering.explanations, matches.keys())) {
     notes.push(
       duplicateNote(
         explanation.recordId,
