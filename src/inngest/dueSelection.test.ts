@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { dueEventId, isDueInSlot, SLOT_MS, slotOf } from './dueSelection.ts';
+import { dueEventId, dueHorizon, isDueInSlot, SLOT_MS, slotOf } from './dueSelection.ts';
 
 describe('schedule slots', () => {
   test.each([
@@ -36,5 +36,16 @@ describe('schedule slots', () => {
     ['2025-06-02T09:15:59.999Z', '2025-06-02T09:16:00.001Z', false],
   ])('at %s a next run of %s is due: %s', (now, nextRunAt, due) => {
     expect(isDueInSlot(new Date(nextRunAt), new Date(now))).toBe(due);
+  });
+
+  // Two schedulers on one database look to the same horizon whatever second they tick at: the next whole tick.
+  test.each([
+    ['2025-06-02T09:15:10.000Z', undefined, '2025-06-02T09:16:00.000Z'],
+    ['2025-06-02T09:15:40.000Z', 60_000, '2025-06-02T09:16:00.000Z'],
+    ['2025-06-02T09:15:59.999Z', 60_000, '2025-06-02T09:16:00.000Z'],
+    ['2025-06-02T09:16:00.000Z', 60_000, '2025-06-02T09:17:00.000Z'],
+    ['2025-06-02T09:15:41.250Z', 5_000, '2025-06-02T09:15:45.000Z'],
+  ])('at %s a scheduler ticking every %s ms looks to %s', (now, tickMs, horizon) => {
+    expect(dueHorizon(new Date(now), tickMs).toISOString()).toBe(horizon);
   });
 });

@@ -35,12 +35,22 @@ export function isDueInSlot(nextRunAt: Date, now: Date): boolean {
 }
 
 function slotEndMs(now: Date): number {
-  return (Math.floor(now.getTime() / SLOT_MS) + 1) * SLOT_MS;
+  return nextTickMs(now, SLOT_MS);
+}
+
+/**
+ * The first instant after `now` that is a whole number of `tickMs` since the epoch: where a scheduler ticking every
+ * `tickMs` ticks next. Every scheduler ticks on these, the cron at each minute's start, so two of them on one
+ * database (two workers, or the cron and a worker) look to the same horizon: ticking at their own seconds, each
+ * took the run the other had set a few seconds into its next minute, and a 1m interval ran twice a minute.
+ */
+export function nextTickMs(now: Date, tickMs: number): number {
+  return (Math.floor(now.getTime() / tickMs) + 1) * tickMs;
 }
 
 /** How far ahead `selectDue` counts a connection due: its slot's end, or a ticking scheduler's next tick. */
 export function dueHorizon(now: Date, tickMs?: number): Date {
-  return new Date(tickMs === undefined ? slotEndMs(now) : now.getTime() + tickMs);
+  return new Date(tickMs === undefined ? slotEndMs(now) : nextTickMs(now, tickMs));
 }
 
 /**
@@ -57,12 +67,9 @@ export function dueEventId(connectionId: string, slot: string): string {
  * Read fresh every tick, so an interval changed through the CLI or API applies from the next tick. First every
  * next run further out than one interval from `now` is brought to it (`boundNextRuns`): a host clock stepped
  * back, or an interval shortened by SQL, left it late by as much; a backoff's to its own wait from `now`.
- * `tickMs`, for a scheduler that ticks every so often from whenever it started (the embedded worker), not at
- * each slot's start as the cron does: due before its next tick instead. Looking only to its slot's end, a
- * worker ticking late in the minute left every run one tick late (a run ending after the minute turned set its
- * next run past the next tick's minute): a 1m interval ran every 2 minutes. Ticking more often than once a
- * slot, it looks only as far as its next tick; a backoff due later was otherwise selected at every tick before
- * it, each run handing it back.
+ * `tickMs`, for a scheduler that ticks every so often (the embedded worker): due before its next tick
+ * (`nextTickMs`) instead. Ticking more often than once a slot, it looks only as far as its next tick; a backoff
+ * due later was otherwise selected at every tick before it, each run handing it back.
  */
 export async function selectDue(
   store: Pick<Store, 'boundNextRuns' | 'listDueConnections'>,

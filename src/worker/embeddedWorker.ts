@@ -6,7 +6,13 @@ import {
   driveConnection,
   type SyncSteps,
 } from '../inngest/driveConnection.ts';
-import { DEFAULT_DUE_LIMIT, type DueConnection, dueHorizon, selectDue } from '../inngest/dueSelection.ts';
+import {
+  DEFAULT_DUE_LIMIT,
+  type DueConnection,
+  dueHorizon,
+  nextTickMs,
+  selectDue,
+} from '../inngest/dueSelection.ts';
 import { PROVIDER_CONCURRENCY } from '../inngest/functions/syncConnection.ts';
 import type { RunnerDeps } from '../runner/connectionRunner.ts';
 
@@ -177,12 +183,14 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
     }
   };
 
+  // Ticks fall on whole multiples of `tickMs` (`nextTickMs`), as the cron's on each minute's start.
   const schedule = () => {
+    const now = deps.clock();
     timer = setTimeout(() => {
       ticking = tick().finally(() => {
         if (!stopping.signal.aborted) schedule();
       });
-    }, tickMs);
+    }, nextTickMs(now, tickMs) - now.getTime());
   };
 
   return {

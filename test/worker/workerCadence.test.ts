@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
 import { utcDay } from '../../src/providers/limiter.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { withSpec } from '../../src/providers/spec.ts';
@@ -13,13 +15,13 @@ const ONE_MINUTE = 60;
 const lateInAMinute = new Date((Math.floor(Date.now() / DAY_MS) + 1) * DAY_MS + 36_110_000);
 
 /**
- * The embedded worker ticks a minute after its last tick, at whatever second of the minute it started, not at
- * each minute's start as Inngest's cron does. A run that ends after the minute turned sets its next run one
- * interval on, past the end of the minute of the worker's next tick, which looked only that far: each run was a
- * tick late, a 1-minute interval ran every 2 minutes and a 5-minute one every 6.
+ * The embedded worker ticked a minute after its last tick, at whatever second of the minute it started, and looked a
+ * minute ahead of it. Two schedulers on one database (two workers, or Inngest's cron and a worker) each took the run
+ * the other had just set a minute on, as due before their own next tick: a 1-minute interval ran twice a minute.
+ * Every scheduler now ticks on whole minutes (the worker's first tick, when it starts, looks only to the next).
  */
 describe('the embedded worker ticking late in a minute', () => {
-  it('runs a connection due before its next tick, not one due after it', async () => {
+  it('looks only to the start of the next minute, where its next tick falls', async () => {
     const h = await createSyncHarness('reapit', {
       simulator: { contacts: 3, seed: 1 },
       runner: { clock: () => lateInAMinute },
@@ -27,16 +29,46 @@ describe('the embedded worker ticking late in a minute', () => {
     try {
       const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
       must(await h.store.setTenantInterval({ tenantId: h.tenantId, syncIntervalSeconds: ONE_MINUTE }));
-      // The last run ended at 10:01:05, 15 s after the tick at 10:00:50 that started it: next run at 10:02:05.
+      // Due at 10:02:05: the tick at 10:02:00 takes it.
       must(await h.store.setNextRun({ ...ref, nextRunAt: new Date(lateInAMinute.getTime() + 15_000) }));
+      expect(await tickOnce(h)).toEqual([]);
+      // Due at 10:01:55, before the next tick: this one takes it, and it runs a minute on.
+      must(await h.store.setNextRun({ ...ref, nextRunAt: new Date(lateInAMinute.getTime() + 5_000) }));
       expect(await tickOnce(h)).toEqual([h.connectionId]);
-      // Its cycle ran (it was started, then found not due by the end of the tick's minute): next run an interval on.
       expect(must(await h.store.getConnection(ref)).nextRunAt).toEqual(
         new Date(lateInAMinute.getTime() + 60_000),
       );
-      // Due after the next tick (10:02:50): that tick runs it.
-      must(await h.store.setNextRun({ ...ref, nextRunAt: new Date(lateInAMinute.getTime() + 61_000) }));
-      expect(await tickOnce(h)).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('runs a 1-minute interval once a minute beside another scheduler ticking half a minute apart', async () => {
+    const start = lateInAMinute.getTime() - 100_000; // 10:00:10 tomorrow
+    let now = start;
+    const h = await createSyncHarness('reapit', {
+      simulator: { contacts: 2, seed: 1 },
+      runner: { clock: () => new Date(now) },
+    });
+    try {
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      must(await h.store.setTenantInterval({ tenantId: h.tenantId, syncIntervalSeconds: ONE_MINUTE }));
+      must(await h.store.setNextRun({ ...ref, nextRunAt: new Date(now) }));
+      const other = {
+        ...h,
+        deps: { ...h.deps, owner: formatLeaseOwner({ host: 'other', pid: 1, id: randomUUID() }) },
+      };
+      for (let minute = 0; minute < 10; minute += 1) {
+        for (const [scheduler, offset] of [
+          [h, 0],
+          [other, 30_000],
+        ] as const) {
+          now = start + minute * 60_000 + offset;
+          await tickOnce(scheduler);
+        }
+      }
+      const audits = must(await h.store.listAudit({ ...ref, limit: 100 })).entries;
+      expect(audits.filter((entry) => entry.body.outcome === 'completed')).toHaveLength(10);
     } finally {
       await h.close();
     }
