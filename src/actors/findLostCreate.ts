@@ -1,6 +1,7 @@
 import { maxCursor } from '../core/cursor.ts';
 import { findMatch } from '../core/dedup/findMatch.ts';
 import { toMatchRecord } from '../core/dedup/matchRecord.ts';
+import { equivalent } from '../core/equivalentValue.ts';
 import { ok, type Result } from '../core/result.ts';
 import type { CanonicalContact } from '../core/schemas.ts';
 import type { InboundRecord, ProviderError } from '../providers/provider.ts';
@@ -17,7 +18,7 @@ const CRM_CLOCK_LEAD_MS = 60 * 60 * 1000;
 export type LostCreate =
   /** The contact is linked already: a fetch after the send saw the record and reconcile matched it. */
   | { kind: 'linked'; externalId: string }
-  /** The CRM holds a record that scores as the same person: the create was applied. */
+  /** The CRM holds the record the create makes, or one that scores as the same person: the create was applied. */
   | { kind: 'found'; externalId: string; version: string | null }
   /**
    * Not found: not applied, or safe to send again (the CRM answers a repeated create with the record it made), or
@@ -29,7 +30,9 @@ export type LostCreate =
  * A create sent before a failure (a crash, a lost response) and never acknowledged may have been applied.
  * Before it is sent again it is looked for — unless the CRM merges a repeated create by e-mail — by e-mail where
  * the CRM can search, else among the records the CRM changed after this cycle's fetch: the fetch ran before the
- * send, so an applied create is among them. Pages of that scan stream; only a match is kept.
+ * send, so an applied create is among them. Found is a record no contact is linked to that holds, in every field
+ * the CRM stores, what it lists for a create of this contact (`createdAsListed`), else one that scores as the same
+ * person. Pages of that scan stream; only a match is kept.
  */
 export async function findLostCreate(
   deps: PhaseDeps,
@@ -45,13 +48,32 @@ export async function findLostCreate(
 
   if (provider.capabilities.createMergesByEmail && contact.email !== null) return ok({ kind: 'absent' });
 
+  // Our own create is recognised by its content, not by the evidence that tells two people apart: a lead with a
+  // name and a postcode scores too little for that even against its own record, which was taken as absent and
+  // created twice. The record's modified time is not held to the send: the scan's window already starts at the
+  // CRM's own position at the fetch, before the send; a send time on our clock would bring back the skew that
+  // window avoids; and a record keyed in between with every field as sent is this person to the CRM as well.
+  const asCreated = provider.createdAsListed(contact);
+  const { storedFields } = provider.capabilities;
+  const isAsCreated = (record: InboundRecord) =>
+    storedFields.every((field) => equivalent(field, record.contact[field], asCreated[field]));
   const sought = toMatchRecord(contactId, contact);
-  const matchIn = (records: InboundRecord[]): LostCreate => {
+  const samePerson = (records: InboundRecord[]) => {
     const match = findMatch(
       sought,
       records.map((r) => toMatchRecord(r.externalId, r.contact)),
     );
-    const record = records.find((r) => r.externalId === match?.matchedId);
+    return records.find((r) => r.externalId === match?.matchedId);
+  };
+  // Another contact's record of the same content (a lead held twice, its create acknowledged) is not this one's.
+  const unlinked = async (records: InboundRecord[]) => {
+    if (records.length === 0) return undefined;
+    const externalIds = records.map((r) => r.externalId);
+    const linked = await must(store.getLinksByExternalIds({ ...ref, externalIds }), clock);
+    return records.find((r) => !linked.some((link) => link.externalId === r.externalId));
+  };
+  const matchIn = async (records: InboundRecord[]): Promise<LostCreate> => {
+    const record = (await unlinked(records.filter(isAsCreated))) ?? samePerson(records);
     return record === undefined
       ? { kind: 'absent' }
       : { kind: 'found', externalId: record.externalId, version: record.version };
@@ -59,7 +81,7 @@ export async function findLostCreate(
 
   if (provider.capabilities.canSearchByEmail && contact.email !== null) {
     const found = await provider.findByEmail({ email: contact.email, signal });
-    return found.ok ? ok(matchIn(found.value)) : found;
+    return found.ok ? ok(await matchIn(found.value)) : found;
   }
 
   const connection = await must(store.getConnection(ref), clock);
@@ -72,7 +94,7 @@ export async function findLostCreate(
   do {
     const page = await provider.listChanges({ window, pageToken, signal });
     if (!page.ok) return page;
-    const outcome = matchIn(page.value.records);
+    const outcome = await matchIn(page.value.records);
     if (outcome.kind === 'found') return ok(outcome);
     pageToken = page.value.nextPageToken;
   } while (pageToken !== null);
