@@ -41,6 +41,14 @@ describe('compareGivenName', () => {
     ['chris', 'christopher', 'close'],
     ['olivia', 'connor', 'different'],
     ['j', 'john', 'missing'],
+    // A hyphenated name is one name: against its first part alone it is a daughter against her mother.
+    ['anne', 'anne-marie', 'different'],
+    ['lily', 'lily-mae', 'different'],
+    ['marie', 'anne-marie', 'different'],
+    ['mary-jane', 'mary-jo', 'different'],
+    ['anne-marie', 'annemarie', 'close'],
+    ['ann-marie', 'anne-marie', 'close'],
+    ['katie-lynn', 'kate-lynn', 'close'],
   ])('%s and %s are %s', (a, b, level) => {
     expect(compareGivenName(a, b)).toBe(level);
     expect(compareGivenName(b, a)).toBe(level);
@@ -59,6 +67,17 @@ describe('compareRecords', () => {
       { firstName: 'Thomsen', lastName: 'Holly' },
     );
     expect([typo.firstName, typo.lastName]).toEqual(['close', 'close']);
+  });
+
+  it('reads a hyphenated given name typed with a space as close, and its first part alone as different', () => {
+    const given = (a: string, b: string) => [
+      levels({ firstName: a }, { firstName: b }).firstName,
+      levels({ firstName: b }, { firstName: a }).firstName,
+    ];
+    expect(given('Anne-Marie', 'Anne Marie')).toEqual(['close', 'close']);
+    expect(given('Anne-Marie', 'Anne M.')).toEqual(['close', 'close']);
+    expect(given('Anne-Marie', 'Anne')).toEqual(['different', 'different']);
+    expect(given('Anne-Marie', 'Anne Louise')).toEqual(['different', 'different']);
   });
 
   it('reads two neighbouring postcode characters swapped as close', () => {
@@ -80,6 +99,19 @@ describe('compareRecords', () => {
       { address: { line1: '62 Namoi Place' } },
     );
     expect(otherHouse.addressLine1).toBe('different');
+  });
+
+  it.each([
+    ['Flat 2, 12 High St', 'Flat 3, 12 High St', 'different'],
+    ['12 High St, Flat 2', '12 High St, Flat 3', 'different'],
+    ['2/12 High St', '3/12 High St', 'different'],
+    ['Flat 2', 'Flat 3', 'different'],
+    ['Flat 2, 12 High St', '12 High Street, Flat 2', 'exact'],
+    ['Apartment 2, 12 High St', '2/12 High Street', 'exact'],
+    ['Flat 2, 12 High St', '12 High St', 'close'],
+  ])('reads line 1 %s and %s as %s: another flat is another address', (a, b, level) => {
+    expect(levels({ address: { line1: a } }, { address: { line1: b } }).addressLine1).toBe(level);
+    expect(levels({ address: { line1: b } }, { address: { line1: a } }).addressLine1).toBe(level);
   });
 
   it('reads a surname typed into the given-name box as the surname, and any other lone name as a given name', () => {

@@ -37,6 +37,7 @@ export function compareNames(
 ): { firstName: ComparisonLevel; lastName: ComparisonLevel | null } {
   const firstName = compareGivenName(a.firstName, b.firstName);
   if (firstName !== 'different') return { firstName, lastName: null };
+  if (hyphenSpaced(a, b) || hyphenSpaced(b, a)) return { firstName: 'close', lastName: null };
   // Given name and surname entered the wrong way round are one person, not a conflict: exact when both agree
   // exactly across fields (as strong as agreeing in place), close when either has a typo.
   if (isSwapped(a, b)) {
@@ -57,12 +58,13 @@ export function compareNames(
  * names that are both known names (Jack/Jake, John/Joan) are different, however alike they look; a typo is only
  * assumed when one side is not a known name, and two spellings that are both not names are close only as slips
  * from one name. A bare initial neither agrees nor conflicts when it fits, so it counts as missing; one that does
- * not fit is a conflict.
+ * not fit is a conflict. Hyphenated names: see `compareHyphenatedGivenName`.
  */
 export function compareGivenName(a: string | null, b: string | null): ComparisonLevel {
   if (a === null || b === null) return 'missing';
   if (a === b) return 'exact';
   if (a.length === 1 || b.length === 1) return a[0] === b[0] ? 'missing' : 'different';
+  if (a.includes('-') || b.includes('-')) return compareHyphenatedGivenName(a, b);
   if (areNicknames(a, b)) return 'close';
   const aKnown = isKnownGivenName(a);
   const bKnown = isKnownGivenName(b);
@@ -84,6 +86,32 @@ export function compareGivenName(a: string | null, b: string | null): Comparison
   return nicknameForms(other).some((form) => form !== other && isLooseTypo(unknown, form))
     ? 'close'
     : 'different';
+}
+
+/**
+ * `Anne Marie` typed with a space against `Anne-Marie`: the same names, the second read as a middle name (its
+ * initial leads `middleInitials`). Anne alone is not Anne-Marie; Anne M. is.
+ */
+function hyphenSpaced(hyphenated: MatchRecord, spaced: MatchRecord): boolean {
+  const [first, ...others] = hyphenated.firstName?.split('-') ?? [];
+  if (others.length === 0 || spaced.firstName !== first) return false;
+  return spaced.middleInitials.startsWith(others.map((part) => part[0]).join(''));
+}
+
+/**
+ * A hyphenated given name is one name: Anne against Anne-Marie is a mother and her daughter, not a name cut short.
+ * It is close to itself written without the hyphen or with one slip (Annemarie, Ann-Marie), and to a name of as
+ * many parts each close or equal (Katie-Lynn / Kate-Lynn); anything else, its first part alone too, is different.
+ */
+function compareHyphenatedGivenName(a: string, b: string): ComparisonLevel {
+  const aParts = a.split('-');
+  const bParts = b.split('-');
+  const aJoined = aParts.join('');
+  const bJoined = bParts.join('');
+  if (Math.min(aJoined.length, bJoined.length) >= 4 && distance(aJoined, bJoined) <= 1) return 'close';
+  if (aParts.length !== bParts.length) return 'different';
+  const partsAgree = aParts.every((part, i) => compareGivenName(part, bParts[i] ?? null) !== 'different');
+  return partsAgree ? 'close' : 'different';
 }
 
 /**
@@ -214,15 +242,14 @@ function comparePostcode(a: MatchRecord, b: MatchRecord): ComparisonLevel {
 }
 
 /**
- * Address line 1: a different house number is a different address however alike the street is; the same street
- * with the number missing on one side, or mistyped, is close, and so is line 1 typed into line 2 (the street of
- * one record is the other's line 2). A bare house number against a full line is missing: the street is unknown.
+ * Address line 1: a different house or flat number is a different address however alike the street is; the same
+ * street with the number missing on one side, or mistyped, is close, and so is line 1 typed into line 2 (the street
+ * of one record is the other's line 2). A bare house number against a full line is missing: the street is unknown.
  */
 function compareAddressLine(a: MatchRecord, b: MatchRecord): ComparisonLevel {
   if (a.addressLine1 === null || b.addressLine1 === null) return 'missing';
   if (a.addressLine1 === b.addressLine1) return 'exact';
-  const bothNumbered = a.houseNumber !== null && b.houseNumber !== null;
-  if (bothNumbered && a.houseNumber !== b.houseNumber) return 'different';
+  if (differ(a.houseNumber, b.houseNumber) || differ(a.subPremise, b.subPremise)) return 'different';
   const aStreet = streetOf(a);
   const bStreet = streetOf(b);
   if (aStreet === '' || bStreet === '') return 'missing';
@@ -233,9 +260,13 @@ function compareAddressLine(a: MatchRecord, b: MatchRecord): ComparisonLevel {
   return linesSwapped ? 'close' : 'different';
 }
 
-/** A line without its leading house number (line 1 by default). */
+/** Both present and not equal: two house numbers, or two flats, are two addresses (12 and 13 are neighbours). */
+const differ = (x: string | null, y: string | null): boolean => x !== null && y !== null && x !== y;
+
+/** A line without its leading flat and house number (line 1 by default; see `normaliseAddressLine`). */
 function streetOf(r: MatchRecord, line: string | null = r.addressLine1): string {
-  const text = line ?? '';
+  const flat = r.subPremise === null ? '' : `flat ${r.subPremise} `;
+  const text = line?.startsWith(flat) ? line.slice(flat.length) : (line ?? '');
   return r.houseNumber && text.startsWith(r.houseNumber) ? text.slice(r.houseNumber.length).trim() : text;
 }
 

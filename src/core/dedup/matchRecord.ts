@@ -82,10 +82,12 @@ export interface MatchRecord {
   readonly postcode: string | null;
   /** UK sector of the postcode (`SW1A 1`). */
   readonly postcodeSector: string | null;
-  /** Address line 1 folded, street types spelt out. */
+  /** Address line 1 folded, street types spelt out, the flat first (see `normaliseAddressLine`). */
   readonly addressLine1: string | null;
-  /** House or flat number leading line 1. */
+  /** House number of line 1, after any flat. */
   readonly houseNumber: string | null;
+  /** Flat, apartment or unit number of line 1. */
+  readonly subPremise: string | null;
   readonly addressLine2: string | null;
   readonly town: string | null;
 }
@@ -116,6 +118,7 @@ export function toMatchRecord(id: string, fields: MatchFields): MatchRecord {
     postcodeSector: postcode?.sector ?? null,
     addressLine1: line1?.line ?? null,
     houseNumber: line1?.number ?? null,
+    subPremise: line1?.subPremise ?? null,
     addressLine2: normaliseAddressLine(fields.address?.line2)?.line ?? null,
     town: normaliseTown(fields.address?.town),
   };

@@ -12,6 +12,12 @@ const base: MatchFields = {
   dateOfBirth: '1975-04-12',
   address: { line1: '12 High Street', postcode: 'LS6 2AB', town: 'Leeds' },
 };
+const johnSmithAt = (line1: string) => ({
+  firstName: 'John',
+  lastName: 'Smith',
+  address: { line1, postcode: 'SW1A 1AA' },
+});
+const flat12 = { line1: '12 High Street', postcode: 'SW1A 1AA', town: 'London' };
 const score = (a: MatchFields, b: MatchFields) => scorePair(toMatchRecord('a', a), toMatchRecord('b', b));
 
 describe('scorePair', () => {
@@ -108,6 +114,43 @@ describe('scorePair', () => {
     ],
   ])('keeps apart %s', (_, a, b) => {
     expect(score(a, b)).toMatchObject({ isMatch: false });
+  });
+
+  // A hyphenated given name read as its first part with a middle initial (Anne-Marie as Anne M), and a flat number
+  // left to the street's Jaro-Winkler: each pair below matched as one person.
+  it.each<[string, MatchFields, MatchFields]>([
+    [
+      'Anne and her daughter Anne-Marie sharing an e-mail and an address',
+      { firstName: 'Anne', lastName: 'Smith', email: 'smiths@example.com', address: flat12 },
+      { firstName: 'Anne-Marie', lastName: 'Smith', email: 'smiths@example.com', address: flat12 },
+    ],
+    [
+      'Lily and Lily-Mae sharing a landline and an address',
+      { firstName: 'Lily', lastName: 'Smith', homePhone: '020 7946 0000', address: flat12 },
+      { firstName: 'Lily-Mae', lastName: 'Smith', homePhone: '020 7946 0000', address: flat12 },
+    ],
+    [
+      'two John Smiths in flats 2 and 3 of one building',
+      johnSmithAt('Flat 2, 12 High St'),
+      johnSmithAt('Flat 3, 12 High St'),
+    ],
+    [
+      'two John Smiths in flats 2 and 3 written after the street',
+      johnSmithAt('12 High St, Flat 2'),
+      johnSmithAt('12 High St, Flat 3'),
+    ],
+  ])('keeps apart %s', (_, a, b) => {
+    expect(score(a, b)).toMatchObject({ isMatch: false });
+  });
+
+  it('reads one flat written two ways as one person', () => {
+    const john = { firstName: 'John', lastName: 'Smith' };
+    const pair = score(
+      { ...john, address: { line1: 'Flat 2, 12 High St', postcode: 'SW1A 1AA' } },
+      { ...john, address: { line1: '2/12 High Street', postcode: 'SW1A 1AA' } },
+    );
+    expect(pair.levels.addressLine1).toBe('exact');
+    expect(pair.isMatch).toBe(true);
   });
 
   it('reads Søren typed Soren, and Michał typed Michal, as one person', () => {

@@ -31,9 +31,9 @@ describe('stored match records', () => {
     const digest = createHash('sha256');
     for (const row of devSet) digest.update(`${storeMatchRecord(toMatchRecord(row.id, row.fields))}\n`);
     expect({ version: MATCH_RECORD_VERSION, rows: devSet.length, digest: digest.digest('hex') }).toEqual({
-      version: 3,
+      version: 4,
       rows: devSet.length,
-      digest: '9a5aa09abb17bcd2f1dcfb13d2c6062cfc379cb8c9ab445edc97812ad928011f',
+      digest: '22dd8f60cfda0226728c72d986228911190cfc22495174d231834875b87fbd6b',
     });
   });
 });

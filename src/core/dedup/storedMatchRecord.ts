@@ -6,7 +6,7 @@ import type { MatchRecord } from './matchRecord.ts';
  * not read, and the contact's document is normalised again instead. `storedMatchRecord.test.ts` pins the
  * output on a fixed set of contacts so that such a change fails there first.
  */
-export const MATCH_RECORD_VERSION = 3;
+export const MATCH_RECORD_VERSION = 4;
 
 const text = z.string().nullable();
 const storedSchema = z.object({
@@ -26,6 +26,7 @@ const storedSchema = z.object({
   postcodeSector: text,
   addressLine1: text,
   houseNumber: text,
+  subPremise: text,
   addressLine2: text,
   town: text,
 });

@@ -6,7 +6,10 @@ describe('names', () => {
   it.each([
     ['José', { first: 'jose', middleInitials: '' }],
     ['  MR John A. B. ', { first: 'john', middleInitials: 'ab' }],
-    ['Mary-Jane', { first: 'mary', middleInitials: 'j' }],
+    // A hyphenated given name is one name, not a name and a middle initial (Anne-Marie is not Anne M).
+    ['Mary-Jane', { first: 'mary-jane', middleInitials: '' }],
+    ['Mrs Anne\u2011Marie Louise', { first: 'anne-marie', middleInitials: 'l' }],
+    ['Major-General Francis', { first: 'francis', middleInitials: '' }],
     ['Zoë', { first: 'zoe', middleInitials: '' }],
     ['Rt. Hon. Lady Violet', { first: 'violet', middleInitials: '' }],
     ['Capt John A', { first: 'john', middleInitials: 'a' }],

@@ -57,21 +57,33 @@ const ordinal = /^\d+(st|nd|rd|th)$/;
 
 /** A given name reduced to the form people are compared on. */
 export interface NormalisedGivenName {
-  /** The first name token, folded (`josé` → `jose`); an initial when that is all there is. */
+  /**
+   * The first given name, folded (`josé` → `jose`), a hyphenated one whole (`anne-marie`); an initial when that is
+   * all there is.
+   */
   readonly first: string;
   /** Initials of any further given names, in order (`John A. B.` → `ab`). */
   readonly middleInitials: string;
 }
 
+/** A hyphen between two letters: it joins one name (Anne-Marie), not a name and a middle name. */
+const nameHyphen = /(?<=[\p{L}\p{M}])[-\u2010\u2011](?=\p{L})/u;
+
 /** `Mr John A. Smith`-style given-name text → first token and middle initials, titles dropped. */
 export function normaliseGivenName(raw: string | null | undefined): NormalisedGivenName | null {
-  const tokens = foldText(raw)
+  const tokens = (raw ?? '')
+    .split(nameHyphen)
+    .map(foldText)
+    .join('-')
     .split(' ')
-    .filter((t) => t !== '' && !(t in titleGender) && !ordinal.test(t));
+    .filter((t) => t !== '' && !isTitle(t) && !ordinal.test(t));
   const [first, ...rest] = tokens;
   if (first === undefined) return null;
   return { first, middleInitials: rest.map((t) => t[0]).join('') };
 }
+
+/** A title, or titles joined by a hyphen (`Major-General`). */
+const isTitle = (token: string): boolean => token.split('-').every((part) => part in titleGender);
 
 /** A surname folded with its spaces and hyphens removed, so `Smith-Jones`, `smith jones` and `SMITHJONES` agree. */
 export function normaliseSurname(raw: string | null | undefined): string | null {
