@@ -44,6 +44,12 @@ export interface TenantStore {
    * the earlier ones (`auth_failed`) is made due at once: its next run resumes it (`credentials.updated`).
    */
   setConnectionCredentials(ref: ConnectionRef & { credentials: Credentials }): StoreResult<void>;
+  /**
+   * The credentials stored at `setAt` came while a run was failing on the ones it had read before them: stamped
+   * anew, after that failure, so a machine it stopped for `auth_failed` is resumed by its next run, made due at
+   * once, as when they were set. Nothing when they have been replaced again since.
+   */
+  restampCredentials(ref: ConnectionRef & { setAt: Date }): StoreResult<void>;
   setConnectionEnabled(ref: ConnectionRef & { enabled: boolean }): StoreResult<Connection>;
   /**
    * Replace the base URL (checked as `addConnection` checks it: https, or plain http to this machine); the way

@@ -71,6 +71,7 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
     input: connectionRef.extend({ credentials: credentialsSchema }),
     output: noOutput,
   },
+  restampCredentials: { input: connectionRef.extend({ setAt: z.date() }), output: noOutput },
   setConnectionEnabled: { input: connectionRef.extend({ enabled: z.boolean() }), output: connectionSchema },
   setConnectionBaseUrl: {
     input: connectionRef.extend({ baseUrl: connectionInputSchema.shape.baseUrl }),

@@ -155,6 +155,26 @@ export function runConnection(
   return run;
 }
 
+/**
+ * A run that stopped because the CRM refused its credentials (`auth_failed`) read them before it leased on; if the
+ * operator replaced them meanwhile, the refusal was of the earlier ones, and the new ones, stamped before the
+ * failure, would not resume the machine (`credentialsReplaced`): it stayed in `error` until someone ran `retry`.
+ * They are stamped again now, so its next run, made due at once, tries them (best effort: a store failure here
+ * leaves it to `retry`, as before).
+ */
+async function resumeOnCredentialsSetMeanwhile(
+  deps: RunnerDeps,
+  read: Connection,
+  outcome: RunOutcome,
+): Promise<void> {
+  if (outcome.state !== 'error' || outcome.context.errorReason !== 'auth_failed') return;
+  const ref = { tenantId: read.tenantId, connectionId: read.id };
+  const now = await deps.store.getConnection(ref);
+  const setAt = now.ok ? now.value.credentialsSetAt : null;
+  if (setAt === null || setAt.getTime() === read.credentialsSetAt?.getTime()) return;
+  await deps.store.restampCredentials({ ...ref, setAt });
+}
+
 async function leaseAndDrive(
   deps: RunnerDeps,
   ref: ConnectionRef,
@@ -181,7 +201,13 @@ async function leaseAndDrive(
     const loaded = await loadStoredQuota(store, ref, built.value.limiter, deps.clock());
     if (!loaded.ok) return loaded;
     quota = loaded.value;
-    return await drive(deps, connection, built.value.provider, mode, lost, { check, quota, ...bounds });
+    const outcome = await drive(deps, connection, built.value.provider, mode, lost, {
+      check,
+      quota,
+      ...bounds,
+    });
+    if (outcome.ok) await resumeOnCredentialsSetMeanwhile(deps, connection, outcome.value);
+    return outcome;
   } finally {
     // Before the lease goes, so the next run of the connection, in any process, counts from what this one spent.
     await quota?.save();

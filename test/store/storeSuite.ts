@@ -131,6 +131,23 @@ export function describeStore(name: string, backend: () => Backend) {
       expect(unwrap(await store.getConnectionCredentials(ref))).toEqual({ token: 'new' });
     });
 
+    it('stamps credentials anew only as read: the millisecond a caller saw, not ones replaced since', async () => {
+      const { ref } = await tenantWithConnection(store);
+      unwrap(await store.setConnectionCredentials({ ...ref, credentials: { token: 'new' } }));
+      const seen = unwrap(await store.getConnection(ref)).credentialsSetAt;
+      if (seen === null) throw new Error('no credentials stamp');
+      unwrap(await store.setNextRun({ ...ref, nextRunAt: new Date(Date.now() + 3_600_000) }));
+
+      unwrap(await store.restampCredentials({ ...ref, setAt: new Date(seen.getTime() - 1) }));
+      expect(unwrap(await store.getConnection(ref)).credentialsSetAt).toEqual(seen);
+      // The stamp is the database's clock: a few milliseconds on, it cannot read as the one before.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      unwrap(await store.restampCredentials({ ...ref, setAt: seen }));
+      const restamped = unwrap(await store.getConnection(ref));
+      expect(restamped.credentialsSetAt?.getTime()).toBeGreaterThan(seen.getTime());
+      expect(restamped.nextRunAt.getTime()).toBeLessThanOrEqual(Date.now());
+    });
+
     it('refuses a second connection to the same provider and connections for unknown tenants', async () => {
       const { ref } = await tenantWithConnection(store, 'alto');
       const input = {

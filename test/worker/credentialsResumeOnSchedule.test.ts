@@ -90,6 +90,44 @@ describe('new credentials for a connection stopped by auth_failed', () => {
     }
   });
 
+  // The run read the earlier credentials before the operator stored new ones, and failed on them after: the new
+  // ones, stamped before the failure, did not count as replacing them, and it stayed in error until a `retry`.
+  it('resume it when stored while the run failing on the earlier ones was under way', async () => {
+    let meanwhile: (() => Promise<void>) | null = null;
+    const h = await createSyncHarness('reapit', {
+      store: store(),
+      simulator: { contacts: 3, seed: 14 },
+      runner: {
+        providerOptions: () => ({
+          fetch: async (input, init) => {
+            const before = meanwhile;
+            meanwhile = null;
+            await before?.();
+            return fetch(input, init);
+          },
+        }),
+      },
+    });
+    try {
+      const ref = refOf(h);
+      const good = credentialsSchema.parse(h.sim.credentials);
+      must(
+        await h.store.setConnectionCredentials({ ...ref, credentials: { ...good, clientSecret: 'revoked' } }),
+      );
+      meanwhile = async () => must(await h.store.setConnectionCredentials({ ...ref, credentials: good }));
+      const refused = await scheduledPass(h);
+      expect(refused.progress).toMatchObject({ state: 'error', errorReason: 'auth_failed' });
+      expect(meanwhile).toBeNull();
+      expect(must(await h.store.getConnection(ref)).nextRunAt.getTime()).toBeLessThanOrEqual(Date.now());
+
+      const resumed = await scheduledPass(h);
+      expect(resumed.started).toEqual([h.connectionId]);
+      expect(resumed.progress).toMatchObject({ state: 'idle', lastAudit: { counts: { fetched: 3 } } });
+    } finally {
+      await h.close();
+    }
+  });
+
   it('resume it too when stored through the holder’s admin server, as the CLI stores them beside serve', async () => {
     const h = await createSyncHarness('reapit', { store: store(), simulator: { contacts: 3, seed: 13 } });
     const token = 'credentials-resume-admin-token-0123456789';

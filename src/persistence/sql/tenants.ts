@@ -251,6 +251,17 @@ export function tenantMethods(ctx: SqlContext): TenantStore {
       return updated.ok ? ok(undefined) : updated;
     },
 
+    // Compared at the millisecond the caller read it at (a `Date`), not at the column's microsecond.
+    restampCredentials: (ref) =>
+      guarded(async () => {
+        await client.query(
+          `UPDATE connections SET credentials_set_at = now(), next_run_at = least(next_run_at, now())
+           WHERE tenant_id = $1 AND id = $2 AND date_trunc('milliseconds', credentials_set_at) = $3`,
+          [ref.tenantId, ref.connectionId, ref.setAt],
+        );
+        return ok(undefined);
+      }),
+
     setConnectionEnabled: (ref) => updateConnection(ref, 'enabled = $3', [ref.enabled]),
 
     setConnectionBaseUrl: (ref) => {
