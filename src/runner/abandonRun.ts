@@ -83,7 +83,7 @@ async function abandon(
   // What the next run would do first: an older machine's cycle is abandoned with its own audit entry.
   const loaded = await loadMachine(store, connection, now, owner);
   if (!loaded.ok) return loaded;
-  // Never ran, or restarted: nothing is in progress to abandon.
+  // Never ran: nothing is in progress to abandon (nor in a machine just restarted, idle).
   if (loaded.value.kind === 'fresh') {
     const context = initialContext(committedInput(connection));
     return ok({ ...ref, provider: connection.provider, state: 'idle', context });

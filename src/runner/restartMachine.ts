@@ -197,9 +197,9 @@ export type LoadMachineError =
   | { kind: 'snapshot'; message: string; unrestorable: PersistedConnectionError };
 
 /**
- * The connection's stored machine as a run takes it up: restored; fresh when it never ran; fresh after
- * restarting an older version's snapshot at the committed cursors (`restartAtCommittedCursor`); refused for any
- * other snapshot it cannot restore. Only under the connection's lease (`leaseOwner`).
+ * The connection's stored machine as a run takes it up: restored; fresh when it never ran; restored from the
+ * fresh snapshot of a restart at the committed cursors (`restartAtCommittedCursor`) of an older version's; refused
+ * for any other snapshot it cannot restore. Only under the connection's lease (`leaseOwner`).
  */
 export async function loadMachine(
   store: Pick<Store, 'loadSnapshot' | 'transaction'>,
@@ -215,7 +215,15 @@ export async function loadMachine(
   if (!restartsOnItsOwn(stored.error))
     return err({ kind: 'snapshot', message: unrestorableWords(stored.error), unrestorable: stored.error });
   const restarted = await restartAtCommittedCursor(store, connection, stored, now, leaseOwner);
-  return restarted.ok ? ok({ kind: 'fresh' }) : err({ kind: 'store', message: restarted.error.message });
+  if (!restarted.ok) return err({ kind: 'store', message: restarted.error.message });
+  // Taken up from the fresh snapshot just saved, which keeps the replaced machine's last completed cycle: built from
+  // the committed input instead, the run's first save dropped it, and `status` showed no last cycle.
+  const saved = await store.loadSnapshot({ tenantId: connection.tenantId, connectionId: connection.id });
+  if (!saved.ok) return err({ kind: 'store', message: saved.error.message });
+  const taken = readStoredMachine(saved.value);
+  return taken.kind === 'restored'
+    ? ok({ kind: 'restored', restored: taken.restored })
+    : err({ kind: 'store', message: 'the restarted machine snapshot did not read back' });
 }
 
 /** A machine's input at the connection row's committed cursors: a never-run machine, or a restarted one. */

@@ -141,6 +141,29 @@ describe('a stored machine this crm-sync cannot restore (real system)', () => {
     }
   });
 
+  it('an older version restarted keeps its last completed cycle when the first run after it fails', async () => {
+    const driver = new RealDriver(sharedStore(), Date.now(), newCrashLog(), pathInputs());
+    try {
+      await driver.start();
+      await driver.stop();
+      const world = driver.world;
+      type Stored = { context: { lastAudit: { cycleId: string } | null } };
+      const last = ((await storedMachine(world)).snapshot as Stored).context.lastAudit;
+      expect(last).not.toBeNull();
+      await restamp(world, String(CONNECTION_MACHINE_VERSION - 1));
+      await world.sim.control.faults({ errorRate: 1 });
+
+      const run = await runConnection(processDeps(world, 'upgraded'), refOf(world), 'cycle');
+      if (!run.ok) throw new Error(JSON.stringify(run.error));
+      expect(run.value.state).toBe('backoff');
+      // What `status` and the admin page show as the last cycle, until the next one completes.
+      expect(run.value.context.lastAudit).toEqual(last);
+      expect(((await storedMachine(world)).snapshot as Stored).context.lastAudit).toEqual(last);
+    } finally {
+      await driver.close();
+    }
+  });
+
   it('a newer version is refused, naming the reset; the reset restarts it idle at the committed cursor', async () => {
     const world = await openWorld(sharedStore(), Date.now());
     try {
