@@ -47,6 +47,14 @@ describe('formatStatuses', () => {
     expect(stopLine(stopped('attempts_exhausted', false))).not.toMatch(/schedule/);
   });
 
+  it('tells only the reset for a machine in error whose snapshot cannot be restored: a retry refuses it too', () => {
+    const problem =
+      "it was written by machine version 2 and this crm-sync runs version 1: crm-sync reset --tenant 'Harbour Lettings' --provider reapit restarts it";
+    const printed = formatStatuses([{ ...stopped('fatal'), snapshotProblem: problem }]);
+    expect(printed).toContain(problem);
+    expect(printed).not.toMatch(/retry/);
+  });
+
   it('prints the window of a cycle in progress without milliseconds, its cursor as the CRM sent it', () => {
     const midCycle: ConnectionStatus = {
       ...stopped(null),

@@ -169,7 +169,8 @@ function explain(r: ConnectionStatus): string[] {
       `last error in ${e.phase} at ${formatInstant(e.at)}: ${e.kind}${status}: ${clip(e.message, 200)}`,
     );
   }
-  if (r.state === 'error') {
+  // A snapshot that cannot be restored says how to go on (above): a retry would refuse it too.
+  if (r.state === 'error' && r.snapshotProblem === null) {
     const tenant = shellWord(r.tenant);
     const retry = `crm-sync retry --tenant ${tenant} --provider ${r.provider}`;
     // A retry sends to the base URL: one the runs refuse stops it again.
