@@ -19,11 +19,12 @@ const coverage = new Coverage(reachableTransitions());
 
 describe('connection machine, model-based (pure driver)', () => {
   // Took every transition of the adjacency map, and only those; crashed and restored in every non-idle state, in
-  // pushing after the provider acknowledged.
+  // pushing after the provider acknowledged, in reconciling after a batch committed.
   const passed = checkAfterAllPaths(paths, coverage, () => {
     const crashed = connectionStates.filter((state) => coverage.crashed.has(state));
     expect(crashed).toEqual(connectionStates.filter((state) => state !== 'idle'));
     expect(coverage.crashed.get('pushing')).toContain('afterProviderAck');
+    expect(coverage.crashed.get('reconciling')).toContain('afterBatchCommit');
   });
 
   it.each(paths.map((path) => [path.covers, path] as const))('%s', async (_covers, path) => {

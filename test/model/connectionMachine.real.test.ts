@@ -53,16 +53,18 @@ const sharedStore = useSharedStore();
 
 describe('connection machine, model-based (real system: PGlite + Reapit simulator)', () => {
   // Took every transition of the adjacency map, and only those; crashed in every non-idle state, in pushing after
-  // the CRM applied a write the ledger missed.
+  // the CRM applied a write the ledger missed, in reconciling between two batches.
   const passed = checkAfterAllPaths(paths, coverage, () => {
     const crashed = connectionStates.filter((state) => coverage.crashed.has(state));
     expect(crashed).toEqual(connectionStates.filter((state) => state !== 'idle'));
     expect(coverage.crashed.get('pushing')).toContain('afterProviderAck');
+    expect(coverage.crashed.get('reconciling')).toContain('afterBatchCommit');
     expect(log.ackLost).toBeGreaterThan(0);
     expect(log.ackVacuous).toBe(0);
+    expect(log.batchLost).toBeGreaterThan(0);
     console.log(
       `faults injected: ${[...log.injected].map(([k, f]) => `${k} → ${f}`).join(', ')}; ` +
-        `ack-lost crashes: ${log.ackLost}`,
+        `ack-lost crashes: ${log.ackLost}; between-batch crashes: ${log.batchLost} (${log.batchVacuous} before a batch)`,
     );
   });
 

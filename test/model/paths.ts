@@ -37,9 +37,13 @@ export const MODEL_INPUT: ConnectionInput = {
   localCursor: 10,
 };
 
-/** Where a crash strikes: while a phase is in flight, or (pushing) after the provider acknowledged writes
- * and before the ledger recorded them. */
-export type CrashPoint = 'inFlight' | 'afterProviderAck';
+/** Where a crash strikes: while a phase is in flight, or part-way through one: (pushing) after the provider
+ * acknowledged writes and before the ledger recorded them; (reconciling) after its first batch committed. */
+export type CrashPoint = 'inFlight' | 'afterProviderAck' | 'afterBatchCommit';
+
+/** The crash point a path takes in `state`: part-way through the phase where it commits or writes in parts. */
+export const crashPointIn = (state: ConnectionState): CrashPoint =>
+  state === 'pushing' ? 'afterProviderAck' : state === 'reconciling' ? 'afterBatchCommit' : 'inFlight';
 
 /** What the next run of a phase actor should do. */
 export type PhaseOutcome = { ok: true; output: unknown } | { ok: false; failure: PhaseFailure };
@@ -298,8 +302,8 @@ export function unreachableDefinedTransitions(input: ConnectionInput = MODEL_INP
 
 /**
  * One path per reachable transition: the shortest way to a state where it applies, then the transition,
- * with a crash just before it whenever its source state is not idle (in pushing, after the provider
- * acknowledged writes). So every transition is also taken by a freshly restored actor.
+ * with a crash just before it whenever its source state is not idle (`crashPointIn`: in pushing after the
+ * provider acknowledged writes, in reconciling after a batch committed). So every transition is also taken by a freshly restored actor.
  */
 export function generatePaths(
   input: ConnectionInput = MODEL_INPUT,
@@ -330,7 +334,7 @@ export function generatePaths(
                 kind: 'crash',
                 label: `CRASH in ${state.value}`,
                 state: state.value,
-                point: state.value === 'pushing' ? 'afterProviderAck' : 'inFlight',
+                point: crashPointIn(state.value),
               },
             ];
       const all = [...steps, ...crash, entry.step(abstractState(next))];

@@ -27,7 +27,7 @@ import { failedCycleAudit } from '../../src/runner/failedCycleAudit.ts';
 import { PersistQueue } from '../../src/runner/persistQueue.ts';
 import type { ActionStep, CrashStep, ModelDriver, ObservedConnection } from './driver.ts';
 import { Gate } from './gate.ts';
-import type { ModelPath, ModelStep } from './paths.ts';
+import { type CrashPoint, crashPointIn, type ModelPath, type ModelStep } from './paths.ts';
 import { distinctEvents, iso, longAfter, pathInputs, windowTo } from './realPath.ts';
 import {
   applyInputs,
@@ -70,6 +70,10 @@ export interface CrashLog {
   ackLost: number;
   /** Crashes in pushing with nothing to write (the crash point did not arise). */
   ackVacuous: number;
+  /** Crashes in reconciling after its first batch committed, before the rest. */
+  batchLost: number;
+  /** Crashes in reconciling whose phase ended before a batch committed (the crash point did not arise). */
+  batchVacuous: number;
   /** Phase × kind failures the real phase cannot produce, rejected without running it. */
   synthetic: Set<string>;
   /** Phase × kind → how the fault was injected. */
@@ -84,6 +88,8 @@ export interface CrashLog {
 export const newCrashLog = (): CrashLog => ({
   ackLost: 0,
   ackVacuous: 0,
+  batchLost: 0,
+  batchVacuous: 0,
   synthetic: new Set(),
   injected: new Map(),
   cycleFaults: new Map(),
@@ -169,7 +175,7 @@ export class RealDriver implements ModelDriver {
     this.actor = null;
     await this.persist.flush();
     const phase = phaseSchema.safeParse(dying.getSnapshot().value);
-    if (phase.success) await this.dyingRun(phase.data, step.point === 'afterProviderAck');
+    if (phase.success) await this.dyingRun(phase.data, step.point);
     dying.stop();
     this.gate.clear();
     await this.restore();
@@ -290,7 +296,7 @@ export class RealDriver implements ModelDriver {
         const phase = state as Phase;
         const next = queues.get(phase)?.shift() ?? null;
         if (next === 'crash' || next === 'ackCrash') {
-          const point = next === 'ackCrash' ? 'afterProviderAck' : 'inFlight';
+          const point = next === 'ackCrash' ? crashPointIn(phase) : 'inFlight';
           await this.crash({ kind: 'crash', label: 'CRASH', state, point });
           tally(`${phase} ${next} → crash`);
           continue;
@@ -395,23 +401,29 @@ export class RealDriver implements ModelDriver {
 
   /**
    * The process that crashes: it runs the phase from the persisted input (as the live actor would have)
-   * and dies after it finished, or in pushing as soon as the CRM applied a write, before the ledger heard.
+   * and dies after it finished, or part-way: in pushing as soon as the CRM applied a write, before the ledger
+   * heard; in reconciling once its first batch committed.
    */
-  private async dyingRun(phase: Phase, afterProviderAck: boolean): Promise<void> {
+  private async dyingRun(phase: Phase, point: CrashPoint): Promise<void> {
     const { children } = (await this.loadPersisted()).raw;
     const input = children[phaseActorIds[phase]]?.snapshot.input;
     const death = createDeath();
     const run = this.realRun(phase, input, new AbortController().signal, {
       death,
-      killAfterWrite: afterProviderAck,
+      killAfterWrite: point === 'afterProviderAck',
+      killAfterCommit: point === 'afterBatchCommit',
     }).then(
       () => 'finished' as const,
       () => 'finished' as const,
     );
     const how = await Promise.race([run, death.died.then(() => 'died' as const)]);
-    if (afterProviderAck) {
+    if (point === 'afterProviderAck') {
       if (how === 'died') this.log.ackLost += 1;
       else this.log.ackVacuous += 1;
+    }
+    if (point === 'afterBatchCommit') {
+      if (how === 'died') this.log.batchLost += 1;
+      else this.log.batchVacuous += 1;
     }
     death.kill();
   }

@@ -150,10 +150,20 @@ const hang = <T>() => new Promise<T>(() => {});
 
 export interface PhaseRunOptions {
   fault?: Fault | null;
-  /** The dying process of a crash; with `killAfterWrite`, it dies once the CRM applied one write. */
+  /**
+   * The dying process of a crash; with `killAfterWrite`, it dies once the CRM applied one write; with
+   * `killAfterCommit`, once its first store transaction committed.
+   */
   death?: Death;
   killAfterWrite?: boolean;
+  killAfterCommit?: boolean;
 }
+
+/**
+ * Records a phase takes per batch (reconcile's staged records, local changes): one, so that a reconcile of two
+ * records is two batches, and a crash between them (`killAfterCommit`) arises in the model's small worlds.
+ */
+const MODEL_BATCH_SIZE = 1;
 
 /** Fresh provider, limiter and store wrapper for one phase run (a crash drops them all). */
 export async function phaseDeps(world: World, options: PhaseRunOptions = {}): Promise<PhaseDeps> {
@@ -199,15 +209,22 @@ export async function phaseDeps(world: World, options: PhaseRunOptions = {}): Pr
   });
   if (!created.ok) throw new Error(created.error.message);
   const provider: CrmProvider = created.value;
-  return { store: faultyStore(world.store, fault, death), provider, clock };
+  const store = faultyStore(world.store, fault, death, options.killAfterCommit === true);
+  return { store, provider, clock, batchSize: MODEL_BATCH_SIZE };
 }
 
 /**
  * The store as a phase sees it: the first call fails when a store fault is armed; once the process is
  * dead, calls never return. Calls made on a transaction handle go straight to the store: a transaction
- * that began before the crash commits, as it would in Postgres.
+ * that began before the crash commits, as it would in Postgres. With `killAfterCommit`, the process dies as its
+ * first transaction commits.
  */
-function faultyStore(store: Store, fault: Fault | null, death: Death | undefined): Store {
+function faultyStore(
+  store: Store,
+  fault: Fault | null,
+  death: Death | undefined,
+  killAfterCommit: boolean,
+): Store {
   let armed: StoreError | null =
     fault === 'storeUnavailable'
       ? { kind: 'unavailable', message: 'connection terminated (injected)' }
@@ -225,7 +242,12 @@ function faultyStore(store: Store, fault: Fault | null, death: Death | undefined
           armed = null;
           return Promise.resolve({ ok: false, error });
         }
-        return value.apply(target, args);
+        const result = value.apply(target, args);
+        if (property !== 'transaction' || !killAfterCommit || death === undefined) return result;
+        return Promise.resolve(result).then(() => {
+          death.kill();
+          return hang();
+        });
       };
     },
   });
