@@ -109,7 +109,7 @@ export function createFetchPhase(deps: PhaseDeps) {
     });
     if (!committed.ok) throw storeFailure(committed.error, clock());
     if (page.value.nextPageToken === null && !full) {
-      await versionUnlistedCreates(deps, ref, new Set(page.value.records.map((r) => r.externalId)));
+      await versionUnlistedCreates(deps, ref, new Set(page.value.records.map((r) => r.externalId)), signal);
     }
     return { nextPageToken: page.value.nextPageToken, records: changed.length, quarantined: errors.length };
   };

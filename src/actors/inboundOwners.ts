@@ -125,6 +125,7 @@ export async function assignOwners(
   unlinked: StagedRecord[],
   matchCache: MatchCache,
   cycleStart: Date,
+  signal: AbortSignal,
   normalised: WeakMap<CanonicalContact, MatchRecord> = new WeakMap(),
 ): Promise<{ contactOf: Map<string, string>; notes: CycleNote[]; replacing: Map<string, Replaced> }> {
   const { store, provider, clock } = deps;
@@ -161,7 +162,7 @@ export async function assignOwners(
     matchedIds.length === 0
       ? []
       : await must(store.getLinksByContactIds({ ...ref, contactIds: matchedIds }), clock);
-  const gone = await goneFromCrm(deps, ref, alreadyHere, cycleStart, matches);
+  const gone = await goneFromCrm(deps, ref, alreadyHere, cycleStart, matches, signal);
   const linkedHere = new Map(
     alreadyHere.filter((link) => !gone.has(link.externalId)).map((link) => [link.contactId, link.externalId]),
   );
@@ -273,6 +274,7 @@ async function goneFromCrm(
   links: readonly Link[],
   cycleStart: Date,
   matches: ReadonlyMap<string, { matchedId: string }>,
+  signal: AbortSignal,
 ): Promise<Set<string>> {
   const gone = new Set<string>();
   const earlier = links.filter((link) => link.updatedAt.getTime() < cycleStart.getTime());
@@ -295,7 +297,7 @@ async function goneFromCrm(
     linked.length === 0 ? [] : await must(store.stagedAmong({ ...ref, externalIds: linked }), clock),
   );
   const ids = linked.filter((id) => !listed.has(id));
-  for await (const [externalId, read] of readRecords(provider, ids)) {
+  for await (const [externalId, read] of readRecords(provider, ids, signal)) {
     if (read.ok) continue;
     if (read.error.kind === 'not_found') gone.add(externalId);
     else if (stopsThePhase.has(read.error.kind)) throw providerFailure(read.error, clock());

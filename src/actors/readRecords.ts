@@ -4,20 +4,23 @@ import type { CrmProvider, ProviderError, RecordRead } from '../providers/provid
 /**
  * Each of `externalIds` (distinct) as `getRecord` answers it, in order: one request per `maxIdsPerRead` of them
  * where the provider reads several at once (`getRecords`), else one each. A batch request that fails is the answer
- * for each of its ids; the caller stops where it likes, and no further request is sent.
+ * for each of its ids; the caller stops where it likes, and no further request is sent. `signal`, the phase's: a
+ * phase stopped (a lease lost, the process stopping) sends no read it was waiting to send behind a limiter's pause.
  */
 export async function* readRecords(
   provider: CrmProvider,
   externalIds: readonly string[],
+  signal: AbortSignal,
 ): AsyncGenerator<[string, Result<RecordRead, ProviderError>]> {
   const max = provider.capabilities.maxIdsPerRead;
   if (max === null || provider.getRecords === undefined) {
-    for (const externalId of externalIds) yield [externalId, await provider.getRecord({ externalId })];
+    for (const externalId of externalIds)
+      yield [externalId, await provider.getRecord({ externalId, signal })];
     return;
   }
   for (let start = 0; start < externalIds.length; start += max) {
     const ids = externalIds.slice(start, start + max);
-    const answer = await provider.getRecords({ externalIds: ids });
+    const answer = await provider.getRecords({ externalIds: ids, signal });
     for (const id of ids) {
       if (!answer.ok) yield [id, answer];
       else yield [id, answer.value.get(id) ?? err(unanswered(provider, id))];

@@ -73,7 +73,16 @@ export function createReconcilePhase(deps: PhaseDeps) {
       // Staged contacts as dedup normalised them: a record that creates its contact as it came is not
       // normalised again for its match keys.
       const byContact = new WeakMap<CanonicalContact, MatchRecord>();
-      const writes = await reconcileBatch(deps, ref, staged, matchCache, linkless, byContact, cycleStart);
+      const writes = await reconcileBatch(
+        deps,
+        ref,
+        staged,
+        matchCache,
+        linkless,
+        byContact,
+        cycleStart,
+        signal,
+      );
       writes.notes.push({ kind: 'meta', key: `${reconciledKey}${last}`, body: last });
       const normalised = new Map<string, MatchRecord>();
       const committed = await commitBatch(deps, ref, writes, (id, contact) => {
@@ -140,6 +149,7 @@ async function reconcileBatch(
   linkless: boolean,
   normalised: WeakMap<CanonicalContact, MatchRecord>,
   cycleStart: Date,
+  signal: AbortSignal,
 ): Promise<BatchWrites> {
   const { store, provider, clock } = deps;
   const fields: ProviderFields = provider.capabilities;
@@ -156,7 +166,7 @@ async function reconcileBatch(
     unlinked.length === 0
       ? undefined
       : await must(store.localChangeHighWater({ tenantId: ref.tenantId }), clock);
-  const owners = await assignOwners(deps, ref, unlinked, matchCache, cycleStart, normalised);
+  const owners = await assignOwners(deps, ref, unlinked, matchCache, cycleStart, signal, normalised);
   const contactIdOf = (record: StagedRecord) =>
     linkOf.get(record.externalId)?.contactId ?? owners.contactOf.get(record.externalId);
 

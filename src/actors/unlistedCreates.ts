@@ -24,6 +24,7 @@ export async function versionUnlistedCreates(
   deps: PhaseDeps,
   ref: Omit<CycleRef, 'cycleId'>,
   listed: ReadonlySet<string>,
+  signal: AbortSignal,
 ): Promise<number> {
   const { store, provider, clock } = deps;
   const { writeMode, canGetRecord, maxIdsPerRead, storedFields } = provider.capabilities;
@@ -37,6 +38,7 @@ export async function versionUnlistedCreates(
   for await (const [externalId, read] of readRecords(
     provider,
     links.map((link) => link.externalId),
+    signal,
   )) {
     if (!read.ok) {
       // Not shown yet, or unreadable here: a listing will show it, or the next cycle asks again.
