@@ -23,11 +23,17 @@ export async function failedCycleAudit(
     // Out of attempts, the schedule retries it when next due; the other reasons wait for an operator.
     retry: context.errorReason === 'attempts_exhausted',
   };
+  // The cycle's counts so far, fetched and written alike: a cycle stopped for good (a fatal failure, refused
+  // credentials never replaced) has no other entry, and the writes the CRM acknowledged before it stopped are
+  // applied. One that completes on retry counts them again, as its whole cycle's.
+  const totals = await store.cycleNoteTotals({ ...ref, cycleId: cycle.cycleId });
+  if (!totals.ok) return totals;
+  const { created, updated, unchanged } = totals.value;
   const audit = auditBodySchema.parse({
     cycleId: `${cycle.cycleId}/error@${lastError.at}`,
     window: cycle.window,
     fetched: cycle.fetch.records,
-    written: { created: 0, updated: 0, unchanged: 0 },
+    written: { created, updated, unchanged },
     conflicts: [],
     duplicatesSuppressed: [],
     errors: [stopping],

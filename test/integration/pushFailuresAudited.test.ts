@@ -9,14 +9,14 @@ import { createSyncHarness, must } from '../support/syncHarness.ts';
  * push: three updates that go out at once (Reapit takes five requests at a time), one request each, on a clock the
  * test moves to each backoff's end.
  */
-async function threeUpdatesPlanned() {
+async function threeUpdatesPlanned(fetchImpl: typeof fetch = fetch) {
   const spec = withSpec(getProvider('reapit')?.spec ?? expect.unreachable(), { retry: { maxAttempts: 1 } });
   const clock = { offsetMs: 0 };
   const h = await createSyncHarness('reapit', {
     simulator: { contacts: 8, seed: 6 },
     runner: {
       clock: () => new Date(Date.now() + clock.offsetMs),
-      providerOptions: () => ({ spec }),
+      providerOptions: () => ({ spec, fetch: fetchImpl }),
     },
   });
   expect(must(await h.run()).state).toBe('idle');
@@ -85,6 +85,31 @@ describe('writes of a push that fail at once', () => {
           })),
         ),
       );
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+/**
+ * A push that wrote some of its updates and stopped in `error` over the rest: its failed entry counted no write
+ * (`written` was always zero there, `fetched` the cycle's), so when nobody retries it no entry holds the updates
+ * the CRM applied.
+ */
+describe('a cycle stopped in error after some of its writes', () => {
+  it('counts in its failed entry the writes the CRM applied', async () => {
+    const failing = { externalId: '' };
+    const { h, settle, records } = await threeUpdatesPlanned(async (input, init) => {
+      if (init?.method === 'PATCH' && String(input).endsWith(`/contacts/${failing.externalId}`))
+        throw new TypeError('fetch failed: connect ECONNRESET');
+      return fetch(input, init);
+    });
+    try {
+      failing.externalId = records[0]?.externalId ?? expect.unreachable();
+      const stopped = await settle();
+      expect(stopped).toMatchObject({ state: 'error', context: { errorReason: 'attempts_exhausted' } });
+      const [entry] = must(await h.store.listAudit({ tenantId: h.tenantId, limit: 1 })).entries;
+      expect(entry?.body).toMatchObject({ outcome: 'failed', written: { created: 0, updated: 2 } });
     } finally {
       await h.close();
     }
