@@ -187,14 +187,25 @@ export function describeStoreData(name: string, backend: () => Backend) {
         }),
       );
       expect(again).toEqual({ auditId: first.auditId, alreadyCommitted: true });
-      expect(unwrap(await store.getConnection(ref))).toMatchObject({ cursor, localCursor: 42 });
+      const committedAt = new Date(audit.finishedAt);
+      expect(unwrap(await store.getConnection(ref))).toMatchObject({
+        cursor,
+        localCursor: 42,
+        cursorCommittedAt: committedAt,
+      });
 
+      // A failed entry moves no cursor, nor when it was committed.
       const failed = auditBody({
         outcome: 'failed',
         errors: [{ status: 503, message: 'down', retry: true }],
+        finishedAt: new Date(committedAt.getTime() + 500).toISOString(),
       });
       unwrap(await store.commitCycle({ ...ref, audit: failed }));
-      expect(unwrap(await store.getConnection(ref))).toMatchObject({ cursor, localCursor: 42 });
+      expect(unwrap(await store.getConnection(ref))).toMatchObject({
+        cursor,
+        localCursor: 42,
+        cursorCommittedAt: committedAt,
+      });
 
       const page1 = unwrap(await store.listAudit({ tenantId: tenant.id, limit: 1 }));
       expect(page1.entries.map((e) => e.body.cycleId)).toEqual([failed.cycleId]);

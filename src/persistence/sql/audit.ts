@@ -230,7 +230,8 @@ export function auditMethods(
           await tx.query(
             `UPDATE connections SET cursor = coalesce($3::jsonb, cursor),
                local_cursor = greatest(local_cursor, coalesce($4::bigint, local_cursor)),
-               cursor_committed_at = $5, updated_at = now()
+               cursor_committed_at = CASE WHEN $3::jsonb IS NULL AND $4::bigint IS NULL
+                 THEN cursor_committed_at ELSE $5 END, updated_at = now()
              WHERE tenant_id = $1 AND id = $2`,
             [
               ref.tenantId,
