@@ -17,7 +17,7 @@ import { findLostCreate } from './findLostCreate.ts';
 import { fieldsPlannedLater, owedOfEarlierPlan, unsentReason } from './heldUpdate.ts';
 import { acknowledge, deferWithNote, supersede } from './pushLedger.ts';
 import type { CycleRef } from './reconcilePhase.ts';
-import { refuse, type WriteForbidden, writeLabel } from './refusedWrite.ts';
+import { appliedEarlier, refuse, type WriteForbidden, writeLabel } from './refusedWrite.ts';
 import { must } from './storeCall.ts';
 import { UNLISTED, unlistedNote, versionToSend } from './unlistedCreates.ts';
 
@@ -263,6 +263,11 @@ async function pushOne(
   // Sent before a crash and now refused as stale: the first send may have been applied (its own version change
   // is what makes this one stale), so the CRM may now show our values.
   const maybeApplied = sentBefore && staleKinds.has(updated.error.kind) ? patch : null;
+  const applied = maybeApplied === null ? null : await appliedEarlier(deps, entry.externalId, patch, signal);
+  if (applied !== null) {
+    await acknowledge(deps, ref, entry, { externalId: entry.externalId, version: applied.version, patch });
+    return 'sent';
+  }
   return refuse(deps, ref, entry, updated.error, maybeApplied);
 }
 

@@ -1,3 +1,4 @@
+import { equivalent } from '../core/equivalentValue.ts';
 import { providerLabels } from '../core/providerName.ts';
 import type { ContactPatch } from '../core/schemas.ts';
 import type { PhaseFailure } from '../machines/phases.ts';
@@ -84,6 +85,29 @@ export async function refuse(
     { ...(maybeApplied === null ? {} : { maybeApplied }), ...(unlinked ? { gone: true as const } : {}) },
   );
   return 'deferred';
+}
+
+/**
+ * The version of `externalId` if the CRM holds every value of `patch`: an update sent before a crash (or before a
+ * store failure lost its acknowledgement) and refused as stale when sent again was applied the first time, its own
+ * write what made the second stale. Noted as deferred, it was counted nowhere (the audit said 0 updated and a 412
+ * to retry, and no cycle sent it again: the CRM's values read back as our echo). `null` when the CRM cannot read
+ * one record, the read fails, or any value differs (another write came between: the next cycle merges it).
+ */
+export async function appliedEarlier(
+  deps: PhaseDeps,
+  externalId: string,
+  patch: ContactPatch,
+  signal: AbortSignal,
+): Promise<{ version: string | null } | null> {
+  if (!deps.provider.capabilities.canGetRecord) return null;
+  const read = await deps.provider.getRecord({ externalId, signal });
+  if (!read.ok) return null;
+  const held = read.value.contact;
+  const fields = Object.keys(patch) as Array<keyof ContactPatch>;
+  return fields.every((field) => equivalent(field, held[field], patch[field] ?? null))
+    ? { version: read.value.version }
+    : null;
 }
 
 /** Whether the CRM last listed this record as active (its link's base), so a 404 means it no longer has it. */
