@@ -52,9 +52,7 @@ export function classifyFailure(attempt: FailedAttempt, settings: RetrySettings)
     if (attempt.quotaResetAt !== null)
       return { retry: false, reason: 'quota_exhausted', resumeAt: attempt.quotaResetAt };
     const waitMs = parseRetryAfter(attempt.retryAfter, attempt.nowMs) ?? settings.waitAfter429Ms;
-    // A longer wait is the machine's backoff: persisted, shown, the worker and the lease free meanwhile.
-    const waitInCall = waitMs <= Math.max(MAX_IN_CALL_WAIT_MS, settings.waitAfter429Ms);
-    return canRetry && waitInCall
+    return canRetry && waitsInCall(waitMs, settings)
       ? { retry: true, reason: 'rate_limited', waitMs }
       : { retry: false, reason: 'rate_limited', waitMs };
   }
@@ -101,6 +99,13 @@ function clientErrorReason(
  * ends the call, for the machine's backoff.
  */
 const MAX_IN_CALL_WAIT_MS = 60_000;
+
+/**
+ * Whether a call waits out a 429's `waitMs` itself. A longer wait is the machine's backoff: persisted, shown, the
+ * worker and the lease free meanwhile.
+ */
+export const waitsInCall = (waitMs: number, settings: Pick<RetrySettings, 'waitAfter429Ms'>): boolean =>
+  waitMs <= Math.max(MAX_IN_CALL_WAIT_MS, settings.waitAfter429Ms);
 /** The longest wait a Retry-After is taken to ask for: years would hold a connection for good. */
 const MAX_RETRY_AFTER_MS = 86_400_000;
 

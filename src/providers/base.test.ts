@@ -145,3 +145,25 @@ describe('a 429 on the last attempt', () => {
     await limiter.stop();
   });
 });
+
+describe('a 429 asking for longer than a call waits', () => {
+  // Five such 429s stop the machine in error; one interval on the schedule retries it, in the same process: its
+  // first call sat in the limiter for the rest of the hour, the run holding its lease with nothing shown.
+  it('fails the connection’s later calls at once as rate limited, with what is left of the wait', async () => {
+    const limiter = createLimiter({ limits: { requestsPerSecond: 10, rolling: true } });
+    const limited = await runPaced({
+      limiter,
+      retry,
+      kind: 'read',
+      attempt: async () => ({ ok: false, status: 429, retryAfter: '3600', message: 'GET /contacts → 429' }),
+    });
+    expect(limited).toMatchObject({ ok: false, error: { kind: 'rate_limited', retryAfterMs: 3_600_000 } });
+    const { call, attempts } = succeedingCall(limiter, 'read', new AbortController().signal);
+    const later = await call;
+    expect(later).toMatchObject({ ok: false, error: { kind: 'rate_limited', status: 429 } });
+    if (later.ok || later.error.kind !== 'rate_limited') throw new Error('not rate limited');
+    expect(later.error.retryAfterMs).toBeGreaterThan(3_500_000);
+    expect(attempts()).toBe(0);
+    await limiter.stop();
+  });
+});

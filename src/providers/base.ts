@@ -1,5 +1,5 @@
 import { err, ok, type Result } from '../core/result.ts';
-import { classifyFailure, type RetrySettings } from '../core/retryPolicy.ts';
+import { classifyFailure, type RetrySettings, waitsInCall } from '../core/retryPolicy.ts';
 import { baseUrlProblem } from './credentialEndpoint.ts';
 import { Deadline } from './deadline.ts';
 import { describeErrorBody } from './errorBody.ts';
@@ -49,6 +49,17 @@ export async function runPaced<T>(params: {
         status: 429,
         message: 'daily request quota spent',
         resumeAt: spentUntil,
+      });
+    }
+    // A pause longer than a call waits out (a 429 asked for an hour) is the machine's backoff: a run retried before
+    // it ended held its first call in the limiter for the rest of it, the lease kept, nothing shown.
+    const heldMs = params.limiter.pausedForMs();
+    if (!waitsInCall(heldMs, params.retry)) {
+      return err({
+        kind: 'rate_limited',
+        status: 429,
+        message: `the CRM asked for no calls for ${Math.ceil(heldMs / 1000)} s more (an earlier 429's Retry-After)`,
+        retryAfterMs: heldMs,
       });
     }
     let outcome: AttemptOutcome<T>;

@@ -15,6 +15,8 @@ export interface ConnectionLimiter {
   schedule<T>(kind: CallKind, task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
   /** Holds every call of this connection for `ms` (after a 429), then releases them spaced out. */
   pause(ms: number): void;
+  /** How much longer a call of this connection would be held by a pause; 0 when none holds it. */
+  pausedForMs(): number;
   /** When the daily quota is spent: the ISO instant it resets; otherwise `null`. */
   quotaResetAt(): string | null;
   /**
@@ -145,6 +147,7 @@ export function createLimiter(
         }),
       ),
     pause: (ms) => gate.pause(ms),
+    pausedForMs: () => gate.heldForMs(),
     quotaResetAt: () => quota.resetAt(),
     unstoredUsage: () => quota.unstored(),
     storedUsage: (day, total, added = 0) => quota.stored(day, total, added),
@@ -271,6 +274,10 @@ class PauseGate {
     this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
     this.releaseAt = Math.max(this.releaseAt, this.pausedUntil);
     this.pauses += 1;
+  }
+
+  heldForMs(): number {
+    return Math.max(0, this.pausedUntil - this.now());
   }
 
   async pass(signal?: AbortSignal): Promise<void> {
