@@ -57,10 +57,16 @@ export async function failedCycleAudit(
       },
     });
     if (!entry.ok) return entry;
+    // The error that stopped it, for the entry of the cycle completed on retry: a phase's failure noted it already
+    // (this key; the note kept), a cycle abandoned (the step's retries spent, a run given up) did not, and the
+    // completed entry listed no error. Before the mark, so a later failure's entry does not list it again.
     return tx.addCycleNotes({
       ...ref,
       cycleId: cycle.cycleId,
-      notes: [{ kind: 'meta', key: `${FAILURE_AUDITED}${lastError.at}`, body: audit.cycleId }],
+      notes: [
+        { kind: 'error', key: failureNoteKey(lastError.phase, lastError.at), body: stopping },
+        { kind: 'meta', key: `${FAILURE_AUDITED}${lastError.at}`, body: audit.cycleId },
+      ],
     });
   });
   return committed.ok ? ok(undefined) : committed;
