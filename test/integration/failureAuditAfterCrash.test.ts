@@ -1,31 +1,14 @@
 import { expect, it } from 'vitest';
-import { err } from '../../src/core/result.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
-import type { StoreData, StoreHandle } from '../../src/persistence/store.ts';
+import type { StoreHandle } from '../../src/persistence/store.ts';
 import { openMemoryStore } from '../support/memoryStore.ts';
+import { refusingInTransactions } from '../support/refusingStore.ts';
 import { createSyncHarness, must } from '../support/syncHarness.ts';
 
 /** The store, with every audit commit refused while `refusing` is set: the database gone for that moment. */
 function refusingAuditCommits(store: StoreHandle) {
   const state = { refusing: false };
-  const refused = (tx: StoreData): StoreData =>
-    new Proxy(tx, {
-      get(target, key) {
-        if (key === 'commitCycle' && state.refusing)
-          return async () => err({ kind: 'unavailable', message: 'connection terminated by the test' });
-        const value = Reflect.get(target, key);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-  const wrapped: StoreHandle = new Proxy(store, {
-    get(target, key) {
-      if (key === 'transaction')
-        return ((run) => target.transaction((tx) => run(refused(tx)))) satisfies StoreHandle['transaction'];
-      const value = Reflect.get(target, key);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { store: wrapped, state };
+  return { store: refusingInTransactions(store, 'commitCycle', () => state.refusing), state };
 }
 
 /**

@@ -1,33 +1,18 @@
 import { expect, it } from 'vitest';
-import { err } from '../../src/core/result.ts';
-import type { StoreData, StoreHandle } from '../../src/persistence/store.ts';
+import type { StoreHandle } from '../../src/persistence/store.ts';
 import { openMemoryStore } from '../support/memoryStore.ts';
+import { refusingInTransactions } from '../support/refusingStore.ts';
 import { auditedCycle, createSyncHarness, editContact, must } from '../support/syncHarness.ts';
 
 /** The store, its next `markPushAcknowledged` (in a transaction) after `arm()` answered as a database gone away. */
 function losingAcknowledgement(store: StoreHandle) {
   let armed = false;
-  const inTransaction = (tx: StoreData): StoreData =>
-    new Proxy(tx, {
-      get(target, key) {
-        if (key === 'markPushAcknowledged' && armed) {
-          armed = false;
-          return async () => err({ kind: 'unavailable', message: 'connection terminated by the test' });
-        }
-        const value = Reflect.get(target, key);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-  const wrapped: StoreHandle = new Proxy(store, {
-    get(target, key) {
-      if (key === 'transaction')
-        return ((run: Parameters<StoreHandle['transaction']>[0]) =>
-          target.transaction((tx) => run(inTransaction(tx)))) as StoreHandle['transaction'];
-      const value = Reflect.get(target, key);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { store: wrapped, arm: () => (armed = true) };
+  const refuses = () => {
+    const refusing = armed;
+    armed = false;
+    return refusing;
+  };
+  return { store: refusingInTransactions(store, 'markPushAcknowledged', refuses), arm: () => (armed = true) };
 }
 
 /**
