@@ -32,6 +32,19 @@ describe('classifyFailure', () => {
     expect(classifyFailure(attempt(status), settings)).toEqual({ retry: false, reason });
   });
 
+  // agentOS documents a 60-second wait after a 429 and may block a key that calls sooner [G3].
+  it.each(['0', '5', 'Sun, 01 Jun 2025 11:59:00 GMT'])(
+    'waits at least the spec’s least wait after a 429, whatever its Retry-After says (%s)',
+    (retryAfter) => {
+      const fixed = { ...settings, waitAfter429Ms: 60_000, waitAfter429IsLeast: true };
+      expect(classifyFailure(attempt(429, { retryAfter }), fixed)).toEqual({
+        retry: true,
+        reason: 'rate_limited',
+        waitMs: 60_000,
+      });
+    },
+  );
+
   it('waits the spec wait after a 429 without Retry-After', () => {
     expect(classifyFailure(attempt(429), settings)).toEqual({
       retry: true,

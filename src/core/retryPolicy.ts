@@ -9,6 +9,8 @@ export interface RetrySettings {
   maxAttempts: number;
   /** Wait after a 429 that carries no usable Retry-After. */
   waitAfter429Ms: number;
+  /** `waitAfter429Ms` is also the least wait, whatever a Retry-After says (a provider documents that wait). */
+  waitAfter429IsLeast?: boolean | undefined;
   /** First wait after a transient failure; doubles per attempt up to `transientMaxMs`. */
   transientBaseMs: number;
   transientMaxMs: number;
@@ -51,7 +53,10 @@ export function classifyFailure(attempt: FailedAttempt, settings: RetrySettings)
   if (status === 429) {
     if (attempt.quotaResetAt !== null)
       return { retry: false, reason: 'quota_exhausted', resumeAt: attempt.quotaResetAt };
-    const waitMs = parseRetryAfter(attempt.retryAfter, attempt.nowMs) ?? settings.waitAfter429Ms;
+    const waitMs = Math.max(
+      parseRetryAfter(attempt.retryAfter, attempt.nowMs) ?? settings.waitAfter429Ms,
+      settings.waitAfter429IsLeast === true ? settings.waitAfter429Ms : 0,
+    );
     return canRetry && waitsInCall(waitMs, settings)
       ? { retry: true, reason: 'rate_limited', waitMs }
       : { retry: false, reason: 'rate_limited', waitMs };

@@ -167,3 +167,25 @@ describe('a 429 asking for longer than a call waits', () => {
     await limiter.stop();
   });
 });
+
+describe('a 429 whose Retry-After is an HTTP-date', () => {
+  // Our clock 40 s ahead of the CRM's read "30 s from now" as past: a wait of nothing, retried at once.
+  it('is read against the response’s Date, the server’s clock, not ours', async () => {
+    const limiter = createLimiter({ limits: { requestsPerSecond: 10, rolling: true } });
+    const serverNow = Date.now() - 40_000;
+    const limited = await runPaced({
+      limiter,
+      retry: { ...retry, maxAttempts: 1 },
+      kind: 'read',
+      attempt: async () => ({
+        ok: false,
+        status: 429,
+        retryAfter: new Date(serverNow + 30_000).toUTCString(),
+        serverDate: new Date(serverNow).toUTCString(),
+        message: 'GET /contacts → 429',
+      }),
+    });
+    expect(limited).toMatchObject({ ok: false, error: { kind: 'rate_limited', retryAfterMs: 30_000 } });
+    await limiter.stop();
+  });
+});

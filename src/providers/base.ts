@@ -12,7 +12,14 @@ import { withWriteScope } from './writeScope.ts';
 /** How one attempt ended, before classification. */
 export type AttemptOutcome<T> =
   | { ok: true; value: T }
-  | { ok: false; status: number | null; retryAfter: string | null; message: string }
+  | {
+      ok: false;
+      status: number | null;
+      retryAfter: string | null;
+      message: string;
+      /** The response's `Date`: the server's clock, which a Retry-After HTTP-date is read against. */
+      serverDate?: string | null;
+    }
   /** A failure the attempt has classified itself: returned as it is, never retried. */
   | { ok: false; final: ProviderError };
 
@@ -76,7 +83,9 @@ export async function runPaced<T>(params: {
         status: outcome.status,
         retryAfter: outcome.retryAfter,
         attempt,
-        nowMs: now(),
+        // An HTTP-date is the server's instant: read against its own clock where it gave it (ours 40 s ahead read
+        // "30 s from now" as past, and the call was retried at once into the next 429).
+        nowMs: instantOf(outcome.serverDate) ?? now(),
         quotaResetAt: params.limiter.quotaResetAt(),
       },
       params.retry,
@@ -96,6 +105,11 @@ export async function runPaced<T>(params: {
     return err(toProviderError(decision, outcome.status, outcome.message));
   }
 }
+
+const instantOf = (text: string | null | undefined): number | null => {
+  const at = text == null ? Number.NaN : Date.parse(text);
+  return Number.isNaN(at) ? null : at;
+};
 
 const hasHeader = (headers: Record<string, string> | undefined, name: string) =>
   Object.keys(headers ?? {}).some((key) => key.toLowerCase() === name);
@@ -255,6 +269,7 @@ export function createHttpTransport(params: {
             ok: false,
             status: response.status,
             retryAfter: response.headers.get(retryAfterHeader),
+            serverDate: response.headers.get('date'),
             message: `${label} → ${response.status}${body()}`,
           };
         } catch (error) {

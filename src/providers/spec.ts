@@ -36,6 +36,11 @@ export const providerRetrySchema = z.strictObject({
   retryAfterHeader: z.string().min(1).optional(),
   /** Wait after a 429 without a usable header. */
   waitAfter429Ms: z.number().int().nonnegative(),
+  /**
+   * `waitAfter429Ms` is also the least wait, whatever a header says: for a provider that documents its wait and
+   * punishes calling sooner, against a `Retry-After: 0` or a clock that reads its HTTP-date as past.
+   */
+  waitAfter429IsLeast: z.boolean().optional(),
   /** Attempts in total per call, the first included. */
   maxAttempts: z.number().int().min(1),
   /** First wait after a transient failure; doubles per attempt. */

@@ -5,8 +5,10 @@ export const agentosSpec = defineSpec({
   // [G3]: 50 requests a minute per API key, rolling 60-second window (each slot returns 60 s after use).
   limits: { requestsPerMinute: 50, rolling: true },
   retry: {
-    // [G3]: no Retry-After is documented; after a 429 wait 60 s, then resume.
+    // [G3]: no Retry-After is documented; after a 429 wait 60 s, then resume. Never less, whatever a header says:
+    // repeated requests after a 429 may get the key blocked (403) as an attack [G3].
     waitAfter429Ms: 60_000,
+    waitAfter429IsLeast: true,
     // ASSUMPTION: two retries; each costs a full minute, and the machine's backoff takes over after that.
     maxAttempts: 3,
   },
