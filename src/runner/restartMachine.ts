@@ -69,6 +69,16 @@ const fetchedOfSchema = z.looseObject({
   }),
 });
 
+/** The start and window end of a snapshot's cycle, of any version, when it keeps them as this version does. */
+const cycleTimesOfSchema = z.looseObject({
+  context: z.looseObject({
+    cycle: z.looseObject({
+      startedAt: z.iso.datetime({ offset: true }),
+      window: z.looseObject({ to: z.iso.datetime({ offset: true }) }),
+    }),
+  }),
+});
+
 /** The last completed cycle in a snapshot of any version, when it keeps one as this version does. */
 const lastAuditOfSchema = z.looseObject({ context: z.looseObject({ lastAudit: lastAuditSchema }) });
 
@@ -117,6 +127,7 @@ export async function restartAtCommittedCursor(
         fromState,
         why: unrestorableWords(error),
         since: record.updatedAt,
+        cycle: cycleTimesOfSchema.safeParse(record.snapshot).data?.context.cycle ?? null,
         now,
       });
       if (!audited.ok) return audited;
@@ -146,11 +157,14 @@ async function abandonedCycleAudit(
     fetched: number;
     fromState: string;
     why: string;
+    /** When the snapshot was saved: the cycle's start, where the snapshot does not say it. */
     since: Date;
+    /** The abandoned cycle's start and window end, as its snapshot keeps them (not the restart's). */
+    cycle: { startedAt: string; window: { to: string } } | null;
     now: Date;
   },
 ): Promise<Result<unknown, StoreError>> {
-  const { auditCycleId, abandonedCycleId, fetched, fromState, why, since, now } = params;
+  const { auditCycleId, abandonedCycleId, fetched, fromState, why, since, cycle, now } = params;
   const ref = { tenantId: connection.tenantId, connectionId: connection.id };
   // The writes the CRM acknowledged before the cycle was abandoned: no later entry counts them.
   const totals =
@@ -159,7 +173,7 @@ async function abandonedCycleAudit(
   const { created, updated, unchanged } = totals?.value ?? { created: 0, updated: 0, unchanged: 0 };
   const audit = auditBodySchema.safeParse({
     cycleId: auditCycleId,
-    window: { from: connection.cursor, to: now.toISOString() },
+    window: { from: connection.cursor, to: cycle?.window.to ?? now.toISOString() },
     fetched,
     written: { created, updated, unchanged },
     conflicts: [],
@@ -172,7 +186,7 @@ async function abandonedCycleAudit(
         retry: true,
       },
     ],
-    startedAt: since.toISOString(),
+    startedAt: cycle?.startedAt ?? since.toISOString(),
     finishedAt: now.toISOString(),
     outcome: 'failed',
   });

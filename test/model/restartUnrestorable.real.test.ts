@@ -86,9 +86,12 @@ describe('a stored machine this crm-sync cannot restore (real system)', () => {
       if (!noted.ok) throw new Error(noted.error.message);
       const { created, updated, unchanged } = noted.value;
       expect(created + updated).toBeGreaterThan(0);
-      const fetched = (
-        (await storedMachine(world)).snapshot as { context: { cycle: { fetch: { records: number } } } }
-      ).context.cycle.fetch.records;
+      const { cycle } = (
+        (await storedMachine(world)).snapshot as {
+          context: { cycle: { fetch: { records: number }; startedAt: string; window: { to: string } } };
+        }
+      ).context;
+      const fetched = cycle.fetch.records;
       expect(fetched).toBeGreaterThan(0);
       await restamp(world, String(CONNECTION_MACHINE_VERSION - 1));
 
@@ -104,9 +107,11 @@ describe('a stored machine this crm-sync cannot restore (real system)', () => {
       const entries = await auditEntries(world);
       const abandoned = entries.filter((e) => e.cycleId.startsWith('old-cycle/restarted@'));
       expect(abandoned).toHaveLength(1);
+      // The abandoned cycle's own start and window, not the restart's instant.
       expect(abandoned[0]).toMatchObject({
         outcome: 'failed',
-        window: { from: before.cursor },
+        startedAt: cycle.startedAt,
+        window: { from: before.cursor, to: cycle.window.to },
         fetched,
         written: { created, updated, unchanged },
       });
