@@ -194,6 +194,10 @@ async function leaseAndDrive(
   const onSessionLost = () => lost.abort();
   lease.sessionLost?.addEventListener('abort', onSessionLost, { once: true });
   let quota: StoredQuota | null = null;
+  // The day's calls counted in the store as the run goes, as often as the lease is renewed, not only as each phase
+  // ends: a process killed in an hour-long push left every call of it uncounted, and the next believed the quota
+  // had that much left (Reapit's 250,000 a day). `save` never fails; one runs at a time.
+  const saving = setInterval(() => void quota?.save(), ttlMs / 3);
   try {
     if (lease.sessionLost?.aborted) lost.abort();
     const built = await providerFor(deps, connection);
@@ -210,6 +214,7 @@ async function leaseAndDrive(
     return outcome;
   } finally {
     // Before the lease goes, so the next run of the connection, in any process, counts from what this one spent.
+    clearInterval(saving);
     await quota?.save();
     lease.sessionLost?.removeEventListener('abort', onSessionLost);
     clearInterval(heartbeat);

@@ -6,8 +6,9 @@ import type { RunError } from './connectionRunner.ts';
 /**
  * A run's link between its limiter, which counts each call against the daily quota in memory, and the store's count
  * of the connection's requests of the day, which every process that runs the connection adds to. The run starts
- * from the store's count and adds what it spent at each save of its machine: a round trip a phase, not a request,
- * and a process killed mid-phase leaves at most that phase's calls uncounted.
+ * from the store's count and adds what it spent at each save of its machine and as often as its lease is renewed:
+ * a round trip every few seconds, not a request, and a process killed mid-phase leaves at most those seconds'
+ * calls uncounted.
  */
 export interface StoredQuota {
   /** Adds the calls counted since the last save to the store's count. Never fails: unsaved calls go with the next. */

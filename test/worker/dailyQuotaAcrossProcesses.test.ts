@@ -6,7 +6,7 @@ import { getProvider } from '../../src/providers/registry.ts';
 import { withSpec } from '../../src/providers/spec.ts';
 import { runConnection } from '../../src/runner/connectionRunner.ts';
 import { type PostgresServer, postgresAvailable, startPostgres } from '../support/postgresServer.ts';
-import { createSyncHarness, must } from '../support/syncHarness.ts';
+import { createSyncHarness, editContact, must, type SyncHarness } from '../support/syncHarness.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
 const newDataDir = tempDirs('crm-sync-daily-quota-');
@@ -55,6 +55,50 @@ describe('the daily request quota', () => {
       await h.close();
     }
   }, 60_000);
+
+  // Saved only as each phase ended: a process killed in an hour-long push left every call of it uncounted.
+  it('is counted in the store while a long phase runs, as often as the lease is renewed', async () => {
+    const midPush: { stored: number | null } = { stored: null };
+    let patches = 0;
+    const storedToday = async (harness: SyncHarness) =>
+      must(
+        await harness.store.getDailyRequests({
+          tenantId: harness.tenantId,
+          connectionId: harness.connectionId,
+          day: utcDay(harness.deps.clock().getTime()),
+        }),
+      );
+    const harness = await createSyncHarness('reapit', {
+      simulator: { contacts: 8, seed: 6 },
+      runner: {
+        // Renewed (and the count saved) every 200 ms.
+        leaseTtlMs: 600,
+        providerOptions: () => ({
+          fetch: async (input, init) => {
+            if (init?.method === 'PATCH' && ++patches === 3) {
+              await new Promise((resolve) => setTimeout(resolve, 700));
+              midPush.stored = await storedToday(harness);
+            }
+            return fetch(input, init);
+          },
+        }),
+      },
+    });
+    try {
+      expect(must(await harness.run()).state).toBe('idle');
+      const linked = must(await harness.store.listContacts({ tenantId: harness.tenantId, limit: 10 }))
+        .filter((c) => c.links.length === 1)
+        .slice(0, 5);
+      for (const c of linked) await editContact(harness, c.id, { firstName: `Renamed${c.id.slice(0, 4)}` });
+      for (let phases = 0; phases < 3 && must(await harness.run('phase')).state !== 'pushing'; phases++);
+      const beforePush = await storedToday(harness);
+      expect(must(await harness.run('phase')).state).toBe('auditing');
+      // The two writes started before the third were in the store's count while the push still ran.
+      expect(midPush.stored).toBeGreaterThanOrEqual(beforePush + 2);
+    } finally {
+      await harness.close();
+    }
+  });
 
   it("turns the day by the runner's clock (the database's), not the host's", async () => {
     // The database's clock a day ahead of this host's: its today is the host's tomorrow.
