@@ -1,7 +1,13 @@
 import { createActor } from 'xstate';
 import { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
-import { type ConnectionInput, type LastAudit, lastAuditSchema } from '../machines/connectionContext.ts';
+import {
+  type ConnectionInput,
+  cycleCounts,
+  cycleSchema,
+  type LastAudit,
+  lastAuditSchema,
+} from '../machines/connectionContext.ts';
 import { connectionMachine } from '../machines/connectionMachine.ts';
 import {
   type PersistedConnectionError,
@@ -82,6 +88,9 @@ const cycleTimesOfSchema = z.looseObject({
 /** The last completed cycle in a snapshot of any version, when it keeps one as this version does. */
 const lastAuditOfSchema = z.looseObject({ context: z.looseObject({ lastAudit: lastAuditSchema }) });
 
+/** A snapshot's cycle, when it is kept as this version keeps it: what its completion records as the last cycle. */
+const cycleOfSchema = z.looseObject({ context: z.looseObject({ cycle: cycleSchema }) });
+
 /** What a restart replaced. */
 export interface Restarted {
   /** The stored snapshot's state (its `state_value`, as the machine that wrote it named it). */
@@ -99,7 +108,7 @@ export interface Restarted {
  * that stops after it and redoes it writes the entry once. Only under the connection's lease (`leaseOwner`).
  */
 export async function restartAtCommittedCursor(
-  store: Pick<Store, 'transaction'>,
+  store: Pick<Store, 'transaction' | 'listAudit'>,
   connection: Connection,
   unrestorable: Extract<StoredMachine, { kind: 'unrestorable' }>,
   now: Date,
@@ -111,13 +120,18 @@ export async function restartAtCommittedCursor(
     typeof record.stateValue === 'string' ? record.stateValue : JSON.stringify(record.stateValue);
   const found = cycleIdSchema.safeParse(record.snapshot);
   const abandonedCycleId = found.success ? found.data.context.cycle.cycleId : null;
+  // A machine that stopped in auditing after the audit transaction, before the snapshot saying idle, finished its
+  // cycle: it is audited `completed` and its cursors are committed. Audited again as abandoned, it read as failed,
+  // its window to be fetched again.
+  const completed = abandonedCycleId === null ? null : await completedEntry(store, ref, abandonedCycleId);
+  if (completed !== null && !completed.ok) return completed;
+  const completedAt = completed?.value ?? null;
   // A machine in error or backoff is still in its cycle, whose notes the abandonment audit lists.
   const auditCycleId =
-    fromState !== 'idle'
+    fromState !== 'idle' && completedAt === null
       ? `${abandonedCycleId ?? 'unknown-cycle'}/restarted@${record.updatedAt.toISOString()}`
       : null;
-  const kept = lastAuditOfSchema.safeParse(record.snapshot);
-  const fresh = freshSnapshot(connection, kept.success ? kept.data.context.lastAudit : null);
+  const fresh = freshSnapshot(connection, lastCompleted(record, completedAt));
   const restarted = await store.transaction(async (tx): Promise<Result<void, StoreError>> => {
     if (auditCycleId !== null) {
       const audited = await abandonedCycleAudit(tx, connection, {
@@ -146,6 +160,38 @@ export async function restartAtCommittedCursor(
     });
   });
   return restarted.ok ? ok({ fromState, abandonedCycleId, auditCycleId }) : restarted;
+}
+
+/**
+ * When the connection's latest audit entry is cycle `cycleId`'s: its finish instant; otherwise `null`. The latest is
+ * enough: under the lease no other cycle commits, and pruning never removes a connection's latest entry.
+ */
+async function completedEntry(
+  store: Pick<Store, 'listAudit'>,
+  ref: { tenantId: string; connectionId: string },
+  cycleId: string,
+): Promise<Result<string | null, StoreError>> {
+  const latest = await store.listAudit({ ...ref, limit: 1, itemsPerList: 0 });
+  if (!latest.ok) return latest;
+  const body = latest.value.entries[0]?.body;
+  return ok(body?.cycleId === cycleId ? body.finishedAt : null);
+}
+
+/**
+ * The last completed cycle the fresh snapshot keeps: the replaced machine's cycle when it had finished
+ * (`completedAt`) and is kept as this version keeps it, otherwise the replaced machine's last completed cycle.
+ */
+function lastCompleted(record: SnapshotRecord, completedAt: string | null): LastAudit | null {
+  const cycle = completedAt === null ? null : cycleOfSchema.safeParse(record.snapshot).data?.context.cycle;
+  if (cycle != null && completedAt !== null)
+    return {
+      cycleId: cycle.cycleId,
+      startedAt: cycle.startedAt,
+      finishedAt: completedAt,
+      counts: cycleCounts(cycle),
+    };
+  const kept = lastAuditOfSchema.safeParse(record.snapshot);
+  return kept.success ? kept.data.context.lastAudit : null;
 }
 
 async function abandonedCycleAudit(
@@ -216,7 +262,7 @@ export type LoadMachineError =
  * for any other snapshot it cannot restore. Only under the connection's lease (`leaseOwner`).
  */
 export async function loadMachine(
-  store: Pick<Store, 'loadSnapshot' | 'transaction'>,
+  store: Pick<Store, 'loadSnapshot' | 'transaction' | 'listAudit'>,
   connection: Connection,
   now: Date,
   leaseOwner: string,

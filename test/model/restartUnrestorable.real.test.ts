@@ -146,6 +146,41 @@ describe('a stored machine this crm-sync cannot restore (real system)', () => {
     }
   });
 
+  it('an older version stopped in auditing after its entry committed is restarted with no abandonment entry', async () => {
+    const driver = new RealDriver(sharedStore(), Date.now(), newCrashLog(), pathInputs());
+    try {
+      await driver.start();
+      await driver.runTo('auditing', 'old-cycle');
+      // The audit transaction commits, the process dies before the snapshot saying idle: then the upgrade.
+      await driver.crash({ kind: 'crash', label: 'CRASH', state: 'auditing', point: 'inFlight' });
+      await driver.stop();
+      const world = driver.world;
+      expect((await auditEntries(world)).map((e) => e.cycleId)).toEqual(['old-cycle', 'history']);
+      expect((await storedMachine(world)).stateValue).toBe('auditing');
+      await restamp(world, String(CONNECTION_MACHINE_VERSION - 1));
+      // The first run after the upgrade fails at once, so what the restart left is what `status` shows.
+      await world.sim.control.faults({ errorRate: 1 });
+
+      const run = await runConnection(processDeps(world, 'upgraded'), refOf(world), 'cycle');
+      if (!run.ok) throw new Error(JSON.stringify(run.error));
+      expect(run.value.state).toBe('backoff');
+      const entries = await auditEntries(world);
+      // The cycle completed: one entry, and none saying it was abandoned and its window to be fetched again.
+      expect(entries.map((e) => [e.cycleId, e.outcome])).toEqual([
+        ['old-cycle', 'completed'],
+        ['history', 'completed'],
+      ]);
+      // The last cycle is the one that completed, not the one before it.
+      expect(run.value.context.lastAudit).toMatchObject({
+        cycleId: 'old-cycle',
+        finishedAt: entries[0]?.finishedAt,
+        counts: { fetched: entries[0]?.fetched },
+      });
+    } finally {
+      await driver.close();
+    }
+  });
+
   it('an older version restarted keeps its last completed cycle when the first run after it fails', async () => {
     const driver = new RealDriver(sharedStore(), Date.now(), newCrashLog(), pathInputs());
     try {
