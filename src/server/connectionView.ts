@@ -13,7 +13,7 @@ import type { Phase } from '../machines/phases.ts';
 import type { Connection } from '../persistence/records.ts';
 import type { ConnectionRef, Store, StoreError } from '../persistence/store.ts';
 import { baseUrlProblem, shownUrl } from '../providers/credentialEndpoint.ts';
-import { readStoredMachine, unrestorableWords } from '../runner/restartMachine.ts';
+import { readStoredMachine, restartsOnItsOwn, unrestorableWords } from '../runner/restartMachine.ts';
 
 /** How an API client resets a connection whose snapshot cannot be restored, as the API's messages name it. */
 export const resetHow = 'POST …/reset';
@@ -57,6 +57,11 @@ export interface ConnectionView {
   stateUpdatedAt: string | null;
   /** Why the stored snapshot could not be read, when it could not. */
   snapshotError: string | null;
+  /**
+   * The stored snapshot cannot be read but its next run restarts it by itself (an older machine version's, left by
+   * an upgrade): a sync runs it, only a newer or invalid one waits for a reset.
+   */
+  snapshotRestartsOnItsOwn: boolean;
 }
 
 /** Reads a connection and its persisted machine snapshot into a `ConnectionView`. */
@@ -117,6 +122,7 @@ async function viewOf(
     errorReason: null,
     lastAudit: null,
     snapshotError: null,
+    snapshotRestartsOnItsOwn: false,
   };
   const machine = readStoredMachine(stored.value);
   if (machine.kind === 'none') return ok({ ...base, ...fresh, state: 'idle', stateUpdatedAt: null });
@@ -127,6 +133,7 @@ async function viewOf(
       state: null,
       stateUpdatedAt: machine.record.updatedAt.toISOString(),
       snapshotError: unrestorableWords(machine.error, resetHow),
+      snapshotRestartsOnItsOwn: restartsOnItsOwn(machine.error),
     });
   }
   const stateUpdatedAt = machine.record.updatedAt.toISOString();
@@ -142,5 +149,6 @@ async function viewOf(
     lastAudit: context.lastAudit,
     stateUpdatedAt,
     snapshotError: null,
+    snapshotRestartsOnItsOwn: false,
   });
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import type { Hono } from 'hono';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { CONNECTION_MACHINE_VERSION } from '../../src/machines/connectionMachine.ts';
 import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
@@ -14,7 +15,7 @@ import { startServer } from '../../src/server/serve.ts';
 import { editInCrm } from '../server/apiFixture.ts';
 import { commitDuplicatesAudit } from '../support/auditEntries.ts';
 import { openMemoryStore } from '../support/memoryStore.ts';
-import { auditedCycle, createSyncHarness, type SyncHarness } from '../support/syncHarness.ts';
+import { auditedCycle, createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_FLAGS = [
@@ -386,6 +387,51 @@ describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
         },
         (page) => page.clock.install(),
       );
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+
+  it('keeps Sync now on for an older machine version after an upgrade, and off for a newer one', async () => {
+    const h = await createSyncHarness('loop', { simulator: { contacts: 3 } });
+    try {
+      await auditedCycle(h);
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      const restamp = async (machineVersion: number) => {
+        const stored = must(await h.store.loadSnapshot(ref)) ?? expect.unreachable();
+        must(
+          await h.store.saveSnapshot({
+            ...ref,
+            machineVersion: String(machineVersion),
+            snapshot: stored.snapshot,
+            stateValue: stored.stateValue,
+            now: new Date(),
+          }),
+        );
+      };
+      // As a rolled-back crm-sync finds what a newer one left: the API refuses a sync until a reset.
+      await restamp(CONNECTION_MACHINE_VERSION + 1);
+      const app = createServerApp({ store: h.store, runner: h.deps, adminToken: TOKEN });
+      await withSignedInPage(app, h.store, 1360, async (page) => {
+        const loop = card(page, h.connectionId);
+        await loop.waitFor();
+        const syncNow = loop.getByTestId('sync-now');
+        expect(await syncNow.isDisabled()).toBe(true);
+        expect(await syncNow.getAttribute('title')).toMatch(/cannot be restored: reset it/);
+      });
+      // As an upgraded crm-sync finds what the older one left: the run restarts it, so Sync now is on and works.
+      await restamp(CONNECTION_MACHINE_VERSION - 1);
+      await withSignedInPage(app, h.store, 1360, async (page) => {
+        const loop = card(page, h.connectionId);
+        await loop.waitFor();
+        expect(await loop.getByTestId('connection-last-error').textContent()).toMatch(/next run restarts it/);
+        const syncNow = loop.getByTestId('sync-now');
+        expect(await syncNow.isDisabled()).toBe(false);
+        await syncNow.click();
+        await expect
+          .poll(() => loop.getByTestId('action-status').textContent(), { timeout: 30_000 })
+          .toBe('Sync finished: idle.');
+      });
     } finally {
       await h.close();
     }

@@ -260,7 +260,10 @@ describe('"sync now" of a connection whose stored machine cannot be restored', (
         `stored machine snapshot cannot be restored: it was written by machine version ${CONNECTION_MACHINE_VERSION + 1} and this crm-sync runs version ${CONNECTION_MACHINE_VERSION}; POST …/reset restarts it at its committed cursor (the window of a cycle it was in is fetched again)`,
       );
       // The same words as the connection's view, and as a retry's.
-      expect((await f.call('GET', path)).json.connection.snapshotError).toBe(refused.json.error);
+      expect((await f.call('GET', path)).json.connection).toMatchObject({
+        snapshotError: refused.json.error,
+        snapshotRestartsOnItsOwn: false,
+      });
       const retried = await f.call('POST', `${path}/retry`);
       expect([retried.status, retried.json.error]).toEqual([409, refused.json.error]);
 

@@ -138,7 +138,9 @@ export function updateCard(card, connection) {
 function syncRefusal(connection, now) {
   if (!connection.enabled) return 'disabled';
   if (connection.running) return 'a run is in progress';
-  if (connection.state === null) return 'its stored snapshot cannot be restored';
+  // An older machine version's snapshot (after an upgrade) is restarted by the run: the API takes it.
+  if (connection.state === null && !connection.snapshotRestartsOnItsOwn)
+    return 'its stored snapshot cannot be restored: reset it';
   if (connection.state === 'error') return 'in error: Retry leads it out';
   if (connection.state === 'backoff' && Date.parse(connection.resumeAt) > now)
     return `in backoff: it resumes by itself at ${formatInstant(connection.resumeAt)}`;
