@@ -67,6 +67,8 @@ export async function importContacts(
     const createdByKey = new Map<string, MatchRecord[]>();
     /** The line that created each contact of this import. */
     const createdOnLine = new Map<string, number>();
+    /** The line of this import folded into a contact it matched, and that contact, by the line's own id. */
+    const foldedOnLine = new Map<string, { line: number; contactId: string }>();
     for (let start = 0; start < params.lines.length; start += CHUNK) {
       const chunk = params.lines.slice(start, start + CHUNK).map((line) => {
         const id = importedContactId(tenantId, line.value);
@@ -75,8 +77,23 @@ export async function importContacts(
       });
       const stored = await storedCandidates(tx, tenantId, chunk);
       const writes: Array<{ id: string; contact: CanonicalContact; keys: string[] }> = [];
-      const folds: Array<{ matched: ContactImport['matched'][number]; line: CanonicalContact }> = [];
+      const folds: Fold[] = [];
       for (const item of chunk) {
+        // The same line folded into a contact before (an earlier import, or an earlier line of this file): its
+        // engagement was added then. Folded in again, an enrolment or score an agent has cleared since came back.
+        const folded = foldedOnLine.get(item.id) ?? stored.folded.get(item.id);
+        if (folded !== undefined) {
+          outcome.matched.push({
+            line: item.line,
+            matchedId: folded.contactId,
+            reason:
+              'line' in folded
+                ? `the same contact as line ${folded.line}`
+                : 'the same line was imported before and added to this contact',
+            engagementAdded: [],
+          });
+          continue;
+        }
         const earlierLine = createdOnLine.get(item.id);
         if (stored.ids.has(item.id) || earlierLine !== undefined) {
           outcome.matched.push({
@@ -105,7 +122,8 @@ export async function importContacts(
             engagementAdded: [],
           };
           outcome.matched.push(matched);
-          folds.push({ matched, line: item.value });
+          folds.push({ lineId: item.id, matched, line: item.value });
+          foldedOnLine.set(item.id, { line: item.line, contactId: match.matchedId });
           continue;
         }
         writes.push({ id: item.id, contact: item.value, keys: item.keys });
@@ -138,6 +156,13 @@ export async function importContacts(
   return must(result, 'importing contacts');
 }
 
+/** A line that matched another contact: its own id, what the import reports, and the line's contact. */
+interface Fold {
+  lineId: string;
+  matched: ContactImport['matched'][number];
+  line: CanonicalContact;
+}
+
 /**
  * Folds each matched line's engagement into the contact it matched (`foldImportedEngagement`), lines matching one
  * contact in file order, and stores the contacts that changed; their match keys stay, as engagement is not
@@ -147,10 +172,17 @@ export async function importContacts(
 async function addMatchedEngagement(
   tx: StoreData,
   tenantId: string,
-  folds: ReadonlyArray<{ matched: ContactImport['matched'][number]; line: CanonicalContact }>,
+  folds: readonly Fold[],
   now: Date,
 ): Promise<void> {
   if (folds.length === 0) return;
+  must(
+    await tx.recordFoldedImportLines({
+      tenantId,
+      lines: folds.map((fold) => ({ lineId: fold.lineId, contactId: fold.matched.matchedId })),
+    }),
+    'remembering the lines added to contacts',
+  );
   const ids = [...new Set(folds.map((fold) => fold.matched.matchedId))];
   const held = new Map(
     must(await tx.getContacts({ tenantId, ids }), 'reading contacts').map((c) => [c.id, c]),
@@ -178,13 +210,22 @@ async function addMatchedEngagement(
   );
 }
 
-/** The chunk's own ids already stored, and the stored contacts holding each of its (selective) keys. */
+/**
+ * The chunk's own ids already stored, its lines folded into a contact by an earlier import (by line id), and the
+ * stored contacts holding each of its (selective) keys.
+ */
 async function storedCandidates(
   tx: StoreData,
   tenantId: string,
   chunk: ReadonlyArray<{ id: string; keys: string[] }>,
-): Promise<{ ids: Set<string>; byKey: Map<string, MatchRecord[]> }> {
-  const own = must(await tx.getContacts({ tenantId, ids: chunk.map((c) => c.id) }), 'reading contacts');
+): Promise<{
+  ids: Set<string>;
+  folded: Map<string, { contactId: string }>;
+  byKey: Map<string, MatchRecord[]>;
+}> {
+  const lineIds = chunk.map((c) => c.id);
+  const own = must(await tx.getContacts({ tenantId, ids: lineIds }), 'reading contacts');
+  const folded = must(await tx.getFoldedImportLines({ tenantId, lineIds }), 'reading imported lines');
   const keys = [...new Set(chunk.flatMap((c) => c.keys))];
   const hits =
     keys.length === 0
@@ -204,5 +245,9 @@ async function storedCandidates(
       ids.map((id) => recordOf.get(id)).filter((r): r is MatchRecord => r !== undefined),
     ]),
   );
-  return { ids: new Set(own.map((c) => c.id)), byKey };
+  return {
+    ids: new Set(own.map((c) => c.id)),
+    folded: new Map(folded.map((f) => [f.lineId, { contactId: f.contactId }])),
+    byKey,
+  };
 }

@@ -126,6 +126,19 @@ export interface ContactStore {
   /** The remembered suppressions among `externalIds`, each with when it was last suppressed (`now` above). */
   getSuppressed(ref: ConnectionRef & { externalIds: string[] }): StoreResult<StoredSuppressedRecord[]>;
   /**
+   * Of the `contact import` line ids given, those folded into a contact they matched (`recordFoldedImportLines`),
+   * each with that contact.
+   */
+  getFoldedImportLines(params: {
+    tenantId: string;
+    lineIds: string[];
+  }): StoreResult<Array<{ lineId: string; contactId: string }>>;
+  /** Remembers `contact import` lines folded into the contacts they matched; a line recorded before keeps its own. */
+  recordFoldedImportLines(params: {
+    tenantId: string;
+    lines: Array<{ lineId: string; contactId: string }>;
+  }): StoreResult<void>;
+  /**
    * Record engagement events once each. New events add to the contact's counters and last-open/click
    * instants and bump its change sequence; repeated event ids and unknown contacts change nothing.
    */

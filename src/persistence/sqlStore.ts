@@ -7,6 +7,7 @@ import { contactMethods } from './sql/contacts.ts';
 import { parseOne, type SqlContext, transact } from './sql/context.ts';
 import { cycleWorkMethods } from './sql/cycleWork.ts';
 import { dailyRequestMethods } from './sql/dailyRequests.ts';
+import { importedLineMethods } from './sql/importedLines.ts';
 import { leaseMethods } from './sql/leases.ts';
 import { ledgerMethods } from './sql/ledger.ts';
 import { linkMethods } from './sql/links.ts';
@@ -30,6 +31,7 @@ function dataMethods(ctx: SqlContext): StoreData {
     ...leaseMethods(ctx),
     ...dailyRequestMethods(ctx),
     ...contactMethods(ctx),
+    ...importedLineMethods(ctx),
     ...linkMethods(ctx),
     ...matchVersionMethods(ctx),
     ...ledgerMethods(ctx),

@@ -104,6 +104,8 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   },
   localChangeHighWater: null,
   listLocalChanges: null,
+  getFoldedImportLines: null,
+  recordFoldedImportLines: null,
   replaceMatchKeys: null,
   findCandidates: null,
   refreshMatchKeys: null,

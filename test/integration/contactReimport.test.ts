@@ -1,0 +1,72 @@
+import { expect, it } from 'vitest';
+import { importContacts } from '../../src/cli/importContacts.ts';
+import { canonicalContactSchema } from '../../src/core/schemas.ts';
+import { openMemoryStore } from '../support/memoryStore.ts';
+import { must } from '../support/syncHarness.ts';
+
+/**
+ * A `contact import` line that matches a contact already held is folded into it: its enrolment and intent score are
+ * added when the contact has none. An agent then takes the contact out of the sequence and erases its score.
+ * Importing the very same file again (a routine re-run of a leads export) must not enrol it again: the line was
+ * folded in once, and a re-run ends in the same state. A file repeating the line is one fold too.
+ */
+it('a leads file imported again does not re-enrol a contact the agent took out of its sequence', async () => {
+  const store = must(await openMemoryStore());
+  try {
+    const tenantId = must(await store.createTenant({ name: 'acme', syncIntervalSeconds: 900 })).id;
+    const held = canonicalContactSchema.parse({
+      firstName: 'Priya',
+      lastName: 'Ramanathan',
+      email: 'priya.r@example.net',
+    });
+    const created = await importContacts(store, {
+      tenantId,
+      lines: [{ line: 1, value: held }],
+      now: new Date(),
+    });
+    const id = created.created[0]?.id ?? expect.unreachable();
+
+    const lead = canonicalContactSchema.parse({
+      ...held,
+      mobilePhone: '07700 900461',
+      intentScore: 70,
+      nurtureSequence: { sequenceId: 'spring', step: 2, state: 'active', enrolledAt: '2025-05-20T08:00:00Z' },
+    });
+    const file = [
+      { line: 1, value: lead },
+      { line: 2, value: lead },
+    ];
+    const once = await importContacts(store, { tenantId, lines: file, now: new Date() });
+    expect(once.created).toEqual([]);
+    expect(once.matched.map((m) => [m.line, m.matchedId, m.engagementAdded])).toEqual([
+      [1, id, ['intentScore', 'nurtureSequence']],
+      [2, id, []],
+    ]);
+    expect(once.matched[1]?.reason).toBe('the same contact as line 1');
+
+    const [enrolled] = must(await store.getContacts({ tenantId, ids: [id] }));
+    must(
+      await store.upsertContacts({
+        tenantId,
+        contacts: [
+          { id, contact: { ...(enrolled?.contact ?? held), nurtureSequence: null, intentScore: null } },
+        ],
+        now: new Date(),
+      }),
+    );
+    const [cleared] = must(await store.getContacts({ tenantId, ids: [id] }));
+
+    const twice = await importContacts(store, { tenantId, lines: file, now: new Date() });
+    expect(twice.created).toEqual([]);
+    expect(twice.matched.map((m) => [m.line, m.matchedId, m.engagementAdded, m.reason])).toEqual([
+      [1, id, [], 'the same line was imported before and added to this contact'],
+      [2, id, [], 'the same line was imported before and added to this contact'],
+    ]);
+    const [after] = must(await store.getContacts({ tenantId, ids: [id] }));
+    expect(after?.contact).toMatchObject({ nurtureSequence: null, intentScore: null });
+    // Nothing written: no new change for the cycles to send.
+    expect(after?.changeSeq).toBe(cleared?.changeSeq);
+  } finally {
+    await store.close();
+  }
+}, 60_000);
