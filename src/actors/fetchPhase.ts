@@ -1,5 +1,5 @@
 import { contentHash } from '../core/canonicalJson.ts';
-import { withinLowerBound } from '../core/cursor.ts';
+import { type FetchWindow, withinLowerBound } from '../core/cursor.ts';
 import { ok } from '../core/result.ts';
 import { toStorableJson, toStorableText } from '../core/storableText.ts';
 import type { FetchPhaseInput, FetchPhaseOutput } from '../machines/phases.ts';
@@ -29,7 +29,9 @@ export function createFetchPhase(deps: PhaseDeps) {
     const { store, provider, clock } = deps;
     const ref = { tenantId: input.connection.tenantId, connectionId: input.connection.connectionId };
     const full = deps.fetchMode === 'full';
-    const window = full ? { ...input.window, from: null } : input.window;
+    const window = full
+      ? { ...input.window, from: null }
+      : listedWindow(input.window, provider.capabilities.createSettleMs);
     const page = await provider.listChanges({ window, pageToken: input.pageToken, signal });
     if (!page.ok) throw providerFailure(page.error, clock());
 
@@ -113,6 +115,20 @@ export function createFetchPhase(deps: PhaseDeps) {
     }
     return { nextPageToken: page.value.nextPageToken, records: changed.length, quarantined: errors.length };
   };
+}
+
+/**
+ * The window as listed. A CRM that applies creates in the background (Reapit) may show a record up to its
+ * `createSettleMs` after the instant it is stamped with, whoever created it (a portal's lead importer, the agency's
+ * website): a cycle run before it shows moved the cursor past that instant, and no later delta listed the record.
+ * So the lower bound reads that much before the cursor. The records read again unchanged are dropped at fetch, as
+ * at the cursor's own instant; the cursor never moves back.
+ */
+export function listedWindow(window: FetchWindow, lookBackMs: number): FetchWindow {
+  const { from } = window;
+  const at = from === null ? Number.NaN : Date.parse(from.modified);
+  if (from === null || lookBackMs === 0 || Number.isNaN(at)) return window;
+  return { ...window, from: { ...from, modified: new Date(at - lookBackMs).toISOString() } };
 }
 
 function toStaged(record: InboundRecord): StagedRecordInput {
