@@ -177,6 +177,60 @@ describe('alto adapter', () => {
     });
   });
 
+  it('keeps the type of the e-mail address it keeps beside a new primary one', async () => {
+    const sim = await startSimulator('alto', { contacts: 3, seed: 6 });
+    try {
+      // The adapter's own headers (token, AgencyRef), kept to add an agency's second address the way Alto takes it.
+      let headers: Headers | null = null;
+      const created = getProvider('alto')?.createProvider({
+        baseUrl: sim.baseUrl,
+        credentials: sim.credentials,
+        fetch: async (input, init) => {
+          if (new URL(input instanceof Request ? input.url : String(input)).pathname.startsWith('/contacts'))
+            headers = new Headers(input instanceof Request ? input.headers : init?.headers);
+          return fetch(input, init);
+        },
+      });
+      if (!created?.ok) throw new Error('alto provider');
+      const provider = created.value;
+      const target = ((await sim.control.records()) as AltoRecord[]).find(
+        (r) => r.people[0]?.emailAddresses.length === 1,
+      );
+      if (!target) throw new Error('no seeded contact with one e-mail address');
+      expect((await provider.getRecord({ externalId: target.id })).ok).toBe(true);
+      if (headers === null) throw new Error('no request seen');
+      const added = await fetch(`${sim.baseUrl}/contacts/${target.id}/persons/1`, {
+        method: 'PATCH',
+        headers: {
+          authorization: (headers as Headers).get('authorization') ?? '',
+          agencyref: (headers as Headers).get('agencyref') ?? '',
+          'content-type': 'application/json-patch+json',
+        },
+        body: JSON.stringify([
+          {
+            op: 'add',
+            path: '/EmailAddresses/-',
+            value: { Address: 'ann@lee-consulting.co.uk', Type: 'Business' },
+          },
+        ]),
+      });
+      expect(added.status).toBe(200);
+      const updated = await provider.update({
+        externalId: target.id,
+        patch: { email: 'ann.lee@example.co.uk' },
+        version: null,
+      });
+      expect(updated.ok).toBe(true);
+      const after = ((await sim.control.records()) as AltoRecord[]).find((r) => r.id === target.id);
+      expect(after?.people[0]?.emailAddresses).toEqual([
+        { preferenceOrder: 1, type: 'Unknown', address: 'ann.lee@example.co.uk' },
+        { preferenceOrder: 2, type: 'Business', address: 'ann@lee-consulting.co.uk' },
+      ]);
+    } finally {
+      await sim.close();
+    }
+  });
+
   it('loses nothing when a record of a long equal-timestamp run is edited mid-listing', async () => {
     await withAlto({ contacts: 600, sameModified: 400, seed: 3 }, async (provider) => {
       const window = { from: null, to: new Date().toISOString() };

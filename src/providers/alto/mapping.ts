@@ -182,8 +182,10 @@ export const touchesPerson = (patch: ContactPatch): boolean =>
 /**
  * Person-level operations [A1]. Names are `replace` on `/Title`, `/Forename`, `/Surname`. The e-mail is the
  * first of the person's list, so a new one replaces the whole `/EmailAddresses` list with the new address
- * first and the others kept. ASSUMPTION: `replace` on the list path replaces the list in order (the schema's
- * op enum is `replace`, path default `/EmailAddresses`; the worked example only shows `add` at `/-`).
+ * first and the others kept, each with the `Type` Alto gave it (the new address takes the type it already had
+ * when it was one of the others; letter case is no difference). ASSUMPTION: `replace` on the list path
+ * replaces the list in order (the schema's op enum is `replace`, path default `/EmailAddresses`; the worked
+ * example only shows `add` at `/-`).
  */
 export function personOperations(
   patch: ContactPatch,
@@ -197,15 +199,18 @@ export function personOperations(
   if ('email' in patch) {
     const current = [...(person.emailAddresses ?? [])]
       .sort((a, b) => (a.preferenceOrder ?? 0) - (b.preferenceOrder ?? 0))
-      .map((e) => textOrNull(e.address))
-      .filter((a): a is string => a !== null);
-    const rest = current.slice(1).filter((a) => a.toLowerCase() !== patch.email?.toLowerCase());
-    const list = patch.email ? [patch.email, ...rest] : rest;
-    ops.push({
-      op: 'replace',
-      path: '/EmailAddresses',
-      value: list.map((address) => ({ Address: address })),
-    });
+      .flatMap((e) => {
+        const address = textOrNull(e.address);
+        const type = textOrNull(e.type);
+        return address === null ? [] : [{ Address: address, ...(type === null ? {} : { Type: type }) }];
+      });
+    const same = (e: { Address: string }) => e.Address.toLowerCase() === patch.email?.toLowerCase();
+    const rest = current.slice(1).filter((e) => !same(e));
+    const type = current.find(same)?.Type;
+    const list = patch.email
+      ? [{ Address: patch.email, ...(type === undefined ? {} : { Type: type }) }, ...rest]
+      : rest;
+    ops.push({ op: 'replace', path: '/EmailAddresses', value: list });
   }
   return ops;
 }

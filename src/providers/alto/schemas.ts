@@ -72,7 +72,12 @@ export const altoPersonSchema = z.object({
   forename: text,
   surname: text,
   phoneNumbers: z.array(z.object({ preferenceOrder: z.number().int().nullish(), number: text })).nullish(),
-  emailAddresses: z.array(z.object({ preferenceOrder: z.number().int().nullish(), address: text })).nullish(),
+  // `type` (Unknown|Personal|Business [A1]) is read only to be written back with the address it belongs to. Any
+  // text is taken, a value the OpenAPI does not list among them; anything else is read as no type rather than
+  // failing the contact.
+  emailAddresses: z
+    .array(z.object({ preferenceOrder: z.number().int().nullish(), type: text.catch(null), address: text }))
+    .nullish(),
 });
 
 /** The full `Contact`: the people (ids, names, phones, e-mails) and whether it is archived. */

@@ -25,9 +25,13 @@ export interface AltoPhone {
   number: string;
   description: string | null;
 }
-interface AltoEmail {
+export type EmailType = 'Unknown' | 'Personal' | 'Business';
+/** .NET enum order as [A1] lists the members, for JSON Patch values that send the type as a number. */
+export const EMAIL_TYPES: readonly EmailType[] = ['Unknown', 'Personal', 'Business'];
+
+export interface AltoEmail {
   preferenceOrder: number;
-  type: 'Unknown' | 'Personal' | 'Business';
+  type: EmailType;
   address: string;
 }
 export interface AltoPerson {

@@ -2,9 +2,12 @@
 import type { SimDb } from '../simulator/db.ts';
 import type { SimRequest, SimResponse } from '../simulator/server.ts';
 import {
+  type AltoEmail,
   type AltoPerson,
   type AltoPhone,
   type AltoRecord,
+  EMAIL_TYPES,
+  type EmailType,
   failure,
   fullContact,
   PHONE_TYPES,
@@ -127,7 +130,7 @@ export function create(
       })),
       emailAddresses: (Array.isArray(p.emailAddresses) ? p.emailAddresses : []).map((e, k) => ({
         preferenceOrder: k + 1,
-        type: 'Unknown' as const,
+        type: emailType((e as Record<string, unknown>).type) ?? 'Unknown',
         address: String((e as Record<string, unknown>).address),
       })),
     })),
@@ -142,6 +145,13 @@ export function create(
 function phoneType(value: unknown): PhoneType | null {
   if (typeof value === 'number') return PHONE_TYPES[value] ?? null;
   const name = PHONE_TYPES.find((t) => t.toLowerCase() === String(value).toLowerCase());
+  return name ?? null;
+}
+
+/** ASSUMPTION: as a phone's type, a name (any letter case) or the .NET enum number; another value is no type. */
+function emailType(value: unknown): EmailType | null {
+  if (typeof value === 'number') return EMAIL_TYPES[value] ?? null;
+  const name = EMAIL_TYPES.find((t) => t.toLowerCase() === String(value).toLowerCase());
   return name ?? null;
 }
 
@@ -213,18 +223,24 @@ export function patchPerson(
       person.surname = o.value;
     } else if (o.path === '/emailaddresses' || o.path === '/emailaddresses/-') {
       const values = o.path.endsWith('/-') ? [o.value] : Array.isArray(o.value) ? o.value : null;
-      const addresses = values?.map((v) => (isObject(v) ? str(v.Address ?? v.address) : null));
-      if (!addresses || addresses.some((a) => !a?.includes('@')))
+      // ASSUMPTION: an address sent without a type (or with one outside the enum) is filed as `Unknown`.
+      const emails = values?.map((v) => {
+        const address = isObject(v) ? str(v.Address ?? v.address) : null;
+        return isObject(v) && address?.includes('@')
+          ? { type: emailType(v.Type ?? v.type) ?? 'Unknown', address }
+          : null;
+      });
+      if (!emails || emails.some((e) => e === null))
         return failure(400, 'InvalidPatch', 'EmailAddresses values need an Address');
       const list = [
-        ...(o.path.endsWith('/-') ? person.emailAddresses.map((e) => e.address) : []),
-        ...(addresses as string[]),
+        ...(o.path.endsWith('/-') ? person.emailAddresses : []),
+        ...(emails as Omit<AltoEmail, 'preferenceOrder'>[]),
       ];
       if (list.length > 2) return failure(400, 'InvalidPatch', 'At most 2 e-mail addresses per person');
-      person.emailAddresses = list.map((address, i) => ({
+      person.emailAddresses = list.map((e, i) => ({
         preferenceOrder: i + 1,
-        type: 'Unknown',
-        address,
+        type: e.type,
+        address: e.address,
       }));
     } else if (o.path === '/phonenumbers' || o.path === '/phonenumbers/-') {
       const values = o.path.endsWith('/-') ? [o.value] : Array.isArray(o.value) ? o.value : null;

@@ -13,7 +13,12 @@ const spec = withSpec(loopSpec, { limits: fast, retry: { waitAfter429Ms: 20, tim
 
 async function withSim(
   options: Parameters<typeof startLoopSimulator>[0],
-  run: (sim: { provider: CrmProvider; records: () => Promise<LoopContact[]> }) => Promise<void>,
+  run: (sim: {
+    provider: CrmProvider;
+    records: () => Promise<LoopContact[]>;
+    /** A PUT straight to the simulator, as another Loop user's edit. */
+    put: (id: string, body: Partial<LoopContact>) => Promise<void>;
+  }) => Promise<void>,
 ) {
   const sim = await startLoopSimulator({ limits: fast, ...options });
   const provider = createLoopProvider({
@@ -24,7 +29,16 @@ async function withSim(
   });
   const control = simControlClient(sim.baseUrl);
   try {
-    await run({ provider, records: async () => (await control.records()) as LoopContact[] });
+    const put = async (id: string, body: Partial<LoopContact>) => {
+      const response = await fetch(`${sim.baseUrl}/api/contacts/${encodeURIComponent(id)}`, {
+        method: 'PUT',
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json', 'x-api-key': String(sim.credentials.apiKey) },
+      });
+      if (!response.ok)
+        throw new Error(`PUT /api/contacts/${id} → ${response.status} ${await response.text()}`);
+    };
+    await run({ provider, records: async () => (await control.records()) as LoopContact[], put });
   } finally {
     await sim.close();
   }
@@ -95,6 +109,28 @@ describe('Loop adapter (assumed API)', () => {
       );
       expect(after?.phones.find((p) => p.type === 'mobile')?.number).toBe('07700 900999');
       expect(mobile === undefined || after?.phones.length === target.phones.length).toBe(true);
+    });
+  });
+
+  it('moves a new primary e-mail that is already a secondary to the front, not holding it twice', async () => {
+    await withSim({ contacts: 3, seed: 14 }, async ({ provider, records, put }) => {
+      const [target] = await records();
+      if (!target) throw new Error('no seeded contact');
+      await put(target.id, {
+        emails: ['ann@example.co.uk', 'Ann@Lee-Consulting.co.uk', 'ann.lee@example.org'],
+      });
+      const updated = await provider.update({
+        externalId: target.id,
+        patch: { email: 'ann@lee-consulting.co.uk' },
+        version: null,
+      });
+      expect(updated).toEqual({ ok: true, value: { version: null } });
+      // The old primary is replaced; the secondary that became primary is not kept a second time (another letter
+      // case is the same address), and the other secondary stays.
+      expect((await records()).find((r) => r.id === target.id)?.emails).toEqual([
+        'ann@lee-consulting.co.uk',
+        'ann.lee@example.org',
+      ]);
     });
   });
 

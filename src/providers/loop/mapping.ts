@@ -102,7 +102,11 @@ export function toLoopWrite(patch: ContactPatch, current: LoopContact | null): L
   if ('address' in patch) body.address = fromAddress(patch.address ?? null);
   if (patch.marketingConsent !== undefined) body.marketingConsent = fromConsent(patch.marketingConsent);
   if ('email' in patch) {
-    const rest = current?.emails.slice(1) ?? [];
+    // A new primary that is already a secondary moves first rather than being held twice (letter case is no
+    // difference in an e-mail address, docs/sync-semantics.md).
+    const rest = (current?.emails.slice(1) ?? []).filter(
+      (e) => e.toLowerCase() !== patch.email?.toLowerCase(),
+    );
     body.emails = patch.email ? [patch.email, ...rest] : rest;
   }
   const phoneFields = (Object.keys(PHONE_FIELDS) as PhoneField[]).filter((f) => f in patch);
