@@ -30,9 +30,10 @@ export type LostCreate =
  * A create sent before a failure (a crash, a lost response) and never acknowledged may have been applied.
  * Before it is sent again it is looked for — unless the CRM merges a repeated create by e-mail — by e-mail where
  * the CRM can search, else among the records the CRM changed after this cycle's fetch: the fetch ran before the
- * send, so an applied create is among them. Found is a record no contact is linked to that holds, in every field
- * the CRM stores, what it lists for a create of this contact (`createdAsListed`), else one that scores as the same
- * person. Pages of that scan stream; only a match is kept.
+ * send, so an applied create is among them. Found is a record carrying the create's reference (where the CRM keeps
+ * it), else one no contact is linked to that holds, in every field the CRM stores, what it lists for a create of
+ * this contact (`createdAsListed`), else one that scores as the same person. Pages of that scan stream; only a
+ * match is kept.
  */
 export async function findLostCreate(
   deps: PhaseDeps,
@@ -73,7 +74,12 @@ export async function findLostCreate(
     return records.find((r) => !linked.some((link) => link.externalId === r.externalId));
   };
   const matchIn = async (records: InboundRecord[]): Promise<LostCreate> => {
-    const record = (await unlinked(records.filter(isAsCreated))) ?? samePerson(records);
+    // The reference our create wrote (where the CRM keeps one) names it whatever the agency edited since: a sparse
+    // lead given a first name neither read as created nor scored as the same person, and was created twice.
+    const record =
+      records.find((r) => r.reference === contactId) ??
+      (await unlinked(records.filter(isAsCreated))) ??
+      samePerson(records);
     return record === undefined
       ? { kind: 'absent' }
       : { kind: 'found', externalId: record.externalId, version: record.version };

@@ -71,6 +71,11 @@ export interface InboundRecord {
   contact: CanonicalContact;
   /** Whether the provider marks the record deleted/trashed (soft: we archive, never hard-delete). */
   removed: boolean;
+  /**
+   * The `reference` our create wrote, where the CRM keeps it on the record (Reapit's `metadata.nurturehubId`):
+   * the record is that contact's own create, whatever has been edited in it since.
+   */
+  reference?: string;
 }
 
 /** One record read by id (`CrmProvider.getRecord`). */

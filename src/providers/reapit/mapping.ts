@@ -40,6 +40,7 @@ export function toInboundRecord(raw: unknown): Result<InboundRecord, InboundReco
     version: r._eTag ?? null,
     contact: contact.data,
     removed: r.fromArchive === true,
+    ...(r.metadata?.nurturehubId ? { reference: r.metadata.nurturehubId } : {}),
   });
 }
 
