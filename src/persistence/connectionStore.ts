@@ -1,3 +1,4 @@
+import type { RecentCall } from '../providers/limiter.ts';
 import type {
   Connection,
   ConnectionInput,
@@ -127,4 +128,11 @@ export interface DailyRequestStore {
   getDailyRequests(ref: ConnectionRef & { day: string }): StoreResult<number>;
   /** Adds `requests` to `day`'s count and answers the new count; the connection's earlier days are dropped. */
   addDailyRequests(ref: ConnectionRef & { day: string; requests: number }): StoreResult<number>;
+  /**
+   * The calls of the connection's rate windows as the last process that ran it saved them (`recentCalls` of its
+   * limiter); none before the first save.
+   */
+  getRecentCalls(ref: ConnectionRef): StoreResult<RecentCall[]>;
+  /** Replaces the connection's saved calls: only the run holding its lease saves them. */
+  saveRecentCalls(ref: ConnectionRef & { calls: RecentCall[] }): StoreResult<void>;
 }

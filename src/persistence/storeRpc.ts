@@ -91,6 +91,8 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   loadSnapshot: { input: connectionRef, output: snapshotRecordSchema.nullable() },
   getDailyRequests: null,
   addDailyRequests: null,
+  getRecentCalls: null,
+  saveRecentCalls: null,
   upsertContacts: null,
   getContacts: null,
   getMatchRecords: null,

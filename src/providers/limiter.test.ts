@@ -108,6 +108,38 @@ describe('createLimiter', () => {
     await limiter.stop();
   });
 
+  it('counts the calls another process made in its windows, once each, and hands on its own with them', async () => {
+    const limits = { limits: { requestsPerSecond: 2, perMinute: undefined, rolling: true } };
+    const first = createLimiter(limits);
+    const starts: number[] = [];
+    await Promise.all([1, 2].map(() => first.schedule('write', async () => starts.push(Date.now()))));
+    const handed = first.recentCalls();
+    expect(handed).toHaveLength(2);
+    await first.stop();
+
+    // The next process: its window is full until a second after the first one's calls.
+    const next = createLimiter(limits);
+    next.countCallsElsewhere(handed);
+    // Read again from the store (a later save holds them too): not counted twice.
+    next.countCallsElsewhere(handed);
+    // Older than any window: nothing to wait for.
+    next.countCallsElsewhere([{ id: 'long-gone/1', at: Date.now() - 5_000, kind: 'write' }]);
+    // Handed on as they came (the next save holds them for a third process), each once.
+    expect(next.recentCalls()).toEqual(handed);
+    await next.schedule('write', async () => starts.push(Date.now()));
+    expect(starts[2]).toBeGreaterThanOrEqual(Math.max(starts[0] ?? 0, starts[1] ?? 0) + 1_000 - 1);
+    // Two calls counted twice would have held a second call another second.
+    await next.schedule('write', async () => starts.push(Date.now()));
+    expect(starts[3]).toBeLessThan((starts[2] ?? 0) + 500);
+    // Its own calls (the first process's have left every window by now), not counted again when read back.
+    const onward = next.recentCalls();
+    expect(onward).toHaveLength(2);
+    expect(onward.some((c) => handed.some((h) => h.id === c.id))).toBe(false);
+    next.countCallsElsewhere(onward);
+    expect(next.recentCalls()).toEqual(onward);
+    await next.stop();
+  });
+
   it('counts a call its timer held back from when it started, so the next window keeps its distance', async () => {
     const limiter = createLimiter({ limits: { requestsPerSecond: 2, rolling: true } });
     const origin = Date.now();

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Bottleneck from 'bottleneck';
 import { type ProviderLimits, type ProviderSpec, rateWindows } from './spec.ts';
 
@@ -29,10 +30,30 @@ export interface ConnectionLimiter {
    * `unstoredUsage`: the quota goes by that total and the calls counted here since.
    */
   storedUsage(day: string, total: number, added?: number): void;
+  /**
+   * The calls counted in the rate windows that may still matter to one (started within the longest window), this
+   * limiter's and those `countCallsElsewhere` added, as wall instants of `now`'s clock: what the store keeps for the
+   * next process that runs the connection.
+   */
+  recentCalls(): RecentCall[];
+  /**
+   * Counts in the rate windows the calls another process made (read from the store): a call here then starts only
+   * when a window has room with them too. This limiter's own, and those counted already, are skipped.
+   */
+  countCallsElsewhere(calls: readonly RecentCall[]): void;
   /** Stops accepting work and waits for running calls. */
   stop(): Promise<void>;
   /** No call waits or runs, and none has ended within the last `ms`. */
   idleFor(ms: number): boolean;
+}
+
+/** A call in a connection's rate windows, as processes hand them on through the store. */
+export interface RecentCall {
+  /** `<limiter>/<n>`: the limiter that made it (a random id each) and its call number, so none counts twice. */
+  id: string;
+  /** When it started (or reached the provider, as far as its answer tells), epoch ms of the runner's clock. */
+  at: number;
+  kind: CallKind;
 }
 
 /** Calls counted against one UTC day's quota. */
@@ -98,6 +119,8 @@ export function createLimiter(
   const jitter = options.jitterMs ?? DEFAULT_JITTER_MS;
   const limits = spec.limits;
   const windows = new RollingWindows(limits, jitter);
+  const origin = randomUUID();
+  const handedOn = new HandedOnCalls(windows, origin, now, elapsed);
   const calls = new Bottleneck({ maxConcurrent: limits.maxConcurrent ?? null });
   const allSpacing = spacingMs(
     { perSecond: limits.requestsPerSecond, perMinute: limits.requestsPerMinute },
@@ -135,6 +158,7 @@ export function createLimiter(
           // from when it went, so the calls after it keep their distance from it as the provider sees them.
           const started = elapsed();
           const booking = windows.record(kind, started);
+          handedOn.own(kind, booking);
           quota.take();
           try {
             return await task();
@@ -151,6 +175,8 @@ export function createLimiter(
     quotaResetAt: () => quota.resetAt(),
     unstoredUsage: () => quota.unstored(),
     storedUsage: (day, total, added = 0) => quota.stored(day, total, added),
+    recentCalls: () => handedOn.recent(),
+    countCallsElsewhere: (calls) => handedOn.countElsewhere(calls),
     stop: () => calls.stop({ dropWaitingJobs: false }),
     idleFor: (ms) => unfinished === 0 && now() - lastEnded >= ms,
   };
@@ -188,6 +214,8 @@ export interface Booking {
 /** The rolling windows a connection's calls count in: when the next call may start, and the calls started. */
 export class RollingWindows {
   private readonly windowsOf: Record<CallKind, RollingWindow[]>;
+  /** The longest window, widened: a call older than this counts in none. 0 without windows. */
+  readonly longestMs: number;
 
   constructor(limits: ProviderLimits, jitterMs = DEFAULT_JITTER_MS) {
     // One window object per declared window: a window of all calls is the same object in both lanes.
@@ -198,6 +226,7 @@ export class RollingWindows {
     const lane = (kind: CallKind) =>
       windows.filter((w) => w.counts === 'all' || w.counts === kind).map((w) => w.window);
     this.windowsOf = { read: lane('read'), write: lane('write') };
+    this.longestMs = Math.max(0, ...windows.map((w) => w.window.windowMs));
   }
 
   /** The earliest instant at or after `at` when a call of `kind` may start. */
@@ -205,7 +234,7 @@ export class RollingWindows {
     return this.windowsOf[kind].reduce((earliest, w) => Math.max(earliest, w.earliestStart(earliest)), at);
   }
 
-  /** Counts a call of `kind` started at `start` (no earlier than any call counted before). */
+  /** Counts a call of `kind` started at `start` (another process's may be earlier than calls counted before). */
   record(kind: CallKind, start: number): Booking {
     const booking: Booking = { at: start, settled: false };
     for (const w of this.windowsOf[kind]) w.book(booking);
@@ -219,7 +248,7 @@ class RollingWindow {
 
   constructor(
     private readonly limit: number,
-    private readonly windowMs: number,
+    readonly windowMs: number,
   ) {}
 
   /** The earliest instant at or after `at` when a call may start: a window after the `limit`-th latest call. */
@@ -233,6 +262,71 @@ class RollingWindow {
   book(booking: Booking): void {
     this.bookings = this.bookings.filter((b) => !b.settled || b.at + this.windowMs > booking.at);
     this.bookings.push(booking);
+  }
+}
+
+/**
+ * The calls of a connection's rate windows as processes hand them on. The windows lived in one process's memory, so
+ * a phase the next process took up (an Inngest step on another replica, a restart) began with empty windows and
+ * spent a whole window's budget again at once: 100 calls in a minute to agentOS, which allows 50 and may block a
+ * key that goes on past its 429. Calls are kept as wall instants of the runner's clock (the database's, the same in
+ * every process) and counted back in the monotonic clock of the windows.
+ */
+class HandedOnCalls {
+  /**
+   * The calls still in a window, this limiter's and other processes'. `offset` turns a booking's instant into the
+   * wall clock's, read once a call: read again it may differ by a millisecond, and the same call handed on twice
+   * would be two.
+   */
+  private calls: Array<{ id: string; kind: CallKind; booking: Booking; offset: number }> = [];
+  private made = 0;
+
+  constructor(
+    private readonly windows: RollingWindows,
+    private readonly origin: string,
+    private readonly now: () => number,
+    private readonly elapsed: () => number,
+  ) {}
+
+  own(kind: CallKind, booking: Booking): void {
+    this.prune();
+    this.made += 1;
+    this.calls.push({
+      id: `${this.origin}/${this.made}`,
+      kind,
+      booking,
+      offset: this.now() - this.elapsed(),
+    });
+  }
+
+  recent(): RecentCall[] {
+    this.prune();
+    return this.calls.map(({ id, kind, booking, offset }) => ({
+      id,
+      at: Math.round(booking.at + offset),
+      kind,
+    }));
+  }
+
+  countElsewhere(calls: readonly RecentCall[]): void {
+    this.prune();
+    const offset = this.now() - this.elapsed();
+    const since = this.elapsed() - this.windows.longestMs;
+    const counted = new Set(this.calls.map((c) => c.id));
+    for (const call of calls) {
+      const at = call.at - offset;
+      if (call.id.startsWith(`${this.origin}/`) || counted.has(call.id) || at <= since) continue;
+      counted.add(call.id);
+      const booking = this.windows.record(call.kind, at);
+      booking.settled = true;
+      this.calls.push({ id: call.id, kind: call.kind, booking, offset });
+    }
+  }
+
+  /** Drops the calls no window counts any more (one in flight stays: its answer may move it later). */
+  private prune(): void {
+    const since = this.elapsed() - this.windows.longestMs;
+    this.calls = this.calls.filter(({ booking }) => !booking.settled || booking.at > since);
   }
 }
 
