@@ -65,6 +65,45 @@ describe('a cycle over malformed CRM records', () => {
     },
   );
 
+  it('quarantines page elements that are no record at all (null, a number, text) and completes the rest', async () => {
+    // Reapit's first listing page, with three elements no contact could be read from put in front.
+    const notRecords = [null, 42, 'not a contact'];
+    const h = await createSyncHarness('reapit', {
+      simulator: { contacts: 10, seed: 5 },
+      store: sharedStore(),
+      runner: {
+        providerOptions: () => ({
+          fetch: async (input, init) => {
+            const response = await fetch(input, init);
+            const url = new URL(String(input instanceof Request ? input.url : input));
+            if ((init?.method ?? 'GET') !== 'GET' || url.pathname !== '/contacts/' || !response.ok)
+              return response;
+            const page = (await response.json()) as { _embedded: unknown[] };
+            page._embedded = [...notRecords, ...page._embedded];
+            return new Response(JSON.stringify(page), { status: 200, headers: response.headers });
+          },
+        }),
+      },
+    });
+    try {
+      const run = await h.run();
+      if (!run.ok) throw new Error(run.error.message);
+      expect(run.value.state).toBe('idle');
+      expect(run.value.context.lastAudit?.counts).toMatchObject({ fetched: 10, quarantined: 3 });
+      const quarantine = await h.store.listQuarantine({ tenantId: h.tenantId, limit: 10 });
+      if (!quarantine.ok) throw new Error(quarantine.error.message);
+      expect(quarantine.value.map((q) => q.payload).sort()).toEqual([42, 'not a contact', null].sort());
+      const audit = await h.store.listAudit({ tenantId: h.tenantId });
+      if (!audit.ok) throw new Error(audit.error.message);
+      const body = audit.value.entries[0]?.body;
+      expect(
+        body?.errors.filter((e) => e.message.startsWith('quarantined a record without an id')),
+      ).toHaveLength(3);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('releases a quarantined record once the CRM lists it valid, and syncs it', async () => {
     const { h, quarantine } = await cycleToIdle('reapit', { malformed: MALFORMED, seed: 23 });
     try {

@@ -132,10 +132,12 @@ export function ledgerMethods(
             error: r.error,
             fields: r.fields,
           }));
+          // A page element that is JSON null (no record at all) is a SQL NULL out of jsonb_to_recordset, which the
+          // payload column refused: the cycle stopped in error over one bad element.
           await client.query(
             `INSERT INTO quarantine (tenant_id, connection_id, record_key, external_id, payload, error, fields,
                first_seen_at, last_seen_at)
-             SELECT $1, $2, x.record_key, x.external_id, x.payload, x.error, x.fields, $4, $4
+             SELECT $1, $2, x.record_key, x.external_id, coalesce(x.payload, 'null'::jsonb), x.error, x.fields, $4, $4
              FROM jsonb_to_recordset($3::jsonb)
                AS x(record_key text, external_id text, payload jsonb, error text, fields jsonb)
              ON CONFLICT (connection_id, record_key) DO UPDATE SET payload = excluded.payload,
