@@ -62,6 +62,9 @@ export async function importContacts(
   // Candidates are looked up by stored match keys, which must be of the current normalisation.
   must(await refreshOutdatedMatchKeys(store, tenantId), 'bringing match keys up to date');
   const result = await store.transaction<ContactImport, StoreError>(async (tx) => {
+    // Before any look-up: on a shared PostgreSQL, another import or a worker's cycle that created the same person
+    // between this import's look-up and its write left the tenant holding the person twice, for good.
+    must(await tx.holdTenantChanges({ tenantId }), 'waiting for other writers of the contacts');
     const outcome: ContactImport = { created: [], matched: [] };
     // Contacts created by this import, by blocking key: a later line may duplicate an earlier one.
     const createdByKey = new Map<string, MatchRecord[]>();

@@ -33,6 +33,12 @@ export interface ContactStore {
     contacts: ContactUpsert[];
     now: Date;
   }): StoreResult<UpsertOutcome>;
+  /**
+   * Inside a transaction: waits for, and holds until it ends, the lock every writer of the tenant's contacts takes
+   * (`upsertContacts`, engagement ingest). Reads after it see every contact committed before and none written
+   * meanwhile: a look-up for duplicates that then writes is not raced by another process's writes.
+   */
+  holdTenantChanges(params: { tenantId: string }): StoreResult<void>;
   getContacts(params: { tenantId: string; ids: string[] }): StoreResult<StoredContact[]>;
   /**
    * The listed contacts that exist, each with its change sequence number and stored match record (`null` when

@@ -94,6 +94,7 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   getRecentCalls: null,
   saveRecentCalls: null,
   upsertContacts: null,
+  holdTenantChanges: null,
   getContacts: null,
   getMatchRecords: null,
   listChangeSeqs: null,

@@ -73,6 +73,7 @@ const highWaterSchema = z.object({ seq: z.coerce.number().int() });
 
 type ContactMethods = Pick<
   ContactStore,
+  | 'holdTenantChanges'
   | 'upsertContacts'
   | 'getContacts'
   | 'getMatchRecords'
@@ -87,6 +88,14 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
   const { client } = ctx;
 
   return {
+    holdTenantChanges: ({ tenantId }) =>
+      guarded(async () => {
+        const parsed = parseInput(z.uuid(), tenantId);
+        if (!parsed.ok) return parsed;
+        await lockTenantChanges(client, parsed.value);
+        return ok(undefined);
+      }),
+
     upsertContacts: ({ tenantId, contacts, now }) =>
       guarded(async () => {
         const parsed = parseInput(z.array(contactUpsertSchema), contacts);
