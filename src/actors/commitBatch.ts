@@ -113,6 +113,11 @@ export async function commitBatch(
           : link,
       );
     const steps = [
+      // First, before any lock of the tenant's contacts: a takeover then waits for this commit, or this one fails.
+      () =>
+        deps.leaseOwner === undefined
+          ? Promise.resolve(ok(undefined))
+          : tx.holdLease({ tenantId: ref.tenantId, connectionId: ref.connectionId, owner: deps.leaseOwner }),
       async () => {
         if (contacts.length === 0) return ok(undefined);
         const outcome = await tx.upsertContacts({ tenantId: ref.tenantId, contacts, now });

@@ -19,6 +19,8 @@ export interface PhaseDeps {
   onPushProgress?: (progress: { done: number; total: number }) => void;
   /** How long this run of the phase may go before it hands over to the next (a step's ceiling); none: unbounded. */
   stepBudget?: StepBudget;
+  /** The run's lease owner: its reconcile batches commit only while it holds the lease (`holdLease`). */
+  leaseOwner?: string;
 }
 
 /**

@@ -99,6 +99,17 @@ export interface LeaseStore {
   releaseLease(ref: ConnectionRef & { owner: string }): StoreResult<void>;
 }
 
+/** Writes fenced by the lease. */
+export interface LeaseFence {
+  /**
+   * Inside a transaction, first: `lease_lost` unless `owner` holds the connection's lease, and the connection's row
+   * held until the transaction ends, so no takeover comes between this and the commit. A run's writes that a run of
+   * another process may be making too (a reconcile batch) are fenced by it: a run stalled past its lease (a pause of
+   * its process, its lock session dropped) wrote its batch over the newer one the run that took over had written.
+   */
+  holdLease(ref: ConnectionRef & { owner: string }): StoreResult<void>;
+}
+
 /** Persisted machine snapshots, one per connection. */
 export interface SnapshotStore {
   /**

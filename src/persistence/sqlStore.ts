@@ -8,6 +8,7 @@ import { parseOne, type SqlContext, transact } from './sql/context.ts';
 import { cycleWorkMethods } from './sql/cycleWork.ts';
 import { dailyRequestMethods } from './sql/dailyRequests.ts';
 import { importedLineMethods } from './sql/importedLines.ts';
+import { leaseFenceMethods } from './sql/leaseFence.ts';
 import { leaseMethods } from './sql/leases.ts';
 import { ledgerMethods } from './sql/ledger.ts';
 import { linkMethods } from './sql/links.ts';
@@ -29,6 +30,7 @@ function dataMethods(ctx: SqlContext): StoreData {
   return {
     ...tenantMethods(ctx),
     ...leaseMethods(ctx),
+    ...leaseFenceMethods(ctx),
     ...dailyRequestMethods(ctx),
     ...contactMethods(ctx),
     ...importedLineMethods(ctx),

@@ -9,7 +9,13 @@ import type {
   AuditPruneQuery,
   AuditQuery,
 } from './audit.ts';
-import type { DailyRequestStore, LeaseStore, SnapshotStore, TenantStore } from './connectionStore.ts';
+import type {
+  DailyRequestStore,
+  LeaseFence,
+  LeaseStore,
+  SnapshotStore,
+  TenantStore,
+} from './connectionStore.ts';
 import type { ContactStore } from './contactStore.ts';
 import type { AuditedNoteKind, CycleWorkStore } from './cycleWork.ts';
 import type { PushEntry, PushPlan, QuarantineEntry, QuarantineInput } from './records.ts';
@@ -18,6 +24,7 @@ import type { PushEntry, PushPlan, QuarantineEntry, QuarantineInput } from './re
 export type {
   DailyRequestStore,
   HeldLease,
+  LeaseFence,
   LeaseStore,
   SnapshotStore,
   TenantStore,
@@ -133,6 +140,7 @@ export interface LedgerStore {
 export interface StoreData
   extends TenantStore,
     LeaseStore,
+    LeaseFence,
     SnapshotStore,
     DailyRequestStore,
     ContactStore,

@@ -87,6 +87,7 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   acquireLease: null,
   heartbeatLease: null,
   releaseLease: null,
+  holdLease: null,
   saveSnapshot: null,
   loadSnapshot: { input: connectionRef, output: snapshotRecordSchema.nullable() },
   getDailyRequests: null,

@@ -74,6 +74,7 @@ export async function drive(
         store,
         provider,
         clock,
+        leaseOwner: deps.owner,
         ...(deps.fetchMode === undefined ? {} : { fetchMode: deps.fetchMode }),
         ...(deps.onPushProgress === undefined
           ? {}

@@ -1,13 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { importContacts } from '../../src/cli/importContacts.ts';
 import { canonicalContactSchema } from '../../src/core/schemas.ts';
-import { isPidAlive, ownerGoneOnHost } from '../../src/persistence/leaseOwner.ts';
-import { openPostgresStore } from '../../src/persistence/postgres.ts';
-import { createSecretBox } from '../../src/persistence/secrets.ts';
 import type { StoreData, StoreHandle } from '../../src/persistence/store.ts';
-import { type PostgresServer, postgresAvailable, startPostgres } from '../support/postgresServer.ts';
+import { usePostgresProcesses } from '../support/postgresProcesses.ts';
+import { postgresAvailable } from '../support/postgresServer.ts';
 import { agencyClient } from '../support/simulators.ts';
 import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
 
@@ -57,22 +53,7 @@ function actingAfterLookUp(store: StoreHandle, between: () => Promise<void>): St
 describe.runIf(postgresAvailable('contact import racing other writers'))(
   'contact import on shared PostgreSQL',
   () => {
-    let server: PostgresServer;
-    const secrets = createSecretBox(randomBytes(32));
-    const openProcess = async () =>
-      must(
-        await openPostgresStore({
-          url: server.url,
-          secrets,
-          isOwnerGone: ownerGoneOnHost(hostname(), isPidAlive),
-        }),
-      );
-    beforeAll(async () => {
-      server = await startPostgres();
-    }, 60_000);
-    afterAll(async () => {
-      await server?.stop();
-    });
+    const { openProcess } = usePostgresProcesses();
 
     const person = canonicalContactSchema.parse({
       firstName: 'Priya',
