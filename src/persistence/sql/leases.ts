@@ -15,6 +15,36 @@ const lockKey = (connectionId: string) => `crm-sync:lease:${connectionId}`;
 /** Claims of one `acquireLease`: another after losing the race to a release, not a loop under contention. */
 const CLAIM_ATTEMPTS = 2;
 
+/** Per store (its `heldLeases`, shared with its transactions): connection id → the end of its queue of turns. */
+const leaseTurns = new WeakMap<Map<string, string>, Map<string, Promise<void>>>();
+
+/**
+ * Run `fn` once every acquire and release of the connection's lease already asked of this store has finished.
+ * Whether this process holds a connection's session lock is read from `heldLeases` and then acted on across
+ * awaits; a release of one run interleaved with another run's acquire in the same process (Sync now beside the
+ * scheduler) read the lock as held, and the release then unlocked it under the new lease, which other processes
+ * took over as one whose holder was gone. One at a time, `heldLeases` names an owner exactly while the lock is
+ * held for it (unless its session ended, which `lost` tells).
+ */
+function inTurn<T>(store: Map<string, string>, connectionId: string, fn: () => Promise<T>): Promise<T> {
+  let queues = leaseTurns.get(store);
+  if (queues === undefined) {
+    queues = new Map();
+    leaseTurns.set(store, queues);
+  }
+  const turns = queues;
+  const result = (turns.get(connectionId) ?? Promise.resolve()).then(fn);
+  const done = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  turns.set(connectionId, done);
+  void done.then(() => {
+    if (turns.get(connectionId) === done) turns.delete(connectionId);
+  });
+  return result;
+}
+
 export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
   const { client } = ctx;
   // Inside a transaction the lock session would outlive a rollback; leases there use the row alone.
@@ -71,7 +101,8 @@ export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
 
     // Postgres advisory locks are re-entrant per session: when this process already holds the
     // connection's lock (for any local owner) it is ours to carry, not to take again; unless its session
-    // ended since, and the lock with it.
+    // ended since, and the lock with it. Read and acted on in the connection's turn (`inTurn`): no release
+    // of this process unlocks it meanwhile.
     const lockedHere =
       locks !== null && ctx.heldLeases.has(request.connectionId) && locks.lost(key)?.aborted === false;
     let locked = lockedHere;
@@ -121,10 +152,12 @@ export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
         if (!parsed.ok) return parsed;
         // A claim beaten only by the holder releasing (or a lease running out) between our read and our write
         // finds the lease free: taken then, not reported held by "another worker" that is nobody.
-        for (let attempt = 1; ; attempt++) {
-          const acquired = await acquireOnce(parsed.value, attempt < CLAIM_ATTEMPTS);
-          if (acquired !== 'free_again') return acquired;
-        }
+        return inTurn(ctx.heldLeases, parsed.value.connectionId, async () => {
+          for (let attempt = 1; ; attempt++) {
+            const acquired = await acquireOnce(parsed.value, attempt < CLAIM_ATTEMPTS);
+            if (acquired !== 'free_again') return acquired;
+          }
+        });
       }),
 
     heartbeatLease: (input) =>
@@ -154,19 +187,23 @@ export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
       }),
 
     releaseLease: ({ tenantId, connectionId, owner }) =>
-      guarded(async () => {
-        await client.query(
-          `UPDATE connections
-             SET lease_owner = NULL, lease_expires_at = NULL, lease_heartbeat_at = NULL, lease_session_locked = false
-           WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3`,
-          [tenantId, connectionId, owner],
-        );
-        if (ctx.heldLeases.get(connectionId) === owner) {
-          ctx.heldLeases.delete(connectionId);
-          await locks?.unlock(lockKey(connectionId));
-        }
-        return ok(undefined);
-      }),
+      guarded(() =>
+        inTurn(ctx.heldLeases, connectionId, async () => {
+          await client.query(
+            `UPDATE connections
+               SET lease_owner = NULL, lease_expires_at = NULL, lease_heartbeat_at = NULL, lease_session_locked = false
+             WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3`,
+            [tenantId, connectionId, owner],
+          );
+          // The lease and its lock go together: no acquire of this process takes the lease, now free, before the
+          // unlock (it waits its turn), so the lock unlocked here is never one a new lease counts on.
+          if (ctx.heldLeases.get(connectionId) === owner) {
+            ctx.heldLeases.delete(connectionId);
+            await locks?.unlock(lockKey(connectionId));
+          }
+          return ok(undefined);
+        }),
+      ),
 
     saveSnapshot: (ref) =>
       guarded(
