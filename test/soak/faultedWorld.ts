@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { CycleLedger, ledgerKey } from './cycleLedger.ts';
 import type { ChildCommand, ChildMessage } from './soakChild.ts';
 import type { LocalInputs } from './soakPlan.ts';
 import type { TenantSetup } from './soakWorld.ts';
@@ -34,6 +35,11 @@ export class FaultedWorld {
     retriesFromError: 0,
     skewMs: 0,
   };
+  /** Every cycle id the children's runners were handed, and how each child first found each machine. */
+  readonly ledger = new CycleLedger();
+  /** The current child's number (from 1); a round's cycle ids are recorded under it. */
+  private generation = 0;
+  private round = 0;
   private child: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
   private waiters: Waiter[] = [];
@@ -56,10 +62,13 @@ export class FaultedWorld {
     let pending: Array<{ name: string; local: LocalInputs | null }> = tenants;
     let kill = killAfterMs;
     let crashed = false;
+    this.round = round;
     for (;;) {
       await this.ensureChild();
       const inputsApplied = this.next('inputs');
-      this.send({ type: 'round', round, tenants: pending });
+      const handed: Record<string, string[]> = {};
+      for (const key of this.ledger.handed.keys()) handed[key] = this.ledger.roundIds(key, round);
+      this.send({ type: 'round', round, tenants: pending, handed });
       await inputsApplied;
       pending = tenants.map((t) => ({ name: t.name, local: null }));
       const done = this.next('done');
@@ -78,6 +87,7 @@ export class FaultedWorld {
         if (timer !== null) clearTimeout(timer);
         if (child?.signalCode !== 'SIGKILL') throw error;
         await this.exited;
+        this.ledger.killed.add(this.generation);
         this.counts.crashesSurvived += 1;
         crashed = true;
         kill = null;
@@ -102,8 +112,10 @@ export class FaultedWorld {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     this.child = child;
+    this.generation += 1;
+    // 'close', not 'exit': every line the child wrote before it died (its cycle ids) is read first.
     this.exited = new Promise((resolve) =>
-      child.on('exit', (code, signal) => {
+      child.on('close', (code, signal) => {
         this.child = null;
         const reason = this.failure ?? `the soak child exited (code ${code}, signal ${signal})`;
         for (const w of this.waiters.splice(0)) w.reject(new Error(reason));
@@ -134,6 +146,22 @@ export class FaultedWorld {
       case 'skew':
         this.counts.skewMs = Math.max(this.counts.skewMs, message.ms);
         return;
+      case 'cycle':
+        this.ledger.hand(ledgerKey(message.tenant, message.provider), {
+          round: this.round,
+          cycleId: message.cycleId,
+          generation: this.generation,
+        });
+        return;
+      case 'seen': {
+        const { type: _type, tenant, provider, ...seen } = message;
+        this.ledger.see(ledgerKey(tenant, provider), {
+          ...seen,
+          round: this.round,
+          generation: this.generation,
+        });
+        return;
+      }
       case 'failed':
         this.failure = `the soak child failed: ${message.message}`;
         return;

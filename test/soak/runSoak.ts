@@ -10,8 +10,11 @@ import { createRandom } from '../../src/providers/simulator/generator.ts';
 import { openMemoryStore } from '../support/memoryStore.ts';
 import { type StartedSimulator, startSimulator } from '../support/simulators.ts';
 import { type Comparison, compareWorlds, crmRecords } from './compareWorlds.ts';
+import type { CrmContact } from './crmView.ts';
+import { CycleLedger, ledgerKey } from './cycleLedger.ts';
 import { FaultedWorld } from './faultedWorld.ts';
 import { faultTally, resetFaultTally } from './faultTally.ts';
+import { checkPlan, crmView, editsOf, type PlanCheck, type SimHistory } from './planChecks.ts';
 import {
   expectedEngagement,
   type LocalInputs,
@@ -27,8 +30,10 @@ import {
   ensureTenants,
   must,
   observeWorld,
+  type RoundEvents,
   runTenantRound,
   SoakClock,
+  type SoakTenant,
   simulatorLimits,
   soakSpec,
   type TenantSetup,
@@ -73,11 +78,22 @@ export interface SoakSummary extends Comparison {
   replayRetries: number;
   /** Why, for the first few: nothing is injected there, so each is worth a look. */
   replayRetryCauses: string[];
+  /** Checks from the plan itself, in each world (`test/soak/planChecks.ts`): counts of what failed. */
+  planChecks: {
+    leadsChecked: number;
+    editsChecked: number;
+    leadProblems: { faulted: number; replay: number };
+    editProblems: { faulted: number; replay: number };
+    duplicateIdentities: { faulted: number; replay: number };
+  };
+  /** Cycle ids the runners were handed (random UUIDs); ids handed to a process killed before it used them. */
+  cycleIds: { faulted: number; replay: number; lostBeforeSaved: number };
   passed: boolean;
 }
 
 type Sims = Map<string, StartedSimulator>;
 const simKey = (tenant: number, provider: ProviderName) => `${tenant}/${provider}`;
+const providerOfKey = (key: string) => key.split('/')[1] as ProviderName;
 
 async function startSims(options: SoakOptions): Promise<Sims> {
   const sims: Sims = new Map();
@@ -92,6 +108,40 @@ async function startSims(options: SoakOptions): Promise<Sims> {
     }
   }
   return sims;
+}
+
+/** What each simulator holds now, read with its provider's mapping, per `tenantIndex/provider`. */
+async function crmViews(sims: Sims, problems: string[]): Promise<Map<string, CrmContact[]>> {
+  const views = new Map<string, CrmContact[]>();
+  for (const [key, sim] of sims)
+    views.set(key, crmView(providerOfKey(key), await sim.control.records(), problems, `crm ${key}`));
+  return views;
+}
+
+async function simHistoryOf(sims: Sims): Promise<SimHistory> {
+  const views = await crmViews(sims, []);
+  return {
+    simMade: new Map([...views].map(([key, records]) => [key, new Set(records.map((r) => r.externalId))])),
+    edits: [],
+  };
+}
+
+/** `/_sim/edits` on one simulator, its changes recorded in `history`. */
+async function editSim(
+  sim: StartedSimulator,
+  key: string,
+  round: number,
+  tenant: number,
+  edits: { count: number; seed: number },
+  history: SimHistory,
+): Promise<void> {
+  const provider = providerOfKey(key);
+  const before = crmView(provider, await sim.control.records(), [], key);
+  const { changed } = await sim.control.edits(edits);
+  const after = crmView(provider, await sim.control.records(), [], key);
+  const { edited, created } = editsOf(provider, before, after, changed);
+  for (const e of edited) history.edits.push({ round, tenant, provider, ...e });
+  for (const id of created) history.simMade.get(key)?.add(id);
 }
 
 const setupOf = (options: SoakOptions, sims: Sims): TenantSetup[] =>
@@ -115,6 +165,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
   const replaySims = await startSims(options);
   const replayStore = must(await openMemoryStore());
   const faulted = new FaultedWorld(dataDir, setupOf(options, faultedSims));
+  const faultedHistory = await simHistoryOf(faultedSims);
+  const replayHistory = await simHistoryOf(replaySims);
+  const replayLedger = new CycleLedger();
+  let replayRound = 0;
   try {
     const replayTenants = await ensureTenants(replayStore, setupOf(options, replaySims));
     const replayClock = new SoakClock();
@@ -144,6 +198,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       onResume: () => {},
       onSkew: () => {},
     };
+    const replayEventsOf = (tenant: string): RoundEvents => ({
+      ...replayEvents,
+      onCycleId: ({ provider, cycleId }) =>
+        replayLedger.hand(ledgerKey(tenant, provider), { round: replayRound, cycleId, generation: 0 }),
+      onSeen: ({ provider, ...seen }) =>
+        replayLedger.see(ledgerKey(tenant, provider), { ...seen, round: replayRound, generation: 0 }),
+    });
+    const runReplayRound = (tenant: SoakTenant, round: number) =>
+      runTenantRound(replayDeps, replayClock, tenant, round, replayEventsOf(tenant.name), (provider) =>
+        replayLedger.roundIds(ledgerKey(tenant.name, provider), round),
+      );
 
     const plan = new SoakPlan(options.seed, options.tenants);
     const history: TenantRound[][] = [];
@@ -159,8 +224,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
             const edits = t.crmEdits[provider];
             const faultedSim = faultedSims.get(simKey(i, provider)) as StartedSimulator;
             const replaySim = replaySims.get(simKey(i, provider)) as StartedSimulator;
+            const key = simKey(i, provider);
             if (edits.count > 0)
-              await Promise.all([faultedSim.control.edits(edits), replaySim.control.edits(edits)]);
+              await Promise.all([
+                editSim(faultedSim, key, round, i, edits, faultedHistory),
+                editSim(replaySim, key, round, i, edits, replayHistory),
+              ]);
             const burst = t.rateLimitBursts[provider];
             if (burst > 0) faultTally.rateLimitBursts += 1;
             await faultedSim.control.faults({ ...options.faults, rateLimitBurst: burst });
@@ -177,13 +246,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
           crashDue ? Math.round(roundMs * (0.1 + 0.8 * random())) : null,
         ),
         (async () => {
+          replayRound = round;
           for (const [i, t] of tenants.entries())
             await applyLocalInputs(replayStore, replayTenants[i] ?? never(), t.local, replayClock.now());
-          await Promise.all(
-            replayTenants.map((tenant) =>
-              runTenantRound(replayDeps, replayClock, tenant, round, replayEvents),
-            ),
-          );
+          await Promise.all(replayTenants.map((tenant) => runReplayRound(tenant, round)));
         })(),
       ]);
       if (faultedRun.status === 'rejected') throw faultedRun.reason;
@@ -215,9 +281,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       replayTenants.map((t) => ({ name: t.name, local: noInputs })),
       null,
     );
-    await Promise.all(
-      replayTenants.map((tenant) => runTenantRound(replayDeps, replayClock, tenant, settle, replayEvents)),
-    );
+    replayRound = settle;
+    await Promise.all(replayTenants.map((tenant) => runReplayRound(tenant, settle)));
     await faulted.stop();
 
     const expected = new Map(
@@ -226,16 +291,36 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
         expectedEngagement(history.map((round) => round[t] as TenantRound)),
       ]),
     );
-    const replay = await observeWorld(replayStore, replayTenants, settle + 1, expected);
+    const replay = await observeWorld(replayStore, replayTenants, settle + 1, expected, replayLedger);
+    const viewProblems: string[] = [];
+    const replayPlan = await checkPlan({
+      world: 'replay',
+      store: replayStore,
+      tenants: replayTenants,
+      history,
+      sims: replayHistory,
+      records: await crmViews(replaySims, viewProblems),
+    });
+    let faultedPlan: PlanCheck;
     const app = must(
       await openApp({ command: 'soak observe', notice: () => {}, source: { CRM_SYNC_DATA_DIR: dataDir } }),
     );
     let comparison: Comparison;
     let cycles: number;
+    let lostBeforeSaved: number;
     try {
       const faultedTenants = await ensureTenants(app.store, setupOf(options, faultedSims));
-      const observed = await observeWorld(app.store, faultedTenants, settle + 1, expected);
+      const observed = await observeWorld(app.store, faultedTenants, settle + 1, expected, faulted.ledger);
       cycles = observed.audits.completed;
+      lostBeforeSaved = observed.audits.lost;
+      faultedPlan = await checkPlan({
+        world: 'faulted',
+        store: app.store,
+        tenants: faultedTenants,
+        history,
+        sims: faultedHistory,
+        records: await crmViews(faultedSims, viewProblems),
+      });
       comparison = compareWorlds(
         { observation: observed, crm: await crmRecords(faultedSims) },
         { observation: replay, crm: await crmRecords(replaySims) },
@@ -244,6 +329,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       await app.close();
     }
     const counts = faulted.counts;
+    const planProblems = [
+      ...viewProblems,
+      ...[faultedPlan, replayPlan].flatMap((p) => [
+        ...p.leadProblems,
+        ...p.editProblems,
+        ...p.duplicateIdentities,
+      ]),
+    ];
+    const problems = [...comparison.problems, ...planProblems].slice(0, 50);
+    const passed = comparison.passed && planProblems.length === 0;
     return {
       soak: 'result',
       connections: options.tenants * SOAK_PROVIDERS.length,
@@ -259,7 +354,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       replayRetries,
       replayRetryCauses,
       ...comparison,
-      passed: comparison.passed,
+      planChecks: {
+        leadsChecked: faultedPlan.leadsChecked,
+        editsChecked: faultedPlan.editsChecked,
+        leadProblems: { faulted: faultedPlan.leadProblems.length, replay: replayPlan.leadProblems.length },
+        editProblems: { faulted: faultedPlan.editProblems.length, replay: replayPlan.editProblems.length },
+        duplicateIdentities: {
+          faulted: faultedPlan.duplicateIdentities.length,
+          replay: replayPlan.duplicateIdentities.length,
+        },
+      },
+      cycleIds: { faulted: faulted.ledger.count, replay: replayLedger.count, lostBeforeSaved },
+      problems,
+      passed,
     };
   } finally {
     await faulted.stop();

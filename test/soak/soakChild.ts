@@ -6,6 +6,7 @@ import {
   ensureTenants,
   must,
   runTenantRound,
+  type SeenMachine,
   SoakClock,
   type SoakTenant,
   soakSpec,
@@ -20,7 +21,13 @@ import {
 export type ChildCommand =
   | { type: 'setup'; tenants: TenantSetup[] }
   /** `local: null`: the inputs were applied before a crash (the child said `inputs`); only run the cycles. */
-  | { type: 'round'; round: number; tenants: Array<{ name: string; local: LocalInputs | null }> }
+  | {
+      type: 'round';
+      round: number;
+      tenants: Array<{ name: string; local: LocalInputs | null }>;
+      /** The cycle ids earlier (killed) processes were handed this round, per `tenant/provider`. */
+      handed: Record<string, string[]>;
+    }
   | { type: 'exit' };
 
 export type ChildMessage =
@@ -29,6 +36,9 @@ export type ChildMessage =
   | { type: 'retry'; provider: string; state: string }
   | { type: 'resume'; provider: string; state: string }
   | { type: 'skew'; ms: number }
+  /** Written before the runner gets the id (a pipe write is synchronous on Linux), so a SIGKILL cannot hide it. */
+  | { type: 'cycle'; tenant: string; provider: string; cycleId: string }
+  | ({ type: 'seen'; tenant: string; provider: string } & SeenMachine)
   | { type: 'done'; round: number }
   | { type: 'failed'; message: string };
 
@@ -58,11 +68,22 @@ async function handle(command: ChildCommand): Promise<void> {
       say({ type: 'inputs', round: command.round });
       await Promise.all(
         tenants.map((tenant) =>
-          runTenantRound(deps, clock, tenant, command.round, {
-            onRetry: ({ provider, state }) => say({ type: 'retry', provider, state }),
-            onResume: ({ provider, state }) => say({ type: 'resume', provider, state }),
-            onSkew: (ms) => say({ type: 'skew', ms }),
-          }),
+          runTenantRound(
+            deps,
+            clock,
+            tenant,
+            command.round,
+            {
+              onRetry: ({ provider, state }) => say({ type: 'retry', provider, state }),
+              onResume: ({ provider, state }) => say({ type: 'resume', provider, state }),
+              onSkew: (ms) => say({ type: 'skew', ms }),
+              onCycleId: ({ provider, cycleId }) =>
+                say({ type: 'cycle', tenant: tenant.name, provider, cycleId }),
+              onSeen: ({ provider, ...seen }) =>
+                say({ type: 'seen', tenant: tenant.name, provider, ...seen }),
+            },
+            (provider) => command.handed[`${tenant.name}/${provider}`] ?? [],
+          ),
         ),
       );
       return say({ type: 'done', round: command.round });

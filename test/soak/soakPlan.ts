@@ -52,9 +52,6 @@ export interface LocalInputs {
 export const tenantName = (seed: number, index: number) => `soak-${seed}-agency-${index + 1}`;
 /** The lead's local id: the same in both worlds, so targets and CRM metadata compare equal. */
 export const leadContactId = (tenant: string, email: string) => idempotencyKey('soak-lead', tenant, email);
-/** The cycle id of a round: a restarted child finds out from the snapshot whether it already ran. */
-export const soakCycleId = (tenant: string, provider: ProviderName, round: number) =>
-  idempotencyKey('soak-cycle', tenant, provider, String(round));
 /** Each (tenant, provider) simulator has its own seed: its own people, in both worlds. */
 export const simulatorSeed = (seed: number, tenantIndex: number, provider: ProviderName) =>
   seed * 1_000 + tenantIndex * 10 + SOAK_PROVIDERS.indexOf(provider) + 1;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { canonicalContactSchema } from '../../src/core/schemas.ts';
 import type { ConnectionState } from '../../src/machines/connectionContext.ts';
 import { parsePersistedConnection } from '../../src/machines/persistence.ts';
@@ -7,14 +8,8 @@ import type { ProviderName } from '../../src/providers/provider.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { noRateLimits, type ProviderLimits, type ProviderSpec, withSpec } from '../../src/providers/spec.ts';
 import { type RunnerDeps, runConnection } from '../../src/runner/connectionRunner.ts';
-import {
-  EVENT_TIME,
-  type LocalInputs,
-  leadContactId,
-  SOAK_PROVIDERS,
-  soakCycleId,
-  type Target,
-} from './soakPlan.ts';
+import { type AuditSeen, type CycleLedger, checkCycles, ledgerKey } from './cycleLedger.ts';
+import { EVENT_TIME, type LocalInputs, leadContactId, SOAK_PROVIDERS, type Target } from './soakPlan.ts';
 
 /**
  * One world of the soak over its store: tenants and connections, the NurtureHub-side inputs, a round of
@@ -194,6 +189,17 @@ export interface RoundEvents {
   onResume(detail: { provider: ProviderName; state: ConnectionState }): void;
   /** The clock jumped past a backoff. */
   onSkew(skewMs: number): void;
+  /** The runner was handed a new cycle id (a random UUID, as in production) for this round's cycle. */
+  onCycleId(detail: { provider: ProviderName; cycleId: string }): void;
+  /** How the round first found a connection's persisted machine (the cycle ledger's evidence of a lost id). */
+  onSeen(detail: { provider: ProviderName } & SeenMachine): void;
+}
+
+/** A persisted machine as a round first found it: its state, its cycle's id and its last completed cycle's. */
+export interface SeenMachine {
+  state: ConnectionState | 'none';
+  cycleId: string | null;
+  lastAuditCycleId: string | null;
 }
 
 /**
@@ -208,16 +214,34 @@ export async function runTenantRound(
   tenant: SoakTenant,
   round: number,
   events: RoundEvents,
+  /** The cycle ids handed out in this round so far per provider, by earlier (killed) processes included. */
+  handed: (provider: ProviderName) => readonly string[],
 ): Promise<void> {
   for (const provider of SOAK_PROVIDERS) {
     const connection = tenant.connections.find((c) => c.provider === provider);
     if (connection === undefined) continue;
-    const cycleId = soakCycleId(tenant.name, provider, round);
-    const runDeps: RunnerDeps = { ...deps, clock: clock.now, newCycleId: () => cycleId };
+    // A fresh UUID per cycle, as production's runner hands out: every id is recorded before the runner sees it.
+    const mine: string[] = [];
+    const newCycleId = () => {
+      const cycleId = randomUUID();
+      mine.push(cycleId);
+      events.onCycleId({ provider, cycleId });
+      return cycleId;
+    };
+    const runDeps: RunnerDeps = { ...deps, clock: clock.now, newCycleId };
+    const roundIds = () => new Set([...handed(provider), ...mine]);
     let machine = await machineOf(deps.store, connection.ref);
+    events.onSeen({
+      provider,
+      state: machine?.state ?? 'none',
+      cycleId: machine?.context.cycle?.cycleId ?? null,
+      lastAuditCycleId: machine?.context.lastAudit?.cycleId ?? null,
+    });
     if (machine !== null && machine.state !== 'idle') events.onResume({ provider, state: machine.state });
     for (let runs = 0; ; runs++) {
-      if (machine?.state === 'idle' && machine.context.lastAudit?.cycleId === cycleId) break;
+      // Done once idle with this round's cycle audited (a killed process may have finished it already).
+      const last = machine?.context.lastAudit?.cycleId;
+      if (machine?.state === 'idle' && last !== undefined && roundIds().has(last)) break;
       if (runs >= 100)
         throw new Error(
           `${tenant.name}/${provider} round ${round}: not idle after 100 runs, ${machine?.state}: ${JSON.stringify(machine?.context.lastError)}`,
@@ -252,8 +276,8 @@ export interface WorldObservation {
   identities: Map<string, Map<string, number>>;
   /** Engagement counters above (doubled) and below (missing) the distinct events ingested. */
   engagement: { doubled: number; missing: number; details: string[] };
-  /** Completed cycles without, or with more than one, audit entry; entries for cycles never run. */
-  audits: { problems: string[]; completed: number; failed: number };
+  /** Cycle ids the runners were handed without exactly one terminal audit entry, rounds without exactly one completed entry. */
+  audits: { problems: string[]; completed: number; failed: number; lost: number; handed: number };
   /** Connections whose persisted machine is not idle. */
   notIdle: string[];
 }
@@ -270,12 +294,13 @@ export async function observeWorld(
   tenants: SoakTenant[],
   rounds: number,
   expected: Map<string, Array<{ target: Target; opens: number; clicks: number }>>,
+  ledger: CycleLedger,
 ): Promise<WorldObservation> {
   const observation: WorldObservation = {
     local: new Map(),
     identities: new Map(),
     engagement: { doubled: 0, missing: 0, details: [] },
-    audits: { problems: [], completed: 0, failed: 0 },
+    audits: { problems: [], completed: 0, failed: 0, lost: 0, handed: ledger.count },
     notIdle: [],
   };
   for (const tenant of tenants) {
@@ -328,7 +353,7 @@ export async function observeWorld(
     }
 
     for (const { provider, ref } of tenant.connections) {
-      await observeConnection(store, tenant.name, provider, ref, rounds, observation);
+      await observeConnection(store, tenant.name, provider, ref, rounds, ledger, observation);
     }
   }
   return observation;
@@ -340,30 +365,23 @@ async function observeConnection(
   provider: ProviderName,
   ref: ConnectionRef,
   rounds: number,
+  ledger: CycleLedger,
   observation: WorldObservation,
 ): Promise<void> {
   const label = `${tenant}/${provider}`;
   const machine = await machineOf(store, ref);
   if (machine?.state !== 'idle') observation.notIdle.push(`${label}: ${machine?.state ?? 'never ran'}`);
-  const completed: string[] = [];
+  const audits: AuditSeen[] = [];
   for (let beforeId: number | undefined; ; ) {
     const page = must(await store.listAudit({ ...ref, limit: 1000, ...(beforeId ? { beforeId } : {}) }));
-    for (const entry of page.entries) {
-      if (entry.body.outcome === 'completed') completed.push(entry.body.cycleId);
-      else observation.audits.failed += 1;
-    }
+    for (const entry of page.entries)
+      audits.push({ cycleId: entry.body.cycleId, outcome: entry.body.outcome });
     if (page.nextBeforeId === null) break;
     beforeId = page.nextBeforeId;
   }
-  observation.audits.completed += completed.length;
-  const ran = new Set(Array.from({ length: rounds }, (_, r) => soakCycleId(tenant, provider, r)));
-  const seen = new Set<string>();
-  for (const id of completed) {
-    if (seen.has(id)) observation.audits.problems.push(`${label}: cycle ${id} audited twice`);
-    else if (!ran.has(id)) observation.audits.problems.push(`${label}: audit entry for unknown cycle ${id}`);
-    seen.add(id);
-  }
-  const unaudited = [...ran].filter((id) => !seen.has(id)).length;
-  if (unaudited > 0)
-    observation.audits.problems.push(`${label}: ${unaudited} completed cycles without an audit entry`);
+  const checked = checkCycles(label, ledger, ledgerKey(tenant, provider), audits, rounds);
+  observation.audits.completed += checked.completed;
+  observation.audits.failed += checked.failed;
+  observation.audits.lost += checked.lost;
+  observation.audits.problems.push(...checked.problems);
 }
