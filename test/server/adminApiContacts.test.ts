@@ -138,6 +138,16 @@ describe('admin API: engagement and contacts', () => {
       });
       expect(big.json.inserted).toEqual(['big-1']);
       expect(await opens(second)).toBe(3_000_000_001);
+      // At the most a contact's number holds exactly, an open counts no more, and the contact still reads back.
+      await f.call('PATCH', `${f.base}/contacts/${second}`, {
+        body: { emailOpens: Number.MAX_SAFE_INTEGER },
+      });
+      const full = await f.call('POST', `${f.base}/engagement`, {
+        body: { events: [event('big-2', second)] },
+      });
+      expect(full.json.inserted).toEqual(['big-2']);
+      expect(await opens(second)).toBe(Number.MAX_SAFE_INTEGER);
+      expect((await f.call('GET', `${f.base}/contacts`)).status).toBe(200);
     } finally {
       await f.close();
     }

@@ -23,6 +23,13 @@ import { linkColumns } from './links.ts';
 export const contactColumns = `id, data AS contact, field_stamps AS "fieldStamps", change_seq AS "changeSeq",
   created_at AS "createdAt", updated_at AS "updatedAt"`;
 
+/**
+ * The most an engagement counter counts: the largest integer a contact's number holds exactly. Past it an open
+ * counts no more; added past it, the contact no longer read back (its schema), and every cycle of the tenant
+ * stopped in error.
+ */
+const MAX_COUNT = Number.MAX_SAFE_INTEGER;
+
 /** ISO-8601 in UTC with milliseconds, as `Date.toISOString` writes it, whatever the session time zone. */
 const isoSql = (expr: string) => `to_char((${expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
@@ -304,8 +311,8 @@ export function contactMethods(ctx: SqlContext): ContactMethods {
                FROM inserted GROUP BY contact_id
              ), next AS (
                SELECT c.id, c.data AS old_data, c.data || jsonb_build_object(
-                 'emailOpens', (c.data ->> 'emailOpens')::bigint + t.opens,
-                 'emailClicks', (c.data ->> 'emailClicks')::bigint + t.clicks,
+                 'emailOpens', least((c.data ->> 'emailOpens')::bigint + t.opens, ${MAX_COUNT}),
+                 'emailClicks', least((c.data ->> 'emailClicks')::bigint + t.clicks, ${MAX_COUNT}),
                  'lastOpenedAt', ${greatest('lastOpenedAt', 'last_open')},
                  'lastClickedAt', ${greatest('lastClickedAt', 'last_click')}) AS new_data
                FROM contacts c JOIN totals t ON c.tenant_id = $1 AND c.id = t.contact_id
