@@ -7,7 +7,7 @@ import { createEmbeddedWorker } from '../worker/embeddedWorker.ts';
 import { openOwnApp } from './app.ts';
 import { diagnostics, diagnosticsLogger } from './diagnostics.ts';
 import { type HolderServer, startHolderServer } from './holderServer.ts';
-import { parseIntegerArg, UsageError } from './usageError.ts';
+import { listenRefused, parseIntegerArg, UsageError } from './usageError.ts';
 
 interface ServeFlags {
   port?: string;
@@ -43,11 +43,7 @@ export function registerServe(program: Command): void {
         });
       } catch (error) {
         await app.close();
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'EADDRINUSE') throw new UsageError(`port ${port ?? app.env.PORT} is in use`);
-        if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
-          throw new UsageError(`cannot listen on --host ${flags.host}`);
-        throw error;
+        throw listenRefused(error, { host: flags.host, port: port ?? app.env.PORT }) ?? error;
       }
       process.stdout.write(`admin page: ${running.url}/admin\n`);
       // Without Inngest, this process schedules its own connections: the embedded database admits one

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { providerNameSchema } from '../providers/provider.ts';
 import { getProvider, registeredProviders } from '../providers/registry.ts';
-import { parseIntegerArg, UsageError } from './usageError.ts';
+import { listenRefused, parseIntegerArg, UsageError } from './usageError.ts';
 
 interface SimulatorFlags {
   provider: string;
@@ -59,9 +59,7 @@ export function registerSimulator(program: Command): void {
       try {
         running = await entry.startSimulator(options);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
-          throw new UsageError(`port ${port} is in use`);
-        throw error;
+        throw listenRefused(error, { port }) ?? error;
       }
       process.stdout.write(
         `${JSON.stringify({ provider: entry.name, baseUrl: running.baseUrl, credentials: running.credentials })}\n`,

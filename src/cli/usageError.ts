@@ -4,6 +4,21 @@ export class UsageError extends Error {
 }
 
 /**
+ * Why a server could not listen, as a usage error when the system said why (`EADDRINUSE`, `EACCES`: a port below 1024
+ * without the right, `EINVAL`: an address it cannot take); `null` for anything else. Uncaught, such an error printed a
+ * stack trace and exited 1.
+ */
+export function listenRefused(error: unknown, where: { host?: string; port: number }): UsageError | null {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (typeof code !== 'string') return null;
+  if (code === 'EADDRINUSE') return new UsageError(`port ${where.port} is in use`);
+  if (where.host !== undefined && (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND'))
+    return new UsageError(`cannot listen on --host ${where.host}`);
+  const address = where.host === undefined ? `port ${where.port}` : `${where.host} port ${where.port}`;
+  return new UsageError(`cannot listen on ${address} (${code})`);
+}
+
+/**
  * A whole number within bounds written in decimal digits, for options such as `--limit` and `--port`; exit 2
  * otherwise (`Number` alone would take `0x10`, `1e3`, ` 5` and an empty string).
  */
