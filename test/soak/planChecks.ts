@@ -6,7 +6,7 @@ import type { ProviderName } from '../../src/providers/provider.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { type CrmContact, crmContactOf } from './crmView.ts';
 import { leadContactId, type TenantRound } from './soakPlan.ts';
-import { must, resolveTarget, type SoakTenant } from './soakWorld.ts';
+import { allContacts, resolveTarget, type SoakTenant } from './soakWorld.ts';
 
 /**
  * Checks derived from the plan alone, run on each world by itself (a bug that happens with or without faults fails
@@ -128,15 +128,7 @@ export async function checkPlan(params: {
     duplicateIdentities: [],
   };
   for (const [t, tenant] of tenants.entries()) {
-    const contacts = [];
-    for (let afterId: string | undefined; ; ) {
-      const page = must(
-        await store.listContacts({ tenantId: tenant.tenantId, limit: 500, ...(afterId ? { afterId } : {}) }),
-      );
-      contacts.push(...page);
-      afterId = page.at(-1)?.id;
-      if (page.length < 500) break;
-    }
+    const contacts = await allContacts(store, tenant.tenantId);
     const byId = new Map(contacts.map((c) => [c.id, c]));
     const providerOf = new Map(tenant.connections.map((c) => [c.ref.connectionId, c.provider]));
     const connectionOf = new Map(tenant.connections.map((c) => [c.provider, c.ref.connectionId]));

@@ -47,12 +47,17 @@ export interface SoakOptions {
   /** Share of rounds in which the faulted world's process is killed with SIGKILL mid-round. */
   crashRate: number;
   /** Transient faults every faulted simulator injects (429 bursts come from the plan, per round). */
-  faults: Pick<SimFaults, 'errorRate' | 'timeoutRate' | 'dropRate'>;
+  faults: Pick<SimFaults, 'errorRate' | 'timeoutRate' | 'dropRate' | 'lostAnswerRate'>;
   /** Told of each round (the CLI prints it to stderr). */
   progress?: (line: Record<string, unknown>) => void;
 }
 
-export const DEFAULT_FAULTS: SoakOptions['faults'] = { errorRate: 0.1, timeoutRate: 0.01, dropRate: 0.02 };
+export const DEFAULT_FAULTS: SoakOptions['faults'] = {
+  errorRate: 0.1,
+  timeoutRate: 0.01,
+  dropRate: 0.02,
+  lostAnswerRate: 0.05,
+};
 
 export interface SoakSummary extends Comparison {
   soak: 'result';
@@ -65,6 +70,7 @@ export interface SoakSummary extends Comparison {
     errors: number;
     timeouts: number;
     drops: number;
+    lostAnswers: number;
     rateLimitBursts: number;
     rateLimited: number;
   };

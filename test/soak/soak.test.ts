@@ -7,7 +7,7 @@ import { DEFAULT_FAULTS, runSoak } from './runSoak.ts';
  */
 describe('soak (short)', () => {
   it('cycles under injected faults and SIGKILL crashes end where a fault-free replay of the same edits ends', async () => {
-    const summary = await runSoak({ rounds: 4, tenants: 1, seed: 7, crashRate: 0.4, faults: DEFAULT_FAULTS });
+    const summary = await runSoak({ rounds: 5, tenants: 1, seed: 7, crashRate: 0.4, faults: DEFAULT_FAULTS });
     expect(summary.problems).toEqual([]);
     expect(summary.planChecks.leadsChecked).toBeGreaterThan(0);
     expect(summary.planChecks.editsChecked).toBeGreaterThan(0);
@@ -21,6 +21,8 @@ describe('soak (short)', () => {
     expect(summary.faultsInjected.errors).toBeGreaterThan(0);
     expect(summary.faultsInjected.timeouts).toBeGreaterThan(0);
     expect(summary.faultsInjected.drops).toBeGreaterThan(0);
+    // A write the CRM applied whose answer was lost: sent again, it would create a person twice.
+    expect(summary.faultsInjected.lostAnswers).toBeGreaterThan(0);
     expect(summary.faultsInjected.rateLimited).toBeGreaterThan(0);
     expect(summary.comparison).toBe('identical');
     expect(summary.lostUpdates).toBe(0);
@@ -29,8 +31,8 @@ describe('soak (short)', () => {
     expect(summary.missingEngagement).toBe(0);
     expect(summary.cyclesAuditedOnce).toBe(true);
     expect(summary.allIdle).toBe(true);
-    // Four rounds and the settling one.
-    expect(summary.cycles).toBe(5 * (4 + 1));
+    // Five rounds and the settling one.
+    expect(summary.cycles).toBe(5 * (5 + 1));
     expect(summary.passed).toBe(true);
   }, 180_000);
 });

@@ -268,6 +268,17 @@ export async function runTenantRound(
   }
 }
 
+/** Every contact of a tenant, a page of 500 at a time. */
+export async function allContacts(store: Store, tenantId: string) {
+  const contacts = [];
+  for (let afterId: string | undefined; ; ) {
+    const page = must(await store.listContacts({ tenantId, limit: 500, ...(afterId ? { afterId } : {}) }));
+    contacts.push(...page);
+    afterId = page.at(-1)?.id;
+    if (page.length < 500) return contacts;
+  }
+}
+
 /** What must match between the two worlds and what must hold in each, read from one world's store. */
 export interface WorldObservation {
   /** Per tenant: every local contact as canonical JSON with the providers it is linked to, sorted. */
@@ -305,15 +316,7 @@ export async function observeWorld(
   };
   for (const tenant of tenants) {
     const providerOf = new Map(tenant.connections.map((c) => [c.ref.connectionId, c.provider]));
-    const contacts = [];
-    for (let afterId: string | undefined; ; ) {
-      const page = must(
-        await store.listContacts({ tenantId: tenant.tenantId, limit: 500, ...(afterId ? { afterId } : {}) }),
-      );
-      contacts.push(...page);
-      afterId = page.at(-1)?.id;
-      if (page.length < 500) break;
-    }
+    const contacts = await allContacts(store, tenant.tenantId);
     observation.local.set(
       tenant.name,
       contacts

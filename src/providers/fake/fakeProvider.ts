@@ -188,7 +188,9 @@ export function createFakeProvider(params: {
           return fail(admission.kind === 'error' ? 500 : null, `fault: ${admission.kind}`);
         try {
           if (admission.latencyMs > 0) await new Promise((r) => setTimeout(r, admission.latencyMs));
-          return op();
+          const outcome = await op();
+          // Applied, its answer lost on the way back (`lostAnswerRate`), as the HTTP simulators cut the connection.
+          return admission.loseAnswer ? fail(null, 'fault: answer lost') : outcome;
         } finally {
           admission.release();
         }

@@ -47,3 +47,27 @@ describe('SimGate, the wait a full window answers with', () => {
     expect(fullWindow(false)).toEqual({ kind: 'rate_limited', reason: 'window', freeInMs: 35_000 });
   });
 });
+
+describe('SimGate, a write applied and its answer lost', () => {
+  const admitted = (gate: SimGate, kind: CallKind) => {
+    const admission = gate.admit(kind);
+    if (admission.kind === 'ok') admission.release();
+    return admission.kind === 'ok' ? { kind: admission.kind, loseAnswer: admission.loseAnswer } : admission;
+  };
+
+  it('lets the write through to be applied, marked to lose its answer; never a read', () => {
+    const gate = new SimGate({ rolling: true }, { seed: 1, latencyMs: 0, now: () => 0 });
+    gate.faults = { lostAnswerRate: 1 };
+    expect(admitted(gate, 'write')).toEqual({ kind: 'ok', loseAnswer: true });
+    expect(admitted(gate, 'read')).toEqual({ kind: 'ok', loseAnswer: false });
+  });
+
+  it('leaves the other faults of a seed where they fell before it existed, while it is not set', () => {
+    const kinds = (faults: object) => {
+      const gate = new SimGate({ rolling: true }, { seed: 7, latencyMs: 0, now: () => 0 });
+      gate.faults = { errorRate: 0.3, dropRate: 0.1, ...faults };
+      return Array.from({ length: 50 }, (_, i) => admitted(gate, i % 2 === 0 ? 'write' : 'read').kind);
+    };
+    expect(kinds({ lostAnswerRate: 0 })).toEqual(kinds({}));
+  });
+});

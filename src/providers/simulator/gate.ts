@@ -15,6 +15,11 @@ export const simFaultsSchema = z.strictObject({
   dropRate: z.number().min(0).max(1).optional(),
   /** The next N requests are answered 429, as if another app had spent the customer's budget. */
   rateLimitBurst: z.number().int().min(0).optional(),
+  /**
+   * Share of writes the CRM applies whose answer is then lost (the connection cut after the write): the case where
+   * sending again would create a person twice or apply a stale update.
+   */
+  lostAnswerRate: z.number().min(0).max(1).optional(),
 });
 export type SimFaults = z.infer<typeof simFaultsSchema>;
 
@@ -31,7 +36,8 @@ export const simStatsSchema = z.strictObject({
 export type SimStats = z.infer<typeof simStatsSchema>;
 
 export type Admission =
-  | { kind: 'ok'; latencyMs: number; release: () => void }
+  /** `loseAnswer`: apply the request, then cut the connection instead of answering (`lostAnswerRate`). */
+  | { kind: 'ok'; latencyMs: number; release: () => void; loseAnswer: boolean }
   | {
       kind: 'rate_limited';
       reason: 'window' | 'concurrency' | 'quota' | 'burst';
@@ -79,10 +85,14 @@ export class SimGate {
     if (this.random.chance(this.faults.dropRate ?? 0)) return { kind: 'drop' };
     if (this.random.chance(this.faults.timeoutRate ?? 0)) return { kind: 'timeout' };
     if (this.random.chance(this.faults.errorRate ?? 0)) return { kind: 'error' };
+    // Drawn only when set, so the other faults of a seed fall where they did before it existed.
+    const lostAnswerRate = kind === 'write' ? (this.faults.lostAnswerRate ?? 0) : 0;
+    const loseAnswer = lostAnswerRate > 0 && this.random.chance(lostAnswerRate);
     this.inFlight += 1;
     let released = false;
     return {
       kind: 'ok',
+      loseAnswer,
       latencyMs: this.options.latencyMs + (this.faults.latencyMs ?? 0),
       release: () => {
         if (!released) this.inFlight -= 1;

@@ -201,7 +201,9 @@ export async function serveSimulator<TWire>(
       const refused = writesGranted || simReq.method === 'GET' ? undefined : definition.writeRefused?.();
       const response = refused ?? definition.route(simReq, baseUrl);
       if (response.effect && response.status < 300) gate.wrote(response.effect);
-      send(res, response);
+      // Applied, its answer lost on the way back.
+      if (admission.loseAnswer) req.socket.destroy();
+      else send(res, response);
     } finally {
       admission.release();
     }
