@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { err, ok, type Result } from '../../core/result.ts';
 import { UNSTORABLE_TEXT, unstorableTextPath } from '../../core/storableText.ts';
+import { describeIssues } from '../../core/zodIssues.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { SqlClient } from '../sqlClient.ts';
 import type { StoreError } from '../store.ts';
@@ -43,7 +44,8 @@ export function parseRows<S extends z.ZodType>(
     if (!parsed.success) {
       return err({
         kind: 'corrupt',
-        message: `stored ${what} does not match its schema: ${parsed.error.message}`,
+        // One line, as every store error: zod's own message is JSON over many lines, and a CLI printed them all.
+        message: `stored ${what} does not match its schema: ${describeIssues(parsed.error)}`,
       });
     }
     out.push(parsed.data);
