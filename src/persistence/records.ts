@@ -36,6 +36,13 @@ export const tenantInputSchema = z.strictObject({
         .regex(
           /^[^\p{Cc}\p{Zl}\p{Zp}]*$/u,
           'expected no control characters or line separators (line breaks, tabs, U+2028, U+2029)',
+        )
+        // Invisible: "Lookalike" and "Lookalike" with a zero-width space were two tenants no listing told apart, and
+        // a direction override reordered the rest of a terminal's line. Joiners (U+200C, U+200D) stay: scripts
+        // such as Persian spell names with them.
+        .regex(
+          /^[^\u00AD\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]*$/u,
+          'expected no invisible characters (zero-width spaces, soft hyphens, direction marks and overrides)',
         ),
     ),
   /** Default interval between cycles of the tenant's connections. */
