@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
 import { uuidSchema } from '../core/schemas.ts';
 import type { StoreError } from '../persistence/store.ts';
+import { repeatedJsonKey } from './repeatedJsonKey.ts';
 
 /**
  * What every admin API route shares: JSON error bodies, zod-validated input (400 with the issues, never a
@@ -125,6 +126,14 @@ export async function readBody<T>(c: Context, schema: z.ZodType<T>): Promise<Res
     json = JSON.parse(text);
   } catch {
     return err({ status: 400, error: 'invalid body: expected a JSON document', issues: [] });
+  }
+  // A field given twice is refused as a query parameter given twice is: JSON.parse kept the last without a word.
+  const repeated = repeatedJsonKey(text);
+  if (repeated !== null) {
+    const issues: z.core.$ZodIssue[] = [
+      { code: 'custom', path: repeated, message: 'given more than once', input: undefined },
+    ];
+    return err({ status: 400, error: `invalid body: ${z.prettifyError(new z.ZodError(issues))}`, issues });
   }
   return validatePart(schema, json, 'body');
 }

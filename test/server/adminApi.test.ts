@@ -133,6 +133,8 @@ describe('admin API: invalid input is a 400 with the zod issues, never a 500', (
       ['POST', '/api/tenants', { body: { name: 'Two\u2028Lines', interval: '15m' } }, 'name'],
       // Invisible: a second "Lookalike" no listing tells apart; a direction override reorders the line.
       ['POST', '/api/tenants', { body: { name: 'Lookalike\u200B', interval: '15m' } }, 'name'],
+      // A field given twice, as a query parameter given twice: either value would be a guess.
+      ['POST', '/api/tenants', { rawBody: '{"name":"Dup One","name":"Dup Two","interval":"1m"}' }, 'name'],
       ['POST', '/api/tenants', { body: { name: 'Harbour\u202ELettings', interval: '15m' } }, 'name'],
       // The scheduler ticks once a minute: 90 s ran a cycle every minute.
       ['POST', '/api/tenants', { body: { name: 'Ninety', interval: '90s' } }, 'interval'],
