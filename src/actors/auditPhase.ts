@@ -10,7 +10,7 @@ import { must } from './storeCall.ts';
  * staging. The provider cursor moves to the largest (modified, id) staged — every staged record is committed
  * by now — and never backwards. Re-running after the commit returns the committed cursors unchanged.
  */
-export function createAuditPhase(deps: PhaseDeps) {
+export function createAuditPhase(deps: Pick<PhaseDeps, 'store' | 'clock'>) {
   return async ({ input }: PhaseCall<AuditPhaseInput>): Promise<AuditPhaseOutput> => {
     const { store, clock } = deps;
     const ref = { tenantId: input.connection.tenantId, connectionId: input.connection.connectionId };

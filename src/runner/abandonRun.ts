@@ -1,4 +1,5 @@
-import { createActor, fromPromise } from 'xstate';
+import { createActor, fromPromise, waitFor } from 'xstate';
+import { createAuditPhase } from '../actors/auditPhase.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import type { ConnectionContext, ConnectionInput, ConnectionState } from '../machines/connectionContext.ts';
 import { connectionMachine } from '../machines/connectionMachine.ts';
@@ -18,7 +19,7 @@ import type { Connection } from '../persistence/records.ts';
 import type { ConnectionRef, Store, StoreError } from '../persistence/store.ts';
 import { leaseConnection, type RunError, type RunnerDeps, type RunOutcome } from './connectionRunner.ts';
 import { failedCycleAudit } from './failedCycleAudit.ts';
-import { committedInput, loadMachine } from './restartMachine.ts';
+import { committedInput, completedEntry, loadMachine } from './restartMachine.ts';
 
 /** A phase actor that never runs: a restored phase state waits, doing nothing, until it is left. */
 function parked<TOutput, TInput>() {
@@ -42,8 +43,10 @@ const parkedMachine = connectionMachine.provide({
 /**
  * The scheduler gave up on a run (Inngest ran out of retries, or a step failed for good): a machine in the
  * middle of a cycle (a phase or backoff) takes `sync.abandoned` and stops in `error`, with the failure audit
- * entry every error gets. No phase runs and no provider is built. Idle and error machines are left as they
- * are. Whatever the machine, its next run is set one interval on. Under the connection's lease, like every run.
+ * entry every error gets, unless it is in auditing after its audit entry committed: that cycle completed, and the
+ * audit phase (store only) ends it idle. No other phase runs and no provider is built. Idle and error machines are
+ * left as they are. Whatever the machine, its next run is set one interval on. Under the connection's lease, like
+ * every run.
  *
  * Idempotent: the failure audit entry is keyed by the cycle and the failure instant, so running this again
  * (a retried `onFailure` step) writes it only if an earlier attempt stopped before it did.
@@ -89,10 +92,24 @@ async function abandon(
     return ok({ ...ref, provider: connection.provider, state: 'idle', context });
   }
   const { restored } = loaded.value;
-  const actor = createActor(parkedMachine, restored.actorOptions);
-  actor.start();
   const before = restored.state;
-  if (before !== 'idle' && before !== 'error') {
+  // Stopped in auditing after its audit transaction, before the snapshot saying idle: the cycle completed and its
+  // cursors are committed. Abandoned, it stopped in error under a second, failed entry, its window to fetch again;
+  // the audit phase run again finds the entry and ends the cycle as it would have.
+  const cycleId = restored.context.cycle?.cycleId;
+  const audited =
+    before === 'auditing' && cycleId !== undefined ? await completedEntry(store, ref, cycleId) : ok(null);
+  if (!audited.ok) return storeError(audited.error);
+  const completed = audited.value !== null;
+  const machine = completed
+    ? parkedMachine.provide({
+        actors: { auditPhase: fromPromise(createAuditPhase({ store, clock: () => now })) },
+      })
+    : parkedMachine;
+  const actor = createActor(machine, restored.actorOptions);
+  actor.start();
+  if (completed) await waitFor(actor, (s) => s.value !== 'auditing');
+  else if (before !== 'idle' && before !== 'error') {
     actor.send({ type: 'sync.abandoned', message: reason, at: now.toISOString() });
   }
   const after = actor.getSnapshot();

@@ -166,7 +166,7 @@ export async function restartAtCommittedCursor(
  * When the connection's latest audit entry is cycle `cycleId`'s: its finish instant; otherwise `null`. The latest is
  * enough: under the lease no other cycle commits, and pruning never removes a connection's latest entry.
  */
-async function completedEntry(
+export async function completedEntry(
   store: Pick<Store, 'listAudit'>,
   ref: { tenantId: string; connectionId: string },
   cycleId: string,

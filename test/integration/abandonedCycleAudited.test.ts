@@ -1,4 +1,6 @@
 import { expect, it } from 'vitest';
+import { createAuditPhase } from '../../src/actors/auditPhase.ts';
+import { phaseInputs } from '../../src/machines/connectionMachine.ts';
 import { abandonRun } from '../../src/runner/abandonRun.ts';
 import { createSyncHarness, must } from '../support/syncHarness.ts';
 
@@ -26,6 +28,37 @@ it('lists the abandonment among the errors of the cycle completed on retry, once
     });
     expect(failed).toMatchObject({ outcome: 'failed', errors: [stopped] });
     expect(completed).toMatchObject({ outcome: 'completed', errors: [stopped] });
+  } finally {
+    await h.close();
+  }
+});
+
+/**
+ * A step fails for good after the audit transaction committed, before the snapshot saying idle was saved: the cycle
+ * completed. Abandoned, it stopped in error under a second, failed entry, its window to be fetched again.
+ */
+it('ends a cycle whose audit entry committed as completed, with no failed entry, when its run is abandoned', async () => {
+  const h = await createSyncHarness('loop', { simulator: { contacts: 8, seed: 6 } });
+  try {
+    const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+    expect(must(await h.run()).state).toBe('idle');
+    await h.sim.control.edits({ count: 3, seed: 2, apart: true });
+    let stopped = must(await h.run('phase'));
+    while (stopped.state !== 'auditing') stopped = must(await h.run('phase'));
+    const audit = createAuditPhase({ store: h.store, clock: h.deps.clock });
+    const signal = new AbortController().signal;
+    const committed = await audit({ input: phaseInputs.auditing(stopped.context), signal });
+
+    const abandoned = must(await abandonRun(h.deps, ref, 'retries of the step spent: store unreachable'));
+    expect(abandoned.state).toBe('idle');
+    const cycleId = stopped.context.cycle?.cycleId;
+    expect(abandoned.context.lastAudit?.cycleId).toBe(cycleId);
+    expect(abandoned.context.cursor).toEqual(committed.cursor);
+    const entries = must(await h.store.listAudit({ ...ref, limit: 5 })).entries.map((e) => e.body);
+    expect(entries.filter((e) => e.cycleId.startsWith(cycleId ?? '?')).map((e) => e.outcome)).toEqual([
+      'completed',
+    ]);
+    expect(must(await h.run()).state).toBe('idle');
   } finally {
     await h.close();
   }
