@@ -1,6 +1,6 @@
 import { equivalent } from '../../src/core/equivalentValue.ts';
 import type { FieldValue } from '../../src/core/merge.ts';
-import type { CanonicalContact, ContactField } from '../../src/core/schemas.ts';
+import { type CanonicalContact, type ContactField, crmOwnedFields } from '../../src/core/schemas.ts';
 import type { Store } from '../../src/persistence/store.ts';
 import type { ProviderName } from '../../src/providers/provider.ts';
 import { getProvider } from '../../src/providers/registry.ts';
@@ -45,17 +45,11 @@ export interface PlanCheck {
   duplicateIdentities: string[];
 }
 
-const EDIT_FIELDS: readonly ContactField[] = [
-  'title',
-  'firstName',
-  'lastName',
-  'email',
-  'mobilePhone',
-  'homePhone',
-  'workPhone',
-  'address',
-  'marketingConsent',
-];
+/** The CRM-owned fields `/_sim/edits` changes: not `status` (archives follow each provider's rules, below) and not
+ * `dateOfBirth` (no simulator edit sets it). */
+const EDIT_FIELDS: readonly ContactField[] = crmOwnedFields.filter(
+  (f) => f !== 'status' && f !== 'dateOfBirth',
+);
 
 /** The canonical views of a sim's raw records; unreadable ones are reported. */
 export function crmView(
