@@ -251,7 +251,13 @@ async function pushOne(
   if (version === UNLISTED) return UNLISTED;
   const sentBefore = entry.status === 'sent';
   await must(store.markPushSent({ ...key, now: clock() }), clock);
-  const updated = await provider.update({ externalId: entry.externalId, patch, version, signal });
+  const updated = await provider.update({
+    externalId: entry.externalId,
+    patch,
+    version,
+    reference: entry.contactId,
+    signal,
+  });
   if (updated.ok) {
     await acknowledge(deps, ref, entry, {
       externalId: entry.externalId,

@@ -180,11 +180,16 @@ export interface CrmProvider {
    */
   createdAsListed(contact: CanonicalContact): CanonicalContact;
 
-  /** Change the given fields; `version` is the concurrency token read with the record, if any. */
+  /**
+   * Change the given fields; `version` is the concurrency token read with the record, if any. `reference` is the
+   * linked contact's id, the one `create` writes: a provider that keeps it beside what the update rewrites (Reapit's
+   * `metadata`) writes it again.
+   */
   update(params: {
     externalId: string;
     patch: ContactPatch;
     version: string | null;
+    reference?: string;
     signal?: AbortSignal;
   }): Promise<Result<{ version: string | null }, ProviderError>>;
 
