@@ -125,6 +125,11 @@ describe('scorePair', () => {
       { firstName: 'Anne-Marie', lastName: 'Smith', email: 'smiths@example.com', address: flat12 },
     ],
     [
+      'Anne and her daughter Anne–Marie (an en dash) sharing an e-mail and an address',
+      { firstName: 'Anne', lastName: 'Smith', email: 'smiths@example.com', address: flat12 },
+      { firstName: 'Anne\u2013Marie', lastName: 'Smith', email: 'smiths@example.com', address: flat12 },
+    ],
+    [
       'Lily and Lily-Mae sharing a landline and an address',
       { firstName: 'Lily', lastName: 'Smith', homePhone: '020 7946 0000', address: flat12 },
       { firstName: 'Lily-Mae', lastName: 'Smith', homePhone: '020 7946 0000', address: flat12 },

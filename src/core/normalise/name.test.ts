@@ -9,6 +9,10 @@ describe('names', () => {
     // A hyphenated given name is one name, not a name and a middle initial (Anne-Marie is not Anne M).
     ['Mary-Jane', { first: 'mary-jane', middleInitials: '' }],
     ['Mrs Anne\u2011Marie Louise', { first: 'anne-marie', middleInitials: 'l' }],
+    // Typed with another dash (en dash, minus sign, fullwidth hyphen): still one name, not Anne with initial M.
+    ['Anne\u2013Marie', { first: 'anne-marie', middleInitials: '' }],
+    ['Anne\u2212Marie', { first: 'anne-marie', middleInitials: '' }],
+    ['Anne\uFF0DMarie', { first: 'anne-marie', middleInitials: '' }],
     ['Major-General Francis', { first: 'francis', middleInitials: '' }],
     ['Zoë', { first: 'zoe', middleInitials: '' }],
     ['Rt. Hon. Lady Violet', { first: 'violet', middleInitials: '' }],

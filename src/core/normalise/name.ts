@@ -66,8 +66,12 @@ export interface NormalisedGivenName {
   readonly middleInitials: string;
 }
 
-/** A hyphen between two letters: it joins one name (Anne-Marie), not a name and a middle name. */
-const nameHyphen = /(?<=[\p{L}\p{M}])[-\u2010\u2011](?=\p{L})/u;
+/**
+ * A hyphen between two letters: it joins one name (Anne-Marie), not a name and a middle name. Any dash a keyboard or
+ * word processor gives (`\p{Pd}`: en dash, fullwidth hyphen; and the minus sign): read as a space, `Anne–Marie` was
+ * `Anne` with a middle initial and matched her mother Anne.
+ */
+const nameHyphen = /(?<=[\p{L}\p{M}])[\p{Pd}\u2212](?=\p{L})/u;
 
 /** `Mr John A. Smith`-style given-name text → first token and middle initials, titles dropped. */
 export function normaliseGivenName(raw: string | null | undefined): NormalisedGivenName | null {
