@@ -292,7 +292,8 @@ async function goneFromCrm(
   const linked = [
     ...new Set(earlier.filter((link) => askedFor.has(link.contactId)).map((link) => link.externalId)),
   ];
-  // A record the CRM listed this cycle is there (both records of a person saved at once: a bulk edit).
+  // A record the CRM listed this cycle is there (both records of a person saved at once: a bulk edit), unless it was
+  // listed as removed: Street's trash is its delete, and a person trashed and keyed in again is in both lists.
   const listed = new Set(
     linked.length === 0 ? [] : await must(store.stagedAmong({ ...ref, externalIds: linked }), clock),
   );

@@ -167,8 +167,13 @@ async function reconcileBatch(
       ? undefined
       : await must(store.localChangeHighWater({ tenantId: ref.tenantId }), clock);
   const owners = await assignOwners(deps, ref, unlinked, matchCache, cycleStart, signal, normalised);
+  // A record another of the batch takes the link of (Street lists a person it trashed, read gone, beside the one keyed
+  // in again) is left as a suppressed one: written too, it kept the link beside the new record's.
+  const takenOver = new Set([...owners.replacing.values()].map((replaced) => replaced.externalId));
   const contactIdOf = (record: StagedRecord) =>
-    linkOf.get(record.externalId)?.contactId ?? owners.contactOf.get(record.externalId);
+    takenOver.has(record.externalId)
+      ? undefined
+      : (linkOf.get(record.externalId)?.contactId ?? owners.contactOf.get(record.externalId));
 
   const targets = staged.map(contactIdOf).filter((id): id is string => id !== undefined);
   const neededIds = [...new Set(targets)];

@@ -80,7 +80,10 @@ export interface CycleWorkStore {
   listStaged(
     ref: ConnectionRef & { cycleId: string; afterExternalId: string | null; limit: number },
   ): StoreResult<StagedRecord[]>;
-  /** Of `externalIds`, those staged in the cycle: records the CRM listed this cycle, so holds. */
+  /**
+   * Of `externalIds`, those staged in the cycle and not removed: records the CRM listed this cycle as live, so holds
+   * (one it listed as removed, Street's trash, may be gone).
+   */
   stagedAmong(ref: ConnectionRef & { cycleId: string; externalIds: string[] }): StoreResult<string[]>;
   /** The largest (modified, externalId) staged in the cycle; `null` when nothing was staged. */
   stagedHighWater(

@@ -86,7 +86,8 @@ export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
       guarded(async () => {
         const { rows } = await client.query(
           `SELECT external_id AS "externalId" FROM cycle_staging
-           WHERE connection_id = $2 AND cycle_id = $3 AND external_id = ANY($4::text[]) AND tenant_id = $1`,
+           WHERE connection_id = $2 AND cycle_id = $3 AND external_id = ANY($4::text[]) AND tenant_id = $1
+             AND NOT removed`,
           [tenantId, connectionId, cycleId, externalIds],
         );
         const parsed = parseRows(externalIdRowSchema, rows, 'staged id');

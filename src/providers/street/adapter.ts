@@ -6,12 +6,13 @@ import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
 import { idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
 import { decodePageToken, encodePageToken } from '../pageToken.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
-import { mapRecords } from '../records.ts';
+import { mapRecords, recordRead } from '../records.ts';
 import type { ProviderSpec } from '../spec.ts';
 import { clearedName, toInboundRecord, toStreetUpdate, withBothNames } from './mapping.ts';
 import {
   JSON_API,
   type StreetCredentials,
+  type StreetPerson,
   type StreetPersonUpdate,
   streetPageSchema,
   streetPersonSchema,
@@ -162,6 +163,17 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
     signal: AbortSignal | undefined,
   ): Promise<Result<StreetPersonUpdate, ProviderError>> {
     if (changed.first_name !== undefined && changed.last_name !== undefined) return ok(changed);
+    const person = await getPerson(externalId, signal);
+    if (!person.ok) return person;
+    const named = withBothNames(changed, person.value.attributes);
+    return named.ok ? named : err({ kind: 'validation', status: null, ...named.error });
+  }
+
+  /** `GET /people/{person_id}` [S3]; a trashed person answers 404 (an ASSUMPTION of the simulator's). */
+  async function getPerson(
+    externalId: string,
+    signal: AbortSignal | undefined,
+  ): Promise<Result<StreetPerson, ProviderError>> {
     const response = await http.send({
       method: 'GET',
       path: `/people/${encodeURIComponent(externalId)}`,
@@ -169,10 +181,9 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
     });
     if (!response.ok) return response;
     const person = z.object({ data: streetPersonSchema }).safeParse(response.value.json);
-    if (!person.success)
-      return err({ kind: 'validation', status: 200, message: `person: ${person.error.message}` });
-    const named = withBothNames(changed, person.data.data.attributes);
-    return named.ok ? named : err({ kind: 'validation', status: null, ...named.error });
+    return person.success
+      ? ok(person.data.data)
+      : err({ kind: 'validation', status: 200, message: `person: ${person.error.message}` });
   }
 
   return {
@@ -237,12 +248,10 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
       return ok(records.filter((r) => r.contact.email?.toLowerCase() === wanted));
     },
 
-    async getRecord() {
-      return err({
-        kind: 'unsupported',
-        status: null,
-        message: 'Street: getRecord is not needed (Street cannot create people)',
-      });
+    async getRecord({ externalId, signal }) {
+      const person = await getPerson(externalId, signal);
+      if (!person.ok) return person;
+      return recordRead(toInboundRecord(person.value, false), `person ${externalId}`);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { SimDb, type SimDialect } from '../simulator/db.ts';
 import type { SeedContact } from '../simulator/generator.ts';
 import {
@@ -229,6 +230,8 @@ export function startStreetSimulator(options: SimulatorOptions = {}): Promise<Ru
       serverError: () => failure(500, '500 Internal Server Error'),
       route: (req, baseUrl) => route(db, req, baseUrl),
       credentials: () => ({ apiToken: API_TOKEN }),
+      control: (req) =>
+        `${req.method} ${req.path}` === 'POST /_sim/trash-and-key-in-again' ? keyInAgain(db, req.body) : null,
     },
     options,
   );
@@ -384,4 +387,23 @@ function patch(db: SimDb<StreetRecord>, req: SimRequest, record: StreetRecord): 
   const updated = { ...record, attributes: next };
   db.put(updated);
   return document({ data: onTheWire(updated) }, 200, 'update');
+}
+
+/**
+ * An agency deleting a person, which in Street moves them to the trash, and keying them in again: a new person with
+ * the same details, in one save. Answers the new ids, by the trashed ones.
+ */
+function keyInAgain(db: SimDb<StreetRecord>, body: unknown): SimResponse {
+  const parsed = z.strictObject({ ids: z.array(z.string()) }).safeParse(body);
+  if (!parsed.success) return { status: 400, body: { error: z.prettifyError(parsed.error) } };
+  const keyedIn: Record<string, string> = {};
+  const at = db.stamp();
+  for (const id of parsed.data.ids) {
+    const person = db.get(id);
+    if (person === undefined || person.attributes.deleted_at !== null) continue;
+    const details = streetDialect.toSeed(person);
+    db.put(streetDialect.withSeed(person, { ...details, archived: true }, at));
+    keyedIn[id] = db.insert((newId) => streetDialect.fromSeed(details, newId, at, at)).id;
+  }
+  return { status: 200, body: { keyedIn } };
 }

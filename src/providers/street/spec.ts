@@ -42,6 +42,8 @@ export const streetSpec = defineSpec({
     // `filter[email_address]` [S3].
     canSearchByEmail: true,
     createMergesByEmail: false,
+    // `GET /people/{person_id}` [S3]: a person the agency trashed (Street's delete) and keyed in again is found gone.
+    canGetRecord: true,
     maxPageSize: 100,
     // Person attributes [S3]. Not stored: work phone (numbers carry no type; see mapping.ts), date of birth
     // (no attribute), and every engagement field (no documented place for app data).
