@@ -7,10 +7,10 @@ import type {
   LastError,
 } from '../machines/connectionContext.ts';
 import type { Phase } from '../machines/phases.ts';
-import type { Connection } from '../persistence/records.ts';
 import type { ConnectionRef, Store } from '../persistence/store.ts';
 import { abandonRun, failedRunAudit } from '../runner/abandonRun.ts';
 import { type RunError, type RunnerDeps, runConnection } from '../runner/connectionRunner.ts';
+import { credentialsReplaced } from '../runner/credentialsReplaced.ts';
 import { readStoredMachine, restartsOnItsOwn, unrestorableWords } from '../runner/restartMachine.ts';
 import { isDueInSlot, SLOT_MS } from './dueSelection.ts';
 
@@ -261,22 +261,6 @@ async function phaseStep(
   throw stepError(run.error);
 }
 
-/**
- * Whether the machine stands in `error` because the CRM refused its credentials (`auth_failed`) and they were
- * replaced after that failure: its next run resumes it, as `credentials.updated`. The same credentials entered
- * again count too (the operator may have mended the CRM's side, e.g. re-enabled the key): one more try, and a
- * second refusal stops it again, after them. Any other `error` is left as it is.
- */
-export function credentialsReplaced(
-  machine: Pick<ConnectionProgress, 'state' | 'errorReason' | 'lastError'>,
-  connection: Pick<Connection, 'credentialsSetAt'>,
-): boolean {
-  const { credentialsSetAt } = connection;
-  if (machine.state !== 'error' || machine.errorReason !== 'auth_failed') return false;
-  if (credentialsSetAt === null || machine.lastError === null) return false;
-  return credentialsSetAt.getTime() > Date.parse(machine.lastError.at);
-}
-
 /** Whether two readings show the machine at the same point: same state, cycle, attempt and failure. */
 function samePosition(a: ConnectionProgress, b: ConnectionProgress): boolean {
   return (
@@ -395,7 +379,9 @@ export async function abandonConnectionRun(
   failure: { runId: string; message: string; startedAt: Date },
 ): Promise<{ state: ConnectionState | 'unreadable' }> {
   const abandoned = await abandonRun(deps, ref, `run ${failure.runId} failed: ${failure.message}`);
-  if (abandoned.ok && abandoned.value.state !== 'idle') return { state: abandoned.value.state };
+  // Idle after a cycle in progress: its audit had committed, and the cycle completed (no run failed outside it).
+  if (abandoned.ok && (abandoned.value.state !== 'idle' || abandoned.value.inCycle))
+    return { state: abandoned.value.state };
   if (!abandoned.ok && abandoned.error.kind !== 'snapshot') throw stepError(abandoned.error);
   const connection = await deps.store.getConnection(ref);
   if (!connection.ok) throw stepError({ kind: 'store', message: connection.error.message });

@@ -18,6 +18,7 @@ import { auditBodySchema } from '../persistence/audit.ts';
 import type { Connection } from '../persistence/records.ts';
 import type { ConnectionRef, Store, StoreError } from '../persistence/store.ts';
 import { leaseConnection, type RunError, type RunnerDeps, type RunOutcome } from './connectionRunner.ts';
+import { credentialsReplaced } from './credentialsReplaced.ts';
 import { failedCycleAudit } from './failedCycleAudit.ts';
 import { committedInput, completedEntry, loadMachine } from './restartMachine.ts';
 
@@ -55,7 +56,7 @@ export async function abandonRun(
   deps: RunnerDeps,
   ref: ConnectionRef,
   reason: string,
-): Promise<Result<RunOutcome, RunError>> {
+): Promise<Result<AbandonOutcome, RunError>> {
   const { store, clock, owner } = deps;
   const leased = await leaseConnection(deps, ref);
   if (!leased.ok) return leased;
@@ -65,6 +66,13 @@ export async function abandonRun(
     if (!outcome.ok && outcome.error.kind !== 'snapshot') return outcome;
     // Looked at again one interval on, whatever the run left: found due at the next tick, a run failing before it
     // drives the machine (credentials that cannot be decrypted, a snapshot that cannot be read) failed every minute.
+    // Unless it stopped on refused credentials that were replaced since: the run that stopped it made it due at once
+    // for the new ones, as storing them does (pushed out, it stayed in error up to an interval).
+    if (
+      outcome.ok &&
+      credentialsReplaced({ ...outcome.value.context, state: outcome.value.state }, connection)
+    )
+      return outcome;
     const next = new Date(clock().getTime() + connection.effectiveIntervalSeconds * 1000);
     const scheduled = await store.setNextRun({ ...ref, nextRunAt: next });
     if (!scheduled.ok) return err({ kind: 'store', message: scheduled.error.message });
@@ -74,13 +82,16 @@ export async function abandonRun(
   }
 }
 
+/** What the abandonment found: `inCycle` when a cycle was in progress (abandoned, or completed by its audit). */
+export type AbandonOutcome = RunOutcome & { inCycle: boolean };
+
 async function abandon(
   store: Store,
   connection: Connection,
   reason: string,
   now: Date,
   owner: string,
-): Promise<Result<RunOutcome, RunError>> {
+): Promise<Result<AbandonOutcome, RunError>> {
   const ref = { tenantId: connection.tenantId, connectionId: connection.id };
   const storeError = (error: StoreError) => err({ kind: 'store' as const, message: error.message });
   // What the next run would do first: an older machine's cycle is abandoned with its own audit entry.
@@ -89,7 +100,7 @@ async function abandon(
   // Never ran: nothing is in progress to abandon (nor in a machine just restarted, idle).
   if (loaded.value.kind === 'fresh') {
     const context = initialContext(committedInput(connection));
-    return ok({ ...ref, provider: connection.provider, state: 'idle', context });
+    return ok({ ...ref, provider: connection.provider, state: 'idle', context, inCycle: false });
   }
   const { restored } = loaded.value;
   const before = restored.state;
@@ -131,7 +142,8 @@ async function abandon(
     const audited = await failedCycleAudit(store, after.context, now);
     if (!audited.ok) return storeError(audited.error);
   }
-  return ok({ ...ref, provider: connection.provider, state, context: after.context });
+  const inCycle = before !== 'idle';
+  return ok({ ...ref, provider: connection.provider, state, context: after.context, inCycle });
 }
 
 function initialContext(input: ConnectionInput): ConnectionContext {

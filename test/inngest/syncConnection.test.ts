@@ -309,6 +309,37 @@ describe('sync-connection', () => {
     }
   });
 
+  it('keeps a connection whose refused credentials were replaced before onFailure due at once', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 5 } });
+    try {
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      const good = must(await h.store.getConnectionCredentials(ref));
+      must(
+        await h.store.setConnectionCredentials({ ...ref, credentials: { ...good, clientSecret: 'revoked' } }),
+      );
+      const run = await engineFor(h).execute();
+      const error = (run as { error: { name: string; message: string } }).error;
+      expect(error.name).toBe('NonRetriableError');
+      // The operator stores the right credentials before Inngest calls onFailure: due at once, for the next tick.
+      must(await h.store.setConnectionCredentials({ ...ref, credentials: good }));
+      expect(must(await h.store.getConnection(ref)).nextRunAt.getTime()).toBeLessThanOrEqual(Date.now());
+
+      const failed = await abandonConnectionRun(h.deps, ref, {
+        runId: 'run-1',
+        message: error.message,
+        startedAt: new Date(),
+      });
+      expect(failed).toEqual({ state: 'error' });
+      // Pushed one interval on, it stayed in error up to 15 minutes with the right credentials stored.
+      expect(must(await h.store.getConnection(ref)).nextRunAt.getTime()).toBeLessThanOrEqual(Date.now());
+      const resumed = await engineFor(h).execute();
+      expect(resumed).not.toHaveProperty('error');
+      expect(resumed.result).toMatchObject({ state: 'idle' });
+    } finally {
+      await h.close();
+    }
+  });
+
   it('waits and retries while another live worker holds the lease, and gives the run up quietly on the last attempt', async () => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 5 } });
     try {
