@@ -19,9 +19,23 @@ export interface DueConnection {
   slot: string;
 }
 
-/** The slot `now` falls in: its UTC minute, as `2025-06-01T12:34Z`. */
+/**
+ * How long before a tick boundary a tick's reading of the clock still counts as that boundary's tick. The cron fires
+ * at each minute's start by Inngest's clock and reads the database's, which may lag it; the worker's timer may fire
+ * a millisecond early. Read just before the boundary, the tick took the minute ending there, left out every run set
+ * a few seconds into the next, and the next tick came a whole minute later: that run was a minute late.
+ */
+export const TICK_EARLY_MS = 5_000;
+
+/** The tick boundary a tick reading `now` belongs to, for a scheduler ticking every `tickMs` (`TICK_EARLY_MS`). */
+export function tickBoundaryMs(now: Date, tickMs: number): number {
+  const early = Math.min(TICK_EARLY_MS, tickMs / 10);
+  return Math.floor((now.getTime() + early) / tickMs) * tickMs;
+}
+
+/** The slot of a tick reading `now`: the UTC minute it ticks for (`tickBoundaryMs`), as `2025-06-01T12:34Z`. */
 export function slotOf(now: Date): string {
-  const start = new Date(Math.floor(now.getTime() / SLOT_MS) * SLOT_MS);
+  const start = new Date(tickBoundaryMs(now, SLOT_MS));
   return `${start.toISOString().slice(0, 16)}Z`;
 }
 
@@ -35,7 +49,7 @@ export function isDueInSlot(nextRunAt: Date, now: Date): boolean {
 }
 
 function slotEndMs(now: Date): number {
-  return nextTickMs(now, SLOT_MS);
+  return tickBoundaryMs(now, SLOT_MS) + SLOT_MS;
 }
 
 /**
@@ -50,7 +64,7 @@ export function nextTickMs(now: Date, tickMs: number): number {
 
 /** How far ahead `selectDue` counts a connection due: its slot's end, or a ticking scheduler's next tick. */
 export function dueHorizon(now: Date, tickMs?: number): Date {
-  return new Date(tickMs === undefined ? slotEndMs(now) : nextTickMs(now, tickMs));
+  return new Date(tickMs === undefined ? slotEndMs(now) : tickBoundaryMs(now, tickMs) + tickMs);
 }
 
 /**

@@ -9,9 +9,12 @@ import { createSyncHarness, must, type SyncHarness } from '../support/syncHarnes
 /** Seconds a cycle takes in these tests: any run ends after the tick that started it. */
 const RUN_SECONDS = 4;
 
-/** A harness whose clock stands still until the test moves it, starting just after a minute boundary. */
-async function harnessAtMinute(intervalSeconds: number) {
-  const firstTick = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 60_000 + 500);
+/**
+ * A harness whose clock stands still until the test moves it, starting `offsetMs` from a minute boundary: after it
+ * (the cron's delivery), or before it (the database's clock behind the cron's, a timer firing early).
+ */
+async function harnessAtMinute(intervalSeconds: number, offsetMs: number) {
+  const firstTick = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 60_000 + offsetMs);
   let now = firstTick;
   const h = await createSyncHarness('reapit', {
     simulator: { contacts: 3 },
@@ -61,22 +64,31 @@ async function cycleMinutes(
   return ran;
 }
 
-describe('schedule cadence (regression: every interval ran one tick late)', () => {
-  it('runs a 1m connection on every tick, not every other one', async () => {
-    const schedule = await harnessAtMinute(60);
-    try {
-      expect(await cycleMinutes(schedule, 5)).toEqual([0, 1, 2, 3, 4]);
-    } finally {
-      await schedule.h.close();
-    }
-  });
+// Read 50 ms before the minute, a tick took the minute ending there and left out every run set into the next: the
+// same one tick late, whenever the database's clock lagged the cron's.
+describe.each([
+  ['500 ms after', 500],
+  ['50 ms before', -50],
+  ['3 s before', -3_000],
+])(
+  'schedule cadence, each tick reading the clock %s the minute (regression: every interval ran one tick late)',
+  (_, offsetMs) => {
+    it('runs a 1m connection on every tick, not every other one', async () => {
+      const schedule = await harnessAtMinute(60, offsetMs);
+      try {
+        expect(await cycleMinutes(schedule, 5)).toEqual([0, 1, 2, 3, 4]);
+      } finally {
+        await schedule.h.close();
+      }
+    });
 
-  it('runs a 5m connection every 5 minutes, not every 6', async () => {
-    const schedule = await harnessAtMinute(300);
-    try {
-      expect(await cycleMinutes(schedule, 11)).toEqual([0, 5, 10]);
-    } finally {
-      await schedule.h.close();
-    }
-  });
-});
+    it('runs a 5m connection every 5 minutes, not every 6', async () => {
+      const schedule = await harnessAtMinute(300, offsetMs);
+      try {
+        expect(await cycleMinutes(schedule, 11)).toEqual([0, 5, 10]);
+      } finally {
+        await schedule.h.close();
+      }
+    });
+  },
+);

@@ -95,7 +95,7 @@ describe('schedule-tick', () => {
       await tenant(store, ['reapit', 'loop'], T0);
       const ids = (events: Array<{ id?: string }>) => events.map((e) => e.id).sort();
       const first = await tick(store, T0);
-      const retried = await tick(store, new Date(T0.getTime() + 39_000));
+      const retried = await tick(store, new Date(T0.getTime() + 34_000));
       const nextSlot = await tick(store, new Date(T0.getTime() + 40_000));
       expect(ids(retried.sent)).toEqual(ids(first.sent));
       expect(ids(nextSlot.sent)).not.toEqual(ids(first.sent));
