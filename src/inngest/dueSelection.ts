@@ -93,17 +93,14 @@ export async function selectDue(
   const bounded = await store.boundNextRuns({ now });
   if (!bounded.ok) return bounded;
   const horizonMs = dueHorizon(now, params.tickMs).getTime();
-  // The store takes one instant for both tests: asked at the horizon's last millisecond, it also counts as
-  // free a lease that expires before then, so leases are judged again here at `now`.
+  // Due by the horizon, leases judged at `now`, both in the store: leases judged here, after the limit, took places
+  // of it that due connections then never got (a lease renewed within the minute expires before the horizon).
   const due = await store.listDueConnections({
     now: new Date(horizonMs - 1),
+    leasesAt: now,
     limit: params.limit ?? DEFAULT_DUE_LIMIT,
   });
   if (!due.ok) return due;
   const slot = slotOf(now);
-  return ok(
-    due.value
-      .filter((c) => c.lease === null || c.lease.expiresAt <= now)
-      .map((c) => ({ tenantId: c.tenantId, connectionId: c.id, provider: c.provider, slot })),
-  );
+  return ok(due.value.map((c) => ({ tenantId: c.tenantId, connectionId: c.id, provider: c.provider, slot })));
 }

@@ -61,10 +61,10 @@ export interface TenantStore {
   setConnectionInterval(ref: ConnectionRef & { syncIntervalSeconds: number | null }): StoreResult<Connection>;
   setNextRun(ref: ConnectionRef & { nextRunAt: Date }): StoreResult<void>;
   /**
-   * Scheduler view, across tenants: enabled connections with `nextRunAt <= now` and no live lease,
-   * earliest first. Served by a partial index.
+   * Scheduler view, across tenants: enabled connections with `nextRunAt <= now` and no lease live at `leasesAt`
+   * (default `now`), earliest first. Served by a partial index.
    */
-  listDueConnections(params: { now: Date; limit: number }): StoreResult<Connection[]>;
+  listDueConnections(params: { now: Date; leasesAt?: Date; limit: number }): StoreResult<Connection[]>;
   /**
    * Brings every enabled connection's next run within one interval (its own, else its tenant's) of `now`; a
    * machine in backoff within the wait it asked (its `resumeAt` less its failure's `at`; a daily quota spent,

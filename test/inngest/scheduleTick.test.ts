@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InngestTestEngine } from '@inngest/test';
 import { describe, expect, it } from 'vitest';
-import { dueEventId, slotOf } from '../../src/inngest/dueSelection.ts';
+import { dueEventId, selectDue, slotOf } from '../../src/inngest/dueSelection.ts';
 import { createScheduleTick, type TickResult } from '../../src/inngest/functions/scheduleTick.ts';
 import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
 import type { StoreHandle } from '../../src/persistence/store.ts';
@@ -159,6 +159,27 @@ describe('schedule-tick', () => {
       const { sent: atLater } = await tick(store, new Date(T0.getTime() + 60_000));
       expect(atLater.map((e) => e.data.connectionId)).toContain(refOf(later).connectionId);
       expect(atLater.map((e) => e.data.connectionId)).toContain(refOf(leased).connectionId);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('gives no place of its limit to a connection whose run holds a live lease', async () => {
+    const store = await memoryStore();
+    try {
+      // The run in progress started earlier (its next run sorts first) and renewed its lease 30 s before the tick:
+      // live now, run out before the minute ends.
+      const running = await tenant(store, ['reapit'], new Date(T0.getTime() - 120_000));
+      const waiting = await tenant(store, ['loop'], new Date(T0.getTime() - 60_000));
+      await store.acquireLease({
+        tenantId: running.tenantId,
+        connectionId: running.connectionIds[0] ?? '',
+        owner: 'other-host:4242:w1',
+        ttlMs: 60_000,
+        now: new Date(T0.getTime() - 30_000),
+      });
+      const due = await selectDue(store, { now: T0, limit: 1 });
+      expect(due.ok && due.value.map((d) => d.connectionId)).toEqual(waiting.connectionIds);
     } finally {
       await store.close();
     }

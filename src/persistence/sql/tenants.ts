@@ -282,13 +282,13 @@ export function tenantMethods(ctx: SqlContext): TenantStore {
       return updated.ok ? ok(undefined) : updated;
     },
 
-    listDueConnections: ({ now, limit }) =>
+    listDueConnections: ({ now, leasesAt, limit }) =>
       guarded(async () => {
         const { rows } = await client.query(
           `${connectionSelect}
-           WHERE c.enabled AND c.next_run_at <= $1 AND (c.lease_owner IS NULL OR c.lease_expires_at <= $1)
+           WHERE c.enabled AND c.next_run_at <= $1 AND (c.lease_owner IS NULL OR c.lease_expires_at <= $3)
            ORDER BY c.next_run_at LIMIT $2`,
-          [now, limit],
+          [now, limit, leasesAt ?? now],
         );
         return parseRows(connectionSchema, rows, 'connection');
       }),
