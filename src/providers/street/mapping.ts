@@ -5,25 +5,35 @@ import type { InboundRecord, InboundRecordError } from '../provider.ts';
 import { recordError, textOrNull } from '../records.ts';
 import { type StreetPerson, type StreetPersonUpdate, streetPersonSchema } from './schemas.ts';
 
-type ContactPoint = { value?: string | null | undefined; primary?: boolean | null | undefined };
+type ContactPoint = {
+  value?: string | null | undefined;
+  notes?: string | null | undefined;
+  primary?: boolean | null | undefined;
+};
 
-/** Values with the primary one first [S3]. */
-const primaryFirst = (points: readonly ContactPoint[] | null | undefined): string[] =>
+/** The points with the primary one first [S3], those with a value. */
+const primaryFirst = (points: readonly ContactPoint[] | null | undefined) =>
   [...(points ?? [])]
     .sort((a, b) => Number(b.primary === true) - Number(a.primary === true))
-    .map((p) => textOrNull(p.value))
-    .filter((v): v is string => v !== null);
+    .flatMap((p) => {
+      const value = textOrNull(p.value);
+      return value === null ? [] : [{ value, notes: p.notes ?? null }];
+    });
+
+/** A number's notes naming it a work one (`Work`, `Office`, `Business line`). */
+const workNote = /\b(work|office|business)\b/i;
 
 /**
- * Street numbers carry no type [S3]. ASSUMPTION: the first UK mobile number (+447…) is the mobile phone and the
- * first other number the home phone; further numbers (and so any work phone) are not mapped.
+ * Street numbers carry no type, only free-text `notes` [S3]. ASSUMPTION: the first UK mobile number (+447…) is the
+ * mobile phone and the first other number not noted as a work one the home phone; further numbers (and so any work
+ * phone) are not mapped. An office number taken for the home phone went on to the tenant's other CRMs as one.
  */
 function phones(points: readonly ContactPoint[] | null | undefined) {
-  const values = primaryFirst(points);
+  const numbers = primaryFirst(points);
   const isMobile = (v: string) => normalisePhone(v)?.startsWith('+447') === true;
   return {
-    mobilePhone: values.find(isMobile) ?? null,
-    homePhone: values.find((v) => !isMobile(v)) ?? null,
+    mobilePhone: numbers.find((n) => isMobile(n.value))?.value ?? null,
+    homePhone: numbers.find((n) => !isMobile(n.value) && !workNote.test(n.notes ?? ''))?.value ?? null,
   };
 }
 
@@ -65,7 +75,7 @@ export function toInboundRecord(raw: unknown, trashed: boolean): Result<InboundR
     title: textOrNull(a.title),
     firstName: textOrNull(a.first_name),
     lastName: textOrNull(a.last_name),
-    email: primaryFirst(a.email_addresses)[0] ?? null,
+    email: primaryFirst(a.email_addresses)[0]?.value ?? null,
     ...phones(a.telephone_numbers),
     address: toAddress(a.address),
     status: trashed ? 'archived' : 'active',

@@ -10,7 +10,7 @@ import { headerValueSchema } from '../headerValue.ts';
 export const JSON_API = 'application/vnd.api+json';
 
 const text = z.string().nullish();
-const contactPoint = z.object({ value: text, primary: z.boolean().nullish() });
+const contactPoint = z.object({ value: text, notes: text.optional(), primary: z.boolean().nullish() });
 
 export const streetPersonSchema = z.object({
   id: z.string().min(1),
