@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { compareModified, cursorPositionSchema, withinLowerBound } from '../../core/cursor.ts';
+import {
+  type CursorPosition,
+  compareModified,
+  cursorPositionSchema,
+  withinLowerBound,
+} from '../../core/cursor.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import { createHttpTransport, type HttpTransport } from '../base.ts';
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
@@ -43,6 +48,8 @@ const pageTokenSchema = z.strictObject({
   total: z.number().int().nullable(),
   /** The second pass: people in the trash. Absent from tokens of the single pass before it, which read the live. */
   trashed: z.boolean().default(false),
+  /** Street served a page out of `updated_at` order: this pass steps `page[number]` alone, never re-anchoring. */
+  unordered: z.boolean().default(false),
 });
 type PageToken = z.infer<typeof pageTokenSchema>;
 
@@ -99,6 +106,7 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
             page: 1,
             total: null,
             trashed: false,
+            unordered: false,
           })
         : decodePageToken(pageTokenSchema, p.pageToken);
     if (!decoded.ok) return decoded;
@@ -140,7 +148,29 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
     const { records, errors } = mapRecords(wanted, (raw) => toInboundRecord(raw, token.trashed));
     const trashPass: PageToken | null = token.trashed
       ? null
-      : { to: token.to, from: token.from, after: null, page: 1, total: null, trashed: true };
+      : {
+          to: token.to,
+          from: token.from,
+          after: null,
+          page: 1,
+          total: null,
+          trashed: true,
+          unordered: false,
+        };
+    // [S3] documents no order for `GET /people`; re-anchoring at a page's last record assumes ascending
+    // `updated_at` (the simulator's, an ASSUMPTION). A page out of that order (say, by id) would have the
+    // re-anchored pass skip what sorts after it: the pass is read again from its start, by page number alone.
+    if (!token.unordered && !ascending(positions)) {
+      const restart: PageToken = {
+        ...token,
+        after: null,
+        seen: undefined,
+        page: 1,
+        total: null,
+        unordered: true,
+      };
+      return ok({ records, errors, nextPageToken: encodePageToken(restart) });
+    }
 
     // The page size served, not the one asked for: Street caps `page[size]` at 100 [S2] (its OpenAPI says 250 [S3]).
     const { current_page, total_pages, total, per_page } = meta.pagination;
@@ -148,12 +178,23 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
       return ok({ records, errors, nextPageToken: trashPass && encodePageToken(trashPass) });
     const last = positions.findLast((position) => position !== null) ?? undefined;
     const progressed =
-      last !== undefined && (anchor === null || compareModified(last.modified, anchor.modified) > 0);
+      !token.unordered &&
+      last !== undefined &&
+      (anchor === null || compareModified(last.modified, anchor.modified) > 0);
     const next: PageToken = progressed
       ? // Ties have no documented order: drop what this page returned at the new anchor's second, by id.
         { ...token, after: last, seen: idsAtInstant(positions, last.modified), page: 1, total: null }
       : { ...token, page: token.page + 1, total: token.total ?? total };
     return ok({ records, errors, nextPageToken: encodePageToken(next) });
+  }
+
+  /** Whether a page's readable positions are in ascending `updated_at`, ties in any order. */
+  function ascending(positions: ReadonlyArray<CursorPosition | null>): boolean {
+    const present = positions.filter((position) => position !== null);
+    return present.every(
+      (position, i) =>
+        i === 0 || compareModified((present[i - 1] as CursorPosition).modified, position.modified) <= 0,
+    );
   }
 
   /** `changed` with the names it lacks as the person holds them now (`withBothNames`): one read first. */
