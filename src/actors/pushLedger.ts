@@ -106,7 +106,9 @@ export async function acknowledge(
                 base: { ...previous.base, ...ack.patch },
                 pushedHashes: { ...previous.pushedHashes, ...hashPushedFields(ack.patch) },
                 remoteVersion: ack.version ?? previous.remoteVersion,
-                remoteHash: previous.remoteHash,
+                // The record no longer reads as it was last listed. Kept, that listing's hash took an agency edit
+                // setting the field back, listed before our write was, for the record unchanged: dropped at fetch.
+                remoteHash: null,
                 // The CRM holds our values of the patched fields now: no edit of its own dates them.
                 fieldModified: Object.fromEntries(
                   Object.entries(previous.fieldModified).filter(([field]) => !(field in ack.patch)),
