@@ -50,6 +50,8 @@ const pageTokenSchema = z.strictObject({
   trashed: z.boolean().default(false),
   /** Street served a page out of `updated_at` order: this pass steps `page[number]` alone, never re-anchoring. */
   unordered: z.boolean().default(false),
+  /** Stepping `page[number]`: the ids of the page read last, which is read again with this one. */
+  previousIds: z.array(z.string()).optional(),
 });
 type PageToken = z.infer<typeof pageTokenSchema>;
 
@@ -79,6 +81,11 @@ const earlier = (value: string) => new Date(Date.parse(value) - LOWER_BOUND_SLAC
  * records of that second that predate the cycle come in the next window (the cursor stays below them).
  */
 const wholeSecond = (value: string) => new Date(Math.floor(Date.parse(value) / 1000) * 1000).toISOString();
+
+const positionOf = (raw: unknown): CursorPosition | null => {
+  const at = streetPositionSchema.safeParse(raw);
+  return at.success ? { modified: at.data.attributes.updated_at, externalId: at.data.id } : null;
+};
 
 export function createStreetProvider(params: StreetProviderParams): CrmProvider {
   const spec = params.spec ?? streetSpec;
@@ -112,19 +119,22 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
     if (!decoded.ok) return decoded;
     const token = decoded.value;
     const anchor = token.after ?? token.from;
-    const query = new URLSearchParams({
-      'filter[updated_to]': wholeSecond(token.to),
-      'page[number]': String(token.page),
-      'page[size]': String(pageSize),
-    });
-    if (anchor) query.set('filter[updated_from]', earlier(anchor.modified));
-    if (token.trashed) query.set('filter[trashed]', 'only');
-    const response = await http.send({ method: 'GET', path: `/people?${query}`, signal: p.signal });
-    if (!response.ok) return response;
-    const page = streetPageSchema.safeParse(response.value.json);
-    if (!page.success)
-      return err({ kind: 'validation', status: 200, message: `people page: ${page.error.message}` });
-    const { data: raws, meta } = page.data;
+    const page = await fetchPeople(token, token.page, p.signal);
+    if (!page.ok) return page;
+    const { data: raws, meta } = page.value;
+    // Stepping pages within a run of one second: a member saved meanwhile moves to the end of the listing and shifts
+    // later members back onto the page already read (unseen when it stays in the window, so the total holds, as
+    // when our clock runs ahead of Street's). That page is read again with this one, as Loop's listing does.
+    let candidates = raws;
+    if (token.page > 1 && token.previousIds !== undefined) {
+      const previous = await fetchPeople(token, token.page - 1, p.signal);
+      if (!previous.ok) return previous;
+      const read = new Set([...token.previousIds, ...raws.map((raw) => positionOf(raw)?.externalId)]);
+      candidates = [
+        ...previous.value.data.filter((raw) => !read.has(positionOf(raw)?.externalId ?? '')),
+        ...raws,
+      ];
+    }
 
     if (token.total !== null && meta.pagination.total !== token.total) {
       return ok({
@@ -133,12 +143,9 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
         nextPageToken: encodePageToken({ ...token, page: 1, total: null }),
       });
     }
-    const positions = raws.map((raw) => {
-      const at = streetPositionSchema.safeParse(raw);
-      return at.success ? { modified: at.data.attributes.updated_at, externalId: at.data.id } : null;
-    });
-    const wanted = raws.filter((_, i) => {
-      const position = positions[i];
+    const positions = raws.map(positionOf);
+    const wanted = candidates.filter((raw) => {
+      const position = positionOf(raw);
       if (!position) return true;
       if (compareModified(position.modified, token.to) > 0) return false;
       // The cursor's whole second (Street stamps whole seconds) is read again, whatever the ids.
@@ -183,9 +190,43 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
       (anchor === null || compareModified(last.modified, anchor.modified) > 0);
     const next: PageToken = progressed
       ? // Ties have no documented order: drop what this page returned at the new anchor's second, by id.
-        { ...token, after: last, seen: idsAtInstant(positions, last.modified), page: 1, total: null }
-      : { ...token, page: token.page + 1, total: token.total ?? total };
+        {
+          ...token,
+          after: last,
+          seen: idsAtInstant(positions, last.modified),
+          page: 1,
+          total: null,
+          previousIds: undefined,
+        }
+      : {
+          ...token,
+          page: token.page + 1,
+          total: token.total ?? total,
+          previousIds: positions.flatMap((position) => (position === null ? [] : [position.externalId])),
+        };
     return ok({ records, errors, nextPageToken: encodePageToken(next) });
+  }
+
+  /** One page of `GET /people` for the pass and anchor `token` holds [S3]. */
+  async function fetchPeople(
+    token: PageToken,
+    number: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Result<z.infer<typeof streetPageSchema>, ProviderError>> {
+    const anchor = token.after ?? token.from;
+    const query = new URLSearchParams({
+      'filter[updated_to]': wholeSecond(token.to),
+      'page[number]': String(number),
+      'page[size]': String(pageSize),
+    });
+    if (anchor) query.set('filter[updated_from]', earlier(anchor.modified));
+    if (token.trashed) query.set('filter[trashed]', 'only');
+    const response = await http.send({ method: 'GET', path: `/people?${query}`, signal });
+    if (!response.ok) return response;
+    const page = streetPageSchema.safeParse(response.value.json);
+    return page.success
+      ? ok(page.data)
+      : err({ kind: 'validation', status: 200, message: `people page: ${page.error.message}` });
   }
 
   /** Whether a page's readable positions are in ascending `updated_at`, ties in any order. */
