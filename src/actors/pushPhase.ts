@@ -251,13 +251,7 @@ async function pushOne(
   if (version === UNLISTED) return UNLISTED;
   const sentBefore = entry.status === 'sent';
   await must(store.markPushSent({ ...key, now: clock() }), clock);
-  const updated = await provider.update({
-    externalId: entry.externalId,
-    patch,
-    version,
-    reference: entry.contactId,
-    signal,
-  });
+  const updated = await provider.update({ externalId: entry.externalId, patch, version, signal });
   if (updated.ok) {
     await acknowledge(deps, ref, entry, {
       externalId: entry.externalId,

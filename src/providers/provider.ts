@@ -180,16 +180,11 @@ export interface CrmProvider {
    */
   createdAsListed(contact: CanonicalContact): CanonicalContact;
 
-  /**
-   * Change the given fields; `version` is the concurrency token read with the record, if any. `reference` is the
-   * linked contact's id, the one `create` writes: a provider that keeps it beside what the update rewrites (Reapit's
-   * `metadata`) writes it again.
-   */
+  /** Change the given fields; `version` is the concurrency token read with the record, if any. */
   update(params: {
     externalId: string;
     patch: ContactPatch;
     version: string | null;
-    reference?: string;
     signal?: AbortSignal;
   }): Promise<Result<{ version: string | null }, ProviderError>>;
 

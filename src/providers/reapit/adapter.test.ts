@@ -10,20 +10,13 @@ async function withReapit(
   options: ReapitSimulatorOptions,
   run: (
     p: CrmProvider,
-    sim: {
-      records: () => Promise<unknown[]>;
-      listings: () => URLSearchParams[];
-      /** The JSON bodies of the PATCHes sent. */
-      patches: () => unknown[];
-    },
+    sim: { records: () => Promise<unknown[]>; listings: () => URLSearchParams[] },
   ) => Promise<void>,
 ) {
   const sim = await startReapitSimulator({ ...options, port: 0 });
   const requested: URL[] = [];
-  const patched: unknown[] = [];
   const recording: typeof fetch = (input, init) => {
     requested.push(new URL(input instanceof Request ? input.url : String(input)));
-    if (init?.method === 'PATCH' && typeof init.body === 'string') patched.push(JSON.parse(init.body));
     return fetch(input, init);
   };
   try {
@@ -35,7 +28,7 @@ async function withReapit(
     if (!created?.ok) throw new Error('reapit provider');
     const listings = () =>
       requested.filter((url) => url.pathname === '/contacts/').map((url) => url.searchParams);
-    await run(created.value, { ...simControlClient(sim.baseUrl), listings, patches: () => patched });
+    await run(created.value, { ...simControlClient(sim.baseUrl), listings });
   } finally {
     await sim.close();
   }
@@ -193,33 +186,6 @@ describe('reapit adapter', () => {
       expect(partial.ok).toBe(true);
       const found = await provider.findByEmail({ email: 'Rhys.OBrien@example.co.uk' });
       expect(found.ok && found.value[0]?.contact).toEqual({ ...contact, emailClicks: 5 });
-    });
-  });
-
-  // Reapit does not say whether a PATCH merges `metadata` or replaces it (the simulator merges: an ASSUMPTION).
-  // Replaced, an engagement update sending `nurturehub` alone dropped the reference a lost create is found by.
-  it('writes our reference again with every engagement update', async () => {
-    await withReapit({ contacts: 0 }, async (provider, sim) => {
-      const contact = canonicalContactSchema.parse({ lastName: 'Okafor', email: 'ada.okafor@example.co.uk' });
-      const created = await provider.create({ contact, reference: 'nh-7' });
-      if (!created.ok) throw new Error(created.error.message);
-      const [read] = (
-        await drain(provider, { from: null, to: new Date(Date.now() + 1000).toISOString() })
-      ).flatMap((p) => p.records);
-      const updated = await provider.update({
-        externalId: created.value.externalId,
-        patch: { intentScore: 40 },
-        version: read?.version ?? null,
-        reference: 'nh-7',
-      });
-      expect(updated.ok).toBe(true);
-      expect(sim.patches()).toEqual([
-        expect.objectContaining({ metadata: expect.objectContaining({ nurturehubId: 'nh-7' }) }),
-      ]);
-      const [after] = (
-        await drain(provider, { from: null, to: new Date(Date.now() + 1000).toISOString() })
-      ).flatMap((p) => p.records);
-      expect(after).toMatchObject({ reference: 'nh-7', contact: { intentScore: 40 } });
     });
   });
 });

@@ -198,7 +198,7 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
     // Every field a create sends is listed.
     createdAsListed: (contact) => contact,
 
-    async update({ externalId, patch, version, reference, signal }) {
+    async update({ externalId, patch, version, signal }) {
       if (version === null) {
         // A record we created and have not listed since: its _eTag comes with the next delta. One the agency deleted
         // meanwhile never will; the read tells, so its 404 reaches the engine as any update's would (link dropped).
@@ -227,8 +227,7 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
           }
           base = { ...current.value.contact, ...patch };
         }
-        // Reapit does not say whether a PATCH merges `metadata` or replaces it: our reference goes with it either way.
-        body.metadata = { ...(reference ? { nurturehubId: reference } : {}), nurturehub: engagementOf(base) };
+        body.metadata = { nurturehub: engagementOf(base) };
       }
       const response = await http.send({
         method: 'PATCH',
