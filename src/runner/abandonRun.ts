@@ -46,8 +46,8 @@ const parkedMachine = connectionMachine.provide({
  * middle of a cycle (a phase or backoff) takes `sync.abandoned` and stops in `error`, with the failure audit
  * entry every error gets, unless it is in auditing after its audit entry committed: that cycle completed, and the
  * audit phase (store only) ends it idle. No other phase runs and no provider is built. Idle and error machines are
- * left as they are. Whatever the machine, its next run is set one interval on. Under the connection's lease, like
- * every run.
+ * left as they are. Whatever the machine, its next run is set one interval on, unless it stopped on refused
+ * credentials that were replaced since (due at once, for them). Under the connection's lease, like every run.
  *
  * Idempotent: the failure audit entry is keyed by the cycle and the failure instant, so running this again
  * (a retried `onFailure` step) writes it only if an earlier attempt stopped before it did.
