@@ -189,7 +189,8 @@ async function reconcileBatch(
   const linkedAsking = staged.flatMap((record) => {
     const link = linkOf.get(record.externalId);
     const local = link && storedOf.get(link.contactId)?.contact;
-    if (!link || !local) return [];
+    // A record taken over is not written: nothing to ask for it.
+    if (!link || !local || takenOver.has(record.externalId)) return [];
     // A record as the link last saw it changed nothing since (a full listing reads every record each time).
     const changed = record.contentHash !== link.remoteHash;
     return withholdsDetails(record) || (changed && bothChanged(link.base, record.contact, local, fields))

@@ -87,6 +87,15 @@ const positionOf = (raw: unknown): CursorPosition | null => {
   return at.success ? { modified: at.data.attributes.updated_at, externalId: at.data.id } : null;
 };
 
+/** Whether a page's readable positions are in ascending `updated_at`, ties in any order. */
+function ascending(positions: ReadonlyArray<CursorPosition | null>): boolean {
+  const present = positions.filter((position) => position !== null);
+  return present.every(
+    (position, i) =>
+      i === 0 || compareModified((present[i - 1] as CursorPosition).modified, position.modified) <= 0,
+  );
+}
+
 export function createStreetProvider(params: StreetProviderParams): CrmProvider {
   const spec = params.spec ?? streetSpec;
   const http: HttpTransport = createHttpTransport({
@@ -122,6 +131,13 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
     const page = await fetchPeople(token, token.page, p.signal);
     if (!page.ok) return page;
     const { data: raws, meta } = page.value;
+    if (token.total !== null && meta.pagination.total !== token.total) {
+      return ok({
+        records: [],
+        errors: [],
+        nextPageToken: encodePageToken({ ...token, page: 1, total: null }),
+      });
+    }
     // Stepping pages within a run of one second: a member saved meanwhile moves to the end of the listing and shifts
     // later members back onto the page already read (unseen when it stays in the window, so the total holds, as
     // when our clock runs ahead of Street's). That page is read again with this one, as Loop's listing does.
@@ -129,19 +145,17 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
     if (token.page > 1 && token.previousIds !== undefined) {
       const previous = await fetchPeople(token, token.page - 1, p.signal);
       if (!previous.ok) return previous;
-      const read = new Set([...token.previousIds, ...raws.map((raw) => positionOf(raw)?.externalId)]);
+      const read = new Set([
+        ...token.previousIds,
+        ...raws.flatMap((raw) => positionOf(raw)?.externalId ?? []),
+      ]);
       candidates = [
-        ...previous.value.data.filter((raw) => !read.has(positionOf(raw)?.externalId ?? '')),
+        ...previous.value.data.filter((raw) => {
+          const id = positionOf(raw)?.externalId;
+          return id === undefined || !read.has(id);
+        }),
         ...raws,
       ];
-    }
-
-    if (token.total !== null && meta.pagination.total !== token.total) {
-      return ok({
-        records: [],
-        errors: [],
-        nextPageToken: encodePageToken({ ...token, page: 1, total: null }),
-      });
     }
     const positions = raws.map(positionOf);
     const wanted = candidates.filter((raw) => {
@@ -227,15 +241,6 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
     return page.success
       ? ok(page.data)
       : err({ kind: 'validation', status: 200, message: `people page: ${page.error.message}` });
-  }
-
-  /** Whether a page's readable positions are in ascending `updated_at`, ties in any order. */
-  function ascending(positions: ReadonlyArray<CursorPosition | null>): boolean {
-    const present = positions.filter((position) => position !== null);
-    return present.every(
-      (position, i) =>
-        i === 0 || compareModified((present[i - 1] as CursorPosition).modified, position.modified) <= 0,
-    );
   }
 
   /** `changed` with the names it lacks as the person holds them now (`withBothNames`): one read first. */
