@@ -135,6 +135,8 @@ async function abandon(
       snapshot: persisted.snapshot,
       stateValue: state,
       now,
+      // Fenced like every run's save: a worker that took the lease over meanwhile is not stopped behind its back.
+      leaseOwner: owner,
     });
     if (!saved.ok) return storeError(saved.error);
   }

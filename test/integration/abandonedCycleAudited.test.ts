@@ -68,3 +68,41 @@ it('ends a cycle whose audit entry committed as completed, with no failed entry,
     await h.close();
   }
 });
+
+/**
+ * The abandoning run's lease runs out while it reads the machine (a pause of its process) and another worker takes
+ * the connection over. Saved anyway, the abandonment stopped the taker's cycle in error behind its back.
+ */
+it('saves no abandonment over a machine whose lease another worker took meanwhile', async () => {
+  const h = await createSyncHarness('loop', { simulator: { contacts: 8, seed: 6 } });
+  try {
+    const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+    expect(must(await h.run()).state).toBe('idle');
+    await h.sim.control.edits({ count: 3, seed: 2, apart: true });
+    const midCycle = must(await h.run('phase')).state;
+    expect(midCycle).not.toBe('idle');
+
+    let takenOver = false;
+    const store = new Proxy(h.store, {
+      get(target, key) {
+        if (key === 'loadSnapshot' && !takenOver)
+          return (async (request: Parameters<typeof target.loadSnapshot>[0]) => {
+            takenOver = true;
+            const later = new Date(Date.now() + 120_000);
+            must(await target.acquireLease({ ...ref, owner: 'other-worker', ttlMs: 60_000, now: later }));
+            return target.loadSnapshot(request);
+          }) as typeof target.loadSnapshot;
+        const value = Reflect.get(target, key);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const abandoned = await abandonRun({ ...h.deps, store }, ref, 'retries of the step spent');
+    expect(takenOver).toBe(true);
+    expect(abandoned).toMatchObject({ ok: false, error: { kind: 'store' } });
+    expect(must(await h.store.loadSnapshot(ref))?.stateValue).toBe(midCycle);
+    const entries = must(await h.store.listAudit({ ...ref, limit: 5 })).entries.map((e) => e.body);
+    expect(entries.filter((e) => e.outcome === 'failed')).toEqual([]);
+  } finally {
+    await h.close();
+  }
+});
