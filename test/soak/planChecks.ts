@@ -16,8 +16,10 @@ import { allContacts, resolveTarget, type SoakTenant } from './soakWorld.ts';
  * - edits: each field the plan edited (a local first-name or intent-score edit, a field a `/_sim/edits` changed) holds
  *   its final value on the local contact and in every linked CRM that stores and can be written that field (and in
  *   the CRM that made the edit), compared as the merge compares (src/core/equivalentValue.ts);
- * - identities: no identity (e-mail, else name and mobile) has more local contacts, or more records in one CRM, than
- *   the simulators themselves made (seed data and agency creates through `/_sim/edits`) — at least one.
+ * - identities: no identity (e-mail and surname, else name and mobile) has more local contacts, or more records in
+ *   one CRM, than the simulators themselves made (seed data and agency creates through `/_sim/edits`) — at least one.
+ *   The surname is part of it because agency edits give two people one e-mail address (a 200-round soak: Loop's
+ *   Ava Walker and agentOS's lead Nia were both edited to karen.garridge@…), and two people they stay.
  */
 
 /** One `/_sim/edits` call's effect on a record the CRM already held: its canonical view before and after. */
@@ -93,7 +95,7 @@ export function editsOf(
 
 const identity = (c: CanonicalContact): string | null =>
   c.email !== null
-    ? c.email.trim().toLowerCase()
+    ? `${c.email.trim().toLowerCase()}|${c.lastName?.trim().toLowerCase() ?? ''}`
     : c.firstName === null && c.lastName === null && c.mobilePhone === null
       ? null
       : `${c.firstName}|${c.lastName}|${c.mobilePhone}`;
