@@ -376,11 +376,17 @@ export function machineStoppedError(progress: ConnectionProgress): NonRetriableE
 export async function abandonConnectionRun(
   deps: RunnerDeps,
   ref: ConnectionRef,
-  failure: { runId: string; message: string; startedAt: Date },
+  failure: { runId: string; message: string; startedAt: Date; failedAt?: Date },
 ): Promise<{ state: ConnectionState | 'unreadable' }> {
-  const abandoned = await abandonRun(deps, ref, `run ${failure.runId} failed: ${failure.message}`);
-  // Idle after a cycle in progress: its audit had committed, and the cycle completed (no run failed outside it).
-  if (abandoned.ok && (abandoned.value.state !== 'idle' || abandoned.value.inCycle))
+  const reason = `run ${failure.runId} failed: ${failure.message}`;
+  const abandoned = await abandonRun(deps, ref, reason, failure.failedAt);
+  // Idle after a cycle in progress: its audit had committed, and the cycle completed (no run failed outside it). A
+  // cycle a newer run began is not the failed run's: that run failed outside any cycle still in progress.
+  if (
+    abandoned.ok &&
+    !abandoned.value.superseded &&
+    (abandoned.value.state !== 'idle' || abandoned.value.inCycle)
+  )
     return { state: abandoned.value.state };
   if (!abandoned.ok && abandoned.error.kind !== 'snapshot') throw stepError(abandoned.error);
   const connection = await deps.store.getConnection(ref);

@@ -56,14 +56,17 @@ export async function abandonRun(
   deps: RunnerDeps,
   ref: ConnectionRef,
   reason: string,
+  failedAt?: Date,
 ): Promise<Result<AbandonOutcome, RunError>> {
   const { store, clock, owner } = deps;
   const leased = await leaseConnection(deps, ref);
   if (!leased.ok) return leased;
   try {
     const { connection } = leased.value;
-    const outcome = await abandon(store, connection, reason, clock(), owner);
+    const outcome = await abandon(store, connection, { reason, failedAt }, clock(), owner);
     if (!outcome.ok && outcome.error.kind !== 'snapshot') return outcome;
+    // A newer run drives the machine: it sets the next run when its cycle ends.
+    if (outcome.ok && outcome.value.superseded) return outcome;
     // Looked at again one interval on, whatever the run left: found due at the next tick, a run failing before it
     // drives the machine (credentials that cannot be decrypted, a snapshot that cannot be read) failed every minute.
     // Unless it stopped on refused credentials that were replaced since: the run that stopped it made it due at once
@@ -82,16 +85,20 @@ export async function abandonRun(
   }
 }
 
-/** What the abandonment found: `inCycle` when a cycle was in progress (abandoned, or completed by its audit). */
-export type AbandonOutcome = RunOutcome & { inCycle: boolean };
+/**
+ * What the abandonment found: `inCycle` when a cycle was in progress (abandoned, or completed by its audit);
+ * `superseded` when that cycle began after the run failed, so a newer run drives it and it was left alone.
+ */
+export type AbandonOutcome = RunOutcome & { inCycle: boolean; superseded: boolean };
 
 async function abandon(
   store: Store,
   connection: Connection,
-  reason: string,
+  failure: { reason: string; failedAt: Date | undefined },
   now: Date,
   owner: string,
 ): Promise<Result<AbandonOutcome, RunError>> {
+  const { reason, failedAt } = failure;
   const ref = { tenantId: connection.tenantId, connectionId: connection.id };
   const storeError = (error: StoreError) => err({ kind: 'store' as const, message: error.message });
   // What the next run would do first: an older machine's cycle is abandoned with its own audit entry.
@@ -100,10 +107,30 @@ async function abandon(
   // Never ran: nothing is in progress to abandon (nor in a machine just restarted, idle).
   if (loaded.value.kind === 'fresh') {
     const context = initialContext(committedInput(connection));
-    return ok({ ...ref, provider: connection.provider, state: 'idle', context, inCycle: false });
+    return ok({
+      ...ref,
+      provider: connection.provider,
+      state: 'idle',
+      context,
+      inCycle: false,
+      superseded: false,
+    });
   }
   const { restored } = loaded.value;
   const before = restored.state;
+  // Inngest's onFailure comes after the run ended, and the next tick may have started a run that began a cycle of its
+  // own meanwhile (one that failed outside a cycle left the machine idle): not the failed run's to abandon. Clocks
+  // apart by more than the gap read a cycle of the failed run as newer: left in progress, the next run resumes it.
+  const startedAt = restored.context.cycle?.startedAt;
+  if (failedAt !== undefined && startedAt !== undefined && Date.parse(startedAt) > failedAt.getTime())
+    return ok({
+      ...ref,
+      provider: connection.provider,
+      state: before,
+      context: restored.context,
+      inCycle: false,
+      superseded: true,
+    });
   // Stopped in auditing after its audit transaction, before the snapshot saying idle: the cycle completed and its
   // cursors are committed. Abandoned, it stopped in error under a second, failed entry, its window to fetch again;
   // the audit phase run again finds the entry and ends the cycle as it would have.
@@ -145,7 +172,14 @@ async function abandon(
     if (!audited.ok) return storeError(audited.error);
   }
   const inCycle = before !== 'idle';
-  return ok({ ...ref, provider: connection.provider, state, context: after.context, inCycle });
+  return ok({
+    ...ref,
+    provider: connection.provider,
+    state,
+    context: after.context,
+    inCycle,
+    superseded: false,
+  });
 }
 
 function initialContext(input: ConnectionInput): ConnectionContext {

@@ -23,6 +23,21 @@ interface FunctionConfig {
   steps: Record<string, { runtime: { url: string } }>;
 }
 
+/** `inngest/function.failed` for run `run-01` of the connection's sync, reported at `ts`. */
+function failureEvent(h: SyncHarness, ts: number) {
+  const due = dueData(h);
+  return {
+    name: 'inngest/function.failed',
+    data: {
+      function_id: 'crm-sync-sync-connection',
+      run_id: 'run-01',
+      error: { name: 'Error', message: 'store unreachable' },
+      event: { name: 'crm/connection.sync.due', data: due, id: `${h.connectionId}:${due.slot}`, ts },
+    },
+    ts,
+  };
+}
+
 const SIGNING_KEY_HEX = 'ab'.repeat(32);
 const SIGNING_KEY = `signkey-prod-${SIGNING_KEY_HEX}`;
 
@@ -222,22 +237,7 @@ describe('the serve endpoint, over HTTP', () => {
       const phase = await runConnection(h.deps, ref, 'phase');
       expect(phase.ok && phase.value.state).toBe('reconciling');
 
-      const due = dueData(h);
-      const failed = {
-        name: 'inngest/function.failed',
-        data: {
-          function_id: 'crm-sync-sync-connection',
-          run_id: 'run-01',
-          error: { name: 'Error', message: 'store unreachable' },
-          event: {
-            name: 'crm/connection.sync.due',
-            data: due,
-            id: `${h.connectionId}:${due.slot}`,
-            ts: Date.now(),
-          },
-        },
-        ts: Date.now(),
-      };
+      const failed = failureEvent(h, Date.now());
       // The executor's requests: the failure handler of sync-connection, one step at a time.
       const answer = await executeFunction(server.url, 'crm-sync-sync-connection-failure', failed, {
         runId: 'failure-run',
@@ -255,6 +255,40 @@ describe('the serve endpoint, over HTTP', () => {
       expect(entries[0]?.errors.at(-1)?.message).toMatch(
         /during reconciling: run run-01 failed: store unreachable/,
       );
+    } finally {
+      await server.close();
+      await inngest.close();
+      await h.close();
+    }
+  });
+
+  it('onFailure leaves alone a cycle begun after the run failed: a newer run drives it (regression: abandoned into error)', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 6 } });
+    const inngest = await standInInngest();
+    const server = await mount(h, handlerFor(h, { INNGEST_DEV: '1', INNGEST_BASE_URL: inngest.url }));
+    try {
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      // The failed run ended with the machine idle a minute ago; the next tick's run began a cycle since.
+      const failedAt = Date.now() - 60_000;
+      const phase = await runConnection(h.deps, ref, 'phase');
+      expect(phase.ok && phase.value.state).toBe('reconciling');
+
+      const answer = await executeFunction(
+        server.url,
+        'crm-sync-sync-connection-failure',
+        failureEvent(h, failedAt),
+        { runId: 'failure-run', maxCalls: 3 },
+      );
+      expect(answer.status).toBe(200);
+      expect(answer.body).toEqual({ state: 'reconciling' });
+      const snapshot = await h.store.loadSnapshot(ref);
+      expect(snapshot.ok && snapshot.value?.stateValue).toBe('reconciling');
+      // The failed run still has its entry: it failed outside any cycle in progress.
+      const audit = await h.store.listAudit({ tenantId: h.tenantId });
+      const entries = audit.ok ? audit.value.entries.map((e) => e.body) : [];
+      expect(entries).toMatchObject([{ cycleId: 'run:run-01', outcome: 'failed' }]);
+      const resumed = await runConnection(h.deps, ref);
+      expect(resumed.ok && resumed.value.state).toBe('idle');
     } finally {
       await server.close();
       await inngest.close();

@@ -1,4 +1,5 @@
 import type { Inngest } from 'inngest';
+import { z } from 'zod';
 import type { RunnerDeps } from '../../runner/connectionRunner.ts';
 import { connectionSyncDue, connectionSyncDueSchema } from '../client.ts';
 import {
@@ -7,6 +8,8 @@ import {
   driveConnection,
   machineStoppedError,
 } from '../driveConnection.ts';
+
+const stampedEventSchema = z.looseObject({ ts: z.number().int().positive() });
 
 /** Step retries per step; after the last one, `onFailure` stops the machine in `error`. */
 export const SYNC_RETRIES = 4;
@@ -50,6 +53,7 @@ export function createSyncConnection(client: Inngest, deps: RunnerDeps, options:
         const original = connectionSyncDueSchema.safeParse(event.data.event.data);
         if (!original.success) return { state: 'unknown' as const };
         const { tenantId, connectionId } = original.data;
+        const failureStamp = stampedEventSchema.safeParse(event);
         return step.run('abandon', () =>
           abandonConnectionRun(
             deps,
@@ -58,6 +62,9 @@ export function createSyncConnection(client: Inngest, deps: RunnerDeps, options:
               runId: event.data.run_id,
               message: error.message,
               startedAt: new Date(event.data.event.ts ?? deps.clock().getTime()),
+              // When the failure was reported (Inngest stamps every event, its types leave `ts` out of this one):
+              // a cycle begun after it is a newer run's.
+              ...(failureStamp.success ? { failedAt: new Date(failureStamp.data.ts) } : {}),
             },
           ),
         );
