@@ -1,5 +1,6 @@
 import { err, ok, type Result } from '../../core/result.ts';
 import { type Address, type CanonicalContact, canonicalContactSchema } from '../../core/schemas.ts';
+import { countryCodeOf } from '../countryCode.ts';
 import type { InboundRecord, InboundRecordError } from '../provider.ts';
 import { recordError, textOrNull } from '../records.ts';
 import { type AgentosApplicant, type AgentosProspect, agentosApplicantSchema } from './schemas.ts';
@@ -47,22 +48,14 @@ function toAddress(address: AgentosApplicant['Address']): Address | null {
   const line1 = textOrNull(
     [address.AddressNumber, address.Address1].map(textOrNull).filter(Boolean).join(' '),
   );
-  const country = textOrNull(address.Country)?.toUpperCase() ?? null;
   const result: Address = {
     line1,
     line2: textOrNull(address.Address2),
     line3: textOrNull(address.Address3),
     line4: textOrNull(address.Address4),
     postcode: textOrNull(address.Postcode),
-    // ASSUMPTION: Country is an ISO alpha-2 code when present; "United Kingdom" style names map to GB.
-    countryCode:
-      country === null
-        ? null
-        : /^[A-Z]{2}$/.test(country)
-          ? country
-          : /KINGDOM|^UK$/.test(country)
-            ? 'GB'
-            : null,
+    // ASSUMPTION: Country is an ISO alpha-2 code when present; UK names ("United Kingdom", "UK") map to GB.
+    countryCode: countryCodeOf(textOrNull(address.Country)),
   };
   return Object.values(result).every((v) => v === null) ? null : result;
 }

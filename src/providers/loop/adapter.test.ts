@@ -134,6 +134,69 @@ describe('Loop adapter (assumed API)', () => {
     });
   });
 
+  it('refuses to clear an e-mail or a mobile the record holds a second of, which Loop would then read as the field', async () => {
+    await withSim({ contacts: 3, seed: 14 }, async ({ provider, records, put }) => {
+      const [target] = await records();
+      if (!target) throw new Error('no seeded contact');
+      const emails = ['ann@example.co.uk', 'ann.work@example.org'];
+      const phones = [
+        { type: 'mobile' as const, number: '07700 900123' },
+        { type: 'mobile' as const, number: '07700 900456' },
+      ];
+      await put(target.id, { emails, phones });
+      const email = await provider.update({ externalId: target.id, patch: { email: null }, version: null });
+      expect(email).toMatchObject({ ok: false, error: { kind: 'validation', field: 'email' } });
+      const mobile = await provider.update({
+        externalId: target.id,
+        patch: { mobilePhone: null },
+        version: null,
+      });
+      expect(mobile).toMatchObject({ ok: false, error: { kind: 'validation', field: 'mobilePhone' } });
+      expect((await records()).find((r) => r.id === target.id)).toMatchObject({ emails, phones });
+
+      // With no second one, the field is cleared and reads back cleared.
+      await put(target.id, { emails: emails.slice(0, 1), phones: phones.slice(0, 1) });
+      const cleared = await provider.update({
+        externalId: target.id,
+        patch: { email: null, mobilePhone: null },
+        version: null,
+      });
+      expect(cleared.ok).toBe(true);
+      const read = await provider.getRecord({ externalId: target.id });
+      expect(read.ok && read.value.contact).toMatchObject({ email: null, mobilePhone: null });
+    });
+  });
+
+  it("reads a UK country name as GB and keeps Loop's country text when an address is written", async () => {
+    await withSim({ contacts: 3, seed: 14 }, async ({ provider, records, put }) => {
+      const [uk, abroad] = await records();
+      if (!uk || !abroad) throw new Error('no seeded contacts');
+      const address = {
+        line1: '10 Downing Street',
+        line2: null,
+        town: 'London',
+        county: null,
+        postcode: 'SW1A 2AA',
+      };
+      await put(uk.id, { address: { ...address, country: 'United Kingdom' } });
+      await put(abroad.id, { address: { ...address, country: 'Ireland' } });
+      for (const [record, country, code] of [
+        [uk, 'United Kingdom', 'GB'],
+        [abroad, 'Ireland', null],
+      ] as const) {
+        const read = await provider.getRecord({ externalId: record.id });
+        if (!read.ok || read.value.contact.address === null) throw new Error('no address read');
+        expect(read.value.contact.address.countryCode).toBe(code);
+        const patch = { address: { ...read.value.contact.address, postcode: 'SW1A 2AB' } };
+        expect((await provider.update({ externalId: record.id, patch, version: null })).ok).toBe(true);
+        expect((await records()).find((r) => r.id === record.id)?.address).toMatchObject({
+          postcode: 'SW1A 2AB',
+          country,
+        });
+      }
+    });
+  });
+
   it('skips a patch of fields Loop cannot hold without calling the API', async () => {
     await withSim({ contacts: 3 }, async ({ provider, records }) => {
       const [target] = await records();

@@ -14,7 +14,7 @@ import { decodePageToken, encodePageToken } from '../pageToken.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
 import { mapRecords, recordRead } from '../records.ts';
 import type { ProviderSpec } from '../spec.ts';
-import { needsCurrent, toInboundRecord, toLoopCreate, toLoopWrite } from './mapping.ts';
+import { clearingPromotes, needsCurrent, toInboundRecord, toLoopCreate, toLoopWrite } from './mapping.ts';
 import {
   type LoopContact,
   type LoopCredentials,
@@ -206,6 +206,8 @@ export function createLoopProvider(params: LoopProviderParams): CrmProvider {
         const read = await getContact(externalId, signal);
         if (!read.ok) return read;
         current = read.value;
+        const promotes = clearingPromotes(fields, current);
+        if (promotes !== null) return err({ kind: 'validation', status: null, ...promotes });
       }
       const response = await http.send({
         method: 'PUT',

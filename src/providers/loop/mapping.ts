@@ -6,6 +6,7 @@ import {
   canonicalContactSchema,
   type MarketingConsent,
 } from '../../core/schemas.ts';
+import { countryCodeOf } from '../countryCode.ts';
 import type { InboundRecord, InboundRecordError } from '../provider.ts';
 import { recordError, textOrNull } from '../records.ts';
 import {
@@ -60,33 +61,74 @@ const fromConsent = (value: MarketingConsent): boolean | null =>
 
 function toAddress(address: LoopAddress | null | undefined): Address | null {
   if (!address) return null;
-  const country = textOrNull(address.country)?.toUpperCase() ?? null;
   const result: Address = {
     line1: textOrNull(address.line1),
     line2: textOrNull(address.line2),
     line3: textOrNull(address.town),
     line4: textOrNull(address.county),
     postcode: textOrNull(address.postcode),
-    countryCode: country && /^[A-Z]{2}$/.test(country) ? country : null,
+    countryCode: countryCodeOf(textOrNull(address.country)),
   };
   return Object.values(result).every((v) => v === null) ? null : result;
 }
 
-function fromAddress(address: Address | null): LoopAddress | null {
+/**
+ * `held`: Loop's country text now. Kept when it names the address's country (`United Kingdom` for `GB`), or when the
+ * address has no code and the text is a name we cannot map: written as the code, or as `null`, the agency's text
+ * was replaced or erased by a write of, say, the postcode.
+ */
+function fromAddress(address: Address | null, held: string | null): LoopAddress | null {
   if (address === null) return null;
+  const heldCode = countryCodeOf(held);
+  const keepHeld =
+    held !== null &&
+    (heldCode === address.countryCode || (heldCode === null && address.countryCode === null));
   return {
     line1: address.line1,
     line2: address.line2,
     town: address.line3,
     county: address.line4,
     postcode: address.postcode,
-    country: address.countryCode,
+    country: keepHeld ? held : address.countryCode,
   };
 }
 
-/** Whether writing `patch` needs the current record: e-mails and phones are arrays written whole. */
+/**
+ * Whether writing `patch` needs the current record: e-mails and phones are arrays written whole, and an address
+ * keeps the country text Loop holds (`fromAddress`).
+ */
 export function needsCurrent(patch: ContactPatch): boolean {
-  return 'email' in patch || Object.keys(PHONE_FIELDS).some((f) => f in patch);
+  return (
+    'email' in patch ||
+    Object.keys(PHONE_FIELDS).some((f) => f in patch) ||
+    (patch.address !== undefined && patch.address !== null)
+  );
+}
+
+/**
+ * Why clearing a field of `patch` cannot be written: Loop reads the first e-mail, and the first phone of a type,
+ * as the contact's, so clearing one the record holds a second of makes that second the field's value. Acknowledged,
+ * the next cycle read it as an agency edit and copied it back over NurtureHub's cleared field. `null` when none.
+ */
+export function clearingPromotes(
+  patch: ContactPatch,
+  current: LoopContact,
+): { field: string; message: string } | null {
+  if ('email' in patch && !patch.email && current.emails.filter((e) => textOrNull(e) !== null).length > 1)
+    return {
+      field: 'email',
+      message:
+        'Loop lists its first e-mail as the contact’s: clearing it would make its second one the e-mail',
+    };
+  for (const field of Object.keys(PHONE_FIELDS) as PhoneField[]) {
+    const type = PHONE_FIELDS[field];
+    if (field in patch && !patch[field] && current.phones.filter((p) => p.type === type).length > 1)
+      return {
+        field,
+        message: `Loop lists its first ${type} number as the contact’s: clearing it would make its second one the ${field}`,
+      };
+  }
+  return null;
 }
 
 /**
@@ -99,7 +141,8 @@ export function toLoopWrite(patch: ContactPatch, current: LoopContact | null): L
   if ('title' in patch) body.title = patch.title ?? null;
   if ('firstName' in patch) body.firstName = patch.firstName ?? null;
   if ('lastName' in patch) body.lastName = patch.lastName ?? null;
-  if ('address' in patch) body.address = fromAddress(patch.address ?? null);
+  if ('address' in patch)
+    body.address = fromAddress(patch.address ?? null, current?.address?.country ?? null);
   if (patch.marketingConsent !== undefined) body.marketingConsent = fromConsent(patch.marketingConsent);
   if ('email' in patch) {
     // A new primary that is already a secondary moves first rather than being held twice (letter case is no

@@ -1,6 +1,7 @@
 import { normalisePhone } from '../../core/normalise/phone.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import { type Address, type ContactPatch, canonicalContactSchema } from '../../core/schemas.ts';
+import { UK_COUNTRY_NAMES } from '../countryCode.ts';
 import type { InboundRecord, InboundRecordError } from '../provider.ts';
 import { recordError, textOrNull } from '../records.ts';
 import { type StreetPerson, type StreetPersonUpdate, streetPersonSchema } from './schemas.ts';
@@ -37,17 +38,6 @@ function phones(points: readonly ContactPoint[] | null | undefined) {
   };
 }
 
-const UK = new Set([
-  'united kingdom',
-  'uk',
-  'gb',
-  'great britain',
-  'england',
-  'scotland',
-  'wales',
-  'northern ireland',
-]);
-
 function toAddress(a: StreetPerson['attributes']['address']): Address | null {
   if (!a) return null;
   const country = textOrNull(a.country)?.toLowerCase();
@@ -58,7 +48,7 @@ function toAddress(a: StreetPerson['attributes']['address']): Address | null {
     line4: textOrNull(a.line_4),
     postcode: textOrNull(a.postcode),
     // Street sends a country name ("United Kingdom" [S3]); only the UK ones are mapped to a code.
-    countryCode: country && UK.has(country) ? 'GB' : null,
+    countryCode: country && UK_COUNTRY_NAMES.has(country) ? 'GB' : null,
   };
   return Object.values(result).every((v) => v === null) ? null : result;
 }
