@@ -24,6 +24,7 @@ const stopped = (errorReason: ConnectionStatus['errorReason'], enabled = true): 
   runningBy: null,
   abandonedBy: null,
   snapshotProblem: null,
+  snapshotRestartsOnItsOwn: false,
 });
 
 const stopLine = (row: ConnectionStatus) =>

@@ -12,7 +12,7 @@ import type { Connection, Tenant } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
 import { baseUrlProblem, shownUrl } from '../providers/credentialEndpoint.ts';
 import type { CursorPosition, ProviderName } from '../providers/provider.ts';
-import { readStoredMachine, unrestorableWords } from '../runner/restartMachine.ts';
+import { readStoredMachine, restartsOnItsOwn, unrestorableWords } from '../runner/restartMachine.ts';
 import { must } from './app.ts';
 import { clip, formatCursor, formatInstant, formatTable, shellWord, showControls } from './output.ts';
 
@@ -53,6 +53,8 @@ export interface ConnectionStatus {
   abandonedBy: string | null;
   /** Set when the stored snapshot cannot be read back (e.g. written by a newer version). */
   snapshotProblem: string | null;
+  /** The snapshot is an older version's, which the next run restarts at the committed cursor (no reset needed). */
+  snapshotRestartsOnItsOwn: boolean;
   /** Set by `sync`/`retry` when the run itself could not happen (e.g. another process holds the lease). */
   runError?: string;
 }
@@ -89,6 +91,7 @@ export async function readStatus(
     runningBy: live !== null && !isOwnerGone(live) ? live : null,
     abandonedBy: live !== null && isOwnerGone(live) ? live : null,
     snapshotProblem: null,
+    snapshotRestartsOnItsOwn: false,
   };
   const machine = readStoredMachine(stored);
   if (machine.kind === 'unrestorable') {
@@ -102,6 +105,7 @@ export async function readStatus(
         machine.error,
         `crm-sync reset --tenant ${shellWord(tenant.name)} --provider ${connection.provider}`,
       ),
+      snapshotRestartsOnItsOwn: restartsOnItsOwn(machine.error),
     };
   }
   if (machine.kind === 'none') return base;

@@ -67,21 +67,31 @@ export function registerRetry(program: Command): void {
         const tenant = await requireTenant(app.store, flags.tenant);
         const connection = await requireEnabled(app, tenant, entry.name);
         const before = await readStatus(app.store, tenant, connection, app.clock());
-        if (before.state !== 'error') {
-          const hint =
-            before.state === 'backoff'
-              ? `it resumes by itself at ${formatInstant(before.resumeAt)}`
-              : 'crm-sync sync runs a cycle';
-          throw new UsageError(
-            `the ${entry.name} connection of ${tenant.name} is ${stateInWords(before.state)}, not in error; nothing to retry (${hint})`,
-          );
-        }
+        const refusal = retryRefusal(before);
+        if (refusal !== null) throw new UsageError(refusal);
         const [status] = await runAll(app, tenant, [connection], 'retry');
         print(flags.json, status, () => (status === undefined ? '' : formatStatuses([status])));
         if (status === undefined || status.state !== 'idle' || status.runError !== undefined)
           process.exitCode = 1;
       });
     });
+}
+
+/** Why `retry` has nothing to do for a connection as `readStatus` reads it; `null` when it is in error. */
+export function retryRefusal(before: ConnectionStatus): string | null {
+  const which = `the ${before.provider} connection of ${before.tenant}`;
+  // The state an unreadable snapshot was saved in is no machine to retry: run, an older version's restarts idle (and
+  // the retry refused after writing); a newer one's needs a reset, which the problem names.
+  if (before.snapshotProblem !== null) {
+    const next = before.snapshotRestartsOnItsOwn ? '; crm-sync sync runs it now' : '';
+    return `${which} has a ${before.snapshotProblem}${next}; nothing to retry`;
+  }
+  if (before.state === 'error') return null;
+  const hint =
+    before.state === 'backoff'
+      ? `it resumes by itself at ${formatInstant(before.resumeAt)}`
+      : 'crm-sync sync runs a cycle';
+  return `${which} is ${stateInWords(before.state)}, not in error; nothing to retry (${hint})`;
 }
 
 async function requireEnabled(
@@ -175,7 +185,14 @@ function runnerOf(
     // Checked here through a holder too, whose API's refusal would name its route, not the command to run; the
     // run decides again under the lease (a scheduled run may settle the machine after this reading).
     const status = await readStatus(app.store, tenant, connection, app.clock());
-    const refusal = syncRefusal(status, app.clock(), retryHow(connection));
+    // An unreadable snapshot's saved state is no machine's: an older version's the run restarts, a newer one's
+    // needs a reset (which the problem names), whatever state it was saved in.
+    const refusal =
+      status.snapshotProblem !== null
+        ? status.snapshotRestartsOnItsOwn
+          ? null
+          : status.snapshotProblem
+        : syncRefusal(status, app.clock(), retryHow(connection));
     return refusal === null ? run(connection) : err(refusal);
   };
 }
