@@ -113,8 +113,8 @@ export async function readStatus(
   return {
     ...base,
     state,
-    cursor: context.cursor,
-    localCursor: context.localCursor,
+    // The cursors stay the connection row's, the committed ones (as the API shows them): a machine stopped in
+    // auditing after its audit transaction, before the snapshot saying idle, still holds the cycle's old ones.
     window: context.cycle?.window ?? null,
     cycleId: context.cycle?.cycleId ?? null,
     attempt: failedAttempts(state, context),

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { createAuditPhase } from '../../src/actors/auditPhase.ts';
+import { readStatus } from '../../src/cli/connectionStatus.ts';
 import { abandonConnectionRun } from '../../src/inngest/driveConnection.ts';
 import { phaseInputs } from '../../src/machines/connectionMachine.ts';
 import { abandonRun } from '../../src/runner/abandonRun.ts';
@@ -102,6 +103,31 @@ it('saves no abandonment over a machine whose lease another worker took meanwhil
     expect(must(await h.store.loadSnapshot(ref))?.stateValue).toBe(midCycle);
     const entries = must(await h.store.listAudit({ ...ref, limit: 5 })).entries.map((e) => e.body);
     expect(entries.filter((e) => e.outcome === 'failed')).toEqual([]);
+  } finally {
+    await h.close();
+  }
+});
+
+/** `crm-sync status` shows the committed cursors, as the API does, of a machine stopped after its audit committed. */
+it('shows the committed cursor of a machine stopped in auditing after its audit transaction', async () => {
+  const h = await createSyncHarness('loop', { simulator: { contacts: 8, seed: 6 } });
+  try {
+    const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+    expect(must(await h.run()).state).toBe('idle');
+    await h.sim.control.edits({ count: 3, seed: 2, apart: true });
+    let stopped = must(await h.run('phase'));
+    while (stopped.state !== 'auditing') stopped = must(await h.run('phase'));
+    const audit = createAuditPhase({ store: h.store, clock: h.deps.clock });
+    const committed = await audit({
+      input: phaseInputs.auditing(stopped.context),
+      signal: new AbortController().signal,
+    });
+    expect(committed.cursor).not.toEqual(stopped.context.cursor);
+
+    const tenant = must(await h.store.getTenant({ tenantId: h.tenantId }));
+    const connection = must(await h.store.getConnection(ref));
+    const status = await readStatus(h.store, tenant, connection, new Date());
+    expect(status).toMatchObject({ state: 'auditing', cursor: committed.cursor });
   } finally {
     await h.close();
   }
