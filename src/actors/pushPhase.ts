@@ -188,6 +188,19 @@ async function pushOne(
         await supersede(deps, ref, entry, link.externalId);
         return 'superseded';
       }
+      // Archived meanwhile, the contact is planned no create, so the held one went out: a phantom record.
+      const [stored] = await must(
+        store.getContacts({ tenantId: ref.tenantId, ids: [entry.contactId] }),
+        clock,
+      );
+      if (stored?.contact.status !== 'active') {
+        await deferWithNote(deps, ref, entry, {
+          status: null,
+          message: `${writeLabel(entry)} not sent: the contact is ${stored === undefined ? 'gone' : stored.contact.status} since cycle ${entry.cycleId} planned it; created if it is made active again`,
+          retry: false,
+        });
+        return 'deferred';
+      }
     }
     if (entry.status === 'sent') {
       const lost = await findLostCreate(deps, ref, entry.contactId, contact, signal);

@@ -42,7 +42,9 @@ export function ledgerMethods(
             payload: e.payload,
           }));
           // A key already planned keeps its state: that is what makes a retried push skip acknowledged writes.
-          // Only a deferred write is planned again, by the next cycle that still needs it.
+          // Only a deferred write is planned again, by the next cycle that still needs it, and a create never sent
+          // (held by credentials that could not write) takes the contact as it is now: one key per contact, so it
+          // kept the values it was first planned with, edited since, and the CRM was sent those.
           await client.query(
             `INSERT INTO push_ledger (tenant_id, connection_id, idempotency_key, cycle_id, kind, contact_id,
                external_id, payload, status, planned_at)
@@ -51,7 +53,8 @@ export function ledgerMethods(
                contact_id uuid, external_id text, payload jsonb)
              ON CONFLICT (connection_id, idempotency_key) DO UPDATE
                SET status = 'planned', cycle_id = EXCLUDED.cycle_id, payload = EXCLUDED.payload, planned_at = EXCLUDED.planned_at
-               WHERE push_ledger.status = 'deferred'`,
+               WHERE push_ledger.status = 'deferred'
+                 OR (push_ledger.status = 'planned' AND push_ledger.kind = 'create')`,
             [tenantId, connectionId, json(rows), now],
           );
           const current = await client.query(
