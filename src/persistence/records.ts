@@ -220,8 +220,9 @@ export const goneLinkSchema = z.strictObject({
 export type GoneLink = z.infer<typeof goneLinkSchema>;
 
 export const engagementEventSchema = z.strictObject({
-  /** Unique per tenant: the same event ingested twice changes nothing. */
-  eventId: storable(z.string().min(1).max(200)),
+  /** Unique per tenant: the same event ingested twice changes nothing. Trimmed: a sender padding an id (a line's
+   * newline, a space) redelivers the same event. */
+  eventId: storable(z.string().trim().min(1).max(200)),
   /** Lower case: a repeat naming the contact in other letters is the same event (`conflictingRepeats`). */
   contactId: uuidSchema,
   kind: z.enum(['email_open', 'email_click']),
