@@ -243,7 +243,9 @@ async function pushOne(
   const plan = updatePayloadSchema.parse(entry.payload);
   if (entry.externalId === null) throw new Error(`update ${entry.idempotencyKey} has no target record`);
   const laterFields = sentLater.get(entry.idempotencyKey);
-  const earlier = entry.status === 'planned' && laterFields !== undefined;
+  // An earlier cycle's update, sent or not: one sent without an answer, then held (credentials that could not write)
+  // or left by a cycle abandoned, went out whole later, over an agency edit read since that won the field.
+  const earlier = laterFields !== undefined;
   const target = { ...entry, externalId: entry.externalId };
   const owed = earlier ? await owedOfEarlierPlan(deps, ref, target, plan.patch, laterFields) : null;
   if (earlier && owed !== null && Object.keys(owed.patch).length === 0 && owed.overtaken.length === 0) {
@@ -254,7 +256,7 @@ async function pushOne(
   if (earlier && (owed === null || Object.keys(owed.patch).length === 0)) {
     await deferWithNote(deps, ref, entry, {
       status: null,
-      message: `${writeLabel(entry)} not sent: planned by cycle ${entry.cycleId}, which did not send it; ${unsentReason(owed)}`,
+      message: `${writeLabel(entry)} not sent: planned by cycle ${entry.cycleId}, which ${entry.status === 'sent' ? 'had no answer to it' : 'did not send it'}; ${unsentReason(owed)}`,
       retry: false,
     });
     return 'deferred';
