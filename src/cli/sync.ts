@@ -77,6 +77,14 @@ export function registerRetry(program: Command): void {
     });
 }
 
+/** Why `sync` does not run a connection as `readStatus` reads it; `null` when it runs. */
+function syncRefusalOf(status: ConnectionStatus, now: Date, retryHow: string): string | null {
+  // An unreadable snapshot's saved state is no machine's: an older version's the run restarts, a newer one's needs a
+  // reset (which the problem names), whatever state it was saved in.
+  if (status.snapshotProblem !== null) return status.snapshotRestartsOnItsOwn ? null : status.snapshotProblem;
+  return syncRefusal(status, now, retryHow);
+}
+
 /** Why `retry` has nothing to do for a connection as `readStatus` reads it; `null` when it is in error. */
 export function retryRefusal(before: ConnectionStatus): string | null {
   const which = `the ${before.provider} connection of ${before.tenant}`;
@@ -185,14 +193,7 @@ function runnerOf(
     // Checked here through a holder too, whose API's refusal would name its route, not the command to run; the
     // run decides again under the lease (a scheduled run may settle the machine after this reading).
     const status = await readStatus(app.store, tenant, connection, app.clock());
-    // An unreadable snapshot's saved state is no machine's: an older version's the run restarts, a newer one's
-    // needs a reset (which the problem names), whatever state it was saved in.
-    const refusal =
-      status.snapshotProblem !== null
-        ? status.snapshotRestartsOnItsOwn
-          ? null
-          : status.snapshotProblem
-        : syncRefusal(status, app.clock(), retryHow(connection));
+    const refusal = syncRefusalOf(status, app.clock(), retryHow(connection));
     return refusal === null ? run(connection) : err(refusal);
   };
 }

@@ -45,7 +45,7 @@ const parkedMachine = connectionMachine.provide({
  * The scheduler gave up on a run (Inngest ran out of retries, or a step failed for good): a machine in the
  * middle of a cycle (a phase or backoff) takes `sync.abandoned` and stops in `error`, with the failure audit
  * entry every error gets, unless it is in auditing after its audit entry committed: that cycle completed, and the
- * audit phase (store only) ends it idle. No other phase runs and no provider is built. Idle and error machines are
+ * audit phase (store only) ends it idle; or unless its cycle began after `failedAt` (a newer run's): left alone. No other phase runs and no provider is built. Idle and error machines are
  * left as they are. Whatever the machine, its next run is set one interval on, unless it stopped on refused
  * credentials that were replaced since (due at once, for them). Under the connection's lease, like every run.
  *

@@ -4,7 +4,22 @@ import { readStatus } from '../../src/cli/connectionStatus.ts';
 import { abandonConnectionRun } from '../../src/inngest/driveConnection.ts';
 import { phaseInputs } from '../../src/machines/connectionMachine.ts';
 import { abandonRun } from '../../src/runner/abandonRun.ts';
-import { createSyncHarness, must } from '../support/syncHarness.ts';
+import { createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
+
+/**
+ * A second cycle run phase by phase up to auditing, then its audit transaction committed alone: a step that failed
+ * after the transaction, before the snapshot saying idle.
+ */
+async function stoppedAfterAuditCommitted(h: SyncHarness) {
+  expect(must(await h.run()).state).toBe('idle');
+  await h.sim.control.edits({ count: 3, seed: 2, apart: true });
+  let stopped = must(await h.run('phase'));
+  while (stopped.state !== 'auditing') stopped = must(await h.run('phase'));
+  const audit = createAuditPhase({ store: h.store, clock: h.deps.clock });
+  const signal = new AbortController().signal;
+  const committed = await audit({ input: phaseInputs.auditing(stopped.context), signal });
+  return { stopped, committed };
+}
 
 /**
  * The scheduler gives up on a run mid-cycle (Inngest's retries of a step spent): the machine stops in `error` and
@@ -43,13 +58,7 @@ it('ends a cycle whose audit entry committed as completed, with no failed entry,
   const h = await createSyncHarness('loop', { simulator: { contacts: 8, seed: 6 } });
   try {
     const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
-    expect(must(await h.run()).state).toBe('idle');
-    await h.sim.control.edits({ count: 3, seed: 2, apart: true });
-    let stopped = must(await h.run('phase'));
-    while (stopped.state !== 'auditing') stopped = must(await h.run('phase'));
-    const audit = createAuditPhase({ store: h.store, clock: h.deps.clock });
-    const signal = new AbortController().signal;
-    const committed = await audit({ input: phaseInputs.auditing(stopped.context), signal });
+    const { stopped, committed } = await stoppedAfterAuditCommitted(h);
 
     // As Inngest's onFailure and the worker abandon it: no `run:` entry either, for a run that failed outside a cycle.
     const abandoned = await abandonConnectionRun(h.deps, ref, {
@@ -113,15 +122,7 @@ it('shows the committed cursor of a machine stopped in auditing after its audit 
   const h = await createSyncHarness('loop', { simulator: { contacts: 8, seed: 6 } });
   try {
     const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
-    expect(must(await h.run()).state).toBe('idle');
-    await h.sim.control.edits({ count: 3, seed: 2, apart: true });
-    let stopped = must(await h.run('phase'));
-    while (stopped.state !== 'auditing') stopped = must(await h.run('phase'));
-    const audit = createAuditPhase({ store: h.store, clock: h.deps.clock });
-    const committed = await audit({
-      input: phaseInputs.auditing(stopped.context),
-      signal: new AbortController().signal,
-    });
+    const { stopped, committed } = await stoppedAfterAuditCommitted(h);
     expect(committed.cursor).not.toEqual(stopped.context.cursor);
 
     const tenant = must(await h.store.getTenant({ tenantId: h.tenantId }));
