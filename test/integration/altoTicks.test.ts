@@ -91,14 +91,14 @@ describe('Alto timestamps finer than a millisecond', () => {
 
       // Saves after the cycle in the cursor's own millisecond, some just below its digits and some above. A
       // record's digits follow from its id and the millisecond, which follows our clock: rounds of saves until
-      // both sides hold some.
+      // both sides hold some (twelve rounds of 40 were once not enough in a CI run).
       const at = sub(cursor?.modified ?? '');
       const changed = new Set<string>();
       const sides = async () => {
         const stamps = (await records()).filter((r) => changed.has(r.id)).map((r) => sub(r.modifiedAt));
         return { below: stamps.some((s) => s < at), above: stamps.some((s) => s > at) };
       };
-      for (let seed = 8; seed < 20; seed++) {
+      for (let seed = 8; seed < 48; seed++) {
         for (const id of (await edits(seed)).changed) changed.add(id);
         const { below, above } = await sides();
         if (below && above) break;
