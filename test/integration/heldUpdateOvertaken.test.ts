@@ -1,6 +1,5 @@
 import { expect, it } from 'vitest';
-import { altoContactSchema } from '../../src/providers/alto/schemas.ts';
-import { agencyClient } from '../support/simulators.ts';
+import { agencyRenamesSurname, altoPersonName, firstLinkedRecord } from '../support/altoHeldWrite.ts';
 import { auditedCycle, createSyncHarness, editContact, must } from '../support/syncHarness.ts';
 
 /**
@@ -14,26 +13,14 @@ it('sends of a held update only the fields the contact still holds as planned', 
   const h = await createSyncHarness('alto', { simulator: { contacts: 4, seed: 11 } });
   try {
     await auditedCycle(h);
-    const [record] = (await h.sim.control.records()).map((raw) => altoContactSchema.parse(raw));
-    if (record === undefined) throw new Error('no seeded record');
-    const externalId = String(record.id);
-    const [link] = must(await h.store.getLinksByExternalIds({ ...h, externalIds: [externalId] }));
-    const contactId = link?.contactId ?? expect.unreachable('the seeded record is not linked');
+    const { externalId, contactId } = await firstLinkedRecord(h);
 
     expect(await h.sim.control.writeAccess(false)).toBe(true);
     await editContact(h, contactId, { firstName: 'Localfirst', lastName: 'Locallast' });
     expect((await auditedCycle(h))?.errors).toEqual([expect.objectContaining({ status: 403, retry: true })]);
 
     // The agency renames the person in Alto (with its own access); NurtureHub's first name is untouched there.
-    await h.sim.control.writeAccess(true);
-    must(
-      await agencyClient('alto', h.sim).update({
-        externalId,
-        patch: { lastName: 'Agencylast' },
-        version: null,
-      }),
-    );
-    await h.sim.control.writeAccess(false);
+    await agencyRenamesSurname(h, externalId, 'Agencylast');
     const read = await auditedCycle(h);
     expect(read?.conflicts).toEqual([
       expect.objectContaining({
@@ -62,10 +49,7 @@ it('sends of a held update only the fields the contact still holds as planned', 
     expect(sent?.outcome).toBe('completed');
     expect(sent?.errors).toEqual([]);
     expect(sent?.written).toMatchObject({ updated: 1 });
-    const after = (await h.sim.control.records()).map((raw) => altoContactSchema.parse(raw));
-    const held = after.find((r) => String(r.id) === externalId);
-    const [person] = held?.people ?? [];
-    expect({ first: person?.forename, last: person?.surname }).toEqual({
+    expect(await altoPersonName(h, externalId)).toEqual({
       first: 'Localfirst',
       last: 'Agencylast',
     });

@@ -1,6 +1,5 @@
 import { expect, it } from 'vitest';
-import { altoContactSchema } from '../../src/providers/alto/schemas.ts';
-import { agencyClient } from '../support/simulators.ts';
+import { agencyRenamesSurname, altoPersonName, firstLinkedRecord } from '../support/altoHeldWrite.ts';
 import { auditedCycle, createSyncHarness, editContact, must } from '../support/syncHarness.ts';
 
 /**
@@ -23,11 +22,7 @@ it('does not send a held, once-sent update with values the contact no longer hol
   });
   try {
     await auditedCycle(h);
-    const [record] = (await h.sim.control.records()).map((raw) => altoContactSchema.parse(raw));
-    if (record === undefined) throw new Error('no seeded record');
-    const externalId = String(record.id);
-    const [link] = must(await h.store.getLinksByExternalIds({ ...h, externalIds: [externalId] }));
-    const contactId = link?.contactId ?? expect.unreachable('not linked');
+    const { externalId, contactId } = await firstLinkedRecord(h);
 
     await editContact(h, contactId, { firstName: 'Localfirst', lastName: 'Locallast' });
     dropPatch = true;
@@ -45,15 +40,7 @@ it('does not send a held, once-sent update with values the contact no longer hol
     ]);
 
     // The agency renames the person in Alto; the next cycle reads it and the CRM wins the surname.
-    await h.sim.control.writeAccess(true);
-    must(
-      await agencyClient('alto', h.sim).update({
-        externalId,
-        patch: { lastName: 'Agencylast' },
-        version: null,
-      }),
-    );
-    await h.sim.control.writeAccess(false);
+    await agencyRenamesSurname(h, externalId, 'Agencylast');
     offsetMs += 60_000;
     const read = await auditedCycle(h);
     // Nothing of the held update is owed any more (its first send had been applied, and was read back with the
@@ -68,9 +55,7 @@ it('does not send a held, once-sent update with values the contact no longer hol
     offsetMs += 60_000;
     const sent = await auditedCycle(h);
     expect(sent).toMatchObject({ written: { updated: 0 }, errors: [] });
-    const after = (await h.sim.control.records()).map((raw) => altoContactSchema.parse(raw));
-    const person = after.find((r) => String(r.id) === externalId)?.people?.[0];
-    expect({ first: person?.forename, last: person?.surname }).toEqual({
+    expect(await altoPersonName(h, externalId)).toEqual({
       first: 'Localfirst',
       last: 'Agencylast',
     });
