@@ -1,4 +1,5 @@
-import { readFile, unlink, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
@@ -49,11 +50,24 @@ export async function acquireDataDirLock(params: {
 }): Promise<Result<DataDirLock, LockedError>> {
   const file = path.join(params.dataDir, LOCK_FILE_NAME);
   let holder: LockHolder = { ...params.self, adminUrl: null };
-  const write = (flag: 'wx' | 'w') => writeFile(file, `${JSON.stringify(holder)}\n`, { flag, mode: 0o600 });
+  /**
+   * The lock file only ever appears whole: it is written under another name, then linked (taking it: EEXIST when
+   * held) or renamed over it (publishing the admin URL). Written in place it was empty for a moment, which another
+   * process read as a holder killed before writing it, took over, and then both used the database.
+   */
+  const place = async (how: 'link' | 'rename') => {
+    const draft = `${file}.${params.self.pid}.${randomUUID()}.tmp`;
+    await writeFile(draft, `${JSON.stringify(holder)}\n`, { flag: 'wx', mode: 0o600 });
+    try {
+      await (how === 'link' ? link : rename)(draft, file);
+    } finally {
+      await unlink(draft).catch(() => {}); // linked: the second name; renamed: gone already
+    }
+  };
 
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await write('wx');
+      await place('link');
       heldHere.add(file);
       return ok({
         get holder() {
@@ -61,7 +75,7 @@ export async function acquireDataDirLock(params: {
         },
         async setAdminUrl(url) {
           holder = { ...holder, adminUrl: url };
-          await write('w');
+          await place('rename');
         },
         async release() {
           const current = await readDataDirLock(params.dataDir);
@@ -75,7 +89,7 @@ export async function acquireDataDirLock(params: {
     }
     const text = await readFile(file, 'utf8').catch(() => '');
     const existing = lockHolderSchema.safeParse(safeJson(text));
-    // An unparsable file is a holder killed between creating and writing it.
+    // An unparsable file was left by an earlier version, whose holder could be killed between creating and writing it.
     const stale =
       !existing.success ||
       (existing.data.host === params.self.host &&
