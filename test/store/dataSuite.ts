@@ -241,6 +241,26 @@ export function describeStoreData(name: string, backend: () => Backend) {
       expect(unwrap(await store.stagedAmong({ ...cycle, externalIds: [] }))).toEqual([]);
     });
 
+    it('stages a record a page lists twice once, as its latest reading', async () => {
+      const { store } = shared;
+      const { ref } = await tenantWithConnection(store);
+      const cycle = { ...ref, cycleId: randomUUID() };
+      const reading = (lastName: string, modified: Date) => ({
+        externalId: 'R1',
+        modified: modified.toISOString(),
+        version: null,
+        removed: false,
+        contact: contact({ lastName }),
+        contentHash: `h-${lastName}`,
+      });
+      const later = new Date(T0.getTime() + 1000);
+      unwrap(
+        await store.stageRecords({ ...cycle, records: [reading('Newer', later), reading('Older', T0)] }),
+      );
+      const listed = unwrap(await store.listStaged({ ...cycle, afterExternalId: null, limit: 10 }));
+      expect(listed.map((r) => [r.externalId, r.contact?.lastName])).toEqual([['R1', 'Newer']]);
+    });
+
     it('keeps a cycle’s notes for its audit: checked when noted, counted and listed by the database', async () => {
       const { store } = shared;
       const { tenant, ref } = await tenantWithConnection(store);

@@ -19,6 +19,20 @@ function withInstant<T extends { modified: string }>(record: T): T & { modifiedA
   return { ...record, modifiedAt: Number.isNaN(ms) ? null : new Date(ms).toISOString() };
 }
 
+/**
+ * One entry per record, the latest modified (the later in the list when equal): one statement cannot update a row
+ * twice, and a page listing a record twice (a CRM's paging glitch) failed its fetch, again on every retry.
+ */
+function newestPerRecord<T extends { externalId: string; modifiedAt: string | null }>(records: T[]): T[] {
+  const newest = new Map<string, T>();
+  for (const record of records) {
+    const kept = newest.get(record.externalId);
+    if (kept === undefined || (kept.modifiedAt ?? '') <= (record.modifiedAt ?? ''))
+      newest.set(record.externalId, record);
+  }
+  return [...newest.values()];
+}
+
 const idRowSchema = z.object({ id: z.uuid() });
 const highWaterSchema = z.object({ modified: z.string(), externalId: z.string() });
 const externalIdRowSchema = z.object({ externalId: z.string() });
@@ -64,7 +78,7 @@ export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
            ON CONFLICT (connection_id, cycle_id, external_id) DO UPDATE SET
              modified = EXCLUDED.modified, modified_at = EXCLUDED.modified_at, version = EXCLUDED.version,
              removed = EXCLUDED.removed, contact = EXCLUDED.contact, content_hash = EXCLUDED.content_hash`,
-          [tenantId, connectionId, cycleId, json(parsed.value.map(withInstant))],
+          [tenantId, connectionId, cycleId, json(newestPerRecord(parsed.value.map(withInstant)))],
         );
         return ok(undefined);
       }),
