@@ -46,6 +46,58 @@ function recordingProvider(sim: { baseUrl: string; credentials: Record<string, u
   return { provider: created.value, sent };
 }
 
+/**
+ * A seeded contact whose person had one e-mail address and now holds a second, added by the agency the way Alto
+ * takes it (`add` at `/EmailAddresses/-`, with the adapter's own token and AgencyRef).
+ */
+async function withSecondEmail(
+  run: (world: {
+    provider: CrmProvider;
+    target: AltoRecord;
+    records: () => Promise<AltoRecord[]>;
+  }) => Promise<void>,
+) {
+  const sim = await startSimulator('alto', { contacts: 3, seed: 6 });
+  try {
+    let headers: Headers | null = null;
+    const created = getProvider('alto')?.createProvider({
+      baseUrl: sim.baseUrl,
+      credentials: sim.credentials,
+      fetch: async (input, init) => {
+        if (new URL(input instanceof Request ? input.url : String(input)).pathname.startsWith('/contacts'))
+          headers = new Headers(input instanceof Request ? input.headers : init?.headers);
+        return fetch(input, init);
+      },
+    });
+    if (!created?.ok) throw new Error('alto provider');
+    const provider = created.value;
+    const records = async () => (await sim.control.records()) as AltoRecord[];
+    const target = (await records()).find((r) => r.people[0]?.emailAddresses.length === 1);
+    if (!target) throw new Error('no seeded contact with one e-mail address');
+    expect((await provider.getRecord({ externalId: target.id })).ok).toBe(true);
+    if (headers === null) throw new Error('no request seen');
+    const added = await fetch(`${sim.baseUrl}/contacts/${target.id}/persons/1`, {
+      method: 'PATCH',
+      headers: {
+        authorization: (headers as Headers).get('authorization') ?? '',
+        agencyref: (headers as Headers).get('agencyref') ?? '',
+        'content-type': 'application/json-patch+json',
+      },
+      body: JSON.stringify([
+        {
+          op: 'add',
+          path: '/EmailAddresses/-',
+          value: { Address: 'ann@lee-consulting.co.uk', Type: 'Business' },
+        },
+      ]),
+    });
+    expect(added.status).toBe(200);
+    await run({ provider, target, records });
+  } finally {
+    await sim.close();
+  }
+}
+
 describe('alto adapter', () => {
   it('syncs clients and previous clients only: another category is not listed, found or read by id', async () => {
     const options: AltoSimulatorOptions = { contacts: 40, seed: 4, nonClientContacts: 5 };
@@ -178,57 +230,28 @@ describe('alto adapter', () => {
   });
 
   it('keeps the type of the e-mail address it keeps beside a new primary one', async () => {
-    const sim = await startSimulator('alto', { contacts: 3, seed: 6 });
-    try {
-      // The adapter's own headers (token, AgencyRef), kept to add an agency's second address the way Alto takes it.
-      let headers: Headers | null = null;
-      const created = getProvider('alto')?.createProvider({
-        baseUrl: sim.baseUrl,
-        credentials: sim.credentials,
-        fetch: async (input, init) => {
-          if (new URL(input instanceof Request ? input.url : String(input)).pathname.startsWith('/contacts'))
-            headers = new Headers(input instanceof Request ? input.headers : init?.headers);
-          return fetch(input, init);
-        },
-      });
-      if (!created?.ok) throw new Error('alto provider');
-      const provider = created.value;
-      const target = ((await sim.control.records()) as AltoRecord[]).find(
-        (r) => r.people[0]?.emailAddresses.length === 1,
-      );
-      if (!target) throw new Error('no seeded contact with one e-mail address');
-      expect((await provider.getRecord({ externalId: target.id })).ok).toBe(true);
-      if (headers === null) throw new Error('no request seen');
-      const added = await fetch(`${sim.baseUrl}/contacts/${target.id}/persons/1`, {
-        method: 'PATCH',
-        headers: {
-          authorization: (headers as Headers).get('authorization') ?? '',
-          agencyref: (headers as Headers).get('agencyref') ?? '',
-          'content-type': 'application/json-patch+json',
-        },
-        body: JSON.stringify([
-          {
-            op: 'add',
-            path: '/EmailAddresses/-',
-            value: { Address: 'ann@lee-consulting.co.uk', Type: 'Business' },
-          },
-        ]),
-      });
-      expect(added.status).toBe(200);
+    await withSecondEmail(async ({ provider, target, records }) => {
       const updated = await provider.update({
         externalId: target.id,
         patch: { email: 'ann.lee@example.co.uk' },
         version: null,
       });
       expect(updated.ok).toBe(true);
-      const after = ((await sim.control.records()) as AltoRecord[]).find((r) => r.id === target.id);
+      const after = (await records()).find((r) => r.id === target.id);
       expect(after?.people[0]?.emailAddresses).toEqual([
         { preferenceOrder: 1, type: 'Unknown', address: 'ann.lee@example.co.uk' },
         { preferenceOrder: 2, type: 'Business', address: 'ann@lee-consulting.co.uk' },
       ]);
-    } finally {
-      await sim.close();
-    }
+    });
+  });
+
+  it('refuses to clear an e-mail the person holds a second of: the second would read back as the e-mail', async () => {
+    await withSecondEmail(async ({ provider, target, records }) => {
+      const before = (await records()).find((r) => r.id === target.id);
+      const cleared = await provider.update({ externalId: target.id, patch: { email: null }, version: null });
+      expect(cleared.ok ? 'written' : cleared.error).toMatchObject({ kind: 'validation', field: 'email' });
+      expect((await records()).find((r) => r.id === target.id)).toEqual(before);
+    });
   });
 
   it('loses nothing when a record of a long equal-timestamp run is edited mid-listing', async () => {

@@ -11,6 +11,7 @@ import { mapRecords, recordError } from '../records.ts';
 import { readByIds } from '../recordsById.ts';
 import type { ProviderSpec } from '../spec.ts';
 import {
+  clearingEmailPromotes,
   contactOperations,
   filedUnder,
   fromContact,
@@ -263,6 +264,8 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
         const current = await getContact(externalId, signal);
         if (!current.ok) return current;
         const person = current.value.people[0] as AltoContact['people'][number];
+        const promotes = clearingEmailPromotes(patch, person);
+        if (promotes !== null) return err({ kind: 'validation', status: null, ...promotes });
         const ops = personOperations(patch, person);
         if (ops.length > 0) {
           const response = await http.send({

@@ -197,13 +197,7 @@ export function personOperations(
   if ('firstName' in patch) ops.push({ op: 'replace', path: '/Forename', value: patch.firstName ?? '' });
   if (patch.lastName) ops.push({ op: 'replace', path: '/Surname', value: patch.lastName });
   if ('email' in patch) {
-    const current = [...(person.emailAddresses ?? [])]
-      .sort((a, b) => (a.preferenceOrder ?? 0) - (b.preferenceOrder ?? 0))
-      .flatMap((e) => {
-        const address = textOrNull(e.address);
-        const type = textOrNull(e.type);
-        return address === null ? [] : [{ Address: address, ...(type === null ? {} : { Type: type }) }];
-      });
+    const current = personEmails(person);
     const same = (e: { Address: string }) => e.Address.toLowerCase() === patch.email?.toLowerCase();
     const rest = current.slice(1).filter((e) => !same(e));
     const type = current.find(same)?.Type;
@@ -213,6 +207,34 @@ export function personOperations(
     ops.push({ op: 'replace', path: '/EmailAddresses', value: list });
   }
   return ops;
+}
+
+/** The person's e-mail addresses in Alto's order (the first is the contact's), each with the `Type` Alto gave it. */
+function personEmails(person: AltoContact['people'][number]): Array<{ Address: string; Type?: string }> {
+  return [...(person.emailAddresses ?? [])]
+    .sort((a, b) => (a.preferenceOrder ?? 0) - (b.preferenceOrder ?? 0))
+    .flatMap((e) => {
+      const address = textOrNull(e.address);
+      const type = textOrNull(e.type);
+      return address === null ? [] : [{ Address: address, ...(type === null ? {} : { Type: type }) }];
+    });
+}
+
+/**
+ * Why clearing the e-mail of `patch` cannot be written: Alto lists the person's first address as the contact's,
+ * so clearing it where the person holds a second makes that second the e-mail. Acknowledged, the next cycle read
+ * it as an agency edit and copied it back over NurtureHub's cleared field. `null` when it can be written.
+ */
+export function clearingEmailPromotes(
+  patch: ContactPatch,
+  person: AltoContact['people'][number],
+): { field: 'email'; message: string } | null {
+  if (!('email' in patch) || patch.email || personEmails(person).length < 2) return null;
+  return {
+    field: 'email',
+    message:
+      'Alto lists the person’s first e-mail as the contact’s: clearing it would make their second one the e-mail',
+  };
 }
 
 /**
