@@ -1,6 +1,18 @@
+import { randomUUID } from 'node:crypto';
+
 /** A lease owner: `host:pid:uuid`, unique per worker, and enough to tell whether its process is gone. */
 export function formatLeaseOwner(parts: { host: string; pid: number; id: string }): string {
   return `${parts.host.replaceAll(':', '_')}:${parts.pid}:${parts.id}`;
+}
+
+/**
+ * The owner one run leases under: its process's (`host:pid:uuid`) and its own id. Two runs of one process each hold
+ * the lease as themselves: a run whose lease lapsed and was taken over by another run of its process, releasing
+ * as the process, freed the new run's lease (another worker then ran the connection beside it) and its late saves
+ * passed the snapshot's fence.
+ */
+export function runLeaseOwner(processOwner: string): string {
+  return `${processOwner}/${randomUUID()}`;
 }
 
 /**

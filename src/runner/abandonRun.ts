@@ -58,9 +58,9 @@ export async function abandonRun(
   reason: string,
   failedAt?: Date,
 ): Promise<Result<AbandonOutcome, RunError>> {
-  const { store, clock, owner } = deps;
   const leased = await leaseConnection(deps, ref);
   if (!leased.ok) return leased;
+  const { store, clock, owner } = leased.value.run;
   try {
     const { connection } = leased.value;
     const outcome = await abandon(store, connection, { reason, failedAt }, clock(), owner);

@@ -2,6 +2,7 @@ import type { FetchMode } from '../actors/context.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import type { ConnectionContext, ConnectionState } from '../machines/connectionContext.ts';
 import type { PersistedConnectionError } from '../machines/persistence.ts';
+import { runLeaseOwner } from '../persistence/leaseOwner.ts';
 import type { Connection } from '../persistence/records.ts';
 import type { ConnectionRef, HeldLease, Store } from '../persistence/store.ts';
 import type { ClientCredentialsTokenCache } from '../providers/clientCredentials.ts';
@@ -16,7 +17,7 @@ import { loadStoredQuota, type StoredQuota } from './storedQuota.ts';
 export interface RunnerDeps {
   store: Store;
   clock: () => Date;
-  /** `host:pid:uuid` of this process (`formatLeaseOwner`). */
+  /** `host:pid:uuid` of this process (`formatLeaseOwner`); a run leases under its own (`runLeaseOwner`). */
   owner: string;
   newCycleId: () => string;
   /** Told of every transition (the CLI draws progress from it). Must not throw. */
@@ -108,12 +109,16 @@ export interface RunBounds {
 
 const DEFAULT_LEASE_TTL_MS = 60_000;
 
-/** The connection, under this owner's lease: every run, cycle or abandonment, starts here. */
+/**
+ * The connection, under a lease of this run's own (`runLeaseOwner`): every run, cycle or abandonment, starts here.
+ * `run` is `deps` with that owner, for everything the run fences or releases with it.
+ */
 export async function leaseConnection(
   deps: RunnerDeps,
   ref: ConnectionRef,
-): Promise<Result<{ connection: Connection; lease: HeldLease }, RunError>> {
-  const { store, clock, owner } = deps;
+): Promise<Result<{ connection: Connection; lease: HeldLease; run: RunnerDeps }, RunError>> {
+  const { store, clock } = deps;
+  const owner = runLeaseOwner(deps.owner);
   const ttlMs = deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
   const lease = await store.acquireLease({ ...ref, owner, ttlMs, now: clock() });
   if (!lease.ok) {
@@ -128,7 +133,7 @@ export async function leaseConnection(
     await store.releaseLease({ ...ref, owner });
     return err({ kind: 'store', message: connection.error.message });
   }
-  return ok({ connection: connection.value, lease: lease.value });
+  return ok({ connection: connection.value, lease: lease.value, run: { ...deps, owner } });
 }
 
 /**
@@ -182,14 +187,14 @@ async function leaseAndDrive(
   check: LeaseCheck | undefined,
   bounds: RunBounds,
 ): Promise<Result<RunOutcome, RunError>> {
-  const { store, owner } = deps;
   if (deps.stopping?.aborted) return err(stoppingError());
   const ttlMs = deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
   const leased = await leaseConnection(deps, ref);
   if (!leased.ok) return leased;
-  const { connection, lease } = leased.value;
+  const { connection, lease, run } = leased.value;
+  const { store, owner } = run;
   const lost = new AbortController();
-  const heartbeat = keepLease(deps, ref, ttlMs, lost);
+  const heartbeat = keepLease(run, ref, { ttlMs, renewedAt: lease.heartbeatAt }, lost);
   // Its session lock gone, the lease may be taken over at once by a run elsewhere: this one stops first.
   const onSessionLost = () => lost.abort();
   lease.sessionLost?.addEventListener('abort', onSessionLost, { once: true });
@@ -200,17 +205,17 @@ async function leaseAndDrive(
   const saving = setInterval(() => void quota?.save(), ttlMs / 3);
   try {
     if (lease.sessionLost?.aborted) lost.abort();
-    const built = await providerFor(deps, connection);
+    const built = await providerFor(run, connection);
     if (!built.ok) return built;
-    const loaded = await loadStoredQuota(store, ref, built.value.limiter, deps.clock());
+    const loaded = await loadStoredQuota(store, ref, built.value.limiter, run.clock());
     if (!loaded.ok) return loaded;
     quota = loaded.value;
-    const outcome = await drive(deps, connection, built.value.provider, mode, lost, {
+    const outcome = await drive(run, connection, built.value.provider, mode, lost, {
       check,
       quota,
       ...bounds,
     });
-    if (outcome.ok) await resumeOnCredentialsSetMeanwhile(deps, connection, outcome.value);
+    if (outcome.ok) await resumeOnCredentialsSetMeanwhile(run, connection, outcome.value);
     return outcome;
   } finally {
     // Before the lease goes, so the next run of the connection, in any process, counts from what this one spent.

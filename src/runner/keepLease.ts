@@ -13,13 +13,15 @@ import type { RunError, RunnerDeps } from './connectionRunner.ts';
 export function keepLease(
   deps: RunnerDeps,
   ref: ConnectionRef,
-  ttlMs: number,
+  lease: { ttlMs: number; renewedAt: Date },
   lost: AbortController,
 ): ReturnType<typeof setInterval> {
   const { store, clock, owner } = deps;
+  const { ttlMs } = lease;
   const everyMs = ttlMs / 3;
-  let renewedAt = clock().getTime();
-  return setInterval(() => {
+  // From the lease's own stamp, not from now: the connection was read under it since, which may have taken a while.
+  let renewedAt = lease.renewedAt.getTime();
+  const renew = () => {
     const now = clock();
     if (now.getTime() - renewedAt >= ttlMs) {
       lost.abort();
@@ -35,7 +37,10 @@ export function keepLease(
         if (clock().getTime() - renewedAt >= ttlMs - everyMs) lost.abort();
       },
     );
-  }, everyMs);
+  };
+  // A renewal already due when the run starts is asked at once, not a whole interval on.
+  if (clock().getTime() - renewedAt >= everyMs) renew();
+  return setInterval(renew, everyMs);
 }
 
 export const leaseLostError = (connectionId: string): RunError => ({

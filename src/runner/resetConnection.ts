@@ -16,9 +16,9 @@ export async function resetConnection(
 ): Promise<Result<Restarted, ResetError>> {
   const leased = await leaseConnection(deps, ref);
   if (!leased.ok) return leased;
+  const { connection, run } = leased.value;
   try {
-    const { connection } = leased.value;
-    const record = await deps.store.loadSnapshot(ref);
+    const record = await run.store.loadSnapshot(ref);
     if (!record.ok) return err({ kind: 'store', message: record.error.message });
     const stored = readStoredMachine(record.value);
     if (stored.kind !== 'unrestorable') {
@@ -28,15 +28,9 @@ export async function resetConnection(
         message: `its machine snapshot restores (${state}): nothing to reset`,
       });
     }
-    const restarted = await restartAtCommittedCursor(
-      deps.store,
-      connection,
-      stored,
-      deps.clock(),
-      deps.owner,
-    );
+    const restarted = await restartAtCommittedCursor(run.store, connection, stored, run.clock(), run.owner);
     return restarted.ok ? restarted : err({ kind: 'store', message: restarted.error.message });
   } finally {
-    await deps.store.releaseLease({ ...ref, owner: deps.owner });
+    await run.store.releaseLease({ ...ref, owner: run.owner });
   }
 }

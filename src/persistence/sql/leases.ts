@@ -166,7 +166,10 @@ export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
         if (!parsed.ok) return parsed;
         const request = parsed.value;
         const { rows } = await client.query(
-          `UPDATE connections SET lease_expires_at = $4, lease_heartbeat_at = $5
+          // Never moved back: a renewal answered late, after a later one, would otherwise shorten the lease below
+          // what its holder counts on, and another worker could take it while the holder still writes.
+          `UPDATE connections
+             SET lease_expires_at = GREATEST(lease_expires_at, $4), lease_heartbeat_at = GREATEST(lease_heartbeat_at, $5)
            WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3
            RETURNING lease_owner AS owner, lease_expires_at AS "expiresAt", lease_heartbeat_at AS "heartbeatAt"`,
           [
