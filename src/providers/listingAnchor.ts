@@ -5,7 +5,7 @@ import { type CursorPosition, compareCursor, compareModified } from '../core/cur
  * The ids a listing has already returned at its anchor's instant. No CRM documents how records sharing a
  * `modified` value are ordered, so a listing that resumes at that instant drops exactly these, rather than every
  * record whose id sorts before the anchor's: that lost the records listed after the anchor with smaller ids and
- * repeated those listed before it with larger ones. Holds at most a page or two of ids.
+ * repeated those listed before it with larger ones. Holds a page or two of ids, or a tie's longer than a page.
  * Optional: a token written before it existed falls back to comparing ids.
  */
 export const seenAtAnchorSchema = z.array(z.string()).optional();
@@ -49,4 +49,20 @@ export function idsAtInstant(
   return positions.flatMap((p) =>
     p !== null && compareInstants(p.modified, instant) === 0 ? [p.externalId] : [],
   );
+}
+
+/**
+ * The ids returned at `instant`, the instant a page reached: added to those returned before when the anchor was
+ * already there (a tie longer than a page), else the page's alone. Kept to the page's, a query restarted inside
+ * such a tie handed out again every record of it that earlier pages had returned.
+ */
+export function seenThrough(
+  anchor: { after: CursorPosition | null; seen?: readonly string[] | undefined },
+  positions: ReadonlyArray<CursorPosition | null>,
+  instant: string,
+  compareInstants: CompareInstants = compareModified,
+): string[] {
+  const here = idsAtInstant(positions, instant, compareInstants);
+  const sameInstant = anchor.after !== null && compareInstants(anchor.after.modified, instant) === 0;
+  return sameInstant && anchor.seen !== undefined ? [...new Set([...anchor.seen, ...here])] : here;
 }

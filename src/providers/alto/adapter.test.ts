@@ -98,6 +98,32 @@ async function withSecondEmail(
   }
 }
 
+/** A page token whose Alto next-token has expired: Alto answers it 400, and the adapter restarts the query. */
+function expired(token: string): string {
+  const decoded = decodePageToken(z.record(z.string(), z.unknown()), token);
+  if (!decoded.ok) throw new Error('not a page token');
+  return encodePageToken({ ...decoded.value, next: 'expired-token' });
+}
+
+/** The ids `window` lists, in order, when the next-token after its first `pagesBefore` pages has expired. */
+async function listedThroughExpiry(
+  provider: CrmProvider,
+  window: { from: null; to: string },
+  pagesBefore: number,
+): Promise<string[]> {
+  const listed: string[] = [];
+  let token: string | null = null;
+  for (let page = 1; page <= pagesBefore || token !== null; page++) {
+    const read = await provider.listChanges({ window, pageToken: token });
+    if (!read.ok) throw new Error(read.error.message);
+    listed.push(...read.value.records.map((r) => r.externalId));
+    token = read.value.nextPageToken;
+    if (page === pagesBefore)
+      token = expired(token ?? expect.unreachable('the listing ended before the expiry'));
+  }
+  return listed;
+}
+
 describe('alto adapter', () => {
   it('syncs clients and previous clients only: another category is not listed, found or read by id', async () => {
     const options: AltoSimulatorOptions = { contacts: 40, seed: 4, nonClientContacts: 5 };
@@ -296,21 +322,79 @@ describe('alto adapter', () => {
   it('restarts from the last record returned when Alto refuses a next-token', async () => {
     await withAlto({ contacts: 600, sameModified: 300, seed: 2 }, async (provider) => {
       const window = { from: null, to: later() };
-      const expected = await ids(provider, window);
+      expect(await listedThroughExpiry(provider, window, 1)).toEqual(await ids(provider, window));
+    });
+  });
+
+  it('restarts inside a tie longer than a page without handing out again what earlier pages returned', async () => {
+    await withAlto({ contacts: 800, sameModified: 600, seed: 2 }, async (provider) => {
+      const window = { from: null, to: later() };
+      expect(await listedThroughExpiry(provider, window, 2)).toEqual(await ids(provider, window));
+    });
+  });
+
+  it('asks each next-token with the lower bound of the query that issued it, after a restart too', async () => {
+    const sim = await startSimulator('alto', { contacts: 600, sameModified: 300, seed: 2 });
+    try {
+      const { provider, sent } = recordingProvider(sim);
+      const all = await drain(provider, { from: null, to: later() });
+      const last = all.flatMap((page) => page.records).at(0);
+      if (last === undefined) throw new Error('nothing listed');
+      const window = { from: { modified: last.modified, externalId: last.externalId }, to: later() };
       const first = await provider.listChanges({ window, pageToken: null });
       if (!first.ok || first.value.nextPageToken === null) throw new Error('first page');
-      const decoded = decodePageToken(z.record(z.string(), z.unknown()), first.value.nextPageToken);
-      if (!decoded.ok) throw new Error('token');
-      // An expired token: Alto answers 400 and the adapter re-queries from `after`.
-      let token: string | null = encodePageToken({ ...decoded.value, next: 'expired-token' });
-      const seen = first.value.records.map((r) => r.externalId);
+      sent.length = 0;
+      let token: string | null = expired(first.value.nextPageToken);
       while (token !== null) {
         const page = await provider.listChanges({ window, pageToken: token });
         if (!page.ok) throw new Error(page.error.message);
-        seen.push(...page.value.records.map((r) => r.externalId));
         token = page.value.nextPageToken;
       }
-      expect(seen).toEqual(expected);
-    });
+      // The refused token, then the restarted query and its pages: one lower bound for the restarted query's pages.
+      const asked = sent.map((url) => ({
+        next: url.searchParams.get('next-token'),
+        from: url.searchParams.get('modified-from'),
+      }));
+      expect(asked[0]?.next).toBe('expired-token');
+      const restarted = asked.slice(1);
+      expect(restarted.length).toBeGreaterThan(1);
+      expect(restarted[0]?.next).toBeNull();
+      expect(new Set(restarted.map((a) => a.from))).toEqual(new Set([restarted[0]?.from]));
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('does not answer "none" to an e-mail search when a contact holding the address cannot be read', async () => {
+    const sim = await startSimulator('alto', { contacts: 3, seed: 6 });
+    try {
+      // The search's items arrive without `archived` (a CRM's change of shape): none can be read.
+      const created = getProvider('alto')?.createProvider({
+        baseUrl: sim.baseUrl,
+        credentials: sim.credentials,
+        fetch: async (input, init) => {
+          const response = await fetch(input, init);
+          if (!new URL(input instanceof Request ? input.url : String(input)).pathname.endsWith('/search'))
+            return response;
+          const body = (await response.json()) as { items: Array<Record<string, unknown>> };
+          const items = body.items.map(({ archived: _, ...item }) => item);
+          return Response.json({ ...body, items }, { status: response.status });
+        },
+      });
+      if (!created?.ok) throw new Error('alto provider');
+      const held = ((await sim.control.records()) as AltoRecord[]).flatMap((r) =>
+        r.people.flatMap((p) => p.emailAddresses.map((e) => e.address)),
+      )[0];
+      if (held === undefined) throw new Error('no seeded e-mail');
+      const found = await created.value.findByEmail({ email: held });
+      expect(found.ok ? 'none' : found.error).toMatchObject({ kind: 'validation' });
+      // An unreadable contact that does not mention the address is no answer about it.
+      expect(await created.value.findByEmail({ email: 'nobody@example.org' })).toEqual({
+        ok: true,
+        value: [],
+      });
+    } finally {
+      await sim.close();
+    }
   });
 });

@@ -4,7 +4,7 @@ import { err, ok, type Result } from '../../core/result.ts';
 import type { HttpTransport } from '../base.ts';
 import { type ClientCredentialsTokenCache, clientCredentialsTransport } from '../clientCredentials.ts';
 import type { ConnectionLimiter } from '../limiter.ts';
-import { compareAtGrain, idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
+import { compareAtGrain, pastAnchor, seenAtAnchorSchema, seenThrough } from '../listingAnchor.ts';
 import { decodePageToken, encodePageToken } from '../pageToken.ts';
 import type { ChangePage, CrmProvider, FetchWindow, InboundRecord, ProviderError } from '../provider.ts';
 import { mapRecords, recordError } from '../records.ts';
@@ -49,6 +49,11 @@ const pageTokenSchema = z.strictObject({
   after: cursorPositionSchema.nullable(),
   /** Ids the last page returned at `after`'s instant (`seenAtAnchorSchema`). */
   seen: seenAtAnchorSchema,
+  /**
+   * The lower bound the running query was started with (the window's, or after a refused token the anchor's): each
+   * `next-token` goes with the query that issued it. Absent in a token written before it: the window's.
+   */
+  queryFrom: cursorPositionSchema.nullable().optional(),
 });
 type PageToken = z.infer<typeof pageTokenSchema>;
 
@@ -108,7 +113,7 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
         : decodePageToken(pageTokenSchema, p.pageToken);
     if (!decoded.ok) return decoded;
     const token = decoded.value;
-    const lower = token.next === null ? (token.after ?? token.from) : token.from;
+    const lower = token.next === null ? (token.after ?? token.from) : (token.queryFrom ?? token.from);
     // Every category: `category` takes one, and previous clients are synced with clients (`ALTO_SYNCED_CATEGORIES`).
     const query = new URLSearchParams({ 'max-results': String(pageSize), 'modified-to': token.to });
     // ASSUMPTION: `modified-from` is inclusive at some precision; sent 1 s early, the exact inclusive
@@ -151,13 +156,14 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
     // Ties have no documented order: at the last instant, what this page returned is dropped by id, not by
     // comparing ids (a page that continues a tie holds records whose ids sort before the last one's).
     const { after, seen } = advanced
-      ? { after: reached, seen: idsAtInstant(positions, reached.modified, compareListed) }
+      ? { after: reached, seen: seenThrough(token, positions, reached.modified, compareListed) }
       : token;
     const next = page.data.meta?.nextToken ?? null;
     return ok({
       records,
       errors,
-      nextPageToken: next === null ? null : encodePageToken({ ...token, next, after, seen }),
+      nextPageToken:
+        next === null ? null : encodePageToken({ ...token, next, after, seen, queryFrom: lower }),
     });
   }
 
@@ -305,7 +311,16 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
       for (const raw of page.data.items ?? []) {
         if (!isSyncedContact(raw)) continue;
         const mapped = fromSearchItem(raw);
-        if (!mapped.ok) continue;
+        if (!mapped.ok) {
+          // Skipped, an unreadable contact holding the address answered "none", and its create was sent again.
+          if (JSON.stringify(raw).toLowerCase().includes(JSON.stringify(wanted).slice(1, -1)))
+            return err({
+              kind: 'validation',
+              status: 200,
+              message: `search: a contact mentioning ${wanted} cannot be read: ${mapped.error.message}`,
+            });
+          continue;
+        }
         const emails = (mapped.value.item.people ?? []).flatMap((person) =>
           (person.emails ?? []).map((e) => e.emailAddress?.trim().toLowerCase()),
         );
