@@ -131,12 +131,14 @@ async function abandon(
       inCycle: false,
       superseded: true,
     });
-  // Stopped in auditing after its audit transaction, before the snapshot saying idle: the cycle completed and its
-  // cursors are committed. Abandoned, it stopped in error under a second, failed entry, its window to fetch again;
-  // the audit phase run again finds the entry and ends the cycle as it would have.
+  // Stopped in auditing after its audit transaction, before the snapshot saying idle, or waiting in backoff to run
+  // the audit again (its re-run failed on a store blip): the cycle completed and its cursors are committed.
+  // Abandoned, it stopped in error under a second, failed entry, its window to fetch again; the audit phase run
+  // again finds the entry and ends the cycle as it would have.
   const cycleId = restored.context.cycle?.cycleId;
-  const audited =
-    before === 'auditing' && cycleId !== undefined ? await completedEntry(store, ref, cycleId) : ok(null);
+  const auditNext =
+    before === 'auditing' || (before === 'backoff' && restored.context.resumePhase === 'auditing');
+  const audited = auditNext && cycleId !== undefined ? await completedEntry(store, ref, cycleId) : ok(null);
   if (!audited.ok) return storeError(audited.error);
   const completed = audited.value !== null;
   const machine = completed
@@ -146,8 +148,12 @@ async function abandon(
     : parkedMachine;
   const actor = createActor(machine, restored.actorOptions);
   actor.start();
-  if (completed) await waitFor(actor, (s) => s.value !== 'auditing');
-  else if (before !== 'idle' && before !== 'error') {
+  if (completed) {
+    const { resumeAt } = restored.context;
+    const due = resumeAt !== null && Date.parse(resumeAt) > now.getTime() ? resumeAt : now.toISOString();
+    if (before === 'backoff') actor.send({ type: 'sync.resume', now: due });
+    await waitFor(actor, (s) => s.value !== 'auditing');
+  } else if (before !== 'idle' && before !== 'error') {
     actor.send({ type: 'sync.abandoned', message: reason, at: now.toISOString() });
   }
   const after = actor.getSnapshot();

@@ -4,6 +4,8 @@ import { readStatus } from '../../src/cli/connectionStatus.ts';
 import { abandonConnectionRun } from '../../src/inngest/driveConnection.ts';
 import { phaseInputs } from '../../src/machines/connectionMachine.ts';
 import { abandonRun } from '../../src/runner/abandonRun.ts';
+import { runConnection } from '../../src/runner/connectionRunner.ts';
+import { withStoreMethods } from '../support/storeOverrides.ts';
 import { createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
 
 /**
@@ -74,6 +76,36 @@ it('ends a cycle whose audit entry committed as completed, with no failed entry,
     expect(entries[0]).toMatchObject({ cycleId, outcome: 'completed' });
     const next = must(await h.run());
     expect(next).toMatchObject({ state: 'idle', context: { cursor: committed.cursor } });
+  } finally {
+    await h.close();
+  }
+});
+
+/**
+ * As above, but the audit phase run again first (to end the cycle) failed on a store blip: the machine waits in
+ * backoff to audit. Abandoned then, it stopped in error under a failed entry, though the cycle had completed.
+ */
+it('ends a completed cycle waiting in backoff to audit again, with no failed entry, when its run is abandoned', async () => {
+  const h = await createSyncHarness('loop', { simulator: { contacts: 8, seed: 6 } });
+  try {
+    const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+    const { stopped, committed } = await stoppedAfterAuditCommitted(h);
+    // The audit phase's first read fails.
+    const blip = { ok: false as const, error: { kind: 'unavailable' as const, message: 'database blip' } };
+    const store = withStoreMethods(h.store, { cycleNoteTotals: async () => blip });
+    const backoff = must(await runConnection({ ...h.deps, store }, ref, 'phase'));
+    expect(backoff).toMatchObject({ state: 'backoff', context: { resumePhase: 'auditing' } });
+
+    const abandoned = await abandonConnectionRun(h.deps, ref, {
+      runId: '01JFAILEDRUN',
+      message: 'retries of the step spent: store unreachable',
+      startedAt: new Date(),
+    });
+    expect(abandoned).toEqual({ state: 'idle' });
+    const entries = must(await h.store.listAudit({ ...ref, limit: 5 })).entries.map((e) => e.body);
+    expect(entries.filter((e) => e.outcome === 'failed')).toEqual([]);
+    expect(entries[0]).toMatchObject({ cycleId: stopped.context.cycle?.cycleId, outcome: 'completed' });
+    expect(must(await h.store.getConnection(ref)).cursor).toEqual(committed.cursor);
   } finally {
     await h.close();
   }
