@@ -102,6 +102,40 @@ describe('reapit adapter', () => {
     });
   });
 
+  it('finishes a run longer than a page while agency users save records after it', async () => {
+    // 350 records share one millisecond (a bulk import); while the cycle lists them, agency users save other
+    // contacts, which leave the window (their new `modified` is past `to`): one save before each page.
+    await withReapit({ contacts: 600, sameModified: 350, seed: 3 }, async (provider, sim) => {
+      const raws = (await sim.records()) as Array<{ id: string; modified: string }>;
+      const countAt = (ms: number) => raws.filter((r) => Date.parse(r.modified) === ms).length;
+      const runMs = raws.map((r) => Date.parse(r.modified)).find((ms) => countAt(ms) === 350);
+      const run = raws.filter((r) => Date.parse(r.modified) === runMs).map((r) => r.id);
+      const afterRun = raws.filter((r) => Date.parse(r.modified) > (runMs ?? 0)).map((r) => r.id);
+      const window = { from: null, to: new Date().toISOString() };
+      const listed: string[] = [];
+      let token: string | null = null;
+      let requests = 0;
+      do {
+        const saved = afterRun.pop();
+        if (saved !== undefined) {
+          const current = await provider.getRecord({ externalId: saved });
+          if (!current.ok) throw new Error(current.error.message);
+          const patch = { title: 'Dr' };
+          expect(
+            (await provider.update({ externalId: saved, patch, version: current.value.version })).ok,
+          ).toBe(true);
+        }
+        const page = await provider.listChanges({ window, pageToken: token });
+        if (!page.ok) throw new Error(page.error.message);
+        listed.push(...page.value.records.map((r) => r.externalId));
+        token = page.value.nextPageToken;
+        requests += 1;
+      } while (token !== null && requests < 60);
+      expect(token).toBeNull();
+      expect(run.filter((id) => !listed.includes(id))).toEqual([]);
+    });
+  });
+
   it('lists a millisecond holding more records than a page once each, though their ticks are not its order', async () => {
     // 250 records of one millisecond, 7-digit stamps that differ below it; Reapit filters and orders at the
     // millisecond (ASSUMPTION), so a page can end on a record whose ticks are below others' already returned.

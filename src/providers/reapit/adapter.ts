@@ -5,7 +5,13 @@ import { engagementFields } from '../../core/schemas.ts';
 import type { HttpTransport } from '../base.ts';
 import { type ClientCredentialsTokenCache, clientCredentialsTransport } from '../clientCredentials.ts';
 import type { ConnectionLimiter } from '../limiter.ts';
-import { compareAtGrain, idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
+import {
+  compareAtGrain,
+  idsAtInstant,
+  pastAnchor,
+  seenAtAnchorSchema,
+  seenThrough,
+} from '../listingAnchor.ts';
 import { decodePageToken, encodePageToken } from '../pageToken.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
 import { mapRecords } from '../records.ts';
@@ -23,9 +29,10 @@ import { REAPIT_LISTING_GRAIN_MS, reapitSpec } from './spec.ts';
 /**
  * Where a listing stands. Reapit pages by number inside a `modifiedFrom`/`modifiedTo` filter and has no id
  * tie-break, so the token re-anchors `modifiedFrom` at the last record seen and drops what precedes the
- * anchor; only inside a run of equal timestamps longer than a page does it step `pageNumber`, and if the
- * run's `totalCount` changes meanwhile (a record left the window, shifting later ones onto pages already
- * read) it restarts the run from page 1. See docs/providers.md, "Reapit: completeness".
+ * anchor; only inside a run of equal timestamps longer than a page does it step `pageNumber`, asking for the
+ * run's millisecond alone (`runTo`), and if the run's `totalCount` changes meanwhile (a record left the window,
+ * shifting later ones onto pages already read) it restarts the run from page 1. See docs/providers.md, "Reapit:
+ * completeness".
  */
 const pageTokenSchema = z.strictObject({
   to: z.string(),
@@ -37,6 +44,11 @@ const pageTokenSchema = z.strictObject({
   page: z.number().int().min(1),
   /** `totalCount` seen on page 1 of this anchor. */
   total: z.number().int().nullable(),
+  /**
+   * Inside a run: the last instant of its millisecond, the `modifiedTo` its pages are asked with, so `totalCount`
+   * counts the run alone. Absent: the window's `to` (and in a token written before it).
+   */
+  runTo: z.string().nullable().optional(),
 });
 type PageToken = z.infer<typeof pageTokenSchema>;
 
@@ -47,6 +59,28 @@ type PageToken = z.infer<typeof pageTokenSchema>;
  * onto the same page, for ever.
  */
 const compareListed = compareAtGrain(REAPIT_LISTING_GRAIN_MS);
+
+/**
+ * The last instant of the listing grain holding `modified`, in Reapit's 7 digits; `null` when it is no instant.
+ * ASSUMPTION: `modifiedTo` is "on or before" at some precision down to the tick, so the run's every record is within.
+ */
+function endOfMillisecond(modified: string): string | null {
+  const ms = Date.parse(modified);
+  if (Number.isNaN(ms)) return null;
+  const end =
+    Math.floor(ms / REAPIT_LISTING_GRAIN_MS) * REAPIT_LISTING_GRAIN_MS + REAPIT_LISTING_GRAIN_MS - 1;
+  return `${new Date(end).toISOString().slice(0, -1)}9999Z`;
+}
+
+/**
+ * The listing after a run: from the next millisecond on, to the window's end (every record of the run returned).
+ * Inclusive, that bound keeps its whole millisecond whatever the ids; the anchor's id stands in for one.
+ */
+function pastRun(token: PageToken): PageToken {
+  const modified = new Date(Date.parse(token.runTo ?? '') + 1).toISOString();
+  const after = { modified, externalId: token.after?.externalId ?? 'past-run' };
+  return { to: token.to, after, inclusive: true, page: 1, total: null };
+}
 
 export interface ReapitProviderParams {
   baseUrl: string;
@@ -91,7 +125,7 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
       pageSize: String(pageSize),
       pageNumber: String(token.page),
       sortBy: 'modified',
-      modifiedTo: token.to,
+      modifiedTo: token.runTo ?? token.to,
     });
     if (token.after) query.set('modifiedFrom', token.after.modified);
     const response = await http.send({ method: 'GET', path: `/contacts/?${query}`, signal: p.signal });
@@ -129,23 +163,37 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
     totalCount: number,
     totalPageCount: number,
   ): string | null {
-    if (positions.length < pageSize || token.page >= totalPageCount) return null;
+    const lastPage = positions.length < pageSize || token.page >= totalPageCount;
+    const stepPage = (): PageToken => ({ ...token, page: token.page + 1, total: token.total ?? totalCount });
+    // A run's pages are asked for its millisecond alone: past its last page the listing goes on after it.
+    if (token.runTo != null) return encodePageToken(lastPage ? pastRun(token) : stepPage());
+    if (lastPage) return null;
     const last = positions.findLast((position) => position !== null) ?? undefined;
-    // A page that brings nothing past the anchor's millisecond steps on; re-anchoring could not advance.
-    const sameRun =
-      last === undefined || (token.after !== null && compareListed(last.modified, token.after.modified) <= 0);
-    const next: PageToken = sameRun
-      ? { ...token, page: token.page + 1, total: token.total ?? totalCount }
-      : {
-          to: token.to,
-          after: last,
-          inclusive: false,
-          // Ties have no documented order: drop what this page returned at the new anchor's instant, by id.
-          seen: idsAtInstant(positions, last.modified, compareListed),
-          page: 1,
-          total: null,
-        };
-    return encodePageToken(next);
+    if (last === undefined) return encodePageToken(stepPage());
+    const anchor = token.after;
+    const runTo = anchor === null ? null : endOfMillisecond(anchor.modified);
+    // A page that brings nothing past the anchor's millisecond begins a run longer than a page; re-anchoring could
+    // not advance. Its pages are asked for that millisecond alone (`runTo`), from page 1 again: asked to the
+    // window's end, `totalCount` counted every record after the run too, and any agency save among them restarted
+    // the run, which on a busy first sync never finished. Page 1 comes again, its records dropped as seen.
+    if (anchor !== null && runTo !== null && compareListed(last.modified, anchor.modified) <= 0)
+      return encodePageToken({
+        ...token,
+        inclusive: false,
+        seen: seenThrough(token, positions, anchor.modified, compareListed),
+        page: 1,
+        total: null,
+        runTo,
+      });
+    return encodePageToken({
+      to: token.to,
+      after: last,
+      inclusive: false,
+      // Ties have no documented order: drop what this page returned at the new anchor's instant, by id.
+      seen: idsAtInstant(positions, last.modified, compareListed),
+      page: 1,
+      total: null,
+    });
   }
 
   return {
