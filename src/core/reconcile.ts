@@ -94,9 +94,14 @@ export function decideInbound(input: InboundDecisionInput, fields: ProviderField
     fieldModified,
   });
   if (input.local === null) {
+    // A CRM that holds no status gives none, on a create either: agentOS lists a person without consent as removed
+    // (archived), and nothing it listed later could undo that archive, even once they had consented.
+    const contact: CanonicalContact = fields.storedFields.includes('status')
+      ? input.crm
+      : { ...input.crm, status: 'active' };
     // Undated: a contact no other CRM holds yet meets no edit of another; every later edit here is dated.
     return {
-      contact: input.crm,
+      contact,
       localWrite: 'created',
       link: linkBase(input.crm, {}, {}),
       crmPatch: {},

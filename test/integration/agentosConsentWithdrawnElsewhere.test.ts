@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CanonicalContact } from '../../src/core/schemas.ts';
-import { auditedCycle, createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
+import { setConsent } from '../support/agentosConsent.ts';
+import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
 
 /**
  * An agency on agentOS and Reapit at once, one person in both. agentOS lists a person who withdrew third-party-marketing
@@ -17,15 +18,6 @@ type ReapitRecord = {
   email?: string;
   marketingConsent?: string;
 };
-
-async function setConsent(agentos: SyncHarness, ids: string[], granted: boolean) {
-  const response = await fetch(`${agentos.sim.baseUrl}/_sim/third-party-marketing`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ ids, granted }),
-  });
-  expect(await response.json()).toEqual({ changed: ids });
-}
 
 const details = (c: CanonicalContact) => ({
   title: c.title,

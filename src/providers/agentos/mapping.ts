@@ -14,8 +14,8 @@ export function toInboundRecord(raw: unknown, stamp: string): Result<InboundReco
   if (!wire.success) return err(recordError(raw, wire.error, 'OID'));
   const r = wire.data;
   // [G2]: without third-party-marketing consent no personal data comes back. We may not hold what we
-  // cannot see: the record is reported removed (archived locally, never deleted) with its personal
-  // fields empty, and revives when consent is given again.
+  // cannot see: the record is reported removed (never deleted) with its personal fields empty, and its details
+  // come back when consent is given again. agentOS holds no status: the contact's is never set from it.
   const consented = r.ThirdPartyMarketing;
   const contact = canonicalContactSchema.safeParse(
     consented
