@@ -1,5 +1,5 @@
 import { contentHash } from '../core/canonicalJson.ts';
-import { type FetchWindow, withinLowerBound } from '../core/cursor.ts';
+import { type FetchWindow, latestPerRecord, withinLowerBound } from '../core/cursor.ts';
 import { ok } from '../core/result.ts';
 import { toStorableJson, toStorableText } from '../core/storableText.ts';
 import type { FetchPhaseInput, FetchPhaseOutput } from '../machines/phases.ts';
@@ -38,7 +38,8 @@ export function createFetchPhase(deps: PhaseDeps) {
     const inWindow = page.value.records.filter((record) =>
       withinLowerBound({ modified: record.modified, externalId: record.externalId }, window.from),
     );
-    const candidates = inWindow.map(toStaged);
+    // A page listing a record twice is read as its latest listing, before it is compared with the link.
+    const candidates = latestPerRecord(inWindow).map(toStaged);
     if (linkless?.cycleId !== input.cycleId) {
       linkless = { cycleId: input.cycleId, value: !(await must(store.hasLinks(ref), clock)) };
     }
@@ -67,6 +68,12 @@ export function createFetchPhase(deps: PhaseDeps) {
       // Same content but a new version (an edit to a field we do not map) still refreshes the link's ETag.
       return link?.remoteHash !== record.contentHash || link.remoteVersion !== record.version;
     });
+    // Listed as its link holds it: a change an earlier page of the cycle staged for it is one the CRM no longer
+    // holds (saved and set back while the window was listed). Left staged, reconcile applied it, NurtureHub and the
+    // CRM apart until the next edit.
+    const unchanged = candidates
+      .filter((record) => !changed.includes(record))
+      .map((record) => record.externalId);
 
     const errors = page.value.errors;
     if (quarantining?.cycleId !== input.cycleId) {
@@ -79,6 +86,8 @@ export function createFetchPhase(deps: PhaseDeps) {
     const committed = await store.transaction(async (tx) => {
       const staged = await tx.stageRecords({ ...ref, cycleId: input.cycleId, records: changed });
       if (!staged.ok) return staged;
+      const overtaken = await tx.unstageRecords({ ...ref, cycleId: input.cycleId, externalIds: unchanged });
+      if (!overtaken.ok) return overtaken;
       if (valid.length > 0) {
         const released = await tx.releaseQuarantine({ ...ref, externalIds: valid });
         if (!released.ok) return released;

@@ -75,3 +75,20 @@ export function maxCursor(a: CursorPosition | null, b: CursorPosition | null): C
   if (b === null) return a;
   return compareCursor(a, b) >= 0 ? a : b;
 }
+
+/**
+ * One entry per record, its latest `modified` (the later in the list when equal, or when either is no instant): a
+ * listing that shows a record twice (a CRM's paging, a record saved while it was listed) means its latest reading.
+ */
+export function latestPerRecord<T extends { externalId: string; modified: string }>(
+  records: readonly T[],
+): T[] {
+  const latest = new Map<string, T>();
+  for (const record of records) {
+    const kept = latest.get(record.externalId);
+    const keptAt = kept === undefined ? Number.NaN : Date.parse(kept.modified);
+    const at = Date.parse(record.modified);
+    if (kept === undefined || !(keptAt > at)) latest.set(record.externalId, record);
+  }
+  return [...latest.values()];
+}

@@ -74,6 +74,11 @@ export interface CycleWorkStore {
   /** Stage records of one fetched page; a record staged again (same cycle) is replaced. */
   stageRecords(ref: ConnectionRef & { cycleId: string; records: StagedRecordInput[] }): StoreResult<void>;
   /**
+   * Unstage records of the cycle: a later page listed them as their links hold them, so the change staged earlier in
+   * the cycle is one the CRM no longer holds.
+   */
+  unstageRecords(ref: ConnectionRef & { cycleId: string; externalIds: string[] }): StoreResult<void>;
+  /**
    * Staged records in external id order (the database's), after `afterExternalId` when given, at most `limit`.
    * Reconcile goes through them in this order and notes how far each committed batch reached.
    */

@@ -147,6 +147,7 @@ export const remoteStoreMethods: { [K in keyof StoreData]: RemoteMethod<K> | nul
   listAuditItems: { input: auditItemsQuerySchema, output: auditItemsPageSchema },
   pruneAudit: { input: auditPruneQuerySchema, output: z.array(auditPrunedSchema) },
   stageRecords: null,
+  unstageRecords: null,
   listStaged: null,
   stagedAmong: null,
   stagedHighWater: null,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { latestPerRecord } from '../../core/cursor.ts';
 import { ok } from '../../core/result.ts';
 import {
   type CycleNoteTotals,
@@ -17,20 +18,6 @@ import { json, parseInput, parseRows, type SqlContext } from './context.ts';
 function withInstant<T extends { modified: string }>(record: T): T & { modifiedAt: string | null } {
   const ms = Date.parse(record.modified);
   return { ...record, modifiedAt: Number.isNaN(ms) ? null : new Date(ms).toISOString() };
-}
-
-/**
- * One entry per record, the latest modified (the later in the list when equal): one statement cannot update a row
- * twice, and a page listing a record twice (a CRM's paging glitch) failed its fetch, again on every retry.
- */
-function newestPerRecord<T extends { externalId: string; modifiedAt: string | null }>(records: T[]): T[] {
-  const newest = new Map<string, T>();
-  for (const record of records) {
-    const kept = newest.get(record.externalId);
-    if (kept === undefined || (kept.modifiedAt ?? '') <= (record.modifiedAt ?? ''))
-      newest.set(record.externalId, record);
-  }
-  return [...newest.values()];
 }
 
 const idRowSchema = z.object({ id: z.uuid() });
@@ -78,7 +65,18 @@ export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
            ON CONFLICT (connection_id, cycle_id, external_id) DO UPDATE SET
              modified = EXCLUDED.modified, modified_at = EXCLUDED.modified_at, version = EXCLUDED.version,
              removed = EXCLUDED.removed, contact = EXCLUDED.contact, content_hash = EXCLUDED.content_hash`,
-          [tenantId, connectionId, cycleId, json(newestPerRecord(parsed.value.map(withInstant)))],
+          [tenantId, connectionId, cycleId, json(latestPerRecord(parsed.value).map(withInstant))],
+        );
+        return ok(undefined);
+      }),
+
+    unstageRecords: ({ tenantId, connectionId, cycleId, externalIds }) =>
+      guarded(async () => {
+        if (externalIds.length === 0) return ok(undefined);
+        await client.query(
+          `DELETE FROM cycle_staging
+           WHERE connection_id = $2 AND cycle_id = $3 AND external_id = ANY($4::text[]) AND tenant_id = $1`,
+          [tenantId, connectionId, cycleId, externalIds],
         );
         return ok(undefined);
       }),
