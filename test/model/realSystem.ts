@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
 import type { PhaseDeps } from '../../src/actors/context.ts';
 import { compareCursor } from '../../src/core/cursor.ts';
-import { canonicalContactSchema } from '../../src/core/schemas.ts';
+import { equivalent } from '../../src/core/equivalentValue.ts';
+import { canonicalContactSchema, contactFields } from '../../src/core/schemas.ts';
 import type { Phase, PhaseFailureKind } from '../../src/machines/phases.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
 import type { Store, StoreError, StoreHandle } from '../../src/persistence/store.ts';
@@ -471,7 +471,10 @@ export async function sidesDisagree(world: World): Promise<string[]> {
       problems.push(`CRM record ${link.externalId} missing or unreadable`);
       continue;
     }
-    if (!isDeepStrictEqual(read.value.contact, c.contact))
+    // Compared as the merge compares them: a value written another way (a phone spaced or prefixed otherwise) is
+    // one value, which each side keeps in its own form (src/core/equivalentValue.ts).
+    const crm = read.value.contact;
+    if (contactFields.some((field) => !equivalent(field, crm[field], c.contact[field])))
       problems.push(
         `${link.externalId}: CRM ${JSON.stringify(read.value.contact)} ≠ local ${JSON.stringify(c.contact)}`,
       );
