@@ -1,43 +1,14 @@
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, expect, it, vi } from 'vitest';
+import { expect, it, vi } from 'vitest';
 
-/**
- * Node's writeFile opens (creating or truncating) before it writes: a moment in which a file written in place is
- * empty. The mock widens that moment until `release()` is called, for the lock file's writes to be caught in it.
- */
-let held: Promise<void> | null = null;
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:fs/promises')>();
-  return {
-    ...real,
-    writeFile: async (file: string, data: string, options: { flag: string; mode: number }) => {
-      const handle = await real.open(file, options.flag, options.mode);
-      try {
-        if (held !== null) await held;
-        await handle.writeFile(data);
-      } finally {
-        await handle.close();
-      }
-    },
-  };
-});
+// Writes opened but not written while held: the moment a file written in place is empty, widened.
+vi.mock('node:fs/promises', async (importOriginal) =>
+  (await import('../../test/support/heldWrites.ts')).withHeldWriteFile(await importOriginal()),
+);
+const { holdWrites } = await import('../../test/support/heldWrites.ts');
 const { acquireDataDirLock } = await import('./dataDirLock.ts');
-
-function holdWrites(): () => void {
-  let release = () => {};
-  held = new Promise((resolve) => {
-    release = () => {
-      held = null;
-      resolve();
-    };
-  });
-  return release;
-}
-afterEach(() => {
-  held = null;
-});
 
 const self = (pid: number, command: string) => ({
   pid,

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
 import type { LockHolder, OpenError } from './store.ts';
+import { placeWhole } from './wholeFile.ts';
 
 /** PGlite serves one process per data directory; this file names the process that has it. */
 export const LOCK_FILE_NAME = 'db.lock';
@@ -50,20 +50,9 @@ export async function acquireDataDirLock(params: {
 }): Promise<Result<DataDirLock, LockedError>> {
   const file = path.join(params.dataDir, LOCK_FILE_NAME);
   let holder: LockHolder = { ...params.self, adminUrl: null };
-  /**
-   * The lock file only ever appears whole: it is written under another name, then linked (taking it: EEXIST when
-   * held) or renamed over it (publishing the admin URL). Written in place it was empty for a moment, which another
-   * process read as a holder killed before writing it, took over, and then both used the database.
-   */
-  const place = async (how: 'link' | 'rename') => {
-    const draft = `${file}.${params.self.pid}.${randomUUID()}.tmp`;
-    await writeFile(draft, `${JSON.stringify(holder)}\n`, { flag: 'wx', mode: 0o600 });
-    try {
-      await (how === 'link' ? link : rename)(draft, file);
-    } finally {
-      await unlink(draft).catch(() => {}); // linked: the second name; renamed: gone already
-    }
-  };
+  // Placed whole (`placeWhole`): written in place, an empty lock was read as a holder killed before writing it, taken
+  // over, and two processes used one database.
+  const place = (how: 'link' | 'rename') => placeWhole(file, `${JSON.stringify(holder)}\n`, how);
 
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

@@ -1,8 +1,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeSecretKey } from '../config/env.ts';
 import { err, ok, type Result } from '../core/result.ts';
+import { placeWhole } from './wholeFile.ts';
 
 const VERSION = 'v1';
 const IV_BYTES = 12;
@@ -99,7 +100,8 @@ export async function loadSecretBox(params: {
   const key = randomBytes(32);
   try {
     await mkdir(params.dataDir, { recursive: true });
-    await writeFile(file, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    // Placed whole: written in place, a process reading it meanwhile, or one killed then, found a file with no key.
+    await placeWhole(file, `${key.toString('hex')}\n`, 'link');
     await chmod(file, 0o600);
   } catch (error) {
     // Another process created it between our read and write: use theirs.
