@@ -62,18 +62,21 @@ export function createFetchPhase(deps: PhaseDeps) {
         : await must(store.getSuppressed({ ...ref, externalIds: unlinked }), clock);
     for (const s of suppressed)
       seen.set(s.externalId, { remoteHash: s.contentHash, remoteVersion: s.remoteVersion });
-    const changed = candidates.filter((record) => {
+    const isChanged = (record: StagedRecordInput) => {
       if (full) return true;
       const link = seen.get(record.externalId);
       // Same content but a new version (an edit to a field we do not map) still refreshes the link's ETag.
       return link?.remoteHash !== record.contentHash || link.remoteVersion !== record.version;
-    });
+    };
+    const changed: StagedRecordInput[] = [];
     // Listed as its link holds it: a change an earlier page of the cycle staged for it is one the CRM no longer
     // holds (saved and set back while the window was listed). Left staged, reconcile applied it, NurtureHub and the
     // CRM apart until the next edit.
-    const unchanged = candidates
-      .filter((record) => !changed.includes(record))
-      .map((record) => record.externalId);
+    const unchanged: string[] = [];
+    for (const record of candidates) {
+      if (isChanged(record)) changed.push(record);
+      else unchanged.push(record.externalId);
+    }
 
     const errors = page.value.errors;
     if (quarantining?.cycleId !== input.cycleId) {
