@@ -6,7 +6,8 @@ import { newLeads } from '../support/leads.ts';
 import { withStoreMethods } from '../support/storeOverrides.ts';
 import { createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
 
-const SECOND = 1_000;
+/** How often the racing runs renew their lease: a third of it. */
+const RENEWAL = 2_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const otherWorker = () => formatLeaseOwner({ host: 'other', pid: 1, id: randomUUID() });
 const refOf = (h: SyncHarness) => ({ tenantId: h.tenantId, connectionId: h.connectionId });
@@ -98,12 +99,12 @@ describe('the lease of one run', () => {
       let reads = 0;
       const outcome = await raceTakeover(h, {
         getConnection: async (real, input) => {
-          if (reads++ === 0) await sleep(2 * SECOND);
+          if (reads++ === 0) await sleep(2 * RENEWAL);
           return real.getConnection(input);
         },
         heartbeatLease: async () => ({ ok: false, error: { kind: 'unavailable', message: 'unreachable' } }),
       });
-      expect(outcome).toEqual({ stoppedFirst: true, writesAfterTakeover: 0 });
+      expect(outcome).toEqual({ ended: 'lease_held', stoppedFirst: true, writesAfterTakeover: 0 });
     });
   }, 90_000);
 
@@ -114,38 +115,47 @@ describe('the lease of one run', () => {
         heartbeatLease: async (real, input) => {
           const beat = ++beats;
           // The first renewal lands after the next two; from the fourth on the database is out of reach.
-          if (beat === 1) await sleep(2.5 * SECOND);
+          if (beat === 1) await sleep(2.5 * RENEWAL);
           if (beat >= 4) return { ok: false, error: { kind: 'unavailable', message: 'unreachable' } };
           return real.heartbeatLease(input);
         },
       });
-      expect(outcome).toEqual({ stoppedFirst: true, writesAfterTakeover: 0 });
+      expect(outcome).toEqual({ ended: 'lease_held', stoppedFirst: true, writesAfterTakeover: 0 });
     });
   }, 120_000);
 });
 
 /**
- * A run on a 3 s lease (renewed every second), its store's methods as given, while another worker tries for the lease every 20 ms: did
- * the run stop before the other took it, and how many of its writes settled after.
+ * A run on a lease renewed every `RENEWAL` (a third of it), its store's methods as given, while another worker tries
+ * for the lease every 20 ms: how the run ended, whether it gave the lease up before the other took it, and how many
+ * of its writes settled after. A third of the lease is what the run has to stop in, once it finds the lease may be
+ * lost: two seconds, so that a loaded machine's late timers do not use it up.
  */
 async function raceTakeover(h: SyncHarness, overrides: Parameters<typeof withStoreMethods>[1]) {
   let takenAt: number | null = null;
-  let doneAt: number | null = null;
+  let releasedAt: number | null = null;
+  let done = false;
   let writesAfterTakeover = 0;
   const run = runConnection(
     {
       ...h.deps,
-      leaseTtlMs: 3 * SECOND,
-      store: withStoreMethods(h.store, overrides),
+      leaseTtlMs: 3 * RENEWAL,
+      store: withStoreMethods(h.store, {
+        ...overrides,
+        releaseLease: (real, input) => {
+          releasedAt ??= Date.now();
+          return real.releaseLease(input);
+        },
+      }),
       onPushProgress: () => {
         if (takenAt !== null) writesAfterTakeover += 1;
       },
     },
     refOf(h),
   ).finally(() => {
-    doneAt = Date.now();
+    done = true;
   });
-  while (doneAt === null) {
+  while (!done) {
     const got = await h.store.acquireLease({
       ...refOf(h),
       owner: otherWorker(),
@@ -158,9 +168,11 @@ async function raceTakeover(h: SyncHarness, overrides: Parameters<typeof withSto
     }
     await sleep(20);
   }
-  await run;
+  const result = await run;
   return {
-    stoppedFirst: takenAt === null || (doneAt ?? Number.POSITIVE_INFINITY) <= takenAt,
+    ended: result.ok ? 'completed' : result.error.kind,
+    // Taken once the run let it go is no race: the run writes nothing more after.
+    stoppedFirst: takenAt === null || (releasedAt !== null && releasedAt <= takenAt),
     writesAfterTakeover,
   };
 }
