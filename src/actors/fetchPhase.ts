@@ -91,11 +91,13 @@ export function createFetchPhase(deps: PhaseDeps) {
       if (!staged.ok) return staged;
       const overtaken = await tx.unstageRecords({ ...ref, cycleId: input.cycleId, externalIds: unchanged });
       if (!overtaken.ok) return overtaken;
+      // The records the cycle holds staged now that it did not before: a record listed again is not counted twice.
+      const stagedMore = staged.value - overtaken.value;
       if (valid.length > 0) {
         const released = await tx.releaseQuarantine({ ...ref, externalIds: valid });
         if (!released.ok) return released;
       }
-      if (errors.length === 0) return ok(undefined);
+      if (errors.length === 0) return ok(stagedMore);
       const quarantined = await tx.quarantineRecords({
         ...ref,
         now,
@@ -107,7 +109,7 @@ export function createFetchPhase(deps: PhaseDeps) {
         })),
       });
       if (!quarantined.ok) return quarantined;
-      return tx.addCycleNotes({
+      const noted = await tx.addCycleNotes({
         ...ref,
         cycleId: input.cycleId,
         notes: errors.map((e, index) => ({
@@ -120,12 +122,13 @@ export function createFetchPhase(deps: PhaseDeps) {
           },
         })),
       });
+      return noted.ok ? ok(stagedMore) : noted;
     });
     if (!committed.ok) throw storeFailure(committed.error, clock());
     if (page.value.nextPageToken === null && !full) {
       await versionUnlistedCreates(deps, ref, new Set(page.value.records.map((r) => r.externalId)), signal);
     }
-    return { nextPageToken: page.value.nextPageToken, records: changed.length, quarantined: errors.length };
+    return { nextPageToken: page.value.nextPageToken, records: committed.value, quarantined: errors.length };
   };
 }
 

@@ -62,7 +62,10 @@ export type FetchPhaseInput = z.infer<typeof fetchPhaseInputSchema>;
 export interface FetchPhaseOutput {
   /** Token of the next page of the same window; `null` when the window is exhausted. */
   nextPageToken: string | null;
-  /** Records staged from this page. */
+  /**
+   * How many more records the cycle holds staged after this page: its changed records not staged before, less those
+   * an earlier page staged that this one lists unchanged (so it may be below zero).
+   */
   records: number;
   /** Records of this page that failed their schema and were quarantined. */
   quarantined: number;

@@ -71,13 +71,16 @@ export interface CycleNoteTotals {
 
 /** A cycle's staged inbound records and its notes for the audit. */
 export interface CycleWorkStore {
-  /** Stage records of one fetched page; a record staged again (same cycle) is replaced. */
-  stageRecords(ref: ConnectionRef & { cycleId: string; records: StagedRecordInput[] }): StoreResult<void>;
+  /**
+   * Stage records of one fetched page; a record staged again (same cycle) is replaced. Answers how many of them the
+   * cycle had not staged before.
+   */
+  stageRecords(ref: ConnectionRef & { cycleId: string; records: StagedRecordInput[] }): StoreResult<number>;
   /**
    * Unstage records of the cycle: a later page listed them as their links hold them, so the change staged earlier in
-   * the cycle is one the CRM no longer holds.
+   * the cycle is one the CRM no longer holds. Answers how many were staged.
    */
-  unstageRecords(ref: ConnectionRef & { cycleId: string; externalIds: string[] }): StoreResult<void>;
+  unstageRecords(ref: ConnectionRef & { cycleId: string; externalIds: string[] }): StoreResult<number>;
   /**
    * Staged records in external id order (the database's), after `afterExternalId` when given, at most `limit`.
    * Reconcile goes through them in this order and notes how far each committed batch reached.

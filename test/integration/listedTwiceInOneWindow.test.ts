@@ -11,7 +11,7 @@ import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts
  * unchanged, and the edit the CRM no longer held stayed staged: reconcile applied it, and NurtureHub and the CRM
  * stayed apart until the next edit. The pages are Loop's own listing of the record, given in that order.
  */
-it('stages the latest listing of a record a window lists twice, on two pages or on one', async () => {
+it('stages and counts the latest listing of a record a window lists twice, on two pages or on one', async () => {
   const h = await createSyncHarness('loop', { simulator: { contacts: 3, seed: 2 } });
   try {
     await auditedCycle(h);
@@ -42,6 +42,7 @@ it('stages the latest listing of a record a window lists twice, on two pages or 
       };
       const fetchPage = createFetchPhase({ store: h.store, provider, clock: () => new Date() });
       const signal = new AbortController().signal;
+      let counted = 0;
       for (let i = 0; i < pages.length; i++) {
         const input = {
           connection,
@@ -51,7 +52,7 @@ it('stages the latest listing of a record a window lists twice, on two pages or 
           page: i,
           localCursor: 0,
         };
-        await fetchPage({ input, signal });
+        counted += (await fetchPage({ input, signal })).records;
       }
       const staged = must(
         await h.store.listStaged({
@@ -62,12 +63,28 @@ it('stages the latest listing of a record a window lists twice, on two pages or 
           limit: 10,
         }),
       );
-      return staged.filter((s) => s.externalId === record.externalId).map((s) => s.contact.lastName);
+      // The records fetched, as the cycle's audit entry counts them: each record staged once, however often listed.
+      return {
+        staged: staged.filter((s) => s.externalId === record.externalId).map((s) => s.contact.lastName),
+        counted,
+      };
     };
 
-    expect(await stagedAfter('two-pages', [[edited], [setBack]])).toEqual([]);
-    expect(await stagedAfter('one-page', [[edited, setBack]])).toEqual([]);
-    expect(await stagedAfter('edited-last', [[setBack], [edited]])).toEqual(['Edited']);
+    expect(await stagedAfter('two-pages', [[edited], [setBack]])).toEqual({ staged: [], counted: 0 });
+    expect(await stagedAfter('one-page', [[edited, setBack]])).toEqual({ staged: [], counted: 0 });
+    expect(await stagedAfter('edited-last', [[setBack], [edited]])).toEqual({
+      staged: ['Edited'],
+      counted: 1,
+    });
+    const editedAgain: InboundRecord = {
+      ...edited,
+      contact: { ...edited.contact, lastName: 'Again' },
+      modified: at(3_000),
+    };
+    expect(await stagedAfter('edited-twice', [[edited], [editedAgain]])).toEqual({
+      staged: ['Again'],
+      counted: 1,
+    });
   } finally {
     await h.close();
   }

@@ -12,7 +12,7 @@ import {
   stagedRecordSchema,
 } from '../cycleWork.ts';
 import { guarded } from '../sqlClient.ts';
-import { json, parseInput, parseRows, type SqlContext } from './context.ts';
+import { json, parseInput, parseOne, parseRows, type SqlContext } from './context.ts';
 
 /** Adds the modified value as an instant when it parses as one (ordering only; the raw string is kept). */
 function withInstant<T extends { modified: string }>(record: T): T & { modifiedAt: string | null } {
@@ -23,6 +23,13 @@ function withInstant<T extends { modified: string }>(record: T): T & { modifiedA
 const idRowSchema = z.object({ id: z.uuid() });
 const highWaterSchema = z.object({ modified: z.string(), externalId: z.string() });
 const externalIdRowSchema = z.object({ externalId: z.string() });
+const countRowSchema = z.object({ count: z.number().int().nonnegative() });
+
+/** The one count an aggregate statement answers. */
+function countOf(rows: readonly unknown[], what: string) {
+  const counted = parseOne(countRowSchema, rows, what);
+  return counted.ok ? ok(counted.value.count) : counted;
+}
 const noteTotalsSchema = z.object({
   created: z.number().int(),
   updated: z.number().int(),
@@ -55,30 +62,38 @@ export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
       guarded(async () => {
         const parsed = parseInput(z.array(stagedRecordInputSchema), records);
         if (!parsed.ok) return parsed;
-        if (parsed.value.length === 0) return ok(undefined);
-        await client.query(
-          `INSERT INTO cycle_staging
-             (tenant_id, connection_id, cycle_id, external_id, modified, modified_at, version, removed, contact, content_hash)
-           SELECT $1, $2, $3, r."externalId", r.modified, r."modifiedAt", r.version, r.removed, r.contact, r."contentHash"
-           FROM jsonb_to_recordset($4::jsonb)
-             AS r("externalId" text, modified text, "modifiedAt" timestamptz, version text, removed boolean, contact jsonb, "contentHash" text)
-           ON CONFLICT (connection_id, cycle_id, external_id) DO UPDATE SET
-             modified = EXCLUDED.modified, modified_at = EXCLUDED.modified_at, version = EXCLUDED.version,
-             removed = EXCLUDED.removed, contact = EXCLUDED.contact, content_hash = EXCLUDED.content_hash`,
+        if (parsed.value.length === 0) return ok(0);
+        // `xmax = 0` marks a row the statement inserted, not one its ON CONFLICT updated: a record the cycle had
+        // already staged is not counted again.
+        const { rows } = await client.query(
+          `WITH written AS (
+             INSERT INTO cycle_staging
+               (tenant_id, connection_id, cycle_id, external_id, modified, modified_at, version, removed, contact, content_hash)
+             SELECT $1, $2, $3, r."externalId", r.modified, r."modifiedAt", r.version, r.removed, r.contact, r."contentHash"
+             FROM jsonb_to_recordset($4::jsonb)
+               AS r("externalId" text, modified text, "modifiedAt" timestamptz, version text, removed boolean, contact jsonb, "contentHash" text)
+             ON CONFLICT (connection_id, cycle_id, external_id) DO UPDATE SET
+               modified = EXCLUDED.modified, modified_at = EXCLUDED.modified_at, version = EXCLUDED.version,
+               removed = EXCLUDED.removed, contact = EXCLUDED.contact, content_hash = EXCLUDED.content_hash
+             RETURNING xmax = 0 AS inserted)
+           SELECT count(*) FILTER (WHERE inserted)::int AS count FROM written`,
           [tenantId, connectionId, cycleId, json(latestPerRecord(parsed.value).map(withInstant))],
         );
-        return ok(undefined);
+        return countOf(rows, 'newly staged records');
       }),
 
     unstageRecords: ({ tenantId, connectionId, cycleId, externalIds }) =>
       guarded(async () => {
-        if (externalIds.length === 0) return ok(undefined);
-        await client.query(
-          `DELETE FROM cycle_staging
-           WHERE connection_id = $2 AND cycle_id = $3 AND external_id = ANY($4::text[]) AND tenant_id = $1`,
+        if (externalIds.length === 0) return ok(0);
+        const { rows } = await client.query(
+          `WITH gone AS (
+             DELETE FROM cycle_staging
+             WHERE connection_id = $2 AND cycle_id = $3 AND external_id = ANY($4::text[]) AND tenant_id = $1
+             RETURNING 1)
+           SELECT count(*)::int AS count FROM gone`,
           [tenantId, connectionId, cycleId, externalIds],
         );
-        return ok(undefined);
+        return countOf(rows, 'unstaged records');
       }),
 
     listStaged: ({ tenantId, connectionId, cycleId, afterExternalId, limit }) =>
