@@ -42,6 +42,9 @@ export function syncRefusal(machine: WaitingMachine, now: Date, retryHow: string
   return null;
 }
 
+/** Why a sync or retry asked for of a disabled connection runs nothing. */
+export const DISABLED_REFUSAL = 'connection is disabled; enable it first';
+
 /**
  * `syncRefusal` as the run's `LeaseCheck`, on the machine as restored under the lease: the decision that counts. A
  * caller's own check before the run answers without taking the lease, but a scheduled run may settle the machine
@@ -49,6 +52,8 @@ export function syncRefusal(machine: WaitingMachine, now: Date, retryHow: string
  */
 export function syncRefusalUnderLease(clock: () => Date, retryHow: string): LeaseCheck {
   return ({ state, context, connection }) => {
+    // Disabled after the caller read it (the page's switch, `connection disable`): it runs nothing until enabled.
+    if (!connection.enabled) return { kind: 'refused', reason: DISABLED_REFUSAL };
     const machine = {
       state,
       errorReason: context.errorReason,
@@ -69,9 +74,10 @@ export function retryRefusal(state: ConnectionState | null): string | null {
 
 /**
  * `retryRefusal` as the run's `LeaseCheck`: a scheduled run may have retried the machine out of error between the
- * caller's reading and the lease, and the retry then has nothing left to do.
+ * caller's reading and the lease, and the retry then has nothing left to do; the connection may have been disabled.
  */
-export const retryRefusalUnderLease: LeaseCheck = ({ state }) => {
+export const retryRefusalUnderLease: LeaseCheck = ({ state, connection }) => {
+  if (!connection.enabled) return { kind: 'refused', reason: DISABLED_REFUSAL };
   const reason = retryRefusal(state);
   return reason === null ? null : { kind: 'refused', reason };
 };

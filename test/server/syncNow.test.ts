@@ -201,6 +201,38 @@ describe('"retry" decided under the lease', () => {
   });
 });
 
+describe('a connection disabled after the route read it', () => {
+  it('is neither synced nor retried: 409 saying so, the machine as it was', async () => {
+    const { f, path, passInstant, between } = await failingConnection();
+    const disabled = 'connection is disabled; enable it first';
+    const disableFirst = () =>
+      between(async () => {
+        expect((await f.call('PATCH', path, { body: { enabled: false } })).status).toBe(200);
+      });
+    try {
+      disableFirst();
+      const sync = await f.call('POST', `${path}/sync`);
+      expect({ status: sync.status, json: sync.json }).toEqual({ status: 409, json: { error: disabled } });
+      // Its CRM fails every request: a cycle that ran would have left it in backoff.
+      expect((await f.call('GET', path)).json.connection).toMatchObject({ state: 'idle', attempt: 0 });
+
+      expect((await f.call('PATCH', path, { body: { enabled: true } })).status).toBe(200);
+      for (let failure = 1; failure <= 5; failure += 1) {
+        const { json } = await f.call('POST', `${path}/sync`);
+        if (json.connection.resumeAt !== null) passInstant(json.connection.resumeAt);
+      }
+      const stopped = (await f.call('GET', path)).json.connection;
+      expect(stopped).toMatchObject({ state: 'error' });
+      disableFirst();
+      const retry = await f.call('POST', `${path}/retry`);
+      expect({ status: retry.status, json: retry.json }).toEqual({ status: 409, json: { error: disabled } });
+      expect((await f.call('GET', path)).json.connection).toEqual({ ...stopped, enabled: false });
+    } finally {
+      await f.close();
+    }
+  });
+});
+
 describe('credentials the server cannot decrypt', () => {
   it('answer 500 on sync, as the store maps decrypt_failed everywhere, and nothing runs', async () => {
     // Two stores on one database with different keys: what a changed CRM_SYNC_SECRET_KEY does.

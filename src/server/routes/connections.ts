@@ -7,6 +7,7 @@ import { pullInNextRun } from '../../runner/nextRun.ts';
 import { resetConnection } from '../../runner/resetConnection.ts';
 import { unrestorableWords } from '../../runner/restartMachine.ts';
 import {
+  DISABLED_REFUSAL,
   retryRefusal,
   retryRefusalUnderLease,
   syncRefusal,
@@ -64,7 +65,7 @@ export function connectionRoutes({ store, runner }: AdminApiDeps): Hono {
     const ref = input.value.params;
     const before = await loadConnectionView(store, ref, now());
     if (!before.ok) return storeFailure(c, before.error);
-    if (!before.value.enabled) return fail(c, 409, 'connection is disabled; enable it first');
+    if (!before.value.enabled) return fail(c, 409, DISABLED_REFUSAL);
     const retryHow = 'POST …/retry';
     // Answered here without taking the lease; the run decides again on the machine as it finds it under the lease.
     // A retry of a snapshot it cannot restore is told why and what to do, as the view's snapshotError says it.
