@@ -1,43 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import type { Hono } from 'hono';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { CONNECTION_MACHINE_VERSION } from '../../src/machines/connectionMachine.ts';
 import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
-import type { StoreHandle } from '../../src/persistence/store.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import { withSpec } from '../../src/providers/spec.ts';
 import { runConnection } from '../../src/runner/connectionRunner.ts';
 import { createServerApp } from '../../src/server/app.ts';
 import { startServer } from '../../src/server/serve.ts';
 import { editInCrm } from '../server/apiFixture.ts';
+import {
+  ADMIN_TOKEN,
+  browserTestsRun,
+  CHROMIUM,
+  CHROMIUM_FLAGS,
+  withSignedInPage,
+} from '../support/adminBrowser.ts';
 import { commitDuplicatesAudit } from '../support/auditEntries.ts';
 import { openMemoryStore } from '../support/memoryStore.ts';
 import { auditedCycle, createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const SCREENSHOT = 'test-results/admin.png';
-const TOKEN = 'browser-test-admin-token-9f8e7d6c5b4a';
-
-const haveChromium = existsSync(CHROMIUM);
-const inCi = process.env.CI === 'true' || process.env.CI === '1';
-if (!haveChromium && !inCi) {
-  console.warn(
-    `\n*** SKIPPING the admin page browser test: ${CHROMIUM} is missing. ` +
-      'Install it (apt-get install -y chromium) or run .ci/run; with CI=true this test fails instead. ***\n',
-  );
-}
 
 /** Values that would run script if the page ever turned data into markup. */
 const LOCAL_SURNAME = '<img src=x onerror="window.__injected=1">';
@@ -89,48 +74,15 @@ async function arrangeTenant(
 const card = (page: Page, connectionId: string) =>
   page.locator(`[data-testid="connection-card"][data-connection-id="${connectionId}"]`);
 
-/**
- * Serves `app`, opens the admin page in Chromium at `width` (after `prepare`, e.g. a fake clock) and signs in; the
- * page's errors must stay none.
- */
-async function withSignedInPage(
-  app: Hono,
-  store: StoreHandle,
-  width: number,
-  use: (page: Page, requests: string[]) => Promise<void>,
-  prepare?: (page: Page) => Promise<void>,
-): Promise<void> {
-  const server = await startServer({ app, store, port: 0, host: '127.0.0.1' });
-  let browser: Browser | undefined;
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
-    const page = await browser.newPage({ viewport: { width, height: 900 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    const requests: string[] = [];
-    page.on('request', (request) => requests.push(`${request.method()} ${new URL(request.url()).pathname}`));
-    await prepare?.(page);
-    await page.goto(`${server.url}/admin`);
-    await page.getByTestId('token-input').fill(TOKEN);
-    await page.getByTestId('login-button').click();
-    await page.getByTestId('dashboard').waitFor();
-    await use(page, requests);
-    expect(pageErrors).toEqual([]);
-  } finally {
-    await browser?.close();
-    await server.close();
-  }
-}
-
-describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
+describe.runIf(browserTestsRun)('admin page in a real browser', () => {
   it('signs in, shows each connection state, syncs, shows the new audit row, expands its conflict and pages a long list', async () => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 120, seed: 7 } });
-    const app = createServerApp({ store: h.store, runner: h.deps, adminToken: TOKEN });
+    const app = createServerApp({ store: h.store, runner: h.deps, adminToken: ADMIN_TOKEN });
     const server = await startServer({ app, store: h.store, port: 0, host: '127.0.0.1' });
     const api = async (method: string, path: string, body?: unknown) => {
       const response = await fetch(`${server.url}${path}`, {
         method,
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       if (!response.ok) throw new Error(`${method} ${path} → ${response.status} ${await response.text()}`);
@@ -148,7 +100,7 @@ describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
       await page.getByTestId('token-input').fill('a-wrong-token-for-this-server');
       await page.getByTestId('login-button').click();
       await expect.poll(() => page.getByTestId('login-error').textContent()).toMatch(/refused/);
-      await page.getByTestId('token-input').fill(TOKEN);
+      await page.getByTestId('token-input').fill(ADMIN_TOKEN);
       await page.getByTestId('login-button').click();
 
       // Each connection's state, as its badge and as the highlighted node of its diagram.
@@ -260,7 +212,7 @@ describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
       newCycleId: randomUUID,
     };
     try {
-      const app = createServerApp({ store, runner, adminToken: TOKEN });
+      const app = createServerApp({ store, runner, adminToken: ADMIN_TOKEN });
       await withSignedInPage(app, store, 1360, async (page, requests) => {
         await expect.poll(() => page.getByTestId('tenant-name').textContent()).toMatch(/^No tenants yet/);
         expect(await page.getByTestId('tenant-name').textContent()).toContain('crm-sync tenant add');
@@ -284,7 +236,7 @@ describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
         const created = await h.store.createTenant({ name, syncIntervalSeconds: 900 });
         if (!created.ok) throw new Error(created.error.message);
       }
-      const app = createServerApp({ store: h.store, runner: h.deps, adminToken: TOKEN });
+      const app = createServerApp({ store: h.store, runner: h.deps, adminToken: ADMIN_TOKEN });
       await withSignedInPage(app, h.store, 1400, async (page) => {
         const select = page.getByTestId('tenant-select');
         expect(await select.locator('option').count()).toBe(3);
@@ -310,7 +262,7 @@ describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
       const ran = await h.run();
       if (!ran.ok || ran.value.state !== 'error')
         throw new Error(`should stop in error: ${JSON.stringify(ran)}`);
-      const app = createServerApp({ store: h.store, runner: h.deps, adminToken: TOKEN });
+      const app = createServerApp({ store: h.store, runner: h.deps, adminToken: ADMIN_TOKEN });
       await withSignedInPage(app, h.store, 1360, async (page) => {
         const lastError = card(page, h.connectionId).getByTestId('connection-last-error');
         await expect.poll(() => lastError.textContent()).toMatch(/auth_failed/);
@@ -342,7 +294,7 @@ describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
       }
       if (!ran.ok || ran.value.context.errorReason !== 'attempts_exhausted')
         throw new Error(`should run out of attempts: ${JSON.stringify(ran)}`);
-      const app = createServerApp({ store: h.store, runner: h.deps, adminToken: TOKEN });
+      const app = createServerApp({ store: h.store, runner: h.deps, adminToken: ADMIN_TOKEN });
       await withSignedInPage(app, h.store, 1360, async (page) => {
         const lastError = card(page, h.connectionId).getByTestId('connection-last-error');
         await expect.poll(() => lastError.textContent()).toMatch(/attempts_exhausted/);
@@ -366,7 +318,7 @@ describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
       if (!ran.ok || ran.value.state !== 'backoff' || !ran.value.context.resumeAt)
         throw new Error(`should wait in backoff: ${JSON.stringify(ran)}`);
       const resumeAt = Date.parse(ran.value.context.resumeAt);
-      const app = createServerApp({ store: h.store, runner: h.deps, adminToken: TOKEN });
+      const app = createServerApp({ store: h.store, runner: h.deps, adminToken: ADMIN_TOKEN });
       await withSignedInPage(
         app,
         h.store,
@@ -411,7 +363,7 @@ describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
       };
       // As a rolled-back crm-sync finds what a newer one left: the API refuses a sync until a reset.
       await restamp(CONNECTION_MACHINE_VERSION + 1);
-      const app = createServerApp({ store: h.store, runner: h.deps, adminToken: TOKEN });
+      const app = createServerApp({ store: h.store, runner: h.deps, adminToken: ADMIN_TOKEN });
       await withSignedInPage(app, h.store, 1360, async (page) => {
         const loop = card(page, h.connectionId);
         await loop.waitFor();
@@ -441,7 +393,7 @@ describe.skipIf(!haveChromium && !inCi)('admin page in a real browser', () => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 5 } });
     try {
       await auditedCycle(h);
-      const app = createServerApp({ store: h.store, runner: h.deps, adminToken: TOKEN });
+      const app = createServerApp({ store: h.store, runner: h.deps, adminToken: ADMIN_TOKEN });
       const connections = '**/api/tenants/*/connections';
       await withSignedInPage(
         app,

@@ -20,6 +20,8 @@ const session = {
   expanded: new Set(),
   extraItems: new Map(),
   nextBeforeId: null,
+  /** Bumped by every load of the audit log: an answer to an earlier one is dropped. */
+  auditLoad: 0,
   timer: null,
   /** When the connection cards were last read, for the message a failed refresh leaves. */
   refreshedAt: null,
@@ -76,11 +78,11 @@ async function signIn(token) {
     session.tenants = tenants;
     showSignedIn(true);
     renderTenantPicker();
-    await selectTenant(pickInitialTenant());
     clearInterval(session.timer);
     session.timer = setInterval(() => {
       if (document.visibilityState === 'visible') void refreshInBackground();
     }, REFRESH_MS);
+    await selectTenant(pickInitialTenant());
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 401)) {
       byId('login-error').textContent = `Could not reach the admin API: ${error.message}`;
@@ -132,7 +134,8 @@ async function selectTenant(tenantId) {
   }
   byId('tenant-select').value = tenantId;
   sessionStorage.setItem(TENANT_KEY, tenantId);
-  await refreshConnections();
+  await refreshInBackground();
+  if (tenantId !== session.tenantId) return;
   renderAuditFilter();
   await loadAudit();
 }
@@ -160,6 +163,7 @@ async function refreshConnections() {
   const { connections } = await api('GET', `/tenants/${tenantId}/connections`);
   if (tenantId !== session.tenantId) return;
   session.connections = connections;
+  renderAuditFilter();
   const container = byId('connections');
   byId('no-connections').hidden = connections.length > 0;
   const cards = new Map([...container.children].map((card) => [card.dataset.connectionId, card]));
@@ -243,10 +247,12 @@ async function setConnectionInterval(event, card, input) {
 
 function renderAuditFilter() {
   const select = byId('audit-connection');
+  const selected = select.value;
   select.replaceChildren(
     el('option', { value: '', text: 'All connections' }),
     ...session.connections.map((c) => el('option', { value: c.id, text: providerName(c.provider) })),
   );
+  if (session.connections.some((c) => c.id === selected)) select.value = selected;
 }
 
 /** Loads the newest page (or, with `more`, the next older page) of the tenant's audit log. */
@@ -258,9 +264,12 @@ async function loadAudit(more = false) {
   if (connectionId !== '') query.set('connectionId', connectionId);
   if (more && session.nextBeforeId !== null) query.set('beforeId', String(session.nextBeforeId));
   const status = byId('audit-status');
+  const load = ++session.auditLoad;
+  const moreButton = byId('audit-more');
+  if (more) moreButton.disabled = true;
   try {
     const page = await api('GET', `/tenants/${tenantId}/audit?${query}`);
-    if (tenantId !== session.tenantId) return;
+    if (tenantId !== session.tenantId || load !== session.auditLoad) return;
     const body = byId('audit-body');
     if (!more) body.replaceChildren();
     for (const entry of page.entries) body.append(...auditRows(entry, session, loadAuditItems));
@@ -269,7 +278,9 @@ async function loadAudit(more = false) {
     byId('audit-empty').hidden = body.children.length > 0;
     status.textContent = '';
   } catch (error) {
-    status.textContent = `Could not load the audit log: ${error.message}`;
+    if (load === session.auditLoad) status.textContent = `Could not load the audit log: ${error.message}`;
+  } finally {
+    if (load === session.auditLoad) moreButton.disabled = false;
   }
 }
 
