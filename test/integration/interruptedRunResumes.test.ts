@@ -42,7 +42,12 @@ describe('a cycle run ahead of its schedule and cut short', () => {
 
       const resumed = must(await h.run());
       expect(resumed.state).toBe('idle');
-      expect(new Set(leadEmailsIn(await h.sim.control.records())).size).toBe(LEADS);
+      // Each lead created once: a create sent again blind on resume is a second record with the same e-mail.
+      const leadEmails = leadEmailsIn(await h.sim.control.records());
+      expect({ records: leadEmails.length, people: new Set(leadEmails).size }).toEqual({
+        records: LEADS,
+        people: LEADS,
+      });
       // Settled, it waits its interval again.
       expect(await isDue(h, new Date())).toBe(false);
     } finally {

@@ -13,9 +13,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * `store` as one process sees it, whose transaction runs `between` once, right after its first look-up of match
  * candidates: another process acts there, before the import writes.
  */
-function actingAfterLookUp(store: StoreHandle, between: () => Promise<void>): StoreHandle {
+function actingAfterLookUp(
+  store: StoreHandle,
+  between: () => Promise<void>,
+): StoreHandle & { acted: () => boolean } {
   let pending: (() => Promise<void>) | null = between;
-  const inTransaction = (tx: StoreData): StoreData =>
+  const inTransaction = <T extends StoreData>(tx: T): T =>
     new Proxy(tx, {
       get(target, key) {
         if (key === 'findCandidates') {
@@ -31,8 +34,10 @@ function actingAfterLookUp(store: StoreHandle, between: () => Promise<void>): St
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-  return new Proxy(store, {
+  // A look-up outside the transaction is hooked too: it is the race, not a reason to skip it.
+  return new Proxy(inTransaction(store), {
     get(target, key) {
+      if (key === 'acted') return () => pending === null;
       if (key === 'transaction') {
         return ((fn: (tx: StoreData) => Promise<never>) =>
           target.transaction((tx) => fn(inTransaction(tx)))) as StoreHandle['transaction'];
@@ -40,7 +45,7 @@ function actingAfterLookUp(store: StoreHandle, between: () => Promise<void>): St
       const value = Reflect.get(target, key);
       return typeof value === 'function' ? value.bind(target) : value;
     },
-  });
+  }) as StoreHandle & { acted: () => boolean };
 }
 
 /**
@@ -76,6 +81,7 @@ describe.runIf(postgresAvailable('contact import racing other writers'))(
           await Promise.race([second, sleep(2000)]);
         });
         await importContacts(racing, { tenantId, lines: [{ line: 1, value: person }], now: new Date() });
+        expect(racing.acted()).toBe(true);
         await second;
         expect(must(await one.listContacts({ tenantId, limit: 10 }))).toHaveLength(1);
       } finally {
@@ -107,6 +113,7 @@ describe.runIf(postgresAvailable('contact import racing other writers'))(
           lines: [{ line: 1, value: lead }],
           now: new Date(),
         });
+        expect(racing.acted()).toBe(true);
         await cycle;
         expect(must(await worker.listContacts({ tenantId: h.tenantId, limit: 10 }))).toHaveLength(1);
         // Nor is the person created in Reapit a second time.

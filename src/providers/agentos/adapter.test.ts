@@ -101,7 +101,10 @@ describe('agentOS adapter', () => {
       const hidden = new Set(raw.filter((r) => !r.ThirdPartyMarketing).map((r) => r.OID));
       expect(hidden.size).toBeGreaterThan(0);
       const records = await drain(make(), { from: null, to: new Date().toISOString() });
-      for (const r of records.filter((r) => hidden.has(r.externalId))) {
+      // Listed, as removed: left out of the listing, their NurtureHub contacts would stay linked and marketed to.
+      const withdrawn = records.filter((r) => hidden.has(r.externalId));
+      expect(withdrawn.map((r) => r.externalId).sort()).toEqual([...hidden].sort());
+      for (const r of withdrawn) {
         expect(r.removed).toBe(true);
         expect(r.contact).toMatchObject({ lastName: null, email: null, mobilePhone: null, address: null });
         expect(r.contact.marketingConsent).toBe('deny');
