@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createServerApp } from '../../src/server/app.ts';
 import { ADMIN_TOKEN, browserTestsRun, withSignedInPage } from '../support/adminBrowser.ts';
 import { commitDuplicatesAudit } from '../support/auditEntries.ts';
-import { createSyncHarness, type SyncHarness } from '../support/syncHarness.ts';
+import { createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const appOf = (h: SyncHarness) =>
@@ -107,6 +107,26 @@ describe.runIf(browserTestsRun)('the admin page when answers come late or fail',
           await failNext(page, '**/api/tenants/*/connections', 1);
         },
       );
+    } finally {
+      await h.close();
+    }
+  }, 90_000);
+
+  it('says the tenant interval was set when it was, though reading the cards again after failed', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 1 } });
+    try {
+      await withSignedInPage(appOf(h), h.store, 1360, async (page) => {
+        await expect.poll(() => page.getByTestId('connection-card').count()).toBe(1);
+        await failNext(page, '**/api/tenants/*/connections', 1);
+        await page.getByTestId('tenant-interval-input').fill('2h');
+        await page.getByTestId('tenant-set-interval').click();
+        const connections = page.getByTestId('connections-status');
+        await expect
+          .poll(() => connections.textContent())
+          .toMatch(/^Could not refresh at .*: database unavailable\./);
+        expect(await page.locator('#tenant-status').textContent()).toBe('Tenant interval set to 2h.');
+        expect(must(await h.store.getTenant({ tenantId: h.tenantId })).syncIntervalSeconds).toBe(7_200);
+      });
     } finally {
       await h.close();
     }

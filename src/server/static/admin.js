@@ -149,10 +149,12 @@ async function setTenantInterval(event) {
     session.tenants = session.tenants.map((t) => (t.id === tenant.id ? tenant : t));
     byId('tenant-interval').textContent = tenant.interval;
     status.textContent = `Tenant interval set to ${tenant.interval}.`;
-    await refreshConnections();
   } catch (error) {
     status.textContent = `Could not set the interval: ${error.message}`;
+    return;
   }
+  // The cards' effective intervals, read again; a failure here is the refresh's, said under the cards.
+  await refreshInBackground();
 }
 
 // ---- connections ------------------------------------------------------------------------------------------
