@@ -32,23 +32,28 @@ export type LockedError = Extract<OpenError, { kind: 'locked' }>;
 const heldHere = new Set<string>();
 
 /** The current holder of a data directory, or `null` when none (or the lock file is unreadable). */
-export async function readDataDirLock(dataDir: string): Promise<LockHolder | null> {
-  const text = await readFile(path.join(dataDir, LOCK_FILE_NAME), 'utf8').catch(() => null);
+export async function readDataDirLock(
+  dataDir: string,
+  fileName = LOCK_FILE_NAME,
+): Promise<LockHolder | null> {
+  const text = await readFile(path.join(dataDir, fileName), 'utf8').catch(() => null);
   if (text === null) return null;
   const parsed = lockHolderSchema.safeParse(safeJson(text));
   return parsed.success ? parsed.data : null;
 }
 
 /**
- * Take the data directory for this process. A holder on this host whose pid is dead (a crash or
- * SIGKILL) is stale and taken over; a live holder is refused with `locked`, naming it.
+ * Take the data directory for this process (its lock `fileName`, by default the database's). A holder on this host
+ * whose pid is dead (a crash or SIGKILL) is stale and taken over; a live holder is refused with `locked`, naming it.
  */
 export async function acquireDataDirLock(params: {
   dataDir: string;
+  fileName?: string;
   self: Omit<LockHolder, 'adminUrl'>;
   isPidAlive: (pid: number) => boolean;
 }): Promise<Result<DataDirLock, LockedError>> {
-  const file = path.join(params.dataDir, LOCK_FILE_NAME);
+  const fileName = params.fileName ?? LOCK_FILE_NAME;
+  const file = path.join(params.dataDir, fileName);
   let holder: LockHolder = { ...params.self, adminUrl: null };
   // Placed whole (`placeWhole`): written in place, an empty lock was read as a holder killed before writing it, taken
   // over, and two processes used one database.
@@ -67,7 +72,7 @@ export async function acquireDataDirLock(params: {
           await place('rename');
         },
         async release() {
-          const current = await readDataDirLock(params.dataDir);
+          const current = await readDataDirLock(params.dataDir, fileName);
           if (current?.pid === holder.pid && current.startedAt === holder.startedAt)
             await unlink(file).catch(() => {});
           heldHere.delete(file);
@@ -89,7 +94,7 @@ export async function acquireDataDirLock(params: {
     // Only remove the file we judged stale, not one a concurrent taker has just written.
     if ((await readFile(file, 'utf8').catch(() => '')) === text) await unlink(file).catch(() => {});
   }
-  const current = await readDataDirLock(params.dataDir);
+  const current = await readDataDirLock(params.dataDir, fileName);
   return err(
     lockedError(params.dataDir, current ?? { ...params.self, pid: -1, command: 'unknown', adminUrl: null }),
   );

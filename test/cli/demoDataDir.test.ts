@@ -61,6 +61,39 @@ describe('the demo and its data directory', () => {
     expect(existsSync(path.join(cwd, 'demo', 'notes.txt'))).toBe(true);
   }, 120_000);
 
+  it('refuses a data directory it cannot use with one line and exit 2, before starting anything', async () => {
+    const file = path.join(tempDir(), 'not-a-directory');
+    writeFileSync(file, 'a file where the data directory should be');
+    const run = await demo(tempDir(), { CRM_SYNC_DATA_DIR: file });
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/^crm-sync: cannot use .*not-a-directory for the demo \(E[A-Z]+\)/);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stdout).toBe('');
+  }, 120_000);
+
+  it('keeps out a second demo for the whole run, also while the first has let its database go', async () => {
+    const root = tempDir();
+    // A demo in its crash step: its database's lock let go (the child's, killed, left behind), its run's held.
+    const demoDir = path.join(root, 'demo');
+    mkdirSync(demoDir, { recursive: true });
+    writeFileSync(path.join(demoDir, 'data'), 'the running demo');
+    const runner = {
+      pid: process.pid,
+      host: hostname(),
+      command: 'crm-sync demo',
+      startedAt: new Date().toISOString(),
+      adminUrl: null,
+    };
+    writeFileSync(path.join(root, 'demo.lock'), `${JSON.stringify(runner)}\n`);
+
+    const run = await demo(tempDir(), { CRM_SYNC_DATA_DIR: root });
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain(`crm-sync: a demo runs on ${demoDir} already: pid ${process.pid}`);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(path.join(demoDir, 'data'))).toBe(true);
+    expect(existsSync(path.join(root, 'demo.lock'))).toBe(true);
+  }, 120_000);
+
   it('runs every check from a directory outside the repository, the crash child included', async () => {
     const cwd = tempDir();
     const run = await demo(cwd, { CRM_SYNC_DATA_DIR: path.join(cwd, 'data') });
