@@ -365,7 +365,7 @@ describe('alto adapter', () => {
     }
   });
 
-  it('does not answer "none" to an e-mail search when a contact holding the address cannot be read', async () => {
+  it('does not answer "none" to an e-mail search when a contact holding the address cannot be read, nor quote it', async () => {
     const sim = await startSimulator('alto', { contacts: 3, seed: 6 });
     try {
       // The search's items arrive without `archived` (a CRM's change of shape): none can be read.
@@ -388,6 +388,8 @@ describe('alto adapter', () => {
       if (held === undefined) throw new Error('no seeded e-mail');
       const found = await created.value.findByEmail({ email: held });
       expect(found.ok ? 'none' : found.error).toMatchObject({ kind: 'validation' });
+      // Not quoting the address: the message reaches the audit, the API and the logs, which show no personal data.
+      expect(found.ok ? '' : found.error.message.toLowerCase()).not.toContain(held.toLowerCase());
       // An unreadable contact that does not mention the address is no answer about it.
       expect(await created.value.findByEmail({ email: 'nobody@example.org' })).toEqual({
         ok: true,

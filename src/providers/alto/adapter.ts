@@ -317,7 +317,7 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
             return err({
               kind: 'validation',
               status: 200,
-              message: `search: a contact mentioning ${wanted} cannot be read: ${mapped.error.message}`,
+              message: `search: a contact mentioning the address searched for cannot be read: ${mapped.error.message}`,
             });
           continue;
         }
