@@ -35,10 +35,16 @@ describe('parseBaseUrl', () => {
     expect(message).not.toContain('s3cret');
   });
 
-  it('shows a URL it refuses for its query up to the query, which may carry an API key', () => {
+  it('shows a URL it refuses up to its query, which may carry an API key, whatever it is refused for', () => {
     const message = refusal('https://crm.example.com/api?api_key=s3cret');
     expect(message).toMatch(/must not hold a query .*, got "https:\/\/crm\.example\.com\/api\?…"$/);
     expect(message).not.toContain('s3cret');
+    expect(refusal('http://crm.example.com/api?api_key=s3cret')).toMatch(
+      /^--base-url must be https: .*, got "http:\/\/crm\.example\.com\/api\?…"$/,
+    );
+    expect(refusal('ftp://crm.example.com/api#api_key=s3cret')).toBe(
+      '--base-url must be an http or https URL, got "ftp://crm.example.com/api#…"',
+    );
   });
 
   it('quotes a text that holds no password', () => {

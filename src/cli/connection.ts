@@ -240,8 +240,10 @@ export function registerConnection(program: Command): void {
  * user name or password typed into it (`quotedUrl`).
  */
 export function parseBaseUrl(text: string, label: string): string {
+  // A query may carry an API key (`?api_key=…`): every refusal shows the URL up to its `?` or `#`.
+  const shown = quotedUrl(text.replace(/([?#])[\s\S]*$/, '$1…'));
   if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
-    throw new UsageError(`${label} must be an http or https URL, got ${quotedUrl(text)}`);
+    throw new UsageError(`${label} must be an http or https URL, got ${shown}`);
   }
   const url = new URL(text);
   // The URL is listed by `connection list`; secrets belong in --credentials, which is stored encrypted.
@@ -250,14 +252,8 @@ export function parseBaseUrl(text: string, label: string): string {
       `${label} must not hold a user name or password: it is listed in the clear; credentials go in the connection's --credentials (connection add, set-credentials)`,
     );
   }
-  if (!isCredentialEndpoint(url))
-    throw new UsageError(`${label} ${PLAIN_HTTP_REFUSED}, got ${quotedUrl(text)}`);
-  // A query may carry an API key (`?api_key=…`): shown up to its `?` or `#`, the character at fault.
-  if (/[?#]/.test(text)) {
-    throw new UsageError(
-      `${label} ${BASE_URL_QUERY_REFUSED}, got "${text.replace(/([?#])[\s\S]*$/, '$1…')}"`,
-    );
-  }
+  if (!isCredentialEndpoint(url)) throw new UsageError(`${label} ${PLAIN_HTTP_REFUSED}, got ${shown}`);
+  if (/[?#]/.test(text)) throw new UsageError(`${label} ${BASE_URL_QUERY_REFUSED}, got ${shown}`);
   return text;
 }
 
