@@ -28,6 +28,28 @@ describe('secret box', () => {
     expect(createSecretBox(randomBytes(32)).decrypt(sealed, 'connection:a:1').ok).toBe(false);
   });
 
+  it('refuses a sealed value whose tag or nonce is not the length it writes', () => {
+    const box = createSecretBox(randomBytes(32));
+    const [version, iv, tag, body] = box.encrypt('{"apiKey":"k"}', 'connection:t:c').split(':') as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    const cut = (part: string, bytes: number) =>
+      Buffer.from(part, 'base64').subarray(0, bytes).toString('base64');
+    for (const sealed of [
+      [version, iv, cut(tag, 4), body],
+      [version, iv, cut(tag, 12), body],
+      [version, cut(iv, 8), tag, body],
+    ]) {
+      expect(box.decrypt(sealed.join(':'), 'connection:t:c')).toEqual({
+        ok: false,
+        error: { kind: 'decrypt_failed', message: 'stored credentials are not in a known format' },
+      });
+    }
+  });
+
   it('generates a 0600 key file once, says so once, and reuses it', async () => {
     const dataDir = tempDir();
     const notices: string[] = [];

@@ -7,6 +7,8 @@ import { placeWhole } from './wholeFile.ts';
 
 const VERSION = 'v1';
 const IV_BYTES = 12;
+/** GCM's full tag: the length `encrypt` writes, the only one `decrypt` takes. */
+const TAG_BYTES = 16;
 /** Name of the generated key file inside the data directory. */
 export const KEY_FILE_NAME = 'secret.key';
 
@@ -42,13 +44,21 @@ export function createSecretBox(key: Buffer, keyName = 'the credentials key'): S
     },
     decrypt(sealed, context) {
       const [version, iv, tag, body] = sealed.split(':');
-      if (version !== VERSION || iv === undefined || tag === undefined || body === undefined) {
+      const ivBytes = Buffer.from(iv ?? '', 'base64');
+      const tagBytes = Buffer.from(tag ?? '', 'base64');
+      // GCM takes a tag as short as 4 bytes unless told its length: a value cut short would be forged in 2^32 tries.
+      if (
+        version !== VERSION ||
+        ivBytes.length !== IV_BYTES ||
+        tagBytes.length !== TAG_BYTES ||
+        body === undefined
+      ) {
         return err({ kind: 'decrypt_failed', message: 'stored credentials are not in a known format' });
       }
       try {
-        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64'));
+        const decipher = createDecipheriv('aes-256-gcm', key, ivBytes, { authTagLength: TAG_BYTES });
         decipher.setAAD(Buffer.from(context));
-        decipher.setAuthTag(Buffer.from(tag, 'base64'));
+        decipher.setAuthTag(tagBytes);
         const plain = Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]);
         return ok(plain.toString('utf8'));
       } catch {
