@@ -18,18 +18,22 @@ const testSpec = (changes: Parameters<typeof withSpec>[1] = {}) =>
 
 async function withSim(
   options: Parameters<typeof startAgentosSimulator>[0],
-  run: (sim: { make: (spec?: ProviderSpec) => CrmProvider; baseUrl: string }) => Promise<void>,
+  run: (sim: {
+    make: (spec?: ProviderSpec, fetcher?: typeof fetch) => CrmProvider;
+    baseUrl: string;
+  }) => Promise<void>,
 ) {
   const sim = await startAgentosSimulator({
     limits: { requestsPerMinute: undefined, requestsPerSecond: 50 },
     ...options,
   });
-  const make = (spec = testSpec()) =>
+  const make = (spec = testSpec(), fetcher?: typeof fetch) =>
     createAgentosProvider({
       baseUrl: sim.baseUrl,
       credentials: sim.credentials as { apiKey: string; shortName: string; branchId: string },
       spec,
       limiter: createLimiter(spec),
+      ...(fetcher === undefined ? {} : { fetch: fetcher }),
     });
   try {
     await run({ make, baseUrl: sim.baseUrl });
@@ -110,6 +114,26 @@ describe('agentOS adapter', () => {
         expect(r.contact.marketingConsent).toBe('deny');
       }
       expect(records.filter((r) => !hidden.has(r.externalId)).every((r) => !r.removed)).toBe(true);
+    });
+  });
+
+  it('does not take an answer like the documented "Online Tenancy Application Submitted" for an OID [G4]', async () => {
+    await withSim({ contacts: 5, seed: 6 }, async ({ make }) => {
+      // The prospect is made as usual; the answer is the sentence the notes document.
+      const provider = make(testSpec(), async (input, init) => {
+        const response = await fetch(input, init);
+        if (init?.method !== 'POST') return response;
+        return Response.json('Online Tenancy Application Submitted', { status: response.status });
+      });
+      const contact = canonicalContactSchema.parse({
+        lastName: 'Prospect',
+        email: 'prospect@example.co.uk',
+        marketingConsent: 'grant',
+      });
+      expect(await provider.create({ contact, reference: 'r1' })).toMatchObject({
+        ok: false,
+        error: { kind: 'transient', message: 'agentOS prospect response carried no applicant OID' },
+      });
     });
   });
 

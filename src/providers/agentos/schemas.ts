@@ -48,9 +48,11 @@ export const agentosPageSchema = z.object({
 
 /**
  * ASSUMPTION: a prospect POST answers with the applicant's OID as a JSON string (the documented responses are
- * plain strings [G4]); 201 when created, 200 when the e-mail matched an existing contact and it was linked.
+ * plain strings [G4]); 201 when created, 200 when the e-mail matched an existing contact and it was linked. The
+ * documented ones are sentences ("Online Tenancy Application Submitted"), which are no OID: an answer holding a
+ * space is not taken for one, or every contact created would be linked to that one id.
  */
-export const agentosCreatedSchema = z.string().min(1);
+export const agentosCreatedSchema = z.string().regex(/^\S+$/);
 
 /** The body of `POST /v4/applications/{shortName}/prospects/{branchID}`: the [G4] field names. */
 export interface AgentosProspect {
