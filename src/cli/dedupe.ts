@@ -32,24 +32,29 @@ export function registerDedupe(program: Command): void {
 interface Table {
   readonly columns: readonly string[];
   readonly rows: readonly Record<string, string>[];
+  /** Each row's number as a spreadsheet shows it (blank lines count), header included. */
+  readonly rowNumbers: readonly number[];
 }
 
 function readCsv(file: string): Table {
   const text = readTextFile(file);
-  let header: string[];
-  let body: string[][];
+  let records: Array<{ record: string[]; info: { records: number; empty_lines: number } }>;
   try {
-    [header = [], ...body] = parse(text, {
+    records = parse(text, {
       ltrim: true,
       rtrim: true,
       skip_empty_lines: true,
       bom: true,
-      // Files joined from two exports may end lines both ways; the parser otherwise keeps the first line's.
-      record_delimiter: ['\r\n', '\n'],
-    });
+      info: true,
+      // Files joined from two exports may end lines both ways; the parser otherwise keeps the first line's. CR
+      // alone ends lines in old Mac exports.
+      record_delimiter: ['\r\n', '\n', '\r'],
+    }) as unknown as typeof records;
   } catch (error) {
     throw new UsageError(`cannot parse ${file} as CSV: ${(error as Error).message.split('\n')[0]}`);
   }
+  const header = records[0]?.record ?? [];
+  const body = records.slice(1);
   if (header.length === 0) throw new UsageError(`${file} is empty: expected a header row`);
   const repeated = header.find((column, i) => header.indexOf(column) !== i);
   // Which of two same-named columns a mapping means cannot be told.
@@ -57,15 +62,16 @@ function readCsv(file: string): Table {
     throw new UsageError(`column "${repeated}" appears twice in the header of ${file}`);
   return {
     columns: header,
-    rows: body.map((cells) => Object.fromEntries(header.map((c, i) => [c, cells[i] ?? '']))),
+    rows: body.map(({ record }) => Object.fromEntries(header.map((c, i) => [c, record[i] ?? '']))),
+    rowNumbers: body.map(({ info }) => info.records + info.empty_lines),
   };
 }
 
-function dedupeCsv({ columns, rows }: Table, idColumn: string, specs: string[]): string {
+function dedupeCsv({ columns, rows, rowNumbers }: Table, idColumn: string, specs: string[]): string {
   if (!columns.includes(idColumn)) throw new UsageError(`no column "${idColumn}" in the file`);
   const map = parseFieldMap(specs, columns);
   if (!map.ok) throw new UsageError(describeFieldMapError(map.error));
-  refuseRepeatedIds(rows, idColumn);
+  refuseRepeatedIds(rows, rowNumbers, idColumn);
   const progress =
     rows.length > progressFromRows ? (text: string) => process.stderr.write(`dedupe: ${text}\n`) : null;
   const started = performance.now();
@@ -84,16 +90,21 @@ function dedupeCsv({ columns, rows }: Table, idColumn: string, specs: string[]):
  * The output pairs ids, so two rows under one id (or without one) could not be told apart: refused, naming the
  * first such row.
  */
-function refuseRepeatedIds(rows: readonly Record<string, string>[], idColumn: string): void {
+function refuseRepeatedIds(
+  rows: readonly Record<string, string>[],
+  rowNumbers: readonly number[],
+  idColumn: string,
+): void {
   const rowOf = new Map<string, number>();
   for (const [index, row] of rows.entries()) {
     const id = row[idColumn] ?? '';
     // Data rows are numbered as in a spreadsheet: the header is row 1.
-    if (id === '') throw new UsageError(`row ${index + 2} has no ${idColumn}; each row needs its own`);
+    const at = rowNumbers[index] ?? index + 2;
+    if (id === '') throw new UsageError(`row ${at} has no ${idColumn}; each row needs its own`);
     const earlier = rowOf.get(id);
     if (earlier !== undefined)
       throw new UsageError(
-        `rows ${earlier + 2} and ${index + 2} have the same ${idColumn} "${id}"; each row needs its own`,
+        `rows ${rowNumbers[earlier] ?? earlier + 2} and ${at} have the same ${idColumn} "${id}"; each row needs its own`,
       );
     rowOf.set(id, index);
   }

@@ -59,12 +59,17 @@ describe('crm-sync dedupe', () => {
     expect(stdout).toBe('id,cluster\n');
   });
 
-  it('exits 2 when two rows share an id, since the output pairs ids', () => {
+  it('exits 2 when two rows share an id, since the output pairs ids, naming the rows as the file numbers them', () => {
     const repeated = join(tempDirs('dedupe-')(), 'repeated.csv');
     writeFileSync(repeated, 'ref,first\nx1,Ann\nx2,Bob\nx1,Cy\n');
     const { code, stderr } = run(repeated, '--id', 'ref', '--map', 'firstName=first');
     expect(code).toBe(2);
     expect(stderr).toMatch(/rows 2 and 4 have the same ref "x1"/);
+    // A blank line is a row of the spreadsheet too.
+    writeFileSync(repeated, 'ref,first\nx1,Ann\n\nx2,Bob\nx1,Cy\n');
+    expect(run(repeated, '--id', 'ref', '--map', 'firstName=first').stderr).toMatch(
+      /rows 2 and 5 have the same ref "x1"/,
+    );
   });
 
   it.each([
@@ -78,6 +83,25 @@ describe('crm-sync dedupe', () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
     expect(stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('reads a file whose lines end in CR alone (an old Mac export)', () => {
+    const mac = join(tempDirs('dedupe-')(), 'mac.csv');
+    writeFileSync(
+      mac,
+      'ref,first,last,mail\rx1,Ann,Nowak,ann@nowak.me\rx2,Ann,Nowak,ann@nowak.me\rx3,Bob,Ashworth,bob@ash.me\r',
+    );
+    const { code, stdout, stderr } = run(
+      mac,
+      '--id',
+      'ref',
+      '--map',
+      'firstName=first',
+      'lastName=last',
+      'email=mail',
+    );
+    expect(code, stderr).toBe(0);
+    expect(stdout).toBe('id,cluster\nx1,x1\nx2,x1\nx3,x3\n');
   });
 
   it('reads a file whose lines end both ways (two exports joined)', () => {
