@@ -13,7 +13,7 @@ import {
 import type { Store, StoreError } from '../persistence/store.ts';
 import { must, requireTenant, withApp } from './app.ts';
 import { type NumberedLine, readJsonLines, refuseFile } from './jsonLines.ts';
-import { plural, print } from './output.ts';
+import { plural, print, showControls } from './output.ts';
 import { UsageError } from './usageError.ts';
 
 /** Events sent to the store per call. */
@@ -129,7 +129,7 @@ export function registerEngagement(program: Command): void {
               `${file}: ${plural(lines.length, 'event')}: inserted ${result.inserted.length}, ` +
               `duplicates ${result.duplicates.length}, unknown contact ${result.unknownContact.length}\n` +
               (listed.length > 0
-                ? `  unknown contact: ${listed.join(', ')}${more > 0 ? ` … and ${more} more` : ''}\n`
+                ? `  unknown contact: ${listed.map(showControls).join(', ')}${more > 0 ? ` … and ${more} more` : ''}\n`
                 : '')
             );
           });

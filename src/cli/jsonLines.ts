@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { describeIssues } from '../core/zodIssues.ts';
+import { showControls } from './output.ts';
 import { readTextFile } from './textFile.ts';
 import { UsageError } from './usageError.ts';
 
@@ -48,6 +49,6 @@ export function readJsonLines<TSchema extends z.ZodType>(
 export function refuseFile(file: string, problems: readonly string[]): never {
   const shown = problems.slice(0, listedProblems);
   const more = problems.length - shown.length;
-  process.stderr.write(`${shown.join('\n')}\n${more > 0 ? `… and ${more} more\n` : ''}`);
+  process.stderr.write(`${shown.map(showControls).join('\n')}\n${more > 0 ? `… and ${more} more\n` : ''}`);
   throw new UsageError(`${file}: ${problems.length} invalid line(s); nothing imported`);
 }
