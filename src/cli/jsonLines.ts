@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { repeatedJsonKey } from '../core/repeatedJsonKey.ts';
 import { describeIssues } from '../core/zodIssues.ts';
 import { showControls } from './output.ts';
 import { readTextFile } from './textFile.ts';
@@ -34,6 +35,12 @@ export function readJsonLines<TSchema extends z.ZodType>(
     } catch {
       // Node's parse message quotes the line; keep personal data out of the terminal and logs.
       problems.push(`${file}:${line}: not valid JSON`);
+      return;
+    }
+    // JSON.parse keeps the last of a field given twice without a word: which one the line means cannot be told.
+    const repeated = repeatedJsonKey(raw);
+    if (repeated !== null) {
+      problems.push(`${file}:${line}: ${repeated.join('.')}: given more than once`);
       return;
     }
     const parsed = schema.safeParse(json);

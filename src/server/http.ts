@@ -1,10 +1,10 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
+import { repeatedJsonKey } from '../core/repeatedJsonKey.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { uuidSchema } from '../core/schemas.ts';
 import type { StoreError } from '../persistence/store.ts';
-import { repeatedJsonKey } from './repeatedJsonKey.ts';
 
 /**
  * What every admin API route shares: JSON error bodies, zod-validated input (400 with the issues, never a
