@@ -6,6 +6,7 @@ import { canonicalContactSchema } from '../../core/schemas.ts';
 import { decodePageToken, encodePageToken } from '../pageToken.ts';
 import type { CrmProvider } from '../provider.ts';
 import { getProvider } from '../registry.ts';
+import { defineSpec } from '../spec.ts';
 import { isSyncedContact } from './mapping.ts';
 import type { AltoSimulatorOptions } from './simulator.ts';
 import type { AltoRecord } from './simulatorRecords.ts';
@@ -44,6 +45,38 @@ function recordingProvider(sim: { baseUrl: string; credentials: Record<string, u
   });
   if (!created?.ok) throw new Error('alto provider');
   return { provider: created.value, sent };
+}
+
+/**
+ * A provider on a seeded simulator whose search items are changed by `mapItem` on their way back (a CRM's change of
+ * shape), and a seeded contact's e-mail to search for.
+ */
+async function withSearchItems(
+  mapItem: (item: Record<string, unknown>) => Record<string, unknown>,
+  run: (provider: CrmProvider, held: string) => Promise<void>,
+) {
+  const sim = await startSimulator('alto', { contacts: 3, seed: 6 });
+  try {
+    const created = getProvider('alto')?.createProvider({
+      baseUrl: sim.baseUrl,
+      credentials: sim.credentials,
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        if (!new URL(input instanceof Request ? input.url : String(input)).pathname.endsWith('/search'))
+          return response;
+        const body = (await response.json()) as { items: Array<Record<string, unknown>> };
+        return Response.json({ ...body, items: body.items.map(mapItem) }, { status: response.status });
+      },
+    });
+    if (!created?.ok) throw new Error('alto provider');
+    const held = ((await sim.control.records()) as AltoRecord[]).flatMap((r) =>
+      r.people.flatMap((p) => p.emailAddresses.map((e) => e.address)),
+    )[0];
+    if (held === undefined) throw new Error('no seeded e-mail');
+    await run(created.value, held);
+  } finally {
+    await sim.close();
+  }
 }
 
 /**
@@ -366,37 +399,58 @@ describe('alto adapter', () => {
   });
 
   it('does not answer "none" to an e-mail search when a contact holding the address cannot be read, nor quote it', async () => {
+    // The search's items arrive without `archived` (a CRM's change of shape): none can be read.
+    await withSearchItems(
+      ({ archived: _, ...item }) => item,
+      async (provider, held) => {
+        const found = await provider.findByEmail({ email: held });
+        expect(found.ok ? 'none' : found.error).toMatchObject({ kind: 'validation' });
+        // Not quoting the address: the message reaches the audit, the API and the logs, which show no personal data.
+        expect(found.ok ? '' : found.error.message.toLowerCase()).not.toContain(held.toLowerCase());
+        // An unreadable contact that does not mention the address is no answer about it.
+        expect(await provider.findByEmail({ email: 'nobody@example.org' })).toEqual({ ok: true, value: [] });
+      },
+    );
+  });
+
+  it('reads every page of an e-mail search: a match past the first is still the address held [A1]', async () => {
     const sim = await startSimulator('alto', { contacts: 3, seed: 6 });
     try {
-      // The search's items arrive without `archived` (a CRM's change of shape): none can be read.
-      const created = getProvider('alto')?.createProvider({
-        baseUrl: sim.baseUrl,
-        credentials: sim.credentials,
-        fetch: async (input, init) => {
-          const response = await fetch(input, init);
-          if (!new URL(input instanceof Request ? input.url : String(input)).pathname.endsWith('/search'))
-            return response;
-          const body = (await response.json()) as { items: Array<Record<string, unknown>> };
-          const items = body.items.map(({ archived: _, ...item }) => item);
-          return Response.json({ ...body, items }, { status: response.status });
-        },
+      const alto = getProvider('alto') ?? expect.unreachable('alto is not registered');
+      // One match a page, so that the address held is on a later page than other contacts the search matches.
+      const spec = defineSpec({
+        ...alto.spec,
+        pagination: { ...alto.spec.pagination, maxPageSize: 1, defaultPageSize: 1 },
+        capabilities: { ...alto.spec.capabilities, maxPageSize: 1 },
       });
-      if (!created?.ok) throw new Error('alto provider');
-      const held = ((await sim.control.records()) as AltoRecord[]).flatMap((r) =>
-        r.people.flatMap((p) => p.emailAddresses.map((e) => e.address)),
-      )[0];
-      if (held === undefined) throw new Error('no seeded e-mail');
-      const found = await created.value.findByEmail({ email: held });
-      expect(found.ok ? 'none' : found.error).toMatchObject({ kind: 'validation' });
-      // Not quoting the address: the message reaches the audit, the API and the logs, which show no personal data.
-      expect(found.ok ? '' : found.error.message.toLowerCase()).not.toContain(held.toLowerCase());
-      // An unreadable contact that does not mention the address is no answer about it.
-      expect(await created.value.findByEmail({ email: 'nobody@example.org' })).toEqual({
-        ok: true,
-        value: [],
-      });
+      const created = alto.createProvider({ baseUrl: sim.baseUrl, credentials: sim.credentials, spec });
+      if (!created.ok) throw new Error(created.error.message);
+      const provider = created.value;
+      const address = 'jo.held@example.co.uk';
+      const make = async (email: string, surname: string) => {
+        const made = await provider.create({
+          contact: canonicalContactSchema.parse({ firstName: 'Jo', lastName: surname, email }),
+          reference: surname,
+        });
+        return made.ok ? made.value.externalId : expect.unreachable(made.error.message);
+      };
+      // Addresses the search also matches (it matches within text), made first, then the one held.
+      for (const n of [1, 2, 3]) await make(`${n}${address}`, `Decoy${n}`);
+      const held = await make(address, 'Held');
+      const found = await provider.findByEmail({ email: address });
+      expect(found.ok ? found.value.map((r) => r.externalId) : found.error).toEqual([held]);
     } finally {
       await sim.close();
     }
+  });
+
+  it('reads a search item whose modifiedDate is null, as [A1] allows', async () => {
+    await withSearchItems(
+      (item) => ({ ...item, modifiedDate: null }),
+      async (provider, held) => {
+        const found = await provider.findByEmail({ email: held });
+        expect(found.ok ? found.value.length : found.error).toBe(1);
+      },
+    );
   });
 });

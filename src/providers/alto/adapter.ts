@@ -66,6 +66,8 @@ const compareListed = compareAtGrain(ALTO_LISTING_GRAIN_MS);
 
 /** JSON Patch media type of Alto's PATCH operations [A1]. */
 const JSON_PATCH = 'application/json-patch+json';
+/** Pages of an e-mail search read before it answers that it cannot tell (250 matches a page). */
+const SEARCH_PAGES = 10;
 
 export interface AltoProviderParams {
   baseUrl: string;
@@ -299,34 +301,46 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
     },
 
     async findByEmail({ email, signal }) {
-      const query = new URLSearchParams({ query: email.trim(), 'max-results': String(pageSize) });
-      const response = await http.send({ method: 'GET', path: `/contacts/search?${query}`, signal });
-      if (!response.ok) return response;
-      const page = altoPageSchema.safeParse(response.value.json);
-      if (!page.success)
-        return err({ kind: 'validation', status: 200, message: `search page: ${page.error.message}` });
       const wanted = email.trim().toLowerCase();
-      // The search matches names, addresses, phones and ids too [A1]: keep exact e-mail matches only.
       const records: InboundRecord[] = [];
-      for (const raw of page.data.items ?? []) {
-        if (!isSyncedContact(raw)) continue;
-        const mapped = fromSearchItem(raw);
-        if (!mapped.ok) {
-          // Skipped, an unreadable contact holding the address answered "none", and its create was sent again.
-          if (JSON.stringify(raw).toLowerCase().includes(JSON.stringify(wanted).slice(1, -1)))
-            return err({
-              kind: 'validation',
-              status: 200,
-              message: `search: a contact mentioning the address searched for cannot be read: ${mapped.error.message}`,
-            });
-          continue;
+      // The search pages as the listing does [A1]: a match past the first page is still the address held.
+      let token: string | null = null;
+      for (let pages = 0; pages < SEARCH_PAGES; pages++) {
+        const query = new URLSearchParams({ query: email.trim(), 'max-results': String(pageSize) });
+        if (token !== null) query.set('next-token', token);
+        const response = await http.send({ method: 'GET', path: `/contacts/search?${query}`, signal });
+        if (!response.ok) return response;
+        const page = altoPageSchema.safeParse(response.value.json);
+        if (!page.success)
+          return err({ kind: 'validation', status: 200, message: `search page: ${page.error.message}` });
+        // The search matches names, addresses, phones and ids too [A1]: keep exact e-mail matches only.
+        for (const raw of page.data.items ?? []) {
+          if (!isSyncedContact(raw)) continue;
+          const mapped = fromSearchItem(raw);
+          if (!mapped.ok) {
+            // Skipped, an unreadable contact holding the address answered "none", and its create was sent again.
+            if (JSON.stringify(raw).toLowerCase().includes(JSON.stringify(wanted).slice(1, -1)))
+              return err({
+                kind: 'validation',
+                status: 200,
+                message: `search: a contact mentioning the address searched for cannot be read: ${mapped.error.message}`,
+              });
+            continue;
+          }
+          const emails = (mapped.value.item.people ?? []).flatMap((person) =>
+            (person.emails ?? []).map((e) => e.emailAddress?.trim().toLowerCase()),
+          );
+          if (emails.includes(wanted)) records.push(mapped.value.record);
         }
-        const emails = (mapped.value.item.people ?? []).flatMap((person) =>
-          (person.emails ?? []).map((e) => e.emailAddress?.trim().toLowerCase()),
-        );
-        if (emails.includes(wanted)) records.push(mapped.value.record);
+        token = page.data.meta?.nextToken ?? null;
+        if (token === null) return ok(records);
       }
-      return ok(records);
+      // Not "none": a create sent on that answer would be a duplicate if the address is held past the pages read.
+      return err({
+        kind: 'validation',
+        status: 200,
+        message: `search: more than ${SEARCH_PAGES} pages of contacts match the address searched for; whether one holds it was not read`,
+      });
     },
 
     async getRecord({ externalId, signal }) {

@@ -108,7 +108,8 @@ export function fromSearchItem(
   const first = wire.data.people?.[0];
   const record = toRecord(raw, {
     id: wire.data.id,
-    modified: wire.data.modifiedDate,
+    // No date is no instant, which dates no edit (`InboundRecord.modified`).
+    modified: wire.data.modifiedDate ?? '',
     archived: wire.data.archived,
     person: first && {
       title: first.title,

@@ -49,7 +49,8 @@ export const altoPageSchema = z.object({
 export const altoSearchItemSchema = z.object({
   id: z.string().min(1),
   archived: z.boolean(),
-  modifiedDate: z.iso.datetime({ offset: true }),
+  // Nullable in [A1]; a search's answer dates nothing the engine reads.
+  modifiedDate: z.iso.datetime({ offset: true }).nullish(),
   people: z
     .array(
       z.object({

@@ -261,7 +261,28 @@ function search(db: SimDb<AltoRecord>, req: SimRequest): SimResponse {
       texts.some((t) => t.includes(query)) || (digits.length >= 6 && phones.some((n) => n.includes(digits)))
     );
   });
-  return { status: 200, body: { meta: { nextToken: null }, items: rows.slice(0, size).map(searchItem) } };
+  // ASSUMPTION: the search pages as [A1] says ("same token/size/date params"), its `next-token` holding the last id
+  // served, the matches in id order.
+  const tokenValue = req.query.get('next-token');
+  const after = tokenValue === null ? null : decodeSearchToken(tokenValue);
+  if (tokenValue !== null && after === null) return failure(400, 'InvalidRequest', 'next-token is not valid');
+  const ordered = rows.filter((r) => after === null || r.id > after).sort((a, b) => (a.id < b.id ? -1 : 1));
+  const items = ordered.slice(0, size);
+  const last = items.at(-1);
+  const nextToken =
+    ordered.length > size && last
+      ? Buffer.from(JSON.stringify({ after: last.id }), 'utf8').toString('base64url')
+      : null;
+  return { status: 200, body: { meta: { nextToken }, items: items.map(searchItem) } };
+}
+
+function decodeSearchToken(value: string): string | null {
+  try {
+    const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as { after?: unknown };
+    return typeof parsed.after === 'string' ? parsed.after : null;
+  } catch {
+    return null;
+  }
 }
 
 function byIds(db: SimDb<AltoRecord>, req: SimRequest): SimResponse {
