@@ -42,6 +42,15 @@ describe('backoffDelayMs', () => {
   it('uses the policy it is given', () => {
     const policy = { baseMs: 1_000, capMs: 4_000, maxAttempts: 3 };
     expect(backoffDelayMs({ attempt: 5, seed: 's', policy })).toBeLessThanOrEqual(4_000);
+    // Its base too: the first retry waits between half and all of baseMs, the second of twice it.
+    for (const [attempt, exponential] of [
+      [1, 1_000],
+      [2, 2_000],
+    ] as const) {
+      const delay = backoffDelayMs({ attempt, seed: 's', policy });
+      expect(delay).toBeGreaterThanOrEqual(exponential / 2);
+      expect(delay).toBeLessThanOrEqual(exponential);
+    }
     expect(DEFAULT_BACKOFF.maxAttempts).toBe(5);
   });
 });

@@ -90,6 +90,7 @@ describe('agentOS adapter', () => {
       // Re-running a window whose `to` did not advance still keeps every record.
       expect(snapshotStamp({ from: cursor, to: cursor.modified }) > cursor.modified).toBe(true);
       const same = await drain(provider, { from: cursor, to: cursor.modified });
+      expect(same.map((r) => r.externalId).sort()).toEqual(first.map((r) => r.externalId).sort());
       expect(
         same.every((r) => compareCursor({ modified: r.modified, externalId: r.externalId }, cursor) >= 0),
       ).toBe(true);
