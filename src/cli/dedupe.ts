@@ -31,9 +31,8 @@ export function registerDedupe(program: Command): void {
 
 interface Table {
   readonly columns: readonly string[];
-  readonly rows: readonly Record<string, string>[];
-  /** Each row's number as a spreadsheet shows it (blank lines count), header included. */
-  readonly rowNumbers: readonly number[];
+  /** Each row's cells by column, and its number as a spreadsheet shows it (the header row 1, blank lines counted). */
+  readonly rows: readonly { cells: Record<string, string>; row: number }[];
 }
 
 function readCsv(file: string): Table {
@@ -62,21 +61,25 @@ function readCsv(file: string): Table {
     throw new UsageError(`column "${repeated}" appears twice in the header of ${file}`);
   return {
     columns: header,
-    rows: body.map(({ record }) => Object.fromEntries(header.map((c, i) => [c, record[i] ?? '']))),
-    rowNumbers: body.map(({ info }) => info.records + info.empty_lines),
+    rows: body.map(({ record, info }) => ({
+      cells: Object.fromEntries(header.map((c, i) => [c, record[i] ?? ''])),
+      row: info.records + info.empty_lines,
+    })),
   };
 }
 
-function dedupeCsv({ columns, rows, rowNumbers }: Table, idColumn: string, specs: string[]): string {
+function dedupeCsv({ columns, rows }: Table, idColumn: string, specs: string[]): string {
   if (!columns.includes(idColumn)) throw new UsageError(`no column "${idColumn}" in the file`);
   const map = parseFieldMap(specs, columns);
   if (!map.ok) throw new UsageError(describeFieldMapError(map.error));
-  refuseRepeatedIds(rows, rowNumbers, idColumn);
+  refuseRepeatedIds(rows, idColumn);
   const progress =
     rows.length > progressFromRows ? (text: string) => process.stderr.write(`dedupe: ${text}\n`) : null;
   const started = performance.now();
   progress?.(`read ${rows.length} rows`);
-  const records = rows.map((row) => toMatchRecord(row[idColumn] ?? '', rowToMatchFields(row, map.value)));
+  const records = rows.map(({ cells }) =>
+    toMatchRecord(cells[idColumn] ?? '', rowToMatchFields(cells, map.value)),
+  );
   progress?.(`normalised ${records.length} records; clustering`);
   const { clusterIds, clusters, candidatePairs } = clusterRecords(records);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -90,23 +93,17 @@ function dedupeCsv({ columns, rows, rowNumbers }: Table, idColumn: string, specs
  * The output pairs ids, so two rows under one id (or without one) could not be told apart: refused, naming the
  * first such row.
  */
-function refuseRepeatedIds(
-  rows: readonly Record<string, string>[],
-  rowNumbers: readonly number[],
-  idColumn: string,
-): void {
+function refuseRepeatedIds(rows: Table['rows'], idColumn: string): void {
   const rowOf = new Map<string, number>();
-  for (const [index, row] of rows.entries()) {
-    const id = row[idColumn] ?? '';
-    // Data rows are numbered as in a spreadsheet: the header is row 1.
-    const at = rowNumbers[index] ?? index + 2;
-    if (id === '') throw new UsageError(`row ${at} has no ${idColumn}; each row needs its own`);
+  for (const { cells, row } of rows) {
+    const id = cells[idColumn] ?? '';
+    if (id === '') throw new UsageError(`row ${row} has no ${idColumn}; each row needs its own`);
     const earlier = rowOf.get(id);
     if (earlier !== undefined)
       throw new UsageError(
-        `rows ${rowNumbers[earlier] ?? earlier + 2} and ${at} have the same ${idColumn} "${id}"; each row needs its own`,
+        `rows ${earlier} and ${row} have the same ${idColumn} "${id}"; each row needs its own`,
       );
-    rowOf.set(id, index);
+    rowOf.set(id, row);
   }
 }
 
