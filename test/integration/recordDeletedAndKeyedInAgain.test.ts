@@ -78,7 +78,11 @@ describe.each(['reapit', 'loop'] as const)('a %s duplicate suppressed before', (
       const { tenantId } = h;
       await auditedCycle(h);
       const contacts = must(await h.store.listContacts({ tenantId, limit: 20 }));
-      const [person, other] = contacts.filter((c) => c.contact.email !== null && c.links.length === 1);
+      // Active records: an archived one is listed as removed (Reapit's `fromArchive`), which does not show it is
+      // there, so its twin costs a read when both change (`goneFromCrm`). Which contacts come first varies by run.
+      const [person, other] = contacts.filter(
+        (c) => c.contact.email !== null && c.contact.status === 'active' && c.links.length === 1,
+      );
       if (person === undefined || other === undefined) throw new Error('two linked contacts wanted');
       const agency = agencyClient(name, h.sim);
       const twin = must(await agency.create({ contact: person.contact, reference: 'typed twice' }));
