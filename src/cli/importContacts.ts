@@ -114,7 +114,7 @@ export async function importContacts(
         const candidates = new Map<string, MatchRecord>();
         for (const key of item.keys) {
           for (const r of stored.byKey.get(key) ?? []) candidates.set(r.id, r);
-          for (const r of createdByKey.get(key) ?? []) candidates.set(r.id, r);
+          for (const r of heldBySome(createdByKey.get(key))) candidates.set(r.id, r);
         }
         const match = findMatch(item.record, [...candidates.values()]);
         if (match !== null) {
@@ -132,7 +132,11 @@ export async function importContacts(
         writes.push({ id: item.id, contact: item.value, keys: item.keys });
         outcome.created.push({ line: item.line, id: item.id });
         createdOnLine.set(item.id, item.line);
-        for (const key of item.keys) createdByKey.set(key, [...(createdByKey.get(key) ?? []), item.record]);
+        for (const key of item.keys) {
+          const holders = createdByKey.get(key);
+          if (holders === undefined) createdByKey.set(key, [item.record]);
+          else if (holders.length <= MAX_HOLDERS_PER_KEY) holders.push(item.record);
+        }
       }
       if (writes.length > 0) {
         must(
@@ -211,6 +215,15 @@ async function addMatchedEngagement(
     }),
     'adding engagement to matched contacts',
   );
+}
+
+/**
+ * The contacts this import created holding a key: none where more hold it than a look-up in the store takes
+ * (`MAX_HOLDERS_PER_KEY`), as such a key says nothing about identity. Taken whole, 4,000 leads at the `info@` of as
+ * many agencies compared each line with every line before it.
+ */
+function heldBySome(holders: readonly MatchRecord[] | undefined): readonly MatchRecord[] {
+  return holders === undefined || holders.length > MAX_HOLDERS_PER_KEY ? [] : holders;
 }
 
 /**
