@@ -44,6 +44,7 @@ describe('crm-sync dedupe', () => {
     [['--id', 'nope', '--map', 'firstName=first'], /no column "nope"/],
     [['--id', 'ref', '--map', 'firstName=absent'], /no column "absent"/],
     [['--id', 'ref', '--map', 'forename=first'], /unknown field "forename"/],
+    [['--id', 'ref', '--map', 'firstName=first', '--map', 'firstName=ref'], /firstName is mapped twice/],
   ])('exits 2 with one line for %j', (args, message) => {
     const { code, stderr } = run(csv, ...args);
     expect(code).toBe(2);

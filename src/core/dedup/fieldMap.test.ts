@@ -22,6 +22,7 @@ describe('field maps', () => {
     [['firstName=nope'], { kind: 'missingColumn', column: 'nope' }],
     [['firstName'], { kind: 'badSyntax', spec: 'firstName' }],
     [['address.line1=number+'], { kind: 'badSyntax', spec: 'address.line1=number+' }],
+    [['address.line1=number', 'address.line1=street'], { kind: 'repeatedField', field: 'address.line1' }],
   ])('rejects %j', (specs, error) => {
     expect(parseFieldMap(specs, columns)).toEqual({ ok: false, error });
   });

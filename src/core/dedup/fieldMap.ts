@@ -8,7 +8,8 @@ export type FieldMap = ReadonlyMap<MatchFieldName, readonly string[]>;
 export type FieldMapError =
   | { readonly kind: 'badSyntax'; readonly spec: string }
   | { readonly kind: 'unknownField'; readonly field: string }
-  | { readonly kind: 'missingColumn'; readonly column: string };
+  | { readonly kind: 'missingColumn'; readonly column: string }
+  | { readonly kind: 'repeatedField'; readonly field: MatchFieldName };
 
 /** Parse `FIELD=COLUMN[+COLUMN…]` mappings, checking field names and that every column exists. */
 export function parseFieldMap(
@@ -24,6 +25,8 @@ export function parseFieldMap(
     if (!field.success) return err({ kind: 'unknownField', field: spec.slice(0, eq) });
     const missing = sources.find((s) => !columns.includes(s));
     if (missing !== undefined) return err({ kind: 'missingColumn', column: missing });
+    // The later mapping replaced the earlier, so a field meant to take two columns silently took one.
+    if (map.has(field.data)) return err({ kind: 'repeatedField', field: field.data });
     map.set(field.data, sources);
   }
   return ok(map);
@@ -68,5 +71,7 @@ export function describeFieldMapError(error: FieldMapError): string {
       return `unknown field "${error.field}": expected one of ${matchFieldNameSchema.options.join(', ')}`;
     case 'missingColumn':
       return `no column "${error.column}" in the file`;
+    case 'repeatedField':
+      return `${error.field} is mapped twice: give it one --map, joining its columns with + (${error.field}=COLUMN+COLUMN)`;
   }
 }
