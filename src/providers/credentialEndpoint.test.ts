@@ -36,6 +36,8 @@ describe('quotedUrl', () => {
     ['https://crm.example.com/api', '"https://crm.example.com/api"'],
     ['crm.example.com/api', '"crm.example.com/api"'],
     ['https://admin:s3cret@crm.example.com/api', '"https://***@crm.example.com/api"'],
+    ['https://crm.example.com/api?api_key=s3cret', '"https://crm.example.com/api?…"'],
+    ['https://crm.example.com/api#key=s3cret?x', '"https://crm.example.com/api#…"'],
     // Does not parse (port out of range): the password cannot be told from the rest.
     [
       'https://admin:s3cret@crm.example.com:99999/api',

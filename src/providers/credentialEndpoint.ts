@@ -67,10 +67,15 @@ function problemOf(schema: z.ZodType<string>, url: string): string | null {
 }
 
 /**
- * A stored URL as listings show it: a user name or password in it replaced by `***`. Refused since dc45c6f, but a
- * row stored before keeps it, and `connection list`, `status` and the admin API printed it whole.
+ * A stored URL as listings show it: a user name or password in it replaced by `***`, and what follows a `?` or `#`
+ * by `…` (it may be an API key). Both are refused since dc45c6f and d1eac16, but a row stored before keeps them, and
+ * `connection list`, `status` and the admin API printed it whole.
  */
 export function shownUrl(url: string): string {
+  return withUserinfoHidden(url).replace(/([?#])[\s\S]*$/, '$1…');
+}
+
+function withUserinfoHidden(url: string): string {
   if (!URL.canParse(url)) return url;
   const parsed = new URL(url);
   if (!hasUserinfo(parsed)) return url;

@@ -93,11 +93,13 @@ describe('crm-sync and a base URL stored as plain http to another host', () => {
     TIMEOUT_MS,
   );
   it(
-    'a base URL stored with a user name and password is listed without them: connection list and sync printed it whole',
+    'a base URL stored with a user name and password, or a query, is listed without them: connection list and sync printed it whole',
     async () => {
-      // As a version before dc45c6f could store it.
-      const cli = await connectionStoredWith('https://agency:S3CRET-PASS@crm.example.com/api');
-      const shown = 'https://***@crm.example.com/api';
+      // As a version before dc45c6f and d1eac16 could store it: the query may be an API key.
+      const cli = await connectionStoredWith(
+        'https://agency:S3CRET-PASS@crm.example.com/api?api_key=S3CRET-KEY',
+      );
+      const shown = 'https://***@crm.example.com/api?…';
 
       const list = ok(await cli('connection', 'list'));
       expect(list).toContain(`${shown} (refused)`);
