@@ -253,6 +253,21 @@ describe('failures', () => {
     expect(actor.getSnapshot().context).toMatchObject({ errorReason: null, resumePhase: null, attempt: 0 });
   });
 
+  it('spreads the resumeAt of cycles that fail alike at the same instant (the jitter is seeded by the cycle)', async () => {
+    // An outage fails every tenant's connection in the same phase and attempt at once: without the cycle in the
+    // seed they all came back at the same instant, against a CRM just recovering.
+    const resumeAts = new Set<string | null>();
+    for (let i = 0; i < 20; i++) {
+      const { machine } = scripted({ fetchPhase: [{ reject: failure('transient') }] });
+      const actor = createActor(machine, { input }).start();
+      actor.send({ ...syncRequested, cycleId: `cycle-${i}` });
+      await waitFor(actor, (s) => s.value === 'backoff');
+      resumeAts.add(actor.getSnapshot().context.resumeAt);
+      actor.stop();
+    }
+    expect(resumeAts.size).toBeGreaterThan(15);
+  });
+
   it('stops with attempts_exhausted on the fifth consecutive retryable failure', async () => {
     const resumeLate = { type: 'sync.resume', now: '2025-02-01T00:00:00.000Z' } as const;
     const drive = scripted({

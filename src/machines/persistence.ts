@@ -100,6 +100,19 @@ function inconsistency(snapshot: PersistedSnapshot): string | null {
   // The window is fixed at cycle start from the committed cursor, which moves only when the cycle ends.
   if (context.cycle !== null && !isDeepStrictEqual(context.cycle.window.from, context.cursor))
     return `cycle ${context.cycle.cycleId} window starts at ${JSON.stringify(context.cycle.window.from)}, not at the committed cursor ${JSON.stringify(context.cursor)}`;
+  // What leads a settled state out must be there: backoff resumes at `resumeAt` into `resumePhase`, error into
+  // `resumePhase` (and by `errorReason`). Restored without them, no event leaves the state, and `reset` refuses a
+  // snapshot that restores.
+  if ((value === 'backoff') !== (context.resumeAt !== null))
+    return `state ${value} with resumeAt ${context.resumeAt}`;
+  if ((value === 'backoff' || value === 'error') !== (context.resumePhase !== null))
+    return `state ${value} with resumePhase ${context.resumePhase}`;
+  if ((value === 'error') !== (context.errorReason !== null))
+    return `state ${value} with errorReason ${context.errorReason}`;
+  // Only the fetch goes on mid-window: a later phase with a page left would close a window not fetched to its end.
+  const fetchesNext = value === 'fetching' || context.resumePhase === 'fetching';
+  if (context.cycle !== null && context.cycle.fetch.pageToken !== null && !fetchesNext)
+    return `state ${value} with page ${context.cycle.fetch.pageToken} of the window still to fetch`;
   const phase = phaseSchema.safeParse(value);
   const childIds = Object.keys(children);
   if (!phase.success) {

@@ -246,6 +246,34 @@ describe('persisted snapshots of every state the model reaches', () => {
     }
   });
 
+  it('refuse a settled state without what leads it out, and a phase after the fetch with a page left', () => {
+    // Restored, none of these is left by any event (a backoff never due, a retry with nowhere to go), and `reset`
+    // refuses a snapshot that restores: the connection stayed stuck for good.
+    const tamper = (persisted: PersistedConnection, change: Json) => {
+      const snapshot = snapshotOf(persisted);
+      return { ...persisted, snapshot: { ...snapshot, context: { ...snapshot.context, ...change } } };
+    };
+    const samples = (value: string) => {
+      const found = byState(value);
+      expect(found.length, value).toBeGreaterThan(0);
+      return found;
+    };
+    for (const persisted of samples('backoff')) {
+      expect(errorKind(tamper(persisted, { resumeAt: null }))).toBe('inconsistent');
+      expect(errorKind(tamper(persisted, { resumePhase: null }))).toBe('inconsistent');
+    }
+    for (const persisted of samples('error')) {
+      expect(errorKind(tamper(persisted, { resumePhase: null }))).toBe('inconsistent');
+      expect(errorKind(tamper(persisted, { errorReason: null }))).toBe('inconsistent');
+    }
+    for (const phase of ['reconciling', 'pushing', 'auditing'])
+      for (const persisted of samples(phase)) {
+        const cycle = snapshotOf(persisted).context.cycle as Json & { fetch: Json };
+        const midWindow = { ...cycle, fetch: { ...cycle.fetch, pageToken: 'page-7' } };
+        expect(errorKind(tamper(persisted, { cycle: midWindow }))).toBe('inconsistent');
+      }
+  });
+
   it('never restore a tampered snapshot to a different cursor', () => {
     // Whatever is accepted must carry exactly the cursors it holds, and they must be the stored position: a value
     // coerced on the way in (a string read as 0, a float rounded) is a silent reset or advance, and a reset
