@@ -212,11 +212,14 @@ export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
       guarded(
         async () => {
           const owner = ref.leaseOwner ?? null;
+          // FOR SHARE: a claim of the lease written and not yet committed is waited for and its lease read (on a
+          // shared PostgreSQL; read as committed, a takeover under way was not seen and the save went through), and
+          // a claim comes after this save's commit, which the new holder then loads.
           const { rows } = await client.query(
             `INSERT INTO machine_snapshots (connection_id, tenant_id, machine_version, snapshot, state_value, updated_at)
              SELECT $2, $1, $3, $4::jsonb, $5::jsonb, $6
              WHERE $7::text IS NULL OR EXISTS (
-               SELECT 1 FROM connections WHERE tenant_id = $1 AND id = $2 AND lease_owner = $7::text)
+               SELECT 1 FROM connections WHERE tenant_id = $1 AND id = $2 AND lease_owner = $7::text FOR SHARE)
              ON CONFLICT (connection_id) DO UPDATE SET machine_version = excluded.machine_version,
                snapshot = excluded.snapshot, state_value = excluded.state_value, updated_at = excluded.updated_at
              WHERE machine_snapshots.tenant_id = excluded.tenant_id
