@@ -28,16 +28,18 @@ const sequence = (sequenceId: string, step: number) =>
 /** Few values per field, empties included, so that sides often agree with base and with each other. */
 const pools: { [K in ContactField]: readonly CanonicalContact[K][] } = {
   title: [null, 'Mr', 'Dr'],
-  firstName: [null, 'Ann', 'Bo'],
+  firstName: [null, 'Ann', 'Bo', 'José', 'Jose\u0301'],
   lastName: [null, 'Smith', 'Jones'],
-  email: [null, 'ann@example.co.uk', 'bo@example.com'],
-  mobilePhone: [null, '+447700900001', '+447700900002'],
-  homePhone: [null, '+442079460001'],
+  // Each pool holds a value written another way (docs/sync-semantics.md): the same value, not a change.
+  email: [null, 'ann@example.co.uk', 'Ann@Example.CO.UK', 'bo@example.com'],
+  mobilePhone: [null, '+447700900001', '07700 900001', '07700 900001 ext 214', '+447700900002'],
+  homePhone: [null, '+442079460001', '020 7946 0001'],
   workPhone: [null, '+442079460002'],
   address: [
     null,
     blankAddress,
     { ...blankAddress, line1: '1 High St', postcode: 'AB1 2CD', countryCode: 'GB' },
+    { ...blankAddress, line1: '1 High St', postcode: 'ab12cd', countryCode: 'GB' },
     { ...blankAddress, line1: '2 Mill Lane', postcode: 'ZZ9 9ZZ' },
   ],
   dateOfBirth: [null, '1980-01-31', '1992-07-04'],
@@ -158,6 +160,8 @@ describe('mergeValidated properties', () => {
               ? 'both-changed-resolved-by-recency'
               : 'both-changed-resolved-by-authority',
             base: input.base === null ? null : input.base[conflict.field],
+            crm: input.crm[conflict.field],
+            local: input.local[conflict.field],
           });
           expect(sameValue(conflict.crm, conflict.local)).toBe(false);
           const winnersValue = winner === 'crm' ? input.crm[conflict.field] : input.local[conflict.field];
@@ -206,6 +210,44 @@ describe('mergeValidated properties', () => {
           expect(stored.includes(field) && writable.includes(field)).toBe(true);
         }
         for (const field of outcome.skippedFields) expect(writable.includes(field)).toBe(false);
+      }),
+      { numRuns },
+    );
+  });
+
+  test('a value written another way on the two sides is written to neither', () => {
+    fc.assert(
+      fc.property(mergeInput, (input) => {
+        const outcome = mergeValidated(input);
+        for (const field of contactFields) {
+          if (!equivalent(field, input.crm[field], input.local[field])) continue;
+          expect(field in outcome.crmPatch || field in outcome.localPatch).toBe(false);
+        }
+      }),
+      { numRuns },
+    );
+  });
+
+  test('a CRM value equal to our last push is never counted as a CRM change', () => {
+    fc.assert(
+      fc.property(mergeInput, (input) => {
+        const outcome = mergeValidated(input);
+        for (const decision of outcome.decisions) {
+          if (input.lastPushed?.[decision.field] !== contentHash(input.crm[decision.field])) continue;
+          expect(['unchanged', 'only-local-changed']).toContain(decision.reason);
+        }
+      }),
+      { numRuns },
+    );
+  });
+
+  test('on a first link a stored status is a value on both sides: never kept as unchanged', () => {
+    fc.assert(
+      fc.property(mergeInput, (input) => {
+        if (input.base !== null || !(input.storedFields ?? contactFields).includes('status')) return;
+        if (input.lastPushed?.status === contentHash(input.crm.status)) return; // an echo is no change
+        const decision = mergeValidated(input).decisions.find((d) => d.field === 'status');
+        expect(decision?.reason).toMatch(/^both-changed-/);
       }),
       { numRuns },
     );
