@@ -7,9 +7,12 @@ import { ok, type Result } from '../core/result.ts';
 import { type CanonicalContact, contactFields } from '../core/schemas.ts';
 import type { ProviderError, ProviderName, RecordRead } from '../providers/provider.ts';
 import type { PhaseDeps } from './context.ts';
+import { describeMatch } from './inboundOwners.ts';
 
 /** Whether a record the CRM answered a create with is the contact's person; `why` names what tells them apart. */
-export type AnsweredPerson = { kind: 'same'; held: CanonicalContact } | { kind: 'other'; why: string };
+export type AnsweredPerson =
+  | { kind: 'same'; held: CanonicalContact; why: string }
+  | { kind: 'other'; why: string };
 
 /**
  * Reads the record a CRM answered a create with, one it already held (agentOS's prospect matched by e-mail, Alto's
@@ -37,7 +40,7 @@ function samePerson(
     toMatchRecord(record.externalId, record.contact),
   );
   return pair.isMatch
-    ? { kind: 'same', held: record.contact }
+    ? { kind: 'same', held: record.contact, why: describeMatch(pair) }
     : { kind: 'other', why: describeMismatch(pair) };
 }
 

@@ -80,6 +80,11 @@ export async function acknowledge(
     | { patch: ContactPatch }
     | { linked: true }
   ),
+  /**
+   * The CRM made no record: it answered the create with one it already held, this contact's person. Linked, and
+   * noted as the duplicate the create would have made, not counted as a create.
+   */
+  heldAlready?: { reason: string },
 ): Promise<void> {
   const { store, clock } = deps;
   const now = clock();
@@ -130,11 +135,17 @@ export async function acknowledge(
       return tx.addCycleNotes({
         ...ref,
         notes: [
-          {
-            kind: 'written',
-            key: entry.idempotencyKey,
-            body: { op: entry.kind, externalId: ack.externalId },
-          },
+          heldAlready === undefined
+            ? {
+                kind: 'written',
+                key: entry.idempotencyKey,
+                body: { op: entry.kind, externalId: ack.externalId },
+              }
+            : {
+                kind: 'duplicate',
+                key: entry.idempotencyKey,
+                body: { incoming: entry.contactId, matched: ack.externalId, reason: heldAlready.reason },
+              },
         ],
       });
     }),

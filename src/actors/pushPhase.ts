@@ -338,8 +338,21 @@ async function acknowledgeCreate(
       });
       return 'deferred';
     }
-    // The record held what the agency keyed in, not what was sent: what it lacks is not an agency clear.
-    await acknowledge(deps, ref, entry, { ...ack, contact: heldRecordBase(ack.contact, person.value.held) });
+    // The record held what the agency keyed in, not what was sent: what it lacks is not an agency clear. Never sent
+    // before, the create cannot have made that record: the CRM created nothing, the lead is linked as a duplicate.
+    const heldAlready =
+      entry.status === 'planned'
+        ? {
+            reason: `not created in ${crm}: it answered the create with record ${ack.externalId}, which it held already as the same person; linked to it: ${person.value.why}`,
+          }
+        : undefined;
+    await acknowledge(
+      deps,
+      ref,
+      entry,
+      { ...ack, contact: heldRecordBase(ack.contact, person.value.held) },
+      heldAlready,
+    );
     return 'sent';
   }
   await acknowledge(deps, ref, entry, ack);

@@ -222,7 +222,11 @@ describe.each([
     try {
       const { record, audit } = await pushedAfterAgencyCreates(h, okafor('Tunde'));
       expect(audit?.errors).toEqual([]);
-      expect(audit?.written).toMatchObject({ created: 1 });
+      // The CRM created nothing: it answered with the record it held, and the lead is linked as its duplicate.
+      expect(audit?.written).toMatchObject({ created: 0 });
+      expect(audit?.duplicatesSuppressed).toEqual([
+        { incoming: TUNDE, matched: record, reason: expect.stringMatching(/^not created in/) },
+      ]);
       expect(await linkOf(h, TUNDE)).toBe(record);
 
       for (const cycle of [await auditedCycle(h), await auditedCycle(h)]) {
