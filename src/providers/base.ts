@@ -3,7 +3,7 @@ import { classifyFailure, type RetrySettings, waitsInCall } from '../core/retryP
 import { baseUrlProblem } from './credentialEndpoint.ts';
 import { Deadline } from './deadline.ts';
 import { describeErrorBody } from './errorBody.ts';
-import { type CallKind, type ConnectionLimiter, waitUnlessAborted } from './limiter.ts';
+import { type CallKind, type ConnectionLimiter, QuotaSpentError, waitUnlessAborted } from './limiter.ts';
 import type { ProviderError } from './provider.ts';
 import { redactQuery } from './redactQuery.ts';
 import type { ProviderSpec } from './spec.ts';
@@ -74,6 +74,10 @@ export async function runPaced<T>(params: {
       outcome = await params.limiter.schedule(params.kind, params.attempt, signal);
     } catch (error) {
       if (signal?.aborted) return stopped();
+      if (error instanceof QuotaSpentError) {
+        const spent = 'daily request quota spent';
+        return err({ kind: 'quota_exhausted', status: 429, message: spent, resumeAt: error.resetAt });
+      }
       throw error;
     }
     if (outcome.ok) return ok(outcome.value);

@@ -154,6 +154,10 @@ export function createLimiter(
             await waitUnlessAborted(start - at, signal);
           }
           signal?.throwIfAborted();
+          // The quota again where the call is counted: calls that passed runPaced's check together (the push's eight
+          // writes, reads queued behind the concurrency cap) would otherwise all go out past the day's last call.
+          const spentUntil = quota.resetAt();
+          if (spentUntil !== null) throw new QuotaSpentError(spentUntil);
           // Booked when it really starts, not when its timer was due: a call a busy event loop held back counts
           // from when it went, so the calls after it keep their distance from it as the provider sees them.
           const started = elapsed();
@@ -180,6 +184,14 @@ export function createLimiter(
     stop: () => calls.stop({ dropWaitingJobs: false }),
     idleFor: (ms) => unfinished === 0 && now() - lastEnded >= ms,
   };
+}
+
+/** Thrown by `schedule`, the task not run, when the daily quota was spent while the call waited its turn. */
+export class QuotaSpentError extends Error {
+  constructor(readonly resetAt: string) {
+    super(`daily request quota spent until ${resetAt}`);
+    this.name = 'QuotaSpentError';
+  }
 }
 
 /**

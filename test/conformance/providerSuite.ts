@@ -11,7 +11,13 @@ import type {
 } from '../../src/providers/provider.ts';
 import { getProvider } from '../../src/providers/registry.ts';
 import type { SimControl, SimulatorOptions } from '../../src/providers/simulator/server.ts';
-import { type ProviderLimits, type ProviderSpec, rateWindows, withSpec } from '../../src/providers/spec.ts';
+import {
+  noRateLimits,
+  type ProviderLimits,
+  type ProviderSpec,
+  rateWindows,
+  withSpec,
+} from '../../src/providers/spec.ts';
 import { startSimulator } from '../support/simulators.ts';
 import { batchReadCase } from './batchReadCase.ts';
 import { writeScopeCase } from './writeScopeCase.ts';
@@ -394,6 +400,34 @@ export function describeProvider(name: string, makeHarness: MakeHarness, options
         const paced = h.provider({ spec });
         const calls = await Promise.all(Array.from({ length: count }, () => probe(paced)));
         expect(calls.every((r) => r.ok || r.error.kind === 'unsupported')).toBe(true);
+        expect((await h.control.stats()).rateLimited).toBe(0);
+      });
+    });
+
+    it('keeps to its concurrency cap: requests answered slowly overlap, and the paced client never exceeds it', async () => {
+      let declared: number | undefined;
+      await withHarness({ contacts: 1 }, async (h) => {
+        declared = h.spec.limits.maxConcurrent;
+      });
+      if (declared === undefined) return;
+      const cap = declared;
+      // Windows out of the way, and a service time: with none the simulator answers each request within the tick it
+      // arrives in, so no two ever overlap and the concurrency gate could refuse nothing.
+      const limits = { ...noRateLimits, maxConcurrent: cap };
+      const probe = (p: CrmProvider) =>
+        p.capabilities.canSearchByEmail
+          ? p.findByEmail({ email: 'nobody@example.com' })
+          : p.listChanges({ window: { from: null, to: NOW() }, pageToken: null });
+      await withHarness({ contacts: 5, limits, latencyMs: 50 }, async (h) => {
+        const spec = withSpec(quick(h, { maxAttempts: 1 }), { limits });
+        const unpaced = h.provider({ spec: withSpec(spec, { limits: { maxConcurrent: undefined } }) });
+        await Promise.all(Array.from({ length: 4 * cap }, () => probe(unpaced)));
+        expect((await h.control.stats()).rateLimited).toBeGreaterThan(0);
+      });
+      await withHarness({ contacts: 5, limits, latencyMs: 50 }, async (h) => {
+        const paced = h.provider({ spec: withSpec(quick(h, { maxAttempts: 1 }), { limits }) });
+        const calls = await Promise.all(Array.from({ length: 4 * cap }, () => probe(paced)));
+        expect(calls.every((r) => r.ok)).toBe(true);
         expect((await h.control.stats()).rateLimited).toBe(0);
       });
     });
