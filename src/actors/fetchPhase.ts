@@ -11,6 +11,9 @@ import { providerFailure, storeFailure } from './failures.ts';
 import { must } from './storeCall.ts';
 import { versionUnlistedCreates } from './unlistedCreates.ts';
 
+/** Key prefix of the meta note of what each fetched page added to the cycle's staged records. */
+const FETCHED_PAGE_KEY = 'fetched-page:';
+
 /**
  * Fetches ONE page of the window and stages it, with the page's malformed records quarantined, in one
  * transaction. Records already seen with the same content (the lower bound re-reads the cursor's instant;
@@ -92,7 +95,24 @@ export function createFetchPhase(deps: PhaseDeps) {
       const overtaken = await tx.unstageRecords({ ...ref, cycleId: input.cycleId, externalIds: unchanged });
       if (!overtaken.ok) return overtaken;
       // The records the cycle holds staged now that it did not before: a record listed again is not counted twice.
-      const stagedMore = staged.value - overtaken.value;
+      // Noted per page, first run's figure kept: a page run again (its snapshot lost after this commit) finds its
+      // records staged already, and counted 0 of them, though the cycle fetched and reconciled every one.
+      const pageKey = `${FETCHED_PAGE_KEY}${input.page}:`;
+      const notedPage = await tx.addCycleNotes({
+        ...ref,
+        cycleId: input.cycleId,
+        notes: [{ kind: 'meta', key: pageKey, body: staged.value - overtaken.value }],
+      });
+      if (!notedPage.ok) return notedPage;
+      const first = await tx.latestCycleNote({
+        ...ref,
+        cycleId: input.cycleId,
+        kind: 'meta',
+        keyPrefix: pageKey,
+      });
+      if (!first.ok) return first;
+      const stagedMore =
+        typeof first.value?.body === 'number' ? first.value.body : staged.value - overtaken.value;
       if (valid.length > 0) {
         const released = await tx.releaseQuarantine({ ...ref, externalIds: valid });
         if (!released.ok) return released;
