@@ -163,18 +163,33 @@ export async function restartAtCommittedCursor(
 }
 
 /**
- * When the connection's latest audit entry is cycle `cycleId`'s: its finish instant; otherwise `null`. The latest is
- * enough: under the lease no other cycle commits, and pruning never removes a connection's latest entry.
+ * When cycle `cycleId` committed its `completed` audit entry: its finish instant; otherwise `null`. Looked for from
+ * the newest entry back to the connection's latest `completed` one: under the lease no other cycle completes while
+ * this one's snapshot stands, but failure entries may come after its own (a failed run's `run:<id>`, written outside
+ * any cycle, or outside the lease, while the snapshot still said auditing; a failure entry of this very cycle), so the
+ * latest entry alone is not enough. Failure entries only are skipped, `itemsPerList: 0`, a page at a time.
  */
 export async function completedEntry(
   store: Pick<Store, 'listAudit'>,
   ref: { tenantId: string; connectionId: string },
   cycleId: string,
 ): Promise<Result<string | null, StoreError>> {
-  const latest = await store.listAudit({ ...ref, limit: 1, itemsPerList: 0 });
-  if (!latest.ok) return latest;
-  const body = latest.value.entries[0]?.body;
-  return ok(body?.cycleId === cycleId ? body.finishedAt : null);
+  let beforeId: number | undefined;
+  for (;;) {
+    const page = await store.listAudit({
+      ...ref,
+      limit: 100,
+      itemsPerList: 0,
+      ...(beforeId === undefined ? {} : { beforeId }),
+    });
+    if (!page.ok) return page;
+    for (const { body } of page.value.entries) {
+      if (body.outcome !== 'completed') continue;
+      return ok(body.cycleId === cycleId ? body.finishedAt : null);
+    }
+    if (page.value.nextBeforeId === null) return ok(null);
+    beforeId = page.value.nextBeforeId;
+  }
 }
 
 /**
