@@ -222,6 +222,33 @@ export function describeStoreAudit(name: string, backend: () => Backend) {
         await database.drop();
       }
     });
+
+    it("keeps a connection's latest completed entry under failed ones: a reset reads it to tell a cycle completed", async () => {
+      const database = await backend().createDatabase();
+      const store = unwrap(await database.open());
+      try {
+        const { ref } = await tenantWithConnection(store);
+        const commit = async (seconds: number, outcome: 'completed' | 'failed') =>
+          unwrap(
+            await store.commitCycle({
+              ...ref,
+              audit: auditBody({ finishedAt: at(seconds).toISOString(), outcome }),
+            }),
+          ).auditId;
+        await commit(1, 'completed');
+        const completed = await commit(5, 'completed');
+        // Failed runs' entries after it, while a snapshot waits for reset (`completedEntry`).
+        const failed = [await commit(10, 'failed'), await commit(20, 'failed')];
+
+        const pruned = unwrap(await store.pruneAudit({ before: at(30) }));
+        expect(pruned.map(({ entries }) => entries)).toEqual([2]);
+        const left = unwrap(await store.listAudit({ tenantId: ref.tenantId })).entries.map((e) => e.id);
+        expect(left).toEqual([failed[1], completed]);
+      } finally {
+        await store.close();
+        await database.drop();
+      }
+    });
   });
 
   describe(`store on ${name}: pruning a long audit log`, () => {

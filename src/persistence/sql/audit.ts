@@ -68,14 +68,18 @@ const markSeq = (tenant: string, connection: string, cycle: string, mark: string
     AND starts_with(m.note_key, ${mark}::text)), 0)`;
 
 /**
- * The entries a prune takes (`$1` before, `$2` tenant or null): finished before the date, and not the latest of
- * their connection (found through `audit_log_connection_idx`). Their items go with them (`ON DELETE CASCADE`).
+ * The entries a prune takes (`$1` before, `$2` tenant or null): finished before the date, and neither the latest of
+ * their connection nor its latest completed one (found through `audit_log_connection_idx`): a reset or an abandoned
+ * run reads back to that one to tell whether the cycle in a stored snapshot completed (`completedEntry`), and
+ * failed runs' entries may lie above it. Their items go with them (`ON DELETE CASCADE`).
  */
 const prunableSql = `SELECT a.id, a.tenant_id, a.connection_id, a.provider, a.finished_at,
     a.conflict_count + a.duplicate_count + a.error_count AS items
   FROM audit_log a
   WHERE a.finished_at < $1 AND ($2::uuid IS NULL OR a.tenant_id = $2::uuid)
-    AND a.id < (SELECT max(l.id) FROM audit_log l WHERE l.connection_id = a.connection_id)`;
+    AND a.id < (SELECT max(l.id) FROM audit_log l WHERE l.connection_id = a.connection_id)
+    AND a.id <> COALESCE((SELECT max(l.id) FROM audit_log l
+      WHERE l.connection_id = a.connection_id AND l.outcome = 'completed'), 0)`;
 
 /** What a prune took, per connection, from `pruned` (the entries themselves or, removed, their returned rows). */
 const prunedPerConnectionSql = (
