@@ -1,14 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { NonRetriableError } from 'inngest';
 import { describe, expect, it } from 'vitest';
 import { abandonConnectionRun, driveConnection } from '../../src/inngest/driveConnection.ts';
 import { CONNECTION_MACHINE_VERSION } from '../../src/machines/connectionMachine.ts';
-import type { RunnerDeps } from '../../src/runner/connectionRunner.ts';
 import { resetConnection } from '../../src/runner/resetConnection.ts';
 import { useSharedStore } from '../support/sharedStore.ts';
 import { newCrashLog, RealDriver } from './realDriver.ts';
 import { pathInputs } from './realPath.ts';
-import { modelSpec, type World } from './realSystem.ts';
+import { auditEntries, processDeps, refOf, restamp, storedMachine } from './storedWorld.ts';
 
 /**
  * A cycle whose audit transaction committed, its snapshot still saying `auditing` (the process died before the save
@@ -19,43 +17,6 @@ import { modelSpec, type World } from './realSystem.ts';
  */
 
 const sharedStore = useSharedStore();
-const refOf = (world: World) => ({ tenantId: world.tenantId, connectionId: world.connectionId });
-
-function processDeps(world: World, name: string, at = world.t0): RunnerDeps {
-  return {
-    store: world.store,
-    clock: () => new Date(at),
-    owner: `${name}:${randomUUID()}`,
-    newCycleId: () => `${name}-cycle`,
-    limiters: new Map(),
-    providerOptions: () => ({ spec: modelSpec }),
-  };
-}
-
-async function storedMachine(world: World) {
-  const loaded = await world.store.loadSnapshot(refOf(world));
-  if (!loaded.ok || loaded.value === null) throw new Error('no snapshot');
-  return loaded.value;
-}
-
-async function restamp(world: World, machineVersion: string): Promise<void> {
-  const stored = await storedMachine(world);
-  const saved = await world.store.saveSnapshot({
-    ...refOf(world),
-    machineVersion,
-    snapshot: stored.snapshot,
-    stateValue: stored.stateValue,
-    now: stored.updatedAt,
-  });
-  if (!saved.ok) throw new Error(saved.error.message);
-}
-
-async function auditEntries(world: World) {
-  const listed = await world.store.listAudit({ ...refOf(world), limit: 1000 });
-  if (!listed.ok) throw new Error(listed.error.message);
-  return listed.value.entries.map((e) => e.body);
-}
-
 /** A driver whose cycle `done` committed its audit entry, the process dying before the snapshot saying idle. */
 async function auditedButStillAuditing() {
   const driver = new RealDriver(sharedStore(), Date.now(), newCrashLog(), pathInputs());

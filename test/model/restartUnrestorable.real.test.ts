@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CONNECTION_MACHINE_VERSION } from '../../src/machines/connectionMachine.ts';
-import { type RunnerDeps, runConnection } from '../../src/runner/connectionRunner.ts';
+import { runConnection } from '../../src/runner/connectionRunner.ts';
 import { resetConnection } from '../../src/runner/resetConnection.ts';
 import { useSharedStore } from '../support/sharedStore.ts';
 import { newCrashLog, RealDriver } from './realDriver.ts';
 import { distinctEvents, pathInputs } from './realPath.ts';
-import { modelSpec, openWorld, sidesDisagree, type World, worldViolations } from './realSystem.ts';
+import { openWorld, sidesDisagree, type World, worldViolations } from './realSystem.ts';
+import { auditEntries, processDeps, refOf, restamp, storedMachine } from './storedWorld.ts';
 
 /**
  * A stored snapshot this crm-sync cannot restore, on the real system (PGlite, the Reapit simulator over HTTP, the
@@ -16,49 +16,11 @@ import { modelSpec, openWorld, sidesDisagree, type World, worldViolations } from
  */
 
 const sharedStore = useSharedStore();
-const refOf = (world: World) => ({ tenantId: world.tenantId, connectionId: world.connectionId });
-
-/** A runner as a fresh process builds it: its own owner, limiters and cycle ids. */
-function processDeps(world: World, name: string): RunnerDeps {
-  return {
-    store: world.store,
-    clock: () => new Date(world.t0),
-    owner: `${name}:${randomUUID()}`,
-    newCycleId: () => `${name}-cycle`,
-    limiters: new Map(),
-    providerOptions: () => ({ spec: modelSpec }),
-  };
-}
 
 async function committedCursors(world: World) {
   const row = await world.store.getConnection(refOf(world));
   if (!row.ok) throw new Error(row.error.message);
   return { cursor: row.value.cursor, localCursor: row.value.localCursor };
-}
-
-async function storedMachine(world: World) {
-  const loaded = await world.store.loadSnapshot(refOf(world));
-  if (!loaded.ok || loaded.value === null) throw new Error('no snapshot');
-  return loaded.value;
-}
-
-/** Re-stamps the stored snapshot as written by `machineVersion`, content and state unchanged. */
-async function restamp(world: World, machineVersion: string): Promise<void> {
-  const stored = await storedMachine(world);
-  const saved = await world.store.saveSnapshot({
-    ...refOf(world),
-    machineVersion,
-    snapshot: stored.snapshot,
-    stateValue: stored.stateValue,
-    now: stored.updatedAt,
-  });
-  if (!saved.ok) throw new Error(saved.error.message);
-}
-
-async function auditEntries(world: World) {
-  const listed = await world.store.listAudit({ ...refOf(world), limit: 1000 });
-  if (!listed.ok) throw new Error(listed.error.message);
-  return listed.value.entries.map((e) => e.body);
 }
 
 describe('a stored machine this crm-sync cannot restore (real system)', () => {
