@@ -32,14 +32,13 @@ export function createFetchPhase(deps: PhaseDeps) {
     const { store, provider, clock } = deps;
     const ref = { tenantId: input.connection.tenantId, connectionId: input.connection.connectionId };
     const full = deps.fetchMode === 'full';
-    const window = full
-      ? { ...input.window, from: null }
-      : listedWindow(input.window, provider.capabilities.createSettleMs);
+    const window = full ? { ...input.window, from: null } : input.window;
     const page = await provider.listChanges({ window, pageToken: input.pageToken, signal });
     if (!page.ok) throw providerFailure(page.error, clock());
 
+    const { from } = listedWindow(window, provider.capabilities.createSettleMs);
     const inWindow = page.value.records.filter((record) =>
-      withinLowerBound({ modified: record.modified, externalId: record.externalId }, window.from),
+      withinLowerBound({ modified: record.modified, externalId: record.externalId }, from),
     );
     // A page listing a record twice is read as its latest listing, before it is compared with the link.
     const candidates = latestPerRecord(inWindow).map(toStaged);
@@ -153,11 +152,12 @@ export function createFetchPhase(deps: PhaseDeps) {
 }
 
 /**
- * The window as listed. A CRM that applies creates in the background (Reapit) may show a record up to its
- * `createSettleMs` after the instant it is stamped with, whoever created it (a portal's lead importer, the agency's
- * website): a cycle run before it shows moved the cursor past that instant, and no later delta listed the record.
- * So the lower bound reads that much before the cursor. The records read again unchanged are dropped at fetch, as
- * at the cursor's own instant; the cursor never moves back.
+ * The window whose records a page may bring. A CRM that applies creates in the background (Reapit) may show a
+ * record up to its `createSettleMs` after the instant it is stamped with, whoever created it (a portal's lead
+ * importer, the agency's website): a cycle run before it showed moved the cursor past that instant. Its adapter
+ * lists the records created that long before the cursor too (Reapit's `createdFrom`), so the lower bound is that
+ * much before the cursor. The records read again unchanged are dropped at fetch, as at the cursor's own instant;
+ * the cursor never moves back.
  */
 export function listedWindow(window: FetchWindow, lookBackMs: number): FetchWindow {
   const { from } = window;

@@ -134,7 +134,9 @@ export interface ProviderCapabilities {
   maxIdsPerRead: number | null;
   /**
    * How long after a create is sent the CRM may still not show the record (listing, search, GET), in ms; 0 when a
-   * create is applied before it is answered. A lost create is not sent again before this has passed.
+   * create is applied before it is answered. A lost create is not sent again before this has passed. A delta's
+   * page may hold records modified this long before the window's lower bound: the adapter of such a CRM lists the
+   * records created in that span too, since one may have shown after a cycle passed its instant.
    */
   createSettleMs: number;
   /** Largest page the API accepts. */

@@ -49,6 +49,11 @@ const pageTokenSchema = z.strictObject({
    * counts the run alone. Absent: the window's `to` (and in a token written before it).
    */
   runTo: z.string().nullable().optional(),
+  /**
+   * The listing of the creates Reapit may have shown late (`firstToken`): records created on or after this
+   * instant, up to `to`, the cursor's. Absent: the window's own listing (and in a token written before it).
+   */
+  createdFrom: z.string().optional(),
 });
 type PageToken = z.infer<typeof pageTokenSchema>;
 
@@ -79,7 +84,34 @@ function endOfMillisecond(modified: string): string | null {
 function pastRun(token: PageToken): PageToken {
   const modified = new Date(Date.parse(token.runTo ?? '') + 1).toISOString();
   const after = { modified, externalId: token.after?.externalId ?? 'past-run' };
-  return { to: token.to, after, inclusive: true, page: 1, total: null };
+  return { to: token.to, after, inclusive: true, page: 1, total: null, ...listingOf(token) };
+}
+
+/** Which listing a token pages through, carried to every token after it. */
+function listingOf(token: PageToken): Pick<PageToken, 'createdFrom'> {
+  return token.createdFrom === undefined ? {} : { createdFrom: token.createdFrom };
+}
+
+/** A window's listing from its lower bound, as the listing of creates ends with (`firstToken`). */
+function windowToken(window: FetchWindow): PageToken {
+  return { to: window.to, after: window.from, inclusive: true, page: 1, total: null };
+}
+
+/**
+ * Where a delta begins. Reapit applies a create in the background [R1] and may show the record up to
+ * `createSettleMs` after the instant it is stamped with, whoever created it (a portal's lead importer, the agency's
+ * website): a cycle that passed that instant before the record showed moved the cursor past it, and no listing from
+ * the cursor would bring it. So a delta first lists the records created in that span before the cursor
+ * (`createdFrom`, up to the cursor), then the window from the cursor. Listing the span by `modified` instead read
+ * every record edited in it again, each cycle. The records read twice are dropped at fetch, unchanged.
+ */
+function firstToken(window: FetchWindow, settleMs: number): PageToken {
+  const from = window.from;
+  const at = from === null ? Number.NaN : Date.parse(from.modified);
+  if (from === null || settleMs === 0 || Number.isNaN(at)) return windowToken(window);
+  const createdFrom = new Date(at - settleMs).toISOString();
+  const after = { modified: createdFrom, externalId: '' };
+  return { to: from.modified, after, inclusive: true, page: 1, total: null, createdFrom };
 }
 
 export interface ReapitProviderParams {
@@ -117,7 +149,7 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
   }): Promise<Result<ChangePage, ProviderError>> {
     const decoded =
       p.pageToken === null
-        ? ok<PageToken>({ to: p.window.to, after: p.window.from, inclusive: true, page: 1, total: null })
+        ? ok(firstToken(p.window, spec.capabilities.createSettleMs))
         : decodePageToken(pageTokenSchema, p.pageToken);
     if (!decoded.ok) return decoded;
     const token = decoded.value;
@@ -128,6 +160,7 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
       modifiedTo: token.runTo ?? token.to,
     });
     if (token.after) query.set('modifiedFrom', token.after.modified);
+    if (token.createdFrom !== undefined) query.set('createdFrom', token.createdFrom);
     const response = await http.send({ method: 'GET', path: `/contacts/?${query}`, signal: p.signal });
     if (!response.ok) return response;
     const page = reapitContactPageSchema.safeParse(response.value.json);
@@ -154,7 +187,11 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
         : pastAnchor(position, token.after, token.seen, compareListed);
     });
     const { records, errors } = mapRecords(wanted, toInboundRecord);
-    return ok({ records, errors, nextPageToken: nextToken(token, positions, totalCount, totalPageCount) });
+    const next = nextToken(token, positions, totalCount, totalPageCount);
+    // The creates listed, the window's own listing follows.
+    const after =
+      next === null && token.createdFrom !== undefined ? encodePageToken(windowToken(p.window)) : next;
+    return ok({ records, errors, nextPageToken: after });
   }
 
   function nextToken(
@@ -193,6 +230,7 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
       seen: idsAtInstant(positions, last.modified, compareListed),
       page: 1,
       total: null,
+      ...listingOf(token),
     });
   }
 

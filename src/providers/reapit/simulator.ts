@@ -246,15 +246,25 @@ function list(db: SimDb<Contact>, req: SimRequest): SimResponse {
   // ASSUMPTION: `modifiedFrom`/`modifiedTo` compare at millisecond precision ("on or after" / "on or before"), and
   // the listing is ordered at the millisecond too: ticks below it, if any, play no part.
   const range = db.modifiedRange(from, to);
-  // ASSUMPTION (a simplification): only the filters the adapter sends are served; `active`, `fromArchive`,
-  // `createdFrom`/`createdTo`, the other filters [R3] and any `sortBy` but `-modified` are ignored.
+  // [R3]: `createdFrom`/`createdTo` as "on or after" / "on or before", compared as `modified` is (ASSUMPTION above).
+  const createdFrom = instant('createdFrom');
+  const createdTo = instant('createdTo');
+  if (Number.isNaN(createdFrom) || Number.isNaN(createdTo))
+    return failure(400, 'createdFrom/createdTo must be ISO-8601 with a zone');
+  const createdIn = (r: Contact) => {
+    const at = Date.parse(r.created ?? '');
+    return (createdFrom === null || at >= createdFrom) && (createdTo === null || at <= createdTo);
+  };
+  // ASSUMPTION (a simplification): only the filters the adapter sends are served; `active`, `fromArchive`, the
+  // other filters [R3] and any `sortBy` but `-modified` are ignored.
   const reversed = q.get('sortBy') === '-modified';
   // Every row of the window only when a filter or the reverse order needs them; a plain page is sliced alone.
   let rows: Contact[] | null = null;
-  if (emails.length > 0 || ids.length > 0 || reversed) {
+  if (emails.length > 0 || ids.length > 0 || createdFrom !== null || createdTo !== null || reversed) {
     rows = range.slice(0, range.count);
     if (emails.length > 0) rows = rows.filter((r) => emails.includes((r.email ?? '').trim().toLowerCase()));
     if (ids.length > 0) rows = rows.filter((r) => ids.includes(r.id));
+    if (createdFrom !== null || createdTo !== null) rows = rows.filter(createdIn);
     // The window is in (modified, id) order; other sort keys are not needed by the adapter.
     if (reversed) rows.reverse();
   }
