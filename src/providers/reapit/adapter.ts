@@ -110,7 +110,8 @@ function firstToken(window: FetchWindow, settleMs: number): PageToken {
   const at = from === null ? Number.NaN : Date.parse(from.modified);
   if (from === null || settleMs === 0 || Number.isNaN(at)) return windowToken(window);
   const createdFrom = new Date(at - settleMs).toISOString();
-  const after = { modified: createdFrom, externalId: '' };
+  // Inclusive, the bound keeps its whole millisecond whatever the ids; the id stands in for one.
+  const after = { modified: createdFrom, externalId: 'created-from' };
   return { to: from.modified, after, inclusive: true, page: 1, total: null, createdFrom };
 }
 
@@ -203,7 +204,12 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
     const lastPage = positions.length < pageSize || token.page >= totalPageCount;
     const stepPage = (): PageToken => ({ ...token, page: token.page + 1, total: token.total ?? totalCount });
     // A run's pages are asked for its millisecond alone: past its last page the listing goes on after it.
-    if (token.runTo != null) return encodePageToken(lastPage ? pastRun(token) : stepPage());
+    if (token.runTo != null) {
+      if (!lastPage) return encodePageToken(stepPage());
+      // A run at the listing's last millisecond ends it: past it, `modifiedFrom` would come after `modifiedTo`.
+      const past = pastRun(token);
+      return Date.parse(past.after?.modified ?? '') > Date.parse(token.to) ? null : encodePageToken(past);
+    }
     if (lastPage) return null;
     const last = positions.findLast((position) => position !== null) ?? undefined;
     if (last === undefined) return encodePageToken(stepPage());
