@@ -2,6 +2,16 @@ import { z } from 'zod';
 import { type CursorPosition, compareCursor, compareModified } from '../core/cursor.ts';
 
 /**
+ * A listed record's `modified` value as a listing places it: text that reads as an instant. Any other text (a
+ * UK-format date from a broken export) places nothing: compared, it sorted after every instant, so a listing's
+ * upper bound dropped the record unmapped, with no quarantine entry and no audit trace.
+ */
+export const listedInstantSchema = z
+  .string()
+  .min(1)
+  .refine((value) => !Number.isNaN(Date.parse(value)), 'expected an instant');
+
+/**
  * The ids a listing has already returned at its anchor's instant. No CRM documents how records sharing a
  * `modified` value are ordered, so a listing that resumes at that instant drops exactly these, rather than every
  * record whose id sorts before the anchor's: that lost the records listed after the anchor with smaller ids and

@@ -24,7 +24,8 @@ export function mapRecords(
     if (unstorable === undefined) records.push(mapped.value);
     else
       errors.push({
-        externalId: null,
+        // The id when it is storable (the bad value is the stamp or the version): the entry is released by it.
+        externalId: unstorable === 'externalId' ? null : externalId,
         raw,
         message: `${unstorable}: ${UNSTORABLE_TEXT}`,
         fields: [unstorable],

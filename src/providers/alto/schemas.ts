@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { credentialEndpointSchema } from '../credentialEndpoint.ts';
 import { headerValueSchema } from '../headerValue.ts';
+import { listedInstantSchema } from '../listingAnchor.ts';
 
 /**
  * Alto wire shapes [A1] (`Alto.Contacts.Api.Models.*` in the Alto OpenAPI). Read schemas list only the
@@ -37,7 +38,7 @@ export const altoFiledUnderSchema = z.object({
 });
 
 /** Enough of a list item to place it in (modifiedAt, id) order, even when the rest is malformed. */
-export const altoPositionSchema = z.object({ id: z.string().min(1), modifiedAt: z.string().min(1) });
+export const altoPositionSchema = z.object({ id: z.string().min(1), modifiedAt: listedInstantSchema });
 
 /** `PagedResponse<T>`: `{ meta: { nextToken }, items }` [A1]. */
 export const altoPageSchema = z.object({

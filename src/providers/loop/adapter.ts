@@ -9,7 +9,7 @@ import { err, ok, type Result } from '../../core/result.ts';
 import type { ContactPatch } from '../../core/schemas.ts';
 import { createHttpTransport } from '../base.ts';
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
-import { idsAtInstant, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
+import { idsAtInstant, listedInstantSchema, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
 import { decodePageToken, encodePageToken } from '../pageToken.ts';
 import type { ChangePage, CrmProvider, FetchWindow, ProviderError } from '../provider.ts';
 import { mapRecords, recordRead } from '../records.ts';
@@ -54,8 +54,10 @@ export interface LoopProviderParams {
   fetch?: typeof fetch;
 }
 
+const listedPositionSchema = loopPositionSchema.extend({ updatedAt: listedInstantSchema });
+
 const positionOf = (raw: unknown): CursorPosition | null => {
-  const at = loopPositionSchema.safeParse(raw);
+  const at = listedPositionSchema.safeParse(raw);
   return at.success ? { modified: at.data.updatedAt, externalId: at.data.id } : null;
 };
 

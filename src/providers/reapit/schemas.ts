@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { contactFieldTable } from '../../core/schemas.ts';
 import { credentialEndpointSchema } from '../credentialEndpoint.ts';
 import { headerValueSchema } from '../headerValue.ts';
+import { listedInstantSchema } from '../listingAnchor.ts';
 
 /**
  * Reapit wire shapes. Read schemas list only the fields we use (`z.object` strips the rest); the
@@ -61,7 +62,7 @@ export const reapitContactSchema = z.object({
 export type ReapitContact = z.infer<typeof reapitContactSchema>;
 
 /** Enough of a record to place it in (modified, id) order, even when the rest is malformed. */
-export const reapitPositionSchema = z.object({ id: z.string().min(1), modified: z.string().min(1) });
+export const reapitPositionSchema = z.object({ id: z.string().min(1), modified: listedInstantSchema });
 
 export const reapitContactPageSchema = z.object({
   _embedded: z.array(z.unknown()),

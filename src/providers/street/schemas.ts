@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { headerValueSchema } from '../headerValue.ts';
+import { listedInstantSchema } from '../listingAnchor.ts';
 
 /**
  * Street Open API wire shapes [S3] (JSON:API, `application/vnd.api+json`). Read schemas list only the fields
@@ -41,7 +42,7 @@ export type StreetPerson = z.infer<typeof streetPersonSchema>;
 /** Enough of a person to place it in (updated_at, id) order, even when the rest is malformed. */
 export const streetPositionSchema = z.object({
   id: z.string().min(1),
-  attributes: z.object({ updated_at: z.string().min(1) }),
+  attributes: z.object({ updated_at: listedInstantSchema }),
 });
 
 /** `GET /people` [S2][S3]. */

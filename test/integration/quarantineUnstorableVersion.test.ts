@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { agencyClient } from '../support/simulators.ts';
+import { createSyncHarness, must } from '../support/syncHarness.ts';
+
+/**
+ * A Reapit record whose `_eTag` holds text the store cannot hold (U+0000) is quarantined (docs/sync-semantics.md,
+ * "Invalid input") under its id, which is readable and storable. It was quarantined as "a record without an id",
+ * keyed by a digest of its payload, so when the CRM listed it valid again the fetch's release, by external id,
+ * missed it and the entry stayed for good.
+ */
+describe('a Reapit record with an unstorable ETag', () => {
+  it('is quarantined under its id, and released once listed valid', async () => {
+    let corrupt = true;
+    let broken: string | null = null;
+    const h = await createSyncHarness('reapit', {
+      simulator: { contacts: 5, seed: 5 },
+      runner: {
+        providerOptions: () => ({
+          fetch: async (input: string | URL | Request, init?: RequestInit) => {
+            const response = await fetch(input, init);
+            const url = new URL(String(input instanceof Request ? input.url : input));
+            if (
+              !corrupt ||
+              (init?.method ?? 'GET') !== 'GET' ||
+              url.pathname !== '/contacts/' ||
+              !response.ok
+            )
+              return response;
+            const page = (await response.json()) as { _embedded: Array<{ id: string; _eTag: string }> };
+            const first = page._embedded[0];
+            if (first) {
+              broken ??= first.id;
+              if (first.id === broken) first._eTag = `${first._eTag}\u0000`;
+            }
+            return new Response(JSON.stringify(page), { status: 200, headers: response.headers });
+          },
+        }),
+      },
+    });
+    try {
+      expect(must(await h.run()).state).toBe('idle');
+      const held = must(await h.store.listQuarantine({ tenantId: h.tenantId, limit: 10 }));
+      expect(held.map((q) => q.externalId)).toEqual([broken]);
+
+      // The agency edits the record; the CRM lists it again, its ETag readable now.
+      corrupt = false;
+      const raws = (await h.sim.control.records()) as Array<{ id: string; _eTag: string }>;
+      const version = raws.find((r) => r.id === broken)?._eTag ?? null;
+      const edited = await agencyClient('reapit', h.sim).update({
+        externalId: broken ?? '',
+        patch: { title: 'Dr' },
+        version,
+      });
+      expect(edited.ok).toBe(true);
+      expect(must(await h.run()).state).toBe('idle');
+      expect(must(await h.store.listQuarantine({ tenantId: h.tenantId, limit: 10 }))).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+});

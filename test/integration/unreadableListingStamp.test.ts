@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import type { ProviderName } from '../../src/providers/provider.ts';
+import { useSharedStore } from '../support/sharedStore.ts';
+import { createSyncHarness, must } from '../support/syncHarness.ts';
+
+type Wire = Record<string, unknown>;
+
+/** A stamp no listing can place: a UK-format date from a broken export. */
+const UNREADABLE = '31/05/2025 10:00';
+
+/**
+ * Each listing provider, with where its listing page holds its records and their `modified` stamp. The record's
+ * stamp is written over on the wire, between the real simulator and the adapter.
+ */
+const cases: Array<{
+  provider: ProviderName;
+  path: string;
+  items: (page: Wire) => Wire[];
+  stamp: (item: Wire) => Wire;
+  field: string;
+}> = [
+  {
+    provider: 'reapit',
+    path: '/contacts/',
+    items: (p) => p._embedded as Wire[],
+    stamp: (i) => i,
+    field: 'modified',
+  },
+  {
+    provider: 'alto',
+    path: '/contacts/all',
+    items: (p) => p.items as Wire[],
+    stamp: (i) => i,
+    field: 'modifiedAt',
+  },
+  {
+    provider: 'loop',
+    path: '/contacts',
+    items: (p) => p.results as Wire[],
+    stamp: (i) => i,
+    field: 'updatedAt',
+  },
+  {
+    provider: 'street',
+    path: '/people',
+    items: (p) => p.data as Wire[],
+    stamp: (i) => i.attributes as Wire,
+    field: 'updated_at',
+  },
+];
+
+/**
+ * A listed record whose `modified` stamp is no instant fails its schema, and is quarantined under its id and
+ * listed in the cycle's audit errors, as any malformed record (docs/sync-semantics.md, "Invalid input"). On Alto,
+ * Loop and Street it was dropped before it was mapped: read as later than every instant, it fell past the window's
+ * upper bound, with no quarantine entry and no audit trace, at every cycle.
+ */
+describe('a listed record whose modified stamp is no instant', () => {
+  const sharedStore = useSharedStore();
+
+  it.each(cases)('$provider: is quarantined under its id and audited; the rest syncs', async (c) => {
+    let broken: string | null = null;
+    const h = await createSyncHarness(c.provider, {
+      simulator: { contacts: 10, seed: 5 },
+      store: sharedStore(),
+      runner: {
+        providerOptions: () => ({
+          fetch: async (input: string | URL | Request, init?: RequestInit) => {
+            const response = await fetch(input, init);
+            const url = new URL(String(input instanceof Request ? input.url : input));
+            const listing = (init?.method ?? 'GET') === 'GET' && url.pathname.endsWith(c.path);
+            if (!listing || !response.ok) return response;
+            const page = (await response.json()) as Wire;
+            const first = c.items(page)[0];
+            if (first !== undefined) {
+              broken ??= String(first.id);
+              if (first.id === broken) c.stamp(first)[c.field] = UNREADABLE;
+            }
+            return new Response(JSON.stringify(page), { status: 200, headers: response.headers });
+          },
+        }),
+      },
+    });
+    try {
+      const run = must(await h.run());
+      expect(run.state).toBe('idle');
+      expect(broken).not.toBeNull();
+      const quarantine = must(await h.store.listQuarantine({ tenantId: h.tenantId, limit: 10 }));
+      expect(quarantine.map((q) => q.externalId)).toEqual([broken]);
+      const [entry] = must(await h.store.listAudit({ tenantId: h.tenantId })).entries;
+      const notes = entry?.body.errors.map((e) => e.message) ?? [];
+      expect(notes.filter((m) => m.startsWith(`quarantined ${broken}: `))).toHaveLength(1);
+      expect(run.context.lastAudit?.counts).toMatchObject({ fetched: 9, quarantined: 1 });
+    } finally {
+      await h.close();
+    }
+  });
+});
