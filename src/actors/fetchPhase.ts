@@ -3,8 +3,9 @@ import { type FetchWindow, latestPerRecord, withinLowerBound } from '../core/cur
 import { ok } from '../core/result.ts';
 import { toStorableJson, toStorableText } from '../core/storableText.ts';
 import type { FetchPhaseInput, FetchPhaseOutput } from '../machines/phases.ts';
-import type { StagedRecordInput } from '../persistence/cycleWork.ts';
+import type { CycleWorkStore, StagedRecordInput } from '../persistence/cycleWork.ts';
 import type { QuarantineInput } from '../persistence/records.ts';
+import type { StoreResult } from '../persistence/store.ts';
 import type { InboundRecord } from '../providers/provider.ts';
 import type { PhaseCall, PhaseDeps } from './context.ts';
 import { providerFailure, storeFailure } from './failures.ts';
@@ -13,6 +14,8 @@ import { versionUnlistedCreates } from './unlistedCreates.ts';
 
 /** Key prefix of the meta note of what each fetched page added to the cycle's staged records. */
 const FETCHED_PAGE_KEY = 'fetched-page:';
+/** Key prefix of the meta note of how many records each fetched page quarantined that the cycle had not before. */
+const QUARANTINED_PAGE_KEY = 'quarantined-page:';
 
 /**
  * Fetches ONE page of the window and stages it, with the page's malformed records quarantined, in one
@@ -88,35 +91,43 @@ export function createFetchPhase(deps: PhaseDeps) {
     const valid = quarantining.value ? page.value.records.map((r) => r.externalId) : [];
     if (errors.length > 0) quarantining.value = true;
     const now = clock();
+    // A page's figure, noted per page with its first run's kept: a page run again (its snapshot lost after this
+    // commit) finds its records staged and quarantined already, and counted 0 of them, though the cycle fetched
+    // every one.
+    const firstPageFigure = async (
+      tx: Pick<CycleWorkStore, 'addCycleNotes' | 'latestCycleNote'>,
+      prefix: string,
+      figure: number,
+    ): StoreResult<number> => {
+      const key = `${prefix}${input.page}:`;
+      const noted = await tx.addCycleNotes({
+        ...ref,
+        cycleId: input.cycleId,
+        notes: [{ kind: 'meta', key, body: figure }],
+      });
+      if (!noted.ok) return noted;
+      const first = await tx.latestCycleNote({
+        ...ref,
+        cycleId: input.cycleId,
+        kind: 'meta',
+        keyPrefix: key,
+      });
+      if (!first.ok) return first;
+      return ok(typeof first.value?.body === 'number' ? first.value.body : figure);
+    };
     const committed = await store.transaction(async (tx) => {
       const staged = await tx.stageRecords({ ...ref, cycleId: input.cycleId, records: changed });
       if (!staged.ok) return staged;
       const overtaken = await tx.unstageRecords({ ...ref, cycleId: input.cycleId, externalIds: unchanged });
       if (!overtaken.ok) return overtaken;
       // The records the cycle holds staged now that it did not before: a record listed again is not counted twice.
-      // Noted per page, first run's figure kept: a page run again (its snapshot lost after this commit) finds its
-      // records staged already, and counted 0 of them, though the cycle fetched and reconciled every one.
-      const pageKey = `${FETCHED_PAGE_KEY}${input.page}:`;
-      const notedPage = await tx.addCycleNotes({
-        ...ref,
-        cycleId: input.cycleId,
-        notes: [{ kind: 'meta', key: pageKey, body: staged.value - overtaken.value }],
-      });
-      if (!notedPage.ok) return notedPage;
-      const first = await tx.latestCycleNote({
-        ...ref,
-        cycleId: input.cycleId,
-        kind: 'meta',
-        keyPrefix: pageKey,
-      });
-      if (!first.ok) return first;
-      const stagedMore =
-        typeof first.value?.body === 'number' ? first.value.body : staged.value - overtaken.value;
+      const stagedMore = await firstPageFigure(tx, FETCHED_PAGE_KEY, staged.value - overtaken.value);
+      if (!stagedMore.ok) return stagedMore;
       if (valid.length > 0) {
         const released = await tx.releaseQuarantine({ ...ref, externalIds: valid });
         if (!released.ok) return released;
       }
-      if (errors.length === 0) return ok(stagedMore);
+      if (errors.length === 0) return ok({ stagedMore: stagedMore.value, quarantinedMore: 0 });
       const quarantined = await tx.quarantineRecords({
         ...ref,
         now,
@@ -141,13 +152,22 @@ export function createFetchPhase(deps: PhaseDeps) {
           },
         })),
       });
-      return noted.ok ? ok(stagedMore) : noted;
+      if (!noted.ok) return noted;
+      // A record read again within the cycle (a page re-read with the next, a run restarted) is one quarantined
+      // record, as its audit error is noted once.
+      const quarantinedMore = await firstPageFigure(tx, QUARANTINED_PAGE_KEY, noted.value);
+      if (!quarantinedMore.ok) return quarantinedMore;
+      return ok({ stagedMore: stagedMore.value, quarantinedMore: quarantinedMore.value });
     });
     if (!committed.ok) throw storeFailure(committed.error, clock());
     if (page.value.nextPageToken === null && !full) {
       await versionUnlistedCreates(deps, ref, new Set(page.value.records.map((r) => r.externalId)), signal);
     }
-    return { nextPageToken: page.value.nextPageToken, records: committed.value, quarantined: errors.length };
+    return {
+      nextPageToken: page.value.nextPageToken,
+      records: committed.value.stagedMore,
+      quarantined: committed.value.quarantinedMore,
+    };
   };
 }
 

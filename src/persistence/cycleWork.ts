@@ -97,8 +97,8 @@ export interface CycleWorkStore {
   stagedHighWater(
     ref: ConnectionRef & { cycleId: string },
   ): StoreResult<{ modified: string; externalId: string } | null>;
-  /** Record notes; a (kind, key) already noted keeps its first body. */
-  addCycleNotes(ref: ConnectionRef & { cycleId: string; notes: CycleNote[] }): StoreResult<void>;
+  /** Record notes; a (kind, key) already noted keeps its first body. Answers how many were not noted before. */
+  addCycleNotes(ref: ConnectionRef & { cycleId: string; notes: CycleNote[] }): StoreResult<number>;
   /** The cycle's most recent note of `kind` whose key starts with `keyPrefix`; `null` when none. */
   latestCycleNote(
     ref: ConnectionRef & { cycleId: string; kind: CycleNoteKind; keyPrefix: string },

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { rewritingListings, type Wire } from '../support/listingRewrite.ts';
 import { agencyClient } from '../support/simulators.ts';
 import { createSyncHarness, must } from '../support/syncHarness.ts';
 
@@ -15,25 +16,11 @@ describe('a Reapit record with an unstorable ETag', () => {
     const h = await createSyncHarness('reapit', {
       simulator: { contacts: 5, seed: 5 },
       runner: {
-        providerOptions: () => ({
-          fetch: async (input: string | URL | Request, init?: RequestInit) => {
-            const response = await fetch(input, init);
-            const url = new URL(String(input instanceof Request ? input.url : input));
-            if (
-              !corrupt ||
-              (init?.method ?? 'GET') !== 'GET' ||
-              url.pathname !== '/contacts/' ||
-              !response.ok
-            )
-              return response;
-            const page = (await response.json()) as { _embedded: Array<{ id: string; _eTag: string }> };
-            const first = page._embedded[0];
-            if (first) {
-              broken ??= first.id;
-              if (first.id === broken) first._eTag = `${first._eTag}\u0000`;
-            }
-            return new Response(JSON.stringify(page), { status: 200, headers: response.headers });
-          },
+        providerOptions: rewritingListings('/contacts/', (page) => {
+          const first = (page._embedded as Wire[])[0];
+          if (!corrupt || first === undefined) return;
+          broken ??= String(first.id);
+          if (first.id === broken) first._eTag = `${first._eTag}\u0000`;
         }),
       },
     });

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ProviderName } from '../../src/providers/provider.ts';
+import { rewritingListings, type Wire } from '../support/listingRewrite.ts';
 import { useSharedStore } from '../support/sharedStore.ts';
 import { createSyncHarness, must } from '../support/syncHarness.ts';
-
-type Wire = Record<string, unknown>;
 
 /** A stamp no listing can place: a UK-format date from a broken export. */
 const UNREADABLE = '31/05/2025 10:00';
@@ -64,20 +63,11 @@ describe('a listed record whose modified stamp is no instant', () => {
       simulator: { contacts: 10, seed: 5 },
       store: sharedStore(),
       runner: {
-        providerOptions: () => ({
-          fetch: async (input: string | URL | Request, init?: RequestInit) => {
-            const response = await fetch(input, init);
-            const url = new URL(String(input instanceof Request ? input.url : input));
-            const listing = (init?.method ?? 'GET') === 'GET' && url.pathname.endsWith(c.path);
-            if (!listing || !response.ok) return response;
-            const page = (await response.json()) as Wire;
-            const first = c.items(page)[0];
-            if (first !== undefined) {
-              broken ??= String(first.id);
-              if (first.id === broken) c.stamp(first)[c.field] = UNREADABLE;
-            }
-            return new Response(JSON.stringify(page), { status: 200, headers: response.headers });
-          },
+        providerOptions: rewritingListings(c.path, (page) => {
+          const first = c.items(page)[0];
+          if (first === undefined) return;
+          broken ??= String(first.id);
+          if (first.id === broken) c.stamp(first)[c.field] = UNREADABLE;
         }),
       },
     });

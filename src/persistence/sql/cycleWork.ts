@@ -138,15 +138,15 @@ export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
       guarded(async () => {
         const parsed = parseInput(z.array(cycleNoteSchema), notes);
         if (!parsed.ok) return parsed;
-        if (parsed.value.length === 0) return ok(undefined);
-        await client.query(
+        if (parsed.value.length === 0) return ok(0);
+        const { rowCount } = await client.query(
           `INSERT INTO cycle_notes (tenant_id, connection_id, cycle_id, kind, note_key, body)
            SELECT $1, $2, $3, n.kind, n.key, n.body
            FROM jsonb_to_recordset($4::jsonb) AS n(kind text, key text, body jsonb)
            ON CONFLICT DO NOTHING`,
           [tenantId, connectionId, cycleId, json(parsed.value)],
         );
-        return ok(undefined);
+        return ok(rowCount);
       }),
 
     latestCycleNote: ({ tenantId, connectionId, cycleId, kind, keyPrefix }) =>
