@@ -72,4 +72,15 @@ describe('the listing of the creates before a Reapit cursor, with a run of one m
     const ids = await listed(window);
     expect(run.filter((r) => !ids.has(r.id))).toEqual([]);
   });
+
+  it('lists a window whose cursor is past its end (a clock behind the CRM’s): the creates, and no inverted range', async () => {
+    // The cursor 5 s after the window's end: the creates' listing (from 60 s before the cursor to it) holds the run;
+    // the window's own listing would be a range ending before it begins, which Reapit may refuse.
+    const window = {
+      from: { modified: new Date(at + 5_000).toISOString(), externalId: 'OXF25000000' },
+      to: new Date(at).toISOString(),
+    };
+    const ids = await listed(window);
+    expect(run.filter((r) => !ids.has(r.id))).toEqual([]);
+  });
 });
