@@ -67,20 +67,17 @@ export async function findLostCreate(
     return records.find((r) => r.externalId === match?.matchedId);
   };
   // Another contact's record of the same content (a lead held twice, its create acknowledged) is not this one's.
-  const unlinkedOf = async (records: InboundRecord[]) => {
-    if (records.length === 0) return [];
+  const unlinkedMatch = async (records: InboundRecord[]) => {
+    if (records.length === 0) return undefined;
     const externalIds = records.map((r) => r.externalId);
     const linked = await must(store.getLinksByExternalIds({ ...ref, externalIds }), clock);
-    return records.filter((r) => !linked.some((link) => link.externalId === r.externalId));
+    const unlinked = records.filter((r) => !linked.some((link) => link.externalId === r.externalId));
+    return unlinked.find(isAsCreated) ?? samePerson(unlinked);
   };
-  const unlinked = async (records: InboundRecord[]) => (await unlinkedOf(records))[0];
   const matchIn = async (records: InboundRecord[]): Promise<LostCreate> => {
     // The reference our create wrote (where the CRM keeps one) names it whatever the agency edited since: a sparse
     // lead given a first name neither read as created nor scored as the same person, and was created twice.
-    const record =
-      records.find((r) => r.reference === contactId) ??
-      (await unlinked(records.filter(isAsCreated))) ??
-      samePerson(await unlinkedOf(records));
+    const record = records.find((r) => r.reference === contactId) ?? (await unlinkedMatch(records));
     return record === undefined
       ? { kind: 'absent' }
       : { kind: 'found', externalId: record.externalId, version: record.version };

@@ -154,8 +154,9 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
         : decodePageToken(pageTokenSchema, p.pageToken);
     if (!decoded.ok) return decoded;
     const token = decoded.value;
-    // A window whose cursor is past its end (this host's clock behind the one that ran the cycle before) holds
-    // nothing to list yet: not asked, as Reapit may refuse a range that ends before it begins.
+    // A window whose cursor is past its end (this host's clock behind the one that ran the cycle before), or a run
+    // past a listing's last millisecond, holds nothing to list: not asked, as Reapit may refuse a range that ends
+    // before it begins.
     if (token.after !== null && Date.parse(token.after.modified) > Date.parse(token.runTo ?? token.to))
       return ok({ records: [], errors: [], nextPageToken: listingAfter(token, p.window) });
     const query = new URLSearchParams({
@@ -211,10 +212,8 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
     const stepPage = (): PageToken => ({ ...token, page: token.page + 1, total: token.total ?? totalCount });
     // A run's pages are asked for its millisecond alone: past its last page the listing goes on after it.
     if (token.runTo != null) {
-      if (!lastPage) return encodePageToken(stepPage());
-      // A run at the listing's last millisecond ends it: past it, `modifiedFrom` would come after `modifiedTo`.
-      const past = pastRun(token);
-      return Date.parse(past.after?.modified ?? '') > Date.parse(token.to) ? null : encodePageToken(past);
+      // A run at the listing's last millisecond goes on past its end, which listChanges answers empty, unasked.
+      return encodePageToken(lastPage ? pastRun(token) : stepPage());
     }
     if (lastPage) return null;
     const last = positions.findLast((position) => position !== null) ?? undefined;
