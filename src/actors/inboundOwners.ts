@@ -100,14 +100,22 @@ export async function refreshMatchCache(
   else cache.reset(await must(store.localChangeHighWater({ tenantId }), clock));
 }
 
-/** The link of a record the CRM no longer has, whose base a record taking its contact merges against. */
-type Replaced = Pick<Link, 'externalId' | 'base'>;
+/**
+ * The link of a record the CRM no longer has, or holds archived, whose base a record taking its contact merges
+ * against; and why, as the note says it (`which reapit holds archived`).
+ */
+type Replaced = Pick<Link, 'externalId' | 'base'> & { why: string };
+
+const DELETED = 'no longer has (404: deleted, or merged into another)';
+const ARCHIVED = 'holds archived';
 
 /**
  * The link a record taking a gone record's place merges through: its base, so what NurtureHub changed since is no
  * conflict with the CRM; not the gone record's echo state or field dates, which were that record's own.
  */
-export function linkInPlaceOf(replaced: Replaced): Pick<Link, 'base' | 'pushedHashes' | 'fieldModified'> {
+export function linkInPlaceOf(
+  replaced: Pick<Link, 'base'>,
+): Pick<Link, 'base' | 'pushedHashes' | 'fieldModified'> {
   return { base: replaced.base, pushedHashes: {}, fieldModified: {} };
 }
 
@@ -134,7 +142,10 @@ export async function assignOwners(
   const replacing = new Map<string, Replaced>();
   if (unlinked.length === 0) return { contactOf, notes, replacing };
 
-  const records = unlinked.map((r) => {
+  // A live record names its group of duplicates: an archived one listed first (an old registration) made the
+  // contact, archived, and the live record was suppressed for good.
+  const liveFirst = [...unlinked.filter((r) => !r.removed), ...unlinked.filter((r) => r.removed)];
+  const records = liveFirst.map((r) => {
     const record = toMatchRecord(r.externalId, r.contact);
     normalised.set(r.contact, record);
     return record;
@@ -167,13 +178,16 @@ export async function assignOwners(
     alreadyHere.filter((link) => !gone.has(link.externalId)).map((link) => [link.contactId, link.externalId]),
   );
   const replacedOf = new Map<string, Replaced>(
-    alreadyHere.filter((link) => gone.has(link.externalId)).map((link) => [link.contactId, link]),
+    alreadyHere.flatMap((link) => {
+      const why = gone.get(link.externalId);
+      return why === undefined ? [] : [[link.contactId, { ...link, why }]];
+    }),
   );
   // A contact whose link a write's 404 dropped: the record the CRM kept for the person takes that link's place.
   const unheld = matchedIds.filter((id) => !linkedHere.has(id) && !replacedOf.has(id));
   if (unheld.length > 0) {
     const dropped = await must(store.goneLinks({ ...ref, contactIds: unheld }), clock);
-    for (const link of dropped) replacedOf.set(link.contactId, link);
+    for (const link of dropped) replacedOf.set(link.contactId, { ...link, why: DELETED });
   }
   // Records of the batch that do not match each other may each match one stored contact: the best match joins it,
   // as the first to arrive would in an earlier batch, and the others are the CRM holding the person twice.
@@ -229,7 +243,7 @@ export async function assignOwners(
           match.matchedId,
           replaced === undefined
             ? `linked to stored contact instead of creating one: ${describeMatch(match)}`
-            : `linked to stored contact in place of ${provider.name} record ${replaced.externalId}, which ${provider.name} no longer has (404: deleted, or merged into another): ${describeMatch(match)}`,
+            : `linked to stored contact in place of ${provider.name} record ${replaced.externalId}, which ${provider.name} ${replaced.why}: ${describeMatch(match)}`,
         ),
       );
     } else {
@@ -256,17 +270,17 @@ export async function assignOwners(
 
 /**
  * Of the records these links hold, those the CRM no longer has (`not_found`: a 404, or left out of the answer to a
- * read of several by id): the agency deleted the record (or merged it into
- * another) and keyed the person in again, so the new record takes the contact's link instead of being suppressed
- * as the CRM holding the person twice, which left it unsynced for good and the contact pushing to a record that is
- * gone. Asked for a new record, in one request per `maxIdsPerRead` records where the CRM reads several by id
- * (Reapit, Alto), else one read each: not for a record listed this cycle (staged; a link written this cycle was
- * listed too, so a first sync's duplicates cost no call), nor for a record suppressed within
- * `TWIN_RECHECK_AFTER_MS` (its twin was there then; asked on every change, a CRM's duplicates would add a read to
- * each cycle they change in, which the delta's request count must not grow by). A duplicate suppressed longer ago
- * is asked about when it changes: merging the two records in the CRM, as the audit advises, often keeps the
- * suppressed one and saves it. A CRM that cannot read one record leaves them all in place; a failure to read stops
- * the phase, as a failed search does.
+ * read of several by id) or holds archived (where it stores a status): the agency deleted or archived the record (or
+ * merged it into another, which may leave it archived: Reapit has no delete) and keyed the person in again, so the
+ * new record takes the contact's link instead of being suppressed as the CRM holding the person twice, which left it
+ * unsynced for good and the contact pushing to a record that is gone. Asked for a new record, in one request per
+ * `maxIdsPerRead` records where the CRM reads several by id (Reapit, Alto), else one read each: not for a record
+ * listed this cycle (staged; a link written this cycle was listed too, so a first sync's duplicates cost no call),
+ * nor for a record suppressed within `TWIN_RECHECK_AFTER_MS` (its twin was there then; asked on every change, a
+ * CRM's duplicates would add a read to each cycle they change in, which the delta's request count must not grow by).
+ * A duplicate suppressed longer ago is asked about when it changes: merging the two records in the CRM, as the audit
+ * advises, often keeps the suppressed one and saves it. A CRM that cannot read one record leaves them all in place;
+ * a failure to read stops the phase, as a failed search does.
  */
 async function goneFromCrm(
   { store, provider, clock }: PhaseDeps,
@@ -275,16 +289,24 @@ async function goneFromCrm(
   cycleStart: Date,
   matches: ReadonlyMap<string, { matchedId: string }>,
   signal: AbortSignal,
-): Promise<Set<string>> {
-  const gone = new Set<string>();
+): Promise<Map<string, string>> {
+  const gone = new Map<string, string>();
+  if (!provider.capabilities.canGetRecord) return gone;
+  const archives = provider.capabilities.storedFields.includes('status');
   const earlier = links.filter((link) => link.updatedAt.getTime() < cycleStart.getTime());
-  if (!provider.capabilities.canGetRecord || earlier.length === 0) return gone;
+  // A record linked this cycle was listed this cycle: an archived one that made the contact in an earlier batch of a
+  // first load (an old registration) holds it no longer when the live record of the person comes in a later one.
+  const linkedNow = archives
+    ? links.filter((link) => link.updatedAt.getTime() >= cycleStart.getTime()).map((link) => link.externalId)
+    : [];
   const heldBefore = new Set(earlier.map((link) => link.contactId));
   const asking = [...matches].filter(([, match]) => heldBefore.has(match.matchedId));
   const suppressedLately = new Set(
-    (await must(store.getSuppressed({ ...ref, externalIds: asking.map(([id]) => id) }), clock))
-      .filter((record) => cycleStart.getTime() - record.suppressedAt.getTime() < TWIN_RECHECK_AFTER_MS)
-      .map((record) => record.externalId),
+    asking.length === 0
+      ? []
+      : (await must(store.getSuppressed({ ...ref, externalIds: asking.map(([id]) => id) }), clock))
+          .filter((record) => cycleStart.getTime() - record.suppressedAt.getTime() < TWIN_RECHECK_AFTER_MS)
+          .map((record) => record.externalId),
   );
   const askedFor = new Set(
     asking.filter(([id]) => !suppressedLately.has(id)).map(([, match]) => match.matchedId),
@@ -294,13 +316,20 @@ async function goneFromCrm(
   ];
   // A record the CRM listed this cycle is there (both records of a person saved at once: a bulk edit), unless it was
   // listed as removed: Street's trash is its delete, and a person trashed and keyed in again is in both lists.
-  const listed = new Set(
-    linked.length === 0 ? [] : await must(store.stagedAmong({ ...ref, externalIds: linked }), clock),
+  const among = [...linked, ...linkedNow];
+  const staged = new Map(
+    (among.length === 0 ? [] : await must(store.stagedAmong({ ...ref, externalIds: among }), clock)).map(
+      (record) => [record.externalId, record.removed],
+    ),
   );
-  const ids = linked.filter((id) => !listed.has(id));
+  for (const externalId of linkedNow) if (staged.get(externalId) === true) gone.set(externalId, ARCHIVED);
+  const ids = linked.filter((id) => staged.get(id) !== false);
   for await (const [externalId, read] of readRecords(provider, ids, signal)) {
-    if (read.ok) continue;
-    if (read.error.kind === 'not_found') gone.add(externalId);
+    // Archived, the twin holds the person no longer: kept as the contact's record, it archived the contact and the
+    // live record stayed suppressed. agentOS holds no status: a person it lists as removed withheld consent.
+    if (read.ok) {
+      if (read.value.removed && archives) gone.set(externalId, ARCHIVED);
+    } else if (read.error.kind === 'not_found') gone.set(externalId, DELETED);
     else if (stopsThePhase.has(read.error.kind)) throw providerFailure(read.error, clock());
   }
   return gone;

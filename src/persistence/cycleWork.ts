@@ -89,10 +89,12 @@ export interface CycleWorkStore {
     ref: ConnectionRef & { cycleId: string; afterExternalId: string | null; limit: number },
   ): StoreResult<StagedRecord[]>;
   /**
-   * Of `externalIds`, those staged in the cycle and not removed: records the CRM listed this cycle as live, so holds
-   * (one it listed as removed, Street's trash, may be gone).
+   * Of `externalIds`, those staged in the cycle, each with whether the CRM listed it as removed: one listed live the
+   * CRM holds; one listed as removed (archived, Street's trash) may be gone.
    */
-  stagedAmong(ref: ConnectionRef & { cycleId: string; externalIds: string[] }): StoreResult<string[]>;
+  stagedAmong(
+    ref: ConnectionRef & { cycleId: string; externalIds: string[] },
+  ): StoreResult<Array<{ externalId: string; removed: boolean }>>;
   /** The largest (modified, externalId) staged in the cycle; `null` when nothing was staged. */
   stagedHighWater(
     ref: ConnectionRef & { cycleId: string },

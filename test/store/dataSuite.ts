@@ -233,11 +233,18 @@ export function describeStoreData(name: string, backend: () => Backend) {
       unwrap(await store.stageRecords({ ...cycle, records: ['R1', 'R3'].map(staged) }));
       unwrap(await store.stageRecords({ ...other.ref, cycleId: cycle.cycleId, records: [staged('R2')] }));
       const among = async (c: typeof cycle) =>
-        unwrap(await store.stagedAmong({ ...c, externalIds: ['R1', 'R2', 'R3', 'R4'] })).sort();
-      // A record listed as removed may be gone (Street's trash is its delete): it is not taken as held.
-      expect(await among(cycle)).toEqual(['R1']);
+        unwrap(await store.stagedAmong({ ...c, externalIds: ['R1', 'R2', 'R3', 'R4'] })).sort((a, b) =>
+          a.externalId.localeCompare(b.externalId),
+        );
+      // A record listed as removed may be gone (Street's trash is its delete): it is told apart from one listed live.
+      expect(await among(cycle)).toEqual([
+        { externalId: 'R1', removed: false },
+        { externalId: 'R3', removed: true },
+      ]);
       expect(await among({ ...cycle, cycleId: randomUUID() })).toEqual([]);
-      expect(await among({ ...other.ref, cycleId: cycle.cycleId })).toEqual(['R2']);
+      expect(await among({ ...other.ref, cycleId: cycle.cycleId })).toEqual([
+        { externalId: 'R2', removed: false },
+      ]);
       expect(unwrap(await store.stagedAmong({ ...cycle, externalIds: [] }))).toEqual([]);
     });
 

@@ -22,7 +22,7 @@ function withInstant<T extends { modified: string }>(record: T): T & { modifiedA
 
 const idRowSchema = z.object({ id: z.uuid() });
 const highWaterSchema = z.object({ modified: z.string(), externalId: z.string() });
-const externalIdRowSchema = z.object({ externalId: z.string() });
+const stagedIdRowSchema = z.object({ externalId: z.string(), removed: z.boolean() });
 const countRowSchema = z.object({ count: z.number().int().nonnegative() });
 
 /** The one count an aggregate statement answers. */
@@ -112,13 +112,11 @@ export function cycleWorkMethods(ctx: SqlContext): CycleWorkStore {
     stagedAmong: ({ tenantId, connectionId, cycleId, externalIds }) =>
       guarded(async () => {
         const { rows } = await client.query(
-          `SELECT external_id AS "externalId" FROM cycle_staging
-           WHERE connection_id = $2 AND cycle_id = $3 AND external_id = ANY($4::text[]) AND tenant_id = $1
-             AND NOT removed`,
+          `SELECT external_id AS "externalId", removed FROM cycle_staging
+           WHERE connection_id = $2 AND cycle_id = $3 AND external_id = ANY($4::text[]) AND tenant_id = $1`,
           [tenantId, connectionId, cycleId, externalIds],
         );
-        const parsed = parseRows(externalIdRowSchema, rows, 'staged id');
-        return parsed.ok ? ok(parsed.value.map((row) => row.externalId)) : parsed;
+        return parseRows(stagedIdRowSchema, rows, 'staged id');
       }),
 
     stagedHighWater: ({ tenantId, connectionId, cycleId }) =>
