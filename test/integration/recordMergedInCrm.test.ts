@@ -252,3 +252,57 @@ describe('a NurtureHub lead whose CRM record was merged into the one that was su
     }
   }, 60_000);
 });
+
+/**
+ * The same merge in a CRM that archives the record it merges away rather than deleting it (Reapit has no delete:
+ * archiving, `fromArchive`, is its only removal). Before, the archived loser stayed the contact's record and archived
+ * the contact, and the kept record was suppressed again at every change. (Alto refuses to create the second record
+ * of a live person, 409, so the case is Reapit's.)
+ */
+describe.each(['reapit'] as const)('two %s records of one person merged, the loser archived', (name) => {
+  it('keeps the contact active, with its engagement, and links the kept record', async () => {
+    let lateByMs = 0;
+    const h = await createSyncHarness(name, {
+      simulator: { contacts: 12, seed: 5 },
+      runner: { clock: () => new Date(Date.now() + lateByMs) },
+    });
+    try {
+      const { store, tenantId } = h;
+      const { before, person, removedId: loserId, keptId, agency } = await keyedInTwice(h, name);
+      await editContact(h, person.id, { intentScore: 70 });
+      await auditedCycle(h);
+
+      // The merge, an hour or more later: the loser archived, the kept record saved with the merged data.
+      lateByMs = TWIN_RECHECK_AFTER_MS;
+      const loser = must(await agency.getRecord({ externalId: loserId }));
+      must(
+        await agency.update({ externalId: loserId, patch: { status: 'archived' }, version: loser.version }),
+      );
+      const kept = must(await agency.getRecord({ externalId: keptId }));
+      must(await agency.update({ externalId: keptId, patch: { title: 'Prof' }, version: kept.version }));
+
+      const merged = await auditedCycle(h);
+      expect(merged?.duplicatesSuppressed).toEqual([
+        expect.objectContaining({
+          incoming: keptId,
+          matched: person.id,
+          reason: expect.stringContaining(
+            `in place of ${name} record ${loserId}, which ${name} holds archived`,
+          ),
+        }),
+      ]);
+      const links = must(
+        await store.getLinksByContactIds({ tenantId, connectionId: h.connectionId, contactIds: [person.id] }),
+      );
+      expect(links.map((l) => l.externalId)).toEqual([keptId]);
+      const [after] = must(await store.getContacts({ tenantId, ids: [person.id] }));
+      expect(after?.contact).toMatchObject({ status: 'active', title: 'Prof', intentScore: 70 });
+      expect((await auditedCycle(h))?.written).toMatchObject({ created: 0, updated: 0 });
+      expect(must(await store.listContacts({ tenantId, limit: 50 }))).toHaveLength(before.length);
+      expect(must(await agency.getRecord({ externalId: keptId })).contact.status).toBe('active');
+      expect(must(await agency.getRecord({ externalId: loserId })).contact.status).toBe('archived');
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+});
