@@ -1,15 +1,23 @@
 import { z } from 'zod';
 import { type CursorPosition, compareCursor, compareModified } from '../core/cursor.ts';
 
+const zonedInstant = z.iso.datetime({ offset: true });
+
 /**
- * A listed record's `modified` value as a listing places it: text that reads as an instant. Any other text (a
+ * A listed record's `modified` value as a listing places it: an ISO instant with its zone. Any other text (a
  * UK-format date from a broken export) places nothing: compared, it sorted after every instant, so a listing's
- * upper bound dropped the record unmapped, with no quarantine entry and no audit trace.
+ * upper bound dropped the record unmapped, with no quarantine entry and no audit trace. A stamp without a zone
+ * (`2026-03-29T01:30:00`) is the host's local time, not an instant, as the record's own schema says: taken as a
+ * page's anchor it was sent back as Reapit's `modifiedFrom`, which Reapit refuses without a zone [R1], and the
+ * connection's listing failed at that page every cycle.
  */
 export const listedInstantSchema = z
   .string()
   .min(1)
-  .refine((value) => !Number.isNaN(Date.parse(value)), 'expected an instant');
+  .refine(
+    (value) => zonedInstant.safeParse(value).success && !Number.isNaN(Date.parse(value)),
+    'expected an instant with a zone',
+  );
 
 /**
  * The ids a listing has already returned at its anchor's instant. No CRM documents how records sharing a

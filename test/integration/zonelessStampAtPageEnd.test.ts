@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import type { ProviderName } from '../../src/providers/provider.ts';
+import { rewritingListings, type Wire } from '../support/listingRewrite.ts';
+import { useSharedStore } from '../support/sharedStore.ts';
+import { createSyncHarness, must } from '../support/syncHarness.ts';
+
+/** The stamp without its zone designator: UK local time as an export or a misconfigured server writes it. */
+const zoneless = (stamp: string) => stamp.replace(/(Z|[+-]\d{2}:\d{2})$/, '');
+
+const cases: Array<{
+  provider: ProviderName;
+  path: string;
+  items: (page: Wire) => Wire[];
+  stamp: (item: Wire) => Wire;
+  field: string;
+}> = [
+  {
+    provider: 'reapit',
+    path: '/contacts/',
+    items: (p) => p._embedded as Wire[],
+    stamp: (i) => i,
+    field: 'modified',
+  },
+  {
+    provider: 'loop',
+    path: '/contacts',
+    items: (p) => p.results as Wire[],
+    stamp: (i) => i,
+    field: 'updatedAt',
+  },
+  {
+    provider: 'street',
+    path: '/people',
+    items: (p) => p.data as Wire[],
+    stamp: (i) => i.attributes as Wire,
+    field: 'updated_at',
+  },
+];
+
+/**
+ * A record whose `modified` stamp has no zone designator fails its schema (`z.iso.datetime({ offset: true })`) and
+ * is quarantined as any malformed record is, the rest of the listing going on. Here it is the last record of a full
+ * first page (150 contacts, pages of 100), where the listing re-anchors. Reapit took the zoneless stamp as the next
+ * page's anchor and sent it back as `modifiedFrom`, refused with 400 [R1]: the cycle ended in error, fatal, at that
+ * page on every run. Loop and Street quarantined it already.
+ */
+describe('a listed record whose modified stamp has no zone, at the end of a full page', () => {
+  const sharedStore = useSharedStore();
+
+  it.each(cases)(
+    '$provider: is quarantined; the other 149 sync',
+    async (c) => {
+      let broken: string | null = null;
+      const h = await createSyncHarness(c.provider, {
+        simulator: { contacts: 150, seed: 11 },
+        store: sharedStore(),
+        runner: {
+          providerOptions: rewritingListings(c.path, (page) => {
+            const items = c.items(page);
+            if (broken === null && items.length === 100) broken = String(items[99]?.id);
+            for (const item of items) {
+              if (item.id !== broken) continue;
+              const holder = c.stamp(item);
+              holder[c.field] = zoneless(String(holder[c.field]));
+            }
+          }),
+        },
+      });
+      try {
+        const run = must(await h.run());
+        expect(broken).not.toBeNull();
+        expect(run.state).toBe('idle');
+        const quarantine = must(await h.store.listQuarantine({ tenantId: h.tenantId, limit: 10 }));
+        expect(quarantine.map((q) => q.externalId)).toEqual([broken]);
+        expect(run.context.lastAudit?.counts).toMatchObject({ fetched: 149, quarantined: 1 });
+      } finally {
+        await h.close();
+      }
+    },
+    120_000,
+  );
+});
