@@ -9,12 +9,10 @@ import type { CanonicalContact } from '../core/schemas.ts';
 import type { CycleNote, StagedRecord } from '../persistence/cycleWork.ts';
 import type { Link } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
-import type { ProviderError } from '../providers/provider.ts';
 import type { PhaseDeps } from './context.ts';
-import { providerFailure } from './failures.ts';
-import { readRecords } from './readRecords.ts';
 import type { CycleRef } from './reconcilePhase.ts';
 import { must } from './storeCall.ts';
+import { archivedOfActive, DELETED, goneFromCrm } from './twinRecords.ts';
 
 /**
  * Stored contacts normalised for matching, kept for one reconcile run: the same candidates come back batch after
@@ -106,9 +104,6 @@ export async function refreshMatchCache(
  */
 type Replaced = Pick<Link, 'externalId' | 'base'> & { why: string };
 
-const DELETED = 'no longer has (404: deleted, or merged into another)';
-const ARCHIVED = 'holds archived';
-
 /**
  * The link a record taking a gone record's place merges through: its base, so what NurtureHub changed since is no
  * conflict with the CRM; not the gone record's echo state or field dates, which were that record's own.
@@ -155,12 +150,16 @@ export async function assignOwners(
   // its first record's alone, a group whose first record lacked what ties the person to a lead created a contact
   // beside the lead, or not, by the records' ids alone.
   const candidates = await storedCandidates(store, ref.tenantId, records, clock, matchCache);
+  // Of a group's matches, a live record's goes first: an archived record is left apart from an active contact.
+  const removed = new Set(unlinked.filter((r) => r.removed).map((r) => r.externalId));
+  const ahead = (a: MatchExplanation, b: MatchExplanation) =>
+    removed.has(a.recordId) === removed.has(b.recordId) ? a.score > b.score : !removed.has(a.recordId);
   const bestOfGroup = new Map<string, MatchExplanation>();
   records.forEach((record, index) => {
     const match = findMatch(record, candidates.get(record.id) ?? []);
     const group = clustering.clusterIds[index] as string;
     const best = bestOfGroup.get(group);
-    if (match !== null && (best === undefined || match.score > best.score)) bestOfGroup.set(group, match);
+    if (match !== null && (best === undefined || ahead(match, best))) bestOfGroup.set(group, match);
   });
   const matches = new Map([...bestOfGroup.values()].map((match) => [match.recordId, match]));
   const leaders = records.filter((record, index) => {
@@ -189,12 +188,13 @@ export async function assignOwners(
     const dropped = await must(store.goneLinks({ ...ref, contactIds: unheld }), clock);
     for (const link of dropped) replacedOf.set(link.contactId, { ...link, why: DELETED });
   }
+  const keptApart = await archivedOfActive(deps, ref.tenantId, unlinked, leaders, matches, linkedHere);
   // Records of the batch that do not match each other may each match one stored contact: the best match joins it,
   // as the first to arrive would in an earlier batch, and the others are the CRM holding the person twice.
   const joins = new Map<string, { recordId: string; score: number }>();
   for (const leader of leaders) {
     const match = matches.get(leader.id);
-    if (match === undefined || linkedHere.has(match.matchedId)) continue;
+    if (match === undefined || linkedHere.has(match.matchedId) || keptApart.has(leader.id)) continue;
     const best = joins.get(match.matchedId);
     if (best === undefined || match.score > best.score)
       joins.set(match.matchedId, { recordId: leader.id, score: match.score });
@@ -206,6 +206,16 @@ export async function assignOwners(
       contactOf.set(
         leader.id,
         stableId({ ...ref, provider: provider.name, objectType: 'contact', externalId: leader.id }),
+      );
+      continue;
+    }
+    if (keptApart.has(leader.id)) {
+      notes.push(
+        duplicateNote(
+          leader.id,
+          match.matchedId,
+          `archived in ${provider.name}, a record of a contact active in NurtureHub: not linked, so as not to archive it: ${describeMatch(match)}`,
+        ),
       );
       continue;
     }
@@ -267,84 +277,6 @@ export async function assignOwners(
   }
   return { contactOf, notes, replacing };
 }
-
-/**
- * Of the records these links hold, those the CRM no longer has (`not_found`: a 404, or left out of the answer to a
- * read of several by id) or holds archived (where it stores a status): the agency deleted or archived the record (or
- * merged it into another, which may leave it archived: Reapit has no delete) and keyed the person in again, so the
- * new record takes the contact's link instead of being suppressed as the CRM holding the person twice, which left it
- * unsynced for good and the contact pushing to a record that is gone. Asked for a new record, in one request per
- * `maxIdsPerRead` records where the CRM reads several by id (Reapit, Alto), else one read each: not for a record
- * listed this cycle (staged; a link written this cycle was listed too, so a first sync's duplicates cost no call),
- * nor for a record suppressed within `TWIN_RECHECK_AFTER_MS` (its twin was there then; asked on every change, a
- * CRM's duplicates would add a read to each cycle they change in, which the delta's request count must not grow by).
- * A duplicate suppressed longer ago is asked about when it changes: merging the two records in the CRM, as the audit
- * advises, often keeps the suppressed one and saves it. A CRM that cannot read one record leaves them all in place;
- * a failure to read stops the phase, as a failed search does.
- */
-async function goneFromCrm(
-  { store, provider, clock }: PhaseDeps,
-  ref: CycleRef,
-  links: readonly Link[],
-  cycleStart: Date,
-  matches: ReadonlyMap<string, { matchedId: string }>,
-  signal: AbortSignal,
-): Promise<Map<string, string>> {
-  const gone = new Map<string, string>();
-  if (!provider.capabilities.canGetRecord) return gone;
-  const archives = provider.capabilities.storedFields.includes('status');
-  const earlier = links.filter((link) => link.updatedAt.getTime() < cycleStart.getTime());
-  // A record linked this cycle was listed this cycle: an archived one that made the contact in an earlier batch of a
-  // first load (an old registration) holds it no longer when the live record of the person comes in a later one.
-  const linkedNow = archives
-    ? links.filter((link) => link.updatedAt.getTime() >= cycleStart.getTime()).map((link) => link.externalId)
-    : [];
-  const heldBefore = new Set(earlier.map((link) => link.contactId));
-  const asking = [...matches].filter(([, match]) => heldBefore.has(match.matchedId));
-  const suppressedLately = new Set(
-    asking.length === 0
-      ? []
-      : (await must(store.getSuppressed({ ...ref, externalIds: asking.map(([id]) => id) }), clock))
-          .filter((record) => cycleStart.getTime() - record.suppressedAt.getTime() < TWIN_RECHECK_AFTER_MS)
-          .map((record) => record.externalId),
-  );
-  const askedFor = new Set(
-    asking.filter(([id]) => !suppressedLately.has(id)).map(([, match]) => match.matchedId),
-  );
-  const linked = [
-    ...new Set(earlier.filter((link) => askedFor.has(link.contactId)).map((link) => link.externalId)),
-  ];
-  // A record the CRM listed this cycle is there (both records of a person saved at once: a bulk edit), unless it was
-  // listed as removed: Street's trash is its delete, and a person trashed and keyed in again is in both lists.
-  const among = [...linked, ...linkedNow];
-  const staged = new Map(
-    (among.length === 0 ? [] : await must(store.stagedAmong({ ...ref, externalIds: among }), clock)).map(
-      (record) => [record.externalId, record.removed],
-    ),
-  );
-  for (const externalId of linkedNow) if (staged.get(externalId) === true) gone.set(externalId, ARCHIVED);
-  const ids = linked.filter((id) => staged.get(id) !== false);
-  for await (const [externalId, read] of readRecords(provider, ids, signal)) {
-    // Archived, the twin holds the person no longer: kept as the contact's record, it archived the contact and the
-    // live record stayed suppressed. agentOS holds no status: a person it lists as removed withheld consent.
-    if (read.ok) {
-      if (read.value.removed && archives) gone.set(externalId, ARCHIVED);
-    } else if (read.error.kind === 'not_found') gone.set(externalId, DELETED);
-    else if (stopsThePhase.has(read.error.kind)) throw providerFailure(read.error, clock());
-  }
-  return gone;
-}
-
-/** How long a suppressed duplicate's twin is taken to be there: at most one read an hour per duplicate that changes. */
-export const TWIN_RECHECK_AFTER_MS = 60 * 60 * 1000;
-
-/** Failures of a read that another attempt may get past; any other answer leaves the record in place. */
-const stopsThePhase = new Set<ProviderError['kind']>([
-  'transient',
-  'rate_limited',
-  'quota_exhausted',
-  'auth_failed',
-]);
 
 async function storedCandidates(
   store: Store,

@@ -200,11 +200,16 @@ async function findInCrm(deps: PhaseDeps, stored: StoredContact, signal: AbortSi
   if (!provider.capabilities.canSearchByEmail || email === null) return null;
   const found = await provider.findByEmail({ email, signal });
   if (!found.ok) throw providerFailure(found.error, clock());
+  // A record the CRM holds archived is the person's old one, left apart from an active contact (archivedOfActive):
+  // linked, its status archived the lead. The lead is created, the live record of its new enquiry.
+  const held = provider.capabilities.storedFields.includes('status')
+    ? found.value.filter((record) => !record.removed)
+    : found.value;
   // Same e-mail is not enough (couples share one): the pair must score as the same person.
   const match = findMatch(
     toMatchRecord(stored.id, stored.contact),
-    found.value.map((record) => toMatchRecord(record.externalId, record.contact)),
+    held.map((record) => toMatchRecord(record.externalId, record.contact)),
   );
-  const record = match === null ? undefined : found.value.find((r) => r.externalId === match.matchedId);
+  const record = match === null ? undefined : held.find((r) => r.externalId === match.matchedId);
   return match === null || record === undefined ? null : { record, reason: describeMatch(match) };
 }

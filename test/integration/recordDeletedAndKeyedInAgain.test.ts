@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TWIN_RECHECK_AFTER_MS } from '../../src/actors/inboundOwners.ts';
+import { TWIN_RECHECK_AFTER_MS } from '../../src/actors/twinRecords.ts';
 import { agencyClient, answeredRequests } from '../support/simulators.ts';
 import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
 

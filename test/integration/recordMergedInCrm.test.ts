@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TWIN_RECHECK_AFTER_MS } from '../../src/actors/inboundOwners.ts';
+import { TWIN_RECHECK_AFTER_MS } from '../../src/actors/twinRecords.ts';
 import { importContacts } from '../../src/cli/importContacts.ts';
 import { canonicalContactSchema } from '../../src/core/schemas.ts';
 import type { ProviderName } from '../../src/providers/provider.ts';
