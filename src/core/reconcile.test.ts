@@ -50,6 +50,13 @@ describe('fieldsNewerElsewhere', () => {
     expect(fieldsNewerElsewhere(local, '2020-01-01T00:00:00Z', elsewhere).has('firstName')).toBe(false);
   });
 
+  test('a value another CRM sent with a later modified than this record is the newer, unchanged here or not', () => {
+    // Two CRMs loaded together: the other created the contact with the name it had edited on 1 April.
+    const dated = [held(local.contact, { firstName: '2026-04-01T00:00:00.000Z' })];
+    expect(fieldsNewerElsewhere(local, '2026-03-15T00:00:00Z', dated).has('firstName')).toBe(true);
+    expect(fieldsNewerElsewhere(local, '2026-04-02T00:00:00Z', dated).has('firstName')).toBe(false);
+  });
+
   test('a value no other CRM holds is NurtureHub’s own: the CRM decides', () => {
     const other = [held(contact({ firstName: 'Ann', email: 'ann@example.org' }))];
     expect(fieldsNewerElsewhere(local, '2026-05-01T00:00:00Z', other)).toEqual(new Set());
@@ -170,13 +177,18 @@ describe('decideInbound records when the CRM sent each value (fieldModified)', (
     }
   });
 
-  test('a record that creates its contact dates nothing: no other CRM holds the contact yet', () => {
+  test('a record that creates its contact dates each value it holds: another CRM may hold an older copy', () => {
     const crm = contact({ email: 'ann@example.org', firstName: 'Ann' });
     const decision = decideInbound(
       input({ crm, local: null, link: null, modified: '2026-06-01T10:00:00Z' }),
       fields,
     );
-    expect(decision.link.fieldModified).toEqual({});
+    expect(decision.link.fieldModified).toEqual({
+      email: '2026-06-01T10:00:00.000Z',
+      firstName: '2026-06-01T10:00:00.000Z',
+    });
+    const undated = decideInbound(input({ crm, local: null, link: null, modified: null }), fields);
+    expect(undated.link.fieldModified).toEqual({});
   });
 
   test('a first link to a contact another CRM holds dates each value the record holds', () => {

@@ -99,11 +99,17 @@ export function decideInbound(input: InboundDecisionInput, fields: ProviderField
     const contact: CanonicalContact = fields.storedFields.includes('status')
       ? input.crm
       : { ...input.crm, status: 'active' };
-    // Undated: a contact no other CRM holds yet meets no edit of another; every later edit here is dated.
+    // Dated by the record's modified, each value the CRM owns: another CRM's first link may meet them with an older
+    // copy of the person (two CRMs loaded together, or one added later that holds an address since changed here),
+    // and only the dates tell the later edit. Undated, the older copy won by ownership and was sent back here.
+    const at = instantOf(input.modified);
+    const created: FieldModified = {};
+    for (const field of fields.storedFields)
+      if (at !== null && fieldOwner(field) === 'crm' && input.crm[field] !== null) created[field] = at;
     return {
       contact,
       localWrite: 'created',
-      link: linkBase(input.crm, {}, {}),
+      link: linkBase(input.crm, {}, created),
       crmPatch: {},
       conflicts: [],
     };
@@ -166,12 +172,13 @@ export interface StampedContact {
 
 /**
  * The fields where a CRM record met on its first link is the older copy (pure): the local value is one another
- * CRM of the tenant holds as synced (a link's base), it changed after the contact came in (so its stamp dates an
- * edit, to within a sync interval, not the day some CRM was connected), and after this record was last modified
+ * CRM of the tenant holds as synced (a link's base), and it is later than this record's last modification
  * (`modified` as the CRM sent it, `null` where it dates no edit, as agentOS's listing stamp; one that is null or
- * does not parse as an instant proves nothing). Without this, a CRM added
- * to a tenant with an old copy of a person overrode what the tenant's other CRMs had since changed, and the old
- * values were sent on to them.
+ * does not parse as an instant proves nothing) by either date: its local stamp, where it changed after the contact
+ * came in (a stamp from the day the contact came in dates no edit), or the `modified` of the record another CRM
+ * sent it with (the record that created the contact dates its values too: two CRMs loaded together, or an address
+ * changed in one CRM before NurtureHub was connected). Without this, a CRM added to a tenant with an old copy of a
+ * person overrode what the tenant's other CRMs had since changed, and the old values were sent on to them.
  */
 export function fieldsNewerElsewhere(
   local: StampedContact,
@@ -187,10 +194,17 @@ export function fieldsNewerElsewhere(
   for (const field of contactFields.filter((f) => fieldOwner(f) === 'crm')) {
     const stamp = local.fieldStamps[field];
     const changedMs = stamp === undefined ? Number.NaN : Date.parse(stamp);
-    if (!(changedMs > createdMs && changedMs > modifiedMs)) continue;
-    if (elsewhere.some(({ base }) => field in base && sameValue(base[field], local.contact[field]))) {
-      newer.add(field);
-    }
+    const heldElsewhere = elsewhere.filter(
+      ({ base }) => field in base && sameValue(base[field], local.contact[field]),
+    );
+    if (heldElsewhere.length === 0) continue;
+    // The local value is the later edit: changed here since the contact came in, or sent by another CRM with a
+    // modified instant later than this record's (a value it held before either CRM's first sync).
+    const stampedLater = changedMs > createdMs && changedMs > modifiedMs;
+    const datedLater = heldElsewhere.some(
+      ({ fieldModified }) => Date.parse(fieldModified[field] ?? '') > modifiedMs,
+    );
+    if (stampedLater || datedLater) newer.add(field);
   }
   return newer;
 }
