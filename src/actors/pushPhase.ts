@@ -62,6 +62,16 @@ export function createPushPhase(deps: PhaseDeps) {
     const failed: PhaseFailure[] = [];
     let forbidden: WriteForbidden | null = null;
     const settling: PushEntry[] = [];
+    // A write the CRM refused unapplied is planned again, unless an earlier attempt was sent (its create may be in
+    // the CRM).
+    const planAgain = async (entry: PushEntry) => {
+      if (entry.status !== 'planned') return;
+      const { tenantId, connectionId } = ref;
+      await must(
+        store.markPushUnsent({ tenantId, connectionId, idempotencyKey: entry.idempotencyKey }),
+        clock,
+      );
+    };
     let next = 0;
     // Once one write went out in this run and its time is spent, no worker takes another; those in flight settle.
     const budgetSpent = () => next > 0 && deps.stepBudget?.spent() === true;
@@ -86,17 +96,16 @@ export function createPushPhase(deps: PhaseDeps) {
           else if (outcome === 'settling') settling.push(entry);
           else if (outcome === UNLISTED) totals.unlisted += 1;
           else if (outcome.kind === 'write_forbidden') {
-            // Not applied: planned again unless an earlier attempt was sent (its create may be in the CRM).
-            if (entry.status === 'planned') {
-              const { tenantId, connectionId } = ref;
-              await must(
-                store.markPushUnsent({ tenantId, connectionId, idempotencyKey: entry.idempotencyKey }),
-                clock,
-              );
-            }
+            await planAgain(entry);
             totals.held += 1;
             forbidden ??= outcome;
-          } else failed.push({ ...outcome, message: `${writeLabel(entry)}: ${outcome.message}` });
+          } else {
+            // Refused with the credentials (a 401, or a token request refused: nothing sent) is not applied either.
+            // Left sent, each create was looked for when new credentials resumed the push, as one the CRM may have
+            // made, and held for the CRM's settle time (Reapit: 60 s) with the connection backing off.
+            if (outcome.kind === 'auth_failed') await planAgain(entry);
+            failed.push({ ...outcome, message: `${writeLabel(entry)}: ${outcome.message}` });
+          }
           deps.onPushProgress?.({
             done: totals.sent + totals.deferred + totals.superseded,
             total: pending.length,
