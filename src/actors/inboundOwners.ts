@@ -7,12 +7,12 @@ import { cannotMatch } from '../core/dedup/scorePair.ts';
 import { stableId } from '../core/ids.ts';
 import type { CanonicalContact } from '../core/schemas.ts';
 import type { CycleNote, StagedRecord } from '../persistence/cycleWork.ts';
-import type { Link } from '../persistence/records.ts';
+import type { Link, SuppressedRecord } from '../persistence/records.ts';
 import type { Store } from '../persistence/store.ts';
 import type { PhaseDeps } from './context.ts';
 import type { CycleRef } from './reconcilePhase.ts';
 import { must } from './storeCall.ts';
-import { archivedOfActive, DELETED, goneFromCrm } from './twinRecords.ts';
+import { ARCHIVED, archivedOfActive, DELETED, goneFromCrm } from './twinRecords.ts';
 
 /**
  * Stored contacts normalised for matching, kept for one reconcile run: the same candidates come back batch after
@@ -102,7 +102,11 @@ export async function refreshMatchCache(
  * The link of a record the CRM no longer has, or holds archived, whose base a record taking its contact merges
  * against; and why, as the note says it (`which reapit holds archived`).
  */
-type Replaced = Pick<Link, 'externalId' | 'base'> & { why: string };
+type Replaced = Pick<Link, 'externalId' | 'base'> & {
+  why: string;
+  /** The record as last read, where the CRM still holds it (archived): remembered as a suppressed duplicate. */
+  stillHeld: SuppressedRecord | null;
+};
 
 /**
  * The link a record taking a gone record's place merges through: its base, so what NurtureHub changed since is no
@@ -179,14 +183,20 @@ export async function assignOwners(
   const replacedOf = new Map<string, Replaced>(
     alreadyHere.flatMap((link) => {
       const why = gone.get(link.externalId);
-      return why === undefined ? [] : [[link.contactId, { ...link, why }]];
+      if (why === undefined) return [];
+      const { externalId, remoteHash, remoteVersion } = link;
+      const stillHeld =
+        why === ARCHIVED && remoteHash !== null
+          ? { externalId, contentHash: remoteHash, remoteVersion }
+          : null;
+      return [[link.contactId, { ...link, why, stillHeld }]];
     }),
   );
   // A contact whose link a write's 404 dropped: the record the CRM kept for the person takes that link's place.
   const unheld = matchedIds.filter((id) => !linkedHere.has(id) && !replacedOf.has(id));
   if (unheld.length > 0) {
     const dropped = await must(store.goneLinks({ ...ref, contactIds: unheld }), clock);
-    for (const link of dropped) replacedOf.set(link.contactId, { ...link, why: DELETED });
+    for (const link of dropped) replacedOf.set(link.contactId, { ...link, why: DELETED, stillHeld: null });
   }
   const keptApart = await archivedOfActive(deps, ref.tenantId, unlinked, leaders, matches, linkedHere);
   // Records of the batch that do not match each other may each match one stored contact: the best match joins it,

@@ -208,6 +208,11 @@ async function reconcileBatch(
     ...(matchedThrough === undefined ? {} : { matchedThrough }),
   };
   writes.notes.push(...owners.notes);
+  // A record that gave its link up archived, reconciled in an earlier batch of the cycle or before it, is still the
+  // CRM's: remembered as a suppressed duplicate, as one of this batch is (below), not left as one nothing holds.
+  const stagedIds = new Set(staged.map((record) => record.externalId));
+  for (const { stillHeld } of owners.replacing.values())
+    if (stillHeld !== null && !stagedIds.has(stillHeld.externalId)) writes.suppressed.push(stillHeld);
   let unchanged = 0;
   for (const record of staged) {
     const contactId = contactIdOf(record);

@@ -16,7 +16,7 @@ import { must } from './storeCall.ts';
 
 /** Why a linked record is not the person's any longer, as a note says it (`which reapit holds archived`). */
 export const DELETED = 'no longer has (404: deleted, or merged into another)';
-const ARCHIVED = 'holds archived';
+export const ARCHIVED = 'holds archived';
 
 /** How long a suppressed duplicate's twin is taken to be there: at most one read an hour per duplicate that changes. */
 export const TWIN_RECHECK_AFTER_MS = 60 * 60 * 1000;
@@ -50,8 +50,8 @@ export async function goneFromCrm(
   cycleStart: Date,
   matches: ReadonlyMap<string, { matchedId: string }>,
   signal: AbortSignal,
-): Promise<Map<string, string>> {
-  const gone = new Map<string, string>();
+): Promise<Map<string, typeof DELETED | typeof ARCHIVED>> {
+  const gone = new Map<string, typeof DELETED | typeof ARCHIVED>();
   if (!provider.capabilities.canGetRecord) return gone;
   const archives = provider.capabilities.storedFields.includes('status');
   const earlier = links.filter((link) => link.updatedAt.getTime() < cycleStart.getTime());

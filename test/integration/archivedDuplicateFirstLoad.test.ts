@@ -47,6 +47,11 @@ async function expectOneLiveContact(
     expected(oldId, liveId),
   );
 
+  // The archived record is remembered as a suppressed duplicate: held as it is, not left as one nothing holds.
+  const ref = { tenantId, connectionId: h.connectionId };
+  const suppressed = must(await store.getSuppressed({ ...ref, externalIds: [oldId, liveId] }));
+  expect(suppressed.map((record) => record.externalId)).toEqual([oldId]);
+
   // Nothing goes back: the archived record stays archived, the live one active, and the next cycle is quiet.
   expect((await auditedCycle(h))?.written).toMatchObject({ created: 0, updated: 0 });
   expect(must(await agency.getRecord({ externalId: oldId })).contact.status).toBe('archived');
