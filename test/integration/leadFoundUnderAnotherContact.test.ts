@@ -25,7 +25,10 @@ describe('a NurtureHub lead found in the CRM as a record another contact holds',
       const { tenantId } = h;
       await auditedCycle(h);
       const contacts = must(await h.store.listContacts({ tenantId, limit: 10 }));
-      const enrolled = contacts.find((c) => c.contact.email !== null && c.contact.firstName !== null);
+      // Active: a record the CRM holds archived is no lead's (its search passes over it), and the seed holds one.
+      const enrolled = contacts.find(
+        (c) => c.contact.status === 'active' && c.contact.email !== null && c.contact.firstName !== null,
+      );
       const externalId = enrolled?.links[0]?.externalId;
       if (enrolled === undefined || externalId === undefined) throw new Error('no linked contact to enrol');
       must(
