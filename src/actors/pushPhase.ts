@@ -17,7 +17,13 @@ import { findLostCreate } from './findLostCreate.ts';
 import { fieldsPlannedLater, owedOfEarlierPlan, unsentReason } from './heldUpdate.ts';
 import { acknowledge, deferWithNote, supersede } from './pushLedger.ts';
 import type { CycleRef } from './reconcilePhase.ts';
-import { appliedEarlier, refuse, type WriteForbidden, writeLabel } from './refusedWrite.ts';
+import {
+  appliedEarlier,
+  refuse,
+  updateLeavingOutRefused,
+  type WriteForbidden,
+  writeLabel,
+} from './refusedWrite.ts';
 import { must } from './storeCall.ts';
 import { UNLISTED, unlistedNote, versionToSend } from './unlistedCreates.ts';
 
@@ -275,21 +281,25 @@ async function pushOne(
   if (version === UNLISTED) return UNLISTED;
   const sentBefore = entry.status === 'sent';
   await must(store.markPushSent({ ...key, now: clock() }), clock);
-  const updated = await provider.update({ externalId: entry.externalId, patch, version, signal });
+  const { updated, sent } = await updateLeavingOutRefused(deps, ref, target, patch, version, signal);
   if (updated.ok) {
     await acknowledge(deps, ref, entry, {
       externalId: entry.externalId,
       version: updated.value.version,
-      patch,
+      patch: sent,
     });
     return 'sent';
   }
   // Sent before a crash and now refused as stale: the first send may have been applied (its own version change
   // is what makes this one stale), so the CRM may now show our values.
-  const maybeApplied = sentBefore && staleKinds.has(updated.error.kind) ? patch : null;
-  const applied = maybeApplied === null ? null : await appliedEarlier(deps, entry.externalId, patch, signal);
+  const maybeApplied = sentBefore && staleKinds.has(updated.error.kind) ? sent : null;
+  const applied = maybeApplied === null ? null : await appliedEarlier(deps, entry.externalId, sent, signal);
   if (applied !== null) {
-    await acknowledge(deps, ref, entry, { externalId: entry.externalId, version: applied.version, patch });
+    await acknowledge(deps, ref, entry, {
+      externalId: entry.externalId,
+      version: applied.version,
+      patch: sent,
+    });
     return 'sent';
   }
   return refuse(deps, ref, entry, updated.error, maybeApplied);

@@ -1,7 +1,9 @@
 import { equivalent } from '../core/equivalentValue.ts';
 import { providerLabels } from '../core/providerName.ts';
-import type { ContactPatch } from '../core/schemas.ts';
+import type { Result } from '../core/result.ts';
+import type { ContactField, ContactPatch } from '../core/schemas.ts';
 import type { PhaseFailure } from '../machines/phases.ts';
+import { REFUSED_WRITE_NOTE_PREFIX } from '../persistence/cycleWork.ts';
 import type { PushEntry } from '../persistence/records.ts';
 import type { ProviderError } from '../providers/provider.ts';
 import type { PhaseDeps } from './context.ts';
@@ -118,4 +120,40 @@ async function listedActive(deps: PhaseDeps, ref: CycleRef, externalId: string |
     deps.clock,
   );
   return link?.base.status === 'active';
+}
+
+/**
+ * Sends an update; a value the CRM refuses for one field it names (a surname it cannot clear, an e-mail clear it
+ * would read back as its second address) is left out and noted, and the rest sent. Refused whole, the change held
+ * back every later change of the contact (a consent withdrawal, an archive, an intent score), each planned with the
+ * refused value again and refused again. The field left out keeps its base, so the contact's next change plans it
+ * again. `sent`: the patch the answer is to.
+ */
+export async function updateLeavingOutRefused(
+  deps: PhaseDeps,
+  ref: CycleRef,
+  entry: PushEntry & { externalId: string },
+  patch: ContactPatch,
+  version: string | null,
+  signal: AbortSignal,
+): Promise<{ updated: Result<{ version: string | null }, ProviderError>; sent: ContactPatch }> {
+  const { provider, store, clock } = deps;
+  let sent = patch;
+  let updated = await provider.update({ externalId: entry.externalId, patch: sent, version, signal });
+  while (!updated.ok && updated.error.kind === 'validation') {
+    const { error } = updated;
+    const field = error.field as ContactField | undefined;
+    if (field === undefined || !(field in sent) || Object.keys(sent).length < 2) break;
+    const { [field]: _refused, ...rest } = sent;
+    sent = rest;
+    const body = {
+      status: error.status,
+      message: `${writeLabel(entry)} refused; sent again when the contact changes: ${field} left out, its other fields sent: ${error.message}`,
+      retry: false,
+    };
+    const key = `${REFUSED_WRITE_NOTE_PREFIX}${entry.idempotencyKey}#${field}`;
+    await must(store.addCycleNotes({ ...ref, notes: [{ kind: 'error', key, body }] }), clock);
+    updated = await provider.update({ externalId: entry.externalId, patch: sent, version, signal });
+  }
+  return { updated, sent };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { compareModified, cursorPositionSchema, withinLowerBound } from '../../core/cursor.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import type { HttpTransport } from '../base.ts';
+import { clearedSurname } from '../clearedSurname.ts';
 import { type ClientCredentialsTokenCache, clientCredentialsTransport } from '../clientCredentials.ts';
 import type { ConnectionLimiter } from '../limiter.ts';
 import { compareAtGrain, pastAnchor, seenAtAnchorSchema, seenThrough } from '../listingAnchor.ts';
@@ -257,15 +258,8 @@ export function createAltoProvider(params: AltoProviderParams): CrmProvider {
     async update({ externalId, patch, signal }) {
       // No ETag/If-Match on Alto [A1]: `version` is ignored; fields outside writableFields are skipped.
       const id = encodeURIComponent(externalId);
-      // Refused rather than left out: an update acknowledged without it moved the link's base to no surname, and
-      // the next read-back took Alto's surname for an agency edit and undid NurtureHub's.
-      if ('lastName' in patch && !patch.lastName)
-        return err({
-          kind: 'validation',
-          status: null,
-          message: 'Alto requires a surname; it cannot be cleared',
-          field: 'lastName',
-        });
+      const surname = clearedSurname('Alto', patch);
+      if (surname !== null) return err(surname);
       const tooLong = overLongName(patch);
       if (tooLong !== null) return err({ kind: 'validation', status: null, ...tooLong });
       if (touchesPerson(patch)) {

@@ -8,6 +8,7 @@ import {
 import { err, ok, type Result } from '../../core/result.ts';
 import type { ContactPatch } from '../../core/schemas.ts';
 import { createHttpTransport } from '../base.ts';
+import { clearedSurname } from '../clearedSurname.ts';
 import { type ConnectionLimiter, createLimiter } from '../limiter.ts';
 import { idsAtInstant, listedInstantSchema, pastAnchor, seenAtAnchorSchema } from '../listingAnchor.ts';
 import { decodePageToken, encodePageToken } from '../pageToken.ts';
@@ -201,6 +202,8 @@ export function createLoopProvider(params: LoopProviderParams): CrmProvider {
         Object.entries(patch).filter(([field]) => writable.has(field)),
       ) as ContactPatch;
       if (Object.keys(fields).length === 0) return ok({ version: null });
+      const surname = clearedSurname('Loop', fields);
+      if (surname !== null) return err(surname);
       let current: LoopContact | null = null;
       if (needsCurrent(fields)) {
         // E-mails and phones are arrays written whole: read them so other entries survive. The read and

@@ -3,6 +3,7 @@ import { type CursorPosition, cursorPositionSchema, withinLowerBound } from '../
 import { err, ok, type Result } from '../../core/result.ts';
 import { engagementFields } from '../../core/schemas.ts';
 import type { HttpTransport } from '../base.ts';
+import { clearedSurname } from '../clearedSurname.ts';
 import { type ClientCredentialsTokenCache, clientCredentialsTransport } from '../clientCredentials.ts';
 import type { ConnectionLimiter } from '../limiter.ts';
 import {
@@ -307,6 +308,8 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
           message: 'Reapit updates need the record _eTag (If-Match)',
         });
       }
+      const surname = clearedSurname('Reapit', patch);
+      if (surname !== null) return err(surname);
       const body = toReapitUpdate(patch);
       const touched = engagementKeys(patch);
       if (touched.length > 0) {
