@@ -165,6 +165,24 @@ export async function assignOwners(
     const best = bestOfGroup.get(group);
     if (match !== null && (best === undefined || ahead(match, best))) bestOfGroup.set(group, match);
   });
+  // Where only an archived record of a group matched, the group's first live record stands for it: the archived one is
+  // left apart from an active contact, and the live one was suppressed as the duplicate of a record linked to nothing.
+  const firstLive = new Map<string, MatchRecord>();
+  records.forEach((record, index) => {
+    const group = clustering.clusterIds[index] as string;
+    if (!removed.has(record.id) && !firstLive.has(group)) firstLive.set(group, record);
+  });
+  for (const [group, best] of bestOfGroup) {
+    const live = firstLive.get(group);
+    const stored = candidates.get(best.recordId)?.find((candidate) => candidate.id === best.matchedId);
+    if (
+      removed.has(best.recordId) &&
+      live !== undefined &&
+      stored !== undefined &&
+      !cannotMatch(live, stored)
+    )
+      bestOfGroup.set(group, { ...best, recordId: live.id });
+  }
   const matches = new Map([...bestOfGroup.values()].map((match) => [match.recordId, match]));
   const leaders = records.filter((record, index) => {
     const group = clustering.clusterIds[index] as string;
@@ -176,7 +194,7 @@ export async function assignOwners(
     matchedIds.length === 0
       ? []
       : await must(store.getLinksByContactIds({ ...ref, contactIds: matchedIds }), clock);
-  const gone = await goneFromCrm(deps, ref, alreadyHere, cycleStart, matches, signal);
+  const gone = await goneFromCrm(deps, ref, alreadyHere, cycleStart, matches, signal, removed);
   const linkedHere = new Map(
     alreadyHere.filter((link) => !gone.has(link.externalId)).map((link) => [link.contactId, link.externalId]),
   );

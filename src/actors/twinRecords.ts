@@ -50,15 +50,24 @@ export async function goneFromCrm(
   cycleStart: Date,
   matches: ReadonlyMap<string, { matchedId: string }>,
   signal: AbortSignal,
+  archivedRecords: ReadonlySet<string>,
 ): Promise<Map<string, typeof DELETED | typeof ARCHIVED>> {
   const gone = new Map<string, typeof DELETED | typeof ARCHIVED>();
   if (!provider.capabilities.canGetRecord) return gone;
   const archives = provider.capabilities.storedFields.includes('status');
+  // An archived twin gives its link up to a live record of the person only: to another archived one it gives
+  // nothing, and the link went back and forth between the two at each edit of either.
+  const heldForLive = new Set(
+    [...matches].filter(([id]) => !archivedRecords.has(id)).map(([, match]) => match.matchedId),
+  );
+  const contactOf = new Map(links.map((link) => [link.externalId, link.contactId]));
   const earlier = links.filter((link) => link.updatedAt.getTime() < cycleStart.getTime());
   // A record linked this cycle was listed this cycle: an archived one that made the contact in an earlier batch of a
   // first load (an old registration) holds it no longer when the live record of the person comes in a later one.
   const linkedNow = archives
-    ? links.filter((link) => link.updatedAt.getTime() >= cycleStart.getTime()).map((link) => link.externalId)
+    ? links
+        .filter((link) => link.updatedAt.getTime() >= cycleStart.getTime() && heldForLive.has(link.contactId))
+        .map((link) => link.externalId)
     : [];
   const heldBefore = new Set(earlier.map((link) => link.contactId));
   const asking = [...matches].filter(([, match]) => heldBefore.has(match.matchedId));
@@ -89,7 +98,8 @@ export async function goneFromCrm(
     // Archived, the twin holds the person no longer: kept as the contact's record, it archived the contact and the
     // live record stayed suppressed. agentOS holds no status: a person it lists as removed withheld consent.
     if (read.ok) {
-      if (read.value.removed && archives) gone.set(externalId, ARCHIVED);
+      if (read.value.removed && archives && heldForLive.has(contactOf.get(externalId) ?? ''))
+        gone.set(externalId, ARCHIVED);
     } else if (read.error.kind === 'not_found') gone.set(externalId, DELETED);
     else if (stopsThePhase.has(read.error.kind)) throw providerFailure(read.error, clock());
   }

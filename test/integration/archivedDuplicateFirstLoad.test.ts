@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CanonicalContact, canonicalContactSchema } from '../../src/core/schemas.ts';
+import { type CanonicalContact, type ContactPatch, canonicalContactSchema } from '../../src/core/schemas.ts';
 import type { CrmProvider } from '../../src/providers/provider.ts';
 import { agencyClient } from '../support/simulators.ts';
 import { auditedCycle, createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
@@ -88,16 +88,7 @@ describe('first load of reapit: the archived record in an earlier batch than the
     const h = await createSyncHarness('reapit', { simulator: { contacts: 600, seed: 5 } });
     try {
       const agency = agencyClient('reapit', h.sim);
-      // Staged records are reconciled in batches of 500 by id: the 2nd and the 591st are in different ones.
-      const ids = ((await h.sim.control.records()) as Array<{ id: string }>).map((r) => r.id).sort();
-      const [oldId, liveId] = [ids[1] as string, ids[590] as string];
-      for (const [externalId, status] of [
-        [oldId, 'archived'],
-        [liveId, 'active'],
-      ] as const) {
-        const { version } = must(await agency.getRecord({ externalId }));
-        must(await agency.update({ externalId, patch: { ...person, status }, version }));
-      }
+      const [oldId, liveId] = await inTwoBatches(h, agency, { status: 'archived' }, { status: 'active' });
       await expectOneLiveContact(h, agency, [oldId, liveId], (old, live) => [
         `${live}: linked to stored contact in place of reapit record ${old}, which reapit holds archived`,
       ]);
@@ -106,3 +97,60 @@ describe('first load of reapit: the archived record in an earlier batch than the
     }
   }, 120_000);
 });
+
+/**
+ * Two archived records of one person in different batches: in one batch the first by id makes the contact and the
+ * other is its suppressed duplicate, and so across batches. The later one took the contact's link "in place of
+ * reapit record X, which reapit holds archived", though archived too, and the contact took its values.
+ */
+describe('first load of reapit: two archived records of one person in different batches', () => {
+  it('links the contact to the first, as one batch does, and suppresses the other', async () => {
+    const h = await createSyncHarness('reapit', { simulator: { contacts: 600, seed: 5 } });
+    try {
+      const agency = agencyClient('reapit', h.sim);
+      const oldEmail = 'ada.q@oldmail.example.org';
+      const [firstId, laterId] = await inTwoBatches(
+        h,
+        agency,
+        { status: 'archived' },
+        { status: 'archived', email: oldEmail },
+      );
+      const load = await auditedCycle(h);
+      const contacts = must(await h.store.listContacts({ tenantId: h.tenantId, limit: 1000 })).filter(
+        (c) => c.contact.lastName === person.lastName,
+      );
+      expect(
+        contacts.map((c) => ({ email: c.contact.email, links: c.links.map((l) => l.externalId) })),
+      ).toEqual([{ email: person.email, links: [firstId] }]);
+      expect(load?.duplicatesSuppressed.filter((d) => d.incoming === laterId)).toEqual([
+        expect.objectContaining({
+          reason: expect.stringContaining(`duplicate of reapit record ${firstId}, suppressed`),
+        }),
+      ]);
+    } finally {
+      await h.close();
+    }
+  }, 180_000);
+});
+
+/**
+ * Two of the simulator's records made the person, each with `patch` over it, the first reconciled in an earlier
+ * batch than the second: staged records go in batches of 500 by id, and the 2nd and the 591st are in different ones.
+ */
+async function inTwoBatches(
+  h: SyncHarness,
+  agency: CrmProvider,
+  earlier: ContactPatch,
+  later: ContactPatch,
+): Promise<[string, string]> {
+  const ids = ((await h.sim.control.records()) as Array<{ id: string }>).map((r) => r.id).sort();
+  const pair: [string, string] = [ids[1] as string, ids[590] as string];
+  for (const [externalId, patch] of [
+    [pair[0], earlier],
+    [pair[1], later],
+  ] as const) {
+    const { version } = must(await agency.getRecord({ externalId }));
+    must(await agency.update({ externalId, patch: { ...person, ...patch }, version }));
+  }
+  return pair;
+}

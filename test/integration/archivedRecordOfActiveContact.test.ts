@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { importContacts } from '../../src/cli/importContacts.ts';
-import { canonicalContactSchema } from '../../src/core/schemas.ts';
+import { type CanonicalContact, canonicalContactSchema } from '../../src/core/schemas.ts';
 import { openMemoryStore } from '../support/memoryStore.ts';
 import { agencyClient } from '../support/simulators.ts';
-import { auditedCycle, createSyncHarness, must } from '../support/syncHarness.ts';
+import { auditedCycle, createSyncHarness, must, type SyncHarness } from '../support/syncHarness.ts';
 
 /**
  * A CRM record the agency archived, of a person NurtureHub holds active and not yet in that CRM, is the person's old
@@ -92,25 +92,8 @@ describe('an archived CRM record of a contact active in NurtureHub', () => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 4, seed: 2 } });
     try {
       await auditedCycle(h);
-      const lead = canonicalContactSchema.parse({
-        firstName: 'Jon',
-        lastName: 'Featherstonehaugh',
-        email: 'jon.featherstonehaugh@example.org',
-        mobilePhone: '07700 900456',
-        marketingConsent: 'grant',
-      });
-      // The person's registration of years ago, archived; found by the CRM's listing and by its e-mail search.
-      const agency = agencyClient('reapit', h.sim);
-      const oldId = must(await agency.create({ contact: lead, reference: 'years ago' })).externalId;
-      const old = must(await agency.getRecord({ externalId: oldId }));
-      must(await agency.update({ externalId: oldId, patch: { status: 'archived' }, version: old.version }));
-      const imported = await importContacts(h.store, {
-        tenantId: h.tenantId,
-        lines: [{ line: 1, value: lead }],
-        now: new Date(),
-      });
-      const leadId = imported.created[0]?.id ?? expect.unreachable();
-
+      // Found by the CRM's listing and by its e-mail search.
+      const { leadId, oldId, agency } = await leadWithOldRecord(h, { mobilePhone });
       const cycle = await auditedCycle(h);
       expect(cycle?.duplicatesSuppressed).toContainEqual(
         expect.objectContaining({ incoming: oldId, matched: leadId }),
@@ -129,43 +112,65 @@ describe('an archived CRM record of a contact active in NurtureHub', () => {
     }
   }, 120_000);
 
-  it('beside the live record of the person in one batch: the live one is linked, however well the other scores', async () => {
-    const h = await createSyncHarness('reapit', { simulator: { contacts: 4, seed: 2 } });
-    try {
-      const lead = canonicalContactSchema.parse({
-        firstName: 'Jon',
-        lastName: 'Featherstonehaugh',
-        email: 'jon.featherstonehaugh@example.org',
-        mobilePhone: '07700 900456',
-        marketingConsent: 'grant',
-      });
-      const imported = await importContacts(h.store, {
-        tenantId: h.tenantId,
-        lines: [{ line: 1, value: lead }],
-        now: new Date(),
-      });
-      const leadId = imported.created[0]?.id ?? expect.unreachable();
-      // The old record holds the e-mail too, so it scores above the live one, which lacks it; and the CRM's e-mail
-      // search, before the lead is created, finds only the old one.
-      const agency = agencyClient('reapit', h.sim);
-      const oldId = must(await agency.create({ contact: lead, reference: 'years ago' })).externalId;
-      const old = must(await agency.getRecord({ externalId: oldId }));
-      must(await agency.update({ externalId: oldId, patch: { status: 'archived' }, version: old.version }));
-      const live = { ...lead, email: null };
-      const liveId = must(await agency.create({ contact: live, reference: 'registered again' })).externalId;
-
-      await auditedCycle(h);
-      const [link] = must(await h.store.getLinksByContactIds({ ...h, contactIds: [leadId] }));
-      expect(link?.externalId).toBe(liveId);
-      const [stored] = must(await h.store.getContacts({ tenantId: h.tenantId, ids: [leadId] }));
-      expect(stored?.contact.status).toBe('active');
-      // Not created a third time: the archived record and the live one are all the CRM holds of the person.
-      const held = (await h.sim.control.records()).filter((r) =>
-        JSON.stringify(r).includes(lead.email ?? ''),
-      );
-      expect(held).toHaveLength(2);
-    } finally {
-      await h.close();
-    }
-  }, 120_000);
+  it.each([
+    // The old record scores above the live one, which lacks the e-mail; the search before a create finds only it.
+    ['however well the other scores', { mobilePhone }, { mobilePhone, email: null }],
+    // The live record scores nothing with the lead alone (a newer e-mail, the mobile the lead lacks): only the old
+    // one matched, and tied the two into one group. The live one was suppressed behind it.
+    [
+      'though only the other matched',
+      { mobilePhone, dateOfBirth },
+      { mobilePhone, dateOfBirth, email: 'jon.f@newmail.example.org' },
+    ],
+  ] as Array<[string, Partial<CanonicalContact>, Partial<CanonicalContact>]>)(
+    'beside the live record of the person in one batch: the live one is linked, %s',
+    async (_, old, live) => {
+      const h = await createSyncHarness('reapit', { simulator: { contacts: 4, seed: 2 } });
+      try {
+        const { leadId, agency } = await leadWithOldRecord(h, old);
+        const liveId = must(
+          await agency.create({ contact: { ...lead, ...live }, reference: 'registered again' }),
+        ).externalId;
+        await auditedCycle(h);
+        const [link] = must(await h.store.getLinksByContactIds({ ...h, contactIds: [leadId] }));
+        expect(link?.externalId).toBe(liveId);
+        const [stored] = must(await h.store.getContacts({ tenantId: h.tenantId, ids: [leadId] }));
+        expect(stored?.contact.status).toBe('active');
+        // Not created a third time: the archived record and the live one are all the CRM holds of the person.
+        const held = (await h.sim.control.records()).filter((r) =>
+          JSON.stringify(r).includes(lead.lastName ?? ''),
+        );
+        expect(held).toHaveLength(2);
+      } finally {
+        await h.close();
+      }
+    },
+    120_000,
+  );
 });
+
+const lead = canonicalContactSchema.parse({
+  firstName: 'Jon',
+  lastName: 'Featherstonehaugh',
+  email: 'jon.featherstonehaugh@example.org',
+  marketingConsent: 'grant',
+});
+const mobilePhone = '07700 900456';
+const dateOfBirth = '1980-05-17';
+
+/** The lead imported into NurtureHub, and the person's registration of years ago in Reapit, archived. */
+async function leadWithOldRecord(h: SyncHarness, old: Partial<CanonicalContact>) {
+  const imported = await importContacts(h.store, {
+    tenantId: h.tenantId,
+    lines: [{ line: 1, value: lead }],
+    now: new Date(),
+  });
+  const leadId = imported.created[0]?.id ?? expect.unreachable();
+  const agency = agencyClient('reapit', h.sim);
+  const oldId = must(
+    await agency.create({ contact: { ...lead, ...old }, reference: 'years ago' }),
+  ).externalId;
+  const { version } = must(await agency.getRecord({ externalId: oldId }));
+  must(await agency.update({ externalId: oldId, patch: { status: 'archived' }, version }));
+  return { leadId, oldId, agency };
+}
