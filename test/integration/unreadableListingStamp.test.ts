@@ -7,6 +7,9 @@ import { createSyncHarness, must } from '../support/syncHarness.ts';
 /** A stamp no listing can place: a UK-format date from a broken export. */
 const UNREADABLE = '31/05/2025 10:00';
 
+/** The stamp without its zone designator: UK local time, as an export or a misconfigured server writes it. */
+const zoneless = (stamp: string) => stamp.replace(/(Z|[+-]\d{2}:\d{2})$/, '');
+
 /**
  * Each listing provider, with where its listing page holds its records and their `modified` stamp. The record's
  * stamp is written over on the wire, between the real simulator and the adapter.
@@ -85,4 +88,49 @@ describe('a listed record whose modified stamp is no instant', () => {
       await h.close();
     }
   });
+});
+
+/**
+ * A record whose `modified` stamp has no zone designator fails its schema (`z.iso.datetime({ offset: true })`) and
+ * is quarantined as any malformed record is, the rest of the listing going on. Here it is the last record of a full
+ * first page (150 contacts, pages of 100), where the listing re-anchors. Reapit took the zoneless stamp as the next
+ * page's anchor and sent it back as `modifiedFrom`, refused with 400 [R1]: the cycle ended in error, fatal, at that
+ * page on every run. Loop and Street quarantined it already.
+ */
+describe('a listed record whose modified stamp has no zone, at the end of a full page', () => {
+  const sharedStore = useSharedStore();
+
+  // Alto's pages hold 250: 150 records make no full page.
+  it.each(cases.filter((c) => c.provider !== 'alto'))(
+    '$provider: is quarantined; the other 149 sync',
+    async (c) => {
+      let broken: string | null = null;
+      const h = await createSyncHarness(c.provider, {
+        simulator: { contacts: 150, seed: 11 },
+        store: sharedStore(),
+        runner: {
+          providerOptions: rewritingListings(c.path, (page) => {
+            const items = c.items(page);
+            if (broken === null && items.length === 100) broken = String(items[99]?.id);
+            for (const item of items) {
+              if (item.id !== broken) continue;
+              const holder = c.stamp(item);
+              holder[c.field] = zoneless(String(holder[c.field]));
+            }
+          }),
+        },
+      });
+      try {
+        const run = must(await h.run());
+        expect(broken).not.toBeNull();
+        expect(run.state).toBe('idle');
+        const quarantine = must(await h.store.listQuarantine({ tenantId: h.tenantId, limit: 10 }));
+        expect(quarantine.map((q) => q.externalId)).toEqual([broken]);
+        expect(run.context.lastAudit?.counts).toMatchObject({ fetched: 149, quarantined: 1 });
+      } finally {
+        await h.close();
+      }
+    },
+    120_000,
+  );
 });
