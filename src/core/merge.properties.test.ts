@@ -147,18 +147,21 @@ describe('mergeValidated properties', () => {
     );
   });
 
-  test("on every conflicting field the owner's value wins, unless the other CRMs hold the later edit", () => {
+  test("on every conflicting field the owner's value wins, unless the other CRMs hold the later edit or NurtureHub withdrew consent", () => {
     fc.assert(
       fc.property(mergeInput, (input) => {
         const outcome = mergeValidated(input);
         for (const conflict of outcome.conflicts) {
           const newerElsewhere = input.newerElsewhere?.has(conflict.field) ?? false;
-          const winner = newerElsewhere ? 'nurturehub' : fieldOwner(conflict.field);
+          const withdrawn = conflict.field === 'marketingConsent' && input.local.marketingConsent === 'deny';
+          const winner = newerElsewhere || withdrawn ? 'nurturehub' : fieldOwner(conflict.field);
           expect(conflict).toMatchObject({
             winner,
             reason: newerElsewhere
               ? 'both-changed-resolved-by-recency'
-              : 'both-changed-resolved-by-authority',
+              : withdrawn
+                ? 'both-changed-resolved-by-withdrawal'
+                : 'both-changed-resolved-by-authority',
             base: input.base === null ? null : input.base[conflict.field],
             crm: input.crm[conflict.field],
             local: input.local[conflict.field],

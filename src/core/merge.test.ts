@@ -49,6 +49,7 @@ type Row = [
 
 const [A, B, C] = ['ann@example.co.uk', 'bo@example.com', 'cy@example.org'];
 const conflict = 'both-changed-resolved-by-authority';
+const withdrawal = 'both-changed-resolved-by-withdrawal';
 
 // email is owned by the CRM, intentScore and emailOpens by NurtureHub.
 // biome-ignore format: one row per line reads as a table
@@ -71,6 +72,8 @@ const withBase: Row[] = [
   ['local emptying engagement flows to the CRM: NurtureHub owns it', 'intentScore', 40, 40, null, null, 'only-local-changed', 'nurturehub', 'crm'],
   ['local emptying engagement beats a CRM change', 'intentScore', 40, 55, null, null, conflict, 'nurturehub', 'crm'],
   ['both emptied engagement', 'intentScore', 40, null, null, null, 'both-changed-to-same', null, 'neither'],
+  ['local withdrawal of consent beats a CRM grant', 'marketingConsent', 'notAsked', 'grant', 'deny', 'deny', withdrawal, 'nurturehub', 'crm'],
+  ['CRM withdrawal of consent beats a local grant', 'marketingConsent', 'notAsked', 'deny', 'grant', 'deny', conflict, 'crm', 'local'],
 ];
 
 // biome-ignore format: one row per line reads as a table
@@ -83,6 +86,8 @@ const firstLink: Row[] = [
   ['differing engagement: NurtureHub decides', 'intentScore', null, 55, 70, 70, conflict, 'nurturehub', 'crm'],
   ['CRM default opens do not erase local opens', 'emailOpens', null, 0, 9, 9, 'only-local-changed', 'nurturehub', 'crm'],
   ['recorded consent beats notAsked', 'marketingConsent', null, 'notAsked', 'grant', 'grant', 'only-local-changed', 'nurturehub', 'crm'],
+  ['a lead that unsubscribed stays unsubscribed when the CRM says grant', 'marketingConsent', null, 'grant', 'deny', 'deny', withdrawal, 'nurturehub', 'crm'],
+  ["the CRM's deny beats a local grant", 'marketingConsent', null, 'deny', 'grant', 'deny', conflict, 'crm', 'local'],
   ['status has no empty value: the CRM decides', 'status', null, 'archived', 'active', 'archived', conflict, 'crm', 'local'],
 ];
 
@@ -102,7 +107,7 @@ describe.each([
     expect(outcome.crmPatch).toEqual(patched === 'crm' ? { [field]: value } : {});
     expect(outcome.localPatch).toEqual(patched === 'local' ? { [field]: value } : {});
     expect(outcome.conflicts).toEqual(
-      reason === conflict ? [{ field, base, crm, local, winner, reason }] : [],
+      reason === conflict || reason === withdrawal ? [{ field, base, crm, local, winner, reason }] : [],
     );
     expect(outcome.firstLink).toBe(rows === firstLink);
   });

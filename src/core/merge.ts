@@ -26,6 +26,7 @@ export const mergeReasons = [
   'only-local-changed',
   'both-changed-resolved-by-authority',
   'both-changed-resolved-by-recency',
+  'both-changed-resolved-by-withdrawal',
   'both-changed-to-same',
   'unchanged',
 ] as const;
@@ -35,6 +36,7 @@ export type MergeReason = (typeof mergeReasons)[number];
 export const conflictReasons = [
   'both-changed-resolved-by-authority',
   'both-changed-resolved-by-recency',
+  'both-changed-resolved-by-withdrawal',
 ] as const;
 export type ConflictReason = (typeof conflictReasons)[number];
 
@@ -66,7 +68,8 @@ export interface FieldDecision {
 
 /**
  * Both sides changed a field to different values: the field's owner won, or the local value the tenant's other
- * CRMs hold where it is the newer (`MergeOptions.newerElsewhere`). Kept for the audit log.
+ * CRMs hold where it is the newer (`MergeOptions.newerElsewhere`), or NurtureHub's withdrawal of marketing consent
+ * against the CRM's grant. Kept for the audit log.
  */
 export interface FieldConflict {
   /** The conflicting field. */
@@ -77,9 +80,12 @@ export interface FieldConflict {
   crm: FieldValue;
   /** NurtureHub's new value. */
   local: FieldValue;
-  /** The side whose value was kept: the field's owner, except where the newer value elsewhere won. */
+  /** The side whose value was kept: the field's owner, except where the newer value elsewhere or a withdrawal won. */
   winner: FieldOwner;
-  /** Why it won: it owns the field (authority), or the tenant's other CRMs hold its later edit (recency). */
+  /**
+   * Why it won: it owns the field (authority), the tenant's other CRMs hold its later edit (recency), or it is
+   * NurtureHub's `deny` of marketing consent facing the CRM's `grant` (withdrawal).
+   */
   reason: ConflictReason;
 }
 
@@ -313,12 +319,18 @@ function decideField(field: ContactField, ctx: Context): FieldDecision {
   if (crmSide.changed && localSide.changed) {
     const agree = equivalent(field, crm, local);
     const newerHere = ctx.newerElsewhere.has(field);
+    // NurtureHub's withdrawal of consent outranks the CRM's grant: a person who unsubscribed is not marketed to
+    // again because an agency's record, keyed in or edited without knowing it, says grant. A grant can be given
+    // again; a message sent cannot be unsent.
+    const withdrawn = field === 'marketingConsent' && local === 'deny';
     reason = agree
       ? 'both-changed-to-same'
       : newerHere
         ? 'both-changed-resolved-by-recency'
-        : 'both-changed-resolved-by-authority';
-    taken = agree || newerHere ? 'nurturehub' : fieldOwner(field);
+        : withdrawn
+          ? 'both-changed-resolved-by-withdrawal'
+          : 'both-changed-resolved-by-authority';
+    taken = agree || newerHere || withdrawn ? 'nurturehub' : fieldOwner(field);
   } else if (crmSide.changed) {
     reason = 'only-crm-changed';
     taken = 'crm';

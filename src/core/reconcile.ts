@@ -281,6 +281,7 @@ const crmChangedReasons: ReadonlySet<MergeReason> = new Set([
   'both-changed-to-same',
   'both-changed-resolved-by-authority',
   'both-changed-resolved-by-recency',
+  'both-changed-resolved-by-withdrawal',
 ]);
 
 /** An ISO-8601 instant with its offset (`Date.parse` also reads looser strings, e.g. `snapshot-7`, as dates). */

@@ -79,6 +79,9 @@ const itemLists = [
           ...(c.reason === 'both-changed-resolved-by-recency' && {
             title: 'the later edit another CRM of the tenant holds',
           }),
+          ...(c.reason === 'both-changed-resolved-by-withdrawal' && {
+            title: 'a withdrawal of consent kept over the grant',
+          }),
           text: winnerName(c.winner),
         }),
       ),
