@@ -106,6 +106,26 @@ describe('reapit adapter', () => {
     });
   });
 
+  it('asks each listing from its anchor’s whole millisecond, not from the ticks below it', async () => {
+    // The cursor keeps Reapit's 7-digit stamp; sent as it is, a Reapit comparing at the tick would leave out the
+    // records of that millisecond stamped below it, which the next window is there to re-read.
+    await withReapit({ contacts: 40, seed: 6 }, async (provider, sim) => {
+      const window = {
+        from: { modified: '2020-01-01T09:34:00.4759999Z', externalId: 'cursor-record' },
+        to: new Date().toISOString(),
+      };
+      let token: string | null = null;
+      do {
+        const page = await provider.listChanges({ window, pageToken: token });
+        if (!page.ok) throw new Error(page.error.message);
+        token = page.value.nextPageToken;
+      } while (token !== null);
+      const asked = sim.listings().map((query) => query.get('modifiedFrom'));
+      expect(asked).toContain('2020-01-01T09:34:00.475Z');
+      for (const from of asked) expect(from ?? '').toMatch(/T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    });
+  });
+
   it('finishes a run longer than a page while agency users save records after it', async () => {
     // 350 records share one millisecond (a bulk import); while the cycle lists them, agency users save other
     // contacts, which leave the window (their new `modified` is past `to`): one save before each page.

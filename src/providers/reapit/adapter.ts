@@ -79,6 +79,17 @@ function endOfMillisecond(modified: string): string | null {
 }
 
 /**
+ * The first instant of the listing grain holding `modified`: the bound a listing is asked from. The anchor's own
+ * ticks, sent as they are, would leave out the records of its millisecond stamped below them wherever Reapit
+ * compares finer than the millisecond; `withinLowerBound` and `pastAnchor` drop what the anchor already covers.
+ */
+function startOfMillisecond(modified: string): string {
+  const ms = Date.parse(modified);
+  if (Number.isNaN(ms)) return modified;
+  return new Date(Math.floor(ms / REAPIT_LISTING_GRAIN_MS) * REAPIT_LISTING_GRAIN_MS).toISOString();
+}
+
+/**
  * The listing after a run: from the next millisecond on, to the window's end (every record of the run returned).
  * Inclusive, that bound keeps its whole millisecond whatever the ids; the anchor's id stands in for one.
  */
@@ -166,7 +177,7 @@ export function createReapitProvider(params: ReapitProviderParams): CrmProvider 
       sortBy: 'modified',
       modifiedTo: token.runTo ?? token.to,
     });
-    if (token.after) query.set('modifiedFrom', token.after.modified);
+    if (token.after) query.set('modifiedFrom', startOfMillisecond(token.after.modified));
     if (token.createdFrom !== undefined) query.set('createdFrom', token.createdFrom);
     const response = await http.send({ method: 'GET', path: `/contacts/?${query}`, signal: p.signal });
     if (!response.ok) return response;
