@@ -110,12 +110,15 @@ type Replaced = Pick<Link, 'externalId' | 'base'> & {
 
 /**
  * The link a record taking a gone record's place merges through: its base, so what NurtureHub changed since is no
- * conflict with the CRM; not the gone record's echo state or field dates, which were that record's own.
+ * conflict with the CRM; not the gone record's echo state or field dates, which were that record's own. Consent
+ * merges as on a first link (`notAsked` in the base): the new record was keyed in, or kept by a merge, without
+ * knowing what the person told NurtureHub, and through the old base its `grant` read as the CRM granting again and
+ * undid a withdrawal the old record held.
  */
 export function linkInPlaceOf(
   replaced: Pick<Link, 'base'>,
 ): Pick<Link, 'base' | 'pushedHashes' | 'fieldModified'> {
-  return { base: replaced.base, pushedHashes: {}, fieldModified: {} };
+  return { base: { ...replaced.base, marketingConsent: 'notAsked' }, pushedHashes: {}, fieldModified: {} };
 }
 
 /**

@@ -87,6 +87,7 @@ export function registerContact(program: Command): void {
                     (m.engagementAdded.length > 0
                       ? `; engagement added: ${m.engagementAdded.join(', ')}`
                       : '') +
+                    (m.consentWithdrawn ? '; marketing consent withdrawn' : '') +
                     '\n',
                 )
                 .join('') +

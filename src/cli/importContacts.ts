@@ -17,13 +17,15 @@ export interface ContactImport {
   created: Array<{ line: number; id: string }>;
   /**
    * Lines that are a contact already stored (or an earlier line of the same file): not created; the line's
-   * engagement the contact lacked was added to it (`engagementAdded`, see `foldImportedEngagement`).
+   * engagement the contact lacked was added to it (`engagementAdded`), and its withdrawal of marketing consent
+   * (`consentWithdrawn`: the contact held another consent; see `foldImportedEngagement`).
    */
   matched: Array<{
     line: number;
     matchedId: string;
     reason: string;
     engagementAdded: ImportedEngagementField[];
+    consentWithdrawn: boolean;
   }>;
 }
 
@@ -94,6 +96,7 @@ export async function importContacts(
                 ? `the same contact as line ${folded.line}`
                 : 'the same line was imported before and added to this contact',
             engagementAdded: [],
+            consentWithdrawn: false,
           });
           continue;
         }
@@ -108,6 +111,7 @@ export async function importContacts(
                 : `the same contact as line ${earlierLine}`,
             // The same id is the same content: nothing the line holds is new to the contact.
             engagementAdded: [],
+            consentWithdrawn: false,
           });
           continue;
         }
@@ -123,6 +127,7 @@ export async function importContacts(
             matchedId: match.matchedId,
             reason: describeMatch(match),
             engagementAdded: [],
+            consentWithdrawn: false,
           };
           outcome.matched.push(matched);
           folds.push({ lineId: item.id, matched, line: item.value });
@@ -199,7 +204,8 @@ async function addMatchedEngagement(
     const stored = held.get(matched.matchedId);
     if (stored === undefined) continue;
     const { contact, changed } = foldImportedEngagement(folded.get(stored.id) ?? stored.contact, line);
-    matched.engagementAdded = changed;
+    matched.engagementAdded = changed.filter((field) => field !== 'marketingConsent');
+    matched.consentWithdrawn = changed.includes('marketingConsent');
     if (changed.length > 0) folded.set(stored.id, contact);
   }
   if (folded.size === 0) return;

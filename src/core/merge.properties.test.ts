@@ -147,20 +147,27 @@ describe('mergeValidated properties', () => {
     );
   });
 
-  test("on every conflicting field the owner's value wins, unless the other CRMs hold the later edit or NurtureHub withdrew consent", () => {
+  test("on every conflicting field the owner's value wins, unless a side withdrew consent or the other CRMs hold the later edit", () => {
     fc.assert(
       fc.property(mergeInput, (input) => {
         const outcome = mergeValidated(input);
         for (const conflict of outcome.conflicts) {
           const newerElsewhere = input.newerElsewhere?.has(conflict.field) ?? false;
-          const withdrawn = conflict.field === 'marketingConsent' && input.local.marketingConsent === 'deny';
-          const winner = newerElsewhere || withdrawn ? 'nurturehub' : fieldOwner(conflict.field);
+          const withdrawn =
+            conflict.field === 'marketingConsent' && [conflict.crm, conflict.local].includes('deny');
+          const winner = withdrawn
+            ? conflict.local === 'deny'
+              ? 'nurturehub'
+              : 'crm'
+            : newerElsewhere
+              ? 'nurturehub'
+              : fieldOwner(conflict.field);
           expect(conflict).toMatchObject({
             winner,
-            reason: newerElsewhere
-              ? 'both-changed-resolved-by-recency'
-              : withdrawn
-                ? 'both-changed-resolved-by-withdrawal'
+            reason: withdrawn
+              ? 'both-changed-resolved-by-withdrawal'
+              : newerElsewhere
+                ? 'both-changed-resolved-by-recency'
                 : 'both-changed-resolved-by-authority',
             base: input.base === null ? null : input.base[conflict.field],
             crm: input.crm[conflict.field],

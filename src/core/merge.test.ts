@@ -73,7 +73,7 @@ const withBase: Row[] = [
   ['local emptying engagement beats a CRM change', 'intentScore', 40, 55, null, null, conflict, 'nurturehub', 'crm'],
   ['both emptied engagement', 'intentScore', 40, null, null, null, 'both-changed-to-same', null, 'neither'],
   ['local withdrawal of consent beats a CRM grant', 'marketingConsent', 'notAsked', 'grant', 'deny', 'deny', withdrawal, 'nurturehub', 'crm'],
-  ['CRM withdrawal of consent beats a local grant', 'marketingConsent', 'notAsked', 'deny', 'grant', 'deny', conflict, 'crm', 'local'],
+  ['CRM withdrawal of consent beats a local grant', 'marketingConsent', 'notAsked', 'deny', 'grant', 'deny', withdrawal, 'crm', 'local'],
 ];
 
 // biome-ignore format: one row per line reads as a table
@@ -87,7 +87,7 @@ const firstLink: Row[] = [
   ['CRM default opens do not erase local opens', 'emailOpens', null, 0, 9, 9, 'only-local-changed', 'nurturehub', 'crm'],
   ['recorded consent beats notAsked', 'marketingConsent', null, 'notAsked', 'grant', 'grant', 'only-local-changed', 'nurturehub', 'crm'],
   ['a lead that unsubscribed stays unsubscribed when the CRM says grant', 'marketingConsent', null, 'grant', 'deny', 'deny', withdrawal, 'nurturehub', 'crm'],
-  ["the CRM's deny beats a local grant", 'marketingConsent', null, 'deny', 'grant', 'deny', conflict, 'crm', 'local'],
+  ["the CRM's deny beats a local grant", 'marketingConsent', null, 'deny', 'grant', 'deny', withdrawal, 'crm', 'local'],
   ['status has no empty value: the CRM decides', 'status', null, 'archived', 'active', 'archived', conflict, 'crm', 'local'],
 ];
 
@@ -388,5 +388,20 @@ describe('mergeContact with newerElsewhere', () => {
     expect(outcome.crmPatch).toEqual({ email: B });
     const crmOnly = merged({ base: { email: C }, crm: { email: A }, local: { email: C }, newerElsewhere });
     expect(decisionOf(crmOnly, 'email')).toMatchObject({ reason: 'only-crm-changed', merged: A });
+  });
+
+  test("a CRM's withdrawal of consent is not outranked by a grant another CRM's later-dated record holds", () => {
+    const outcome = merged({
+      base: null,
+      crm: { marketingConsent: 'deny' },
+      local: { marketingConsent: 'grant' },
+      newerElsewhere: new Set<ContactField>(['marketingConsent']),
+    });
+    expect(decisionOf(outcome, 'marketingConsent')).toMatchObject({
+      merged: 'deny',
+      reason: withdrawal,
+      winner: 'crm',
+    });
+    expect(outcome.localPatch).toEqual({ marketingConsent: 'deny' });
   });
 });

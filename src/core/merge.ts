@@ -68,8 +68,8 @@ export interface FieldDecision {
 
 /**
  * Both sides changed a field to different values: the field's owner won, or the local value the tenant's other
- * CRMs hold where it is the newer (`MergeOptions.newerElsewhere`), or NurtureHub's withdrawal of marketing consent
- * against the CRM's grant. Kept for the audit log.
+ * CRMs hold where it is the newer (`MergeOptions.newerElsewhere`), or, over consent, the side that withdrew it.
+ * Kept for the audit log.
  */
 export interface FieldConflict {
   /** The conflicting field. */
@@ -83,8 +83,8 @@ export interface FieldConflict {
   /** The side whose value was kept: the field's owner, except where the newer value elsewhere or a withdrawal won. */
   winner: FieldOwner;
   /**
-   * Why it won: it owns the field (authority), the tenant's other CRMs hold its later edit (recency), or it is
-   * NurtureHub's `deny` of marketing consent facing the CRM's `grant` (withdrawal).
+   * Why it won: it owns the field (authority), the tenant's other CRMs hold its later edit (recency), or it holds
+   * `deny` of marketing consent (withdrawal).
    */
   reason: ConflictReason;
 }
@@ -317,20 +317,7 @@ function decideField(field: ContactField, ctx: Context): FieldDecision {
   let reason: MergeReason;
   let taken: FieldOwner;
   if (crmSide.changed && localSide.changed) {
-    const agree = equivalent(field, crm, local);
-    const newerHere = ctx.newerElsewhere.has(field);
-    // NurtureHub's withdrawal of consent outranks the CRM's grant: a person who unsubscribed is not marketed to
-    // again because an agency's record, keyed in or edited without knowing it, says grant. A grant can be given
-    // again; a message sent cannot be unsent.
-    const withdrawn = field === 'marketingConsent' && local === 'deny';
-    reason = agree
-      ? 'both-changed-to-same'
-      : newerHere
-        ? 'both-changed-resolved-by-recency'
-        : withdrawn
-          ? 'both-changed-resolved-by-withdrawal'
-          : 'both-changed-resolved-by-authority';
-    taken = agree || newerHere || withdrawn ? 'nurturehub' : fieldOwner(field);
+    ({ reason, taken } = bothChanged(field, crm, local, ctx.newerElsewhere.has(field)));
   } else if (crmSide.changed) {
     reason = 'only-crm-changed';
     taken = 'crm';
@@ -355,6 +342,24 @@ function decideField(field: ContactField, ctx: Context): FieldDecision {
     reason,
     ...(crmSide.ignored ? { crmIgnored: crmSide.ignored } : {}),
   };
+}
+
+/** Who wins a field both sides changed since base, and why. */
+function bothChanged(
+  field: ContactField,
+  crm: FieldValue,
+  local: FieldValue,
+  newerElsewhere: boolean,
+): { reason: MergeReason; taken: FieldOwner } {
+  if (equivalent(field, crm, local)) return { reason: 'both-changed-to-same', taken: 'nurturehub' };
+  // A withdrawal of marketing consent wins a conflict over consent, on whichever side, over the owner and over
+  // recency: a person who unsubscribed is not marketed to again because an agency's record, keyed in or edited
+  // without knowing it, says grant, nor because another CRM's record dates an old grant by a later edit of another
+  // field. A grant can be given again; a message sent cannot be unsent.
+  if (field === 'marketingConsent' && (crm === 'deny' || local === 'deny'))
+    return { reason: 'both-changed-resolved-by-withdrawal', taken: local === 'deny' ? 'nurturehub' : 'crm' };
+  if (newerElsewhere) return { reason: 'both-changed-resolved-by-recency', taken: 'nurturehub' };
+  return { reason: 'both-changed-resolved-by-authority', taken: fieldOwner(field) };
 }
 
 interface SideChange<TIgnored> {

@@ -275,6 +275,7 @@ describe('crm-sync operator commands', () => {
           matchedId: first.created[1]?.id,
           reason: 'the same contact as line 3',
           engagementAdded: [],
+          consentWithdrawn: false,
         },
       ]);
       const again = await json<Imported>(cli(dir, 'contact', 'import', '--tenant', 'acme', leads, '--json'));

@@ -14,8 +14,8 @@ import {
  * A person who unsubscribed in NurtureHub (consent `deny`) whose CRM record says `grant`: the CRM owns consent, so
  * its grant won the conflict, and NurtureHub marketed to them again. On a first link (a lead found in the CRM the
  * agency keyed in before, or without knowing of, the unsubscribe) and on a linked contact whose consent both sides
- * changed in one window alike, the withdrawal now wins and goes to the CRM; a `deny` in the CRM still wins over a
- * local grant.
+ * changed in one window alike, the withdrawal now wins and goes to the CRM; a `deny` in the CRM wins over a local
+ * grant, as it did as the owner's.
  */
 
 interface ReapitRecord {
@@ -86,7 +86,7 @@ describe('a withdrawal of marketing consent facing a CRM grant', () => {
   // biome-ignore format: one case per line reads as a table
   it.each([
     ['an unsubscribe and an agent’s grant in one window end in deny on both sides', 'grant', 'deny', 'nurturehub', 'both-changed-resolved-by-withdrawal'],
-    ['a deny in the CRM still wins over a local grant, as the owner’s', 'deny', 'grant', 'crm', 'both-changed-resolved-by-authority'],
+    ['a deny in the CRM wins over a local grant', 'deny', 'grant', 'crm', 'both-changed-resolved-by-withdrawal'],
   ] as const)('a linked contact: %s', async (_, inCrm, inNurtureHub, winner, reason) => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 8, seed: 5 } });
     try {
