@@ -221,14 +221,15 @@ export async function assignOwners(
   }
   const keptApart = await archivedOfActive(deps, ref.tenantId, unlinked, leaders, matches, linkedHere);
   // Records of the batch that do not match each other may each match one stored contact: the best match joins it,
-  // as the first to arrive would in an earlier batch, and the others are the CRM holding the person twice.
-  const joins = new Map<string, { recordId: string; score: number }>();
+  // as the first to arrive would in an earlier batch, and the others are the CRM holding the person twice. A live
+  // record goes before an archived one however well that scores: the archived one took the link of an archived twin
+  // that only a live record may take, and the live record was suppressed behind it.
+  const joins = new Map<string, MatchExplanation>();
   for (const leader of leaders) {
     const match = matches.get(leader.id);
     if (match === undefined || linkedHere.has(match.matchedId) || keptApart.has(leader.id)) continue;
     const best = joins.get(match.matchedId);
-    if (best === undefined || match.score > best.score)
-      joins.set(match.matchedId, { recordId: leader.id, score: match.score });
+    if (best === undefined || ahead(match, best)) joins.set(match.matchedId, match);
   }
 
   for (const leader of leaders) {

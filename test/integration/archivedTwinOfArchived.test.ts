@@ -104,3 +104,57 @@ describe('two reapit records of one person, both archived', () => {
     }
   }, 120_000);
 });
+
+/**
+ * The record the contact is linked to is archived when the person leaves. Later, in one window, the agency archives
+ * an old registration of theirs in a clean-up and keys the person in again (a live record, a new e-mail). The two
+ * new records share nothing, so each matches the contact on its own: the live one must take the link, as only a live
+ * record may take an archived twin's. The archived one took it (the better score), and the live record was
+ * suppressed behind it: the contact stayed archived and the person's live record synced to nothing.
+ */
+describe('an archived and a live record of one person in one batch, the linked record archived', () => {
+  it('the live record takes the link', async () => {
+    let lateByMs = 0;
+    const h = await createSyncHarness('reapit', {
+      simulator: { contacts: 3, seed: 5 },
+      runner: { clock: () => new Date(Date.now() + lateByMs) },
+    });
+    try {
+      const { store, tenantId } = h;
+      const agency = agencyClient('reapit', h.sim);
+      const linkedId = must(await agency.create({ contact: person, reference: 'registered' })).externalId;
+      await auditedCycle(h);
+      const contact = must(await store.listContacts({ tenantId, limit: 50 })).find(
+        (c) => c.contact.lastName === person.lastName,
+      );
+      if (contact === undefined) throw new Error('no contact for the person');
+      const live = must(await agency.getRecord({ externalId: linkedId }));
+      must(
+        await agency.update({ externalId: linkedId, patch: { status: 'archived' }, version: live.version }),
+      );
+      await auditedCycle(h);
+
+      lateByMs = TWIN_RECHECK_AFTER_MS;
+      // The old registration, without the mobile, archived in a clean-up.
+      const oldId = must(
+        await agency.create({ contact: { ...person, mobilePhone: null }, reference: 'years ago' }),
+      ).externalId;
+      const old = must(await agency.getRecord({ externalId: oldId }));
+      must(await agency.update({ externalId: oldId, patch: { status: 'archived' }, version: old.version }));
+      // The person registers again: their mobile, a new e-mail.
+      const newEmail = 'ada@newmail.example.org';
+      const newId = must(
+        await agency.create({ contact: { ...person, email: newEmail }, reference: 'again' }),
+      ).externalId;
+      const cycle = await auditedCycle(h);
+
+      const [after] = must(await store.getContacts({ tenantId, ids: [contact.id] }));
+      expect(
+        { ...(await holder(h, contact.id)), status: after?.contact.status },
+        JSON.stringify(cycle?.duplicatesSuppressed),
+      ).toEqual({ linked: [newId], email: newEmail, status: 'active' });
+    } finally {
+      await h.close();
+    }
+  }, 120_000);
+});
