@@ -3,7 +3,7 @@ import { providerLabels } from '../core/providerName.ts';
 import type { Result } from '../core/result.ts';
 import type { ContactField, ContactPatch } from '../core/schemas.ts';
 import type { PhaseFailure } from '../machines/phases.ts';
-import { REFUSED_WRITE_NOTE_PREFIX } from '../persistence/cycleWork.ts';
+import { REFUSED_FIELD_NOTE_PREFIX } from '../persistence/cycleWork.ts';
 import type { PushEntry } from '../persistence/records.ts';
 import type { ProviderError } from '../providers/provider.ts';
 import type { PhaseDeps } from './context.ts';
@@ -151,7 +151,7 @@ export async function updateLeavingOutRefused(
       message: `${writeLabel(entry)} refused; sent again when the contact changes: ${field} left out, its other fields sent: ${error.message}`,
       retry: false,
     };
-    const key = `${REFUSED_WRITE_NOTE_PREFIX}${entry.idempotencyKey}#${field}`;
+    const key = `${REFUSED_FIELD_NOTE_PREFIX}${entry.idempotencyKey}#${field}`;
     await must(store.addCycleNotes({ ...ref, notes: [{ kind: 'error', key, body }] }), clock);
     updated = await provider.update({ externalId: entry.externalId, patch: sent, version, signal });
   }

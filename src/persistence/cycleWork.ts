@@ -34,6 +34,11 @@ export type StagedRecord = z.infer<typeof stagedRecordSchema>;
 export const INBOUND_NOTE_PREFIX = 'inbound:';
 /** Key prefix of the error note a write the CRM refused leaves, `push:<idempotency key>` (see `cycleNoteTotals`). */
 export const REFUSED_WRITE_NOTE_PREFIX = 'push:';
+/**
+ * Key prefix of the error note of a field left out of a write, `refusedField:<idempotency key>#<field>`: the write
+ * itself is counted sent or deferred by its own note, so these count as no refused write of their own.
+ */
+export const REFUSED_FIELD_NOTE_PREFIX = 'refusedField:';
 /** Key of the one error note of writes held because the credentials may not write; not a refusal of its own. */
 export const HELD_WRITES_NOTE_KEY = 'push:write_forbidden';
 /** Key of the meta note fixing the local change sequence a cycle reads up to. */
