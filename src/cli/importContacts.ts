@@ -168,6 +168,20 @@ export async function importContacts(
   return must(result, 'importing contacts');
 }
 
+/** The key under which a line's enrolment and score folded into a contact are remembered (`imported_lines`). */
+function importedEnrolmentKey(tenantId: string, contactId: string, line: CanonicalContact): string {
+  return stableId({
+    tenantId,
+    provider: 'nurturehub',
+    objectType: 'imported-enrolment',
+    externalId: contentHash({
+      contactId,
+      intentScore: line.intentScore,
+      nurtureSequence: line.nurtureSequence,
+    }),
+  });
+}
+
 /** A line that matched another contact: its own id, what the import reports, and the line's contact. */
 interface Fold {
   lineId: string;
@@ -188,10 +202,25 @@ async function addMatchedEngagement(
   now: Date,
 ): Promise<void> {
   if (folds.length === 0) return;
+  // A lead's enrolment and score, once folded into a contact, are not folded in again by a later line of the same
+  // lead that differs elsewhere (tomorrow's export, one more open): an agent may have taken them out since.
+  const enrolmentKeys = folds.map((fold) =>
+    importedEnrolmentKey(tenantId, fold.matched.matchedId, fold.line),
+  );
+  const foldedBefore = new Set(
+    must(
+      await tx.getFoldedImportLines({ tenantId, lineIds: [...new Set(enrolmentKeys)] }),
+      'reading imported enrolments',
+    ).map((f) => f.lineId),
+  );
+  const remembered = new Map<string, string>();
+  for (const fold of folds) remembered.set(fold.lineId, fold.matched.matchedId);
+  for (const [index, fold] of folds.entries())
+    remembered.set(enrolmentKeys[index] as string, fold.matched.matchedId);
   must(
     await tx.recordFoldedImportLines({
       tenantId,
-      lines: folds.map((fold) => ({ lineId: fold.lineId, contactId: fold.matched.matchedId })),
+      lines: [...remembered].map(([lineId, contactId]) => ({ lineId, contactId })),
     }),
     'remembering the lines added to contacts',
   );
@@ -200,10 +229,12 @@ async function addMatchedEngagement(
     must(await tx.getContacts({ tenantId, ids }), 'reading contacts').map((c) => [c.id, c]),
   );
   const folded = new Map<string, CanonicalContact>();
-  for (const { matched, line } of folds) {
+  for (const [index, { matched, line }] of folds.entries()) {
     const stored = held.get(matched.matchedId);
     if (stored === undefined) continue;
-    const { contact, changed } = foldImportedEngagement(folded.get(stored.id) ?? stored.contact, line);
+    const seen = foldedBefore.has(enrolmentKeys[index] as string);
+    const brought = seen ? { ...line, intentScore: null, nurtureSequence: null } : line;
+    const { contact, changed } = foldImportedEngagement(folded.get(stored.id) ?? stored.contact, brought);
     matched.engagementAdded = changed.filter((field) => field !== 'marketingConsent');
     matched.consentWithdrawn = changed.includes('marketingConsent');
     if (changed.length > 0) folded.set(stored.id, contact);

@@ -8,7 +8,8 @@ import { must } from '../support/syncHarness.ts';
  * A `contact import` line that matches a contact already held is folded into it: its enrolment and intent score are
  * added when the contact has none. An agent then takes the contact out of the sequence and erases its score.
  * Importing the very same file again (a routine re-run of a leads export) must not enrol it again: the line was
- * folded in once, and a re-run ends in the same state. A file repeating the line is one fold too.
+ * folded in once, and a re-run ends in the same state. A file repeating the line is one fold too; and so is the next
+ * export's line of the lead, which differs (one more open) but brings the same enrolment.
  */
 it('a leads file imported again does not re-enrol a contact the agent took out of its sequence', async () => {
   const store = must(await openMemoryStore());
@@ -66,6 +67,18 @@ it('a leads file imported again does not re-enrol a contact the agent took out o
     expect(after?.contact).toMatchObject({ nurtureSequence: null, intentScore: null });
     // Nothing written: no new change for the cycles to send.
     expect(after?.changeSeq).toBe(cleared?.changeSeq);
+
+    // Tomorrow's export: the same lead, one more open, so another line. Its opens are taken, but not the enrolment
+    // and score an earlier line gave the contact: folded again, they came back (a phantom enrolment).
+    const tomorrow = canonicalContactSchema.parse({ ...lead, emailOpens: 4 });
+    const later = await importContacts(store, {
+      tenantId,
+      lines: [{ line: 1, value: tomorrow }],
+      now: new Date(),
+    });
+    expect(later.matched.map((m) => [m.matchedId, m.engagementAdded])).toEqual([[id, ['emailOpens']]]);
+    const [exported] = must(await store.getContacts({ tenantId, ids: [id] }));
+    expect(exported?.contact).toMatchObject({ emailOpens: 4, nurtureSequence: null, intentScore: null });
   } finally {
     await store.close();
   }
