@@ -31,7 +31,7 @@ export function toInboundRecord(raw: unknown): Result<InboundRecord, InboundReco
     dateOfBirth: textOrNull(r.dateOfBirth)?.slice(0, 10) ?? null,
     status: r.fromArchive ? 'archived' : 'active',
     marketingConsent: r.marketingConsent,
-    ...(r.metadata?.nurturehub ?? {}),
+    ...engagementAsOf(r.metadata?.nurturehub ?? {}, r.modified),
   });
   if (!contact.success) return err(recordError(raw, contact.error));
   return ok({
@@ -42,6 +42,24 @@ export function toInboundRecord(raw: unknown): Result<InboundRecord, InboundReco
     removed: r.fromArchive === true,
     ...(r.metadata?.nurturehubId ? { reference: r.metadata.nurturehubId } : {}),
   });
+}
+
+/** The leeway NurtureHub gives a last open or click ahead of its clock (`isFutureEvent`). */
+const A_DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The engagement block as read, a last open or click dated more than a day after the record's own `modified` read as
+ * none: written when the record was saved, it cannot be later, and NurtureHub refuses such a date from its own inputs
+ * (it would stay the contact's latest for good). Read as none, the merge sets it aside and writes NurtureHub's back.
+ */
+function engagementAsOf<T extends { lastOpenedAt?: string | null; lastClickedAt?: string | null }>(
+  block: T,
+  modified: string,
+): T {
+  const latest = Date.parse(modified) + A_DAY_MS;
+  const asOf = (at: string | null | undefined) =>
+    typeof at === 'string' && Date.parse(at) > latest ? null : at;
+  return { ...block, lastOpenedAt: asOf(block.lastOpenedAt), lastClickedAt: asOf(block.lastClickedAt) };
 }
 
 /** Building name/number and line1 fold into canonical `line1` (and back out into Reapit `line1` alone). */

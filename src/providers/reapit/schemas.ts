@@ -25,21 +25,25 @@ export const reapitAddressSchema = z.object({
   countryId: text,
 } satisfies Shape<Platform.ContactAddressModel>);
 
-/** Our engagement block inside the contact's app-specific `metadata`. */
+/**
+ * Our engagement block inside the contact's app-specific `metadata`, read leniently: a member we cannot read (a last open without a zone, a score past 100, written by another tool) is
+ * read as empty, which the merge sets aside against NurtureHub's value and writes over, rather than failing the
+ * record and quarantining the person's contact fields with it.
+ */
 export const nurtureHubMetadataSchema = z.object({
-  emailOpens: contactFieldTable.emailOpens.schema,
-  emailClicks: contactFieldTable.emailClicks.schema,
-  lastOpenedAt: contactFieldTable.lastOpenedAt.schema,
-  lastClickedAt: contactFieldTable.lastClickedAt.schema,
-  intentScore: contactFieldTable.intentScore.schema,
-  nurtureSequence: contactFieldTable.nurtureSequence.schema,
+  emailOpens: contactFieldTable.emailOpens.schema.catch(0),
+  emailClicks: contactFieldTable.emailClicks.schema.catch(0),
+  lastOpenedAt: contactFieldTable.lastOpenedAt.schema.catch(null),
+  lastClickedAt: contactFieldTable.lastClickedAt.schema.catch(null),
+  intentScore: contactFieldTable.intentScore.schema.catch(null),
+  nurtureSequence: contactFieldTable.nurtureSequence.schema.catch(null),
 });
 export type NurtureHubMetadata = z.infer<typeof nurtureHubMetadataSchema>;
 
 export const reapitMetadataSchema = z.object({
   /** Our stable id, written on create so a create whose acknowledgement was lost can be found. */
   nurturehubId: z.string().nullish(),
-  nurturehub: nurtureHubMetadataSchema.nullish(),
+  nurturehub: nurtureHubMetadataSchema.nullish().catch(null),
 });
 
 export const reapitContactSchema = z.object({
