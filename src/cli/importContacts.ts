@@ -168,18 +168,27 @@ export async function importContacts(
   return must(result, 'importing contacts');
 }
 
-/** The key under which a line's enrolment and score folded into a contact are remembered (`imported_lines`). */
-function importedEnrolmentKey(tenantId: string, contactId: string, line: CanonicalContact): string {
-  return stableId({
-    tenantId,
-    provider: 'nurturehub',
-    objectType: 'imported-enrolment',
-    externalId: contentHash({
-      contactId,
-      intentScore: line.intentScore,
-      nurtureSequence: line.nurtureSequence,
-    }),
-  });
+/**
+ * The keys under which an import's intent score and nurture sequence given to a contact are remembered
+ * (`imported_lines`): the score by the contact alone, the sequence by the contact and the sequence's id. Tomorrow's
+ * export of the same lead has its score moved with the open and its sequence a step on: keyed by the values, it
+ * re-enrolled a contact an agent had taken out of the sequence. A line with neither has no key.
+ */
+function importedEnrolmentKeys(tenantId: string, contactId: string, line: CanonicalContact) {
+  const key = (of: unknown) =>
+    stableId({
+      tenantId,
+      provider: 'nurturehub',
+      objectType: 'imported-enrolment',
+      externalId: contentHash(of),
+    });
+  return {
+    score: line.intentScore === null ? null : key({ contactId, field: 'intentScore' }),
+    sequence:
+      line.nurtureSequence === null
+        ? null
+        : key({ contactId, field: 'nurtureSequence', sequenceId: line.nurtureSequence.sequenceId }),
+  };
 }
 
 /** A line that matched another contact: its own id, what the import reports, and the line's contact. */
@@ -205,25 +214,19 @@ async function addMatchedEngagement(
   // A lead's enrolment and score, once folded into a contact, are not folded in again by a later line of the same
   // lead that differs elsewhere (tomorrow's export, one more open): an agent may have taken them out since.
   const enrolmentKeys = folds.map((fold) =>
-    importedEnrolmentKey(tenantId, fold.matched.matchedId, fold.line),
+    importedEnrolmentKeys(tenantId, fold.matched.matchedId, fold.line),
   );
+  const allKeys = enrolmentKeys.flatMap((k) => [k.score, k.sequence]).filter((k): k is string => k !== null);
   const foldedBefore = new Set(
-    must(
-      await tx.getFoldedImportLines({ tenantId, lineIds: [...new Set(enrolmentKeys)] }),
-      'reading imported enrolments',
-    ).map((f) => f.lineId),
+    allKeys.length === 0
+      ? []
+      : must(
+          await tx.getFoldedImportLines({ tenantId, lineIds: [...new Set(allKeys)] }),
+          'reading imported enrolments',
+        ).map((f) => f.lineId),
   );
   const remembered = new Map<string, string>();
   for (const fold of folds) remembered.set(fold.lineId, fold.matched.matchedId);
-  for (const [index, fold] of folds.entries())
-    remembered.set(enrolmentKeys[index] as string, fold.matched.matchedId);
-  must(
-    await tx.recordFoldedImportLines({
-      tenantId,
-      lines: [...remembered].map(([lineId, contactId]) => ({ lineId, contactId })),
-    }),
-    'remembering the lines added to contacts',
-  );
   const ids = [...new Set(folds.map((fold) => fold.matched.matchedId))];
   const held = new Map(
     must(await tx.getContacts({ tenantId, ids }), 'reading contacts').map((c) => [c.id, c]),
@@ -232,13 +235,29 @@ async function addMatchedEngagement(
   for (const [index, { matched, line }] of folds.entries()) {
     const stored = held.get(matched.matchedId);
     if (stored === undefined) continue;
-    const seen = foldedBefore.has(enrolmentKeys[index] as string);
-    const brought = seen ? { ...line, intentScore: null, nurtureSequence: null } : line;
+    const keys = enrolmentKeys[index] as ReturnType<typeof importedEnrolmentKeys>;
+    const seen = (key: string | null) => key !== null && foldedBefore.has(key);
+    const brought = {
+      ...line,
+      intentScore: seen(keys.score) ? null : line.intentScore,
+      nurtureSequence: seen(keys.sequence) ? null : line.nurtureSequence,
+    };
     const { contact, changed } = foldImportedEngagement(folded.get(stored.id) ?? stored.contact, brought);
+    // Remembered only where this line gave the contact its score or sequence.
+    if (keys.score !== null && changed.includes('intentScore')) remembered.set(keys.score, stored.id);
+    if (keys.sequence !== null && changed.includes('nurtureSequence'))
+      remembered.set(keys.sequence, stored.id);
     matched.engagementAdded = changed.filter((field) => field !== 'marketingConsent');
     matched.consentWithdrawn = changed.includes('marketingConsent');
     if (changed.length > 0) folded.set(stored.id, contact);
   }
+  must(
+    await tx.recordFoldedImportLines({
+      tenantId,
+      lines: [...remembered].map(([lineId, contactId]) => ({ lineId, contactId })),
+    }),
+    'remembering the lines added to contacts',
+  );
   if (folded.size === 0) return;
   must(
     await tx.upsertContacts({

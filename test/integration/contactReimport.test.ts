@@ -68,9 +68,15 @@ it('a leads file imported again does not re-enrol a contact the agent took out o
     // Nothing written: no new change for the cycles to send.
     expect(after?.changeSeq).toBe(cleared?.changeSeq);
 
-    // Tomorrow's export: the same lead, one more open, so another line. Its opens are taken, but not the enrolment
-    // and score an earlier line gave the contact: folded again, they came back (a phantom enrolment).
-    const tomorrow = canonicalContactSchema.parse({ ...lead, emailOpens: 4 });
+    // Tomorrow's export: the same lead, one more open, its score moved with it and its sequence a step on, so another
+    // line. Its opens are taken, but not a score or the enrolment in a sequence an earlier line gave the contact:
+    // folded again, they came back (a phantom enrolment).
+    const tomorrow = canonicalContactSchema.parse({
+      ...lead,
+      emailOpens: 4,
+      intentScore: 74,
+      nurtureSequence: { ...lead.nurtureSequence, step: 3 },
+    });
     const later = await importContacts(store, {
       tenantId,
       lines: [{ line: 1, value: tomorrow }],
