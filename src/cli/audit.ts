@@ -137,7 +137,7 @@ export function formatAudit(entries: readonly AuditEntry[]): string {
 const WON_BECAUSE: Record<ConflictReason, string> = {
   'both-changed-resolved-by-authority': " as the field's owner",
   'both-changed-resolved-by-recency': ', the later edit another CRM of the tenant holds',
-  'both-changed-resolved-by-withdrawal': ', a withdrawal of consent kept over the grant',
+  'both-changed-resolved-by-withdrawal': ', a withdrawal of consent kept',
 };
 
 /** The entry's first items of each kind (the body holds no more), then how many more there are. */

@@ -159,6 +159,17 @@ export async function importContacts(
           }),
           'storing match keys',
         );
+        // A created contact's score and enrolment came from the import too: a later line of the lead brings neither
+        // again, as for a contact a line matched (`addMatchedEngagement`).
+        const given = writes.flatMap(({ id, contact }) => {
+          const { score, sequence } = importedEnrolmentKeys(tenantId, id, contact);
+          return [score, sequence].flatMap((lineId) => (lineId === null ? [] : [{ lineId, contactId: id }]));
+        });
+        if (given.length > 0)
+          must(
+            await tx.recordFoldedImportLines({ tenantId, lines: given }),
+            'remembering the enrolments given',
+          );
       }
       // After the creates: a line may match a contact an earlier line of this chunk created.
       await addMatchedEngagement(tx, tenantId, folds, now);

@@ -89,3 +89,51 @@ it('a leads file imported again does not re-enrol a contact the agent took out o
     await store.close();
   }
 }, 60_000);
+
+it('a later export does not re-enrol a lead an earlier import created enrolled, once the agent took it out', async () => {
+  const store = must(await openMemoryStore());
+  try {
+    const tenantId = must(await store.createTenant({ name: 'acme', syncIntervalSeconds: 900 })).id;
+    const lead = canonicalContactSchema.parse({
+      firstName: 'Priya',
+      lastName: 'Ramanathan',
+      email: 'priya.r@example.net',
+      emailOpens: 1,
+      intentScore: 40,
+      nurtureSequence: {
+        sequenceId: 'buyer-welcome',
+        step: 1,
+        state: 'active',
+        enrolledAt: '2025-05-20T08:00:00Z',
+      },
+    });
+    const created = await importContacts(store, {
+      tenantId,
+      lines: [{ line: 1, value: lead }],
+      now: new Date(),
+    });
+    const id = created.created[0]?.id ?? expect.unreachable();
+    const [enrolled] = must(await store.getContacts({ tenantId, ids: [id] }));
+    must(
+      await store.upsertContacts({
+        tenantId,
+        contacts: [
+          { id, contact: { ...(enrolled?.contact ?? lead), nurtureSequence: null, intentScore: null } },
+        ],
+        now: new Date(),
+      }),
+    );
+
+    const tomorrow = canonicalContactSchema.parse({ ...lead, emailOpens: 2, intentScore: 45 });
+    const later = await importContacts(store, {
+      tenantId,
+      lines: [{ line: 1, value: tomorrow }],
+      now: new Date(),
+    });
+    expect(later.matched.map((m) => [m.matchedId, m.engagementAdded])).toEqual([[id, ['emailOpens']]]);
+    const [after] = must(await store.getContacts({ tenantId, ids: [id] }));
+    expect(after?.contact).toMatchObject({ emailOpens: 2, nurtureSequence: null, intentScore: null });
+  } finally {
+    await store.close();
+  }
+}, 60_000);

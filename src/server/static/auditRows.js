@@ -80,7 +80,7 @@ const itemLists = [
             title: 'the later edit another CRM of the tenant holds',
           }),
           ...(c.reason === 'both-changed-resolved-by-withdrawal' && {
-            title: 'a withdrawal of consent kept over the grant',
+            title: 'a withdrawal of consent kept',
           }),
           text: winnerName(c.winner),
         }),
