@@ -253,10 +253,15 @@ async function addMatchedEngagement(
       intentScore: seen(keys.score) ? null : line.intentScore,
       nurtureSequence: seen(keys.sequence) ? null : line.nurtureSequence,
     };
-    const { contact, changed } = foldImportedEngagement(folded.get(stored.id) ?? stored.contact, brought);
-    // Remembered only where this line gave the contact its score or sequence.
+    const before = folded.get(stored.id) ?? stored.contact;
+    const { contact, changed } = foldImportedEngagement(before, brought);
+    // Remembered where this line gave the contact its score or sequence, or brought the sequence it is in already
+    // (enrolled by an earlier import or a CRM): taken out of it later, the next export's line enrolled it again.
     if (keys.score !== null && changed.includes('intentScore')) remembered.set(keys.score, stored.id);
-    if (keys.sequence !== null && changed.includes('nurtureSequence'))
+    const inIt =
+      before.nurtureSequence !== null &&
+      before.nurtureSequence.sequenceId === line.nurtureSequence?.sequenceId;
+    if (keys.sequence !== null && (changed.includes('nurtureSequence') || inIt))
       remembered.set(keys.sequence, stored.id);
     matched.engagementAdded = changed.filter((field) => field !== 'marketingConsent');
     matched.consentWithdrawn = changed.includes('marketingConsent');

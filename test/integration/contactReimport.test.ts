@@ -137,3 +137,56 @@ it('a later export does not re-enrol a lead an earlier import created enrolled, 
     await store.close();
   }
 }, 60_000);
+
+it('an export line bringing the sequence a contact is in already does not re-enrol it once the agent took it out', async () => {
+  const store = must(await openMemoryStore());
+  try {
+    const tenantId = must(await store.createTenant({ name: 'acme', syncIntervalSeconds: 900 })).id;
+    const sequence = {
+      sequenceId: 'buyer-welcome',
+      step: 1,
+      state: 'active',
+      enrolledAt: '2025-05-20T08:00:00Z',
+    };
+    const held = canonicalContactSchema.parse({
+      firstName: 'Priya',
+      lastName: 'Ramanathan',
+      email: 'priya.r@example.net',
+    });
+    const created = await importContacts(store, {
+      tenantId,
+      lines: [{ line: 1, value: held }],
+      now: new Date(),
+    });
+    const id = created.created[0]?.id ?? expect.unreachable();
+    const setSequence = async (nurtureSequence: unknown) => {
+      const [stored] = must(await store.getContacts({ tenantId, ids: [id] }));
+      const contact = canonicalContactSchema.parse({ ...stored?.contact, nurtureSequence });
+      must(await store.upsertContacts({ tenantId, contacts: [{ id, contact }], now: new Date() }));
+    };
+    // Enrolled before any import brought the sequence (by a CRM, or an import before this was remembered).
+    await setSequence(sequence);
+    const exportLine = (emailOpens: number, step: number) =>
+      canonicalContactSchema.parse({ ...held, emailOpens, nurtureSequence: { ...sequence, step } });
+
+    // Today's export brings the sequence the contact is in: nothing to add but the open.
+    const today = await importContacts(store, {
+      tenantId,
+      lines: [{ line: 1, value: exportLine(1, 2) }],
+      now: new Date(),
+    });
+    expect(today.matched.map((m) => m.engagementAdded)).toEqual([['emailOpens']]);
+    // The agent takes the contact out; tomorrow's export still has it in the sequence.
+    await setSequence(null);
+    const tomorrow = await importContacts(store, {
+      tenantId,
+      lines: [{ line: 1, value: exportLine(2, 3) }],
+      now: new Date(),
+    });
+    expect(tomorrow.matched.map((m) => m.engagementAdded)).toEqual([['emailOpens']]);
+    const [after] = must(await store.getContacts({ tenantId, ids: [id] }));
+    expect(after?.contact).toMatchObject({ emailOpens: 2, nurtureSequence: null });
+  } finally {
+    await store.close();
+  }
+}, 60_000);
