@@ -130,7 +130,18 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
     const anchor = token.after ?? token.from;
     const page = await fetchPeople(token, token.page, p.signal);
     if (!page.ok) return page;
-    const { data: raws, meta } = page.value;
+    // The window ends no later than the end of Street's own second when its listing begins (the answer's `Date`).
+    // With our clock ahead, Street went on stamping seconds inside the window while we listed: a person trashed after
+    // the live pass, listed by the trash pass, moved the cursor past the second of a live edit saved after the live
+    // pass read its place, never read. Saves of that last second are read again with the cursor's second.
+    // ASSUMPTION: Street's `Date` and `updated_at` come from one clock (an HTTP server sends `Date`, RFC 9110).
+    const streetNow = page.value.date === null ? Number.NaN : Date.parse(page.value.date);
+    if (p.pageToken === null && !Number.isNaN(streetNow)) {
+      const end = new Date(Math.floor(streetNow / 1000) * 1000 + 1000).toISOString();
+      if (compareModified(end, wholeSecond(token.to)) < 0)
+        return ok({ records: [], errors: [], nextPageToken: encodePageToken({ ...token, to: end }) });
+    }
+    const { data: raws, meta } = page.value.page;
     if (token.total !== null && meta.pagination.total !== token.total) {
       return ok({
         records: [],
@@ -150,7 +161,7 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
         ...raws.flatMap((raw) => positionOf(raw)?.externalId ?? []),
       ]);
       candidates = [
-        ...previous.value.data.filter((raw) => {
+        ...previous.value.page.data.filter((raw) => {
           const id = positionOf(raw)?.externalId;
           return id === undefined || !read.has(id);
         }),
@@ -161,7 +172,9 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
     const wanted = candidates.filter((raw) => {
       const position = positionOf(raw);
       if (!position) return true;
-      if (compareModified(position.modified, token.to) > 0) return false;
+      // The bound's own second is left out, as the filter's documented "before" reads it: a Street comparing
+      // inclusively would bring saves of a second still being stamped.
+      if (compareModified(position.modified, wholeSecond(token.to)) >= 0) return false;
       // The cursor's whole second (Street stamps whole seconds) is read again, whatever the ids.
       if (!withinLowerBound(position, token.from)) return false;
       return pastAnchor(position, token.after, token.seen);
@@ -221,12 +234,12 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
     return ok({ records, errors, nextPageToken: encodePageToken(next) });
   }
 
-  /** One page of `GET /people` for the pass and anchor `token` holds [S3]. */
+  /** One page of `GET /people` for the pass and anchor `token` holds [S3], with the answer's `Date`. */
   async function fetchPeople(
     token: PageToken,
     number: number,
     signal: AbortSignal | undefined,
-  ): Promise<Result<z.infer<typeof streetPageSchema>, ProviderError>> {
+  ): Promise<Result<{ page: z.infer<typeof streetPageSchema>; date: string | null }, ProviderError>> {
     const anchor = token.after ?? token.from;
     const query = new URLSearchParams({
       'filter[updated_to]': wholeSecond(token.to),
@@ -239,7 +252,7 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
     if (!response.ok) return response;
     const page = streetPageSchema.safeParse(response.value.json);
     return page.success
-      ? ok(page.data)
+      ? ok({ page: page.data, date: response.value.headers.get('date') })
       : err({ kind: 'validation', status: 200, message: `people page: ${page.error.message}` });
   }
 
