@@ -285,6 +285,10 @@ function send(res: ServerResponse, response: SimResponse): void {
   if (res.writableEnded || res.destroyed) return;
   const body = response.body === undefined ? '' : JSON.stringify(response.body);
   res.writeHead(response.status, {
+    // Node's own `Date` is a string cached for the second and renewed by a timer, which a busy event loop (the tests
+    // run the sync in the simulator's process) fires late: a stale second made Street's window bound (the adapter reads
+    // `Date`) leave out an edit just saved. A server's clock, read as it answers.
+    date: new Date().toUTCString(),
     ...(body ? { 'content-type': 'application/json' } : {}),
     ...response.headers,
   });

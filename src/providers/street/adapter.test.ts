@@ -9,12 +9,14 @@ import { streetSpec } from './spec.ts';
 async function withStreet(
   options: Parameters<typeof startSimulator>[1],
   run: (p: CrmProvider, sim: Awaited<ReturnType<typeof startSimulator>>) => Promise<void>,
+  fetcher?: typeof fetch,
 ) {
   const sim = await startSimulator('street', options);
   try {
     const created = getProvider('street')?.createProvider({
       baseUrl: sim.baseUrl,
       credentials: sim.credentials,
+      ...(fetcher ? { fetch: fetcher } : {}),
     });
     if (!created?.ok) throw new Error('street provider');
     await run(created.value, sim);
@@ -24,6 +26,20 @@ async function withStreet(
 }
 
 const later = () => new Date(Date.now() + 1000).toISOString();
+
+/** Street's answers with the `Date` header `date()` gives, or none where it gives `null`. */
+const answeringDate =
+  (date: () => string | null): typeof fetch =>
+  async (input, init) => {
+    const response = await fetch(input, init);
+    const headers = new Headers(response.headers);
+    const value = date();
+    if (value === null) headers.delete('date');
+    else headers.set('date', value);
+    return new Response(await response.arrayBuffer(), { status: response.status, headers });
+  };
+/** As a server without a clock answers. */
+const withoutDate = answeringDate(() => null);
 
 describe('street adapter', () => {
   it('pages by the size Street serves, not the size asked for (the guide caps page[size] at 100 [S2])', async () => {
@@ -48,37 +64,73 @@ describe('street adapter', () => {
   });
 
   // Our clock ahead of Street's, the record saved mid-listing stays in the window, back at its end: the total holds,
-  // and a later member shifted back onto the page already read was never listed (one of 250, for good).
+  // and a later member shifted back onto the page already read was never listed (one of 250, for good). Street's
+  // `Date` is kept from the adapter there, so that the window still reaches past Street's time (it bounds it by
+  // that clock), as it does where Street sends none.
   it.each([
     ['leaves the window', 0],
     ['moves to the window’s end (our clock 5 s ahead of Street’s)', 5_000],
   ])('loses nothing when a record of a long equal-timestamp run %s mid-listing', async (_, aheadMs) => {
-    await withStreet({ contacts: 300, sameModified: 250, seed: 3 }, async (provider) => {
-      // `to` is fixed at cycle start, so an edit made during the cycle lands after it (or, ahead, before it).
-      const window = { from: null, to: new Date(Date.now() + aheadMs).toISOString() };
-      const expected = new Set(
-        (await drain(provider, window)).flatMap((p) => p.records.map((r) => r.externalId)),
-      );
-      const seen: string[] = [];
-      let token: string | null = null;
-      for (let page = 0; page < 3; page++) {
-        const result = await provider.listChanges({ window, pageToken: token });
-        if (!result.ok) throw new Error(result.error.message);
-        seen.push(...result.value.records.map((r) => r.externalId));
-        token = result.value.nextPageToken;
-      }
-      // A record already read is saved: it leaves the window, and later run members shift left a page.
-      expect(
-        (await provider.update({ externalId: seen[60] as string, patch: { title: 'Dr' }, version: null })).ok,
-      ).toBe(true);
-      while (token !== null) {
-        const result = await provider.listChanges({ window, pageToken: token });
-        if (!result.ok) throw new Error(result.error.message);
-        seen.push(...result.value.records.map((r) => r.externalId));
-        token = result.value.nextPageToken;
-      }
-      expect(new Set(seen)).toEqual(expected);
-    });
+    await withStreet(
+      { contacts: 300, sameModified: 250, seed: 3 },
+      async (provider) => {
+        // `to` is fixed at cycle start, so an edit made during the cycle lands after it (or, ahead, before it).
+        const window = { from: null, to: new Date(Date.now() + aheadMs).toISOString() };
+        const expected = new Set(
+          (await drain(provider, window)).flatMap((p) => p.records.map((r) => r.externalId)),
+        );
+        const seen: string[] = [];
+        let token: string | null = null;
+        for (let page = 0; page < 3; page++) {
+          const result = await provider.listChanges({ window, pageToken: token });
+          if (!result.ok) throw new Error(result.error.message);
+          seen.push(...result.value.records.map((r) => r.externalId));
+          token = result.value.nextPageToken;
+        }
+        // A record already read is saved: it leaves the window, and later run members shift left a page.
+        expect(
+          (await provider.update({ externalId: seen[60] as string, patch: { title: 'Dr' }, version: null }))
+            .ok,
+        ).toBe(true);
+        while (token !== null) {
+          const result = await provider.listChanges({ window, pageToken: token });
+          if (!result.ok) throw new Error(result.error.message);
+          seen.push(...result.value.records.map((r) => r.externalId));
+          token = result.value.nextPageToken;
+        }
+        expect(new Set(seen)).toEqual(expected);
+      },
+      withoutDate,
+    );
+  });
+
+  it('takes no `Date` before the cursor’s second for Street’s clock (a proxy’s, a cached answer)', async () => {
+    const hourBehind = answeringDate(() => new Date(Date.now() - 3_600_000).toUTCString());
+    await withStreet(
+      { contacts: 20, seed: 4 },
+      async (provider, sim) => {
+        type Person = { id: string; attributes: { updated_at: string } };
+        const [first, saved] = ((await sim.control.records()) as Person[]).map((p) => p.id) as [
+          string,
+          string,
+        ];
+        const save = async (externalId: string) =>
+          expect((await provider.update({ externalId, patch: { title: 'Dr' }, version: null })).ok).toBe(
+            true,
+          );
+        // The cursor: a save of a moment ago. Then, in Street's next second, another save.
+        await save(first);
+        const people = (await sim.control.records()) as Person[];
+        const cursor = people.find((p) => p.id === first)?.attributes.updated_at as string;
+        await new Promise((resolve) => setTimeout(resolve, 1_100));
+        await save(saved);
+        // A window from the cursor to our clock's now, a second ahead: the later save is in it, whatever `Date` says.
+        const window = { from: { modified: cursor, externalId: 'cursor' }, to: later() };
+        const listed = (await drain(provider, window)).flatMap((p) => p.records.map((r) => r.externalId));
+        expect(listed).toContain(saved);
+      },
+      hourBehind,
+    );
   });
 
   // The Person Street publishes has no deletion attribute [S3] (nor has the simulator's on the wire): a trashed

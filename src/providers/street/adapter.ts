@@ -137,8 +137,12 @@ export function createStreetProvider(params: StreetProviderParams): CrmProvider 
     // ASSUMPTION: Street's `Date` and `updated_at` come from one clock (an HTTP server sends `Date`, RFC 9110).
     const streetNow = page.value.date === null ? Number.NaN : Date.parse(page.value.date);
     if (p.pageToken === null && !Number.isNaN(streetNow)) {
-      const end = new Date(Math.floor(streetNow / 1000) * 1000 + 1000).toISOString();
-      if (compareModified(end, wholeSecond(token.to)) < 0)
+      // Street stamped the cursor, so a `Date` before the cursor's second is no clock of its stamps (a proxy's, a
+      // cached answer): ignored, as a missing one is. Taken, the window ended before it began, cycle after cycle.
+      const endMs = Math.floor(streetNow / 1000) * 1000 + 1000;
+      const behindCursor = token.from !== null && endMs <= Date.parse(token.from.modified);
+      const end = new Date(endMs).toISOString();
+      if (!behindCursor && compareModified(end, wholeSecond(token.to)) < 0)
         return ok({ records: [], errors: [], nextPageToken: encodePageToken({ ...token, to: end }) });
     }
     const { data: raws, meta } = page.value.page;
