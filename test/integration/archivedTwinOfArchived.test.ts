@@ -32,6 +32,22 @@ async function holder(h: SyncHarness, contactId: string) {
   return { linked: links.map((l) => l.externalId), email: contact?.contact.email };
 }
 
+/** The person registered in Reapit and synced to a contact; `archive` is the agency archiving a record. */
+async function personSynced(h: SyncHarness) {
+  const agency = agencyClient('reapit', h.sim);
+  const linkedId = must(await agency.create({ contact: person, reference: 'registered' })).externalId;
+  await auditedCycle(h);
+  const contact = must(await h.store.listContacts({ tenantId: h.tenantId, limit: 50 })).find(
+    (c) => c.contact.lastName === person.lastName,
+  );
+  if (contact === undefined) throw new Error('no contact for the person');
+  const archive = async (externalId: string) => {
+    const { version } = must(await agency.getRecord({ externalId }));
+    must(await agency.update({ externalId, patch: { status: 'archived' }, version }));
+  };
+  return { agency, linkedId, contact, archive };
+}
+
 describe('two reapit records of one person, both archived', () => {
   it('an edit of either keeps the contact linked to its record, with its values', async () => {
     let lateByMs = 0;
@@ -41,13 +57,7 @@ describe('two reapit records of one person, both archived', () => {
     });
     try {
       const { store, tenantId } = h;
-      const agency = agencyClient('reapit', h.sim);
-      const linkedId = must(await agency.create({ contact: person, reference: 'registered' })).externalId;
-      await auditedCycle(h);
-      const contact = must(await store.listContacts({ tenantId, limit: 50 })).find(
-        (c) => c.contact.lastName === person.lastName,
-      );
-      if (contact === undefined) throw new Error('no contact for the person');
+      const { agency, linkedId, contact, archive } = await personSynced(h);
       expect((await holder(h, contact.id)).linked).toEqual([linkedId]);
 
       // An old registration of the person, keyed in with the address they used then: suppressed as a duplicate.
@@ -59,10 +69,7 @@ describe('two reapit records of one person, both archived', () => {
       ]);
 
       // The person leaves: the agency archives the record, and the contact is archived with it.
-      const live = must(await agency.getRecord({ externalId: linkedId }));
-      must(
-        await agency.update({ externalId: linkedId, patch: { status: 'archived' }, version: live.version }),
-      );
+      await archive(linkedId);
       await auditedCycle(h);
       const [archived] = must(await store.getContacts({ tenantId, ids: [contact.id] }));
       expect(archived?.contact.status).toBe('archived');
@@ -70,8 +77,7 @@ describe('two reapit records of one person, both archived', () => {
       const seen: Array<{ linked: string[]; email: string | null | undefined }> = [];
       // An hour on, the agency archives the old registration too (a clean-up): both records now archived.
       lateByMs = TWIN_RECHECK_AFTER_MS;
-      const old = must(await agency.getRecord({ externalId: oldId }));
-      must(await agency.update({ externalId: oldId, patch: { status: 'archived' }, version: old.version }));
+      await archive(oldId);
       const cleanedUp = await auditedCycle(h);
       seen.push(await holder(h, contact.id));
       // Then, an hour apart each, the agency edits the archived record, and the archived old registration.
@@ -121,17 +127,8 @@ describe('an archived and a live record of one person in one batch, the linked r
     });
     try {
       const { store, tenantId } = h;
-      const agency = agencyClient('reapit', h.sim);
-      const linkedId = must(await agency.create({ contact: person, reference: 'registered' })).externalId;
-      await auditedCycle(h);
-      const contact = must(await store.listContacts({ tenantId, limit: 50 })).find(
-        (c) => c.contact.lastName === person.lastName,
-      );
-      if (contact === undefined) throw new Error('no contact for the person');
-      const live = must(await agency.getRecord({ externalId: linkedId }));
-      must(
-        await agency.update({ externalId: linkedId, patch: { status: 'archived' }, version: live.version }),
-      );
+      const { agency, linkedId, contact, archive } = await personSynced(h);
+      await archive(linkedId);
       await auditedCycle(h);
 
       lateByMs = TWIN_RECHECK_AFTER_MS;
@@ -139,8 +136,7 @@ describe('an archived and a live record of one person in one batch, the linked r
       const oldId = must(
         await agency.create({ contact: { ...person, mobilePhone: null }, reference: 'years ago' }),
       ).externalId;
-      const old = must(await agency.getRecord({ externalId: oldId }));
-      must(await agency.update({ externalId: oldId, patch: { status: 'archived' }, version: old.version }));
+      await archive(oldId);
       // The person registers again: their mobile, a new e-mail.
       const newEmail = 'ada@newmail.example.org';
       const newId = must(

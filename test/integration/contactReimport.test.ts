@@ -1,8 +1,57 @@
 import { expect, it } from 'vitest';
 import { importContacts } from '../../src/cli/importContacts.ts';
-import { canonicalContactSchema } from '../../src/core/schemas.ts';
+import {
+  type CanonicalContact,
+  canonicalContactSchema,
+  type NurtureSequence,
+} from '../../src/core/schemas.ts';
 import { openMemoryStore } from '../support/memoryStore.ts';
 import { must } from '../support/syncHarness.ts';
+
+const priya = canonicalContactSchema.parse({
+  firstName: 'Priya',
+  lastName: 'Ramanathan',
+  email: 'priya.r@example.net',
+});
+const buyerWelcome: NurtureSequence = {
+  sequenceId: 'buyer-welcome',
+  step: 1,
+  state: 'active',
+  enrolledAt: '2025-05-20T08:00:00Z',
+};
+
+/** A tenant on its own store, its first import's contact created from `first`, and what the steps need. */
+async function withImported(
+  first: CanonicalContact,
+  run: (t: {
+    id: string;
+    imported(lines: CanonicalContact[]): ReturnType<typeof importContacts>;
+    contact(): Promise<{ contact: CanonicalContact; changeSeq: number } | undefined>;
+    /** An agent's edit of the contact in NurtureHub. */
+    edit(change: Partial<CanonicalContact>): Promise<void>;
+  }) => Promise<void>,
+) {
+  const store = must(await openMemoryStore());
+  try {
+    const tenantId = must(await store.createTenant({ name: 'acme', syncIntervalSeconds: 900 })).id;
+    const imported = (lines: CanonicalContact[]) =>
+      importContacts(store, {
+        tenantId,
+        lines: lines.map((value, i) => ({ line: i + 1, value })),
+        now: new Date(),
+      });
+    const id = (await imported([first])).created[0]?.id ?? expect.unreachable();
+    const contact = async () => must(await store.getContacts({ tenantId, ids: [id] }))[0];
+    const edit = async (change: Partial<CanonicalContact>) => {
+      const held = (await contact())?.contact ?? first;
+      const edited = canonicalContactSchema.parse({ ...held, ...change });
+      must(await store.upsertContacts({ tenantId, contacts: [{ id, contact: edited }], now: new Date() }));
+    };
+    await run({ id, imported, contact, edit });
+  } finally {
+    await store.close();
+  }
+}
 
 /**
  * A `contact import` line that matches a contact already held is folded into it: its enrolment and intent score are
@@ -12,32 +61,14 @@ import { must } from '../support/syncHarness.ts';
  * export's line of the lead, which differs (one more open) but brings the same enrolment.
  */
 it('a leads file imported again does not re-enrol a contact the agent took out of its sequence', async () => {
-  const store = must(await openMemoryStore());
-  try {
-    const tenantId = must(await store.createTenant({ name: 'acme', syncIntervalSeconds: 900 })).id;
-    const held = canonicalContactSchema.parse({
-      firstName: 'Priya',
-      lastName: 'Ramanathan',
-      email: 'priya.r@example.net',
-    });
-    const created = await importContacts(store, {
-      tenantId,
-      lines: [{ line: 1, value: held }],
-      now: new Date(),
-    });
-    const id = created.created[0]?.id ?? expect.unreachable();
-
+  await withImported(priya, async ({ id, imported, contact, edit }) => {
     const lead = canonicalContactSchema.parse({
-      ...held,
+      ...priya,
       mobilePhone: '07700 900461',
       intentScore: 70,
       nurtureSequence: { sequenceId: 'spring', step: 2, state: 'active', enrolledAt: '2025-05-20T08:00:00Z' },
     });
-    const file = [
-      { line: 1, value: lead },
-      { line: 2, value: lead },
-    ];
-    const once = await importContacts(store, { tenantId, lines: file, now: new Date() });
+    const once = await imported([lead, lead]);
     expect(once.created).toEqual([]);
     expect(once.matched.map((m) => [m.line, m.matchedId, m.engagementAdded])).toEqual([
       [1, id, ['intentScore', 'nurtureSequence']],
@@ -45,25 +76,16 @@ it('a leads file imported again does not re-enrol a contact the agent took out o
     ]);
     expect(once.matched[1]?.reason).toBe('the same contact as line 1');
 
-    const [enrolled] = must(await store.getContacts({ tenantId, ids: [id] }));
-    must(
-      await store.upsertContacts({
-        tenantId,
-        contacts: [
-          { id, contact: { ...(enrolled?.contact ?? held), nurtureSequence: null, intentScore: null } },
-        ],
-        now: new Date(),
-      }),
-    );
-    const [cleared] = must(await store.getContacts({ tenantId, ids: [id] }));
+    await edit({ nurtureSequence: null, intentScore: null });
+    const cleared = await contact();
 
-    const twice = await importContacts(store, { tenantId, lines: file, now: new Date() });
+    const twice = await imported([lead, lead]);
     expect(twice.created).toEqual([]);
     expect(twice.matched.map((m) => [m.line, m.matchedId, m.engagementAdded, m.reason])).toEqual([
       [1, id, [], 'the same line was imported before and added to this contact'],
       [2, id, [], 'the same line was imported before and added to this contact'],
     ]);
-    const [after] = must(await store.getContacts({ tenantId, ids: [id] }));
+    const after = await contact();
     expect(after?.contact).toMatchObject({ nurtureSequence: null, intentScore: null });
     // Nothing written: no new change for the cycles to send.
     expect(after?.changeSeq).toBe(cleared?.changeSeq);
@@ -77,116 +99,51 @@ it('a leads file imported again does not re-enrol a contact the agent took out o
       intentScore: 74,
       nurtureSequence: { ...lead.nurtureSequence, step: 3 },
     });
-    const later = await importContacts(store, {
-      tenantId,
-      lines: [{ line: 1, value: tomorrow }],
-      now: new Date(),
-    });
+    const later = await imported([tomorrow]);
     expect(later.matched.map((m) => [m.matchedId, m.engagementAdded])).toEqual([[id, ['emailOpens']]]);
-    const [exported] = must(await store.getContacts({ tenantId, ids: [id] }));
-    expect(exported?.contact).toMatchObject({ emailOpens: 4, nurtureSequence: null, intentScore: null });
-  } finally {
-    await store.close();
-  }
+    expect((await contact())?.contact).toMatchObject({
+      emailOpens: 4,
+      nurtureSequence: null,
+      intentScore: null,
+    });
+  });
 }, 60_000);
 
 it('a later export does not re-enrol a lead an earlier import created enrolled, once the agent took it out', async () => {
-  const store = must(await openMemoryStore());
-  try {
-    const tenantId = must(await store.createTenant({ name: 'acme', syncIntervalSeconds: 900 })).id;
-    const lead = canonicalContactSchema.parse({
-      firstName: 'Priya',
-      lastName: 'Ramanathan',
-      email: 'priya.r@example.net',
-      emailOpens: 1,
-      intentScore: 40,
-      nurtureSequence: {
-        sequenceId: 'buyer-welcome',
-        step: 1,
-        state: 'active',
-        enrolledAt: '2025-05-20T08:00:00Z',
-      },
-    });
-    const created = await importContacts(store, {
-      tenantId,
-      lines: [{ line: 1, value: lead }],
-      now: new Date(),
-    });
-    const id = created.created[0]?.id ?? expect.unreachable();
-    const [enrolled] = must(await store.getContacts({ tenantId, ids: [id] }));
-    must(
-      await store.upsertContacts({
-        tenantId,
-        contacts: [
-          { id, contact: { ...(enrolled?.contact ?? lead), nurtureSequence: null, intentScore: null } },
-        ],
-        now: new Date(),
-      }),
-    );
+  const lead = canonicalContactSchema.parse({
+    ...priya,
+    emailOpens: 1,
+    intentScore: 40,
+    nurtureSequence: buyerWelcome,
+  });
+  await withImported(lead, async ({ id, imported, contact, edit }) => {
+    await edit({ nurtureSequence: null, intentScore: null });
 
     const tomorrow = canonicalContactSchema.parse({ ...lead, emailOpens: 2, intentScore: 45 });
-    const later = await importContacts(store, {
-      tenantId,
-      lines: [{ line: 1, value: tomorrow }],
-      now: new Date(),
-    });
+    const later = await imported([tomorrow]);
     expect(later.matched.map((m) => [m.matchedId, m.engagementAdded])).toEqual([[id, ['emailOpens']]]);
-    const [after] = must(await store.getContacts({ tenantId, ids: [id] }));
-    expect(after?.contact).toMatchObject({ emailOpens: 2, nurtureSequence: null, intentScore: null });
-  } finally {
-    await store.close();
-  }
+    expect((await contact())?.contact).toMatchObject({
+      emailOpens: 2,
+      nurtureSequence: null,
+      intentScore: null,
+    });
+  });
 }, 60_000);
 
 it('an export line bringing the sequence a contact is in already does not re-enrol it once the agent took it out', async () => {
-  const store = must(await openMemoryStore());
-  try {
-    const tenantId = must(await store.createTenant({ name: 'acme', syncIntervalSeconds: 900 })).id;
-    const sequence = {
-      sequenceId: 'buyer-welcome',
-      step: 1,
-      state: 'active',
-      enrolledAt: '2025-05-20T08:00:00Z',
-    };
-    const held = canonicalContactSchema.parse({
-      firstName: 'Priya',
-      lastName: 'Ramanathan',
-      email: 'priya.r@example.net',
-    });
-    const created = await importContacts(store, {
-      tenantId,
-      lines: [{ line: 1, value: held }],
-      now: new Date(),
-    });
-    const id = created.created[0]?.id ?? expect.unreachable();
-    const setSequence = async (nurtureSequence: unknown) => {
-      const [stored] = must(await store.getContacts({ tenantId, ids: [id] }));
-      const contact = canonicalContactSchema.parse({ ...stored?.contact, nurtureSequence });
-      must(await store.upsertContacts({ tenantId, contacts: [{ id, contact }], now: new Date() }));
-    };
+  await withImported(priya, async ({ imported, contact, edit }) => {
     // Enrolled before any import brought the sequence (by a CRM, or an import before this was remembered).
-    await setSequence(sequence);
+    await edit({ nurtureSequence: buyerWelcome });
     const exportLine = (emailOpens: number, step: number) =>
-      canonicalContactSchema.parse({ ...held, emailOpens, nurtureSequence: { ...sequence, step } });
+      canonicalContactSchema.parse({ ...priya, emailOpens, nurtureSequence: { ...buyerWelcome, step } });
 
     // Today's export brings the sequence the contact is in: nothing to add but the open.
-    const today = await importContacts(store, {
-      tenantId,
-      lines: [{ line: 1, value: exportLine(1, 2) }],
-      now: new Date(),
-    });
+    const today = await imported([exportLine(1, 2)]);
     expect(today.matched.map((m) => m.engagementAdded)).toEqual([['emailOpens']]);
     // The agent takes the contact out; tomorrow's export still has it in the sequence.
-    await setSequence(null);
-    const tomorrow = await importContacts(store, {
-      tenantId,
-      lines: [{ line: 1, value: exportLine(2, 3) }],
-      now: new Date(),
-    });
+    await edit({ nurtureSequence: null });
+    const tomorrow = await imported([exportLine(2, 3)]);
     expect(tomorrow.matched.map((m) => m.engagementAdded)).toEqual([['emailOpens']]);
-    const [after] = must(await store.getContacts({ tenantId, ids: [id] }));
-    expect(after?.contact).toMatchObject({ emailOpens: 2, nurtureSequence: null });
-  } finally {
-    await store.close();
-  }
+    expect((await contact())?.contact).toMatchObject({ emailOpens: 2, nurtureSequence: null });
+  });
 }, 60_000);
