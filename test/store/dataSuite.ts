@@ -5,6 +5,7 @@ import type { Store } from '../../src/persistence/store.ts';
 import { type Backend, type SharedDatabase, unwrap } from './backends.ts';
 import { contactCases } from './contactCases.ts';
 import { at, auditBody, contact, T0, tenantWithConnection } from './fixtures.ts';
+import { importedLineCases } from './importedLineCases.ts';
 import { matchVersionCases } from './matchVersionCases.ts';
 
 /** A new tenant (with a connection) holding one contact, `id`. */
@@ -32,6 +33,7 @@ export function describeStoreData(name: string, backend: () => Backend) {
 
     contactCases(shared);
     matchVersionCases(shared);
+    importedLineCases(shared);
     it('ingests an engagement event once, however often it arrives', async () => {
       const { store } = shared;
       const { tenant, id } = await tenantWithContact(store);
