@@ -29,7 +29,11 @@ export function registerWorker(program: Command): void {
     .command('worker')
     .description('sync due connections every minute in this process (embedded mode, no Inngest server)')
     .option('--tick-ms <n>', 'milliseconds between ticks', '60000')
-    .option('--concurrency <n>', 'connections running at once per provider', String(PROVIDER_CONCURRENCY))
+    .option(
+      '--concurrency <n>',
+      'steps running at once per provider (a run in backoff holds none)',
+      String(PROVIDER_CONCURRENCY),
+    )
     .option('--grace-ms <n>', 'on SIGINT/SIGTERM, how long running phases may take to finish', '30000')
     .action(async (flags: WorkerFlags) => {
       const tickMs = parseIntegerArg('--tick-ms', flags.tickMs, 100, 3_600_000);

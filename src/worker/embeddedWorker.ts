@@ -13,14 +13,18 @@ import {
   nextTickMs,
   selectDue,
 } from '../inngest/dueSelection.ts';
-import { PROVIDER_CONCURRENCY } from '../inngest/functions/syncConnection.ts';
+import { PROVIDER_CONCURRENCY, STEP_BUDGET_MS } from '../inngest/functions/syncConnection.ts';
 import type { RunnerDeps } from '../runner/connectionRunner.ts';
+import { keyedSlots } from './providerSlots.ts';
 
 /**
  * The embedded mode: one process, no Inngest server. Every tick it runs the same due selection as the
  * `schedule-tick` function and, for each due connection, the same `driveConnection` as the `sync-connection`
  * function, in-process and concurrently. Leases keep it exclusive against any other worker on the database;
- * an in-process set plays the part of Inngest's singleton, a per-provider count that of its concurrency.
+ * an in-process set plays the part of Inngest's singleton, per-provider slots that of its concurrency: as under
+ * Inngest, a slot is held for a step, not a run, so a run sleeping in backoff or handing a long phase over holds
+ * none. A slot held for a whole run let ten long first loads of one provider (a first push to agentOS takes a day)
+ * starve every other agency on that provider, skipped at each tick without a word.
  */
 
 export interface EmbeddedWorkerOptions {
@@ -28,8 +32,10 @@ export interface EmbeddedWorkerOptions {
   tickMs?: number;
   /** Connections selected per tick at most; `DEFAULT_DUE_LIMIT` by default. */
   dueLimit?: number;
-  /** Connections running at once per provider; `PROVIDER_CONCURRENCY` by default. */
+  /** Steps running at once per provider; `PROVIDER_CONCURRENCY` by default. */
   providerConcurrency?: number;
+  /** How long a phase step runs before it hands over to the next step (`SyncSteps`); `STEP_BUDGET_MS` by default. */
+  stepBudgetMs?: number;
   /**
    * Receives one line per finished run and per notable event, with its severity (`info` when left out); stderr at
    * the CLI, filtered by `LOG_LEVEL`.
@@ -82,7 +88,8 @@ class Interrupt extends Error {
 export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOptions): EmbeddedWorker {
   const tickMs = options.tickMs ?? 60_000;
   const limit = options.dueLimit ?? DEFAULT_DUE_LIMIT;
-  const perProvider = options.providerConcurrency ?? PROVIDER_CONCURRENCY;
+  const slots = keyedSlots(options.providerConcurrency ?? PROVIDER_CONCURRENCY);
+  const stepBudgetMs = options.stepBudgetMs ?? STEP_BUDGET_MS;
   const stopping = new AbortController();
   // Every run sleeping in backoff listens to it (one CRM down across agencies): more than Node's default of 10 is
   // no leak, and not to be warned of.
@@ -90,9 +97,6 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
   const inFlight = new Map<string, { connection: DueConnection; report: Promise<RunReport> }>();
   let timer: NodeJS.Timeout | null = null;
   let ticking: Promise<unknown> = Promise.resolve();
-
-  const runningFor = (provider: string) =>
-    [...inFlight.values()].filter((run) => run.connection.provider === provider).length;
 
   // A tick never rejects: nothing awaits the timer's ticks, and an unhandled rejection would end the
   // worker. Whatever failed is logged; the connections are still due on the next tick.
@@ -117,7 +121,7 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
     const dueBefore = dueHorizon(now, tickMs);
     for (const connection of due.value) {
       if (stopping.signal.aborted) break;
-      if (inFlight.has(connection.connectionId) || runningFor(connection.provider) >= perProvider) continue;
+      if (inFlight.has(connection.connectionId)) continue;
       const report = runOne(connection, dueBefore).then((r) => {
         inFlight.delete(connection.connectionId);
         const failed = r.progress?.state === 'error' || r.interrupted?.kind === 'failed';
@@ -136,10 +140,15 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
     let last: ConnectionProgress | null = null;
     const tools: SyncSteps = {
       run: async (id, fn) => {
-        if (stopping.signal.aborted) throw new Interrupt('stopping', `stopped before step ${id}`);
-        steps += 1;
-        last = await fn();
-        return last;
+        const release = await slots.acquire(connection.provider, stopping.signal);
+        if (release === null) throw new Interrupt('stopping', `stopped before step ${id}`);
+        try {
+          steps += 1;
+          last = await fn();
+          return last;
+        } finally {
+          release();
+        }
       },
       sleepUntil: async (id, until) => {
         const wait = Date.parse(until) - deps.clock().getTime();
@@ -150,6 +159,7 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
       },
       // No retries in-process: a lease still held ends the run; the next tick tries again.
       finalAttempt: true,
+      stepBudgetMs,
       dueBefore,
     };
     try {
