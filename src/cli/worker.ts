@@ -19,7 +19,7 @@ const CLOSE_TIMEOUT_MS = 5_000;
  * `worker [--tick-ms N] [--concurrency N] [--grace-ms N]`: the embedded scheduler for a single machine
  * without an Inngest server. Every tick it syncs the connections that are due, as the Inngest functions
  * would. On the embedded database it also serves the admin API on a free loopback port, published in the
- * lock file, so other commands go through it. SIGINT/SIGTERM stop it: no new work, running phases get
+ * lock file, so other commands go through it. SIGINT/SIGTERM stop it: no new work, running steps get
  * `--grace-ms` to finish, leases are released, the database is closed, exit 0. A second signal exits at once, 130
  * (the first one relayed by tsx is not one: `isSignalEcho`); whatever a killed worker leaves (a snapshot
  * mid-cycle, a lease) is resumed by the next run.
@@ -34,7 +34,7 @@ export function registerWorker(program: Command): void {
       'steps running at once per provider (a run in backoff holds none)',
       String(PROVIDER_CONCURRENCY),
     )
-    .option('--grace-ms <n>', 'on SIGINT/SIGTERM, how long running phases may take to finish', '30000')
+    .option('--grace-ms <n>', 'on SIGINT/SIGTERM, how long running steps may take to finish', '30000')
     .action(async (flags: WorkerFlags) => {
       const tickMs = parseIntegerArg('--tick-ms', flags.tickMs, 100, 3_600_000);
       const providerConcurrency = parseIntegerArg('--concurrency', flags.concurrency, 1, 1_000);
@@ -67,7 +67,7 @@ export function registerWorker(program: Command): void {
       };
       process.on('SIGINT', now);
       process.on('SIGTERM', now);
-      log(`${signal}: stopping; running phases have ${graceMs} ms to finish (signal again to exit now)`);
+      log(`${signal}: stopping; running steps have ${graceMs} ms to finish (signal again to exit now)`);
       const { abandoned } = await worker.stop({ graceMs });
       // Runs still in a phase, the worker's and any started through the admin API, stop where they were last
       // persisted and release their leases.

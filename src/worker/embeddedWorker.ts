@@ -88,15 +88,16 @@ class Interrupt extends Error {
 export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOptions): EmbeddedWorker {
   const tickMs = options.tickMs ?? 60_000;
   const limit = options.dueLimit ?? DEFAULT_DUE_LIMIT;
-  const slots = keyedSlots(options.providerConcurrency ?? PROVIDER_CONCURRENCY);
   const stepBudgetMs = options.stepBudgetMs ?? STEP_BUDGET_MS;
   const stopping = new AbortController();
   // Every run sleeping in backoff listens to it (one CRM down across agencies): more than Node's default of 10 is
   // no leak, and not to be warned of.
   setMaxListeners(0, stopping.signal);
+  const slots = keyedSlots(options.providerConcurrency ?? PROVIDER_CONCURRENCY, stopping.signal);
   const inFlight = new Map<string, { connection: DueConnection; report: Promise<RunReport> }>();
   let timer: NodeJS.Timeout | null = null;
   let ticking: Promise<unknown> = Promise.resolve();
+  let notStarted = 0;
 
   // A tick never rejects: nothing awaits the timer's ticks, and an unhandled rejection would end the
   // worker. Whatever failed is logged; the connections are still due on the next tick.
@@ -124,8 +125,12 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
       if (inFlight.has(connection.connectionId)) continue;
       const report = runOne(connection, dueBefore).then((r) => {
         inFlight.delete(connection.connectionId);
-        const failed = r.progress?.state === 'error' || r.interrupted?.kind === 'failed';
-        options.log(formatReport(r), failed ? 'warn' : 'info');
+        // A run still waiting for its provider's slot when the worker stopped did nothing: counted in one line.
+        if (r.steps === 0 && r.interrupted?.kind === 'stopping') notStarted += 1;
+        else {
+          const failed = r.progress?.state === 'error' || r.interrupted?.kind === 'failed';
+          options.log(formatReport(r), failed ? 'warn' : 'info');
+        }
         return r;
       });
       inFlight.set(connection.connectionId, { connection, report });
@@ -140,8 +145,12 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
     let last: ConnectionProgress | null = null;
     const tools: SyncSteps = {
       run: async (id, fn) => {
-        const release = await slots.acquire(connection.provider, stopping.signal);
-        if (release === null) throw new Interrupt('stopping', `stopped before step ${id}`);
+        const release = await slots.acquire(connection.provider);
+        // A slot granted as the worker began stopping is given back unused.
+        if (release === null || stopping.signal.aborted) {
+          release?.();
+          throw new Interrupt('stopping', `stopped before step ${id}`);
+        }
         try {
           steps += 1;
           last = await fn();
@@ -221,6 +230,10 @@ export function createEmbeddedWorker(deps: RunnerDeps, options: EmbeddedWorkerOp
       await ticking.catch(() => undefined);
       const all = Promise.all([...inFlight.values()].map((run) => run.report));
       const finished = await Promise.race([all.then(() => true), sleep(graceMs).then(() => false)]);
+      if (notStarted > 0)
+        options.log(
+          `${notStarted} run(s) waiting for their provider's slot not started; due at the next tick`,
+        );
       return { abandoned: finished ? 0 : inFlight.size };
     },
     running: () => [...inFlight.keys()],

@@ -5,16 +5,16 @@ const never = new AbortController().signal;
 
 describe('keyedSlots', () => {
   it('grants at most `size` per key, in the order asked, and keys apart', async () => {
-    const slots = keyedSlots(2);
-    const first = (await slots.acquire('reapit', never)) as Release;
-    const second = (await slots.acquire('reapit', never)) as Release;
-    expect(await slots.acquire('loop', never)).not.toBeNull();
+    const slots = keyedSlots(2, never);
+    const first = (await slots.acquire('reapit')) as Release;
+    const second = (await slots.acquire('reapit')) as Release;
+    expect(await slots.acquire('loop')).not.toBeNull();
     const granted: string[] = [];
-    const third = slots.acquire('reapit', never).then((release) => {
+    const third = slots.acquire('reapit').then((release) => {
       granted.push('third');
       return release;
     });
-    const fourth = slots.acquire('reapit', never).then((release) => {
+    const fourth = slots.acquire('reapit').then((release) => {
       granted.push('fourth');
       return release;
     });
@@ -30,16 +30,15 @@ describe('keyedSlots', () => {
     (await third)?.();
   });
 
-  it('a waiter whose signal aborts leaves the queue with null; the slot goes to the next', async () => {
-    const slots = keyedSlots(1);
-    const held = (await slots.acquire('alto', never)) as Release;
+  it('once stopping, every waiter leaves with null and nothing more is granted', async () => {
     const stop = new AbortController();
-    const leaving = slots.acquire('alto', stop.signal);
-    const next = slots.acquire('alto', never);
+    const slots = keyedSlots(1, stop.signal);
+    const held = (await slots.acquire('alto')) as Release;
+    const waiting = [slots.acquire('alto'), slots.acquire('alto')];
     stop.abort();
-    expect(await leaving).toBeNull();
+    expect(await Promise.all(waiting)).toEqual([null, null]);
     held();
-    expect(await next).not.toBeNull();
-    expect(await slots.acquire('alto', stop.signal)).toBeNull();
+    expect(await slots.acquire('alto')).toBeNull();
+    expect(await slots.acquire('street')).toBeNull();
   });
 });

@@ -3,11 +3,20 @@ export type Release = () => void;
 
 /**
  * At most `size` holders at once per key (a provider), granted in the order asked: the embedded worker's stand-in
- * for Inngest's per-provider step concurrency. A waiter whose `signal` aborts leaves the queue with `null`.
+ * for Inngest's per-provider step concurrency. Once `stopping` aborts, every waiter leaves its queue with `null`
+ * and no slot is granted again. One listener for them all: a tick may queue thousands, and an AbortSignal's
+ * listeners are a list that each add and remove walks.
  */
-export function keyedSlots(size: number) {
+export function keyedSlots(size: number, stopping: AbortSignal) {
   const held = new Map<string, number>();
-  const queues = new Map<string, Array<(release: Release) => void>>();
+  const queues = new Map<string, Array<(release: Release | null) => void>>();
+  stopping.addEventListener(
+    'abort',
+    () => {
+      for (const queue of queues.values()) for (const leave of queue.splice(0)) leave(null);
+    },
+    { once: true },
+  );
 
   const releaseOf = (key: string): Release => {
     let released = false;
@@ -22,8 +31,8 @@ export function keyedSlots(size: number) {
   };
 
   return {
-    acquire(key: string, signal: AbortSignal): Promise<Release | null> {
-      if (signal.aborted) return Promise.resolve(null);
+    acquire(key: string): Promise<Release | null> {
+      if (stopping.aborted) return Promise.resolve(null);
       const taken = held.get(key) ?? 0;
       if (taken < size) {
         held.set(key, taken + 1);
@@ -32,16 +41,7 @@ export function keyedSlots(size: number) {
       return new Promise((resolve) => {
         const queue = queues.get(key) ?? [];
         queues.set(key, queue);
-        const grant = (release: Release) => {
-          signal.removeEventListener('abort', leave);
-          resolve(release);
-        };
-        const leave = () => {
-          queue.splice(queue.indexOf(grant), 1);
-          resolve(null);
-        };
-        queue.push(grant);
-        signal.addEventListener('abort', leave, { once: true });
+        queue.push(resolve);
       });
     },
   };

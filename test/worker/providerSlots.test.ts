@@ -87,27 +87,45 @@ describe('embedded worker: a provider slot is held for a step, not a run', () =>
     }
   }, 120_000);
 
-  it('on stop, a run waiting for its slot ends without taking that step', async () => {
+  it('on stop, a run waiting for its slot ends without taking that step; those never started are one line', async () => {
     const { a: busy, b: waiting, close } = await twoAgencies({ contacts: 40 }, { contacts: 5 });
+    let late: SyncHarness | null = null;
     try {
       await busy.sim.control.faults({ latencyMs: 1_500 });
-      const worker = createEmbeddedWorker(busy.deps, { providerConcurrency: 1, log: () => {} });
+      const lines: string[] = [];
+      const worker = createEmbeddedWorker(busy.deps, {
+        providerConcurrency: 1,
+        log: (line) => lines.push(line),
+      });
       expect((await worker.tick()).started).toHaveLength(2);
-      const drained = worker.drain();
       // Each run has loaded its machine; the busy one's fetch holds the slot, the other's waits for it.
       while ((await busy.sim.control.stats()).requests < 1)
         await new Promise((resolve) => setTimeout(resolve, 20));
+      // An agency due at the next tick waits behind them before it has loaded anything.
+      late = await createSyncHarness('reapit', { store: busy.store, simulator: { contacts: 5, seed: 5 } });
+      const lateId = late.connectionId;
+      expect((await worker.tick()).started.map((c) => c.connectionId)).toEqual([lateId]);
+      const drained = worker.drain();
       expect(await worker.stop({ graceMs: 30_000 })).toEqual({ abandoned: 0 });
       const reports = await drained;
-      const waited = reports.find((r) => r.connection.connectionId === waiting.connectionId);
-      expect(waited).toMatchObject({ steps: 1, interrupted: { kind: 'stopping' } });
-      expect((await waiting.sim.control.stats()).requests).toBe(0);
-      expect(await outcomes(waiting)).toEqual([]);
-      const connection = must(
-        await waiting.store.getConnection({ tenantId: waiting.tenantId, connectionId: waiting.connectionId }),
+      const reportOf = (id: string) => reports.find((r) => r.connection.connectionId === id);
+      expect(reportOf(waiting.connectionId)).toMatchObject({ steps: 1, interrupted: { kind: 'stopping' } });
+      expect(reportOf(lateId)).toMatchObject({ steps: 0, interrupted: { kind: 'stopping' } });
+      for (const h of [waiting, late]) {
+        expect((await h.sim.control.stats()).requests).toBe(0);
+        expect(await outcomes(h)).toEqual([]);
+        const connection = must(
+          await h.store.getConnection({ tenantId: h.tenantId, connectionId: h.connectionId }),
+        );
+        expect(connection.lease).toBeNull();
+      }
+      // The run that never took a step logs no line of its own.
+      expect(lines.filter((line) => line.includes(lateId))).toEqual([]);
+      expect(lines.at(-1)).toBe(
+        "1 run(s) waiting for their provider's slot not started; due at the next tick",
       );
-      expect(connection.lease).toBeNull();
     } finally {
+      await late?.close();
       await close();
     }
   }, 120_000);
