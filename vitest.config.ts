@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // The CLI the tests' child processes run, built once (test/support/cliBuild.ts).
+    globalSetup: ['test/support/cliBuild.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Integration suites start servers and databases; two cores, so keep workers modest.

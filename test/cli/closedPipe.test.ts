@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliEnv, runCli } from '../support/cliProcess.ts';
+import { cliArgs, cliEnv, runCli } from '../support/cliProcess.ts';
 import { seededDataDir } from '../support/pgliteTemplate.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
@@ -32,13 +32,9 @@ describe('output to a pipe the reader closes early', () => {
       const imported = await runCli(env, ['contact', 'import', '--tenant', 'acme', file]);
       expect(imported.code, imported.stderr).toBe(0);
 
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', 'src/cli.ts', 'contact', 'list', '--tenant', 'acme', '--json'],
-        {
-          env,
-        },
-      );
+      const child = spawn(process.execPath, cliArgs(['contact', 'list', '--tenant', 'acme', '--json']), {
+        env,
+      });
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => {
         stderr += chunk.toString('utf8');

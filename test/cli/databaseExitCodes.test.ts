@@ -3,13 +3,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cliArgs } from '../support/cliProcess.ts';
 import { closedPort } from '../support/ports.ts';
 
 function cli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', ...args],
+      cliArgs(args),
       // Postgres needs the shared credentials key; any well-formed one will do here (`undefined` leaves it out).
       {
         env: Object.fromEntries(

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cliArgs } from '../support/cliProcess.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
 const dataRoot = tempDirs('crm-sync-demo-port-');
@@ -14,7 +15,7 @@ function cli(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', ...args],
+      cliArgs(args),
       { env: { ...env, CRM_SYNC_DATA_DIR: dataRoot(), ...extraEnv }, encoding: 'utf8' },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cliArgs } from '../support/cliProcess.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
 const scratch = tempDirs('crm-sync-file-args-');
@@ -13,7 +14,7 @@ function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', ...args],
+      cliArgs(args),
       { env: { ...env, CRM_SYNC_DATA_DIR: join(scratch(), 'data') }, encoding: 'utf8' },
       (error, _stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;

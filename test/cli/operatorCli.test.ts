@@ -7,6 +7,7 @@ import { ITEMS_PER_PAGE } from '../../src/cli/audit.ts';
 import { openApp } from '../../src/main.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
 import { commitDuplicatesAudit } from '../support/auditEntries.ts';
+import { cliArgs } from '../support/cliProcess.ts';
 import { seededDataDir } from '../support/pgliteTemplate.ts';
 import { startSimulator } from '../support/simulators.ts';
 import { tempDirs } from '../support/tempDirs.ts';
@@ -17,7 +18,7 @@ function cli(dataDir: string, ...args: string[]): Promise<{ code: number; stdout
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', ...args],
+      cliArgs(args),
       { env: { ...env, CRM_SYNC_DATA_DIR: dataDir }, encoding: 'utf8' },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;

@@ -3,10 +3,11 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cliArgs } from '../support/cliProcess.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
 const run = (...args: string[]) => {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'dedupe', ...args], {
+  const result = spawnSync(process.execPath, cliArgs(['dedupe', ...args]), {
     encoding: 'utf8',
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };

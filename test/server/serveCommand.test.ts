@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openApp } from '../../src/main.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
+import { cliArgs } from '../support/cliProcess.ts';
 import { startSimulator } from '../support/simulators.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
@@ -51,7 +52,7 @@ async function serveLogLines(logEnv: { LOG_FORMAT: string; LOG_LEVEL: string }) 
     INNGEST_EVENT_KEY: '',
     INNGEST_BASE_URL: '',
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0'], { env });
+  const child = spawn(process.execPath, cliArgs(['serve', '--port', '0']), { env });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
@@ -82,7 +83,7 @@ describe('crm-sync serve', () => {
       INNGEST_EVENT_KEY: '',
       INNGEST_BASE_URL: '',
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0'], { env });
+    const child = spawn(process.execPath, cliArgs(['serve', '--port', '0']), { env });
     try {
       const pageLine = waitForLine(child, /^admin page: /);
       const tokenLine = await waitForLine(child, /^admin token: /);
@@ -176,7 +177,7 @@ describe('crm-sync serve', () => {
     if (!added.ok) throw new Error(added.error.message);
     await setup.value.close();
 
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0'], { env });
+    const child = spawn(process.execPath, cliArgs(['serve', '--port', '0']), { env });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { inject } from 'vitest';
 
 /** What a finished CLI run left. */
 export interface CliRun {
@@ -24,12 +25,17 @@ export function cliEnv(dataDir: string, extra: Record<string, string> = {}): Nod
   return { ...env, CRM_SYNC_DATA_DIR: dataDir, ...extra };
 }
 
+/** The arguments of `node` running the CLI with `args`: the CLI this run built from src/cli.ts (cliBuild.ts). */
+export function cliArgs(args: string[]): string[] {
+  return [inject('cliEntry'), ...args];
+}
+
 /** Runs the real CLI to completion as a child process, at most `timeoutMs`. */
 export function runCli(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 240_000): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', ...args],
+      cliArgs(args),
       { env, encoding: 'utf8', timeout: timeoutMs },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
@@ -50,7 +56,7 @@ export interface CliDaemon {
 }
 
 export function startCliDaemon(env: NodeJS.ProcessEnv, args: string[]): CliDaemon {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env });
+  const child = spawn(process.execPath, cliArgs(args), { env });
   const seen = { stdout: '', stderr: '' };
   child.stdout.on('data', (chunk: Buffer) => {
     seen.stdout += chunk.toString('utf8');

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readDataDirLock } from '../../src/persistence/dataDirLock.ts';
 import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
@@ -9,10 +8,10 @@ import { openStore } from '../../src/persistence/openStore.ts';
 import { credentialsSchema } from '../../src/persistence/records.ts';
 import type { ConnectionRef, StoreHandle } from '../../src/persistence/store.ts';
 import { runConnection } from '../../src/runner/connectionRunner.ts';
+import { cliArgs } from '../support/cliProcess.ts';
 import { type StartedSimulator, startSimulator } from '../support/simulators.ts';
 import { tempDirs } from '../support/tempDirs.ts';
 
-const cli = path.join(import.meta.dirname, '..', '..', 'src', 'cli.ts');
 const secretKey = randomBytes(32).toString('hex');
 const freshDataDir = tempDirs('crm-sync-worker-');
 
@@ -48,20 +47,16 @@ async function seed(sim: StartedSimulator) {
 }
 
 function startWorker(dataDir: string, graceMs = 20_000, env: Record<string, string> = {}): ChildProcess {
-  return spawn(
-    process.execPath,
-    ['--import', 'tsx', cli, 'worker', '--tick-ms', '500', '--grace-ms', String(graceMs)],
-    {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        CRM_SYNC_DATA_DIR: dataDir,
-        CRM_SYNC_SECRET_KEY: secretKey,
-        ...env,
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
+  return spawn(process.execPath, cliArgs(['worker', '--tick-ms', '500', '--grace-ms', String(graceMs)]), {
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      CRM_SYNC_DATA_DIR: dataDir,
+      CRM_SYNC_SECRET_KEY: secretKey,
+      ...env,
     },
-  );
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
 }
 
 /** Collects stderr; `until` resolves once a line matches. */
@@ -162,7 +157,7 @@ describe('crm-sync worker', () => {
       const signalledAt = Date.now();
       proc.kill('SIGTERM');
       expect(await exit).toEqual({ code: 0, signal: null });
-      // Promptly, not hung: closing the file-backed PGlite and the tsx process take 1-3 s, more on a loaded machine.
+      // Promptly, not hung: closing the file-backed PGlite takes 1-3 s, more on a loaded machine.
       expect(Date.now() - signalledAt).toBeLessThan(20_000);
       expect(out.seen.at(-1)).toBe('crm-sync worker: stopped');
 
