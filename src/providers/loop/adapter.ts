@@ -42,6 +42,8 @@ const pageTokenSchema = z.strictObject({
   inclusive: z.boolean(),
   /** Ids handed out at `after`'s instant by the last pages read (`seenAtAnchorSchema`). */
   seen: seenAtAnchorSchema,
+  /** Stepping pages in a run: the ids of the page just read, to tell a shift of a page or more (`shiftedPast`). */
+  previousIds: z.array(z.string()).optional(),
 });
 type PageToken = z.infer<typeof pageTokenSchema>;
 
@@ -110,9 +112,11 @@ export function createLoopProvider(params: LoopProviderParams): CrmProvider {
     if (!current.ok) return current;
     const raws = current.value.results;
     let candidates = raws;
+    let shifted = false;
     if (token.page > 1) {
       const previous = await fetchPage(token, token.page - 1, p.signal);
       if (!previous.ok) return previous;
+      shifted = token.previousIds !== undefined && shiftedPast(previous.value.results, token.previousIds);
       const ids = new Set(raws.map((raw) => positionOf(raw)?.externalId));
       candidates = [
         ...previous.value.results.filter((raw) => !ids.has(positionOf(raw)?.externalId)),
@@ -128,7 +132,9 @@ export function createLoopProvider(params: LoopProviderParams): CrmProvider {
       return token.inclusive ? withinLowerBound(at, token.after) : pastAnchor(at, token.after, token.seen);
     });
     const { records, errors } = mapRecords(wanted, toInboundRecord);
-    const nextPageToken = nextToken(token, raws, candidates, current.value.totalCount);
+    const nextPageToken = shifted
+      ? restartRun(token)
+      : nextToken(token, raws, candidates, current.value.totalCount);
     return ok({ records, errors, nextPageToken });
   }
 
@@ -149,8 +155,9 @@ export function createLoopProvider(params: LoopProviderParams): CrmProvider {
     // (with the previous page read again, a member can only slide back onto the page before it).
     const seen = advanced ? idsAtInstant(candidates.map(positionOf), last.modified) : token.seen;
     const sameRun = token.since !== null && compareModified(last.modified, token.since) === 0;
+    const previousIds = raws.flatMap((raw) => positionOf(raw)?.externalId ?? []);
     const next: PageToken = sameRun
-      ? { ...token, page: token.page + 1, after, seen, inclusive: false }
+      ? { ...token, page: token.page + 1, after, seen, inclusive: false, previousIds }
       : { to: token.to, since: last.modified, page: 1, after, seen, inclusive: false };
     return encodePageToken(next);
   }
@@ -243,4 +250,22 @@ export function createLoopProvider(params: LoopProviderParams): CrmProvider {
       return recordRead(toInboundRecord(response.value.json), `contact ${externalId}`);
     },
   };
+}
+
+/**
+ * Whether the run shifted back by a page or more since the page before was read: members saved meanwhile leave
+ * the run for its end (or are deleted), and the rest move back. Up to a page, they slide onto the page read
+ * again; a page or more and some slide past it, unread for good once the cursor passes the run. Then the page
+ * read again no longer starts with a member the last request listed (or is empty).
+ */
+function shiftedPast(reread: unknown[], previousIds: string[]): boolean {
+  if (reread.length === 0) return true;
+  const first = reread.map(positionOf).find((at) => at !== null);
+  return first !== undefined && !previousIds.includes(first.externalId);
+}
+
+/** The run read again from its first page: a member listed twice is staged once. */
+function restartRun(token: PageToken): string {
+  const { previousIds: _read, ...rest } = token;
+  return encodePageToken({ ...rest, page: 1 } satisfies PageToken);
 }
