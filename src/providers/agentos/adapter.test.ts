@@ -76,6 +76,23 @@ describe('agentOS adapter', () => {
     });
   });
 
+  it('steps back when records before its offset vanish between pages, so none slides past unread', async () => {
+    await withSim({ contacts: 250, seed: 3 }, async ({ make, baseUrl }) => {
+      const window = { from: null, to: new Date().toISOString() };
+      const everyone = (await drain(make(), window)).map((r) => r.externalId);
+      expect(everyone).toHaveLength(250);
+      const provider = make();
+      const first = await provider.listChanges({ window, pageToken: null });
+      if (!first.ok) throw new Error(first.error.message);
+      // An agency user deletes five people the first page listed: the next 100 begin five places earlier.
+      const deleted = first.value.records.slice(10, 15).map((r) => r.externalId);
+      expect((await simControlClient(baseUrl).remove(deleted)).removed).toHaveLength(5);
+      const rest = await drain(provider, window, first.value.nextPageToken);
+      const listed = new Set([...first.value.records, ...rest].map((r) => r.externalId));
+      expect(everyone.filter((id) => !listed.has(id))).toEqual([]);
+    });
+  });
+
   it('stamps every record so that none is filtered out by any cursor an earlier cycle committed', async () => {
     await withSim({ contacts: 120, seed: 4 }, async ({ make }) => {
       const provider = make();
