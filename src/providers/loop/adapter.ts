@@ -31,7 +31,8 @@ import { loopSpec } from './spec.ts';
  * query's lower bound, re-anchored at the last record of each page; `after` is the highest position handed
  * out, and only records past it are returned. Inside a run of equal timestamps longer than a page `since`
  * cannot advance, so `page` steps; then the previous page is read again with the next one, because a run
- * member edited meanwhile moves to the end and shifts later members back onto the page already read.
+ * member edited meanwhile moves to the end and shifts later members back onto the page already read; a page or
+ * more of members gone shifts some past it, and the run is read again from its first page (`shiftedPast`).
  */
 const pageTokenSchema = z.strictObject({
   to: z.string(),
