@@ -16,7 +16,10 @@ import { must } from './storeCall.ts';
 const CRM_CLOCK_LEAD_MS = 60 * 60 * 1000;
 
 export type LostCreate =
-  /** The contact is linked already: a fetch after the send saw the record and reconcile matched it. */
+  /**
+   * The contact is linked already: a fetch after the send saw the record and reconcile matched it, or a run that
+   * lost its lease acknowledged the create's answer late.
+   */
   | { kind: 'linked'; externalId: string }
   /** The CRM holds the record the create makes, or one that scores as the same person: the create was applied. */
   | { kind: 'found'; externalId: string; version: string | null }
@@ -66,18 +69,19 @@ export async function findLostCreate(
     );
     return records.find((r) => r.externalId === match?.matchedId);
   };
-  // Another contact's record of the same content (a lead held twice, its create acknowledged) is not this one's.
-  const unlinkedMatch = async (records: InboundRecord[]) => {
-    if (records.length === 0) return undefined;
-    const externalIds = records.map((r) => r.externalId);
-    const linked = await must(store.getLinksByExternalIds({ ...ref, externalIds }), clock);
-    const unlinked = records.filter((r) => !linked.some((link) => link.externalId === r.externalId));
-    return unlinked.find(isAsCreated) ?? samePerson(unlinked);
-  };
   const matchIn = async (records: InboundRecord[]): Promise<LostCreate> => {
+    if (records.length === 0) return { kind: 'absent' };
+    const externalIds = records.map((r) => r.externalId);
+    const links = await must(store.getLinksByExternalIds({ ...ref, externalIds }), clock);
+    // Linked to this contact since the look above (a run that lost its lease acknowledging the create's answer).
+    const own = links.find((link) => link.contactId === contactId);
+    if (own !== undefined) return { kind: 'linked', externalId: own.externalId };
+    // Another contact's record of the same content (a lead held twice, its create acknowledged) is not this one's.
+    const unlinked = records.filter((r) => !links.some((link) => link.externalId === r.externalId));
     // The reference our create wrote (where the CRM keeps one) names it whatever the agency edited since: a sparse
     // lead given a first name neither read as created nor scored as the same person, and was created twice.
-    const record = records.find((r) => r.reference === contactId) ?? (await unlinkedMatch(records));
+    const record =
+      records.find((r) => r.reference === contactId) ?? unlinked.find(isAsCreated) ?? samePerson(unlinked);
     return record === undefined
       ? { kind: 'absent' }
       : { kind: 'found', externalId: record.externalId, version: record.version };
@@ -99,7 +103,7 @@ export async function findLostCreate(
     const page = await provider.listChanges({ window, pageToken, signal });
     if (!page.ok) return page;
     const outcome = await matchIn(page.value.records);
-    if (outcome.kind === 'found') return ok(outcome);
+    if (outcome.kind !== 'absent') return ok(outcome);
     pageToken = page.value.nextPageToken;
   } while (pageToken !== null);
   return ok({ kind: 'absent' });

@@ -205,7 +205,10 @@ export function createHttpTransport(params: {
       signal: request.signal,
       ...(params.now ? { now: params.now } : {}),
       attempt: async () => {
-        const deadline = new Deadline(timeoutMs, request.signal);
+        // A write once sent is not abandoned when its caller stops, only at its time limit: its answer tells whether
+        // the CRM made it. Abandoned, the next run had to look for it, and a CRM applying it after that look (a
+        // server behind on its queue) held the person twice. A stopping run waits for its phase to settle.
+        const deadline = new Deadline(timeoutMs, kind === 'write' ? undefined : request.signal);
         // Messages reach the audit, the admin API and logs: personal values in the query and body stay out of them.
         const label = `${request.method} ${redactQuery(request.path, params.spec.personalQueryParams)}`;
         try {

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { createActor, waitFor } from 'xstate';
 import type { StepBudget } from '../actors/context.ts';
-import { createConnectionActors, type PhaseGate } from '../actors/createConnectionActors.ts';
+import { createConnectionActors, type PhaseGate, RunningPhases } from '../actors/createConnectionActors.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import type { ConnectionCommand, ConnectionContext, ConnectionState } from '../machines/connectionContext.ts';
 import { connectionMachine } from '../machines/connectionMachine.ts';
@@ -68,6 +68,7 @@ export async function drive(
   };
   const stepBudget =
     onePhase && options.stepBudgetMs !== undefined ? budgetOf(options.stepBudgetMs, handOver) : null;
+  const phases = new RunningPhases();
   const machine = connectionMachine.provide({
     actors: createConnectionActors(
       {
@@ -82,6 +83,7 @@ export async function drive(
         ...(stepBudget === null ? {} : { stepBudget }),
       },
       gate,
+      phases,
     ),
   });
   const actor = restored
@@ -211,9 +213,11 @@ export async function drive(
     message: `${persistFailure}; the run resumes from the last persisted state`,
   });
   if (stopped) {
-    // The transitions before the stop are real; stopping the actor aborts the phase it is in.
+    // The transitions before the stop are real; stopping the actor aborts the phase it is in, which takes no more
+    // work but settles what it has in flight (a write's answer, its acknowledgement) before the lease goes.
     await writes.flush();
     actor.stop();
+    await phases.settled();
     if (leaseLost.aborted) return err(leaseLostError(connection.id));
     if (persistFailure !== null) return err(unpersisted());
     if (handOff.at === null || deps.stopping?.aborted) return err(stoppingError());
