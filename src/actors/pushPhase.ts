@@ -9,7 +9,7 @@ import {
 import type { PhaseFailure, PushPhaseInput, PushPhaseOutput } from '../machines/phases.ts';
 import { HELD_WRITES_NOTE_KEY } from '../persistence/cycleWork.ts';
 import type { PushEntry } from '../persistence/records.ts';
-import type { CrmProvider, ProviderError } from '../providers/provider.ts';
+import type { ProviderError } from '../providers/provider.ts';
 import { answeredPerson, heldRecordBase, otherPersonMessage } from './answeredRecord.ts';
 import type { PhaseCall, PhaseDeps } from './context.ts';
 import { failureNote, providerFailure } from './failures.ts';
@@ -24,6 +24,7 @@ import {
   type WriteForbidden,
   writeLabel,
 } from './refusedWrite.ts';
+import { mayStillBeApplying, settlingFailure } from './settlingCreates.ts';
 import { must } from './storeCall.ts';
 import { UNLISTED, unlistedNote, versionToSend } from './unlistedCreates.ts';
 
@@ -128,6 +129,10 @@ export function createPushPhase(deps: PhaseDeps) {
     if (failed.length === 0 && forbidden === null && next < pending.length && deps.stepBudget !== undefined)
       await deps.stepBudget.handOver(signal);
     const [stop] = failed;
+    // Stopped meanwhile, what failed is the stop's (a write it kept from going out, a read an answer needed), not the
+    // CRM's: each stays pending or sent, and the next run notes what it meets. Noted, the resumed cycle's audit
+    // listed errors "stopped: AbortError" that no CRM gave.
+    if (stop !== undefined && signal.aborted) throw signal.reason;
     if (stop !== undefined) {
       // The phase fails with the first, noted under the key the phase's failure note takes (so once); each of the
       // others is an error of the cycle too. Best effort, as that note: the store may be failing as well.
@@ -237,8 +242,19 @@ async function pushOne(
       // Not found, but the CRM may not show a create this recent yet: sent again now, it could make a second record.
       if (mayStillBeApplying(entry, provider.capabilities.createSettleMs, clock())) return 'settling';
     }
+    // Stopped while the checks above read the store: not sent, so not marked so (the next run would look for it).
+    signal.throwIfAborted();
     await must(store.markPushSent({ ...key, now: clock() }), clock);
     const created = await provider.create({ contact, reference: entry.contactId, signal });
+    // Stopped before it went out, and never sent before: planned again, so the next run sends it, not looks for it
+    // (and waits out the CRM's settle time: a minute for Reapit).
+    if (
+      !created.ok &&
+      created.error.kind === 'transient' &&
+      created.error.unsent &&
+      entry.status === 'planned'
+    )
+      await must(store.markPushUnsent(key), clock);
     if (created.ok) {
       // The base is the record as the CRM will list it: a field it does not show is not read back as cleared.
       const { externalId, version, existing } = created.value;
@@ -334,7 +350,12 @@ async function acknowledgeCreate(
   const { store, provider, clock } = deps;
   const [holder] = await must(store.getLinksByExternalIds({ ...ref, externalIds: [ack.externalId] }), clock);
   const crm = providerLabels[provider.name];
-  if (holder !== undefined && holder.contactId !== entry.contactId) {
+  if (holder?.contactId === entry.contactId) {
+    // Linked meanwhile (the answer came late, to a run that lost its lease): the link is the holder's to keep.
+    await acknowledge(deps, ref, entry, { externalId: ack.externalId, version: null, linked: true });
+    return 'sent';
+  }
+  if (holder !== undefined) {
     await deferWithNote(deps, ref, entry, {
       status: answer.status,
       message:
@@ -376,36 +397,4 @@ async function acknowledgeCreate(
   }
   await acknowledge(deps, ref, entry, ack);
   return 'sent';
-}
-
-/** Whether a create sent before may be one the CRM has applied but does not show yet (`createSettleMs`). */
-function mayStillBeApplying(entry: PushEntry, createSettleMs: number, now: Date): boolean {
-  return entry.sentAt !== null && now.getTime() - entry.sentAt.getTime() < createSettleMs;
-}
-
-/**
- * The phase's failure for creates not found while the CRM may still be applying them: transient, so the machine
- * backs off and retries, and the audit lists it as a retry, not a refusal.
- */
-function settlingFailure(provider: CrmProvider, entries: PushEntry[], at: Date): PhaseFailure {
-  const { createSettleMs } = provider.capabilities;
-  // One backoff until the last of them may show, not several shorter ones each spending an attempt.
-  const lastSent = entries.reduce((latest, entry) => Math.max(latest, entry.sentAt?.getTime() ?? 0), 0);
-  const untilShown = Math.max(0, lastSent + createSettleMs - at.getTime());
-  const [first] = entries as [PushEntry, ...PushEntry[]];
-  const sentAt = first.sentAt?.toISOString() ?? 'an unknown time';
-  const others = entries.length - 1;
-  const more = others === 0 ? '' : ` (and ${others} other create${others === 1 ? '' : 's'})`;
-  const crm = providerLabels[provider.name];
-  const settleSeconds = Math.ceil(createSettleMs / 1000);
-  return {
-    kind: 'transient',
-    status: null,
-    at: at.toISOString(),
-    retryAfterMs: untilShown,
-    message:
-      `create of contact ${first.contactId} sent at ${sentAt}${more} may still be being applied by ${crm}: ` +
-      `not found yet, and ${crm} can take up to ${settleSeconds} s to show a new contact; ` +
-      'looked for again after the backoff',
-  };
 }

@@ -50,6 +50,7 @@ describe('runPaced with a signal that aborts', () => {
       },
     });
     expect(attempts).toBe(1);
+    // Not `unsent`: the attempt that had no answer may have been applied.
     expect(result).toEqual({
       ok: false,
       error: { kind: 'transient', status: null, message: 'stopped: Error: phase stopped' },
@@ -66,7 +67,8 @@ describe('runPaced with a signal that aborts', () => {
     setTimeout(() => stopping.abort(new Error('process stopping')), 20);
     expect(await call).toEqual({
       ok: false,
-      error: { kind: 'transient', status: null, message: 'stopped: Error: process stopping' },
+      // Nothing went out: a create so stopped is planned again, not looked for.
+      error: { kind: 'transient', status: null, message: 'stopped: Error: process stopping', unsent: true },
     });
     expect(attempts()).toBe(0);
     await limiter.stop();

@@ -45,8 +45,15 @@ export async function runPaced<T>(params: {
 }): Promise<Result<T, ProviderError>> {
   const now = params.now ?? Date.now;
   const { signal } = params;
+  // Whether an attempt went out that the provider may have applied: until one has, a stop leaves the call unsent.
+  let mayHaveGone = false;
   const stopped = (): Result<T, ProviderError> =>
-    err({ kind: 'transient', status: null, message: `stopped: ${String(signal?.reason)}` });
+    err({
+      kind: 'transient',
+      status: null,
+      message: `stopped: ${String(signal?.reason)}`,
+      ...(mayHaveGone ? {} : { unsent: true as const }),
+    });
   for (let attempt = 1; ; attempt++) {
     if (signal?.aborted) return stopped();
     const spentUntil = params.limiter.quotaResetAt();
@@ -95,6 +102,7 @@ export async function runPaced<T>(params: {
       params.retry,
     );
     const mayHaveApplied = outcome.status === null || outcome.status >= 500;
+    mayHaveGone ||= mayHaveApplied;
     if (decision.retry && decision.reason === 'transient' && params.repeatable === false && mayHaveApplied) {
       return err({ kind: 'transient', status: outcome.status, message: outcome.message });
     }

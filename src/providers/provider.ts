@@ -47,8 +47,11 @@ export type ProviderError =
    * not followed. The machine stops in error until the URL is changed.
    */
   | { kind: 'endpoint_refused'; status: number | null; message: string }
-  /** `retryAfterMs`: the server's Retry-After with a 5xx, when longer than a call waits; the backoff's least wait. */
-  | { kind: 'transient'; status: number | null; message: string; retryAfterMs?: number };
+  /**
+   * `retryAfterMs`: the server's Retry-After with a 5xx, when longer than a call waits; the backoff's least wait.
+   * `unsent`: the caller stopped before the call went out, and no earlier attempt of it may have been applied.
+   */
+  | { kind: 'transient'; status: number | null; message: string; retryAfterMs?: number; unsent?: true };
 
 export type ProviderErrorKind = ProviderError['kind'];
 

@@ -213,11 +213,14 @@ export async function drive(
     message: `${persistFailure}; the run resumes from the last persisted state`,
   });
   if (stopped) {
-    // The transitions before the stop are real; stopping the actor aborts the phase it is in, which takes no more
-    // work but settles what it has in flight (a write's answer, its acknowledgement) before the lease goes.
-    await writes.flush();
+    // Stopping the actor aborts the phase it is in, which takes no more work but settles what it has in flight (a
+    // write's answer, its acknowledgement) before the lease goes. First, so that no write goes out while the
+    // transitions before the stop, which are real, are saved (each save holds its snapshot already).
     actor.stop();
-    await phases.settled();
+    await writes.flush();
+    // A lost lease is the holder's now, and the run may be stalled in the store: it returns at once. What its phase
+    // still does is fenced (a reconcile batch by `holdLease`) or finds the holder's link (a create's answer).
+    if (!leaseLost.aborted) await phases.settled();
     if (leaseLost.aborted) return err(leaseLostError(connection.id));
     if (persistFailure !== null) return err(unpersisted());
     if (handOff.at === null || deps.stopping?.aborted) return err(stoppingError());
