@@ -244,7 +244,8 @@ async function pushOne(
     }
     // Stopped while the checks above read the store: not sent, so not marked so (the next run would look for it).
     signal.throwIfAborted();
-    await must(store.markPushSent({ ...key, now: clock() }), clock);
+    const sentAt = clock();
+    await must(store.markPushSent({ ...key, now: sentAt }), clock);
     const created = await provider.create({ contact, reference: entry.contactId, signal });
     // Stopped before it went out, and never sent before: planned again, so the next run sends it, not looks for it
     // (and waits out the CRM's settle time: a minute for Reapit).
@@ -254,7 +255,7 @@ async function pushOne(
       created.error.unsent &&
       entry.status === 'planned'
     )
-      await must(store.markPushUnsent(key), clock);
+      await must(store.markPushUnsent({ ...key, sentAt }), clock);
     if (created.ok) {
       // The base is the record as the CRM will list it: a field it does not show is not read back as cleared.
       const { externalId, version, existing } = created.value;

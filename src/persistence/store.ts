@@ -77,9 +77,10 @@ export interface LedgerStore {
   /**
    * A write the CRM refused without applying it (403: the credentials may not write) that no earlier attempt sent:
    * planned again, as never sent (its attempts kept). A create so held is checked against the contact's links
-   * before it goes out, as a create sent before is.
+   * before it goes out, as a create sent before is. With `sentAt`, only while the entry is still the one marked sent
+   * then: a run that lost its lease leaves alone the mark of the run that took over (which may have sent it).
    */
-  markPushUnsent(ref: ConnectionRef & { idempotencyKey: string }): StoreResult<PushEntry>;
+  markPushUnsent(ref: ConnectionRef & { idempotencyKey: string; sentAt?: Date }): StoreResult<PushEntry>;
   /** Entries planned or sent but not acknowledged, oldest first; only the cycle's when `cycleId` is given. */
   listPendingPushes(ref: ConnectionRef & { cycleId?: string }): StoreResult<PushEntry[]>;
   /** Upsert by (connection, external id, else payload hash): first seen kept, last seen and count move. */

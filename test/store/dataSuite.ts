@@ -155,6 +155,13 @@ export function describeStoreData(name: string, backend: () => Backend) {
         ok: false,
         error: { kind: 'not_found' },
       });
+
+      // Planned again only while it is the entry marked sent then: another run's mark since is left alone.
+      unwrap(await store.markPushSent({ ...ref, idempotencyKey: `k2-${id}`, now: at(6) }));
+      unwrap(await store.markPushSent({ ...ref, idempotencyKey: `k2-${id}`, now: at(7) }));
+      const unsentAt = (sentAt: Date) => store.markPushUnsent({ ...ref, idempotencyKey: `k2-${id}`, sentAt });
+      expect(unwrap(await unsentAt(at(6)))).toMatchObject({ status: 'sent', sentAt: at(7) });
+      expect(unwrap(await unsentAt(at(7)))).toMatchObject({ status: 'planned', sentAt: null });
     });
 
     it('quarantines bad inbound records by external id or payload hash', async () => {

@@ -102,8 +102,9 @@ export function ledgerMethods(
       guarded(async () => {
         await client.query(
           `UPDATE push_ledger SET status = 'planned', sent_at = NULL
-           WHERE tenant_id = $1 AND connection_id = $2 AND idempotency_key = $3 AND status = 'sent'`,
-          [ref.tenantId, ref.connectionId, ref.idempotencyKey],
+           WHERE tenant_id = $1 AND connection_id = $2 AND idempotency_key = $3 AND status = 'sent'
+             AND ($4::timestamptz IS NULL OR sent_at = $4)`,
+          [ref.tenantId, ref.connectionId, ref.idempotencyKey, ref.sentAt ?? null],
         );
         return readPush(ref, ref.idempotencyKey);
       }),
