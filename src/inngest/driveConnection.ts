@@ -215,6 +215,9 @@ async function loadStep(deps: RunnerDeps, ref: ConnectionRef, dueBefore?: Date):
     const next = new Date(now.getTime() + connection.value.effectiveIntervalSeconds * 1000);
     const scheduled = await store.setNextRun({ ...ref, nextRunAt: next });
     if (!scheduled.ok) throw stepError({ kind: 'store', message: scheduled.error.message });
+    // Taken without the lease: credentials stored since the read made it due at once, which the write undid.
+    const after = await store.getConnection(ref);
+    if (after.ok && credentialsReplaced(progress, after.value)) return progress;
     return { ...progress, stopped: 'in_error' };
   }
   return progress;

@@ -261,6 +261,45 @@ describe('sync-connection', () => {
     }
   });
 
+  // The look one interval on is written without the lease: new credentials stored between its read and its write had
+  // made the connection due at once, and the write put that off by an interval, the machine left in error.
+  it('resumes a machine whose refused credentials are replaced while the run looks at it', async () => {
+    let offsetMs = 0;
+    const h = await createSyncHarness('reapit', {
+      simulator: { contacts: 4 },
+      runner: { clock: () => new Date(Date.now() + offsetMs) },
+    });
+    try {
+      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+      const good = must(await h.store.getConnectionCredentials(ref));
+      must(
+        await h.store.setConnectionCredentials({ ...ref, credentials: { ...good, clientSecret: 'revoked' } }),
+      );
+      expect(must(await h.run())).toMatchObject({ state: 'error', context: { errorReason: 'auth_failed' } });
+      offsetMs += must(await h.store.getConnection(ref)).nextRunAt.getTime() - Date.now() + 1;
+
+      let stored = false;
+      const operatorMeanwhile = new Proxy(h.store, {
+        get(target, key, receiver) {
+          if (key === 'setNextRun') {
+            return (async (params) => {
+              if (!stored) must(await target.setConnectionCredentials({ ...ref, credentials: good }));
+              stored = true;
+              return target.setNextRun(params);
+            }) satisfies StoreHandle['setNextRun'];
+          }
+          const value = Reflect.get(target, key, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const due = await engineFor({ ...h, deps: { ...h.deps, store: operatorMeanwhile } }).execute();
+      expect(due.result).toMatchObject({ state: 'idle', stopped: null });
+      expect(await stateOf(h)).toBe('idle');
+    } finally {
+      await h.close();
+    }
+  });
+
   it('ends in error with a NonRetriableError when authentication fails, and onFailure keeps its one audit entry', async () => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 5 } });
     try {
