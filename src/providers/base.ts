@@ -6,7 +6,7 @@ import { describeErrorBody } from './errorBody.ts';
 import { type CallKind, type ConnectionLimiter, QuotaSpentError, waitUnlessAborted } from './limiter.ts';
 import type { ProviderError } from './provider.ts';
 import { redactQuery } from './redactQuery.ts';
-import type { ProviderSpec } from './spec.ts';
+import { type ProviderSpec, WRITE_TIME_LIMIT_MS } from './spec.ts';
 import { withWriteScope } from './writeScope.ts';
 
 /** How one attempt ended, before classification. */
@@ -194,6 +194,7 @@ export function createHttpTransport(params: {
   // refused would be sent the credentials in clear text (or every request to a wrong path).
   const endpointProblem = baseUrlProblem(params.baseUrl);
   const { timeoutMs, ...retry } = params.spec.retry;
+  const writeTimeoutMs = Math.min(timeoutMs, WRITE_TIME_LIMIT_MS);
   // A provider that documents no wait header may still send the standard one (RFC 9110): the server's own word on
   // when to come back beats the documented fallback wait.
   const retryAfterHeader = params.spec.retry.retryAfterHeader ?? 'retry-after';
@@ -216,7 +217,10 @@ export function createHttpTransport(params: {
         // A write once sent is not abandoned when its caller stops, only at its time limit: its answer tells whether
         // the CRM made it. Abandoned, the next run had to look for it, and a CRM applying it after that look (a
         // server behind on its queue) held the person twice. A stopping run waits for its phase to settle.
-        const deadline = new Deadline(timeoutMs, kind === 'write' ? undefined : request.signal);
+        const deadline =
+          kind === 'write'
+            ? new Deadline(writeTimeoutMs, undefined)
+            : new Deadline(timeoutMs, request.signal);
         // Messages reach the audit, the admin API and logs: personal values in the query and body stay out of them.
         const label = `${request.method} ${redactQuery(request.path, params.spec.personalQueryParams)}`;
         try {

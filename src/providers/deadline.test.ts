@@ -1,11 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createHttpTransport } from './base.ts';
 import { Deadline } from './deadline.ts';
 import { createLimiter } from './limiter.ts';
 import { getProvider } from './registry.ts';
-import { withSpec } from './spec.ts';
+import { WRITE_TIME_LIMIT_MS, withSpec } from './spec.ts';
 
 const never = new Promise<never>(() => {});
 
@@ -68,6 +68,48 @@ describe('a provider call to a server that never answers', () => {
     if (!result.ok) {
       expect(result.error.kind).toBe('transient');
       expect(result.error.message).toContain('TimeoutError');
+    }
+  });
+
+  // A run whose renewals fail stops with a third of its lease left; a write it sent and did not cut must be answered
+  // or cut within it, before another worker may take the lease over and look for what it created.
+  it('cuts a write at the write time limit however long a read may wait', async () => {
+    vi.useFakeTimers();
+    const reapit = getProvider('reapit') ?? expect.unreachable();
+    const spec = withSpec(reapit.spec, { retry: { maxAttempts: 1, timeoutMs: 3 * WRITE_TIME_LIMIT_MS } });
+    const limiter = createLimiter({ limits: { requestsPerDay: 100, rolling: true } });
+    try {
+      let sent = 0;
+      const transport = createHttpTransport({
+        baseUrl,
+        spec,
+        limiter,
+        headers: async () => ({ ok: true, value: {} }),
+        fetch: () => {
+          sent += 1;
+          return never;
+        },
+      });
+      const settled: Record<string, string> = {};
+      const note = (call: string) => (result: Awaited<ReturnType<typeof transport.send>>) => {
+        settled[call] = result.ok ? 'answered' : result.error.message;
+      };
+      void transport
+        .send({ method: 'POST', path: '/contacts', body: { surname: 'Adeyemi' } })
+        .then(note('write'));
+      void transport.send({ method: 'GET', path: '/contacts' }).then(note('read'));
+      // The limiter lets them out on timers of its own: a millisecond at a time until both are on their way.
+      for (let waited = 0; sent < 2 && waited < 1_000; waited++) await vi.advanceTimersByTimeAsync(1);
+      await vi.advanceTimersByTimeAsync(WRITE_TIME_LIMIT_MS);
+      expect(settled.write).toContain(`no answer within ${WRITE_TIME_LIMIT_MS} ms`);
+      expect(settled.read).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(3 * WRITE_TIME_LIMIT_MS);
+      expect(settled.read).toContain(`no answer within ${3 * WRITE_TIME_LIMIT_MS} ms`);
+    } finally {
+      // Every call ended, so that stopping the limiter has none to wait for.
+      await vi.advanceTimersByTimeAsync(4 * WRITE_TIME_LIMIT_MS);
+      vi.useRealTimers();
+      await limiter.stop();
     }
   });
 });

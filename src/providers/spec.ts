@@ -46,9 +46,17 @@ export const providerRetrySchema = z.strictObject({
   /** First wait after a transient failure; doubles per attempt. */
   transientBaseMs: z.number().int().nonnegative().default(250),
   transientMaxMs: z.number().int().nonnegative().default(5_000),
-  /** Per-attempt timeout. */
+  /** Per-attempt timeout; a write's is never longer than `WRITE_TIME_LIMIT_MS`. */
   timeoutMs: z.number().int().positive().default(30_000),
 });
+
+/**
+ * The longest a write's attempt waits for its answer: a third of a run's lease (`connectionRunner`). A run whose
+ * renewals fail stops with that third of its lease left, and a write it had sent, never cut by the stop (its
+ * answer tells whether the CRM made it), is answered or cut before another worker may take the lease over and
+ * look for it; with 30 s, the holder could look first, find nothing yet and create the person again.
+ */
+export const WRITE_TIME_LIMIT_MS = 20_000;
 
 export const providerPaginationSchema = z.strictObject({
   type: z.enum(['page', 'cursor', 'offset']),

@@ -8,8 +8,9 @@ import type { ConnectionRef, HeldLease, Store } from '../persistence/store.ts';
 import type { ClientCredentialsTokenCache } from '../providers/clientCredentials.ts';
 import type { ConnectionLimiter } from '../providers/limiter.ts';
 import type { CreateProviderParams } from '../providers/registry.ts';
+import { WRITE_TIME_LIMIT_MS } from '../providers/spec.ts';
 import { drive, stoppingError } from './driveMachine.ts';
-import { keepLease } from './keepLease.ts';
+import { keepLease, RenewalsFailed } from './keepLease.ts';
 import { providerFor } from './providerFor.ts';
 import { loadStoredQuota, type StoredQuota } from './storedQuota.ts';
 
@@ -107,7 +108,8 @@ export interface RunBounds {
   stepBudgetMs?: number;
 }
 
-const DEFAULT_LEASE_TTL_MS = 60_000;
+/** Three write time limits: a run stops once renewals failed for two thirds of it (`keepLease`). */
+const DEFAULT_LEASE_TTL_MS = 3 * WRITE_TIME_LIMIT_MS;
 
 /**
  * The connection, under a lease of this run's own (`runLeaseOwner`): every run, cycle or abandonment, starts here.
@@ -223,6 +225,7 @@ async function leaseAndDrive(
     await quota?.save();
     lease.sessionLost?.removeEventListener('abort', onSessionLost);
     clearInterval(heartbeat);
-    await store.releaseLease({ ...ref, owner });
+    // Stopped by failed renewals, the run lets its lease run out: a write it sent may still be answered till then.
+    if (!(lost.signal.reason instanceof RenewalsFailed)) await store.releaseLease({ ...ref, owner });
   }
 }

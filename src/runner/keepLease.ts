@@ -6,7 +6,8 @@ import type { RunError, RunnerDeps } from './connectionRunner.ts';
  * another owner holds it; the lease ran out unrenewed while this process could not run (stopped, a stalled VM,
  * a query that held the thread), checked first when it runs again, before a pending CRM answer lets the phase
  * send more; or renewals failed for two thirds of it (the database out of this process's reach, not necessarily
- * out of another worker's), which leaves a third to stop in before another worker may take it. A run that went
+ * out of another worker's), which leaves a third to stop in before another worker may take it: a write already
+ * sent is answered or cut within it (`WRITE_TIME_LIMIT_MS`), and the run keeps its lease till then. A run that went
  * on would write to the CRM beside the worker that took over: twice the creates. A slow renewal still pending is
  * not a loss: the database is slow for every worker alike.
  */
@@ -27,20 +28,31 @@ export function keepLease(
       lost.abort();
       return;
     }
-    void store.heartbeatLease({ ...ref, owner, ttlMs, now }).then(
-      (renewed) => {
-        if (renewed.ok) renewedAt = Math.max(renewedAt, now.getTime());
-        else if (renewed.error.kind === 'lease_lost' || clock().getTime() - renewedAt >= ttlMs - everyMs)
-          lost.abort();
-      },
-      () => {
-        if (clock().getTime() - renewedAt >= ttlMs - everyMs) lost.abort();
-      },
-    );
+    const failed = () => {
+      if (clock().getTime() - renewedAt >= ttlMs - everyMs) lost.abort(new RenewalsFailed(ttlMs - everyMs));
+    };
+    void store.heartbeatLease({ ...ref, owner, ttlMs, now }).then((renewed) => {
+      if (renewed.ok) renewedAt = Math.max(renewedAt, now.getTime());
+      else if (renewed.error.kind === 'lease_lost') lost.abort();
+      else failed();
+    }, failed);
   };
   // A renewal already due when the run starts is asked at once, not a whole interval on.
   if (clock().getTime() - renewedAt >= everyMs) renew();
   return setInterval(renew, everyMs);
+}
+
+/**
+ * Why a run stopped whose lease is still its own until it runs out: its renewals failed. It keeps the lease to the
+ * end rather than release it (`leaseAndDrive`): a write it had sent is answered or cut by then
+ * (`WRITE_TIME_LIMIT_MS`, a third of the lease), and released, the lease could pass at once to a worker that would
+ * look for that create before its answer, find nothing yet, and create the person again.
+ */
+export class RenewalsFailed extends Error {
+  constructor(failedForMs: number) {
+    super(`the lease could not be renewed for ${failedForMs} ms`);
+    this.name = 'RenewalsFailed';
+  }
 }
 
 export const leaseLostError = (connectionId: string): RunError => ({
