@@ -60,7 +60,7 @@ describe('a run stopped while its creates are in flight', () => {
     } finally {
       await h.close();
     }
-  });
+  }, 120_000);
 
   /**
    * Reapit allows five calls in flight: with slow answers, the other creates taken (marked sent) wait for a place in
@@ -83,5 +83,5 @@ describe('a run stopped while its creates are in flight', () => {
     } finally {
       await h.close();
     }
-  });
+  }, 120_000);
 });

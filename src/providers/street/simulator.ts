@@ -210,8 +210,13 @@ const document = (body: unknown, status = 200, effect?: 'update'): SimResponse =
   ...(effect ? { effect } : {}),
 });
 
-export function startStreetSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
-  const db = new SimDb(streetDialect, options);
+export interface StreetSimulatorOptions extends SimulatorOptions {
+  /** The CRM's clock for the stamps it writes, in epoch ms; default `Date.now`. A test holds it in one second. */
+  clock?: (() => number) | undefined;
+}
+
+export function startStreetSimulator(options: StreetSimulatorOptions = {}): Promise<RunningSimulator> {
+  const db = new SimDb(streetDialect, options, options.clock);
   return serveSimulator(
     'street',
     {
