@@ -196,7 +196,7 @@ async function leaseAndDrive(
   const { connection, lease, run } = leased.value;
   const { store, owner } = run;
   const lost = new AbortController();
-  const heartbeat = keepLease(run, ref, { ttlMs, renewedAt: lease.heartbeatAt }, lost);
+  const kept = keepLease(run, ref, { ttlMs, renewedAt: lease.heartbeatAt }, lost);
   // Its session lock gone, the lease may be taken over at once by a run elsewhere: this one stops first.
   const onSessionLost = () => lost.abort();
   lease.sessionLost?.addEventListener('abort', onSessionLost, { once: true });
@@ -205,9 +205,10 @@ async function leaseAndDrive(
   // ends: a process killed in an hour-long push left every call of it uncounted, and the next believed the quota
   // had that much left (Reapit's 250,000 a day). `save` never fails; one runs at a time.
   const saving = setInterval(() => void quota?.save(), ttlMs / 3);
+  let keepToExpiry = false;
   try {
     if (lease.sessionLost?.aborted) lost.abort();
-    const built = await providerFor(run, connection);
+    const built = await providerFor(run, connection, kept.writes);
     if (!built.ok) return built;
     const loaded = await loadStoredQuota(store, ref, built.value.limiter, run.clock());
     if (!loaded.ok) return loaded;
@@ -217,6 +218,9 @@ async function leaseAndDrive(
       quota,
       ...bounds,
     });
+    // Only a run stopped by failed renewals may still have a write in flight; a renewal failing later, once the run
+    // has ended, does not keep the lease.
+    keepToExpiry = !outcome.ok && lost.signal.reason instanceof RenewalsFailed;
     if (outcome.ok) await resumeOnCredentialsSetMeanwhile(run, connection, outcome.value);
     return outcome;
   } finally {
@@ -224,8 +228,12 @@ async function leaseAndDrive(
     clearInterval(saving);
     await quota?.save();
     lease.sessionLost?.removeEventListener('abort', onSessionLost);
-    clearInterval(heartbeat);
+    clearInterval(kept.renewals);
+    const release = () => store.releaseLease({ ...ref, owner });
+    if (!keepToExpiry) await release();
     // Stopped by failed renewals, the run lets its lease run out: a write it sent may still be answered till then.
-    if (!(lost.signal.reason instanceof RenewalsFailed)) await store.releaseLease({ ...ref, owner });
+    // Then it gives back what this process still holds of it (on PostgreSQL, the session lock, which would otherwise
+    // leave every later lease of the connection elsewhere without one); nothing once another run has taken it.
+    else setTimeout(() => void release().catch(() => undefined), ttlMs).unref();
   }
 }

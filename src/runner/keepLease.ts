@@ -1,5 +1,11 @@
 import type { ConnectionRef } from '../persistence/store.ts';
+import { WRITE_TIME_LIMIT_MS } from '../providers/spec.ts';
 import type { RunError, RunnerDeps } from './connectionRunner.ts';
+
+/** Lets a write out only while the lease is sure to outlast its answer: resolves then, or rejects on `signal`. */
+export interface WriteGate {
+  open(signal?: AbortSignal): Promise<void>;
+}
 
 /**
  * Renews the lease every third of its time, and aborts `lost` once it may no longer be ours: the store says
@@ -10,18 +16,27 @@ import type { RunError, RunnerDeps } from './connectionRunner.ts';
  * sent is answered or cut within it (`WRITE_TIME_LIMIT_MS`), and the run keeps its lease till then. A run that went
  * on would write to the CRM beside the worker that took over: twice the creates. A slow renewal still pending is
  * not a loss: the database is slow for every worker alike.
+ *
+ * `writes` holds each write attempt, wherever it waited before (a limiter's window, a 429), until the lease is
+ * known to outlast its time limit: a renewal that hangs rather than fails (a connection to the database cut
+ * without a reset) stops the run only once the lease has run out, and a create sent just before, still unanswered,
+ * would be looked for by the worker taking over and sent again. Held, it goes out once a renewal answers.
  */
 export function keepLease(
   deps: RunnerDeps,
   ref: ConnectionRef,
   lease: { ttlMs: number; renewedAt: Date },
   lost: AbortController,
-): ReturnType<typeof setInterval> {
+): { renewals: ReturnType<typeof setInterval>; writes: WriteGate } {
   const { store, clock, owner } = deps;
   const { ttlMs } = lease;
   const everyMs = ttlMs / 3;
+  // A test's lease shorter than three write time limits keeps the same proportions.
+  const writableForMs = ttlMs - Math.min(WRITE_TIME_LIMIT_MS, everyMs);
   // From the lease's own stamp, not from now: the connection was read under it since, which may have taken a while.
   let renewedAt = lease.renewedAt.getTime();
+  const held = new Set<() => void>();
+  const writable = () => clock().getTime() - renewedAt < writableForMs;
   const renew = () => {
     const now = clock();
     if (now.getTime() - renewedAt >= ttlMs) {
@@ -32,14 +47,41 @@ export function keepLease(
       if (clock().getTime() - renewedAt >= ttlMs - everyMs) lost.abort(new RenewalsFailed(ttlMs - everyMs));
     };
     void store.heartbeatLease({ ...ref, owner, ttlMs, now }).then((renewed) => {
-      if (renewed.ok) renewedAt = Math.max(renewedAt, now.getTime());
-      else if (renewed.error.kind === 'lease_lost') lost.abort();
+      if (renewed.ok) {
+        renewedAt = Math.max(renewedAt, now.getTime());
+        for (const release of held) release();
+      } else if (renewed.error.kind === 'lease_lost') lost.abort();
       else failed();
     }, failed);
   };
   // A renewal already due when the run starts is asked at once, not a whole interval on.
   if (clock().getTime() - renewedAt >= everyMs) renew();
-  return setInterval(renew, everyMs);
+  const writes: WriteGate = {
+    open: (signal) =>
+      new Promise<void>((resolve, reject) => {
+        // The call's own signal, which the lease's loss aborts too (the run stops its phase), so the call ends as
+        // stopped, the write unsent; the lease's for a call that has none.
+        const stop = signal ?? lost.signal;
+        if (stop.aborted) return reject(stop.reason);
+        if (writable()) return resolve();
+        const done = () => {
+          held.delete(release);
+          stop.removeEventListener('abort', onStop);
+        };
+        const release = () => {
+          if (!writable()) return;
+          done();
+          resolve();
+        };
+        const onStop = () => {
+          done();
+          reject(stop.reason);
+        };
+        held.add(release);
+        stop.addEventListener('abort', onStop, { once: true });
+      }),
+  };
+  return { renewals: setInterval(renew, everyMs), writes };
 }
 
 /**

@@ -5,14 +5,17 @@ import type { CrmProvider } from '../providers/provider.ts';
 import { getProvider } from '../providers/registry.ts';
 import type { ProviderSpec } from '../providers/spec.ts';
 import type { RunError, RunnerDeps } from './connectionRunner.ts';
+import { gatedWrites } from './gatedWrites.ts';
+import type { WriteGate } from './keepLease.ts';
 
 /**
  * The connection's provider, built with its stored credentials and the process's limiter and OAuth tokens; and
- * that limiter, whose daily quota the run keeps in step with the store's count.
+ * that limiter, whose daily quota the run keeps in step with the store's count. Its writes wait at `writes` too.
  */
 export async function providerFor(
   deps: RunnerDeps,
   connection: Connection,
+  writes?: WriteGate,
 ): Promise<Result<{ provider: CrmProvider; limiter: ConnectionLimiter }, RunError>> {
   const entry = getProvider(connection.provider);
   if (entry === undefined)
@@ -33,7 +36,7 @@ export async function providerFor(
     baseUrl: connection.baseUrl,
     credentials: credentials.value,
     ...overrides,
-    limiter,
+    limiter: writes === undefined ? limiter : gatedWrites(limiter, writes),
     ...(tokenCache === undefined ? {} : { tokenCache }),
   });
   if (!created.ok) return err({ kind: 'provider', message: created.error.message });

@@ -75,5 +75,6 @@ describe('a run stopped because its lease could not be renewed', () => {
     } finally {
       await h.close();
     }
-  });
+    // 14 s alone; more than twice that on a loaded machine.
+  }, 120_000);
 });
