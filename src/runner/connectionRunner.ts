@@ -234,6 +234,9 @@ async function leaseAndDrive(
     // Stopped by failed renewals, the run lets its lease run out: a write it sent may still be answered till then.
     // Then it gives back what this process still holds of it (on PostgreSQL, the session lock, which would otherwise
     // leave every later lease of the connection elsewhere without one); nothing once another run has taken it.
-    else setTimeout(() => void release().catch(() => undefined), ttlMs).unref();
+    else {
+      const leftMs = Math.max(0, kept.runsOutAt() - run.clock().getTime());
+      setTimeout(() => void release().catch(() => undefined), leftMs).unref();
+    }
   }
 }

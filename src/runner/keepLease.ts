@@ -27,7 +27,7 @@ export function keepLease(
   ref: ConnectionRef,
   lease: { ttlMs: number; renewedAt: Date },
   lost: AbortController,
-): { renewals: ReturnType<typeof setInterval>; writes: WriteGate } {
+): { renewals: ReturnType<typeof setInterval>; writes: WriteGate; runsOutAt: () => number } {
   const { store, clock, owner } = deps;
   const { ttlMs } = lease;
   const everyMs = ttlMs / 3;
@@ -81,7 +81,7 @@ export function keepLease(
         stop.addEventListener('abort', onStop, { once: true });
       }),
   };
-  return { renewals: setInterval(renew, everyMs), writes };
+  return { renewals: setInterval(renew, everyMs), writes, runsOutAt: () => renewedAt + ttlMs };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { err } from '../../src/core/result.ts';
 import { formatLeaseOwner } from '../../src/persistence/leaseOwner.ts';
@@ -61,6 +62,15 @@ describe('a run stopped because its lease could not be renewed', () => {
       if (meanwhile.ok || meanwhile.error.kind !== 'lease_held') return;
       expect(meanwhile.error.owner).not.toBe(other);
       expect(meanwhile.error.expiresAt.getTime()).toBeLessThanOrEqual(returnedAt.getTime() + TTL_MS);
+      // Once run out, it is given back (on PostgreSQL with its session lock), not left to whoever comes next; waited
+      // for well short of a whole lease more.
+      const givenBackBy = meanwhile.error.expiresAt.getTime() + TTL_MS / 2;
+      let stillHeld = must(await h.store.getConnection(ref)).lease;
+      while (stillHeld !== null && Date.now() < givenBackBy) {
+        await sleep(50);
+        stillHeld = must(await h.store.getConnection(ref)).lease;
+      }
+      expect(stillHeld).toBeNull();
 
       // Past the lease and Reapit's settle time, the worker that takes over finishes the cycle.
       aheadMs += Math.max(TTL_MS, reapitSpec.capabilities.createSettleMs);
