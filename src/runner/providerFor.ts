@@ -15,7 +15,7 @@ import type { WriteGate } from './keepLease.ts';
 export async function providerFor(
   deps: RunnerDeps,
   connection: Connection,
-  writes?: WriteGate,
+  writes: WriteGate,
 ): Promise<Result<{ provider: CrmProvider; limiter: ConnectionLimiter }, RunError>> {
   const entry = getProvider(connection.provider);
   if (entry === undefined)
@@ -36,7 +36,7 @@ export async function providerFor(
     baseUrl: connection.baseUrl,
     credentials: credentials.value,
     ...overrides,
-    limiter: writes === undefined ? limiter : gatedWrites(limiter, writes),
+    limiter: gatedWrites(limiter, writes),
     ...(tokenCache === undefined ? {} : { tokenCache }),
   });
   if (!created.ok) return err({ kind: 'provider', message: created.error.message });

@@ -92,6 +92,24 @@ function unreachable(store: StoreHandle): StoreHandle {
   });
 }
 
+/**
+ * A Reapit connection whose credentials the CRM refused, its machine stopped in `error` (`auth_failed`), the clock
+ * moved on to when it is next due; `good` are the credentials it had before.
+ */
+async function refusedAndDue() {
+  let offsetMs = 0;
+  const h = await createSyncHarness('reapit', {
+    simulator: { contacts: 4 },
+    runner: { clock: () => new Date(Date.now() + offsetMs) },
+  });
+  const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+  const good = must(await h.store.getConnectionCredentials(ref));
+  must(await h.store.setConnectionCredentials({ ...ref, credentials: { ...good, clientSecret: 'revoked' } }));
+  expect(must(await h.run())).toMatchObject({ state: 'error', context: { errorReason: 'auth_failed' } });
+  offsetMs += must(await h.store.getConnection(ref)).nextRunAt.getTime() - Date.now() + 1;
+  return { h, ref, good };
+}
+
 describe('sync-connection', () => {
   it('runs a whole cycle as one step per machine phase, and a duplicate event finds nothing due', async () => {
     const h = await createSyncHarness('reapit', { simulator: { contacts: 40, seed: 3 } });
@@ -233,24 +251,9 @@ describe('sync-connection', () => {
   });
 
   it('leaves an error retrying cannot mend (refused credentials) for an operator, however long it waits', async () => {
-    let offsetMs = 0;
-    const h = await createSyncHarness('reapit', {
-      simulator: { contacts: 4 },
-      runner: { clock: () => new Date(Date.now() + offsetMs) },
-    });
+    const { h } = await refusedAndDue();
     try {
-      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
-      const credentials = must(await h.store.getConnectionCredentials(ref));
-      must(
-        await h.store.setConnectionCredentials({
-          ...ref,
-          credentials: { ...credentials, clientSecret: 'revoked' },
-        }),
-      );
-      expect(must(await h.run())).toMatchObject({ state: 'error', context: { errorReason: 'auth_failed' } });
       const requests = (await h.sim.control.stats()).requests;
-
-      offsetMs += must(await h.store.getConnection(ref)).nextRunAt.getTime() - Date.now() + 1;
       const due = await engineFor(h).execute();
       expect(due.result).toMatchObject({ state: 'error', stopped: 'in_error', errorReason: 'auth_failed' });
       expect(stepIds(due.ctx)).toEqual(['load']);
@@ -264,20 +267,8 @@ describe('sync-connection', () => {
   // The look one interval on is written without the lease: new credentials stored between its read and its write had
   // made the connection due at once, and the write put that off by an interval, the machine left in error.
   it('resumes a machine whose refused credentials are replaced while the run looks at it', async () => {
-    let offsetMs = 0;
-    const h = await createSyncHarness('reapit', {
-      simulator: { contacts: 4 },
-      runner: { clock: () => new Date(Date.now() + offsetMs) },
-    });
+    const { h, ref, good } = await refusedAndDue();
     try {
-      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
-      const good = must(await h.store.getConnectionCredentials(ref));
-      must(
-        await h.store.setConnectionCredentials({ ...ref, credentials: { ...good, clientSecret: 'revoked' } }),
-      );
-      expect(must(await h.run())).toMatchObject({ state: 'error', context: { errorReason: 'auth_failed' } });
-      offsetMs += must(await h.store.getConnection(ref)).nextRunAt.getTime() - Date.now() + 1;
-
       let stored = false;
       const operatorMeanwhile = new Proxy(h.store, {
         get(target, key, receiver) {
