@@ -23,3 +23,9 @@ export function leadEmailsIn(records: readonly unknown[]): string[] {
     .map((r) => JSON.stringify(r).match(/lead\d+@example\.org/)?.[0])
     .filter((email): email is string => email !== undefined);
 }
+
+/** How many records hold a lead e-mail and how many people they are: a lead created twice is two records, one person. */
+export function recordsAndPeople(records: readonly unknown[]): { records: number; people: number } {
+  const emails = leadEmailsIn(records);
+  return { records: emails.length, people: new Set(emails).size };
+}
