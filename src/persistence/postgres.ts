@@ -15,6 +15,8 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
   /** How long to wait for a connection before reporting the server unreachable; default 5000 ms. */
   connectTimeoutMs?: number;
+  /** How long a statement may run or wait, and a transaction sit idle, before the server ends it; default 60 s. */
+  statementTimeoutMs?: number;
   /** Runs when a pending migration is refused, before they are tried once more (see `migrateRepairing`). */
   repair?: (store: RepairStore) => Promise<void>;
 }
@@ -24,16 +26,46 @@ function describeTarget(url: URL): string {
   return `${url.hostname || 'localhost'}:${url.port || '5432'}${url.pathname}`;
 }
 
-function transactionClient(conn: pg.PoolClient, depth: number): SqlClient {
+// A statement that runs, or waits (on a row another transaction holds, on a table an operator's DDL locks), this
+// long is cancelled by the server, and a transaction left idle this long (its process paused) is ended: the run
+// fails as the database unavailable and retries after a backoff, instead of holding its run, and with renewals going
+// on its lease, until the process restarts. A cycle's statements each work on one page.
+const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
+// The client's own limit, past the server's so that the server's cancel normally comes first: it bounds what the
+// server cannot see, a connection whose network went silent without a reset, which TCP notices only after minutes.
+export const READ_TIMEOUT_MARGIN_MS = 10_000;
+// pg's wording when `query_timeout` passes; the statement may still be running on the server.
+const readTimeoutMessage = 'Query read timeout';
+
+/** Set once a transaction's connection can no longer be used: reset under it, or a statement left unanswered. */
+interface Breakage {
+  error?: Error;
+}
+
+/**
+ * One statement on a checked-out connection. A statement whose answer did not come in time leaves the connection
+ * busy until it does, if ever: nothing more is sent on it (a ROLLBACK would only wait as long again).
+ */
+async function sendOn(conn: pg.PoolClient, broken: Breakage, sql: string, params?: readonly unknown[]) {
+  if (broken.error !== undefined) throw broken.error;
+  try {
+    return await conn.query(sql, params === undefined ? undefined : [...params]);
+  } catch (error) {
+    if (error instanceof Error && error.message === readTimeoutMessage) broken.error = error;
+    throw error;
+  }
+}
+
+function transactionClient(conn: pg.PoolClient, broken: Breakage, depth: number): SqlClient {
   const client: SqlClient = {
     async query(sql, params = []) {
-      const result = await conn.query(sql, [...params]);
+      const result = await sendOn(conn, broken, sql, params);
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     },
     async exec(sql) {
-      await conn.query(sql);
+      await sendOn(conn, broken, sql);
     },
-    transaction: (fn) => withSavepoint(client, depth, () => fn(transactionClient(conn, depth + 1))),
+    transaction: (fn) => withSavepoint(client, depth, () => fn(transactionClient(conn, broken, depth + 1))),
     sessionLocks: null,
   };
   return client;
@@ -50,28 +82,28 @@ function poolClient(pool: pg.Pool, sessionLocks: SessionLocks): SqlClient {
     },
     async transaction(fn) {
       const conn = await pool.connect();
-      let broken: Error | undefined;
+      const broken: Breakage = {};
       // pg-pool drops its own listener while a client is checked out: without one, a connection reset
       // mid-transaction is an unhandled 'error' event that ends the process. The query under way
       // rejects with the same error, so here it only marks the client as not to be reused.
       const onError = (error: Error) => {
-        broken = error;
+        broken.error = error;
       };
       conn.on('error', onError);
       try {
-        await conn.query('BEGIN');
-        const result = await fn(transactionClient(conn, 1));
-        await conn.query('COMMIT');
+        await sendOn(conn, broken, 'BEGIN');
+        const result = await fn(transactionClient(conn, broken, 1));
+        await sendOn(conn, broken, 'COMMIT');
         return result;
       } catch (error) {
-        await conn.query('ROLLBACK').catch((rollbackError: Error) => {
-          broken = rollbackError;
+        await sendOn(conn, broken, 'ROLLBACK').catch((rollbackError: Error) => {
+          broken.error = rollbackError;
         });
         throw error;
       } finally {
         conn.off('error', onError);
         // A connection that failed or could not roll back is dropped, not returned to the pool.
-        conn.release(broken);
+        conn.release(broken.error);
       }
     },
     sessionLocks,
@@ -179,7 +211,17 @@ export async function openPostgresStore(
     connectionString: options.url,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
   };
-  const pool = new pg.Pool({ ...config, max: options.maxConnections ?? 10 });
+  const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  const pool = new pg.Pool({
+    ...config,
+    max: options.maxConnections ?? 10,
+    statement_timeout: statementTimeoutMs,
+    idle_in_transaction_session_timeout: statementTimeoutMs,
+    query_timeout: statementTimeoutMs + READ_TIMEOUT_MARGIN_MS,
+    // As the lock session: an idle pooled connection whose network went silent is noticed in minutes.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
   // Idle clients that lose their server emit here; the pool replaces them, the next query reports.
   pool.on('error', () => {});
   const locks = dedicatedSessionLocks(config);
@@ -201,7 +243,15 @@ export async function openPostgresStore(
   const client = poolClient(pool, locks);
   const store = createSqlStore({ client, secrets: options.secrets, isOwnerGone: options.isOwnerGone });
   const { repair } = options;
-  const migrated = await migrateRepairing(client, await loadMigrations(), repair && (() => repair(store)));
+  // Migrations go on a connection of their own, without the limits: one may rebuild an index of a large table, and a
+  // worker starting beside another waits for the other's migrations to end.
+  const migrationPool = new pg.Pool({ ...config, max: 1 });
+  migrationPool.on('error', () => {});
+  const migrated = await migrateRepairing(
+    poolClient(migrationPool, locks),
+    await loadMigrations(),
+    repair && (() => repair(store)),
+  ).finally(() => migrationPool.end());
   if (!migrated.ok) {
     await shutdown();
     return migrated;

@@ -12,6 +12,8 @@ describe('classifyDbError', () => {
     ['57P03', 'the database system is shutting down'],
     ['57P05', 'terminating connection due to idle-session timeout'],
     ['53300', 'sorry, too many clients already'],
+    ['57014', 'canceling statement due to statement timeout'],
+    ['25P03', 'terminating connection due to idle-in-transaction timeout'],
     ['08006', 'connection failure'],
     ['ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432'],
     ['ECONNRESET', 'read ECONNRESET'],
@@ -21,6 +23,7 @@ describe('classifyDbError', () => {
     [undefined, 'Connection terminated due to connection timeout'],
     [undefined, 'timeout exceeded when trying to connect'],
     [undefined, 'Client has encountered a connection error and is not queryable'],
+    [undefined, 'Query read timeout'],
   ])('%s %s: the database is unavailable, not a bug', (code, message) => {
     expect(classifyDbError(dbError(message, code))).toEqual({
       kind: 'unavailable',

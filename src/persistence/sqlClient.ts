@@ -61,7 +61,9 @@ export async function withSavepoint<T>(tx: SqlClient, depth: number, fn: () => P
 
 // The connection went, or could not be made: the socket, the server restarting (57P01 admin shutdown,
 // 57P02 crash shutdown, 57P03 starting up or shutting down, 57P05 idle session timeout), every slot
-// taken (53300). The next attempt may well succeed, so these are `unavailable`, never bugs.
+// taken (53300). Or it did not answer in time: a statement cancelled (57014: the statement timeout, or an
+// operator's cancel), a transaction ended idle (25P03), pg's own read timeout. The next attempt may well
+// succeed, so these are `unavailable`, never bugs.
 const networkCodes = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -73,10 +75,11 @@ const networkCodes = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
 ]);
-const unavailableSqlStates = new Set(['57P01', '57P02', '57P03', '57P05', '53300']);
-// pg and pg-pool raise these without a code: a socket that ended, a pool that could not connect in time.
+const unavailableSqlStates = new Set(['57P01', '57P02', '57P03', '57P05', '53300', '57014', '25P03']);
+// pg and pg-pool raise these without a code: a socket that ended, a pool that could not connect in time, a
+// statement not answered in time.
 const unavailableMessage =
-  /Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|PGlite is closed/i;
+  /Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|Query read timeout|PGlite is closed/i;
 
 /** Map a driver error to an expected store failure, or `null` when it is a bug to be thrown. */
 export function classifyDbError(error: unknown): StoreError | null {

@@ -15,6 +15,8 @@ export interface PgProxy {
   setMode(mode: ProxyMode): void;
   /** Resets (TCP RST) every relayed connection, as a crashed server or a dropped network does. */
   resetAll(): void;
+  /** Stops relaying on every open connection, neither side told: a network gone silent (a NAT's lost mapping). */
+  silenceAll(): void;
   close(): Promise<void>;
 }
 
@@ -37,7 +39,8 @@ function errorResponse(code: string, message: string): Buffer {
 export async function startPgProxy(serverUrl: string): Promise<PgProxy> {
   const target = new URL(serverUrl);
   let mode: ProxyMode = 'pass';
-  const relayed = new Set<Socket>();
+  // Each relayed client's socket, with its socket to the server.
+  const relayed = new Map<Socket, Socket>();
 
   const server = createServer((client) => {
     client.on('error', () => {});
@@ -50,7 +53,7 @@ export async function startPgProxy(serverUrl: string): Promise<PgProxy> {
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
     client.pipe(upstream).pipe(client);
-    relayed.add(client);
+    relayed.set(client, upstream);
     client.on('close', () => {
       relayed.delete(client);
       upstream.destroy();
@@ -68,10 +71,17 @@ export async function startPgProxy(serverUrl: string): Promise<PgProxy> {
       mode = next;
     },
     resetAll: () => {
-      for (const socket of relayed) socket.resetAndDestroy();
+      for (const socket of relayed.keys()) socket.resetAndDestroy();
+    },
+    silenceAll: () => {
+      // Unpiped, each side's bytes stay unread in the proxy: nothing arrives, nothing is refused.
+      for (const [client, upstream] of relayed) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+      }
     },
     close: async () => {
-      for (const socket of relayed) socket.destroy();
+      for (const socket of relayed.keys()) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
     },
   };

@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isPidAlive, ownerGoneOnHost } from '../../src/persistence/leaseOwner.ts';
+import { openPostgresStore, READ_TIMEOUT_MARGIN_MS } from '../../src/persistence/postgres.ts';
+import { createSecretBox } from '../../src/persistence/secrets.ts';
+import { startPgProxy } from '../support/pgProxy.ts';
+import { type PostgresServer, postgresAvailable, startPostgres } from '../support/postgresServer.ts';
+import { unwrap } from './backends.ts';
+import { tenantWithConnection } from './fixtures.ts';
+
+const secrets = createSecretBox(randomBytes(32));
+const isOwnerGone = ownerGoneOnHost(hostname(), isPidAlive);
+const LIMIT_MS = 1_000;
+
+/**
+ * A statement that never ends must not hold its caller, and with it a run and its lease, until the process
+ * restarts: on PostgreSQL each statement has a time limit, and the store reports one past it as the database
+ * unavailable (a failure a backoff retries), not as a bug.
+ */
+describe.runIf(postgresAvailable('the statement time limit suite'))(
+  'PostgreSQL statement time limits',
+  () => {
+    let server: PostgresServer;
+    let other: pg.Client;
+    beforeAll(async () => {
+      server = await startPostgres();
+      other = new pg.Client({ connectionString: server.url });
+      await other.connect();
+    });
+    afterAll(async () => {
+      await other.end();
+      await server.stop();
+    });
+
+    const open = (url: string, maxConnections?: number) =>
+      openPostgresStore({
+        url,
+        secrets,
+        isOwnerGone,
+        statementTimeoutMs: LIMIT_MS,
+        ...(maxConnections === undefined ? {} : { maxConnections }),
+      });
+
+    it('cancels a statement waiting on a lock another session holds, and the next call goes through', async () => {
+      const store = unwrap(await open(server.url));
+      try {
+        const { ref } = await tenantWithConnection(store);
+        // An operator's transaction holds the table, as a long migration by hand or a forgotten psql session does.
+        await other.query('BEGIN');
+        await other.query('LOCK TABLE connections IN ACCESS EXCLUSIVE MODE');
+        const started = Date.now();
+        const waited = await store.getConnection(ref);
+        const elapsed = Date.now() - started;
+        await other.query('ROLLBACK');
+
+        expect(waited).toEqual({
+          ok: false,
+          error: {
+            kind: 'unavailable',
+            message: 'database unavailable: canceling statement due to statement timeout',
+          },
+        });
+        expect(elapsed).toBeGreaterThanOrEqual(LIMIT_MS - 50);
+        expect(unwrap(await store.getConnection(ref)).id).toBe(ref.connectionId);
+      } finally {
+        await store.close();
+      }
+    }, 30_000);
+
+    it('gives up on a transaction whose network went silent, drops its connection, and the next call goes through', async () => {
+      const proxy = await startPgProxy(server.url);
+      // One pooled connection: the silenced one must be dropped for the next call to get through.
+      const store = unwrap(await open(proxy.url, 1));
+      try {
+        const { ref } = await tenantWithConnection(store);
+        const started = Date.now();
+        const result = await store.transaction(async (tx) => {
+          unwrap(await tx.getConnection(ref));
+          proxy.silenceAll();
+          return tx.getConnection(ref);
+        });
+        // Once: nothing more (a ROLLBACK) is sent on the silent connection to wait as long again.
+        expect(Date.now() - started).toBeLessThan(2 * (LIMIT_MS + READ_TIMEOUT_MARGIN_MS));
+        expect(result).toEqual({
+          ok: false,
+          error: { kind: 'unavailable', message: 'database unavailable: Query read timeout' },
+        });
+        expect(unwrap(await store.getConnection(ref)).id).toBe(ref.connectionId);
+      } finally {
+        await store.close();
+        await proxy.close();
+      }
+    }, 60_000);
+
+    it('waits past the limit for migrations another worker is applying', async () => {
+      const database = `t_${randomBytes(8).toString('hex')}`;
+      await other.query(`CREATE DATABASE ${database}`);
+      const url = server.url.replace(/\/postgres$/, `/${database}`);
+      const worker = new pg.Client({ connectionString: url });
+      await worker.connect();
+      try {
+        // The lock `migrate` queues workers on, held as by a worker whose migrations take three limits.
+        await worker.query("SELECT pg_advisory_lock(hashtextextended('crm-sync:migrate', 0))");
+        const opening = open(url);
+        await new Promise((resolve) => setTimeout(resolve, 3 * LIMIT_MS));
+        await worker.query("SELECT pg_advisory_unlock(hashtextextended('crm-sync:migrate', 0))");
+        const store = unwrap(await opening);
+        expect(store.schemaVersions.length).toBeGreaterThan(0);
+        await store.close();
+      } finally {
+        await worker.end();
+        await other.query(`DROP DATABASE ${database} WITH (FORCE)`);
+      }
+    }, 30_000);
+  },
+);
