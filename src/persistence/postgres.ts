@@ -115,10 +115,11 @@ function poolClient(pool: pg.Pool, sessionLocks: SessionLocks): SqlClient {
  * the server releases every lock it held, and a run asked for directly (`crm-sync sync`, Sync now) may take over
  * its leases at once. The schedulers do not: they select only connections without a live lease, so a dead
  * worker's connections wait for their leases to expire (60 s). The session also ends under a live process (a
- * restart, a failover, a dropped connection): `lost` tells the runs holding its locks, which stop at once.
+ * restart, a failover, a dropped connection, a statement not answered within `config.query_timeout`): `lost` tells
+ * the runs holding its locks, which stop at once.
  */
 export function dedicatedSessionLocks(config: pg.ClientConfig): SessionLocks & { end(): Promise<void> } {
-  let session: Promise<{ client: pg.Client; lost: AbortSignal }> | null = null;
+  let session: Promise<{ client: pg.Client; lost: AbortSignal; drop: () => void }> | null = null;
   // The keys locked here, each with the signal of the session that took it.
   const held = new Map<string, AbortSignal>();
   // Leases are taken concurrently but the session is one connection: its statements go one at a
@@ -138,7 +139,7 @@ export function dedicatedSessionLocks(config: pg.ClientConfig): SessionLocks & {
       client.on('error', drop);
       client.on('end', drop);
       await client.connect();
-      return { client, lost: lost.signal };
+      return { client, lost: lost.signal, drop };
     })().catch((error: unknown) => {
       if (session === opening) session = null;
       throw error;
@@ -151,8 +152,18 @@ export function dedicatedSessionLocks(config: pg.ClientConfig): SessionLocks & {
     // As with the pool, a call after `end()` is a bug, and it must not open a session nobody ends.
     if (ended) return Promise.reject(new Error('the session lock connection has been ended'));
     const result = queue.then(async () => {
-      const { client, lost } = await (session ?? connect());
-      return { rows: (await client.query(sql, [key])).rows, lost };
+      const { client, lost, drop } = await (session ?? connect());
+      try {
+        return { rows: (await client.query(sql, [key])).rows, lost };
+      } catch (error) {
+        // Not answered within `query_timeout` (its network gone silent): whether it ran is unknown, and so is every
+        // lock of the session. Its holders are told as for a dropped session, and the next call opens a new one.
+        if (error instanceof Error && error.message === readTimeoutMessage) {
+          drop();
+          void client.end().catch(() => undefined);
+        }
+        throw error;
+      }
     });
     queue = result.catch(() => undefined);
     return result;
@@ -224,7 +235,10 @@ export async function openPostgresStore(
   });
   // Idle clients that lose their server emit here; the pool replaces them, the next query reports.
   pool.on('error', () => {});
-  const locks = dedicatedSessionLocks(config);
+  const locks = dedicatedSessionLocks({
+    ...config,
+    query_timeout: statementTimeoutMs + READ_TIMEOUT_MARGIN_MS,
+  });
   let ended = false;
   const shutdown = async () => {
     if (ended) return;

@@ -3,7 +3,11 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPidAlive, ownerGoneOnHost } from '../../src/persistence/leaseOwner.ts';
-import { openPostgresStore, READ_TIMEOUT_MARGIN_MS } from '../../src/persistence/postgres.ts';
+import {
+  dedicatedSessionLocks,
+  openPostgresStore,
+  READ_TIMEOUT_MARGIN_MS,
+} from '../../src/persistence/postgres.ts';
 import { createSecretBox } from '../../src/persistence/secrets.ts';
 import { startPgProxy } from '../support/pgProxy.ts';
 import { type PostgresServer, postgresAvailable, startPostgres } from '../support/postgresServer.ts';
@@ -93,6 +97,23 @@ describe.runIf(postgresAvailable('the statement time limit suite'))(
         await proxy.close();
       }
     }, 60_000);
+
+    it('ends a lock session whose network went silent: its locks are reported lost, and a new session takes over', async () => {
+      const proxy = await startPgProxy(server.url);
+      const locks = dedicatedSessionLocks({ connectionString: proxy.url, query_timeout: LIMIT_MS });
+      try {
+        expect(await locks.tryLock('crm-sync:test:held')).toBe(true);
+        const held = locks.lost('crm-sync:test:held');
+        proxy.silenceAll();
+        await expect(locks.tryLock('crm-sync:test:other')).rejects.toThrow('Query read timeout');
+        // Its holders stop, as for a session the server ended.
+        expect(held?.aborted).toBe(true);
+        expect(await locks.tryLock('crm-sync:test:other')).toBe(true);
+      } finally {
+        await locks.end();
+        await proxy.close();
+      }
+    }, 30_000);
 
     it('waits past the limit for migrations another worker is applying', async () => {
       const database = `t_${randomBytes(8).toString('hex')}`;
