@@ -226,8 +226,14 @@ export async function openPostgresStore(
   const pool = new pg.Pool({
     ...config,
     max: options.maxConnections ?? 10,
-    statement_timeout: statementTimeoutMs,
-    idle_in_transaction_session_timeout: statementTimeoutMs,
+    // Set by a statement on each new connection before the pool hands it out, not as startup parameters: a pooler in
+    // front of the server (PgBouncer, a managed provider's pooled URL) refuses a startup parameter it does not know.
+    onConnect: async (conn) => {
+      await conn.query(
+        "SELECT set_config('statement_timeout', $1, false), set_config('idle_in_transaction_session_timeout', $1, false)",
+        [String(statementTimeoutMs)],
+      );
+    },
     query_timeout: statementTimeoutMs + READ_TIMEOUT_MARGIN_MS,
     // As the lock session: an idle pooled connection whose network went silent is noticed in minutes.
     keepAlive: true,

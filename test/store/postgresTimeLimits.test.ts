@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { createSecretBox } from '../../src/persistence/secrets.ts';
 import { startPgProxy } from '../support/pgProxy.ts';
 import { type PostgresServer, postgresAvailable, startPostgres } from '../support/postgresServer.ts';
 import { unwrap } from './backends.ts';
-import { tenantWithConnection } from './fixtures.ts';
+import { contact, tenantWithConnection } from './fixtures.ts';
 
 const secrets = createSecretBox(randomBytes(32));
 const isOwnerGone = ownerGoneOnHost(hostname(), isPidAlive);
@@ -112,6 +112,52 @@ describe.runIf(postgresAvailable('the statement time limit suite'))(
       } finally {
         await locks.end();
         await proxy.close();
+      }
+    }, 30_000);
+
+    it('sets its limits behind a pooler that refuses startup parameters it does not know (PgBouncer)', async () => {
+      const proxy = await startPgProxy(server.url);
+      proxy.setMode('pooler');
+      try {
+        const store = unwrap(await open(proxy.url));
+        try {
+          const { ref } = await tenantWithConnection(store);
+          await other.query('BEGIN');
+          await other.query('LOCK TABLE connections IN ACCESS EXCLUSIVE MODE');
+          const waited = await store.getConnection(ref);
+          await other.query('ROLLBACK');
+          expect(waited).toMatchObject({
+            ok: false,
+            error: { message: expect.stringContaining('statement timeout') },
+          });
+        } finally {
+          await store.close();
+        }
+      } finally {
+        await proxy.close();
+      }
+    }, 30_000);
+
+    it('lets a contact writer wait past the limit for an import holding the tenant', async () => {
+      const store = unwrap(await open(server.url));
+      try {
+        const { ref } = await tenantWithConnection(store);
+      const { tenantId } = ref;
+        // A long `contact import`: its transaction holds the tenant's change lock for three limits.
+        await other.query('BEGIN');
+        await other.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+          `crm-sync:changes:${tenantId}`,
+        ]);
+        const writing = store.upsertContacts({
+          tenantId,
+          contacts: [{ id: randomUUID(), contact: contact({ firstName: 'Aled', lastName: 'Pryce' }) }],
+          now: new Date(),
+        });
+        await new Promise((resolve) => setTimeout(resolve, 3 * LIMIT_MS));
+        await other.query('COMMIT');
+        expect((await writing).ok).toBe(true);
+      } finally {
+        await store.close();
       }
     }, 30_000);
 

@@ -5,7 +5,29 @@ export type ProxyMode =
   /** Relay bytes both ways. */
   | 'pass'
   /** Answer every new connection as a server in startup or shutdown does: FATAL 57P03, then close. */
-  | 'startingUp';
+  | 'startingUp'
+  /**
+   * Relay as PgBouncer does a client's connection: refused (FATAL 08P01) when its startup packet holds a parameter
+   * other than those it knows (its default `track_extra_parameters` and no `ignore_startup_parameters`).
+   */
+  | 'pooler';
+
+/** The startup parameters PgBouncer 1.18 accepts by default. */
+const poolerParameters = new Set([
+  'user',
+  'database',
+  'application_name',
+  'client_encoding',
+  'datestyle',
+  'timezone',
+  'standard_conforming_strings',
+]);
+
+/** The parameter names of a startup packet (length, protocol version, then name and value C strings). */
+function startupParameterNames(packet: Buffer): string[] {
+  const fields = packet.subarray(8, packet.readInt32BE(0)).toString('utf8').split('\0');
+  return fields.filter((_, i) => i % 2 === 0 && fields[i] !== '');
+}
 
 /** A TCP proxy in front of a PostgreSQL server, on 127.0.0.1, that can play outages on cue. */
 export interface PgProxy {
@@ -49,7 +71,26 @@ export async function startPgProxy(serverUrl: string): Promise<PgProxy> {
       client.once('data', () => client.end(errorResponse('57P03', 'the database system is starting up')));
       return;
     }
+    if (mode === 'pooler') {
+      client.once('data', (packet) => {
+        const unknown = startupParameterNames(packet).find(
+          (name) => !poolerParameters.has(name.toLowerCase()),
+        );
+        if (unknown !== undefined) {
+          client.end(errorResponse('08P01', `unsupported startup parameter: ${unknown}`));
+          return;
+        }
+        relay(client, packet);
+      });
+      return;
+    }
+    relay(client);
+  });
+
+  /** Relays `client` to the server, `first` (bytes read from it already) sent ahead. */
+  const relay = (client: Socket, first?: Buffer) => {
     const upstream = createConnection({ host: target.hostname, port: Number(target.port) });
+    if (first !== undefined) upstream.write(first);
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
     client.pipe(upstream).pipe(client);
@@ -58,7 +99,7 @@ export async function startPgProxy(serverUrl: string): Promise<PgProxy> {
       relayed.delete(client);
       upstream.destroy();
     });
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (typeof address !== 'object' || address === null) throw new Error('proxy has no address');
