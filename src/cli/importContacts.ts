@@ -2,7 +2,7 @@ import { refreshOutdatedMatchKeys } from '../actors/currentMatchKeys.ts';
 import { describeMatch } from '../actors/inboundOwners.ts';
 import { contentHash } from '../core/canonicalJson.ts';
 import { MAX_HOLDERS_PER_KEY, matchKeys } from '../core/dedup/blocking.ts';
-import { findMatch } from '../core/dedup/findMatch.ts';
+import { findMatch, twoPeople } from '../core/dedup/findMatch.ts';
 import { type MatchRecord, toMatchRecord } from '../core/dedup/matchRecord.ts';
 import { stableId } from '../core/ids.ts';
 import { foldImportedEngagement, type ImportedEngagementField } from '../core/importedEngagement.ts';
@@ -74,6 +74,14 @@ export async function importContacts(
     const createdOnLine = new Map<string, number>();
     /** The line of this import folded into a contact it matched, and that contact, by the line's own id. */
     const foldedOnLine = new Map<string, { line: number; contactId: string }>();
+    /**
+     * The lines of this import each contact was created from or folded into, by contact id: a line that is another
+     * person than one of them is not folded in too. J Smith, then John and Jane Smith of the same house each matching
+     * J, made one contact of the two (the sync's clustering checks a joining record against every member).
+     */
+    const linesOf = new Map<string, MatchRecord[]>();
+    const addLine = (contactId: string, record: MatchRecord) =>
+      linesOf.set(contactId, [...(linesOf.get(contactId) ?? []), record]);
     for (let start = 0; start < params.lines.length; start += CHUNK) {
       const chunk = params.lines.slice(start, start + CHUNK).map((line) => {
         const id = importedContactId(tenantId, line.value);
@@ -120,7 +128,10 @@ export async function importContacts(
           for (const r of stored.byKey.get(key) ?? []) candidates.set(r.id, r);
           for (const r of heldBySome(createdByKey.get(key))) candidates.set(r.id, r);
         }
-        const match = findMatch(item.record, [...candidates.values()]);
+        const notAnother = [...candidates.values()].filter(
+          (candidate) => !(linesOf.get(candidate.id) ?? []).some((line) => twoPeople(item.record, line)),
+        );
+        const match = findMatch(item.record, notAnother);
         if (match !== null) {
           const matched = {
             line: item.line,
@@ -132,11 +143,13 @@ export async function importContacts(
           outcome.matched.push(matched);
           folds.push({ lineId: item.id, matched, line: item.value });
           foldedOnLine.set(item.id, { line: item.line, contactId: match.matchedId });
+          addLine(match.matchedId, item.record);
           continue;
         }
         writes.push({ id: item.id, contact: item.value, keys: item.keys });
         outcome.created.push({ line: item.line, id: item.id });
         createdOnLine.set(item.id, item.line);
+        addLine(item.id, item.record);
         for (const key of item.keys) {
           const holders = createdByKey.get(key);
           if (holders === undefined) createdByKey.set(key, [item.record]);

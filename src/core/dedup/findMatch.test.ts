@@ -58,6 +58,32 @@ describe('findMatch', () => {
     expect(findMatch(incoming, [...copies].reverse())?.matchedId).toBe('c-0');
   });
 
+  it('answers with nobody when the record matches two people, whichever has the smaller id', () => {
+    const household = {
+      lastName: 'Smith',
+      homePhone: '0117 496 0000',
+      address: { line1: '4 Elm Grove', postcode: 'BS6 6AA' },
+    };
+    const john = { ...household, firstName: 'John', email: 'john.smith@example.com' };
+    const jane = { ...household, firstName: 'Jane', email: 'jane.smith@example.com' };
+    const initial = toMatchRecord('crm-1', { ...household, firstName: 'J' });
+    for (const [first, second] of [
+      [john, jane],
+      [jane, john],
+    ]) {
+      const candidates = [toMatchRecord('c-100', { ...first }), toMatchRecord('c-200', { ...second })];
+      // Each alone is a match: J Smith of the same house and landline.
+      expect(findMatch(initial, [candidates[0] ?? expect.unreachable()])?.matchedId).toBe('c-100');
+      expect(findMatch(initial, [candidates[1] ?? expect.unreachable()])?.matchedId).toBe('c-200');
+      expect(findMatch(initial, candidates)).toBeNull();
+    }
+    // Two records of one person still answer with the better of them.
+    const again = toMatchRecord('c-300', { ...john, email: null });
+    expect(['c-100', 'c-300']).toContain(
+      findMatch(initial, [toMatchRecord('c-100', john), again])?.matchedId,
+    );
+  });
+
   it('never answers with the incoming record itself, found among the stored candidates', () => {
     const fields = { firstName: 'Elizabeth', lastName: 'Khan', email: 'ekhan@outlook.com' };
     const incoming = toMatchRecord('c-7', fields);
