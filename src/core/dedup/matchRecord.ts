@@ -1,6 +1,6 @@
 import { doubleMetaphone } from 'double-metaphone';
 import { z } from 'zod';
-import { normaliseAddressLine, normaliseTown } from '../normalise/address.ts';
+import { type NormalisedAddressLine, normaliseAddressLine, normaliseTown } from '../normalise/address.ts';
 import { impossibleDateText, normaliseDate } from '../normalise/date.ts';
 import { normaliseEmail } from '../normalise/email.ts';
 import { normaliseGivenName, normaliseSurname, titleToGender } from '../normalise/name.ts';
@@ -100,7 +100,10 @@ export function toMatchRecord(id: string, fields: MatchFields): MatchRecord {
     .map(normalisePhone)
     .filter((p): p is string => p !== null);
   const postcode = normalisePostcode(fields.address?.postcode);
-  const line1 = normaliseAddressLine(fields.address?.line1);
+  const [line1, line2] = flatWithItsBuilding(
+    normaliseAddressLine(fields.address?.line1),
+    normaliseAddressLine(fields.address?.line2),
+  );
   return {
     id,
     firstName: given?.first ?? null,
@@ -119,10 +122,35 @@ export function toMatchRecord(id: string, fields: MatchFields): MatchRecord {
     addressLine1: line1?.line ?? null,
     houseNumber: line1?.number ?? null,
     subPremise: line1?.subPremise ?? null,
-    addressLine2: normaliseAddressLine(fields.address?.line2)?.line ?? null,
+    addressLine2: line2?.line ?? null,
     town: normaliseTown(fields.address?.town),
   };
 }
+
+/**
+ * A flat on an address line of its own (`12 High Street` / `Flat 2`, or the other way round) joined to the
+ * building's line, as `Flat 2, 12 High Street` on one line reads: left on its own line it was compared as text,
+ * `flat 2` and `flat 5` close, and two people in two flats of one building matched on the building's line.
+ */
+function flatWithItsBuilding(line1: AddressLine, line2: AddressLine): [AddressLine, AddressLine] {
+  const flatOnly = (line: AddressLine) =>
+    line !== null && line.subPremise !== null && line.line === `flat ${line.subPremise}`;
+  const joined = (
+    flat: NonNullable<AddressLine>,
+    building: NonNullable<AddressLine>,
+  ): NonNullable<AddressLine> => ({
+    line: `${flat.line} ${building.line}`,
+    number: building.number,
+    subPremise: flat.subPremise,
+  });
+  if (line1 !== null && line1.subPremise === null && line2 !== null && flatOnly(line2))
+    return [joined(line2, line1), null];
+  if (line2 !== null && line2.subPremise === null && line1 !== null && flatOnly(line1))
+    return [joined(line1, line2), null];
+  return [line1, line2];
+}
+
+type AddressLine = NormalisedAddressLine | null;
 
 const isUkMobile = (e164: string): boolean => e164.startsWith('+447');
 const unique = (values: string[]): string[] => [...new Set(values)];

@@ -144,6 +144,49 @@ describe('scorePair', () => {
       johnSmithAt('12 High St, Flat 2'),
       johnSmithAt('12 High St, Flat 3'),
     ],
+    [
+      'two Mohammed Khans of two flats written on line 2, with two e-mails and two mobiles',
+      {
+        firstName: 'Mohammed',
+        lastName: 'Khan',
+        email: 'mk1@example.com',
+        mobilePhone: '07700 900001',
+        address: { line1: '12 High Street', line2: 'Flat 2', postcode: 'M1 1AA' },
+      },
+      {
+        firstName: 'Mohammed',
+        lastName: 'Khan',
+        email: 'mkhan@example.org',
+        mobilePhone: '07700 900002',
+        address: { line1: '12 High Street', line2: 'Flat 5', postcode: 'M1 1AA' },
+      },
+    ],
+    [
+      'two J Smiths of two flats written on line 2',
+      {
+        firstName: 'J',
+        lastName: 'Smith',
+        address: { line1: '12 High Street', line2: 'Flat 2', postcode: 'SW1A 1AA' },
+      },
+      {
+        firstName: 'J',
+        lastName: 'Smith',
+        address: { line1: '12 High Street', line2: 'Flat 3', postcode: 'SW1A 1AA' },
+      },
+    ],
+    [
+      'two John Smiths of two flats written on line 1, the building on line 2',
+      {
+        firstName: 'John',
+        lastName: 'Smith',
+        address: { line1: 'Flat 2', line2: '12 High Street', postcode: 'SW1A 1AA' },
+      },
+      {
+        firstName: 'John',
+        lastName: 'Smith',
+        address: { line1: 'Flat 5', line2: '12 High Street', postcode: 'SW1A 1AA' },
+      },
+    ],
   ])('keeps apart %s', (_, a, b) => {
     expect(score(a, b)).toMatchObject({ isMatch: false });
   });
@@ -156,6 +199,19 @@ describe('scorePair', () => {
     );
     expect(pair.levels.addressLine1).toBe('exact');
     expect(pair.isMatch).toBe(true);
+  });
+
+  it('reads a flat on a line of its own as the flat written on the building line', () => {
+    const john = { firstName: 'John', lastName: 'Smith' };
+    const oneLine = { ...john, address: { line1: 'Flat 2, 12 High St', postcode: 'SW1A 1AA' } };
+    for (const address of [
+      { line1: '12 High Street', line2: 'Flat 2', postcode: 'SW1A 1AA' },
+      { line1: 'Flat 2', line2: '12 High Street', postcode: 'SW1A 1AA' },
+    ]) {
+      const pair = score(oneLine, { ...john, address });
+      expect(pair.levels.addressLine1).toBe('exact');
+      expect(pair.isMatch).toBe(true);
+    }
   });
 
   it('reads Søren typed Soren, and Michał typed Michal, as one person', () => {

@@ -31,9 +31,9 @@ describe('stored match records', () => {
     const digest = createHash('sha256');
     for (const row of devSet) digest.update(`${storeMatchRecord(toMatchRecord(row.id, row.fields))}\n`);
     expect({ version: MATCH_RECORD_VERSION, rows: devSet.length, digest: digest.digest('hex') }).toEqual({
-      version: 4,
+      version: 5,
       rows: devSet.length,
-      digest: '22dd8f60cfda0226728c72d986228911190cfc22495174d231834875b87fbd6b',
+      digest: 'd0f4d836901fbb7374cad381ebe2b32b7cfec7a272a6d780609d2f93b50fbaf6',
     });
   });
 });

@@ -6,7 +6,7 @@ import type { MatchRecord } from './matchRecord.ts';
  * not read, and the contact's document is normalised again instead. `storedMatchRecord.test.ts` pins the
  * output on a fixed set of contacts so that such a change fails there first.
  */
-export const MATCH_RECORD_VERSION = 4;
+export const MATCH_RECORD_VERSION = 5;
 
 const text = z.string().nullable();
 const storedSchema = z.object({
