@@ -142,7 +142,7 @@ describe.runIf(postgresAvailable('the statement time limit suite'))(
       const store = unwrap(await open(server.url));
       try {
         const { ref } = await tenantWithConnection(store);
-      const { tenantId } = ref;
+        const { tenantId } = ref;
         // A long `contact import`: its transaction holds the tenant's change lock for three limits.
         await other.query('BEGIN');
         await other.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
