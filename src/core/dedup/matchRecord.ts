@@ -98,7 +98,7 @@ export function toMatchRecord(id: string, fields: MatchFields): MatchRecord {
   const lastName = normaliseSurname(fields.lastName);
   const phones = [fields.mobilePhone, fields.homePhone, fields.workPhone]
     .map(normalisePhone)
-    .filter((p): p is string => p !== null);
+    .filter((p): p is string => p !== null && !isPlaceholderPhone(p));
   const postcode = normalisePostcode(fields.address?.postcode);
   const [line1, line2] = flatWithItsBuilding(
     normaliseAddressLine(fields.address?.line1),
@@ -115,7 +115,7 @@ export function toMatchRecord(id: string, fields: MatchFields): MatchRecord {
     email: normaliseEmail(fields.email),
     personalPhones: unique(phones.filter(isUkMobile)),
     householdPhones: unique(phones.filter((p) => !isUkMobile(p))),
-    dateOfBirth: normaliseDate(fields.dateOfBirth),
+    dateOfBirth: dateOfBirth(fields.dateOfBirth),
     impossibleDateOfBirth: impossibleDateText(fields.dateOfBirth),
     postcode: postcode?.postcode ?? null,
     postcodeSector: postcode?.sector ?? null,
@@ -151,6 +151,33 @@ function flatWithItsBuilding(line1: AddressLine, line2: AddressLine): [AddressLi
 }
 
 type AddressLine = NormalisedAddressLine | null;
+
+/**
+ * Dates a system writes when it has none (1 January 1900, the Unix epoch, Excel's and SQL Server's first days):
+ * read as missing, not as a date two people share. Two John Smiths with two e-mails and 01/01/1900 matched.
+ */
+const placeholderDates = new Set([
+  '1900-01-01',
+  '1901-01-01',
+  '1899-12-30',
+  '1899-12-31',
+  '1753-01-01',
+  '1970-01-01',
+]);
+
+function dateOfBirth(raw: string | null | undefined): string | null {
+  const date = normaliseDate(raw);
+  return date === null || placeholderDates.has(date) ? null : date;
+}
+
+/**
+ * A number typed to fill a required field: one digit repeated after the first (`07000 000000`, `01111 111111`) or
+ * a run of counting digits (`01234 567890`, `07123 456789`). Ofcom's drama numbers (`07700 900123`) are not.
+ */
+function isPlaceholderPhone(e164: string): boolean {
+  const national = e164.startsWith('+44') ? e164.slice(3) : e164.replace(/\D/g, '');
+  return /^\d(\d)\1+$/.test(national) || national.includes('123456789') || national.includes('987654321');
+}
 
 const isUkMobile = (e164: string): boolean => e164.startsWith('+447');
 const unique = (values: string[]): string[] => [...new Set(values)];

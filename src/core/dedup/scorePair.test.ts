@@ -214,6 +214,31 @@ describe('scorePair', () => {
     }
   });
 
+  // A placeholder a system writes into a required field was scored as a value the two share: each pair matched.
+  it.each<[string, MatchFields, MatchFields]>([
+    [
+      'two John Smiths with two e-mails and the date of birth 1 January 1900, written two ways',
+      { firstName: 'John', lastName: 'Smith', email: 'js1@example.com', dateOfBirth: '1900-01-01' },
+      { firstName: 'John', lastName: 'Smith', email: 'jsmith@example.org', dateOfBirth: '01/01/1900' },
+    ],
+    [
+      'two John Smiths with two e-mails and the mobile 07000 000000',
+      { firstName: 'John', lastName: 'Smith', email: 'js1@example.com', mobilePhone: '07000 000000' },
+      { firstName: 'John', lastName: 'Smith', email: 'jsmith@example.org', mobilePhone: '+44 7000 000000' },
+    ],
+  ])('keeps apart %s', (_, a, b) => {
+    expect(score(a, b)).toMatchObject({ isMatch: false });
+  });
+
+  it('still reads a real shared date of birth and mobile (Ofcom drama numbers too) as agreement', () => {
+    const john = { firstName: 'John', lastName: 'Smith' };
+    const pair = score(
+      { ...john, email: 'js1@example.com', dateOfBirth: '1900-01-02', mobilePhone: '07700 900000' },
+      { ...john, email: 'jsmith@example.org', dateOfBirth: '02/01/1900', mobilePhone: '07700 900000' },
+    );
+    expect(pair.agreedFields).toEqual(expect.arrayContaining(['dateOfBirth', 'personalPhone']));
+  });
+
   it('reads Søren typed Soren, and Michał typed Michal, as one person', () => {
     expect(score({ ...base, firstName: 'Søren' }, { ...base, firstName: 'Soren' })).toMatchObject({
       isMatch: true,

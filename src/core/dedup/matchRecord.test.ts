@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { toMatchRecord } from './matchRecord.ts';
+
+describe('toMatchRecord', () => {
+  it.each(['07000 000000', '01111 111111', '01234 567890', '07123 456789', '07987 654321'])(
+    'reads the placeholder phone %s as no phone',
+    (phone) => {
+      const record = toMatchRecord('a', { lastName: 'Smith', mobilePhone: phone, homePhone: phone });
+      expect([...record.personalPhones, ...record.householdPhones]).toEqual([]);
+    },
+  );
+
+  it('keeps real numbers, Ofcom drama numbers among them', () => {
+    const record = toMatchRecord('a', {
+      lastName: 'Smith',
+      mobilePhone: '07700 900000',
+      homePhone: '0117 496 0000',
+    });
+    expect(record.personalPhones).toEqual(['+447700900000']);
+    expect(record.householdPhones).toEqual(['+441174960000']);
+  });
+
+  it.each(['1900-01-01', '01/01/1900', '1970-01-01', '1753-01-01'])(
+    'reads the placeholder date of birth %s as none',
+    (dateOfBirth) => {
+      expect(toMatchRecord('a', { lastName: 'Smith', dateOfBirth }).dateOfBirth).toBeNull();
+    },
+  );
+
+  it('keeps a real date of birth beside one', () => {
+    expect(toMatchRecord('a', { lastName: 'Smith', dateOfBirth: '02/01/1900' }).dateOfBirth).toBe(
+      '1900-01-02',
+    );
+  });
+});
