@@ -2,7 +2,7 @@ import pg from 'pg';
 import { err, ok, type Result } from '../core/result.ts';
 import { loadMigrations, migrateRepairing } from './migrate.ts';
 import type { SecretBox } from './secrets.ts';
-import { type SessionLocks, type SqlClient, withSavepoint } from './sqlClient.ts';
+import { type QueryOptions, type SessionLocks, type SqlClient, withSavepoint } from './sqlClient.ts';
 import { createSqlStore, readDatabaseTime } from './sqlStore.ts';
 import type { OpenError, RepairStore, StoreHandle } from './store.ts';
 
@@ -36,20 +36,39 @@ const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
 export const READ_TIMEOUT_MARGIN_MS = 10_000;
 // pg's wording when `query_timeout` passes; the statement may still be running on the server.
 const readTimeoutMessage = 'Query read timeout';
+// The longest a timer waits (2^31 - 1 ms, some 25 days): pg has no per-statement way to turn its read limit off.
+const LONGEST_TIMER_MS = 2_147_483_647;
 
 /** Set once a transaction's connection can no longer be used: reset under it, or a statement left unanswered. */
 interface Breakage {
   error?: Error;
 }
 
+/** A statement as pg takes it; one that waits for a lock's holder without the read limit (`QueryOptions`). */
+function statementOf(
+  sql: string,
+  params: readonly unknown[] | undefined,
+  options: QueryOptions,
+): pg.QueryConfig & { query_timeout?: number } {
+  const statement = { text: sql, values: [...(params ?? [])] };
+  // Given up on, a wait would also leave its server backend queued on the lock until the holder commits.
+  return options.waitsForHolder ? { ...statement, query_timeout: LONGEST_TIMER_MS } : statement;
+}
+
 /**
  * One statement on a checked-out connection. A statement whose answer did not come in time leaves the connection
  * busy until it does, if ever: nothing more is sent on it (a ROLLBACK would only wait as long again).
  */
-async function sendOn(conn: pg.PoolClient, broken: Breakage, sql: string, params?: readonly unknown[]) {
+async function sendOn(
+  conn: pg.PoolClient,
+  broken: Breakage,
+  sql: string,
+  params?: readonly unknown[],
+  options: QueryOptions = {},
+) {
   if (broken.error !== undefined) throw broken.error;
   try {
-    return await conn.query(sql, params === undefined ? undefined : [...params]);
+    return await conn.query(statementOf(sql, params, options));
   } catch (error) {
     if (error instanceof Error && error.message === readTimeoutMessage) broken.error = error;
     throw error;
@@ -58,8 +77,8 @@ async function sendOn(conn: pg.PoolClient, broken: Breakage, sql: string, params
 
 function transactionClient(conn: pg.PoolClient, broken: Breakage, depth: number): SqlClient {
   const client: SqlClient = {
-    async query(sql, params = []) {
-      const result = await sendOn(conn, broken, sql, params);
+    async query(sql, params = [], options = {}) {
+      const result = await sendOn(conn, broken, sql, params, options);
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     },
     async exec(sql) {
@@ -73,8 +92,8 @@ function transactionClient(conn: pg.PoolClient, broken: Breakage, depth: number)
 
 function poolClient(pool: pg.Pool, sessionLocks: SessionLocks): SqlClient {
   return {
-    async query(sql, params = []) {
-      const result = await pool.query(sql, [...params]);
+    async query(sql, params = [], options = {}) {
+      const result = await pool.query(statementOf(sql, params, options));
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     },
     async exec(sql) {

@@ -17,10 +17,24 @@ export interface SessionLocks {
   lost(key: string): AbortSignal | null;
 }
 
+/** How one statement is run. */
+export interface QueryOptions {
+  /**
+   * It waits for another writer for as long as that one holds a lock (a `contact import` its whole file, each of its
+   * own statements within the limits): on PostgreSQL it has no read limit of its own. A connection that dies
+   * meanwhile is still noticed (TCP keepalive).
+   */
+  waitsForHolder?: boolean;
+}
+
 /** The little the SQL store needs from a driver; PGlite and pg each implement it. */
 export interface SqlClient {
   /** One parameterised statement. */
-  query(sql: string, params?: readonly unknown[]): Promise<{ rows: Row[]; rowCount: number }>;
+  query(
+    sql: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<{ rows: Row[]; rowCount: number }>;
   /** Several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
   /** Run `fn` in a transaction; inside one, runs `fn` in the same transaction. */

@@ -138,12 +138,12 @@ describe.runIf(postgresAvailable('the statement time limit suite'))(
       }
     }, 30_000);
 
-    it('lets a contact writer wait past the limit for an import holding the tenant', async () => {
+    it('lets a contact writer wait past both limits for an import holding the tenant', async () => {
       const store = unwrap(await open(server.url));
       try {
         const { ref } = await tenantWithConnection(store);
         const { tenantId } = ref;
-        // A long `contact import`: its transaction holds the tenant's change lock for three limits.
+        // A long `contact import`: its transaction holds the tenant's change lock past both limits.
         await other.query('BEGIN');
         await other.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
           `crm-sync:changes:${tenantId}`,
@@ -153,9 +153,9 @@ describe.runIf(postgresAvailable('the statement time limit suite'))(
           contacts: [{ id: randomUUID(), contact: contact({ firstName: 'Aled', lastName: 'Pryce' }) }],
           now: new Date(),
         });
-        await new Promise((resolve) => setTimeout(resolve, 3 * LIMIT_MS));
+        await new Promise((resolve) => setTimeout(resolve, LIMIT_MS + READ_TIMEOUT_MARGIN_MS + 1_000));
         await other.query('COMMIT');
-        expect((await writing).ok).toBe(true);
+        expect(await writing).toMatchObject({ ok: true });
       } finally {
         await store.close();
       }

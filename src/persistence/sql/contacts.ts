@@ -43,18 +43,19 @@ const changedStampsSql = (oldData: string, newData: string, stamp: string) =>
  * commit, so without this a reader could see seq 11 committed while seq 10 is still in flight,
  * move its local cursor past 10 and never see that change.
  *
- * The wait has no statement time limit (docs/scheduling.md): a `contact import` holds the lock for its whole file,
- * minutes for a few hundred thousand lines, each of its statements within the limit, and a holder paused in its
- * transaction is ended at the idle limit. With it, a cycle writing beside a long import failed and backed off until
- * it ran out of attempts. The limit is back for the rest of the transaction.
+ * The wait has neither the statement limit nor the driver's read limit (docs/scheduling.md): a `contact import` holds
+ * the lock for its whole file, minutes for a few hundred thousand lines, each of its statements within the limits,
+ * and a holder paused in its transaction is ended at the idle limit. With them, a cycle writing beside a long import
+ * failed and backed off until it ran out of attempts. The statement limit is back for the rest of the transaction.
  */
 export async function lockTenantChanges(client: SqlClient, tenantId: string): Promise<void> {
   const { rows } = await client.query(
     "SELECT current_setting('statement_timeout') AS limit, set_config('statement_timeout', '0', true)",
   );
-  await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-    `crm-sync:changes:${tenantId}`,
-  ]);
+  const key = `crm-sync:changes:${tenantId}`;
+  await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key], {
+    waitsForHolder: true,
+  });
   await client.query("SELECT set_config('statement_timeout', $1, true)", [String(rows[0]?.limit ?? '0')]);
 }
 
