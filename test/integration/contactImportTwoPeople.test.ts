@@ -58,3 +58,33 @@ it.each([
     }
   },
 );
+
+/** One person spelt two ways that the scorer matches (29 bits) is still folded into one contact within one file. */
+it('folds Mohammed and Muhammad Khan of one date, house and landline into one contact', async () => {
+  const store = must(await openMemoryStore());
+  try {
+    const tenantId = must(await store.createTenant({ name: 'acme', syncIntervalSeconds: 900 })).id;
+    const khan = {
+      lastName: 'Khan',
+      dateOfBirth: '1980-03-14',
+      homePhone: '0161 496 0000',
+      address: { line1: '7 Park Road', postcode: 'M14 5AA' },
+    };
+    const imported = await importContacts(store, {
+      tenantId,
+      lines: ['Mohammed', 'Muhammad', 'Mohammed'].map((firstName, i) => ({
+        line: i + 1,
+        value: canonicalContactSchema.parse({
+          ...khan,
+          firstName,
+          homePhone: i === 2 ? '01614960000' : khan.homePhone,
+        }),
+      })),
+      now: new Date(),
+    });
+    expect(imported.created.map((c) => c.line)).toEqual([1]);
+    expect(must(await store.listContacts({ tenantId, limit: 10 }))).toHaveLength(1);
+  } finally {
+    await store.close();
+  }
+});

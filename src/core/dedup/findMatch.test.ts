@@ -84,6 +84,21 @@ describe('findMatch', () => {
     );
   });
 
+  it('answers with the stored copy of one person whose given name is spelt two ways, as the scorer reads them', () => {
+    const khan = {
+      lastName: 'Khan',
+      dateOfBirth: '1980-03-14',
+      homePhone: '0161 496 0000',
+      address: { line1: '7 Park Road', postcode: 'M14 5AA' },
+    };
+    const incoming = toMatchRecord('crm-1', { ...khan, firstName: 'Mohammed' });
+    const copies = [
+      toMatchRecord('c-1', { ...khan, firstName: 'Mohammed' }),
+      toMatchRecord('c-2', { ...khan, firstName: 'Muhammad' }),
+    ];
+    expect(findMatch(incoming, copies)?.matchedId).toBe('c-1');
+  });
+
   it('never answers with the incoming record itself, found among the stored candidates', () => {
     const fields = { firstName: 'Elizabeth', lastName: 'Khan', email: 'ekhan@outlook.com' };
     const incoming = toMatchRecord('c-7', fields);

@@ -46,7 +46,12 @@ export function findMatch(
   return best;
 }
 
-/** Two records a conflict rule refuses, or whose given names differ: two people, whatever else they share. */
+/**
+ * Two records a conflict rule refuses, or whose given names differ and that do not match: two people. Given names
+ * that differ but match on the rest (Mohammed and Muhammad Khan of one date, address and landline) are one person the
+ * scorer recognises, and read as two they split that person at every later record.
+ */
 export function twoPeople(a: MatchRecord, b: MatchRecord): boolean {
-  return a.id !== b.id && (cannotMatch(a, b) || compareNames(a, b).firstName === 'different');
+  if (a.id === b.id) return false;
+  return cannotMatch(a, b) || (compareNames(a, b).firstName === 'different' && !scorePair(a, b).isMatch);
 }

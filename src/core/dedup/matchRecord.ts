@@ -128,42 +128,38 @@ export function toMatchRecord(id: string, fields: MatchFields): MatchRecord {
 }
 
 /**
- * A flat on an address line of its own (`12 High Street` / `Flat 2`, or the other way round) joined to the
- * building's line, as `Flat 2, 12 High Street` on one line reads: left on its own line it was compared as text,
- * `flat 2` and `flat 5` close, and two people in two flats of one building matched on the building's line.
+ * A flat on an address line of its own joined to the building's line, as `Flat 2, 12 High Street` on one line
+ * reads: `12 High Street` / `Flat 2` either way round, and `12 High Street` / `Flat 2 Rose Court` (a flat in a named
+ * building over the street's line, which holds the number). Left on its own line the flat was compared as text,
+ * `flat 2` and `flat 5` close, and two people in two flats of one building matched on the building's line. A line
+ * holding a flat and a number already is the address, and one after it a locality (`Clifton`): left as they are.
  */
 function flatWithItsBuilding(line1: AddressLine, line2: AddressLine): [AddressLine, AddressLine] {
-  const flatOnly = (line: AddressLine) =>
-    line !== null && line.subPremise !== null && line.line === `flat ${line.subPremise}`;
-  const joined = (
-    flat: NonNullable<AddressLine>,
-    building: NonNullable<AddressLine>,
-  ): NonNullable<AddressLine> => ({
+  const joinable = (flat: AddressLine, building: AddressLine) =>
+    flat !== null &&
+    building !== null &&
+    flat.subPremise !== null &&
+    flat.number === null &&
+    building.subPremise === null &&
+    (flat.line === `flat ${flat.subPremise}` || building.number !== null);
+  const joined = (flat: NonNullable<AddressLine>, building: NonNullable<AddressLine>) => ({
     line: `${flat.line} ${building.line}`,
     number: building.number,
     subPremise: flat.subPremise,
   });
-  if (line1 !== null && line1.subPremise === null && line2 !== null && flatOnly(line2))
-    return [joined(line2, line1), null];
-  if (line2 !== null && line2.subPremise === null && line1 !== null && flatOnly(line1))
-    return [joined(line1, line2), null];
+  if (line1 !== null && line2 !== null && joinable(line2, line1)) return [joined(line2, line1), null];
+  if (line1 !== null && line2 !== null && joinable(line1, line2)) return [joined(line1, line2), null];
   return [line1, line2];
 }
 
 type AddressLine = NormalisedAddressLine | null;
 
 /**
- * Dates a system writes when it has none (1 January 1900, the Unix epoch, Excel's and SQL Server's first days):
- * read as missing, not as a date two people share. Two John Smiths with two e-mails and 01/01/1900 matched.
+ * Dates a system writes when it has none (1 January 1900, Excel's and SQL Server's first days), none a living
+ * person's: read as missing, not as a date two people share. Two John Smiths with two e-mails and 01/01/1900 matched.
+ * Not the Unix epoch: 1 January 1970 is a real birthday, and as missing it no longer kept a father from his son.
  */
-const placeholderDates = new Set([
-  '1900-01-01',
-  '1901-01-01',
-  '1899-12-30',
-  '1899-12-31',
-  '1753-01-01',
-  '1970-01-01',
-]);
+const placeholderDates = new Set(['1900-01-01', '1901-01-01', '1899-12-30', '1899-12-31', '1753-01-01']);
 
 function dateOfBirth(raw: string | null | undefined): string | null {
   const date = normaliseDate(raw);
@@ -171,12 +167,14 @@ function dateOfBirth(raw: string | null | undefined): string | null {
 }
 
 /**
- * A number typed to fill a required field: one digit repeated after the first (`07000 000000`, `01111 111111`) or
- * a run of counting digits (`01234 567890`, `07123 456789`). Ofcom's drama numbers (`07700 900123`) are not.
+ * A UK number typed to fill a required field: one digit repeated after the first (`07000 000000`, `01111 111111`)
+ * or the counting digits (`01234 567890`, `07123 456789`, `07987 654321`). Ofcom's drama numbers (`07700 900123`) are
+ * not, nor a number with such a run inside it (`01234 567891`).
  */
 function isPlaceholderPhone(e164: string): boolean {
-  const national = e164.startsWith('+44') ? e164.slice(3) : e164.replace(/\D/g, '');
-  return /^\d(\d)\1+$/.test(national) || national.includes('123456789') || national.includes('987654321');
+  if (!e164.startsWith('+44')) return false;
+  const national = e164.slice(3);
+  return /^\d(\d)\1+$/.test(national) || /^(?:1234567890|\d123456789|\d987654321)$/.test(national);
 }
 
 const isUkMobile = (e164: string): boolean => e164.startsWith('+447');
