@@ -18,6 +18,14 @@ const johnSmithAt = (line1: string) => ({
   address: { line1, postcode: 'SW1A 1AA' },
 });
 const flat12 = { line1: '12 High Street', postcode: 'SW1A 1AA', town: 'London' };
+/** One of two Mohammed Khans at 12 High Street, each with an e-mail and a mobile of his own, `line2` his flat. */
+const mohammedKhanOf = (line2: string, which: 1 | 2): MatchFields => ({
+  firstName: 'Mohammed',
+  lastName: 'Khan',
+  email: which === 1 ? 'mk1@example.com' : 'mkhan@example.org',
+  mobilePhone: `07700 90000${which}`,
+  address: { line1: '12 High Street', line2, postcode: 'M1 1AA' },
+});
 const household = { homePhone: '0117 496 0000', address: { line1: '4 Elm Grove', postcode: 'BS6 6AA' } };
 const score = (a: MatchFields, b: MatchFields) => scorePair(toMatchRecord('a', a), toMatchRecord('b', b));
 
@@ -147,20 +155,8 @@ describe('scorePair', () => {
     ],
     [
       'two Mohammed Khans of two flats written on line 2, with two e-mails and two mobiles',
-      {
-        firstName: 'Mohammed',
-        lastName: 'Khan',
-        email: 'mk1@example.com',
-        mobilePhone: '07700 900001',
-        address: { line1: '12 High Street', line2: 'Flat 2', postcode: 'M1 1AA' },
-      },
-      {
-        firstName: 'Mohammed',
-        lastName: 'Khan',
-        email: 'mkhan@example.org',
-        mobilePhone: '07700 900002',
-        address: { line1: '12 High Street', line2: 'Flat 5', postcode: 'M1 1AA' },
-      },
+      mohammedKhanOf('Flat 2', 1),
+      mohammedKhanOf('Flat 5', 2),
     ],
     [
       'two J Smiths of two flats written on line 2',
@@ -177,20 +173,8 @@ describe('scorePair', () => {
     ],
     [
       'two people of two flats of a named building written on line 2, under the street',
-      {
-        firstName: 'Mohammed',
-        lastName: 'Khan',
-        email: 'mk1@example.com',
-        mobilePhone: '07700 900001',
-        address: { line1: '12 High Street', line2: 'Flat 2 Rose Court', postcode: 'M1 1AA' },
-      },
-      {
-        firstName: 'Mohammed',
-        lastName: 'Khan',
-        email: 'mkhan@example.org',
-        mobilePhone: '07700 900002',
-        address: { line1: '12 High Street', line2: 'Flat 5 Rose Court', postcode: 'M1 1AA' },
-      },
+      mohammedKhanOf('Flat 2 Rose Court', 1),
+      mohammedKhanOf('Flat 5 Rose Court', 2),
     ],
     [
       'two John Smiths of two flats written on line 1, the building on line 2',
