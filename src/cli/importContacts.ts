@@ -2,8 +2,9 @@ import { refreshOutdatedMatchKeys } from '../actors/currentMatchKeys.ts';
 import { describeMatch } from '../actors/inboundOwners.ts';
 import { contentHash } from '../core/canonicalJson.ts';
 import { MAX_HOLDERS_PER_KEY, matchKeys } from '../core/dedup/blocking.ts';
-import { findMatch, twoPeople } from '../core/dedup/findMatch.ts';
+import { findMatch } from '../core/dedup/findMatch.ts';
 import { type MatchRecord, toMatchRecord } from '../core/dedup/matchRecord.ts';
+import { cannotMatch } from '../core/dedup/scorePair.ts';
 import { stableId } from '../core/ids.ts';
 import { foldImportedEngagement, type ImportedEngagementField } from '../core/importedEngagement.ts';
 import { ok } from '../core/result.ts';
@@ -75,9 +76,9 @@ export async function importContacts(
     /** The line of this import folded into a contact it matched, and that contact, by the line's own id. */
     const foldedOnLine = new Map<string, { line: number; contactId: string }>();
     /**
-     * The lines of this import each contact was created from or folded into, by contact id: a line that is another
-     * person than one of them is not folded in too. J Smith, then John and Jane Smith of the same house each matching
-     * J, made one contact of the two (the sync's clustering checks a joining record against every member).
+     * The lines of this import each contact was created from or folded into, by contact id: a line a conflict rule
+     * refuses with one of them is not folded in too, as the sync's clustering checks a joining record against every
+     * member. J Smith, then John and Jane Smith of the same house (two mailboxes) each matching J, made one contact.
      */
     const linesOf = new Map<string, MatchRecord[]>();
     const addLine = (contactId: string, record: MatchRecord) =>
@@ -129,7 +130,7 @@ export async function importContacts(
           for (const r of heldBySome(createdByKey.get(key))) candidates.set(r.id, r);
         }
         const notAnother = [...candidates.values()].filter(
-          (candidate) => !(linesOf.get(candidate.id) ?? []).some((line) => twoPeople(item.record, line)),
+          (candidate) => !(linesOf.get(candidate.id) ?? []).some((line) => cannotMatch(item.record, line)),
         );
         const match = findMatch(item.record, notAnother);
         if (match !== null) {

@@ -59,8 +59,24 @@ it.each([
   },
 );
 
-/** One person spelt two ways that the scorer matches (29 bits) is still folded into one contact within one file. */
-it('folds Mohammed and Muhammad Khan of one date, house and landline into one contact', async () => {
+/**
+ * One person spelt two ways that the scorer matches (29 bits), with and without a date of birth, is one contact in
+ * any order of one file, as across files.
+ */
+it.each([
+  [
+    ['Mohammed', 'Muhammad', 'Mohammed'],
+    [true, true, true],
+  ],
+  [
+    ['Mohammed', 'Muhammad', 'Mohammed'],
+    [true, true, false],
+  ],
+  [
+    ['Mohammed', 'Mohammed', 'Muhammad'],
+    [true, false, true],
+  ],
+] as const)('folds %j Khan of one house and landline (dated: %j) into one contact', async (names, dated) => {
   const store = must(await openMemoryStore());
   try {
     const tenantId = must(await store.createTenant({ name: 'acme', syncIntervalSeconds: 900 })).id;
@@ -72,11 +88,12 @@ it('folds Mohammed and Muhammad Khan of one date, house and landline into one co
     };
     const imported = await importContacts(store, {
       tenantId,
-      lines: ['Mohammed', 'Muhammad', 'Mohammed'].map((firstName, i) => ({
+      lines: names.map((firstName, i) => ({
         line: i + 1,
         value: canonicalContactSchema.parse({
           ...khan,
           firstName,
+          dateOfBirth: dated[i] ? khan.dateOfBirth : null,
           homePhone: i === 2 ? '01614960000' : khan.homePhone,
         }),
       })),

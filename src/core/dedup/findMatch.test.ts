@@ -99,6 +99,20 @@ describe('findMatch', () => {
     expect(findMatch(incoming, copies)?.matchedId).toBe('c-1');
   });
 
+  it('answers with the twin the record names, of two stored twins of one house and date', () => {
+    const smith = {
+      lastName: 'Smith',
+      dateOfBirth: '2009-06-15',
+      address: { line1: '4 Elm Grove', postcode: 'BS6 6AA' },
+    };
+    const twins = [
+      toMatchRecord('c-1', { ...smith, firstName: 'Thomas' }),
+      toMatchRecord('c-2', { ...smith, firstName: 'James' }),
+    ];
+    expect(findMatch(toMatchRecord('crm-1', { ...smith, firstName: 'James' }), twins)?.matchedId).toBe('c-2');
+    expect(findMatch(toMatchRecord('crm-2', { ...smith, firstName: null }), twins)).toBeNull();
+  });
+
   it('never answers with the incoming record itself, found among the stored candidates', () => {
     const fields = { firstName: 'Elizabeth', lastName: 'Khan', email: 'ekhan@outlook.com' };
     const incoming = toMatchRecord('c-7', fields);

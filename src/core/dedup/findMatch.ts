@@ -9,8 +9,9 @@ import { cannotMatch, scorePair } from './scorePair.ts';
  * (ties to the smaller id, so the answer does not depend on candidate order). Candidates come from the store's
  * `match_keys` index or a provider's search by e-mail; a candidate with the incoming record's own id is ignored.
  * `frequencies`, when the caller has them for the tenant, make rare-name agreement count for more. Null too when
- * the incoming record matches two people (J Smith against John and Jane Smith of one house): which of them it is
- * the record does not say, and missing a duplicate is the lesser harm than merging into the wrong person. Pure.
+ * the incoming record matches two people it does not tell apart (J Smith against John and Jane Smith of one house):
+ * which of them it is the record does not say, and missing a duplicate is the lesser harm than merging into the
+ * wrong person. Pure.
  */
 export function findMatch(
   incoming: MatchRecord,
@@ -42,16 +43,17 @@ export function findMatch(
     }
   }
   const chosen = bestRecord;
-  if (chosen !== null && matched.some((other) => twoPeople(chosen, other))) return null;
+  if (chosen !== null && matched.some((other) => cannotTell(incoming, chosen, other))) return null;
   return best;
 }
 
 /**
- * Two records a conflict rule refuses, or whose given names differ and that do not match: two people. Given names
- * that differ but match on the rest (Mohammed and Muhammad Khan of one date, address and landline) are one person the
- * scorer recognises, and read as two they split that person at every later record.
+ * Whether the best candidate and another matched one are two people (a conflict rule refuses them, or their given
+ * names differ) that the incoming record's given name does not tell apart: `J Smith` or `Smith` against John and Jane.
+ * `Mohammed Khan` against the stored Mohammed and Muhammad Khan of one house is the first's: answering nobody there
+ * made a contact of each later record of him.
  */
-export function twoPeople(a: MatchRecord, b: MatchRecord): boolean {
-  if (a.id === b.id) return false;
-  return cannotMatch(a, b) || (compareNames(a, b).firstName === 'different' && !scorePair(a, b).isMatch);
+function cannotTell(incoming: MatchRecord, best: MatchRecord, other: MatchRecord): boolean {
+  if (best.id === other.id || compareNames(incoming, other).firstName === 'different') return false;
+  return cannotMatch(best, other) || compareNames(best, other).firstName === 'different';
 }

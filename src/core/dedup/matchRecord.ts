@@ -128,27 +128,22 @@ export function toMatchRecord(id: string, fields: MatchFields): MatchRecord {
 }
 
 /**
- * A flat on an address line of its own joined to the building's line, as `Flat 2, 12 High Street` on one line
- * reads: `12 High Street` / `Flat 2` either way round, and `12 High Street` / `Flat 2 Rose Court` (a flat in a named
- * building over the street's line, which holds the number). Left on its own line the flat was compared as text,
- * `flat 2` and `flat 5` close, and two people in two flats of one building matched on the building's line. A line
- * holding a flat and a number already is the address, and one after it a locality (`Clifton`): left as they are.
+ * A flat on an address line of its own (`12 High Street` / `Flat 2`, or the other way round) joined to the
+ * building's line, as `Flat 2, 12 High Street` on one line reads: left on its own line it was compared as text,
+ * `flat 2` and `flat 5` close, and two people in two flats of one building matched on the building's line.
  */
 function flatWithItsBuilding(line1: AddressLine, line2: AddressLine): [AddressLine, AddressLine] {
-  const joinable = (flat: AddressLine, building: AddressLine) =>
-    flat !== null &&
-    building !== null &&
-    flat.subPremise !== null &&
-    flat.number === null &&
-    building.subPremise === null &&
-    (flat.line === `flat ${flat.subPremise}` || building.number !== null);
+  const flatOnly = (line: AddressLine) =>
+    line !== null && line.subPremise !== null && line.line === `flat ${line.subPremise}`;
   const joined = (flat: NonNullable<AddressLine>, building: NonNullable<AddressLine>) => ({
     line: `${flat.line} ${building.line}`,
     number: building.number,
     subPremise: flat.subPremise,
   });
-  if (line1 !== null && line2 !== null && joinable(line2, line1)) return [joined(line2, line1), null];
-  if (line1 !== null && line2 !== null && joinable(line1, line2)) return [joined(line1, line2), null];
+  if (line1 !== null && line1.subPremise === null && line2 !== null && flatOnly(line2))
+    return [joined(line2, line1), null];
+  if (line2 !== null && line2.subPremise === null && line1 !== null && flatOnly(line1))
+    return [joined(line1, line2), null];
   return [line1, line2];
 }
 
