@@ -61,7 +61,8 @@ it.each([
 
 /**
  * One person spelt two ways that the scorer matches (29 bits), with and without a date of birth, is one contact in
- * any order of one file, as across files.
+ * these orders of one file. Not in every order: an undated Mohammed before any dated line is its own contact (the
+ * scorer does not match it with a dated Muhammad, and an import never joins two contacts a later line matches).
  */
 it.each([
   [

@@ -110,7 +110,24 @@ describe('findMatch', () => {
       toMatchRecord('c-2', { ...smith, firstName: 'James' }),
     ];
     expect(findMatch(toMatchRecord('crm-1', { ...smith, firstName: 'James' }), twins)?.matchedId).toBe('c-2');
+    // Named by neither, or by no given name: which twin it is the record does not say.
     expect(findMatch(toMatchRecord('crm-2', { ...smith, firstName: null }), twins)).toBeNull();
+    expect(findMatch(toMatchRecord('crm-3', { ...smith, firstName: 'William' }), twins)).toBeNull();
+  });
+
+  it('answers with the candidate of its own given name before a higher-scoring spelling of it', () => {
+    const khan = { lastName: 'Khan', homePhone: '0161 496 0000' };
+    const full = {
+      ...khan,
+      dateOfBirth: '1980-03-14',
+      address: { line1: '7 Park Road', postcode: 'M14 5AA' },
+    };
+    const incoming = toMatchRecord('crm-1', { ...full, firstName: 'Mohammed' });
+    const stored = [
+      toMatchRecord('c-1', { ...full, firstName: 'Muhammad' }),
+      toMatchRecord('c-2', { ...khan, firstName: 'Mohammed' }),
+    ];
+    expect(findMatch(incoming, stored)?.matchedId).toBe('c-2');
   });
 
   it('never answers with the incoming record itself, found among the stored candidates', () => {

@@ -9,51 +9,51 @@ import { cannotMatch, scorePair } from './scorePair.ts';
  * (ties to the smaller id, so the answer does not depend on candidate order). Candidates come from the store's
  * `match_keys` index or a provider's search by e-mail; a candidate with the incoming record's own id is ignored.
  * `frequencies`, when the caller has them for the tenant, make rare-name agreement count for more. Null too when
- * the incoming record matches two people it does not tell apart (J Smith against John and Jane Smith of one house):
- * which of them it is the record does not say, and missing a duplicate is the lesser harm than merging into the
- * wrong person. Pure.
+ * the incoming record matches two people it does not tell apart (J Smith against John and Jane Smith of one house,
+ * William against twins Thomas and James): which of them it is the record does not say, and missing a duplicate is
+ * the lesser harm than merging into the wrong person. Pure.
  */
 export function findMatch(
   incoming: MatchRecord,
   candidates: readonly MatchRecord[],
   frequencies?: ValueFrequencies | null,
 ): MatchExplanation | null {
-  let best: MatchExplanation | null = null;
-  let bestRecord: MatchRecord | null = null;
-  const matched: MatchRecord[] = [];
+  const matched: Array<{ record: MatchRecord; explanation: MatchExplanation }> = [];
   for (const candidate of candidates) {
     if (candidate.id === incoming.id || cannotMatch(incoming, candidate)) continue;
     const pair = scorePair(incoming, candidate, frequencies);
     if (!pair.isMatch) continue;
-    matched.push(candidate);
-    const better =
-      best === null ||
-      pair.score > best.score ||
-      (pair.score === best.score && candidate.id < best.matchedId);
-    if (better) {
-      bestRecord = candidate;
-      best = {
-        recordId: incoming.id,
-        matchedId: candidate.id,
-        rule: pair.rule,
-        score: pair.score,
-        agreedFields: pair.agreedFields,
-        closeFields: pair.closeFields,
-      };
-    }
+    const { rule, score, agreedFields, closeFields } = pair;
+    const explanation = {
+      recordId: incoming.id,
+      matchedId: candidate.id,
+      rule,
+      score,
+      agreedFields,
+      closeFields,
+    };
+    matched.push({ record: candidate, explanation });
   }
-  const chosen = bestRecord;
-  if (chosen !== null && matched.some((other) => cannotTell(incoming, chosen, other))) return null;
-  return best;
+  // Those its given name does not set apart come first: Mohammed against the stored Muhammad (a spelling the scorer
+  // accepts) and a sparse Mohammed is the latter's, whichever scores higher.
+  const named = matched.filter(({ record }) => compareNames(incoming, record).firstName !== 'different');
+  const pool = named.length > 0 ? named : matched;
+  let best: (typeof pool)[number] | undefined;
+  for (const entry of pool) {
+    const { score, matchedId } = entry.explanation;
+    if (
+      best === undefined ||
+      score > best.explanation.score ||
+      (score === best.explanation.score && matchedId < best.explanation.matchedId)
+    )
+      best = entry;
+  }
+  if (best === undefined) return null;
+  const chosen = best.record;
+  return pool.some(({ record }) => twoPeople(chosen, record)) ? null : best.explanation;
 }
 
-/**
- * Whether the best candidate and another matched one are two people (a conflict rule refuses them, or their given
- * names differ) that the incoming record's given name does not tell apart: `J Smith` or `Smith` against John and Jane.
- * `Mohammed Khan` against the stored Mohammed and Muhammad Khan of one house is the first's: answering nobody there
- * made a contact of each later record of him.
- */
-function cannotTell(incoming: MatchRecord, best: MatchRecord, other: MatchRecord): boolean {
-  if (best.id === other.id || compareNames(incoming, other).firstName === 'different') return false;
-  return cannotMatch(best, other) || compareNames(best, other).firstName === 'different';
+/** Two records a conflict rule refuses, or whose given names differ: two people, whatever else they share. */
+function twoPeople(a: MatchRecord, b: MatchRecord): boolean {
+  return a.id !== b.id && (cannotMatch(a, b) || compareNames(a, b).firstName === 'different');
 }
