@@ -242,6 +242,7 @@ export async function openPostgresStore(
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
   };
   const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  const readTimeoutMs = statementTimeoutMs + READ_TIMEOUT_MARGIN_MS;
   const pool = new pg.Pool({
     ...config,
     max: options.maxConnections ?? 10,
@@ -253,7 +254,7 @@ export async function openPostgresStore(
         [String(statementTimeoutMs)],
       );
     },
-    query_timeout: statementTimeoutMs + READ_TIMEOUT_MARGIN_MS,
+    query_timeout: readTimeoutMs,
     // As the lock session: an idle pooled connection whose network went silent is noticed in minutes.
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
@@ -262,7 +263,7 @@ export async function openPostgresStore(
   pool.on('error', () => {});
   const locks = dedicatedSessionLocks({
     ...config,
-    query_timeout: statementTimeoutMs + READ_TIMEOUT_MARGIN_MS,
+    query_timeout: readTimeoutMs,
   });
   let ended = false;
   const shutdown = async () => {
