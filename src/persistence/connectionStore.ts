@@ -83,6 +83,11 @@ export type HeldLease = Lease & {
    * another process may then take the lease over at once, so its holder must stop writing.
    */
   sessionLost?: AbortSignal;
+  /**
+   * The holder whose live lease this one took over, found gone (its session lock released, its pid dead on this
+   * host): a create it sent may still be on its way to the CRM (`WRITE_TIME_LIMIT_MS`).
+   */
+  takenOverFrom?: string;
 };
 
 export interface LeaseStore {

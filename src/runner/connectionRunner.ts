@@ -10,7 +10,7 @@ import type { ConnectionLimiter } from '../providers/limiter.ts';
 import type { CreateProviderParams } from '../providers/registry.ts';
 import { WRITE_TIME_LIMIT_MS } from '../providers/spec.ts';
 import { drive, stoppingError } from './driveMachine.ts';
-import { keepLease, RenewalsFailed } from './keepLease.ts';
+import { keepLease, LockSessionEnded, RenewalsFailed } from './keepLease.ts';
 import { providerFor } from './providerFor.ts';
 import { loadStoredQuota, type StoredQuota } from './storedQuota.ts';
 
@@ -198,7 +198,7 @@ async function leaseAndDrive(
   const lost = new AbortController();
   const kept = keepLease(run, ref, { ttlMs, renewedAt: lease.heartbeatAt }, lost);
   // Its session lock gone, the lease may be taken over at once by a run elsewhere: this one stops first.
-  const onSessionLost = () => lost.abort();
+  const onSessionLost = () => lost.abort(new LockSessionEnded());
   lease.sessionLost?.addEventListener('abort', onSessionLost, { once: true });
   let quota: StoredQuota | null = null;
   // The day's calls counted in the store as the run goes, as often as the lease is renewed, not only as each phase
@@ -207,7 +207,7 @@ async function leaseAndDrive(
   const saving = setInterval(() => void quota?.save(), ttlMs / 3);
   let keepToExpiry = false;
   try {
-    if (lease.sessionLost?.aborted) lost.abort();
+    if (lease.sessionLost?.aborted) lost.abort(new LockSessionEnded());
     const built = await providerFor(run, connection, kept.writes);
     if (!built.ok) return built;
     const loaded = await loadStoredQuota(store, ref, built.value.limiter, run.clock());
@@ -216,11 +216,13 @@ async function leaseAndDrive(
     const outcome = await drive(run, connection, built.value.provider, mode, lost, {
       check,
       quota,
+      tookOverLiveLease: lease.takenOverFrom !== undefined,
       ...bounds,
     });
-    // Only a run stopped by failed renewals may still have a write in flight; a renewal failing later, once the run
-    // has ended, does not keep the lease.
-    keepToExpiry = !outcome.ok && lost.signal.reason instanceof RenewalsFailed;
+    // Only a run stopped by failed renewals or its lock session's end may still have a write in flight; a renewal
+    // failing later, once the run has ended, does not keep the lease.
+    const { reason } = lost.signal;
+    keepToExpiry = !outcome.ok && (reason instanceof RenewalsFailed || reason instanceof LockSessionEnded);
     if (outcome.ok) await resumeOnCredentialsSetMeanwhile(run, connection, outcome.value);
     return outcome;
   } finally {
@@ -231,7 +233,8 @@ async function leaseAndDrive(
     clearInterval(kept.renewals);
     const release = () => store.releaseLease({ ...ref, owner });
     if (!keepToExpiry) await release();
-    // Stopped by failed renewals, the run lets its lease run out: a write it sent may still be answered till then.
+    // Stopped by failed renewals or its lock session's end, the run lets its lease run out: a write it sent may
+    // still be answered till then.
     // Then it gives back what this process still holds of it (on PostgreSQL, the session lock, which would otherwise
     // leave every later lease of the connection elsewhere without one); nothing once another run has taken it.
     else {

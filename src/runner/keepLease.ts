@@ -97,6 +97,20 @@ export class RenewalsFailed extends Error {
   }
 }
 
+/**
+ * Why a run stopped whose lease row is still its own: its session advisory lock went with its database session (on
+ * PostgreSQL), so a run elsewhere may take the lease over at once. As after failed renewals, it lets the lease run
+ * out rather than release it: released, the lease passed to a scheduled run as a free one, which looked at once
+ * for a create this run still had on its way, found nothing yet and sent it again. Kept, whoever takes it over
+ * takes a live lease and waits out the creates its holder sent (`settleWindowMs`).
+ */
+export class LockSessionEnded extends Error {
+  constructor() {
+    super("the database session holding the lease's advisory lock ended");
+    this.name = 'LockSessionEnded';
+  }
+}
+
 export const leaseLostError = (connectionId: string): RunError => ({
   kind: 'lease_held',
   message: `the lease on connection ${connectionId} was lost or could not be renewed in time, so another worker may hold it: this run stopped without writing more; whoever holds the lease resumes the cycle`,

@@ -140,9 +140,13 @@ export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
     }
     ctx.heldLeases.set(request.connectionId, request.owner);
     const lease = parseOne(leaseSchema, rows, 'lease');
+    if (!lease.ok) return lease;
     const sessionLost = locked ? locks?.lost(key) : null;
-    if (!lease.ok || sessionLost == null) return lease;
-    return ok({ ...lease.value, sessionLost });
+    return ok({
+      ...lease.value,
+      ...(sessionLost == null ? {} : { sessionLost }),
+      ...(free ? {} : { takenOverFrom: owner }),
+    });
   };
 
   return {
