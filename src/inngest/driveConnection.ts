@@ -373,16 +373,20 @@ export function machineStoppedError(progress: ConnectionProgress): NonRetriableE
 /**
  * After a run failed for good (retries exhausted, or a non-retriable error): a machine left mid-cycle is
  * put in `error` through `sync.abandoned`, with the failure audit entry every error gets; a machine already
- * in `error` keeps its entry; a run that failed outside any cycle gets an entry of its own. Idempotent, so
- * it can run as a retried step.
+ * in `error` keeps its entry; a run that failed outside any cycle gets an entry of its own, and so does one whose
+ * connection another run holds the lease of (`leased`: the machine is that run's to drive, and to abandon if it
+ * fails for good). Idempotent, so it can run as a retried step.
  */
 export async function abandonConnectionRun(
   deps: RunnerDeps,
   ref: ConnectionRef,
   failure: { runId: string; message: string; startedAt: Date; failedAt?: Date },
-): Promise<{ state: ConnectionState | 'unreadable' }> {
+): Promise<{ state: ConnectionState | 'unreadable' | 'leased' }> {
   const reason = `run ${failure.runId} failed: ${failure.message}`;
   const abandoned = await abandonRun(deps, ref, reason, failure.failedAt);
+  // Retried until the lease was free, the step met a newer run's step (up to ten minutes) at each of onFailure's
+  // attempts, failed, and the failed run had no audit entry.
+  const leased = !abandoned.ok && abandoned.error.kind === 'lease_held';
   // Idle after a cycle in progress: its audit had committed, and the cycle completed (no run failed outside it). A
   // cycle a newer run began is not the failed run's: that run failed outside any cycle still in progress.
   if (
@@ -391,7 +395,7 @@ export async function abandonConnectionRun(
     (abandoned.value.state !== 'idle' || abandoned.value.inCycle)
   )
     return { state: abandoned.value.state };
-  if (!abandoned.ok && abandoned.error.kind !== 'snapshot') throw stepError(abandoned.error);
+  if (!abandoned.ok && abandoned.error.kind !== 'snapshot' && !leased) throw stepError(abandoned.error);
   const connection = await deps.store.getConnection(ref);
   if (!connection.ok) throw stepError({ kind: 'store', message: connection.error.message });
   const audited = await failedRunAudit(deps.store, {
@@ -402,5 +406,5 @@ export async function abandonConnectionRun(
     now: deps.clock(),
   });
   if (!audited.ok) throw stepError({ kind: 'store', message: audited.error.message });
-  return { state: abandoned.ok ? abandoned.value.state : 'unreadable' };
+  return { state: abandoned.ok ? abandoned.value.state : leased ? 'leased' : 'unreadable' };
 }

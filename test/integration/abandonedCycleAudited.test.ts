@@ -149,6 +149,38 @@ it('saves no abandonment over a machine whose lease another worker took meanwhil
   }
 });
 
+/**
+ * The failed run's onFailure comes while a newer run (the next tick's) holds the connection's lease, in a step of up
+ * to ten minutes. The abandonment was retried until the lease was free, onFailure's one retry ran out, and the
+ * failed run had no audit entry.
+ */
+it('audits a failed run whose connection a newer run holds, and leaves that run its machine', async () => {
+  const h = await createSyncHarness('loop', { simulator: { contacts: 8, seed: 6 } });
+  try {
+    const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+    expect(must(await h.run()).state).toBe('idle');
+    await h.sim.control.edits({ count: 3, seed: 2, apart: true });
+    const midCycle = must(await h.run('phase'));
+    expect(midCycle.state).not.toBe('idle');
+    must(await h.store.acquireLease({ ...ref, owner: 'newer-run', ttlMs: 60_000, now: new Date() }));
+
+    const abandoned = await abandonConnectionRun(h.deps, ref, {
+      runId: '01JFAILEDRUN',
+      message: 'retries of the step spent',
+      startedAt: new Date(),
+    });
+    expect(abandoned).toEqual({ state: 'leased' });
+    const stored = must(await h.store.loadSnapshot(ref));
+    expect(stored?.stateValue).toBe(midCycle.state);
+    const entries = must(await h.store.listAudit({ ...ref, limit: 5 })).entries.map((e) => e.body);
+    expect(entries.filter((e) => e.outcome === 'failed')).toEqual([
+      expect.objectContaining({ cycleId: 'run:01JFAILEDRUN' }),
+    ]);
+  } finally {
+    await h.close();
+  }
+});
+
 /** `crm-sync status` shows the committed cursors, as the API does, of a machine stopped after its audit committed. */
 it('shows the committed cursor of a machine stopped in auditing after its audit transaction', async () => {
   const h = await createSyncHarness('loop', { simulator: { contacts: 8, seed: 6 } });
