@@ -21,8 +21,8 @@ export interface PhaseDeps {
   stepBudget?: StepBudget;
   /** The run's lease owner: its reconcile batches commit only while it holds the lease (`holdLease`). */
   leaseOwner?: string;
-  /** The run took a live lease over from a holder found gone, whose creates may still be on their way (`settleWindowMs`). */
-  tookOverLiveLease?: boolean;
+  /** Till when creates of a lease holder found gone may still reach the CRM (`HeldLease.writesLandBy`, `shownBy`). */
+  writesLandBy?: Date | null;
 }
 
 /**

@@ -24,7 +24,7 @@ import {
   type WriteForbidden,
   writeLabel,
 } from './refusedWrite.ts';
-import { mayStillBeApplying, settleWindowMs, settlingFailure } from './settlingCreates.ts';
+import { mayStillBeApplying, settlingFailure } from './settlingCreates.ts';
 import { must } from './storeCall.ts';
 import { UNLISTED, unlistedNote, versionToSend } from './unlistedCreates.ts';
 
@@ -145,7 +145,7 @@ export function createPushPhase(deps: PhaseDeps) {
     }
     // The other writes went out; the phase backs off so that the machine brings the push back for these creates.
     if (forbidden === null && settling.length > 0)
-      throw settlingFailure(deps.provider, settling, clock(), deps.tookOverLiveLease === true);
+      throw settlingFailure(deps.provider, settling, clock(), deps.writesLandBy ?? null);
     if (forbidden !== null) {
       // Every write would meet the same refusal: those not tried yet stay pending, untouched, for the next cycle.
       totals.held += pending.length - next + settling.length;
@@ -241,8 +241,8 @@ async function pushOne(
         return acknowledgeCreate(deps, ref, entry, { externalId, version, contact: listed }, MADE, signal);
       }
       // Not found, but the CRM may not show a create this recent yet: sent again now, it could make a second record.
-      const windowMs = settleWindowMs(provider.capabilities.createSettleMs, deps.tookOverLiveLease === true);
-      if (mayStillBeApplying(entry, windowMs, clock())) return 'settling';
+      const { createSettleMs } = provider.capabilities;
+      if (mayStillBeApplying(entry, createSettleMs, clock(), deps.writesLandBy ?? null)) return 'settling';
     }
     // Stopped while the checks above read the store: not sent, so not marked so (the next run would look for it).
     signal.throwIfAborted();

@@ -2,22 +2,30 @@ import { providerLabels } from '../core/providerName.ts';
 import type { PhaseFailure } from '../machines/phases.ts';
 import type { PushEntry } from '../persistence/records.ts';
 import type { CrmProvider } from '../providers/provider.ts';
-import { WRITE_TIME_LIMIT_MS } from '../providers/spec.ts';
 
 /**
- * How long after a create is sent the CRM may have applied it and not show it yet: its `createSettleMs`. For a run
- * that took a live lease over (`PhaseDeps.tookOverLiveLease`), the create's time limit first: its holder, found
- * gone, may be alive and waiting for the create's answer (a write once sent is not cut by a stop), or have died with
- * the create on its way, and the CRM may apply it after a look now. Looked for at once and not found, it was sent
- * again and the CRM held the person twice. ASSUMPTION: a CRM applies a write within the time our client waits.
+ * Until when a create sent before may be one the CRM has applied but does not show yet: `createSettleMs` after it
+ * last may have reached the CRM. That is when it was sent, unless a run took the connection's live lease over from
+ * a holder found gone since (`writesLandBy`, that holder's lease expiry): a create sent before then may be one the
+ * holder was still waiting on (a write once sent is not cut by a stop), sent again after a 429's wait, or on its way
+ * when it died. Looked for at once and not found, it was sent again and the CRM held the person twice.
  */
-export function settleWindowMs(createSettleMs: number, tookOverLiveLease: boolean): number {
-  return (tookOverLiveLease ? WRITE_TIME_LIMIT_MS : 0) + createSettleMs;
+export function shownBy(entry: PushEntry, createSettleMs: number, writesLandBy: Date | null): number | null {
+  if (entry.sentAt === null) return null;
+  const sentAt = entry.sentAt.getTime();
+  const landsBy = writesLandBy === null ? sentAt : Math.max(sentAt, writesLandBy.getTime());
+  return landsBy + createSettleMs;
 }
 
-/** Whether a create sent before may be one the CRM has applied but does not show yet (`settleWindowMs`). */
-export function mayStillBeApplying(entry: PushEntry, windowMs: number, now: Date): boolean {
-  return entry.sentAt !== null && now.getTime() - entry.sentAt.getTime() < windowMs;
+/** Whether a create sent before may be one the CRM has applied but does not show yet (`shownBy`). */
+export function mayStillBeApplying(
+  entry: PushEntry,
+  createSettleMs: number,
+  now: Date,
+  writesLandBy: Date | null,
+): boolean {
+  const by = shownBy(entry, createSettleMs, writesLandBy);
+  return by !== null && now.getTime() < by;
 }
 
 /**
@@ -28,20 +36,24 @@ export function settlingFailure(
   provider: CrmProvider,
   entries: PushEntry[],
   at: Date,
-  tookOverLiveLease: boolean,
+  writesLandBy: Date | null,
 ): PhaseFailure {
   const { createSettleMs } = provider.capabilities;
   // One backoff until the last of them may show, not several shorter ones each spending an attempt.
-  const lastSent = entries.reduce((latest, entry) => Math.max(latest, entry.sentAt?.getTime() ?? 0), 0);
-  const windowMs = settleWindowMs(createSettleMs, tookOverLiveLease);
-  const untilShown = Math.max(0, lastSent + windowMs - at.getTime());
+  const lastShown = entries.reduce(
+    (latest, entry) => Math.max(latest, shownBy(entry, createSettleMs, writesLandBy) ?? 0),
+    0,
+  );
+  const untilShown = Math.max(0, lastShown - at.getTime());
   const [first] = entries as [PushEntry, ...PushEntry[]];
   const sentAt = first.sentAt?.toISOString() ?? 'an unknown time';
   const others = entries.length - 1;
   const more = others === 0 ? '' : ` (and ${others} other create${others === 1 ? '' : 's'})`;
   const crm = providerLabels[provider.name];
-  const onItsWay = tookOverLiveLease
-    ? `sent by a run found gone, it may reach ${crm} until its ${WRITE_TIME_LIMIT_MS / 1000} s time limit, and `
+  // Sent before a holder found gone could write no more: it may be on its way till then.
+  const landing = entries.some((e) => e.sentAt !== null && writesLandBy !== null && e.sentAt < writesLandBy);
+  const onItsWay = landing
+    ? `sent before a run found gone could write no more (${writesLandBy?.toISOString()}), it may reach ${crm} till then, and `
     : '';
   const settleSeconds = Math.ceil(createSettleMs / 1000);
   const shows =

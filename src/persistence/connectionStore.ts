@@ -84,10 +84,11 @@ export type HeldLease = Lease & {
    */
   sessionLost?: AbortSignal;
   /**
-   * The holder whose live lease this one took over, found gone (its session lock released, its pid dead on this
-   * host): a create it sent may still be on its way to the CRM (`WRITE_TIME_LIMIT_MS`).
+   * Set once a run took the connection's live lease over from a holder found gone (its session lock released, its
+   * pid dead on this host): when that holder's lease would have run out, till which a create it sent may still
+   * reach the CRM. Kept with the connection, so every later lease carries it.
    */
-  takenOverFrom?: string;
+  writesLandBy?: Date;
 };
 
 export interface LeaseStore {

@@ -19,6 +19,11 @@ const migrationsDir = new URL('./migrations/', import.meta.url);
 /** The migrations shipped with this version, oldest first. */
 export async function loadMigrations(dir: URL = migrationsDir): Promise<Migration[]> {
   const files = (await readdir(dir)).filter((f) => fileName.test(f)).sort();
+  // Two files of one version: a database that has the one applied would be sent the other's INSERT, refused.
+  const versions = files.map((file) => file.slice(0, 14));
+  const shared = versions.find((version, i) => versions.indexOf(version) !== i);
+  if (shared !== undefined)
+    throw new Error(`two migration files share version ${shared}: give the newer one its own`);
   return Promise.all(
     files.map(async (file) => {
       const [, version = '', name = ''] = fileName.exec(file) ?? [];

@@ -216,7 +216,7 @@ async function leaseAndDrive(
     const outcome = await drive(run, connection, built.value.provider, mode, lost, {
       check,
       quota,
-      tookOverLiveLease: lease.takenOverFrom !== undefined,
+      writesLandBy: lease.writesLandBy ?? null,
       ...bounds,
     });
     // Only a run stopped by failed renewals or its lock session's end may still have a write in flight; a renewal

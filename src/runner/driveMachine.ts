@@ -34,7 +34,7 @@ export async function drive(
   provider: CrmProvider,
   mode: RunMode,
   lease: AbortController,
-  options: { check: LeaseCheck | undefined; quota: StoredQuota; tookOverLiveLease: boolean } & RunBounds,
+  options: { check: LeaseCheck | undefined; quota: StoredQuota; writesLandBy: Date | null } & RunBounds,
 ): Promise<Result<RunOutcome, RunError>> {
   const { store, clock } = deps;
   const { check, quota } = options;
@@ -76,7 +76,7 @@ export async function drive(
         provider,
         clock,
         leaseOwner: deps.owner,
-        tookOverLiveLease: options.tookOverLiveLease,
+        writesLandBy: options.writesLandBy,
         ...(deps.fetchMode === undefined ? {} : { fetchMode: deps.fetchMode }),
         ...(deps.onPushProgress === undefined
           ? {}

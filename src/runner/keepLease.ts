@@ -102,7 +102,7 @@ export class RenewalsFailed extends Error {
  * PostgreSQL), so a run elsewhere may take the lease over at once. As after failed renewals, it lets the lease run
  * out rather than release it: released, the lease passed to a scheduled run as a free one, which looked at once
  * for a create this run still had on its way, found nothing yet and sent it again. Kept, whoever takes it over
- * takes a live lease and waits out the creates its holder sent (`settleWindowMs`).
+ * takes a live lease and waits out the creates its holder sent (`writesLandBy`).
  */
 export class LockSessionEnded extends Error {
   constructor() {

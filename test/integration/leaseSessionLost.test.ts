@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { reapitSpec } from '../../src/providers/reapit/spec.ts';
-import { WRITE_TIME_LIMIT_MS } from '../../src/providers/spec.ts';
 import { runConnection } from '../../src/runner/connectionRunner.ts';
 import { postgresBackend, unwrap, useBackend } from '../store/backends.ts';
 import { at, tenantWithConnection } from '../store/fixtures.ts';
@@ -10,8 +9,6 @@ import { postgresAvailable } from '../support/postgresServer.ts';
 import { createSyncHarness, must } from '../support/syncHarness.ts';
 
 const LEADS = 60;
-/** Leads of the case whose creates are on their way when the session ends. */
-const SLOW_LEADS = 4;
 
 /**
  * On PostgreSQL a lease is also a session advisory lock, and a run in another process takes over at once a live
@@ -58,74 +55,6 @@ describe.runIf(postgresAvailable('lease session loss'))('a run whose lock sessio
       expect(new Set(leadEmails).size).toBe(LEADS);
       expect(leadEmails).toHaveLength(LEADS);
     } finally {
-      await h.close();
-      await mine.close();
-      await theirs.close();
-      await database.drop();
-    }
-  }, 120_000);
-
-  it('does not send again a create still on its way to a CRM that shows a create once applied (Loop)', async () => {
-    // The stopped run's create is not cut by the stop (its answer tells whether the CRM made it), and reaches Loop
-    // after the run that took over has looked for it. Loop shows a create once applied (`createSettleMs` 0): before,
-    // the look found nothing, the create went out again, and Loop held the person twice.
-    const database = await backend().createDatabase();
-    const [mine, theirs] = [unwrap(await database.open()), unwrap(await database.open())];
-    let holding = false;
-    let onItsWay = () => {};
-    const sent = new Promise<void>((resolve) => {
-      onItsWay = resolve;
-    });
-    let arrive = () => {};
-    const arrived = new Promise<void>((resolve) => {
-      arrive = resolve;
-    });
-    const heldCreates: typeof fetch = async (input, init) => {
-      if (holding && init?.method === 'POST') {
-        onItsWay();
-        await arrived;
-      }
-      return fetch(input, init);
-    };
-    const h = await createSyncHarness('loop', {
-      simulator: { contacts: 5, seed: 2 },
-      store: mine,
-      runner: { providerOptions: () => ({ fetch: heldCreates }) },
-    });
-    try {
-      const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
-      must(await h.run());
-      const leads = newLeads(SLOW_LEADS, 'Okafor');
-      must(await h.store.upsertContacts({ tenantId: h.tenantId, contacts: leads, now: new Date() }));
-
-      holding = true;
-      const pushing = h.run();
-      await sent;
-      await database.raw(
-        `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted`,
-      );
-      const other = {
-        ...h.deps,
-        store: theirs,
-        owner: `other-host:4243:${randomUUID()}`,
-        providerOptions: () => ({}),
-      };
-      const takenOver = must(await runConnection(other, ref));
-      // The creates on their way reach Loop now, after the look.
-      arrive();
-      expect(takenOver).toMatchObject({ state: 'backoff', context: { lastError: { phase: 'pushing' } } });
-      expect(takenOver.context.lastError?.message).toMatch(/sent by a run found gone.*20 s time limit/);
-      expect(await pushing).toMatchObject({ ok: false, error: { kind: 'lease_held' } });
-      // Once the backoff (at least the time limit) is over, each is looked for again and found.
-      const later = { ...other, clock: () => new Date(Date.now() + 60_000) };
-      expect(WRITE_TIME_LIMIT_MS).toBeLessThan(60_000);
-      expect(must(await runConnection(later, ref)).state).toBe('idle');
-
-      const leadEmails = leadEmailsIn(await h.sim.control.records());
-      expect(new Set(leadEmails).size).toBe(SLOW_LEADS);
-      expect(leadEmails).toHaveLength(SLOW_LEADS);
-    } finally {
-      arrive();
       await h.close();
       await mine.close();
       await theirs.close();

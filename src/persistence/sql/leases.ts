@@ -11,6 +11,9 @@ const leaseRowSchema = z.object({
   sessionLocked: z.boolean(),
 });
 
+/** A lease as claimed, with the instant a holder found gone may still have writes landing till. */
+const heldLeaseRowSchema = leaseSchema.extend({ writesLandBy: z.coerce.date().nullable() });
+
 const lockKey = (connectionId: string) => `crm-sync:lease:${connectionId}`;
 /** Claims of one `acquireLease`: another after losing the race to a release, not a loop under contention. */
 const CLAIM_ATTEMPTS = 2;
@@ -55,14 +58,18 @@ export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
     request: z.output<typeof leaseRequestSchema>,
     seen: z.output<typeof leaseRowSchema>,
     sessionLocked: boolean,
+    takenOverLive: boolean,
   ) => {
     const expiresAt = new Date(request.now.getTime() + request.ttlMs);
+    // Taken over live, the holder's writes may land till its lease would have run out (`writes_land_by`).
     const { rows } = await client.query(
       `UPDATE connections
-         SET lease_owner = $3, lease_expires_at = $4, lease_heartbeat_at = $5, lease_session_locked = $6
+         SET lease_owner = $3, lease_expires_at = $4, lease_heartbeat_at = $5, lease_session_locked = $6,
+             writes_land_by = GREATEST(writes_land_by, $9::timestamptz)
        WHERE tenant_id = $1 AND id = $2
          AND lease_owner IS NOT DISTINCT FROM $7 AND lease_expires_at IS NOT DISTINCT FROM $8
-       RETURNING lease_owner AS owner, lease_expires_at AS "expiresAt", lease_heartbeat_at AS "heartbeatAt"`,
+       RETURNING lease_owner AS owner, lease_expires_at AS "expiresAt", lease_heartbeat_at AS "heartbeatAt",
+         writes_land_by AS "writesLandBy"`,
       [
         request.tenantId,
         request.connectionId,
@@ -72,6 +79,7 @@ export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
         sessionLocked,
         seen.owner,
         seen.expiresAt,
+        takenOverLive ? seen.expiresAt : null,
       ],
     );
     return rows;
@@ -123,7 +131,7 @@ export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
       }
     }
     if (locks !== null && !locked) locked = await locks.tryLock(key);
-    const rows = await claim(request, seen.value, locked);
+    const rows = await claim(request, seen.value, locked, !free);
     if (rows.length === 0) {
       if (locked && !lockedHere) await locks?.unlock(key);
       const now = await readLease(request);
@@ -139,13 +147,14 @@ export function leaseMethods(ctx: SqlContext): LeaseStore & SnapshotStore {
       });
     }
     ctx.heldLeases.set(request.connectionId, request.owner);
-    const lease = parseOne(leaseSchema, rows, 'lease');
+    const lease = parseOne(heldLeaseRowSchema, rows, 'lease');
     if (!lease.ok) return lease;
+    const { writesLandBy, ...held } = lease.value;
     const sessionLost = locked ? locks?.lost(key) : null;
     return ok({
-      ...lease.value,
+      ...held,
       ...(sessionLost == null ? {} : { sessionLost }),
-      ...(free ? {} : { takenOverFrom: owner }),
+      ...(writesLandBy === null ? {} : { writesLandBy }),
     });
   };
 
