@@ -78,7 +78,7 @@ describe('a next run further out than one interval (PGlite)', () => {
     }
   });
 
-  it('brings a short backoff within its own wait of now after the host clock steps back an hour', async () => {
+  it('brings a short backoff within its own wait of now after the host clock steps back an hour, and keeps it there', async () => {
     const time = settableClock();
     // Loop answers a 429 with Retry-After; an injected burst says 1 s, so the backoff is the machine's first
     // (15 to 30 s), which Retry-After sets a floor under.
@@ -110,8 +110,12 @@ describe('a next run further out than one interval (PGlite)', () => {
       // Due one wait from now, not an hour and a wait.
       expect((await nextRunOf(h)).getTime()).toBeLessThanOrEqual(time.clock().getTime() + waitMs);
       expect((await h.sim.control.stats()).requests).toBe(requests);
+      // Nor sooner at the ticks that follow: each brought it in again by the step, and the next ran it.
+      time.shift(1_000);
+      expect(await tickOnce(h, 1_000)).toEqual([]);
+      expect((await h.sim.control.stats()).requests).toBe(requests);
 
-      time.shift(waitMs);
+      time.shift(waitMs - 1_000);
       expect(await tickOnce(h, 1_000)).toEqual([h.connectionId]);
       expect(must(await h.store.loadSnapshot(ref))?.stateValue).toBe('idle');
       expect((await h.sim.control.stats()).requests).toBeGreaterThan(requests);

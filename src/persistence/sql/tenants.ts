@@ -306,9 +306,14 @@ export function tenantMethods(ctx: SqlContext): TenantStore {
                RETURNING 1),
              backoffs AS (${backoffBoundsSql}),
              resumed AS (
+               -- The failure is dated now with it: dated as it was (after now, the clock stepped back), the wait
+               -- read at the next tick (resumeAt less its date) was shorter by the step, and each tick brought the
+               -- backoff in again until it was over within minutes, a Retry-After of hours with it.
                UPDATE machine_snapshots s
-                 SET snapshot = jsonb_set(s.snapshot, '{context,resumeAt}',
-                   to_jsonb(to_char(b.bound AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+                 SET snapshot = jsonb_set(jsonb_set(s.snapshot, '{context,resumeAt}',
+                   to_jsonb(to_char(b.bound AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))),
+                   '{context,lastError,at}',
+                   to_jsonb(to_char($1::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
                FROM backoffs b
                WHERE s.connection_id = b.id AND (s.snapshot #>> '{context,resumeAt}')::timestamptz > b.bound),
              waits AS (
