@@ -269,9 +269,11 @@ async function addMatchedEngagement(
     };
     const before = folded.get(stored.id) ?? stored.contact;
     const { contact, changed } = foldImportedEngagement(before, brought);
-    // Remembered where this line gave the contact its score or sequence, or brought the sequence it is in already
-    // (enrolled by an earlier import or a CRM): taken out of it later, the next export's line enrolled it again.
-    if (keys.score !== null && changed.includes('intentScore')) remembered.set(keys.score, stored.id);
+    // Remembered where this line gave the contact its score or sequence, or brought a score to a contact that has
+    // one or the sequence it is in already (by an earlier import, NurtureHub or a CRM): cleared or taken out of it
+    // later, the next export's line gave it back.
+    if (keys.score !== null && (changed.includes('intentScore') || before.intentScore !== null))
+      remembered.set(keys.score, stored.id);
     const inIt =
       before.nurtureSequence !== null &&
       before.nurtureSequence.sequenceId === line.nurtureSequence?.sequenceId;

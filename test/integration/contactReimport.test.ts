@@ -147,3 +147,21 @@ it('an export line bringing the sequence a contact is in already does not re-enr
     expect((await contact())?.contact).toMatchObject({ emailOpens: 2, nurtureSequence: null });
   });
 }, 60_000);
+
+it('an export line bringing a score to a contact that has one does not bring it back once the agent cleared it', async () => {
+  await withImported(priya, async ({ imported, contact, edit }) => {
+    // Scored before any import brought a score (by NurtureHub, or a CRM).
+    await edit({ intentScore: 50 });
+    const exportLine = (emailOpens: number, intentScore: number) =>
+      canonicalContactSchema.parse({ ...priya, emailOpens, intentScore });
+
+    // Today's export has a score: the contact keeps its own, and takes the open.
+    const today = await imported([exportLine(1, 70)]);
+    expect(today.matched.map((m) => m.engagementAdded)).toEqual([['emailOpens']]);
+    // The agent clears the score; tomorrow's export, its score moved on, brought it back.
+    await edit({ intentScore: null });
+    const tomorrow = await imported([exportLine(2, 75)]);
+    expect(tomorrow.matched.map((m) => m.engagementAdded)).toEqual([['emailOpens']]);
+    expect((await contact())?.contact).toMatchObject({ emailOpens: 2, intentScore: null });
+  });
+}, 60_000);
