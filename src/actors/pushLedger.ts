@@ -12,6 +12,33 @@ import { must } from './storeCall.ts';
 // The push's ledger writes: a write acknowledged with its link, or deferred with its note, each one transaction.
 
 /**
+ * Marks a write sent, under the run's lease (`holdLease`, in the same transaction): a holder that took its lock
+ * session's end for a live one (a failover whose old socket never reset) went on marking and sending the creates it
+ * had listed as planned after a run elsewhere had taken its lease over and sent them: Loop held 16 records of 12
+ * people. Marked before a takeover, the write is one the run taking over waits for (`writesLandBy`); after, the
+ * mark fails as the lease lost, and nothing is sent.
+ */
+export async function markSent(
+  deps: PhaseDeps,
+  key: { tenantId: string; connectionId: string; idempotencyKey: string },
+  now: Date,
+): Promise<PushEntry> {
+  const { store, clock, leaseOwner } = deps;
+  if (leaseOwner === undefined) return must(store.markPushSent({ ...key, now }), clock);
+  return must(
+    store.transaction<PushEntry, StoreError>(async (tx) => {
+      const held = await tx.holdLease({
+        tenantId: key.tenantId,
+        connectionId: key.connectionId,
+        owner: leaseOwner,
+      });
+      return held.ok ? tx.markPushSent({ ...key, now }) : held;
+    }),
+    clock,
+  );
+}
+
+/**
  * Marks a write deferred and notes why, in one transaction, with what the refusal tells of its record (see
  * `refuse`): `maybeApplied`, values the CRM may hold already (echo state); `gone`, the CRM no longer has it (its
  * link is dropped).

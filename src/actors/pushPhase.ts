@@ -15,7 +15,7 @@ import type { PhaseCall, PhaseDeps } from './context.ts';
 import { failureNote, providerFailure } from './failures.ts';
 import { findLostCreate } from './findLostCreate.ts';
 import { fieldsPlannedLater, owedOfEarlierPlan, unsentReason } from './heldUpdate.ts';
-import { acknowledge, deferWithNote, supersede } from './pushLedger.ts';
+import { acknowledge, deferWithNote, markSent, supersede } from './pushLedger.ts';
 import type { CycleRef } from './reconcilePhase.ts';
 import {
   appliedEarlier,
@@ -247,7 +247,7 @@ async function pushOne(
     // Stopped while the checks above read the store: not sent, so not marked so (the next run would look for it).
     signal.throwIfAborted();
     const sentAt = clock();
-    await must(store.markPushSent({ ...key, now: sentAt }), clock);
+    await markSent(deps, key, sentAt);
     const created = await provider.create({ contact, reference: entry.contactId, signal });
     // Stopped before it went out, and never sent before: planned again, so the next run sends it, not looks for it
     // (and waits out the CRM's settle time: a minute for Reapit).
@@ -299,7 +299,7 @@ async function pushOne(
   const version = await versionToSend(deps, ref, entry.externalId, planned);
   if (version === UNLISTED) return UNLISTED;
   const sentBefore = entry.status === 'sent';
-  await must(store.markPushSent({ ...key, now: clock() }), clock);
+  await markSent(deps, key, clock());
   const { updated, sent } = await updateLeavingOutRefused(deps, ref, target, patch, version, signal);
   if (updated.ok) {
     await acknowledge(deps, ref, entry, {

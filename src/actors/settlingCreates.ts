@@ -50,10 +50,10 @@ export function settlingFailure(
   const others = entries.length - 1;
   const more = others === 0 ? '' : ` (and ${others} other create${others === 1 ? '' : 's'})`;
   const crm = providerLabels[provider.name];
-  // Sent before a holder found gone could write no more: it may be on its way till then.
+  // Sent before a holder found gone could write no more, it may be one of its own, on its way till then.
   const landing = entries.some((e) => e.sentAt !== null && writesLandBy !== null && e.sentAt < writesLandBy);
   const onItsWay = landing
-    ? `sent before a run found gone could write no more (${writesLandBy?.toISOString()}), it may reach ${crm} till then, and `
+    ? `sent before ${writesLandBy?.toISOString()}, till when writes of a run found gone may still reach ${crm}, and `
     : '';
   const settleSeconds = Math.ceil(createSettleMs / 1000);
   const shows =

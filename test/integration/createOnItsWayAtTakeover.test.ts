@@ -113,7 +113,7 @@ describe.runIf(postgresAvailable('creates on their way at a takeover'))(
         await world.arrive();
         expect(outcome).toMatchObject({ state: 'backoff', context: { lastError: { phase: 'pushing' } } });
         expect(outcome.context.lastError?.message).toMatch(
-          /sent before a run found gone could write no more/,
+          /till when writes of a run found gone may still reach Loop/,
         );
         await world.expectEachLeadOnce();
       } finally {
@@ -164,6 +164,91 @@ describe.runIf(postgresAvailable('creates on their way at a takeover'))(
         expect(stopped).toMatchObject({ ok: false, error: { kind: 'stopping' } });
         return runConnection(world.elsewhere(world.theirs), world.ref);
       });
+    }, 120_000);
+
+    it('lets a holder unaware its session ended send none of the creates the run taking over sends', async () => {
+      // The holder never hears that its lock session ended (a failover whose old socket never reset): it goes on
+      // taking the creates it listed as planned. Before, it marked and sent them beside the run that took over and
+      // had sent them too: 16 records for 12 leads.
+      const leads = 12;
+      const database = await backend().createDatabase();
+      const [mine, theirs] = [unwrap(await database.open()), unwrap(await database.open())];
+      const unaware = new Proxy(mine, {
+        get(target, key, receiver) {
+          const value = Reflect.get(target, key, receiver);
+          if (key !== 'acquireLease') return typeof value === 'function' ? value.bind(target) : value;
+          return async (request: Parameters<StoreHandle['acquireLease']>[0]) => {
+            const acquired = await target.acquireLease(request);
+            if (!acquired.ok) return acquired;
+            const { sessionLost: _unheard, ...lease } = acquired.value;
+            return { ...acquired, value: lease };
+          };
+        },
+      });
+      // Both runs' creates wait at one gate, so that the holder goes on while the taker's creates are out.
+      let open = () => {};
+      const opened = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      let gating = false;
+      const gatedFor =
+        (onPost: () => void): typeof fetch =>
+        async (input, init) => {
+          if (gating && init?.method === 'POST') {
+            onPost();
+            await opened;
+          }
+          return fetch(input, init);
+        };
+      let holderPosted = () => {};
+      const holderPosts = new Promise<void>((resolve) => {
+        holderPosted = resolve;
+      });
+      let takerPosted = () => {};
+      const takerPosts = new Promise<void>((resolve) => {
+        takerPosted = resolve;
+      });
+      const h = await createSyncHarness('loop', {
+        simulator: { contacts: 5, seed: 2 },
+        store: unaware,
+        runner: { providerOptions: () => ({ fetch: gatedFor(holderPosted) }) },
+      });
+      try {
+        const ref = { tenantId: h.tenantId, connectionId: h.connectionId };
+        must(await h.run());
+        const contacts = newLeads(leads, 'Adeyemi');
+        must(await h.store.upsertContacts({ tenantId: h.tenantId, contacts, now: new Date() }));
+        gating = true;
+        const pushing = h.run();
+        await holderPosts;
+        await database.raw(
+          `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted`,
+        );
+        const owner = `other-host:4244:${randomUUID()}`;
+        const taker = {
+          ...h.deps,
+          store: theirs,
+          owner,
+          providerOptions: () => ({ fetch: gatedFor(takerPosted) }),
+        };
+        const taking = runConnection(taker, ref);
+        // The taker has its creates out when the holder's first answers come back.
+        await takerPosts;
+        open();
+        await pushing;
+        await taking;
+        const later = { ...taker, clock: () => new Date(Date.now() + 2 * 60_000) };
+        expect(must(await runConnection(later, ref)).state).toBe('idle');
+        const leadEmails = leadEmailsIn(await h.sim.control.records());
+        expect(new Set(leadEmails).size).toBe(leads);
+        expect(leadEmails).toHaveLength(leads);
+      } finally {
+        open();
+        await h.close();
+        await mine.close();
+        await theirs.close();
+        await database.drop();
+      }
     }, 120_000);
   },
 );

@@ -5,25 +5,36 @@ import type { StoreHandle } from '../../src/persistence/store.ts';
 import { openMemoryStore } from '../support/memoryStore.ts';
 import { createSyncHarness, must } from '../support/syncHarness.ts';
 
-/** The store, with the `nth` call of `markPushSent` after `arm()` answered as a database gone away. */
+/**
+ * The store, with the `nth` call of `markPushSent` after `arm()` answered as a database gone away (in a transaction
+ * too: the push marks a write sent under its lease, in one).
+ */
 function failingMarkPushSent(store: StoreHandle) {
   let countdown: number | null = null;
-  const wrapped: StoreHandle = new Proxy(store, {
-    get(target, key) {
-      if (key === 'markPushSent') {
-        return (async (request) => {
-          if (countdown !== null && --countdown === 0) {
-            countdown = null;
-            return err({ kind: 'unavailable', message: 'connection terminated by the test' });
-          }
-          return target.markPushSent(request);
-        }) satisfies StoreHandle['markPushSent'];
-      }
-      const value = Reflect.get(target, key);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { store: wrapped, arm: (nth: number) => (countdown = nth) };
+  const failing = <T extends object>(target: T): T =>
+    new Proxy(target, {
+      get(inner, key) {
+        if (key === 'markPushSent') {
+          return (async (request) => {
+            if (countdown !== null && --countdown === 0) {
+              countdown = null;
+              return err({ kind: 'unavailable', message: 'connection terminated by the test' });
+            }
+            return (inner as unknown as StoreHandle).markPushSent(request);
+          }) satisfies StoreHandle['markPushSent'];
+        }
+        if (key === 'transaction') {
+          return ((fn, ...rest) =>
+            (inner as unknown as StoreHandle).transaction(
+              (tx) => fn(failing(tx)),
+              ...rest,
+            )) as StoreHandle['transaction'];
+        }
+        const value = Reflect.get(inner, key);
+        return typeof value === 'function' ? value.bind(inner) : value;
+      },
+    });
+  return { store: failing(store), arm: (nth: number) => (countdown = nth) };
 }
 
 /** Writers of a push at once: `IN_FLIGHT` in src/actors/pushPhase.ts (keep in sync). */
