@@ -3,7 +3,7 @@ import { type Phase, toPhaseFailure } from '../machines/phases.ts';
 import { createAuditPhase } from './auditPhase.ts';
 import type { PhaseCall, PhaseDeps } from './context.ts';
 import { withCurrentMatchKeys } from './currentMatchKeys.ts';
-import { failureNote } from './failures.ts';
+import { addFailureNotes, failureNote } from './failures.ts';
 import { createFetchPhase } from './fetchPhase.ts';
 import { createPushPhase } from './pushPhase.ts';
 import { createReconcilePhase } from './reconcilePhase.ts';
@@ -47,13 +47,10 @@ export function createConnectionActors(
       // failure's audit entry took the first one's id and was lost.
       const failure = toPhaseFailure(error, deps.clock().toISOString());
       const { tenantId, connectionId } = input.connection;
-      // Best effort: the store may be what failed; the machine records the failure either way.
-      await deps.store.addCycleNotes({
-        tenantId,
-        connectionId,
-        cycleId: input.cycleId,
-        notes: [failureNote(phase, failure)],
-      });
+      // The machine records the failure either way.
+      await addFailureNotes(deps, { tenantId, connectionId, cycleId: input.cycleId }, [
+        failureNote(phase, failure),
+      ]);
       throw failure;
     }
   };

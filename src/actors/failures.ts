@@ -1,6 +1,34 @@
 import type { Phase, PhaseFailure } from '../machines/phases.ts';
+import type { CycleNote } from '../persistence/cycleWork.ts';
 import type { StoreError } from '../persistence/store.ts';
 import type { ProviderError } from '../providers/provider.ts';
+import type { PhaseDeps } from './context.ts';
+
+/**
+ * Adds a phase's failure notes to its cycle, under the run's lease (`holdLease`, in one transaction) where it has
+ * one; best effort, as the store may be what failed. A run that had lost its lease without knowing (its lock
+ * session's end unheard) noted that loss as a fatal error of the cycle the run taking over was running, whose
+ * audit listed it.
+ */
+export async function addFailureNotes(
+  deps: PhaseDeps,
+  ref: { tenantId: string; connectionId: string; cycleId: string },
+  notes: CycleNote[],
+): Promise<void> {
+  const { store, leaseOwner } = deps;
+  if (leaseOwner === undefined) {
+    await store.addCycleNotes({ ...ref, notes });
+    return;
+  }
+  await store.transaction(async (tx) => {
+    const held = await tx.holdLease({
+      tenantId: ref.tenantId,
+      connectionId: ref.connectionId,
+      owner: leaseOwner,
+    });
+    return held.ok ? tx.addCycleNotes({ ...ref, notes }) : held;
+  });
+}
 
 /**
  * Maps the typed failures of providers and the store onto the machine's `PhaseFailure`: what the

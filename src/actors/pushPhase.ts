@@ -12,7 +12,7 @@ import type { PushEntry } from '../persistence/records.ts';
 import type { ProviderError } from '../providers/provider.ts';
 import { answeredPerson, heldRecordBase, otherPersonMessage } from './answeredRecord.ts';
 import type { PhaseCall, PhaseDeps } from './context.ts';
-import { failureNote, providerFailure } from './failures.ts';
+import { addFailureNotes, failureNote, providerFailure } from './failures.ts';
 import { findLostCreate } from './findLostCreate.ts';
 import { fieldsPlannedLater, owedOfEarlierPlan, unsentReason } from './heldUpdate.ts';
 import { acknowledge, deferWithNote, markSent, supersede } from './pushLedger.ts';
@@ -140,7 +140,7 @@ export function createPushPhase(deps: PhaseDeps) {
         const note = failureNote('pushing', failure);
         return i === 0 ? note : { ...note, key: `${note.key}#${i}` };
       });
-      await store.addCycleNotes({ ...ref, notes });
+      await addFailureNotes(deps, ref, notes);
       throw stop;
     }
     // The other writes went out; the phase backs off so that the machine brings the push back for these creates.

@@ -14,6 +14,8 @@ describe('classifyDbError', () => {
     ['53300', 'sorry, too many clients already'],
     ['57014', 'canceling statement due to statement timeout'],
     ['25P03', 'terminating connection due to idle-in-transaction timeout'],
+    ['40P01', 'deadlock detected'],
+    ['40001', 'could not serialize access due to concurrent update'],
     ['08006', 'connection failure'],
     ['ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432'],
     ['ECONNRESET', 'read ECONNRESET'],

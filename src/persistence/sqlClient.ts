@@ -89,7 +89,18 @@ const networkCodes = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
 ]);
-const unavailableSqlStates = new Set(['57P01', '57P02', '57P03', '57P05', '53300', '57014', '25P03']);
+// 40P01 and 40001: a deadlock or serialization failure broken by the server, which a retry gets past.
+const unavailableSqlStates = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '57P05',
+  '53300',
+  '57014',
+  '25P03',
+  '40P01',
+  '40001',
+]);
 // pg and pg-pool raise these without a code: a socket that ended, a pool that could not connect in time, a
 // statement not answered in time.
 const unavailableMessage =
